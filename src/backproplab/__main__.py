@@ -1,0 +1,3 @@
+from backproplab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,124 @@
+"""The ``backproplab`` command: parses arguments, calls lessons and the report, prints.
+
+Every lesson in :mod:`backproplab.lessons` becomes a subcommand. User errors (bad arguments,
+bad files, missing data) print one line on stderr and exit with status 2 (1 for missing data);
+they never show a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from backproplab import __version__
+from backproplab.errors import BackproplabError, DataNotFoundError
+
+
+def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None) -> None:
+    parser.add_argument("--quick", action="store_true", help="smaller runs, same claims")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--out", type=Path, default=out_default,
+                        help="directory for figures and text (default: do not write)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (lessons are discovered from :mod:`backproplab.lessons`)."""
+    from backproplab.lessons import registry
+
+    parser = argparse.ArgumentParser(
+        prog="backproplab",
+        description="A lab for learning and teaching neural networks: lessons that run, plot "
+                    "and check themselves against PyTorch.")
+    parser.add_argument("--version", action="version", version=f"backproplab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    data = sub.add_parser("data", help="where Fashion-MNIST was found, and whether it verified")
+    data.add_argument("--root", type=Path, default=None, help="look here first")
+    data.add_argument("--no-download", dest="download", action="store_false",
+                      help="never download; exit 1 if the data is missing")
+
+    rep = sub.add_parser("reproduce", help="run every lesson and write the report")
+    rep.add_argument("--quick", action="store_true", help="subsets and fewer epochs (minutes)")
+    rep.add_argument("--out", type=Path, default=Path("backproplab-report"),
+                     help="report directory (default ./backproplab-report)")
+    rep.add_argument("--only", action="append", default=None, metavar="NAME",
+                     help="run only this lesson (repeatable)")
+    rep.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                     help="device for PyTorch lessons")
+    rep.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    rep.add_argument("--force", action="store_true",
+                     help="write into --out even if it holds files that are not an earlier report")
+    rep.add_argument("--resume", action="store_true",
+                     help="continue an interrupted reproduce in --out")
+
+    for name, lesson in registry().items():
+        lp = sub.add_parser(name, help=lesson.TITLE, description=lesson.__doc__)
+        _add_common(lp)
+        if hasattr(lesson, "add_arguments"):
+            lesson.add_arguments(lp)
+        lp.set_defaults(lesson=lesson)
+    return parser
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from backproplab.data.fashion_mnist import describe_files
+
+    rows = describe_files(root=args.root, download=args.download)
+    for row in rows:
+        print(f"{row['file']:<28} {row['status']:<9} {row['bytes']:>10,} bytes  {row['path']}")
+    return 0
+
+
+def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from backproplab.report.reproduce import reproduce
+
+    outcome = reproduce(quick=args.quick, out=args.out, only=args.only, device=args.device,
+                        seed=args.seed, force=args.force, resume=args.resume)
+    return 0 if outcome.passed else 1
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    lesson = args.lesson
+    kwargs = {k: v for k, v in vars(args).items() if k not in ("command", "lesson")}
+    result = lesson.run(**kwargs)
+    print(result.format_claims())
+    for key, text in result.text.items():
+        if key.startswith("print"):
+            print(text)
+    if args.out is not None:
+        paths = result.save_figures(Path(args.out))
+        for path in paths.values():
+            print(f"wrote {path}")
+    result.close_figures()
+    return 0 if result.passed else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``backproplab`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        if args.command == "data":
+            return _cmd_data(args)
+        if args.command == "reproduce":
+            return _cmd_reproduce(args)
+        return _cmd_lesson(args)
+    except DataNotFoundError as err:
+        print(f"backproplab: error: {err}", file=sys.stderr)
+        return 1
+    except (BackproplabError, ValueError, FileNotFoundError, PermissionError) as err:
+        message = " ".join(str(err).split()) if not isinstance(err, DataNotFoundError) else str(err)
+        print(f"backproplab: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("backproplab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

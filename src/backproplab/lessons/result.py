@@ -1,0 +1,178 @@
+"""What a lesson returns: parameters, figures, tables and checked claims.
+
+A :class:`Claim` is a statement the lesson measured, the value it measured, the bound it was held
+against and whether it passed. The report shows claims first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def plain(value: Any) -> Any:
+    """Turn NumPy/torch scalars and arrays into plain JSON-ready Python values."""
+    if hasattr(value, "detach"):  # torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()] if value.ndim else plain(value.item())
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+@dataclass
+class Claim:
+    """One checked statement.
+
+    Attributes
+    ----------
+    name : str
+        The statement in words, e.g. ``"sigmoid'(z) never exceeds 1/4"``.
+    value : float | int | bool | str
+        What was measured.
+    bound : str
+        What the value was held against, e.g. ``"<= 0.25"``, ``"1.29676 ± 0.0001"``, ``"true"``.
+    passed : bool
+        Whether the measured value satisfies the bound.
+    evidence : str
+        Optional one-line explanation citing the numbers behind the verdict.
+    """
+
+    name: str
+    value: Any
+    bound: str
+    passed: bool
+    evidence: str = ""
+
+    def __post_init__(self) -> None:
+        self.value = plain(self.value)
+        self.passed = bool(self.passed)
+
+    @classmethod
+    def at_most(cls, name: str, value: float, bound: float, evidence: str = "") -> Claim:
+        value = float(value)
+        return cls(name, value, f"<= {bound:.6g}", math.isfinite(value) and value <= bound, evidence)
+
+    @classmethod
+    def at_least(cls, name: str, value: float, bound: float, evidence: str = "") -> Claim:
+        value = float(value)
+        return cls(name, value, f">= {bound:.6g}", math.isfinite(value) and value >= bound, evidence)
+
+    @classmethod
+    def close_to(cls, name: str, value: float, target: float, tol: float, evidence: str = "") -> Claim:
+        value = float(value)
+        ok = math.isfinite(value) and abs(value - target) <= tol
+        return cls(name, value, f"{target:.6g} ± {tol:.2g}", ok, evidence)
+
+    @classmethod
+    def holds(cls, name: str, passed: bool, value: Any = None, evidence: str = "") -> Claim:
+        return cls(name, bool(passed) if value is None else value, "true", bool(passed), evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": self.value, "bound": self.bound, "passed": self.passed,
+                "evidence": self.evidence}
+
+    def __str__(self) -> str:
+        mark = "PASS" if self.passed else "FAIL"
+        value = f"{self.value:.6g}" if isinstance(self.value, float) else str(self.value)
+        tail = f"  ({self.evidence})" if self.evidence else ""
+        return f"[{mark}] {self.name}: {value} (bound {self.bound}){tail}"
+
+
+@dataclass
+class LessonResult:
+    """Everything one lesson produced.
+
+    Attributes
+    ----------
+    name : str
+        The lesson's CLI name, e.g. ``"xor"``.
+    title : str
+        A human title.
+    params : dict
+        The parameters the lesson ran with (plain values).
+    claims : list of Claim
+    figures : dict
+        Figure name -> Matplotlib ``Figure`` or path of a saved PNG.
+    tables : dict
+        Table name -> list of rows, each row a dict of column -> plain value.
+    text : dict
+        Name -> Markdown text (e.g. a backprop trace).
+    """
+
+    name: str
+    title: str
+    params: dict[str, Any] = field(default_factory=dict)
+    claims: list[Claim] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    text: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """True when every claim passed."""
+        return all(claim.passed for claim in self.claims)
+
+    def claim(self, name: str) -> Claim:
+        """The claim called ``name``; KeyError listing the names if there is none."""
+        for claim in self.claims:
+            if claim.name == name:
+                return claim
+        raise KeyError(f"no claim named {name!r}; claims are {[c.name for c in self.claims]}")
+
+    def save_figures(self, out: str | Path) -> dict[str, Path]:
+        """Save every Matplotlib figure as ``out/<name>.png`` (atomically); return name -> path."""
+        from backproplab.files import atomic_open
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths: dict[str, Path] = {}
+        for fig_name, fig in self.figures.items():
+            if isinstance(fig, (str, Path)):
+                paths[fig_name] = Path(fig)
+                continue
+            path = out / f"{fig_name}.png"
+            with atomic_open(path, "wb") as handle:
+                fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+            paths[fig_name] = path
+        return paths
+
+    def close_figures(self) -> None:
+        """Release Matplotlib figures (keeps saved paths)."""
+        import matplotlib.pyplot as plt
+
+        for fig in self.figures.values():
+            if not isinstance(fig, (str, Path)):
+                plt.close(fig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-value form for ``results.json`` (figures as paths when saved, else names)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "params": plain(self.params),
+            "claims": [c.to_dict() for c in self.claims],
+            "tables": plain(self.tables),
+            "figures": {k: str(v) if isinstance(v, (str, Path)) else k for k, v in self.figures.items()},
+            "passed": self.passed,
+        }
+
+    def format_claims(self) -> str:
+        """One line per claim, for the terminal."""
+        lines = [f"{self.title}"] + [f"  {claim}" for claim in self.claims]
+        verdict = "all claims pass" if self.passed else \
+            f"{sum(not c.passed for c in self.claims)} of {len(self.claims)} claims FAIL"
+        return "\n".join(lines + [f"  -> {verdict}"])
