@@ -1,0 +1,63 @@
+"""The NumPy engine, from first principles: activations, losses, layers, training, gradient checks.
+
+Every derivative here is checked two ways in the tests: central finite differences and PyTorch
+autograd.
+"""
+
+from backproplab.scratch.functional import (
+    ACTIVATIONS,
+    LOSSES,
+    bce,
+    bce_grad,
+    bce_with_logits,
+    bce_with_logits_grad,
+    elu,
+    elu_grad,
+    get_activation,
+    get_loss,
+    half_mse,
+    half_mse_grad,
+    identity,
+    identity_grad,
+    leaky_relu,
+    leaky_relu_grad,
+    log_softmax,
+    relu,
+    relu_grad,
+    sigmoid,
+    sigmoid_grad,
+    softmax,
+    softmax_cross_entropy,
+    softmax_cross_entropy_grad,
+    tanh,
+    tanh_grad,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "LOSSES",
+    "bce",
+    "bce_grad",
+    "bce_with_logits",
+    "bce_with_logits_grad",
+    "elu",
+    "elu_grad",
+    "get_activation",
+    "get_loss",
+    "half_mse",
+    "half_mse_grad",
+    "identity",
+    "identity_grad",
+    "leaky_relu",
+    "leaky_relu_grad",
+    "log_softmax",
+    "relu",
+    "relu_grad",
+    "sigmoid",
+    "sigmoid_grad",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_grad",
+    "tanh",
+    "tanh_grad",
+]
