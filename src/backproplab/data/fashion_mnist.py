@@ -1,0 +1,618 @@
+"""Fashion-MNIST: locate, download, verify, load, and the course's normalisation.
+
+Where the files are looked for, in order (the first directory holding a file wins, per file):
+
+1. the ``root`` argument, when given;
+2. ``$BACKPROPLAB_DATA``, when set;
+3. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist`` package);
+4. the user cache, ``$XDG_CACHE_HOME/backproplab`` or ``~/.cache/backproplab``.
+
+Each file may be gzip-compressed (``name.gz``) or not (``name``). The first time a file is used
+its header is checked (:mod:`backproplab.data.idx`) and the SHA-256 of its decompressed content is
+compared with :data:`SHA256`; a file that fails either check is never used. A verified array is
+remembered in the cache (``verified/<key>-<name>.npy`` plus a JSON stamp keyed by the source's
+path, size and modification time and the expected checksum), so a warm load reads one ``.npy``
+per file instead of decompressing and re-hashing 47 MB. When the cache is not writable, loading
+still works and simply re-hashes every time.
+
+When a file is found nowhere and ``download=True``, it is fetched from :data:`MIRRORS` in order
+into the cache, streamed into a temporary file that is renamed into place only after the SHA-256
+of its decompressed content matched; any failure (HTTP error, timeout, truncated body, bad
+checksum) moves on to the next mirror and leaves no file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import urllib.error
+import urllib.request
+import zlib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from backproplab import __version__
+from backproplab.data.idx import GZIP_MAGIC, parse_idx_header, read_file_bytes
+from backproplab.errors import ChecksumError, DataNotFoundError, InputError
+from backproplab.files import atomic_open, atomic_write_text
+
+#: The allowed values of ``split``.
+SPLITS: tuple[str, ...] = ("train", "test")
+
+#: split -> (images file, labels file), names without ``.gz``.
+FILES: dict[str, tuple[str, str]] = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+#: SHA-256 of each file's decompressed content (DESIGN.md).
+SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+}
+
+#: Decompressed size of each file in bytes (DESIGN.md).
+SIZES: dict[str, int] = {
+    "train-images-idx3-ubyte": 47040016,
+    "train-labels-idx1-ubyte": 60008,
+    "t10k-images-idx3-ubyte": 7840016,
+    "t10k-labels-idx1-ubyte": 10008,
+}
+
+#: Base URLs tried in order for ``<name>.gz``: the original host, then two public mirrors.
+MIRRORS: tuple[str, ...] = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+)
+
+#: Where Debian's ``dataset-fashion-mnist`` package puts the files.
+DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
+DEBIAN_PACKAGE = "dataset-fashion-mnist"
+ENV_VAR = "BACKPROPLAB_DATA"
+
+#: Seconds a download waits for a connection or for the next bytes before giving up on a mirror.
+DEFAULT_TIMEOUT = 30.0
+_CHUNK = 1 << 16
+
+#: The course's normalisation constants (mean and std of the training pixels / 255, rounded).
+MEAN = 0.1307
+STD = 0.3081
+
+#: The ten class names, indexed by label.
+FASHION_CLASSES: tuple[str, ...] = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Where to look
+
+
+def cache_dir() -> Path:
+    """The user cache for backproplab: ``$XDG_CACHE_HOME/backproplab`` or ``~/.cache/backproplab``."""
+    base = os.environ.get("XDG_CACHE_HOME")
+    return (Path(base) if base else Path.home() / ".cache") / "backproplab"
+
+
+def search_places(root: str | os.PathLike | None = None) -> list[tuple[Path | None, str]]:
+    """The directories searched, in order, each with a short description.
+
+    An entry's directory is ``None`` when it is not configured (``$BACKPROPLAB_DATA`` unset).
+    """
+    places: list[tuple[Path | None, str]] = []
+    if root is not None:
+        places.append((Path(root), "root argument"))
+    env = os.environ.get(ENV_VAR)
+    places.append((Path(env) if env else None, f"${ENV_VAR}"))
+    places.append((Path(DEBIAN_DIR), f"Debian package {DEBIAN_PACKAGE}"))
+    places.append((cache_dir(), "user cache"))
+    return places
+
+
+def _find(name: str, places: Sequence[tuple[Path | None, str]]) -> tuple[Path, str] | None:
+    for directory, label in places:
+        if directory is None:
+            continue
+        for candidate in (directory / name, directory / f"{name}.gz"):
+            if candidate.is_file():
+                return candidate, label
+    return None
+
+
+def _not_found(name: str, places, download: bool, failures: Sequence[tuple[str, str]] | None,
+               note: str | None = None) -> DataNotFoundError:
+    lines = [f"Fashion-MNIST file {name} (or {name}.gz) not found.", "  searched, in order:"]
+    for directory, label in places:
+        shown = str(directory) if directory is not None else "(not set)"
+        lines.append(f"    {shown}  [{label}]")
+    if not download:
+        lines.append("  download: not attempted (download=False / --no-download)")
+    elif note is not None:
+        lines.append(f"  download: {note}")
+    elif failures:
+        lines.append("  mirrors tried:")
+        lines.extend(f"    {url}: {reason}" for url, reason in failures)
+    else:
+        lines.append("  mirrors tried: none (the mirror list is empty)")
+    lines.append(
+        f"  to fix: install the Debian package ({'apt-get install ' + DEBIAN_PACKAGE}), or set "
+        f"{ENV_VAR} to a directory holding the four Fashion-MNIST files (.gz or uncompressed), "
+        "or allow the download (download=True; leave out --no-download)")
+    return DataNotFoundError("\n".join(lines))
+
+
+# --------------------------------------------------------------------------------------------
+# Verified-array cache
+
+
+def _stamp_paths(path: Path, name: str) -> tuple[Path, Path]:
+    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
+    folder = cache_dir() / "verified"
+    return folder / f"{key}-{name}.npy", folder / f"{key}-{name}.json"
+
+
+def _read_stamped(name: str, path: Path, stat: os.stat_result, expected: str) -> np.ndarray | None:
+    npy, stamp = _stamp_paths(path, name)
+    try:
+        meta = json.loads(stamp.read_text(encoding="utf-8"))
+        if (meta.get("source") != str(path.resolve()) or meta.get("size") != stat.st_size
+                or meta.get("mtime_ns") != stat.st_mtime_ns or meta.get("sha256") != expected
+                or meta.get("npy_bytes") != npy.stat().st_size):
+            return None
+        array = np.load(npy, allow_pickle=False)
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
+    if list(array.shape) != meta.get("shape") or array.dtype != np.uint8:
+        return None
+    return array
+
+
+def _write_stamped(name: str, path: Path, stat: os.stat_result, expected: str, array: np.ndarray) -> None:
+    npy, stamp = _stamp_paths(path, name)
+    try:
+        with atomic_open(npy, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
+        meta = {"source": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+                "sha256": expected, "npy_bytes": npy.stat().st_size, "shape": list(array.shape)}
+        atomic_write_text(stamp, json.dumps(meta, indent=1))
+    except OSError:
+        # An unwritable cache only costs speed: the next load re-hashes.
+        return
+
+
+def _check_layout(name: str, array: np.ndarray, path: Path) -> None:
+    if "images" in name:
+        if array.dtype != np.uint8 or array.ndim != 3 or array.shape[1:] != (28, 28):
+            raise ChecksumError(
+                f"{path}: expected uint8 images of shape [N, 28, 28], got {array.dtype} {array.shape}")
+    else:
+        if array.dtype != np.uint8 or array.ndim != 1:
+            raise ChecksumError(f"{path}: expected uint8 labels of shape [N], got {array.dtype} {array.shape}")
+        if array.size and int(array.max()) >= len(FASHION_CLASSES):
+            raise ChecksumError(
+                f"{path}: expected labels in 0..{len(FASHION_CLASSES) - 1}, got a maximum of {int(array.max())}")
+
+
+def _load_verified(name: str, path: Path, expected: str, rehash: bool = False) -> tuple[np.ndarray, str]:
+    """Load one file, checked; returns the array and ``"stamp"`` or ``"hashed"``."""
+    stat = path.stat()
+    if not rehash:
+        array = _read_stamped(name, path, stat, expected)
+        if array is not None:
+            return array, "stamp"
+    data = read_file_bytes(path)
+    dtype, shape, offset = parse_idx_header(data, name=str(path))
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ChecksumError(
+            f"{path}: SHA-256 of the decompressed content does not match: expected {expected}, "
+            f"got {actual}; delete or replace this file")
+    array = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape).astype(
+        dtype.newbyteorder("="), copy=True)
+    _check_layout(name, array, path)
+    _write_stamped(name, path, stat, expected, array)
+    return array, "hashed"
+
+
+# --------------------------------------------------------------------------------------------
+# Download
+
+
+def _reason(err: BaseException, timeout: float) -> str:
+    if isinstance(err, urllib.error.HTTPError):
+        return f"HTTP {err.code} {err.reason}"
+    if isinstance(err, urllib.error.URLError):
+        inner = err.reason
+        if isinstance(inner, TimeoutError):
+            return f"no answer within {timeout:g} s"
+        return f"cannot connect: {inner}"
+    if isinstance(err, TimeoutError):
+        return f"no answer within {timeout:g} s"
+    return f"{type(err).__name__}: {err}"
+
+
+def _fetch(url: str, dest: Path, name: str, expected: str, timeout: float, progress: bool) -> None:
+    """Stream ``url`` (a gzip file) into ``dest`` via a temporary file, checking as it goes."""
+    request = urllib.request.Request(url, headers={"User-Agent": f"backproplab/{__version__}"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        inflate = zlib.decompressobj(wbits=31)
+        digest = hashlib.sha256()
+        received = 0
+        with atomic_open(dest, "wb") as out, tqdm(
+                total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"{name}.gz",
+                disable=not progress, leave=False) as bar:
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    break
+                if received == 0 and chunk[:2] != GZIP_MAGIC[: len(chunk)]:
+                    raise ChecksumError(f"{url}: expected a gzip file, got bytes starting {chunk[:4].hex(' ')}")
+                received += len(chunk)
+                out.write(chunk)
+                digest.update(inflate.decompress(chunk))
+                bar.update(len(chunk))
+            if total is not None and received != total:
+                raise ChecksumError(f"{url}: truncated body: expected {total} bytes, got {received}")
+            digest.update(inflate.flush())
+            if not inflate.eof:
+                raise ChecksumError(f"{url}: truncated gzip stream after {received} bytes")
+            actual = digest.hexdigest()
+            if actual != expected:
+                raise ChecksumError(
+                    f"{url}: SHA-256 of the decompressed content does not match: expected {expected}, got {actual}")
+
+
+def _ensure_writable(directory: Path) -> str | None:
+    """None when files can be created in ``directory``; otherwise why not."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        return f"the cache directory {directory} is not writable ({err.strerror or err}); set XDG_CACHE_HOME or {ENV_VAR} to a writable directory"
+    return None
+
+
+def download_file(name: str, directory: str | os.PathLike | None = None, *,
+                  mirrors: Sequence[str] | None = None, expected: str | None = None,
+                  timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> Path:
+    """Download ``<name>.gz`` into ``directory`` (default: the cache), trying each mirror in order.
+
+    Parameters
+    ----------
+    name : str
+        File name without ``.gz``, e.g. ``"t10k-labels-idx1-ubyte"``.
+    directory : path, optional
+        Destination; default :func:`cache_dir`.
+    mirrors : sequence of str, optional
+        Base URLs; default :data:`MIRRORS`.
+    expected : str, optional
+        SHA-256 of the decompressed content; default ``SHA256[name]``.
+    timeout : float
+        Seconds to wait for a connection or the next bytes.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    pathlib.Path
+        The verified ``.gz`` file.
+
+    Raises
+    ------
+    DataNotFoundError
+        When the directory is not writable, or every mirror failed (each failure listed).
+    """
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    directory = Path(directory) if directory is not None else cache_dir()
+    mirrors = tuple(MIRRORS if mirrors is None else mirrors)
+    expected = expected if expected is not None else SHA256[name]
+    places = [(directory, "download destination")]
+    problem = _ensure_writable(directory)
+    if problem is not None:
+        raise _not_found(name, places, True, None, note=f"impossible: {problem}")
+    path, failures = _try_mirrors(name, directory, mirrors, expected, timeout, progress)
+    if path is None:
+        raise _not_found(name, places, True, failures)
+    return path
+
+
+def _try_mirrors(name: str, directory: Path, mirrors: Sequence[str], expected: str, timeout: float,
+                 progress: bool) -> tuple[Path | None, list[tuple[str, str]]]:
+    """The verified download, or None and each mirror's reason for failing."""
+    dest = directory / f"{name}.gz"
+    failures: list[tuple[str, str]] = []
+    for base in mirrors:
+        url = base if base.endswith("/") else base + "/"
+        url = f"{url}{name}.gz"
+        try:
+            _fetch(url, dest, name, expected, timeout, progress)
+        except Exception as err:  # noqa: BLE001 - any failure moves on to the next mirror
+            failures.append((url, _reason(err, timeout)))
+            continue
+        return dest, failures
+    return None, failures
+
+
+# --------------------------------------------------------------------------------------------
+# Public loading API
+
+
+def _check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {', '.join(map(repr, SPLITS))}; got {split!r}")
+
+
+def _locate(name: str, root, download: bool, mirrors, checksums, timeout, progress) -> tuple[Path, str]:
+    places = search_places(root)
+    found = _find(name, places)
+    if found is not None:
+        return found
+    if not download:
+        raise _not_found(name, places, False, None)
+    target = cache_dir()
+    problem = _ensure_writable(target)
+    if problem is not None:
+        raise _not_found(name, places, True, None, note=f"impossible: {problem}")
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    mirrors = tuple(MIRRORS if mirrors is None else mirrors)
+    path, failures = _try_mirrors(name, target, mirrors, _expected(name, checksums), timeout, progress)
+    if path is None:
+        raise _not_found(name, places, True, failures)
+    return path, "downloaded"
+
+
+def _expected(name: str, checksums: Mapping[str, str] | None) -> str:
+    if checksums is not None and name in checksums:
+        return checksums[name]
+    return SHA256[name]
+
+
+def load_fashion_mnist(split: str, root: str | os.PathLike | None = None, download: bool = True, *,
+                       mirrors: Sequence[str] | None = None, checksums: Mapping[str, str] | None = None,
+                       timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Load one split of Fashion-MNIST as NumPy arrays, checked against its published SHA-256.
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        60,000 training or 10,000 test images.
+    root : path, optional
+        Directory searched first (then ``$BACKPROPLAB_DATA``, the Debian directory, the cache).
+    download : bool
+        Download missing files into the cache from :data:`MIRRORS`.
+    mirrors : sequence of str, optional
+        Base URLs to download from, in order (default :data:`MIRRORS`).
+    checksums : mapping, optional
+        ``name -> sha256`` overriding :data:`SHA256` for the names it holds (tests use this).
+    timeout : float
+        Seconds a download waits for a connection or the next bytes before trying the next mirror.
+    progress : bool
+        Show a progress bar while downloading.
+
+    Returns
+    -------
+    images : numpy.ndarray, uint8, shape [N, 28, 28]
+    labels : numpy.ndarray, int64, shape [N], values 0..9 (see :data:`FASHION_CLASSES`)
+
+    Raises
+    ------
+    InputError
+        Unknown ``split``.
+    DataNotFoundError
+        A file is missing and was not (or could not be) downloaded; the message lists the places
+        searched, the mirrors tried, the Debian package and ``BACKPROPLAB_DATA``.
+    ChecksumError
+        A file's header or checksum is wrong; the message names the file, expected and actual value.
+    """
+    _check_split(split)
+    arrays = []
+    paths = []
+    for name in FILES[split]:
+        path, _ = _locate(name, root, download, mirrors, checksums, timeout, progress)
+        array, _ = _load_verified(name, path, _expected(name, checksums))
+        arrays.append(array)
+        paths.append(path)
+    images, labels = arrays
+    if len(images) != len(labels):
+        raise ChecksumError(
+            f"{paths[0]} and {paths[1]} disagree: expected as many labels as images ({len(images)}), "
+            f"got {len(labels)}")
+    return images, labels.astype(np.int64)
+
+
+def describe_files(root: str | os.PathLike | None = None, download: bool = True, *,
+                   mirrors: Sequence[str] | None = None, checksums: Mapping[str, str] | None = None,
+                   timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
+                   rehash: bool = True) -> list[dict]:
+    """Where each of the four Fashion-MNIST files is, its size, and whether it verified.
+
+    Used by ``backproplab data``. With ``rehash=True`` (the default) every file's checksum is
+    computed afresh instead of trusting the cache's stamp.
+
+    Returns
+    -------
+    list of dict
+        One per file, in :data:`FILES` order, with keys ``file`` (name without ``.gz``), ``path``,
+        ``bytes`` (size on disk), ``status`` (``"verified"``), ``found_in`` (which search place,
+        or ``"downloaded"``) and ``sha256``.
+
+    Raises
+    ------
+    DataNotFoundError, ChecksumError
+        As :func:`load_fashion_mnist`.
+    """
+    rows = []
+    for split in SPLITS:
+        for name in FILES[split]:
+            path, found_in = _locate(name, root, download, mirrors, checksums, timeout, progress)
+            expected = _expected(name, checksums)
+            _load_verified(name, path, expected, rehash=rehash)
+            rows.append({"file": name, "path": str(path), "bytes": path.stat().st_size,
+                         "status": "verified", "found_in": found_in, "sha256": expected})
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Course views of the data
+
+
+def _apply_limit(images: np.ndarray, labels: np.ndarray, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if limit is None:
+        return images, labels
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
+        raise InputError(f"limit must be None or a positive integer, got {limit!r}")
+    return images[:limit], labels[:limit]
+
+
+def fashion_mnist_flat(split: str, root: str | os.PathLike | None = None, download: bool = True,
+                       limit: int | None = None, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Fashion-MNIST for NumPy models: flattened pixels scaled to [0, 1].
+
+    Parameters
+    ----------
+    split, root, download
+        As :func:`load_fashion_mnist` (extra keyword arguments are passed on to it).
+    limit : int, optional
+        Keep only the first ``min(limit, N)`` samples (use :func:`stratified_subset` for a
+        class-balanced random subset).
+
+    Returns
+    -------
+    X : numpy.ndarray, float32, shape [N, 784], values in [0, 1]
+    y : numpy.ndarray, int64, shape [N]
+    """
+    images, labels = _apply_limit(*load_fashion_mnist(split, root, download, **kwargs), limit)
+    X = images.reshape(len(images), -1).astype(np.float32)
+    X /= np.float32(255.0)
+    return X, labels
+
+
+def fashion_mnist_tensors(split: str, root: str | os.PathLike | None = None, download: bool = True,
+                          limit: int | None = None, **kwargs):
+    """Fashion-MNIST for PyTorch models, with the course's normalisation.
+
+    Pixels are scaled to [0, 1], then ``(x - 0.1307) / 0.3081``.
+
+    Parameters
+    ----------
+    split, root, download
+        As :func:`load_fashion_mnist` (extra keyword arguments are passed on to it).
+    limit : int, optional
+        Keep only the first ``min(limit, N)`` samples.
+
+    Returns
+    -------
+    X : torch.Tensor, float32, shape [N, 1, 28, 28]
+    y : torch.Tensor, int64, shape [N]
+    """
+    import torch
+
+    images, labels = _apply_limit(*load_fashion_mnist(split, root, download, **kwargs), limit)
+    X = torch.from_numpy(np.ascontiguousarray(images)).to(torch.float32)
+    X.div_(255.0).sub_(MEAN).div_(STD)
+    return X.unsqueeze(1), torch.from_numpy(np.ascontiguousarray(labels))
+
+
+def stratified_subset(labels, n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+    """Indices of a seeded random subset of size ``n`` with the classes' proportions kept.
+
+    Each class gets ``n * count / N`` places, rounded by largest remainder, so the sizes add up to
+    ``n`` exactly.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape [N]
+    n : int
+        Subset size, 1 <= n <= N.
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    numpy.ndarray, int64, shape [n], sorted ascending.
+    """
+    labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
+    if labels.ndim != 1:
+        raise InputError(f"labels must be 1-D, got shape {labels.shape}")
+    total = len(labels)
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= total:
+        raise InputError(f"n must be an integer in [1, {total}] (the number of labels), got {n!r}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    classes, counts = np.unique(labels, return_counts=True)
+    share = counts * (n / total)
+    take = np.floor(share).astype(np.int64)
+    remainder = int(n - take.sum())
+    if remainder:
+        order = np.argsort(-(share - take), kind="stable")
+        take[order[:remainder]] += 1
+    chosen = [rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
+              for c, k in zip(classes, take, strict=True) if k]
+    return np.sort(np.concatenate(chosen)).astype(np.int64)
+
+
+def subset(X, y, n: int, seed: int | np.random.Generator | None = 0):
+    """``(X[idx], y[idx])`` for ``idx = stratified_subset(y, n, seed)``; NumPy arrays or torch tensors."""
+    if len(X) != len(y):
+        raise InputError(f"X and y must have the same length, got {len(X)} and {len(y)}")
+    idx = stratified_subset(y, n, seed)
+    if hasattr(X, "device") and not isinstance(X, np.ndarray):
+        import torch
+
+        index = torch.from_numpy(idx).to(X.device)
+        return X[index], y[index.to(y.device)]
+    return X[idx], y[idx]
+
+
+def one_hot(labels, num_classes: int | None = None, dtype=np.float64) -> np.ndarray:
+    """One-hot encode integer labels.
+
+    Parameters
+    ----------
+    labels : array-like of int, shape [N]
+    num_classes : int, optional
+        Number of columns C; default ``max(labels) + 1``.
+    dtype : numpy dtype
+        Default float64.
+
+    Returns
+    -------
+    numpy.ndarray, shape [N, C], one 1 per row.
+
+    Raises
+    ------
+    InputError
+        Labels not 1-D integers, negative, or not below ``num_classes``.
+    """
+    array = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
+    if array.ndim != 1:
+        raise InputError(f"labels must be 1-D, got shape {array.shape}")
+    if array.size and not np.issubdtype(array.dtype, np.integer):
+        if not np.all(np.equal(np.mod(array, 1), 0)):
+            raise InputError(f"labels must be integers, got dtype {array.dtype} with fractional values")
+        array = array.astype(np.int64)
+    array = array.astype(np.int64, copy=False)
+    if num_classes is None:
+        num_classes = int(array.max()) + 1 if array.size else 0
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
+        if not (num_classes == 0 and array.size == 0):
+            raise InputError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if array.size and (array.min() < 0 or array.max() >= num_classes):
+        raise InputError(
+            f"labels must be in [0, {num_classes - 1}] for num_classes={num_classes}, "
+            f"got values from {int(array.min())} to {int(array.max())}")
+    out = np.zeros((array.size, num_classes), dtype=dtype)
+    out[np.arange(array.size), array] = 1
+    return out

@@ -1,0 +1,131 @@
+"""The IDX file format used by MNIST and Fashion-MNIST, read with its header checked.
+
+An IDX file is a 4-byte magic number ``0x00 0x00 <dtype code> <ndim>``, then ``ndim`` big-endian
+uint32 dimensions, then ``prod(dims)`` items in big-endian order. :func:`read_idx` refuses any
+file whose magic is wrong or whose length is not exactly what its header promises, and names the
+file, the expected and the actual value in the :class:`~backproplab.errors.ChecksumError`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from backproplab.errors import ChecksumError
+
+#: IDX type code -> NumPy dtype (big-endian where it matters).
+IDX_DTYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def parse_idx_header(data: bytes | bytearray | memoryview, name: str = "<bytes>") -> tuple[np.dtype, tuple[int, ...], int]:
+    """Check an IDX header against the length of ``data``.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole (decompressed) file content.
+    name : str
+        How to name the file in an error message.
+
+    Returns
+    -------
+    dtype : numpy.dtype
+        Item type declared by the header.
+    shape : tuple of int
+        Dimensions declared by the header.
+    offset : int
+        Where the items start (``4 + 4 * ndim``).
+
+    Raises
+    ------
+    ChecksumError
+        Wrong magic number, unknown type code, no dimensions, or a byte count that differs from
+        ``offset + prod(shape) * itemsize``.
+    """
+    view = memoryview(data)
+    if len(view) < 4:
+        raise ChecksumError(
+            f"{name}: not an IDX file: expected at least a 4-byte magic number, got {len(view)} bytes")
+    b0, b1, code, ndim = view[0], view[1], view[2], view[3]
+    if b0 != 0 or b1 != 0 or code not in IDX_DTYPES or ndim == 0:
+        codes = "/".join(f"0x{c:02X}" for c in IDX_DTYPES)
+        raise ChecksumError(
+            f"{name}: wrong IDX magic number: expected 0x00 0x00 <type {codes}> <ndim >= 1>, "
+            f"got {bytes(view[:4]).hex(' ')}")
+    offset = 4 + 4 * ndim
+    if len(view) < offset:
+        raise ChecksumError(
+            f"{name}: truncated IDX header: expected {offset} header bytes for {ndim} dimensions, "
+            f"got {len(view)} bytes in all")
+    shape = tuple(int(d) for d in np.frombuffer(view[4:offset], dtype=">u4"))
+    dtype = IDX_DTYPES[code]
+    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(view) != expected:
+        kind = "truncated" if len(view) < expected else "longer than its header says"
+        raise ChecksumError(
+            f"{name}: IDX file {kind}: header says shape {shape} of {dtype.name}, so expected "
+            f"{expected} bytes, got {len(view)} bytes")
+    return dtype, shape, offset
+
+
+def read_idx(data: bytes | bytearray, name: str = "<bytes>") -> np.ndarray:
+    """Decode the (decompressed) content of an IDX file into a writable array.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole file content, header included.
+    name : str
+        How to name the file in an error message.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape as declared by the header; native byte order (``uint8`` stays ``uint8``).
+
+    Raises
+    ------
+    ChecksumError
+        When the header is invalid or disagrees with the length (see :func:`parse_idx_header`).
+    """
+    dtype, shape, offset = parse_idx_header(data, name)
+    array = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape)
+    return array.astype(dtype.newbyteorder("="), copy=True)
+
+
+def read_file_bytes(path: str | os.PathLike) -> bytes:
+    """Return a file's content, decompressed when it is gzip (by magic number, not by name).
+
+    Raises
+    ------
+    ChecksumError
+        When a gzip stream is truncated or corrupt; the message names the file.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    if raw[:2] != GZIP_MAGIC:
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as err:
+        raise ChecksumError(
+            f"{path}: corrupt or truncated gzip file ({err}); expected a complete gzip stream, "
+            f"got {len(raw)} bytes that do not decompress") from err
+
+
+def read_idx_file(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file from disk, gzip-compressed or not, with its header checked."""
+    return read_idx(read_file_bytes(path), name=str(path))
