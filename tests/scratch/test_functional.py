@@ -29,7 +29,9 @@ big = st.floats(-1000, 1000, allow_nan=False, allow_infinity=False, width=64)
 # values the range +-1000 often hits in practice: exact zeros, the extremes, moderate numbers
 values = st.one_of(big, st.sampled_from([0.0, -0.0, 1000.0, -1000.0, 1e-8, -1e-8, 30.0, -30.0]))
 arrays = hnp.arrays(np.float64, shapes, elements=values)
-matrices = hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8), elements=values)
+matrices = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=8), elements=values
+)
 alphas = st.floats(0.001, 3.0)
 
 
@@ -117,7 +119,9 @@ def test_softmax_cross_entropy_and_grad_match_torch(data) -> None:
 @st.composite
 def logits_and_targets(draw):
     z = draw(arrays)
-    y = draw(hnp.arrays(np.float64, z.shape, elements=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0, 1))))
+    y = draw(
+        hnp.arrays(np.float64, z.shape, elements=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0, 1)))
+    )
     return z, y
 
 
@@ -226,7 +230,9 @@ def test_closed_forms() -> None:
     np.testing.assert_allclose(fn.softmax_cross_entropy_grad(np.zeros((1, 2)), np.array([0])), [[-0.5, 0.5]])
     # the batch mean: two identical rows give the same loss as one
     z = np.array([[2.0, -1.0, 0.0]])
-    assert fn.softmax_cross_entropy(np.vstack([z, z]), [0, 0]) == pytest.approx(fn.softmax_cross_entropy(z, [0]))
+    assert fn.softmax_cross_entropy(np.vstack([z, z]), [0, 0]) == pytest.approx(
+        fn.softmax_cross_entropy(z, [0])
+    )
     assert fn.bce_with_logits(np.array([0.0]), np.array([1.0])) == pytest.approx(np.log(2))
     assert fn.half_mse(np.array([3.0, 1.0]), np.array([1.0, 1.0])) == pytest.approx(1.0)
     # bce clips: certain and wrong is large but finite
