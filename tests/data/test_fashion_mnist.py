@@ -1,0 +1,205 @@
+"""Fashion-MNIST: where files are found, what is refused, the warm cache, and the real data."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from backproplab.data import (
+    FASHION_CLASSES,
+    describe_files,
+    fashion_mnist_flat,
+    fashion_mnist_tensors,
+    load_fashion_mnist,
+)
+from backproplab.data import fashion_mnist as fm
+from backproplab.errors import ChecksumError, DataNotFoundError
+
+pytestmark = pytest.mark.data
+
+
+# ---- offline, on small files the tests write ------------------------------------------------
+
+@pytest.mark.parametrize("compressed", [True, False], ids=["gz", "raw"])
+def test_loads_gz_or_uncompressed_from_root(isolated, fake, tmp_path, compressed):
+    root = fake.write(tmp_path / "root", compressed=compressed)
+    images, labels = load_fashion_mnist("test", root=root, download=False, checksums=fake.checksums)
+    assert images.dtype == np.uint8 and images.shape == (10, 28, 28)
+    assert labels.dtype == np.int64 and labels.shape == (10,)
+    np.testing.assert_array_equal(images, fake.arrays["t10k-images-idx3-ubyte"])
+    np.testing.assert_array_equal(labels, fake.arrays["t10k-labels-idx1-ubyte"])
+
+
+def test_search_order_root_env_debian_cache(isolated, fake, tmp_path, monkeypatch):
+    dirs = {label: fake.write(tmp_path / label) for label in ("root", "env", "debian")}
+    fake.write(isolated)
+    monkeypatch.setenv("BACKPROPLAB_DATA", str(dirs["env"]))
+    monkeypatch.setattr(fm, "DEBIAN_DIR", dirs["debian"])
+
+    def where(**kw):
+        rows = describe_files(download=False, checksums=fake.checksums, **kw)
+        return {Path(r["path"]).parent for r in rows}
+
+    assert where(root=dirs["root"]) == {dirs["root"]}
+    assert where() == {dirs["env"]}
+    monkeypatch.delenv("BACKPROPLAB_DATA")
+    assert where() == {dirs["debian"]}
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
+    assert where() == {isolated}
+    # an explicit root that lacks the files falls through to the rest
+    assert where(root=tmp_path / "empty") == {isolated}
+
+
+def test_describe_files_rows(isolated, fake, tmp_path):
+    root = fake.write(tmp_path / "root")
+    rows = describe_files(root=root, download=False, checksums=fake.checksums)
+    assert [r["file"] for r in rows] == [n for s in ("train", "test") for n in fm.FILES[s]]
+    for row in rows:
+        assert row["status"] == "verified" and row["found_in"] == "root argument"
+        assert row["bytes"] == len(fake.gz[row["file"]]) == os.path.getsize(row["path"])
+        assert row["sha256"] == fake.checksums[row["file"]]
+
+
+def test_missing_without_download_lists_everything(isolated, tmp_path):
+    with pytest.raises(DataNotFoundError) as info:
+        load_fashion_mnist("train", root=tmp_path / "mine", download=False)
+    message = str(info.value)
+    for needle in ("train-images-idx3-ubyte", str(tmp_path / "mine"), "$BACKPROPLAB_DATA", "(not set)",
+                   str(tmp_path / "debian-empty"), str(isolated), "dataset-fashion-mnist",
+                   "BACKPROPLAB_DATA to a directory", "download: not attempted"):
+        assert needle in message, needle
+    assert isinstance(info.value, FileNotFoundError)
+
+
+def test_unknown_split_names_the_allowed_ones():
+    with pytest.raises(ValueError, match=r"split must be one of 'train', 'test'; got 'valid'"):
+        load_fashion_mnist("valid")
+
+
+def test_checksum_mismatch_names_file_expected_and_actual(isolated, fake, tmp_path):
+    root = fake.write(tmp_path / "root")
+    with pytest.raises(ChecksumError) as info:
+        load_fashion_mnist("test", root=root, download=False)  # the real checksums
+    message = str(info.value)
+    assert str(root / "t10k-images-idx3-ubyte.gz") in message
+    assert fm.SHA256["t10k-images-idx3-ubyte"] in message
+    assert fake.checksums["t10k-images-idx3-ubyte"] in message
+    assert not (isolated / "verified").exists() or not any((isolated / "verified").iterdir())
+
+
+def test_bad_header_is_refused_before_hashing(isolated, fake, tmp_path):
+    root = fake.write(tmp_path / "root", compressed=False)
+    path = root / "t10k-labels-idx1-ubyte"
+    path.write_bytes(fake.raw["t10k-labels-idx1-ubyte"][:-1])
+    with pytest.raises(ChecksumError, match=r"truncated.*expected 18 bytes, got 17"):
+        load_fashion_mnist("test", root=root, download=False, checksums=fake.checksums)
+
+
+def test_labels_and_images_count_must_agree(isolated, fake, tmp_path, idx_encode):
+    import hashlib
+
+    root = fake.write(tmp_path / "root", compressed=False)
+    labels = idx_encode(np.zeros(9, np.uint8))
+    (root / "t10k-labels-idx1-ubyte").write_bytes(labels)
+    sums = dict(fake.checksums, **{"t10k-labels-idx1-ubyte": hashlib.sha256(labels).hexdigest()})
+    with pytest.raises(ChecksumError, match=r"expected as many labels as images \(10\), got 9"):
+        load_fashion_mnist("test", root=root, download=False, checksums=sums)
+
+
+def test_warm_load_uses_the_stamp_and_notices_changes(isolated, fake, tmp_path):
+    root = fake.write(tmp_path / "root", compressed=False)
+    name = "t10k-images-idx3-ubyte"
+    path = root / name
+    expected = fake.checksums[name]
+    first, how = fm._load_verified(name, path, expected)
+    assert how == "hashed" and len(list((isolated / "verified").glob("*.npy"))) == 1
+    second, how = fm._load_verified(name, path, expected)
+    assert how == "stamp"
+    np.testing.assert_array_equal(first, second)
+    assert second.flags.writeable
+    # the stamp is keyed by the expected checksum too: another expectation re-hashes (and fails)
+    with pytest.raises(ChecksumError):
+        fm._load_verified(name, path, "0" * 64)
+    # a file changed in place (same size, new mtime) is hashed again and refused
+    damaged = bytearray(fake.raw[name])
+    damaged[-1] ^= 0xFF
+    path.write_bytes(bytes(damaged))
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    with pytest.raises(ChecksumError, match=expected):
+        fm._load_verified(name, path, expected)
+
+
+def test_unwritable_cache_still_loads_by_rehashing(isolated, fake, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    root = fake.write(tmp_path / "root")
+    for _ in range(2):
+        images, _ = load_fashion_mnist("test", root=root, download=False, checksums=fake.checksums)
+        np.testing.assert_array_equal(images, fake.arrays["t10k-images-idx3-ubyte"])
+    _, how = fm._load_verified("t10k-images-idx3-ubyte", root / "t10k-images-idx3-ubyte.gz",
+                               fake.checksums["t10k-images-idx3-ubyte"])
+    assert how == "hashed"
+
+
+def test_flat_and_tensor_views(isolated, fake, tmp_path):
+    root = fake.write(tmp_path / "root")
+    kw = dict(root=root, download=False, checksums=fake.checksums)
+    raw = fake.arrays["train-images-idx3-ubyte"]
+    X, y = fashion_mnist_flat("train", **kw)
+    assert X.dtype == np.float32 and X.shape == (20, 784) and y.dtype == np.int64
+    np.testing.assert_allclose(X, raw.reshape(20, 784) / 255.0, rtol=0, atol=1e-7)
+    assert 0.0 <= X.min() and X.max() <= 1.0
+    Xt, yt = fashion_mnist_tensors("train", limit=7, **kw)
+    assert Xt.dtype == torch.float32 and Xt.shape == (7, 1, 28, 28) and yt.dtype == torch.int64
+    expected = (torch.from_numpy(raw[:7]).float().unsqueeze(1) / 255.0 - 0.1307) / 0.3081
+    torch.testing.assert_close(Xt, expected, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(yt, torch.from_numpy(fake.arrays["train-labels-idx1-ubyte"][:7]).long())
+    assert fashion_mnist_flat("train", limit=1000, **kw)[0].shape == (20, 784)
+    with pytest.raises(ValueError, match="limit must be None or a positive integer, got 0"):
+        fashion_mnist_flat("train", limit=0, **kw)
+
+
+def test_class_names():
+    assert len(FASHION_CLASSES) == 10
+    assert FASHION_CLASSES[0] == "T-shirt/top" and FASHION_CLASSES[9] == "Ankle boot"
+
+
+# ---- the real data (CI installs dataset-fashion-mnist) ---------------------------------------
+
+def test_real_train_split(needs_fashion):
+    images, labels = load_fashion_mnist("train", download=False)
+    assert images.shape == (60000, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (60000,) and labels.dtype == np.int64
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), np.full(10, 6000))
+    counts = np.bincount(images.ravel(), minlength=256)  # exact moments via a histogram
+    values = np.arange(256) / 255.0
+    mean = (counts * values).sum() / counts.sum()
+    std = np.sqrt((counts * (values - mean) ** 2).sum() / counts.sum())
+    assert abs(mean - 0.2860) < 0.001
+    assert abs(std - 0.3530) < 0.001
+
+
+def test_real_test_split(needs_fashion):
+    images, labels = load_fashion_mnist("test", download=False)
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), np.full(10, 1000))
+
+
+def test_real_course_tensors_are_normalised(needs_fashion):
+    X, y = fashion_mnist_tensors("train", download=False)
+    assert X.shape == (60000, 1, 28, 28) and X.dtype == torch.float32 and y.dtype == torch.int64
+    # (0.2860 - 0.1307) / 0.3081 and 0.3530 / 0.3081
+    assert abs(X.mean().item() - 0.5041) < 0.005
+    assert abs(X.std().item() - 1.1457) < 0.005
+
+
+def test_real_describe_files(needs_fashion):
+    rows = describe_files(download=False)
+    assert [r["status"] for r in rows] == ["verified"] * 4
+    assert all(Path(r["path"]).is_file() for r in rows)

@@ -1,0 +1,92 @@
+"""The IDX reader on bytes the tests write: valid files round-trip, damaged ones name the problem."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backproplab.data.idx import parse_idx_header, read_idx, read_idx_file
+from backproplab.errors import ChecksumError
+
+pytestmark = pytest.mark.data
+
+
+def test_valid_images_round_trip(idx_encode):
+    images = np.arange(3 * 28 * 28, dtype=np.int64).reshape(3, 28, 28).astype(np.uint8)
+    data = idx_encode(images)
+    assert len(data) == 4 + 3 * 4 + images.size
+    out = read_idx(data)
+    assert out.dtype == np.uint8 and out.shape == (3, 28, 28)
+    np.testing.assert_array_equal(out, images)
+    assert out.flags.writeable
+
+
+def test_valid_labels_and_header_fields(idx_encode):
+    labels = np.array([9, 0, 3, 7], dtype=np.uint8)
+    dtype, shape, offset = parse_idx_header(idx_encode(labels))
+    assert (dtype, shape, offset) == (np.dtype(np.uint8), (4,), 8)
+    np.testing.assert_array_equal(read_idx(idx_encode(labels)), labels)
+
+
+def test_big_endian_int32_is_decoded_to_native(idx_encode):
+    values = np.array([[1, -2], [70000, -70000]], dtype=np.int32)
+    out = read_idx(idx_encode(values, code=0x0C))
+    assert out.dtype == np.dtype(np.int32) and out.dtype.isnative
+    np.testing.assert_array_equal(out, values)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(1, 5), min_size=1, max_size=4), st.integers(0, 2**32 - 1))
+def test_any_uint8_shape_round_trips(idx_encode, shape, seed):
+    array = np.random.default_rng(seed).integers(0, 256, size=shape, dtype=np.uint8)
+    data = idx_encode(array)
+    np.testing.assert_array_equal(read_idx(data), array)
+    with pytest.raises(ChecksumError):
+        read_idx(data[:-1])
+
+
+@pytest.mark.parametrize("magic, why", [
+    (b"\x01\x00\x08\x01", "first byte not zero"),
+    (b"\x00\x00\x07\x01", "unknown type code"),
+    (b"\x00\x00\x08\x00", "no dimensions"),
+])
+def test_wrong_magic_is_refused(magic, why):
+    data = magic + (4).to_bytes(4, "big") + bytes(4)
+    with pytest.raises(ChecksumError, match="wrong IDX magic number") as info:
+        read_idx(data, name="labels.idx")
+    assert "labels.idx" in str(info.value) and magic.hex(" ") in str(info.value), why
+
+
+def test_truncated_body_names_expected_and_actual_bytes(idx_encode):
+    data = idx_encode(np.zeros((2, 28, 28), np.uint8))[:-10]
+    with pytest.raises(ChecksumError, match=r"truncated.*expected 1584 bytes, got 1574 bytes"):
+        read_idx(data, name="x")
+
+
+def test_header_and_length_disagree(idx_encode):
+    data = idx_encode(np.zeros((2, 28, 28), np.uint8)) + b"\x00" * 3
+    with pytest.raises(ChecksumError, match=r"longer than its header says.*expected 1584 bytes, got 1587"):
+        read_idx(data)
+
+
+def test_truncated_header_and_tiny_input():
+    with pytest.raises(ChecksumError, match="truncated IDX header"):
+        read_idx(b"\x00\x00\x08\x03" + bytes(6))
+    with pytest.raises(ChecksumError, match="at least a 4-byte magic"):
+        read_idx(b"\x00\x00")
+
+
+def test_read_idx_file_gzip_plain_and_truncated_gzip(tmp_path, idx_encode):
+    labels = np.array([1, 2, 3], np.uint8)
+    (tmp_path / "a").write_bytes(idx_encode(labels))
+    (tmp_path / "a.gz").write_bytes(gzip.compress(idx_encode(labels)))
+    np.testing.assert_array_equal(read_idx_file(tmp_path / "a"), labels)
+    np.testing.assert_array_equal(read_idx_file(tmp_path / "a.gz"), labels)
+    broken = tmp_path / "broken.gz"
+    broken.write_bytes(gzip.compress(idx_encode(np.zeros(1000, np.uint8)))[:-12])
+    with pytest.raises(ChecksumError, match="broken.gz.*gzip"):
+        read_idx_file(broken)
