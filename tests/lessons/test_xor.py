@@ -1,0 +1,116 @@
+"""The XOR lesson: closed forms, the perceptron's cycle, the course's network and training by width."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from backproplab.cli import main
+from backproplab.lessons import get_lesson, xor
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = xor.run(quick=True)
+    yield res
+    res.close_figures()
+
+
+def test_registered_as_xor():
+    assert get_lesson("xor") is xor
+    assert xor.ORDER == 10
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+    assert len(result.claims) >= 12
+
+
+def test_best_affine_fit_of_xor_leaves_quarter():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    coef, mse, mse_t = xor.least_squares_fit(X, y)
+    np.testing.assert_allclose(coef, [0.0, 0.0, 0.5], atol=1e-12)
+    assert mse == pytest.approx(0.25, abs=1e-12)
+    assert mse_t == pytest.approx(0.25, abs=1e-12)
+
+
+def test_claims_hold_the_values(result):
+    assert result.claim("best least-squares affine fit of XOR: mean squared error").value == pytest.approx(0.25)
+    assert result.claim("course's ReLU network: max |output - XOR| (torch)").value == 0.0
+    rows = {r["hidden width"]: r for r in result.tables["success_by_width"]}
+    assert sorted(rows) == [2, 3, 4, 8]
+    assert all(r["runs"] == 20 for r in rows.values())
+    assert rows[8]["success rate"] >= 0.9
+    assert rows[2]["success rate"] <= 0.5
+    assert rows[8]["success rate"] - rows[2]["success rate"] >= 0.5
+
+
+def test_perceptron_cycles_on_xor_and_converges_on_and():
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    out = xor.perceptron(X, np.array([0, 1, 1, 0]), epochs=30)
+    assert not out["converged"]
+    assert len(out["errors"]) == 30 and min(out["errors"]) >= 1
+    # by hand: from w=0, b=0 the four updates of epoch 1 add up to zero, so every epoch repeats it
+    assert out["cycle_start"] == 1 and out["cycle_length"] == 1
+    assert out["errors"][:3] == [4, 4, 4]
+    np.testing.assert_array_equal(out["w"], [0.0, 0.0])
+    out_and = xor.perceptron(X, np.array([0, 0, 0, 1]), epochs=30)
+    assert out_and["converged"]
+    w, b = out_and["w"], out_and["b"]
+    assert ((X @ w + b > 0) == np.array([False, False, False, True])).all()
+
+
+def test_perceptron_rejects_bad_epochs():
+    with pytest.raises(ValueError, match="epochs"):
+        xor.perceptron(np.zeros((4, 2)), np.zeros(4), epochs=0)
+
+
+def test_course_solution_is_exact_in_numpy_and_torch(result):
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    H, out, out_t = xor.course_solution(X)
+    np.testing.assert_array_equal(H, [[0, 0], [1, 0], [1, 0], [2, 1]])
+    np.testing.assert_array_equal(out, [0, 1, 1, 0])
+    np.testing.assert_array_equal(out_t, [0, 1, 1, 0])
+    assert [r["output"] for r in result.tables["course_solution"]] == [0.0, 1.0, 1.0, 0.0]
+
+
+def test_batched_training_matches_torch_autograd_gradients():
+    """One gradient step of the batched trainer equals the step torch autograd takes."""
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    p = xor._init(4, 3, seed=5)
+    start = {k: v.copy() for k, v in p.items()}
+    xor._descend(p, X, y, steps=1, lr=1.0)
+    for s in range(3):
+        W1 = torch.tensor(start["W1"][s], requires_grad=True)
+        b1 = torch.tensor(start["b1"][s], requires_grad=True)
+        w2 = torch.tensor(start["w2"][s], requires_grad=True)
+        b2 = torch.tensor(start["b2"][s], requires_grad=True)
+        logit = torch.relu(torch.from_numpy(X) @ W1.T + b1) @ w2 + b2
+        torch.nn.functional.binary_cross_entropy_with_logits(logit, torch.from_numpy(y)).backward()
+        for name, t in (("W1", W1), ("b1", b1), ("w2", w2), ("b2", b2)):
+            np.testing.assert_allclose(start[name][s] - p[name][s], t.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                       err_msg=f"seed {s}, {name}")
+
+
+def test_training_is_reproducible_and_seeded():
+    a = xor.train_xor_batch(3, n_seeds=4, steps=50, seed=1)
+    b = xor.train_xor_batch(3, n_seeds=4, steps=50, seed=1)
+    c = xor.train_xor_batch(3, n_seeds=4, steps=50, seed=2)
+    np.testing.assert_array_equal(a["final"]["W1"], b["final"]["W1"])
+    assert not np.array_equal(a["init"]["W1"], c["init"]["W1"])
+
+
+def test_figures(result):
+    assert set(result.figures) == {"xor_spaces", "xor_success_by_width", "xor_perceptron"}
+
+
+def test_cli_rejects_bad_seed(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["xor", "--seed", "abc"])
+    assert exc.value.code == 2
