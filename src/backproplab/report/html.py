@@ -1,0 +1,350 @@
+"""``index.html``: one self-contained page (inline CSS, figures as base64 PNG, no script).
+
+The page opens with the verdict ("N of M claims pass"), then one table of every claim, then a
+section per lesson with its parameters, claims, figures, tables and text. It is rendered from the
+``results.json`` document alone (plus the PNG files it names), so a resumed run renders the lessons
+it did not re-run exactly like the ones it did.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from html import escape
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from backproplab.report.markdown import format_value, headline, settings_line
+
+MAX_TABLE_ROWS = 60
+
+
+def _css() -> str:
+    return resources.files("backproplab.report").joinpath("report.css").read_text(encoding="utf-8")
+
+
+def _e(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+# --------------------------------------------------------------------------------------------
+# a small, safe Markdown subset: everything is escaped first; no raw HTML passes through
+
+_LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|#)[^)\s]+)\)")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_EM = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
+
+
+def _inline(text: str) -> str:
+    parts = re.split(r"(`[^`]*`)", text)
+    html = []
+    for part in parts:
+        if len(part) >= 2 and part.startswith("`") and part.endswith("`"):
+            html.append(f"<code>{escape(part[1:-1])}</code>")
+            continue
+        part = escape(part, quote=True)
+        part = _LINK.sub(r'<a href="\2">\1</a>', part)
+        part = _BOLD.sub(r"<strong>\1</strong>", part)
+        part = _EM.sub(r"<em>\1</em>", part)
+        html.append(part)
+    return "".join(html)
+
+
+def _split_row(line: str) -> list[str]:
+    line = line.strip().replace("\\|", "\x00")
+    if line.startswith("|"):
+        line = line[1:]
+    if line.endswith("|"):
+        line = line[:-1]
+    return [cell.strip().replace("\x00", "|") for cell in line.split("|")]
+
+
+_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
+_UL = re.compile(r"^\s*[-*+]\s+(.*)$")
+_OL = re.compile(r"^\s*\d+[.)]\s+(.*)$")
+
+
+def markdown_to_html(text: str) -> str:
+    """Render a small Markdown subset safely.
+
+    Handles headings, paragraphs, fenced and indented code, pipe tables, bullet and numbered lists,
+    block quotes, inline code, bold, emphasis and http(s)/anchor links. Anything else is shown as
+    text; raw HTML is escaped.
+    """
+    lines = str(text).replace("\r\n", "\n").split("\n")
+    out: list[str] = []
+    para: list[str] = []
+
+    def flush() -> None:
+        if para:
+            out.append("<p>" + _inline(" ".join(para)) + "</p>")
+            para.clear()
+
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            flush()
+            body = []
+            i += 1
+            while i < len(lines) and not lines[i].strip().startswith("```"):
+                body.append(lines[i])
+                i += 1
+            out.append("<pre><code>" + escape("\n".join(body)) + "</code></pre>")
+            i += 1
+            continue
+        if not stripped:
+            flush()
+            i += 1
+            continue
+        if (line.startswith("    ") or line.startswith("\t")) and not para:
+            body = []
+            while i < len(lines) and (lines[i].startswith(("    ", "\t")) or not lines[i].strip()):
+                body.append(lines[i][4:] if lines[i].startswith("    ") else lines[i].lstrip("\t"))
+                i += 1
+            while body and not body[-1].strip():
+                body.pop()
+            out.append("<pre><code>" + escape("\n".join(body)) + "</code></pre>")
+            continue
+        heading = re.match(r"^(#{1,6})\s+(.*?)\s*#*$", stripped)
+        if heading:
+            flush()
+            level = min(6, len(heading.group(1)) + 2)
+            out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
+            i += 1
+            continue
+        if "|" in stripped and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1].strip()):
+            flush()
+            head = _split_row(stripped)
+            i += 2
+            rows = []
+            while i < len(lines) and "|" in lines[i] and lines[i].strip():
+                rows.append(_split_row(lines[i]))
+                i += 1
+            html = ["<div class=\"table-wrap\"><table><thead><tr>"]
+            html += [f"<th>{_inline(c)}</th>" for c in head]
+            html.append("</tr></thead><tbody>")
+            for row in rows:
+                html.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>")
+            html.append("</tbody></table></div>")
+            out.append("".join(html))
+            continue
+        for pattern, tag in ((_UL, "ul"), (_OL, "ol")):
+            if pattern.match(line):
+                flush()
+                items = []
+                while i < len(lines) and pattern.match(lines[i]):
+                    item = pattern.match(lines[i]).group(1)
+                    i += 1
+                    while i < len(lines) and lines[i].startswith("  ") and lines[i].strip() \
+                            and not _UL.match(lines[i]) and not _OL.match(lines[i]):
+                        item += " " + lines[i].strip()
+                        i += 1
+                    items.append(f"<li>{_inline(item)}</li>")
+                out.append(f"<{tag}>" + "".join(items) + f"</{tag}>")
+                break
+        else:
+            if stripped.startswith(">"):
+                flush()
+                quote = []
+                while i < len(lines) and lines[i].strip().startswith(">"):
+                    quote.append(lines[i].strip()[1:].strip())
+                    i += 1
+                out.append("<blockquote>" + _inline(" ".join(quote)) + "</blockquote>")
+                continue
+            para.append(stripped)
+            i += 1
+    flush()
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------------------------
+# pieces
+
+
+def _status(entry: Mapping[str, Any]) -> str:
+    if entry["status"] == "done":
+        return "pass" if entry["passed"] else "fail"
+    return entry["status"]
+
+
+def _claim_count(entry: Mapping[str, Any]) -> str:
+    if entry["status"] == "pending":
+        return "not run"
+    if entry["status"] == "error":
+        return "error"
+    return f"{sum(c['passed'] for c in entry['claims'])}/{len(entry['claims'])}"
+
+
+def _anchor(name: str) -> str:
+    return "lesson-" + re.sub(r"[^A-Za-z0-9_-]+", "-", name)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _hero(doc: Mapping[str, Any]) -> str:
+    s = doc["summary"]
+    state = "incomplete" if not doc["complete"] else ("pass" if doc["passed"] else "fail")
+    frac = 100.0 * s["claims_passed"] / s["claims"] if s["claims"] else 0.0
+    total = doc.get("timings", {}).get("total_s")
+    bits = [f"{s['lessons_done']} of {s['lessons']} lessons run" if not doc["complete"]
+            else f"{s['lessons']} lesson{'s' if s['lessons'] != 1 else ''}"]
+    if s["claims_failed"]:
+        bits.append(f"{s['claims_failed']} failed claim{'s' if s['claims_failed'] != 1 else ''}")
+    if s["lessons_failed"] and state != "pass":
+        bits.append(f"{s['lessons_failed']} lesson{'s' if s['lessons_failed'] != 1 else ''} not passing")
+    if isinstance(total, (int, float)):
+        bits.append(f"{total:.1f} s of lesson time")
+    st = doc["settings"]
+    eyebrow = f"backproplab reproduce · {'quick' if st['quick'] else 'full'} run · seed {st['seed']} · {st['device']}"
+    title = headline(doc) if doc["complete"] else f"{s['claims_passed']} of {s['claims']} claims pass so far"
+    return (f'<header class="hero {state}"><div class="wrap">'
+            f'<p class="eyebrow">{_e(eyebrow)}</p>'
+            f'<h1 id="headline">{_e(title)}</h1>'
+            f'<div class="meter" role="img" aria-label="{frac:.0f}% of claims pass">'
+            f'<span style="width:{frac:.1f}%"></span></div>'
+            f'<p class="sub">{_e(" · ".join(bits))}</p></div></header>')
+
+
+def _banners(doc: Mapping[str, Any], resume_hint: str | None) -> str:
+    html = []
+    if not doc["complete"]:
+        s = doc["summary"]
+        hint = f" Continue it with <code>{_e(resume_hint)}</code>." if resume_hint else ""
+        html.append(f'<div class="banner incomplete" id="incomplete"><strong>INCOMPLETE.</strong> The run was '
+                    f'interrupted after {s["lessons_done"]} of {s["lessons"]} lessons; lessons not run are '
+                    f'marked below.{hint}</div>')
+    errors = [name for name, e in doc["lessons"].items() if e["status"] == "error"]
+    if errors:
+        links = ", ".join(f'<a href="#{_anchor(n)}">{_e(n)}</a>' for n in errors)
+        html.append(f'<div class="banner fail"><strong>A lesson raised an error:</strong> {links}. '
+                    f'Its section shows the traceback; the other lessons ran.</div>')
+    return "".join(html)
+
+
+def _toc(doc: Mapping[str, Any]) -> str:
+    chips = [f'<a class="chip {_status(e)}" href="#{_anchor(n)}">{_e(e["title"])} <b>{_e(_claim_count(e))}</b></a>'
+             for n, e in doc["lessons"].items()]
+    return '<nav class="toc" aria-label="lessons">' + "".join(chips) + "</nav>"
+
+
+def _claims_table(doc: Mapping[str, Any]) -> str:
+    rows = []
+    for name, e in doc["lessons"].items():
+        for c in e["claims"]:
+            verdict = "pass" if c["passed"] else "fail"
+            rows.append(
+                f'<tr class="{verdict}"><td class="lesson"><a href="#{_anchor(name)}">{_e(name)}</a></td>'
+                f'<td>{_e(c["name"])}</td><td class="value mono">{_e(format_value(c["value"]))}</td>'
+                f'<td class="bound mono">{_e(c["bound"])}</td>'
+                f'<td><span class="pill {verdict}">{verdict.upper()}</span></td>'
+                f'<td class="evidence">{_e(c.get("evidence", ""))}</td></tr>')
+    if not rows:
+        body = '<p class="muted">No claim was checked yet.</p>'
+    else:
+        body = ('<div class="table-wrap"><table class="claims" id="claims-table"><thead><tr><th>Lesson</th>'
+                '<th>Claim</th><th>Value</th><th>Bound</th><th>Result</th><th>Evidence</th></tr></thead>'
+                '<tbody>' + "".join(rows) + "</tbody></table></div>")
+    s = doc["summary"]
+    return (f'<section class="card" id="claims"><h2>Claims <span class="muted">· {s["claims_passed"]} of '
+            f'{s["claims"]} pass</span></h2>{body}</section>')
+
+
+def _data_table(rows: list[Any]) -> str:
+    if not rows:
+        return '<p class="muted">(empty table)</p>'
+    if not all(isinstance(r, Mapping) for r in rows):
+        rows = [{"value": r} for r in rows]
+    columns: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in columns:
+                columns.append(key)
+    html = ['<div class="table-wrap"><table class="data"><thead><tr>']
+    html += [f"<th>{_e(c)}</th>" for c in columns]
+    html.append("</tr></thead><tbody>")
+    for row in rows[:MAX_TABLE_ROWS]:
+        cells = []
+        for c in columns:
+            value = row.get(c)
+            cls = ' class="num"' if _is_number(value) else ""
+            cells.append(f"<td{cls}>{_e(format_value(value))}</td>")
+        html.append("<tr>" + "".join(cells) + "</tr>")
+    html.append("</tbody></table>")
+    if len(rows) > MAX_TABLE_ROWS:
+        html.append(f'<div class="more">… {len(rows) - MAX_TABLE_ROWS} more rows in results.json</div>')
+    html.append("</div>")
+    return "".join(html)
+
+
+def _figure(name: str, rel: str, out: Path) -> str:
+    path = out / rel
+    caption = _e(name.replace("_", " "))
+    try:
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return f'<figure><p class="muted">figure file {_e(rel)} is missing</p><figcaption>{caption}</figcaption></figure>'
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(name)}">'
+            f"<figcaption>{caption}</figcaption></figure>")
+
+
+def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds: Any) -> str:
+    status = _status(entry)
+    label = {"pass": f"{_claim_count(entry)} PASS", "fail": f"{_claim_count(entry)} pass", "error": "ERROR",
+             "pending": "NOT RUN"}[status]
+    time_html = f'<span class="time">{seconds:.1f} s</span>' if isinstance(seconds, (int, float)) else ""
+    html = [f'<section class="card lesson" id="{_anchor(name)}"><div class="lesson-head">'
+            f'<h2><span class="num">{index}</span>{_e(entry["title"])}</h2>'
+            f'<code class="name">{_e(name)}</code><span class="pill {status}">{_e(label)}</span>{time_html}</div>']
+    if entry["status"] == "pending":
+        html.append('<div class="pending-box">Not run: the run was interrupted before this lesson.</div>')
+    elif entry["status"] == "error":
+        err = entry["error"]
+        html.append(f'<div class="error-box"><strong>{_e(err["type"])}</strong>: {_e(err["message"])}'
+                    f'<details><summary>traceback</summary><pre>{_e(err["traceback"])}</pre></details></div>')
+    if entry["params"]:
+        html.append('<div class="params">' + "".join(
+            f'<span class="param"><b>{_e(k)}</b>{_e(format_value(v))}</span>'
+            for k, v in entry["params"].items()) + "</div>")
+    if entry["claims"] and entry["status"] == "done":
+        items = []
+        for c in entry["claims"]:
+            verdict = "pass" if c["passed"] else "fail"
+            ev = f'<span class="evidence">{_e(c["evidence"])}</span>' if c.get("evidence") else ""
+            items.append(f'<li class="{verdict}">{_e(c["name"])}: <span class="val mono">'
+                         f'{_e(format_value(c["value"]))}</span> <span class="muted">(bound '
+                         f'{_e(c["bound"])})</span>{ev}</li>')
+        html.append('<ul class="claim-list">' + "".join(items) + "</ul>")
+    if entry["figures"]:
+        html.append('<div class="figures">' + "".join(
+            _figure(fig, rel, out) for fig, rel in entry["figures"].items()) + "</div>")
+    for table_name, rows in entry["tables"].items():
+        html.append(f"<h3>{_e(table_name.replace('_', ' '))}</h3>{_data_table(rows)}")
+    for text_name, text in entry["text"].items():
+        html.append(f'<div class="text-label">{_e(text_name.replace("_", " "))}</div>'
+                    f'<div class="md">{markdown_to_html(text)}</div>')
+    html.append("</section>")
+    return "".join(html)
+
+
+def render_html(doc: Mapping[str, Any], out: str | Path, resume_hint: str | None = None) -> str:
+    """The text of ``index.html`` for a ``results.json`` document whose figures lie under ``out``."""
+    out = Path(out)
+    timings = doc.get("timings", {}).get("lessons", {})
+    title = f"backproplab report: {headline(doc)}"
+    lessons = "".join(_lesson(i, name, entry, out, timings.get(name))
+                      for i, (name, entry) in enumerate(doc["lessons"].items(), start=1))
+    return ("<!DOCTYPE html>\n"
+            '<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="icon" href="data:,"><title>{_e(title)}</title>'
+            f"<style>\n{_css()}</style></head>\n<body>"
+            f"{_hero(doc)}<main class=\"wrap\">{_banners(doc, resume_hint)}{_toc(doc)}"
+            f"{_claims_table(doc)}{lessons}</main>"
+            f'<footer class="wrap">{_e(settings_line(doc))} · results.json holds every number shown here.'
+            "</footer></body></html>\n")

@@ -1,0 +1,556 @@
+"""``backproplab reproduce``: run every lesson, keep what it measured, write the report.
+
+The report directory (``--out``, default ``./backproplab-report``) receives::
+
+    index.html       self-contained page: claims first, then each lesson's figures and tables
+    summary.md       the headline and the claims that failed
+    results.json     parameters, claims, tables, versions, device (format: report/schema.py)
+    figures/<lesson>/<figure>.png
+    .backproplab-report   marker: this directory holds a report of ours and may be rewritten
+
+Reliability rules:
+
+* Every file is written atomically, and the report is rewritten after each lesson, so the
+  directory always holds a readable report (marked incomplete until the last lesson is done).
+* SIGINT or SIGTERM lets the running lesson finish, then writes the partial report and stops; a
+  second signal stops the lesson at once (its results are dropped). ``resume=True`` skips the
+  lessons already done and reuses their saved results, so a resumed run's ``results.json`` equals an
+  uninterrupted one's apart from ``"timings"``.
+* ``out`` is never written when it holds anything other than an earlier report, unless ``force``.
+* A lesson that raises is recorded as a failed lesson with its error; the others still run.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import math
+import os
+import platform
+import re
+import shlex
+import shutil
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from backproplab.errors import InputError
+from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text
+from backproplab.report.schema import FORMAT
+
+MARKER = ".backproplab-report"
+"""Name of the marker file that says a directory holds a report written by this module."""
+
+REPORT_ENTRIES = frozenset({"index.html", "summary.md", "results.json", "figures", MARKER})
+"""Top-level names a report directory may hold (besides ``.*.part`` temporaries of atomic writes)."""
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class ReproduceOutcome:
+    """What :func:`reproduce` did.
+
+    Attributes
+    ----------
+    passed : bool
+        The run is complete, no lesson raised, and every claim passed.
+    complete : bool
+        False when the run was interrupted before every lesson was done.
+    out : Path
+        The report directory.
+    results_path, html_path, summary_path : Path
+        ``out/results.json``, ``out/index.html``, ``out/summary.md``.
+    failed_claims : list of dict
+        One ``{"lesson", "name", "value", "bound", "evidence"}`` per failed claim (a lesson that
+        raised contributes one, named ``"lesson runs to completion"``).
+    n_claims, n_passed : int
+        Claim counts over the lessons that ran.
+    results : dict
+        The ``results.json`` document.
+    """
+
+    passed: bool
+    complete: bool
+    out: Path
+    results_path: Path
+    html_path: Path
+    summary_path: Path
+    failed_claims: list[dict[str, Any]] = field(default_factory=list)
+    n_claims: int = 0
+    n_passed: int = 0
+    results: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def interrupted(self) -> bool:
+        """True when a signal or KeyboardInterrupt stopped the run before the last lesson."""
+        return not self.complete
+
+
+# --------------------------------------------------------------------------------------------
+# the run
+
+
+def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report",
+              only: Iterable[str] | None = None, device: str = "auto", seed: int = 0,
+              force: bool = False, resume: bool = False, *,
+              lessons: Mapping[str, ModuleType] | None = None, progress: bool = True) -> ReproduceOutcome:
+    """Run the lessons, check their claims and write the report into ``out``.
+
+    Parameters
+    ----------
+    quick : bool
+        Ask every lesson for its quick variant (subsets, fewer epochs; same claims).
+    out : path
+        Report directory; created if missing.
+    only : iterable of str, optional
+        Run only these lessons (in registry order); unknown names raise :class:`InputError`.
+    device : {"auto", "cpu", "cuda"} or "cuda:N"
+        Passed to lessons whose ``run`` accepts ``device``; ``"auto"`` means CUDA when available.
+    seed : int
+        Passed to every lesson.
+    force : bool
+        Write into ``out`` even when it holds files that are not an earlier report.
+    resume : bool
+        Continue the report in ``out``: lessons recorded there as done are not run again. The
+        settings (quick, seed, device, lessons) must match the interrupted run's.
+    lessons : mapping name -> module, optional
+        The lessons to choose from (default :func:`backproplab.lessons.registry`).
+    progress : bool
+        Show a progress bar and one line per lesson on stderr, and the verdict on stdout.
+
+    Returns
+    -------
+    ReproduceOutcome
+    """
+    if not isinstance(quick, bool):
+        raise InputError(f"quick must be True or False, got {quick!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise InputError(f"seed must be a non-negative int, got {seed!r}")
+    if not isinstance(device, str) or not (device in DEVICES or re.fullmatch(r"cuda:\d+", device)):
+        raise InputError(f"device must be one of {list(DEVICES)} or 'cuda:N', got {device!r}")
+    if lessons is None:
+        import backproplab.lessons as lesson_package
+
+        lessons = lesson_package.registry()
+    selected = select_lessons(lessons, only)
+    out = Path(out)
+    was_ours = check_out_dir(out, force)
+    resolved = _resolve_device(device, selected.values())
+    settings = {"quick": quick, "seed": seed, "device": resolved, "lessons": list(selected)}
+
+    previous = _load_previous(out, settings) if resume else None
+    doc = _new_document(settings, selected)
+    timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}}
+    if previous is not None:
+        for name in selected:
+            entry = previous["lessons"].get(name)
+            if entry and entry["status"] == "done" and _figures_present(out, entry):
+                doc["lessons"][name] = entry
+                seconds = previous.get("timings", {}).get("lessons", {}).get(name)
+                if isinstance(seconds, (int, float)):
+                    timings["lessons"][name] = seconds
+    elif was_ours:
+        shutil.rmtree(out / "figures", ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / MARKER, json.dumps({"format": FORMAT, "written_by": "backproplab reproduce"}) + "\n")
+
+    log = _Log(progress)
+    todo = [name for name in selected if doc["lessons"][name]["status"] == "pending"]
+    reused = len(selected) - len(todo)
+    if reused:
+        log.line(f"resuming: {reused} of {len(selected)} lessons already done in {out}")
+    hint = resume_command(settings, out, with_only=list(selected) != list(lessons))
+    stopped_by = None
+    with _Interrupts(log) as interrupts, log.bar(total=len(selected), initial=reused) as bar:
+        for name in todo:
+            if interrupts.requested:
+                stopped_by = interrupts.requested
+                break
+            bar.set_description(name)
+            t0 = time.perf_counter()
+            try:
+                entry = _run_lesson(selected[name], name, out, quick=quick, seed=seed, device=resolved)
+            except KeyboardInterrupt:
+                stopped_by = "KeyboardInterrupt"
+                log.line(f"{name}: interrupted; its results are dropped")
+                break
+            seconds = round(time.perf_counter() - t0, 3)
+            doc["lessons"][name] = entry
+            timings["lessons"][name] = seconds
+            log.line(_lesson_line(name, entry, seconds))
+            bar.update(1)
+            _write_report(out, doc, timings, hint)
+        if stopped_by is None and interrupts.requested and any(
+                e["status"] == "pending" for e in doc["lessons"].values()):
+            stopped_by = interrupts.requested
+
+    final = _write_report(out, doc, timings, hint)
+    outcome = _outcome(out, final)
+    log.verdict(outcome, stopped_by, hint)
+    return outcome
+
+
+def select_lessons(lessons: Mapping[str, ModuleType], only: Iterable[str] | None) -> dict[str, ModuleType]:
+    """The lessons to run, in registry order: all of them, or those named in ``only``."""
+    if not lessons:
+        raise InputError("no lessons are registered: backproplab.lessons holds no lesson module")
+    if only is None:
+        return dict(lessons)
+    if isinstance(only, str):
+        only = [only]
+    wanted = list(only)
+    if not wanted:
+        raise InputError(f"only must name at least one lesson of {list(lessons)}, got an empty list")
+    unknown = [name for name in wanted if name not in lessons]
+    if unknown:
+        raise InputError(f"only: unknown lesson {', '.join(map(repr, unknown))}; "
+                         f"expected one of {list(lessons)}")
+    return {name: module for name, module in lessons.items() if name in wanted}
+
+
+def check_out_dir(out: Path, force: bool) -> bool:
+    """Refuse ``out`` unless it is missing, empty or an earlier report (or ``force``).
+
+    Returns True when ``out`` holds an earlier report of ours and nothing else.
+    """
+    if not out.exists():
+        return False
+    if not out.is_dir():
+        raise InputError(f"out must be a directory, but {str(out)!r} is a file")
+    entries = sorted(p.name for p in out.iterdir())
+    if not entries:
+        return False
+    foreign = [e for e in entries if e not in REPORT_ENTRIES and not (e.startswith(".") and e.endswith(".part"))]
+    ours = MARKER in entries
+    if ours and not foreign:
+        return True
+    if force:
+        return False
+    if ours:
+        reason = f"it holds an earlier report plus other files ({', '.join(foreign[:5])})"
+    else:
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        reason = f"it is not empty and holds no earlier report (found {shown})"
+    raise InputError(f"out: refusing to write the report into {str(out)!r}: {reason}; "
+                     f"choose another --out or pass --force")
+
+
+# --------------------------------------------------------------------------------------------
+# one lesson
+
+
+def _accepts(func: Any, name: str) -> bool:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip("-.")
+    return slug or "figure"
+
+
+def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: int, device: str) -> dict:
+    """Run one lesson and save its figures; an exception becomes a failed-lesson entry."""
+    from backproplab.lessons.result import LessonResult, plain
+
+    title = str(getattr(module, "TITLE", name))
+    kwargs: dict[str, Any] = {"quick": quick, "seed": seed}
+    if _accepts(module.run, "device"):
+        kwargs["device"] = device
+    fig_dir = out / "figures" / _slug(name)
+    shutil.rmtree(fig_dir, ignore_errors=True)
+    result = None
+    try:
+        result = module.run(**kwargs)
+        if not isinstance(result, LessonResult):
+            raise TypeError(f"{module.__name__}.run() returned {type(result).__name__}, expected LessonResult")
+        figures = _save_figures(result.figures, fig_dir, out)
+        entry = {
+            "title": result.title or title,
+            "status": "done",
+            "passed": result.passed,
+            "params": plain(result.params),
+            "claims": [c.to_dict() for c in result.claims],
+            "tables": plain(result.tables),
+            "text": {str(k): str(v) for k, v in result.text.items()},
+            "figures": figures,
+            "error": None,
+        }
+        # round-trip through JSON so a reused (resumed) entry and a fresh one are identical
+        return json.loads(_dumps(entry))
+    except Exception as err:  # noqa: BLE001 - a failing lesson is reported, and the run goes on
+        shutil.rmtree(fig_dir, ignore_errors=True)
+        return _error_entry(title, err)
+    finally:
+        if result is not None and isinstance(result, LessonResult):
+            result.close_figures()
+
+
+def _save_figures(figures: Mapping[str, Any], fig_dir: Path, out: Path) -> dict[str, str]:
+    saved: dict[str, str] = {}
+    used: set[str] = set()
+    for fig_name, fig in figures.items():
+        stem = _slug(fig_name)
+        base, k = stem, 2
+        while stem in used:
+            stem, k = f"{base}-{k}", k + 1
+        used.add(stem)
+        path = fig_dir / f"{stem}.png"
+        if isinstance(fig, (str, os.PathLike)):
+            atomic_write_bytes(path, Path(fig).read_bytes())
+        else:
+            with atomic_open(path, "wb") as handle:
+                fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+        saved[str(fig_name)] = path.relative_to(out).as_posix()
+    return saved
+
+
+def _error_entry(title: str, err: BaseException) -> dict:
+    message = " ".join(str(err).split()) or type(err).__name__
+    return {
+        "title": title,
+        "status": "error",
+        "passed": False,
+        "params": {},
+        "claims": [{"name": "lesson runs to completion", "value": f"{type(err).__name__}: {message}",
+                    "bound": "no exception", "passed": False,
+                    "evidence": "the lesson raised; see its section for the traceback"}],
+        "tables": {},
+        "text": {},
+        "figures": {},
+        "error": {"type": type(err).__name__, "message": message,
+                  "traceback": "".join(traceback.format_exception(type(err), err, err.__traceback__))},
+    }
+
+
+def _figures_present(out: Path, entry: Mapping[str, Any]) -> bool:
+    return all((out / rel).is_file() for rel in entry.get("figures", {}).values())
+
+
+# --------------------------------------------------------------------------------------------
+# the document
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def versions() -> dict[str, str | None]:
+    """Versions of Python and the libraries the results depend on (None when not installed)."""
+    from backproplab import __version__
+
+    return {"backproplab": __version__, "python": platform.python_version(),
+            "numpy": _version("numpy"), "torch": _version("torch"),
+            "matplotlib": _version("matplotlib"), "scikit-learn": _version("scikit-learn")}
+
+
+def _resolve_device(device: str, modules: Iterable[ModuleType]) -> str:
+    if device == "cpu":
+        return device
+    if not any(_accepts(m.run, "device") for m in modules):
+        return "cpu"  # no lesson uses a device: the run is a CPU run whatever was asked
+    import torch
+
+    available = torch.cuda.is_available()
+    if device == "auto":
+        return "cuda" if available else "cpu"
+    if not available:
+        raise InputError(f"device: {device!r} was requested but torch.cuda.is_available() is False; "
+                         f"use --device cpu or --device auto")
+    return device
+
+
+def _new_document(settings: dict, selected: Mapping[str, ModuleType]) -> dict:
+    return {
+        "format": FORMAT,
+        "complete": False,
+        "passed": False,
+        "settings": copy.deepcopy(settings),
+        "versions": versions(),
+        "summary": {},
+        "lessons": {name: {"title": str(getattr(m, "TITLE", name)), "status": "pending", "passed": False,
+                           "params": {}, "claims": [], "tables": {}, "text": {}, "figures": {},
+                           "error": None}
+                    for name, m in selected.items()},
+    }
+
+
+def _load_previous(out: Path, settings: dict) -> dict | None:
+    path = out / "results.json"
+    if not path.is_file():
+        return None
+    try:
+        previous = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise InputError(f"resume: cannot read {str(path)!r} ({err}); run without --resume") from err
+    if not isinstance(previous, dict) or previous.get("format") != FORMAT:
+        raise InputError(f"resume: {str(path)!r} is not a {FORMAT} document; run without --resume")
+    old = previous.get("settings", {})
+    differ = [f"{key} {old.get(key)!r} then, {value!r} now" for key, value in settings.items()
+              if old.get(key) != value]
+    if differ:
+        raise InputError("resume: the settings differ from the interrupted run's (" + "; ".join(differ)
+                         + "); pass the same --quick/--seed/--device/--only, or run without --resume")
+    return previous
+
+
+def _summarise(doc: dict) -> None:
+    lessons = doc["lessons"].values()
+    claims = [c for e in lessons for c in e["claims"]]
+    n_pass = sum(c["passed"] for c in claims)
+    complete = all(e["status"] != "pending" for e in lessons)
+    failed_lessons = sum(not e["passed"] for e in lessons if e["status"] != "pending")
+    doc["complete"] = complete
+    doc["passed"] = complete and failed_lessons == 0 and n_pass == len(claims)
+    doc["summary"] = {"lessons": len(doc["lessons"]),
+                      "lessons_done": sum(e["status"] != "pending" for e in lessons),
+                      "lessons_failed": failed_lessons,
+                      "claims": len(claims), "claims_passed": n_pass, "claims_failed": len(claims) - n_pass}
+
+
+def _dumps(doc: Any) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _write_report(out: Path, doc: dict, timings: dict, resume_hint: str) -> dict:
+    """Write index.html, summary.md and (last) results.json; return the full document."""
+    from backproplab.report.html import render_html
+    from backproplab.report.markdown import render_summary
+
+    _summarise(doc)
+    total = sum(timings["lessons"].values())
+    full = {**doc, "timings": {"total_s": round(total, 3), "lessons": dict(timings["lessons"])}}
+    full = json.loads(_dumps(full))  # plain JSON values only: what a reader of results.json sees
+    atomic_write_text(out / "index.html", render_html(full, out, resume_hint=resume_hint))
+    atomic_write_text(out / "summary.md", render_summary(full, resume_hint=resume_hint))
+    atomic_write_text(out / "results.json", _dumps(full))
+    return full
+
+
+def failed_claims(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """``{"lesson", "name", "value", "bound", "evidence"}`` for every failed claim in ``doc``."""
+    return [{"lesson": lesson, "name": c["name"], "value": c["value"], "bound": c["bound"],
+             "evidence": c.get("evidence", "")}
+            for lesson, entry in doc["lessons"].items() for c in entry["claims"] if not c["passed"]]
+
+
+def _outcome(out: Path, doc: dict) -> ReproduceOutcome:
+    return ReproduceOutcome(passed=doc["passed"], complete=doc["complete"], out=out,
+                            results_path=out / "results.json", html_path=out / "index.html",
+                            summary_path=out / "summary.md", failed_claims=failed_claims(doc),
+                            n_claims=doc["summary"]["claims"], n_passed=doc["summary"]["claims_passed"],
+                            results=doc)
+
+
+def resume_command(settings: Mapping[str, Any], out: Path, with_only: bool = True) -> str:
+    """The shell command that continues a run with these ``settings`` in ``out``."""
+    parts = ["backproplab reproduce --resume", f"--out {shlex.quote(str(out))}"]
+    if settings["quick"]:
+        parts.append("--quick")
+    parts += [f"--seed {settings['seed']}", f"--device {settings['device'].split(':')[0]}"]
+    if with_only:
+        parts += [f"--only {name}" for name in settings["lessons"]]
+    return " ".join(parts)
+
+
+# --------------------------------------------------------------------------------------------
+# progress and signals
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _lesson_line(name: str, entry: dict, seconds: float) -> str:
+    if entry["status"] == "error":
+        return f"{name}: ERROR {entry['error']['type']}: {entry['error']['message']} ({seconds:.1f} s)"
+    n = len(entry["claims"])
+    ok = sum(c["passed"] for c in entry["claims"])
+    return f"{name}: {ok} of {n} claims pass ({seconds:.1f} s)"
+
+
+class _Log:
+    """tqdm bar and lines on stderr, verdict on stdout; silent when ``enabled`` is False."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._bar: Any = None
+
+    def bar(self, total: int, initial: int) -> Any:
+        from tqdm import tqdm
+
+        self._bar = tqdm(total=total, initial=initial, unit="lesson", file=sys.stderr,
+                         disable=not self.enabled, dynamic_ncols=True, leave=False,
+                         bar_format="{desc:<16} {bar} {n_fmt}/{total_fmt} lessons [{elapsed}]")
+        return self._bar
+
+    def line(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self._bar is not None and not self._bar.disable:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def verdict(self, outcome: ReproduceOutcome, stopped_by: str | None, hint: str) -> None:
+        if not self.enabled:
+            return
+        self._bar = None
+        doc = outcome.results
+        s = doc["summary"]
+        head = f"{s['claims_passed']} of {s['claims']} claims pass"
+        if not outcome.complete:
+            head = (f"INCOMPLETE ({stopped_by or 'interrupted'}): {s['lessons_done']} of {s['lessons']} "
+                    f"lessons done, {head} so far")
+        lines = [f"backproplab reproduce: {head}"]
+        for c in outcome.failed_claims:
+            lines.append(f"  FAIL {c['lesson']}: {c['name']}: {_fmt(c['value'])} (bound {c['bound']})")
+        lines.append(f"report: {outcome.html_path}")
+        if not outcome.complete:
+            lines.append(f"continue with: {hint}")
+        print("\n".join(lines), flush=True)
+
+
+class _Interrupts:
+    """While active, SIGINT/SIGTERM set ``requested`` instead of stopping; a second one stops now."""
+
+    def __init__(self, log: _Log) -> None:
+        self.log = log
+        self.requested: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.requested is not None:
+            raise KeyboardInterrupt
+        self.requested = signal.Signals(signum).name
+        print(f"\nbackproplab: {self.requested} received: finishing the current lesson, then writing a "
+              f"partial report (send it again to stop at once)", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.getsignal(sig)
+                signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
