@@ -76,6 +76,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
     outcome = reproduce(quick=args.quick, out=args.out, only=args.only, device=args.device,
                         seed=args.seed, force=args.force, resume=args.resume)
+    if outcome.interrupted:
+        return 130  # a partial report was written; --resume continues it
     return 0 if outcome.passed else 1
 
 

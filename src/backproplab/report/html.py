@@ -196,8 +196,9 @@ def _hero(doc: Mapping[str, Any]) -> str:
             else f"{s['lessons']} lesson{'s' if s['lessons'] != 1 else ''}"]
     if s["claims_failed"]:
         bits.append(f"{s['claims_failed']} failed claim{'s' if s['claims_failed'] != 1 else ''}")
-    if s["lessons_failed"] and state != "pass":
-        bits.append(f"{s['lessons_failed']} lesson{'s' if s['lessons_failed'] != 1 else ''} not passing")
+    errors = sum(e["status"] == "error" for e in doc["lessons"].values())
+    if errors:
+        bits.append(f"{errors} lesson{'s' if errors != 1 else ''} raised an error")
     if isinstance(total, (int, float)):
         bits.append(f"{total:.1f} s of lesson time")
     st = doc["settings"]

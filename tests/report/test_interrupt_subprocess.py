@@ -1,0 +1,78 @@
+"""A real SIGTERM to ``backproplab reproduce`` in a subprocess: the running lesson finishes, a
+partial report marked incomplete is written, the exit status is 130, and ``--resume`` finishes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from backproplab.report import reproduce
+
+pytestmark = pytest.mark.report
+
+SCRIPT = """
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("report_fake_lessons", {fakes!r})
+fakes = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(fakes)
+behaviour = {{}}
+if os.environ.get("FAKE_WAIT"):
+    behaviour["wait_for"] = {{"beta": (os.environ["FAKE_READY"], os.environ["FAKE_GO"])}}
+lessons = fakes.make_lessons(behaviour)
+import backproplab.lessons
+backproplab.lessons.registry = lambda: dict(lessons)
+from backproplab.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _without_timings(path: Path) -> dict:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc.pop("timings")
+    return doc
+
+
+def test_sigterm_then_resume(fakes, tmp_path):
+    script = tmp_path / "run_fakes.py"
+    script.write_text(SCRIPT.format(fakes=str(Path(__file__).with_name("fake_lessons.py"))))
+    out = tmp_path / "report"
+    ready, go = tmp_path / "ready", tmp_path / "go"
+    env = {**os.environ, "MPLBACKEND": "Agg", "FAKE_WAIT": "1", "FAKE_READY": str(ready), "FAKE_GO": str(go)}
+    args = [sys.executable, str(script), "reproduce", "--out", str(out), "--device", "cpu", "--seed", "2"]
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the fake lesson never started"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)  # beta is running: it must finish, gamma must not start
+        time.sleep(0.2)
+        go.write_text("go")
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "SIGTERM received: finishing the current lesson" in stderr
+    assert "INCOMPLETE (SIGTERM): 2 of 3 lessons done" in stdout
+    assert f"continue with: backproplab reproduce --resume --out {out} --seed 2 --device cpu" in stdout
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["complete"] is False
+    assert {k: e["status"] for k, e in doc["lessons"].items()} == {"alpha": "done", "beta": "done", "gamma": "pending"}
+    assert "INCOMPLETE" in (out / "index.html").read_text()
+
+    env.pop("FAKE_WAIT")
+    resumed = subprocess.run(args + ["--resume"], env=env, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 1, resumed.stderr  # complete now; beta's claim fails by design
+    assert "resuming: 2 of 3 lessons already done" in resumed.stderr
+
+    reproduce(out=tmp_path / "whole", seed=2, device="cpu", lessons=fakes.make_lessons(), progress=False)
+    assert _without_timings(out / "results.json") == _without_timings(tmp_path / "whole" / "results.json")
