@@ -31,6 +31,7 @@ import urllib.request
 import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm import tqdm
@@ -39,6 +40,9 @@ from backproplab import __version__
 from backproplab.data.idx import GZIP_MAGIC, parse_idx_header, read_file_bytes
 from backproplab.errors import ChecksumError, DataNotFoundError, InputError
 from backproplab.files import atomic_open, atomic_write_text
+
+if TYPE_CHECKING:
+    import torch
 
 #: The allowed values of ``split``.
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -502,7 +506,7 @@ def fashion_mnist_flat(split: str, root: str | os.PathLike | None = None, downlo
 
 
 def fashion_mnist_tensors(split: str, root: str | os.PathLike | None = None, download: bool = True,
-                          limit: int | None = None, **kwargs):
+                          limit: int | None = None, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
     """Fashion-MNIST for PyTorch models, with the course's normalisation.
 
     Pixels are scaled to [0, 1], then ``(x - 0.1307) / 0.3081``.
@@ -527,7 +531,7 @@ def fashion_mnist_tensors(split: str, root: str | os.PathLike | None = None, dow
     return X.unsqueeze(1), torch.from_numpy(np.ascontiguousarray(labels))
 
 
-def stratified_subset(labels, n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
+def stratified_subset(labels: np.ndarray | torch.Tensor | Sequence[int], n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
     """Indices of a seeded random subset of size ``n`` with the classes' proportions kept.
 
     Each class gets ``n * count / N`` places, rounded by largest remainder, so the sizes add up to
@@ -563,7 +567,8 @@ def stratified_subset(labels, n: int, seed: int | np.random.Generator | None = 0
     return np.sort(np.concatenate(chosen)).astype(np.int64)
 
 
-def subset(X, y, n: int, seed: int | np.random.Generator | None = 0):
+def subset(X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, n: int,
+           seed: int | np.random.Generator | None = 0) -> tuple:
     """``(X[idx], y[idx])`` for ``idx = stratified_subset(y, n, seed)``; NumPy arrays or torch tensors."""
     if len(X) != len(y):
         raise InputError(f"X and y must have the same length, got {len(X)} and {len(y)}")
@@ -576,7 +581,8 @@ def subset(X, y, n: int, seed: int | np.random.Generator | None = 0):
     return X[idx], y[idx]
 
 
-def one_hot(labels, num_classes: int | None = None, dtype=np.float64) -> np.ndarray:
+def one_hot(labels: np.ndarray | torch.Tensor | Sequence[int], num_classes: int | None = None,
+            dtype: np.dtype | type = np.float64) -> np.ndarray:
     """One-hot encode integer labels.
 
     Parameters
