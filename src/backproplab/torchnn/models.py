@@ -1,0 +1,366 @@
+"""The course's PyTorch models, and a general MLP.
+
+Shapes: image models take ``[N, 1, 28, 28]`` (or anything ``[N, ...]`` that flattens to ``d_in``)
+and return logits ``[N, classes]``.
+
+* :class:`ANN_sigmoid`, :class:`ANN_relu`: four ``nn.Linear`` created in the order
+  784→512→1024→512→d_out with PyTorch's default initialisation, so ``torch.manual_seed(66)`` before
+  construction reproduces the course's weights and outputs exactly.
+* :class:`PyTorchANN`: one hidden ReLU layer in ``self.model`` with the course's estimator methods
+  (``train(X_train, y_train, X_val, y_val, ...)``, ``predict``, ``plot_train_val_metrics``,
+  ``report_my_judgement``).
+* :class:`PyTorchCNN`: four conv blocks (conv3x3 p1 → ReLU → maxpool2 → BatchNorm → Dropout 0.3;
+  32, 64, 128, 256 channels), Flatten, Linear 256→128, ReLU, Linear 128→classes.
+* :class:`MLP`: any stack of Linear layers with one activation between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from backproplab.errors import InputError
+
+__all__ = ["ANN_sigmoid", "ANN_relu", "PyTorchANN", "PyTorchCNN", "MLP", "ACTIVATIONS", "seeded_init"]
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "leaky_relu": nn.LeakyReLU,
+    "gelu": nn.GELU,
+    "identity": nn.Identity,
+}
+
+
+def _activation(activation: str | type[nn.Module] | nn.Module) -> type[nn.Module]:
+    if isinstance(activation, str):
+        key = activation.lower()
+        if key not in ACTIVATIONS:
+            raise InputError(f"activation must be one of {sorted(ACTIVATIONS)} or an nn.Module class, "
+                             f"got {activation!r}")
+        return ACTIVATIONS[key]
+    if isinstance(activation, type) and issubclass(activation, nn.Module):
+        return activation
+    if isinstance(activation, nn.Module):
+        return type(activation)
+    raise InputError(f"activation must be a name or an nn.Module class, got {activation!r}")
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class seeded_init:
+    """Context manager: ``torch.manual_seed(seed)`` inside, global RNG state restored on exit.
+
+    Constructing a model inside ``with seeded_init(seed):`` gives exactly the weights the course got
+    with ``torch.manual_seed(seed)`` before construction, without changing the caller's RNG stream.
+    ``seed=None`` leaves the global RNG alone (construction then consumes it as usual).
+    """
+
+    def __init__(self, seed: int | None):
+        self.seed = seed
+        self._fork = None
+
+    def __enter__(self) -> seeded_init:
+        if self.seed is not None:
+            self._fork = torch.random.fork_rng(devices=[])
+            self._fork.__enter__()
+            torch.manual_seed(int(self.seed))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fork is not None:
+            self._fork.__exit__(*exc)
+            self._fork = None
+
+
+class _FourLayerANN(nn.Module):
+    """784→512→1024→512→d_out with one activation after each hidden layer.
+
+    The four ``nn.Linear`` are created first and in order (``fc1`` … ``fc4``); the activation modules
+    ``act1`` … ``act3`` have no parameters, so they do not change what a seeded construction draws.
+    Separate activation modules let hooks (e.g. :class:`~backproplab.torchnn.probes.DeadUnits`) see
+    each hidden layer's output.
+    """
+
+    activation: type[nn.Module] = nn.ReLU
+
+    def __init__(self, d_in: int = 784, d_out: int = 10):
+        super().__init__()
+        d_in = _positive_int("d_in", d_in)
+        d_out = _positive_int("d_out", d_out)
+        self.d_in, self.d_out = d_in, d_out
+        self.fc1 = nn.Linear(d_in, 512)
+        self.fc2 = nn.Linear(512, 1024)
+        self.fc3 = nn.Linear(1024, 512)
+        self.fc4 = nn.Linear(512, d_out)
+        self.act1 = self.activation()
+        self.act2 = self.activation()
+        self.act3 = self.activation()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``[N, ...]`` flattening to ``[N, d_in]`` → logits ``[N, d_out]``."""
+        x = x.reshape(x.shape[0], -1)
+        x = self.act1(self.fc1(x))
+        x = self.act2(self.fc2(x))
+        x = self.act3(self.fc3(x))
+        return self.fc4(x)
+
+    def linear_layers(self) -> list[nn.Linear]:
+        """The four Linear layers in order (the course records gradients of the first three)."""
+        return [self.fc1, self.fc2, self.fc3, self.fc4]
+
+
+class ANN_sigmoid(_FourLayerANN):
+    """The course's deep sigmoid network: gradients vanish toward the input layer.
+
+    Parameters
+    ----------
+    d_in : int
+        Input features after flattening (784 for 28×28 images).
+    d_out : int
+        Number of classes.
+    """
+
+    activation = nn.Sigmoid
+
+
+class ANN_relu(_FourLayerANN):
+    """The course's deep ReLU network (same layers as :class:`ANN_sigmoid`, ReLU activations)."""
+
+    activation = nn.ReLU
+
+
+def _as_tensor(X: Any, dtype: torch.dtype, name: str) -> torch.Tensor:
+    if isinstance(X, torch.Tensor):
+        return X.to(dtype) if X.dtype != dtype else X
+    try:
+        return torch.as_tensor(np.asarray(X), dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{name} must be an array or tensor, got {type(X).__name__}") from exc
+
+
+def _as_labels(y: Any, name: str) -> torch.Tensor:
+    """Class indices ``[N]`` from indices or one-hot/probability rows ``[N, C]``."""
+    t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
+    if t.ndim == 2:
+        t = t.argmax(dim=1)
+    if t.ndim != 1:
+        raise InputError(f"{name} must be class indices [N] or one-hot rows [N, C], got shape {tuple(t.shape)}")
+    if t.is_floating_point():
+        if not torch.equal(t, t.round()):
+            raise InputError(f"{name} must hold integer class indices, got non-integer values")
+    return t.to(torch.int64)
+
+
+class _CourseEstimator:
+    """The course's estimator methods on top of an ``nn.Module``: train / predict / plot / verdict.
+
+    ``train`` keeps ``nn.Module.train(mode)`` working: ``model.train()``, ``model.train(True)`` and
+    ``model.train(False)`` switch modes as usual; ``model.train(X_train, y_train, ...)`` trains.
+    """
+
+    history = None
+    _default_optimizer = "adam"
+    _default_lr = 1e-3
+
+    def _input(self, X: Any) -> torch.Tensor:
+        return _as_tensor(X, torch.float32, "X")
+
+    def train(self, X_train: Any = True, y_train: Any = None, X_val: Any = None, y_val: Any = None,
+              epochs: int = 10, batch_size: int = 64, lr: float | None = None, *,
+              optimizer: Any = None, seed: int | None = None, device: str | torch.device = "auto",
+              progress: bool = False, probes: Sequence[Any] = (), **fit_kwargs: Any):
+        """Train on ``(X_train, y_train)``, validating on ``(X_val, y_val)`` each epoch; or set the mode.
+
+        Parameters
+        ----------
+        X_train : array or tensor ``[N, ...]``, or bool
+            Training inputs. A bool (or no argument) means ``nn.Module.train(mode)``.
+        y_train : array or tensor ``[N]`` (class indices) or ``[N, C]`` (one-hot)
+        X_val, y_val : optional, as above
+        epochs, batch_size : int
+        lr : float, optional
+            Learning rate (default 1e-3 for Adam).
+        optimizer : str, torch.optim.Optimizer or callable, optional
+            Default ``"adam"``; see :func:`backproplab.torchnn.train.fit`.
+        seed : int, optional
+            Seed of the batch order (default: the model's construction seed).
+
+        Returns
+        -------
+        self (training) — the trained model, with ``self.history`` set.
+        """
+        if isinstance(X_train, bool):
+            if y_train is not None:
+                raise InputError("train(mode) takes one bool; to train pass X_train, y_train arrays")
+            return nn.Module.train(self, X_train)
+        if y_train is None:
+            raise InputError("y_train is required when training (got None)")
+        from backproplab.torchnn.train import fit
+
+        Xt, yt = self._input(X_train), _as_labels(y_train, "y_train")
+        val = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise InputError("X_val and y_val must be given together")
+            val = (self._input(X_val), _as_labels(y_val, "y_val"))
+        self.history = fit(self, (Xt, yt), val, epochs=epochs, batch_size=batch_size,
+                           optimizer=optimizer if optimizer is not None else self._default_optimizer,
+                           lr=self._default_lr if lr is None else lr,
+                           seed=seed if seed is not None else (self.seed if self.seed is not None else 0),
+                           device=device, progress=progress, probes=probes, **fit_kwargs)
+        return self
+
+    @torch.no_grad()
+    def predict_proba(self, X: Any, batch_size: int = 4096) -> np.ndarray:
+        """Class probabilities ``[N, C]`` (softmax of the logits), as a NumPy array."""
+        was_training = self.training
+        nn.Module.train(self, False)
+        try:
+            device = next(self.parameters()).device
+            Xt = self._input(X)
+            out = [torch.softmax(self(Xt[i:i + batch_size].to(device)), dim=1).cpu()
+                   for i in range(0, len(Xt), batch_size)]
+        finally:
+            nn.Module.train(self, was_training)
+        return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
+
+    def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
+        """Predicted class indices ``[N]`` (int64 NumPy array)."""
+        return self.predict_proba(X, batch_size).argmax(axis=1).astype(np.int64)
+
+    def accuracy(self, X: Any, y: Any) -> float:
+        """Fraction of ``X`` whose predicted class equals ``y``."""
+        labels = _as_labels(y, "y").numpy()
+        return float((self.predict(X) == labels).mean())
+
+    def _require_history(self):
+        if self.history is None:
+            raise InputError("the model has no training history yet: call train(X_train, y_train, ...) first")
+        return self.history
+
+    def plot_train_val_metrics(self):
+        """A Matplotlib figure: loss (left) and accuracy (right) per epoch, train and validation."""
+        from backproplab.torchnn.train import plot_history
+
+        return plot_history(self._require_history(), title=type(self).__name__)
+
+    def report_my_judgement(self):
+        """Print and return the fit verdict (:func:`backproplab.torchnn.diagnose.diagnose`)."""
+        from backproplab.torchnn.diagnose import diagnose
+
+        verdict = diagnose(self._require_history())
+        print(verdict)
+        return verdict
+
+
+class PyTorchANN(_CourseEstimator, nn.Module):
+    """One hidden ReLU layer: ``self.model = Sequential(Linear(in, hidden), ReLU, Linear(hidden, out))``.
+
+    Parameters
+    ----------
+    input_size, hidden_size, output_size : int
+    seed : int, optional
+        Weights are drawn after ``torch.manual_seed(seed)`` (the caller's RNG state is restored);
+        also the default seed of the batch order in :meth:`train`.
+
+    Shapes: ``forward`` takes ``[N, ...]`` flattening to ``[N, input_size]``, returns logits
+    ``[N, output_size]``.
+    """
+
+    def __init__(self, input_size: int = 784, hidden_size: int = 128, output_size: int = 10,
+                 seed: int | None = 0):
+        nn.Module.__init__(self)
+        self.input_size = _positive_int("input_size", input_size)
+        self.hidden_size = _positive_int("hidden_size", hidden_size)
+        self.output_size = _positive_int("output_size", output_size)
+        self.seed = seed
+        with seeded_init(seed):
+            self.model = nn.Sequential(
+                nn.Linear(self.input_size, self.hidden_size),
+                nn.ReLU(),
+                nn.Linear(self.hidden_size, self.output_size),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x.reshape(x.shape[0], -1))
+
+
+class PyTorchCNN(_CourseEstimator, nn.Module):
+    """The course's CNN for 28×28 grey images.
+
+    Four blocks ``Conv2d(3×3, padding 1) → ReLU → MaxPool2d(2) → BatchNorm2d → Dropout(0.3)`` with
+    32, 64, 128, 256 channels (28→14→7→3→1 pixels), then ``Flatten``, ``Linear(256, 128)``, ``ReLU``,
+    ``Linear(128, num_classes)``. Input ``[N, 1, 28, 28]`` (``[N, 784]`` is reshaped), output logits
+    ``[N, num_classes]``.
+    """
+
+    channels = (32, 64, 128, 256)
+
+    def __init__(self, num_classes: int = 10, seed: int | None = 0, in_channels: int = 1,
+                 dropout: float = 0.3):
+        nn.Module.__init__(self)
+        self.num_classes = _positive_int("num_classes", num_classes)
+        in_channels = _positive_int("in_channels", in_channels)
+        if not 0.0 <= dropout < 1.0:
+            raise InputError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.seed = seed
+        with seeded_init(seed):
+            blocks: list[nn.Module] = []
+            c_in = in_channels
+            for c_out in self.channels:
+                blocks += [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                           nn.BatchNorm2d(c_out), nn.Dropout(dropout)]
+                c_in = c_out
+            self.features = nn.Sequential(*blocks)
+            self.classifier = nn.Sequential(
+                nn.Flatten(), nn.Linear(self.channels[-1], 128), nn.ReLU(), nn.Linear(128, self.num_classes)
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim == 2:
+            side = int(round(x.shape[1] ** 0.5))
+            x = x.reshape(x.shape[0], 1, side, side)
+        return self.classifier(self.features(x))
+
+
+class MLP(nn.Module):
+    """A stack of Linear layers with ``activation`` between them (none after the last).
+
+    Parameters
+    ----------
+    sizes : sequence of int, length ≥ 2
+        ``[d_in, hidden_1, ..., d_out]``.
+    activation : str or nn.Module class
+        One of ``relu, sigmoid, tanh, leaky_relu, gelu, identity``, or a module class.
+
+    Shapes: ``[N, ...]`` flattening to ``[N, sizes[0]]`` → ``[N, sizes[-1]]``. Layers are in
+    ``self.layers`` (``nn.Sequential``).
+    """
+
+    def __init__(self, sizes: Sequence[int], activation: str | type[nn.Module] = "relu"):
+        super().__init__()
+        sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else []
+        if len(sizes) < 2:
+            raise InputError(f"sizes must list at least an input and an output size, got {sizes!r}")
+        sizes = [_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+        act = _activation(activation)
+        layers: list[nn.Module] = []
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+            layers.append(nn.Linear(a, b))
+            if i < len(sizes) - 2:
+                layers.append(act())
+        self.sizes = sizes
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x.reshape(x.shape[0], -1))

@@ -1,0 +1,454 @@
+"""A fast, seeded training loop for in-memory tensors: :func:`fit`, :func:`evaluate`, :class:`History`.
+
+Why it is fast: the whole dataset stays in memory (on the device when there is one), each epoch's
+batch order is one seeded ``torch.randperm``, batches are ``index_select`` slices, and nothing reads a
+value back per batch: loss sums, correct counts and probe records accumulate in device tensors and
+are read once per epoch. A per-item ``Dataset`` + ``DataLoader`` pipeline collates 64 tensors per
+batch and costs more than the model at these sizes (see ``benchmarks/torchnn_fit_loop.py``).
+
+Why it is reproducible: the batch order comes from a ``torch.Generator`` seeded with ``seed``, and
+the global RNG (dropout) is forked and seeded with ``seed`` for the duration of the call, so the
+same seed on the CPU gives the same weights, whatever the caller did to the global RNG before, and
+the caller's RNG stream is left as it was. Checkpoints keep both RNG states, so resuming from epoch
+``k`` ends with exactly the weights of the uninterrupted run on the CPU.
+
+Shapes: ``train = (X [N, ...], y [N] int64)``; the model maps ``X[batch]`` to logits ``[B, C]``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from backproplab.errors import CheckpointError, InputError, NonFiniteError
+from backproplab.torchnn import distributed as ddp
+from backproplab.torchnn.checkpoint import load_checkpoint, save_checkpoint
+from backproplab.torchnn.probes import Probe, unwrap_model
+
+__all__ = ["History", "fit", "evaluate", "resolve_device", "make_optimizer", "plot_history"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of a :func:`fit` run, Keras style.
+
+    Attributes
+    ----------
+    train_loss, train_acc : list of float
+        Mean loss and accuracy over the epoch's training batches (model in training mode).
+    val_loss, val_acc : list of float
+        On the validation set after each epoch (empty without validation data).
+    epoch_time : list of float
+        Seconds per epoch (training + validation).
+    probes : dict
+        ``{probe name: {key: list of float}}``, e.g. ``probes["grad_magnitudes"]["fc1"]`` has one
+        record per batch.
+    params : dict
+        How the run was made (epochs, batch size, optimizer, lr, seed, device, world size).
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)
+    probes: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def epochs(self) -> int:
+        """Number of completed epochs."""
+        return len(self.train_loss)
+
+    def __len__(self) -> int:
+        return self.epochs
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain lists and dicts (JSON-ready; also what checkpoints store)."""
+        return {
+            "train_loss": list(self.train_loss), "train_acc": list(self.train_acc),
+            "val_loss": list(self.val_loss), "val_acc": list(self.val_acc),
+            "epoch_time": list(self.epoch_time),
+            "probes": {p: {k: list(v) for k, v in rec.items()} for p, rec in self.probes.items()},
+            "params": dict(self.params),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        """Inverse of :meth:`to_dict`."""
+        known = {f: data.get(f) for f in ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time",
+                                          "probes", "params") if data.get(f) is not None}
+        return cls(**known)
+
+
+# -- set-up helpers --------------------------------------------------------------------------------
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` (or None) → CUDA when available, else CPU; otherwise ``torch.device(device)``."""
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InputError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device!r} asked for CUDA, but torch.cuda.is_available() is False here")
+    return dev
+
+
+_OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+               "rmsprop": torch.optim.RMSprop}
+
+
+def make_optimizer(optimizer: Any, params: Sequence[nn.Parameter] | Any, *, lr: float,
+                   momentum: float = 0.0, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+    """An optimizer from a name (``sgd``, ``adam``, ``adamw``, ``rmsprop``), an instance, or a factory.
+
+    ``None`` means SGD. A factory is called as ``optimizer(params)``. ``momentum`` applies to SGD and
+    RMSprop.
+    """
+    if isinstance(optimizer, torch.optim.Optimizer):
+        return optimizer
+    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+        raise InputError(f"lr must be a positive finite number, got {lr!r}")
+    params = list(params)
+    if optimizer is None or isinstance(optimizer, str):
+        name = (optimizer or "sgd").lower()
+        if name not in _OPTIMIZERS:
+            raise InputError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, an Optimizer or a factory, "
+                             f"got {optimizer!r}")
+        kwargs: dict[str, Any] = {"lr": lr, "weight_decay": weight_decay}
+        if name in ("sgd", "rmsprop"):
+            kwargs["momentum"] = momentum
+        return _OPTIMIZERS[name](params, **kwargs)
+    if callable(optimizer):
+        opt = optimizer(params)
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise InputError(f"optimizer factory must return a torch.optim.Optimizer, got {type(opt).__name__}")
+        return opt
+    raise InputError(f"optimizer must be a name, an Optimizer or a factory, got {optimizer!r}")
+
+
+def _loss_fn(loss: str | LossFn) -> LossFn:
+    if callable(loss):
+        return loss
+    if loss in ("cross_entropy", "ce"):
+        return F.cross_entropy
+    if loss == "nll":
+        return F.nll_loss
+    raise InputError(f"loss must be 'cross_entropy', 'nll' or a callable(logits, y), got {loss!r}")
+
+
+def _check_pair(pair: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise InputError(f"{name} must be a pair (X, y) of tensors, got {type(pair).__name__}")
+    X, y = pair
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise InputError(f"{name} must hold torch tensors (X, y), got ({type(X).__name__}, {type(y).__name__})")
+    if X.ndim < 2:
+        raise InputError(f"{name} X must have shape [N, ...] with N samples, got {tuple(X.shape)}")
+    if y.ndim != 1 or len(y) != len(X):
+        raise InputError(f"{name} y must have shape [N] = [{len(X)}] to match X, got {tuple(y.shape)}")
+    if len(X) == 0:
+        raise InputError(f"{name} is empty (N = 0)")
+    return X, y
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+# -- evaluation ------------------------------------------------------------------------------------
+@torch.no_grad()
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 2048,
+             loss: str | LossFn = "cross_entropy", device: str | torch.device | None = None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``(X [N, ...], y [N])`` in eval mode.
+
+    The model's training/eval mode is restored afterwards; values accumulate on the device and are
+    read once. ``device`` defaults to the model's.
+
+    Returns
+    -------
+    (loss, accuracy) : tuple of float
+    """
+    X, y = _check_pair((X, y), "evaluate data")
+    batch_size = _positive_int("batch_size", batch_size)
+    loss_fn = _loss_fn(loss)
+    module = unwrap_model(model)
+    first = next(module.parameters(), None)
+    dev = resolve_device(device) if device is not None else (first.device if first is not None else torch.device("cpu"))
+    was_training = module.training
+    nn.Module.train(module, False)
+    try:
+        total = torch.zeros((), dtype=torch.float64, device=dev)
+        correct = torch.zeros((), dtype=torch.int64, device=dev)
+        for start in range(0, len(X), batch_size):
+            xb = X[start:start + batch_size].to(dev, non_blocking=True)
+            yb = y[start:start + batch_size].to(dev, non_blocking=True)
+            out = module(xb)
+            total += loss_fn(out, yb).double() * len(yb)
+            correct += (out.argmax(dim=1) == yb).sum()
+        total_f, correct_f = torch.stack([total, correct.double()]).tolist()
+    finally:
+        nn.Module.train(module, was_training)
+    return total_f / len(X), correct_f / len(X)
+
+
+# -- training ---------------------------------------------------------------------------------------
+def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
+        val: tuple[torch.Tensor, torch.Tensor] | None = None, *, epochs: int, batch_size: int,
+        optimizer: Any = None, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0,
+        loss: str | LossFn = "cross_entropy", device: str | torch.device = "auto", seed: int = 0,
+        probes: Sequence[Probe] = (), progress: bool = True, checkpoint: str | os.PathLike | None = None,
+        resume: bool = False, checkpoint_every: int = 1, eval_batch_size: int = 2048,
+        history: History | None = None) -> History:
+    """Train ``model`` on in-memory tensors; return the per-epoch :class:`History`.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Maps ``X[batch]`` to logits ``[B, C]``. Moved to ``device``.
+    train : (X [N, ...] float, y [N] int64)
+    val : (X_val, y_val), optional
+        Evaluated after every epoch (eval mode, probes paused).
+    epochs, batch_size : int
+        Total epochs (including any resumed ones) and samples per batch (per process under DDP).
+    optimizer : None, str, torch.optim.Optimizer or callable(params)
+        ``None``/``"sgd"`` → SGD(lr, momentum); ``"adam"``, ``"adamw"``, ``"rmsprop"``; an instance
+        built on ``model.parameters()``; or a factory.
+    lr, momentum, weight_decay : float
+        Used when the optimizer is built here.
+    loss : "cross_entropy", "nll" or callable(logits, y) → mean loss
+    device : "auto", "cpu", "cuda", torch.device
+        ``"auto"`` picks CUDA when available. Data and model are moved there once.
+    seed : int
+        Seeds the batch-order generator and (forked) global RNG used by dropout.
+    probes : sequence of Probe
+        Attached for the call (and removed after), paused during validation, flushed per epoch into
+        ``history.probes[probe.name]``.
+    progress : bool
+        A tqdm bar per epoch (rank 0 only).
+    checkpoint : path, optional
+        Written atomically every ``checkpoint_every`` epochs and after the last (rank 0 only).
+    resume : bool
+        When ``checkpoint`` exists, load it and continue from its epoch (exact on the CPU).
+    history : History, optional
+        Continue appending to this history (e.g. a model's earlier runs).
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    InputError for bad arguments; NonFiniteError when the loss becomes NaN/inf (names epoch, batch
+    and the first layer with non-finite weights); CheckpointError for unusable checkpoints.
+    """
+    X, y = _check_pair(train, "train")
+    if val is not None:
+        Xv, yv = _check_pair(val, "val")
+    epochs = _positive_int("epochs", epochs)
+    batch_size = _positive_int("batch_size", batch_size)
+    checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"seed must be an integer, got {seed!r}")
+    if resume and checkpoint is None:
+        raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
+    loss_fn = _loss_fn(loss)
+    for p in probes:
+        if not isinstance(p, Probe):
+            raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
+
+    ddp.init_from_env()
+    world, rank = ddp.world_size(), ddp.rank()
+    dev = ddp.local_device(resolve_device(device))
+    module = unwrap_model(model)
+    module.to(dev)
+    net = ddp.wrap_ddp(module, dev) if world > 1 else model
+    opt = make_optimizer(optimizer, module.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+    X = X.to(dev, non_blocking=True)
+    y = y.to(dev, non_blocking=True)
+    if val is not None:
+        Xv, yv = Xv.to(dev, non_blocking=True), yv.to(dev, non_blocking=True)
+
+    hist = history if history is not None else History()
+    hist.params.update({"epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
+                        "lr": opt.param_groups[0].get("lr"), "seed": seed, "device": str(dev),
+                        "world_size": world, "n_train": len(X), "n_val": len(Xv) if val is not None else 0})
+    generator = torch.Generator().manual_seed(seed)
+    start_epoch = 0
+    cuda_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
+
+    with torch.random.fork_rng(devices=cuda_devices):
+        torch.manual_seed(seed)
+        if resume and checkpoint is not None and Path(checkpoint).exists():
+            state = load_checkpoint(checkpoint, module, opt)
+            start_epoch = int(state["epoch"])
+            if state.get("history"):
+                hist = History.from_dict(state["history"])
+            rng = state.get("rng") or {}
+            try:
+                if "generator" in rng:
+                    generator.set_state(rng["generator"])
+                if "torch" in rng:
+                    torch.set_rng_state(rng["torch"])
+                if cuda_devices and rng.get("cuda"):
+                    torch.cuda.set_rng_state(rng["cuda"][0], cuda_devices[0])
+            except (RuntimeError, TypeError) as exc:
+                raise CheckpointError(f"checkpoint {checkpoint}: unusable RNG state ({exc})") from exc
+            for p in probes:
+                p.load_records(hist.probes.get(p.name, {}))
+
+        attached = [p for p in probes if not p.attached]
+        for p in attached:
+            p.attach(module)
+        try:
+            for epoch in range(start_epoch, epochs):
+                t0 = time.perf_counter()
+                train_loss, train_acc = _train_epoch(net, opt, loss_fn, X, y, batch_size, generator, dev,
+                                                     world, rank, epoch, epochs, progress)
+                hist.train_loss.append(train_loss)
+                hist.train_acc.append(train_acc)
+                if val is not None:
+                    with _paused(probes):
+                        vl, va = evaluate(module, Xv, yv, batch_size=eval_batch_size, loss=loss_fn)
+                    hist.val_loss.append(vl)
+                    hist.val_acc.append(va)
+                for p in probes:
+                    new = p.flush()
+                    slot = hist.probes.setdefault(p.name, {})
+                    for key, values in new.items():
+                        slot.setdefault(key, []).extend(values)
+                hist.epoch_time.append(time.perf_counter() - t0)
+                if progress and rank == 0:
+                    _print_epoch(hist, epoch, epochs)
+                done = epoch + 1
+                if checkpoint is not None and rank == 0 and (done % checkpoint_every == 0 or done == epochs):
+                    rng_state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+                    if cuda_devices:
+                        rng_state["cuda"] = [torch.cuda.get_rng_state(cuda_devices[0])]
+                    save_checkpoint(checkpoint, module, opt, history=hist, epoch=done, rng=rng_state)
+        finally:
+            for p in attached:
+                p.remove()
+    return hist
+
+
+class _paused:
+    def __init__(self, probes: Sequence[Probe]):
+        self.contexts = [p.paused() for p in probes]
+
+    def __enter__(self) -> None:
+        for c in self.contexts:
+            c.__enter__()
+
+    def __exit__(self, *exc) -> None:
+        for c in reversed(self.contexts):
+            c.__exit__(*exc)
+
+
+def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
+                 batch_size: int, generator: torch.Generator, dev: torch.device, world: int, rank: int,
+                 epoch: int, epochs: int, progress: bool) -> tuple[float, float]:
+    """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used."""
+    nn.Module.train(net, True)
+    n = len(X)
+    perm = torch.randperm(n, generator=generator).to(dev, non_blocking=True)
+    global_batch = batch_size * world
+    loss_sum = torch.zeros((), dtype=torch.float32, device=dev)
+    correct = torch.zeros((), dtype=torch.int64, device=dev)
+    finite_batches = torch.zeros((), dtype=torch.int64, device=dev)  # batches before the loss went NaN/inf
+    seen = 0
+    n_batches = math.ceil(n / global_batch)
+    bar = None
+    if progress and rank == 0:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, mininterval=0.5)
+    for start in range(0, n, global_batch):
+        stop = min(start + global_batch, n)
+        if world > 1:
+            g = stop - start
+            if g < world:  # a shard would be empty: every rank skips this ragged remainder
+                break
+            lo, hi = ddp.shard_bounds(g, world, rank)
+            idx = perm[start + lo:start + hi]
+            scale = (hi - lo) * world / g
+        else:
+            idx = perm[start:stop]
+            scale = 1.0
+        xb = X.index_select(0, idx)
+        yb = y.index_select(0, idx)
+        out = net(xb)
+        batch_loss = loss_fn(out, yb)
+        opt.zero_grad(set_to_none=True)
+        (batch_loss * scale if scale != 1.0 else batch_loss).backward()
+        opt.step()
+        with torch.no_grad():
+            detached = batch_loss.detach()
+            loss_sum += detached * len(idx)
+            correct += (out.argmax(dim=1) == yb).sum()
+            finite_batches += torch.isfinite(loss_sum)
+        seen += len(idx)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64,
+                                                                             device=dev)])
+    total_loss, total_correct, total_seen = ddp.all_reduce_sum(totals).tolist()
+    if not math.isfinite(total_loss):
+        layer = next((name for name, p in unwrap_model(net).named_parameters()
+                      if not torch.isfinite(p).all()), "none (weights still finite)")
+        raise NonFiniteError(f"training loss became non-finite at epoch {epoch + 1}, batch "
+                             f"{int(finite_batches.item()) + 1} of {n_batches} (first non-finite parameter: "
+                             f"{layer}); try a smaller learning rate")
+    return total_loss / total_seen, total_correct / total_seen
+
+
+def _print_epoch(hist: History, epoch: int, epochs: int) -> None:
+    from tqdm.auto import tqdm
+
+    line = (f"epoch {epoch + 1}/{epochs}: loss {hist.train_loss[-1]:.4f} acc {hist.train_acc[-1]:.4f}")
+    if hist.val_loss:
+        line += f"  val_loss {hist.val_loss[-1]:.4f} val_acc {hist.val_acc[-1]:.4f}"
+    line += f"  ({hist.epoch_time[-1]:.1f} s)"
+    tqdm.write(line)
+
+
+# -- plotting ---------------------------------------------------------------------------------------
+def plot_history(history: History | dict[str, Any], title: str | None = None):
+    """A Matplotlib figure with loss (left) and accuracy (right) per epoch, train and validation."""
+    from matplotlib.figure import Figure
+
+    if isinstance(history, dict):
+        history = History.from_dict(history)
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    epochs = list(range(1, history.epochs + 1))
+    for ax, key, label in ((ax_loss, "loss", "loss"), (ax_acc, "acc", "accuracy")):
+        ax.plot(epochs, getattr(history, f"train_{key}"), marker="o", label=f"train {label}")
+        val = getattr(history, f"val_{key}")
+        if val:
+            ax.plot(epochs[:len(val)], val, marker="s", label=f"validation {label}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
