@@ -289,7 +289,10 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, **_: 
     # the batched NumPy trainer follows torch autograd + SGD step for step
     check_steps = 200 if quick else steps
     one = {k: v[0] for k, v in runs[3]["init"].items()}
-    ref = _train_one_torch(one, X, y, check_steps, lr)
+    from backproplab.lessons.activations import one_torch_thread
+
+    with one_torch_thread():
+        ref = _train_one_torch(one, X, y, check_steps, lr)
     ours = {k: v[:1].copy() for k, v in runs[3]["init"].items()}
     _descend(ours, X, y, check_steps, lr)
     diff = max(float(np.abs(ours[k][0] - ref[k]).max()) for k in ref)

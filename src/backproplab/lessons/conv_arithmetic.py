@@ -1,0 +1,502 @@
+"""Convolution arithmetic: output sizes, parameter counts, a convolution by hand, a CNN's shapes.
+
+A 2-D convolution layer slides ``out_channels`` kernels of shape ``[in_channels, k, k]`` over its
+(zero-padded) input. Along one axis of length ``n`` the output has
+
+    floor((n + 2*padding - dilation*(kernel - 1) - 1) / stride) + 1
+
+positions, and the layer owns ``out_channels * in_channels * kh * kw`` weights plus one bias per
+output channel. This lesson computes both by formula, checks them against ``torch.nn.Conv2d``,
+writes the convolution itself as plain loops (a cross-correlation, as PyTorch computes it), and
+walks an image through :class:`backproplab.torchnn.PyTorchCNN` layer by layer.
+
+Run it: ``backproplab conv`` — or ask your own question:
+``backproplab conv --size 32 --kernel 5 --padding 2 --stride 2 --in-channels 3 --out-channels 16``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import numbers
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backproplab.errors import InputError
+from backproplab.lessons.result import Claim, LessonResult
+
+NAME = "conv"
+TITLE = "Convolution arithmetic: output sizes, parameter counts, a convolution by hand"
+ORDER = 50
+
+__all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "run"]
+
+
+def _int(value: Any, name: str, minimum: int) -> int:
+    """``value`` as an int >= ``minimum``; InputError naming ``name`` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints (height, width), each >= ``minimum``."""
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            raise InputError(f"{name} must be an integer or a pair (height, width), got {value!r}")
+        return _int(value[0], f"{name}[0]", minimum), _int(value[1], f"{name}[1]", minimum)
+    v = _int(value, name, minimum)
+    return v, v
+
+
+def conv_output_size(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+    """Output length of a convolution (or pooling) along one axis, as ``torch.nn.Conv2d`` computes it.
+
+    Parameters
+    ----------
+    n : int
+        Input length along the axis (>= 1), e.g. the image height.
+    kernel : int
+        Kernel length (>= 1).
+    padding : int
+        Zeros added on *each* side (>= 0).
+    stride : int
+        Step between kernel positions (>= 1).
+    dilation : int
+        Spacing between kernel taps (>= 1); the kernel spans ``dilation*(kernel-1)+1`` inputs.
+
+    Returns
+    -------
+    int
+        ``(n + 2*padding - dilation*(kernel-1) - 1) // stride + 1``.
+
+    Raises
+    ------
+    InputError (a ValueError)
+        When an argument is not an integer in range, or when the (dilated) kernel is larger than
+        the padded input, so that not even one output position exists.
+
+    Examples
+    --------
+    >>> conv_output_size(28, 3, padding=1)
+    28
+    >>> conv_output_size(32, 5, stride=2)
+    14
+    """
+    n = _int(n, "n", 1)
+    kernel = _int(kernel, "kernel", 1)
+    padding = _int(padding, "padding", 0)
+    stride = _int(stride, "stride", 1)
+    dilation = _int(dilation, "dilation", 1)
+    span = dilation * (kernel - 1) + 1
+    padded = n + 2 * padding
+    if span > padded:
+        what = f"kernel {kernel}" if dilation == 1 else f"kernel {kernel} with dilation {dilation} (span {span})"
+        raise InputError(f"{what} is larger than the padded input: n={n} with padding={padding} per side "
+                         f"is {padded} wide; expected a kernel span <= n + 2*padding")
+    return (padded - span) // stride + 1
+
+
+def conv_params(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> int:
+    """Number of learnable parameters of a ``Conv2d(in_channels, out_channels, kernel)`` layer.
+
+    Each of the ``out_channels`` filters has one ``kh x kw`` kernel per input channel, plus (with
+    ``bias``) one bias: ``out_channels * (in_channels * kh * kw + bias)``.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channel counts (>= 1).
+    kernel : int or (int, int)
+        Kernel size; an int means a square kernel.
+    bias : bool
+        Whether the layer has a bias per output channel.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> conv_params(1, 32, 3)      # 32 filters of 1x3x3, plus 32 biases
+    320
+    >>> conv_params(3, 64, 3)      # an RGB input: each filter is 3x3x3
+    1792
+    """
+    in_channels = _int(in_channels, "in_channels", 1)
+    out_channels = _int(out_channels, "out_channels", 1)
+    kh, kw = _pair(kernel, "kernel", 1)
+    if not isinstance(bias, (bool, np.bool_)):
+        raise InputError(f"bias must be True or False, got {bias!r}")
+    return out_channels * (in_channels * kh * kw + int(bool(bias)))
+
+
+def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
+           padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> np.ndarray:
+    """2-D convolution written as loops — a cross-correlation, exactly as ``torch.nn.functional.conv2d``.
+
+    ``out[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * xpad[n, c, i*stride + p*dilation, j*stride + q*dilation]``
+
+    The kernel is *not* flipped (that is what deep-learning libraries call convolution).
+
+    Parameters
+    ----------
+    x : array [N, C, H, W] or [C, H, W]
+        Input batch (an unbatched image gives an unbatched output).
+    w : array [O, C, kh, kw]
+        Filters.
+    b : array [O] or None
+        Bias per output channel.
+    stride, padding, dilation : int or (int, int)
+        As in ``torch.nn.Conv2d``; padding adds zeros on each side.
+
+    Returns
+    -------
+    array [N, O, H_out, W_out] (or [O, H_out, W_out]), float64 unless the inputs are float32,
+    with ``H_out = conv_output_size(H, kh, padding, stride, dilation)`` and likewise for W.
+    """
+    x = np.asarray(x)
+    w = np.asarray(w)
+    for arr, name in ((x, "x"), (w, "w")):
+        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
+            raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x[None]
+    if x.ndim != 4:
+        raise InputError(f"x must have shape [N, C, H, W] or [C, H, W], got shape {x.shape}")
+    if w.ndim != 4:
+        raise InputError(f"w must have shape [O, C, kh, kw], got shape {w.shape}")
+    n_batch, c_in, h, wd = x.shape
+    c_out, c_w, kh, kw = w.shape
+    if c_w != c_in:
+        raise InputError(f"w has {c_w} input channel(s) (shape {w.shape}) but x has {c_in} (shape {x.shape})")
+    if b is not None:
+        b = np.asarray(b)
+        if b.shape != (c_out,):
+            raise InputError(f"b must have shape [{c_out}] (one bias per filter), got shape {b.shape}")
+    sh, sw = _pair(stride, "stride", 1)
+    ph, pw = _pair(padding, "padding", 0)
+    dh, dw = _pair(dilation, "dilation", 1)
+    h_out = conv_output_size(h, kh, ph, sh, dh)
+    w_out = conv_output_size(wd, kw, pw, sw, dw)
+
+    dtype = np.result_type(x.dtype, w.dtype, np.float32 if x.dtype == np.float32 else np.float64)
+    xpad = np.zeros((n_batch, c_in, h + 2 * ph, wd + 2 * pw), dtype=dtype)
+    xpad[:, :, ph:ph + h, pw:pw + wd] = x
+    out = np.zeros((n_batch, c_out, h_out, w_out), dtype=dtype)
+    for i in range(h_out):
+        for j in range(w_out):
+            top, left = i * sh, j * sw
+            # the receptive field of output (i, j): [N, C, kh, kw]
+            patch = xpad[:, :, top:top + dh * (kh - 1) + 1:dh, left:left + dw * (kw - 1) + 1:dw]
+            # every filter o against that patch: sum over channels and kernel taps
+            for o in range(c_out):
+                out[:, o, i, j] = (patch * w[o]).sum(axis=(1, 2, 3))
+    if b is not None:
+        out += b.astype(dtype)[None, :, None, None]
+    return out[0] if unbatched else out
+
+
+def shape_walk(model: Any, input_shape: tuple[int, ...] = (1, 1, 28, 28)) -> list[dict[str, Any]]:
+    """Pass a zero batch of ``input_shape`` through ``model``; one row per leaf module, in order.
+
+    Each row: ``layer`` (its dotted name), ``type``, ``output_shape`` (list), ``params`` (learnable
+    parameters the module itself owns) and, for Conv2d/MaxPool2d, the ``predicted`` spatial size from
+    :func:`conv_output_size`.
+    """
+    import torch
+
+    rows: list[dict[str, Any]] = []
+    hooks = []
+
+    def record(name: str):
+        def hook(module, inputs, output):
+            row: dict[str, Any] = {
+                "layer": name,
+                "type": type(module).__name__,
+                "input_shape": list(inputs[0].shape),
+                "output_shape": list(output.shape),
+                "params": int(sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)),
+            }
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.MaxPool2d)):
+                k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
+                p = module.padding if isinstance(module.padding, int) else module.padding[0]
+                s = module.stride if isinstance(module.stride, int) else module.stride[0]
+                d = module.dilation if isinstance(module.dilation, int) else module.dilation[0]
+                row["predicted"] = conv_output_size(int(inputs[0].shape[-2]), k, p, s, d)
+            if isinstance(module, torch.nn.Conv2d):
+                row["formula_params"] = conv_params(module.in_channels, module.out_channels,
+                                                    tuple(module.kernel_size), module.bias is not None)
+            rows.append(row)
+        return hook
+
+    for name, module in model.named_modules():
+        if next(iter(module.children()), None) is None and name:
+            hooks.append(module.register_forward_hook(record(name)))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(torch.zeros(input_shape))
+    finally:
+        for handle in hooks:
+            handle.remove()
+        model.train(was_training)
+    return rows
+
+
+# The questions a course asks, with the answers worked by hand.
+#   (question, function, kwargs, answer worked by hand)
+COURSE_QUESTIONS: list[tuple[str, str, dict[str, Any], int]] = [
+    ("28x28 input, 3x3 kernel, no padding, stride 1 -> output size (28-3+1)",
+     "size", {"n": 28, "kernel": 3}, 26),
+    ("28x28 input, 3x3 kernel, padding 1, stride 1 -> 'same' size", "size",
+     {"n": 28, "kernel": 3, "padding": 1}, 28),
+    ("32x32 input, 5x5 kernel, padding 0, stride 1 -> 28 (LeNet's first layer)",
+     "size", {"n": 32, "kernel": 5}, 28),
+    ("32x32 input, 5x5 kernel, padding 2, stride 2 -> floor((32+4-5)/2)+1", "size",
+     {"n": 32, "kernel": 5, "padding": 2, "stride": 2}, 16),
+    ("7x7 input, 3x3 kernel, stride 2, no padding -> 3", "size", {"n": 7, "kernel": 3, "stride": 2}, 3),
+    ("227x227 input, 11x11 kernel, stride 4 -> 55 (AlexNet conv1)", "size",
+     {"n": 227, "kernel": 11, "stride": 4}, 55),
+    ("28x28 input, 2x2 max-pool, stride 2 -> 14", "size", {"n": 28, "kernel": 2, "stride": 2}, 14),
+    ("7x7 input, 3x3 kernel, dilation 2 -> 3 (the kernel spans 5)", "size",
+     {"n": 7, "kernel": 3, "dilation": 2}, 3),
+    ("single channel: Conv2d(1, 1, 3) has 3*3 + 1 parameters", "params",
+     {"in_channels": 1, "out_channels": 1, "kernel": 3}, 10),
+    ("Conv2d(1, 32, 3) has 32*(1*3*3) + 32 parameters", "params",
+     {"in_channels": 1, "out_channels": 32, "kernel": 3}, 320),
+    ("RGB input: Conv2d(3, 64, 3) has 64*(3*3*3) + 64 parameters", "params",
+     {"in_channels": 3, "out_channels": 64, "kernel": 3}, 1792),
+    ("Conv2d(3, 6, 5) (LeNet) has 6*(3*5*5) + 6 parameters", "params",
+     {"in_channels": 3, "out_channels": 6, "kernel": 5}, 456),
+    ("Conv2d(64, 128, 3) has 128*(64*3*3) + 128 parameters", "params",
+     {"in_channels": 64, "out_channels": 128, "kernel": 3}, 73856),
+    ("Conv2d(16, 32, 1, bias=False) (a 1x1 conv mixes channels) has 32*16 parameters", "params",
+     {"in_channels": 16, "out_channels": 32, "kernel": 1, "bias": False}, 512),
+]
+
+
+def _torch_size(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+    import torch
+
+    layer = torch.nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
+    with torch.no_grad():
+        return int(layer(torch.zeros(1, 1, n, n)).shape[-1])
+
+
+def _torch_params(in_channels: int, out_channels: int, kernel: int, bias: bool = True) -> int:
+    import torch
+
+    layer = torch.nn.Conv2d(in_channels, out_channels, kernel, bias=bias)
+    return int(sum(p.numel() for p in layer.parameters()))
+
+
+def _demo_image(size: int = 28) -> np.ndarray:
+    """A synthetic grey image [size, size]: a bright square with a diagonal bar across it."""
+    img = np.zeros((size, size))
+    a, b = size // 4, 3 * size // 4
+    img[a:b, a:b] = 1.0
+    idx = np.arange(size)
+    img[idx, idx] = 0.5
+    return img
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options for asking one's own question: ``--size --kernel --padding --stride ...``."""
+    group = parser.add_argument_group("your own layer (answered as extra claims)")
+    group.add_argument("--size", type=int, default=None, help="input height/width n")
+    group.add_argument("--kernel", type=int, default=None, help="kernel size k")
+    group.add_argument("--padding", type=int, default=0, help="zero padding per side (default 0)")
+    group.add_argument("--stride", type=int, default=1, help="stride (default 1)")
+    group.add_argument("--dilation", type=int, default=1, help="dilation (default 1)")
+    group.add_argument("--in-channels", dest="in_channels", type=int, default=None, help="input channels")
+    group.add_argument("--out-channels", dest="out_channels", type=int, default=None, help="output channels")
+
+
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, size: int | None = None,
+        kernel: int | None = None, padding: int = 0, stride: int = 1, dilation: int = 1,
+        in_channels: int | None = None, out_channels: int | None = None, **_: Any) -> LessonResult:
+    """Run the convolution-arithmetic lesson.
+
+    Parameters
+    ----------
+    quick : bool
+        Fewer random configurations in the torch cross-check (same claims).
+    seed : int
+        Seed of the random configurations, inputs and filters.
+    out : path or None
+        Unused here (the CLI saves the figures); kept for the common lesson signature.
+    size, kernel, padding, stride, dilation, in_channels, out_channels
+        Optionally one's own layer: with ``size`` and ``kernel`` the output size is computed and
+        checked against torch; with ``in_channels`` and ``out_channels`` too, the parameter count.
+        A kernel larger than the padded input raises :class:`~backproplab.errors.InputError`.
+    """
+    from backproplab.lessons.activations import one_torch_thread
+
+    # Validate the user's own question first, so bad input fails before any work.
+    own_size = None
+    if size is not None or kernel is not None:
+        if size is None or kernel is None:
+            raise InputError("size and kernel must be given together (e.g. --size 28 --kernel 3)")
+        own_size = conv_output_size(size, kernel, padding, stride, dilation)
+    if (in_channels is None) != (out_channels is None):
+        raise InputError("in_channels and out_channels must be given together")
+    if in_channels is not None and kernel is None:
+        raise InputError("kernel must be given with in_channels and out_channels")
+    own_params = conv_params(in_channels, out_channels, kernel) if in_channels is not None else None
+
+    with one_torch_thread():
+        return _run(quick, seed, size, kernel, padding, stride, dilation, in_channels, out_channels,
+                    own_size, own_params)
+
+
+def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: int, stride: int,
+         dilation: int, in_channels: int | None, out_channels: int | None, own_size: int | None,
+         own_params: int | None) -> LessonResult:
+    import matplotlib.figure
+    import torch
+
+    rng = np.random.default_rng(seed)
+    result = LessonResult(NAME, TITLE, params={"quick": quick, "seed": seed})
+    claims = result.claims
+
+    # 1. The course's questions: the formula, the hand-worked answer and torch all agree.
+    rows = []
+    all_ok = True
+    for question, kind, kwargs, answer in COURSE_QUESTIONS:
+        if kind == "size":
+            ours, theirs = conv_output_size(**kwargs), _torch_size(**kwargs)
+        else:
+            ours, theirs = conv_params(**kwargs), _torch_params(**kwargs)
+        ok = ours == answer == theirs
+        all_ok &= ok
+        rows.append({"question": question, "formula": ours, "by hand": answer, "torch": theirs, "agree": ok})
+    result.tables["course_questions"] = rows
+    claims.append(Claim.holds(f"all {len(rows)} course questions: formula == hand-worked answer == torch",
+                              all_ok, value=sum(r["agree"] for r in rows),
+                              evidence=f"{sum(r['agree'] for r in rows)}/{len(rows)} agree"))
+    by_q = {r["question"]: r["formula"] for r in rows}
+    claims.append(Claim.close_to("32x32, 5x5 kernel, padding 2, stride 2 -> output size", by_q[
+        COURSE_QUESTIONS[3][0]], 16, 0))
+    claims.append(Claim.close_to("Conv2d(3, 64, 3) parameter count", by_q[COURSE_QUESTIONS[10][0]], 1792, 0))
+
+    # 2. Random layers: formula vs torch.nn.Conv2d for output size and parameter count.
+    n_random = 60 if quick else 300
+    mismatches = 0
+    for _ in range(n_random):
+        k = int(rng.integers(1, 6))
+        d = int(rng.integers(1, 3))
+        p = int(rng.integers(0, 3))
+        s = int(rng.integers(1, 4))
+        n = int(rng.integers(max(1, d * (k - 1) + 1 - 2 * p), 33))
+        cin, cout = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+        bias = bool(rng.integers(0, 2))
+        layer = torch.nn.Conv2d(cin, cout, k, stride=s, padding=p, dilation=d, bias=bias)
+        with torch.no_grad():
+            shape = layer(torch.zeros(1, cin, n, n)).shape
+        n_params = sum(q.numel() for q in layer.parameters())
+        mismatches += int(shape[-1] != conv_output_size(n, k, p, s, d))
+        mismatches += int(n_params != conv_params(cin, cout, k, bias))
+    claims.append(Claim.at_most(f"formula vs torch.nn.Conv2d on {n_random} random layers: mismatches",
+                                mismatches, 0))
+
+    # 3. The loop convolution equals torch.nn.functional.conv2d.
+    x = rng.standard_normal((2, 3, 9, 8))
+    w = rng.standard_normal((4, 3, 3, 2))
+    b = rng.standard_normal(4)
+    worst = 0.0
+    for s, p, d in [(1, 0, 1), (2, 1, 1), (1, 2, 2), (3, 1, 1)]:
+        ours = conv2d(x, w, b, stride=s, padding=p, dilation=d)
+        ref = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), torch.from_numpy(b),
+                                         stride=s, padding=p, dilation=d).numpy()
+        if ours.shape != ref.shape:
+            worst = float("inf")
+            break
+        worst = max(worst, float(np.abs(ours - ref).max()))
+    claims.append(Claim.at_most("loop conv2d vs torch.nn.functional.conv2d (float64): max |difference|",
+                                worst, 1e-12, evidence="4 stride/padding/dilation settings, batch 2, 3->4 channels"))
+
+    # an edge detector on a picture, by hand and by torch
+    img = _demo_image()
+    sobel = np.array([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    edges = conv2d(img[None], sobel[None, None], padding=1)[0]
+    edges_t = torch.nn.functional.conv2d(torch.from_numpy(img)[None, None], torch.from_numpy(sobel)[None, None],
+                                         padding=1)[0, 0].numpy()
+    flipped = conv2d(img[None], sobel[::-1, ::-1].copy()[None, None], padding=1)[0]
+    claims.append(Claim.holds("it is cross-correlation: a true (flipped-kernel) convolution gives -1 x the "
+                              "Sobel response here", bool(np.allclose(flipped, -edges)),
+                              value=float(np.abs(flipped + edges).max())))
+
+    # 4. The shape walk through PyTorchCNN.
+    from backproplab.torchnn import PyTorchCNN
+
+    model = PyTorchCNN(num_classes=10, seed=seed)
+    walk = shape_walk(model, (1, 1, 28, 28))
+    result.tables["pytorchcnn_shape_walk"] = walk
+    total = sum(r["params"] for r in walk)
+    torch_total = sum(q.numel() for q in model.parameters() if q.requires_grad)
+    claims.append(Claim.close_to("PyTorchCNN: parameters summed over the walk == model.parameters()",
+                                 total, torch_total, 0))
+    predicted_ok = all(r["predicted"] == r["output_shape"][-1] for r in walk if "predicted" in r)
+    formula_ok = all(r["formula_params"] == r["params"] for r in walk if "formula_params" in r)
+    n_spatial = sum("predicted" in r for r in walk)
+    claims.append(Claim.holds(f"PyTorchCNN: conv_output_size predicts all {n_spatial} conv/pool output sizes",
+                              predicted_ok and n_spatial > 0,
+                              value=" -> ".join(str(r["output_shape"][-1]) for r in walk if "predicted" in r)))
+    claims.append(Claim.holds("PyTorchCNN: conv_params predicts every conv layer's parameter count", formula_ok,
+                              value=[r["params"] for r in walk if "formula_params" in r]))
+    claims.append(Claim.holds("PyTorchCNN maps [1, 1, 28, 28] to [1, 10]", walk[-1]["output_shape"] == [1, 10],
+                              value=str(walk[-1]["output_shape"])))
+    result.text["print_shape_walk"] = _format_walk(walk, total)
+
+    # 5. The user's own question.
+    if own_size is not None:
+        theirs = _torch_size(size, kernel, padding, stride, dilation)
+        claims.append(Claim.close_to(f"your layer: n={size}, kernel={kernel}, padding={padding}, stride={stride}, "
+                                     f"dilation={dilation} -> output size (torch: {theirs})", own_size, theirs, 0))
+        result.params.update(size=size, kernel=kernel, padding=padding, stride=stride, dilation=dilation)
+    if own_params is not None:
+        theirs = _torch_params(in_channels, out_channels, kernel)
+        claims.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
+                                     f"(torch: {theirs})", own_params, theirs, 0))
+        result.params.update(in_channels=in_channels, out_channels=out_channels)
+
+    # Figures: the edge detector, and where the CNN's parameters live.
+    fig = matplotlib.figure.Figure(figsize=(11, 3.2))
+    axes = fig.subplots(1, 4)
+    panels = [(img, "input 28x28"), (sobel, "kernel (Sobel x)"), (edges, "loop conv2d, padding 1"),
+              (edges - edges_t, "loop - torch")]
+    for ax, (data, label) in zip(axes, panels, strict=True):
+        im = ax.imshow(data, cmap="gray" if data is img else "RdBu_r")
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle("A convolution by hand equals torch's (cross-correlation: the kernel is not flipped)")
+    result.figures["conv_by_hand"] = fig
+
+    fig2 = matplotlib.figure.Figure(figsize=(9, 4))
+    ax = fig2.subplots()
+    owning = [r for r in walk if r["params"] > 0]
+    ax.barh([f"{r['layer']} ({r['type']})" for r in owning][::-1], [r["params"] for r in owning][::-1])
+    ax.set_xscale("log")
+    ax.set_xlabel("learnable parameters (log scale)")
+    ax.set_title(f"PyTorchCNN: {total:,} parameters; output shapes "
+                 + " -> ".join(str(r["output_shape"][-1]) for r in walk if r["type"] == "MaxPool2d"), fontsize=9)
+    fig2.tight_layout()
+    result.figures["pytorchcnn_params"] = fig2
+    return result
+
+
+def _format_walk(walk: list[dict[str, Any]], total: int) -> str:
+    lines = ["PyTorchCNN shape walk (input [1, 1, 28, 28])",
+             f"  {'layer':<22} {'type':<12} {'output shape':<20} {'params':>9}"]
+    for r in walk:
+        lines.append(f"  {r['layer']:<22} {r['type']:<12} {str(r['output_shape']):<20} {r['params']:>9,}")
+    lines.append(f"  {'total':<22} {'':<12} {'':<20} {total:>9,}")
+    return "\n".join(lines)
