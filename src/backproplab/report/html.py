@@ -19,6 +19,7 @@ from typing import Any
 from backproplab.report.markdown import format_value, headline, settings_line
 
 MAX_TABLE_ROWS = 60
+WIDE_FIGURE_PX = 820  # a PNG wider than this spans the whole lesson card
 
 
 def _css() -> str:
@@ -30,6 +31,147 @@ def _e(value: Any) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# a tiny TeX subset for the lessons' formulas, rendered as HTML (no script, no web fonts)
+
+_SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
+    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π",
+    "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ",
+    "Psi": "Ψ", "Omega": "Ω", "partial": "∂", "nabla": "∇", "cdot": "·", "times": "×", "div": "÷",
+    "pm": "±", "mp": "∓", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠",
+    "approx": "≈", "sim": "∼", "equiv": "≡", "propto": "∝", "infty": "∞", "sum": "∑", "prod": "∏",
+    "int": "∫", "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒", "mapsto": "↦",
+    "in": "∈", "notin": "∉", "odot": "⊙", "circ": "∘", "ldots": "…", "cdots": "⋯", "dots": "…",
+    "prime": "′", "top": "⊤", "mid": "∣", "lVert": "‖", "rVert": "‖", "Vert": "‖", "|": "‖",
+    "langle": "⟨", "rangle": "⟩", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉",
+    "forall": "∀", "exists": "∃", "cup": "∪", "cap": "∩", "subset": "⊂", "emptyset": "∅", "ell": "ℓ",
+}
+_BINARY = {"cdot", "times", "div", "pm", "mp", "le", "leq", "ge", "geq", "ne", "neq", "approx", "sim", "equiv",
+           "propto", "to", "rightarrow", "leftarrow", "Rightarrow", "mapsto", "in", "notin", "odot", "cup", "cap",
+           "subset"}
+_FUNCTIONS = {"max", "min", "log", "ln", "exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "arg", "argmin",
+              "argmax", "sgn", "det", "lim", "sup", "inf"}
+_TEXT_COMMANDS = {"mathrm", "text", "textrm", "operatorname", "mathit", "textit", "mathsf", "texttt"}
+_SPACES = {",": "\u2009", ";": "\u2005", ":": "\u2005", "!": "", " ": " ", "quad": "\u2003", "qquad": "\u2003\u2003"}
+
+
+class _Tex:
+    """Recursive-descent renderer for the TeX the lessons write (fractions, scripts, Greek, functions)."""
+
+    def __init__(self, source: str) -> None:
+        self.s = source
+        self.i = 0
+
+    def render(self) -> str:
+        return self._seq(None)
+
+    def _seq(self, stop: str | None) -> str:
+        out = []
+        while self.i < len(self.s):
+            c = self.s[self.i]
+            if c == "}" and stop == "}":
+                self.i += 1
+                return "".join(out)
+            if c == "{":
+                self.i += 1
+                out.append(self._seq("}"))
+            elif c == "\\":
+                out.append(self._command())
+            elif c in "^_":
+                self.i += 1
+                tag = "sup" if c == "^" else "sub"
+                out.append(f"<{tag}>{self._arg()}</{tag}>")
+            elif c.isascii() and c.isalpha():
+                j = self.i
+                while j < len(self.s) and self.s[j].isascii() and self.s[j].isalpha():
+                    j += 1
+                out.append(f"<i>{escape(self.s[self.i:j])}</i>")
+                self.i = j
+            elif c.isspace():
+                while self.i < len(self.s) and self.s[self.i].isspace():
+                    self.i += 1
+                out.append(" ")
+            else:
+                out.append("−" if c == "-" else escape(c))  # a true minus sign
+                self.i += 1
+        return "".join(out)
+
+    def _arg(self) -> str:
+        while self.i < len(self.s) and self.s[self.i] == " ":
+            self.i += 1
+        if self.i >= len(self.s):
+            return ""
+        c = self.s[self.i]
+        if c == "{":
+            self.i += 1
+            return self._seq("}")
+        if c == "\\":
+            return self._command()
+        self.i += 1
+        return f"<i>{escape(c)}</i>" if c.isascii() and c.isalpha() else escape(c)
+
+    def _raw_group(self) -> str:
+        while self.i < len(self.s) and self.s[self.i] == " ":
+            self.i += 1
+        if self.i < len(self.s) and self.s[self.i] == "{":
+            depth, j = 1, self.i + 1
+            while j < len(self.s) and depth:
+                depth += {"{": 1, "}": -1}.get(self.s[j], 0)
+                j += 1
+            text, self.i = self.s[self.i + 1:j - 1], j
+            return escape(text)
+        return self._arg()
+
+    def _command(self) -> str:
+        self.i += 1  # the backslash
+        j = self.i
+        while j < len(self.s) and self.s[j].isascii() and self.s[j].isalpha():
+            j += 1
+        if j == self.i:  # a control symbol: \, \; \\ \{ ...
+            c = self.s[self.i:self.i + 1]
+            self.i += 1
+            if c == "\\":
+                return "<br>"
+            return _SPACES.get(c, escape(c))
+        name, self.i = self.s[self.i:j], j
+        while self.i < len(self.s) and self.s[self.i] == " ":  # TeX swallows spaces after a command word
+            self.i += 1
+        if name in ("frac", "tfrac", "dfrac"):
+            num, den = self._arg(), self._arg()
+            return f'<span class="frac"><span>{num}</span><span>{den}</span></span>'
+        if name == "sqrt":
+            return f'√<span class="sqrt">{self._arg()}</span>'
+        if name in ("hat", "bar", "tilde", "vec", "dot"):
+            mark = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "vec": "\u20d7", "dot": "\u0307"}[name]
+            arg = self._arg()
+            return arg[:-4] + mark + "</i>" if arg.endswith("</i>") else arg + mark
+        if name in ("mathbf", "boldsymbol", "textbf"):
+            return f"<b>{self._arg()}</b>"
+        if name in _TEXT_COMMANDS:
+            return f'<span class="up">{self._raw_group()}</span>'
+        if name in ("left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"):
+            if self.i < len(self.s) and self.s[self.i] == ".":
+                self.i += 1
+                return ""
+            return ""  # the delimiter that follows is printed as itself
+        if name in _FUNCTIONS:
+            return f'<span class="up">{name}</span>' + (" " if self.s[self.i:self.i + 1] not in ("", "(", "[", "^", "_") else "")
+        if name in _SPACES:
+            return _SPACES[name]
+        if name in _BINARY:
+            return f" {_SYMBOLS[name]} "
+        if name in _SYMBOLS:
+            return _SYMBOLS[name]
+        return f'<span class="up">{escape(name)}</span>'
+
+
+def tex_to_html(source: str) -> str:
+    """Render a TeX formula (the subset lessons use) as HTML with sub/superscripts and fractions."""
+    return _Tex(str(source)).render().strip()
+
+
+# --------------------------------------------------------------------------------------------
 # a small, safe Markdown subset: everything is escaped first; no raw HTML passes through
 
 _LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|#)[^)\s]+)\)")
@@ -37,12 +179,18 @@ _BOLD = re.compile(r"\*\*(.+?)\*\*")
 _EM = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
 
 
+_INLINE_SPLIT = re.compile(r"(`[^`]*`|(?<![$\\])\$(?![$\s])[^$\n]*?[^$\s\\]\$(?![$\d])|(?<![$\\])\$[^$\s\\]\$(?![$\d]))")
+
+
 def _inline(text: str) -> str:
-    parts = re.split(r"(`[^`]*`)", text)
+    parts = _INLINE_SPLIT.split(text)
     html = []
     for part in parts:
         if len(part) >= 2 and part.startswith("`") and part.endswith("`"):
             html.append(f"<code>{escape(part[1:-1])}</code>")
+            continue
+        if len(part) >= 3 and part.startswith("$") and part.endswith("$"):
+            html.append(f'<span class="math">{tex_to_html(part[1:-1])}</span>')
             continue
         part = escape(part, quote=True)
         part = _LINK.sub(r'<a href="\2">\1</a>', part)
@@ -99,6 +247,20 @@ def markdown_to_html(text: str) -> str:
         if not stripped:
             flush()
             i += 1
+            continue
+        if stripped.startswith("$$"):
+            flush()
+            block = [stripped]
+            i += 1
+            while "\n".join(block).count("$$") < 2 and i < len(lines):
+                block.append(lines[i].strip())
+                i += 1
+            chunks = "\n".join(block).split("$$")
+            for k, chunk in enumerate(chunks):
+                if k % 2 == 1:
+                    out.append(f'<div class="math display">{tex_to_html(chunk)}</div>')
+                elif chunk.strip():
+                    out.append("<p>" + _inline(" ".join(chunk.split())) + "</p>")
             continue
         if (line.startswith("    ") or line.startswith("\t")) and not para:
             body = []
@@ -237,18 +399,22 @@ def _toc(doc: Mapping[str, Any]) -> str:
 def _claims_table(doc: Mapping[str, Any]) -> str:
     rows = []
     for name, e in doc["lessons"].items():
-        for c in e["claims"]:
+        for k, c in enumerate(e["claims"]):
             verdict = "pass" if c["passed"] else "fail"
+            lesson = (f'<td class="lesson" rowspan="{len(e["claims"])}"><a href="#{_anchor(name)}">{_e(name)}</a></td>'
+                      if k == 0 else "")
             rows.append(
-                f'<tr class="{verdict}"><td class="lesson"><a href="#{_anchor(name)}">{_e(name)}</a></td>'
-                f'<td>{_e(c["name"])}</td><td class="value mono">{_e(format_value(c["value"]))}</td>'
+                f'<tr class="{verdict}{" first" if k == 0 else ""}">{lesson}'
+                f'<td class="claim">{_e(c["name"])}</td><td class="value mono">{_e(format_value(c["value"]))}</td>'
                 f'<td class="bound mono">{_e(c["bound"])}</td>'
                 f'<td><span class="pill {verdict}">{verdict.upper()}</span></td>'
                 f'<td class="evidence">{_e(c.get("evidence", ""))}</td></tr>')
     if not rows:
         body = '<p class="muted">No claim was checked yet.</p>'
     else:
-        body = ('<div class="table-wrap"><table class="claims" id="claims-table"><thead><tr><th>Lesson</th>'
+        body = ('<div class="table-wrap"><table class="claims" id="claims-table"><colgroup><col class="c-lesson">'
+                '<col class="c-claim"><col class="c-value"><col class="c-bound"><col class="c-result">'
+                '<col class="c-evidence"></colgroup><thead><tr><th>Lesson</th>'
                 '<th>Claim</th><th>Value</th><th>Bound</th><th>Result</th><th>Evidence</th></tr></thead>'
                 '<tbody>' + "".join(rows) + "</tbody></table></div>")
     s = doc["summary"]
@@ -290,7 +456,10 @@ def _figure(name: str, rel: str, out: Path) -> str:
         data = base64.b64encode(path.read_bytes()).decode("ascii")
     except OSError:
         return f'<figure><p class="muted">figure file {_e(rel)} is missing</p><figcaption>{caption}</figcaption></figure>'
-    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(name)}">'
+    raw = base64.b64decode(data[:44])
+    width = int.from_bytes(raw[16:20], "big") if raw[:8] == b"\x89PNG\r\n\x1a\n" else 0
+    wide = ' class="wide"' if width > WIDE_FIGURE_PX else ""
+    return (f'<figure{wide}><img src="data:image/png;base64,{data}" alt="{_e(name)}">'
             f"<figcaption>{caption}</figcaption></figure>")
 
 
@@ -320,15 +489,22 @@ def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds:
             items.append(f'<li class="{verdict}">{_e(c["name"])}: <span class="val mono">'
                          f'{_e(format_value(c["value"]))}</span> <span class="muted">(bound '
                          f'{_e(c["bound"])})</span>{ev}</li>')
-        html.append('<ul class="claim-list">' + "".join(items) + "</ul>")
+        n_ok = sum(c["passed"] for c in entry["claims"])
+        opened = " open" if n_ok < len(entry["claims"]) or len(entry["claims"]) <= 6 else ""
+        html.append(f'<details class="claims-detail"{opened}><summary>{n_ok} of {len(entry["claims"])} claims '
+                    f'pass</summary><ul class="claim-list">' + "".join(items) + "</ul></details>")
     if entry["figures"]:
         html.append('<div class="figures">' + "".join(
             _figure(fig, rel, out) for fig, rel in entry["figures"].items()) + "</div>")
     for table_name, rows in entry["tables"].items():
         html.append(f"<h3>{_e(table_name.replace('_', ' '))}</h3>{_data_table(rows)}")
     for text_name, text in entry["text"].items():
-        html.append(f'<div class="text-label">{_e(text_name.replace("_", " "))}</div>'
-                    f'<div class="md">{markdown_to_html(text)}</div>')
+        label = _e(text_name.replace("_", " "))
+        if text_name.startswith("print"):  # terminal text: shown as printed, folded away
+            html.append(f'<details class="terminal"><summary>{label} (as printed in the terminal)</summary>'
+                        f"<pre>{_e(text)}</pre></details>")
+        else:
+            html.append(f'<div class="text-label">{label}</div><div class="md">{markdown_to_html(text)}</div>')
     html.append("</section>")
     return "".join(html)
 
