@@ -1,0 +1,441 @@
+"""Digits: a 64-32-1 network written from scratch, what its knobs do, and why zeros fail.
+
+The course's binary task on scikit-learn's 8x8 digits (digits 0-4 labelled 1, 5-9 labelled 0,
+50/50 stratified split, standardised pixels), learned by a 64-32-1 network (ReLU hidden layer,
+sigmoid output, binary cross-entropy) on the NumPy engine (:mod:`backproplab.scratch`) with plain
+minibatch SGD.
+
+The lesson measures everything it says:
+
+* the network reaches validation accuracy >= 0.95 for five seeds (each seed its own split and
+  initialisation), median >= 0.965;
+* sweeps over the learning rate, the batch size and the hidden width, with curves;
+* one layer (logistic regression), a stack of three *linear* layers (multiplied out into one
+  linear layer, the outputs agree to rounding), and four layers;
+* zero and constant initialisation: every hidden unit gets the same gradient and the units stay
+  identical for the whole run (measured as the largest difference between any two units' weights).
+
+Each of the course's closing questions (learning rate, batch size, depth, zero initialisation) gets
+a claim whose verdict follows from these measurements.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backproplab.errors import InputError
+from backproplab.lessons.result import Claim, LessonResult
+
+NAME = "digits"
+TITLE = "Digits: a 64-32-1 network from scratch, its learning rate, batch size, depth and zero init"
+ORDER = 60
+
+__all__ = ["train_digits", "collapse_linear", "max_unit_difference", "run"]
+
+#: The main configuration (64-32-1, ReLU then sigmoid, BCE, SGD).
+LR = 0.3
+BATCH = 32
+HIDDEN = 32
+EPOCHS = 20
+
+#: Sweep values (full run; --quick keeps the three marked ones).
+SWEEP_LR = (0.001, 0.01, 0.1, 0.3, 1.0, 3.0)
+SWEEP_BATCH = (4, 8, 32, 128, 0)  # 0 = the whole training set (full-batch gradient descent)
+SWEEP_WIDTH = (1, 2, 4, 8, 32, 128)
+QUICK_LR = (0.001, 0.3, 3.0)
+QUICK_BATCH = (8, 32, 0)
+QUICK_WIDTH = (1, 4, 32)
+
+#: The value of the symmetric (non-zero) constant initialisation.
+CONSTANT = 0.1
+
+
+def _data(seed: int):
+    from backproplab.data import load_digits_binary
+
+    return load_digits_binary(seed=seed, positive="0-4", train_fraction=0.5)
+
+
+def _constant_init(value: float):
+    def init(d_in: int, d_out: int, rng, dtype) -> np.ndarray:  # noqa: ARG001 - the init signature
+        return np.full((d_in, d_out), value, dtype=dtype)
+
+    return init
+
+
+def train_digits(data, sizes=(64, HIDDEN, 1), activations=None, init=None, lr: float = LR,
+                 batch_size: int = BATCH, epochs: int = EPOCHS, seed: int = 0):
+    """Build and train one network on the digits task with the NumPy engine.
+
+    Parameters
+    ----------
+    data : tuple ``(X_train [N, 64], y_train [N], X_val [M, 64], y_val [M])``
+    sizes : widths, input first; the last must be 1 (sigmoid output, BCE loss)
+    activations : one name per layer (default ReLU everywhere, sigmoid last)
+    init : one initialiser per layer, name or callable (default He for hidden layers, Xavier last)
+    lr : float, SGD step size
+    batch_size : int; 0 means the whole training set (full-batch gradient descent)
+    epochs : int
+    seed : int, initial weights and batch order
+
+    Returns
+    -------
+    network : backproplab.scratch.network.Network (trained)
+    history : backproplab.scratch.train.History
+    """
+    from backproplab.scratch.network import Network
+    from backproplab.scratch.optim import SGD
+    from backproplab.scratch.train import fit
+
+    X, y, Xv, yv = data
+    sizes = list(sizes)
+    n_layers = len(sizes) - 1
+    if sizes[-1] != 1:
+        raise InputError(f"sizes must end in 1 (one sigmoid output), got {sizes}")
+    if activations is None:
+        activations = ["relu"] * (n_layers - 1) + ["sigmoid"]
+    if init is None:
+        init = ["he"] * (n_layers - 1) + ["xavier"]
+    network = Network.from_sizes(sizes, list(activations), list(init), seed=seed)
+    batch = len(X) if batch_size == 0 else batch_size
+    history = fit(network, X, y, epochs=epochs, batch_size=batch, optimizer=SGD(lr), loss="bce",
+                  X_val=Xv, y_val=yv, seed=seed, progress=False)
+    return network, history
+
+
+def collapse_linear(network) -> tuple[np.ndarray, np.ndarray]:
+    """Multiply out the identity-activation layers before a network's last layer.
+
+    For ``a = x W1 + b1``, ``a2 = a W2 + b2``, ..., the composition is ``x W + b`` with
+    ``W = W1 W2 ... Wk`` and ``b = (...((b1 W2 + b2) W3 + b3)...)``. The last layer's
+    weights are included (its activation, e.g. the sigmoid, is applied afterwards).
+
+    Returns
+    -------
+    W : array [d_in, d_out]
+    b : array [d_out]
+    """
+    layers = network.layers
+    for i, layer in enumerate(layers[:-1]):
+        if layer.activation != "identity":
+            raise InputError(f"collapse_linear needs identity activations before the last layer; "
+                             f"layers[{i}] is {layer.activation!r}")
+    W = layers[0].W.copy()
+    b = layers[0].b.copy()
+    for layer in layers[1:]:
+        W = W @ layer.W
+        b = b @ layer.W + layer.b
+    return W, b
+
+
+def max_unit_difference(W: np.ndarray, b: np.ndarray | None = None) -> float:
+    """The largest difference between any two hidden units' incoming weights (and biases).
+
+    ``W`` has one column per unit (shape ``[d_in, units]``). Zero means every unit is a copy of
+    every other.
+    """
+    cols = W if b is None else np.vstack([W, np.reshape(b, (1, -1))])
+    return float(np.max(cols.max(axis=1) - cols.min(axis=1))) if cols.shape[1] > 1 else 0.0
+
+
+def _count_params(network) -> int:
+    return int(sum(p.size for p in network.parameters()))
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto",
+        **_: Any) -> LessonResult:
+    """Train the digits networks, sweep, compare depths and initialisations; return the result.
+
+    Parameters
+    ----------
+    quick : bool
+        Fewer sweep values and epochs (the five-seed claim keeps its full configuration).
+    seed : int
+        First of the five seeds; the sweeps and comparisons use this one.
+    out : path or None
+        Unused (figures are returned; the CLI saves them).
+    device : str
+        Unused: this lesson runs on the NumPy engine.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputError(f"seed must be an integer, got {seed!r}")
+    with _one_blas_thread():
+        return _run(bool(quick), int(seed))
+
+
+def _one_blas_thread():
+    """BLAS on one thread: these matrices (at most 898 x 128) are too small to share out, and
+    threads only add synchronisation (measured: half the CPU time of the default)."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # threadpoolctl comes with scikit-learn; without it, keep the default
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _run(quick: bool, seed: int) -> LessonResult:
+    t0 = time.perf_counter()
+    seeds = [seed + k for k in range(5)]
+    sweep_epochs = 10 if quick else 30
+    lr_values = QUICK_LR if quick else SWEEP_LR
+    batch_values = QUICK_BATCH if quick else SWEEP_BATCH
+    width_values = QUICK_WIDTH if quick else SWEEP_WIDTH
+    params: dict[str, Any] = {
+        "quick": quick, "seeds": seeds, "architecture": "64-32-1, ReLU hidden, sigmoid output, BCE",
+        "init": "He (hidden), Xavier (output)", "optimizer": f"SGD lr={LR}", "batch_size": BATCH,
+        "epochs": EPOCHS, "sweep_epochs": sweep_epochs, "sweep_lr": list(lr_values),
+        "sweep_batch": ["full" if b == 0 else b for b in batch_values], "sweep_width": list(width_values),
+        "task": "scikit-learn digits, label 1 = digit 0-4, 50/50 stratified split, standardised",
+    }
+    claims: list[Claim] = []
+    tables: dict[str, list[dict[str, Any]]] = {}
+    figures: dict[str, Any] = {}
+
+    # 1. the main network on five seeds ---------------------------------------------------------
+    seed_runs = []
+    for s in seeds:
+        data = _data(s)
+        net, hist = train_digits(data, seed=s)
+        seed_runs.append((s, hist))
+    finals = np.array([h["val_acc"][-1] for _, h in seed_runs])
+    tables["seeds"] = [{"seed": s, "train_loss": h["train_loss"][-1], "train_acc": h["train_acc"][-1],
+                        "val_loss": h["val_loss"][-1], "val_acc": h["val_acc"][-1]} for s, h in seed_runs]
+    listing = ", ".join(f"{a:.4f}" for a in finals)
+    claims.append(Claim.at_least("64-32-1 validation accuracy, worst of 5 seeds", finals.min(), 0.95,
+                                 f"after {EPOCHS} epochs, per seed: {listing}"))
+    claims.append(Claim.at_least("64-32-1 validation accuracy, median of 5 seeds", float(np.median(finals)),
+                                 0.965, f"per seed: {listing}"))
+    figures["digits_seeds"] = _plot_seeds(seed_runs)
+
+    # 2. sweeps on the first seed's split ---------------------------------------------------------
+    data = _data(seed)
+    n_train = len(data[0])
+    sweeps: dict[str, list[tuple[Any, Any]]] = {"learning rate": [], "batch size": [], "hidden width": []}
+    rows = []
+    for lr in lr_values:
+        _, h = train_digits(data, lr=lr, epochs=sweep_epochs, seed=seed)
+        sweeps["learning rate"].append((lr, h))
+    for bs in batch_values:
+        _, h = train_digits(data, batch_size=bs, epochs=sweep_epochs, seed=seed)
+        sweeps["batch size"].append((n_train if bs == 0 else bs, h))
+    for width in width_values:
+        _, h = train_digits(data, sizes=(64, width, 1), epochs=sweep_epochs, seed=seed)
+        sweeps["hidden width"].append((width, h))
+    for knob, runs in sweeps.items():
+        for value, h in runs:
+            batch = value if knob == "batch size" else BATCH
+            rows.append({"knob": knob, "value": value, "updates_per_epoch": -(-n_train // batch),
+                         "train_loss": h["train_loss"][-1], "val_acc": h["val_acc"][-1],
+                         "best_val_acc": max(h["val_acc"])})
+    tables["sweeps"] = rows
+    figures["digits_sweeps"] = _plot_sweeps(sweeps, sweep_epochs)
+
+    # learning rate: too small learns slowly, too large does not settle
+    lr_runs = dict(sweeps["learning rate"])
+    best_lr = max(lr_runs, key=lambda k: lr_runs[k]["val_acc"][-1])
+    best_acc = lr_runs[best_lr]["val_acc"][-1]
+    small, large = min(lr_runs), max(lr_runs)
+    gap_small = best_acc - lr_runs[small]["val_acc"][-1]
+    claims.append(Claim.at_least(
+        f"learning rate: {small:g} is too small (val-accuracy gap to the best rate after {sweep_epochs} epochs)",
+        gap_small, 0.05,
+        f"lr={small:g}: {lr_runs[small]['val_acc'][-1]:.4f}, best lr={best_lr:g}: {best_acc:.4f}"))
+    loss_ratio = lr_runs[large]["train_loss"][-1] / max(lr_runs[best_lr]["train_loss"][-1], 1e-300)
+    claims.append(Claim.at_least(
+        f"learning rate: {large:g} is too large (final training loss / the best rate's)", loss_ratio, 10.0,
+        f"lr={large:g}: loss {lr_runs[large]['train_loss'][-1]:.4g}, val acc {lr_runs[large]['val_acc'][-1]:.4f}; "
+        f"lr={best_lr:g}: loss {lr_runs[best_lr]['train_loss'][-1]:.4g}"))
+
+    # batch size: with the same epochs, full-batch descent takes one step per epoch and lags
+    b_runs = dict(sweeps["batch size"])
+    full_acc, b32_acc = b_runs[n_train]["val_acc"][-1], b_runs[BATCH]["val_acc"][-1]
+    claims.append(Claim.at_least(
+        f"batch size: same {sweep_epochs} epochs, batch {BATCH} beats full batch (val-accuracy gain)",
+        b32_acc - full_acc, 0.03,
+        f"batch {BATCH}: {b32_acc:.4f} ({-(-n_train // BATCH)} updates/epoch); full batch {n_train}: "
+        f"{full_acc:.4f} (1 update/epoch)"))
+
+    # 3. depth --------------------------------------------------------------------------------------
+    depth_specs = [
+        ("one layer (logistic regression) 64-1", (64, 1), ["sigmoid"], ["xavier"]),
+        ("three linear layers 64-32-32-1", (64, 32, 32, 1), ["identity", "identity", "sigmoid"],
+         ["xavier", "xavier", "xavier"]),
+        ("two layers 64-32-1 (ReLU)", (64, 32, 1), None, None),
+        ("four layers 64-32-32-32-1 (ReLU)", (64, 32, 32, 32, 1), None, None),
+    ]
+    depth_runs = {}
+    for label, sizes, acts, inits in depth_specs:
+        net, h = train_digits(data, sizes=sizes, activations=acts, init=inits, epochs=sweep_epochs, seed=seed)
+        depth_runs[label] = (net, h)
+    tables["depth"] = [{"model": label, "parameters": _count_params(net), "train_loss": h["train_loss"][-1],
+                        "val_acc": h["val_acc"][-1]} for label, (net, h) in depth_runs.items()]
+    acc = {label: h["val_acc"][-1] for label, (_, h) in depth_runs.items()}
+    logistic, linear3, two, four = (label for label, *_ in depth_specs)
+    claims.append(Claim.at_least(
+        "depth: a ReLU hidden layer beats one layer (val-accuracy gain over logistic regression)",
+        acc[two] - acc[logistic], 0.03, f"64-32-1: {acc[two]:.4f}, logistic regression: {acc[logistic]:.4f}"))
+    stack = depth_runs[linear3][0]
+    W, b = collapse_linear(stack)
+    from backproplab.scratch.network import forward
+
+    p_stack = stack.predict(data[2])[:, 0]
+    p_one = forward(data[2], [(W, b, "sigmoid")])[:, 0]
+    z_stack = forward(data[2], [(layer.W, layer.b, "identity") for layer in stack.layers])[:, 0]
+    diff = float(np.max(np.abs(p_stack - p_one)))
+    same_pred = bool(np.array_equal(p_stack > 0.5, p_one > 0.5))
+    claims.append(Claim.at_most(
+        "depth: three linear layers equal one linear layer W1·W2·W3 (max |output difference|)", diff, 1e-12,
+        f"over {len(p_stack)} validation digits; logits differ by at most "
+        f"{float(np.max(np.abs(z_stack - (data[2] @ W + b)[:, 0]))):.2e}; same predictions: {same_pred}; "
+        f"the stack reaches {acc[linear3]:.4f}, logistic regression {acc[logistic]:.4f}"))
+    claims.append(Claim.at_most(
+        "depth: four layers gain little over two on this task (val-accuracy gain)", acc[four] - acc[two], 0.02,
+        f"four layers: {acc[four]:.4f} ({_count_params(depth_runs[four][0])} parameters), two layers: "
+        f"{acc[two]:.4f} ({_count_params(depth_runs[two][0])} parameters)"))
+    figures["digits_depth"] = _plot_depth(depth_runs)
+
+    # 4. zero and constant initialisation ---------------------------------------------------------
+    from backproplab.scratch.network import Network
+
+    X, y = data[0], data[1]
+    init_specs = {
+        "He (random)": None,
+        "all zeros": ["zeros", "zeros"],
+        f"constant {CONSTANT:g}": [_constant_init(CONSTANT), _constant_init(CONSTANT)],
+    }
+    init_rows = []
+    init_nets = {}
+    for label, inits in init_specs.items():
+        probe = Network.from_sizes([64, HIDDEN, 1], ["relu", "sigmoid"],
+                                   inits if inits is not None else ["he", "xavier"], seed=seed)
+        probe.loss_and_gradients(X, y, loss="bce")
+        dW1 = probe.layers[0].dW
+        first_grad_spread = max_unit_difference(dW1, probe.layers[0].db)
+        first_grad_size = float(np.max(np.abs(dW1)))
+        net, h = train_digits(data, init=inits, epochs=sweep_epochs, seed=seed)
+        W1, b1 = net.layers[0].W, net.layers[0].b
+        spread = max_unit_difference(W1, b1)
+        init_nets[label] = net
+        init_rows.append({"init": label, "first_step_max_abs_dW1": first_grad_size,
+                          "first_step_unit_gradient_spread": first_grad_spread,
+                          "trained_unit_weight_spread": spread, "trained_max_abs_W1": float(np.max(np.abs(W1))),
+                          "val_acc": h["val_acc"][-1]})
+    tables["initialisation"] = init_rows
+    by_init = {row["init"]: row for row in init_rows}
+    const = by_init[f"constant {CONSTANT:g}"]
+    zero = by_init["all zeros"]
+    rand = by_init["He (random)"]
+    claims.append(Claim.at_most(
+        "zero init: every hidden unit gets the same gradient (max difference between units' dW1, constant init)",
+        const["first_step_unit_gradient_spread"], 1e-12,
+        f"constant {CONSTANT:g}: largest |dW1| {const['first_step_max_abs_dW1']:.3g}, yet units differ by "
+        f"{const['first_step_unit_gradient_spread']:.3g}; He init: units' gradients differ by "
+        f"{rand['first_step_unit_gradient_spread']:.3g}"))
+    claims.append(Claim.at_most(
+        "zero init: the hidden units stay identical through training (max difference between units' weights)",
+        max(const["trained_unit_weight_spread"], zero["trained_unit_weight_spread"]), 1e-12,
+        f"after {sweep_epochs} epochs: constant {CONSTANT:g} spread {const['trained_unit_weight_spread']:.3g} "
+        f"(val acc {const['val_acc']:.4f}), all zeros spread {zero['trained_unit_weight_spread']:.3g}; "
+        f"He init spread {rand['trained_unit_weight_spread']:.3g} (val acc {rand['val_acc']:.4f})"))
+    claims.append(Claim.at_most(
+        "zero init: with all weights 0 the ReLU layer never moves, the network guesses (val accuracy)",
+        zero["val_acc"], 0.6,
+        f"max |W1| after training {zero['trained_max_abs_W1']:.3g} (relu'(0) = 0, so no gradient reaches it); "
+        f"He init reaches {rand['val_acc']:.4f}"))
+    figures["digits_initialisation"] = _plot_init(init_nets)
+
+    params["seconds"] = round(time.perf_counter() - t0, 2)
+    text = {"summary": _summary(finals, best_lr, acc, const)}
+    return LessonResult(NAME, TITLE, params=params, claims=claims, figures=figures, tables=tables, text=text)
+
+
+# ------------------------------------------------------------------------------------------------
+# figures (object API only)
+
+
+def _new_figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
+
+
+def _plot_seeds(seed_runs):
+    fig = _new_figure(10, 3.6)
+    ax1, ax2 = fig.subplots(1, 2)
+    for s, h in seed_runs:
+        epochs = np.arange(1, len(h["train_loss"]) + 1)
+        ax1.plot(epochs, h["train_loss"], label=f"seed {s}")
+        ax2.plot(epochs, h["val_acc"], label=f"seed {s}")
+    ax1.set(xlabel="epoch", ylabel="training loss (BCE)", yscale="log", title="64-32-1: training loss")
+    ax2.axhline(0.95, color="k", ls="--", lw=0.8)
+    ax2.set(xlabel="epoch", ylabel="validation accuracy", title="64-32-1: validation accuracy", ylim=(0.85, 1.0))
+    ax2.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_sweeps(sweeps, epochs):
+    fig = _new_figure(13, 7)
+    axes = fig.subplots(2, 3)
+    for col, (knob, runs) in enumerate(sweeps.items()):
+        top, bottom = axes[0, col], axes[1, col]
+        for value, h in runs:
+            top.plot(np.arange(1, len(h["val_acc"]) + 1), h["val_acc"], label=f"{value:g}")
+        top.set(xlabel="epoch", ylabel="validation accuracy", title=f"{knob}", ylim=(0.4, 1.0))
+        top.legend(fontsize=7, title=knob, title_fontsize=7)
+        values = [v for v, _ in runs]
+        bottom.plot(values, [h["val_acc"][-1] for _, h in runs], "o-")
+        bottom.set(xscale="log", xlabel=knob, ylabel=f"val accuracy after {epochs} epochs", ylim=(0.4, 1.0))
+        bottom.grid(alpha=0.3)
+    fig.suptitle("Digits 64-h-1: sweeps (one knob at a time, the others at lr=0.3, batch 32, width 32)")
+    fig.tight_layout()
+    return fig
+
+
+def _plot_depth(depth_runs):
+    fig = _new_figure(12, 3.8)
+    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
+    for label, (_, h) in depth_runs.items():
+        ax1.plot(np.arange(1, len(h["val_acc"]) + 1), h["val_acc"], label=label)
+    ax1.set(xlabel="epoch", ylabel="validation accuracy", title="depth", ylim=(0.7, 1.0))
+    ax1.legend(fontsize=7)
+    labels = list(depth_runs)
+    accs = [depth_runs[k][1]["val_acc"][-1] for k in labels]
+    ax2.barh(range(len(labels)), accs, color="#4c72b0")
+    ax2.set_yticks(range(len(labels)), [k.split(" (")[0] if len(k) > 30 else k for k in labels], fontsize=7)
+    ax2.set(xlim=(0.8, 1.0), xlabel="final validation accuracy")
+    for i, a in enumerate(accs):
+        ax2.text(a, i, f" {a:.3f}", va="center", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_init(init_nets):
+    fig = _new_figure(12, 3.4)
+    axes = fig.subplots(1, len(init_nets))
+    for ax, (label, net) in zip(axes, init_nets.items(), strict=True):
+        W1 = net.layers[0].W
+        lim = float(np.max(np.abs(W1))) or 1.0
+        image = ax.imshow(W1, aspect="auto", cmap="coolwarm", vmin=-lim, vmax=lim)
+        ax.set(title=f"{label}: W1 after training", xlabel="hidden unit", ylabel="input pixel")
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.suptitle("Each column is one hidden unit's incoming weights: identical columns = one unit copied 32 times")
+    fig.tight_layout()
+    return fig
+
+
+def _summary(finals, best_lr, acc, const) -> str:
+    return (f"64-32-1 on digits: validation accuracy {finals.min():.4f}-{finals.max():.4f} over 5 seeds "
+            f"(median {np.median(finals):.4f}). Best swept learning rate {best_lr:g}. "
+            + "; ".join(f"{k}: {v:.4f}" for k, v in acc.items())
+            + f". Constant initialisation keeps all hidden units identical (spread "
+              f"{const['trained_unit_weight_spread']:.3g}).")
