@@ -1,0 +1,103 @@
+"""Activations vs torch autograd, the course's true/false facts, and dead ReLUs counted two ways."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from backproplab.cli import main
+from backproplab.lessons import activations as act
+from backproplab.lessons import get_lesson
+from backproplab.torchnn import MLP
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = act.run(quick=True)
+    yield res
+    res.close_figures()
+
+
+def test_registered_as_activations():
+    assert get_lesson("activations") is act
+    assert act.ORDER == 40
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+
+
+def test_facts_hold_the_values(result):
+    assert result.claim("sigmoid' peaks at 1/4").value == 0.25
+    assert result.claim("tanh' peaks at 1").value == 1.0
+    assert result.claim("ReLU' takes only the values 0 and 1 (scratch and autograd, 0 at z = 0)").value == [0.0, 1.0]
+    assert result.claim("ELU' for z < 0 stays positive: smallest value on [-6, 0) is alpha*e^-6").value == \
+        pytest.approx(math.exp(-6), abs=1e-15)
+    rows = {r["activation"]: r for r in result.tables["activations_vs_torch"]}
+    assert set(rows) == {"sigmoid", "tanh", "relu", "leaky_relu", "elu", "identity"}
+    assert rows["sigmoid"]["f'(0)"] == 0.25 and rows["tanh"]["f'(0)"] == 1.0
+    assert rows["relu"]["f'(0)"] == 0.0 and rows["leaky_relu"]["f'(0)"] == 0.01
+    assert rows["leaky_relu"]["min f' for z < 0"] == 0.01 and rows["relu"]["min f' for z < 0"] == 0.0
+
+
+def test_activation_table_against_autograd_off_the_grid():
+    z = np.array([-30.0, -2.5, -1e-9, 0.0, 1e-9, 0.7, 40.0])
+    # atol 1e-16: at z = 40 torch computes sigmoid' as s(1 - s) = 0 in float64, the scratch engine
+    # as e/(1+e)^2 = 4.2e-18 (the exact value); both are zero to double precision next to 1/4
+    for name, t in act.activation_table(z).items():
+        np.testing.assert_allclose(t["f"], t["f_torch"], rtol=1e-14, atol=1e-16, err_msg=name)
+        np.testing.assert_allclose(t["grad"], t["grad_torch"], rtol=1e-14, atol=1e-16, err_msg=name)
+    assert act.activation_table(np.array([40.0]))["sigmoid"]["grad"][0] == pytest.approx(math.exp(-40), rel=1e-12)
+
+
+def test_dead_condition_and_probe_on_a_hand_built_layer():
+    """Unit 0: w.x + b = x1 - 5 <= 0 on inputs in [0, 1]: dead. Unit 1: x1 + x2 fires. Unit 2: -x1 at x1 = 0 is 0."""
+    net = MLP([2, 3, 1], "relu")
+    with torch.no_grad():
+        net.layers[0].weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 1.0], [-1.0, 0.0]]))
+        net.layers[0].bias.copy_(torch.tensor([-5.0, 0.0, 0.0]))
+    X = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(act.dead_by_condition(net.layers[0], X), [True, False, True])
+    assert act.dead_by_probe(net, X)["layers.1"] == pytest.approx(2 / 3)
+    # the dead units get exactly zero gradient, the live one does not
+    net(X).sum().backward()
+    grad = net.layers[0].weight.grad
+    assert grad[0].abs().max() == 0 and grad[2].abs().max() == 0 and grad[1].abs().max() > 0
+
+
+def test_dead_relu_table(result):
+    rows = {r["network"].split(",")[0]: r for r in result.tables["dead_relus"]}
+    healthy, big, shifted = (result.tables["dead_relus"][i] for i in (1, 2, 3))
+    assert healthy["dead (all ReLUs)"] <= 0.25 <= 0.5 <= big["dead (all ReLUs)"]
+    assert shifted["dead (first layer)"] >= 0.5 > healthy["dead (first layer)"]
+    after = result.tables["dead_relus"][4]
+    assert after["dead (first layer)"] >= shifted["dead (first layer)"]
+    assert "at initialisation" in rows
+    assert result.claim("a dead unit receives exactly zero gradient: max |dL/dw|, |dL/db| of dead units").value == 0
+
+
+def test_one_torch_thread_restores():
+    before = torch.get_num_threads()
+    with act.one_torch_thread():
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("kw, message", [({"big_lr": -1.0}, "big_lr must be > 0"),
+                                          ({"bias_shift": float("nan")}, "bias_shift must be a finite number"),
+                                          ({"seed": "x"}, "seed")])
+def test_bad_arguments(kw, message):
+    with pytest.raises(ValueError, match=message):
+        act.run(quick=True, **kw)
+
+
+def test_cli_bad_lr_exits_2(capsys):
+    assert main(["activations", "--quick", "--big-lr", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "big_lr must be > 0" in err

@@ -1,0 +1,147 @@
+"""Convolution arithmetic: formulas property-tested against torch.nn.Conv2d, the loop conv2d
+against torch.nn.functional.conv2d, and the lesson's claims and values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backproplab.cli import main
+from backproplab.lessons import conv_arithmetic as ca
+from backproplab.lessons import get_lesson
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = ca.run(quick=True)
+    yield res
+    res.close_figures()
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 24), kernel=st.integers(1, 7), padding=st.integers(0, 3), stride=st.integers(1, 4),
+       dilation=st.integers(1, 3))
+def test_output_size_matches_conv2d(n, kernel, padding, stride, dilation):
+    layer = torch.nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
+    if dilation * (kernel - 1) + 1 > n + 2 * padding:
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            ca.conv_output_size(n, kernel, padding, stride, dilation)
+        with pytest.raises(RuntimeError):
+            layer(torch.zeros(1, 1, n, n))
+        return
+    with torch.no_grad():
+        expected = layer(torch.zeros(1, 1, n, n)).shape[-1]
+    assert ca.conv_output_size(n, kernel, padding, stride, dilation) == expected
+
+
+@settings(max_examples=40, deadline=None)
+@given(cin=st.integers(1, 16), cout=st.integers(1, 16), kh=st.integers(1, 5), kw=st.integers(1, 5),
+       bias=st.booleans())
+def test_params_match_conv2d(cin, cout, kh, kw, bias):
+    layer = torch.nn.Conv2d(cin, cout, (kh, kw), bias=bias)
+    expected = sum(p.numel() for p in layer.parameters())
+    assert ca.conv_params(cin, cout, (kh, kw), bias) == expected
+    if kh == kw:
+        assert ca.conv_params(cin, cout, kh, bias) == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 2), cin=st.integers(1, 3), cout=st.integers(1, 3), h=st.integers(3, 8),
+       w=st.integers(3, 8), kh=st.integers(1, 3), kw=st.integers(1, 3), stride=st.integers(1, 3),
+       padding=st.integers(0, 2), bias=st.booleans(), seed=st.integers(0, 2**16))
+def test_loop_conv2d_equals_torch(n, cin, cout, h, w, kh, kw, stride, padding, bias, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, cin, h, w))
+    k = rng.standard_normal((cout, cin, kh, kw))
+    b = rng.standard_normal(cout) if bias else None
+    ours = ca.conv2d(x, k, b, stride=stride, padding=padding)
+    ref = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(k),
+                                     None if b is None else torch.from_numpy(b), stride=stride, padding=padding)
+    torch.testing.assert_close(torch.from_numpy(ours), ref, rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_by_hand_on_a_tiny_example():
+    x = np.arange(16.0).reshape(1, 4, 4)
+    w = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])  # x[i, j] - x[i+1, j+1]: always -5 here
+    np.testing.assert_array_equal(ca.conv2d(x, w, np.array([0.5])), np.full((1, 3, 3), -4.5))
+    # stride 2 and padding 1: corners see one pixel each
+    out = ca.conv2d(x, w, stride=2, padding=1)
+    assert out.shape == (1, 3, 3)
+    assert out[0, 0, 0] == -x[0, 0, 0] and out[0, 2, 2] == x[0, 3, 3]
+
+
+def test_conv2d_keeps_float32():
+    x = np.ones((1, 1, 3, 3), np.float32)
+    assert ca.conv2d(x, np.ones((1, 1, 2, 2), np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: ca.conv_output_size(3, 5), "kernel 5 is larger than the padded input"),
+    (lambda: ca.conv_output_size(5, 3, dilation=3), "dilation 3"),
+    (lambda: ca.conv_output_size(0, 3), "n must be an integer >= 1"),
+    (lambda: ca.conv_output_size(8, 3, stride=0), "stride"),
+    (lambda: ca.conv_output_size(8, 3, padding=-1), "padding"),
+    (lambda: ca.conv_output_size(8.5, 3), "n must be an integer"),
+    (lambda: ca.conv_params(0, 4, 3), "in_channels"),
+    (lambda: ca.conv_params(1, 4, (3, 3, 3)), "kernel"),
+    (lambda: ca.conv_params(1, 4, 3, bias="yes"), "bias"),
+    (lambda: ca.conv2d(np.zeros((1, 2, 5, 5)), np.zeros((1, 3, 3, 3))), "input channel"),
+    (lambda: ca.conv2d(np.zeros((5, 5)), np.zeros((1, 1, 3, 3))), "x must have shape"),
+    (lambda: ca.conv2d(np.zeros((1, 1, 5, 5)), np.zeros((1, 1, 3, 3)), b=np.zeros(2)), "b must have shape"),
+    (lambda: ca.conv2d(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3))), "kernel 3 is larger"),
+])
+def test_bad_input_names_the_problem(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_registered_as_conv():
+    assert get_lesson("conv") is ca
+    assert ca.ORDER == 50
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+
+
+def test_course_questions_and_values(result):
+    rows = result.tables["course_questions"]
+    assert len(rows) == len(ca.COURSE_QUESTIONS) and all(r["agree"] for r in rows)
+    answers = [r["formula"] for r in rows]
+    assert answers == [26, 28, 28, 16, 3, 55, 14, 3, 10, 320, 1792, 456, 73856, 512]
+
+
+def test_shape_walk_of_pytorchcnn(result):
+    walk = result.tables["pytorchcnn_shape_walk"]
+    convs = [r for r in walk if r["type"] == "Conv2d"]
+    pools = [r for r in walk if r["type"] == "MaxPool2d"]
+    assert [r["output_shape"] for r in convs] == [[1, 32, 28, 28], [1, 64, 14, 14], [1, 128, 7, 7],
+                                                  [1, 256, 3, 3]]
+    assert [r["output_shape"][-1] for r in pools] == [14, 7, 3, 1]
+    # by hand: 4 convs 9*c_in*c_out + c_out, 4 BatchNorms 2*c, Linear 256*128+128, Linear 128*10+10
+    by_hand = (9 * 1 * 32 + 32) + (9 * 32 * 64 + 64) + (9 * 64 * 128 + 128) + (9 * 128 * 256 + 256) \
+        + 2 * (32 + 64 + 128 + 256) + (256 * 128 + 128) + (128 * 10 + 10)
+    assert sum(r["params"] for r in walk) == by_hand == 422986
+    assert walk[-1]["output_shape"] == [1, 10]
+    assert "total" in result.text["print_shape_walk"]
+
+
+def test_own_question_becomes_claims():
+    res = ca.run(quick=True, size=32, kernel=5, padding=2, stride=2, in_channels=3, out_channels=16)
+    res.close_figures()
+    assert res.passed
+    own = [c for c in res.claims if c.name.startswith("your layer")]
+    assert [c.value for c in own] == [16.0, 16.0 * 3 * 25 + 16]
+
+
+def test_cli_kernel_too_large_exits_2_with_one_line(capsys):
+    assert main(["conv", "--size", "3", "--kernel", "5"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "kernel 5 is larger than the padded input" in err and "Traceback" not in err
