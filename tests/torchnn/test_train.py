@@ -1,0 +1,122 @@
+"""fit / evaluate: equal to a hand-written loop, seeded, device-side metrics, clear errors."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from backproplab.errors import InputError, NonFiniteError
+from backproplab.torchnn import MLP, History, evaluate, fit, plot_history, resolve_device
+
+pytestmark = pytest.mark.torchnn
+
+_spec = importlib.util.spec_from_file_location("_tn_helpers", Path(__file__).with_name("_helpers.py"))
+_helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_helpers)
+blobs = _helpers.blobs
+
+
+def _model(seed: int = 0) -> MLP:
+    torch.manual_seed(seed)
+    return MLP([12, 16, 3], "relu")
+
+
+def test_fit_equals_a_hand_written_seeded_loop():
+    X, y = blobs()
+    model, ref = _model(), _model()
+    hist = fit(model, (X, y), epochs=3, batch_size=32, lr=0.05, momentum=0.5, seed=7, progress=False,
+               device="cpu")
+    opt = torch.optim.SGD(ref.parameters(), lr=0.05, momentum=0.5)
+    gen = torch.Generator().manual_seed(7)
+    losses = []
+    for _ in range(3):
+        perm = torch.randperm(len(X), generator=gen)
+        total, correct = 0.0, 0
+        for start in range(0, len(X), 32):
+            idx = perm[start:start + 32]
+            out = ref(X[idx])
+            loss = F.cross_entropy(out, y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+            correct += (out.argmax(1) == y[idx]).sum().item()
+        losses.append((total / len(X), correct / len(X)))
+    for p, q in zip(model.parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(p, q, rtol=0, atol=0)
+    for (loss, acc), tl, ta in zip(losses, hist.train_loss, hist.train_acc, strict=True):
+        assert tl == pytest.approx(loss, rel=1e-6)
+        assert ta == pytest.approx(acc)
+
+
+def test_same_seed_same_result_regardless_of_global_rng():
+    X, y = blobs()
+    torch.manual_seed(1)
+    h1 = fit(m1 := _model(), (X, y), (X, y), epochs=2, batch_size=50, seed=3, progress=False)
+    m2 = _model()
+    torch.manual_seed(999)
+    state = torch.get_rng_state()
+    h2 = fit(m2, (X, y), (X, y), epochs=2, batch_size=50, seed=3, progress=False)
+    assert torch.equal(torch.get_rng_state(), state), "fit must not consume the caller's RNG stream"
+    assert h1.to_dict()["train_loss"] == h2.to_dict()["train_loss"]
+    assert all(torch.equal(p, q) for p, q in zip(m1.parameters(), m2.parameters(), strict=True))
+    h3 = fit(m3 := _model(), (X, y), epochs=2, batch_size=50, seed=4, progress=False)
+    assert not all(torch.equal(p, q) for p, q in zip(m1.parameters(), m3.parameters(), strict=True))
+    assert h3.val_loss == []
+
+
+def test_history_shape_learning_and_dict_round_trip():
+    X, y = blobs(seed=1)
+    Xv, yv = blobs(n=90, seed=1)
+    hist = fit(_model(), (X, y), (Xv, yv), epochs=4, batch_size=16, optimizer="adam", lr=0.01,
+               seed=0, progress=False)
+    assert hist.epochs == 4 and len(hist.val_acc) == 4 and len(hist.epoch_time) == 4
+    assert hist.train_loss[-1] < hist.train_loss[0]
+    assert hist.val_acc[-1] > 0.9
+    assert hist.params["optimizer"] == "Adam" and hist.params["batch_size"] == 16
+    again = History.from_dict(hist.to_dict())
+    assert again == hist
+    fig = plot_history(hist, title="blobs")
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+
+
+def test_evaluate_matches_direct_computation_and_restores_mode():
+    X, y = blobs()
+    model = _model()
+    model.train()
+    loss, acc = evaluate(model, X, y, batch_size=37)
+    with torch.no_grad():
+        out = model(X)
+    assert loss == pytest.approx(F.cross_entropy(out, y).item(), rel=1e-5)
+    assert acc == pytest.approx((out.argmax(1) == y).float().mean().item())
+    assert model.training
+
+
+def test_device_auto_picks_cuda_only_when_available():
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(InputError, match="device"):
+        resolve_device("tpu-ish")
+
+
+def test_bad_arguments_are_named():
+    X, y = blobs()
+    with pytest.raises(InputError, match="batch_size"):
+        fit(_model(), (X, y), epochs=1, batch_size=0, progress=False)
+    with pytest.raises(InputError, match=r"train y must have shape \[N\]"):
+        fit(_model(), (X, y[:5]), epochs=1, batch_size=8, progress=False)
+    with pytest.raises(InputError, match="optimizer"):
+        fit(_model(), (X, y), epochs=1, batch_size=8, optimizer="lbfgs-ish", progress=False)
+    with pytest.raises(InputError, match="resume"):
+        fit(_model(), (X, y), epochs=1, batch_size=8, resume=True, progress=False)
+
+
+def test_divergence_names_epoch_batch_and_layer():
+    X, y = blobs()
+    with pytest.raises(NonFiniteError, match=r"epoch 1, batch \d+ of 8 .*layers\.\d\.(weight|bias)"):
+        fit(_model(), (X * 1e4, y), epochs=2, batch_size=32, lr=1e4, progress=False)
