@@ -1,0 +1,282 @@
+"""The training loop: ``fit`` (Keras style) returning a :class:`History` of per-epoch metrics.
+
+The whole dataset stays in memory; each epoch draws one permutation from the seeded Generator and
+gathers minibatches into reused buffers (``np.take(..., out=...)``). Targets are validated and
+prepared once at the door (one-hot matrices for softmax cross-entropy), so the inner loop does no
+checking beyond one ``isfinite`` on the scalar loss per batch.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+from backproplab.errors import InputError, NonFiniteError
+from backproplab.scratch._checks import as_float_array, check_labels, check_positive
+from backproplab.scratch.functional import LOSSES, log_softmax, sigmoid, softmax
+from backproplab.scratch.init import as_generator
+from backproplab.scratch.network import Network
+
+
+@dataclass
+class History:
+    """Per-epoch metrics of a training run; ``history["val_acc"]`` works like Keras' ``history.history``.
+
+    Lists hold one float per epoch. ``val_loss``/``val_acc`` stay empty without validation data;
+    accuracies are NaN for a loss without classes (``half_mse`` on a single output).
+    """
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    epoch_time: list[float] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> list[float]:
+        if key not in self.keys():
+            raise KeyError(f"{key!r} is not a History metric; choose from {self.keys()}")
+        return getattr(self, key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.keys()
+
+    def __len__(self) -> int:
+        """The number of epochs recorded."""
+        return len(self.train_loss)
+
+    def keys(self) -> list[str]:
+        return [f.name for f in fields(self)]
+
+    def items(self):
+        return [(k, getattr(self, k)) for k in self.keys()]
+
+    def to_dict(self) -> dict[str, list[float]]:
+        """A plain dict of lists of floats (JSON-ready)."""
+        return {k: [float(v) for v in getattr(self, k)] for k in self.keys()}
+
+
+# ------------------------------------------------------------------------------------------------
+# targets and fast loss cores (inputs already validated)
+# ------------------------------------------------------------------------------------------------
+
+
+def prepare_targets(y, loss: str, n_rows: int, d_out: int, dtype, name: str = "y") -> np.ndarray:
+    """Validate ``y`` for ``loss`` and return it as an ``(n_rows, d_out)`` array of ``dtype``.
+
+    softmax cross-entropy: integer labels (N,) in [0, d_out) or one-hot (N, d_out); the others:
+    (N, d_out) or, for one output, (N,). Binary cross-entropy targets must lie in [0, 1].
+    """
+    if loss not in LOSSES:
+        raise InputError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    if loss == "softmax_cross_entropy":
+        if d_out < 2:
+            raise InputError(
+                f"loss 'softmax_cross_entropy' needs at least 2 outputs, the network has {d_out}"
+            )
+        return check_labels(y, d_out, n_rows, name).astype(dtype, copy=False)
+    t = as_float_array(y, name, ndim=(1, 2))
+    if t.ndim == 1 and d_out == 1:
+        t = t.reshape(-1, 1)
+    if t.shape != (n_rows, d_out):
+        want = f"({n_rows},) or ({n_rows}, 1)" if d_out == 1 else f"({n_rows}, {d_out})"
+        raise InputError(f"{name} must have shape {want} for loss {loss!r}, got {np.shape(y)}")
+    if loss in ("bce", "bce_with_logits") and ((t < 0).any() or (t > 1).any()):
+        raise InputError(
+            f"{name} must hold targets in [0, 1] for loss {loss!r}, got range [{t.min()}, {t.max()}]"
+        )
+    return t.astype(dtype, copy=False)
+
+
+def loss_and_grad(loss: str, out: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
+    """The mean loss and its gradient w.r.t. ``out`` for prepared targets ``t`` (no validation)."""
+    n = out.shape[0]
+    if loss == "softmax_cross_entropy":
+        grad = softmax(out, axis=1)
+        value = -float(np.sum(t * log_softmax(out, axis=1))) / n
+        grad -= t
+        grad *= out.dtype.type(1.0 / n)
+        return value, grad
+    size = out.size
+    if loss == "bce_with_logits":
+        value = float(np.mean(np.maximum(out, 0) - out * t + np.log1p(np.exp(-np.abs(out)))))
+        grad = sigmoid(out)
+        grad -= t
+        grad *= out.dtype.type(1.0 / size)
+        return value, grad
+    if loss == "bce":
+        eps = 1e-12 if out.dtype == np.float64 else 1e-7
+        p = np.clip(out, eps, 1.0 - eps)
+        value = float(-np.mean(t * np.log(p) + (1.0 - t) * np.log1p(-p)))
+        return value, ((p - t) / (p * (1.0 - p)) / size).astype(out.dtype, copy=False)
+    d = out - t
+    return float(0.5 * np.mean(d * d)), d * out.dtype.type(1.0 / size)
+
+
+def count_correct(loss: str, out: np.ndarray, t: np.ndarray, last_activation: str) -> float:
+    """How many rows of ``out`` are classified right against prepared targets ``t`` (NaN if no classes)."""
+    if out.shape[1] > 1:
+        return float(np.count_nonzero(out.argmax(axis=1) == t.argmax(axis=1)))
+    if loss == "half_mse":
+        return float("nan")
+    threshold = 0.5 if (loss == "bce" or last_activation == "sigmoid") else 0.0
+    return float(np.count_nonzero((out[:, 0] > threshold) == (t[:, 0] > 0.5)))
+
+
+def evaluate(network: Network, X, y, loss: str = "softmax_cross_entropy", batch_size: int = 4096):
+    """``(mean loss, accuracy)`` of ``network`` on ``(X, y)``, in batches, without touching gradients."""
+    X = as_float_array(X, "X", ndim=2, dtype=network.dtype)
+    t = prepare_targets(y, loss, X.shape[0], network.d_out, network.dtype)
+    return _evaluate(network, X, t, loss, batch_size)
+
+
+def _evaluate(network: Network, X: np.ndarray, t: np.ndarray, loss: str, batch_size: int = 4096):
+    total, correct = 0.0, 0.0
+    last = network.layers[-1].activation
+    for start in range(0, X.shape[0], batch_size):
+        out = network._forward(X[start : start + batch_size])
+        tb = t[start : start + batch_size]
+        value, _ = loss_and_grad(loss, out, tb)
+        total += value * out.shape[0]
+        correct += count_correct(loss, out, tb, last)
+    return total / X.shape[0], correct / X.shape[0]
+
+
+def _first_nonfinite_layer(network: Network) -> str:
+    for i, layer in enumerate(network.layers):
+        if layer.output is not None and not np.isfinite(layer.output).all():
+            return f"layers[{i}] ({layer.activation}) activation"
+        for name, arr in (("W", layer.W), ("b", layer.b)):
+            if not np.isfinite(arr).all():
+                return f"layers[{i}].{name}"
+    for i, layer in enumerate(network.layers):
+        if not (np.isfinite(layer.dW).all() and np.isfinite(layer.db).all()):
+            return f"layers[{i}] ({layer.activation}) gradient"
+    return "none (the loss itself overflowed)"
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def fit(
+    network: Network,
+    X,
+    y,
+    epochs: int,
+    batch_size: int,
+    optimizer,
+    loss: str = "softmax_cross_entropy",
+    X_val=None,
+    y_val=None,
+    seed=0,
+    progress: bool = True,
+    shuffle: bool = True,
+) -> History:
+    """Train ``network`` in place by minibatch gradient descent; return the per-epoch :class:`History`.
+
+    Parameters
+    ----------
+    network : Network
+    X : array (N, d_in)
+    y : targets for ``loss``: int labels (N,) or one-hot (N, K) for ``"softmax_cross_entropy"``;
+        (N,) / (N, 1) in [0, 1] for ``"bce"`` (sigmoid output) and ``"bce_with_logits"``;
+        (N, d_out) for ``"half_mse"``.
+    epochs : int >= 1
+    batch_size : int >= 1 (the last batch of an epoch may be smaller)
+    optimizer : an object with ``step(params, grads)`` (e.g. :class:`~backproplab.scratch.optim.SGD`)
+    loss : a name in :data:`~backproplab.scratch.functional.LOSSES`, applied to the last layer's output
+    X_val, y_val : optional validation set, evaluated after every epoch
+    seed : int or numpy.random.Generator, the source of the per-epoch shuffles
+    progress : show a tqdm bar over epochs
+    shuffle : draw a new permutation every epoch (else keep the data order)
+
+    Returns
+    -------
+    History with ``train_loss``/``train_acc`` (averaged over the epoch's batches as they were
+    trained, Keras style), ``val_loss``/``val_acc`` (after the epoch), ``lr``, ``epoch_time``.
+
+    Raises
+    ------
+    ValueError (InputError) for bad arguments; NonFiniteError naming the epoch, the batch and the
+    first layer with a non-finite value when the loss becomes NaN or inf.
+    """
+    if not isinstance(network, Network):
+        raise InputError(f"network must be a backproplab.scratch.Network, got {type(network).__name__}")
+    epochs = check_positive(epochs, "epochs", integer=True, minimum=1)
+    batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
+    if not callable(getattr(optimizer, "step", None)):
+        raise InputError(f"optimizer must have a step(params, grads) method, got {type(optimizer).__name__}")
+    dtype = network.dtype
+    X = np.ascontiguousarray(as_float_array(X, "X", ndim=2, dtype=dtype))
+    if X.shape[1] != network.d_in:
+        raise InputError(f"X must have shape (N, {network.d_in}) for this network, got {X.shape}")
+    t = np.ascontiguousarray(prepare_targets(y, loss, X.shape[0], network.d_out, dtype, "y"))
+    if (X_val is None) != (y_val is None):
+        raise InputError("X_val and y_val must be given together, got only one of them")
+    has_val = X_val is not None
+    if has_val:
+        X_val = as_float_array(X_val, "X_val", ndim=2, dtype=dtype)
+        if X_val.shape[1] != network.d_in:
+            raise InputError(f"X_val must have shape (M, {network.d_in}), got {X_val.shape}")
+        t_val = prepare_targets(y_val, loss, X_val.shape[0], network.d_out, dtype, "y_val")
+    rng = as_generator(seed, "seed")
+
+    n = X.shape[0]
+    n_full, rest = divmod(n, batch_size)
+    sizes = [batch_size] * n_full + ([rest] if rest else [])
+    bufs = {b: (np.empty((b, X.shape[1]), dtype), np.empty((b, t.shape[1]), dtype)) for b in set(sizes)}
+    params, grads = network.parameters(), network.gradients()
+    last_act = network.layers[-1].activation
+    history = History()
+
+    bar = None
+    epoch_iter = range(1, epochs + 1)
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(epoch_iter, desc="fit", unit="epoch", leave=False)
+        epoch_iter = bar
+    try:
+        for epoch in epoch_iter:
+            start_time = time.perf_counter()
+            order = rng.permutation(n) if shuffle else np.arange(n)
+            lr = float(getattr(optimizer, "lr", float("nan")))
+            total, correct, start = 0.0, 0.0, 0
+            for b_index, size in enumerate(sizes):
+                idx = order[start : start + size]
+                start += size
+                xb, tb = bufs[size]
+                np.take(X, idx, axis=0, out=xb)
+                np.take(t, idx, axis=0, out=tb)
+                out = network._forward(xb)
+                value, grad = loss_and_grad(loss, out, tb)
+                if not np.isfinite(value):
+                    raise NonFiniteError(
+                        f"training produced a non-finite loss ({value}) at epoch {epoch}, batch {b_index + 1}; "
+                        f"first non-finite: {_first_nonfinite_layer(network)}"
+                    )
+                total += value * size
+                correct += count_correct(loss, out, tb, last_act)
+                network.backward(grad)
+                optimizer.step(params, grads)
+            if hasattr(optimizer, "end_epoch"):
+                optimizer.end_epoch()
+            history.train_loss.append(total / n)
+            history.train_acc.append(correct / n)
+            history.lr.append(lr)
+            if has_val:
+                vl, va = _evaluate(network, X_val, t_val, loss)
+                history.val_loss.append(vl)
+                history.val_acc.append(va)
+            history.epoch_time.append(time.perf_counter() - start_time)
+            if bar is not None:
+                post = {"loss": f"{history.train_loss[-1]:.4f}"}
+                if has_val:
+                    post["val_acc"] = f"{history.val_acc[-1]:.4f}"
+                bar.set_postfix(post)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
