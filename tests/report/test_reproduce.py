@@ -117,7 +117,8 @@ def test_html_is_self_contained_and_puts_claims_first(fake_lessons, tmp_path):
     assert "&lt;script&gt;" in html
     assert html.index('id="claims-table"') < html.index('id="lesson-alpha"')
     claims_table = html[html.index('id="claims-table"'):html.index("</table>", html.index('id="claims-table"'))]
-    assert claims_table.count("<tr class=") == 5 and claims_table.count('<tr class="fail">') == 1
+    assert claims_table.count("<tr class=") == 5 and len(re.findall(r'<tr class="fail[ "]', claims_table)) == 1
+    assert claims_table.count('rowspan="2"') == 2  # alpha and beta have two claims each
     assert '<span class="pill fail">FAIL</span>' in claims_table
     assert "INCOMPLETE" not in html
     # Markdown rendered simply: table, code block, list, bold

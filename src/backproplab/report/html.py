@@ -168,7 +168,7 @@ class _Tex:
 
 def tex_to_html(source: str) -> str:
     """Render a TeX formula (the subset lessons use) as HTML with sub/superscripts and fractions."""
-    return _Tex(str(source)).render().strip()
+    return re.sub(r" {2,}", " ", _Tex(str(source)).render()).strip()
 
 
 # --------------------------------------------------------------------------------------------

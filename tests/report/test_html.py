@@ -1,0 +1,98 @@
+"""The page's small renderers: Markdown subset, TeX subset, value formatting, and the page itself
+built from a hand-written results document."""
+
+from __future__ import annotations
+
+import pytest
+
+from backproplab.report import format_value, markdown_to_html, render_html, render_summary
+from backproplab.report.html import tex_to_html
+
+pytestmark = pytest.mark.report
+
+
+def test_markdown_escapes_raw_html_and_unsafe_links():
+    html = markdown_to_html('<img src=x onerror="alert(1)"> [bad](javascript:alert(1)) [ok](https://pytorch.org)')
+    assert "<img" not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
+    assert 'href="javascript' not in html and "[bad](javascript:alert(1))" in html
+    assert '<a href="https://pytorch.org">ok</a>' in html
+
+
+def test_markdown_blocks():
+    text = "# Title\n\nSome **bold**, *em* and `x < y`.\n\n| a | b |\n|---|---:|\n| 1 | 2 \\| 3 |\n\n" \
+           "- one\n- two\n\n1. first\n2. second\n\n> quoted\n\n```\nif a < b:\n    pass\n```\n\n    indented\n"
+    html = markdown_to_html(text)
+    assert "<h3>Title</h3>" in html  # headings sit below the lesson's h2
+    assert "<p>Some <strong>bold</strong>, <em>em</em> and <code>x &lt; y</code>.</p>" in html
+    assert "<th>a</th><th>b</th>" in html and "<td>1</td><td>2 | 3</td>" in html
+    assert "<ul><li>one</li><li>two</li></ul>" in html and "<ol><li>first</li><li>second</li></ol>" in html
+    assert "<blockquote>quoted</blockquote>" in html
+    assert "<pre><code>if a &lt; b:\n    pass</code></pre>" in html
+    assert "<pre><code>indented</code></pre>" in html
+
+
+def test_tex_fractions_scripts_and_symbols():
+    assert tex_to_html(r"\frac{\partial L}{\partial w^{(1)}_{11}}") == (
+        '<span class="frac"><span>∂<i>L</i></span><span>∂<i>w</i><sup>(1)</sup><sub>11</sub></span></span>')
+    assert tex_to_html(r"a \cdot b - c") == "<i>a</i> · <i>b</i> − <i>c</i>"
+    assert tex_to_html(r"\hat y_{1}") == "<i>ŷ</i><sub>1</sub>"
+    assert tex_to_html(r"\max(0, s)") == '<span class="up">max</span>(0, <i>s</i>)'
+    assert tex_to_html(r"\mathrm{leaky}'(s) \le \sigma") == '<span class="up">leaky</span>\'(<i>s</i>) ≤ σ'
+    assert tex_to_html(r"\left(x\right) < 1") == "(<i>x</i>) &lt; 1"
+    assert tex_to_html(r"\unknowncmd{x}") == '<span class="up">unknowncmd</span><i>x</i>'
+    assert tex_to_html("x_{") == "<i>x</i><sub></sub>"  # unbalanced input never raises
+
+
+def test_markdown_math_inline_and_display():
+    html = markdown_to_html("cost is $5 and $x_1$ here\n\n$$ a = \\tfrac{1}{2} $$\n$$ b $$")
+    assert "cost is $5 and " in html and '<span class="math"><i>x</i><sub>1</sub></span>' in html
+    assert html.count('<div class="math display">') == 2
+    assert '<span class="frac"><span>1</span><span>2</span></span>' in html
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, "—"), (True, "true"), (3, "3"), (0.000123456, "0.0001235"), (1.5e-30, "1.5e-30"),
+    ("nan", "nan"), ([0.05, 0.4, 0.9, 1.0], "[0.05, 0.4, 0.9, 1]"),
+    (list(range(10)), "[0, 1, 2, 3, 4, 5, … (10 items)]"), ({"a": 1}, '{"a": 1}'),
+])
+def test_format_value(value, text):
+    assert format_value(value) == text
+
+
+def _doc(**over):
+    doc = {
+        "format": "backproplab-report/1", "complete": True, "passed": True,
+        "settings": {"quick": True, "seed": 0, "device": "cpu", "lessons": ["a"]},
+        "versions": {"backproplab": "0.1.0", "python": "3.11", "numpy": "1", "torch": None, "matplotlib": "3"},
+        "summary": {"lessons": 1, "lessons_done": 1, "lessons_failed": 0, "claims": 1, "claims_passed": 1,
+                    "claims_failed": 0},
+        "lessons": {"a": {"title": "A <b>", "status": "done", "passed": True, "params": {"lr": 0.1},
+                          "claims": [{"name": "x < 1", "value": 0.5, "bound": "<= 1", "passed": True,
+                                      "evidence": ""}],
+                          "tables": {"t": [{"k": i} for i in range(100)]}, "text": {"print_x": "raw <text>"},
+                          "figures": {"gone": "figures/a/gone.png"}, "error": None}},
+        "timings": {"total_s": 1.0, "lessons": {"a": 1.0}},
+    }
+    doc.update(over)
+    return doc
+
+
+def test_page_from_a_document(tmp_path):
+    html = render_html(_doc(), tmp_path)
+    assert "<title>backproplab report: 1 of 1 claims pass</title>" in html
+    assert "A &lt;b&gt;" in html and "x &lt; 1" in html
+    assert "… 40 more rows in results.json" in html  # long tables are cut at 60 rows
+    assert "figure file figures/a/gone.png is missing" in html
+    assert "<details class=\"terminal\"><summary>print x (as printed in the terminal)</summary><pre>raw &lt;text&gt;" in html
+    assert "torch None" not in html
+
+
+def test_summary_of_an_incomplete_document():
+    doc = _doc(complete=False, passed=False)
+    doc["lessons"]["a"]["status"] = "pending"
+    doc["summary"].update(lessons_done=0, claims=0, claims_passed=0)
+    doc["lessons"]["a"]["claims"] = []
+    text = render_summary(doc, resume_hint="backproplab reproduce --resume --out r")
+    assert text.startswith("# backproplab reproduce: INCOMPLETE: 0 of 1 lessons done, 0 of 0 claims pass so far")
+    assert "Continue it with `backproplab reproduce --resume --out r`." in text
+    assert "| a | A <b> | not run | — | 1.0 |" in text
