@@ -93,7 +93,7 @@ class _Tex:
                     self.i += 1
                 out.append(" ")
             else:
-                out.append("−" if c == "-" else escape(c))  # a true minus sign
+                out.append({"-": "−", "'": "′"}.get(c) or escape(c))  # true minus and prime signs
                 self.i += 1
         return "".join(out)
 
