@@ -1,0 +1,160 @@
+"""The gradient-descent lesson: the course's numbers, the schedule, the grid, user functions, the CLI."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from backproplab.cli import main
+from backproplab.lessons import get_lesson
+from backproplab.lessons import gradient_descent as gd
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = gd.run(quick=True)
+    yield res
+    res.close_figures()
+
+
+def course_f(x, y):
+    return x * x + y * y + x * (y + 2) + math.cos(3 * x)
+
+
+def test_registered():
+    assert get_lesson("gradient-descent") is gd
+    assert gd.ORDER == 30
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+    assert len(result.claims) >= 10
+
+
+def test_course_ten_steps_value(result):
+    claim = result.claim("10 steps of size 0.1 from (3, 2) reach f = 1.29676")
+    assert claim.passed and claim.value == pytest.approx(1.29676, abs=1e-4)
+    # by hand, with the closed-form gradient
+    x, y = 3.0, 2.0
+    for _ in range(10):
+        gx, gy = 2 * x + y + 2 - 3 * math.sin(3 * x), 2 * y + x
+        x, y = x - 0.1 * gx, y - 0.1 * gy
+    assert course_f(x, y) == pytest.approx(claim.value, abs=1e-12)
+    assert result.tables["course_path"][-1]["f"] == pytest.approx(1.2967615849902, abs=1e-10)
+
+
+def test_global_minimum(result):
+    assert result.claim("global minimum value f*").value == pytest.approx(-2.2807, abs=1e-4)
+    assert result.claim("global minimiser x*").value == pytest.approx(-1.088, abs=1e-3)
+    assert result.claim("global minimiser y*").value == pytest.approx(0.544, abs=1e-3)
+    row = result.tables["minimum"][0]
+    # stationary: the closed-form gradient vanishes there, and y* = -x*/2 from df/dy = 0
+    gx, gy = gd.course_gradient(row["x"], row["y"])
+    assert abs(gx) < 1e-7 and abs(gy) < 1e-7
+    assert row["y"] == pytest.approx(-row["x"] / 2, abs=1e-8)
+    assert row["hessian_min_eig"] > 0
+    # lower than a brute-force grid over the box
+    xs = np.linspace(-5, 5, 801)
+    X, Y = np.meshgrid(xs, xs)
+    assert row["f"] <= np.min(X * X + Y * Y + X * (Y + 2) + np.cos(3 * X)) + 1e-12
+
+
+def test_schedule_is_eta0_times_d_to_the_t():
+    np.testing.assert_allclose(gd.step_sizes(0.2, 0.9, 4), [0.2, 0.18, 0.162, 0.1458], rtol=1e-15)
+    # the run uses it: one step with d applied from t = 0 on a quadratic f = x^2 / 2
+    path = gd.gradient_descent("x^2/2", (1.0, 0.0), eta=0.5, decay=0.5, steps=3)
+    # x_{t+1} = x_t (1 - 0.5 * 0.5^t)
+    assert path[:, 0].tolist() == pytest.approx([1.0, 0.5, 0.375, 0.328125], abs=1e-15)
+
+
+def test_grid_reports_settings_reaching_the_target(result):
+    grid = result.tables["grid"]
+    assert len(grid) == 6 * 3 * 3
+    reached = result.tables["reaching_target"]
+    assert reached and all(r["f"] < -2 for r in reached)
+    assert {(r["eta0"], r["decay"], r["steps"]) for r in reached} == \
+        {(r["eta0"], r["decay"], r["steps"]) for r in grid if r["reached"]}
+    # the course's own setting stays in the local minimum's basin: it never reaches the target
+    assert not any(r["reached"] for r in grid if r["eta0"] == 0.1 and r["decay"] == 1.0)
+    # one example checked independently: eta0 = 0.2, d = 0.95, 10 steps
+    row = next(r for r in grid if (r["eta0"], r["decay"], r["steps"]) == (0.2, 0.95, 10))
+    x, y = 3.0, 2.0
+    for t in range(10):
+        gx, gy = 2 * x + y + 2 - 3 * math.sin(3 * x), 2 * y + x
+        x, y = x - 0.2 * 0.95 ** t * gx, y - 0.2 * 0.95 ** t * gy
+    assert row["f"] == pytest.approx(course_f(x, y), abs=1e-12)
+    assert row["reached"] and row["f"] == pytest.approx(-2.27749, abs=1e-5)
+    best = result.claim("best grid setting reaches the global minimum")
+    assert best.value == pytest.approx(-2.280710, abs=1e-5)
+
+
+def test_figures_and_text(result):
+    assert set(result.figures) == {"gd_contour_paths", "gd_values"}
+    ax = result.figures["gd_contour_paths"].axes[0]
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert any(label.startswith("too small") for label in labels)
+    assert any(label.startswith("good") for label in labels)
+    assert any(label.startswith("too large") for label in labels)
+    assert "1.29676" in result.text["print_summary"]
+
+
+def test_user_expression_and_start(tmp_path):
+    res = gd.run(quick=True, expr="(x - 1)^2 + 2*(y + 0.5)^2", start=[2.0, 1.0], eta=0.2, decay=0.9,
+                 steps=15, out=tmp_path)
+    try:
+        failed = [str(c) for c in res.claims if not c.passed]
+        assert not failed, failed
+        minimum = res.tables["minimum"][0]
+        assert minimum["x"] == pytest.approx(1.0, abs=1e-6) and minimum["y"] == pytest.approx(-0.5, abs=1e-6)
+        run = res.tables["your_run"]
+        assert len(run) == 16 and run[0]["x"] == 2.0
+        assert run[1]["x"] == pytest.approx(2.0 - 0.2 * 2 * (2.0 - 1), abs=1e-15)
+        assert (tmp_path / "gradient_descent.md").read_text().startswith("# Gradient descent")
+    finally:
+        res.close_figures()
+
+
+def test_unbounded_user_function_fails_its_minimum_claim():
+    res = gd.run(quick=True, expr="x + y")
+    try:
+        assert res.tables["minimum"][0]["on_boundary"]
+        assert not res.passed
+    finally:
+        res.close_figures()
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"expr": "x + z"}, ["unknown name 'z'"]),
+    ({"expr": "x +"}, ["ends too early"]),
+    ({"expr": "log(x)", "start": [-1.0, 0.0]}, ["not finite at the start"]),
+    ({"eta": -0.1}, ["eta must be"]),
+    ({"decay": 1.5}, ["decay must lie in (0, 1]"]),
+    ({"steps": 0}, ["steps must be"]),
+    ({"start": [1.0]}, ["start must be two"]),
+    ({"start": [math.nan, 0.0]}, ["start must be two finite"]),
+])
+def test_bad_input_raises_value_error(kwargs, words):
+    with pytest.raises(ValueError) as info:
+        gd.run(quick=True, **kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_cli_bad_expression_is_one_line_exit_2(capsys):
+    assert main(["gradient-descent", "--quick", "--expr", "x + import_os"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown name 'import_os'" in err and "Traceback" not in err
+
+
+def test_cli_runs_with_options(capsys, tmp_path):
+    code = main(["gradient-descent", "--quick", "--eta", "0.15", "--steps", "20", "--start", "3", "2",
+                 "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "all claims pass" in out and "eta_t = 0.15" in out
+    assert (tmp_path / "gd_contour_paths.png").stat().st_size > 10_000
