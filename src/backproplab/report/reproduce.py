@@ -171,12 +171,13 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
         log.line(f"resuming: {reused} of {len(selected)} lessons already done in {out}")
     hint = resume_command(settings, out, with_only=list(selected) != list(lessons))
     stopped_by = None
-    with _Interrupts(log) as interrupts, log.bar(total=len(selected), initial=reused) as bar:
+    with _Interrupts(log) as interrupts, log.bar(total=len(selected), initial=reused,
+                                                    width=max(map(len, selected))) as bar:
         for name in todo:
             if interrupts.requested:
                 stopped_by = interrupts.requested
                 break
-            bar.set_description(name)
+            bar.set_description_str(name)
             t0 = time.perf_counter()
             try:
                 entry = _run_lesson(selected[name], name, out, quick=quick, seed=seed, device=resolved)
@@ -494,12 +495,12 @@ class _Log:
         self.enabled = enabled
         self._bar: Any = None
 
-    def bar(self, total: int, initial: int) -> Any:
+    def bar(self, total: int, initial: int, width: int) -> Any:
         from tqdm import tqdm
 
         self._bar = tqdm(total=total, initial=initial, unit="lesson", file=sys.stderr,
                          disable=not self.enabled, dynamic_ncols=True, leave=False,
-                         bar_format="{desc:<16} {bar} {n_fmt}/{total_fmt} lessons [{elapsed}]")
+                         bar_format="{desc:<" + str(width) + "} {bar} {n_fmt}/{total_fmt} lessons [{elapsed}]")
         return self._bar
 
     def line(self, text: str) -> None:
