@@ -145,3 +145,21 @@ def test_cli_kernel_too_large_exits_2_with_one_line(capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     assert "kernel 5 is larger than the padded input" in err and "Traceback" not in err
+
+
+def test_parameter_question_alone():
+    res = ca.run(quick=True, kernel=3, in_channels=3, out_channels=4)
+    res.close_figures()
+    assert [c.value for c in res.claims if c.name.startswith("your layer")] == [112.0]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--size", "28"], "kernel must be given"),
+    (["--kernel", "3"], "kernel needs size"),
+    (["--kernel", "3", "--in-channels", "3"], "in_channels and out_channels must be given together"),
+    (["--size", "28", "--kernel", "3", "--stride", "0"], "stride must be an integer >= 1, got 0"),
+])
+def test_cli_bad_questions_exit_2(argv, message, capsys):
+    assert main(["conv", "--quick", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err

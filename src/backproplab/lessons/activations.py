@@ -380,7 +380,8 @@ def _activation_figure(fig, z: np.ndarray, table: dict[str, dict[str, np.ndarray
     for k, name in enumerate(names):
         t = table[name]
         axes[0, k].plot(z, t["f"], color="tab:blue")
-        axes[0, k].set_title(name, fontsize=10)
+        title = {"leaky_relu": f"leaky_relu (alpha {LEAKY_ALPHA})", "elu": f"elu (alpha {ELU_ALPHA:g})"}
+        axes[0, k].set_title(title.get(name, name), fontsize=10)
         axes[1, k].plot(z, t["grad"], color="tab:red", label="scratch")
         axes[1, k].plot(z[::60], t["grad_torch"][::60], "k.", ms=3, label="torch autograd")
         for ax in axes[:, k]:

@@ -339,15 +339,14 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
     from backproplab.lessons.activations import one_torch_thread
 
     # Validate the user's own question first, so bad input fails before any work.
-    own_size = None
-    if size is not None or kernel is not None:
-        if size is None or kernel is None:
-            raise InputError("size and kernel must be given together (e.g. --size 28 --kernel 3)")
-        own_size = conv_output_size(size, kernel, padding, stride, dilation)
     if (in_channels is None) != (out_channels is None):
         raise InputError("in_channels and out_channels must be given together")
-    if in_channels is not None and kernel is None:
-        raise InputError("kernel must be given with in_channels and out_channels")
+    if kernel is None and (size is not None or in_channels is not None):
+        raise InputError("kernel must be given with size or with in_channels/out_channels (e.g. --kernel 3)")
+    if kernel is not None and size is None and in_channels is None:
+        raise InputError("kernel needs size (for an output size) or in_channels and out_channels "
+                         "(for a parameter count)")
+    own_size = conv_output_size(size, kernel, padding, stride, dilation) if size is not None else None
     own_params = conv_params(in_channels, out_channels, kernel) if in_channels is not None else None
 
     with one_torch_thread():
