@@ -356,3 +356,49 @@ def test_device_auto_resolves_to_a_real_device(fake_lessons, tmp_path):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert outcome.results["settings"]["device"] == expected
     assert outcome.results["lessons"]["beta"]["params"]["device"] == expected
+
+
+def _module(name, run_func):
+    import types
+
+    module = types.ModuleType(f"inline_{name}")
+    module.NAME, module.TITLE, module.ORDER, module.run = name, f"Inline {name}", 0, run_func
+    return module
+
+
+def test_lesson_returning_the_wrong_type_is_a_failed_lesson(tmp_path):
+    def run_lesson(quick=False, seed=0, out=None):
+        return {"claims": []}
+
+    outcome = run({"odd": _module("odd", run_lesson)}, tmp_path / "r")
+    entry = outcome.results["lessons"]["odd"]
+    assert entry["status"] == "error" and entry["error"]["type"] == "TypeError"
+    assert "returned dict, expected LessonResult" in entry["error"]["message"]
+    assert not outcome.passed
+
+
+def test_values_json_cannot_hold_are_written_as_text(tmp_path):
+    from backproplab.lessons import Claim, LessonResult
+
+    class Opaque:
+        def __repr__(self):
+            return "Opaque()"
+
+        __str__ = __repr__
+
+    def run_lesson(quick=False, seed=0, out=None):
+        return LessonResult("odd", "Odd values", params={"thing": Opaque(), "nan": float("nan")},
+                            claims=[Claim.at_most("loss is finite and small", float("inf"), 1.0)],
+                            tables={"t": [{"x": float("-inf")}]})
+
+    outcome = run({"odd": _module("odd", run_lesson)}, tmp_path / "r")
+    entry = outcome.results["lessons"]["odd"]
+    assert entry["status"] == "done"
+    assert entry["params"] == {"thing": "Opaque()", "nan": "nan"}
+    assert entry["claims"][0]["value"] == "inf" and entry["claims"][0]["passed"] is False
+    assert entry["tables"]["t"] == [{"x": "-inf"}]
+    validate(outcome.results)
+    def refuse(token):
+        raise AssertionError(f"results.json holds the non-JSON token {token}")
+
+    json.loads((tmp_path / "r" / "results.json").read_text(), parse_constant=refuse)  # strict JSON

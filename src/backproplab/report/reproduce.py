@@ -190,7 +190,11 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
             timings["lessons"][name] = seconds
             log.line(_lesson_line(name, entry, seconds))
             bar.update(1)
-            _write_report(out, doc, timings, hint)
+            try:
+                _write_report(out, doc, timings, hint)  # the directory always holds a readable report
+            except KeyboardInterrupt:  # a second signal while writing: the final write below redoes it
+                stopped_by = "KeyboardInterrupt"
+                break
         if stopped_by is None and interrupts.requested and any(
                 e["status"] == "pending" for e in doc["lessons"].values()):
             stopped_by = interrupts.requested
@@ -291,7 +295,7 @@ def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: 
             "error": None,
         }
         # round-trip through JSON so a reused (resumed) entry and a fresh one are identical
-        return json.loads(_dumps(entry))
+        return json.loads(_dumps(entry, default=str))
     except Exception as err:  # noqa: BLE001 - a failing lesson is reported, and the run goes on
         shutil.rmtree(fig_dir, ignore_errors=True)
         return _error_entry(title, err)
@@ -425,8 +429,8 @@ def _summarise(doc: dict) -> None:
                       "claims": len(claims), "claims_passed": n_pass, "claims_failed": len(claims) - n_pass}
 
 
-def _dumps(doc: Any) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+def _dumps(doc: Any, default: Any = None) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False, default=default) + "\n"
 
 
 def _write_report(out: Path, doc: dict, timings: dict, resume_hint: str) -> dict:
