@@ -423,18 +423,17 @@ def _deriv_strings(name: str, s: float, a: float) -> tuple[str, str]:
     return f"(1 − {_num(a)}²)", rf"(1 - {_tnum(a)}^2)"
 
 
-def _deriv_symbol(name: str, layer: int, j: int) -> tuple[str, str]:
+def _deriv_symbol(net: Network, name: str, layer: int, j: int) -> tuple[str, str]:
     S = f"s{_sup(layer)}{_sub(j)}"
-    A = f"a{_sup(layer)}{_sub(j)}"
     TS = rf"s^{{({layer})}}_{_tex_idx(j)}"
-    TA = rf"a^{{({layer})}}_{_tex_idx(j)}"
+    A, TA = _a_sym(net, layer, j)
     return {
         "identity": ("1", "1"),
         "relu": (f"[{S} > 0]", rf"[{TS} > 0]"),
         "leaky_relu": (f"leaky′({S})", rf"\mathrm{{leaky}}'({TS})"),
         "elu": (f"elu′({S})", rf"\mathrm{{elu}}'({TS})"),
         "sigmoid": (f"{A}(1 − {A})", rf"{TA}(1 - {TA})"),
-        "tanh": (f"(1 − {A}²)", rf"(1 - ({TA})^2)"),
+        "tanh": (f"(1 − {A}²)", rf"(1 - {{{TA}}}^2)"),
     }[name]
 
 
@@ -585,7 +584,7 @@ def trace(net: Network) -> Trace:
             upstream = net.layers[li].weights.T @ delta[li]
         delta[li - 1] = upstream * fprime + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
         for j in range(len(s)):
-            dsym, tdsym = _deriv_symbol(layer.activation, li, j + 1)
+            dsym, tdsym = _deriv_symbol(net, layer.activation, li, j + 1)
             dval, tdval = _deriv_strings(layer.activation, float(s[j]), float(a[j]))
             if li == L:
                 up_f, up_s, tup_f, tup_s = dparts[j]

@@ -448,6 +448,48 @@ def _to_text(node: Node, parent: int = 0) -> str:
     return f"({text})" if parent > prec else text
 
 
+_TEX_FUNCS = {"sin": r"\sin", "cos": r"\cos", "tan": r"\tan", "exp": r"\exp", "log": r"\log",
+              "ln": r"\ln", "tanh": r"\tanh", "sinh": r"\sinh", "cosh": r"\cosh", "atan": r"\arctan",
+              "arctan": r"\arctan"}
+
+
+def _to_latex(node: Node, parent: int = 0) -> str:
+    """LaTeX for the tree, with the same precedence rules as :func:`_to_text`."""
+    if isinstance(node, Num):
+        if node.value == math.pi:
+            return r"\pi"
+        if node.value == math.e:
+            return "e"
+        text = f"{node.value:.10g}"
+        if "e" in text:
+            mant, exp = text.split("e")
+            text = rf"{mant} \times 10^{{{int(exp)}}}"
+        return text
+    if isinstance(node, Var):
+        return node.name
+    if isinstance(node, Call):
+        arg = _to_latex(node.arg)
+        if node.func == "sqrt":
+            return rf"\sqrt{{{arg}}}"
+        if node.func == "abs":
+            return rf"\left|{arg}\right|"
+        return rf"{_TEX_FUNCS[node.func]}\left({arg}\right)"
+    if isinstance(node, Neg):
+        text = "-" + _to_latex(node.operand, 3)
+        return rf"\left({text}\right)" if parent > 3 else text
+    if node.op == "/":
+        text = rf"\frac{{{_to_latex(node.left)}}}{{{_to_latex(node.right)}}}"
+        return text
+    prec = {"+": 1, "-": 1, "*": 2, "^": 4}[node.op]
+    if node.op == "^":
+        text = f"{{{_to_latex(node.left, 5)}}}^{{{_to_latex(node.right)}}}"
+    elif node.op == "*":
+        text = rf"{_to_latex(node.left, prec)} \cdot {_to_latex(node.right, prec + 1)}"
+    else:
+        text = f"{_to_latex(node.left, prec)} {node.op} {_to_latex(node.right, prec + 1)}"
+    return rf"\left({text}\right)" if parent > prec else text
+
+
 def _names(node: Node) -> set[str]:
     if isinstance(node, Var):
         return {node.name}
@@ -542,6 +584,10 @@ class Expression:
         gx = torch.zeros_like(tx) if gx is None else gx
         gy = torch.zeros_like(ty) if gy is None else gy
         return (value.detach().numpy().copy(), gx.numpy().copy(), gy.numpy().copy())
+
+    def to_latex(self) -> str:
+        """The expression in LaTeX, e.g. ``x^{2} + \\cos\\left(3 \\cdot x\\right)``."""
+        return _to_latex(self.tree)
 
     def __str__(self) -> str:
         return _to_text(self.tree)

@@ -488,7 +488,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr:
 def _markdown(f: Expression, start: tuple[float, float], eta: float, decay: float, steps: int,
               user_rows: list[dict[str, Any]], minimum: dict[str, Any], reached: list[dict[str, Any]],
               best: dict[str, Any] | None, target_words: str) -> str:
-    lines = [f"# {TITLE}", "", f"$$f(x, y) = {f.text}$$", "",
+    lines = [f"# {TITLE}", "", f"$$f(x, y) = {f.to_latex()}$$", "",
              r"Update: $\mathbf{p}_{t+1} = \mathbf{p}_t - \eta_t \nabla f(\mathbf{p}_t)$ with "
              rf"$\eta_t = \eta_0 d^t$, $\eta_0 = {eta:g}$, $d = {decay:g}$, from "
              rf"$({start[0]:g}, {start[1]:g})$.", "",
@@ -499,7 +499,12 @@ def _markdown(f: Expression, start: tuple[float, float], eta: float, decay: floa
     lines += ["", f"Global minimum (numerical): $f^* = {minimum['f']:.6f}$ at "
                   f"$({minimum['x']:.6f}, {minimum['y']:.6f})$, "
                   f"$|\\nabla f| = {minimum['grad_norm']:.2e}$.", "",
-              f"Settings reaching {target_words}: {len(reached)}."]
+              f"Settings reaching {target_words}: {len(reached)} (fewest steps first, at most 12 shown)."]
+    if reached:
+        lines += ["", "| η₀ | d | steps | x | y | f |", "|---|---|---|---|---|---|"]
+        lines += [f"| {r['eta0']:g} | {r['decay']:g} | {r['steps']} | {r['x']:.5f} | {r['y']:.5f} | {r['f']:.6f} |"
+                  for r in reached[:12]]
+        lines.append("")
     if best is not None:
         lines.append(f"Best: $\\eta_0 = {best['eta0']:g}$, $d = {best['decay']:g}$, {best['steps']} steps, "
                      f"$f = {best['f']:.6f}$.")
