@@ -88,6 +88,17 @@ def test_tree_and_canonical_text():
     assert parse_expression("7").variables == set()
 
 
+@pytest.mark.parametrize("text, latex", [
+    (COURSE, r"{x}^{2} + {y}^{2} + x \cdot \left(y + 2\right) + \cos\left(3 \cdot x\right)"),
+    ("-x^2", "-{x}^{2}"),
+    ("(-x)^2", r"{\left(-x\right)}^{2}"),
+    ("sqrt(abs(x))/pi", r"\frac{\sqrt{\left|x\right|}}{\pi}"),
+    ("atan(y) - 1e-7", r"\arctan\left(y\right) - 1 \times 10^{-7}"),
+])
+def test_latex(text, latex):
+    assert parse_expression(text).to_latex() == latex
+
+
 def test_vectorised_evaluation_broadcasts():
     f = parse_expression("x + 2*y")
     out = f(np.arange(3.0)[:, None], np.arange(4.0)[None, :])
@@ -285,5 +296,6 @@ def test_fuzz_valid_expressions_match_numpy(pair):
     with np.errstate(all="ignore"):
         expected = reference(x, y)
     np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-300, equal_nan=True, err_msg=text)
-    # the canonical text parses back to the same tree
+    # the canonical text parses back to the same tree, and LaTeX is produced for any tree
     assert parse_expression(str(f)).tree == f.tree
+    assert isinstance(f.to_latex(), str)
