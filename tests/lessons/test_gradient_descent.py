@@ -119,6 +119,17 @@ def test_user_expression_and_start(tmp_path):
         res.close_figures()
 
 
+def test_function_of_x_alone_has_a_strict_minimum():
+    res = gd.run(quick=True, expr="x^2 - 2*x")
+    try:
+        assert res.passed, [str(c) for c in res.claims if not c.passed]
+        row = res.tables["minimum"][0]
+        assert row["x"] == pytest.approx(1.0, abs=1e-7) and row["f"] == pytest.approx(-1.0, abs=1e-12)
+        assert not row["on_boundary"] and row["hessian_min_eig"] == pytest.approx(2.0)
+    finally:
+        res.close_figures()
+
+
 def test_unbounded_user_function_fails_its_minimum_claim():
     res = gd.run(quick=True, expr="x + y")
     try:
