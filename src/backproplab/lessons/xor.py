@@ -245,7 +245,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, **_: 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InputError(f"seed must be an integer, got {seed!r}")
     X, y = _xor_data()
-    n_seeds, steps, lr = 20, 1000, 0.5
+    n_seeds, steps, lr = 20, (500 if quick else 1000), 0.5
     epochs = 50 if quick else 200
     result = LessonResult(NAME, TITLE, params={"quick": quick, "seed": seed, "seeds_per_width": n_seeds,
                                                "steps": steps, "lr": lr, "perceptron_epochs": epochs})
