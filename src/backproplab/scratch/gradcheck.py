@@ -125,7 +125,9 @@ class GradCheckReport:
 def _prepare(network: Network, X, y, loss: str) -> tuple[Network, np.ndarray, np.ndarray]:
     if not isinstance(network, Network):
         raise InputError(f"network must be a backproplab.scratch.Network, got {type(network).__name__}")
-    net64 = network.astype(np.float64)
+    # a float64 network is checked as it is (its parameters are restored exactly after each
+    # perturbation; its dW/db are overwritten); a float32 one through a float64 copy
+    net64 = network if network.dtype == np.float64 else network.astype(np.float64)
     X = as_float_array(X, "X", ndim=2, dtype=np.float64)
     if X.shape[1] != network.d_in:
         raise InputError(f"X must have shape (N, {network.d_in}), got {X.shape}")
@@ -157,7 +159,8 @@ def numerical_gradients(
     * ``order=4``: ``(8 (L(p + eps) - L(p - eps)) - (L(p + 2 eps) - L(p - 2 eps))) / (12 eps)``,
       error ``O(eps**4)``.
 
-    The network is copied to float64 first; it is left unchanged.
+    A float32 network is copied to float64 first; a float64 one is used as it is, every
+    perturbed entry restored exactly (its ``dW``/``db`` are left as the analytic gradients).
 
     Returns
     -------
@@ -237,7 +240,7 @@ def check_gradients(
 
     Parameters
     ----------
-    network : Network (copied to float64; not modified)
+    network : Network (a float32 one is checked through a float64 copy)
     X : array (N, d_in); y : targets for ``loss`` (see :func:`~backproplab.scratch.train.fit`)
     loss : a name in ``LOSSES``
     eps : finite-difference step (default 1e-4 for ``order=4``, 1e-6 for ``order=2``)

@@ -22,6 +22,7 @@ import numpy as np
 
 from backproplab.errors import InputError
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
+from backproplab.scratch._threads import blas_threads as blas_threads_limit
 from backproplab.scratch.init import as_generator
 
 
@@ -211,6 +212,7 @@ class NumpyANN:
         epochs: int = 10,
         batch_size: int = 64,
         progress: bool = False,
+        blas_threads: int | None = None,
     ) -> dict[str, list[float]]:
         """Minibatch SGD for ``epochs`` epochs; a new shuffle each epoch; returns the history.
 
@@ -220,6 +222,7 @@ class NumpyANN:
         X_val, y_val : optional validation set of the same kind
         epochs, batch_size : int >= 1
         progress : show a tqdm bar over epochs
+        blas_threads : cap on BLAS threads while training (None: unchanged; 1 on a busy shared machine)
 
         Returns
         -------
@@ -244,29 +247,30 @@ class NumpyANN:
             from tqdm.auto import tqdm
 
             epoch_iter = tqdm(epoch_iter, desc="NumpyANN", unit="epoch", leave=False)
-        for _ in epoch_iter:
-            order = self.rng.permutation(n)
-            total_loss, correct = 0.0, 0
-            for start in range(0, n, batch_size):
-                idx = order[start : start + batch_size]
-                buf = self._buffers(idx.shape[0])
-                xb, yb = buf["x"], buf["y"]
-                if X_train.dtype == self.dtype:
-                    np.take(X_train, idx, axis=0, out=xb)
-                else:
-                    xb[...] = X_train[idx]
-                np.take(Y, idx, axis=0, out=yb)
-                p = self._forward(xb, training=True)
-                lab = labels[idx]
-                total_loss -= float(np.log(np.maximum(p[np.arange(idx.shape[0]), lab], 1e-12)).sum())
-                correct += int(np.count_nonzero(p.argmax(axis=1) == lab))
-                self._backward(xb, yb)
-            history["train_loss"].append(total_loss / n)
-            history["train_acc"].append(correct / n)
-            if X_val is not None:
-                pv = self.predict(X_val)
-                history["val_loss"].append(self._cross_entropy(pv, Y_val))
-                history["val_acc"].append(float(np.mean(pv.argmax(axis=1) == Y_val.argmax(axis=1))))
+        with blas_threads_limit(blas_threads):
+            for _ in epoch_iter:
+                order = self.rng.permutation(n)
+                total_loss, correct = 0.0, 0
+                for start in range(0, n, batch_size):
+                    idx = order[start : start + batch_size]
+                    buf = self._buffers(idx.shape[0])
+                    xb, yb = buf["x"], buf["y"]
+                    if X_train.dtype == self.dtype:
+                        np.take(X_train, idx, axis=0, out=xb)
+                    else:
+                        xb[...] = X_train[idx]
+                    np.take(Y, idx, axis=0, out=yb)
+                    p = self._forward(xb, training=True)
+                    lab = labels[idx]
+                    total_loss -= float(np.log(np.maximum(p[np.arange(idx.shape[0]), lab], 1e-12)).sum())
+                    correct += int(np.count_nonzero(p.argmax(axis=1) == lab))
+                    self._backward(xb, yb)
+                history["train_loss"].append(total_loss / n)
+                history["train_acc"].append(correct / n)
+                if X_val is not None:
+                    pv = self.predict(X_val)
+                    history["val_loss"].append(self._cross_entropy(pv, Y_val))
+                    history["val_acc"].append(float(np.mean(pv.argmax(axis=1) == Y_val.argmax(axis=1))))
         self.history = history
         return history
 

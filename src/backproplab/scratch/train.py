@@ -15,6 +15,7 @@ import numpy as np
 
 from backproplab.errors import InputError, NonFiniteError
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
+from backproplab.scratch._threads import blas_threads as blas_threads_limit
 from backproplab.scratch.functional import LOSSES, log_softmax, sigmoid, softmax
 from backproplab.scratch.init import as_generator
 from backproplab.scratch.network import Network
@@ -173,6 +174,7 @@ def fit(
     seed=0,
     progress: bool = True,
     shuffle: bool = True,
+    blas_threads: int | None = None,
 ) -> History:
     """Train ``network`` in place by minibatch gradient descent; return the per-epoch :class:`History`.
 
@@ -191,6 +193,7 @@ def fit(
     seed : int or numpy.random.Generator, the source of the per-epoch shuffles
     progress : show a tqdm bar over epochs
     shuffle : draw a new permutation every epoch (else keep the data order)
+    blas_threads : cap on BLAS threads while training (None: unchanged; 1 on a busy shared machine)
 
     Returns
     -------
@@ -238,45 +241,47 @@ def fit(
 
         bar = tqdm(epoch_iter, desc="fit", unit="epoch", leave=False)
         epoch_iter = bar
-    try:
-        for epoch in epoch_iter:
-            start_time = time.perf_counter()
-            order = rng.permutation(n) if shuffle else np.arange(n)
-            lr = float(getattr(optimizer, "lr", float("nan")))
-            total, correct, start = 0.0, 0.0, 0
-            for b_index, size in enumerate(sizes):
-                idx = order[start : start + size]
-                start += size
-                xb, tb = bufs[size]
-                np.take(X, idx, axis=0, out=xb)
-                np.take(t, idx, axis=0, out=tb)
-                out = network._forward(xb)
-                value, grad = loss_and_grad(loss, out, tb)
-                if not np.isfinite(value):
-                    raise NonFiniteError(
-                        f"training produced a non-finite loss ({value}) at epoch {epoch}, batch {b_index + 1}; "
-                        f"first non-finite: {_first_nonfinite_layer(network)}"
-                    )
-                total += value * size
-                correct += count_correct(loss, out, tb, last_act)
-                network.backward(grad)
-                optimizer.step(params, grads)
-            if hasattr(optimizer, "end_epoch"):
-                optimizer.end_epoch()
-            history.train_loss.append(total / n)
-            history.train_acc.append(correct / n)
-            history.lr.append(lr)
-            if has_val:
-                vl, va = _evaluate(network, X_val, t_val, loss)
-                history.val_loss.append(vl)
-                history.val_acc.append(va)
-            history.epoch_time.append(time.perf_counter() - start_time)
-            if bar is not None:
-                post = {"loss": f"{history.train_loss[-1]:.4f}"}
+    # overflow turns into inf/NaN silently here and is reported as a NonFiniteError below
+    with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        try:
+            for epoch in epoch_iter:
+                start_time = time.perf_counter()
+                order = rng.permutation(n) if shuffle else np.arange(n)
+                lr = float(getattr(optimizer, "lr", float("nan")))
+                total, correct, start = 0.0, 0.0, 0
+                for b_index, size in enumerate(sizes):
+                    idx = order[start : start + size]
+                    start += size
+                    xb, tb = bufs[size]
+                    np.take(X, idx, axis=0, out=xb)
+                    np.take(t, idx, axis=0, out=tb)
+                    out = network._forward(xb)
+                    value, grad = loss_and_grad(loss, out, tb)
+                    if not np.isfinite(value):
+                        raise NonFiniteError(
+                            f"training produced a non-finite loss ({value}) at epoch {epoch}, batch {b_index + 1}; "
+                            f"first non-finite: {_first_nonfinite_layer(network)}"
+                        )
+                    total += value * size
+                    correct += count_correct(loss, out, tb, last_act)
+                    network.backward(grad)
+                    optimizer.step(params, grads)
+                if hasattr(optimizer, "end_epoch"):
+                    optimizer.end_epoch()
+                history.train_loss.append(total / n)
+                history.train_acc.append(correct / n)
+                history.lr.append(lr)
                 if has_val:
-                    post["val_acc"] = f"{history.val_acc[-1]:.4f}"
-                bar.set_postfix(post)
-    finally:
-        if bar is not None:
-            bar.close()
+                    vl, va = _evaluate(network, X_val, t_val, loss)
+                    history.val_loss.append(vl)
+                    history.val_acc.append(va)
+                history.epoch_time.append(time.perf_counter() - start_time)
+                if bar is not None:
+                    post = {"loss": f"{history.train_loss[-1]:.4f}"}
+                    if has_val:
+                        post["val_acc"] = f"{history.val_acc[-1]:.4f}"
+                    bar.set_postfix(post)
+        finally:
+            if bar is not None:
+                bar.close()
     return history
