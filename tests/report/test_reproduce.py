@@ -4,6 +4,7 @@ lesson errors, determinism, interrupts and --resume."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 from pathlib import Path
@@ -54,8 +55,11 @@ def test_full_run_writes_report_that_validates(fake_lessons, tmp_path):
     assert (outcome.n_claims, outcome.n_passed) == (5, 4)
     assert [c["name"] for c in outcome.failed_claims] == ["validation accuracy reaches the target"]
     assert outcome.failed_claims[0]["lesson"] == "beta"
+    mask = os.umask(0o022)
+    os.umask(mask)
     for name in ("index.html", "summary.md", "results.json", MARKER):
         assert (out / name).is_file(), name
+        assert (out / name).stat().st_mode & 0o777 == 0o666 & ~mask, name  # readable like any file
     assert outcome.results_path == out / "results.json" and outcome.html_path == out / "index.html"
 
     doc = load(out / "results.json")

@@ -498,13 +498,18 @@ def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds:
             _figure(fig, rel, out) for fig, rel in entry["figures"].items()) + "</div>")
     for table_name, rows in entry["tables"].items():
         html.append(f"<h3>{_e(table_name.replace('_', ' '))}</h3>{_data_table(rows)}")
+    shown = 0
     for text_name, text in entry["text"].items():
         label = _e(text_name.replace("_", " "))
         if text_name.startswith("print"):  # terminal text: shown as printed, folded away
             html.append(f'<details class="terminal"><summary>{label} (as printed in the terminal)</summary>'
                         f"<pre>{_e(text)}</pre></details>")
-        else:
+        elif shown == 0:  # the first text is open; further ones are folded so the page stays scannable
             html.append(f'<div class="text-label">{label}</div><div class="md">{markdown_to_html(text)}</div>')
+            shown += 1
+        else:
+            html.append(f'<details class="text-more"><summary>{label}</summary>'
+                        f'<div class="md">{markdown_to_html(text)}</div></details>')
     html.append("</section>")
     return "".join(html)
 
