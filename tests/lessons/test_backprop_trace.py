@@ -216,3 +216,14 @@ def test_cli_bad_file_is_one_line_exit_2(capsys, tmp_path):
     assert err.count("\n") == 1 and "layers[0].activation" in err and "Traceback" not in err
     assert main(["backprop", str(tmp_path / "missing.yaml")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_saturated_sigmoid_bce_follows_torch_conventions():
+    """ŷ rounds to 1 with y = 0: log clamped at -100 and the denominator at 1e-12, as in torch."""
+    data = yaml.safe_load(bp.examples()["sigmoid-bce"].read_text(encoding="utf-8"))
+    data["layers"][1]["weights"] = [[1000.0, 1000.0]]
+    data["target"] = [0.0]
+    tr = bp.trace(bp.network_from_dict(data))
+    assert tr.loss == 100.0
+    checks = bp.check_trace(tr)
+    assert max(diff for diff, _ in checks.values()) < 1e-10, checks

@@ -503,10 +503,11 @@ def _loss_parts(net: Network, yhat: np.ndarray) -> tuple[float, np.ndarray, Step
             dparts.append((f"{factor[0]}({P} − {Y})", f"{factor[0]}({pv} − {yv})",
                            rf"{factor[1]}({TP} - {TY})", rf"{factor[1]}({tpv} - {tyv})"))
     with np.errstate(all="ignore"):
-        if net.loss == "bce":
-            p = np.clip(yhat, 1e-300, 1 - 1e-16)
-            loss = float(-np.mean(y * np.log(p) + (1 - y) * np.log1p(-p)))
-            dyhat = (yhat - y) / (yhat * (1 - yhat)) / n
+        if net.loss == "bce":  # PyTorch's conventions: logs clamped at -100, denominator at 1e-12
+            log_p = np.maximum(np.log(yhat), -100.0)
+            log_q = np.maximum(np.log1p(-yhat), -100.0)
+            loss = float(-np.mean(y * log_p + (1 - y) * log_q))
+            dyhat = (yhat - y) / np.maximum(yhat * (1 - yhat), 1e-12) / n
         elif net.loss == "half_squared_error":
             loss, dyhat = float(0.5 * np.sum((y - yhat) ** 2)), yhat - y
         elif net.loss == "squared_error":
@@ -540,7 +541,14 @@ def trace(net: Network) -> Trace:
     Returns
     -------
     Trace
+        Overflowing or saturating numbers give inf/nan in the trace (and fail the torch checks)
+        rather than a NumPy warning.
     """
+    with np.errstate(all="ignore"):
+        return _trace(net)
+
+
+def _trace(net: Network) -> Trace:
     steps: list[Step] = []
     s_all, a_all = [], []
     a_prev = net.x

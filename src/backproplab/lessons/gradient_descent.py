@@ -272,9 +272,10 @@ def _gradient_checks(f: Expression, points: np.ndarray) -> dict[str, float]:
         np.isfinite(ny)
     if not ok.any():
         return {"points": 0, "torch": math.inf, "fd": math.inf}
-    scale = np.maximum(1.0, np.maximum(np.abs(fx), np.abs(fy)))[ok]
-    torch_diff = np.max(np.maximum(np.abs(fx - tx), np.abs(fy - ty))[ok] / scale)
-    fd_diff = np.max(np.maximum(np.abs(fx - nx), np.abs(fy - ny))[ok] / scale)
+    fx, fy, tx, ty, nx, ny = (v[ok] for v in (fx, fy, tx, ty, nx, ny))
+    scale = np.maximum(1.0, np.maximum(np.abs(fx), np.abs(fy)))
+    torch_diff = np.max(np.maximum(np.abs(fx - tx), np.abs(fy - ty)) / scale)
+    fd_diff = np.max(np.maximum(np.abs(fx - nx), np.abs(fy - ny)) / scale)
     return {"points": int(ok.sum()), "torch": float(torch_diff), "fd": float(fd_diff)}
 
 
