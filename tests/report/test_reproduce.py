@@ -406,3 +406,13 @@ def test_values_json_cannot_hold_are_written_as_text(tmp_path):
         raise AssertionError(f"results.json holds the non-JSON token {token}")
 
     json.loads((tmp_path / "r" / "results.json").read_text(), parse_constant=refuse)  # strict JSON
+
+
+def test_cuda_without_a_gpu_is_refused_before_any_lesson_runs(fake_lessons, behaviour, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(InputError, match=r"device: 'cuda' was requested but torch.cuda.is_available\(\) is False"):
+        run(fake_lessons, tmp_path / "r", device="cuda")
+    assert behaviour["calls"] == []
