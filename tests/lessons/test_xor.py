@@ -121,3 +121,12 @@ def test_scratch_engine_and_torch_follow_the_batched_trainer(result):
                  "max |parameter difference|",
                  "the scratch engine (Network + SGD) vs torch, same run: max |parameter difference|"):
         assert result.claim(name).value <= 1e-12
+
+
+def test_failures_mostly_have_a_dead_unit(result):
+    rows = result.tables["success_by_width"]
+    failed = sum(r["failed runs"] for r in rows)
+    dead = sum(r["failed runs with a dead hidden unit"] for r in rows)
+    assert failed == sum(r["runs"] - r["successes"] for r in rows) > 0
+    claim = [c for c in result.claims if c.name.startswith("failed runs that ended with a dead hidden unit")][0]
+    assert claim.value == pytest.approx(dead / failed) and claim.value >= 0.5
