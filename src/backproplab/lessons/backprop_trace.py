@@ -912,6 +912,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, netwo
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI: ``backproplab backprop [NETWORK] [--example NAME]``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the docstring's layout
     parser.add_argument("network", nargs="?", default=None, type=Path,
                         help="a YAML or JSON network file (default: the bundled course example)")
     parser.add_argument("--example", default=None, choices=list(examples()),

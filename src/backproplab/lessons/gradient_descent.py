@@ -518,6 +518,7 @@ def _markdown(f: Expression, start: tuple[float, float], eta: float, decay: floa
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI options: ``--expr``, ``--start X Y``, ``--eta``, ``--decay``, ``--steps``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the docstring's layout
     parser.add_argument("--expr", default=None, metavar="TEXT",
                         help=f"a function of x and y (default the course's: {COURSE_EXPR!r}); "
                              "numbers, x, y, pi, e, + - * / ^ ( ) and sin cos tan exp log sqrt tanh abs ...")
