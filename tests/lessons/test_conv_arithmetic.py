@@ -163,3 +163,8 @@ def test_cli_bad_questions_exit_2(argv, message, capsys):
     assert main(["conv", "--quick", *argv]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
+
+
+def test_bad_seed():
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        ca.run(quick=True, seed=1.5)

@@ -349,8 +349,8 @@ def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) ->
                                           f"{shift_acc:.0%}"))
     claims.append(Claim.at_most("a dead unit receives exactly zero gradient: max |dL/dw|, |dL/db| of dead units",
                                 dead_grad, 0.0, evidence=f"live units: max |dL/dw| = {alive_grad:.3g}"))
-    claims.append(Claim.at_most(f"dead first-layer units stay dead: their weights moved by, over {epochs} more "
-                                f"epochs", moved, 0.0,
+    claims.append(Claim.at_most(f"dead first-layer units stay dead: how far their weights moved in {epochs} more "
+                                f"epochs of training", moved, 0.0,
                                 evidence=f"{int(cond_mask.sum())} dead before, {int(cond_after.sum())} after"))
     claims.append(Claim.holds("no dead first-layer unit revived", bool(np.all(cond_after[cond_mask])),
                               value=int((cond_mask & ~cond_after).sum())))
