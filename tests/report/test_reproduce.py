@@ -326,8 +326,18 @@ def test_resume_with_other_settings_is_refused(fakes, behaviour, tmp_path):
     run(lessons, tmp_path / "r", seed=1)
     with pytest.raises(InputError, match=r"resume: the settings differ.*seed 1 then, 2 now"):
         run(lessons, tmp_path / "r", seed=2, resume=True)
-    with pytest.raises(InputError, match=r"lessons \['alpha', 'beta', 'gamma'\] then, \['alpha'\] now"):
-        run(lessons, tmp_path / "r", seed=1, only=["alpha"], resume=True)
+    with pytest.raises(InputError, match=r"quick False then, True now"):
+        run(lessons, tmp_path / "r", seed=1, quick=True, resume=True)
+
+
+def test_resume_may_change_the_selection(fakes, behaviour, tmp_path):
+    behaviour["raise"] = {"beta": KeyboardInterrupt()}
+    lessons = fakes.make_lessons(behaviour)
+    run(lessons, tmp_path / "r", seed=1, only=["alpha", "beta"])
+    behaviour["calls"].clear()
+    outcome = run(lessons, tmp_path / "r", seed=1, resume=True)  # e.g. a lesson was added since
+    assert behaviour["calls"] == ["beta", "gamma"] and outcome.complete
+    assert list(outcome.results["lessons"]) == ["alpha", "beta", "gamma"]
 
 
 def test_resume_without_earlier_run_starts_fresh(fake_lessons, behaviour, tmp_path):

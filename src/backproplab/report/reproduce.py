@@ -121,8 +121,9 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     force : bool
         Write into ``out`` even when it holds files that are not an earlier report.
     resume : bool
-        Continue the report in ``out``: lessons recorded there as done are not run again. The
-        settings (quick, seed, device, lessons) must match the interrupted run's.
+        Continue the report in ``out``: selected lessons recorded there as done are not run again
+        (their saved results are reused; lessons that raised are run again). quick, seed and device
+        must match the earlier run's; the selection may differ (e.g. a lesson added since).
     lessons : mapping name -> module, optional
         The lessons to choose from (default :func:`backproplab.lessons.registry`).
     progress : bool
@@ -407,11 +408,12 @@ def _load_previous(out: Path, settings: dict) -> dict | None:
     if not isinstance(previous, dict) or previous.get("format") != FORMAT:
         raise InputError(f"resume: {str(path)!r} is not a {FORMAT} document; run without --resume")
     old = previous.get("settings", {})
-    differ = [f"{key} {old.get(key)!r} then, {value!r} now" for key, value in settings.items()
-              if old.get(key) != value]
+    # a lesson's results depend on these; which other lessons run alongside it does not matter
+    differ = [f"{key} {old.get(key)!r} then, {settings[key]!r} now" for key in ("quick", "seed", "device")
+              if old.get(key) != settings[key]]
     if differ:
         raise InputError("resume: the settings differ from the interrupted run's (" + "; ".join(differ)
-                         + "); pass the same --quick/--seed/--device/--only, or run without --resume")
+                         + "); pass the same --quick/--seed/--device, or run without --resume")
     return previous
 
 
