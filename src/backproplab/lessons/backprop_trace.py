@@ -813,11 +813,12 @@ def _figure(tr: Trace) -> Any:
                 (x0, y0), (x1, y1) = pos[(li - 1, k)], pos[(li, j)]
                 color = "tab:red" if g[j, k] > 0 else ("tab:blue" if g[j, k] < 0 else "0.8")
                 ax.plot([x0, x1], [y0, y1], color=color, lw=0.5 + 3 * abs(g[j, k]) / gmax, zorder=1)
-                ax.text(x0 + 0.3 * (x1 - x0), y0 + 0.3 * (y1 - y0), f"{g[j, k]:.3g}", fontsize=7,
+                frac = 0.22 + 0.45 * j / max(1, g.shape[0] - 1)  # stagger labels of crossing edges
+                ax.text(x0 + frac * (x1 - x0), y0 + frac * (y1 - y0), f"{g[j, k]:.3g}", fontsize=7,
                         color=color, ha="center", va="center",
                         bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
     for (li, j), (x, y) in pos.items():
-        ax.scatter([x], [y], s=900, color="white", edgecolors="k", zorder=2)
+        ax.scatter([x], [y], s=1500, color="white", edgecolors="k", zorder=2)
         if li == 0:
             label = f"x{j + 1}\n{net.x[j]:.3g}"
         else:
