@@ -114,7 +114,11 @@ def test_course_questions_and_values(result):
     rows = result.tables["course_questions"]
     assert len(rows) == len(ca.COURSE_QUESTIONS) and all(r["agree"] for r in rows)
     answers = [r["formula"] for r in rows]
-    assert answers == [26, 28, 28, 16, 3, 55, 14, 3, 10, 320, 1792, 456, 73856, 512]
+    assert answers == [26, 28, 28, 16, 3, 55, 14, 3, 3, 10, 320, 1792, 456, 73856, 512]
+    # one claim per question, holding the formula's value
+    for (question, _, _, answer) in ca.COURSE_QUESTIONS:
+        claim = result.claim(question)
+        assert claim.passed and claim.value == answer
 
 
 def test_shape_walk_of_pytorchcnn(result):
