@@ -187,6 +187,14 @@ def test_buffers_are_reused_but_forward_returns_a_copy() -> None:
     assert net.predict_classes(np.ones((7, 4))).shape == (7,)
 
 
+def test_dead_units_counts_relu_units_that_never_fire() -> None:
+    net = Network.from_sizes([3, 6, 4, 2], ["relu", "tanh", "identity"], seed=0)
+    X = np.random.default_rng(0).standard_normal((50, 3))
+    assert net.dead_units(X) == [0, None, None]
+    net.layers[0].b[:2] = -100.0  # a large negative bias shift kills two units
+    assert net.dead_units(X) == [2, None, None]
+
+
 @pytest.mark.parametrize(
     ("call", "argument"),
     [

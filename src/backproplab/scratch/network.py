@@ -150,6 +150,23 @@ class Network:
         out = self.predict(X, batch_size)
         return _classes(out, self.layers[-1].activation)
 
+    def dead_units(self, X, batch_size: int = 4096) -> list[int | None]:
+        """Per layer, how many ReLU units output 0 for every row of ``X`` (``w . x + b <= 0`` on all
+        inputs seen): such a unit passes no gradient and cannot recover. None for non-ReLU layers."""
+        X = as_float_array(X, "X", ndim=2, dtype=self.dtype)
+        if X.shape[1] != self.d_in:
+            raise InputError(f"X must have shape (N, {self.d_in}), got {X.shape}")
+        alive = [np.zeros(layer.d_out, dtype=bool) for layer in self.layers]
+        for start in range(0, X.shape[0], batch_size):
+            a = X[start : start + batch_size]
+            for i, layer in enumerate(self.layers):
+                a = layer.forward(a)
+                alive[i] |= (a > 0).any(axis=0)
+        return [
+            int(np.count_nonzero(~alive[i])) if layer.activation == "relu" else None
+            for i, layer in enumerate(self.layers)
+        ]
+
     # ------------------------------------------------------------------------------------------
     def parameters(self) -> list[np.ndarray]:
         """``[W1, b1, W2, b2, ...]``, the arrays themselves (updated in place by optimizers)."""
