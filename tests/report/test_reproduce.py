@@ -125,6 +125,9 @@ def test_html_is_self_contained_and_puts_claims_first(fake_lessons, tmp_path):
     assert claims_table.count('rowspan="2"') == 2  # alpha and beta have two claims each
     assert '<span class="pill fail">FAIL</span>' in claims_table
     assert "INCOMPLETE" not in html
+    callout = html[html.index('id="failed-claims"'):html.index("</div>", html.index('id="failed-claims"'))]
+    assert "1 claim failed:" in callout and "validation accuracy reaches the target" in callout
+    assert html.index('id="failed-claims"') < html.index('id="claims-table"')
     # Markdown rendered simply: table, code block, list, bold
     assert "<strong>mean squared error</strong>" in html and "<pre><code>w &lt;- w - lr * grad" in html
 

@@ -382,6 +382,14 @@ def _banners(doc: Mapping[str, Any], resume_hint: str | None) -> str:
         html.append(f'<div class="banner incomplete" id="incomplete"><strong>INCOMPLETE.</strong> The run was '
                     f'interrupted after {s["lessons_done"]} of {s["lessons"]} lessons; lessons not run are '
                     f'marked below.{hint}</div>')
+    failed = [(name, c) for name, e in doc["lessons"].items() if e["status"] == "done"
+              for c in e["claims"] if not c["passed"]]
+    if failed:
+        items = "".join(f'<li><a href="#{_anchor(n)}">{_e(n)}</a>: {_e(c["name"])}: <span class="mono">'
+                        f'{_e(format_value(c["value"]))}</span> (bound <span class="mono">{_e(c["bound"])}</span>)'
+                        f'{" · " + _e(c["evidence"]) if c.get("evidence") else ""}</li>' for n, c in failed)
+        html.append(f'<div class="banner fail" id="failed-claims"><strong>{len(failed)} claim'
+                    f'{"s" if len(failed) != 1 else ""} failed:</strong><ul>{items}</ul></div>')
     errors = [name for name, e in doc["lessons"].items() if e["status"] == "error"]
     if errors:
         links = ", ".join(f'<a href="#{_anchor(n)}">{_e(n)}</a>' for n in errors)
