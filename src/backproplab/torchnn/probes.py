@@ -186,9 +186,18 @@ class GradientMagnitudes(Probe):
         return handles
 
     def _hook(self, pending: list[torch.Tensor]):
+        scratch: list[torch.Tensor] = []
+
         def record(param: torch.Tensor) -> None:
-            if self._active and param.grad is not None:
-                pending.append(param.grad.detach().abs().mean())
+            if not self._active or param.grad is None:
+                return
+            grad = param.grad.detach()
+            # |grad| goes into a buffer kept per layer: inside backward a fresh weight-sized
+            # temporary would be new memory every batch (page faults cost more than the abs itself)
+            if not scratch or scratch[0].shape != grad.shape or scratch[0].dtype != grad.dtype \
+                    or scratch[0].device != grad.device:
+                scratch[:] = [torch.empty_like(grad, memory_format=torch.contiguous_format)]
+            pending.append(torch.abs(grad, out=scratch[0]).mean())
         return record
 
     def _collect(self) -> dict[str, list[float]]:
