@@ -295,9 +295,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         Xv, yv = Xv.to(dev, non_blocking=True), yv.to(dev, non_blocking=True)
 
     hist = history if history is not None else History()
-    hist.params.update({"epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
-                        "lr": opt.param_groups[0].get("lr"), "seed": seed, "device": str(dev),
-                        "world_size": world, "n_train": len(X), "n_val": len(Xv) if val is not None else 0})
+    run_params = {"epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
+                  "lr": opt.param_groups[0].get("lr"), "seed": seed, "device": str(dev),
+                  "world_size": world, "n_train": len(X), "n_val": len(Xv) if val is not None else 0}
+    hist.params.update(run_params)
     generator = torch.Generator().manual_seed(seed)
     start_epoch = 0
     cuda_devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
@@ -309,6 +310,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
             start_epoch = int(state["epoch"])
             if state.get("history"):
                 hist = History.from_dict(state["history"])
+                hist.params.update(run_params)
             rng = state.get("rng") or {}
             try:
                 if "generator" in rng:
