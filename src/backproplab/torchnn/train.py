@@ -281,9 +281,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         if not isinstance(p, Probe):
             raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
 
-    ddp.init_from_env()
+    dev = resolve_device(device)
+    ddp.init_from_env(ddp.default_backend(dev))
     world, rank = ddp.world_size(), ddp.rank()
-    dev = ddp.local_device(resolve_device(device))
+    dev = ddp.local_device(dev)
     module = unwrap_model(model)
     module.to(dev)
     net = ddp.wrap_ddp(module, dev) if world > 1 else model
