@@ -5,7 +5,8 @@
     python benchmarks/torchnn_accuracy.py cnn --epochs 4 --checkpoint cnn.pt   # PyTorchCNN ≥ 0.91
 
 ``course``: one epoch, SGD lr 0.01 momentum 0.5, batch 64, ``torch.manual_seed(66)`` before each
-model, batch order from ``fit``'s seeded permutation (seed 66), mean |grad| of the first three Linear
+model, batch order from ``fit``'s seeded permutation (seed 66; ``--order dataloader``: a
+``DataLoader(shuffle=True)`` right after the seeded construction), mean |grad| of the first three Linear
 layers recorded per batch (938 records a layer). Prints test accuracy, the number of records, the
 first layer's mean |grad| for each network and their ratio.
 
@@ -44,11 +45,14 @@ def course(args) -> dict:
         model = cls(784, 10)
         probe = GradientMagnitudes(layers=3)
         t0 = time.perf_counter()
-        hist = fit(model, (X, y), epochs=1, batch_size=64, lr=0.01, momentum=0.5, seed=66, probes=[probe],
-                   device=args.device, progress=args.progress)
+        if args.order == "fit":
+            hist = fit(model, (X, y), epochs=1, batch_size=64, lr=0.01, momentum=0.5, seed=66, probes=[probe],
+                       device=args.device, progress=args.progress)
+            rec = hist.probes["grad_magnitudes"]
+        else:
+            rec = _dataloader_epoch(model, X, y, probe)
         seconds = time.perf_counter() - t0
         _, acc = evaluate(model, Xt, yt)
-        rec = hist.probes["grad_magnitudes"]
         g = {k: sum(v) / len(v) for k, v in rec.items()}
         out[cls.__name__] = {"test_acc": acc, "records": {k: len(v) for k, v in rec.items()},
                              "mean_abs_grad": g, "seconds": seconds}
@@ -61,6 +65,21 @@ def course(args) -> dict:
     print(f"targets: ANN_relu ≥ 0.80 -> {out['ANN_relu']['test_acc'] >= 0.80}; "
           f"ANN_sigmoid ≤ 0.40 -> {out['ANN_sigmoid']['test_acc'] <= 0.40}")
     return out
+
+
+def _dataloader_epoch(model, X, y, probe) -> dict[str, list[float]]:
+    """The course's batch order: DataLoader(shuffle=True) drawing its seed from the global RNG right
+    after the seeded construction; the probe used standalone (CPU)."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.5)
+    probe.attach(model)
+    for xb, yb in DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(xb), yb).backward()
+        opt.step()
+    probe.remove()
+    return probe.records
 
 
 def full_run(args) -> dict:
@@ -94,6 +113,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", choices=["course", "ann", "cnn"])
     ap.add_argument("--epochs", type=int, default=None)
+    ap.add_argument("--order", choices=["fit", "dataloader"], default="fit",
+                    help="course: batch order from fit's seeded permutation, or the course's DataLoader")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0)
