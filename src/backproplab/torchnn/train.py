@@ -257,6 +257,12 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     history : History, optional
         Continue appending to this history (e.g. a model's earlier runs).
 
+    Under ``torchrun --nproc_per_node=N`` (or any initialised process group) the same call trains
+    with ``DistributedDataParallel``: every rank holds the data, takes its contiguous shard of each
+    global batch of ``batch_size * N`` samples, and the result equals single-process training with
+    batch ``batch_size * N`` (see :mod:`backproplab.torchnn.distributed`); only rank 0 writes
+    checkpoints and shows progress; every rank returns the same history.
+
     Returns
     -------
     History
