@@ -1,0 +1,380 @@
+"""Fashion-MNIST: a NumPy network, a PyTorch network and a CNN, and where each goes wrong.
+
+Three of the course's models learn the ten Fashion-MNIST classes:
+
+* ``NumpyANN(784, 128, 10, lr=0.1)`` from :mod:`backproplab.scratch` (pixels scaled to [0, 1],
+  SGD, batches of 64), the network students write by hand;
+* ``PyTorchANN(784, 128, 10)`` from :mod:`backproplab.torchnn` (course-normalised pixels, Adam);
+* ``PyTorchCNN()`` (four conv blocks, course-normalised images, Adam).
+
+A stratified part of the training set is held out for validation (the learning curves and the fit
+verdict of :func:`backproplab.torchnn.diagnose` read it); the test set is used once, at the end, for
+the accuracies, the per-class accuracies, the confusion matrices and the grid of misclassified
+images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from backproplab.errors import InputError
+from backproplab.lessons.result import Claim, LessonResult
+
+NAME = "fashion"
+TITLE = "Fashion-MNIST: NumPy network, PyTorch network and CNN, per class and where they fail"
+ORDER = 80
+
+__all__ = ["MODELS", "SETTINGS", "QUICK_SETTINGS", "train_model", "confusion_matrix", "add_arguments", "run"]
+
+MODELS = ("numpy", "ann", "cnn")
+
+#: Full-run settings per model: training images (None = all but the validation hold-out), epochs,
+#: batch size, optimizer and step size, and the test-accuracy bound of the claim.
+SETTINGS: dict[str, dict[str, Any]] = {
+    "numpy": {"train": None, "epochs": 10, "batch_size": 64, "optimizer": "SGD", "lr": 0.1, "bound": 0.85},
+    "ann": {"train": None, "epochs": 10, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "bound": 0.86},
+    "cnn": {"train": None, "epochs": 5, "batch_size": 256, "optimizer": "adam", "lr": 2e-3, "decay_at": 0.6,
+            "decay": 0.2, "bound": 0.91},
+}
+#: --quick: stratified subsets and two or three epochs; bounds lowered for the smaller data, still far above
+#: chance (0.10).
+QUICK_SETTINGS: dict[str, dict[str, Any]] = {
+    "numpy": {"train": 10000, "epochs": 3, "batch_size": 64, "optimizer": "SGD", "lr": 0.1, "bound": 0.72},
+    "ann": {"train": 6000, "epochs": 2, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "bound": 0.75},
+    "cnn": {"train": 3000, "epochs": 3, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "bound": 0.75},
+}
+#: Validation hold-out (from the training set) and test images used, full and quick.
+VAL_SIZE, QUICK_VAL_SIZE = 5000, 1000
+QUICK_TEST_SIZE = 2000
+
+LABELS = {"numpy": "NumpyANN", "ann": "PyTorchANN", "cnn": "PyTorchCNN"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The lesson's own options: which models, how many epochs, which device."""
+    parser.add_argument("--model", choices=[*MODELS, "all"], default="all",
+                        help="which model to train (default: all three)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs for every chosen model (default: the lesson's per-model setting)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="device for the PyTorch models (default auto)")
+
+
+def _split(quick: bool, seed: int):
+    """Training/validation split (stratified) and the test set, as index arrays and labels."""
+    from backproplab.data import load_fashion_mnist, stratified_subset
+
+    _, y_all = load_fashion_mnist("train")
+    _, y_test = load_fashion_mnist("test")
+    rng = np.random.default_rng(seed)
+    val_idx = stratified_subset(y_all, QUICK_VAL_SIZE if quick else VAL_SIZE, rng)
+    rest = np.setdiff1d(np.arange(len(y_all)), val_idx)
+    test_idx = np.sort(stratified_subset(y_test, QUICK_TEST_SIZE, rng)) if quick else np.arange(len(y_test))
+    return y_all, rest, val_idx, y_test, test_idx
+
+
+def _numpy_ann_runner(X, y, Xv, yv, Xt, settings, seed):
+    from backproplab.scratch.numpy_ann import NumpyANN
+
+    model = NumpyANN(784, 128, 10, lr=settings["lr"], seed=seed, dtype=np.float32)
+    history = model.train(X, y, Xv, yv, epochs=settings["epochs"], batch_size=settings["batch_size"])
+    return model, dict(history), model.predict(Xt).argmax(axis=1)
+
+
+def _torch_runner(kind, X, y, Xv, yv, Xt, settings, seed, device):
+    """Adam at ``lr``; with ``decay_at`` (a fraction of the epochs) the rest runs at ``lr * decay``.
+
+    The step decay keeps one Adam instance (its moment estimates carry over) and continues the same
+    history, so the curves and the verdict see one run.
+    """
+    import torch
+
+    from backproplab.torchnn import PyTorchANN, PyTorchCNN, fit
+
+    model = PyTorchANN(784, 128, 10, seed=seed) if kind == "ann" else PyTorchCNN(10, seed=seed)
+    epochs = settings["epochs"]
+    first = epochs
+    if settings.get("decay_at") and epochs > 1:
+        first = max(1, min(epochs - 1, round(epochs * settings["decay_at"])))
+    opt = torch.optim.Adam(model.parameters(), lr=settings["lr"])
+    common = {"batch_size": settings["batch_size"], "device": device, "progress": False}
+    history = fit(model, (X, y), (Xv, yv), epochs=first, optimizer=opt, seed=seed, **common)
+    if first < epochs:
+        for group in opt.param_groups:
+            group["lr"] = settings["lr"] * settings["decay"]
+        history = fit(model, (X, y), (Xv, yv), epochs=epochs - first, optimizer=opt, seed=seed + 1,
+                      history=history, **common)
+    model.history = history
+    return model, history.to_dict(), model.predict(Xt)
+
+
+def train_model(kind: str, settings: dict[str, Any], split, seed: int = 0, device: str = "auto"):
+    """Train one of :data:`MODELS` on the split made by the lesson; return what the lesson reads.
+
+    Parameters
+    ----------
+    kind : "numpy", "ann" or "cnn"
+    settings : one entry of :data:`SETTINGS` (``train``, ``epochs``, ``batch_size``, ``optimizer``, ``lr``)
+    split : ``(train_idx, val_idx, test_idx)`` index arrays into the training and test sets
+    seed : int
+    device : for the PyTorch models
+
+    Returns
+    -------
+    dict with ``model``, ``history`` (per-epoch lists), ``pred`` (test predictions [M] int64),
+    ``seconds``, ``train_images``.
+    """
+    from backproplab.data import fashion_mnist_flat, fashion_mnist_tensors
+
+    if kind not in MODELS:
+        raise InputError(f"kind must be one of {MODELS}, got {kind!r}")
+    train_idx, val_idx, test_idx = split
+    start = time.perf_counter()
+    if kind == "numpy":
+        X_all, y_all = fashion_mnist_flat("train")
+        X_test, _ = fashion_mnist_flat("test")
+        model, history, pred = _numpy_ann_runner(X_all[train_idx], y_all[train_idx], X_all[val_idx],
+                                                 y_all[val_idx], X_test[test_idx], settings, seed)
+    else:
+        import torch
+
+        X_all, y_all = fashion_mnist_tensors("train")
+        X_test, _ = fashion_mnist_tensors("test")
+        ti, vi, si = (torch.from_numpy(np.asarray(i, dtype=np.int64)) for i in (train_idx, val_idx, test_idx))
+        model, history, pred = _torch_runner(kind, X_all[ti], y_all[ti], X_all[vi], y_all[vi], X_test[si],
+                                             settings, seed, device)
+    return {"model": model, "history": history, "pred": np.asarray(pred, dtype=np.int64),
+            "seconds": time.perf_counter() - start, "train_images": len(train_idx)}
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10) -> np.ndarray:
+    """Counts ``C[i, j]`` of samples of true class ``i`` predicted as ``j``; shape [n_classes, n_classes]."""
+    y_true = np.asarray(y_true, dtype=np.int64)
+    y_pred = np.asarray(y_pred, dtype=np.int64)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1:
+        raise InputError(f"y_true and y_pred must be 1-D of one length, got {y_true.shape} and {y_pred.shape}")
+    return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto",
+        model: str = "all", epochs: int | None = None, **_: Any) -> LessonResult:
+    """Train the chosen models, evaluate on the test set, and return curves, tables and claims.
+
+    Parameters
+    ----------
+    quick : bool
+        Stratified subsets (10,000 / 6,000 training images for the NumPy / PyTorch dense networks,
+        3,000 for the CNN, 1,000 for validation, 2,000 test images) and two or three epochs; the claims' bounds are lowered accordingly
+        (see the params of the result).
+    seed : int
+        Seeds the split, the initial weights and the batch order.
+    out : path or None
+        Unused (figures are returned; the CLI saves them).
+    device : "auto", "cpu" or "cuda"
+    model : "numpy", "ann", "cnn" or "all"
+    epochs : int, optional
+        Overrides every chosen model's epochs (the accuracy bounds are then only checked when the
+        epochs are at least the lesson's own).
+    """
+    from backproplab.data import FASHION_CLASSES
+
+    if model not in (*MODELS, "all"):
+        raise InputError(f"model must be one of {[*MODELS, 'all']}, got {model!r}")
+    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1):
+        raise InputError(f"epochs must be a positive integer, got {epochs!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise InputError(f"seed must be an integer, got {seed!r}")
+    seed = int(seed)
+    t0 = time.perf_counter()
+    kinds = list(MODELS) if model == "all" else [model]
+    base = QUICK_SETTINGS if quick else SETTINGS
+    y_all, rest, val_idx, y_test, test_idx = _split(bool(quick), seed)
+    y_true = y_test[test_idx]
+    classes = list(FASHION_CLASSES)
+
+    results: dict[str, dict[str, Any]] = {}
+    settings_used: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        settings = dict(base[kind])
+        if epochs is not None:
+            settings["epochs"] = int(epochs)
+        train_idx = rest
+        if settings["train"] is not None:
+            sub = np.random.default_rng([seed, MODELS.index(kind)])
+            train_idx = rest[np.sort(_stratified_positions(y_all[rest], settings["train"], sub))]
+        settings_used[kind] = settings
+        results[kind] = train_model(kind, settings, (train_idx, val_idx, test_idx), seed=seed, device=device)
+
+    claims: list[Claim] = []
+    model_rows, class_rows = [], []
+    from backproplab.torchnn import diagnose
+
+    for kind, r in results.items():
+        pred = r["pred"]
+        cm = confusion_matrix(y_true, pred)
+        r["cm"] = cm
+        r["test_acc"] = float(np.trace(cm) / cm.sum())
+        r["per_class"] = cm.diagonal() / np.maximum(cm.sum(axis=1), 1)
+        r["verdict"] = diagnose(r["history"])
+        settings = settings_used[kind]
+        model_rows.append({
+            "model": LABELS[kind], "train_images": r["train_images"], "epochs": settings["epochs"],
+            "batch_size": settings["batch_size"], "optimizer": f"{settings['optimizer']} lr={settings['lr']:g}",
+            "final_train_acc": r["history"]["train_acc"][-1], "final_val_acc": r["history"]["val_acc"][-1],
+            "test_acc": r["test_acc"], "verdict": r["verdict"].label, "why": r["verdict"].explanation,
+            "seconds": round(r["seconds"], 1)})
+        bound = settings["bound"]
+        full_epochs = settings["epochs"] >= base[kind]["epochs"]
+        worst = int(np.argmin(r["per_class"]))
+        evidence = (f"{LABELS[kind]}, {r['train_images']} training images, {settings['epochs']} epochs, "
+                    f"{len(y_true)} test images; verdict: {r['verdict'].label}; weakest class "
+                    f"{classes[worst]} ({r['per_class'][worst]:.3f})")
+        if full_epochs:
+            claims.append(Claim.at_least(f"{LABELS[kind]} test accuracy", r["test_acc"], bound, evidence))
+        else:
+            claims.append(Claim.holds(f"{LABELS[kind]} test accuracy above chance (fewer epochs than the lesson's "
+                                      f"{base[kind]['epochs']}: the {bound:g} bound is not checked)",
+                                      r["test_acc"] > 0.2, value=r["test_acc"], evidence=evidence))
+        per_class_mean = float(np.sum(r["per_class"] * cm.sum(axis=1)) / cm.sum())
+        claims.append(Claim.close_to(
+            f"{LABELS[kind]}: per-class accuracies weighted by class size give the test accuracy",
+            per_class_mean, r["test_acc"], 1e-12,
+            f"confusion matrix of {int(cm.sum())} test images, diagonal {int(np.trace(cm))}"))
+    for i, name in enumerate(classes):
+        class_rows.append({"class": name, **{LABELS[k]: float(r["per_class"][i]) for k, r in results.items()}})
+
+    # which class is hardest, as measured by the best model
+    best = max(results, key=lambda k: results[k]["test_acc"])
+    hardest = int(np.argmin(results[best]["per_class"]))
+    confused_with = int(np.argsort(results[best]["cm"][hardest])[-2])
+    claims.append(Claim.holds(
+        f"the hardest class for the best model ({LABELS[best]}) is a top (T-shirt/top, Pullover, Coat or Shirt)",
+        classes[hardest] in ("T-shirt/top", "Pullover", "Coat", "Shirt"), value=classes[hardest],
+        evidence=f"{classes[hardest]}: {results[best]['per_class'][hardest]:.3f} correct, most often taken for "
+                 f"{classes[confused_with]} ({int(results[best]['cm'][hardest, confused_with])} of "
+                 f"{int(results[best]['cm'][hardest].sum())})"))
+    if "cnn" in results and "ann" in results and not quick:
+        gain = results["cnn"]["test_acc"] - results["ann"]["test_acc"]
+        claims.append(Claim.at_least(
+            "the CNN beats the dense PyTorch network (test-accuracy gain)", gain, 0.02,
+            f"PyTorchCNN {results['cnn']['test_acc']:.4f} vs PyTorchANN {results['ann']['test_acc']:.4f}"))
+
+    X_test_images = _test_images(test_idx)
+    figures = {
+        "fashion_curves": _plot_curves(results),
+        "fashion_per_class": _plot_per_class(results, classes),
+        "fashion_confusion": _plot_confusions(results, classes),
+        "fashion_misclassified": _plot_misclassified(results[best], y_true, X_test_images, classes, LABELS[best]),
+    }
+    params = {
+        "quick": bool(quick), "seed": seed, "models": [LABELS[k] for k in kinds],
+        "validation_images": len(val_idx), "test_images": len(test_idx),
+        "settings": {LABELS[k]: {**v, "train": results[k]["train_images"]} for k, v in settings_used.items()},
+        "device": device, "seconds": round(time.perf_counter() - t0, 1),
+    }
+    text = {"summary": "; ".join(f"{LABELS[k]}: test accuracy {r['test_acc']:.4f} ({r['verdict']})"
+                                 for k, r in results.items())}
+    return LessonResult(NAME, TITLE, params=params, claims=claims, figures=figures,
+                        tables={"models": model_rows, "per_class_accuracy": class_rows}, text=text)
+
+
+def _stratified_positions(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    from backproplab.data import stratified_subset
+
+    return stratified_subset(labels, min(n, len(labels)), rng)
+
+
+def _test_images(test_idx: np.ndarray) -> np.ndarray:
+    from backproplab.data import load_fashion_mnist
+
+    images, _ = load_fashion_mnist("test")
+    return images[test_idx]
+
+
+# ------------------------------------------------------------------------------------------------
+# figures (object API only)
+
+
+def _plot_curves(results):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 3.2 * len(results)))
+    axes = np.atleast_2d(fig.subplots(len(results), 2, squeeze=False))
+    for row, (kind, r) in enumerate(results.items()):
+        h = r["history"]
+        epochs = np.arange(1, len(h["train_loss"]) + 1)
+        for ax, key, label in ((axes[row, 0], "loss", "loss"), (axes[row, 1], "acc", "accuracy")):
+            ax.plot(epochs, h[f"train_{key}"], "o-", label=f"train {label}")
+            if h.get(f"val_{key}"):
+                ax.plot(epochs, h[f"val_{key}"], "s-", label=f"validation {label}")
+            ax.set(xlabel="epoch", ylabel=label, title=f"{LABELS[kind]}: {label}")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+        axes[row, 1].text(0.02, 0.04, f"verdict: {r['verdict'].label}", transform=axes[row, 1].transAxes,
+                          fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_per_class(results, classes):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(12, 3.8))
+    ax = fig.subplots()
+    width = 0.8 / len(results)
+    x = np.arange(len(classes))
+    for i, (kind, r) in enumerate(results.items()):
+        ax.bar(x + (i - (len(results) - 1) / 2) * width, r["per_class"], width,
+               label=f"{LABELS[kind]} ({r['test_acc']:.3f})")
+    ax.set_xticks(x, classes, rotation=20, fontsize=8)
+    ax.set(ylabel="test accuracy", ylim=(0, 1), title="test accuracy per class")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _plot_confusions(results, classes):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2 * len(results), 4.8))
+    axes = np.atleast_1d(fig.subplots(1, len(results), squeeze=False)[0])
+    for ax, (kind, r) in zip(axes, results.items(), strict=True):
+        cm = r["cm"]
+        ax.imshow(cm, cmap="Blues")
+        for i in range(len(classes)):
+            for j in range(len(classes)):
+                if cm[i, j]:
+                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=6,
+                            color="white" if cm[i, j] > cm.max() / 2 else "black")
+        ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(classes)), classes, fontsize=7)
+        ax.set(xlabel="predicted", ylabel="true", title=f"{LABELS[kind]} (test accuracy {r['test_acc']:.3f})")
+    fig.tight_layout()
+    return fig
+
+
+def _plot_misclassified(r, y_true, images, classes, label, n: int = 18):
+    from matplotlib.figure import Figure
+
+    wrong = np.flatnonzero(r["pred"] != y_true)[:n]
+    cols = 6
+    rows = max(1, -(-len(wrong) // cols))
+    fig = Figure(figsize=(1.8 * cols, 2.1 * rows + 0.5))
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong, strict=False):
+        ax.imshow(images[i], cmap="gray_r")
+        ax.set_title(f"true {classes[y_true[i]]}\npred {classes[r['pred'][i]]}", fontsize=7)
+    fig.suptitle(f"{label}: the first {len(wrong)} misclassified test images")
+    fig.tight_layout()
+    return fig
