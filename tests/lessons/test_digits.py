@@ -1,0 +1,81 @@
+"""The digits lesson: 64-32-1 over five seeds, sweeps, the linear stack multiplied out, zero init."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backproplab.lessons import digits, get_lesson
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = digits.run(quick=True)
+    yield res
+    res.close_figures()
+
+
+def test_registered():
+    assert get_lesson("digits") is digits
+    assert digits.ORDER == 60
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+    assert len(result.claims) == 11
+
+
+def test_five_seeds_reach_the_course_accuracy(result):
+    accs = np.array([row["val_acc"] for row in result.tables["seeds"]])
+    assert len(accs) == 5
+    assert accs.min() >= 0.95 and np.median(accs) >= 0.965
+    assert result.claim("64-32-1 validation accuracy, worst of 5 seeds").value == pytest.approx(accs.min())
+    # the network fits its training data
+    assert all(row["train_acc"] >= 0.99 for row in result.tables["seeds"])
+
+
+def test_zero_init_units_identical_and_random_not(result):
+    rows = {row["init"]: row for row in result.tables["initialisation"]}
+    assert rows["all zeros"]["trained_max_abs_W1"] == 0.0
+    assert rows["constant 0.1"]["trained_unit_weight_spread"] == 0.0
+    assert rows["constant 0.1"]["first_step_max_abs_dW1"] > 1e-4  # a real gradient, equal for all units
+    assert rows["He (random)"]["trained_unit_weight_spread"] > 0.1
+    assert 0.4 <= rows["all zeros"]["val_acc"] <= 0.6
+
+
+def test_sweep_rows_and_figures(result):
+    knobs = {row["knob"] for row in result.tables["sweeps"]}
+    assert knobs == {"learning rate", "batch size", "hidden width"}
+    full = [r for r in result.tables["sweeps"] if r["knob"] == "batch size" and r["updates_per_epoch"] == 1]
+    assert len(full) == 1
+    assert set(result.figures) == {"digits_seeds", "digits_sweeps", "digits_depth", "digits_initialisation"}
+
+
+def test_collapse_linear_equals_the_stack():
+    from backproplab.scratch.network import Network, forward
+
+    net = Network.from_sizes([5, 4, 3, 2], ["identity", "identity", "sigmoid"], "xavier", seed=3)
+    for layer in net.layers:
+        layer.b[...] = np.random.default_rng(1).normal(size=layer.b.shape)
+    W, b = digits.collapse_linear(net)
+    x = np.random.default_rng(2).normal(size=(7, 5))
+    np.testing.assert_allclose(forward(x, [(W, b, "sigmoid")]), net.predict(x), rtol=0, atol=1e-14)
+    relu = Network.from_sizes([5, 4, 1], ["relu", "sigmoid"], seed=0)
+    with pytest.raises(ValueError, match="identity"):
+        digits.collapse_linear(relu)
+
+
+def test_max_unit_difference():
+    W = np.tile(np.arange(4.0)[:, None], (1, 3))
+    assert digits.max_unit_difference(W) == 0.0
+    W[2, 1] += 0.5
+    assert digits.max_unit_difference(W) == 0.5
+    assert digits.max_unit_difference(W, np.array([0.0, 0.0, 2.0])) == 2.0
+
+
+def test_bad_seed_is_rejected():
+    with pytest.raises(ValueError, match="seed"):
+        digits.run(quick=True, seed="x")

@@ -1,0 +1,63 @@
+"""The vanishing-gradients lesson: the course's one epoch, five statements judged from measurements."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from backproplab.lessons import get_lesson, vanishing
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result(fashion_available):
+    if not fashion_available:
+        pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
+    res = vanishing.run(quick=True, device="cpu")
+    yield res
+    res.close_figures()
+
+
+def test_registered():
+    assert get_lesson("vanishing") is vanishing
+    assert vanishing.ORDER == 70
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+
+
+def test_verdicts_follow_the_measurements(result):
+    nets = {row["network"]: row for row in result.tables["networks"]}
+    sig, relu = nets["ANN_sigmoid"], nets["ANN_relu"]
+    judged = result.params["judged"]
+    # each verdict recomputed here from the table's numbers
+    assert judged["a"] == ("TRUE" if sig["test_acc"] <= 0.40 else "FALSE")
+    assert judged["b"] == ("TRUE" if sig["ratio_first_to_third"] > 1 else "FALSE")
+    assert judged["d"] == ("TRUE" if relu["test_acc"] - sig["test_acc"] >= 0.30 else "FALSE")
+    mins = [row["min"] for row in result.tables["derivatives"] if row["activation"] != "sigmoid"]
+    assert judged["e"] == ("TRUE" if max(mins) > 1 else "FALSE")
+    # and what they come out as on this data: the course's answer key
+    assert judged == {"a": "TRUE", "b": "FALSE", "c": "TRUE", "d": "TRUE", "e": "FALSE"}
+    assert sig["mean_abs_grad_fc1"] < sig["mean_abs_grad_fc2"] < sig["mean_abs_grad_fc3"]
+    assert sig["test_acc"] <= 0.2 and relu["test_acc"] >= 0.6
+
+
+def test_one_record_per_batch(result):
+    n = result.params["train_images"]
+    assert n == vanishing.QUICK_TRAIN
+    assert result.claim(f"one gradient record per batch and layer ({math.ceil(n / 64)} batches of 64)").value \
+        == math.ceil(n / 64)
+
+
+def test_derivative_ranges():
+    lo, hi = vanishing.derivative_range("sigmoid")
+    assert hi == pytest.approx(0.25, abs=1e-15) and lo > 0
+    assert vanishing.derivative_range("relu") == (0.0, 1.0)
+    lo, hi = vanishing.derivative_range("tanh", -3, 3, 601)
+    assert hi == pytest.approx(1.0, abs=1e-15) and lo == pytest.approx(1 - math.tanh(3) ** 2, rel=1e-9)
+    with pytest.raises(ValueError, match="name"):
+        vanishing.derivative_range("softsign")
