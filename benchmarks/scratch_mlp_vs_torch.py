@@ -1,6 +1,6 @@
 """One epoch of the 784-512-1024-512-10 ReLU MLP, batch 64, float32: backproplab.scratch vs torch (CPU).
 
-Same work on both sides: Fashion-MNIST training images (pixels / 255), a fresh permutation per
+Same work on both sides, from the same initial weights: Fashion-MNIST training images (pixels / 255), a fresh permutation per
 epoch, forward, softmax cross-entropy, backward, one plain SGD step per batch (lr 0.01), and the
 epoch's mean loss and accuracy accumulated on the side. Timings alternate between the engines
 (ours, torch, ours, torch, ...) so both see the same machine load; the ratio of the medians is
@@ -44,6 +44,14 @@ def torch_epoch(X: torch.Tensor, y: torch.Tensor, threads: int, seed: int) -> tu
         if i < len(SIZES) - 2:
             layers.append(torch.nn.ReLU())
     model = torch.nn.Sequential(*layers)
+    # start from the very weights our side starts from (He init, seed ``seed``)
+    init = Network.from_sizes(SIZES, "relu", init="he", seed=seed, dtype=np.float32)
+    with torch.no_grad():
+        for lin, (W, b, _) in zip(
+            (m for m in model if isinstance(m, torch.nn.Linear)), init.as_params(), strict=True
+        ):
+            lin.weight.copy_(torch.from_numpy(W.T.copy()))
+            lin.bias.copy_(torch.from_numpy(b))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     start = time.perf_counter()
     n = X.shape[0]
@@ -76,7 +84,9 @@ def main() -> None:
     if args.batches:
         X, y = X[: args.batches * 64], y[: args.batches * 64]
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    print(f"workload: {X.shape[0]} images, {-(-X.shape[0] // 64)} batches of 64, MLP {SIZES}, float32, SGD lr 0.01")
+    print(
+        f"workload: {X.shape[0]} images, {-(-X.shape[0] // 64)} batches of 64, MLP {SIZES}, float32, SGD lr 0.01"
+    )
     for threads in (int(t) for t in args.threads.split(",")):
         ours, theirs = [], []
         with threadpool_limits(limits=threads, user_api="blas"):
@@ -88,7 +98,9 @@ def main() -> None:
                 print(f"  threads {threads} round {r}: ours {ours[-1]:.2f} s (acc {acc_o:.3f}), "
                       f"torch {theirs[-1]:.2f} s (acc {acc_t:.3f})")  # fmt: skip
         o, t = statistics.median(ours), statistics.median(theirs)
-        print(f"threads {threads}: ours {o:.2f} s, torch {t:.2f} s, ratio ours/torch = {o / t:.2f}x (goal <= 1.2x)")
+        print(
+            f"threads {threads}: ours {o:.2f} s, torch {t:.2f} s, ratio ours/torch = {o / t:.2f}x (goal <= 1.2x)"
+        )
 
 
 if __name__ == "__main__":
