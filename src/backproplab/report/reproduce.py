@@ -55,6 +55,8 @@ REPORT_ENTRIES = frozenset({"index.html", "summary.md", "results.json", "figures
 
 DEVICES = ("auto", "cpu", "cuda")
 
+_ENTRY_KEYS = frozenset({"title", "status", "passed", "params", "claims", "tables", "text", "figures", "error"})
+
 
 @dataclass
 class ReproduceOutcome:
@@ -155,7 +157,8 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     if previous is not None:
         for name in selected:
             entry = previous["lessons"].get(name)
-            if entry and entry["status"] == "done" and _figures_present(out, entry):
+            if (isinstance(entry, dict) and set(entry) == _ENTRY_KEYS and entry["status"] == "done"
+                    and _figures_present(out, entry)):
                 doc["lessons"][name] = entry
                 seconds = previous.get("timings", {}).get("lessons", {}).get(name)
                 if isinstance(seconds, (int, float)):
