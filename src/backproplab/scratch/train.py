@@ -8,6 +8,7 @@ checking beyond one ``isfinite`` on the scalar loss per batch.
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field, fields
 
@@ -155,7 +156,36 @@ def _first_nonfinite_layer(network: Network) -> str:
     for i, layer in enumerate(network.layers):
         if not (np.isfinite(layer.dW).all() and np.isfinite(layer.db).all()):
             return f"layers[{i}] ({layer.activation}) gradient"
-    return "none (the loss itself overflowed)"
+    last = len(network.layers) - 1
+    return (f"no activation or gradient; the loss of the output layers[{last}] "
+            f"({network.layers[-1].activation}) overflowed")
+
+
+def _copy_state(optimizer):
+    try:
+        return copy.deepcopy(optimizer.__dict__)
+    except Exception:  # an optimizer whose state cannot be copied: parameters are restored alone
+        return None
+
+
+def _restore(network, optimizer, snap, order, steps, X, t, sizes, bufs, loss) -> None:
+    """Reset parameters and optimizer state to ``snap`` (an epoch start), then replay ``steps`` batches."""
+    params, opt_state, _ = snap
+    for p, saved in zip(network.parameters(), params):
+        np.copyto(p, saved)
+    if opt_state is not None:
+        optimizer.__dict__.update(copy.deepcopy(opt_state))
+    grads = network.gradients()
+    start = 0
+    for size in sizes[:steps]:
+        idx = order[start : start + size]
+        start += size
+        xb, tb = bufs[size]
+        np.take(X, idx, axis=0, out=xb)
+        np.take(t, idx, axis=0, out=tb)
+        _, grad = loss_and_grad(loss, network._forward(xb), tb)
+        network.backward(grad)
+        optimizer.step(network.parameters(), grads)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -203,7 +233,10 @@ def fit(
     Raises
     ------
     ValueError (InputError) for bad arguments; NonFiniteError naming the epoch, the batch and the
-    first layer with a non-finite value when the loss becomes NaN or inf.
+    first layer with a non-finite value when the loss becomes NaN or inf (attributes ``epoch``,
+    ``batch``, ``layer``). The network's parameters and the optimizer's state are then restored to
+    their last good values: those the last batch with a finite loss was computed with (found by
+    replaying the epoch from a once-per-epoch snapshot, so training pays nothing per batch).
     """
     if not isinstance(network, Network):
         raise InputError(f"network must be a backproplab.scratch.Network, got {type(network).__name__}")
@@ -233,6 +266,7 @@ def fit(
     params, grads = network.parameters(), network.gradients()
     last_act = network.layers[-1].activation
     history = History()
+    snap = None
 
     bar = None
     epoch_iter = range(1, epochs + 1)
@@ -247,6 +281,9 @@ def fit(
             for epoch in epoch_iter:
                 start_time = time.perf_counter()
                 order = rng.permutation(n) if shuffle else np.arange(n)
+                # once per epoch (no per-batch cost): parameters and optimizer state, so a non-finite
+                # loss can restore the last good parameters by replaying this epoch's batches
+                prev_snap, snap = snap, ([p.copy() for p in params], _copy_state(optimizer), order)
                 lr = float(getattr(optimizer, "lr", float("nan")))
                 total, correct, start = 0.0, 0.0, 0
                 for b_index, size in enumerate(sizes):
@@ -258,10 +295,21 @@ def fit(
                     out = network._forward(xb)
                     value, grad = loss_and_grad(loss, out, tb)
                     if not np.isfinite(value):
-                        raise NonFiniteError(
+                        where = _first_nonfinite_layer(network)
+                        if b_index > 0:  # last good: before this epoch's step b_index
+                            _restore(network, optimizer, snap, order, b_index - 1, X, t, sizes, bufs, loss)
+                        elif prev_snap is not None:  # last good: before the previous epoch's last step
+                            _restore(network, optimizer, prev_snap, prev_snap[2], len(sizes) - 1, X, t,
+                                     sizes, bufs, loss)
+                        else:  # the first loss was already non-finite: the initial parameters stay
+                            _restore(network, optimizer, snap, order, 0, X, t, sizes, bufs, loss)
+                        err = NonFiniteError(
                             f"training produced a non-finite loss ({value}) at epoch {epoch}, batch {b_index + 1}; "
-                            f"first non-finite: {_first_nonfinite_layer(network)}"
+                            f"first non-finite: {where}; the parameters are restored to their last good "
+                            "values (those of the last batch with a finite loss)"
                         )
+                        err.epoch, err.batch, err.layer = epoch, b_index + 1, where
+                        raise err
                     total += value * size
                     correct += count_correct(loss, out, tb, last_act)
                     network.backward(grad)
