@@ -171,7 +171,7 @@ def _copy_state(optimizer):
 def _restore(network, optimizer, snap, order, steps, X, t, sizes, bufs, loss) -> None:
     """Reset parameters and optimizer state to ``snap`` (an epoch start), then replay ``steps`` batches."""
     params, opt_state, _ = snap
-    for p, saved in zip(network.parameters(), params):
+    for p, saved in zip(network.parameters(), params, strict=True):
         np.copyto(p, saved)
     if opt_state is not None:
         optimizer.__dict__.update(copy.deepcopy(opt_state))
