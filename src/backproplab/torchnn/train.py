@@ -17,6 +17,7 @@ Shapes: ``train = (X [N, ...], y [N] int64)``; the model maps ``X[batch]`` to lo
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import time
@@ -269,8 +270,12 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
 
     Raises
     ------
-    InputError for bad arguments; NonFiniteError when the loss becomes NaN/inf (names epoch, batch
-    and the first layer with non-finite weights); CheckpointError for unusable checkpoints.
+    InputError for bad arguments; CheckpointError for unusable checkpoints; NonFiniteError when the
+    loss becomes NaN/inf, naming the epoch, the batch and the first layer whose activation or
+    gradient went non-finite (attributes ``epoch``, ``batch``, ``layer``). Finiteness is checked once
+    per epoch from a device-side count (no read-back per batch); the bad batch's layer is then found
+    by replaying the epoch from a once-per-epoch snapshot. The model and optimizer are left at the
+    start of the failing epoch, the last good state, and a ``checkpoint`` is written with it.
     """
     X, y = _check_pair(train, "train")
     if val is not None:
@@ -337,8 +342,26 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
-                train_loss, train_acc = _train_epoch(net, opt, loss_fn, X, y, batch_size, generator, dev,
-                                                     world, rank, epoch, epochs, progress)
+                # once per epoch (nothing per batch): the state a non-finite loss goes back to
+                snapshot = _snapshot(module, opt, generator, cuda_devices)
+                try:
+                    train_loss, train_acc = _train_epoch(net, opt, loss_fn, X, y, batch_size, generator, dev,
+                                                         world, rank, epoch, epochs, progress)
+                except _Diverged as div:
+                    with _paused(probes):
+                        where = _locate_nonfinite(net, module, opt, loss_fn, X, y, batch_size, generator,
+                                                  dev, world, rank, snapshot, div.batch)
+                    _restore(module, opt, generator, snapshot)
+                    saved = ""
+                    if checkpoint is not None and rank == 0:
+                        save_checkpoint(checkpoint, module, opt, history=hist, epoch=epoch, rng=snapshot["rng"])
+                        saved = f"; checkpoint {checkpoint} holds that state (epoch {epoch})"
+                    err = NonFiniteError(
+                        f"training loss became non-finite at epoch {epoch + 1}, batch {div.batch} of "
+                        f"{div.n_batches}; first non-finite: {where}; the model and optimizer are restored to "
+                        f"their last good state, the start of epoch {epoch + 1}{saved}; try a smaller learning rate")
+                    err.epoch, err.batch, err.layer = epoch + 1, div.batch, where
+                    raise err from None
                 hist.train_loss.append(train_loss)
                 hist.train_acc.append(train_acc)
                 if val is not None:
@@ -364,6 +387,96 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
             for p in attached:
                 p.remove()
     return hist
+
+
+class _Diverged(Exception):
+    def __init__(self, batch: int, n_batches: int):
+        super().__init__(batch, n_batches)
+        self.batch, self.n_batches = batch, n_batches
+
+
+def _snapshot(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
+              cuda_devices: list[int]) -> dict[str, Any]:
+    rng: dict[str, Any] = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    if cuda_devices:
+        rng["cuda"] = [torch.cuda.get_rng_state(cuda_devices[0])]
+    return {"model": {k: v.detach().clone() for k, v in module.state_dict().items()},
+            "opt": copy.deepcopy(opt.state_dict()), "rng": rng, "cuda_devices": cuda_devices}
+
+
+def _restore(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
+             snapshot: dict[str, Any]) -> None:
+    module.load_state_dict(snapshot["model"])
+    opt.load_state_dict(copy.deepcopy(snapshot["opt"]))
+    generator.set_state(snapshot["rng"]["generator"])
+    torch.set_rng_state(snapshot["rng"]["torch"])
+    if snapshot["cuda_devices"]:
+        torch.cuda.set_rng_state(snapshot["rng"]["cuda"][0], snapshot["cuda_devices"][0])
+
+
+def _locate_nonfinite(net: nn.Module, module: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn,
+                      X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator,
+                      dev: torch.device, world: int, rank: int, snapshot: dict[str, Any], bad: int) -> str:
+    """Replay the epoch from ``snapshot`` up to batch ``bad`` (1-based), checking every value on the way.
+
+    Returns the first non-finite gradient of the step before ``bad``, else the first module whose
+    output is non-finite at ``bad`` (forward order), else the first non-finite gradient at ``bad``.
+    """
+    _restore(module, opt, generator, snapshot)
+    nn.Module.train(net, True)
+    perm = torch.randperm(len(X), generator=generator).to(dev)
+    named = dict(module.named_modules())
+    found: list[str] = []
+    last: list[str] = []  # the last leaf module run: the output layer
+
+    def hook(mod: nn.Module, _inputs: Any, output: Any) -> None:
+        name = next(n for n, m in named.items() if m is mod) or "model"
+        if mod is not module:
+            last[:] = [f"{name} ({type(mod).__name__})"]
+        if not found and isinstance(output, torch.Tensor) and not torch.isfinite(output).all():
+            found.append(f"output (activation) of {name} ({type(mod).__name__})")
+
+    def bad_grad() -> str | None:
+        return next((f"gradient of {n}" for n, p in module.named_parameters()
+                     if p.grad is not None and not torch.isfinite(p.grad).all()), None)
+
+    for i, (idx, scale) in enumerate(_batches(perm, len(X), batch_size * world, world, rank)):
+        xb, yb = X.index_select(0, idx), y.index_select(0, idx)
+        if i + 1 < bad:
+            opt.zero_grad(set_to_none=True)
+            (loss_fn(net(xb), yb) * scale).backward()
+            if i + 2 == bad and (g := bad_grad()) is not None:
+                return g + f" (batch {bad - 1}, the step before)"
+            opt.step()
+            continue
+        handles = [m.register_forward_hook(hook) for m in named.values()
+                   if not list(m.children()) or m is module]
+        try:
+            out = net(xb)
+        finally:
+            for h in handles:
+                h.remove()
+        if found:
+            return found[0]
+        opt.zero_grad(set_to_none=True)
+        (loss_fn(out, yb) * scale).backward()
+        output_layer = last[0] if last else type(module).__name__
+        return bad_grad() or f"no activation or gradient; the loss of the output layer {output_layer} overflowed"
+    return "not found on replay (the run was not deterministic)"
+
+
+def _batches(perm: torch.Tensor, n: int, global_batch: int, world: int, rank: int):
+    """``(indices, loss scale)`` of each of this rank's batches of one epoch."""
+    for start in range(0, n, global_batch):
+        stop = min(start + global_batch, n)
+        if world > 1:
+            g = stop - start
+            if g < world:  # a shard would be empty: every rank skips this ragged remainder
+                break
+            lo, hi = ddp.shard_bounds(g, world, rank)
+            yield perm[start + lo:start + hi], (hi - lo) * world / g
+        else:
+            yield perm[start:stop], 1.0
 
 
 class _paused:
@@ -397,18 +510,7 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, mininterval=0.5)
-    for start in range(0, n, global_batch):
-        stop = min(start + global_batch, n)
-        if world > 1:
-            g = stop - start
-            if g < world:  # a shard would be empty: every rank skips this ragged remainder
-                break
-            lo, hi = ddp.shard_bounds(g, world, rank)
-            idx = perm[start + lo:start + hi]
-            scale = (hi - lo) * world / g
-        else:
-            idx = perm[start:stop]
-            scale = 1.0
+    for idx, scale in _batches(perm, n, global_batch, world, rank):
         xb = X.index_select(0, idx)
         yb = y.index_select(0, idx)
         out = net(xb)
@@ -430,11 +532,7 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
                                                                              device=dev)])
     total_loss, total_correct, total_seen = ddp.all_reduce_sum(totals).tolist()
     if not math.isfinite(total_loss):
-        layer = next((name for name, p in unwrap_model(net).named_parameters()
-                      if not torch.isfinite(p).all()), "none (weights still finite)")
-        raise NonFiniteError(f"training loss became non-finite at epoch {epoch + 1}, batch "
-                             f"{int(finite_batches.item()) + 1} of {n_batches} (first non-finite parameter: "
-                             f"{layer}); try a smaller learning rate")
+        raise _Diverged(int(finite_batches.item()) + 1, n_batches)
     return total_loss / total_seen, total_correct / total_seen
 
 
