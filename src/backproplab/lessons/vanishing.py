@@ -22,6 +22,7 @@ each statement is judged from a measurement, and the measurement is a claim.
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from pathlib import Path
@@ -36,7 +37,7 @@ NAME = "vanishing"
 TITLE = "Vanishing gradients: a deep sigmoid network against a ReLU one, five statements judged"
 ORDER = 70
 
-__all__ = ["train_one_epoch", "derivative_range", "run"]
+__all__ = ["train_one_epoch", "derivative_range", "add_arguments", "run"]
 
 #: The course's settings.
 COURSE_SEED = 66
@@ -49,6 +50,12 @@ QUICK_TRAIN = 12000
 #: Bounds of the claims (the same in both sizes; see ``run``'s params for the measured values).
 POOR_ACCURACY = 0.40          # (a): "performs poorly" means at most this test accuracy
 MUCH_BETTER = 0.30            # (d): "much better" means at least this many points of accuracy
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The lesson's own option: the device of the two networks."""
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="device for the two networks (default auto)")
 
 
 def _load(quick: bool, seed: int):
