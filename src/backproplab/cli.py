@@ -53,6 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--resume", action="store_true",
                      help="continue an interrupted reproduce in --out")
 
+    bench = sub.add_parser("bench", help="time our training loops against the references (a table)")
+    bench.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                       help="device for the torch fit/loop/CNN rows (default auto)")
+    bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
+    bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
+    bench.add_argument("--threads", type=int, default=1, help="BLAS and torch threads for both sides (default 1)")
+    bench.add_argument("--rounds", type=int, default=1, help="timings per side; the median is shown (default 1)")
+    bench.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+
     for name, lesson in registry().items():
         lp = sub.add_parser(name, help=lesson.TITLE, description=lesson.__doc__)
         _add_common(lp)
@@ -79,6 +88,17 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         return 130  # a partial report was written; --resume continues it
     return 0 if outcome.passed else 1
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from backproplab.bench import run_bench, to_json, to_markdown
+    from backproplab.files import atomic_write_text
+
+    rows, meta = run_bench(args.device, quick=args.quick, threads=args.threads, rounds=args.rounds, seed=args.seed)
+    print(to_markdown(rows, meta))
+    if args.json is not None:
+        print(f"wrote {atomic_write_text(args.json, to_json(rows, meta))}", file=sys.stderr)
+    return 0
 
 
 def _cmd_lesson(args: argparse.Namespace) -> int:
@@ -109,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_data(args)
         if args.command == "reproduce":
             return _cmd_reproduce(args)
+        if args.command == "bench":
+            return _cmd_bench(args)
         return _cmd_lesson(args)
     except DataNotFoundError as err:
         print(f"backproplab: error: {err}", file=sys.stderr)

@@ -1,0 +1,205 @@
+"""``run_bench``: time every workload against its reference and build the table's rows."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from backproplab.bench import workloads as W
+from backproplab.bench.table import Row
+from backproplab.errors import InputError
+
+__all__ = ["BenchSizes", "FULL", "QUICK", "run_bench"]
+
+
+@dataclass(frozen=True)
+class BenchSizes:
+    """Training images per workload (the first N of the training split) and the scaling series."""
+
+    mlp: int
+    ann: int
+    loops: int
+    cnn: int
+    scale_batch: int
+    scale_width: int
+    test: int
+    batch_sizes: tuple[int, ...] = (16, 32, 64, 128, 256, 512, 1024)
+    widths: tuple[int, ...] = (128, 256, 512, 1024)
+
+
+FULL = BenchSizes(mlp=60_000, ann=60_000, loops=20_000, cnn=10_000, scale_batch=10_000, scale_width=20_000,
+                  test=10_000)
+"""The default run: full epochs for the two engine comparisons, subsets for the expensive rows."""
+
+QUICK = BenchSizes(mlp=512, ann=512, loops=512, cnn=128, scale_batch=256, scale_width=256, test=500)
+"""``--quick``: every row, on a few hundred images (seconds; for tests, not for figures)."""
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _pair(ours: Callable[[], W.Run], reference: Callable[[], W.Run], rounds: int
+          ) -> tuple[float, float, W.Run, W.Run]:
+    """Alternate ``ours``/``reference`` for ``rounds`` rounds; median seconds and each side's first run."""
+    a, b, first_a, first_b = [], [], None, None
+    for _ in range(rounds):
+        ra, rb = ours(), reference()
+        a.append(ra.seconds)
+        b.append(rb.seconds)
+        first_a, first_b = first_a or ra, first_b or rb
+    return statistics.median(a), statistics.median(b), first_a, first_b
+
+
+def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, threads: int | None = 1,
+              rounds: int = 1, seed: int = 0, sizes: BenchSizes | None = None,
+              log: Callable[[str], None] | None = _stderr) -> tuple[list[Row], dict[str, Any]]:
+    """Run every workload and its reference once per round; return ``(rows, meta)``.
+
+    Parameters
+    ----------
+    device : "cpu", "cuda", "auto" or a torch.device
+        Where the torch-side workloads (``fit`` and its loops, ``PyTorchCNN``) run. The NumPy engine,
+        scikit-learn and the torch reference of the engine rows always run on the CPU.
+    quick : bool
+        Use :data:`QUICK` sizes (every row, tiny subsets) instead of :data:`FULL`.
+    threads : int or None
+        BLAS and torch intra-op threads for both sides (None: leave the libraries' defaults).
+    rounds : int
+        Timings per side, alternating ours/reference; the table shows the median.
+    seed : int
+        Seed of the engine rows' weights and batch orders.
+    sizes : BenchSizes, optional
+        Overrides ``quick``.
+    log : callable(str) or None
+        Progress lines (default: stderr).
+
+    Returns
+    -------
+    rows : list of :class:`~backproplab.bench.table.Row`
+    meta : dict (device, threads, rounds, seed, sizes, versions, total seconds)
+
+    Raises
+    ------
+    InputError for a device that is not here (e.g. ``"cuda"`` without a GPU) or bad arguments.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from backproplab.data import fashion_mnist_flat, fashion_mnist_tensors
+    from backproplab.torchnn import resolve_device
+
+    dev = resolve_device(device)
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise InputError(f"rounds must be a positive integer, got {rounds!r}")
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise InputError(f"threads must be None or a positive integer, got {threads!r}")
+    sz = sizes or (QUICK if quick else FULL)
+    say = log or (lambda _m: None)
+    t_start = time.perf_counter()
+    old_threads = torch.get_num_threads()
+    rows: list[Row] = []
+
+    n_train = max(sz.mlp, sz.ann, sz.loops, sz.cnn, sz.scale_batch, sz.scale_width)
+    Xf, yf = fashion_mnist_flat("train", limit=n_train)
+    Xf_test, yf_test = fashion_mnist_flat("test", limit=sz.test)
+    Xt, yt = fashion_mnist_tensors("train", limit=n_train)
+    Xt_test, yt_test = fashion_mnist_tensors("test", limit=sz.test)
+    Xf_t, yf_t = torch.from_numpy(Xf), torch.from_numpy(yf)
+
+    def acc(run: W.Run, X, y) -> float:
+        return W.test_accuracy(run.model, X, y)
+
+    def step(name: str) -> None:
+        say(f"[bench {time.perf_counter() - t_start:6.1f} s] {name}")
+
+    try:
+        if threads is not None:
+            torch.set_num_threads(threads)
+        with threadpool_limits(limits=threads, user_api="blas") if threads is not None else contextlib.nullcontext():
+            W.warm_up(dev)
+            if dev.type != "cpu":
+                W.warm_up(torch.device("cpu"))
+
+            def engine_row(group: str, workload: str, n: int, layers: Sequence[int], batch: int) -> Row:
+                X, y, Xtt, ytt = Xf[:n], yf[:n], Xf_t[:n], yf_t[:n]
+                o, r, ro, rr = _pair(
+                    lambda: W.scratch_mlp_epoch(X, y, sizes=layers, batch_size=batch, threads=threads, seed=seed),
+                    lambda: W.torch_mlp_epoch(Xtt, ytt, sizes=layers, batch_size=batch, threads=threads,
+                                              seed=seed),
+                    rounds)
+                return Row(group, workload, n, "NumPy engine (scratch.fit)", "torch CPU loop", o, r,
+                           acc(ro, Xf_test, yf_test), acc(rr, Xf_test, yf_test),
+                           "same He weights, SGD lr 0.01, float32")
+
+            mlp = "-".join(map(str, W.MLP_SIZES))
+            step(f"NumPy engine vs torch CPU: MLP {mlp}, batch 64, {sz.mlp} images")
+            rows.append(engine_row("engine", f"MLP {mlp} ReLU, 1 epoch, batch 64", sz.mlp, W.MLP_SIZES, 64))
+
+            step(f"NumpyANN vs MLPClassifier: 784-128-10, batch 64, {sz.ann} images")
+            o, r, ro, rr = _pair(lambda: W.numpy_ann_epoch(Xf[:sz.ann], yf[:sz.ann], hidden=128, seed=seed),
+                                 lambda: W.sklearn_mlp_epoch(Xf[:sz.ann], yf[:sz.ann], hidden=128, seed=seed),
+                                 rounds)
+            rows.append(Row("ann", "NumpyANN(784,128,10) vs MLPClassifier((128,)), 1 epoch, batch 64", sz.ann,
+                            "NumpyANN float32 (SGD lr 0.1)", "sklearn MLPClassifier (Adam)", o, r,
+                            acc(ro, Xf_test, yf_test), acc(rr, Xf_test, yf_test),
+                            "times include building the model"))
+
+            n = sz.loops
+            step(f"ANN_relu with gradient recording: fit, plain loop, course loop on {n} images ({dev})")
+            loops = {"fit": W.fit_loop, "plain": W.plain_loop, "course": W.course_loop}
+            times: dict[str, list[float]] = {k: [] for k in loops}
+            runs: dict[str, W.Run] = {}
+            names = list(loops)
+            for rnd in range(rounds):
+                for name in names[rnd % 3:] + names[:rnd % 3]:
+                    run = loops[name](Xt[:n], yt[:n], dev)
+                    times[name].append(run.seconds)
+                    runs.setdefault(name, run)
+            med = {k: statistics.median(v) for k, v in times.items()}
+            accs = {k: acc(runs[k], Xt_test, yt_test) for k in loops}
+            work = "ANN_relu + per-batch mean abs grad of 3 layers, 1 epoch, batch 64"
+            rows.append(Row("loops", work, n, "backproplab.torchnn.fit", "plain in-memory tensor loop",
+                            med["fit"], med["plain"], accs["fit"], accs["plain"], f"device {dev}, SGD momentum 0.5"))
+            rows.append(Row("loops", work, n, "backproplab.torchnn.fit", "course loop (per-item Dataset + DataLoader)",
+                            med["fit"], med["course"], accs["fit"], accs["course"],
+                            f"device {dev}; fit time is the same measurement as the row above"))
+
+            n = sz.cnn
+            step(f"PyTorchCNN: fit vs plain loop on {n} images ({dev})")
+            o, r, ro, rr = _pair(lambda: W.cnn_fit_epoch(Xt[:n], yt[:n], dev, seed=seed),
+                                 lambda: W.cnn_plain_epoch(Xt[:n], yt[:n], dev, seed=seed), rounds)
+            rows.append(Row("cnn", "PyTorchCNN, 1 epoch, batch 64, Adam lr 1e-3", n, "backproplab.torchnn.fit",
+                            "plain in-memory tensor loop", o, r, acc(ro, Xt_test, yt_test), acc(rr, Xt_test, yt_test),
+                            f"device {dev}"))
+
+            for b in sz.batch_sizes:
+                step(f"scaling: batch {b}, MLP {mlp}, {sz.scale_batch} images")
+                rows.append(engine_row("scale-batch", f"scaling: MLP {mlp}, batch {b}", sz.scale_batch,
+                                       W.MLP_SIZES, b))
+            for w in sz.widths:
+                step(f"scaling: width {w}, MLP 784-{w}-10, {sz.scale_width} images")
+                rows.append(engine_row("scale-width", f"scaling: MLP 784-{w}-10 (ANN-like), batch 64",
+                                       sz.scale_width, (784, w, 10), 64))
+    finally:
+        torch.set_num_threads(old_threads)
+
+    total = time.perf_counter() - t_start
+    step("done")
+    meta = {
+        "device": str(dev), "threads": threads, "rounds": rounds, "seed": seed, "quick": bool(quick and sizes is None),
+        "sizes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sz.__dict__.items()},
+        "test_samples": sz.test, "total_s": total, "python": platform.python_version(),
+        "numpy": np.__version__, "torch": torch.__version__, "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+    }
+    return rows, meta
