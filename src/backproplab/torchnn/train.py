@@ -175,6 +175,31 @@ def _check_pair(pair: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     return X, y
 
 
+def _check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str, loss: str | LossFn) -> None:
+    """Once per call (one read-back): X finite; for a named loss, y integer labels in [0, C)."""
+    if X.is_floating_point() and not bool(torch.isfinite(X).all()):
+        bad = int((~torch.isfinite(X)).sum())
+        raise InputError(f"{name} X must be finite, got {bad} NaN/inf value(s)")
+    if callable(loss):
+        return
+    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+        raise InputError(f"{name} y must hold integer class indices (int64) for loss {loss!r}, got dtype {y.dtype}")
+    was_training = module.training
+    nn.Module.train(module, False)
+    try:
+        with torch.no_grad():
+            out = module(X[:1])
+    finally:
+        nn.Module.train(module, was_training)
+    if out.ndim != 2:
+        return
+    classes = out.shape[1]
+    lo, hi = torch.stack([y.min(), y.max()]).tolist()
+    if lo < 0 or hi >= classes:
+        raise InputError(f"{name} y must hold class indices in [0, {classes - 1}] for a model with {classes} "
+                         f"outputs, got values from {lo} to {hi}")
+
+
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
@@ -305,6 +330,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     y = y.to(dev, non_blocking=True)
     if val is not None:
         Xv, yv = Xv.to(dev, non_blocking=True), yv.to(dev, non_blocking=True)
+    _check_values(module, X, y, "train", loss)
+    if val is not None:
+        _check_values(module, Xv, yv, "val", loss)
 
     hist = history if history is not None else History()
     run_params = {"epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
