@@ -23,11 +23,18 @@ def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None)
                         help="directory for figures and text (default: do not write)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line on stderr (status 2), like the other errors."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (lessons are discovered from :mod:`backproplab.lessons`)."""
     from backproplab.lessons import registry
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="backproplab",
         description="A lab for learning and teaching neural networks: lessons that run, plot "
                     "and check themselves against PyTorch.")
