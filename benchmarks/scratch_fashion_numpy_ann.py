@@ -35,9 +35,11 @@ def main() -> None:
         print(f"epoch {epoch:2d}: train loss {loss:.4f}, test accuracy {acc:.4f}")
     first = next((i + 1 for i, a in enumerate(history["val_acc"]) if a >= 0.85), None)
     final = model.accuracy(Xt, yt)
-    print(f"NumpyANN(784,128,10,lr=0.1,seed=0) {args.dtype}: test accuracy after {args.epochs} epochs {final:.4f}, "
-          f"best {max(history['val_acc']):.4f}, first >= 0.85 at epoch {first}; "
-          f"{elapsed:.1f} s ({elapsed / args.epochs:.1f} s/epoch, evaluation included, BLAS threads {args.threads})")
+    print(
+        f"NumpyANN(784,128,10,lr=0.1,seed=0) {args.dtype}: test accuracy after {args.epochs} epochs {final:.4f}, "
+        f"best {max(history['val_acc']):.4f}, first >= 0.85 at epoch {first}; "
+        f"{elapsed:.1f} s ({elapsed / args.epochs:.1f} s/epoch, evaluation included, BLAS threads {args.threads})"
+    )
 
 
 if __name__ == "__main__":

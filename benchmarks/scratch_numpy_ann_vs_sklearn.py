@@ -4,7 +4,8 @@ Both train one pass over the Fashion-MNIST training images (pixels / 255) in min
 with a fresh shuffle, computing the loss of every batch; each timing includes building the model.
 scikit-learn keeps float32 input in float32, so the comparison is made in float32 (NumpyANN with
 ``dtype=np.float32``) and in float64 (NumpyANN's default, the course's). Timings alternate between
-the two so both see the same machine load; the ratio of the medians is printed.
+the two so both see the same machine load; the ratios of the medians and of the fastest rounds
+are printed (on a machine shared with other work the fastest round is the steadier figure).
 
 Differences that favour scikit-learn's side of the "same work": none we know of. It uses Adam
 (slightly more arithmetic per step than SGD) and validates its input once.
@@ -42,8 +43,7 @@ def sklearn(X, y, seed) -> tuple[float, float]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)
-    elapsed = time.perf_counter() - start
-    return elapsed, float("nan")
+    return time.perf_counter() - start, float(model.score(X[:5000], y[:5000]))
 
 
 def main() -> None:
@@ -63,7 +63,8 @@ def main() -> None:
                 b.append(sklearn(X, y, r)[0])
                 print(f"  {name} round {r}: NumpyANN {a[-1]:.2f} s, MLPClassifier {b[-1]:.2f} s")
             o, s = statistics.median(a), statistics.median(b)
-            print(f"{name}: NumpyANN {o:.2f} s, MLPClassifier {s:.2f} s, ratio = {o / s:.2f}x (goal <= 1.0x)")
+            print(f"{name}: NumpyANN {o:.2f} s, MLPClassifier {s:.2f} s, ratio = {o / s:.2f}x of medians, "
+                  f"{min(a) / min(b):.2f}x of fastest rounds (goal <= 1.0x)")  # fmt: skip
 
 
 if __name__ == "__main__":
