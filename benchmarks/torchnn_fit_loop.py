@@ -21,88 +21,34 @@ import statistics
 import time
 
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
 
+from backproplab.bench import workloads
 from backproplab.data import fashion_mnist_tensors
-from backproplab.torchnn import ANN_relu, GradientMagnitudes, evaluate, fit, resolve_device
+from backproplab.torchnn import ANN_relu, evaluate, fit, resolve_device
 
-BATCH, LR, MOMENTUM, SEED = 64, 0.01, 0.5, 66
-
-
-class PerItemDataset(Dataset):
-    """The course's style: one (image, label) pair per ``__getitem__``, collated by the DataLoader."""
-
-    def __init__(self, X: torch.Tensor, y: torch.Tensor):
-        self.X, self.y = X, y
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, i: int):
-        return self.X[i], self.y[i]
+BATCH, LR, MOMENTUM, SEED = (workloads.ANN_BATCH, workloads.ANN_LR, workloads.ANN_MOMENTUM,
+                             workloads.ANN_SEED)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+PerItemDataset = workloads.PerItemDataset
 
 
 def course_loop(X, y, device):
-    torch.manual_seed(SEED)
-    model = ANN_relu(784, 10).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    loader = DataLoader(PerItemDataset(X, y), batch_size=BATCH, shuffle=True)
-    grads = [[], [], []]
-    _sync(device)
-    t0 = time.perf_counter()
-    for xb, yb in loader:
-        xb, yb = xb.to(device), yb.to(device)
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        for i, layer in enumerate((model.fc1, model.fc2, model.fc3)):
-            grads[i].append(layer.weight.grad.abs().mean().item())
-        opt.step()
-    _sync(device)
-    return time.perf_counter() - t0, model, grads
+    """backproplab.bench.workloads.course_loop: (seconds, model, per-layer mean |grad| per batch)."""
+    run = workloads.course_loop(X, y, device)
+    return run.seconds, run.model, run.grads
 
 
 def plain_loop(X, y, device):
-    torch.manual_seed(SEED)
-    model = ANN_relu(784, 10).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    Xd, yd = X.to(device), y.to(device)
-    gen = torch.Generator().manual_seed(SEED)
-    grads = [[], [], []]
-    _sync(device)
-    t0 = time.perf_counter()
-    perm = torch.randperm(len(Xd), generator=gen).to(device)
-    for start in range(0, len(Xd), BATCH):
-        idx = perm[start:start + BATCH]
-        xb, yb = Xd[idx], yd[idx]
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        for i, layer in enumerate((model.fc1, model.fc2, model.fc3)):
-            grads[i].append(layer.weight.grad.abs().mean())
-        opt.step()
-    grads = [torch.stack(g).tolist() for g in grads]
-    _sync(device)
-    return time.perf_counter() - t0, model, grads
+    """backproplab.bench.workloads.plain_loop: (seconds, model, per-layer mean |grad| per batch)."""
+    run = workloads.plain_loop(X, y, device)
+    return run.seconds, run.model, run.grads
 
 
 def fit_loop(X, y, device):
-    torch.manual_seed(SEED)
-    model = ANN_relu(784, 10)
-    probe = GradientMagnitudes(layers=3)
-    _sync(device)
-    t0 = time.perf_counter()
-    hist = fit(model, (X, y), epochs=1, batch_size=BATCH, lr=LR, momentum=MOMENTUM, seed=SEED,
-               device=device, probes=[probe], progress=False)
-    _sync(device)
-    elapsed = time.perf_counter() - t0
-    return elapsed, model, [hist.probes["grad_magnitudes"][k] for k in ("fc1", "fc2", "fc3")]
+    """backproplab.bench.workloads.fit_loop: (seconds, model, per-layer mean |grad| per batch)."""
+    run = workloads.fit_loop(X, y, device)
+    return run.seconds, run.model, run.grads
 
 
 def main(argv: list[str] | None = None) -> dict:
