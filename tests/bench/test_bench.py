@@ -1,0 +1,117 @@
+"""backproplab bench: the table's structure at --quick size (no timing assertions), and the workloads' same-work claims."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from backproplab.bench import Row, to_json, to_markdown
+from backproplab.bench import workloads as W
+from backproplab.cli import main
+
+pytestmark = pytest.mark.bench
+
+GROUPS = {"engine": 1, "ann": 1, "loops": 2, "cnn": 1, "scale-batch": 7, "scale-width": 4}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory, fashion_available):
+    if not fashion_available:
+        pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
+    path = tmp_path_factory.mktemp("bench") / "bench.json"
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["bench", "--quick", "--device", "cpu", "--json", str(path)])
+    return code, out.getvalue(), err.getvalue(), path
+
+
+def test_quick_json_has_every_workload_row(quick_run):
+    code, _, _, path = quick_run
+    assert code == 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = data["rows"]
+    counts = {g: sum(r["group"] == g for r in rows) for g in GROUPS}
+    assert counts == GROUPS
+    batches = [int(r["workload"].rsplit("batch ", 1)[1]) for r in rows if r["group"] == "scale-batch"]
+    assert batches == [16, 32, 64, 128, 256, 512, 1024]
+    widths = [r["workload"] for r in rows if r["group"] == "scale-width"]
+    assert [w.split("784-")[1].split("-")[0] for w in widths] == ["128", "256", "512", "1024"]
+    refs = {r["reference"] for r in rows if r["group"] == "loops"}
+    assert refs == {"plain in-memory tensor loop", "course loop (per-item Dataset + DataLoader)"}
+    assert data["meta"]["device"] == "cpu" and data["meta"]["quick"] is True
+
+
+def test_quick_ratios_are_ours_over_reference(quick_run):
+    _, _, _, path = quick_run
+    for r in json.loads(path.read_text(encoding="utf-8"))["rows"]:
+        assert r["ours_s"] > 0 and r["reference_s"] > 0
+        assert r["ratio"] == pytest.approx(r["ours_s"] / r["reference_s"], rel=1e-12)
+        assert 0.0 <= r["ours_acc"] <= 1.0 and 0.0 <= r["reference_acc"] <= 1.0
+        assert r["samples"] < 60_000
+        assert r["ours_s_per_60k_est"] == pytest.approx(r["ours_s"] * 60_000 / r["samples"])
+
+
+def test_quick_markdown_table_on_stdout_progress_on_stderr(quick_run):
+    _, out, err, path = quick_run
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert len(table) == 2 + sum(GROUPS.values())  # header, separator, rows
+    assert all(line.count(" | ") == table[0].count(" | ") for line in table)
+    assert "[bench" in err and "[bench" not in out
+    assert f"wrote {path}" in err
+
+
+def test_cuda_without_gpu_is_one_line_exit_2(capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["bench", "--device", "cuda", "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "cuda" in err.lower() and err.startswith("backproplab: error:")
+
+
+def test_bad_threads_names_the_argument(capsys):
+    assert main(["bench", "--quick", "--device", "cpu", "--threads", "0"]) == 2
+    assert "threads" in capsys.readouterr().err
+
+
+def test_row_ratio_extrapolation_and_json_without_nan():
+    row = Row("ann", "w", 15_000, "a", "b", 3.0, 1.5, 0.8, float("nan"))
+    assert row.ratio == 2.0
+    assert row.extrapolated(3.0) == pytest.approx(12.0)
+    assert Row("ann", "w", 60_000, "a", "b", 3.0, 1.5, 0.8, 0.8).extrapolated(3.0) is None
+    data = json.loads(to_json([row], {"device": "cpu"}))
+    assert data["rows"][0]["reference_acc"] is None and data["rows"][0]["ratio"] == 2.0
+    md = to_markdown([row], {"device": "cpu", "threads": 1, "seed": 0, "total_s": 1.0, "test_samples": 10})
+    assert "| 2.00× |" in md and "≈ 12.0" in md and "| — |" in md
+
+
+def test_engine_and_torch_sides_do_the_same_work():
+    """One full batch (so the shuffle order cannot matter): both sides end with the same weights."""
+    rng = np.random.default_rng(0)
+    X = rng.random((48, 20), dtype=np.float32)
+    y = rng.integers(0, 5, 48)
+    sizes = (20, 16, 12, 5)
+    ours = W.scratch_mlp_epoch(X, y, sizes=sizes, batch_size=48, lr=0.5, seed=3)
+    ref = W.torch_mlp_epoch(torch.from_numpy(X), torch.from_numpy(y), sizes=sizes, batch_size=48, lr=0.5, seed=3)
+    linears = [m for m in ref.model if isinstance(m, torch.nn.Linear)]
+    for (Wo, bo, _), lin in zip(ours.model.as_params(), linears, strict=True):
+        np.testing.assert_allclose(Wo, lin.weight.detach().numpy().T, atol=1e-5)
+        np.testing.assert_allclose(bo.reshape(-1), lin.bias.detach().numpy(), atol=1e-5)
+    assert ours.train_acc == pytest.approx(ref.train_acc)
+
+
+def test_fit_and_plain_loops_record_the_same_gradients():
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(200, 1, 28, 28, generator=g)
+    y = torch.randint(0, 10, (200,), generator=g)
+    cpu = torch.device("cpu")
+    fit_run, plain_run = W.fit_loop(X, y, cpu), W.plain_loop(X, y, cpu)
+    assert [len(g) for g in fit_run.grads] == [4, 4, 4]  # ceil(200 / 64) batches, 3 layers
+    np.testing.assert_allclose(fit_run.grads, plain_run.grads, rtol=1e-4)
+    assert math.isnan(plain_run.train_acc) and 0.0 <= fit_run.train_acc <= 1.0
