@@ -1,0 +1,314 @@
+"""Issue 9: bad input at every public door gets an error naming the argument, what was expected and
+what was given; the CLI turns it into one line on stderr and status 2; a diverging run stops with a
+NonFiniteError naming epoch, batch and layer, and leaves the last good state behind.
+
+The table is one list of cases per door (``pytest.mark.parametrize``): each case is the call, the
+exception type and the words its message must contain.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from backproplab import data
+from backproplab.cli import main
+from backproplab.errors import CheckpointError, InputError, NonFiniteError
+from backproplab.lessons import get_lesson
+from backproplab.scratch import SGD, Dense, Network, NumpyANN, exponential, inverse_time, step_decay
+from backproplab.scratch import fit as np_fit
+from backproplab.torchnn import MLP, PyTorchANN, PyTorchCNN, load_checkpoint
+from backproplab.torchnn import fit as torch_fit
+
+X4 = np.zeros((10, 4))
+Y3 = np.arange(10) % 3
+TX = torch.zeros(8, 4)
+TY = torch.zeros(8, dtype=torch.long)
+
+
+def _net() -> Network:
+    return Network.from_sizes([4, 5, 3], "relu", seed=0)
+
+
+def _tfit(train=(TX, TY), **kw):
+    args = {"epochs": 1, "batch_size": 2, "progress": False, "device": "cpu"} | kw
+    return torch_fit(MLP([4, 3]), train, **args)
+
+
+def _np_fit(X=X4, y=Y3, epochs=1, batch_size=2, optimizer=None, **kw):
+    return np_fit(_net(), X, y, epochs, batch_size, optimizer or SGD(0.1), progress=False, **kw)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    (tmp_path / "notackpt.pt").write_bytes(b"hello world, this is not a checkpoint")
+    (tmp_path / "bad.yaml").write_text("layers: [1, 2\n")
+    (tmp_path / "foreign.yaml").write_text("foo: 3\n")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.txt").write_text("someone's notes")
+    return tmp_path
+
+
+D, S, T, L = pytest.mark.data, pytest.mark.scratch, pytest.mark.torchnn, pytest.mark.lessons
+
+
+def case(id_, mark, call, exc, *words):
+    return pytest.param(call, exc, words, id=id_, marks=mark)
+
+
+# call(files) -> raises; the words are checked in the message, in order-free, case-sensitive form
+CASES = [
+    # -- data -------------------------------------------------------------------------------------
+    case("fashion-split", D, lambda f: data.load_fashion_mnist("validation"), InputError,
+         "split", "'train', 'test'", "validation"),
+    case("one_hot-above", D, lambda f: data.one_hot([0, 5], 3), InputError, "labels", "[0, 2]", "5"),
+    case("one_hot-negative", D, lambda f: data.one_hot([-1, 1], 3), InputError, "labels", "[0, 2]", "-1"),
+    case("minibatch-size-0", D, lambda f: list(data.iterate_minibatches(X4, Y3, 0)), InputError,
+         "batch_size", ">= 1", "0"),
+    case("minibatch-lengths", D, lambda f: list(data.iterate_minibatches(X4, Y3[:5], 2)), InputError,
+         "X and y", "same length", "10", "5"),
+    case("digits-positive", D, lambda f: data.load_digits_binary(positive="evens"), InputError,
+         "positive", "'0-4'", "evens"),
+    case("digits-fraction", D, lambda f: data.load_digits_binary(train_fraction=1.5), InputError,
+         "train_fraction", "between 0 and 1", "1.5"),
+    case("moons-n", D, lambda f: data.moons(n=0), InputError, "n must be", ">= 1", "0"),
+    # -- scratch (NumPy engine) -------------------------------------------------------------------
+    case("dense-d_in", S, lambda f: Dense(0, 3), InputError, "d_in", ">= 1", "0"),
+    case("dense-activation", S, lambda f: Dense(3, 3, "swishy"), InputError, "activation", "relu", "swishy"),
+    case("forward-width", S, lambda f: _net().forward(np.zeros((2, 5))), InputError, "x", "(N, 4)", "(2, 5)"),
+    case("fit-lr-0", S, lambda f: _np_fit(optimizer=SGD(0.0)), InputError, "lr", "> 0", "0.0"),
+    case("sgd-lr-negative", S, lambda f: SGD(-1), InputError, "lr", "> 0", "-1"),
+    case("fit-batch_size-0", S, lambda f: _np_fit(batch_size=0), InputError, "batch_size", ">= 1", "0"),
+    case("fit-epochs-0", S, lambda f: _np_fit(epochs=0), InputError, "epochs", ">= 1", "0"),
+    case("fit-labels-range", S, lambda f: _np_fit(y=np.arange(10)), InputError, "y", "[0, 2]", "9"),
+    case("fit-onehot-width", S, lambda f: _np_fit(y=np.zeros((10, 4))), InputError, "y", "(10, 3)", "(10, 4)"),
+    case("fit-X-nan", S, lambda f: _np_fit(X=np.full((10, 4), np.nan)), InputError, "X", "finite", "NaN"),
+    case("fit-loss-name", S, lambda f: _np_fit(loss="hinge"), InputError,
+         "loss", "softmax_cross_entropy", "hinge"),
+    case("schedule-exponential", S, lambda f: exponential(0.1, -1), InputError, "d must", "> 0", "-1"),
+    case("schedule-step-every", S, lambda f: step_decay(0.1, 0.5, 0), InputError, "every", ">= 1", "0"),
+    case("schedule-inverse-k", S, lambda f: inverse_time(0.1, -2), InputError, "k must", ">= 0", "-2"),
+    case("schedule-negative-t", S, lambda f: exponential(0.1, 0.5)(-1), InputError, "t must", "non-negative", "-1"),
+    case("sgd-momentum", S, lambda f: SGD(0.1, momentum=1.5), InputError, "momentum", "[0, 1)", "1.5"),
+    case("sgd-per", S, lambda f: SGD(0.1, per="minute"), InputError, "per", "'step'", "minute"),
+    case("numpyann-input_size", S, lambda f: NumpyANN(0, 3, 2), InputError, "input_size", "0"),
+    case("numpyann-output_size", S, lambda f: NumpyANN(4, 3, 1), InputError, "output_size", ">= 2", "1"),
+    case("numpyann-X-width", S, lambda f: NumpyANN(4, 3, 2).train(np.zeros((5, 3)), np.zeros(5, int), epochs=1),
+         InputError, "X_train", "(N, 4)", "(5, 3)"),
+    case("numpyann-labels", S, lambda f: NumpyANN(4, 3, 2).train(np.zeros((5, 4)), np.full(5, 7), epochs=1),
+         InputError, "y_train", "[0, 1]", "7"),
+    # -- torchnn ----------------------------------------------------------------------------------
+    case("tfit-epochs", T, lambda f: _tfit(epochs=0), InputError, "epochs", "positive integer", "0"),
+    case("tfit-batch_size", T, lambda f: _tfit(batch_size=-1), InputError, "batch_size", "positive integer", "-1"),
+    case("tfit-device", T, lambda f: _tfit(device="tpu"), InputError, "device", "'cuda'", "tpu"),
+    case("tfit-lr", T, lambda f: _tfit(lr=-1.0), InputError, "lr", "positive finite", "-1"),
+    case("tfit-labels-range", T, lambda f: _tfit(train=(TX, torch.full((8,), 7))), InputError,
+         "train y", "[0, 2]", "7"),
+    case("tfit-labels-float", T, lambda f: _tfit(train=(TX, torch.zeros(8))), InputError,
+         "train y", "integer class indices", "float32"),
+    case("tfit-X-nan", T, lambda f: _tfit(train=(torch.full((8, 4), float("nan")), TY)), InputError,
+         "train X", "finite", "NaN"),
+    case("tfit-y-length", T, lambda f: _tfit(train=(TX, TY[:5])), InputError, "train y", "[8]", "(5,)"),
+    case("mlp-sizes-short", T, lambda f: MLP([4]), InputError, "sizes", "input and an output", "[4]"),
+    case("mlp-sizes-zero", T, lambda f: MLP([4, 0, 3]), InputError, "sizes[1]", "positive integer", "0"),
+    case("mlp-activation", T, lambda f: MLP([4, 3, 2], "swishy"), InputError, "activation", "relu", "swishy"),
+    case("checkpoint-foreign-file", T, lambda f: load_checkpoint(f / "notackpt.pt", MLP([4, 3])), CheckpointError,
+         "checkpoint", "notackpt.pt", "not a torch file"),
+    case("checkpoint-missing", T, lambda f: load_checkpoint(f / "none.pt", MLP([4, 3])), CheckpointError,
+         "checkpoint", "none.pt", "does not exist"),
+    case("pytorchann-size", T, lambda f: PyTorchANN(0, 3, 2), InputError, "input_size", "positive integer", "0"),
+    case("pytorchann-epochs", T, lambda f: PyTorchANN(4, 3, 2).train(np.zeros((5, 4)), np.zeros(5, int), epochs=0),
+         InputError, "epochs", "positive integer", "0"),
+    case("pytorchcnn-dropout", T, lambda f: PyTorchCNN(dropout=1.5), InputError, "dropout", "[0, 1)", "1.5"),
+    # -- lessons ----------------------------------------------------------------------------------
+    case("lesson-unknown", L, lambda f: get_lesson("backpropp"), ValueError, "unknown lesson", "'backprop'",
+         "backpropp"),
+    case("gd-unknown-name", L, lambda f: get_lesson("gradient-descent").run(quick=True, expr="x**2 + z"),
+         InputError, "expression", "unknown name 'z'", "expected variables x, y"),
+    case("gd-syntax", L, lambda f: get_lesson("gradient-descent").run(quick=True, expr="x**2 +"),
+         InputError, "expression", "ends too early", "expected"),
+    case("gd-eta", L, lambda f: get_lesson("gradient-descent").run(quick=True, eta=-1), InputError,
+         "eta", "positive", "-1"),
+    case("backprop-bad-yaml", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "bad.yaml"),
+         InputError, "network file", "bad.yaml", "not valid YAML", "line"),
+    case("backprop-unknown-key", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "foreign.yaml"),
+         InputError, "foreign.yaml", "unknown key(s) foo", "expected"),
+    case("conv-kernel-too-big", L, lambda f: get_lesson("conv").run(quick=True, size=3, kernel=7), InputError,
+         "kernel 7", "larger than the padded input", "n + 2*padding"),
+    case("conv-stride", L, lambda f: get_lesson("conv").run(quick=True, size=8, kernel=3, stride=0), InputError,
+         "stride", ">= 1", "0"),
+]
+
+
+@pytest.mark.parametrize(("call", "exc", "words"), CASES)
+def test_bad_input_is_named(call, exc, words, files: Path) -> None:
+    with pytest.raises(exc) as info:
+        call(files)
+    message = str(info.value)
+    missing = [w for w in words if w not in message]
+    assert not missing, f"message {message!r} lacks {missing}"
+
+
+# argv (with {tmp} for the fixture folder) and the words the one stderr line must contain
+CLI_CASES = [
+    pytest.param(["nosuch"], ["COMMAND", "invalid choice", "nosuch"], id="unknown-command"),
+    pytest.param(["xor", "--seed", "x"], ["--seed", "int", "'x'"], id="seed-not-int"),
+    pytest.param(["gradient-descent", "--expr", "x + z"], ["expression", "unknown name 'z'"], id="gd-expr"),
+    pytest.param(["gradient-descent", "--expr", "__import__('os')"], ["expression", "unexpected character"],
+                 id="gd-code"),
+    pytest.param(["gradient-descent", "--steps", "0"], ["steps", "from 1", "0"], id="gd-steps"),
+    pytest.param(["conv", "--size", "3", "--kernel", "7"], ["kernel 7", "padded input"], id="conv-kernel"),
+    pytest.param(["conv", "--size", "8", "--kernel", "3", "--padding", "-1"], ["padding", ">= 0", "-1"],
+                 id="conv-padding"),
+    pytest.param(["backprop", "{tmp}/bad.yaml"], ["network file", "bad.yaml", "YAML"], id="backprop-yaml"),
+    pytest.param(["backprop", "{tmp}/nope.yaml"], ["nope.yaml", "does not exist"], id="backprop-missing"),
+    pytest.param(["backprop", "--example", "nosuch"], ["--example", "invalid choice", "nosuch"],
+                 id="backprop-example"),
+    pytest.param(["fashion", "--model", "resnet"], ["--model", "'cnn'", "resnet"], id="fashion-model"),
+    pytest.param(["fashion", "--epochs", "0"], ["epochs", "positive integer", "0"], id="fashion-epochs"),
+    pytest.param(["activations", "--big-lr", "-1"], ["big_lr", "> 0", "-1"], id="activations-lr"),
+    pytest.param(["reproduce", "--only", "nosuch", "--out", "{tmp}/r"], ["only", "unknown lesson", "nosuch"],
+                 id="reproduce-only"),
+    pytest.param(["reproduce", "--device", "tpu"], ["--device", "invalid choice", "tpu"], id="reproduce-device"),
+    pytest.param(["reproduce", "--quick", "--only", "xor", "--out", "{tmp}/full"],
+                 ["out", "not empty", "mine.txt", "--force"], id="reproduce-out-not-ours"),
+    pytest.param(["data", "--root"], ["--root", "expected one argument"], id="data-root-missing"),
+]
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(("argv", "words"), CLI_CASES)
+def test_cli_bad_input_is_one_line_and_status_2(argv, words, files: Path, capsys) -> None:
+    argv = [a.replace("{tmp}", str(files)) for a in argv]
+    try:
+        status = main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        status = exc.code
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("backproplab"), err
+    assert "error:" in err
+    missing = [w for w in words if w not in err]
+    assert not missing, f"stderr {err!r} lacks {missing}"
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(CASES) + len(CLI_CASES) >= 30
+
+
+# -- non-finite training -------------------------------------------------------------------------
+
+
+def _replayed_params(net_factory, X, Y, batch_size, momentum, seed, steps):
+    """The NumPy network's parameters after ``steps`` SGD steps of fit's own batch order."""
+    from backproplab.scratch.train import loss_and_grad
+
+    net, opt = net_factory(), SGD(3.0, momentum=momentum)
+    rng = np.random.default_rng(seed)
+    done, n = 0, len(X)
+    with np.errstate(all="ignore"):
+        while done < steps:
+            order = rng.permutation(n)
+            for k in range(0, n, batch_size):
+                if done == steps:
+                    break
+                idx = order[k:k + batch_size]
+                _, g = loss_and_grad("half_mse", net._forward(X[idx].copy()), Y[idx])
+                net.backward(g)
+                opt.step(net.parameters(), net.gradients())
+                done += 1
+            opt.end_epoch()
+    return net.parameters()
+
+
+@pytest.mark.scratch
+@pytest.mark.parametrize(("batch_size", "momentum"), [(16, 0.9), (64, 0.0)], ids=["mid-epoch", "first-batch"])
+def test_numpy_fit_divergence_restores_the_last_good_parameters(batch_size, momentum) -> None:
+    X = np.random.default_rng(0).standard_normal((64, 4))
+    Y = X[:, :1] * 3
+
+    def make() -> Network:
+        return Network.from_sizes([4, 8, 1], ["tanh", "identity"], seed=0)
+
+    net = make()
+    with pytest.raises(NonFiniteError) as info:
+        np_fit(net, X, Y, 500, batch_size, SGD(3.0, momentum=momentum), loss="half_mse", seed=1, progress=False)
+    err = info.value
+    message = str(err)
+    assert re.search(rf"epoch {err.epoch}, batch {err.batch};", message)
+    assert "layers[" in message
+    # last good: the parameters the last finite loss was computed with, i.e. before the step that
+    # produced the non-finite loss; (64, 0.0) fails on an epoch's first batch, so the replay crosses
+    # into the previous epoch
+    steps = (err.epoch - 1) * (64 // batch_size) + err.batch - 2
+    expected = _replayed_params(make, X, Y, batch_size, momentum, 1, steps)
+    for got, want in zip(net.parameters(), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert all(np.isfinite(p).all() for p in net.parameters())
+    if momentum == 0.0:
+        assert err.batch == 1 and err.epoch > 1
+
+
+@pytest.mark.scratch
+def test_numpy_fit_names_the_first_layer_whose_activation_overflows() -> None:
+    X = np.full((8, 2), 1e300)
+    net = Network.from_sizes([2, 3, 2], "relu", seed=0)
+    before = [p.copy() for p in net.parameters()]
+    with pytest.raises(NonFiniteError, match=r"epoch 1, batch [12]; first non-finite: layers\[0\] \(relu\) "
+                                             r"activation"):
+        np_fit(net, X, np.arange(8) % 2, 2, 4, SGD(0.1), progress=False)
+    # batch 1 or 2 failed: the last good parameters are the initial ones either way
+    for got, want in zip(net.parameters(), before, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def _blobs() -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 12, generator=g)
+    return X, (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+
+
+@pytest.mark.torchnn
+def test_torch_fit_divergence_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
+    X, y = _blobs()
+    ckpt = tmp_path / "run.pt"
+    torch.manual_seed(0)
+    model = MLP([12, 16, 3], "relu")
+    torch.manual_seed(0)
+    reference = MLP([12, 16, 3], "relu")
+    with pytest.raises(NonFiniteError) as info:
+        torch_fit(model, (X, y), epochs=30, batch_size=32, lr=50.0, device="cpu", progress=False,
+                  checkpoint=ckpt, checkpoint_every=5)
+    err = info.value
+    message = str(err)
+    assert f"epoch {err.epoch}, batch {err.batch} of 8" in message
+    assert re.search(r"first non-finite: .*layers\.\d", message), message
+    assert err.epoch > 1
+    # the model is back at the start of the failing epoch, the same as an uninterrupted shorter run
+    torch_fit(reference, (X, y), epochs=err.epoch - 1, batch_size=32, lr=50.0, device="cpu", progress=False)
+    for (name, got), want in zip(model.state_dict().items(), reference.state_dict().values(), strict=True):
+        assert torch.equal(got, want), name
+    # ... and the checkpoint holds that state, although checkpoint_every=5 had skipped that epoch
+    fresh = MLP([12, 16, 3], "relu")
+    state = load_checkpoint(ckpt, fresh)
+    assert int(state["epoch"]) == err.epoch - 1
+    for got, want in zip(fresh.state_dict().values(), model.state_dict().values(), strict=True):
+        assert torch.equal(got, want)
+
+
+@pytest.mark.torchnn
+def test_torch_fit_names_the_first_layer_whose_activation_overflows() -> None:
+    X, y = _blobs()
+    torch.manual_seed(0)
+    model = MLP([12, 16, 3], "relu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(NonFiniteError, match=r"epoch 1, batch 1 of 8; first non-finite: output \(activation\) "
+                                             r"of layers\.0 \(Linear\)"):
+        torch_fit(model, (X.sign() * 3e38, y), epochs=1, batch_size=32, device="cpu", progress=False)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
