@@ -120,3 +120,16 @@ def test_divergence_names_epoch_batch_and_layer():
     X, y = blobs()
     with pytest.raises(NonFiniteError, match=r"epoch 1, batch \d+ of 8; first non-finite: .*layers\.\d"):
         fit(_model(), (X * 1e4, y), epochs=2, batch_size=32, lr=1e4, progress=False)
+
+
+def test_lr_schedule_scales_the_base_rate_each_epoch():
+    X, y = blobs()
+    model = _model()
+    opt = torch.optim.SGD(model.parameters(), lr=0.2)
+    seen = []
+    fit(model, (X, y), epochs=3, batch_size=64, optimizer=opt, progress=False,
+        lr_schedule=lambda e: seen.append(e) or 0.5 ** e)
+    assert seen == [0, 1, 2]
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+    with pytest.raises(InputError, match="lr_schedule"):
+        fit(_model(), (X, y), epochs=1, batch_size=64, progress=False, lr_schedule=lambda e: 0.0)

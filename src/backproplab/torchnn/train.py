@@ -124,6 +124,9 @@ def make_optimizer(optimizer: Any, params: Sequence[nn.Parameter] | Any, *, lr: 
         return optimizer
     if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
         raise InputError(f"lr must be a positive finite number, got {lr!r}")
+    for arg, value in (("momentum", momentum), ("weight_decay", weight_decay)):
+        if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+            raise InputError(f"{arg} must be a finite number >= 0, got {value!r}")
     params = list(params)
     if optimizer is None or isinstance(optimizer, str):
         name = (optimizer or "sgd").lower()
@@ -176,23 +179,24 @@ def _check_pair(pair: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str, loss: str | LossFn) -> None:
-    """Once per call (one read-back): X finite; for a named loss, y integer labels in [0, C)."""
+    """Once per call: X finite and of the model's input shape; for a named loss, y labels in [0, C)."""
     # min and max propagate NaN and show inf: one reduction, no N x D mask
     if X.is_floating_point() and X.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
         bad = int((~torch.isfinite(X)).sum())
         raise InputError(f"{name} X must be finite, got {bad} NaN/inf value(s)")
-    if callable(loss):
-        return
-    if y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+    if not callable(loss) and (y.is_floating_point() or y.is_complex() or y.dtype == torch.bool):
         raise InputError(f"{name} y must hold integer class indices (int64) for loss {loss!r}, got dtype {y.dtype}")
     was_training = module.training
-    nn.Module.train(module, False)
+    nn.Module.train(module, False)  # eval mode: no dropout draw, no batch-norm update
     try:
         with torch.no_grad():
             out = module(X[:1])
+    except RuntimeError as exc:
+        raise InputError(f"{name} X must have the input shape the model expects, got samples of shape "
+                         f"{tuple(X.shape[1:])} ({' '.join(str(exc).split())})") from exc
     finally:
         nn.Module.train(module, was_training)
-    if out.ndim != 2:
+    if callable(loss) or out.ndim != 2:
         return
     classes = out.shape[1]
     lo, hi = torch.stack([y.min(), y.max()]).tolist()
@@ -250,7 +254,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         loss: str | LossFn = "cross_entropy", device: str | torch.device = "auto", seed: int = 0,
         probes: Sequence[Probe] = (), progress: bool = True, checkpoint: str | os.PathLike | None = None,
         resume: bool = False, checkpoint_every: int = 1, eval_batch_size: int = 2048,
-        history: History | None = None) -> History:
+        history: History | None = None, lr_schedule: Callable[[int], float] | None = None) -> History:
     """Train ``model`` on in-memory tensors; return the per-epoch :class:`History`.
 
     Parameters
@@ -283,6 +287,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         When ``checkpoint`` exists, load it and continue from its epoch (exact on the CPU).
     history : History, optional
         Continue appending to this history (e.g. a model's earlier runs).
+    lr_schedule : callable(epoch) -> float, optional
+        Multiplier of each parameter group's base learning rate for epoch ``epoch`` (0-based), set at
+        the start of every epoch (after a resume too), e.g. ``lambda e: 0.1 if e >= 4 else 1.0``.
 
     Under ``torchrun --nproc_per_node=N`` (or any initialised process group) the same call trains
     with ``DistributedDataParallel``: every rank holds the data, takes its contiguous shard of each
@@ -365,12 +372,20 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
             for p in probes:
                 p.load_records(hist.probes.get(p.name, {}))
 
+        base_lrs = [g.get("initial_lr", g["lr"]) for g in opt.param_groups] if lr_schedule is None else \
+            [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
         attached = [p for p in probes if not p.attached]
         for p in attached:
             p.attach(module)
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
+                if lr_schedule is not None:
+                    factor = float(lr_schedule(epoch))
+                    if not (math.isfinite(factor) and factor > 0):
+                        raise InputError(f"lr_schedule({epoch}) must be a positive number, got {factor!r}")
+                    for group, base in zip(opt.param_groups, base_lrs, strict=True):
+                        group["lr"] = base * factor
                 # once per epoch (nothing per batch): the state a non-finite loss goes back to
                 snapshot = _snapshot(module, opt, generator, cuda_devices)
                 try:
