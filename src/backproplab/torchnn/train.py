@@ -338,9 +338,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     y = y.to(dev, non_blocking=True)
     if val is not None:
         Xv, yv = Xv.to(dev, non_blocking=True), yv.to(dev, non_blocking=True)
-    _check_values(module, X, y, "train", loss)
-    if val is not None:
-        _check_values(module, Xv, yv, "val", loss)
+    with _paused(probes):  # probes attached before the call must not record the shape check
+        _check_values(module, X, y, "train", loss)
+        if val is not None:
+            _check_values(module, Xv, yv, "val", loss)
 
     hist = history if history is not None else History()
     run_params = {"epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
