@@ -347,8 +347,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
     """
     from backproplab.lessons.activations import one_torch_thread
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
     # Validate the user's own question first, so bad input fails before any work.
     if (in_channels is None) != (out_channels is None):
         raise InputError("in_channels and out_channels must be given together")
