@@ -164,8 +164,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
     device : str
         Unused: this lesson runs on the NumPy engine.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
     with _one_blas_thread():
         return _run(bool(quick), int(seed))
 
