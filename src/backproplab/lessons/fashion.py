@@ -190,8 +190,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
         raise InputError(f"model must be one of {[*MODELS, 'all']}, got {model!r}")
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1):
         raise InputError(f"epochs must be a positive integer, got {epochs!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
     seed = int(seed)
     t0 = time.perf_counter()
     kinds = list(MODELS) if model == "all" else [model]
