@@ -153,8 +153,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
         Unused (figures are returned; the CLI saves them).
     device : "auto", "cpu" or "cuda"
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
     t0 = time.perf_counter()
     X, y, Xt, yt = _load(bool(quick), int(seed))
     n_train = len(X)
