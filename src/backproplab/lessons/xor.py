@@ -243,8 +243,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, **_: 
     """
     import matplotlib.figure
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
     X, y = _xor_data()
     n_seeds, steps, lr = 20, (500 if quick else 1000), 0.5
     epochs = 50 if quick else 200
