@@ -349,6 +349,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr:
     start, eta, decay, steps :
         Your own run: start point (default (3, 2)), η₀, d and number of steps.
     """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
     text = COURSE_EXPR if expr is None else expr
     f = parse_expression(text)
     is_course = str(f) == str(parse_expression(COURSE_EXPR))
