@@ -106,6 +106,7 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     sz = sizes or (QUICK if quick else FULL)
     say = log or (lambda _m: None)
     t_start = time.perf_counter()
+    load_start = _load_average()
     old_threads = torch.get_num_threads()
     rows: list[Row] = []
 
@@ -200,6 +201,14 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
         "sizes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sz.__dict__.items()},
         "test_samples": sz.test, "total_s": total, "python": platform.python_version(),
         "numpy": np.__version__, "torch": torch.__version__, "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
+        "cpu_count": os.cpu_count(), "load_average_1min": [load_start, _load_average()],
     }
     return rows, meta
+
+
+def _load_average() -> float | None:
+    """The 1-minute load average (None where the OS has none): how shared the machine was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None

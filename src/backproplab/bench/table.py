@@ -66,11 +66,18 @@ def _acc(value: float) -> str:
     return "—" if value is None or not math.isfinite(value) else f"{value:.3f}"
 
 
+def _load_text(load: Any, cpus: Any) -> str:
+    if not load or any(v is None for v in load):
+        return ""
+    return f", load average {load[0]:.1f} → {load[1]:.1f} on {cpus} CPUs"
+
+
 def to_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     """A Markdown table: workload, images, ours / reference (s), ratio, est. s per 60k, accuracies, notes."""
     lines = [
         f"backproplab bench — device {meta.get('device')}, threads {meta.get('threads')}, "
-        f"{'quick, ' if meta.get('quick') else ''}seed {meta.get('seed')}, total {meta.get('total_s', 0):.0f} s",
+        f"{'quick, ' if meta.get('quick') else ''}seed {meta.get('seed')}, total {meta.get('total_s', 0):.0f} s"
+        + _load_text(meta.get("load_average_1min"), meta.get("cpu_count")),
         "",
         "| workload | images | ours | ours s | reference | reference s | ratio ours/ref "
         "| ours s/60k (est.) | acc ours | acc ref | note |",
