@@ -103,9 +103,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from backproplab.bench import run_bench, to_json, to_markdown
+    from backproplab.bench import check_json_path, run_bench, to_json, to_markdown
     from backproplab.files import atomic_write_text
 
+    if args.json is not None:
+        check_json_path(args.json)
     rows, meta = run_bench(args.device, quick=args.quick, threads=args.threads, rounds=args.rounds, seed=args.seed)
     print(to_markdown(rows, meta))
     if args.json is not None:

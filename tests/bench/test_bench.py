@@ -115,3 +115,9 @@ def test_fit_and_plain_loops_record_the_same_gradients():
     assert [len(g) for g in fit_run.grads] == [4, 4, 4]  # ceil(200 / 64) batches, 3 layers
     np.testing.assert_allclose(fit_run.grads, plain_run.grads, rtol=1e-4)
     assert math.isnan(plain_run.train_acc) and 0.0 <= fit_run.train_acc <= 1.0
+
+
+def test_json_path_that_is_a_directory_fails_before_timing(tmp_path, capsys):
+    assert main(["bench", "--quick", "--device", "cpu", "--json", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--json" in err and len(err.strip().splitlines()) == 1

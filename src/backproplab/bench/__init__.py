@@ -11,6 +11,6 @@
 """
 
 from backproplab.bench.runner import FULL, QUICK, BenchSizes, run_bench
-from backproplab.bench.table import Row, to_json, to_markdown
+from backproplab.bench.table import Row, check_json_path, to_json, to_markdown
 
-__all__ = ["BenchSizes", "FULL", "QUICK", "Row", "run_bench", "to_json", "to_markdown"]
+__all__ = ["BenchSizes", "FULL", "QUICK", "Row", "check_json_path", "run_bench", "to_json", "to_markdown"]

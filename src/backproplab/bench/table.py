@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FULL_EPOCH", "Row", "to_markdown", "to_json"]
+__all__ = ["FULL_EPOCH", "Row", "check_json_path", "to_markdown", "to_json"]
 
 FULL_EPOCH = 60_000
 """Images in one Fashion-MNIST training epoch (what ``per 60k (est.)`` extrapolates to)."""
@@ -100,3 +102,19 @@ def to_markdown(rows: list[Row], meta: dict[str, Any]) -> str:
 def to_json(rows: list[Row], meta: dict[str, Any]) -> str:
     """``{"meta": {...}, "rows": [Row.to_dict(), ...]}`` as indented JSON text (no NaN)."""
     return json.dumps({"meta": meta, "rows": [r.to_dict() for r in rows]}, indent=2, allow_nan=False) + "\n"
+
+
+def check_json_path(path: str | os.PathLike) -> Path:
+    """Fail before minutes of timing when ``--json PATH`` cannot be written: a directory, or a parent
+    that is a file or not writable. Returns the path."""
+    from backproplab.errors import InputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"--json must be a file path, got the directory {str(path)!r}")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise InputError(f"--json {str(path)!r}: cannot write into {str(parent)!r}")
+    return path
