@@ -53,6 +53,7 @@ def test_quick_ratios_are_ours_over_reference(quick_run):
     for r in json.loads(path.read_text(encoding="utf-8"))["rows"]:
         assert r["ours_s"] > 0 and r["reference_s"] > 0
         assert r["ratio"] == pytest.approx(r["ours_s"] / r["reference_s"], rel=1e-12)
+        assert r["cpu_ratio"] == pytest.approx(r["ours_cpu_s"] / r["reference_cpu_s"], rel=1e-12)
         assert 0.0 <= r["ours_acc"] <= 1.0 and 0.0 <= r["reference_acc"] <= 1.0
         assert r["samples"] < 60_000
         assert r["ours_s_per_60k_est"] == pytest.approx(r["ours_s"] * 60_000 / r["samples"])
@@ -89,6 +90,7 @@ def test_row_ratio_extrapolation_and_json_without_nan():
     assert data["rows"][0]["reference_acc"] is None and data["rows"][0]["ratio"] == 2.0
     md = to_markdown([row], {"device": "cpu", "threads": 1, "seed": 0, "total_s": 1.0, "test_samples": 10})
     assert "| 2.00× |" in md and "≈ 12.0" in md and "| — |" in md
+    assert math.isnan(row.cpu_ratio) and data["rows"][0]["cpu_ratio"] is None
 
 
 def test_engine_and_torch_sides_do_the_same_work():

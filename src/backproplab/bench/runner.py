@@ -49,16 +49,31 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _call(fn: Callable[[], W.Run]) -> tuple[W.Run, float]:
+    """``fn()`` and the process CPU seconds of the whole call (all threads; model building included)."""
+    c0 = time.process_time()
+    run = fn()
+    return run, time.process_time() - c0
+
+
 def _pair(ours: Callable[[], W.Run], reference: Callable[[], W.Run], rounds: int
-          ) -> tuple[float, float, W.Run, W.Run]:
-    """Alternate ``ours``/``reference`` for ``rounds`` rounds; median seconds and each side's first run."""
-    a, b, first_a, first_b = [], [], None, None
+          ) -> tuple[tuple[float, float, float, float], W.Run, W.Run]:
+    """Alternate ``ours``/``reference`` for ``rounds`` rounds.
+
+    Returns ``((ours wall, reference wall, ours CPU, reference CPU) medians, ours' first run,
+    the reference's first run)``.
+    """
+    a, b, ac, bc, first_a, first_b = [], [], [], [], None, None
     for _ in range(rounds):
-        ra, rb = ours(), reference()
+        ra, ca = _call(ours)
+        rb, cb = _call(reference)
         a.append(ra.seconds)
         b.append(rb.seconds)
+        ac.append(ca)
+        bc.append(cb)
         first_a, first_b = first_a or ra, first_b or rb
-    return statistics.median(a), statistics.median(b), first_a, first_b
+    med = statistics.median
+    return (med(a), med(b), med(ac), med(bc)), first_a, first_b
 
 
 def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, threads: int | None = 1,
@@ -133,55 +148,60 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
 
             def engine_row(group: str, workload: str, n: int, layers: Sequence[int], batch: int) -> Row:
                 X, y, Xtt, ytt = Xf[:n], yf[:n], Xf_t[:n], yf_t[:n]
-                o, r, ro, rr = _pair(
+                t, ro, rr = _pair(
                     lambda: W.scratch_mlp_epoch(X, y, sizes=layers, batch_size=batch, threads=threads, seed=seed),
                     lambda: W.torch_mlp_epoch(Xtt, ytt, sizes=layers, batch_size=batch, threads=threads,
                                               seed=seed),
                     rounds)
-                return Row(group, workload, n, "NumPy engine (scratch.fit)", "torch CPU loop", o, r,
+                return Row(group, workload, n, "NumPy engine (scratch.fit)", "torch CPU loop", t[0], t[1],
                            acc(ro, Xf_test, yf_test), acc(rr, Xf_test, yf_test),
-                           "same He weights, SGD lr 0.01, float32")
+                           "same He weights, SGD lr 0.01, float32", t[2], t[3])
 
             mlp = "-".join(map(str, W.MLP_SIZES))
             step(f"NumPy engine vs torch CPU: MLP {mlp}, batch 64, {sz.mlp} images")
             rows.append(engine_row("engine", f"MLP {mlp} ReLU, 1 epoch, batch 64", sz.mlp, W.MLP_SIZES, 64))
 
             step(f"NumpyANN vs MLPClassifier: 784-128-10, batch 64, {sz.ann} images")
-            o, r, ro, rr = _pair(lambda: W.numpy_ann_epoch(Xf[:sz.ann], yf[:sz.ann], hidden=128, seed=seed),
+            t, ro, rr = _pair(lambda: W.numpy_ann_epoch(Xf[:sz.ann], yf[:sz.ann], hidden=128, seed=seed),
                                  lambda: W.sklearn_mlp_epoch(Xf[:sz.ann], yf[:sz.ann], hidden=128, seed=seed),
                                  rounds)
             rows.append(Row("ann", "NumpyANN(784,128,10) vs MLPClassifier((128,)), 1 epoch, batch 64", sz.ann,
-                            "NumpyANN float32 (SGD lr 0.1)", "sklearn MLPClassifier (Adam)", o, r,
+                            "NumpyANN float32 (SGD lr 0.1)", "sklearn MLPClassifier (Adam)", t[0], t[1],
                             acc(ro, Xf_test, yf_test), acc(rr, Xf_test, yf_test),
-                            "times include building the model"))
+                            "times include building the model", t[2], t[3]))
 
             n = sz.loops
             step(f"ANN_relu with gradient recording: fit, plain loop, course loop on {n} images ({dev})")
             loops = {"fit": W.fit_loop, "plain": W.plain_loop, "course": W.course_loop}
             times: dict[str, list[float]] = {k: [] for k in loops}
+            cpu: dict[str, list[float]] = {k: [] for k in loops}
             runs: dict[str, W.Run] = {}
             names = list(loops)
             for rnd in range(rounds):
                 for name in names[rnd % 3:] + names[:rnd % 3]:
-                    run = loops[name](Xt[:n], yt[:n], dev)
+                    run, c = _call(lambda f=loops[name]: f(Xt[:n], yt[:n], dev))
                     times[name].append(run.seconds)
+                    cpu[name].append(c)
                     runs.setdefault(name, run)
             med = {k: statistics.median(v) for k, v in times.items()}
+            mcpu = {k: statistics.median(v) for k, v in cpu.items()}
             accs = {k: acc(runs[k], Xt_test, yt_test) for k in loops}
             work = "ANN_relu + per-batch mean abs grad of 3 layers, 1 epoch, batch 64"
             rows.append(Row("loops", work, n, "backproplab.torchnn.fit", "plain in-memory tensor loop",
-                            med["fit"], med["plain"], accs["fit"], accs["plain"], f"device {dev}, SGD momentum 0.5"))
+                            med["fit"], med["plain"], accs["fit"], accs["plain"], f"device {dev}, SGD momentum 0.5",
+                            mcpu["fit"], mcpu["plain"]))
             rows.append(Row("loops", work, n, "backproplab.torchnn.fit", "course loop (per-item Dataset + DataLoader)",
                             med["fit"], med["course"], accs["fit"], accs["course"],
-                            f"device {dev}; fit time is the same measurement as the row above"))
+                            f"device {dev}; fit time is the same measurement as the row above",
+                            mcpu["fit"], mcpu["course"]))
 
             n = sz.cnn
             step(f"PyTorchCNN: fit vs plain loop on {n} images ({dev})")
-            o, r, ro, rr = _pair(lambda: W.cnn_fit_epoch(Xt[:n], yt[:n], dev, seed=seed),
+            t, ro, rr = _pair(lambda: W.cnn_fit_epoch(Xt[:n], yt[:n], dev, seed=seed),
                                  lambda: W.cnn_plain_epoch(Xt[:n], yt[:n], dev, seed=seed), rounds)
             rows.append(Row("cnn", "PyTorchCNN, 1 epoch, batch 64, Adam lr 1e-3", n, "backproplab.torchnn.fit",
-                            "plain in-memory tensor loop", o, r, acc(ro, Xt_test, yt_test), acc(rr, Xt_test, yt_test),
-                            f"device {dev}"))
+                            "plain in-memory tensor loop", t[0], t[1], acc(ro, Xt_test, yt_test),
+                            acc(rr, Xt_test, yt_test), f"device {dev}", t[2], t[3]))
 
             for b in sz.batch_sizes:
                 step(f"scaling: batch {b}, MLP {mlp}, {sz.scale_batch} images")
