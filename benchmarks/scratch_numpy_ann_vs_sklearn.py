@@ -4,7 +4,8 @@ Both train one pass over the Fashion-MNIST training images (pixels / 255) in min
 with a fresh shuffle, computing the loss of every batch; each timing includes building the model.
 scikit-learn keeps float32 input in float32, so the comparison is made in float32 (NumpyANN with
 ``dtype=np.float32``) and in float64 (NumpyANN's default, the course's). Timings alternate between
-the two so both see the same machine load; the ratio of the medians is printed.
+the two so both see the same machine load; the ratios of the medians and of the fastest rounds
+are printed (on a machine shared with other work the fastest round is the steadier figure).
 
 Differences that favour scikit-learn's side of the "same work": none we know of. It uses Adam
 (slightly more arithmetic per step than SGD) and validates its input once.
@@ -34,7 +35,7 @@ def ours(X, y, dtype, seed) -> tuple[float, float]:
 def sklearn(X, y, seed) -> tuple[float, float]:
     """backproplab.bench.workloads.sklearn_mlp_epoch (building the model included): (seconds, accuracy)."""
     run = sklearn_mlp_epoch(X, y, hidden=128, seed=seed)
-    return run.seconds, float("nan")
+    return run.seconds, float(run.model.score(X[:5000], y[:5000]))
 
 
 def main() -> None:
@@ -54,7 +55,8 @@ def main() -> None:
                 b.append(sklearn(X, y, r)[0])
                 print(f"  {name} round {r}: NumpyANN {a[-1]:.2f} s, MLPClassifier {b[-1]:.2f} s")
             o, s = statistics.median(a), statistics.median(b)
-            print(f"{name}: NumpyANN {o:.2f} s, MLPClassifier {s:.2f} s, ratio = {o / s:.2f}x (goal <= 1.0x)")
+            print(f"{name}: NumpyANN {o:.2f} s, MLPClassifier {s:.2f} s, ratio = {o / s:.2f}x of medians, "
+                  f"{min(a) / min(b):.2f}x of fastest rounds (goal <= 1.0x)")  # fmt: skip
 
 
 if __name__ == "__main__":
