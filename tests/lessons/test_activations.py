@@ -82,13 +82,6 @@ def test_dead_relu_table(result):
     assert result.claim("a dead unit receives exactly zero gradient: max |dL/dw|, |dL/db| of dead units").value == 0
 
 
-def test_one_torch_thread_restores():
-    before = torch.get_num_threads()
-    with act.one_torch_thread():
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-
-
 @pytest.mark.parametrize("kw, message", [({"big_lr": -1.0}, "big_lr must be > 0"),
                                           ({"bias_shift": float("nan")}, "bias_shift must be a finite number"),
                                           ({"seed": "x"}, "seed")])

@@ -16,10 +16,8 @@ and counts the dead units before and after with :class:`backproplab.torchnn.prob
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import numbers
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,23 +50,6 @@ def _torch_functions() -> dict[str, Any]:
         "elu": lambda z: F.elu(z, ELU_ALPHA),
         "identity": lambda z: z,
     }
-
-
-@contextlib.contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread inside the block (restored after).
-
-    The networks here are tiny: on a shared 2-core machine, torch's thread pool spends far more
-    time waking threads than computing (measured: 10 s vs 0.16 s for the same 50 steps).
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _grid(half_width: float = 6.0, step: float = 0.01) -> np.ndarray:
@@ -175,7 +156,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, big_lr: float = 5.0,
-        bias_shift: float = 1.0, **_: Any) -> LessonResult:
+        bias_shift: float = 1.0) -> LessonResult:
     """Run the activations lesson.
 
     Parameters
@@ -256,6 +237,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, bi
                                  1e-15))
 
     # ---- 3. dead ReLUs -----------------------------------------------------------------------
+    from backproplab.torchnn.threads import one_torch_thread
+
     with one_torch_thread():
         dead = _dead_relu_demo(quick, seed, big_lr, bias_shift)
     result.tables["dead_relus"] = dead["rows"]

@@ -329,7 +329,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, size: int | None = None,
         kernel: int | None = None, padding: int = 0, stride: int = 1, dilation: int = 1,
-        in_channels: int | None = None, out_channels: int | None = None, **_: Any) -> LessonResult:
+        in_channels: int | None = None, out_channels: int | None = None) -> LessonResult:
     """Run the convolution-arithmetic lesson.
 
     Parameters
@@ -345,7 +345,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
         checked against torch; with ``in_channels`` and ``out_channels`` too, the parameter count.
         A kernel larger than the padded input raises :class:`~backproplab.errors.InputError`.
     """
-    from backproplab.lessons.activations import one_torch_thread
+    from backproplab.torchnn.threads import one_torch_thread
 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be an integer >= 0, got {seed!r}")

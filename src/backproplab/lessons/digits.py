@@ -149,8 +149,7 @@ def _count_params(network) -> int:
 # ------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto",
-        **_: Any) -> LessonResult:
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
     """Train the digits networks, sweep, compare depths and initialisations; return the result.
 
     Parameters
@@ -161,8 +160,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
         First of the five seeds; the sweeps and comparisons use this one.
     out : path or None
         Unused (figures are returned; the CLI saves them).
-    device : str
-        Unused: this lesson runs on the NumPy engine.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise InputError(f"seed must be an integer >= 0, got {seed!r}")

@@ -165,7 +165,7 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int = 10
 
 
 def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto",
-        model: str = "all", epochs: int | None = None, **_: Any) -> LessonResult:
+        model: str = "all", epochs: int | None = None) -> LessonResult:
     """Train the chosen models, evaluate on the test set, and return curves, tables and claims.
 
     Parameters

@@ -333,7 +333,7 @@ def _plot_values(f: Expression, paths: dict[str, np.ndarray], minimum: dict[str,
 
 def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr: str | None = None,
         start: Sequence[float] | None = None, eta: float = COURSE_ETA, decay: float = 1.0,
-        steps: int = COURSE_STEPS, **_: Any) -> LessonResult:
+        steps: int = COURSE_STEPS) -> LessonResult:
     """Run the lesson; returns claims, tables (grid, settings reaching the target) and figures.
 
     Parameters

@@ -26,7 +26,6 @@ import argparse
 import math
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -138,8 +137,7 @@ def _hidden_preactivations(model, X):
 # ------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto",
-        **_: Any) -> LessonResult:
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto") -> LessonResult:
     """Train both networks one epoch, measure, judge the five statements; return the result.
 
     Parameters

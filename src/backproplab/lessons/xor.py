@@ -228,7 +228,7 @@ def _train_one_scratch(init: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray
     return {"W1": hidden.W.T, "b1": hidden.b, "w2": output.W[:, 0], "b2": output.b[0]}
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, **_: Any) -> LessonResult:
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
     """Run the XOR lesson.
 
     Parameters
@@ -314,7 +314,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, **_: 
     # the batched NumPy trainer follows torch autograd + SGD step for step
     check_steps = 200 if quick else steps
     one = {k: v[0] for k, v in runs[3]["init"].items()}
-    from backproplab.lessons.activations import one_torch_thread
+    from backproplab.torchnn.threads import one_torch_thread
 
     with one_torch_thread():
         ref = _train_one_torch(one, X, y, check_steps, lr)
