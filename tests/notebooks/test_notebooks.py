@@ -1,7 +1,8 @@
-"""The digits, vanishing and fashion notebooks execute cleanly (nbclient), each with run(quick=True).
+"""Every notebook in ``notebooks/`` executes cleanly (nbclient) with ``run(quick=True)``.
 
-The three share one kernel (started once); each notebook starts with ``%reset -f``, so none can
-lean on another's variables. The Fashion-MNIST notebooks are skipped where the data is missing.
+All share one kernel, started once (importing torch and Matplotlib is most of a notebook's cost);
+each notebook starts with ``%reset -f``, so none can lean on another's variables. The Fashion-MNIST
+notebooks are skipped where the data is missing (CI installs it).
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ jupyter_client = pytest.importorskip("jupyter_client")
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
+# name: (needs Fashion-MNIST, figures it must display, words it must print besides "all claims pass")
+EXPECTED = {
+    "xor.ipynb": (False, 2, []),
+    "backprop_trace.ipynb": (False, 2, ["∂L/∂w⁽¹⁾₃₂ = δ⁽¹⁾₃·x₂ = 0.252·(−1) = −0.252", "layers[1].weights[0]"]),
+    "gradient_descent.ipynb": (False, 2, ["1.29676", "unknown name 'z'"]),
+    "activations.ipynb": (False, 2, []),
+    "conv_arithmetic.ipynb": (False, 2, []),
+    "digits.ipynb": (False, 4, []),
+    "vanishing.ipynb": (True, 2, []),
+    "fashion.ipynb": (True, 4, []),
+}
+
 
 @pytest.fixture(scope="module")
 def kernel():
@@ -33,9 +46,13 @@ def _outputs(nb):
     return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])]
 
 
-@pytest.mark.parametrize("name, needs_data, figures", [("digits.ipynb", False, 4), ("vanishing.ipynb", True, 2),
-                                                       ("fashion.ipynb", True, 4)])
-def test_notebook_executes(name, needs_data, figures, kernel, fashion_available):
+def test_every_notebook_is_checked():
+    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_notebook_executes(name, kernel, fashion_available):
+    needs_data, figures, must_print = EXPECTED[name]
     if needs_data and not fashion_available:
         pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
@@ -53,3 +70,5 @@ def test_notebook_executes(name, needs_data, figures, kernel, fashion_available)
     assert images >= figures, f"{name}: expected {figures} figures displayed, found {images}"
     text = "".join(out.get("text", "") for out in outputs if out.get("output_type") == "stream")
     assert "all claims pass" in text
+    for words in must_print:
+        assert words in text, (name, words)
