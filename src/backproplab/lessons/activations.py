@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch import functional as fn
 
@@ -176,8 +177,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, bi
 
     big_lr = _check_number(big_lr, "big_lr", 0.0, strict=True)
     bias_shift = _check_number(bias_shift, "bias_shift", 0.0, strict=True)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     result = LessonResult(NAME, TITLE, params={"quick": quick, "seed": seed, "big_lr": big_lr,
                                                "bias_shift": bias_shift})
     claims = result.claims

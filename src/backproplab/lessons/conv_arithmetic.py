@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "conv"
@@ -347,8 +348,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
     """
     from backproplab.torchnn.threads import one_torch_thread
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     # Validate the user's own question first, so bad input fails before any work.
     if (in_channels is None) != (out_channels is None):
         raise InputError("in_channels and out_channels must be given together")

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "digits"
@@ -161,8 +162,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     out : path or None
         Unused (figures are returned; the CLI saves them).
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     with _one_blas_thread():
         return _run(bool(quick), int(seed))
 

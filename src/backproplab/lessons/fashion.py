@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "fashion"
@@ -190,8 +191,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
         raise InputError(f"model must be one of {[*MODELS, 'all']}, got {model!r}")
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1):
         raise InputError(f"epochs must be a positive integer, got {epochs!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     seed = int(seed)
     t0 = time.perf_counter()
     kinds = list(MODELS) if model == "all" else [model]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons._args import check_seed
 from backproplab.lessons.expression import Expression, finite_difference_gradient, parse_expression
 from backproplab.lessons.result import Claim, LessonResult
 
@@ -349,8 +350,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr:
     start, eta, decay, steps :
         Your own run: start point (default (3, 2)), η₀, d and number of steps.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     text = COURSE_EXPR if expr is None else expr
     f = parse_expression(text)
     is_course = str(f) == str(parse_expression(COURSE_EXPR))

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "vanishing"
@@ -151,8 +152,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
         Unused (figures are returned; the CLI saves them).
     device : "auto", "cpu" or "cuda"
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     t0 = time.perf_counter()
     X, y, Xt, yt = _load(bool(quick), int(seed))
     n_train = len(X)

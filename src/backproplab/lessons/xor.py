@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "xor"
@@ -243,8 +244,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     """
     import matplotlib.figure
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError(f"seed must be an integer >= 0, got {seed!r}")
+    seed = check_seed(seed)
     X, y = _xor_data()
     n_seeds, steps, lr = 20, (500 if quick else 1000), 0.5
     epochs = 50 if quick else 200
