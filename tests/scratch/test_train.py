@@ -141,3 +141,17 @@ def test_bce_targets_must_be_in_unit_interval_and_the_right_width() -> None:
         fit(net, X4, np.full(10, 2.0), 1, 4, SGD(0.1), loss="bce", progress=False)
     with pytest.raises(ValueError, match=r"^y must have shape"):
         fit(net, X4, np.zeros((10, 2)), 1, 4, SGD(0.1), loss="bce", progress=False)
+
+
+def test_blas_threads_limits_the_pool_inside_the_block_only():
+    from threadpoolctl import threadpool_info
+
+    from backproplab.scratch.threads import blas_threads
+
+    def counts():
+        return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+    before = counts()
+    with blas_threads(1):
+        assert all(n == 1 for n in counts())
+    assert counts() == before

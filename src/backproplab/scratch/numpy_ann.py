@@ -22,8 +22,8 @@ import numpy as np
 
 from backproplab.errors import InputError
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
-from backproplab.scratch._threads import blas_threads as blas_threads_limit
 from backproplab.scratch.init import as_generator
+from backproplab.scratch.threads import blas_threads as blas_threads_limit
 
 
 class NumpyANN:

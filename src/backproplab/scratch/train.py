@@ -16,10 +16,10 @@ import numpy as np
 
 from backproplab.errors import InputError, NonFiniteError
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
-from backproplab.scratch._threads import blas_threads as blas_threads_limit
 from backproplab.scratch.functional import LOSSES, log_softmax, sigmoid, softmax
 from backproplab.scratch.init import as_generator
 from backproplab.scratch.network import Network
+from backproplab.scratch.threads import blas_threads as blas_threads_limit
 
 
 @dataclass
