@@ -123,6 +123,8 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     for key, text in result.text.items():
         if key.startswith("print"):
             print(text)
+    if result.timings:
+        print("time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()))
     if args.out is not None:
         paths = result.save_figures(Path(args.out))
         for path in paths.values():

@@ -13,8 +13,9 @@ import pytest
 pytestmark = pytest.mark.report
 
 # backprop: well under a second of arithmetic; xor: trains 80 small networks from random
-# initialisations (NumPy and torch), so it catches unseeded randomness.
-FAST_LESSONS = ["backprop", "xor"]
+# initialisations (NumPy and torch), so it catches unseeded randomness; digits: sweeps whose own
+# wall times once leaked into its params.
+FAST_LESSONS = ["backprop", "xor", "digits"]
 
 
 @pytest.mark.parametrize("lesson", FAST_LESSONS)

@@ -33,7 +33,7 @@ def load(path: Path) -> dict:
 
 def without_timings(path: Path) -> dict:
     doc = load(path)
-    assert set(doc["timings"]) == {"total_s", "lessons"}
+    assert set(doc["timings"]) == {"total_s", "lessons", "parts"}
     doc.pop("timings")
     return doc
 
@@ -275,6 +275,20 @@ def test_two_runs_are_identical_apart_from_timings(fakes, tmp_path):
     assert without_timings(tmp_path / "a" / "results.json") == without_timings(tmp_path / "b" / "results.json")
     run(fakes.make_lessons(), tmp_path / "c", seed=4)
     assert without_timings(tmp_path / "c" / "results.json") != without_timings(tmp_path / "a" / "results.json")
+
+
+def test_a_lessons_own_timings_go_under_timings_not_into_its_entry(fakes, tmp_path):
+    out = tmp_path / "t"
+    run(fakes.make_lessons(), out, seed=3)
+    doc = load(out / "results.json")
+    validate(doc)
+    parts = doc["timings"]["parts"]
+    assert list(parts) == ["gamma"] and set(parts["gamma"]) == {"train", "evaluate"}
+    assert parts["gamma"]["evaluate"] == 1.5
+    assert "seconds" not in json.dumps(doc["lessons"]) and "train" not in doc["lessons"]["gamma"]["params"]
+    assert "(train " in (out / "index.html").read_text()
+    resumed = run(fakes.make_lessons(), out, seed=3, resume=True)  # nothing reruns; the parts are kept
+    assert resumed.results["timings"]["parts"] == parts
 
 
 def test_keyboard_interrupt_writes_partial_report_and_resume_finishes(fakes, behaviour, tmp_path):

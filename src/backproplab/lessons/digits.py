@@ -21,7 +21,6 @@ a claim whose verdict follows from these measurements.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -171,7 +170,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
 
 
 def _run(quick: bool, seed: int) -> LessonResult:
-    t0 = time.perf_counter()
     seeds = [seed + k for k in range(5)]
     sweep_epochs = 10 if quick else 30
     lr_values = QUICK_LR if quick else SWEEP_LR
@@ -341,7 +339,6 @@ def _run(quick: bool, seed: int) -> LessonResult:
         f"He init reaches {rand['val_acc']:.4f}"))
     figures["digits_initialisation"] = _plot_init(init_nets)
 
-    params["seconds"] = round(time.perf_counter() - t0, 2)
     text = {"summary": _summary(finals, best_lr, acc, const)}
     return LessonResult(NAME, TITLE, params=params, claims=claims, figures=figures, tables=tables, text=text)
 

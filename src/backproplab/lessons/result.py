@@ -111,6 +111,10 @@ class LessonResult:
         Table name -> list of rows, each row a dict of column -> plain value.
     text : dict
         Name -> Markdown text (e.g. a backprop trace).
+    timings : dict
+        Part of the lesson -> wall seconds (e.g. ``"train cnn"``). Kept apart from ``params`` and
+        ``tables`` because they differ from run to run: ``results.json`` holds them under
+        ``"timings"``, so two runs with one seed are identical once that key is dropped.
     """
 
     name: str
@@ -120,6 +124,7 @@ class LessonResult:
     figures: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     text: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

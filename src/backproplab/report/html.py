@@ -471,11 +471,15 @@ def _figure(name: str, rel: str, out: Path) -> str:
             f"<figcaption>{caption}</figcaption></figure>")
 
 
-def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds: Any) -> str:
+def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds: Any,
+            parts: Mapping[str, Any] | None = None) -> str:
     status = _status(entry)
     label = {"pass": f"{_claim_count(entry)} PASS", "fail": f"{_claim_count(entry)} pass", "error": "ERROR",
              "pending": "NOT RUN"}[status]
     time_html = f'<span class="time">{seconds:.1f} s</span>' if isinstance(seconds, (int, float)) else ""
+    if time_html and parts:
+        detail = ", ".join(f"{k} {v:.1f} s" for k, v in parts.items() if isinstance(v, (int, float)))
+        time_html = f'<span class="time" title="{_e(detail)}">{seconds:.1f} s ({_e(detail)})</span>'
     html = [f'<section class="card lesson" id="{_anchor(name)}"><div class="lesson-head">'
             f'<h2><span class="num">{index}</span>{_e(entry["title"])}</h2>'
             f'<code class="name">{_e(name)}</code><span class="pill {status}">{_e(label)}</span>{time_html}</div>']
@@ -526,8 +530,9 @@ def render_html(doc: Mapping[str, Any], out: str | Path, resume_hint: str | None
     """The text of ``index.html`` for a ``results.json`` document whose figures lie under ``out``."""
     out = Path(out)
     timings = doc.get("timings", {}).get("lessons", {})
+    parts = doc.get("timings", {}).get("parts", {})
     title = f"backproplab report: {headline(doc)}"
-    lessons = "".join(_lesson(i, name, entry, out, timings.get(name))
+    lessons = "".join(_lesson(i, name, entry, out, timings.get(name), parts.get(name))
                       for i, (name, entry) in enumerate(doc["lessons"].items(), start=1))
     return ("<!DOCTYPE html>\n"
             '<html lang="en"><head><meta charset="utf-8">'

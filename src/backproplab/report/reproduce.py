@@ -153,7 +153,7 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
 
     previous = _load_previous(out, settings) if resume else None
     doc = _new_document(settings, selected)
-    timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}}
+    timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}, "parts": {}}
     if previous is not None:
         for name in selected:
             entry = previous["lessons"].get(name)
@@ -163,6 +163,9 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
                 seconds = previous.get("timings", {}).get("lessons", {}).get(name)
                 if isinstance(seconds, (int, float)):
                     timings["lessons"][name] = seconds
+                parts = previous.get("timings", {}).get("parts", {}).get(name)
+                if isinstance(parts, dict) and parts:
+                    timings["parts"][name] = parts
     elif was_ours:
         shutil.rmtree(out / "figures", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +187,7 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
             bar.set_description_str(name)
             t0 = time.perf_counter()
             try:
-                entry = _run_lesson(selected[name], name, out, quick=quick, seed=seed, device=resolved)
+                entry, parts = _run_lesson(selected[name], name, out, quick=quick, seed=seed, device=resolved)
             except KeyboardInterrupt:
                 stopped_by = "KeyboardInterrupt"
                 log.line(f"{name}: interrupted; its results are dropped")
@@ -192,6 +195,8 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
             seconds = round(time.perf_counter() - t0, 3)
             doc["lessons"][name] = entry
             timings["lessons"][name] = seconds
+            if parts:
+                timings["parts"][name] = parts
             log.line(_lesson_line(name, entry, seconds))
             bar.update(1)
             try:
@@ -271,8 +276,12 @@ def _slug(name: str) -> str:
     return slug or "figure"
 
 
-def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: int, device: str) -> dict:
-    """Run one lesson and save its figures; an exception becomes a failed-lesson entry."""
+def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: int,
+                device: str) -> tuple[dict, dict[str, float]]:
+    """Run one lesson and save its figures: (its entry, its part timings in seconds).
+
+    An exception becomes a failed-lesson entry (and no part timings).
+    """
     from backproplab.lessons.result import LessonResult, plain
 
     title = str(getattr(module, "TITLE", name))
@@ -298,11 +307,12 @@ def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: 
             "figures": figures,
             "error": None,
         }
+        parts = {str(k): round(float(v), 3) for k, v in result.timings.items()}
         # round-trip through JSON so a reused (resumed) entry and a fresh one are identical
-        return json.loads(_dumps(entry, default=str))
+        return json.loads(_dumps(entry, default=str)), parts
     except Exception as err:  # noqa: BLE001 - a failing lesson is reported, and the run goes on
         shutil.rmtree(fig_dir, ignore_errors=True)
-        return _error_entry(title, err)
+        return _error_entry(title, err), {}
     finally:
         if result is not None and isinstance(result, LessonResult):
             result.close_figures()
@@ -445,7 +455,8 @@ def _write_report(out: Path, doc: dict, timings: dict, resume_hint: str) -> dict
 
     _summarise(doc)
     total = sum(timings["lessons"].values())
-    full = {**doc, "timings": {"total_s": round(total, 3), "lessons": dict(timings["lessons"])}}
+    full = {**doc, "timings": {"total_s": round(total, 3), "lessons": dict(timings["lessons"]),
+                               "parts": {k: dict(v) for k, v in timings["parts"].items()}}}
     full = json.loads(_dumps(full))  # plain JSON values only: what a reader of results.json sees
     atomic_write_text(out / "index.html", render_html(full, out, resume_hint=resume_hint))
     atomic_write_text(out / "summary.md", render_summary(full, resume_hint=resume_hint))

@@ -18,7 +18,8 @@ A document looks like this (values shortened)::
                 "figures": {"loss": "figures/xor/loss.png"}, "error": null},
         ...
       },
-      "timings": {"total_s": 12.3, "lessons": {"xor": 1.2, "digits": 11.1}}
+      "timings": {"total_s": 12.3, "lessons": {"xor": 1.2, "digits": 11.1},
+                  "parts": {"fashion": {"train cnn": 11.3}}}
     }
 
 Everything except ``timings`` is a pure function of the code, the settings and the machine's library
@@ -123,7 +124,10 @@ RESULTS_SCHEMA: dict[str, Any] = {
             "properties": {
                 "total_s": {"type": "number", "minimum": 0},
                 "lessons": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+                "parts": {"type": "object", "additionalProperties": {
+                    "type": "object", "additionalProperties": {"type": "number", "minimum": 0}}},
             },
+            "additionalProperties": False,
         },
     },
     "additionalProperties": False,
