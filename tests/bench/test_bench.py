@@ -15,7 +15,7 @@ from backproplab.cli import main
 
 pytestmark = pytest.mark.bench
 
-GROUPS = {"engine": 1, "ann": 1, "loops": 2, "cnn": 1, "scale-batch": 7, "scale-width": 4}
+GROUPS = {"engine": 1, "ann": 1, "loops": 3, "cnn": 1, "scale-batch": 7, "scale-width": 4}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,9 @@ def test_quick_json_has_every_workload_row(quick_run):
     widths = [r["workload"] for r in rows if r["group"] == "scale-width"]
     assert [w.split("784-")[1].split("-")[0] for w in widths] == ["128", "256", "512", "1024"]
     refs = {r["reference"] for r in rows if r["group"] == "loops"}
-    assert refs == {"plain in-memory tensor loop", "course loop (per-item Dataset + DataLoader)"}
+    assert refs == {"plain in-memory tensor loop",
+                    "course loop (torchvision-style per-item PIL, ToTensor, Normalize + DataLoader)",
+                    "item loop (per-item Dataset over a normalised tensor + DataLoader)"}
     assert data["meta"]["device"] == "cpu" and data["meta"]["quick"] is True
 
 
@@ -123,3 +125,38 @@ def test_json_path_that_is_a_directory_fails_before_timing(tmp_path, capsys):
     assert main(["bench", "--quick", "--device", "cpu", "--json", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "--json" in err and len(err.strip().splitlines()) == 1
+
+
+def _tiny_images(n=130, seed=2):
+    g = torch.Generator().manual_seed(seed)
+    images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, 10, (n,), generator=g)
+    normalised = images.to(torch.float32).div_(255.0).sub_(0.1307).div_(0.3081).unsqueeze(1)  # as fashion_mnist_tensors
+    return images, labels, normalised
+
+
+def test_course_dataset_gives_the_normalised_image_and_an_int_label():
+    images, labels, normalised = _tiny_images()
+    ds = W.CourseFashionMNIST(images, labels)
+    assert len(ds) == 130
+    for i in (0, 57, 129):
+        x, target = ds[i]
+        assert x.shape == (1, 28, 28) and x.dtype == torch.float32
+        torch.testing.assert_close(x, normalised[i], atol=1e-6, rtol=0)
+        assert type(target) is int and target == int(labels[i])
+
+
+def test_course_dataset_refuses_images_that_are_already_floats():
+    _, labels, normalised = _tiny_images()
+    with pytest.raises(ValueError, match="images must be uint8"):
+        W.CourseFashionMNIST(normalised, labels)
+
+
+def test_course_loop_and_item_loop_do_the_same_training():
+    images, labels, normalised = _tiny_images()
+    cpu = torch.device("cpu")
+    course, item = W.course_loop(images, labels, cpu), W.item_loop(normalised, labels, cpu)
+    assert [len(g) for g in course.grads] == [3, 3, 3]  # ceil(130 / 64) batches, 3 layers
+    np.testing.assert_allclose(course.grads, item.grads, rtol=1e-5)
+    for a, b in zip(course.model.parameters(), item.model.parameters(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)

@@ -110,7 +110,7 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     """
     from threadpoolctl import threadpool_limits
 
-    from backproplab.data import fashion_mnist_flat, fashion_mnist_tensors
+    from backproplab.data import fashion_mnist_flat, fashion_mnist_tensors, load_fashion_mnist
     from backproplab.torchnn import resolve_device
 
     dev = resolve_device(device)
@@ -130,6 +130,7 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     Xf_test, yf_test = fashion_mnist_flat("test", limit=sz.test)
     Xt, yt = fashion_mnist_tensors("train", limit=n_train)
     Xt_test, yt_test = fashion_mnist_tensors("test", limit=sz.test)
+    raw_images = torch.from_numpy(load_fashion_mnist("train")[0][:sz.loops])  # uint8, for the course loop
     Xf_t, yf_t = torch.from_numpy(Xf), torch.from_numpy(yf)
 
     def acc(run: W.Run, X, y) -> float:
@@ -171,15 +172,19 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
                             "times include building the model", t[2], t[3]))
 
             n = sz.loops
-            step(f"ANN_relu with gradient recording: fit, plain loop, course loop on {n} images ({dev})")
-            loops = {"fit": W.fit_loop, "plain": W.plain_loop, "course": W.course_loop}
+            step(f"ANN_relu with gradient recording: fit, plain loop, course loop, item loop on {n} images ({dev})")
+            loops = {"fit": lambda: W.fit_loop(Xt[:n], yt[:n], dev),
+                     "plain": lambda: W.plain_loop(Xt[:n], yt[:n], dev),
+                     "course": lambda: W.course_loop(raw_images[:n], yt[:n], dev),
+                     "item": lambda: W.item_loop(Xt[:n], yt[:n], dev)}
             times: dict[str, list[float]] = {k: [] for k in loops}
             cpu: dict[str, list[float]] = {k: [] for k in loops}
             runs: dict[str, W.Run] = {}
             names = list(loops)
             for rnd in range(rounds):
-                for name in names[rnd % 3:] + names[:rnd % 3]:
-                    run, c = _call(lambda f=loops[name]: f(Xt[:n], yt[:n], dev))
+                k = rnd % len(names)
+                for name in names[k:] + names[:k]:
+                    run, c = _call(loops[name])
                     times[name].append(run.seconds)
                     cpu[name].append(c)
                     runs.setdefault(name, run)
@@ -190,10 +195,16 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
             rows.append(Row("loops", work, n, "backproplab.torchnn.fit", "plain in-memory tensor loop",
                             med["fit"], med["plain"], accs["fit"], accs["plain"], f"device {dev}, SGD momentum 0.5",
                             mcpu["fit"], mcpu["plain"]))
-            rows.append(Row("loops", work, n, "backproplab.torchnn.fit", "course loop (per-item Dataset + DataLoader)",
+            rows.append(Row("loops", work, n, "backproplab.torchnn.fit",
+                            "course loop (torchvision-style per-item PIL, ToTensor, Normalize + DataLoader)",
                             med["fit"], med["course"], accs["fit"], accs["course"],
                             f"device {dev}; fit time is the same measurement as the row above",
                             mcpu["fit"], mcpu["course"]))
+            rows.append(Row("loops", work, n, "backproplab.torchnn.fit",
+                            "item loop (per-item Dataset over a normalised tensor + DataLoader)",
+                            med["fit"], med["item"], accs["fit"], accs["item"],
+                            f"device {dev}; the course's loop shape without its per-item transforms",
+                            mcpu["fit"], mcpu["item"]))
 
             n = sz.cnn
             step(f"PyTorchCNN: fit vs plain loop on {n} images ({dev})")

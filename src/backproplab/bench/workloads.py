@@ -8,8 +8,10 @@ model and its initial weights is outside the timed region unless a docstring say
   softmax cross-entropy, plain SGD, batch 64, float32, from the same He-initialised weights.
 * :func:`numpy_ann_epoch` / :func:`sklearn_mlp_epoch`: ``NumpyANN(784, h, 10)`` vs scikit-learn's
   ``MLPClassifier((h,), batch_size=64, max_iter=1)`` (both timings include building the model).
-* :func:`course_loop` / :func:`plain_loop` / :func:`fit_loop`: ``ANN_relu`` with per-batch gradient
-  recording of the first three layers, SGD lr 0.01 momentum 0.5, ``torch.manual_seed(66)``.
+* :func:`course_loop` / :func:`item_loop` / :func:`plain_loop` / :func:`fit_loop`: ``ANN_relu`` with
+  per-batch gradient recording of the first three layers, SGD lr 0.01 momentum 0.5,
+  ``torch.manual_seed(66)``. The course loop starts from the raw uint8 images and does torchvision's
+  per-item transforms; the item loop has the same loop shape over an already normalised tensor.
 * :func:`cnn_fit_epoch` / :func:`cnn_plain_epoch`: ``PyTorchCNN`` with Adam lr 1e-3.
 """
 
@@ -26,9 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from backproplab.errors import InputError
+
 __all__ = [
-    "MLP_SIZES", "Run", "PerItemDataset", "scratch_mlp_epoch", "torch_mlp_epoch", "numpy_ann_epoch",
-    "sklearn_mlp_epoch", "course_loop", "plain_loop", "fit_loop", "cnn_fit_epoch", "cnn_plain_epoch",
+    "MLP_SIZES", "Run", "PerItemDataset", "CourseFashionMNIST", "scratch_mlp_epoch", "torch_mlp_epoch",
+    "numpy_ann_epoch", "sklearn_mlp_epoch", "course_loop", "item_loop", "plain_loop", "fit_loop", "cnn_fit_epoch", "cnn_plain_epoch",
     "warm_up", "test_accuracy",
 ]
 
@@ -152,7 +156,8 @@ def sklearn_mlp_epoch(X: np.ndarray, y: np.ndarray, *, hidden: int = 128, batch_
 
 # --------------------------------------------------------------------------- ANN_relu: three loops
 class PerItemDataset(Dataset):
-    """The course's style: one (image, label) pair per ``__getitem__``, collated by the DataLoader."""
+    """One (image, label) pair per ``__getitem__`` from an already normalised tensor, collated by the
+    DataLoader: the course's loop shape without its per-item image transforms."""
 
     def __init__(self, X: torch.Tensor, y: torch.Tensor):
         self.X, self.y = X, y
@@ -164,14 +169,53 @@ class PerItemDataset(Dataset):
         return self.X[i], self.y[i]
 
 
-def course_loop(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, batch_size: int = ANN_BATCH) -> Run:
-    """``DataLoader(PerItemDataset, shuffle=True)``, ``.item()`` on three mean |grad| after every batch."""
+class CourseFashionMNIST(Dataset):
+    """What the course's loop iterates: torchvision's ``FashionMNIST`` with
+    ``transform=Compose([ToTensor(), Normalize((0.1307,), (0.3081,))])``, step for step.
+
+    torchvision is not a dependency here (it does not install beside this torch build), so its
+    per-item work is written out: the uint8 image [28, 28] becomes a PIL image, ``ToTensor`` turns
+    it back into a float tensor [1, 28, 28] in [0, 1], ``Normalize`` checks the std and subtracts
+    the mean and divides by the std in place, and the label becomes a Python ``int``. The item
+    equals ``fashion_mnist_tensors``'s normalised image (a test checks it).
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, mean: float = 0.1307, std: float = 0.3081):
+        if images.dtype != torch.uint8 or images.ndim != 3:
+            raise InputError(f"images must be uint8 [N, H, W] as the dataset stores them, got "
+                             f"{images.dtype} {tuple(images.shape)}")
+        self.data, self.targets = images, labels
+        self.mean, self.std = (mean,), (std,)
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        from PIL import Image
+
+        img, target = self.data[i], int(self.targets[i])
+        pic = Image.fromarray(img.numpy())  # torchvision: "to return a PIL Image" like other datasets
+        # ToTensor, PIL branch
+        x = torch.from_numpy(np.array(pic, np.uint8, copy=True))
+        x = x.view(pic.size[1], pic.size[0], len(pic.getbands())).permute((2, 0, 1)).contiguous()
+        x = x.to(dtype=torch.get_default_dtype()).div(255)
+        # Normalize
+        mean = torch.as_tensor(self.mean, dtype=x.dtype, device=x.device)
+        std = torch.as_tensor(self.std, dtype=x.dtype, device=x.device)
+        if (std == 0).any():
+            raise ValueError("std evaluated to zero")
+        x.sub_(mean.view(-1, 1, 1)).div_(std.view(-1, 1, 1))
+        return x, target
+
+
+def _dataloader_loop(dataset: Dataset, device: torch.device, batch_size: int) -> Run:
+    """``ANN_relu`` over ``DataLoader(dataset, shuffle=True)``, ``.item()`` on three mean |grad| per batch."""
     from backproplab.torchnn import ANN_relu
 
     torch.manual_seed(ANN_SEED)  # the course's contract: the seed before construction gives its weights
     model = ANN_relu(784, 10).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=ANN_LR, momentum=ANN_MOMENTUM)
-    loader = DataLoader(PerItemDataset(X, y), batch_size=batch_size, shuffle=True)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True)
     grads: list[list[float]] = [[], [], []]
     _sync(device)
     t0 = time.perf_counter()
@@ -185,6 +229,22 @@ def course_loop(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, batch
         opt.step()
     _sync(device)
     return Run(time.perf_counter() - t0, float("nan"), model, grads)
+
+
+def course_loop(images: torch.Tensor, y: torch.Tensor, device: torch.device, *,
+                batch_size: int = ANN_BATCH) -> Run:
+    """The course's loop: :class:`CourseFashionMNIST` (per-item PIL, ToTensor, Normalize) in a
+    shuffling ``DataLoader``, ``.item()`` on three mean |grad| after every batch.
+
+    ``images`` are the raw uint8 images [N, 28, 28] (as ``load_fashion_mnist`` returns them).
+    """
+    return _dataloader_loop(CourseFashionMNIST(images, y), device, batch_size)
+
+
+def item_loop(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, batch_size: int = ANN_BATCH) -> Run:
+    """The course's loop shape over an already normalised tensor ``X`` [N, 1, 28, 28]: a per-item
+    ``Dataset`` and ``DataLoader`` and ``.item()`` per layer per batch, but no per-item transforms."""
+    return _dataloader_loop(PerItemDataset(X, y), device, batch_size)
 
 
 def plain_loop(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, batch_size: int = ANN_BATCH) -> Run:
