@@ -34,33 +34,6 @@ BATCH, LR, MOMENTUM, SEED = (workloads.ANN_BATCH, workloads.ANN_LR, workloads.AN
                              workloads.ANN_SEED)
 
 
-PerItemDataset = workloads.PerItemDataset
-
-
-def course_loop(images, y, device):
-    """backproplab.bench.workloads.course_loop: (seconds, model, per-layer mean |grad| per batch)."""
-    run = workloads.course_loop(images, y, device)
-    return run.seconds, run.model, run.grads
-
-
-def item_loop(X, y, device):
-    """backproplab.bench.workloads.item_loop: (seconds, model, per-layer mean |grad| per batch)."""
-    run = workloads.item_loop(X, y, device)
-    return run.seconds, run.model, run.grads
-
-
-def plain_loop(X, y, device):
-    """backproplab.bench.workloads.plain_loop: (seconds, model, per-layer mean |grad| per batch)."""
-    run = workloads.plain_loop(X, y, device)
-    return run.seconds, run.model, run.grads
-
-
-def fit_loop(X, y, device):
-    """backproplab.bench.workloads.fit_loop: (seconds, model, per-layer mean |grad| per batch)."""
-    run = workloads.fit_loop(X, y, device)
-    return run.seconds, run.model, run.grads
-
-
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
@@ -75,10 +48,10 @@ def main(argv: list[str] | None = None) -> dict:
     Xt, yt = fashion_mnist_tensors("test")
     images = torch.from_numpy(load_fashion_mnist("train")[0][:len(X)])  # raw uint8, for the course loop
     loops = {"course loop (PIL, ToTensor, Normalize per item; DataLoader; .item())":
-             lambda: course_loop(images, y, device),
-             "item loop (normalised tensor; DataLoader; .item())": lambda: item_loop(X, y, device),
-             "plain tensor loop": lambda: plain_loop(X, y, device),
-             "fit + GradientMagnitudes": lambda: fit_loop(X, y, device)}
+             lambda: workloads.course_loop(images, y, device),
+             "item loop (normalised tensor; DataLoader; .item())": lambda: workloads.item_loop(X, y, device),
+             "plain tensor loop": lambda: workloads.plain_loop(X, y, device),
+             "fit + GradientMagnitudes": lambda: workloads.fit_loop(X, y, device)}
     names = list(loops)
     # warm-up: first optimizer construction imports torch._dynamo; first kernels allocate
     fit(ANN_relu(784, 10), (X[:256], y[:256]), epochs=1, batch_size=BATCH, device=device, progress=False)
@@ -89,7 +62,8 @@ def main(argv: list[str] | None = None) -> dict:
         order = names[r % len(names):] + names[:r % len(names)]
         for name in order:
             c0 = time.process_time()
-            elapsed, model, grads = loops[name]()
+            run = loops[name]()
+            elapsed, model, grads = run.seconds, run.model, run.grads
             cpu[name].append(time.process_time() - c0)
             times[name].append(elapsed)
             if name not in info:
