@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="One epoch of each workload, ours against a reference doing the same work: the NumPy "
                     "engine vs torch, NumpyANN vs scikit-learn, fit vs a plain loop and the course's "
                     "DataLoader loop, PyTorchCNN, and time per epoch as batch size and width grow. A "
-                    "Markdown table on stdout, progress on stderr. About 5 minutes on 2 CPU cores.")
+                    "Markdown table on stdout, progress on stderr. About 3 minutes on 2 CPU cores.")
     bench.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                        help="device for the torch fit/loop/CNN rows (default auto)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
