@@ -500,6 +500,13 @@ def _names(node: Node) -> set[str]:
     return _names(node.left) | _names(node.right)
 
 
+def _float64_pair(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    """``x`` and ``y`` as float64 arrays, and the shape they broadcast to (ValueError if they do not)."""
+    x64 = np.asarray(x, dtype=np.float64)
+    y64 = np.asarray(y, dtype=np.float64)
+    return x64, y64, np.broadcast_shapes(x64.shape, y64.shape)
+
+
 class Expression:
     """A parsed function ``f(x, y)``; evaluate it with NumPy or PyTorch, differentiate it.
 
@@ -525,9 +532,7 @@ class Expression:
 
     def __call__(self, x: Any, y: Any) -> np.ndarray:
         """f at ``x, y`` (scalars or broadcastable arrays) -> float64 array of the broadcast shape."""
-        x64 = np.asarray(x, dtype=np.float64)
-        y64 = np.asarray(y, dtype=np.float64)
-        shape = np.broadcast_shapes(x64.shape, y64.shape)
+        x64, y64, shape = _float64_pair(x, y)
         with np.errstate(all="ignore"):
             value = _eval_numpy(self.tree, {"x": x64, "y": y64})
             return np.broadcast_to(np.asarray(value, dtype=np.float64), shape).copy()
@@ -550,9 +555,7 @@ class Expression:
         -------
         (f, df/dx, df/dy) : three float64 arrays of shape ``S``
         """
-        x64 = np.asarray(x, dtype=np.float64)
-        y64 = np.asarray(y, dtype=np.float64)
-        shape = np.broadcast_shapes(x64.shape, y64.shape)
+        x64, y64, shape = _float64_pair(x, y)
         env = {"x": np.broadcast_to(x64, shape), "y": np.broadcast_to(y64, shape)}
         with np.errstate(all="ignore"):
             parts = _eval_dual(self.tree, env)
@@ -571,9 +574,7 @@ class Expression:
         """
         import torch
 
-        x64 = np.asarray(x, dtype=np.float64)
-        y64 = np.asarray(y, dtype=np.float64)
-        shape = np.broadcast_shapes(x64.shape, y64.shape)
+        x64, y64, shape = _float64_pair(x, y)
         tx = torch.tensor(np.broadcast_to(x64, shape).copy(), dtype=torch.float64, requires_grad=True)
         ty = torch.tensor(np.broadcast_to(y64, shape).copy(), dtype=torch.float64, requires_grad=True)
         value = self.torch(tx, ty)
