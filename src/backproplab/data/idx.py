@@ -9,6 +9,7 @@ file, the expected and the actual value in the :class:`~backproplab.errors.Check
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -28,6 +29,9 @@ IDX_DTYPES: dict[int, np.dtype] = {
 }
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+#: A header promising more than this many bytes (1 TiB) is corrupt: no IDX file is that large.
+MAX_IDX_BYTES = 1 << 40
 
 
 def parse_idx_header(data: bytes | bytearray | memoryview, name: str = "<bytes>") -> tuple[np.dtype, tuple[int, ...], int]:
@@ -52,8 +56,9 @@ def parse_idx_header(data: bytes | bytearray | memoryview, name: str = "<bytes>"
     Raises
     ------
     ChecksumError
-        Wrong magic number, unknown type code, no dimensions, or a byte count that differs from
-        ``offset + prod(shape) * itemsize``.
+        Wrong magic number, unknown type code, no dimensions, a shape too large for any real
+        file (over :data:`MAX_IDX_BYTES`), or a byte count that differs from
+        ``offset + prod(shape) * itemsize`` (computed exactly, without int64 overflow).
     """
     view = memoryview(data)
     if len(view) < 4:
@@ -72,7 +77,12 @@ def parse_idx_header(data: bytes | bytearray | memoryview, name: str = "<bytes>"
             f"got {len(view)} bytes in all")
     shape = tuple(int(d) for d in np.frombuffer(view[4:offset], dtype=">u4"))
     dtype = IDX_DTYPES[code]
-    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: four uint32 dimensions can multiply past int64 (np.prod would wrap around)
+    expected = offset + math.prod(shape) * dtype.itemsize
+    if expected > MAX_IDX_BYTES:
+        raise ChecksumError(
+            f"{name}: corrupt IDX header: shape {shape} of {dtype.name} would need {expected:.3e} bytes, "
+            f"more than any IDX file (at most {MAX_IDX_BYTES:.3e}); got a file of {len(view)} bytes")
     if len(view) != expected:
         kind = "truncated" if len(view) < expected else "longer than its header says"
         raise ChecksumError(
