@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -203,3 +204,43 @@ def test_real_describe_files(needs_fashion):
     rows = describe_files(download=False)
     assert [r["status"] for r in rows] == ["verified"] * 4
     assert all(Path(r["path"]).is_file() for r in rows)
+
+
+@pytest.mark.parametrize("damage", ["label-byte", "image-byte", "header", "truncated"])
+def test_a_corrupted_cache_is_rebuilt_from_the_source_with_a_warning(isolated, fake, tmp_path, capsys, damage):
+    root = fake.write(tmp_path / "root")
+    sums = fake.checksums
+    load_fashion_mnist("test", root=root, download=False, checksums=sums)
+    name = "t10k-labels-idx1-ubyte" if damage == "label-byte" else "t10k-images-idx3-ubyte"
+    npy = next((isolated / "verified").glob(f"*-{name}.npy"))
+    raw = bytearray(npy.read_bytes())
+    if damage in ("label-byte", "image-byte"):
+        raw[-1] = 255  # a label of 255 (the case), or one pixel changed: same size, same shape
+    elif damage == "header":
+        raw[10:20] = b"X" * 10
+    else:
+        raw = raw[: len(raw) // 2]
+    npy.write_bytes(bytes(raw))
+    capsys.readouterr()
+    images, labels = load_fashion_mnist("test", root=root, download=False, checksums=sums)
+    np.testing.assert_array_equal(labels, fake.arrays["t10k-labels-idx1-ubyte"])
+    np.testing.assert_array_equal(images, fake.arrays["t10k-images-idx3-ubyte"])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("backproplab: warning: the verified-array cache is corrupt")
+    assert str(npy) in err and f"rebuilding it from {root / name}.gz" in err
+    # rebuilt: the next load uses the stamp again, silently
+    _, how = fm._load_verified(name, root / f"{name}.gz", sums[name])
+    assert how == "stamp" and capsys.readouterr().err == ""
+
+
+def test_a_stamp_from_before_the_array_hash_is_a_silent_rebuild(isolated, fake, tmp_path, capsys):
+    root = fake.write(tmp_path / "root")
+    name = "t10k-labels-idx1-ubyte"
+    fm._load_verified(name, root / f"{name}.gz", fake.checksums[name])
+    stamp = next((isolated / "verified").glob(f"*-{name}.json"))
+    meta = json.loads(stamp.read_text())
+    del meta["array_sha256"]
+    stamp.write_text(json.dumps(meta))
+    _, how = fm._load_verified(name, root / f"{name}.gz", fake.checksums[name])
+    assert how == "hashed" and capsys.readouterr().err == ""
+    assert "array_sha256" in json.loads(stamp.read_text())
