@@ -52,7 +52,45 @@ def test_search_order_root_env_debian_cache(isolated, fake, tmp_path, monkeypatc
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
     assert where() == {isolated}
     # an explicit root that lacks the files falls through to the rest
+    (tmp_path / "empty").mkdir()
     assert where(root=tmp_path / "empty") == {isolated}
+
+
+@pytest.mark.parametrize("how", ["root", "env"])
+def test_a_named_place_that_does_not_exist_is_a_warning_then_the_search_goes_on(
+        isolated, fake, tmp_path, monkeypatch, capsys, how):
+    debian = fake.write(tmp_path / "debian")
+    monkeypatch.setattr(fm, "DEBIAN_DIR", debian)
+    missing = tmp_path / "typo"
+    kwargs = {"root": missing} if how == "root" else {}
+    if how == "env":
+        monkeypatch.setenv("BACKPROPLAB_DATA", str(missing))
+    images, _ = load_fashion_mnist("test", checksums=fake.checksums, progress=False, mirrors=[], **kwargs)
+    np.testing.assert_array_equal(images, fake.arrays["t10k-images-idx3-ubyte"])
+    err = capsys.readouterr().err
+    label = "root" if how == "root" else "$BACKPROPLAB_DATA"
+    assert err == (f"backproplab: warning: Fashion-MNIST: {label} {str(missing)!r} does not exist; "
+                   "searching the other places instead\n")
+
+
+@pytest.mark.parametrize("how", ["root", "env", "root-is-a-file"])
+def test_a_named_place_that_does_not_exist_is_an_error_without_download(
+        isolated, fake, tmp_path, monkeypatch, capsys, how):
+    monkeypatch.setattr(fm, "DEBIAN_DIR", fake.write(tmp_path / "debian"))  # found there otherwise
+    missing = tmp_path / "typo"
+    if how == "root-is-a-file":
+        missing.write_text("not a folder")
+    if how == "env":
+        monkeypatch.setenv("BACKPROPLAB_DATA", str(missing))
+    kwargs = {} if how == "env" else {"root": missing}
+    with pytest.raises(DataNotFoundError) as info:
+        load_fashion_mnist("test", download=False, checksums=fake.checksums, **kwargs)
+    message = str(info.value)
+    why = "is not a directory" if how == "root-is-a-file" else "does not exist"
+    assert f"{str(missing)!r} {why}" in message and "--no-download" in message and "\n" not in message
+    with pytest.raises(DataNotFoundError, match=why):
+        describe_files(download=False, checksums=fake.checksums, **kwargs)
+    assert capsys.readouterr().err == ""
 
 
 def test_describe_files_rows(isolated, fake, tmp_path):
@@ -66,6 +104,7 @@ def test_describe_files_rows(isolated, fake, tmp_path):
 
 
 def test_missing_without_download_lists_everything(isolated, tmp_path):
+    (tmp_path / "mine").mkdir()  # an existing root without the files (a missing one is refused first)
     with pytest.raises(DataNotFoundError) as info:
         load_fashion_mnist("train", root=tmp_path / "mine", download=False)
     message = str(info.value)

@@ -7,6 +7,9 @@ Where the files are looked for, in order (the first directory holding a file win
 3. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist`` package);
 4. the user cache, ``$XDG_CACHE_HOME/backproplab`` or ``~/.cache/backproplab``.
 
+A ``root`` or ``$BACKPROPLAB_DATA`` that names no directory is not skipped silently: it is a
+one-line warning on stderr (the search goes on), or an error when downloading is off.
+
 Each file may be gzip-compressed (``name.gz``) or not (``name``). The first time a file is used
 its header is checked (:mod:`backproplab.data.idx`) and the SHA-256 of its decompressed content is
 compared with :data:`SHA256`; a file that fails either check is never used. A verified array is
@@ -128,6 +131,31 @@ def search_places(root: str | os.PathLike | None = None) -> list[tuple[Path | No
     places.append((Path(DEBIAN_DIR), f"Debian package {DEBIAN_PACKAGE}"))
     places.append((cache_dir(), "user cache"))
     return places
+
+
+def check_explicit_places(root: str | os.PathLike | None, download: bool) -> None:
+    """Say when a place the user named (``root``, ``$BACKPROPLAB_DATA``) is not a directory.
+
+    With ``download=True`` that is a one-line warning on stderr and the search goes on (``$``
+    variable, Debian folder, cache, download); with ``download=False`` it is an error, since the user
+    asked for local files and named where they are.
+
+    Raises
+    ------
+    DataNotFoundError
+        ``download=False`` and ``root`` or ``$BACKPROPLAB_DATA`` names no directory.
+    """
+    env = os.environ.get(ENV_VAR)
+    for value, label in ((root, "root"), (env or None, f"${ENV_VAR}")):
+        if value is None or Path(value).is_dir():
+            continue
+        why = "is not a directory" if Path(value).exists() else "does not exist"
+        if not download:
+            raise DataNotFoundError(
+                f"Fashion-MNIST: {label} {str(value)!r} {why}; expected a directory holding the four "
+                "Fashion-MNIST files (with --no-download / download=False a named place that is missing "
+                "is an error, not skipped)")
+        _warn(f"Fashion-MNIST: {label} {str(value)!r} {why}; searching the other places instead")
 
 
 def _find(name: str, places: Sequence[tuple[Path | None, str]]) -> tuple[Path, str] | None:
@@ -449,11 +477,14 @@ def load_fashion_mnist(split: str, root: str | os.PathLike | None = None, downlo
         Unknown ``split``.
     DataNotFoundError
         A file is missing and was not (or could not be) downloaded; the message lists the places
-        searched, the mirrors tried, the Debian package and ``BACKPROPLAB_DATA``.
+        searched, the mirrors tried, the Debian package and ``BACKPROPLAB_DATA``. Also when
+        ``download=False`` and ``root`` or ``$BACKPROPLAB_DATA`` names no directory (with
+        ``download=True`` that is a warning on stderr, and the search goes on).
     ChecksumError
         A file's header or checksum is wrong; the message names the file, expected and actual value.
     """
     _check_split(split)
+    check_explicit_places(root, download)
     arrays = []
     paths = []
     for name in FILES[split]:
@@ -490,6 +521,7 @@ def describe_files(root: str | os.PathLike | None = None, download: bool = True,
     DataNotFoundError, ChecksumError
         As :func:`load_fashion_mnist`.
     """
+    check_explicit_places(root, download)
     rows = []
     for split in SPLITS:
         for name in FILES[split]:
