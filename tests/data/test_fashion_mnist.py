@@ -283,3 +283,12 @@ def test_a_stamp_from_before_the_array_hash_is_a_silent_rebuild(isolated, fake, 
     _, how = fm._load_verified(name, root / f"{name}.gz", fake.checksums[name])
     assert how == "hashed" and capsys.readouterr().err == ""
     assert "array_sha256" in json.loads(stamp.read_text())
+
+
+def test_a_gzip_bomb_in_root_is_refused_at_the_published_size(isolated, fake, tmp_path):
+    import gzip
+
+    root = fake.write(tmp_path / "root")
+    (root / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(20_000_000)))  # 20 kB -> 20 MB
+    with pytest.raises(ChecksumError, match=r"t10k-labels-idx1-ubyte\.gz: expected at most 10008 bytes of content"):
+        load_fashion_mnist("test", root=root, download=False, checksums=fake.checksums)

@@ -8,7 +8,6 @@ file, the expected and the actual value in the :class:`~backproplab.errors.Check
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
 import zlib
@@ -116,24 +115,54 @@ def read_idx(data: bytes | bytearray, name: str = "<bytes>") -> np.ndarray:
     return array.astype(dtype.newbyteorder("="), copy=True)
 
 
-def read_file_bytes(path: str | os.PathLike) -> bytes:
+def read_file_bytes(path: str | os.PathLike, max_bytes: int | None = None) -> bytes:
     """Return a file's content, decompressed when it is gzip (by magic number, not by name).
+
+    Parameters
+    ----------
+    path : file path
+    max_bytes : int, optional
+        Refuse content longer than this (after decompression) without producing it: a small gzip
+        file that would inflate to gigabytes is stopped at ``max_bytes + 1``.
 
     Raises
     ------
     ChecksumError
-        When a gzip stream is truncated or corrupt; the message names the file.
+        When a gzip stream is truncated or corrupt, or the content is over ``max_bytes``; the
+        message names the file.
     """
     path = Path(path)
+    with path.open("rb") as handle:
+        magic = handle.read(2)
+    if magic != GZIP_MAGIC:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ChecksumError(f"{path}: expected at most {max_bytes} bytes, got a file of {size}")
+        return path.read_bytes()
     raw = path.read_bytes()
-    if raw[:2] != GZIP_MAGIC:
-        return raw
     try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as err:
+        return _gunzip(raw, path, max_bytes)
+    except (EOFError, zlib.error) as err:
         raise ChecksumError(
             f"{path}: corrupt or truncated gzip file ({err}); expected a complete gzip stream, "
             f"got {len(raw)} bytes that do not decompress") from err
+
+
+def _gunzip(raw: bytes, path: Path, max_bytes: int | None) -> bytes:
+    """Every gzip member of ``raw`` decompressed, stopping as soon as the output passes ``max_bytes``."""
+    out = bytearray()
+    data = raw
+    while data:
+        inflate = zlib.decompressobj(wbits=31)
+        room = 0 if max_bytes is None else max_bytes + 1 - len(out)  # 0: no limit
+        out += inflate.decompress(data, room)
+        if max_bytes is not None and len(out) > max_bytes:
+            raise ChecksumError(f"{path}: expected at most {max_bytes} bytes of content, but the gzip stream "
+                                f"inflates to more (a {len(raw)}-byte file); refusing to decompress it")
+        if not inflate.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        data = inflate.unused_data
+    return bytes(out)
 
 
 def read_idx_file(path: str | os.PathLike) -> np.ndarray:
