@@ -254,3 +254,13 @@ def test_save_refuses_a_negative_epoch_or_a_list_history(tmp_path):
     with pytest.raises(ValueError, match="history must be a History, a dict or None, got list"):
         save_checkpoint(tmp_path / "x.pt", MLP([4, 3]), history=[1.0])
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_map_location_applies_to_the_state_not_to_the_checksummed_content(tmp_path):
+    # "meta" stands in for "cuda" on a machine without a GPU: the content must still be hashed on the CPU
+    model = MLP([4, 3])
+    for version, path in ((2, save_checkpoint(tmp_path / "v2.pt", model, epoch=1)),
+                          (1, write_envelope(tmp_path / "v1.pt", _payload(model, epoch=1), version=1))):
+        state = read_checkpoint(path, map_location="meta")
+        assert state["model"]["layers.0.weight"].device.type == "meta", version
+        assert read_checkpoint(path)["model"]["layers.0.weight"].device.type == "cpu", version

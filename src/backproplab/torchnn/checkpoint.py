@@ -127,10 +127,10 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     _check_zip_crc(path)
-    envelope = _torch_load(path, path, map_location)
+    envelope = _torch_load(path, path, "cpu")  # the content is hashed on the CPU, whatever map_location
     _check_format(envelope, path)
     if envelope["version"] == 1:
-        payload = envelope
+        payload = envelope if str(map_location) == "cpu" else _torch_load(path, path, map_location)
     else:
         content = _verified_content(envelope, path)
         payload = _torch_load(io.BytesIO(content), path, map_location)
