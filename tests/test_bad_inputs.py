@@ -17,11 +17,11 @@ import torch
 
 from backproplab import data
 from backproplab.cli import main
-from backproplab.errors import CheckpointError, InputError, NonFiniteError
+from backproplab.errors import CheckpointError, ChecksumError, DataNotFoundError, InputError, NonFiniteError
 from backproplab.lessons import get_lesson
 from backproplab.scratch import SGD, Dense, Network, NumpyANN, exponential, inverse_time, step_decay
 from backproplab.scratch import fit as np_fit
-from backproplab.torchnn import MLP, PyTorchANN, PyTorchCNN, load_checkpoint
+from backproplab.torchnn import MLP, PyTorchANN, PyTorchCNN, load_checkpoint, save_checkpoint
 from backproplab.torchnn import fit as torch_fit
 
 X4 = np.zeros((10, 4))
@@ -53,6 +53,38 @@ def files(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _envelope(path: Path, **fields) -> Path:
+    """A version-2 checkpoint of MLP([4, 3]) with ``fields`` replaced, its content checksum intact."""
+    import hashlib
+    import io
+
+    payload = {"format": "backproplab.torchnn.checkpoint", "version": 2, "model": MLP([4, 3]).state_dict(),
+               "optimizer": None, "history": None, "epoch": 0, "rng": {}, "extra": {}} | fields
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    content = buffer.getvalue()
+    torch.save({"format": "backproplab.torchnn.checkpoint", "version": 2,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content": torch.frombuffer(bytearray(content), dtype=torch.uint8)}, path)
+    return path
+
+
+def _flipped(path: Path) -> Path:
+    """A saved checkpoint with one byte of a weight changed (the zip CRC fails; torch.load does not care)."""
+    model = MLP([4, 3])
+    save_checkpoint(path, model)
+    raw = bytearray(path.read_bytes())
+    raw[raw.find(model.layers[0].weight.detach().numpy().tobytes()) + 3] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _resume(path: Path, epochs: int = 3):
+    return _tfit(epochs=epochs, checkpoint=path, resume=True)
+
+
+IDX_WRAPS = bytes([0, 0, 0x08, 4]) + (65536).to_bytes(4, "big") * 4  # 65536**4 = 2**64 wraps to 0 in int64
+
 D, S, T, L = pytest.mark.data, pytest.mark.scratch, pytest.mark.torchnn, pytest.mark.lessons
 
 
@@ -76,6 +108,15 @@ CASES = [
     case("digits-fraction", D, lambda f: data.load_digits_binary(train_fraction=1.5), InputError,
          "train_fraction", "between 0 and 1", "1.5"),
     case("moons-n", D, lambda f: data.moons(n=0), InputError, "n must be", ">= 1", "0"),
+    case("idx-dims-overflow-int64", D, lambda f: data.read_idx(IDX_WRAPS, name="x.idx"), ChecksumError,
+         "x.idx", "corrupt IDX header", "(65536, 65536, 65536, 65536)"),
+    case("fashion-root-missing-no-download", D,
+         lambda f: data.load_fashion_mnist("test", root=f / "nope", download=False), DataNotFoundError,
+         "root", "nope", "does not exist", "--no-download"),
+    case("fashion-deadline", D, lambda f: data.load_fashion_mnist("test", deadline=0), InputError,
+         "deadline", "positive number of seconds", "0"),
+    case("fashion-min_rate", D, lambda f: data.load_fashion_mnist("test", min_rate=-1), InputError,
+         "min_rate", ">= 0", "-1"),
     # -- scratch (NumPy engine) -------------------------------------------------------------------
     case("dense-d_in", S, lambda f: Dense(0, 3), InputError, "d_in", ">= 1", "0"),
     case("dense-activation", S, lambda f: Dense(3, 3, "swishy"), InputError, "activation", "relu", "swishy"),
@@ -117,6 +158,22 @@ CASES = [
     case("tfit-weight_decay", T, lambda f: _tfit(weight_decay=-0.5), InputError, "weight_decay", ">= 0", "-0.5"),
     case("tfit-X-width", T, lambda f: _tfit(train=(torch.zeros(8, 5), TY)), InputError,
          "train X", "input shape the model expects", "(5,)"),
+    case("tfit-X-float16", T, lambda f: _tfit(train=(TX.half(), TY)), InputError,
+         "train X", "dtype float32", "float16"),
+    case("tfit-X-float64", T, lambda f: _tfit(train=(TX.double(), TY)), InputError,
+         "train X", "dtype float32", "float64"),
+    case("tfit-X-int64", T, lambda f: _tfit(train=(TX.long(), TY)), InputError,
+         "train X", "dtype float32", "int64"),
+    case("checkpoint-flipped-bytes", T, lambda f: load_checkpoint(_flipped(f / "flipped.pt"), MLP([4, 3])),
+         CheckpointError, "flipped.pt", "corrupt", "CRC"),
+    case("checkpoint-history-list", T, lambda f: _resume(_envelope(f / "h.pt", history=[0.5])),
+         CheckpointError, "h.pt", "'history' must be a dict", "list"),
+    case("checkpoint-epoch-beyond", T, lambda f: _resume(_envelope(f / "e.pt", epoch=1000)),
+         CheckpointError, "e.pt", "1000 completed epochs", "epochs=3"),
+    case("checkpoint-epoch-negative", T, lambda f: _resume(_envelope(f / "n.pt", epoch=-5)),
+         CheckpointError, "n.pt", "'epoch' must be", ">= 0", "-5"),
+    case("save-checkpoint-epoch", T, lambda f: save_checkpoint(f / "s.pt", MLP([4, 3]), epoch=-1), InputError,
+         "epoch", ">= 0", "-1"),
     case("mlp-sizes-short", T, lambda f: MLP([4]), InputError, "sizes", "input and an output", "[4]"),
     case("mlp-sizes-zero", T, lambda f: MLP([4, 0, 3]), InputError, "sizes[1]", "positive integer", "0"),
     case("mlp-activation", T, lambda f: MLP([4, 3, 2], "swishy"), InputError, "activation", "relu", "swishy"),
@@ -203,6 +260,25 @@ def test_cli_bad_input_is_one_line_and_status_2(argv, words, files: Path, capsys
     assert "Traceback" not in err
     assert err.count("\n") == 1 and err.startswith("backproplab"), err
     assert "error:" in err
+    missing = [w for w in words if w not in err]
+    assert not missing, f"stderr {err!r} lacks {missing}"
+
+
+# missing data: status 1 (not 2), still one line
+CLI_MISSING_DATA_CASES = [
+    pytest.param(["data", "--root", "{tmp}/nope", "--no-download"], ["root", "nope", "does not exist"],
+                 id="data-root-missing-no-download"),
+]
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(("argv", "words"), CLI_MISSING_DATA_CASES)
+def test_cli_missing_data_is_one_line_and_status_1(argv, words, files: Path, capsys) -> None:
+    argv = [a.replace("{tmp}", str(files)) for a in argv]
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("backproplab: error:"), err
     missing = [w for w in words if w not in err]
     assert not missing, f"stderr {err!r} lacks {missing}"
 
