@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -46,7 +47,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if isinstance(err, OSError) and err.filename is None:  # e.g. ENOSPC from write(): name the file
+        if isinstance(err, OSError) and err.filename in (None, tmp):  # e.g. ENOSPC in write(): name the file
             raise OSError(err.errno, err.strerror or str(err), str(path)) from err
         raise
 
@@ -87,3 +88,11 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
         what = "it" if probe == path else f"its parent {str(probe)!r}"
         raise InputError(f"{name}: cannot write into {str(path)!r}: {what} is not writable; choose another --{name}")
     return path
+
+
+def safe_stem(name: object, limit: int = 100) -> str:
+    """A file or folder name made from ``name``: letters, digits and ``_.-`` only, no leading dot,
+    at most ``limit`` characters; ``"figure"`` when nothing is left. So ``"a/../../victim"`` becomes
+    ``"a-victim"``: a name from a user's file can never leave the folder it is written into."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)[: 4 * limit]).strip("-.")[:limit].rstrip("-.")
+    return stem or "figure"

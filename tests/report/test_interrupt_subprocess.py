@@ -79,3 +79,51 @@ def test_sigterm_then_resume(fakes, tmp_path):
 
     reproduce(out=tmp_path / "whole", seed=2, device="cpu", lessons=fakes.make_lessons(), progress=False)
     assert _without_timings(out / "results.json") == _without_timings(tmp_path / "whole" / "results.json")
+
+
+SLOW_FIGURE = """
+import sys, time, types
+from pathlib import Path
+import backproplab.lessons
+from backproplab.lessons.result import Claim, LessonResult
+
+class SlowFigure:  # a figure whose saving takes a minute, like a huge plot on a slow disk
+    def savefig(self, handle, **kwargs):
+        handle.write(b"\\x89PNG partial")
+        handle.flush()
+        Path(sys.argv[1]).write_text("saving")
+        time.sleep(60)
+
+def run(quick=False, seed=0, out=None):
+    return LessonResult("slow", "Slow", claims=[Claim.holds("runs", True)], figures={"slow": SlowFigure()})
+
+lesson = types.ModuleType("slow")
+lesson.NAME, lesson.TITLE, lesson.ORDER, lesson.run = "slow", "A slow figure", 0, run
+backproplab.lessons.registry = lambda: {"slow": lesson}
+from backproplab.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_sigterm_while_a_lesson_saves_a_figure_leaves_no_part_file(tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text(SLOW_FIGURE)
+    ready, out = tmp_path / "saving", tmp_path / "figs"
+    proc = subprocess.Popen([sys.executable, str(script), str(ready), "slow", "--out", str(out)],
+                            env={**os.environ, "MPLBACKEND": "Agg"}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the figure was never saved"
+            time.sleep(0.02)
+        assert [p.name for p in out.iterdir()][0].endswith(".part")  # the half-written temporary is there
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == "backproplab: interrupted" and "Traceback" not in stderr
+    assert list(out.iterdir()) == []  # neither slow.png nor its .part

@@ -95,9 +95,15 @@ def _refuse_foreign(state: OutDir, force: bool, names: Iterable[str]) -> None:
                   else f"it is not empty and holds no earlier report (found {shown})")
         raise InputError(f"out: refusing to write the report into {str(out)!r}: {reason}; "
                          f"choose another --out or pass --force (files that are not ours are never deleted)")
-    blocked = [name for name in (*REPORT_FILES, MARKER, "figures") if name in foreign
-               and not (name == "figures" and (out / name).is_dir() and not (out / name).is_symlink())]
-    blocked += [f for f in foreign if f.split("/")[:2] in ([["figures", n] for n in names])]
+    names = set(names)
+
+    def in_the_way(entry: str) -> bool:  # where the new report writes: never replaced, even with force
+        parts = entry.rstrip("/").split("/")
+        if len(parts) == 1:
+            return parts[0] in (*REPORT_FILES, MARKER, "figures")  # "figures" is foreign only as a link/file
+        return parts[0] == "figures" and parts[1] in names and (len(parts) == 2 or entry.endswith(".png"))
+
+    blocked = [entry for entry in foreign if in_the_way(entry)]
     if blocked:
         raise InputError(f"out: {str(out)!r} holds {', '.join(blocked[:5])}, which the report would replace "
                          f"but backproplab did not write; move it away or choose another --out")

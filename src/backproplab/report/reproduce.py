@@ -51,7 +51,7 @@ from types import ModuleType
 from typing import Any
 
 from backproplab.errors import InputError
-from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text
+from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text, safe_stem
 from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
 from backproplab.report.schema import FORMAT
 
@@ -258,11 +258,9 @@ def _accepts(func: Any, name: str) -> bool:
     return name in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def _slug(name: str, limit: int = 100) -> str:
-    """A file or folder name made from ``name``: letters, digits, ``_.-``, no leading dot, at most
-    ``limit`` characters (matches schema.NAME_PATTERN, with room for a ``-N`` suffix)."""
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)[: 4 * limit]).strip("-.")[:limit].rstrip("-.")
-    return slug or "figure"
+def _slug(name: str) -> str:
+    """A lesson's or figure's file name (schema.NAME_PATTERN, with room for a ``-N`` suffix)."""
+    return safe_stem(name, 100)
 
 
 def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: int,
@@ -299,6 +297,9 @@ def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: 
         parts = {str(k): round(float(v), 3) for k, v in result.timings.items()}
         # round-trip through JSON so a reused (resumed) entry and a fresh one are identical
         return json.loads(_dumps(entry, default=str)), parts
+    except _WriteFailed as err:  # the disk, not the lesson: the run stops, the earlier report stays
+        shutil.rmtree(fig_dir, ignore_errors=True)
+        raise err.error from None
     except Exception as err:  # noqa: BLE001 - a failing lesson is reported, and the run goes on
         shutil.rmtree(fig_dir, ignore_errors=True)
         return _error_entry(title, err), {}
@@ -317,13 +318,26 @@ def _save_figures(figures: Mapping[str, Any], fig_dir: Path, out: Path) -> dict[
             stem, k = f"{base}-{k}", k + 1
         used.add(stem)
         path = fig_dir / f"{stem}.png"
-        if isinstance(fig, (str, os.PathLike)):
-            atomic_write_bytes(path, Path(fig).read_bytes())
-        else:
-            with atomic_open(path, "wb") as handle:
-                fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+        try:
+            if isinstance(fig, (str, os.PathLike)):
+                atomic_write_bytes(path, Path(fig).read_bytes())
+            else:
+                with atomic_open(path, "wb") as handle:
+                    fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+        except OSError as err:
+            if err.filename == str(path) or err.filename == path:
+                raise _WriteFailed(err) from err
+            raise
         saved[str(fig_name)] = path.relative_to(out).as_posix()
     return saved
+
+
+class _WriteFailed(Exception):
+    """Writing the report's own file failed (a full disk, say): not the lesson's fault, so the run stops."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _error_entry(title: str, err: BaseException) -> dict:
