@@ -7,6 +7,7 @@ A document looks like this (values shortened)::
       "complete": true,                      # false while a run is interrupted or in progress
       "passed": false,                       # complete, no lesson errors, every claim passes
       "settings": {"quick": true, "seed": 0, "device": "cpu", "lessons": ["xor", "digits"]},
+      "runs": [{"quick": true, "seed": 0, "device": "cpu", "lessons": ["xor", "digits"]}],
       "versions": {"backproplab": "0.1.0", "python": "3.11.2", "numpy": "1.26.4", ...},
       "summary": {"lessons": 2, "lessons_done": 2, "lessons_failed": 1, "claims": 9,
                   "claims_passed": 8, "claims_failed": 1},
@@ -21,6 +22,11 @@ A document looks like this (values shortened)::
       "timings": {"total_s": 12.3, "lessons": {"xor": 1.2, "digits": 11.1},
                   "parts": {"fashion": {"train cnn": 11.3}}}
     }
+
+``settings`` are those of the run that wrote the document (``lessons``: the ones it was asked to
+run). ``runs`` says which settings produced which lessons: one item for a plain run; with
+``reproduce --only`` into an earlier report, this run's item first, then the earlier runs' items for
+the lessons kept from them. Documents written before ``runs`` existed lack it (it is optional here).
 
 Everything except ``timings`` is a pure function of the code, the settings and the machine's library
 versions, so two runs with one seed compare equal once ``timings`` is dropped. Figure paths are
