@@ -8,7 +8,11 @@ exception type and the words its message must contain.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +54,17 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "foreign.yaml").write_text("foo: 3\n")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "mine.txt").write_text("someone's notes")
+    (tmp_path / "afile").write_text("not a folder")
+    _report(tmp_path / "rep-lessons-list", lambda d: d.update(lessons=[d["lessons"]["xor"]]))
+    _report(tmp_path / "rep-settings-str", lambda d: d.update(settings="quick"))
+    _report(tmp_path / "rep-claim-no-passed", lambda d: d["lessons"]["xor"]["claims"][0].pop("passed"))
+    _report(tmp_path / "rep-figure-shadow", lambda d: d["lessons"]["xor"]["figures"].update(x="/etc/shadow"))
+    _report(tmp_path / "rep-figure-up", lambda d: d["lessons"]["xor"]["figures"].update(x="../../etc/passwd"))
+    _report(tmp_path / "rep-foreign", lambda d: None)
+    (tmp_path / "rep-foreign" / "figures" / "xor").mkdir(parents=True)
+    (tmp_path / "rep-foreign" / "figures" / "xor" / "notes.txt").write_text("mine")
+    _report(tmp_path / "rep-deep", lambda d: None)
+    (tmp_path / "rep-deep" / "results.json").write_text("[" * 100_000 + "]" * 100_000)
     return tmp_path
 
 
@@ -84,6 +99,23 @@ def _resume(path: Path, epochs: int = 3):
 
 
 IDX_WRAPS = bytes([0, 0, 0x08, 4]) + (65536).to_bytes(4, "big") * 4  # 65536**4 = 2**64 wraps to 0 in int64
+
+def _report(folder: Path, change) -> None:
+    """An earlier report of ours in ``folder`` whose results.json is a valid document after ``change``."""
+    claim = {"name": "c", "value": 1, "bound": "true", "passed": True}
+    doc = {"format": "backproplab-report/1", "complete": True, "passed": True,
+           "settings": {"quick": True, "seed": 0, "device": "cpu", "lessons": ["xor"]},
+           "versions": {k: "1" for k in ("backproplab", "python", "numpy", "torch", "matplotlib")},
+           "summary": {"lessons": 1, "lessons_done": 1, "lessons_failed": 0, "claims": 1, "claims_passed": 1,
+                       "claims_failed": 0},
+           "lessons": {"xor": {"title": "XOR", "status": "done", "passed": True, "params": {}, "claims": [claim],
+                               "tables": {}, "text": {}, "figures": {}, "error": None}},
+           "timings": {"total_s": 1.0, "lessons": {"xor": 1.0}}}
+    change(doc)
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(doc))
+    (folder / ".backproplab-report").write_text('{"format": "backproplab-report/1"}')
+
 
 D, S, T, L = pytest.mark.data, pytest.mark.scratch, pytest.mark.torchnn, pytest.mark.lessons
 
@@ -244,6 +276,41 @@ CLI_CASES = [
     pytest.param(["reproduce", "--quick", "--only", "xor", "--out", "{tmp}/full"],
                  ["out", "not empty", "mine.txt", "--force"], id="reproduce-out-not-ours"),
     pytest.param(["data", "--root"], ["--root", "expected one argument"], id="data-root-missing"),
+    # -- issue 13 ---------------------------------------------------------------------------------
+    pytest.param(["conv", "--quick", "--out", "{tmp}/afile"], ["out must be a directory", "afile", "is a file"],
+                 id="conv-out-is-a-file"),
+    pytest.param(["conv", "--quick", "--out", "{tmp}/afile/sub"], ["out must be a directory", "lies below the file",
+                                                                  "afile"], id="conv-out-below-a-file"),
+    pytest.param(["reproduce", "--quick", "--out", "{tmp}/afile/sub"], ["out must be a directory", "lies below"],
+                 id="reproduce-out-below-a-file"),
+    pytest.param(["xor", "--seed", str(2**64)], ["--seed", "< 2**32", str(2**64)], id="seed-2**64"),
+    pytest.param(["reproduce", "--seed", str(2**32)], ["--seed", "< 2**32", str(2**32)], id="reproduce-seed-2**32"),
+    pytest.param(["conv", "--quick", "--size", "1000000000", "--kernel", "3"], ["size", "n=1000000000", "<= 4194304"],
+                 id="conv-size-1e9"),
+    pytest.param(["conv", "--quick", "--size", "30000", "--kernel", "3"], ["size", "n=30000", "<= 4194304"],
+                 id="conv-size-30000"),
+    pytest.param(["conv", "--quick", "--size", "2000", "--kernel", "64"], ["kernel", "multiply-adds", "<= 33554432"],
+                 id="conv-work"),
+    pytest.param(["conv", "--quick", "--kernel", "9", "--in-channels", "100000", "--out-channels", "1000"],
+                 ["in_channels/out_channels", "parameters", "at most 4194304"], id="conv-params"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-lessons-list"], ["resume", "results.json", "['lessons']", "expected object"],
+                 id="resume-lessons-list"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-settings-str"], ["resume", "['settings']", "expected object", "'quick'"],
+                 id="resume-settings-string"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-claim-no-passed"], ["resume", "['claims'][0]", "lacks 'passed'"],
+                 id="resume-claim-without-passed"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-figure-shadow"], ["resume", "'/etc/shadow' does not match", "figures/"],
+                 id="resume-figure-absolute"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-figure-up"], ["resume", "'../../etc/passwd' does not match"], id="resume-figure-up"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-deep"], ["resume", "cannot read", "RecursionError"], id="resume-deep-json"),
+    pytest.param(["reproduce", "--quick", "--device", "cpu", "--only", "xor", "--out", "{tmp}/rep-foreign"],
+                 ["earlier report plus other files", "figures/xor/notes.txt", "--force"], id="reproduce-foreign-figure"),
 ]
 
 
@@ -285,6 +352,30 @@ def test_cli_missing_data_is_one_line_and_status_1(argv, words, files: Path, cap
 
 def test_the_table_is_large_enough() -> None:
     assert len(CASES) + len(CLI_CASES) >= 30
+
+
+ABSURD_CONV = [["conv", "--quick", "--size", "1000000000", "--kernel", "3"],
+               ["conv", "--quick", "--size", "30000", "--kernel", "3"],
+               ["conv", "--quick", "--size", "2048", "--kernel", "3", "--padding", "100000"],
+               ["conv", "--quick", "--kernel", "3", "--in-channels", "1000000000", "--out-channels", "1000000000"]]
+
+
+def _one_gigabyte() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("argv", ABSURD_CONV, ids=["size-1e9", "size-30000", "padding", "channels"])
+def test_absurd_conv_sizes_are_refused_within_1gb_and_10s(argv) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, "-m", "backproplab", *argv], capture_output=True, text=True,
+                          timeout=10, preexec_fn=_one_gigabyte, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("backproplab: error: ") and "expected" in proc.stderr
 
 
 # -- non-finite training -------------------------------------------------------------------------
