@@ -71,6 +71,8 @@ def test_a_named_place_that_does_not_exist_is_a_warning_then_the_search_goes_on(
     label = "root" if how == "root" else "$BACKPROPLAB_DATA"
     assert err == (f"backproplab: warning: Fashion-MNIST: {label} {str(missing)!r} does not exist; "
                    "searching the other places instead\n")
+    load_fashion_mnist("test", checksums=fake.checksums, progress=False, mirrors=[], **kwargs)
+    assert capsys.readouterr().err == "", "said once per process, not at every load"
 
 
 @pytest.mark.parametrize("how", ["root", "env", "root-is-a-file"])

@@ -138,9 +138,9 @@ def search_places(root: str | os.PathLike | None = None) -> list[tuple[Path | No
 def check_explicit_places(root: str | os.PathLike | None, download: bool) -> None:
     """Say when a place the user named (``root``, ``$BACKPROPLAB_DATA``) is not a directory.
 
-    With ``download=True`` that is a one-line warning on stderr and the search goes on (``$``
-    variable, Debian folder, cache, download); with ``download=False`` it is an error, since the user
-    asked for local files and named where they are.
+    With ``download=True`` that is a one-line warning on stderr (once per process and place) and
+    the search goes on (the environment variable, Debian folder, cache, download); with
+    ``download=False`` it is an error, since the user asked for local files and named where they are.
 
     Raises
     ------
@@ -157,7 +157,12 @@ def check_explicit_places(root: str | os.PathLike | None, download: bool) -> Non
                 f"Fashion-MNIST: {label} {str(value)!r} {why}; expected a directory holding the four "
                 "Fashion-MNIST files (with --no-download / download=False a named place that is missing "
                 "is an error, not skipped)")
-        _warn(f"Fashion-MNIST: {label} {str(value)!r} {why}; searching the other places instead")
+        if (label, str(value)) not in _WARNED_PLACES:  # once per process: a lesson loads several times
+            _WARNED_PLACES.add((label, str(value)))
+            _warn(f"Fashion-MNIST: {label} {str(value)!r} {why}; searching the other places instead")
+
+
+_WARNED_PLACES: set[tuple[str, str]] = set()
 
 
 def _find(name: str, places: Sequence[tuple[Path | None, str]]) -> tuple[Path, str] | None:
