@@ -96,3 +96,51 @@ def test_summary_of_an_incomplete_document():
     assert text.startswith("# backproplab reproduce: INCOMPLETE: 0 of 1 lessons done, 0 of 0 claims pass so far")
     assert "Continue it with `backproplab reproduce --resume --out r`." in text
     assert "| a | A <b> | not run | — | 1.0 |" in text
+
+
+@pytest.mark.parametrize("key, words", [
+    ("val_acc", "Validation accuracy"), ("ratio_first_to_third", "Ratio first to third"), ("eta0", "η₀"),
+    ("grad_norm", "|∇f|"), ("NumpyANN", "NumpyANN"), ("max |f - torch|", "max |f - torch|"),
+    ("dW1", "dW1"), ("learning_rate", "Learning rate"),
+])
+def test_headers_and_parameter_names_read_as_words(key, words):
+    from backproplab.report.html import humanise
+
+    assert humanise(key) == words
+
+
+def test_a_lesson_opens_with_its_question():
+    from backproplab.report.html import lesson_question
+
+    text = lesson_question("gradient-descent")
+    assert text.startswith("**Gradient descent on f(x, y)")
+    assert text.endswith("Which step sizes get there, and how fast?")  # stops before the lesson's list
+    assert lesson_question("no-such-lesson") == ""
+
+
+def test_lesson_story_parts(tmp_path):
+    doc = _doc()
+    lesson = doc["lessons"]["a"]
+    lesson["params"] = {"grid": {"eta0": [0.01, 0.1], "decay": [1.0]}, "learning_rate": 0.1, "quick": True}
+    lesson["tables"]["short_one"] = [{"val_acc": 0.9, "why": "because " * 10, "ok": False}]
+    lesson["text"]["caption:gone"] = "A *human* caption."
+    html = render_html(doc, tmp_path)
+    # parameters as a key/value list, not JSON
+    assert "<dt>Grid</dt><dd>η₀: 0.01, 0.1; Decay: 1</dd>" in html and "<dt>Learning rate</dt><dd>0.1</dd>" in html
+    assert '{"eta0"' not in html
+    # a 100-row table is folded under its name; a one-row table is open, with humanised headers
+    assert '<details class="table-fold"><summary>T <span class="muted">(100 rows)</span>' in html
+    assert "<h3>Short one</h3>" in html and "<th>Validation accuracy</th>" in html
+    assert '<td class="prose">because' in html and "<td>no</td>" in html
+    assert "<figcaption>A <em>human</em> caption.</figcaption>" in html
+    # the order of the story: summary, then the lesson's measurements, then its claims
+    assert html.index('id="summary"') < html.index("What was measured") < html.index("<h3>Claims</h3>")
+    assert 'class="side"' in html and 'href="#lesson-a"' in html
+
+
+def test_css_never_breaks_words_in_tables():
+    from backproplab.report.html import _css
+
+    css = _css()
+    assert "table.claims td { overflow-wrap: anywhere" not in css and "text-transform: uppercase; letter" not in \
+        css.split("th {")[1].split("}")[0]

@@ -194,6 +194,55 @@ _UL = re.compile(r"^\s*[-*+]\s+(.*)$")
 _OL = re.compile(r"^\s*\d+[.)]\s+(.*)$")
 
 
+def _display_math(lines: list[str], i: int, out: list[str]) -> int:
+    """A ``$$ … $$`` block starting at line i (text around it becomes paragraphs); the next line's index."""
+    block = [lines[i].strip()]
+    i += 1
+    while "\n".join(block).count("$$") < 2 and i < len(lines):
+        block.append(lines[i].strip())
+        i += 1
+    for k, chunk in enumerate("\n".join(block).split("$$")):
+        if k % 2 == 1:
+            out.append(f'<div class="math display">{tex_to_html(chunk)}</div>')
+        elif chunk.strip():
+            out.append("<p>" + _inline(" ".join(chunk.split())) + "</p>")
+    return i
+
+
+def _pipe_table(lines: list[str], i: int, out: list[str]) -> int:
+    """A pipe table whose header is line i (line i + 1 is the rule); the next line's index."""
+    head = _split_row(lines[i].strip())
+    i += 2
+    rows = []
+    while i < len(lines) and "|" in lines[i] and lines[i].strip():
+        rows.append(_split_row(lines[i]))
+        i += 1
+    html = ["<div class=\"table-wrap\"><table><thead><tr>"]
+    html += [f"<th>{_inline(c)}</th>" for c in head]
+    html.append("</tr></thead><tbody>")
+    for row in rows:
+        html.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>")
+    html.append("</tbody></table></div>")
+    out.append("".join(html))
+    return i
+
+
+def _list(lines: list[str], i: int, out: list[str]) -> int:
+    """A bullet or numbered list starting at line i (indented lines continue an item); the next index."""
+    pattern, tag = (_UL, "ul") if _UL.match(lines[i]) else (_OL, "ol")
+    items = []
+    while i < len(lines) and pattern.match(lines[i]):
+        item = pattern.match(lines[i]).group(1)
+        i += 1
+        while i < len(lines) and lines[i].startswith("  ") and lines[i].strip() \
+                and not _UL.match(lines[i]) and not _OL.match(lines[i]):
+            item += " " + lines[i].strip()
+            i += 1
+        items.append(f"<li>{_inline(item)}</li>")
+    out.append(f"<{tag}>" + "".join(items) + f"</{tag}>")
+    return i
+
+
 def markdown_to_html(text: str) -> str:
     """Render a small Markdown subset safely.
 
@@ -230,17 +279,7 @@ def markdown_to_html(text: str) -> str:
             continue
         if stripped.startswith("$$"):
             flush()
-            block = [stripped]
-            i += 1
-            while "\n".join(block).count("$$") < 2 and i < len(lines):
-                block.append(lines[i].strip())
-                i += 1
-            chunks = "\n".join(block).split("$$")
-            for k, chunk in enumerate(chunks):
-                if k % 2 == 1:
-                    out.append(f'<div class="math display">{tex_to_html(chunk)}</div>')
-                elif chunk.strip():
-                    out.append("<p>" + _inline(" ".join(chunk.split())) + "</p>")
+            i = _display_math(lines, i, out)
             continue
         if (line.startswith("    ") or line.startswith("\t")) and not para:
             body = []
@@ -260,44 +299,21 @@ def markdown_to_html(text: str) -> str:
             continue
         if "|" in stripped and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1].strip()):
             flush()
-            head = _split_row(stripped)
-            i += 2
-            rows = []
-            while i < len(lines) and "|" in lines[i] and lines[i].strip():
-                rows.append(_split_row(lines[i]))
-                i += 1
-            html = ["<div class=\"table-wrap\"><table><thead><tr>"]
-            html += [f"<th>{_inline(c)}</th>" for c in head]
-            html.append("</tr></thead><tbody>")
-            for row in rows:
-                html.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>")
-            html.append("</tbody></table></div>")
-            out.append("".join(html))
+            i = _pipe_table(lines, i, out)
             continue
-        for pattern, tag in ((_UL, "ul"), (_OL, "ol")):
-            if pattern.match(line):
-                flush()
-                items = []
-                while i < len(lines) and pattern.match(lines[i]):
-                    item = pattern.match(lines[i]).group(1)
-                    i += 1
-                    while i < len(lines) and lines[i].startswith("  ") and lines[i].strip() \
-                            and not _UL.match(lines[i]) and not _OL.match(lines[i]):
-                        item += " " + lines[i].strip()
-                        i += 1
-                    items.append(f"<li>{_inline(item)}</li>")
-                out.append(f"<{tag}>" + "".join(items) + f"</{tag}>")
-                break
-        else:
-            if stripped.startswith(">"):
-                flush()
-                quote = []
-                while i < len(lines) and lines[i].strip().startswith(">"):
-                    quote.append(lines[i].strip()[1:].strip())
-                    i += 1
-                out.append("<blockquote>" + _inline(" ".join(quote)) + "</blockquote>")
-                continue
-            para.append(stripped)
-            i += 1
+        if _UL.match(line) or _OL.match(line):
+            flush()
+            i = _list(lines, i, out)
+            continue
+        if stripped.startswith(">"):
+            flush()
+            quote = []
+            while i < len(lines) and lines[i].strip().startswith(">"):
+                quote.append(lines[i].strip()[1:].strip())
+                i += 1
+            out.append("<blockquote>" + _inline(" ".join(quote)) + "</blockquote>")
+            continue
+        para.append(stripped)
+        i += 1
     flush()
     return "\n".join(out)
