@@ -38,6 +38,7 @@ __all__ = ["render_html", "markdown_to_html", "tex_to_html", "humanise"]
 
 MAX_TABLE_ROWS = 60
 OPEN_TABLE_ROWS = 12  # a table with more rows than this is folded (<details>) under its title
+PROSE_CHARS = 60  # a table column holding text longer than this is shown as a sentence under its row
 OPEN_CLAIMS = 8  # a lesson's claim list longer than this is folded unless one of them fails
 CAPTION_PREFIX = "caption:"
 MIN_FIGURE_SCALE = 0.62  # a wide figure is never shrunk below this; its box scrolls sideways instead
@@ -68,6 +69,8 @@ def humanise(key: str) -> str:
         return key
     words = [_WORDS.get(w, w) for w in key.split("_")]
     text = " ".join(words)
+    if len(text) <= 2:  # a symbol such as t, x, f, L stays as it is written in the formulas
+        return text
     return text[0].upper() + text[1:] if text[0].isascii() else text
 
 
@@ -285,16 +288,17 @@ def _data_table(name: str, rows: list[Any]) -> str:
     columns: list[str] = []
     for row in rows:
         columns += [key for key in row if key not in columns]
-    html = ['<div class="table-wrap"><table class="data"><thead><tr>']
-    html += [f"<th>{_e(humanise(c))}</th>" for c in columns]
+    # a column of long text beside four or more others is read as a sentence under each row
+    prose = [c for c in columns if any(len(_cell_text(r.get(c))) > PROSE_CHARS for r in rows)]
+    prose = prose if len(columns) - len(prose) >= 4 else []
+    shown = [c for c in columns if c not in prose]
+    html = [f'<div class="table-wrap"><table class="data{" with-prose" if prose else ""}"><thead><tr>']
+    html += [f"<th>{_e(humanise(c))}</th>" for c in shown]
     html.append("</tr></thead><tbody>")
     for row in rows[:MAX_TABLE_ROWS]:
-        cells = []
-        for c in columns:
-            value, text = row.get(c), _cell_text(row.get(c))
-            cls = "num" if _is_number(value) else ("prose" if len(text) > 40 else "")
-            cells.append(f'<td{f" class={chr(34)}{cls}{chr(34)}" if cls else ""}>{_e(text)}</td>')
-        html.append("<tr>" + "".join(cells) + "</tr>")
+        html.append("<tr>" + "".join(_cell(row.get(c)) for c in shown) + "</tr>")
+        html += [f'<tr class="prose-row"><td colspan="{len(shown)}"><span><b>{_e(humanise(c))}:</b> '
+                 f"{_e(_cell_text(row.get(c)))}</span></td></tr>" for c in prose]
     html.append("</tbody></table>")
     if len(rows) > MAX_TABLE_ROWS:
         html.append(f'<div class="more">… {len(rows) - MAX_TABLE_ROWS} more rows in results.json</div>')
@@ -303,6 +307,12 @@ def _data_table(name: str, rows: list[Any]) -> str:
         return (f'<details class="table-fold"><summary>{title} <span class="muted">({len(rows)} rows)</span>'
                 f'</summary>{"".join(html)}</details>')
     return f'<h3>{title}</h3>{"".join(html)}'
+
+
+def _cell(value: Any) -> str:
+    text = _cell_text(value)
+    cls = "num" if _is_number(value) else ("prose" if len(text) > 40 else "")
+    return f'<td class="{cls}">{_e(text)}</td>' if cls else f"<td>{_e(text)}</td>"
 
 
 def _png_width(data: bytes) -> int:
@@ -327,8 +337,12 @@ def _figure(fig_id: str, name: str, rel: str, out: Path, caption: str | None, ke
 
 
 def _params(params: Mapping[str, Any]) -> str:
-    items = "".join(f"<div><dt>{_e(humanise(k))}</dt><dd>{_e(_param_value(v))}</dd></div>"
-                    for k, v in params.items())
+    items = []
+    for k, v in params.items():
+        text = _param_value(v)
+        wide = ' class="wide"' if len(text) > 22 else ""
+        items.append(f"<div{wide}><dt>{_e(humanise(k))}</dt><dd>{_e(text)}</dd></div>")
+    items = "".join(items)
     return f'<dl class="params">{items}</dl>'
 
 
@@ -353,8 +367,9 @@ def _texts(texts: Mapping[str, str]) -> str:
             continue
         label = _e(humanise(text_name.replace("-", "_")) if "_" in text_name else text_name.replace("_", " "))
         if text_name.startswith("print"):  # terminal text: shown as printed, folded away
-            html.append(f'<details class="terminal"><summary>{_e(text_name.replace("_", " "))} (as printed in the '
-                        f"terminal)</summary><pre>{_e(text)}</pre></details>")
+            what = text_name[len("print"):].strip("_- ").replace("_", " ") or "output"
+            html.append(f'<details class="terminal"><summary>The terminal\'s {_e(what)} (as the command prints it)'
+                        f"</summary><pre>{_e(text)}</pre></details>")
         elif shown == 0:  # the first text is open; further ones are folded so the page stays scannable
             html.append(f'<div class="md">{markdown_to_html(text)}</div>')
             shown += 1
