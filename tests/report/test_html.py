@@ -83,7 +83,8 @@ def test_page_from_a_document(tmp_path):
     assert "A &lt;b&gt;" in html and "x &lt; 1" in html
     assert "… 40 more rows in results.json" in html  # long tables are cut at 60 rows
     assert "figure file figures/a/gone.png is missing" in html
-    assert "<details class=\"terminal\"><summary>print x (as printed in the terminal)</summary><pre>raw &lt;text&gt;" in html
+    assert ("<details class=\"terminal\"><summary>The terminal's x (as the command prints it)</summary>"
+            "<pre>raw &lt;text&gt;") in html
     assert "torch None" not in html
 
 
@@ -129,7 +130,7 @@ def test_lesson_story_parts(tmp_path):
     assert "<dt>Grid</dt><dd>η₀: 0.01, 0.1; Decay: 1</dd>" in html and "<dt>Learning rate</dt><dd>0.1</dd>" in html
     assert '{"eta0"' not in html
     # a 100-row table is folded under its name; a one-row table is open, with humanised headers
-    assert '<details class="table-fold"><summary>T <span class="muted">(100 rows)</span>' in html
+    assert '<details class="table-fold"><summary>t <span class="muted">(100 rows)</span>' in html
     assert "<h3>Short one</h3>" in html and "<th>Validation accuracy</th>" in html
     assert '<td class="prose">because' in html and "<td>no</td>" in html
     assert "<figcaption>A <em>human</em> caption.</figcaption>" in html
