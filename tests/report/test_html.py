@@ -3,6 +3,8 @@ built from a hand-written results document."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from backproplab.report import format_value, markdown_to_html, render_html, render_summary
@@ -18,17 +20,29 @@ def test_markdown_escapes_raw_html_and_unsafe_links():
     assert '<a href="https://pytorch.org">ok</a>' in html
 
 
+def _flat(html: str) -> str:
+    return re.sub(r">\s+<", "><", html)
+
+
 def test_markdown_blocks():
     text = "# Title\n\nSome **bold**, *em* and `x < y`.\n\n| a | b |\n|---|---:|\n| 1 | 2 \\| 3 |\n\n" \
            "- one\n- two\n\n1. first\n2. second\n\n> quoted\n\n```\nif a < b:\n    pass\n```\n\n    indented\n"
-    html = markdown_to_html(text)
+    html = _flat(markdown_to_html(text))
     assert "<h3>Title</h3>" in html  # headings sit below the lesson's h2
     assert "<p>Some <strong>bold</strong>, <em>em</em> and <code>x &lt; y</code>.</p>" in html
-    assert "<th>a</th><th>b</th>" in html and "<td>1</td><td>2 | 3</td>" in html
+    assert '<div class="table-wrap"><table><thead><tr><th>a</th><th style="text-align:right">b</th>' in html
+    assert '<td>1</td><td style="text-align:right">2 | 3</td>' in html
     assert "<ul><li>one</li><li>two</li></ul>" in html and "<ol><li>first</li><li>second</li></ol>" in html
-    assert "<blockquote>quoted</blockquote>" in html
-    assert "<pre><code>if a &lt; b:\n    pass</code></pre>" in html
-    assert "<pre><code>indented</code></pre>" in html
+    assert "<blockquote><p>quoted</p></blockquote>" in html
+    assert "<pre><code>if a &lt; b:\n    pass\n</code></pre>" in html
+    assert "<pre><code>indented\n</code></pre>" in html
+
+
+def test_markdown_is_commonmark():
+    """What the old hand-written subset got wrong: nested lists, escapes, links with titles."""
+    html = _flat(markdown_to_html("- a\n  - b\n\n\\*not em\\* and [t](https://x.org \"T\")"))
+    assert "<ul><li>a\n<ul><li>b</li></ul></li></ul>" in html
+    assert "*not em*" in html and '<a href="https://x.org" title="T">t</a>' in html
 
 
 def test_tex_fractions_scripts_and_symbols():

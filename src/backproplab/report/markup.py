@@ -1,14 +1,22 @@
-"""The report's markup: a small TeX subset and a small, safe Markdown subset, rendered as HTML.
+"""The report's markup: Markdown by markdown-it-py, and the TeX subset lessons write, as HTML.
 
-No script and no web fonts: formulas become Unicode with ``<sub>``/``<sup>`` and CSS fractions, so the
-page renders offline and identically everywhere. Everything is escaped first; no raw HTML passes
-through.
+Markdown is CommonMark (markdown-it-py, with pipe tables and the dollar-math plugin of
+mdit-py-plugins); raw HTML is escaped. TeX is rendered here, by a small recursive-descent renderer,
+because the page has no script and must work offline: KaTeX and MathJax need JavaScript and web
+fonts, and Matplotlib's mathtext would turn every formula into an image (not selectable, not scaled
+with the text, and a backprop trace has ~200 of them). Formulas become Unicode with
+``<sub>``/``<sup>`` and CSS fractions, identical everywhere.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from html import escape
+from typing import Any
+
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 # --------------------------------------------------------------------------------------------
 # a tiny TeX subset for the lessons' formulas, rendered as HTML (no script, no web fonts)
@@ -152,168 +160,40 @@ def tex_to_html(source: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# a small, safe Markdown subset: everything is escaped first; no raw HTML passes through
-
-_LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|#)[^)\s]+)\)")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_EM = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
+# Markdown: CommonMark (markdown-it-py) with pipe tables and $…$ / $$…$$ math, raw HTML escaped
 
 
-_INLINE_SPLIT = re.compile(r"(`[^`]*`|(?<![$\\])\$(?![$\s])[^$\n]*?[^$\s\\]\$(?![$\d])|(?<![$\\])\$[^$\s\\]\$(?![$\d]))")
+def _math_inline(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    return f'<span class="math">{tex_to_html(tokens[idx].content)}</span>'
 
 
-def _inline(text: str) -> str:
-    parts = _INLINE_SPLIT.split(text)
-    html = []
-    for part in parts:
-        if len(part) >= 2 and part.startswith("`") and part.endswith("`"):
-            html.append(f"<code>{escape(part[1:-1])}</code>")
-            continue
-        if len(part) >= 3 and part.startswith("$") and part.endswith("$"):
-            html.append(f'<span class="math">{tex_to_html(part[1:-1])}</span>')
-            continue
-        part = escape(part, quote=True)
-        part = _LINK.sub(r'<a href="\2">\1</a>', part)
-        part = _BOLD.sub(r"<strong>\1</strong>", part)
-        part = _EM.sub(r"<em>\1</em>", part)
-        html.append(part)
-    return "".join(html)
+def _math_block(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    return f'<div class="math display">{tex_to_html(tokens[idx].content)}</div>\n'
 
 
-def _split_row(line: str) -> list[str]:
-    line = line.strip().replace("\\|", "\x00")
-    if line.startswith("|"):
-        line = line[1:]
-    if line.endswith("|"):
-        line = line[:-1]
-    return [cell.strip().replace("\x00", "|") for cell in line.split("|")]
+def _heading(self: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    tokens[idx].tag = f"h{min(6, int(tokens[idx].tag[1]) + 2)}"  # below the lesson's h2
+    return self.renderToken(tokens, idx, options, env)
 
 
-_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
-_UL = re.compile(r"^\s*[-*+]\s+(.*)$")
-_OL = re.compile(r"^\s*\d+[.)]\s+(.*)$")
-
-
-def _display_math(lines: list[str], i: int, out: list[str]) -> int:
-    """A ``$$ … $$`` block starting at line i (text around it becomes paragraphs); the next line's index."""
-    block = [lines[i].strip()]
-    i += 1
-    while "\n".join(block).count("$$") < 2 and i < len(lines):
-        block.append(lines[i].strip())
-        i += 1
-    for k, chunk in enumerate("\n".join(block).split("$$")):
-        if k % 2 == 1:
-            out.append(f'<div class="math display">{tex_to_html(chunk)}</div>')
-        elif chunk.strip():
-            out.append("<p>" + _inline(" ".join(chunk.split())) + "</p>")
-    return i
-
-
-def _pipe_table(lines: list[str], i: int, out: list[str]) -> int:
-    """A pipe table whose header is line i (line i + 1 is the rule); the next line's index."""
-    head = _split_row(lines[i].strip())
-    i += 2
-    rows = []
-    while i < len(lines) and "|" in lines[i] and lines[i].strip():
-        rows.append(_split_row(lines[i]))
-        i += 1
-    html = ["<div class=\"table-wrap\"><table><thead><tr>"]
-    html += [f"<th>{_inline(c)}</th>" for c in head]
-    html.append("</tr></thead><tbody>")
-    for row in rows:
-        html.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>")
-    html.append("</tbody></table></div>")
-    out.append("".join(html))
-    return i
-
-
-def _list(lines: list[str], i: int, out: list[str]) -> int:
-    """A bullet or numbered list starting at line i (indented lines continue an item); the next index."""
-    pattern, tag = (_UL, "ul") if _UL.match(lines[i]) else (_OL, "ol")
-    items = []
-    while i < len(lines) and pattern.match(lines[i]):
-        item = pattern.match(lines[i]).group(1)
-        i += 1
-        while i < len(lines) and lines[i].startswith("  ") and lines[i].strip() \
-                and not _UL.match(lines[i]) and not _OL.match(lines[i]):
-            item += " " + lines[i].strip()
-            i += 1
-        items.append(f"<li>{_inline(item)}</li>")
-    out.append(f"<{tag}>" + "".join(items) + f"</{tag}>")
-    return i
+@functools.lru_cache(maxsize=1)
+def _renderer() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False}).enable("table")  # html off: raw HTML is shown as text
+    md.use(dollarmath_plugin, allow_labels=False, allow_space=False, allow_digits=False, double_inline=False)
+    md.add_render_rule("math_inline", _math_inline)
+    md.add_render_rule("math_block", _math_block)
+    md.add_render_rule("heading_open", _heading)
+    md.add_render_rule("heading_close", _heading)
+    md.add_render_rule("table_open", lambda self, tokens, idx, options, env: '<div class="table-wrap"><table>\n')
+    md.add_render_rule("table_close", lambda self, tokens, idx, options, env: "</table></div>\n")
+    return md
 
 
 def markdown_to_html(text: str) -> str:
-    """Render a small Markdown subset safely.
+    """Render Markdown safely: CommonMark plus pipe tables and TeX between ``$`` (inline) or ``$$`` (display).
 
-    Handles headings, paragraphs, fenced and indented code, pipe tables, bullet and numbered lists,
-    block quotes, inline code, bold, emphasis and http(s)/anchor links. Anything else is shown as
-    text; raw HTML is escaped.
+    Raw HTML is escaped and only http(s), mailto and relative links survive (markdown-it-py's
+    ``validateLink``); headings move two levels down so ``#`` sits below a lesson's title; a ``$``
+    followed by a digit ("costs $5") is a dollar sign, not math.
     """
-    lines = str(text).replace("\r\n", "\n").split("\n")
-    out: list[str] = []
-    para: list[str] = []
-
-    def flush() -> None:
-        if para:
-            out.append("<p>" + _inline(" ".join(para)) + "</p>")
-            para.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            flush()
-            body = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith("```"):
-                body.append(lines[i])
-                i += 1
-            out.append("<pre><code>" + escape("\n".join(body)) + "</code></pre>")
-            i += 1
-            continue
-        if not stripped:
-            flush()
-            i += 1
-            continue
-        if stripped.startswith("$$"):
-            flush()
-            i = _display_math(lines, i, out)
-            continue
-        if (line.startswith("    ") or line.startswith("\t")) and not para:
-            body = []
-            while i < len(lines) and (lines[i].startswith(("    ", "\t")) or not lines[i].strip()):
-                body.append(lines[i][4:] if lines[i].startswith("    ") else lines[i].lstrip("\t"))
-                i += 1
-            while body and not body[-1].strip():
-                body.pop()
-            out.append("<pre><code>" + escape("\n".join(body)) + "</code></pre>")
-            continue
-        heading = re.match(r"^(#{1,6})\s+(.*?)\s*#*$", stripped)
-        if heading:
-            flush()
-            level = min(6, len(heading.group(1)) + 2)
-            out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
-            i += 1
-            continue
-        if "|" in stripped and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1].strip()):
-            flush()
-            i = _pipe_table(lines, i, out)
-            continue
-        if _UL.match(line) or _OL.match(line):
-            flush()
-            i = _list(lines, i, out)
-            continue
-        if stripped.startswith(">"):
-            flush()
-            quote = []
-            while i < len(lines) and lines[i].strip().startswith(">"):
-                quote.append(lines[i].strip()[1:].strip())
-                i += 1
-            out.append("<blockquote>" + _inline(" ".join(quote)) + "</blockquote>")
-            continue
-        para.append(stripped)
-        i += 1
-    flush()
-    return "\n".join(out)
+    return _renderer().render(str(text)).strip()
