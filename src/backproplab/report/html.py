@@ -209,7 +209,8 @@ def _banners(doc: Mapping[str, Any], resume_hint: str | None) -> str:
     failed = [(name, c) for name, e in doc["lessons"].items() if e["status"] == "done"
               for c in e["claims"] if not c["passed"]]
     if failed:
-        items = "".join(f'<li><a href="#{_anchor(n)}">{_e(n)}</a>: {_e(c["name"])}: <span class="mono">'
+        items = "".join(f'<li><a href="#{_anchor(n)}">{_e(_short_title(doc["lessons"][n]["title"]))}</a>: '
+                        f'{_e(c["name"])}: <span class="mono">'
                         f'{_e(format_value(c["value"]))}</span> (bound <span class="mono">{_e(c["bound"])}</span>)'
                         f'{" · " + _e(c["evidence"]) if c.get("evidence") else ""}</li>' for n, c in failed)
         html.append(f'<div class="banner fail" id="failed-claims"><strong>{len(failed)} claim'
