@@ -16,7 +16,12 @@ The lesson
 
 Any function of x and y can be studied instead (``--expr "x^2 + 3*y^2"``): it goes through the
 safe parser of :mod:`backproplab.lessons.expression` (never ``eval``), and its gradient comes from
-forward-mode autodiff, checked against torch autograd and against finite differences.
+forward-mode autodiff, checked against torch autograd and against finite differences. Claims are
+about the course's function; for your own function the lesson reports *findings* instead, because
+nothing is known in advance about it: where your run diverged (and the largest of η/10, η/100, …
+that does not), whether the search found a stationary point in the box or f falls past its edge,
+and what the Hessian says there (strict minimum, flat valley, saddle, or undefined at a kink). Only
+the lab's own gradients are claimed, so the command exits 0 unless the input was invalid.
 """
 
 from __future__ import annotations
