@@ -10,6 +10,7 @@ import pytest
 from backproplab.cli import main
 from backproplab.lessons import get_lesson
 from backproplab.lessons import gradient_descent as gd
+from backproplab.lessons._gd_findings import run_findings
 
 pytestmark = pytest.mark.lessons
 
@@ -179,10 +180,10 @@ def test_a_diverging_run_says_so_and_the_suggested_step_works():
             for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 1.0, 10))]
     # by hand: the first step from (3, 2) has gradient (844, -140), so x jumps to -81.4 and then explodes
     assert rows[1]["x"] == pytest.approx(3 - 0.1 * (2 * 2 - 40 * 3 * (2 - 9)), abs=1e-12)
-    (text,) = gd.run_findings(f, rows, 0.1, 1.0)
-    assert text.startswith("**Your run diverged at step 3** (step size η = 0.1)")
     safer = gd.safer_step(f, (3.0, 2.0), 0.1, 1.0, 10)
     assert safer == pytest.approx(1e-3)
+    (text,) = run_findings(f, rows, 0.1, 1.0, safer)
+    assert text.startswith("**Your run diverged at step 3** (step size η = 0.1)") and "`--eta 0.001`" in text
     path = gd.gradient_descent(f, (3.0, 2.0), safer, 1.0, 10)
     assert np.isfinite(path).all() and f(*path[-1]) < f(3.0, 2.0)
     assert not np.isfinite(gd.gradient_descent(f, (3.0, 2.0), 1e-2, 1.0, 10)).all()  # 0.01 still diverges
@@ -192,7 +193,9 @@ def test_uphill_run_is_reported():
     f = gd.parse_expression("x^2 + y^2")
     rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
             for t, p in enumerate(gd.gradient_descent(f, (1.0, 0.0), 1.05, 1.0, 3))]
-    (text,) = gd.run_findings(f, rows, 1.05, 1.0)  # x_t = (-1.1)^t: |x| grows slowly
+    safer = gd.safer_step(f, (1.0, 0.0), 1.05, 1.0, 3)
+    assert safer == pytest.approx(0.105)  # x_t = (1 - 2 * 0.105)^t shrinks
+    (text,) = run_findings(f, rows, 1.05, 1.0, safer)  # x_t = (-1.1)^t: |x| grows slowly
     assert "went uphill" in text and "try `--eta 0.105`" in text
 
 

@@ -35,7 +35,10 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons import _gd_findings as words
 from backproplab.lessons._args import check_seed
+from backproplab.lessons._gd_minimum import BOX, find_minimum
+from backproplab.lessons._gd_plots import plot_paths, plot_values
 from backproplab.lessons.expression import Expression, finite_difference_gradient, parse_expression
 from backproplab.lessons.result import Claim, LessonResult
 
@@ -54,8 +57,6 @@ COURSE_MINIMUM = (-1.088, 0.544, -2.2807)
 """(x, y, f) of the global minimum as the course quotes it (3-4 digits)."""
 TARGET = -2.0
 """The course's target: get below this value of f."""
-BOX = ((-5.0, 5.0), (-5.0, 5.0))
-"""Search box for the global minimum: ((x_lo, x_hi), (y_lo, y_hi))."""
 
 _DIVERGED = 1e12  # |x| or |y| beyond this: the run has left the function's region for good
 
@@ -170,87 +171,6 @@ def gradient_descent(f: Expression | str, start: Sequence[float] = COURSE_START,
     return descend_many(f, start, [eta], [decay], steps)[:, 0, :]
 
 
-def _hessian(f: Expression, x: float, y: float) -> np.ndarray:
-    """2x2 Hessian by torch autograd (reverse over reverse)."""
-    import torch
-
-    def scalar(p: torch.Tensor) -> torch.Tensor:
-        return f.torch(p[0], p[1])
-
-    point = torch.tensor([x, y], dtype=torch.float64)
-    return torch.autograd.functional.hessian(scalar, point).numpy()
-
-
-def find_minimum(f: Expression | str, box: tuple[tuple[float, float], tuple[float, float]] = BOX,
-                 grid: int = 81, starts: int = 8) -> dict[str, Any]:
-    """The lowest point of f in ``box``, found numerically.
-
-    f is evaluated on a ``grid`` x ``grid`` lattice; from the ``starts`` lowest lattice points
-    that are lower than their 8 neighbours, L-BFGS-B (SciPy) with forward-mode gradients refines
-    each; the lowest result is checked with the torch Hessian.
-
-    Returns
-    -------
-    dict with keys x, y, f, grad_norm (|∇f| there), hessian_eigenvalues (ascending, shape [k]: the
-    Hessian restricted to the k variables f uses, so f = x² has the strict minimum it should),
-    on_boundary (True when the lowest point lies on the box's edge: f may have no minimum inside),
-    starts (number of refined starting points).
-    """
-    from scipy.optimize import minimize
-
-    f = _as_expression(f)
-    (xlo, xhi), (ylo, yhi) = box
-    if not (xlo < xhi and ylo < yhi):
-        raise InputError(f"box must be ((x_lo, x_hi), (y_lo, y_hi)) with lo < hi, got {box!r}")
-    xs = np.linspace(xlo, xhi, grid)
-    ys = np.linspace(ylo, yhi, grid)
-    X, Y = np.meshgrid(xs, ys, indexing="ij")
-    Z = f(X, Y)
-    Z = np.where(np.isfinite(Z), Z, np.inf)
-    padded = np.pad(Z, 1, constant_values=np.inf)
-    neighbours = np.stack([padded[1 + i:1 + i + grid, 1 + j:1 + j + grid]
-                           for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)])
-    is_min = np.isfinite(Z) & (Z <= neighbours.min(axis=0))
-    candidates = np.argwhere(is_min)
-    if candidates.size == 0:
-        raise InputError(f"f = {f.text!r} is not finite anywhere on the search box {box}")
-    order = np.argsort(Z[is_min])[:starts]
-
-    def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gx, gy = f.value_and_grad(p[0], p[1])
-        if not np.isfinite(value):
-            return math.inf, np.zeros(2)
-        return float(value), np.array([float(gx), float(gy)])
-
-    used = [i for i, name in enumerate(("x", "y")) if name in f.variables] or [0, 1]
-    span = max(xhi - xlo, yhi - ylo)
-
-    def edge(p: np.ndarray) -> bool:
-        gaps = [(p[0] - xlo, xhi - p[0]), (p[1] - ylo, yhi - p[1])]
-        return bool(min(min(gaps[i]) for i in used) < 1e-6 * span)
-
-    found = []
-    for i, j in candidates[order]:
-        res = minimize(fun, np.array([xs[i], ys[j]]), jac=True, method="L-BFGS-B",
-                       bounds=[(xlo, xhi), (ylo, yhi)], options={"ftol": 1e-15, "gtol": 1e-12})
-        if np.isfinite(res.fun):
-            found.append((float(res.fun), edge(res.x), res.x))
-    if not found:
-        raise InputError(f"f = {f.text!r}: no finite minimum found on the search box {box}")
-    low = min(v for v, _, _ in found)
-    # among equally low points (f = e^x y^2 is 0 on the whole line y = 0) prefer one inside the box
-    ties = [r for r in found if r[0] <= low + 1e-12 * (1.0 + abs(low))]
-    _, on_boundary, point = min(ties, key=lambda r: (r[1], r[0]))
-    bx, by = (float(v) for v in point)
-    _, gx, gy = f.value_and_grad(bx, by)
-    hess = _hessian(f, bx, by)
-    hess = hess[np.ix_(used, used)]
-    return {"x": bx, "y": by, "f": float(f(bx, by)), "grad_norm": float(np.hypot(gx, gy)),
-            "hessian_eigenvalues": np.linalg.eigvalsh(0.5 * (hess + hess.T)) if np.isfinite(hess).all()
-            else np.full(len(used), math.nan),
-            "on_boundary": bool(on_boundary), "starts": int(min(len(candidates), starts))}
-
-
 def grid_search(f: Expression | str, start: Sequence[float], etas: Sequence[float],
                 decays: Sequence[float], steps: Sequence[int], target: float = TARGET
                 ) -> list[dict[str, Any]]:
@@ -296,74 +216,6 @@ def _gradient_checks(f: Expression, points: np.ndarray) -> dict[str, float]:
     torch_diff = np.max(np.maximum(np.abs(fx - tx), np.abs(fy - ty)) / scale)
     fd_diff = np.max(np.maximum(np.abs(fx - nx), np.abs(fy - ny)) / scale)
     return {"points": int(ok.sum()), "torch": float(torch_diff), "fd": float(fd_diff)}
-
-
-_COLORS = {"too small": "tab:blue", "good": "tab:green", "too large": "tab:red"}
-
-
-def _color(label: str) -> str | None:
-    return next((c for k, c in _COLORS.items() if label.startswith(k)), None)
-
-
-def _plot_paths(f: Expression, paths: dict[str, np.ndarray], minimum: dict[str, Any],
-                start: tuple[float, float]) -> Any:
-    """Contour map of f with the three paths; the legend sits below the map, never on it."""
-    from matplotlib.figure import Figure
-
-    pts = np.concatenate([p[np.isfinite(p).all(axis=1)] for p in paths.values()] +
-                         [np.array([[minimum["x"], minimum["y"]], start])])
-    pts = pts[(np.abs(pts) < 50).all(axis=1)]
-    lo = pts.min(axis=0) - 1.0
-    hi = pts.max(axis=0) + 1.0
-    X, Y = np.meshgrid(np.linspace(lo[0], hi[0], 240), np.linspace(lo[1], hi[1], 200))
-    with np.errstate(all="ignore"):
-        Z = f(X, Y)
-    fig = Figure(figsize=(7.2, 6.6), layout="constrained")
-    ax = fig.add_subplot()
-    finite = Z[np.isfinite(Z)]
-    if finite.size and np.ptp(finite) > 0:
-        cs = ax.contour(X, Y, Z, levels=np.unique(np.quantile(finite, np.linspace(0, 1, 30))),
-                        cmap="viridis", linewidths=0.8)
-        fig.colorbar(cs, ax=ax, label="f(x, y)")
-    for label, path in paths.items():
-        ax.plot(path[:, 0], path[:, 1], "o-", ms=3.5, lw=1.5, label=label, color=_color(label))
-    ax.plot(*start, "ks", ms=8, label=f"start ({start[0]:g}, {start[1]:g})")
-    ax.plot(minimum["x"], minimum["y"], "*", color="gold", mec="k", ms=16,
-            label=f"lowest point found, f = {minimum['f']:.4g}")
-    ax.set(xlim=(lo[0], hi[0]), ylim=(lo[1], hi[1]), xlabel="x", ylabel="y")
-    ax.set_title(f"f(x, y) = {f.text}", fontsize=11)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=10, frameon=False)
-    return fig
-
-
-def _plot_values(f: Expression, paths: dict[str, np.ndarray], minimum: dict[str, Any],
-                 target: float | None) -> Any:
-    """f along each path: the gap f − f* on a log axis when f* is a true lower bound, else f itself."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7.2, 4.6), layout="constrained")
-    ax = fig.add_subplot()
-    with np.errstate(all="ignore"):
-        values = {k: f(p[:, 0], p[:, 1]) for k, p in paths.items()}
-    f_star = minimum["f"]
-    finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
-    gap = finite.size and finite.min() >= f_star - 1e-9 * (1 + abs(f_star)) and not minimum["on_boundary"]
-    for label, v in values.items():
-        shown = np.maximum(v - f_star, 1e-16) if gap else v
-        ax.plot(np.arange(len(v)), shown, "o-", ms=3.5, lw=1.5, label=label, color=_color(label))
-    if gap:
-        ax.set_yscale("log")
-        ax.set_ylabel("f(pₜ) − f*   (distance above the minimum)")
-        if target is not None:
-            ax.axhline(target - f_star, color="gray", ls=":", label=f"target f < {target:g}")
-    else:
-        ax.set_ylabel("f(pₜ)")
-        ax.axhline(f_star, color="goldenrod", ls="--", label=f"lowest value in the box, {f_star:.4g}")
-    ax.set_xlabel("step t")
-    ax.grid(alpha=0.3)
-    ax.set_title("How fast each step size goes down", fontsize=11)
-    fig.legend(loc="outside lower center", ncols=2, fontsize=10, frameon=False)
-    return fig
 
 
 def _course_claims(f: Expression) -> tuple[list[Claim], list[dict[str, Any]]]:
@@ -418,104 +270,11 @@ def safer_step(f: Expression, start: tuple[float, float], eta: float, decay: flo
     return float(etas[np.argmax(ok)]) if ok.any() else None
 
 
-def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: float) -> list[str]:
-    """What a run did, in words: where it diverged (and a smaller step to try), or where it ended.
-
-    ``rows`` is the run's table (t, eta_t, x, y, f), start included.
-    """
-    bad = next((r for r in rows if not (math.isfinite(r["x"]) and math.isfinite(r["f"]))), None)
-    f0, last, steps = rows[0]["f"], rows[-1], len(rows) - 1
-    if bad is not None or last["f"] > f0:
-        safer = safer_step(f, (rows[0]["x"], rows[0]["y"]), eta, decay, steps)
-        advice = f"try `--eta {eta / 10:g}`" if safer is None else \
-            f"try `--eta {safer:g}`, the largest of η/10, η/100, … that goes down without diverging here"
-    if bad is not None:
-        eta_t = eta * decay ** (bad["t"] - 1)
-        return [f"**Your run diverged at step {bad['t']}** (step size η = {eta_t:.3g}): x, y or f left the "
-                f"floating-point range. The step is too large where f is steep; {advice}."]
-    where = f"({last['x']:.6g}, {last['y']:.6g}), f = {last['f']:.6g}"
-    if last["f"] > f0:
-        return [f"**Your run went uphill**: f rose from {f0:.6g} to {last['f']:.6g} (ended at {where}). "
-                f"The step overshoots; {advice}."]
-    _, gx, gy = f.value_and_grad(last["x"], last["y"])
-    grad = float(np.hypot(gx, gy))
-    if math.isfinite(grad) and grad <= 1e-6 * max(1.0, abs(last["f"])):
-        return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}."]
-    return [f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} "
-            "steps. More steps (`--steps`) or a larger step size would go further."]
-
-
-def minimum_findings(minimum: dict[str, Any], box: tuple = BOX) -> list[str]:
-    """What the search for the lowest point in ``box`` found, in words (no pass/fail)."""
-    at = f"({minimum['x']:.6g}, {minimum['y']:.6g})"
-    grad, eig = minimum["grad_norm"], np.asarray(minimum["hessian_eigenvalues"], dtype=float)
-    scale = max(1.0, abs(minimum["f"]))
-    box_words = f"[{box[0][0]:g}, {box[0][1]:g}] × [{box[1][0]:g}, {box[1][1]:g}]"
-    if minimum["on_boundary"] and not grad <= 1e-6 * scale:
-        return [f"**No stationary point found** in the box {box_words}: the lowest value there, f = "
-                f"{minimum['f']:.6g}, lies on its edge at {at}, where f still falls outward (|∇f| = {grad:.3g}). "
-                "f may be unbounded below, or its minimum lies outside the box."]
-    lines = [f"Lowest point found in the box {box_words}: f = {minimum['f']:.6g} at {at}"
-             + (f", |∇f| = {grad:.2g}." if math.isfinite(grad) else
-                ", where the gradient is undefined (a kink or a cusp).")]
-    if not np.isfinite(eig).all():
-        lines.append(f"**Hessian undefined** at {at}: f is not twice differentiable there, so the curvature "
-                     "test cannot tell what kind of point it is.")
-    elif eig[0] > 1e-9 * max(1.0, abs(eig[-1])):
-        lines.append(f"A strict minimum: the Hessian's eigenvalues ({', '.join(f'{v:.4g}' for v in eig)}) are "
-                     "all positive.")
-    elif eig[0] >= -1e-9 * max(1.0, abs(eig[-1])):
-        lines.append(f"**Hessian singular** there (eigenvalues {', '.join(f'{v:.4g}' for v in eig)}): f is flat "
-                     "along one direction, so the minimum is not strict — a valley of equally low points.")
-    else:
-        lines.append(f"**A saddle point**, not a minimum: the Hessian has a negative eigenvalue ({eig[0]:.4g}).")
-    return lines
-
-
-def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], best: dict[str, Any] | None,
-                  minimum: dict[str, Any], target_words: str) -> list[str]:
-    """The sweep over (η₀, d, steps) in words: how many settings got there, how many diverged, the best."""
-    diverged = [r for r in rows if not math.isfinite(r["f"])]
-    text = f"{len(reached)} of {len(rows)} settings of (η₀, d, steps) reach {target_words}"
-    if len(diverged) == len(rows):
-        text += f"; every one diverged, even η₀ = {min(r['eta0'] for r in rows):g}: f is too steep at the start " \
-                "for these steps (your own `--eta` can go smaller)"
-    elif diverged:
-        smallest = min(r["eta0"] for r in diverged)
-        text += f"; {len(diverged)} diverged (the smallest η₀ that diverged: {smallest:g})"
-    lines = [text + "."]
-    if reached:
-        first = reached[0]
-        lines.append(f"Fewest steps: η₀ = {first['eta0']:g}, d = {first['decay']:g}, {first['steps']} steps → "
-                     f"f = {first['f']:.6g}.")
-    if best is not None:
-        lower = " — lower than anything in the box: f keeps decreasing outside it" \
-            if best["f"] < minimum["f"] - 1e-9 * (1 + abs(minimum["f"])) else ""
-        lines.append(f"Lowest f reached: {best['f']:.6g} (η₀ = {best['eta0']:g}, d = {best['decay']:g}, "
-                     f"{best['steps']} steps){lower}.")
-    return lines
-
-
 def _grid_settings(quick: bool) -> tuple[list[float], list[float], list[int]]:
     if quick:
         return [0.01, 0.05, 0.1, 0.15, 0.2, 0.4], [1.0, 0.95, 0.9], [10, 20, 50]
     return [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5], [1.0, 0.99, 0.95, 0.9, 0.8, 0.7], \
         [10, 20, 50, 100]
-
-
-def _steps_to_target(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per η₀, one column per d: the fewest steps of the grid that reach the target (— if none)."""
-    table: dict[float, dict[str, Any]] = {}
-    for r in rows:
-        row = table.setdefault(r["eta0"], {"eta0": r["eta0"]})
-        key = f"d = {r['decay']:g}"
-        if r["reached"] and not isinstance(row.get(key), int):
-            row[key] = r["steps"]
-        elif not math.isfinite(r["f"]):
-            row.setdefault(key, "diverged")
-        else:
-            row.setdefault(key, "—")
-    return list(table.values())
 
 
 def _three_paths(f: Expression, start: tuple[float, float], fastest: dict[str, Any] | None,
@@ -600,27 +359,29 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr:
     if is_course:
         claims += _course_grid_claims(f, rows, reached, best, minimum, paths)
     user_rows = _user_run(f, start, eta, decay, steps)
-    findings = run_findings(f, user_rows, eta, decay) + minimum_findings(minimum) + \
-        grid_findings(rows, reached, best, minimum, target_words)
+    trouble = not math.isfinite(user_rows[-1]["f"]) or user_rows[-1]["f"] > f0
+    safer = safer_step(f, start, eta, decay, steps) if trouble else None
+    findings = words.run_findings(f, user_rows, eta, decay, safer) + words.minimum_findings(minimum, BOX) + \
+        words.grid_findings(rows, reached, best, minimum, target_words)
     if not (is_course and user_rows == _user_run(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)):
         tables["your_run"] = user_rows
-    tables.update(steps_to_target=_steps_to_target(rows), grid=rows, reaching_target=reached,
+    tables.update(steps_to_target=words.steps_to_target(rows), grid=rows, reaching_target=reached,
                   minimum=[_minimum_row(minimum)])
-    markdown = _markdown(f, start, eta, decay, steps, findings)
+    page_text = words.markdown(f, start, eta, decay, steps, findings)
     if out is not None:
         from backproplab.files import atomic_write_text
 
         atomic_write_text(Path(out) / "gradient_descent.md",
-                          f"# {TITLE}\n\n{markdown}\n## Your run\n\n{_path_markdown(user_rows)}")
+                          f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
     return LessonResult(
         name=NAME, title=TITLE,
         params={"expr": f.text, "start": list(start), "eta": eta, "decay": decay, "steps": steps,
                 "quick": quick, "seed": seed, "grid": {"eta0": etas, "decay": decays, "steps": step_list}},
         claims=claims, tables=tables,
-        figures={"gd_contour_paths": _plot_paths(f, paths, minimum, grid_start),
-                 "gd_values": _plot_values(f, paths, minimum, TARGET if is_course else None)},
-        text={"print_summary": _summary(f, start, eta, decay, steps, user_rows, findings),
-              "gradient_descent": markdown, **_captions(is_course)})
+        figures={"gd_contour_paths": plot_paths(f, paths, minimum, grid_start),
+                 "gd_values": plot_values(f, paths, minimum, TARGET if is_course else None)},
+        text={"print_summary": words.summary(f, start, eta, decay, steps, user_rows, findings),
+              "gradient_descent": page_text, **words.captions(is_course)})
 
 
 def _course_grid_claims(f: Expression, rows: list[dict[str, Any]], reached: list[dict[str, Any]],
@@ -652,44 +413,6 @@ def _minimum_row(minimum: dict[str, Any]) -> dict[str, Any]:
     return {"x": minimum["x"], "y": minimum["y"], "f": minimum["f"], "grad_norm": minimum["grad_norm"],
             "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]),
             "on_boundary": minimum["on_boundary"]}
-
-
-def _captions(is_course: bool) -> dict[str, str]:
-    what = "the course's f" if is_course else "your f"
-    return {
-        "caption:gd_contour_paths": f"Twenty steps of gradient descent on {what} from the start (■): a step too "
-                                    "small crawls, a good one lands in the minimum (★), one too large bounces "
-                                    "across the valley.",
-        "caption:gd_values": "The same three runs step by step: how far above the lowest value each one is.",
-    }
-
-
-def _summary(f: Expression, start: tuple[float, float], eta: float, decay: float, steps: int,
-             user_rows: list[dict[str, Any]], findings: list[str]) -> str:
-    last = user_rows[-1]
-    lines = [f"f(x, y) = {f.text}",
-             f"your run: start ({start[0]:g}, {start[1]:g}), eta_t = {eta:g}·{decay:g}^t, {steps} steps "
-             f"-> ({last['x']:.6g}, {last['y']:.6g}), f = {last['f']:.6g}", "findings:"]
-    lines += ["  - " + text.replace("**", "").replace("`", "") for text in findings]
-    return "\n".join(lines)
-
-
-def _markdown(f: Expression, start: tuple[float, float], eta: float, decay: float, steps: int,
-              findings: list[str]) -> str:
-    lines = [f"$$f(x, y) = {f.to_latex()}$$", "",
-             r"Update: $\mathbf{p}_{t+1} = \mathbf{p}_t - \eta_t \nabla f(\mathbf{p}_t)$ with "
-             rf"$\eta_t = \eta_0 d^t$; your run: $\eta_0 = {eta:g}$, $d = {decay:g}$, {steps} steps from "
-             rf"$({start[0]:g}, {start[1]:g})$.", "", "**What the runs found**", ""]
-    lines += [f"- {text}" for text in findings]
-    return "\n".join(lines) + "\n"
-
-
-def _path_markdown(user_rows: list[dict[str, Any]]) -> str:
-    lines = ["| t | η_t | x | y | f |", "|---|---|---|---|---|"]
-    for r in user_rows:
-        eta_t = "" if r["eta_t"] is None else f"{r['eta_t']:.4g}"
-        lines.append(f"| {r['t']} | {eta_t} | {r['x']:.6f} | {r['y']:.6f} | {r['f']:.6f} |")
-    return "\n".join(lines) + "\n"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
