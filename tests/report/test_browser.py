@@ -130,6 +130,12 @@ def test_report_of_fake_lessons(browser, fakes, tmp_path):
     rows = table.find_elements(By.CSS_SELECTOR, "tbody tr")
     assert table.is_displayed() and len(rows) == 5
     assert [r.text for r in rows if "fail" in r.get_attribute("class")][0].count("FAIL") == 1
+    # a click on a figure opens it at full size over the page (CSS :target, no script); "close" puts it back
+    figure = browser.find_element(By.CSS_SELECTOR, "#lesson-beta figure")
+    figure.find_element(By.CSS_SELECTOR, "a.zoom").click()
+    assert figure.value_of_css_property("position") == "fixed"
+    figure.find_element(By.CSS_SELECTOR, "a.close").click()
+    assert figure.value_of_css_property("position") == "static"
     browser.set_window_size(800, 900)
     assert not browser.find_element(By.CSS_SELECTOR, "nav.side").is_displayed()  # the summary's rows navigate
 
