@@ -36,6 +36,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
+import reprlib
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -55,7 +58,9 @@ ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
 LOSSES = ("half_squared_error", "squared_error", "mse", "bce")
 MAX_LAYERS = 8
 MAX_UNITS = 32
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = 256 * 1024  # the largest network (8 layers of 32 x 32) is about 100 KB of text
+MAX_NESTING = 16  # a network file nests 5 levels (top, layers, layer, weights, row)
+MAX_NAME_CHARS = 1000  # shown shortened in figures; file names use slug(name)
 DEFAULT_EXAMPLE = "course"
 
 _TOP_KEYS = {"name", "description", "input", "target", "loss", "layers", "ask"}
@@ -109,6 +114,42 @@ def _where(source: str) -> str:
     return f"network {source}: " if source else "network: "
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxtuple, _REPR.maxdict = 2, 6, 6, 4
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = 60, 60, 40
+
+
+def _excerpt(value: Any, limit: int = 80) -> str:
+    """A bounded repr for error messages: never expands a large or deeply nested value."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a repr that fails must not hide the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def slug(name: str, limit: int = 40, fallback: str = "network") -> str:
+    """A file-name-safe form of a network's name: [a-z0-9_-] only, at most ``limit`` characters.
+
+    A network's name is the user's text; file names are made from this slug only, never from the
+    name itself (``"a/../../victim"`` becomes ``"a-victim"``).
+    """
+    text = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")[:limit].strip("-_")
+    return text or fallback
+
+
+def _text(value: Any, key: str, source: str, newlines: bool) -> str:
+    """A text field (name, description): a string without control characters."""
+    if not isinstance(value, str):
+        raise InputError(f"{_where(source)}{key}: expected text, got {_excerpt(value)}")
+    allowed = "\n\t" if newlines else ""
+    for i, char in enumerate(value):
+        if unicodedata.category(char) == "Cc" and char not in allowed:
+            raise InputError(f"{_where(source)}{key}: control character {char!r} at position {i} is not "
+                             "allowed; remove it")
+    return value
+
+
 def _number(value: Any, where: str, source: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = ""
@@ -118,18 +159,22 @@ def _number(value: Any, where: str, source: str) -> float:
                 hint = " (YAML reads numbers like 1e-3 as text; write 1.0e-3)"
             except ValueError:
                 pass
-        raise InputError(f"{_where(source)}{where}: expected a number, got {value!r}{hint}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise InputError(f"{_where(source)}{where}: expected a finite number, got {value!r}")
-    return value
+        raise InputError(f"{_where(source)}{where}: expected a number, got {_excerpt(value)}{hint}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InputError(f"{_where(source)}{where}: expected a number that fits a float (|x| < 1.8e308), "
+                         f"got an integer of {len(str(abs(value)))} digits") from None
+    if not math.isfinite(number):
+        raise InputError(f"{_where(source)}{where}: expected a finite number, got {number!r}")
+    return number
 
 
 def _vector(value: Any, where: str, source: str, length: int | None = None) -> np.ndarray:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and length in (None, 1):
         value = [value]
     if not isinstance(value, list) or not value:
-        raise InputError(f"{_where(source)}{where}: expected a non-empty list of numbers, got {value!r}")
+        raise InputError(f"{_where(source)}{where}: expected a non-empty list of numbers, got {_excerpt(value)}")
     if len(value) > MAX_UNITS:
         raise InputError(f"{_where(source)}{where}: at most {MAX_UNITS} numbers (the tracer prints each), "
                          f"got {len(value)}")
@@ -140,14 +185,15 @@ def _vector(value: Any, where: str, source: str, length: int | None = None) -> n
 
 def _integer(value: Any, where: str, source: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise InputError(f"{_where(source)}{where}: expected an integer from {lo} to {hi}, got {value!r}")
+        raise InputError(f"{_where(source)}{where}: expected an integer from {lo} to {hi}, got {_excerpt(value)}")
     return value
 
 
 def _unknown(keys: Any, allowed: set[str], where: str, source: str) -> None:
-    extra = sorted(str(k) for k in keys if k not in allowed)
+    extra = sorted(k[:30] if isinstance(k, str) else _excerpt(k, 30) for k in keys if k not in allowed)
     if extra:
-        raise InputError(f"{_where(source)}{where}: unknown key(s) {', '.join(extra)}; "
+        more = f" and {len(extra) - 5} more" if len(extra) > 5 else ""
+        raise InputError(f"{_where(source)}{where}: unknown key(s) {', '.join(extra[:5])}{more}; "
                          f"expected some of {', '.join(sorted(allowed))}")
 
 
@@ -166,19 +212,17 @@ def network_from_dict(data: Any, source: str = "") -> Network:
     for key in ("input", "target", "layers"):
         if key not in data:
             raise InputError(f"{_where(source)}missing required key {key!r}")
-    name = data.get("name", Path(source).stem if source else "network")
-    if not isinstance(name, str):
-        raise InputError(f"{_where(source)}name: expected text, got {name!r}")
-    description = data.get("description", "")
-    if not isinstance(description, str):
-        raise InputError(f"{_where(source)}description: expected text, got {description!r}")
+    name = _text(data.get("name", Path(source).stem if source else "network"), "name", source, newlines=False)
+    if not name.strip() or len(name) > MAX_NAME_CHARS:
+        raise InputError(f"{_where(source)}name: expected 1 to {MAX_NAME_CHARS} characters, got {len(name)}")
+    description = _text(data.get("description", ""), "description", source, newlines=True)
     loss = data.get("loss", "half_squared_error")
     if loss not in LOSSES:
-        raise InputError(f"{_where(source)}loss: expected one of {', '.join(LOSSES)}, got {loss!r}")
+        raise InputError(f"{_where(source)}loss: expected one of {', '.join(LOSSES)}, got {_excerpt(loss)}")
     x = _vector(data["input"], "input", source)
     raw_layers = data["layers"]
     if not isinstance(raw_layers, list) or not raw_layers:
-        raise InputError(f"{_where(source)}layers: expected a non-empty list of layers, got {raw_layers!r}")
+        raise InputError(f"{_where(source)}layers: expected a non-empty list of layers, got {_excerpt(raw_layers)}")
     if len(raw_layers) > MAX_LAYERS:
         raise InputError(f"{_where(source)}layers: at most {MAX_LAYERS} layers, got {len(raw_layers)}")
     layers = []
@@ -187,7 +231,7 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         where = f"layers[{i}]"
         if not isinstance(raw, dict):
             raise InputError(f"{_where(source)}{where}: expected a mapping with weights, biases, "
-                             f"activation, got {raw!r}")
+                             f"activation, got {_excerpt(raw)}")
         _unknown(raw, _LAYER_KEYS, where, source)
         for key in ("weights", "biases", "activation"):
             if key not in raw:
@@ -195,11 +239,11 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         act = raw["activation"]
         if act not in ACTIVATIONS:
             raise InputError(f"{_where(source)}{where}.activation: expected one of {', '.join(ACTIVATIONS)}, "
-                             f"got {act!r}")
+                             f"got {_excerpt(act)}")
         rows = raw["weights"]
         if not isinstance(rows, list) or not rows:
             raise InputError(f"{_where(source)}{where}.weights: expected a list of rows (one per unit), "
-                             f"got {rows!r}")
+                             f"got {_excerpt(rows)}")
         if len(rows) > MAX_UNITS:
             raise InputError(f"{_where(source)}{where}.weights: at most {MAX_UNITS} units, got {len(rows)}")
         if "units" in raw:
@@ -227,12 +271,12 @@ def network_from_dict(data: Any, source: str = "") -> Network:
     if isinstance(raw_asks, dict):
         raw_asks = [raw_asks]
     if not isinstance(raw_asks, list):
-        raise InputError(f"{_where(source)}ask: expected a mapping or a list of mappings, got {raw_asks!r}")
+        raise InputError(f"{_where(source)}ask: expected a mapping or a list of mappings, got {_excerpt(raw_asks)}")
     for i, raw in enumerate(raw_asks):
         where = f"ask[{i}]"
         if not isinstance(raw, dict):
             raise InputError(f"{_where(source)}{where}: expected a mapping like "
-                             f"{{layer: 1, to: 3, from: 2}}, got {raw!r}")
+                             f"{{to: 3, from: 2}}, got {_excerpt(raw)}")
         _unknown(raw, _ASK_KEYS, where, source)
         if "layer" not in raw or "to" not in raw:
             raise InputError(f"{_where(source)}{where}: needs layer and to (and from, or bias: true)")
@@ -241,7 +285,7 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         to = _integer(raw["to"], f"{where}.to", source, 1, W.shape[0])
         is_bias = raw.get("bias", False)
         if not isinstance(is_bias, bool):
-            raise InputError(f"{_where(source)}{where}.bias: expected true or false, got {is_bias!r}")
+            raise InputError(f"{_where(source)}{where}.bias: expected true or false, got {_excerpt(is_bias)}")
         if is_bias == ("from" in raw):
             raise InputError(f"{_where(source)}{where}: give either from (a weight) or bias: true, "
                              "not both or neither")
@@ -255,10 +299,72 @@ def network_from_dict(data: Any, source: str = "") -> Network:
     return Network(name, x, y, loss, layers, asks, description, source)
 
 
-def load_network(path: str | Path) -> Network:
-    """Read and validate a network file: ``.json`` with ``json.loads``, anything else ``yaml.safe_load``."""
+def _check_yaml_events(text: str, loader: type) -> None:
+    """Refuse anchors/aliases and deep nesting from the event stream, before anything is built.
+
+    Aliases let 400 bytes stand for a structure of billions of nodes (``&a [*a, *a, …]`` nested
+    nine times); a network file never needs them. Nesting is counted without recursion.
+    """
+    import yaml
+    from yaml.composer import ComposerError
+
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ComposerError(None, None, "YAML anchors and aliases (&name, *name) are not supported; "
+                                "write the values out", event.start_mark)
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise ComposerError(None, None, f"nested more than {MAX_NESTING} levels deep "
+                                    "(a network file needs 5)", event.start_mark)
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+
+
+def _nesting(data: Any) -> int:
+    """How deeply lists and mappings nest in ``data`` (0 for a scalar), counted without recursion."""
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
+def _parse(text: str, path: Path) -> Any:
+    """JSON (``json.loads``) or YAML (safe loader, no aliases) text -> plain Python values."""
     import yaml
 
+    where = f"network file {str(path)!r}"
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+            if _nesting(data) > MAX_NESTING:
+                raise RecursionError
+            return data
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _check_yaml_events(text, loader)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except json.JSONDecodeError as err:
+        raise InputError(f"{where} is not valid JSON: {err}") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or type(err).__name__
+        raise InputError(f"{where} is not valid YAML{at}: {problem}") from None
+    except RecursionError:
+        raise InputError(f"{where} is nested too deeply (a network file needs 5 levels, "
+                         f"at most {MAX_NESTING} are read)") from None
+    except (ValueError, OverflowError) as err:  # e.g. an integer of more than 4300 digits
+        raise InputError(f"{where}: a value could not be read: {_excerpt(str(err), 120)}") from None
+
+
+def load_network(path: str | Path) -> Network:
+    """Read and validate a network file: ``.json`` with ``json.loads``, anything else with a YAML safe
+    loader that refuses anchors and aliases; at most ``MAX_FILE_BYTES`` bytes."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"network file {str(path)!r} does not exist or is not a file")
@@ -269,16 +375,7 @@ def load_network(path: str | Path) -> Network:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"network file {str(path)!r} is not UTF-8 text: {err}") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-    except json.JSONDecodeError as err:
-        raise InputError(f"network file {str(path)!r} is not valid JSON: {err}") from None
-    except yaml.YAMLError as err:
-        where = getattr(err, "problem_mark", None)
-        at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
-        problem = getattr(err, "problem", None) or type(err).__name__
-        raise InputError(f"network file {str(path)!r} is not valid YAML{at}: {problem}") from None
-    return network_from_dict(data, source=path.name)
+    return network_from_dict(_parse(text, path), source=path.name)
 
 
 def examples() -> dict[str, Path]:
@@ -770,11 +867,11 @@ def format_markdown(tr: Trace) -> str:
     """The trace as Markdown with LaTeX (``$$ … $$`` display maths)."""
     net = tr.network
     sizes, loss_words = _heading(net)
-    lines = [f"## Backpropagation trace: `{net.name}`", "",
+    lines = [f"## Backpropagation trace: `{net.name.replace('`', chr(39))}`", "",
              f"Architecture {sizes}; loss {loss_words}; "
              f"$x = ({', '.join(f'{v:g}' for v in net.x)})$, $y = ({', '.join(f'{v:g}' for v in net.y)})$.", ""]
     if net.description:
-        lines += [net.description, ""]
+        lines += [net.description.replace("$", r"\$"), ""]  # the user's text, not maths
     titles = {"s": r"### Forward pass: $s_j = \sum_k w_{jk} a_k + b_j$, $a_j = f(s_j)$",
               "loss": "### Loss",
               "delta": r"### Backward pass: $\delta_j = \partial L / \partial s_j$",
@@ -824,7 +921,9 @@ def _figure(tr: Trace) -> Any:
         else:
             label = f"a={tr.a[li - 1][j]:.3g}\nδ={tr.delta[li - 1][j]:.3g}"
         ax.text(x, y, label, ha="center", va="center", fontsize=7, zorder=3)
-    ax.set_title(f"{net.name}: L = {tr.loss:.6g}; edges: ∂L/∂w (red > 0, blue < 0)", fontsize=9)
+    name = net.name if len(net.name) <= 40 else net.name[:39] + "…"
+    ax.set_title(f"{name}: L = {tr.loss:.6g}; edges: ∂L/∂w (red > 0, blue < 0)", fontsize=9,
+                 parse_math=False)  # a $ in the user's name is text, not mathtext
     ax.set_xlim(-0.5, len(sizes) - 0.5)
     ax.set_ylim(-max(sizes) / 2 - 0.2, max(sizes) / 2 + 0.2)
     return fig
@@ -881,7 +980,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, netwo
     tables = {"trace": [{"quantity": st.symbol, "formula": st.formula, "substituted": st.substituted,
                          "value": st.value, "torch": st.torch} for st in tr.steps]}
     text = {"print_trace": format_text(tr), "backprop_trace": format_markdown(tr)}
-    figures = {f"backprop_{net.name}": _figure(tr)}
+    figures = {f"backprop_{slug(net.name)}": _figure(tr)}  # never the raw name: it is the user's text
     if network is None and example is None:  # also check every other bundled example
         summary = []
         for name, path in examples().items():
