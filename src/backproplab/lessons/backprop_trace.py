@@ -1,34 +1,45 @@
 """Backpropagation traced by hand: every s, a, δ and ∂L/∂w with its formula and its numbers.
 
-A small fully connected network is described in a YAML or JSON file (read with
-``yaml.safe_load`` / ``json.loads`` only)::
+Units are numbered through the network, as the JKU course does: the inputs are units 1..n, then
+the hidden units in order, the outputs last; w_ij is the weight from unit j into unit i. For the
+course's 2-3-1 network (inputs 1, 2; hidden 3, 4, 5; output 6):
+
+    forward   s3 = w31·x1 + w32·x2 + b3,  a3 = f(s3),  ...,  s6 = w63·a3 + w64·a4 + w65·a5 + b6
+    loss      L = ½(y − a6)²
+    backward  δ6 = ∂L/∂a6 · f′(s6),  δ3 = f′(s3)·w63·δ6  (a hidden unit: f′(s) times Σ w·δ above)
+    gradients ∂L/∂w32 = δ3·x2,  ∂L/∂b3 = δ3
+
+With --notation layer the units are numbered within each layer instead: w(l)_jk is the weight
+from unit k of layer l−1 into unit j of layer l, and the outputs are ŷ_j.
+
+Every number is checked against torch autograd (s and a against the torch forward pass, δ
+against s.grad) and the weight gradients against central finite differences; --out also writes
+the trace as Markdown with LaTeX. With no file it traces the bundled course example and checks
+every bundled example.
+
+A network file (YAML or JSON, read with a safe loader; anchors and aliases are refused):
 
     name: course
-    input: [2.0, -1.0]            # x, the activations a(0) of layer 0
+    input: [2.0, -1.0]            # x1, x2
     target: [1.0]                 # y
-    loss: half_squared_error      # half_squared_error | squared_error | mse | bce
-    layers:                       # layer l maps a(l-1) to a(l) = f(W a(l-1) + b)
-      - activation: relu          # identity | relu | leaky_relu | elu | sigmoid | tanh
-        weights: [[0.5, -0.4], [-0.3, 0.8], [0.2, 0.6]]   # [units, inputs]: w_jk from k to j
+    loss: half_squared_error      # half_squared_error | squared_error | mse | bce | cross_entropy
+    layers:                       # each layer: one row of weights per unit it computes,
+      - activation: relu          #   one number per unit of the layer below
+        weights: [[0.5, -0.4], [-0.3, 0.8], [0.2, 0.6]]   # rows: units 3, 4, 5; (w31, w32), ...
         biases: [0.1, -0.2, 0.5]
-      - activation: identity
-        weights: [[0.7, -0.5, 1.2]]
+      - activation: identity      # identity | relu | leaky_relu | elu | sigmoid | tanh | softmax
+        weights: [[0.7, -0.5, 1.2]]                       # unit 6: (w63, w64, w65)
         biases: [-0.2]
-    ask:                          # optional: the gradients a question asks for (1-based)
-      - {layer: 1, to: 3, from: 2, expected: -0.252}   # dL/dw(1)_32
-      - {layer: 2, to: 1, bias: true}                  # dL/db(2)_1
+    ask:                          # optional: the gradients a question asks for (unit numbers)
+      - {to: 3, from: 2, expected: -0.147}    # ∂L/∂w32
+      - {to: 6, bias: true}                   # ∂L/∂b6
+      - {layer: 1, to: 3, from: 2}            # numbered within layer 1 instead: w(1)32 = w52
 
-The lesson computes, unit by unit and in the order a student would,
+softmax (output layer only) goes with cross_entropy, L = −Σ y_i log a_i, whose output delta is
+a_i − y_i; the target is then a probability vector (one-hot for a class).
 
-* forward: ``s(l)_j = Σ_k w(l)_jk a(l-1)_k + b(l)_j`` and ``a(l)_j = f(s(l)_j)``, then the loss;
-* backward: ``δ(L)_j = ∂L/∂ŷ_j · f'(s(L)_j)`` at the output,
-  ``δ(l)_k = f'(s(l)_k) Σ_j w(l+1)_jk δ(l+1)_j`` below it,
-  ``∂L/∂w(l)_jk = δ(l)_j a(l-1)_k`` and ``∂L/∂b(l)_j = δ(l)_j``;
-
-prints each with the numbers substituted, checks every one against torch autograd (pre-activations
-and activations against the torch forward pass, deltas against ``s.grad``) and the weight
-gradients against central finite differences, and writes the same trace as Markdown with LaTeX.
-With no file it traces the bundled course example and checks every bundled example.
+Start your own: backproplab backprop --print-example course > my_net.yaml, edit it, then
+backproplab backprop my_net.yaml. List the bundled examples: backproplab backprop --example list.
 """
 
 from __future__ import annotations
@@ -54,8 +65,9 @@ NAME = "backprop"
 TITLE = "Backpropagation traced by hand and checked against autograd"
 ORDER = 20
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "sigmoid", "tanh")
-LOSSES = ("half_squared_error", "squared_error", "mse", "bce")
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "softmax")
+LOSSES = ("half_squared_error", "squared_error", "mse", "bce", "cross_entropy")
+NOTATIONS = ("global", "layer")
 MAX_LAYERS = 8
 MAX_UNITS = 32
 MAX_FILE_BYTES = 256 * 1024  # the largest network (8 layers of 32 x 32) is about 100 KB of text
@@ -82,7 +94,9 @@ class Layer:
 
 @dataclass
 class Ask:
-    """A gradient a question asks for: ∂L/∂w(layer)_{to,from} or ∂L/∂b(layer)_{to} (1-based)."""
+    """A gradient a question asks for: ∂L/∂w into unit ``to`` of ``layer`` from unit ``source`` of the
+    layer below, or ∂L/∂b of unit ``to`` (``source`` None); units 1-based within their layer,
+    whatever numbering the file used."""
 
     layer: int
     to: int
@@ -90,10 +104,10 @@ class Ask:
     expected: float | None = None
     tolerance: float = 1e-6
 
-    @property
-    def symbol(self) -> str:
-        return (f"∂L/∂b{_sup(self.layer)}{_sub(self.to)}" if self.source is None
-                else f"∂L/∂w{_sup(self.layer)}{_sub(self.to, self.source)}")
+    def symbol(self, nt: Notation, tex: bool = False) -> str:
+        """∂L/∂w₃₂ (or its LaTeX) in the notation ``nt``."""
+        sym = nt.grad_b(self.layer, self.to) if self.source is None else nt.grad_w(self.layer, self.to, self.source)
+        return sym[1] if tex else sym[0]
 
 
 @dataclass
@@ -183,9 +197,10 @@ def _vector(value: Any, where: str, source: str, length: int | None = None) -> n
     return np.array([_number(v, f"{where}[{i}]", source) for i, v in enumerate(value)])
 
 
-def _integer(value: Any, where: str, source: str, lo: int, hi: int) -> int:
+def _integer(value: Any, where: str, source: str, lo: int, hi: int, what: str = "") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-        raise InputError(f"{_where(source)}{where}: expected an integer from {lo} to {hi}, got {_excerpt(value)}")
+        raise InputError(f"{_where(source)}{where}: expected an integer from {lo} to {hi}{what}, "
+                         f"got {_excerpt(value)}")
     return value
 
 
@@ -220,13 +235,26 @@ def network_from_dict(data: Any, source: str = "") -> Network:
     if loss not in LOSSES:
         raise InputError(f"{_where(source)}loss: expected one of {', '.join(LOSSES)}, got {_excerpt(loss)}")
     x = _vector(data["input"], "input", source)
-    raw_layers = data["layers"]
+    layers = _layers(data["layers"], len(x), source)
+    y = _vector(data["target"], "target", source, length=layers[-1].weights.shape[0])
+    _check_loss(loss, layers, y, source)
+    raw_asks = data.get("ask", [])
+    if isinstance(raw_asks, dict):
+        raw_asks = [raw_asks]
+    if not isinstance(raw_asks, list):
+        raise InputError(f"{_where(source)}ask: expected a mapping or a list of mappings, got {_excerpt(raw_asks)}")
+    sizes = [len(x)] + [layer.weights.shape[0] for layer in layers]
+    asks = [_ask(raw, f"ask[{i}]", sizes, source) for i, raw in enumerate(raw_asks)]
+    return Network(name, x, y, loss, layers, asks, description, source)
+
+
+def _layers(raw_layers: Any, fan_in: int, source: str) -> list[Layer]:
+    """The ``layers`` list: each a mapping of weights [units][fan_in], biases [units], activation."""
     if not isinstance(raw_layers, list) or not raw_layers:
         raise InputError(f"{_where(source)}layers: expected a non-empty list of layers, got {_excerpt(raw_layers)}")
     if len(raw_layers) > MAX_LAYERS:
         raise InputError(f"{_where(source)}layers: at most {MAX_LAYERS} layers, got {len(raw_layers)}")
     layers = []
-    fan_in = len(x)
     for i, raw in enumerate(raw_layers):
         where = f"layers[{i}]"
         if not isinstance(raw, dict):
@@ -240,6 +268,8 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         if act not in ACTIVATIONS:
             raise InputError(f"{_where(source)}{where}.activation: expected one of {', '.join(ACTIVATIONS)}, "
                              f"got {_excerpt(act)}")
+        if act == "softmax" and i != len(raw_layers) - 1:
+            raise InputError(f"{_where(source)}{where}.activation: softmax is only for the output layer")
         rows = raw["weights"]
         if not isinstance(rows, list) or not rows:
             raise InputError(f"{_where(source)}{where}.weights: expected a list of rows (one per unit), "
@@ -259,44 +289,63 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         b = _vector(raw["biases"], f"{where}.biases", source, length=len(rows))
         layers.append(Layer(W, b, act))
         fan_in = len(rows)
-    y = _vector(data["target"], "target", source, length=fan_in)
+    return layers
+
+
+def _check_loss(loss: str, layers: list[Layer], y: np.ndarray, source: str) -> None:
+    """The loss fits the output layer and the target: bce a sigmoid and y in [0, 1], cross-entropy a
+    softmax and y a probability distribution (one-hot for a class label)."""
+    out = layers[-1].activation
+    last = f"layers[{len(layers) - 1}]"
     if loss == "bce":
-        if layers[-1].activation != "sigmoid":
+        if out != "sigmoid":
             raise InputError(f"{_where(source)}loss bce needs a sigmoid output layer (probabilities), "
-                             f"got activation {layers[-1].activation!r} in layers[{len(layers) - 1}]")
+                             f"got activation {out!r} in {last}")
         if np.any((y < 0) | (y > 1)):
             raise InputError(f"{_where(source)}target: bce needs targets in [0, 1], got {y.tolist()}")
-    asks = []
-    raw_asks = data.get("ask", [])
-    if isinstance(raw_asks, dict):
-        raw_asks = [raw_asks]
-    if not isinstance(raw_asks, list):
-        raise InputError(f"{_where(source)}ask: expected a mapping or a list of mappings, got {_excerpt(raw_asks)}")
-    for i, raw in enumerate(raw_asks):
-        where = f"ask[{i}]"
-        if not isinstance(raw, dict):
-            raise InputError(f"{_where(source)}{where}: expected a mapping like "
-                             f"{{to: 3, from: 2}}, got {_excerpt(raw)}")
-        _unknown(raw, _ASK_KEYS, where, source)
-        if "layer" not in raw or "to" not in raw:
-            raise InputError(f"{_where(source)}{where}: needs layer and to (and from, or bias: true)")
-        layer = _integer(raw["layer"], f"{where}.layer", source, 1, len(layers))
-        W = layers[layer - 1].weights
-        to = _integer(raw["to"], f"{where}.to", source, 1, W.shape[0])
-        is_bias = raw.get("bias", False)
-        if not isinstance(is_bias, bool):
-            raise InputError(f"{_where(source)}{where}.bias: expected true or false, got {_excerpt(is_bias)}")
-        if is_bias == ("from" in raw):
-            raise InputError(f"{_where(source)}{where}: give either from (a weight) or bias: true, "
-                             "not both or neither")
-        src = None if is_bias else _integer(raw["from"], f"{where}.from", source, 1, W.shape[1])
-        expected = raw.get("expected")
-        expected = None if expected is None else _number(expected, f"{where}.expected", source)
-        tol = _number(raw.get("tolerance", 1e-6), f"{where}.tolerance", source)
-        if tol <= 0:
-            raise InputError(f"{_where(source)}{where}.tolerance: expected a positive number, got {tol!r}")
-        asks.append(Ask(layer, to, src, expected, tol))
-    return Network(name, x, y, loss, layers, asks, description, source)
+    if (loss == "cross_entropy") != (out == "softmax"):
+        raise InputError(f"{_where(source)}loss cross_entropy and a softmax output layer go together, "
+                         f"got loss {loss!r} with activation {out!r} in {last}")
+    if loss == "cross_entropy" and (np.any(y < 0) or abs(float(np.sum(y)) - 1.0) > 1e-9):
+        raise InputError(f"{_where(source)}target: cross_entropy needs probabilities that sum to 1 "
+                         f"(one-hot for a class), got {y.tolist()}")
+
+
+def _ask(raw: Any, where: str, sizes: list[int], source: str) -> Ask:
+    """One asked gradient. Without ``layer``, ``to``/``from`` are global unit numbers (inputs 1..n₀,
+    then each layer's units); with ``layer: l`` they count within layer l and the layer below."""
+    if not isinstance(raw, dict):
+        raise InputError(f"{_where(source)}{where}: expected a mapping like "
+                         f"{{to: 3, from: 2}}, got {_excerpt(raw)}")
+    _unknown(raw, _ASK_KEYS, where, source)
+    if "to" not in raw:
+        raise InputError(f"{_where(source)}{where}: needs to (and from, or bias: true); "
+                         "layer: l switches to numbering within layer l")
+    is_bias = raw.get("bias", False)
+    if not isinstance(is_bias, bool):
+        raise InputError(f"{_where(source)}{where}.bias: expected true or false, got {_excerpt(is_bias)}")
+    if is_bias == ("from" in raw):
+        raise InputError(f"{_where(source)}{where}: give either from (a weight) or bias: true, "
+                         "not both or neither")
+    if "layer" in raw:
+        layer = _integer(raw["layer"], f"{where}.layer", source, 1, len(sizes) - 1)
+        to = _integer(raw["to"], f"{where}.to", source, 1, sizes[layer])
+        src = None if is_bias else _integer(raw["from"], f"{where}.from", source, 1, sizes[layer - 1])
+    else:
+        offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        unit = _integer(raw["to"], f"{where}.to", source, sizes[0] + 1, sum(sizes),
+                        " (a unit above the inputs, numbered through the network)")
+        layer = max(i for i in range(len(sizes)) if offsets[i] < unit)
+        to = unit - offsets[layer]
+        lo, hi = offsets[layer - 1] + 1, offsets[layer - 1] + sizes[layer - 1]
+        src = None if is_bias else _integer(raw["from"], f"{where}.from", source, lo, hi,
+                                            f" (the units of the layer below unit {unit})") - offsets[layer - 1]
+    expected = raw.get("expected")
+    expected = None if expected is None else _number(expected, f"{where}.expected", source)
+    tol = _number(raw.get("tolerance", 1e-6), f"{where}.tolerance", source)
+    if tol <= 0:
+        raise InputError(f"{_where(source)}{where}.tolerance: expected a positive number, got {tol!r}")
+    return Ask(layer, to, src, expected, tol)
 
 
 def _check_yaml_events(text: str, loader: type) -> None:
@@ -436,9 +485,90 @@ def _tnum(v: float) -> str:
     return f"({text})" if v < 0 else text
 
 
+Sym = tuple[str, str]  # (plain text, LaTeX)
+
+
+class Notation:
+    """How the trace names units, weights and targets: ``"global"`` (default) or ``"layer"``.
+
+    ``"global"`` numbers units through the whole network, as the JKU course does: the inputs are
+    units 1..n₀, then the units of each layer in order, the outputs last; ``w_ij`` is the weight
+    from unit j into unit i, and s_i, a_i, δ_i, b_i, y_i carry unit i's number. For a 2-3-1
+    network: s₃ = w₃₁x₁ + w₃₂x₂ + b₃ and ∂L/∂w₃₂ = δ₃·x₂.
+    ``"layer"`` numbers units within their layer, the layer in a superscript: ``w⁽ˡ⁾_jk`` is the
+    weight from unit k of layer l−1 into unit j of layer l, and the outputs are ŷ_j.
+
+    Layers are 1..L (0 is the input), units 1-based within their layer.
+    """
+
+    def __init__(self, kind: str, sizes: list[int] | tuple[int, ...]) -> None:
+        if kind not in NOTATIONS:
+            raise InputError(f"notation: expected one of {', '.join(NOTATIONS)}, got {_excerpt(kind)}")
+        self.kind, self.sizes = kind, tuple(int(n) for n in sizes)
+        self.offsets = tuple(sum(self.sizes[:layer]) for layer in range(len(self.sizes)))
+        self.depth = len(self.sizes) - 1
+
+    def unit(self, layer: int, j: int) -> int:
+        """The number a unit is called by: global, or ``j`` within its layer."""
+        return self.offsets[layer] + j if self.kind == "global" else j
+
+    def _name(self, base: str, tex: str, layer: int, *idx: int) -> Sym:
+        if self.kind == "global":
+            return f"{base}{_sub(*idx)}", rf"{tex}_{_tex_idx(*idx)}"
+        return f"{base}{_sup(layer)}{_sub(*idx)}", rf"{tex}^{{({layer})}}_{_tex_idx(*idx)}"
+
+    def s(self, layer: int, j: int) -> Sym:
+        return self._name("s", "s", layer, self.unit(layer, j))
+
+    def b(self, layer: int, j: int) -> Sym:
+        return self._name("b", "b", layer, self.unit(layer, j))
+
+    def delta(self, layer: int, j: int) -> Sym:
+        return self._name("δ", r"\delta", layer, self.unit(layer, j))
+
+    def w(self, layer: int, j: int, k: int) -> Sym:
+        """The weight into unit j of ``layer`` from unit k of the layer below."""
+        return self._name("w", "w", layer, self.unit(layer, j), self.unit(layer - 1, k))
+
+    def a(self, layer: int, j: int) -> Sym:
+        if layer == 0:
+            return f"x{_sub(j)}", rf"x_{_tex_idx(j)}"
+        if layer == self.depth and self.kind == "layer":
+            return f"ŷ{_sub(j)}", rf"\hat y_{_tex_idx(j)}"
+        return self._name("a", "a", layer, self.unit(layer, j))
+
+    def y(self, j: int) -> Sym:
+        """The target of output j."""
+        i = self.unit(self.depth, j)
+        return f"y{_sub(i)}", rf"y_{_tex_idx(i)}"
+
+    def grad_w(self, layer: int, j: int, k: int) -> Sym:
+        text, tex = self.w(layer, j, k)
+        return f"∂L/∂{text}", rf"\frac{{\partial L}}{{\partial {tex}}}"
+
+    def grad_b(self, layer: int, j: int) -> Sym:
+        text, tex = self.b(layer, j)
+        return f"∂L/∂{text}", rf"\frac{{\partial L}}{{\partial {tex}}}"
+
+    def describe(self) -> str:
+        """One line saying how units are numbered."""
+        if self.kind == "layer":
+            return ("units numbered within each layer: w⁽ˡ⁾_jk is the weight from unit k of layer l−1 "
+                    "into unit j of layer l")
+        names = ["input"] + ["hidden"] * (self.depth - 1) + ["output"]
+        parts = []
+        for layer, name in enumerate(names):
+            lo, hi = self.offsets[layer] + 1, self.offsets[layer] + self.sizes[layer]
+            parts.append(f"{name} {lo}" if lo == hi else f"{name} {lo}–{hi}")
+        return "units " + ", ".join(parts) + "; w_ij is the weight from unit j into unit i"
+
+
 @dataclass
 class Step:
-    """One line of the trace: symbol = formula = numbers substituted = value (text and LaTeX)."""
+    """One line of the trace: symbol = formula = numbers substituted = value (text and LaTeX).
+
+    ``index`` is (layer, unit) or (layer, unit, input), 1-based within the layer whatever the notation.
+    """
 
     kind: str  # "s", "a", "loss", "delta", "dw", "db"
     symbol: str
@@ -469,37 +599,40 @@ class Step:
         return " = ".join(out)
 
 
-_ACT_TEXT = {"identity": "f(s) = s", "relu": "max(0, s)", "leaky_relu": "s if s > 0 else 0.01·s",
-             "elu": "s if s > 0 else e^s − 1", "sigmoid": "σ(s) = 1/(1 + e^(−s))", "tanh": "tanh(s)"}
-_DERIV_TEXT = {"identity": "1", "relu": "[s > 0]", "leaky_relu": "(1 if s > 0 else 0.01)",
-               "elu": "(1 if s > 0 else e^s)", "sigmoid": "a(1 − a)", "tanh": "(1 − a²)"}
-
-
 def _activate(name: str, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a, f'(s)) by backproplab.scratch.functional."""
+    """(a, f'(s)) by backproplab.scratch.functional; for softmax f' is not elementwise (returns NaN:
+    the output delta of softmax with cross-entropy is a − y, see :func:`_trace`)."""
+    if name == "softmax":
+        return np.asarray(F.softmax(s), dtype=np.float64), np.full_like(s, np.nan, dtype=np.float64)
     f, fprime = F.get_activation(name)
     return np.asarray(f(s), dtype=np.float64), np.asarray(fprime(s), dtype=np.float64)
 
 
-def _act_strings(name: str, layer: int, j: int, s: float, a: float) -> tuple[str, str, str, str]:
-    """(text formula, text substituted, tex formula, tex substituted) of a = f(s)."""
-    S = f"s{_sup(layer)}{_sub(j)}"
-    TS = rf"s^{{({layer})}}_{_tex_idx(j)}"
+def _act_strings(name: str, nt: Notation, layer: int, j: int, s: np.ndarray) -> tuple[str, str, str, str]:
+    """(text formula, text substituted, tex formula, tex substituted) of a = f(s) for unit j."""
+    S, TS = nt.s(layer, j)
+    v = float(s[j - 1])
     if name == "identity":
-        return S, _num(s), TS, _tnum(s)
+        return S, _num(v), TS, _tnum(v)
     if name == "relu":
-        return f"max(0, {S})", f"max(0, {_bare(s)})", rf"\max(0, {TS})", rf"\max(0, {_tnum(s).strip('()')})"
+        return f"max(0, {S})", f"max(0, {_bare(v)})", rf"\max(0, {TS})", rf"\max(0, {_tnum(v).strip('()')})"
     if name == "sigmoid":
-        return (f"1/(1 + e^(−{S}))", f"1/(1 + e^(−{_num(s)}))", rf"\frac{{1}}{{1 + e^{{-{TS}}}}}",
-                rf"\frac{{1}}{{1 + e^{{-{_tnum(s)}}}}}")
+        return (f"1/(1 + e^(−{S}))", f"1/(1 + e^(−{_num(v)}))", rf"\frac{{1}}{{1 + e^{{-{TS}}}}}",
+                rf"\frac{{1}}{{1 + e^{{-{_tnum(v)}}}}}")
     if name == "tanh":
-        return f"tanh({S})", f"tanh({_bare(s)})", rf"\tanh({TS})", rf"\tanh({_tnum(s).strip('()')})"
+        return f"tanh({S})", f"tanh({_bare(v)})", rf"\tanh({TS})", rf"\tanh({_tnum(v).strip('()')})"
+    if name == "softmax":
+        syms = [nt.s(layer, k + 1) for k in range(len(s))]
+        return (f"e^{S}/(" + " + ".join(f"e^{t}" for t, _ in syms) + ")",
+                f"e^{_num(v)}/(" + " + ".join(f"e^{_num(x)}" for x in s) + ")",
+                rf"\frac{{e^{{{TS}}}}}{{" + " + ".join(f"e^{{{t}}}" for _, t in syms) + "}",
+                rf"\frac{{e^{{{_tnum(v)}}}}}{{" + " + ".join(f"e^{{{_tnum(x)}}}" for x in s) + "}")
     if name == "leaky_relu":
-        branch = _num(s) if s > 0 else f"0.01·{_num(s)}"
-        tbranch = _tnum(s) if s > 0 else rf"0.01 \cdot {_tnum(s)}"
+        branch = _num(v) if v > 0 else f"0.01·{_num(v)}"
+        tbranch = _tnum(v) if v > 0 else rf"0.01 \cdot {_tnum(v)}"
         return (f"leaky_relu({S})", branch, rf"\mathrm{{leaky}}({TS})", tbranch)
-    branch = _num(s) if s > 0 else f"e^{_num(s)} − 1"
-    tbranch = _tnum(s) if s > 0 else rf"e^{{{_tnum(s)}}} - 1"
+    branch = _num(v) if v > 0 else f"e^{_num(v)} − 1"
+    tbranch = _tnum(v) if v > 0 else rf"e^{{{_tnum(v)}}} - 1"
     return f"elu({S})", branch, rf"\mathrm{{elu}}({TS})", tbranch
 
 
@@ -520,10 +653,9 @@ def _deriv_strings(name: str, s: float, a: float) -> tuple[str, str]:
     return f"(1 − {_num(a)}²)", rf"(1 - {_tnum(a)}^2)"
 
 
-def _deriv_symbol(net: Network, name: str, layer: int, j: int) -> tuple[str, str]:
-    S = f"s{_sup(layer)}{_sub(j)}"
-    TS = rf"s^{{({layer})}}_{_tex_idx(j)}"
-    A, TA = _a_sym(net, layer, j)
+def _deriv_symbol(nt: Notation, name: str, layer: int, j: int) -> Sym:
+    S, TS = nt.s(layer, j)
+    A, TA = nt.a(layer, j)
     return {
         "identity": ("1", "1"),
         "relu": (f"[{S} > 0]", rf"[{TS} > 0]"),
@@ -547,6 +679,7 @@ class Trace:
     grad_w, grad_b : lists over layers of arrays [units, inputs] and [units]
     loss : float
     steps : list of Step, in the order a student writes them
+    notation : the Notation the steps are written in
     """
 
     network: Network
@@ -557,83 +690,89 @@ class Trace:
     grad_b: list[np.ndarray]
     loss: float
     steps: list[Step]
+    notation: Notation
 
 
-def _a_sym(net: Network, layer: int, k: int) -> tuple[str, str]:
-    """Symbol of the activation k of layer ``layer`` (layer 0 is the input x, layer L the output ŷ)."""
-    if layer == 0:
-        return f"x{_sub(k)}", rf"x_{_tex_idx(k)}"
-    if layer == len(net.layers):
-        return f"ŷ{_sub(k)}", rf"\hat y_{_tex_idx(k)}"
-    return f"a{_sup(layer)}{_sub(k)}", rf"a^{{({layer})}}_{_tex_idx(k)}"
+def notation_for(net: Network, kind: str = "global") -> Notation:
+    """The :class:`Notation` of ``kind`` for ``net``'s layer sizes."""
+    return Notation(kind, [len(net.x)] + [layer.weights.shape[0] for layer in net.layers])
 
 
-def _loss_parts(net: Network, yhat: np.ndarray) -> tuple[float, np.ndarray, Step, list[tuple[str, str, str, str]]]:
-    """Loss value, ∂L/∂ŷ, its Step, and per output the (text formula, text subst, tex formula, tex subst)
-    of ∂L/∂ŷ_j."""
-    y = net.y
-    n = len(y)
-    terms_text, terms_tex, subs_text, subs_tex = [], [], [], []
-    dparts = []
-    for j in range(n):
-        Y, TY = f"y{_sub(j + 1)}", rf"y_{_tex_idx(j + 1)}"
-        P, TP = _a_sym(net, len(net.layers), j + 1)
-        yv, pv = _num(y[j]), _num(yhat[j])
-        tyv, tpv = _tnum(y[j]), _tnum(yhat[j])
-        if net.loss == "bce":
-            terms_text.append(f"{Y}·log {P} + (1 − {Y})·log(1 − {P})")
-            terms_tex.append(rf"{TY}\log {TP} + (1 - {TY})\log(1 - {TP})")
-            subs_text.append(f"{yv}·log {pv} + (1 − {yv})·log(1 − {pv})")
-            subs_tex.append(rf"{tyv}\log {tpv} + (1 - {tyv})\log(1 - {tpv})")
-            scale = f"1/{n}·" if n > 1 else ""
-            tscale = rf"\tfrac{{1}}{{{n}}}" if n > 1 else ""
-            dparts.append((f"{scale}({P} − {Y})/({P}(1 − {P}))", f"{scale}({pv} − {yv})/({pv}·(1 − {pv}))",
-                           rf"{tscale}\frac{{{TP} - {TY}}}{{{TP}(1 - {TP})}}",
-                           rf"{tscale}\frac{{{tpv} - {tyv}}}{{{tpv}(1 - {tpv})}}"))
-        else:
-            terms_text.append(f"({Y} − {P})²")
-            terms_tex.append(rf"({TY} - {TP})^2")
-            subs_text.append(f"({yv} − {pv})²")
-            subs_tex.append(rf"({tyv} - {tpv})^2")
-            factor = {"half_squared_error": ("", ""), "squared_error": ("2·", "2"),
-                      "mse": (f"2/{n}·", rf"\tfrac{{2}}{{{n}}}")}[net.loss]
-            dparts.append((f"{factor[0]}({P} − {Y})", f"{factor[0]}({pv} − {yv})",
-                           rf"{factor[1]}({TP} - {TY})", rf"{factor[1]}({tpv} - {tyv})"))
+def loss_value(net: Network, s_out: np.ndarray, yhat: np.ndarray) -> tuple[float, np.ndarray]:
+    """(L, ∂L/∂ŷ) for the output's pre-activations ``s_out`` and activations ``yhat`` [n_out].
+
+    For cross-entropy ∂L/∂ŷ is not used (the output delta is ŷ − y) and is returned as NaN.
+    """
+    y, n = net.y, len(net.y)
     with np.errstate(all="ignore"):
         if net.loss == "bce":  # PyTorch's conventions: logs clamped at -100, denominator at 1e-12
             log_p = np.maximum(np.log(yhat), -100.0)
             log_q = np.maximum(np.log1p(-yhat), -100.0)
             loss = float(-np.mean(y * log_p + (1 - y) * log_q))
-            dyhat = (yhat - y) / np.maximum(yhat * (1 - yhat), 1e-12) / n
-        elif net.loss == "half_squared_error":
-            loss, dyhat = float(0.5 * np.sum((y - yhat) ** 2)), yhat - y
-        elif net.loss == "squared_error":
-            loss, dyhat = float(np.sum((y - yhat) ** 2)), 2 * (yhat - y)
+            return loss, (yhat - y) / np.maximum(yhat * (1 - yhat), 1e-12) / n
+        if net.loss == "cross_entropy":  # from the logits: finite even where a softmax output is 0
+            return float(-np.sum(y * F.log_softmax(s_out))), np.full(n, np.nan)
+        if net.loss == "half_squared_error":
+            return float(0.5 * np.sum((y - yhat) ** 2)), yhat - y
+        if net.loss == "squared_error":
+            return float(np.sum((y - yhat) ** 2)), 2 * (yhat - y)
+        return float(np.mean((y - yhat) ** 2)), 2 * (yhat - y) / n
+
+
+def _loss_terms(net: Network, nt: Notation, yhat: np.ndarray) -> tuple[list[Sym], list[Sym], list[tuple]]:
+    """Per output j: the loss term (text, tex), substituted (text, tex), and ∂L/∂ŷ_j's four strings."""
+    n = len(net.y)
+    terms, subs, dparts = [], [], []
+    for j in range(1, n + 1):
+        (Y, TY), (P, TP) = nt.y(j), nt.a(nt.depth, j)
+        yv, pv, tyv, tpv = _num(net.y[j - 1]), _num(yhat[j - 1]), _tnum(net.y[j - 1]), _tnum(yhat[j - 1])
+        if net.loss == "bce":
+            terms.append((f"{Y}·log {P} + (1 − {Y})·log(1 − {P})", rf"{TY}\log {TP} + (1 - {TY})\log(1 - {TP})"))
+            subs.append((f"{yv}·log {pv} + (1 − {yv})·log(1 − {pv})", rf"{tyv}\log {tpv} + (1 - {tyv})\log(1 - {tpv})"))
+            scale, tscale = (f"1/{n}·", rf"\tfrac{{1}}{{{n}}}") if n > 1 else ("", "")
+            dparts.append((f"{scale}({P} − {Y})/({P}(1 − {P}))", f"{scale}({pv} − {yv})/({pv}·(1 − {pv}))",
+                           rf"{tscale}\frac{{{TP} - {TY}}}{{{TP}(1 - {TP})}}",
+                           rf"{tscale}\frac{{{tpv} - {tyv}}}{{{tpv}(1 - {tpv})}}"))
+        elif net.loss == "cross_entropy":
+            terms.append((f"{Y}·log {P}", rf"{TY}\log {TP}"))
+            subs.append((f"{yv}·log {pv}", rf"{tyv}\log {tpv}"))
+            dparts.append((f"{P} − {Y}", f"{pv} − {yv}", f"{TP} - {TY}", f"{tpv} - {tyv}"))
         else:
-            loss, dyhat = float(np.mean((y - yhat) ** 2)), 2 * (yhat - y) / n
+            terms.append((f"({Y} − {P})²", rf"({TY} - {TP})^2"))
+            subs.append((f"({yv} − {pv})²", rf"({tyv} - {tpv})^2"))
+            factor = {"half_squared_error": ("", ""), "squared_error": ("2·", "2"),
+                      "mse": (f"2/{n}·", rf"\tfrac{{2}}{{{n}}}")}[net.loss]
+            dparts.append((f"{factor[0]}({P} − {Y})", f"{factor[0]}({pv} − {yv})",
+                           rf"{factor[1]}({TP} - {TY})", rf"{factor[1]}({tpv} - {tyv})"))
+    return terms, subs, dparts
+
+
+def _loss_step(net: Network, nt: Notation, loss: float, yhat: np.ndarray) -> tuple[Step, list[tuple]]:
+    """The loss as a Step, and per output the strings of ∂L/∂ŷ_j (of δ_j for cross-entropy)."""
+    n = len(net.y)
+    terms, subs, dparts = _loss_terms(net, nt, yhat)
     if net.loss == "bce":
-        pre, tpre = ("−" if n == 1 else f"−1/{n}·"), ("-" if n == 1 else rf"-\tfrac{{1}}{{{n}}}")
-        formula = pre + "[" + " + ".join(terms_text) + "]"
-        subst = pre + "[" + " + ".join(subs_text) + "]"
-        tex_formula = tpre + r"\left[" + " + ".join(terms_tex) + r"\right]"
-        tex_subst = tpre + r"\left[" + " + ".join(subs_tex) + r"\right]"
+        pre, tpre = ("−", "-") if n == 1 else (f"−1/{n}·", rf"-\tfrac{{1}}{{{n}}}")
+        o, c, to, tc = "[", "]", r"\left[", r"\right]"
     else:
-        pre, tpre = {"half_squared_error": ("½", r"\tfrac{1}{2}"), "squared_error": ("", ""),
-                     "mse": (f"1/{n}·", rf"\tfrac{{1}}{{{n}}}")}[net.loss]
-        formula = pre + ("(" if pre and n > 1 else "") + " + ".join(terms_text) + (")" if pre and n > 1 else "")
-        subst = pre + ("(" if pre and n > 1 else "") + " + ".join(subs_text) + (")" if pre and n > 1 else "")
-        tex_formula = tpre + (r"\left(" if n > 1 else "") + " + ".join(terms_tex) + (r"\right)" if n > 1 else "")
-        tex_subst = tpre + (r"\left(" if n > 1 else "") + " + ".join(subs_tex) + (r"\right)" if n > 1 else "")
-    step = Step("loss", "L", formula, subst, loss, "L", tex_formula, tex_subst)
-    return loss, dyhat, step, dparts
+        pre, tpre = {"cross_entropy": ("−", "-"), "half_squared_error": ("½", r"\tfrac{1}{2}"),
+                     "squared_error": ("", ""), "mse": (f"1/{n}·", rf"\tfrac{{1}}{{{n}}}")}[net.loss]
+        o, c, to, tc = ("(", ")", r"\left(", r"\right)") if pre and n > 1 else ("", "", "", "")
+    formula = pre + o + " + ".join(t for t, _ in terms) + c
+    subst = pre + o + " + ".join(t for t, _ in subs) + c
+    tex_formula = tpre + to + " + ".join(t for _, t in terms) + tc
+    tex_subst = tpre + to + " + ".join(t for _, t in subs) + tc
+    return Step("loss", "L", formula, subst, loss, "L", tex_formula, tex_subst), dparts
 
 
-def trace(net: Network) -> Trace:
+def trace(net: Network, notation: str = "global") -> Trace:
     """Forward and backward pass of ``net``, unit by unit, with printable steps.
 
     Parameters
     ----------
     net : Network
+    notation : ``"global"`` (units numbered through the network, as the JKU course) or ``"layer"``
+        (numbered within each layer, the layer in a superscript); see :class:`Notation`.
 
     Returns
     -------
@@ -641,94 +780,113 @@ def trace(net: Network) -> Trace:
         Overflowing or saturating numbers give inf/nan in the trace (and fail the torch checks)
         rather than a NumPy warning.
     """
+    nt = notation_for(net, notation)
     with np.errstate(all="ignore"):
-        return _trace(net)
+        s_all, a_all, steps = _forward(net, nt)
+        loss, dyhat = loss_value(net, s_all[-1], a_all[-1])
+        loss_step, dparts = _loss_step(net, nt, loss, a_all[-1])
+        steps.append(loss_step)
+        delta = _backward(net, nt, s_all, a_all, dyhat, dparts, steps)
+        grad_w, grad_b = _gradients(net, nt, a_all, delta, steps)
+    return Trace(net, s_all, a_all, delta, grad_w, grad_b, loss, steps, nt)
 
 
-def _trace(net: Network) -> Trace:
+def _forward(net: Network, nt: Notation) -> tuple[list[np.ndarray], list[np.ndarray], list[Step]]:
+    """s and a of every layer, and their steps: s_j = Σ_k w_jk a_k + b_j, a_j = f(s_j)."""
     steps: list[Step] = []
     s_all, a_all = [], []
     a_prev = net.x
-    L = len(net.layers)
     for li, layer in enumerate(net.layers, start=1):
         s = layer.weights @ a_prev + layer.biases
-        with np.errstate(all="ignore"):
-            a, _ = _activate(layer.activation, s)
-        for j in range(len(s)):
-            terms, tterms, subs, tsubs = [], [], [], []
-            for k in range(len(a_prev)):
-                A, TA = _a_sym(net, li - 1, k + 1)
-                terms.append(f"w{_sup(li)}{_sub(j + 1, k + 1)}·{A}")
-                tterms.append(rf"w^{{({li})}}_{_tex_idx(j + 1, k + 1)} {TA}")
-                subs.append(f"{_num(layer.weights[j, k])}·{_num(a_prev[k])}")
-                tsubs.append(rf"{_tnum(layer.weights[j, k])} \cdot {_tnum(a_prev[k])}")
-            terms.append(f"b{_sup(li)}{_sub(j + 1)}")
-            tterms.append(rf"b^{{({li})}}_{_tex_idx(j + 1)}")
-            subs.append(_num(layer.biases[j]))
-            tsubs.append(_tnum(layer.biases[j]))
-            steps.append(Step("s", f"s{_sup(li)}{_sub(j + 1)}", " + ".join(terms), " + ".join(subs), float(s[j]),
-                              rf"s^{{({li})}}_{_tex_idx(j + 1)}", " + ".join(tterms), " + ".join(tsubs),
-                              index=(li, j + 1)))
-            A, TA = _a_sym(net, li, j + 1)
-            ft, fs, tft, tfs = _act_strings(layer.activation, li, j + 1, float(s[j]), float(a[j]))
-            steps.append(Step("a", A, ft, fs, float(a[j]), TA, tft, tfs, index=(li, j + 1)))
+        a, _ = _activate(layer.activation, s)
+        for j in range(1, len(s) + 1):
+            terms, subs = [], []
+            for k in range(1, len(a_prev) + 1):
+                (W, TW), (A, TA) = nt.w(li, j, k), nt.a(li - 1, k)
+                terms.append((f"{W}·{A}", f"{TW} {TA}"))
+                subs.append((f"{_num(layer.weights[j - 1, k - 1])}·{_num(a_prev[k - 1])}",
+                             rf"{_tnum(layer.weights[j - 1, k - 1])} \cdot {_tnum(a_prev[k - 1])}"))
+            terms.append(nt.b(li, j))
+            subs.append((_num(layer.biases[j - 1]), _tnum(layer.biases[j - 1])))
+            S, TS = nt.s(li, j)
+            steps.append(Step("s", S, " + ".join(t for t, _ in terms), " + ".join(t for t, _ in subs),
+                              float(s[j - 1]), TS, " + ".join(t for _, t in terms), " + ".join(t for _, t in subs),
+                              index=(li, j)))
+            A, TA = nt.a(li, j)
+            ft, fs, tft, tfs = _act_strings(layer.activation, nt, li, j, s)
+            steps.append(Step("a", A, ft, fs, float(a[j - 1]), TA, tft, tfs, index=(li, j)))
         s_all.append(s)
         a_all.append(a)
         a_prev = a
-    loss, dyhat, loss_step, dparts = _loss_parts(net, a_all[-1])
-    steps.append(loss_step)
+    return s_all, a_all, steps
 
+
+def _backward(net: Network, nt: Notation, s_all: list[np.ndarray], a_all: list[np.ndarray], dyhat: np.ndarray,
+              dparts: list[tuple], steps: list[Step]) -> list[np.ndarray]:
+    """δ = ∂L/∂s of every layer, top down, appending their steps.
+
+    Output: δ_j = ∂L/∂ŷ_j · f'(s_j) (softmax with cross-entropy: δ_j = ŷ_j − y_j);
+    below: δ_k = f'(s_k) Σ_j w_jk δ_j over the units j of the layer above.
+    """
+    L = len(net.layers)
     delta: list[np.ndarray] = [np.zeros(0)] * L
     for li in range(L, 0, -1):
         layer = net.layers[li - 1]
         s, a = s_all[li - 1], a_all[li - 1]
         _, fprime = _activate(layer.activation, s)
-        if li == L:
-            upstream = dyhat
+        if li == L and net.loss == "cross_entropy":
+            delta[li - 1] = a - net.y + 0.0
         else:
-            upstream = net.layers[li].weights.T @ delta[li]
-        delta[li - 1] = upstream * fprime + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
-        for j in range(len(s)):
-            dsym, tdsym = _deriv_symbol(net, layer.activation, li, j + 1)
-            dval, tdval = _deriv_strings(layer.activation, float(s[j]), float(a[j]))
+            upstream = dyhat if li == L else net.layers[li].weights.T @ delta[li]
+            delta[li - 1] = upstream * fprime + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
+        for j in range(1, len(s) + 1):
+            D, TD = nt.delta(li, j)
+            if li == L and net.loss == "cross_entropy":
+                up_f, up_s, tup_f, tup_s = dparts[j - 1]
+                steps.append(Step("delta", D, up_f, up_s, float(delta[li - 1][j - 1]), TD, tup_f, tup_s,
+                                  index=(li, j)))
+                continue
             if li == L:
-                up_f, up_s, tup_f, tup_s = dparts[j]
+                up_f, up_s, tup_f, tup_s = dparts[j - 1]
             else:
-                nxt = net.layers[li]
-                up_f = " + ".join(f"w{_sup(li + 1)}{_sub(m + 1, j + 1)}·δ{_sup(li + 1)}{_sub(m + 1)}"
-                                  for m in range(nxt.weights.shape[0]))
-                up_s = " + ".join(f"{_num(nxt.weights[m, j])}·{_num(delta[li][m])}"
-                                  for m in range(nxt.weights.shape[0]))
-                tup_f = " + ".join(rf"w^{{({li + 1})}}_{_tex_idx(m + 1, j + 1)} \delta^{{({li + 1})}}_{_tex_idx(m + 1)}"
-                                   for m in range(nxt.weights.shape[0]))
-                tup_s = " + ".join(rf"{_tnum(nxt.weights[m, j])} \cdot {_tnum(delta[li][m])}"
-                                   for m in range(nxt.weights.shape[0]))
-                up_f, up_s, tup_f, tup_s = f"({up_f})", f"({up_s})", rf"\left({tup_f}\right)", rf"\left({tup_s}\right)"
-            steps.append(Step(
-                "delta", f"δ{_sup(li)}{_sub(j + 1)}", f"{up_f}·{dsym}", f"{up_s}·{dval}",
-                float(delta[li - 1][j]), rf"\delta^{{({li})}}_{_tex_idx(j + 1)}",
-                rf"{tup_f} \cdot {tdsym}", rf"{tup_s} \cdot {tdval}", index=(li, j + 1)))
+                up_f, up_s, tup_f, tup_s = _upstream_strings(net, nt, li, j, delta[li])
+            dsym, tdsym = _deriv_symbol(nt, layer.activation, li, j)
+            dval, tdval = _deriv_strings(layer.activation, float(s[j - 1]), float(a[j - 1]))
+            steps.append(Step("delta", D, f"{up_f}·{dsym}", f"{up_s}·{dval}", float(delta[li - 1][j - 1]), TD,
+                              rf"{tup_f} \cdot {tdsym}", rf"{tup_s} \cdot {tdval}", index=(li, j)))
+    return delta
 
+
+def _upstream_strings(net: Network, nt: Notation, li: int, j: int, delta_above: np.ndarray) -> tuple[str, ...]:
+    """(text formula, text substituted, tex formula, tex substituted) of Σ_m w_mj δ_m above unit j of ``li``."""
+    above = net.layers[li].weights
+    syms = [(nt.w(li + 1, m, j), nt.delta(li + 1, m)) for m in range(1, above.shape[0] + 1)]
+    up_f = " + ".join(f"{w}·{d}" for (w, _), (d, _) in syms)
+    tup_f = " + ".join(f"{tw} {td}" for (_, tw), (_, td) in syms)
+    up_s = " + ".join(f"{_num(above[m, j - 1])}·{_num(delta_above[m])}" for m in range(above.shape[0]))
+    tup_s = " + ".join(rf"{_tnum(above[m, j - 1])} \cdot {_tnum(delta_above[m])}" for m in range(above.shape[0]))
+    return f"({up_f})", f"({up_s})", rf"\left({tup_f}\right)", rf"\left({tup_s}\right)"
+
+
+def _gradients(net: Network, nt: Notation, a_all: list[np.ndarray], delta: list[np.ndarray],
+               steps: list[Step]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """∂L/∂w_jk = δ_j a_k and ∂L/∂b_j = δ_j of every layer, appending their steps."""
     grad_w, grad_b = [], []
     for li in range(1, len(net.layers) + 1):
         a_prev = net.x if li == 1 else a_all[li - 2]
         d = delta[li - 1]
         grad_w.append(np.outer(d, a_prev) + 0.0)
         grad_b.append(d.copy())
-        for j in range(len(d)):
-            for k in range(len(a_prev)):
-                A, TA = _a_sym(net, li - 1, k + 1)
-                steps.append(Step(
-                    "dw", f"∂L/∂w{_sup(li)}{_sub(j + 1, k + 1)}", f"δ{_sup(li)}{_sub(j + 1)}·{A}",
-                    f"{_num(d[j])}·{_num(a_prev[k])}", float(d[j] * a_prev[k]) + 0.0,
-                    rf"\frac{{\partial L}}{{\partial w^{{({li})}}_{_tex_idx(j + 1, k + 1)}}}",
-                    rf"\delta^{{({li})}}_{_tex_idx(j + 1)} {TA}", rf"{_tnum(d[j])} \cdot {_tnum(a_prev[k])}",
-                    index=(li, j + 1, k + 1)))
-            steps.append(Step(
-                "db", f"∂L/∂b{_sup(li)}{_sub(j + 1)}", f"δ{_sup(li)}{_sub(j + 1)}", "", float(d[j]),
-                rf"\frac{{\partial L}}{{\partial b^{{({li})}}_{_tex_idx(j + 1)}}}",
-                rf"\delta^{{({li})}}_{_tex_idx(j + 1)}", "", index=(li, j + 1)))
-    return Trace(net, s_all, a_all, delta, grad_w, grad_b, loss, steps)
+        for j in range(1, len(d) + 1):
+            D, TD = nt.delta(li, j)
+            for k in range(1, len(a_prev) + 1):
+                (G, TG), (A, TA) = nt.grad_w(li, j, k), nt.a(li - 1, k)
+                steps.append(Step("dw", G, f"{D}·{A}", f"{_num(d[j - 1])}·{_num(a_prev[k - 1])}",
+                                  float(d[j - 1] * a_prev[k - 1]) + 0.0, TG, f"{TD} {TA}",
+                                  rf"{_tnum(d[j - 1])} \cdot {_tnum(a_prev[k - 1])}", index=(li, j, k)))
+            G, TG = nt.grad_b(li, j)
+            steps.append(Step("db", G, D, "", float(d[j - 1]), TG, TD, "", index=(li, j)))
+    return grad_w, grad_b
 
 
 # --------------------------------------------------------------------------- checks
@@ -737,14 +895,15 @@ def _trace(net: Network) -> Trace:
 def torch_reference(net: Network) -> dict[str, Any]:
     """The same pass in torch (float64, autograd): s, a, loss, δ = ∂L/∂s, ∂L/∂W, ∂L/∂b.
 
-    The loss uses torch's own functions (``mse_loss``, ``binary_cross_entropy``), so the check
-    does not share code with :func:`trace`.
+    The loss uses torch's own functions (``mse_loss``, ``binary_cross_entropy``, ``cross_entropy`` on
+    the output's pre-activations), so the check does not share code with :func:`trace`.
     """
     import torch
     import torch.nn.functional as TF
 
     acts = {"identity": lambda t: t, "relu": torch.relu, "leaky_relu": lambda t: TF.leaky_relu(t, 0.01),
-            "elu": lambda t: TF.elu(t, 1.0), "sigmoid": torch.sigmoid, "tanh": torch.tanh}
+            "elu": lambda t: TF.elu(t, 1.0), "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+            "softmax": lambda t: torch.softmax(t, dim=0)}
     a = torch.tensor(net.x, dtype=torch.float64)
     Ws, bs, ss, As = [], [], [], []
     for layer in net.layers:
@@ -757,6 +916,8 @@ def torch_reference(net: Network) -> dict[str, Any]:
     y = torch.tensor(net.y, dtype=torch.float64)
     if net.loss == "bce":
         loss = TF.binary_cross_entropy(a, y)
+    elif net.loss == "cross_entropy":  # from the logits, with probability targets
+        loss = TF.cross_entropy(ss[-1].unsqueeze(0), y.unsqueeze(0))
     elif net.loss == "half_squared_error":
         loss = 0.5 * TF.mse_loss(a, y, reduction="sum")
     elif net.loss == "squared_error":
@@ -772,10 +933,11 @@ def torch_reference(net: Network) -> dict[str, Any]:
 def finite_difference_weights(net: Network, h: float = 1e-6) -> list[np.ndarray]:
     """∂L/∂W of every layer by central differences of the loss (NumPy forward passes)."""
     def loss_of(layers: list[Layer]) -> float:
-        a = net.x
+        a = s = net.x
         for layer in layers:
-            a, _ = _activate(layer.activation, layer.weights @ a + layer.biases)
-        return _loss_parts(net, a)[0]
+            s = layer.weights @ a + layer.biases
+            a, _ = _activate(layer.activation, s)
+        return loss_value(net, s, a)[0]
 
     grads = []
     for li, layer in enumerate(net.layers):
@@ -826,25 +988,34 @@ def asked_value(tr: Trace, ask: Ask) -> float:
 # --------------------------------------------------------------------------- rendering
 
 
+LOSS_WORDS = {"half_squared_error": "½ Σ (y − ŷ)²", "squared_error": "Σ (y − ŷ)²", "mse": "mean (y − ŷ)²",
+              "bce": "binary cross-entropy", "cross_entropy": "cross-entropy −Σ y log ŷ of a softmax"}
+
+
 def _heading(net: Network) -> tuple[str, str]:
     sizes = " → ".join([str(len(net.x))] + [f"{layer.weights.shape[0]} {layer.activation}"
                                              for layer in net.layers])
-    loss_words = {"half_squared_error": "½ Σ (y − ŷ)²", "squared_error": "Σ (y − ŷ)²",
-                  "mse": "mean (y − ŷ)²", "bce": "binary cross-entropy"}[net.loss]
-    return sizes, loss_words
+    return sizes, LOSS_WORDS[net.loss]
+
+
+def _titles(nt: Notation) -> dict[str, str]:
+    """Section titles of the text trace, in the notation's index letters."""
+    i, j = ("i", "j") if nt.kind == "global" else ("j", "k")
+    return {"s": f"Forward pass: s_{i} = Σ_{j} w_{i}{j}·a_{j} + b_{i}, a_{i} = f(s_{i})", "loss": "Loss",
+            "delta": "Backward pass: δ = ∂L/∂s (output: ∂L/∂ŷ·f′(s), or ŷ − y for softmax with "
+                     "cross-entropy; hidden: f′(s)·Σ w·δ above)",
+            "dw": f"Gradients: ∂L/∂w_{i}{j} = δ_{i}·a_{j}, ∂L/∂b_{i} = δ_{i}"}
 
 
 def format_text(tr: Trace, ref_checked: bool = True) -> str:
     """The trace for a terminal: one line per quantity, with torch's value beside it."""
-    net = tr.network
+    net, nt = tr.network, tr.notation
     sizes, loss_words = _heading(net)
     lines = [f"Network {net.name!r}: {sizes}; loss {loss_words}",
-             f"  x = {net.x.tolist()}, y = {net.y.tolist()}"]
+             f"  x = {net.x.tolist()}, y = {net.y.tolist()}", f"  Notation: {nt.describe()}"]
     if net.description:
         lines.append(f"  {net.description}")
-    titles = {"s": "Forward pass: s = Σ w·a + b, a = f(s)", "loss": "Loss",
-              "delta": "Backward pass: δ = ∂L/∂s (output: ∂L/∂ŷ·f′(s); hidden: f′(s)·Σ w·δ above)",
-              "dw": "Gradients: ∂L/∂w_jk = δ_j·a_k, ∂L/∂b_j = δ_j"}
+    titles = _titles(nt)
     shown = set()
     for step in tr.steps:
         group = {"a": "s", "db": "dw"}.get(step.kind, step.kind)
@@ -859,24 +1030,26 @@ def format_text(tr: Trace, ref_checked: bool = True) -> str:
     for ask in net.asks:
         value = asked_value(tr, ask)
         expect = "" if ask.expected is None else f" (expected {ask.expected:.6g})"
-        lines.append(f"Asked: {ask.symbol} = {value:.6g}{expect}")
+        lines.append(f"Asked: {ask.symbol(nt)} = {_num(value).strip('()')}{expect}")
     return "\n".join(lines)
 
 
 def format_markdown(tr: Trace) -> str:
     """The trace as Markdown with LaTeX (``$$ … $$`` display maths)."""
-    net = tr.network
+    net, nt = tr.network, tr.notation
     sizes, loss_words = _heading(net)
     lines = [f"## Backpropagation trace: `{net.name.replace('`', chr(39))}`", "",
              f"Architecture {sizes}; loss {loss_words}; "
-             f"$x = ({', '.join(f'{v:g}' for v in net.x)})$, $y = ({', '.join(f'{v:g}' for v in net.y)})$.", ""]
+             f"$x = ({', '.join(f'{v:g}' for v in net.x)})$, $y = ({', '.join(f'{v:g}' for v in net.y)})$. "
+             f"Notation: {nt.describe()}.", ""]
     if net.description:
         lines += [net.description.replace("$", r"\$"), ""]  # the user's text, not maths
-    titles = {"s": r"### Forward pass: $s_j = \sum_k w_{jk} a_k + b_j$, $a_j = f(s_j)$",
+    i, j = ("i", "j") if nt.kind == "global" else ("j", "k")
+    titles = {"s": rf"### Forward pass: $s_{i} = \sum_{j} w_{{{i}{j}}} a_{j} + b_{i}$, $a_{i} = f(s_{i})$",
               "loss": "### Loss",
-              "delta": r"### Backward pass: $\delta_j = \partial L / \partial s_j$",
-              "dw": r"### Gradients: $\partial L/\partial w_{jk} = \delta_j a_k$, "
-                    r"$\partial L/\partial b_j = \delta_j$"}
+              "delta": rf"### Backward pass: $\delta_{i} = \partial L / \partial s_{i}$",
+              "dw": rf"### Gradients: $\partial L/\partial w_{{{i}{j}}} = \delta_{i} a_{j}$, "
+                    rf"$\partial L/\partial b_{i} = \delta_{i}$"}
     shown = set()
     for step in tr.steps:
         group = {"a": "s", "db": "dw"}.get(step.kind, step.kind)
@@ -887,9 +1060,7 @@ def format_markdown(tr: Trace) -> str:
     if net.asks:
         lines += ["", "### Asked", ""]
         for ask in net.asks:
-            sym = (rf"\partial L/\partial b^{{({ask.layer})}}_{_tex_idx(ask.to)}" if ask.source is None else
-                   rf"\partial L/\partial w^{{({ask.layer})}}_{_tex_idx(ask.to, ask.source)}")
-            lines.append(f"$$ {sym} = {asked_value(tr, ask):.6g} $$")
+            lines.append(f"$$ {ask.symbol(nt, tex=True)} = {asked_value(tr, ask):.6g} $$")
     return "\n".join(lines) + "\n"
 
 
@@ -897,7 +1068,7 @@ def _figure(tr: Trace) -> Any:
     """The network drawn with a, δ per unit and ∂L/∂w per edge (width ∝ |gradient|)."""
     from matplotlib.figure import Figure
 
-    net = tr.network
+    net, nt = tr.network, tr.notation
     sizes = [len(net.x)] + [layer.weights.shape[0] for layer in net.layers]
     fig = Figure(figsize=(2.6 * len(sizes) + 1, 1.0 + 1.1 * max(sizes)))
     ax = fig.add_subplot()
@@ -920,6 +1091,8 @@ def _figure(tr: Trace) -> Any:
             label = f"x{j + 1}\n{net.x[j]:.3g}"
         else:
             label = f"a={tr.a[li - 1][j]:.3g}\nδ={tr.delta[li - 1][j]:.3g}"
+            if nt.kind == "global":
+                label = f"unit {nt.unit(li, j + 1)}\n{label}"
         ax.text(x, y, label, ha="center", va="center", fontsize=7, zorder=3)
     name = net.name if len(net.name) <= 40 else net.name[:39] + "…"
     ax.set_title(f"{name}: L = {tr.loss:.6g}; edges: ∂L/∂w (red > 0, blue < 0)", fontsize=9,
@@ -943,19 +1116,20 @@ def _claims_for(tr: Trace, checks: dict[str, tuple[float, int]], prefix: str, fd
         claims.append(Claim.at_most(f"{prefix}weight gradients match central finite differences", diff, 1e-6,
                                     f"{count} numbers, h = 1e-6"))
     for ask in tr.network.asks:
-        value = asked_value(tr, ask)
+        value, symbol = asked_value(tr, ask), ask.symbol(tr.notation)
         if ask.expected is not None:
-            claims.append(Claim.close_to(f"{prefix}asked {ask.symbol} equals the expected answer", value,
+            claims.append(Claim.close_to(f"{prefix}asked {symbol} equals the expected answer", value,
                                          ask.expected, ask.tolerance))
         else:
-            step = next(st for st in tr.steps if st.symbol == ask.symbol)
-            claims.append(Claim.close_to(f"{prefix}asked {ask.symbol} equals torch autograd", value,
+            kind, index = ("db", (ask.layer, ask.to)) if ask.source is None else ("dw", (ask.layer, ask.to, ask.source))
+            step = next(st for st in tr.steps if st.kind == kind and st.index == index)
+            claims.append(Claim.close_to(f"{prefix}asked {symbol} equals torch autograd", value,
                                          step.torch, 1e-10))
     return claims
 
 
 def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, network: str | Path | None = None,
-        example: str | None = None) -> LessonResult:
+        example: str | None = None, notation: str = "global") -> LessonResult:
     """Trace one network (a file, a bundled example, or the course example) and check it.
 
     Parameters
@@ -970,11 +1144,15 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, netwo
         A YAML or JSON network file.
     example : str, optional
         A bundled example's name (see :func:`examples`); default ``"course"``.
+    notation : ``"global"`` or ``"layer"``
+        How units and weights are numbered (see :class:`Notation`); default global, as the course.
     """
     if network is not None and example is not None:
         raise InputError("give either a network file or --example, not both")
+    if notation not in NOTATIONS:
+        raise InputError(f"notation: expected one of {', '.join(NOTATIONS)}, got {_excerpt(notation)}")
     net = load_network(network) if network is not None else load_example(example or DEFAULT_EXAMPLE)
-    tr = trace(net)
+    tr = trace(net, notation)
     checks = check_trace(tr)
     claims = _claims_for(tr, checks, "", fd=True)
     tables = {"trace": [{"quantity": st.symbol, "formula": st.formula, "substituted": st.substituted,
@@ -986,7 +1164,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, netwo
         for name, path in examples().items():
             if name == net.name:
                 continue
-            other = trace(load_network(path))
+            other = trace(load_network(path), notation)
             other_checks = check_trace(other)
             worst = max(d for d, _ in other_checks.values())
             count = sum(c for _, c in other_checks.values())
@@ -1006,14 +1184,56 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, netwo
         name=NAME, title=TITLE,
         params={"network": str(network) if network is not None else None,
                 "example": example or (None if network is not None else DEFAULT_EXAMPLE),
-                "quick": quick, "seed": seed},
+                "notation": notation, "quick": quick, "seed": seed},
         claims=claims, figures=figures, tables=tables, text=text)
 
 
+def describe_examples() -> str:
+    """One line per bundled example: name, architecture, loss, and what it shows."""
+    lines = []
+    for name, path in examples().items():
+        net = load_network(path)
+        first = net.description.split(". ")[0].rstrip(".")
+        lines.append(f"{name:<22} {_heading(net)[0]}; {net.loss}: {first}.")
+    return "\n".join(lines)
+
+
+class _ExampleAction(argparse.Action):
+    """``--example NAME`` stores the name; ``--example list`` prints the examples and exits."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        if values == "list":
+            print(describe_examples())
+            print("\nTrace one: backproplab backprop --example NAME; start your own: "
+                  "backproplab backprop --print-example course > my_net.yaml")
+            parser.exit(0)
+        setattr(namespace, self.dest, values)
+
+
+class _PrintExampleAction(argparse.Action):
+    """``--print-example NAME`` prints the bundled file as it is (a starter to edit) and exits."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(examples()[values].read_text(encoding="utf-8"), end="")
+        parser.exit(0)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """CLI: ``backproplab backprop [NETWORK] [--example NAME]``."""
+    """CLI: ``backproplab backprop [NETWORK] [--example NAME|list] [--print-example NAME] [--notation]``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the docstring's layout
+    names = list(examples())
     parser.add_argument("network", nargs="?", default=None, type=Path,
                         help="a YAML or JSON network file (default: the bundled course example)")
-    parser.add_argument("--example", default=None, choices=list(examples()),
-                        help="trace a bundled example instead")
+    parser.add_argument("--example", default=None, choices=names + ["list"], action=_ExampleAction,
+                        metavar="NAME", help=f"trace a bundled example instead ({', '.join(names)}); "
+                                             "'list' describes them")
+    parser.add_argument("--print-example", choices=names, action=_PrintExampleAction, metavar="NAME",
+                        default=argparse.SUPPRESS,  # never reaches run()
+                        help="print a bundled example's file and exit: a starter to edit, e.g. "
+                             "'backproplab backprop --print-example course > my_net.yaml'")
+    parser.add_argument("--notation", default="global", choices=list(NOTATIONS),
+                        help="global (default, as the JKU course): units numbered 1, 2, ... through the "
+                             "network, w_ij from unit j into unit i; layer: numbered within each layer, "
+                             "w(l)_jk from unit k of layer l-1 into unit j of layer l")
