@@ -424,3 +424,14 @@ def test_help_documents_examples_and_the_starter(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "--print-example NAME" in out and "my_net.yaml" in out and "'list' describes them" in out
     assert "--notation {global,layer}" in out
+
+
+def test_the_tracer_package_and_the_lesson_export_the_same_names():
+    """The tracer lives in backproplab.tracer (reading, network, notation, trace, checks, render); the
+    lesson module keeps re-exporting its public names for notebooks written against it."""
+    import backproplab.tracer as tracer
+
+    for name in tracer.__all__:
+        if name != "figure":
+            assert getattr(bp, name) is getattr(tracer, name), name
+    assert bp.NAME == "backprop" and callable(bp.run)
