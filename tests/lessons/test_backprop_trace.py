@@ -230,6 +230,7 @@ def _broken(**changes) -> dict:
     (_broken(ask=[{"layer": 1, "to": 1, "from": 1, "expected": "x"}]), ["ask[0].expected"]),
     (_broken(layers=[{"activation": "relu", "weights": [[1.0, 1.0]], "biases": [0.0]}] * 9),
      ["at most 8 layers"]),
+    (_broken(ask=[{"to": 3, "from": 1}] * 65), ["ask: at most 64", "got 65"]),
 ])
 def test_bad_network_names_the_field(data, words):
     with pytest.raises(ValueError) as info:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.tracer.network import Ask, Layer, Network
+from backproplab.tracer.network import Ask, Network
 from backproplab.tracer.trace import Trace, _activate, loss_value
 
 
@@ -49,27 +49,27 @@ def torch_reference(net: Network) -> dict[str, Any]:
 
 
 def finite_difference_weights(net: Network, h: float = 1e-6) -> list[np.ndarray]:
-    """∂L/∂W of every layer by central differences of the loss (NumPy forward passes)."""
-    def loss_of(layers: list[Layer]) -> float:
-        a = s = net.x
-        for layer in layers:
-            s = layer.weights @ a + layer.biases
-            a, _ = _activate(layer.activation, s)
-        return loss_value(net, s, a)[0]
+    """∂L/∂W of every layer by central differences of the loss (NumPy forward passes).
 
+    For each layer, every copy of the network with one weight moved by ±h runs forward as one
+    batch (row r of the batch: weight r moved), so a large network takes a fraction of a second.
+    """
     grads = []
+    a_below = net.x  # the input to the layer being perturbed (unchanged by its own weights)
     for li, layer in enumerate(net.layers):
-        g = np.zeros_like(layer.weights)
-        for idx in np.ndindex(*layer.weights.shape):
-            values = []
-            for sign in (1, -1):
-                W = layer.weights.copy()
-                W[idx] += sign * h
-                changed = list(net.layers)
-                changed[li] = Layer(W, layer.biases, layer.activation)
-                values.append(loss_of(changed))
-            g[idx] = (values[0] - values[1]) / (2 * h)
-        grads.append(g)
+        units, fan_in = layer.weights.shape
+        moves = np.zeros((units * fan_in, units, fan_in))
+        moves.reshape(units * fan_in, -1)[np.arange(units * fan_in), np.arange(units * fan_in)] = h
+        values = []
+        for sign in (1, -1):
+            s = (layer.weights + sign * moves) @ a_below + layer.biases  # [units*fan_in, units]
+            a, _ = _activate(layer.activation, s)
+            for above in net.layers[li + 1:]:
+                s = a @ above.weights.T + above.biases
+                a, _ = _activate(above.activation, s)
+            values.append(np.array([loss_value(net, s_r, a_r)[0] for s_r, a_r in zip(s, a, strict=True)]))
+        grads.append(((values[0] - values[1]) / (2 * h)).reshape(units, fan_in))
+        a_below, _ = _activate(layer.activation, layer.weights @ a_below + layer.biases)
     return grads
 
 

@@ -25,6 +25,7 @@ ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "sigmoid", "tanh", "soft
 LOSSES = ("half_squared_error", "squared_error", "mse", "bce", "cross_entropy")
 MAX_LAYERS = 8
 MAX_UNITS = 32
+MAX_ASKS = 64
 MAX_NAME_CHARS = 1000  # shown shortened in figures; file names use slug(name)
 
 _TOP_KEYS = {"name", "description", "input", "target", "loss", "layers", "ask"}
@@ -192,6 +193,8 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         raw_asks = [raw_asks]
     if not isinstance(raw_asks, list):
         raise InputError(f"{_where(source)}ask: expected a mapping or a list of mappings, got {excerpt(raw_asks)}")
+    if len(raw_asks) > MAX_ASKS:
+        raise InputError(f"{_where(source)}ask: at most {MAX_ASKS} asked gradients, got {len(raw_asks)}")
     sizes = [len(x)] + [layer.weights.shape[0] for layer in layers]
     asks = [_ask(raw, f"ask[{i}]", sizes, source) for i, raw in enumerate(raw_asks)]
     return Network(name, x, y, loss, layers, asks, description, source)

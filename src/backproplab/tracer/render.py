@@ -88,39 +88,57 @@ def format_markdown(tr: Trace) -> str:
     return "\n".join(lines) + "\n"
 
 
+MAX_LABELLED_UNITS = 12  # a network taller than this is drawn without numbers (they would overlap)
+
+
 def figure(tr: Trace) -> Any:
-    """The network drawn with a, δ per unit and ∂L/∂w per edge (width ∝ |gradient|)."""
+    """The network drawn with a, δ per unit and ∂L/∂w per edge (colour: sign, width ∝ |gradient|).
+
+    Edges are one LineCollection and units one scatter, so a large network draws in a second; the
+    numbers are written only where they fit (at most ``MAX_LABELLED_UNITS`` units in a layer).
+    """
+    from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 
-    net, nt = tr.network, tr.notation
+    net = tr.network
     sizes = [len(net.x)] + [layer.weights.shape[0] for layer in net.layers]
-    fig = Figure(figsize=(2.6 * len(sizes) + 1, 1.0 + 1.1 * max(sizes)))
+    labelled = max(sizes) <= MAX_LABELLED_UNITS
+    fig = Figure(figsize=(min(2.6 * len(sizes) + 1, 16.0), min(1.0 + 1.1 * max(sizes), 14.0)))
     ax = fig.add_subplot()
     ax.axis("off")
     pos = {(li, j): (li, (n - 1) / 2 - j) for li, n in enumerate(sizes) for j in range(n)}
     gmax = max(float(np.max(np.abs(g))) for g in tr.grad_w) or 1.0
+    segments, colors, widths = [], [], []
     for li, g in enumerate(tr.grad_w, start=1):
-        for j in range(g.shape[0]):
-            for k in range(g.shape[1]):
-                (x0, y0), (x1, y1) = pos[(li - 1, k)], pos[(li, j)]
-                color = "tab:red" if g[j, k] > 0 else ("tab:blue" if g[j, k] < 0 else "0.8")
-                ax.plot([x0, x1], [y0, y1], color=color, lw=0.5 + 3 * abs(g[j, k]) / gmax, zorder=1)
+        for (j, k), value in np.ndenumerate(g):
+            (x0, y0), (x1, y1) = pos[(li - 1, k)], pos[(li, j)]
+            segments.append([(x0, y0), (x1, y1)])
+            colors.append("tab:red" if value > 0 else ("tab:blue" if value < 0 else "0.8"))
+            widths.append(0.5 + 3 * abs(value) / gmax)
+            if labelled:
                 frac = 0.22 + 0.45 * j / max(1, g.shape[0] - 1)  # stagger labels of crossing edges
-                ax.text(x0 + frac * (x1 - x0), y0 + frac * (y1 - y0), f"{g[j, k]:.3g}", fontsize=7,
-                        color=color, ha="center", va="center",
+                ax.text(x0 + frac * (x1 - x0), y0 + frac * (y1 - y0), f"{value:.3g}", fontsize=7,
+                        color=colors[-1], ha="center", va="center",
                         bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
-    for (li, j), (x, y) in pos.items():
-        ax.scatter([x], [y], s=1500, color="white", edgecolors="k", zorder=2)
-        if li == 0:
-            label = f"x{j + 1}\n{net.x[j]:.3g}"
-        else:
-            label = f"a={tr.a[li - 1][j]:.3g}\nδ={tr.delta[li - 1][j]:.3g}"
-            if nt.kind == "global":
-                label = f"unit {nt.unit(li, j + 1)}\n{label}"
-        ax.text(x, y, label, ha="center", va="center", fontsize=7, zorder=3)
+    ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, zorder=1))
+    xy = np.array(list(pos.values()))
+    ax.scatter(xy[:, 0], xy[:, 1], s=1500 if labelled else 60, color="white", edgecolors="k", zorder=2)
+    if labelled:
+        for (li, j), (x, y) in pos.items():
+            ax.text(x, y, _unit_label(tr, li, j), ha="center", va="center", fontsize=7, zorder=3)
     name = net.name if len(net.name) <= 40 else net.name[:39] + "…"
     ax.set_title(f"{name}: L = {tr.loss:.6g}; edges: ∂L/∂w (red > 0, blue < 0)", fontsize=9,
                  parse_math=False)  # a $ in the user's name is text, not mathtext
     ax.set_xlim(-0.5, len(sizes) - 0.5)
     ax.set_ylim(-max(sizes) / 2 - 0.2, max(sizes) / 2 + 0.2)
     return fig
+
+
+def _unit_label(tr: Trace, layer: int, j: int) -> str:
+    """The text inside unit j (0-based) of ``layer``: x and its value, or a and δ (with the unit's number)."""
+    if layer == 0:
+        return f"x{j + 1}\n{tr.network.x[j]:.3g}"
+    label = f"a={tr.a[layer - 1][j]:.3g}\nδ={tr.delta[layer - 1][j]:.3g}"
+    if tr.notation.kind == "global":
+        label = f"unit {tr.notation.unit(layer, j + 1)}\n{label}"
+    return label
