@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from backproplab.errors import InputError
+from backproplab.files import atomic_write_text
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.tracer import (
     ACTIVATIONS,
@@ -155,6 +156,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, netwo
     """
     if network is not None and example is not None:
         raise InputError("give either a network file or --example, not both")
+    if out is not None:
+        _check_out(Path(out))
     if notation not in NOTATIONS:
         raise InputError(f"notation: expected one of {', '.join(NOTATIONS)}, got {excerpt(notation)}")
     net = load_network(network) if network is not None else load_example(example or DEFAULT_EXAMPLE)
@@ -166,32 +169,51 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, netwo
     text = {"print_trace": format_text(tr), "backprop_trace": format_markdown(tr)}
     figures = {f"backprop_{slug(net.name)}": figure(tr)}  # never the raw name: it is the user's text
     if network is None and example is None:  # also check every other bundled example
-        summary = []
-        for name, path in examples().items():
-            if name == net.name:
-                continue
-            other = trace(load_network(path), notation)
-            other_checks = check_trace(other)
-            worst = max(d for d, _ in other_checks.values())
-            count = sum(c for _, c in other_checks.values())
-            claims.append(Claim.at_most(f"example {name!r}: every s, a, L, δ, ∂L/∂w, ∂L/∂b equals torch "
-                                        "(max abs difference)", worst, 1e-10, f"{count} numbers"))
-            claims += [c for c in _claims_for(other, {}, f"example {name!r}: ", fd=False)]
-            summary.append({"example": name, "architecture": heading(other.network)[0],
-                            "loss": other.network.loss, "L": other.loss, "max_abs_diff_torch": worst})
-            text[f"backprop_trace_{name}"] = format_markdown(other)
-        tables["examples"] = summary
+        tables["examples"] = _other_examples(net.name, notation, claims, text)
     if out is not None:
-        from backproplab.files import atomic_write_text
-
-        atomic_write_text(Path(out) / "backprop_trace.md", "\n".join(
-            v for k, v in text.items() if k.startswith("backprop_trace")))
+        markdown = "\n".join(v for k, v in text.items() if k.startswith("backprop_trace"))
+        try:
+            atomic_write_text(Path(out) / "backprop_trace.md", markdown)
+        except OSError as err:
+            raise InputError(f"out: could not write {str(Path(out) / 'backprop_trace.md')!r}: "
+                             f"{err.strerror or err}") from None
     return LessonResult(
         name=NAME, title=TITLE,
         params={"network": str(network) if network is not None else None,
                 "example": example or (None if network is not None else DEFAULT_EXAMPLE),
                 "notation": notation, "quick": quick, "seed": seed},
         claims=claims, figures=figures, tables=tables, text=text)
+
+
+def _other_examples(done: str, notation: str, claims: list[Claim], text: dict[str, str]) -> list[dict]:
+    """Trace and check every bundled example but ``done``: appends claims and Markdown, returns the
+    summary table's rows."""
+    summary = []
+    for name, path in examples().items():
+        if name == done:
+            continue
+        other = trace(load_network(path), notation)
+        other_checks = check_trace(other)
+        worst = max(d for d, _ in other_checks.values())
+        count = sum(c for _, c in other_checks.values())
+        claims.append(Claim.at_most(f"example {name!r}: every s, a, L, δ, ∂L/∂w, ∂L/∂b equals torch "
+                                    "(max abs difference)", worst, 1e-10, f"{count} numbers"))
+        claims += _claims_for(other, {}, f"example {name!r}: ", fd=False)
+        summary.append({"example": name, "architecture": heading(other.network)[0],
+                        "loss": other.network.loss, "L": other.loss, "max_abs_diff_torch": worst})
+        text[f"backprop_trace_{name}"] = format_markdown(other)
+    return summary
+
+
+def _check_out(out: Path) -> None:
+    """Refuse an ``out`` that cannot become a directory before any work: an existing file, or a path
+    below one."""
+    for place in (out, *out.parents):
+        if place.exists():
+            if not place.is_dir():
+                what = "is a file" if place == out else f"is below {str(place)!r}, which is a file"
+                raise InputError(f"out: {str(out)!r} {what}; expected a directory (it is created if missing)")
+            return
 
 
 def describe_examples() -> str:
