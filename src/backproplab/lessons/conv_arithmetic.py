@@ -11,7 +11,9 @@ writes the convolution itself as plain loops (a cross-correlation, as PyTorch co
 walks an image through :class:`backproplab.torchnn.PyTorchCNN` layer by layer.
 
 Run it: ``backproplab conv`` — or ask your own question:
-``backproplab conv --size 32 --kernel 5 --padding 2 --stride 2 --in-channels 3 --out-channels 16``.
+``backproplab conv --size 32 --kernel 5 --padding 2 --stride 2 --in-channels 3 --out-channels 16``;
+``--size H W`` for a non-square input (height × width), e.g. ``--size 10 12 --kernel 6 --padding 2
+--stride 2`` → 5×6. Every answer prints its formula with the numbers substituted.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ NAME = "conv"
 TITLE = "Convolution arithmetic: output sizes, parameter counts, a convolution by hand"
 ORDER = 50
 
-__all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "run"]
+__all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "output_size_formula", "params_formula",
+           "run"]
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
@@ -133,6 +136,33 @@ def conv_params(in_channels: int, out_channels: int, kernel: int | tuple[int, in
     if not isinstance(bias, (bool, np.bool_)):
         raise InputError(f"bias must be True or False, got {bias!r}")
     return out_channels * (in_channels * kh * kw + int(bool(bias)))
+
+
+def output_size_formula(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
+    """:func:`conv_output_size` written out with the numbers substituted, e.g.
+    ``"⌊(10 + 2·2 − 6)/2⌋ + 1 = 5"`` (the dilated span ``d·(k−1)+1`` appears when ``dilation > 1``)."""
+    out = conv_output_size(n, kernel, padding, stride, dilation)
+    span = str(kernel) if dilation == 1 else f"({dilation}·({kernel} − 1) + 1)"
+    return f"⌊({n} + 2·{padding} − {span})/{stride}⌋ + 1 = {out}"
+
+
+def params_formula(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> str:
+    """:func:`conv_params` written out, e.g. ``"1·(3·3·3 + 1) = 28"`` (filters·(channels·kh·kw + bias))."""
+    total = conv_params(in_channels, out_channels, kernel, bias)
+    kh, kw = _pair(kernel, "kernel", 1)
+    inner = f"{in_channels}·{kh}·{kw}"
+    return f"{out_channels}·({inner} + 1) = {total}" if bias else f"{out_channels}·{inner} = {total}"
+
+
+def _size_pair(size: Any) -> tuple[int, int] | None:
+    """``--size N`` or ``--size H W`` (a list from the CLI, an int or a pair in Python) as (height, width)."""
+    if size is None:
+        return None
+    if isinstance(size, (tuple, list)) and len(size) == 1:
+        size = size[0]
+    if isinstance(size, (tuple, list)) and len(size) != 2:
+        raise InputError(f"size must be one number N (square) or two numbers H W (height, width), got {list(size)}")
+    return _pair(size, "size", 1)
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
@@ -285,11 +315,18 @@ COURSE_QUESTIONS: list[tuple[str, str, dict[str, Any], int]] = [
 
 
 def _torch_size(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+    return _torch_size_hw(n, n, kernel, padding, stride, dilation)[1]
+
+
+def _torch_size_hw(h: int, w: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1
+                   ) -> tuple[int, int]:
+    """(height, width) of ``torch.nn.Conv2d``'s output for an ``h``×``w`` input."""
     import torch
 
     layer = torch.nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
     with torch.no_grad():
-        return int(layer(torch.zeros(1, 1, n, n)).shape[-1])
+        shape = layer(torch.zeros(1, 1, h, w)).shape
+    return int(shape[-2]), int(shape[-1])
 
 
 def _torch_pool_size(n: int, kernel: int, stride: int) -> int:
@@ -319,7 +356,8 @@ def _demo_image(size: int = 28) -> np.ndarray:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options for asking one's own question: ``--size --kernel --padding --stride ...``."""
     group = parser.add_argument_group("your own layer (answered as extra claims)")
-    group.add_argument("--size", type=int, default=None, help="input height/width n")
+    group.add_argument("--size", type=int, nargs="+", default=None, metavar="N",
+                       help="input size: N for N×N, or H W for height × width (e.g. --size 10 12)")
     group.add_argument("--kernel", type=int, default=None, help="kernel size k")
     group.add_argument("--padding", type=int, default=0, help="zero padding per side (default 0)")
     group.add_argument("--stride", type=int, default=1, help="stride (default 1)")
@@ -328,7 +366,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--out-channels", dest="out_channels", type=int, default=None, help="output channels")
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, size: int | None = None,
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
+        size: int | tuple[int, int] | None = None,
         kernel: int | None = None, padding: int = 0, stride: int = 1, dilation: int = 1,
         in_channels: int | None = None, out_channels: int | None = None) -> LessonResult:
     """Run the convolution-arithmetic lesson.
@@ -342,8 +381,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
     out : path or None
         Unused here (the CLI saves the figures); kept for the common lesson signature.
     size, kernel, padding, stride, dilation, in_channels, out_channels
-        Optionally one's own layer: with ``size`` and ``kernel`` the output size is computed and
-        checked against torch; with ``in_channels`` and ``out_channels`` too, the parameter count.
+        Optionally one's own layer: with ``size`` (N for N×N, or a pair (H, W): height × width) and
+        ``kernel`` the output size is computed, printed with its formula and checked against torch; with ``in_channels`` and ``out_channels`` too, the parameter count.
         A kernel larger than the padded input raises :class:`~backproplab.errors.InputError`.
     """
     from backproplab.torchnn.threads import one_torch_thread
@@ -357,7 +396,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
     if kernel is not None and size is None and in_channels is None:
         raise InputError("kernel needs size (for an output size) or in_channels and out_channels "
                          "(for a parameter count)")
-    own_size = conv_output_size(size, kernel, padding, stride, dilation) if size is not None else None
+    size = _size_pair(size)
+    own_size = tuple(conv_output_size(n, kernel, padding, stride, dilation) for n in size) if size else None
     own_params = conv_params(in_channels, out_channels, kernel) if in_channels is not None else None
 
     with one_torch_thread():
@@ -365,8 +405,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
                     own_size, own_params)
 
 
-def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: int, stride: int,
-         dilation: int, in_channels: int | None, out_channels: int | None, own_size: int | None,
+def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | None, padding: int, stride: int,
+         dilation: int, in_channels: int | None, out_channels: int | None, own_size: tuple[int, int] | None,
          own_params: int | None) -> LessonResult:
     import matplotlib.figure
     import torch
@@ -384,10 +424,11 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
             ours, theirs, layer = conv_output_size(**kwargs), _torch_pool_size(**kwargs), "MaxPool2d"
         else:
             ours, theirs, layer = conv_params(**kwargs), _torch_params(**kwargs), "Conv2d"
-        rows.append({"question": question, "formula": ours, "by hand": answer, "torch": theirs,
+        worked = params_formula(**kwargs) if kind == "params" else output_size_formula(**kwargs)
+        rows.append({"question": question, "formula": ours, "worked": worked, "by hand": answer, "torch": theirs,
                      "agree": ours == answer == theirs})
         claims.append(Claim(question, ours, f"= {answer} (by hand) = torch", ours == answer == theirs,
-                            evidence=f"torch.nn.{layer} gives {theirs}"))
+                            evidence=f"{worked}; torch.nn.{layer} gives {theirs}"))
     result.tables["course_questions"] = rows
 
     # 2. Random layers: formula vs torch.nn.Conv2d for output size and parameter count.
@@ -461,14 +502,14 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
 
     # 5. The user's own question.
     if own_size is not None:
-        theirs = _torch_size(size, kernel, padding, stride, dilation)
-        claims.append(Claim.close_to(f"your layer: n={size}, kernel={kernel}, padding={padding}, stride={stride}, "
-                                     f"dilation={dilation} -> output size (torch: {theirs})", own_size, theirs, 0))
-        result.params.update(size=size, kernel=kernel, padding=padding, stride=stride, dilation=dilation)
+        claims.append(_own_size_claim(size, own_size, kernel, padding, stride, dilation))
+        result.params.update(size=list(size) if size[0] != size[1] else size[0], kernel=kernel, padding=padding,
+                             stride=stride, dilation=dilation)
     if own_params is not None:
         theirs = _torch_params(in_channels, out_channels, kernel)
         claims.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
-                                     f"(torch: {theirs})", own_params, theirs, 0))
+                                     f"(torch: {theirs})", own_params, theirs, 0,
+                                     evidence=params_formula(in_channels, out_channels, kernel)))
         result.params.update(in_channels=in_channels, out_channels=out_channels)
 
     # Figures: the edge detector, and where the CNN's parameters live.
@@ -496,6 +537,22 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
     fig2.tight_layout()
     result.figures["pytorchcnn_params"] = fig2
     return result
+
+
+def _own_size_claim(size: tuple[int, int], own: tuple[int, ...], kernel: int, padding: int, stride: int,
+                    dilation: int) -> Claim:
+    """The user's output-size question as a claim, each axis's formula in the evidence."""
+    theirs = _torch_size_hw(size[0], size[1], kernel, padding, stride, dilation)
+    setting = f"kernel={kernel}, padding={padding}, stride={stride}, dilation={dilation}"
+    if size[0] == size[1]:
+        return Claim.close_to(f"your layer: n={size[0]}, {setting} -> output size (torch: {theirs[1]})",
+                              own[1], theirs[1], 0, evidence=output_size_formula(size[0], kernel, padding, stride,
+                                                                                 dilation))
+    worked = "; ".join(f"{axis}: {output_size_formula(n, kernel, padding, stride, dilation)}"
+                       for axis, n in zip(("height", "width"), size, strict=True))
+    return Claim(f"your layer: {size[0]}×{size[1]} input (height × width), {setting} -> output height × width "
+                 f"(torch: {theirs[0]}×{theirs[1]})", f"{own[0]}×{own[1]}", f"= torch's {theirs[0]}×{theirs[1]}",
+                 tuple(own) == theirs, evidence=worked)
 
 
 def _format_walk(walk: list[dict[str, Any]], total: int) -> str:
