@@ -162,7 +162,8 @@ def bce_loss(y: torch.Tensor, y_hat: torch.Tensor) -> torch.Tensor:
                          f"{tuple(y.shape)} and {tuple(y_hat.shape)}")
     y = y.to(y_hat.dtype)
     tiny = torch.finfo(y_hat.dtype).tiny
-    return -(torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat).clamp(min=tiny))).mean()
+    loss = -(torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat).clamp(min=tiny))).mean()
+    return loss + 0.0  # -0.0 (a perfect prediction) becomes 0.0
 
 
 # -- 1.4, 1.5 models ----------------------------------------------------------------------------------

@@ -382,7 +382,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
         Unused here (the CLI saves the figures); kept for the common lesson signature.
     size, kernel, padding, stride, dilation, in_channels, out_channels
         Optionally one's own layer: with ``size`` (N for N×N, or a pair (H, W): height × width) and
-        ``kernel`` the output size is computed, printed with its formula and checked against torch; with ``in_channels`` and ``out_channels`` too, the parameter count.
+        ``kernel`` the output size is computed, printed with its formula and checked against torch;
+        with ``in_channels`` and ``out_channels`` too, the parameter count.
         A kernel larger than the padded input raises :class:`~backproplab.errors.InputError`.
     """
     from backproplab.torchnn.threads import one_torch_thread
@@ -408,7 +409,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
 def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | None, padding: int, stride: int,
          dilation: int, in_channels: int | None, out_channels: int | None, own_size: tuple[int, int] | None,
          own_params: int | None) -> LessonResult:
-    import matplotlib.figure
     import torch
 
     rng = np.random.default_rng(seed)
@@ -416,20 +416,7 @@ def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | Non
     claims = result.claims
 
     # 1. The course's questions, one claim each: the formula against the hand-worked answer, and torch.
-    rows = []
-    for question, kind, kwargs, answer in COURSE_QUESTIONS:
-        if kind == "size":
-            ours, theirs, layer = conv_output_size(**kwargs), _torch_size(**kwargs), "Conv2d"
-        elif kind == "pool":
-            ours, theirs, layer = conv_output_size(**kwargs), _torch_pool_size(**kwargs), "MaxPool2d"
-        else:
-            ours, theirs, layer = conv_params(**kwargs), _torch_params(**kwargs), "Conv2d"
-        worked = params_formula(**kwargs) if kind == "params" else output_size_formula(**kwargs)
-        rows.append({"question": question, "formula": ours, "worked": worked, "by hand": answer, "torch": theirs,
-                     "agree": ours == answer == theirs})
-        claims.append(Claim(question, ours, f"= {answer} (by hand) = torch", ours == answer == theirs,
-                            evidence=f"{worked}; torch.nn.{layer} gives {theirs}"))
-    result.tables["course_questions"] = rows
+    result.tables["course_questions"] = _course_questions(claims)
 
     # 2. Random layers: formula vs torch.nn.Conv2d for output size and parameter count.
     n_random = 60 if quick else 300
@@ -479,8 +466,29 @@ def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | Non
                               value=float(np.abs(flipped + edges).max())))
 
     # 4. The shape walk through PyTorchCNN.
+    walk, total = _walk_claims(result, seed)
+
+    # 5. The user's own question.
+    if own_size is not None:
+        claims.append(_own_size_claim(size, own_size, kernel, padding, stride, dilation))
+        result.params.update(size=list(size) if size[0] != size[1] else size[0], kernel=kernel, padding=padding,
+                             stride=stride, dilation=dilation)
+    if own_params is not None:
+        theirs = _torch_params(in_channels, out_channels, kernel)
+        claims.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
+                                     f"(torch: {theirs})", own_params, theirs, 0,
+                                     evidence=params_formula(in_channels, out_channels, kernel)))
+        result.params.update(in_channels=in_channels, out_channels=out_channels)
+
+    result.figures.update(_figures(img, sobel, edges, edges_t, walk, total))
+    return result
+
+
+def _walk_claims(result: LessonResult, seed: int) -> tuple[list[dict[str, Any]], int]:
+    """Walk an image through PyTorchCNN: its table, text and claims go into ``result``; (walk, total)."""
     from backproplab.torchnn import PyTorchCNN
 
+    claims = result.claims
     model = PyTorchCNN(num_classes=10, seed=seed)
     walk = shape_walk(model, (1, 1, 28, 28))
     result.tables["pytorchcnn_shape_walk"] = walk
@@ -499,20 +507,32 @@ def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | Non
     claims.append(Claim.holds("PyTorchCNN maps [1, 1, 28, 28] to [1, 10]", walk[-1]["output_shape"] == [1, 10],
                               value=str(walk[-1]["output_shape"])))
     result.text["print_shape_walk"] = _format_walk(walk, total)
+    return walk, total
 
-    # 5. The user's own question.
-    if own_size is not None:
-        claims.append(_own_size_claim(size, own_size, kernel, padding, stride, dilation))
-        result.params.update(size=list(size) if size[0] != size[1] else size[0], kernel=kernel, padding=padding,
-                             stride=stride, dilation=dilation)
-    if own_params is not None:
-        theirs = _torch_params(in_channels, out_channels, kernel)
-        claims.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
-                                     f"(torch: {theirs})", own_params, theirs, 0,
-                                     evidence=params_formula(in_channels, out_channels, kernel)))
-        result.params.update(in_channels=in_channels, out_channels=out_channels)
 
-    # Figures: the edge detector, and where the CNN's parameters live.
+def _course_questions(claims: list[Claim]) -> list[dict[str, Any]]:
+    """One claim per course question (appended to ``claims``); returns the table's rows."""
+    rows = []
+    for question, kind, kwargs, answer in COURSE_QUESTIONS:
+        if kind == "size":
+            ours, theirs, layer = conv_output_size(**kwargs), _torch_size(**kwargs), "Conv2d"
+        elif kind == "pool":
+            ours, theirs, layer = conv_output_size(**kwargs), _torch_pool_size(**kwargs), "MaxPool2d"
+        else:
+            ours, theirs, layer = conv_params(**kwargs), _torch_params(**kwargs), "Conv2d"
+        worked = params_formula(**kwargs) if kind == "params" else output_size_formula(**kwargs)
+        rows.append({"question": question, "formula": ours, "worked": worked, "by hand": answer, "torch": theirs,
+                     "agree": ours == answer == theirs})
+        claims.append(Claim(question, ours, f"= {answer} (by hand) = torch", ours == answer == theirs,
+                            evidence=f"{worked}; torch.nn.{layer} gives {theirs}"))
+    return rows
+
+
+def _figures(img: np.ndarray, sobel: np.ndarray, edges: np.ndarray, edges_t: np.ndarray,
+             walk: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    """The edge detector by hand and by torch, and where PyTorchCNN's parameters live."""
+    import matplotlib.figure
+
     fig = matplotlib.figure.Figure(figsize=(11, 3.2))
     axes = fig.subplots(1, 4)
     panels = [(img, "input 28x28"), (sobel, "kernel (Sobel x)"), (edges, "loop conv2d, padding 1"),
@@ -524,7 +544,6 @@ def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | Non
         ax.set_yticks([])
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.suptitle("A convolution by hand equals torch's (cross-correlation: the kernel is not flipped)")
-    result.figures["conv_by_hand"] = fig
 
     fig2 = matplotlib.figure.Figure(figsize=(9, 4))
     ax = fig2.subplots()
@@ -535,8 +554,7 @@ def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | Non
     ax.set_title(f"PyTorchCNN: {total:,} parameters; output shapes "
                  + " -> ".join(str(r["output_shape"][-1]) for r in walk if r["type"] == "MaxPool2d"), fontsize=9)
     fig2.tight_layout()
-    result.figures["pytorchcnn_params"] = fig2
-    return result
+    return {"conv_by_hand": fig, "pytorchcnn_params": fig2}
 
 
 def _own_size_claim(size: tuple[int, int], own: tuple[int, ...], kernel: int, padding: int, stride: int,
