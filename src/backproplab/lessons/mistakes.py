@@ -321,10 +321,11 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     out : path or None
         Unused (the CLI saves the figures).
     """
+    from backproplab.torchnn.models import seeded_init
     from backproplab.torchnn.threads import one_torch_thread
 
     seed = check_seed(seed)
-    with one_torch_thread():
+    with one_torch_thread(), seeded_init(seed):  # layers built with torch's default init draw from the seed
         decay_claims, decay_rows, decay_curves = _decay()
         init_claims, variance_rows, fan_rows, stds = _he_init(seed)
         conv_claims, channel_rows, shape_rows = _conv()

@@ -381,10 +381,11 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     out : path or None
         Unused (the CLI saves the figures).
     """
+    from backproplab.torchnn.models import seeded_init
     from backproplab.torchnn.threads import one_torch_thread
 
     seed = check_seed(seed)
-    with one_torch_thread():
+    with one_torch_thread(), seeded_init(seed):  # layers built with torch's default init draw from the seed
         digits_claims, digits = _digits_network(seed)
         conv_claims, rows = _conv_hyperparameters(seed)
         claims = ([_sigmoid_range(), _derivatives_at_zero(), digits_claims[0]] + _unit_derivatives(seed)
