@@ -19,6 +19,7 @@ The gradient-descent part reuses the lab's own code: the course's function and i
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Callable, Sequence
@@ -48,12 +49,17 @@ b: torch.Tensor | None = None
 
 
 # -- 1.1 gradient descent ---------------------------------------------------------------------------
-def f(x: Any, y: Any) -> Any:
-    """The course's f(x, y) = x² + y² + x(y + 2) + cos 3x; tensors in (differentiable), or floats in."""
+@functools.lru_cache(maxsize=1)
+def _course_expression() -> Any:
     from backproplab.lessons.expression import parse_expression
     from backproplab.lessons.gradient_descent import COURSE_EXPR
 
-    expr = parse_expression(COURSE_EXPR)
+    return parse_expression(COURSE_EXPR)
+
+
+def f(x: Any, y: Any) -> Any:
+    """The course's f(x, y) = x² + y² + x(y + 2) + cos 3x; tensors in (differentiable), or floats in."""
+    expr = _course_expression()
     if isinstance(x, torch.Tensor) or isinstance(y, torch.Tensor):
         return expr.torch(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(y, dtype=torch.float64))
     return float(expr(x, y))
