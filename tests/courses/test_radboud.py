@@ -178,3 +178,16 @@ def test_fit_64_32_1_reaches_095_on_digits():
 def test_fit_checks_its_dicts():
     with pytest.raises(ValueError, match="x must be a dict with keys 'train' and 'val'"):
         r.fit([], torch.zeros(3, 2), {}, 0.1, 2)
+
+
+def test_optimize_f_local_and_global_minima():
+    """1.1b-f: from (3, 2) the descent settles in the local minimum; the global one lies elsewhere."""
+    x, y, fxy, _, _ = r.optimize_f(3, 2, 0.1, 500)
+    assert (float(x), float(y), float(fxy)) == pytest.approx((0.606, -0.303, 1.24273), abs=1e-3)
+    x, y, fxy, _, _ = r.optimize_f(-1, 0.5, 0.1, 500)
+    assert float(fxy) == pytest.approx(-2.2807097, abs=1e-7)
+    assert (float(x), float(y)) == pytest.approx((-1.088162, 0.544081), abs=1e-6)
+    with pytest.raises(ValueError, match="steps"):
+        r.optimize_f(3, 2, 0.1, 0)
+    with pytest.raises(ValueError, match="x must be a finite number"):
+        r.optimize_f(float("nan"), 2, 0.1, 10)
