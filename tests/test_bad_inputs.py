@@ -8,7 +8,11 @@ exception type and the words its message must contain.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +21,11 @@ import torch
 
 from backproplab import data
 from backproplab.cli import main
-from backproplab.errors import CheckpointError, InputError, NonFiniteError
+from backproplab.errors import CheckpointError, ChecksumError, DataNotFoundError, InputError, NonFiniteError
 from backproplab.lessons import get_lesson
 from backproplab.scratch import SGD, Dense, Network, NumpyANN, exponential, inverse_time, step_decay
 from backproplab.scratch import fit as np_fit
-from backproplab.torchnn import MLP, PyTorchANN, PyTorchCNN, load_checkpoint
+from backproplab.torchnn import MLP, PyTorchANN, PyTorchCNN, load_checkpoint, save_checkpoint
 from backproplab.torchnn import fit as torch_fit
 
 X4 = np.zeros((10, 4))
@@ -50,7 +54,67 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "foreign.yaml").write_text("foo: 3\n")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "mine.txt").write_text("someone's notes")
+    (tmp_path / "afile").write_text("not a folder")
+    _report(tmp_path / "rep-lessons-list", lambda d: d.update(lessons=[d["lessons"]["xor"]]))
+    _report(tmp_path / "rep-settings-str", lambda d: d.update(settings="quick"))
+    _report(tmp_path / "rep-claim-no-passed", lambda d: d["lessons"]["xor"]["claims"][0].pop("passed"))
+    _report(tmp_path / "rep-figure-shadow", lambda d: d["lessons"]["xor"]["figures"].update(x="/etc/shadow"))
+    _report(tmp_path / "rep-figure-up", lambda d: d["lessons"]["xor"]["figures"].update(x="../../etc/passwd"))
+    _report(tmp_path / "rep-foreign", lambda d: None)
+    (tmp_path / "rep-foreign" / "figures" / "xor").mkdir(parents=True)
+    (tmp_path / "rep-foreign" / "figures" / "xor" / "notes.txt").write_text("mine")
+    _report(tmp_path / "rep-deep", lambda d: None)
+    (tmp_path / "rep-deep" / "results.json").write_text("[" * 100_000 + "]" * 100_000)
     return tmp_path
+
+
+def _envelope(path: Path, **fields) -> Path:
+    """A version-2 checkpoint of MLP([4, 3]) with ``fields`` replaced, its content checksum intact."""
+    import hashlib
+    import io
+
+    payload = {"format": "backproplab.torchnn.checkpoint", "version": 2, "model": MLP([4, 3]).state_dict(),
+               "optimizer": None, "history": None, "epoch": 0, "rng": {}, "extra": {}} | fields
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    content = buffer.getvalue()
+    torch.save({"format": "backproplab.torchnn.checkpoint", "version": 2,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content": torch.frombuffer(bytearray(content), dtype=torch.uint8)}, path)
+    return path
+
+
+def _flipped(path: Path) -> Path:
+    """A saved checkpoint with one byte of a weight changed (the zip CRC fails; torch.load does not care)."""
+    model = MLP([4, 3])
+    save_checkpoint(path, model)
+    raw = bytearray(path.read_bytes())
+    raw[raw.find(model.layers[0].weight.detach().numpy().tobytes()) + 3] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _resume(path: Path, epochs: int = 3):
+    return _tfit(epochs=epochs, checkpoint=path, resume=True)
+
+
+IDX_WRAPS = bytes([0, 0, 0x08, 4]) + (65536).to_bytes(4, "big") * 4  # 65536**4 = 2**64 wraps to 0 in int64
+
+def _report(folder: Path, change) -> None:
+    """An earlier report of ours in ``folder`` whose results.json is a valid document after ``change``."""
+    claim = {"name": "c", "value": 1, "bound": "true", "passed": True}
+    doc = {"format": "backproplab-report/1", "complete": True, "passed": True,
+           "settings": {"quick": True, "seed": 0, "device": "cpu", "lessons": ["xor"]},
+           "versions": {k: "1" for k in ("backproplab", "python", "numpy", "torch", "matplotlib")},
+           "summary": {"lessons": 1, "lessons_done": 1, "lessons_failed": 0, "claims": 1, "claims_passed": 1,
+                       "claims_failed": 0},
+           "lessons": {"xor": {"title": "XOR", "status": "done", "passed": True, "params": {}, "claims": [claim],
+                               "tables": {}, "text": {}, "figures": {}, "error": None}},
+           "timings": {"total_s": 1.0, "lessons": {"xor": 1.0}}}
+    change(doc)
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(doc))
+    (folder / ".backproplab-report").write_text('{"format": "backproplab-report/1"}')
 
 
 D, S, T, L = pytest.mark.data, pytest.mark.scratch, pytest.mark.torchnn, pytest.mark.lessons
@@ -76,6 +140,15 @@ CASES = [
     case("digits-fraction", D, lambda f: data.load_digits_binary(train_fraction=1.5), InputError,
          "train_fraction", "between 0 and 1", "1.5"),
     case("moons-n", D, lambda f: data.moons(n=0), InputError, "n must be", ">= 1", "0"),
+    case("idx-dims-overflow-int64", D, lambda f: data.read_idx(IDX_WRAPS, name="x.idx"), ChecksumError,
+         "x.idx", "corrupt IDX header", "(65536, 65536, 65536, 65536)"),
+    case("fashion-root-missing-no-download", D,
+         lambda f: data.load_fashion_mnist("test", root=f / "nope", download=False), DataNotFoundError,
+         "root", "nope", "does not exist", "--no-download"),
+    case("fashion-deadline", D, lambda f: data.load_fashion_mnist("test", deadline=0), InputError,
+         "deadline", "positive number of seconds", "0"),
+    case("fashion-min_rate", D, lambda f: data.load_fashion_mnist("test", min_rate=-1), InputError,
+         "min_rate", ">= 0", "-1"),
     # -- scratch (NumPy engine) -------------------------------------------------------------------
     case("dense-d_in", S, lambda f: Dense(0, 3), InputError, "d_in", ">= 1", "0"),
     case("dense-activation", S, lambda f: Dense(3, 3, "swishy"), InputError, "activation", "relu", "swishy"),
@@ -117,6 +190,22 @@ CASES = [
     case("tfit-weight_decay", T, lambda f: _tfit(weight_decay=-0.5), InputError, "weight_decay", ">= 0", "-0.5"),
     case("tfit-X-width", T, lambda f: _tfit(train=(torch.zeros(8, 5), TY)), InputError,
          "train X", "input shape the model expects", "(5,)"),
+    case("tfit-X-float16", T, lambda f: _tfit(train=(TX.half(), TY)), InputError,
+         "train X", "dtype float32", "float16"),
+    case("tfit-X-float64", T, lambda f: _tfit(train=(TX.double(), TY)), InputError,
+         "train X", "dtype float32", "float64"),
+    case("tfit-X-int64", T, lambda f: _tfit(train=(TX.long(), TY)), InputError,
+         "train X", "dtype float32", "int64"),
+    case("checkpoint-flipped-bytes", T, lambda f: load_checkpoint(_flipped(f / "flipped.pt"), MLP([4, 3])),
+         CheckpointError, "flipped.pt", "corrupt", "CRC"),
+    case("checkpoint-history-list", T, lambda f: _resume(_envelope(f / "h.pt", history=[0.5])),
+         CheckpointError, "h.pt", "'history' must be a dict", "list"),
+    case("checkpoint-epoch-beyond", T, lambda f: _resume(_envelope(f / "e.pt", epoch=1000)),
+         CheckpointError, "e.pt", "1000 completed epochs", "epochs=3"),
+    case("checkpoint-epoch-negative", T, lambda f: _resume(_envelope(f / "n.pt", epoch=-5)),
+         CheckpointError, "n.pt", "'epoch' must be", ">= 0", "-5"),
+    case("save-checkpoint-epoch", T, lambda f: save_checkpoint(f / "s.pt", MLP([4, 3]), epoch=-1), InputError,
+         "epoch", ">= 0", "-1"),
     case("mlp-sizes-short", T, lambda f: MLP([4]), InputError, "sizes", "input and an output", "[4]"),
     case("mlp-sizes-zero", T, lambda f: MLP([4, 0, 3]), InputError, "sizes[1]", "positive integer", "0"),
     case("mlp-activation", T, lambda f: MLP([4, 3, 2], "swishy"), InputError, "activation", "relu", "swishy"),
@@ -187,6 +276,41 @@ CLI_CASES = [
     pytest.param(["reproduce", "--quick", "--only", "xor", "--out", "{tmp}/full"],
                  ["out", "not empty", "mine.txt", "--force"], id="reproduce-out-not-ours"),
     pytest.param(["data", "--root"], ["--root", "expected one argument"], id="data-root-missing"),
+    # -- issue 13 ---------------------------------------------------------------------------------
+    pytest.param(["conv", "--quick", "--out", "{tmp}/afile"], ["out must be a directory", "afile", "is a file"],
+                 id="conv-out-is-a-file"),
+    pytest.param(["conv", "--quick", "--out", "{tmp}/afile/sub"], ["out must be a directory", "lies below the file",
+                                                                  "afile"], id="conv-out-below-a-file"),
+    pytest.param(["reproduce", "--quick", "--out", "{tmp}/afile/sub"], ["out must be a directory", "lies below"],
+                 id="reproduce-out-below-a-file"),
+    pytest.param(["xor", "--seed", str(2**64)], ["--seed", "< 2**32", str(2**64)], id="seed-2**64"),
+    pytest.param(["reproduce", "--seed", str(2**32)], ["--seed", "< 2**32", str(2**32)], id="reproduce-seed-2**32"),
+    pytest.param(["conv", "--quick", "--size", "1000000000", "--kernel", "3"], ["size", "n=1000000000", "<= 4194304"],
+                 id="conv-size-1e9"),
+    pytest.param(["conv", "--quick", "--size", "30000", "--kernel", "3"], ["size", "n=30000", "<= 4194304"],
+                 id="conv-size-30000"),
+    pytest.param(["conv", "--quick", "--size", "2000", "--kernel", "64"], ["kernel", "multiply-adds", "<= 33554432"],
+                 id="conv-work"),
+    pytest.param(["conv", "--quick", "--kernel", "9", "--in-channels", "100000", "--out-channels", "1000"],
+                 ["in_channels/out_channels", "parameters", "at most 4194304"], id="conv-params"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-lessons-list"], ["resume", "results.json", "['lessons']", "expected object"],
+                 id="resume-lessons-list"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-settings-str"], ["resume", "['settings']", "expected object", "'quick'"],
+                 id="resume-settings-string"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-claim-no-passed"], ["resume", "['claims'][0]", "lacks 'passed'"],
+                 id="resume-claim-without-passed"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-figure-shadow"], ["resume", "'/etc/shadow' does not match", "figures/"],
+                 id="resume-figure-absolute"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-figure-up"], ["resume", "'../../etc/passwd' does not match"], id="resume-figure-up"),
+    pytest.param(["reproduce", "--resume", "--quick", "--device", "cpu", "--only", "xor", "--out",
+                  "{tmp}/rep-deep"], ["resume", "cannot read", "RecursionError"], id="resume-deep-json"),
+    pytest.param(["reproduce", "--quick", "--device", "cpu", "--only", "xor", "--out", "{tmp}/rep-foreign"],
+                 ["earlier report plus other files", "figures/xor/notes.txt", "--force"], id="reproduce-foreign-figure"),
 ]
 
 
@@ -207,8 +331,51 @@ def test_cli_bad_input_is_one_line_and_status_2(argv, words, files: Path, capsys
     assert not missing, f"stderr {err!r} lacks {missing}"
 
 
+# missing data: status 1 (not 2), still one line
+CLI_MISSING_DATA_CASES = [
+    pytest.param(["data", "--root", "{tmp}/nope", "--no-download"], ["root", "nope", "does not exist"],
+                 id="data-root-missing-no-download"),
+]
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(("argv", "words"), CLI_MISSING_DATA_CASES)
+def test_cli_missing_data_is_one_line_and_status_1(argv, words, files: Path, capsys) -> None:
+    argv = [a.replace("{tmp}", str(files)) for a in argv]
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("backproplab: error:"), err
+    missing = [w for w in words if w not in err]
+    assert not missing, f"stderr {err!r} lacks {missing}"
+
+
 def test_the_table_is_large_enough() -> None:
     assert len(CASES) + len(CLI_CASES) >= 30
+
+
+ABSURD_CONV = [["conv", "--quick", "--size", "1000000000", "--kernel", "3"],
+               ["conv", "--quick", "--size", "30000", "--kernel", "3"],
+               ["conv", "--quick", "--size", "2048", "--kernel", "3", "--padding", "100000"],
+               ["conv", "--quick", "--kernel", "3", "--in-channels", "1000000000", "--out-channels", "1000000000"]]
+
+
+def _one_gigabyte() -> None:
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("argv", ABSURD_CONV, ids=["size-1e9", "size-30000", "padding", "channels"])
+def test_absurd_conv_sizes_are_refused_within_1gb_and_10s(argv) -> None:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, "-m", "backproplab", *argv], capture_output=True, text=True,
+                          timeout=10, preexec_fn=_one_gigabyte, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("backproplab: error: ") and "expected" in proc.stderr
 
 
 # -- non-finite training -------------------------------------------------------------------------

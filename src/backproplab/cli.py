@@ -8,7 +8,10 @@ they never show a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,9 +19,23 @@ from backproplab import __version__
 from backproplab.errors import BackproplabError, DataNotFoundError
 
 
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: an int in [0, 2**32), checked once here for every command."""
+    from backproplab.lessons._args import check_seed
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0 and < 2**32, got {text[:40]!r}") from None
+    try:
+        return check_seed(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
 def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, same claims")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
     parser.add_argument("--out", type=Path, default=out_default,
                         help="directory for figures and text (default: do not write)")
 
@@ -54,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run only this lesson (repeatable)")
     rep.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                      help="device for PyTorch lessons")
-    rep.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    rep.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
     rep.add_argument("--force", action="store_true",
                      help="write into --out even if it holds files that are not an earlier report")
     rep.add_argument("--resume", action="store_true",
@@ -72,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
     bench.add_argument("--threads", type=int, default=1, help="BLAS and torch threads for both sides (default 1)")
     bench.add_argument("--rounds", type=int, default=1, help="timings per side; the median is shown (default 1)")
-    bench.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
     for name, lesson in registry().items():
         lp = sub.add_parser(name, help=lesson.TITLE, description=lesson.__doc__)
@@ -116,7 +133,11 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_lesson(args: argparse.Namespace) -> int:
+    from backproplab.files import check_writable_dir
+
     lesson = args.lesson
+    if args.out is not None:
+        check_writable_dir(args.out, "out")  # before the lesson runs, not after
     kwargs = {k: v for k, v in vars(args).items() if k not in ("command", "lesson")}
     result = lesson.run(**kwargs)
     print(result.format_claims())
@@ -133,6 +154,27 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     return 0 if result.passed else 1
 
 
+def _one_line(err: BaseException) -> str:
+    """The one stderr line for an error that reached the door (no traceback)."""
+    if isinstance(err, OSError) and not isinstance(err, BackproplabError):
+        where = err.filename if err.filename is not None else "a file"
+        if err.errno == errno.ENOSPC:
+            return f"{where}: no space left on device while writing; free some space and run again"
+        reason = err.strerror or " ".join(str(err).split()) or type(err).__name__
+        return f"{where}: {reason}"
+    if isinstance(err, RecursionError):
+        return "the input is nested too deeply to read (RecursionError); expected a flatter file or value"
+    if isinstance(err, MemoryError):
+        return "out of memory (MemoryError); expected smaller inputs or --quick"
+    if isinstance(err, OverflowError):
+        return f"a number is too large ({' '.join(str(err).split())}); expected values that fit in 64 bits"
+    return " ".join(str(err).split())
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: temporary files are removed on the way out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backproplab`` console script; returns the exit status."""
     parser = build_parser()
@@ -140,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "data":
             return _cmd_data(args)
@@ -151,13 +196,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataNotFoundError as err:
         print(f"backproplab: error: {err}", file=sys.stderr)
         return 1
-    except (BackproplabError, ValueError, FileNotFoundError, PermissionError) as err:
-        message = " ".join(str(err).split()) if not isinstance(err, DataNotFoundError) else str(err)
-        print(f"backproplab: error: {message}", file=sys.stderr)
+    except (BackproplabError, ValueError, OSError, RecursionError, OverflowError, MemoryError) as err:
+        print(f"backproplab: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("backproplab: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -188,8 +188,9 @@ def test_only_unknown_name_names_the_known_ones(fake_lessons, tmp_path):
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"seed": -1}, "seed must be a non-negative int, got -1"),
-    ({"seed": 1.5}, "seed must be a non-negative int, got 1.5"),
+    ({"seed": -1}, "seed must be an integer >= 0 and < 2**32 (4294967296), got -1"),
+    ({"seed": 1.5}, "seed must be an integer >= 0 and < 2**32 (4294967296), got 1.5"),
+    ({"seed": 2**64}, "seed must be an integer >= 0 and < 2**32 (4294967296), got 18446744073709551616"),
     ({"quick": "yes"}, "quick must be True or False, got 'yes'"),
     ({"device": "tpu"}, "device must be one of ['auto', 'cpu', 'cuda'] or 'cuda:N', got 'tpu'"),
     ({"only": []}, "only must name at least one lesson"),
@@ -212,8 +213,12 @@ def test_cli_exit_status_follows_the_claims(cli_lessons, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "backproplab reproduce: 4 of 5 claims pass" in printed
     assert "FAIL beta: validation accuracy reaches the target" in printed
-    assert main(["reproduce", "--out", str(out), "--only", "alpha", "--only", "gamma", "--device", "cpu"]) == 0
-    assert list(load(out / "results.json")["lessons"]) == ["alpha", "gamma"]
+    fresh = tmp_path / "fresh"
+    assert main(["reproduce", "--out", str(fresh), "--only", "alpha", "--only", "gamma", "--device", "cpu"]) == 0
+    assert list(load(fresh / "results.json")["lessons"]) == ["alpha", "gamma"]
+    # into the earlier report, --only refreshes alpha and gamma and keeps beta, whose claim fails
+    assert main(["reproduce", "--out", str(out), "--only", "alpha", "--only", "gamma", "--device", "cpu"]) == 1
+    assert list(load(out / "results.json")["lessons"]) == ["alpha", "beta", "gamma"]
 
 
 def test_cli_unknown_lesson_is_one_line_exit_2(cli_lessons, tmp_path, capsys):
@@ -248,13 +253,18 @@ def test_out_that_is_a_file_is_refused(fake_lessons, tmp_path):
         run(fake_lessons, target, force=True)
 
 
-def test_an_earlier_report_is_rewritten_without_force(fake_lessons, tmp_path):
+def test_an_earlier_report_is_rewritten_without_force(fake_lessons, behaviour, tmp_path):
     out = tmp_path / "r"
-    run(fake_lessons, out)
+    run(fake_lessons, out, only=["alpha", "beta"])
     assert (out / "figures" / "beta").is_dir()
-    outcome = run(fake_lessons, out, only=["alpha"])
-    assert list(outcome.results["lessons"]) == ["alpha"]
-    assert sorted(p.name for p in (out / "figures").iterdir()) == ["alpha"]  # stale figures removed
+    outcome = run(fake_lessons, out, only=["gamma"])  # --only adds to the earlier report
+    assert list(outcome.results["lessons"]) == ["alpha", "beta", "gamma"]
+    assert sorted(p.name for p in (out / "figures").iterdir()) == ["alpha", "beta", "gamma"]
+    behaviour["calls"].clear()
+    outcome = run(fake_lessons, out, seed=5)  # a full run replaces every lesson
+    assert behaviour["calls"] == ["alpha", "beta", "gamma"]
+    assert outcome.results["runs"] == [{"quick": False, "seed": 5, "device": "cpu",
+                                        "lessons": ["alpha", "beta", "gamma"]}]
 
 
 def test_empty_directory_is_accepted(fake_lessons, tmp_path):
@@ -319,7 +329,18 @@ def test_keyboard_interrupt_writes_partial_report_and_resume_finishes(fakes, beh
     assert "INCOMPLETE" not in (out / "index.html").read_text()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sigterm_stops_the_current_lesson_at_once(fakes, behaviour, tmp_path):
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    behaviour["signal"] = {"beta": signal.SIGTERM}
+    outcome = run(fakes.make_lessons(behaviour), tmp_path / "r")
+    assert behaviour["calls"] == ["alpha", "beta"]
+    assert outcome.interrupted
+    assert [e["status"] for e in outcome.results["lessons"].values()] == ["done", "pending", "pending"]
+    assert not (tmp_path / "r" / "figures" / "beta").exists()
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT])
 def test_signal_lets_the_current_lesson_finish(fakes, behaviour, tmp_path, signum):
     before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
     behaviour["signal"] = {"alpha": signum}

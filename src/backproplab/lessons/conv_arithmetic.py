@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
+from backproplab.lessons._args import check_seed, short_repr
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "conv"
@@ -353,6 +353,40 @@ def _demo_image(size: int = 28) -> np.ndarray:
     return img
 
 
+MAX_OWN_ELEMENTS = 2**22
+"""Largest padded input or output (values per channel, 16 MiB as float32) torch builds for one's own layer."""
+MAX_OWN_WORK = 2**25
+"""Largest number of multiply-adds (output positions x kernel taps) of one's own layer's torch check."""
+
+
+def _check_own_layer_cost(size: int | None, kernel: int | None, padding: int, own_size: int | None,
+                          own_params: int | None) -> None:
+    """Refuse one's own layer when torch's cross-check would need absurd memory or work (before any).
+
+    The torch check builds a ``[1, 1, n + 2*padding, n + 2*padding]`` input and a
+    ``Conv2d(in_channels, out_channels, kernel)``; each is held to ``MAX_OWN_ELEMENTS`` values, and the
+    convolution to ``MAX_OWN_WORK`` multiply-adds.
+    """
+    if size is not None:
+        padded = (size + 2 * padding) ** 2
+        if max(padded, own_size**2) > MAX_OWN_ELEMENTS:
+            raise InputError(f"size: n={short_repr(size)} with padding={short_repr(padding)} makes an input of "
+                             f"{_big(padded)} values; expected (n + 2*padding)^2 <= {MAX_OWN_ELEMENTS} "
+                             f"(n + 2*padding <= {int(MAX_OWN_ELEMENTS**0.5)})")
+        work = own_size**2 * kernel**2
+        if work > MAX_OWN_WORK:
+            raise InputError(f"kernel: {short_repr(kernel)} over a {own_size}x{own_size} output is {_big(work)} "
+                             f"multiply-adds; expected output_size^2 * kernel^2 <= {MAX_OWN_WORK}")
+    if own_params is not None and own_params > MAX_OWN_ELEMENTS:
+        raise InputError(f"in_channels/out_channels: this Conv2d would hold {_big(own_params)} parameters; "
+                         f"expected at most {MAX_OWN_ELEMENTS}")
+
+
+def _big(n: int) -> str:
+    """A large count in few characters: ``1.23e+18``, or ``about 2^N`` beyond float range."""
+    return f"{float(n):.3g}" if n.bit_length() < 1000 else f"about 2^{n.bit_length()}"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options for asking one's own question: ``--size --kernel --padding --stride ...``."""
     group = parser.add_argument_group("your own layer (answered as extra claims)")
@@ -386,8 +420,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
         with ``in_channels`` and ``out_channels`` too, the parameter count.
         A kernel larger than the padded input raises :class:`~backproplab.errors.InputError`.
     """
-    from backproplab.torchnn.threads import one_torch_thread
-
     seed = check_seed(seed)
     # Validate the user's own question first, so bad input fails before any work.
     if (in_channels is None) != (out_channels is None):
@@ -400,6 +432,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
     size = _size_pair(size)
     own_size = tuple(conv_output_size(n, kernel, padding, stride, dilation) for n in size) if size else None
     own_params = conv_params(in_channels, out_channels, kernel) if in_channels is not None else None
+    _check_own_layer_cost(size, kernel, padding, own_size, own_params)
+    from backproplab.torchnn.threads import one_torch_thread  # imports torch: only once the input is valid
 
     with one_torch_thread():
         return _run(quick, seed, size, kernel, padding, stride, dilation, in_channels, out_channels,

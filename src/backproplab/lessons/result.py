@@ -139,17 +139,27 @@ class LessonResult:
         raise KeyError(f"no claim named {name!r}; claims are {[c.name for c in self.claims]}")
 
     def save_figures(self, out: str | Path) -> dict[str, Path]:
-        """Save every Matplotlib figure as ``out/<name>.png`` (atomically); return name -> path."""
-        from backproplab.files import atomic_open
+        """Save every Matplotlib figure as ``out/<name>.png`` (atomically); return name -> path.
+
+        The file name is :func:`backproplab.files.safe_stem` of the figure's name (a name taken from
+        a user's file, such as a network's, cannot reach outside ``out``); clashes get ``-2``, ``-3``.
+        """
+        from backproplab.files import atomic_open, safe_stem
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}
+        used: set[str] = set()
         for fig_name, fig in self.figures.items():
             if isinstance(fig, (str, Path)):
                 paths[fig_name] = Path(fig)
                 continue
-            path = out / f"{fig_name}.png"
+            stem = base = safe_stem(fig_name)
+            k = 2
+            while stem in used:
+                stem, k = f"{base}-{k}", k + 1
+            used.add(stem)
+            path = out / f"{stem}.png"
             with atomic_open(path, "wb") as handle:
                 fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
             paths[fig_name] = path

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from backproplab.report.markdown import format_value, headline, settings_line
+from backproplab.report.markdown import format_value, headline, run_mode, settings_line
 
 MAX_TABLE_ROWS = 60
 WIDE_FIGURE_PX = 820  # a PNG wider than this spans the whole lesson card
@@ -363,8 +363,7 @@ def _hero(doc: Mapping[str, Any]) -> str:
         bits.append(f"{errors} lesson{'s' if errors != 1 else ''} raised an error")
     if isinstance(total, (int, float)):
         bits.append(f"{total:.1f} s of lesson time")
-    st = doc["settings"]
-    eyebrow = f"backproplab reproduce · {'quick' if st['quick'] else 'full'} run · seed {st['seed']} · {st['device']}"
+    eyebrow = f"backproplab reproduce · {run_mode(doc)}"
     title = headline(doc) if doc["complete"] else f"{s['claims_passed']} of {s['claims']} claims pass so far"
     return (f'<header class="hero {state}"><div class="wrap">'
             f'<p class="eyebrow">{_e(eyebrow)}</p>'
@@ -458,9 +457,13 @@ def _data_table(rows: list[Any]) -> str:
 
 
 def _figure(name: str, rel: str, out: Path) -> str:
-    path = out / rel
+    from backproplab.report.outdir import safe_figure
+
+    path = safe_figure(out, rel)  # only figures/<lesson>/<name>.png inside out, never through a link
     caption = _e(name.replace("_", " "))
     try:
+        if path is None:
+            raise FileNotFoundError(rel)
         data = base64.b64encode(path.read_bytes()).decode("ascii")
     except OSError:
         return f'<figure><p class="muted">figure file {_e(rel)} is missing</p><figcaption>{caption}</figcaption></figure>'

@@ -42,11 +42,23 @@ def headline(doc: Mapping[str, Any]) -> str:
     return text
 
 
+def run_mode(doc: Mapping[str, Any]) -> str:
+    """``"quick run, seed 0, device cpu"``; for a report whose lessons come from runs with different
+    settings (``--only`` into an earlier report), which lessons came from which."""
+    runs = [r for r in doc.get("runs") or [] if r["lessons"]]
+    if len(runs) <= 1:
+        s = runs[0] if runs else doc["settings"]
+        return f"{'quick' if s['quick'] else 'full'} run, seed {s['seed']}, device {s['device']}"
+    parts = [f"{', '.join(r['lessons'])} from {'this' if i == 0 else 'an earlier'} "
+             f"{'quick' if r['quick'] else 'full'} run (seed {r['seed']}, device {r['device']})"
+             for i, r in enumerate(runs)]
+    return "lessons from several runs: " + "; ".join(parts)
+
+
 def settings_line(doc: Mapping[str, Any]) -> str:
     """Run mode, seed, device and library versions in one line."""
-    s, v = doc["settings"], doc["versions"]
-    libs = ", ".join(f"{k} {val}" for k, val in v.items() if val)
-    return f"{'quick' if s['quick'] else 'full'} run, seed {s['seed']}, device {s['device']} · {libs}"
+    libs = ", ".join(f"{k} {val}" for k, val in doc["versions"].items() if val)
+    return f"{run_mode(doc)} · {libs}"
 
 
 def _cell(text: Any) -> str:

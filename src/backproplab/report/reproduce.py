@@ -8,20 +8,27 @@ The report directory (``--out``, default ``./backproplab-report``) receives::
     figures/<lesson>/<figure>.png
     .backproplab-report   marker: this directory holds a report of ours and may be rewritten
 
-Reliability rules:
+Reliability rules (see report/outdir.py for the directory's):
 
-* Every file is written atomically, and the report is rewritten after each lesson, so the
-  directory always holds a readable report (marked incomplete until the last lesson is done).
-* SIGINT or SIGTERM lets the running lesson finish, then writes the partial report and stops; a
-  second signal stops the lesson at once (its results are dropped). ``resume=True`` skips the
-  lessons already done and reuses their saved results, so a resumed run's ``results.json`` equals an
-  uninterrupted one's apart from ``"timings"``.
-* ``out`` is never written when it holds anything other than an earlier report, unless ``force``.
+* The new report is assembled in ``out/.backproplab-staging`` and moved into place by renames only
+  when it is done (or when a signal stopped the run: then it is a partial report, marked
+  incomplete). Until then, and whenever the run fails (a full disk, a crash), ``out`` holds the
+  earlier report exactly as it was.
+* SIGTERM stops the running lesson at once (its results are dropped); SIGINT lets it finish and a
+  second SIGINT stops it. Either way the lessons done so far are written as a partial report.
+  ``resume=True`` skips the lessons already done and reuses their saved results, so a resumed run's
+  ``results.json`` equals an uninterrupted one's apart from ``"timings"``.
+* ``only`` into an earlier report refreshes the named lessons and keeps the others; ``"runs"`` in
+  ``results.json`` says which settings produced which lessons.
+* ``out`` is never written when it holds anything other than an earlier report, unless ``force``;
+  files backproplab did not write are never deleted. An earlier report's figures are read back
+  only when they are ours (named as we name them, listed in our manifest, inside ``out/figures``).
 * A lesson that raises is recorded as a failed lesson with its error; the others still run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import inspect
 import json
@@ -36,7 +43,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -44,18 +51,15 @@ from types import ModuleType
 from typing import Any
 
 from backproplab.errors import InputError
-from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text
+from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text, safe_stem
+from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
 from backproplab.report.schema import FORMAT
 
-MARKER = ".backproplab-report"
-"""Name of the marker file that says a directory holds a report written by this module."""
-
-REPORT_ENTRIES = frozenset({"index.html", "summary.md", "results.json", "figures", MARKER})
-"""Top-level names a report directory may hold (besides ``.*.part`` temporaries of atomic writes)."""
+__all__ = ["MARKER", "ReproduceOutcome", "reproduce", "select_lessons", "failed_claims", "resume_command",
+           "versions"]
 
 DEVICES = ("auto", "cpu", "cuda")
 
-_ENTRY_KEYS = frozenset({"title", "status", "passed", "params", "claims", "tables", "text", "figures", "error"})
 
 
 @dataclass
@@ -113,15 +117,20 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     quick : bool
         Ask every lesson for its quick variant (subsets, fewer epochs; same claims).
     out : path
-        Report directory; created if missing.
+        Report directory; created if missing. The new report is assembled in ``out/.backproplab-staging``
+        and moved into place when done: until then (and if the run fails, e.g. on a full disk) the
+        earlier report stays as it was. Files backproplab did not write are never deleted.
     only : iterable of str, optional
-        Run only these lessons (in registry order); unknown names raise :class:`InputError`.
+        Run only these lessons (in registry order); unknown names raise :class:`InputError`. Into an
+        earlier report, the named lessons are refreshed and the others kept (``results.json``'s
+        ``"runs"`` says which settings produced which lessons).
     device : {"auto", "cpu", "cuda"} or "cuda:N"
         Passed to lessons whose ``run`` accepts ``device``; ``"auto"`` means CUDA when available.
     seed : int
         Passed to every lesson.
     force : bool
-        Write into ``out`` even when it holds files that are not an earlier report.
+        Write into ``out`` even when it holds files that are not an earlier report (they are left
+        alone; one at a place the report writes is still refused).
     resume : bool
         Continue the report in ``out``: selected lessons recorded there as done are not run again
         (their saved results are reused; lessons that raised are run again). quick, seed and device
@@ -135,83 +144,88 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     -------
     ReproduceOutcome
     """
-    if not isinstance(quick, bool):
-        raise InputError(f"quick must be True or False, got {quick!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise InputError(f"seed must be a non-negative int, got {seed!r}")
-    if not isinstance(device, str) or not (device in DEVICES or re.fullmatch(r"cuda:\d+", device)):
-        raise InputError(f"device must be one of {list(DEVICES)} or 'cuda:N', got {device!r}")
+    seed = _check_arguments(quick, seed, device)
     if lessons is None:
         import backproplab.lessons as lesson_package
 
         lessons = lesson_package.registry()
     selected = select_lessons(lessons, only)
     out = Path(out)
-    was_ours = check_out_dir(out, force)
+    state = inspect_out(out, force, names=[_slug(name) for name in selected])
     resolved = _resolve_device(device, selected.values())
     settings = {"quick": quick, "seed": seed, "device": resolved, "lessons": list(selected)}
-
-    previous = _load_previous(out, settings) if resume else None
-    doc = _new_document(settings, selected)
-    timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}, "parts": {}}
-    if previous is not None:
-        for name in selected:
-            entry = previous["lessons"].get(name)
-            if (isinstance(entry, dict) and set(entry) == _ENTRY_KEYS and entry["status"] == "done"
-                    and _figures_present(out, entry)):
-                doc["lessons"][name] = entry
-                seconds = previous.get("timings", {}).get("lessons", {}).get(name)
-                if isinstance(seconds, (int, float)):
-                    timings["lessons"][name] = seconds
-                parts = previous.get("timings", {}).get("parts", {}).get(name)
-                if isinstance(parts, dict) and parts:
-                    timings["parts"][name] = parts
-    elif was_ours:
-        shutil.rmtree(out / "figures", ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / MARKER, json.dumps({"format": FORMAT, "written_by": "backproplab reproduce"}) + "\n")
-
+    _check_previous(state, settings, resume=resume, merge=only is not None)
     log = _Log(progress)
-    todo = [name for name in selected if doc["lessons"][name]["status"] == "pending"]
-    reused = len(selected) - len(todo)
-    if reused:
-        log.line(f"resuming: {reused} of {len(selected)} lessons already done in {out}")
+    if state.foreign:
+        log.line(f"leaving {len(state.foreign)} file(s) that backproplab did not write in {out} as they are: "
+                 + ", ".join(state.foreign[:3]) + (", ..." if len(state.foreign) > 3 else ""))
+    if out.is_dir():
+        remove_our_temporaries(out, state.ours)  # left by a run that was killed
     hint = resume_command(settings, out, with_only=list(selected) != list(lessons))
-    stopped_by = None
-    with _Interrupts(log) as interrupts, log.bar(total=len(selected), initial=reused,
-                                                    width=max(map(len, selected))) as bar:
+    with Stage(out) as stage, _Interrupts(log) as interrupts:
+        run = _Run(settings, selected, lessons, state, stage, resume=resume, merge=only is not None)
+        stopped_by = _run_lessons(run, log, interrupts, quick=quick, seed=seed, device=resolved)
+        with interrupts.held():  # no signal stops the run half-way through moving the report in
+            final = _write_report(stage.path, run.document(), run.timings, hint)
+            stage.commit(state.ours)
+    outcome = _outcome(out, final, complete=stopped_by is None and run.all_ran())
+    log.verdict(outcome, stopped_by, hint)
+    return outcome
+
+
+def _check_arguments(quick: Any, seed: Any, device: Any) -> int:
+    from backproplab.lessons._args import check_seed
+
+    if not isinstance(quick, bool):
+        raise InputError(f"quick must be True or False, got {quick!r}")
+    seed = check_seed(seed)
+    if not isinstance(device, str) or not (device in DEVICES or re.fullmatch(r"cuda:\d+", device)):
+        raise InputError(f"device must be one of {list(DEVICES)} or 'cuda:N', got {device!r}")
+    return seed
+
+
+def _check_previous(state: OutDir, settings: dict, *, resume: bool, merge: bool) -> None:
+    """Refuse --resume or --only when the earlier report cannot be read back, or --resume when its
+    settings differ."""
+    if state.problem is not None and (resume or merge):
+        flag = "--resume" if resume else "--only"
+        raise InputError(f"{'resume' if resume else 'only'}: cannot continue the earlier report: {state.problem}; "
+                         f"run without {flag} to replace it, or choose another --out")
+    if not resume or state.previous is None:
+        return
+    old = state.previous["settings"]
+    # a lesson's results depend on these; which other lessons run alongside it does not matter
+    differ = [f"{key} {old.get(key)!r} then, {settings[key]!r} now" for key in ("quick", "seed", "device")
+              if old.get(key) != settings[key]]
+    if differ:
+        raise InputError("resume: the settings differ from the interrupted run's (" + "; ".join(differ)
+                         + "); pass the same --quick/--seed/--device, or run without --resume")
+
+
+def _run_lessons(run: _Run, log: _Log, interrupts: _Interrupts, **kwargs: Any) -> str | None:
+    """Run the lessons still pending; return what stopped the run early (a signal's name), or None."""
+    todo = run.pending()
+    reused = len(run.selected) - len(todo)
+    if reused:
+        log.line(f"resuming: {reused} of {len(run.selected)} lessons already done in {run.stage.out}")
+    with log.bar(total=len(run.selected), initial=reused, width=max(map(len, run.selected))) as bar:
         for name in todo:
             if interrupts.requested:
-                stopped_by = interrupts.requested
-                break
+                return interrupts.requested
             bar.set_description_str(name)
             t0 = time.perf_counter()
             try:
-                entry, parts = _run_lesson(selected[name], name, out, quick=quick, seed=seed, device=resolved)
+                entry, parts = _run_lesson(run.selected[name], name, run.stage.path, **kwargs)
             except KeyboardInterrupt:
-                stopped_by = "KeyboardInterrupt"
                 log.line(f"{name}: interrupted; its results are dropped")
-                break
+                return interrupts.requested or "KeyboardInterrupt"
             seconds = round(time.perf_counter() - t0, 3)
-            doc["lessons"][name] = entry
-            timings["lessons"][name] = seconds
-            if parts:
-                timings["parts"][name] = parts
+            run.record(name, entry, seconds, parts)
             log.line(_lesson_line(name, entry, seconds))
             bar.update(1)
-            try:
-                _write_report(out, doc, timings, hint)  # the directory always holds a readable report
-            except KeyboardInterrupt:  # a second signal while writing: the final write below redoes it
-                stopped_by = "KeyboardInterrupt"
-                break
-        if stopped_by is None and interrupts.requested and any(
-                e["status"] == "pending" for e in doc["lessons"].values()):
-            stopped_by = interrupts.requested
-
-    final = _write_report(out, doc, timings, hint)
-    outcome = _outcome(out, final)
-    log.verdict(outcome, stopped_by, hint)
-    return outcome
+    if interrupts.requested and run.pending():
+        return interrupts.requested
+    return None
 
 
 def select_lessons(lessons: Mapping[str, ModuleType], only: Iterable[str] | None) -> dict[str, ModuleType]:
@@ -232,33 +246,6 @@ def select_lessons(lessons: Mapping[str, ModuleType], only: Iterable[str] | None
     return {name: module for name, module in lessons.items() if name in wanted}
 
 
-def check_out_dir(out: Path, force: bool) -> bool:
-    """Refuse ``out`` unless it is missing, empty or an earlier report (or ``force``).
-
-    Returns True when ``out`` holds an earlier report of ours and nothing else.
-    """
-    if not out.exists():
-        return False
-    if not out.is_dir():
-        raise InputError(f"out must be a directory, but {str(out)!r} is a file")
-    entries = sorted(p.name for p in out.iterdir())
-    if not entries:
-        return False
-    foreign = [e for e in entries if e not in REPORT_ENTRIES and not (e.startswith(".") and e.endswith(".part"))]
-    ours = MARKER in entries
-    if ours and not foreign:
-        return True
-    if force:
-        return False
-    if ours:
-        reason = f"it holds an earlier report plus other files ({', '.join(foreign[:5])})"
-    else:
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
-        reason = f"it is not empty and holds no earlier report (found {shown})"
-    raise InputError(f"out: refusing to write the report into {str(out)!r}: {reason}; "
-                     f"choose another --out or pass --force")
-
-
 # --------------------------------------------------------------------------------------------
 # one lesson
 
@@ -272,8 +259,8 @@ def _accepts(func: Any, name: str) -> bool:
 
 
 def _slug(name: str) -> str:
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)).strip("-.")
-    return slug or "figure"
+    """A lesson's or figure's file name (schema.NAME_PATTERN, with room for a ``-N`` suffix)."""
+    return safe_stem(name, 100)
 
 
 def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: int,
@@ -310,6 +297,9 @@ def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: 
         parts = {str(k): round(float(v), 3) for k, v in result.timings.items()}
         # round-trip through JSON so a reused (resumed) entry and a fresh one are identical
         return json.loads(_dumps(entry, default=str)), parts
+    except _WriteFailed as err:  # the disk, not the lesson: the run stops, the earlier report stays
+        shutil.rmtree(fig_dir, ignore_errors=True)
+        raise err.error from None
     except Exception as err:  # noqa: BLE001 - a failing lesson is reported, and the run goes on
         shutil.rmtree(fig_dir, ignore_errors=True)
         return _error_entry(title, err), {}
@@ -328,13 +318,26 @@ def _save_figures(figures: Mapping[str, Any], fig_dir: Path, out: Path) -> dict[
             stem, k = f"{base}-{k}", k + 1
         used.add(stem)
         path = fig_dir / f"{stem}.png"
-        if isinstance(fig, (str, os.PathLike)):
-            atomic_write_bytes(path, Path(fig).read_bytes())
-        else:
-            with atomic_open(path, "wb") as handle:
-                fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+        try:
+            if isinstance(fig, (str, os.PathLike)):
+                atomic_write_bytes(path, Path(fig).read_bytes())
+            else:
+                with atomic_open(path, "wb") as handle:
+                    fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+        except OSError as err:
+            if err.filename == str(path) or err.filename == path:
+                raise _WriteFailed(err) from err
+            raise
         saved[str(fig_name)] = path.relative_to(out).as_posix()
     return saved
+
+
+class _WriteFailed(Exception):
+    """Writing the report's own file failed (a full disk, say): not the lesson's fault, so the run stops."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _error_entry(title: str, err: BaseException) -> dict:
@@ -353,10 +356,6 @@ def _error_entry(title: str, err: BaseException) -> dict:
         "error": {"type": type(err).__name__, "message": message,
                   "traceback": "".join(traceback.format_exception(type(err), err, err.__traceback__))},
     }
-
-
-def _figures_present(out: Path, entry: Mapping[str, Any]) -> bool:
-    return all((out / rel).is_file() for rel in entry.get("figures", {}).values())
 
 
 # --------------------------------------------------------------------------------------------
@@ -401,6 +400,7 @@ def _new_document(settings: dict, selected: Mapping[str, ModuleType]) -> dict:
         "complete": False,
         "passed": False,
         "settings": copy.deepcopy(settings),
+        "runs": [],
         "versions": versions(),
         "summary": {},
         "lessons": {name: {"title": str(getattr(m, "TITLE", name)), "status": "pending", "passed": False,
@@ -408,26 +408,6 @@ def _new_document(settings: dict, selected: Mapping[str, ModuleType]) -> dict:
                            "error": None}
                     for name, m in selected.items()},
     }
-
-
-def _load_previous(out: Path, settings: dict) -> dict | None:
-    path = out / "results.json"
-    if not path.is_file():
-        return None
-    try:
-        previous = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as err:
-        raise InputError(f"resume: cannot read {str(path)!r} ({err}); run without --resume") from err
-    if not isinstance(previous, dict) or previous.get("format") != FORMAT:
-        raise InputError(f"resume: {str(path)!r} is not a {FORMAT} document; run without --resume")
-    old = previous.get("settings", {})
-    # a lesson's results depend on these; which other lessons run alongside it does not matter
-    differ = [f"{key} {old.get(key)!r} then, {settings[key]!r} now" for key in ("quick", "seed", "device")
-              if old.get(key) != settings[key]]
-    if differ:
-        raise InputError("resume: the settings differ from the interrupted run's (" + "; ".join(differ)
-                         + "); pass the same --quick/--seed/--device, or run without --resume")
-    return previous
 
 
 def _summarise(doc: dict) -> None:
@@ -471,8 +451,8 @@ def failed_claims(doc: Mapping[str, Any]) -> list[dict[str, Any]]:
             for lesson, entry in doc["lessons"].items() for c in entry["claims"] if not c["passed"]]
 
 
-def _outcome(out: Path, doc: dict) -> ReproduceOutcome:
-    return ReproduceOutcome(passed=doc["passed"], complete=doc["complete"], out=out,
+def _outcome(out: Path, doc: dict, complete: bool) -> ReproduceOutcome:
+    return ReproduceOutcome(passed=doc["passed"] and complete, complete=complete, out=out,
                             results_path=out / "results.json", html_path=out / "index.html",
                             summary_path=out / "summary.md", failed_claims=failed_claims(doc),
                             n_claims=doc["summary"]["claims"], n_passed=doc["summary"]["claims_passed"],
@@ -488,6 +468,89 @@ def resume_command(settings: Mapping[str, Any], out: Path, with_only: bool = Tru
     if with_only:
         parts += [f"--only {name}" for name in settings["lessons"]]
     return " ".join(parts)
+
+
+class _Run:
+    """The document a run builds: this run's lessons, and what it keeps of the earlier report.
+
+    ``origin`` maps each lesson kept from an earlier run (``--only`` into an earlier report) to the
+    settings that produced it; ``document()`` turns that into ``results.json``'s ``"runs"``.
+    """
+
+    def __init__(self, settings: dict, selected: Mapping[str, ModuleType], registry: Mapping[str, ModuleType],
+                 state: OutDir, stage: Stage, *, resume: bool, merge: bool) -> None:
+        self.settings, self.selected, self.stage = settings, selected, stage
+        self.doc = _new_document(settings, selected)
+        self.timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}, "parts": {}}
+        self.origin: dict[str, dict] = {}
+        self._ran: set[str] = set()
+        if state.previous is not None:
+            self._take_over(state.previous, state.ours, resume=resume, merge=merge)
+        lessons = self.doc["lessons"]
+        order = [n for n in registry if n in lessons] + [n for n in lessons if n not in registry]
+        self.doc["lessons"] = {name: lessons[name] for name in order}
+
+    def _take_over(self, previous: dict, ours: set[str], *, resume: bool, merge: bool) -> None:
+        runs = previous.get("runs") or [{**previous["settings"], "lessons": list(previous["lessons"])}]
+        keys = ("quick", "seed", "device")
+        for name, entry in previous["lessons"].items():
+            origin = next((r for r in runs if name in r["lessons"]), previous["settings"])
+            same = all(origin[k] == self.settings[k] for k in keys)
+            if name in self.selected:
+                take = resume and entry["status"] == "done" and same
+            else:
+                take = merge
+            if not take or not self._adopt(entry["figures"].values(), ours):
+                continue
+            self.doc["lessons"][name] = entry
+            if name in self.selected:
+                self._ran.add(name)  # resumed: the same settings made it, so it counts as this run's
+            else:
+                self.origin[name] = {k: origin[k] for k in keys}
+            seconds = previous["timings"]["lessons"].get(name)
+            if seconds is not None:
+                self.timings["lessons"][name] = seconds
+            parts = previous["timings"].get("parts", {}).get(name)
+            if parts:
+                self.timings["parts"][name] = parts
+
+    def _adopt(self, figures: Iterable[str], ours: set[str]) -> bool:
+        """Bring these figures of the earlier report into the stage; all or none."""
+        done: list[str] = []
+        for rel in figures:
+            if not self.stage.adopt(rel, ours):
+                for taken in done:
+                    (self.stage.path / taken).unlink()
+                return False
+            done.append(rel)
+        return True
+
+    def pending(self) -> list[str]:
+        return [name for name in self.selected if name not in self._ran]
+
+    def all_ran(self) -> bool:
+        return not self.pending()
+
+    def record(self, name: str, entry: dict, seconds: float, parts: dict[str, float]) -> None:
+        self.doc["lessons"][name] = entry
+        self._ran.add(name)
+        self.timings["lessons"][name] = seconds
+        if parts:
+            self.timings["parts"][name] = parts
+
+    def document(self) -> dict:
+        """The document with ``"runs"``: which settings produced which lessons (this run's first)."""
+        keys = ("quick", "seed", "device")
+        runs = [{**{k: self.settings[k] for k in keys},
+                 "lessons": [n for n in self.doc["lessons"] if n not in self.origin]}]
+        for name in self.doc["lessons"]:
+            if name in self.origin:
+                group = next((r for r in runs[1:] if all(r[k] == self.origin[name][k] for k in keys)), None)
+                if group is None:
+                    runs.append(group := {**self.origin[name], "lessons": []})
+                group["lessons"].append(name)
+        self.doc["runs"] = runs
+        return self.doc
 
 
 # --------------------------------------------------------------------------------------------
@@ -551,19 +614,39 @@ class _Log:
 
 
 class _Interrupts:
-    """While active, SIGINT/SIGTERM set ``requested`` instead of stopping; a second one stops now."""
+    """While active: SIGTERM stops the running lesson at once (its results are dropped); SIGINT sets
+    ``requested`` so the lesson finishes, and a second SIGINT stops it at once. Either way the run
+    then writes a partial report. Inside :meth:`held` a signal is only recorded."""
 
     def __init__(self, log: _Log) -> None:
         self.log = log
         self.requested: str | None = None
+        self._holding = False
         self._previous: dict[int, Any] = {}
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested is not None:
+        first = self.requested is None
+        name = signal.Signals(signum).name
+        self.requested = self.requested or name
+        if self._holding:
+            return
+        if signum == signal.SIGTERM:
+            print(f"\nbackproplab: {name} received: stopping the current lesson now (its results are dropped), "
+                  f"then writing a partial report", file=sys.stderr, flush=True)
             raise KeyboardInterrupt
-        self.requested = signal.Signals(signum).name
-        print(f"\nbackproplab: {self.requested} received: finishing the current lesson, then writing a "
+        if not first:
+            raise KeyboardInterrupt
+        print(f"\nbackproplab: {name} received: finishing the current lesson, then writing a "
               f"partial report (send it again to stop at once)", file=sys.stderr, flush=True)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Record signals without raising while the block runs (the report is being moved in)."""
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = False
 
     def __enter__(self) -> _Interrupts:
         if threading.current_thread() is threading.main_thread():
