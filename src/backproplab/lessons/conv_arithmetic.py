@@ -359,23 +359,27 @@ MAX_OWN_WORK = 2**25
 """Largest number of multiply-adds (output positions x kernel taps) of one's own layer's torch check."""
 
 
-def _check_own_layer_cost(size: int | None, kernel: int | None, padding: int, own_size: int | None,
-                          own_params: int | None) -> None:
+def _check_own_layer_cost(size: tuple[int, int] | None, kernel: int | None, padding: int,
+                          own_size: tuple[int, int] | None, own_params: int | None) -> None:
     """Refuse one's own layer when torch's cross-check would need absurd memory or work (before any).
 
-    The torch check builds a ``[1, 1, n + 2*padding, n + 2*padding]`` input and a
+    The torch check builds a ``[1, 1, H + 2*padding, W + 2*padding]`` input and a
     ``Conv2d(in_channels, out_channels, kernel)``; each is held to ``MAX_OWN_ELEMENTS`` values, and the
-    convolution to ``MAX_OWN_WORK`` multiply-adds.
+    convolution to ``MAX_OWN_WORK`` multiply-adds. ``size`` and ``own_size`` are (height, width).
     """
     if size is not None:
-        padded = (size + 2 * padding) ** 2
-        if max(padded, own_size**2) > MAX_OWN_ELEMENTS:
-            raise InputError(f"size: n={short_repr(size)} with padding={short_repr(padding)} makes an input of "
-                             f"{_big(padded)} values; expected (n + 2*padding)^2 <= {MAX_OWN_ELEMENTS} "
-                             f"(n + 2*padding <= {int(MAX_OWN_ELEMENTS**0.5)})")
-        work = own_size**2 * kernel**2
+        (h, w), (oh, ow) = size, own_size
+        padded = (h + 2 * padding) * (w + 2 * padding)
+        square = h == w
+        given = f"n={short_repr(h)}" if square else f"H={short_repr(h)}, W={short_repr(w)}"
+        if max(padded, oh * ow) > MAX_OWN_ELEMENTS:
+            bound = (f"(n + 2*padding)^2 <= {MAX_OWN_ELEMENTS} (n + 2*padding <= {int(MAX_OWN_ELEMENTS**0.5)})"
+                     if square else f"(H + 2*padding)*(W + 2*padding) <= {MAX_OWN_ELEMENTS}")
+            raise InputError(f"size: {given} with padding={short_repr(padding)} makes an input of "
+                             f"{_big(padded)} values; expected {bound}")
+        work = oh * ow * kernel**2
         if work > MAX_OWN_WORK:
-            raise InputError(f"kernel: {short_repr(kernel)} over a {own_size}x{own_size} output is {_big(work)} "
+            raise InputError(f"kernel: {short_repr(kernel)} over a {oh}x{ow} output is {_big(work)} "
                              f"multiply-adds; expected output_size^2 * kernel^2 <= {MAX_OWN_WORK}")
     if own_params is not None and own_params > MAX_OWN_ELEMENTS:
         raise InputError(f"in_channels/out_channels: this Conv2d would hold {_big(own_params)} parameters; "
