@@ -73,3 +73,12 @@ def test_answer_claim_fails_when_the_measurement_disagrees():
     claim = questions.answer_claim("q?", True, False, "measured")
     assert claim.value == "yes" and claim.bound == "no (the course's answer)" and not claim.passed
     assert questions.answer_claim("q?", "5×6", "5×6", "").passed
+
+
+def test_minibatch_tradeoff_table(result):
+    rows = result.tables["minibatch_size"]
+    assert [r["batch size"] for r in rows] == [8, 32, 128, 898]
+    assert [r["updates per epoch"] for r in rows] == [113, 29, 8, 1]
+    errors = [r["gradient error |g_batch − g| / |g| (mean)"] for r in rows]
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 1e-5
+    assert rows[0]["validation accuracy after 2 epochs"] > rows[-1]["validation accuracy after 2 epochs"]

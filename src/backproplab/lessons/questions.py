@@ -12,7 +12,8 @@ measurement agrees with the key. Nothing is answered from a stored string.
   hyperparameters (vary each, count learned parameters, see what an SGD step changes), parameter counts.
 * Radboud 1.1 (local vs global minimum, step sizes), 1.2 the autograd demo against the closed form,
   1.3 sigmoid's asserts and which activation suits probabilities (ranges measured), 1.6/1.7 the digits
-  network (zero biases train, zero weights keep the hidden units identical).
+  network (zero biases train, zero weights keep the hidden units identical, the minibatch trade-off:
+  gradient error against updates per epoch).
 * JKU 1.1, 1.2: XOR by least squares (w = (1/3, 1/3), MSE 1/3; 1/4 with a bias) and by two ReLU layers.
 
 The JKU statements (a)–(e) are judged from the vanishing lesson's run, where the measurement is.
@@ -20,6 +21,7 @@ The JKU statements (a)–(e) are judged from the vanishing lesson's run, where t
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -309,6 +311,53 @@ def _radboud_functions(seed: int) -> list[Claim]:
     ]
 
 
+def _minibatch_tradeoff(seed: int) -> tuple[Claim, list[dict[str, Any]]]:
+    """Radboud 1.7: gradient error and updates per epoch as the batch grows; two epochs at the extremes."""
+    import torch
+
+    from backproplab.courses import radboud as r
+
+    x, y = r.digits_tensors(seed=seed)
+    n = len(x["train"])
+
+    def fresh() -> list:
+        gen = torch.Generator().manual_seed(seed)
+        return r.enable_gradients([r.make_layer(64, 32, r.relu, generator=gen),
+                                   r.make_layer(32, 1, r.sigmoid, generator=gen)])
+
+    params = fresh()
+
+    def gradient(idx: torch.Tensor) -> torch.Tensor:
+        r.bce_loss(y["train"][idx], r.network(x["train"][idx], params)).backward()
+        g = torch.cat([t.grad.flatten().clone() for layer in params for t in layer[:2]])
+        r.clear_gradients(params)
+        return g
+
+    full = gradient(torch.arange(n))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    rows = []
+    for b in (8, 32, 128, n):
+        errors = [float((gradient(order[s:s + b]) - full).norm() / full.norm()) for s in range(0, n - b + 1, b)]
+        rows.append({"batch size": b, "updates per epoch": math.ceil(n / b),
+                     "gradient error |g_batch − g| / |g| (mean)": float(np.mean(errors))})
+    for row in rows:
+        net, gen = fresh(), torch.Generator().manual_seed(seed)
+        for _ in range(2):
+            r.train_epoch(net, x["train"], y["train"], r.LEARNING_RATE, row["batch size"], generator=gen)
+        row["validation accuracy after 2 epochs"] = r.evaluate(net, x["val"], y["val"])[1]
+    err = [row["gradient error |g_batch − g| / |g| (mean)"] for row in rows]
+    ups = [row["updates per epoch"] for row in rows]
+    tradeoff = all(a > b for a, b in zip(err[:-1], err[1:], strict=True)) and ups == sorted(ups, reverse=True)
+    claim = answer_claim(
+        "Radboud 1.7: minibatch size: does a larger batch give a more accurate gradient but fewer updates per epoch?",
+        tradeoff, True,
+        "; ".join(f"batch {row['batch size']}: error {e:.3f}, {u} updates" for row, e, u in zip(rows, err, ups,
+                                                                                              strict=True))
+        + f"; after 2 epochs batch 8 reaches {rows[0]['validation accuracy after 2 epochs']:.3f}, the full batch "
+          f"{rows[-1]['validation accuracy after 2 epochs']:.3f}")
+    return claim, rows
+
+
 # -- JKU 1.1, 1.2 ------------------------------------------------------------------------------------
 def _xor_by_hand() -> list[Claim]:
     from backproplab.data import xor
@@ -388,9 +437,10 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     with one_torch_thread(), seeded_init(seed):  # layers built with torch's default init draw from the seed
         digits_claims, digits = _digits_network(seed)
         conv_claims, rows = _conv_hyperparameters(seed)
+        batch_claim, batch_rows = _minibatch_tradeoff(seed)
         claims = ([_sigmoid_range(), _derivatives_at_zero(), digits_claims[0]] + _unit_derivatives(seed)
                   + _conv_sizes_and_counts() + conv_claims + _radboud_descent() + _radboud_functions(seed)
-                  + digits_claims[1:] + _xor_by_hand())
+                  + digits_claims[1:] + [batch_claim] + _xor_by_hand())
         figure = _plot(rows)
     answers = [{"question": c.name, "measured answer": c.value, "course's answer": c.bound.split(" (")[0],
                 "agree": yes_no(c.passed)} for c in claims if c.bound.endswith("(the course's answer)")]
@@ -398,4 +448,5 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
                     "Purdue Q3.1(a) is left out: the course's matrix did not survive, so there is nothing to compute."}
     return LessonResult(NAME, TITLE, params={"quick": bool(quick), "seed": seed, "digits": digits},
                         claims=claims, figures={"questions": figure},
-                        tables={"answers": answers, "conv_hyperparameters": rows}, text=text)
+                        tables={"answers": answers, "conv_hyperparameters": rows, "minibatch_size": batch_rows},
+                        text=text)
