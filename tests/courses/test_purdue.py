@@ -8,6 +8,7 @@ import pytest
 from backproplab import scratch, torchnn
 from backproplab.courses import purdue
 
+
 def test_the_references_are_the_project_classes():
     assert purdue.NumpyANN is scratch.NumpyANN
     assert purdue.PyTorchANN is torchnn.PyTorchANN and purdue.PyTorchCNN is torchnn.PyTorchCNN
