@@ -179,15 +179,19 @@ def accuracy_claim(kind: str, accuracy: float, epochs: int, train_images: int, q
     label, target = LABELS[kind], TARGETS[LABELS[kind]]
     base = QUICK_SETTINGS[kind] if quick else SETTINGS[kind]
     if epochs < base["epochs"]:
-        name = (f"{label} test accuracy ≥ {CHANCE_BOUND:g} (above chance) after {epochs} epochs, fewer than the "
+        name = (f"{label} test accuracy ≥ {CHANCE_BOUND:g} (above chance) after {_epochs(epochs)}, fewer than the "
                 f"lesson's {base['epochs']}: the course's {target:g} is not checked in this run")
         return Claim.at_least(name, accuracy, CHANCE_BOUND, evidence)
     if quick:
         bound = base["bound"]
-        name = (f"quick run: {label} test accuracy ≥ {bound:g} after {epochs} epochs on {train_images:,} "
+        name = (f"quick run: {label} test accuracy ≥ {bound:g} after {_epochs(epochs)} on {train_images:,} "
                 f"images; the course's {target:g} is checked in the full run")
         return Claim.at_least(name, accuracy, bound, evidence)
     return Claim.at_least(f"{label} test accuracy ≥ the course's target {target:g}", accuracy, target, evidence)
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch" if n == 1 else f"{n} epochs"
 
 
 def yes_no(name: str, answer: bool, evidence: str = "") -> Claim:
