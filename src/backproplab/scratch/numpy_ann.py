@@ -231,8 +231,10 @@ class NumpyANN:
             raise InputError("X must be the batch of the preceding _forward(X, training=True) call")
         X = np.asarray(X, dtype=self.dtype)
         m = X.shape[0]
-        Y = y_true if (isinstance(y_true, np.ndarray) and y_true.shape == self.a2.shape) else \
-            self._onehot(y_true, m, "y_true")
+        if isinstance(y_true, np.ndarray) and y_true.shape == self.a2.shape:
+            Y = y_true.astype(self.dtype, copy=False)
+        else:
+            Y = self._onehot(y_true, m, "y_true")
         # the weight gradients are written into the arrays made once in __init__ (out=, /= m in
         # place): the same numbers as a1.T @ dz2 / m and X.T @ dz1 / m, without two fresh
         # input_size x hidden_size arrays per batch
