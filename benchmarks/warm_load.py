@@ -19,7 +19,7 @@ def _cold_both() -> float:
     start = time.perf_counter()
     for split in fm.SPLITS:
         for name in fm.FILES[split]:
-            path, _ = fm._locate(name, None, False, None, None, fm.DEFAULT_TIMEOUT, False)
+            path, _ = fm._locate(name, None, False, None, None, fm.Limits(), False)
             fm._load_verified(name, path, fm.SHA256[name], rehash=True)
     return time.perf_counter() - start
 

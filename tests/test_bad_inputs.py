@@ -21,11 +21,11 @@ import torch
 
 from backproplab import data
 from backproplab.cli import main
-from backproplab.errors import CheckpointError, InputError, NonFiniteError
+from backproplab.errors import CheckpointError, ChecksumError, DataNotFoundError, InputError, NonFiniteError
 from backproplab.lessons import get_lesson
 from backproplab.scratch import SGD, Dense, Network, NumpyANN, exponential, inverse_time, step_decay
 from backproplab.scratch import fit as np_fit
-from backproplab.torchnn import MLP, PyTorchANN, PyTorchCNN, load_checkpoint
+from backproplab.torchnn import MLP, PyTorchANN, PyTorchCNN, load_checkpoint, save_checkpoint
 from backproplab.torchnn import fit as torch_fit
 
 X4 = np.zeros((10, 4))
@@ -65,8 +65,41 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "rep-foreign" / "figures" / "xor" / "notes.txt").write_text("mine")
     _report(tmp_path / "rep-deep", lambda d: None)
     (tmp_path / "rep-deep" / "results.json").write_text("[" * 100_000 + "]" * 100_000)
+    _backprop_files(tmp_path)
     return tmp_path
 
+
+def _envelope(path: Path, **fields) -> Path:
+    """A version-2 checkpoint of MLP([4, 3]) with ``fields`` replaced, its content checksum intact."""
+    import hashlib
+    import io
+
+    payload = {"format": "backproplab.torchnn.checkpoint", "version": 2, "model": MLP([4, 3]).state_dict(),
+               "optimizer": None, "history": None, "epoch": 0, "rng": {}, "extra": {}} | fields
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    content = buffer.getvalue()
+    torch.save({"format": "backproplab.torchnn.checkpoint", "version": 2,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content": torch.frombuffer(bytearray(content), dtype=torch.uint8)}, path)
+    return path
+
+
+def _flipped(path: Path) -> Path:
+    """A saved checkpoint with one byte of a weight changed (the zip CRC fails; torch.load does not care)."""
+    model = MLP([4, 3])
+    save_checkpoint(path, model)
+    raw = bytearray(path.read_bytes())
+    raw[raw.find(model.layers[0].weight.detach().numpy().tobytes()) + 3] ^= 0xFF
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def _resume(path: Path, epochs: int = 3):
+    return _tfit(epochs=epochs, checkpoint=path, resume=True)
+
+
+IDX_WRAPS = bytes([0, 0, 0x08, 4]) + (65536).to_bytes(4, "big") * 4  # 65536**4 = 2**64 wraps to 0 in int64
 
 def _report(folder: Path, change) -> None:
     """An earlier report of ours in ``folder`` whose results.json is a valid document after ``change``."""
@@ -83,6 +116,21 @@ def _report(folder: Path, change) -> None:
     folder.mkdir()
     (folder / "results.json").write_text(json.dumps(doc))
     (folder / ".backproplab-report").write_text('{"format": "backproplab-report/1"}')
+
+
+def _backprop_files(tmp_path: Path) -> None:
+    """Network files for the tracer's rows: an alias bomb, deep nesting, a 400-digit weight, a NUL."""
+    from backproplab.lessons import backprop_trace as bp
+
+    levels = ['&a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    levels += [f"&{n} [" + ", ".join([f"*{p}"] * 9) + "]" for p, n in zip("abcdefgh", "bcdefghi", strict=True)]
+    (tmp_path / "bomb.yaml").write_text("description: [" + ", ".join(levels) + "]\ninput: [1.0]\n")
+    nested = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.json").write_text(f'{{"input": {nested}, "target": [1.0], "layers": []}}')
+    (tmp_path / "deep.yaml").write_text(f"input: {nested}\ntarget: [1.0]\nlayers: []\n")
+    course = bp.examples()["course"].read_text(encoding="utf-8")
+    (tmp_path / "big.yaml").write_text(course.replace("[0.5, -0.4]", f"[{'9' * 400}, -0.4]"))
+    (tmp_path / "nul.yaml").write_text(course.replace("name: course", 'name: "nul\\0byte"'))
 
 
 D, S, T, L = pytest.mark.data, pytest.mark.scratch, pytest.mark.torchnn, pytest.mark.lessons
@@ -108,6 +156,15 @@ CASES = [
     case("digits-fraction", D, lambda f: data.load_digits_binary(train_fraction=1.5), InputError,
          "train_fraction", "between 0 and 1", "1.5"),
     case("moons-n", D, lambda f: data.moons(n=0), InputError, "n must be", ">= 1", "0"),
+    case("idx-dims-overflow-int64", D, lambda f: data.read_idx(IDX_WRAPS, name="x.idx"), ChecksumError,
+         "x.idx", "corrupt IDX header", "(65536, 65536, 65536, 65536)"),
+    case("fashion-root-missing-no-download", D,
+         lambda f: data.load_fashion_mnist("test", root=f / "nope", download=False), DataNotFoundError,
+         "root", "nope", "does not exist", "--no-download"),
+    case("fashion-deadline", D, lambda f: data.load_fashion_mnist("test", deadline=0), InputError,
+         "deadline", "positive number of seconds", "0"),
+    case("fashion-min_rate", D, lambda f: data.load_fashion_mnist("test", min_rate=-1), InputError,
+         "min_rate", ">= 0", "-1"),
     # -- scratch (NumPy engine) -------------------------------------------------------------------
     case("dense-d_in", S, lambda f: Dense(0, 3), InputError, "d_in", ">= 1", "0"),
     case("dense-activation", S, lambda f: Dense(3, 3, "swishy"), InputError, "activation", "relu", "swishy"),
@@ -149,6 +206,22 @@ CASES = [
     case("tfit-weight_decay", T, lambda f: _tfit(weight_decay=-0.5), InputError, "weight_decay", ">= 0", "-0.5"),
     case("tfit-X-width", T, lambda f: _tfit(train=(torch.zeros(8, 5), TY)), InputError,
          "train X", "input shape the model expects", "(5,)"),
+    case("tfit-X-float16", T, lambda f: _tfit(train=(TX.half(), TY)), InputError,
+         "train X", "dtype float32", "float16"),
+    case("tfit-X-float64", T, lambda f: _tfit(train=(TX.double(), TY)), InputError,
+         "train X", "dtype float32", "float64"),
+    case("tfit-X-int64", T, lambda f: _tfit(train=(TX.long(), TY)), InputError,
+         "train X", "dtype float32", "int64"),
+    case("checkpoint-flipped-bytes", T, lambda f: load_checkpoint(_flipped(f / "flipped.pt"), MLP([4, 3])),
+         CheckpointError, "flipped.pt", "corrupt", "CRC"),
+    case("checkpoint-history-list", T, lambda f: _resume(_envelope(f / "h.pt", history=[0.5])),
+         CheckpointError, "h.pt", "'history' must be a dict", "list"),
+    case("checkpoint-epoch-beyond", T, lambda f: _resume(_envelope(f / "e.pt", epoch=1000)),
+         CheckpointError, "e.pt", "1000 completed epochs", "epochs=3"),
+    case("checkpoint-epoch-negative", T, lambda f: _resume(_envelope(f / "n.pt", epoch=-5)),
+         CheckpointError, "n.pt", "'epoch' must be", ">= 0", "-5"),
+    case("save-checkpoint-epoch", T, lambda f: save_checkpoint(f / "s.pt", MLP([4, 3]), epoch=-1), InputError,
+         "epoch", ">= 0", "-1"),
     case("mlp-sizes-short", T, lambda f: MLP([4]), InputError, "sizes", "input and an output", "[4]"),
     case("mlp-sizes-zero", T, lambda f: MLP([4, 0, 3]), InputError, "sizes[1]", "positive integer", "0"),
     case("mlp-activation", T, lambda f: MLP([4, 3, 2], "swishy"), InputError, "activation", "relu", "swishy"),
@@ -173,6 +246,18 @@ CASES = [
          InputError, "network file", "bad.yaml", "not valid YAML", "line"),
     case("backprop-unknown-key", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "foreign.yaml"),
          InputError, "foreign.yaml", "unknown key(s) foo", "expected"),
+    case("backprop-alias-bomb", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "bomb.yaml"),
+         InputError, "bomb.yaml", "line 1", "anchors and aliases", "not supported"),
+    case("backprop-deep-json", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "deep.json"),
+         InputError, "deep.json", "nested too deeply", "at most 16"),
+    case("backprop-deep-yaml", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "deep.yaml"),
+         InputError, "deep.yaml", "not valid YAML", "nesting"),
+    case("backprop-400-digits", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "big.yaml"),
+         InputError, "big.yaml", "layers[0].weights[0][0]", "fits a float", "400 digits"),
+    case("backprop-nul-name", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "nul.yaml"),
+         InputError, "nul.yaml", "name: control character", r"'\x00'"),
+    case("backprop-out-is-a-file", L, lambda f: get_lesson("backprop").run(quick=True, out=f / "bad.yaml" / "x"),
+         InputError, "out:", "bad.yaml", "which is a file", "expected a directory"),
     case("conv-kernel-too-big", L, lambda f: get_lesson("conv").run(quick=True, size=3, kernel=7), InputError,
          "kernel 7", "larger than the padded input", "n + 2*padding"),
     case("xor-seed-negative", L, lambda f: get_lesson("xor").run(quick=True, seed=-1), InputError,
@@ -208,6 +293,13 @@ CLI_CASES = [
     pytest.param(["backprop", "{tmp}/nope.yaml"], ["nope.yaml", "does not exist"], id="backprop-missing"),
     pytest.param(["backprop", "--example", "nosuch"], ["--example", "invalid choice", "nosuch"],
                  id="backprop-example"),
+    pytest.param(["backprop", "{tmp}/bomb.yaml"], ["bomb.yaml", "anchors and aliases"], id="backprop-alias-bomb"),
+    pytest.param(["backprop", "{tmp}/deep.json"], ["deep.json", "nested too deeply"], id="backprop-deep-json"),
+    pytest.param(["backprop", "{tmp}/deep.yaml"], ["deep.yaml", "nesting"], id="backprop-deep-yaml"),
+    pytest.param(["backprop", "{tmp}/big.yaml", "--out", "{tmp}/o"], ["layers[0].weights[0][0]", "400 digits"],
+                 id="backprop-400-digits"),
+    pytest.param(["backprop", "{tmp}/nul.yaml"], ["name: control character", r"'\x00'"], id="backprop-nul-name"),
+    pytest.param(["backprop", "--out", "{tmp}/bad.yaml"], ["out must be a directory", "bad.yaml", "is a file"], id="backprop-out-file"),
     pytest.param(["fashion", "--model", "resnet"], ["--model", "'cnn'", "resnet"], id="fashion-model"),
     pytest.param(["fashion", "--epochs", "0"], ["epochs", "positive integer", "0"], id="fashion-epochs"),
     pytest.param(["activations", "--seed", "-1"], ["seed", ">= 0", "-1"], id="activations-seed"),
@@ -270,6 +362,25 @@ def test_cli_bad_input_is_one_line_and_status_2(argv, words, files: Path, capsys
     assert "Traceback" not in err
     assert err.count("\n") == 1 and err.startswith("backproplab"), err
     assert "error:" in err
+    missing = [w for w in words if w not in err]
+    assert not missing, f"stderr {err!r} lacks {missing}"
+
+
+# missing data: status 1 (not 2), still one line
+CLI_MISSING_DATA_CASES = [
+    pytest.param(["data", "--root", "{tmp}/nope", "--no-download"], ["root", "nope", "does not exist"],
+                 id="data-root-missing-no-download"),
+]
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize(("argv", "words"), CLI_MISSING_DATA_CASES)
+def test_cli_missing_data_is_one_line_and_status_1(argv, words, files: Path, capsys) -> None:
+    argv = [a.replace("{tmp}", str(files)) for a in argv]
+    status = main(argv)
+    err = capsys.readouterr().err
+    assert status == 1, err
+    assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("backproplab: error:"), err
     missing = [w for w in words if w not in err]
     assert not missing, f"stderr {err!r} lacks {missing}"
 

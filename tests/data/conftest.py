@@ -71,7 +71,8 @@ class Server:
     """A threaded HTTP server; ``routes`` maps a URL path to how to answer it.
 
     Answers: ``("ok", body)``, ``("status", code)``, ``("short", body, n)`` (announces
-    ``len(body)`` bytes, sends ``n``, closes), ``("hang",)`` (never answers).
+    ``len(body)`` bytes, sends ``n``, closes), ``("hang",)`` (never answers), ``("drip", body, s)``
+    (announces ``len(body)`` bytes, then sends one byte every ``s`` seconds until closed).
     """
 
     def __init__(self) -> None:
@@ -92,6 +93,9 @@ class Server:
                     self.send_error(answer[1])
                     return
                 body = answer[1]
+                if kind == "drip":
+                    self.drip(body, answer[2])
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "application/gzip")
                 self.send_header("Content-Length", str(len(body)))
@@ -99,6 +103,20 @@ class Server:
                 self.wfile.write(body if kind == "ok" else body[: answer[2]])
                 self.wfile.flush()
                 self.close_connection = True
+
+            def drip(self, body: bytes, seconds: float) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    for i in range(len(body)):
+                        self.wfile.write(body[i:i + 1])
+                        self.wfile.flush()
+                        if server.release.wait(seconds):
+                            return
+                except OSError:  # the client gave up and closed the connection
+                    return
 
             def log_message(self, *args) -> None:
                 return

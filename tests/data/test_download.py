@@ -6,10 +6,18 @@ Every failure must fall through to the next mirror and leave nothing in the cach
 from __future__ import annotations
 
 import gzip
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
+from backproplab.data import download as dl
 from backproplab.data import download_file, load_fashion_mnist
 from backproplab.data import fashion_mnist as fm
 from backproplab.errors import DataNotFoundError
@@ -124,7 +132,7 @@ def test_interrupted_download_leaves_nothing(isolated, fake, server, monkeypatch
             self.n += n
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(fm, "tqdm", InterruptingBar)
+    monkeypatch.setattr(dl, "tqdm", InterruptingBar)
     with pytest.raises(KeyboardInterrupt):
         download_file(name, mirrors=[server.url("good")], expected=fake.checksums[name], timeout=5)
     assert leftovers(isolated) == []
@@ -159,3 +167,131 @@ def test_unwritable_cache_gives_a_clear_error(isolated, fake, server, tmp_path, 
 def test_bad_timeout_is_refused(isolated):
     with pytest.raises(ValueError, match="timeout must be a positive number of seconds, got 0"):
         download_file("t10k-labels-idx1-ubyte", mirrors=[], timeout=0)
+
+
+# -- issue 13.7: a mirror that drips bytes must not hold the download forever ----------------------
+
+
+def ends_within(seconds, call):
+    """Run ``call`` in a thread; its result, or a failed test when it is still running after ``seconds``.
+
+    A hang guard (the bug was a download that never ended), far above the few seconds it needs.
+    """
+    box = {}
+
+    def run():
+        try:
+            box["value"] = call()
+        except BaseException as err:  # noqa: BLE001 - handed back to the test
+            box["error"] = err
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still downloading after {seconds} s"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def test_the_issue_case_one_byte_every_1_5_s_with_timeout_2_ends_and_the_next_mirror_serves(
+        isolated, fake, server):
+    name = "t10k-images-idx3-ubyte"  # 7.9 kB: 3 hours at one byte per 1.5 s
+    server.serve("drip", {name: fake.gz[name]}, "drip", 1.5)
+    server.serve("good", {name: fake.gz[name]})
+    path = ends_within(20, lambda: download_file(
+        name, mirrors=[server.url("drip"), server.url("good")], expected=fake.checksums[name],
+        progress=False, timeout=2))
+    assert path.read_bytes() == fake.gz[name]
+    assert server.requests == [f"/drip/{name}.gz", f"/good/{name}.gz"]
+    assert leftovers(isolated) == [f"{name}.gz"]
+
+
+def test_a_dripping_mirror_is_left_at_the_deadline(isolated, fake, server):
+    name = "t10k-labels-idx1-ubyte"  # 38 bytes: 7.6 s at one byte per 0.2 s, over the 1.5 s deadline
+    server.serve("drip", {name: fake.gz[name]}, "drip", 0.2)
+    with pytest.raises(DataNotFoundError) as info:
+        ends_within(20, lambda: download_file(name, mirrors=[server.url("drip")], expected=fake.checksums[name],
+                                              progress=False, timeout=1, deadline=1.5, min_rate=0))
+    message = str(info.value)
+    assert f"{server.url('drip')}{name}.gz: not finished within the deadline of 1.5 s per file" in message
+    assert re.search(r"\((\d+) bytes in 1\.\d s\)", message), message
+    assert leftovers(isolated) == [] and list(isolated.iterdir()) == []
+
+
+def test_a_mirror_below_the_minimum_rate_is_left_before_its_deadline(isolated, fake, server):
+    name = "t10k-images-idx3-ubyte"
+    server.serve("slow", {name: fake.gz[name]}, "drip", 0.05)  # about 20 bytes/s
+    with pytest.raises(DataNotFoundError) as info:
+        ends_within(20, lambda: download_file(name, mirrors=[server.url("slow")], expected=fake.checksums[name],
+                                              progress=False, timeout=0.5, deadline=60, min_rate=1000))
+    assert re.search(r"too slow: \d+ bytes in 0\.\d s, below the minimum rate of 1000 bytes/s", str(info.value))
+    assert list(isolated.iterdir()) == []
+
+
+@pytest.mark.parametrize(("arg", "value", "words"), [
+    ("deadline", 0, "deadline must be a positive number of seconds, got 0"),
+    ("deadline", "10", "deadline must be a positive number of seconds, got '10'"),
+    ("min_rate", -1, "min_rate must be a finite number of bytes per second >= 0, got -1"),
+    ("min_rate", float("inf"), "min_rate must be a finite number"),
+])
+def test_bad_limits_are_refused(isolated, arg, value, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        download_file("t10k-labels-idx1-ubyte", mirrors=[], **{arg: value})
+    with pytest.raises(ValueError, match=re.escape(words)):
+        load_fashion_mnist("test", mirrors=[], **{arg: value})
+
+
+_CHILD = """
+import sys
+from backproplab.data import download_file
+download_file("t10k-images-idx3-ubyte", sys.argv[1], mirrors=[sys.argv[2]], expected="0" * 64,
+              progress=False, timeout=5, deadline=60, min_rate=0)
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_download_stopped_by_a_signal_leaves_no_part_file(tmp_path, fake, server, sig):
+    name = "t10k-images-idx3-ubyte"
+    server.serve("drip", {name: fake.gz[name]}, "drip", 0.05)
+    target = tmp_path / "target"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(target), server.url("drip")], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        for _ in range(400):  # until the part file exists (at most 20 s), bytes arriving into it
+            parts = list(target.glob("*.part")) if target.exists() else []
+            if parts:
+                break
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert parts, "the child never started writing"
+        child.send_signal(sig)
+        child.wait(20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert child.returncode == -sig, child.stderr.read().decode()[-2000:]
+    assert list(target.iterdir()) == [], "the part file was removed"
+
+
+def test_part_files_of_dead_processes_are_swept_by_the_next_download(isolated, fake, server):
+    name = "t10k-labels-idx1-ubyte"
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        isolated.mkdir(parents=True)
+        dead_part = isolated / f".{name}.gz.{gone.pid}-0badc0de.part"  # its process was SIGKILLed
+        old_style = isolated / f".{name}.gz.k2j3h4g5.part"  # atomic_open's name, before part files had a pid
+        busy_part = isolated / f".{name}.gz.{living.pid}-00c0ffee.part"  # another download in progress
+        other = isolated / ".t10k-images-idx3-ubyte.gz.1-00000000.part"  # another file's: not swept now
+        for part in (dead_part, old_style, busy_part, other):
+            part.write_bytes(b"\x1f\x8b half")
+        server.serve("good", {name: fake.gz[name]})
+        download_file(name, mirrors=[server.url("good")], expected=fake.checksums[name], progress=False)
+        assert sorted(p.name for p in isolated.iterdir()) == sorted([busy_part.name, other.name, f"{name}.gz"])
+    finally:
+        living.kill()
+        living.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -51,7 +52,47 @@ def test_search_order_root_env_debian_cache(isolated, fake, tmp_path, monkeypatc
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
     assert where() == {isolated}
     # an explicit root that lacks the files falls through to the rest
+    (tmp_path / "empty").mkdir()
     assert where(root=tmp_path / "empty") == {isolated}
+
+
+@pytest.mark.parametrize("how", ["root", "env"])
+def test_a_named_place_that_does_not_exist_is_a_warning_then_the_search_goes_on(
+        isolated, fake, tmp_path, monkeypatch, capsys, how):
+    debian = fake.write(tmp_path / "debian")
+    monkeypatch.setattr(fm, "DEBIAN_DIR", debian)
+    missing = tmp_path / "typo"
+    kwargs = {"root": missing} if how == "root" else {}
+    if how == "env":
+        monkeypatch.setenv("BACKPROPLAB_DATA", str(missing))
+    images, _ = load_fashion_mnist("test", checksums=fake.checksums, progress=False, mirrors=[], **kwargs)
+    np.testing.assert_array_equal(images, fake.arrays["t10k-images-idx3-ubyte"])
+    err = capsys.readouterr().err
+    label = "root" if how == "root" else "$BACKPROPLAB_DATA"
+    assert err == (f"backproplab: warning: Fashion-MNIST: {label} {str(missing)!r} does not exist; "
+                   "searching the other places instead\n")
+    load_fashion_mnist("test", checksums=fake.checksums, progress=False, mirrors=[], **kwargs)
+    assert capsys.readouterr().err == "", "said once per process, not at every load"
+
+
+@pytest.mark.parametrize("how", ["root", "env", "root-is-a-file"])
+def test_a_named_place_that_does_not_exist_is_an_error_without_download(
+        isolated, fake, tmp_path, monkeypatch, capsys, how):
+    monkeypatch.setattr(fm, "DEBIAN_DIR", fake.write(tmp_path / "debian"))  # found there otherwise
+    missing = tmp_path / "typo"
+    if how == "root-is-a-file":
+        missing.write_text("not a folder")
+    if how == "env":
+        monkeypatch.setenv("BACKPROPLAB_DATA", str(missing))
+    kwargs = {} if how == "env" else {"root": missing}
+    with pytest.raises(DataNotFoundError) as info:
+        load_fashion_mnist("test", download=False, checksums=fake.checksums, **kwargs)
+    message = str(info.value)
+    why = "is not a directory" if how == "root-is-a-file" else "does not exist"
+    assert f"{str(missing)!r} {why}" in message and "--no-download" in message and "\n" not in message
+    with pytest.raises(DataNotFoundError, match=why):
+        describe_files(download=False, checksums=fake.checksums, **kwargs)
+    assert capsys.readouterr().err == ""
 
 
 def test_describe_files_rows(isolated, fake, tmp_path):
@@ -65,6 +106,7 @@ def test_describe_files_rows(isolated, fake, tmp_path):
 
 
 def test_missing_without_download_lists_everything(isolated, tmp_path):
+    (tmp_path / "mine").mkdir()  # an existing root without the files (a missing one is refused first)
     with pytest.raises(DataNotFoundError) as info:
         load_fashion_mnist("train", root=tmp_path / "mine", download=False)
     message = str(info.value)
@@ -203,3 +245,52 @@ def test_real_describe_files(needs_fashion):
     rows = describe_files(download=False)
     assert [r["status"] for r in rows] == ["verified"] * 4
     assert all(Path(r["path"]).is_file() for r in rows)
+
+
+@pytest.mark.parametrize("damage", ["label-byte", "image-byte", "header", "truncated"])
+def test_a_corrupted_cache_is_rebuilt_from_the_source_with_a_warning(isolated, fake, tmp_path, capsys, damage):
+    root = fake.write(tmp_path / "root")
+    sums = fake.checksums
+    load_fashion_mnist("test", root=root, download=False, checksums=sums)
+    name = "t10k-labels-idx1-ubyte" if damage == "label-byte" else "t10k-images-idx3-ubyte"
+    npy = next((isolated / "verified").glob(f"*-{name}.npy"))
+    raw = bytearray(npy.read_bytes())
+    if damage in ("label-byte", "image-byte"):
+        raw[-1] = 255  # a label of 255 (the case), or one pixel changed: same size, same shape
+    elif damage == "header":
+        raw[10:20] = b"X" * 10
+    else:
+        raw = raw[: len(raw) // 2]
+    npy.write_bytes(bytes(raw))
+    capsys.readouterr()
+    images, labels = load_fashion_mnist("test", root=root, download=False, checksums=sums)
+    np.testing.assert_array_equal(labels, fake.arrays["t10k-labels-idx1-ubyte"])
+    np.testing.assert_array_equal(images, fake.arrays["t10k-images-idx3-ubyte"])
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("backproplab: warning: the verified-array cache is corrupt")
+    assert str(npy) in err and f"rebuilding it from {root / name}.gz" in err
+    # rebuilt: the next load uses the stamp again, silently
+    _, how = fm._load_verified(name, root / f"{name}.gz", sums[name])
+    assert how == "stamp" and capsys.readouterr().err == ""
+
+
+def test_a_stamp_from_before_the_array_hash_is_a_silent_rebuild(isolated, fake, tmp_path, capsys):
+    root = fake.write(tmp_path / "root")
+    name = "t10k-labels-idx1-ubyte"
+    fm._load_verified(name, root / f"{name}.gz", fake.checksums[name])
+    stamp = next((isolated / "verified").glob(f"*-{name}.json"))
+    meta = json.loads(stamp.read_text())
+    del meta["array_sha256"]
+    stamp.write_text(json.dumps(meta))
+    _, how = fm._load_verified(name, root / f"{name}.gz", fake.checksums[name])
+    assert how == "hashed" and capsys.readouterr().err == ""
+    assert "array_sha256" in json.loads(stamp.read_text())
+
+
+def test_a_gzip_bomb_in_root_is_refused_at_the_published_size(isolated, fake, tmp_path):
+    import gzip
+
+    root = fake.write(tmp_path / "root")
+    (root / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(20_000_000)))  # 20 kB -> 20 MB
+    with pytest.raises(ChecksumError, match=r"t10k-labels-idx1-ubyte\.gz: expected at most 10008 bytes of content"):
+        load_fashion_mnist("test", root=root, download=False, checksums=fake.checksums)

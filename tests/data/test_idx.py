@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backproplab.data.idx import parse_idx_header, read_idx, read_idx_file
+from backproplab.data.idx import parse_idx_header, read_file_bytes, read_idx, read_idx_file
 from backproplab.errors import ChecksumError
 
 pytestmark = pytest.mark.data
@@ -90,3 +90,45 @@ def test_read_idx_file_gzip_plain_and_truncated_gzip(tmp_path, idx_encode):
     broken.write_bytes(gzip.compress(idx_encode(np.zeros(1000, np.uint8)))[:-12])
     with pytest.raises(ChecksumError, match="broken.gz.*gzip"):
         read_idx_file(broken)
+
+
+@pytest.mark.parametrize("dims", [(2**32 - 1,) * 3, (2**32 - 1, 2**32 - 1, 2**30), (65536,) * 4],
+                         ids=["huge", "wraps-negative-in-int64", "wraps-to-zero-in-int64"])
+def test_dims_that_overflow_int64_are_refused_as_absurd(dims):
+    # 65536**4 == 2**64 wraps to 0 in int64: a header-only file used to pass the length check and
+    # then fail in NumPy's reshape; (2**32-1)**2 * 2**30 used to give "expected -9223372035781033968 bytes"
+    header = bytes([0, 0, 0x08, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+    with pytest.raises(ChecksumError) as info:
+        read_idx(header, name="labels.idx")
+    message = str(info.value)
+    assert "labels.idx" in message and "corrupt IDX header" in message and str(dims) in message
+    assert f"got a file of {len(header)} bytes" in message
+    assert "-" not in message.split("would need")[1], message
+
+
+def test_large_but_possible_dims_are_checked_against_the_length_exactly():
+    # 2**20 x 2**17 uint8 = 2**37 bytes (128 GiB): possible in principle, so the message is the exact length
+    header = bytes([0, 0, 0x08, 2]) + (2**20).to_bytes(4, "big") + (2**17).to_bytes(4, "big")
+    with pytest.raises(ChecksumError, match=rf"truncated.*expected {12 + 2**37} bytes, got 12 bytes"):
+        read_idx(header)
+
+
+def test_a_gzip_that_inflates_past_max_bytes_is_stopped_there(tmp_path):
+    bomb = tmp_path / "train-labels-idx1-ubyte.gz"
+    bomb.write_bytes(gzip.compress(bytes(50_000_000)))  # 49 kB on disk, 50 MB inflated
+    with pytest.raises(ChecksumError, match=r"train-labels-idx1-ubyte\.gz: expected at most 60008 bytes of content"):
+        read_file_bytes(bomb, max_bytes=60008)
+    assert len(read_file_bytes(bomb)) == 50_000_000  # no limit asked: all of it
+    plain = tmp_path / "plain"
+    plain.write_bytes(bytes(100))
+    with pytest.raises(ChecksumError, match=r"plain: expected at most 99 bytes, got a file of 100"):
+        read_file_bytes(plain, max_bytes=99)
+    assert read_file_bytes(plain, max_bytes=100) == bytes(100)
+
+
+def test_gzip_members_are_all_read_and_limits_count_across_them(tmp_path):
+    two = tmp_path / "two.gz"
+    two.write_bytes(gzip.compress(b"abc") + gzip.compress(b"defg"))
+    assert read_file_bytes(two) == b"abcdefg" == read_file_bytes(two, max_bytes=7)
+    with pytest.raises(ChecksumError, match="at most 6 bytes"):
+        read_file_bytes(two, max_bytes=6)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import io
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,157 @@ def test_save_load_round_trip_with_optimizer(tmp_path):
     assert state["epoch"] == 5 and state["extra"] == {"note": "x"}
     assert all(torch.equal(p, q) for p, q in zip(model.parameters(), other.parameters(), strict=True))
     assert opt2.state_dict()["state"][0]["step"] == 1
+
+
+# -- issue 13.6 / 13.8: corrupted and inconsistent checkpoints -------------------------------------
+
+
+def write_envelope(path: Path, payload: dict, version: int = 2) -> Path:
+    """A checkpoint written independently of save_checkpoint: the v2 envelope (or a bare v1 payload)."""
+    if version == 1:
+        torch.save({**payload, "version": 1}, path)
+        return path
+    buffer = io.BytesIO()
+    torch.save({**payload, "version": 2}, buffer)
+    content = buffer.getvalue()
+    torch.save({"format": "backproplab.torchnn.checkpoint", "version": 2,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content": torch.tensor(list(content), dtype=torch.uint8)}, path)
+    return path
+
+
+def _payload(model: nn.Module, **fields) -> dict:
+    base = {"format": "backproplab.torchnn.checkpoint", "model_class": type(model).__name__,
+            "model": model.state_dict(), "optimizer": None, "history": None, "epoch": 0, "rng": {},
+            "extra": {}}
+    return base | fields
+
+
+def flip_a_weight_byte(path: Path, weight: torch.Tensor) -> None:
+    """Change one byte inside ``weight``'s stored bytes, as a bad disk sector or a bad copy would."""
+    raw = bytearray(path.read_bytes())
+    at = raw.find(weight.detach().numpy().tobytes())
+    assert at > 0, "the tensor's bytes are stored verbatim"
+    raw[at + 3] ^= 0xFF  # the high byte of the first float32 (little-endian): its exponent
+    path.write_bytes(bytes(raw))
+
+
+def test_flipped_bytes_are_refused_not_loaded_as_huge_weights(tmp_path):
+    torch.manual_seed(0)
+    model = MLP([12, 8, 3])
+    path = save_checkpoint(tmp_path / "flipped.pt", model, epoch=1)
+    flip_a_weight_byte(path, model.layers[0].weight)
+    fresh = MLP([12, 8, 3])
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"checkpoint .*flipped\.pt is corrupt"):
+        load_checkpoint(path, fresh)
+    assert all(torch.equal(v, before[k]) for k, v in fresh.state_dict().items()), "model left untouched"
+
+
+def test_content_whose_sha256_differs_is_refused_even_with_valid_zip_crcs(tmp_path):
+    # rewritten by a tool that recomputed the zip CRCs but changed the state: only the SHA-256 sees it
+    torch.manual_seed(0)
+    model = MLP([12, 8, 3])
+    path = save_checkpoint(tmp_path / "edited.pt", model, epoch=1)
+    envelope = torch.load(path, weights_only=True)
+    content = envelope["content"].clone()
+    weight = model.layers[0].weight.detach().numpy().tobytes()
+    at = bytes(content.numpy()).find(weight)
+    content[at + 3] ^= 0xFF
+    torch.save({**envelope, "content": content}, path)
+    with pytest.raises(CheckpointError) as info:
+        read_checkpoint(path)
+    message = str(info.value)
+    assert "edited.pt is corrupt" in message and "SHA-256 of its content" in message
+    assert envelope["sha256"] in message
+
+
+def test_saved_checkpoint_carries_the_sha256_of_its_content(tmp_path):
+    path = save_checkpoint(tmp_path / "a.pt", MLP([4, 3]), epoch=2)
+    envelope = torch.load(path, weights_only=True)
+    assert envelope["version"] == 2
+    assert hashlib.sha256(bytes(envelope["content"].numpy())).hexdigest() == envelope["sha256"]
+    assert read_checkpoint(path)["epoch"] == 2
+
+
+def test_version_1_checkpoints_still_load_and_are_crc_checked(tmp_path):
+    torch.manual_seed(0)
+    model = MLP([12, 8, 3])
+    old = write_envelope(tmp_path / "v1.pt", _payload(model, epoch=4), version=1)
+    fresh = MLP([12, 8, 3])
+    assert load_checkpoint(old, fresh)["epoch"] == 4
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), fresh.parameters(), strict=True))
+    flip_a_weight_byte(old, model.layers[0].weight)
+    with pytest.raises(CheckpointError, match=r"v1\.pt is corrupt: its member .* fails the zip CRC-32 check"):
+        load_checkpoint(old, fresh)
+
+
+@pytest.mark.parametrize(("fields", "words"), [
+    ({"history": [0.5, 0.4]}, ["'history' must be a dict or None", "list"]),
+    ({"epoch": -5}, ["'epoch' must be", "integer >= 0", "-5"]),
+    ({"epoch": "3"}, ["'epoch' must be", "'3'"]),
+    ({"epoch": 5, "history": {"train_loss": [1.0, 0.9], "train_acc": [0.1, 0.2], "epoch_time": [1, 1]}},
+     ["'epoch' says 5", "holds only 2"]),
+    ({"epoch": 2, "history": {"train_loss": [1.0, 0.9], "train_acc": [0.1], "epoch_time": [1, 1]}},
+     ["history lists disagree", "train_acc 1"]),
+    ({"epoch": 1, "history": {"train_loss": "low", "train_acc": [], "epoch_time": []}},
+     ["history['train_loss'] must be a list of numbers", "str"]),
+    ({"optimizer": [1, 2]}, ["'optimizer' must be a dict or None", "list"]),
+], ids=["history-list", "epoch-negative", "epoch-str", "epoch-beyond-history", "history-lengths",
+        "history-values", "optimizer-list"])
+def test_fields_of_the_wrong_type_are_named(tmp_path, fields, words):
+    model = MLP([12, 3])
+    path = write_envelope(tmp_path / "odd.pt", _payload(model, **fields))
+    with pytest.raises(CheckpointError) as info:
+        read_checkpoint(path)
+    message = str(info.value)
+    assert "odd.pt" in message and all(w in message for w in words), message
+    X, y = blobs(n=32)
+    with pytest.raises(CheckpointError):  # resume refuses it too, before training anything
+        fit(model, (X, y), epochs=3, batch_size=8, checkpoint=path, resume=True, progress=False, device="cpu")
+
+
+def test_resume_from_a_checkpoint_beyond_epochs_is_refused_and_changes_nothing(tmp_path):
+    X, y = blobs(n=32)
+    torch.manual_seed(0)
+    saved = MLP([12, 3])
+    rows = {"train_loss": [1.0] * 1000, "train_acc": [0.5] * 1000, "epoch_time": [0.1] * 1000}
+    path = write_envelope(tmp_path / "far.pt", _payload(saved, epoch=1000, history=rows))
+    model = MLP([12, 3])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    with pytest.raises(CheckpointError) as info:
+        fit(model, (X, y), epochs=3, batch_size=8, checkpoint=path, resume=True, progress=False, device="cpu")
+    message = str(info.value)
+    assert "far.pt has 1000 completed epochs, more than epochs=3" in message and "at most 3" in message
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_resume_at_exactly_epochs_trains_nothing_and_returns_the_history(tmp_path):
+    X, y = blobs(n=32)
+    path = tmp_path / "done.pt"
+    torch.manual_seed(0)
+    model = MLP([12, 3])
+    first = fit(model, (X, y), epochs=2, batch_size=8, checkpoint=path, progress=False, device="cpu")
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    again = fit(model, (X, y), epochs=2, batch_size=8, checkpoint=path, resume=True, progress=False,
+                device="cpu")
+    assert again.train_loss == first.train_loss and len(again) == 2
+    assert all(torch.equal(v, weights[k]) for k, v in model.state_dict().items())
+
+
+def test_save_refuses_a_negative_epoch_or_a_list_history(tmp_path):
+    with pytest.raises(ValueError, match=r"epoch must be .* integer >= 0, got -1"):
+        save_checkpoint(tmp_path / "x.pt", MLP([4, 3]), epoch=-1)
+    with pytest.raises(ValueError, match="history must be a History, a dict or None, got list"):
+        save_checkpoint(tmp_path / "x.pt", MLP([4, 3]), history=[1.0])
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_map_location_applies_to_the_state_not_to_the_checksummed_content(tmp_path):
+    # "meta" stands in for "cuda" on a machine without a GPU: the content must still be hashed on the CPU
+    model = MLP([4, 3])
+    for version, path in ((2, save_checkpoint(tmp_path / "v2.pt", model, epoch=1)),
+                          (1, write_envelope(tmp_path / "v1.pt", _payload(model, epoch=1), version=1))):
+        state = read_checkpoint(path, map_location="meta")
+        assert state["model"]["layers.0.weight"].device.type == "meta", version
+        assert read_checkpoint(path)["model"]["layers.0.weight"].device.type == "cpu", version

@@ -116,6 +116,28 @@ def test_bad_arguments_are_named():
         fit(_model(), (X, y), epochs=1, batch_size=8, resume=True, progress=False)
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float64, torch.int64, torch.uint8],
+                         ids=["float16", "float64", "int64", "uint8"])
+def test_X_of_another_dtype_is_named_by_its_dtype_not_blamed_on_the_shape(dtype):
+    # documented behaviour: refused with the dtype named, never converted silently (not even float64)
+    X, y = blobs(n=16)
+    with pytest.raises(InputError) as info:
+        fit(_model(), (X.to(dtype), y), epochs=1, batch_size=8, progress=False, device="cpu")
+    message = str(info.value)
+    name = str(dtype).removeprefix("torch.")
+    assert f"train X must have the model's dtype float32, got dtype {name}" in message
+    assert "X.to(torch.float32)" in message and "input shape" not in message
+    with pytest.raises(InputError, match=f"val X must have the model's dtype float32, got dtype {name}"):
+        fit(_model(), (X, y), (X.to(dtype), y), epochs=1, batch_size=8, progress=False, device="cpu")
+
+
+def test_a_float64_model_takes_float64_X():
+    X, y = blobs(n=16)
+    model = _model().double()
+    history = fit(model, (X.double(), y), epochs=1, batch_size=8, progress=False, device="cpu")
+    assert len(history) == 1 and all(p.dtype == torch.float64 for p in model.parameters())
+
+
 def test_divergence_names_epoch_batch_and_layer():
     X, y = blobs()
     with pytest.raises(NonFiniteError, match=r"epoch 1, batch \d+ of 8; first non-finite: .*layers\.\d"):

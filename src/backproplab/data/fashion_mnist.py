@@ -7,18 +7,25 @@ Where the files are looked for, in order (the first directory holding a file win
 3. ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist`` package);
 4. the user cache, ``$XDG_CACHE_HOME/backproplab`` or ``~/.cache/backproplab``.
 
+A ``root`` or ``$BACKPROPLAB_DATA`` that names no directory is not skipped silently: it is a
+one-line warning on stderr (the search goes on), or an error when downloading is off.
+
 Each file may be gzip-compressed (``name.gz``) or not (``name``). The first time a file is used
 its header is checked (:mod:`backproplab.data.idx`) and the SHA-256 of its decompressed content is
 compared with :data:`SHA256`; a file that fails either check is never used. A verified array is
 remembered in the cache (``verified/<key>-<name>.npy`` plus a JSON stamp keyed by the source's
-path, size and modification time and the expected checksum), so a warm load reads one ``.npy``
-per file instead of decompressing and re-hashing 47 MB. When the cache is not writable, loading
-still works and simply re-hashes every time.
+path, size and modification time and the expected checksum, and holding the SHA-256 of the cached
+array itself), so a warm load reads one ``.npy`` per file and hashes it (about 0.1 s for 47 MB)
+instead of decompressing and re-hashing the source. A cached array that does not match its stamp
+(flipped bytes, labels out of range) is never returned: it is rebuilt from the source files with a
+one-line warning on stderr. When the cache is not writable, loading still works and simply
+re-hashes every time.
 
 When a file is found nowhere and ``download=True``, it is fetched from :data:`MIRRORS` in order
-into the cache, streamed into a temporary file that is renamed into place only after the SHA-256
-of its decompressed content matched; any failure (HTTP error, timeout, truncated body, bad
-checksum) moves on to the next mirror and leaves no file behind.
+into the cache, streamed into a part file that is renamed into place only after the SHA-256 of its
+decompressed content matched; any failure (HTTP error, timeout, a deadline per file or a minimum
+rate missed, truncated body, bad checksum) moves on to the next mirror and leaves no file behind
+(see :mod:`backproplab.data.download`).
 """
 
 from __future__ import annotations
@@ -26,18 +33,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import urllib.error
-import urllib.request
-import zlib
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from tqdm import tqdm
 
-from backproplab import __version__
-from backproplab.data.idx import GZIP_MAGIC, parse_idx_header, read_file_bytes
+from backproplab.data.download import (
+    DEFAULT_DEADLINE,
+    DEFAULT_MIN_RATE,
+    DEFAULT_TIMEOUT,
+    Limits,
+    ensure_writable,
+    try_mirrors,
+)
+from backproplab.data.idx import parse_idx_header, read_file_bytes
 from backproplab.errors import ChecksumError, DataNotFoundError, InputError
 from backproplab.files import atomic_open, atomic_write_text
 
@@ -81,9 +92,7 @@ DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
 ENV_VAR = "BACKPROPLAB_DATA"
 
-#: Seconds a download waits for a connection or for the next bytes before giving up on a mirror.
-DEFAULT_TIMEOUT = 30.0
-_CHUNK = 1 << 16
+_WRITABLE_HINT = f"set XDG_CACHE_HOME or {ENV_VAR} to a writable directory"
 
 #: The course's normalisation constants (mean and std of the training pixels / 255, rounded).
 MEAN = 0.1307
@@ -98,6 +107,11 @@ FASHION_CLASSES: tuple[str, ...] = (
 
 # --------------------------------------------------------------------------------------------
 # Where to look
+
+
+def _warn(message: str) -> None:
+    """One line on stderr: something was wrong, backproplab coped, and the user should know."""
+    print(f"backproplab: warning: {message}", file=sys.stderr, flush=True)
 
 
 def cache_dir() -> Path:
@@ -119,6 +133,36 @@ def search_places(root: str | os.PathLike | None = None) -> list[tuple[Path | No
     places.append((Path(DEBIAN_DIR), f"Debian package {DEBIAN_PACKAGE}"))
     places.append((cache_dir(), "user cache"))
     return places
+
+
+def check_explicit_places(root: str | os.PathLike | None, download: bool) -> None:
+    """Say when a place the user named (``root``, ``$BACKPROPLAB_DATA``) is not a directory.
+
+    With ``download=True`` that is a one-line warning on stderr (once per process and place) and
+    the search goes on (the environment variable, Debian folder, cache, download); with
+    ``download=False`` it is an error, since the user asked for local files and named where they are.
+
+    Raises
+    ------
+    DataNotFoundError
+        ``download=False`` and ``root`` or ``$BACKPROPLAB_DATA`` names no directory.
+    """
+    env = os.environ.get(ENV_VAR)
+    for value, label in ((root, "root"), (env or None, f"${ENV_VAR}")):
+        if value is None or Path(value).is_dir():
+            continue
+        why = "is not a directory" if Path(value).exists() else "does not exist"
+        if not download:
+            raise DataNotFoundError(
+                f"Fashion-MNIST: {label} {str(value)!r} {why}; expected a directory holding the four "
+                "Fashion-MNIST files (with --no-download / download=False a named place that is missing "
+                "is an error, not skipped)")
+        if (label, str(value)) not in _WARNED_PLACES:  # once per process: a lesson loads several times
+            _WARNED_PLACES.add((label, str(value)))
+            _warn(f"Fashion-MNIST: {label} {str(value)!r} {why}; searching the other places instead")
+
+
+_WARNED_PLACES: set[tuple[str, str]] = set()
 
 
 def _find(name: str, places: Sequence[tuple[Path | None, str]]) -> tuple[Path, str] | None:
@@ -163,20 +207,35 @@ def _stamp_paths(path: Path, name: str) -> tuple[Path, Path]:
     return folder / f"{key}-{name}.npy", folder / f"{key}-{name}.json"
 
 
-def _read_stamped(name: str, path: Path, stat: os.stat_result, expected: str) -> np.ndarray | None:
+def _read_stamped(name: str, path: Path, stat: os.stat_result, expected: str) -> tuple[np.ndarray | None, str | None]:
+    """The cached array when its stamp matches the source and the array matches its stamp.
+
+    Returns ``(array, None)`` on success; ``(None, None)`` when there is no usable stamp for this
+    source (absent, or the source changed: a normal rebuild); ``(None, why)`` when the stamp matches
+    the source but the cached array does not match the stamp (a corrupted cache).
+    """
     npy, stamp = _stamp_paths(path, name)
     try:
         meta = json.loads(stamp.read_text(encoding="utf-8"))
-        if (meta.get("source") != str(path.resolve()) or meta.get("size") != stat.st_size
+        if not isinstance(meta, dict) or (
+                meta.get("source") != str(path.resolve()) or meta.get("size") != stat.st_size
                 or meta.get("mtime_ns") != stat.st_mtime_ns or meta.get("sha256") != expected
-                or meta.get("npy_bytes") != npy.stat().st_size):
-            return None
+                or not isinstance(meta.get("array_sha256"), str)):
+            return None, None
+    except (OSError, ValueError, TypeError):
+        return None, None
+    try:
+        if meta.get("npy_bytes") != npy.stat().st_size:
+            return None, f"{npy} has {npy.stat().st_size} bytes, its stamp says {meta.get('npy_bytes')}"
         array = np.load(npy, allow_pickle=False)
-    except (OSError, ValueError, TypeError, AttributeError):
-        return None
+    except Exception as err:  # noqa: BLE001 - a garbled .npy header raises SyntaxError, TokenError, ...
+        return None, f"{npy} does not load ({type(err).__name__}: {str(err)[:200]})"
     if list(array.shape) != meta.get("shape") or array.dtype != np.uint8:
-        return None
-    return array
+        return None, f"{npy} holds {array.dtype} {list(array.shape)}, its stamp says uint8 {meta.get('shape')}"
+    actual = hashlib.sha256(np.ascontiguousarray(array)).hexdigest()
+    if actual != meta["array_sha256"]:
+        return None, f"{npy}: SHA-256 of the cached array is {actual}, its stamp says {meta['array_sha256']}"
+    return array, None
 
 
 def _write_stamped(name: str, path: Path, stat: os.stat_result, expected: str, array: np.ndarray) -> None:
@@ -185,7 +244,8 @@ def _write_stamped(name: str, path: Path, stat: os.stat_result, expected: str, a
         with atomic_open(npy, "wb") as handle:
             np.save(handle, array, allow_pickle=False)
         meta = {"source": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                "sha256": expected, "npy_bytes": npy.stat().st_size, "shape": list(array.shape)}
+                "sha256": expected, "npy_bytes": npy.stat().st_size, "shape": list(array.shape),
+                "array_sha256": hashlib.sha256(np.ascontiguousarray(array)).hexdigest()}
         atomic_write_text(stamp, json.dumps(meta, indent=1))
     except OSError:
         # An unwritable cache only costs speed: the next load re-hashes.
@@ -209,10 +269,16 @@ def _load_verified(name: str, path: Path, expected: str, rehash: bool = False) -
     """Load one file, checked; returns the array and ``"stamp"`` or ``"hashed"``."""
     stat = path.stat()
     if not rehash:
-        array = _read_stamped(name, path, stat, expected)
+        array, problem = _read_stamped(name, path, stat, expected)
         if array is not None:
-            return array, "stamp"
-    data = read_file_bytes(path)
+            try:
+                _check_layout(name, array, _stamp_paths(path, name)[0])  # cheap: a second look at labels
+                return array, "stamp"
+            except ChecksumError as err:
+                problem = str(err)
+        if problem is not None:
+            _warn(f"the verified-array cache is corrupt ({problem}); rebuilding it from {path}")
+    data = read_file_bytes(path, max_bytes=SIZES[name])  # a gzip bomb stops here, not at 47 GB
     dtype, shape, offset = parse_idx_header(data, name=str(path))
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
@@ -227,70 +293,13 @@ def _load_verified(name: str, path: Path, expected: str, rehash: bool = False) -
 
 
 # --------------------------------------------------------------------------------------------
-# Download
-
-
-def _reason(err: BaseException, timeout: float) -> str:
-    if isinstance(err, urllib.error.HTTPError):
-        return f"HTTP {err.code} {err.reason}"
-    if isinstance(err, urllib.error.URLError):
-        inner = err.reason
-        if isinstance(inner, TimeoutError):
-            return f"no answer within {timeout:g} s"
-        return f"cannot connect: {inner}"
-    if isinstance(err, TimeoutError):
-        return f"no answer within {timeout:g} s"
-    return f"{type(err).__name__}: {err}"
-
-
-def _fetch(url: str, dest: Path, name: str, expected: str, timeout: float, progress: bool) -> None:
-    """Stream ``url`` (a gzip file) into ``dest`` via a temporary file, checking as it goes."""
-    request = urllib.request.Request(url, headers={"User-Agent": f"backproplab/{__version__}"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        length = response.headers.get("Content-Length")
-        total = int(length) if length and length.isdigit() else None
-        inflate = zlib.decompressobj(wbits=31)
-        digest = hashlib.sha256()
-        received = 0
-        with atomic_open(dest, "wb") as out, tqdm(
-                total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"{name}.gz",
-                disable=not progress, leave=False) as bar:
-            while True:
-                chunk = response.read(_CHUNK)
-                if not chunk:
-                    break
-                if received == 0 and chunk[:2] != GZIP_MAGIC[: len(chunk)]:
-                    raise ChecksumError(f"{url}: expected a gzip file, got bytes starting {chunk[:4].hex(' ')}")
-                received += len(chunk)
-                out.write(chunk)
-                digest.update(inflate.decompress(chunk))
-                bar.update(len(chunk))
-            if total is not None and received != total:
-                raise ChecksumError(f"{url}: truncated body: expected {total} bytes, got {received}")
-            digest.update(inflate.flush())
-            if not inflate.eof:
-                raise ChecksumError(f"{url}: truncated gzip stream after {received} bytes")
-            actual = digest.hexdigest()
-            if actual != expected:
-                raise ChecksumError(
-                    f"{url}: SHA-256 of the decompressed content does not match: expected {expected}, got {actual}")
-
-
-def _ensure_writable(directory: Path) -> str | None:
-    """None when files can be created in ``directory``; otherwise why not."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / f".write-test-{os.getpid()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as err:
-        return f"the cache directory {directory} is not writable ({err.strerror or err}); set XDG_CACHE_HOME or {ENV_VAR} to a writable directory"
-    return None
+# Download (the mechanics, limits and part files are in backproplab.data.download)
 
 
 def download_file(name: str, directory: str | os.PathLike | None = None, *,
                   mirrors: Sequence[str] | None = None, expected: str | None = None,
-                  timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> Path:
+                  timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE,
+                  min_rate: float = DEFAULT_MIN_RATE, progress: bool = True) -> Path:
     """Download ``<name>.gz`` into ``directory`` (default: the cache), trying each mirror in order.
 
     Parameters
@@ -305,6 +314,10 @@ def download_file(name: str, directory: str | os.PathLike | None = None, *,
         SHA-256 of the decompressed content; default ``SHA256[name]``.
     timeout : float
         Seconds to wait for a connection or the next bytes.
+    deadline : float
+        Seconds the whole file may take from one mirror before the next is tried.
+    min_rate : float
+        Bytes per second a mirror must average once ``timeout`` seconds have passed (0: no minimum).
     progress : bool
         Show a progress bar.
 
@@ -315,39 +328,23 @@ def download_file(name: str, directory: str | os.PathLike | None = None, *,
 
     Raises
     ------
+    InputError
+        ``timeout``, ``deadline`` or ``min_rate`` out of range.
     DataNotFoundError
         When the directory is not writable, or every mirror failed (each failure listed).
     """
-    if not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    limits = Limits(timeout, deadline, min_rate)
     directory = Path(directory) if directory is not None else cache_dir()
     mirrors = tuple(MIRRORS if mirrors is None else mirrors)
     expected = expected if expected is not None else SHA256[name]
     places = [(directory, "download destination")]
-    problem = _ensure_writable(directory)
+    problem = ensure_writable(directory, _WRITABLE_HINT)
     if problem is not None:
         raise _not_found(name, places, True, None, note=f"impossible: {problem}")
-    path, failures = _try_mirrors(name, directory, mirrors, expected, timeout, progress)
+    path, failures = try_mirrors(name, directory, mirrors, expected, limits, progress)
     if path is None:
         raise _not_found(name, places, True, failures)
     return path
-
-
-def _try_mirrors(name: str, directory: Path, mirrors: Sequence[str], expected: str, timeout: float,
-                 progress: bool) -> tuple[Path | None, list[tuple[str, str]]]:
-    """The verified download, or None and each mirror's reason for failing."""
-    dest = directory / f"{name}.gz"
-    failures: list[tuple[str, str]] = []
-    for base in mirrors:
-        url = base if base.endswith("/") else base + "/"
-        url = f"{url}{name}.gz"
-        try:
-            _fetch(url, dest, name, expected, timeout, progress)
-        except Exception as err:  # noqa: BLE001 - any failure moves on to the next mirror
-            failures.append((url, _reason(err, timeout)))
-            continue
-        return dest, failures
-    return None, failures
 
 
 # --------------------------------------------------------------------------------------------
@@ -359,7 +356,7 @@ def _check_split(split: str) -> None:
         raise InputError(f"split must be one of {', '.join(map(repr, SPLITS))}; got {split!r}")
 
 
-def _locate(name: str, root, download: bool, mirrors, checksums, timeout, progress) -> tuple[Path, str]:
+def _locate(name: str, root, download: bool, mirrors, checksums, limits: Limits, progress) -> tuple[Path, str]:
     places = search_places(root)
     found = _find(name, places)
     if found is not None:
@@ -367,13 +364,11 @@ def _locate(name: str, root, download: bool, mirrors, checksums, timeout, progre
     if not download:
         raise _not_found(name, places, False, None)
     target = cache_dir()
-    problem = _ensure_writable(target)
+    problem = ensure_writable(target, _WRITABLE_HINT)
     if problem is not None:
         raise _not_found(name, places, True, None, note=f"impossible: {problem}")
-    if not (isinstance(timeout, (int, float)) and timeout > 0):
-        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
     mirrors = tuple(MIRRORS if mirrors is None else mirrors)
-    path, failures = _try_mirrors(name, target, mirrors, _expected(name, checksums), timeout, progress)
+    path, failures = try_mirrors(name, target, mirrors, _expected(name, checksums), limits, progress)
     if path is None:
         raise _not_found(name, places, True, failures)
     return path, "downloaded"
@@ -387,7 +382,8 @@ def _expected(name: str, checksums: Mapping[str, str] | None) -> str:
 
 def load_fashion_mnist(split: str, root: str | os.PathLike | None = None, download: bool = True, *,
                        mirrors: Sequence[str] | None = None, checksums: Mapping[str, str] | None = None,
-                       timeout: float = DEFAULT_TIMEOUT, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+                       timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE,
+                       min_rate: float = DEFAULT_MIN_RATE, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Load one split of Fashion-MNIST as NumPy arrays, checked against its published SHA-256.
 
     Parameters
@@ -404,6 +400,10 @@ def load_fashion_mnist(split: str, root: str | os.PathLike | None = None, downlo
         ``name -> sha256`` overriding :data:`SHA256` for the names it holds (tests use this).
     timeout : float
         Seconds a download waits for a connection or the next bytes before trying the next mirror.
+    deadline : float
+        Seconds one file may take from one mirror before the next mirror is tried.
+    min_rate : float
+        Bytes per second a mirror must average once ``timeout`` seconds have passed (0: no minimum).
     progress : bool
         Show a progress bar while downloading.
 
@@ -418,15 +418,19 @@ def load_fashion_mnist(split: str, root: str | os.PathLike | None = None, downlo
         Unknown ``split``.
     DataNotFoundError
         A file is missing and was not (or could not be) downloaded; the message lists the places
-        searched, the mirrors tried, the Debian package and ``BACKPROPLAB_DATA``.
+        searched, the mirrors tried, the Debian package and ``BACKPROPLAB_DATA``. Also when
+        ``download=False`` and ``root`` or ``$BACKPROPLAB_DATA`` names no directory (with
+        ``download=True`` that is a warning on stderr, and the search goes on).
     ChecksumError
         A file's header or checksum is wrong; the message names the file, expected and actual value.
     """
     _check_split(split)
+    limits = Limits(timeout, deadline, min_rate)
+    check_explicit_places(root, download)
     arrays = []
     paths = []
     for name in FILES[split]:
-        path, _ = _locate(name, root, download, mirrors, checksums, timeout, progress)
+        path, _ = _locate(name, root, download, mirrors, checksums, limits, progress)
         array, _ = _load_verified(name, path, _expected(name, checksums))
         arrays.append(array)
         paths.append(path)
@@ -440,7 +444,8 @@ def load_fashion_mnist(split: str, root: str | os.PathLike | None = None, downlo
 
 def describe_files(root: str | os.PathLike | None = None, download: bool = True, *,
                    mirrors: Sequence[str] | None = None, checksums: Mapping[str, str] | None = None,
-                   timeout: float = DEFAULT_TIMEOUT, progress: bool = True,
+                   timeout: float = DEFAULT_TIMEOUT, deadline: float = DEFAULT_DEADLINE,
+                   min_rate: float = DEFAULT_MIN_RATE, progress: bool = True,
                    rehash: bool = True) -> list[dict]:
     """Where each of the four Fashion-MNIST files is, its size, and whether it verified.
 
@@ -459,10 +464,12 @@ def describe_files(root: str | os.PathLike | None = None, download: bool = True,
     DataNotFoundError, ChecksumError
         As :func:`load_fashion_mnist`.
     """
+    limits = Limits(timeout, deadline, min_rate)
+    check_explicit_places(root, download)
     rows = []
     for split in SPLITS:
         for name in FILES[split]:
-            path, found_in = _locate(name, root, download, mirrors, checksums, timeout, progress)
+            path, found_in = _locate(name, root, download, mirrors, checksums, limits, progress)
             expected = _expected(name, checksums)
             _load_verified(name, path, expected, rehash=rehash)
             rows.append({"file": name, "path": str(path), "bytes": path.stat().st_size,

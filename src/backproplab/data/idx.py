@@ -8,7 +8,7 @@ file, the expected and the actual value in the :class:`~backproplab.errors.Check
 
 from __future__ import annotations
 
-import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -28,6 +28,9 @@ IDX_DTYPES: dict[int, np.dtype] = {
 }
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+#: A header promising more than this many bytes (1 TiB) is corrupt: no IDX file is that large.
+MAX_IDX_BYTES = 1 << 40
 
 
 def parse_idx_header(data: bytes | bytearray | memoryview, name: str = "<bytes>") -> tuple[np.dtype, tuple[int, ...], int]:
@@ -52,8 +55,9 @@ def parse_idx_header(data: bytes | bytearray | memoryview, name: str = "<bytes>"
     Raises
     ------
     ChecksumError
-        Wrong magic number, unknown type code, no dimensions, or a byte count that differs from
-        ``offset + prod(shape) * itemsize``.
+        Wrong magic number, unknown type code, no dimensions, a shape too large for any real
+        file (over :data:`MAX_IDX_BYTES`), or a byte count that differs from
+        ``offset + prod(shape) * itemsize`` (computed exactly, without int64 overflow).
     """
     view = memoryview(data)
     if len(view) < 4:
@@ -72,7 +76,12 @@ def parse_idx_header(data: bytes | bytearray | memoryview, name: str = "<bytes>"
             f"got {len(view)} bytes in all")
     shape = tuple(int(d) for d in np.frombuffer(view[4:offset], dtype=">u4"))
     dtype = IDX_DTYPES[code]
-    expected = offset + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    # Python ints: four uint32 dimensions can multiply past int64 (np.prod would wrap around)
+    expected = offset + math.prod(shape) * dtype.itemsize
+    if expected > MAX_IDX_BYTES:
+        raise ChecksumError(
+            f"{name}: corrupt IDX header: shape {shape} of {dtype.name} would need {expected:.3e} bytes, "
+            f"more than any IDX file (at most {MAX_IDX_BYTES:.3e}); got a file of {len(view)} bytes")
     if len(view) != expected:
         kind = "truncated" if len(view) < expected else "longer than its header says"
         raise ChecksumError(
@@ -106,24 +115,54 @@ def read_idx(data: bytes | bytearray, name: str = "<bytes>") -> np.ndarray:
     return array.astype(dtype.newbyteorder("="), copy=True)
 
 
-def read_file_bytes(path: str | os.PathLike) -> bytes:
+def read_file_bytes(path: str | os.PathLike, max_bytes: int | None = None) -> bytes:
     """Return a file's content, decompressed when it is gzip (by magic number, not by name).
+
+    Parameters
+    ----------
+    path : file path
+    max_bytes : int, optional
+        Refuse content longer than this (after decompression) without producing it: a small gzip
+        file that would inflate to gigabytes is stopped at ``max_bytes + 1``.
 
     Raises
     ------
     ChecksumError
-        When a gzip stream is truncated or corrupt; the message names the file.
+        When a gzip stream is truncated or corrupt, or the content is over ``max_bytes``; the
+        message names the file.
     """
     path = Path(path)
+    with path.open("rb") as handle:
+        magic = handle.read(2)
+    if magic != GZIP_MAGIC:
+        size = path.stat().st_size
+        if max_bytes is not None and size > max_bytes:
+            raise ChecksumError(f"{path}: expected at most {max_bytes} bytes, got a file of {size}")
+        return path.read_bytes()
     raw = path.read_bytes()
-    if raw[:2] != GZIP_MAGIC:
-        return raw
     try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as err:
+        return _gunzip(raw, path, max_bytes)
+    except (EOFError, zlib.error) as err:
         raise ChecksumError(
             f"{path}: corrupt or truncated gzip file ({err}); expected a complete gzip stream, "
             f"got {len(raw)} bytes that do not decompress") from err
+
+
+def _gunzip(raw: bytes, path: Path, max_bytes: int | None) -> bytes:
+    """Every gzip member of ``raw`` decompressed, stopping as soon as the output passes ``max_bytes``."""
+    out = bytearray()
+    data = raw
+    while data:
+        inflate = zlib.decompressobj(wbits=31)
+        room = 0 if max_bytes is None else max_bytes + 1 - len(out)  # 0: no limit
+        out += inflate.decompress(data, room)
+        if max_bytes is not None and len(out) > max_bytes:
+            raise ChecksumError(f"{path}: expected at most {max_bytes} bytes of content, but the gzip stream "
+                                f"inflates to more (a {len(raw)}-byte file); refusing to decompress it")
+        if not inflate.eof:
+            raise EOFError("compressed file ended before the end-of-stream marker was reached")
+        data = inflate.unused_data
+    return bytes(out)
 
 
 def read_idx_file(path: str | os.PathLike) -> np.ndarray:

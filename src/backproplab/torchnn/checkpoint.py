@@ -1,21 +1,34 @@
 """Checkpoints: everything needed to resume training exactly, written atomically, loaded safely.
 
-A checkpoint is one ``torch.save`` file holding a dict::
+A checkpoint is one ``torch.save`` file holding a small envelope around the state::
 
-    {"format": "backproplab.torchnn.checkpoint", "version": 1,
+    {"format": "backproplab.torchnn.checkpoint", "version": 2,
+     "sha256": hex digest of content, "content": uint8 tensor = torch.save bytes of the state}
+
+and the state is the dict that :func:`read_checkpoint` returns::
+
+    {"format": ..., "version": 2, "model_class": str,
      "model": state_dict, "optimizer": state_dict or None, "history": History.to_dict() or None,
      "epoch": epochs completed, "rng": {"torch": ByteTensor, "generator": ByteTensor, "cuda": [...]},
      "extra": plain values}
 
 It is written to a temporary sibling and renamed into place (:func:`backproplab.files.atomic_open`),
 so an interrupted save never leaves a half-written file, and read with
-``torch.load(weights_only=True)``, so loading a file never runs code from it. A missing, truncated or
-foreign file, or one whose tensors do not fit the model, raises
+``torch.load(weights_only=True)``, so loading a file never runs code from it. Before the state is
+used, the zip members' CRC-32 and the content's SHA-256 are checked: ``torch.load`` itself checks
+neither, so a file with flipped bytes used to load with weights like -1.27e38. Version-1 files
+(written before the checksum existed) are still read, checked by their CRC-32 only.
+
+A missing, truncated, corrupted or foreign file, one whose fields have the wrong type (``history``
+a list, a negative ``epoch``), or one whose tensors do not fit the model raises
 :class:`~backproplab.errors.CheckpointError` naming the file (and the mismatched keys and shapes).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import numbers
 import os
 import pickle
 import zipfile
@@ -25,14 +38,19 @@ from typing import Any
 import torch
 from torch import nn
 
-from backproplab.errors import CheckpointError
+from backproplab.errors import CheckpointError, InputError
 from backproplab.files import atomic_open
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint",
-           "read_checkpoint", "check_state_dict"]
+           "read_checkpoint", "apply_checkpoint", "check_state_dict"]
 
 CHECKPOINT_FORMAT = "backproplab.torchnn.checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+#: Versions :func:`read_checkpoint` reads: 1 had no content checksum (only the zip CRC-32 is checked).
+READABLE_VERSIONS = (1, 2)
+
+_LOAD_ERRORS = (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError, ValueError,
+                KeyError, AttributeError, TypeError, IndexError, UnicodeDecodeError)
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
@@ -57,13 +75,22 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
     Returns
     -------
     Path of the written file.
+
+    Raises
+    ------
+    InputError
+        ``epoch`` not an integer >= 0, or ``history`` neither a History, a dict nor None.
     """
     from backproplab.torchnn.probes import unwrap_model
 
-    module = unwrap_model(model)
-    state = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+    if isinstance(epoch, bool) or not isinstance(epoch, numbers.Integral) or epoch < 0:
+        raise InputError(f"epoch must be the number of completed epochs, an integer >= 0, got {epoch!r:.60}")
     if history is not None and hasattr(history, "to_dict"):
         history = history.to_dict()
+    if history is not None and not isinstance(history, dict):
+        raise InputError(f"history must be a History, a dict or None, got {type(history).__name__}")
+    module = unwrap_model(model)
+    state = {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
     payload = {
         "format": CHECKPOINT_FORMAT,
         "version": CHECKPOINT_VERSION,
@@ -71,35 +98,70 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
         "model": state,
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "history": history,
-        "epoch": int(epoch),
+        "epoch": int(epoch),  # a NumPy integer becomes a plain int
         "rng": rng or {},
         "extra": extra or {},
     }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    content = buffer.getvalue()
+    envelope = {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content": torch.frombuffer(bytearray(content), dtype=torch.uint8)}
     path = Path(path)
     with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+        torch.save(envelope, handle)
     return path
 
 
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read and validate a checkpoint file without applying it; returns its dict.
+    """Read, verify and validate a checkpoint file without applying it; returns its state dict.
 
     Raises
     ------
     CheckpointError
-        The file is missing, truncated, not a torch file, or not a backproplab checkpoint.
+        The file is missing, truncated, corrupted (a zip CRC-32 or the content's SHA-256 does not
+        match), not a torch file, not a backproplab checkpoint, or holds fields of the wrong type.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
+    _check_zip_crc(path)
+    envelope = _torch_load(path, path, "cpu")  # the content is hashed on the CPU, whatever map_location
+    _check_format(envelope, path)
+    if envelope["version"] == 1:
+        payload = envelope if str(map_location) == "cpu" else _torch_load(path, path, map_location)
+    else:
+        content = _verified_content(envelope, path)
+        payload = _torch_load(io.BytesIO(content), path, map_location)
+        _check_format(payload, path)
+    _check_fields(payload, path)
+    return payload
+
+
+def _torch_load(source: Path | io.BytesIO, path: Path, map_location: str | torch.device) -> Any:
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, OSError, ValueError,
-            KeyError, AttributeError, TypeError) as exc:
+        return torch.load(source, map_location=map_location, weights_only=True)
+    except _LOAD_ERRORS as exc:
         size = path.stat().st_size
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"checkpoint {path} ({size} bytes) could not be read: it is truncated, "
                               f"corrupt or not a torch file ({type(exc).__name__}: {first})") from exc
+
+
+def _check_zip_crc(path: Path) -> None:
+    """Refuse a zip whose members fail their CRC-32 (``torch.load`` does not check them)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
+        return  # not a readable zip at all: torch.load's own error names the problem
+    if bad is not None:
+        raise CheckpointError(f"checkpoint {path} is corrupt: its member {bad!r} fails the zip CRC-32 check "
+                              "(bytes changed after it was written); restore it from a copy or retrain")
+
+
+def _check_format(payload: Any, path: Path) -> None:
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         if isinstance(payload, dict):
             keys = sorted(map(str, payload))[:8]
@@ -109,13 +171,75 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         raise CheckpointError(f"checkpoint {path} is not a backproplab checkpoint: expected a dict with "
                               f"format={CHECKPOINT_FORMAT!r}, found {found}")
     version = payload.get("version")
-    if version != CHECKPOINT_VERSION:
-        raise CheckpointError(f"checkpoint {path} has format version {version!r}; this backproplab reads "
-                              f"version {CHECKPOINT_VERSION}")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        raise CheckpointError(f"checkpoint {path} has format version {version!r:.40}; this backproplab reads "
+                              f"versions {', '.join(map(str, READABLE_VERSIONS))}")
+
+
+def _verified_content(envelope: dict[str, Any], path: Path) -> bytes:
+    """The state's bytes, after checking them against the SHA-256 stored beside them."""
+    content, stored = envelope.get("content"), envelope.get("sha256")
+    if not (isinstance(content, torch.Tensor) and content.dtype == torch.uint8 and content.ndim == 1
+            and isinstance(stored, str)):
+        raise CheckpointError(f"checkpoint {path} is incomplete: expected a uint8 'content' tensor and its "
+                              "'sha256' string")
+    data = content.contiguous().numpy().tobytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != stored:
+        raise CheckpointError(f"checkpoint {path} is corrupt: the SHA-256 of its content is {actual}, but the "
+                              f"file says {stored[:64]!r} (bytes changed after it was written); restore it "
+                              "from a copy or retrain")
+    return data
+
+
+def _check_fields(payload: dict[str, Any], path: Path) -> None:
+    """Every field a resume reads has the type it needs, so a bad one is named here, not deep inside."""
     missing = [k for k in ("model", "epoch") if k not in payload]
     if missing or not isinstance(payload["model"], dict):
         raise CheckpointError(f"checkpoint {path} is incomplete: missing {missing or ['model state']}")
-    return payload
+    epoch = payload["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise CheckpointError(f"checkpoint {path}: 'epoch' must be the number of completed epochs, an "
+                              f"integer >= 0, got {epoch!r:.60}")
+    for key, kind in (("optimizer", dict), ("history", dict), ("rng", dict), ("extra", dict)):
+        value = payload.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise CheckpointError(f"checkpoint {path}: '{key}' must be a {kind.__name__} or None, got "
+                                  f"{type(value).__name__}")
+    if payload.get("history") is not None:
+        _check_history(payload["history"], epoch, path)
+
+
+_PER_EPOCH = ("train_loss", "train_acc", "epoch_time", "val_loss", "val_acc")
+
+
+def _check_history(history: dict[str, Any], epoch: int, path: Path) -> None:
+    """Per-epoch lists of numbers, as long as each other, with at least ``epoch`` training rows."""
+    for key in _PER_EPOCH:
+        values = history.get(key, [])
+        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                   for v in values):
+            raise CheckpointError(f"checkpoint {path}: history[{key!r}] must be a list of numbers, got "
+                                  f"{type(values).__name__}")
+    rows = len(history.get("train_loss", []))
+    lengths = {k: len(history.get(k, [])) for k in _PER_EPOCH[1:3]}
+    if any(n != rows for n in lengths.values()) or len(history.get("val_loss", [])) > rows \
+            or len(history.get("val_loss", [])) != len(history.get("val_acc", [])):
+        raise CheckpointError(f"checkpoint {path}: history lists disagree in length (train_loss {rows}, "
+                              f"{', '.join(f'{k} {n}' for k, n in lengths.items())}, val_loss "
+                              f"{len(history.get('val_loss', []))}, val_acc {len(history.get('val_acc', []))})")
+    if rows < epoch:
+        raise CheckpointError(f"checkpoint {path}: 'epoch' says {epoch} epochs were completed, but its history "
+                              f"holds only {rows}")
+    if history.get("params") is not None and not isinstance(history["params"], dict):
+        raise CheckpointError(f"checkpoint {path}: history['params'] must be a dict, got "
+                              f"{type(history['params']).__name__}")
+    probes = history.get("probes") or {}
+    if not isinstance(probes, dict) or not all(
+            isinstance(records, dict) and all(isinstance(v, list) for v in records.values())
+            for records in probes.values()):
+        raise CheckpointError(f"checkpoint {path}: history['probes'] must map each probe name to a dict of "
+                              "lists of numbers")
 
 
 def check_state_dict(expected: dict[str, torch.Tensor], found: dict[str, Any], source: str) -> None:
@@ -149,23 +273,38 @@ def load_checkpoint(path: str | os.PathLike, model: nn.Module | None = None,
     Raises
     ------
     CheckpointError
-        Missing/truncated/foreign file, or states that do not fit the model/optimizer (the message
-        names the file and lists mismatched keys and shapes).
+        Missing/truncated/corrupted/foreign file, or states that do not fit the model/optimizer (the
+        message names the file and lists mismatched keys and shapes).
+    """
+    payload = read_checkpoint(path, map_location)
+    apply_checkpoint(payload, path, model, optimizer)
+    return payload
+
+
+def apply_checkpoint(payload: dict[str, Any], path: str | os.PathLike, model: nn.Module | None = None,
+                     optimizer: torch.optim.Optimizer | None = None) -> None:
+    """Load a :func:`read_checkpoint` state into ``model`` and ``optimizer`` (when given).
+
+    Everything is checked before anything is changed: the model's keys and shapes, then the
+    optimizer's (which checks its own groups before loading), then the model's weights are loaded.
+    ``path`` only names the file in messages.
     """
     from backproplab.torchnn.probes import unwrap_model
 
-    payload = read_checkpoint(path, map_location)
-    if model is not None:
-        module = unwrap_model(model)
+    module = unwrap_model(model) if model is not None else None
+    if module is not None:
         check_state_dict(module.state_dict(), payload["model"], str(path))
-        module.load_state_dict(payload["model"])
     if optimizer is not None:
         state = payload.get("optimizer")
         if state is None:
             raise CheckpointError(f"checkpoint {path} holds no optimizer state")
         try:
             optimizer.load_state_dict(state)
-        except (ValueError, KeyError, RuntimeError) as exc:
+        except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
             raise CheckpointError(f"checkpoint {path}: optimizer state does not fit the optimizer "
                                   f"({type(optimizer).__name__}): {exc}") from exc
-    return payload
+    if module is not None:
+        try:
+            module.load_state_dict(payload["model"])
+        except (RuntimeError, TypeError) as exc:
+            raise CheckpointError(f"checkpoint {path}: model state does not load ({exc})") from exc

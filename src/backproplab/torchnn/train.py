@@ -32,7 +32,7 @@ from torch import nn
 
 from backproplab.errors import CheckpointError, InputError, NonFiniteError
 from backproplab.torchnn import distributed as ddp
-from backproplab.torchnn.checkpoint import load_checkpoint, save_checkpoint
+from backproplab.torchnn.checkpoint import apply_checkpoint, read_checkpoint, save_checkpoint
 from backproplab.torchnn.probes import Probe, unwrap_model
 
 __all__ = ["History", "fit", "evaluate", "resolve_device", "make_optimizer", "plot_history"]
@@ -192,8 +192,15 @@ def _check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str
         with torch.no_grad():
             out = module(X[:1])
     except RuntimeError as exc:
+        wanted = _param_dtype(module)
+        if wanted is not None and X.dtype != wanted:
+            # the same RuntimeError for a dtype mismatch used to be blamed on the shape
+            raise InputError(f"{name} X must have the model's dtype {_dtype_name(wanted)}, got dtype "
+                             f"{_dtype_name(X.dtype)}, samples of shape {tuple(X.shape[1:])} (convert it first, e.g. "
+                             f"X.to(torch.{_dtype_name(wanted)}))") from exc
+        detail = " ".join(str(exc).split())[:300]
         raise InputError(f"{name} X must have the input shape the model expects, got samples of shape "
-                         f"{tuple(X.shape[1:])} ({' '.join(str(exc).split())})") from exc
+                         f"{tuple(X.shape[1:])} ({detail})") from exc
     finally:
         nn.Module.train(module, was_training)
     if callable(loss) or out.ndim != 2:
@@ -203,6 +210,15 @@ def _check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str
     if lo < 0 or hi >= classes:
         raise InputError(f"{name} y must hold class indices in [0, {classes - 1}] for a model with {classes} "
                          f"outputs, got values from {lo} to {hi}")
+
+
+def _param_dtype(module: nn.Module) -> torch.dtype | None:
+    """The dtype of the model's first floating-point parameter, or None when it has none."""
+    return next((p.dtype for p in module.parameters() if p.is_floating_point()), None)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -262,6 +278,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     model : nn.Module
         Maps ``X[batch]`` to logits ``[B, C]``. Moved to ``device``.
     train : (X [N, ...] float, y [N] int64)
+        ``X`` has the dtype of the model's parameters (float32 for a default model); another dtype
+        (float16, float64, integers) is refused with an error naming it, never converted silently.
     val : (X_val, y_val), optional
         Evaluated after every epoch (eval mode, probes paused).
     epochs, batch_size : int
@@ -355,21 +373,11 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
         if resume and checkpoint is not None and Path(checkpoint).exists():
-            state = load_checkpoint(checkpoint, module, opt)
-            start_epoch = int(state["epoch"])
+            state = _resume(checkpoint, module, opt, epochs, generator, cuda_devices)
+            start_epoch = state["epoch"]
             if state.get("history"):
                 hist = History.from_dict(state["history"])
                 hist.params.update(run_params)
-            rng = state.get("rng") or {}
-            try:
-                if "generator" in rng:
-                    generator.set_state(rng["generator"])
-                if "torch" in rng:
-                    torch.set_rng_state(rng["torch"])
-                if cuda_devices and rng.get("cuda"):
-                    torch.cuda.set_rng_state(rng["cuda"][0], cuda_devices[0])
-            except (RuntimeError, TypeError) as exc:
-                raise CheckpointError(f"checkpoint {checkpoint}: unusable RNG state ({exc})") from exc
             for p in probes:
                 p.load_records(hist.probes.get(p.name, {}))
 
@@ -432,6 +440,34 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
             for p in attached:
                 p.remove()
     return hist
+
+
+def _resume(checkpoint: str | os.PathLike, module: nn.Module, opt: torch.optim.Optimizer, epochs: int,
+            generator: torch.Generator, cuda_devices: list[int]) -> dict[str, Any]:
+    """Check a checkpoint against this run, then load its model, optimizer and RNG states.
+
+    Nothing is changed when the checkpoint is refused (corrupt, of another model, or further along
+    than ``epochs``). Returns the checkpoint's state (``epoch`` an int >= 0, ``history`` a dict or None).
+    """
+    state = read_checkpoint(checkpoint)
+    start_epoch = state["epoch"]  # an int >= 0, as many as the history's rows (read_checkpoint checks)
+    if start_epoch > epochs:
+        raise CheckpointError(
+            f"checkpoint {checkpoint} has {start_epoch} completed epochs, more than epochs={epochs}: "
+            f"expected at most {epochs}; pass epochs >= {start_epoch} to continue it, or another "
+            "checkpoint path to start afresh")
+    apply_checkpoint(state, checkpoint, module, opt)
+    rng = state.get("rng") or {}
+    try:
+        if "generator" in rng:
+            generator.set_state(rng["generator"])
+        if "torch" in rng:
+            torch.set_rng_state(rng["torch"])
+        if cuda_devices and rng.get("cuda"):
+            torch.cuda.set_rng_state(rng["cuda"][0], cuda_devices[0])
+    except (RuntimeError, TypeError, KeyError, IndexError) as exc:
+        raise CheckpointError(f"checkpoint {checkpoint}: unusable RNG state ({exc})") from exc
+    return state
 
 
 class _Diverged(Exception):
