@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
 
 from backproplab.errors import CheckpointError, InputError, NonFiniteError
 from backproplab.torchnn import distributed as ddp
@@ -163,10 +165,31 @@ def _loss_fn(loss: str | LossFn) -> LossFn:
     raise InputError(f"loss must be 'cross_entropy', 'nll' or a callable(logits, y), got {loss!r}")
 
 
+def _as_tensor(value: Any) -> Any:
+    """A NumPy array becomes a tensor sharing its memory (dtype kept); anything else is returned as is."""
+    return torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else value
+
+
+def _from_loader(loader: DataLoader, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every (X, y) batch of a DataLoader, read once and concatenated (fit batches the data itself)."""
+    xs, ys = [], []
+    for batch in loader:
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            raise InputError(f"{name} DataLoader must yield (X, y) batches, got {type(batch).__name__}")
+        xs.append(_as_tensor(batch[0]))
+        ys.append(_as_tensor(batch[1]))
+    if not xs:
+        raise InputError(f"{name} DataLoader is empty (N = 0)")
+    return torch.cat(xs), torch.cat(ys)
+
+
 def _check_pair(pair: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(pair, DataLoader):
+        pair = _from_loader(pair, name)
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-        raise InputError(f"{name} must be a pair (X, y) of tensors, got {type(pair).__name__}")
-    X, y = pair
+        raise InputError(f"{name} must be a pair (X, y) of tensors or NumPy arrays, or a DataLoader, "
+                         f"got {type(pair).__name__}")
+    X, y = (_as_tensor(v) for v in pair)
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise InputError(f"{name} must hold torch tensors (X, y), got ({type(X).__name__}, {type(y).__name__})")
     if X.ndim < 2:
@@ -277,7 +300,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     ----------
     model : nn.Module
         Maps ``X[batch]`` to logits ``[B, C]``. Moved to ``device``.
-    train : (X [N, ...] float, y [N] int64)
+    train : (X [N, ...] float, y [N] int64), as tensors or NumPy arrays, or a DataLoader of such batches
+        NumPy arrays are used without a copy; a DataLoader is read once and concatenated (``fit``
+        makes its own batches, so the loader's batch size and order do not matter).
         ``X`` has the dtype of the model's parameters (float32 for a default model); another dtype
         (float16, float64, integers) is refused with an error naming it, never converted silently.
     val : (X_val, y_val), optional
