@@ -33,3 +33,13 @@ def test_bullets_stay_on_their_own_lines_and_roles_lose_their_markup():
         "Title.", "", "Some text with code and backproplab.scratch:", "",
         "  • first item wrapped on two lines;", "  • second item.", "",
         "    indented example stays", "    line for line"]
+
+
+def test_an_unknown_option_points_to_the_subcommands_help(capsys):
+    from backproplab.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["xor", "--epochs", "3"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --epochs 3" in err and "'backproplab xor --help'" in err, err
