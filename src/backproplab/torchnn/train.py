@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from backproplab.errors import CheckpointError, InputError, NonFiniteError
+from backproplab.progress import LoopProgress
 from backproplab.torchnn import distributed as ddp
 from backproplab.torchnn.checkpoint import apply_checkpoint, read_checkpoint, save_checkpoint
 from backproplab.torchnn.probes import Probe, unwrap_model
@@ -268,7 +269,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor] | None = None, *, epochs: int, batch_size: int,
         optimizer: Any = None, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0,
         loss: str | LossFn = "cross_entropy", device: str | torch.device = "auto", seed: int = 0,
-        probes: Sequence[Probe] = (), progress: bool = True, checkpoint: str | os.PathLike | None = None,
+        probes: Sequence[Probe] = (), progress: bool | None = True, checkpoint: str | os.PathLike | None = None,
         resume: bool = False, checkpoint_every: int = 1, eval_batch_size: int = 2048,
         history: History | None = None, lr_schedule: Callable[[int], float] | None = None) -> History:
     """Train ``model`` on in-memory tensors; return the per-epoch :class:`History`.
@@ -297,8 +298,11 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     probes : sequence of Probe
         Attached for the call (and removed after), paused during validation, flushed per epoch into
         ``history.probes[probe.name]``.
-    progress : bool
-        A tqdm bar per epoch (rank 0 only).
+    progress : bool or None
+        Report progress on stderr (rank 0 only): a bar with epoch, batch, running loss and ETA, and
+        one line per epoch. ``True`` reports in the form the run's setting asks for (``reproduce``
+        and the ``backproplab`` command set it: lines when stderr is not a terminal), ``None`` only
+        when a run set one, ``False`` never; see :mod:`backproplab.progress`.
     checkpoint : path, optional
         Written atomically every ``checkpoint_every`` epochs and after the last (rank 0 only).
     resume : bool
@@ -386,9 +390,12 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         attached = [p for p in probes if not p.attached]
         for p in attached:
             p.attach(module)
+        report = LoopProgress(progress if rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
+                              batches=_count_batches(len(X), batch_size, world), desc=type(module).__name__)
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
+                report.start_epoch(epoch + 1)
                 if lr_schedule is not None:
                     factor = float(lr_schedule(epoch))
                     if not (math.isfinite(factor) and factor > 0):
@@ -399,7 +406,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                 snapshot = _snapshot(module, opt, generator, cuda_devices)
                 try:
                     train_loss, train_acc = _train_epoch(net, opt, loss_fn, X, y, batch_size, generator, dev,
-                                                         world, rank, epoch, epochs, progress)
+                                                         world, rank, report)
                 except _Diverged as div:
                     with _paused(probes):
                         where = _locate_nonfinite(net, module, opt, loss_fn, X, y, batch_size, generator,
@@ -428,8 +435,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                     for key, values in new.items():
                         slot.setdefault(key, []).extend(values)
                 hist.epoch_time.append(time.perf_counter() - t0)
-                if progress and rank == 0:
-                    _print_epoch(hist, epoch, epochs)
+                report.end_epoch(train_loss, train_acc, hist.epoch_time[-1],
+                                 **({"val_loss": hist.val_loss[-1], "val_acc": hist.val_acc[-1]} if val is not None else {}))
                 done = epoch + 1
                 if checkpoint is not None and rank == 0 and (done % checkpoint_every == 0 or done == epochs):
                     rng_state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
@@ -437,6 +444,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                         rng_state["cuda"] = [torch.cuda.get_rng_state(cuda_devices[0])]
                     save_checkpoint(checkpoint, module, opt, history=hist, epoch=done, rng=rng_state)
         finally:
+            report.close()
             for p in attached:
                 p.remove()
     return hist
@@ -573,9 +581,15 @@ class _paused:
             c.__exit__(*exc)
 
 
+def _count_batches(n: int, batch_size: int, world: int) -> int:
+    """Batches per epoch on each rank (a ragged remainder smaller than ``world`` is skipped)."""
+    full, rest = divmod(n, batch_size * world)
+    return full + (1 if rest >= world else 0)
+
+
 def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
                  batch_size: int, generator: torch.Generator, dev: torch.device, world: int, rank: int,
-                 epoch: int, epochs: int, progress: bool) -> tuple[float, float]:
+                 report: LoopProgress) -> tuple[float, float]:
     """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used."""
     nn.Module.train(net, True)
     n = len(X)
@@ -586,11 +600,10 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
     finite_batches = torch.zeros((), dtype=torch.int64, device=dev)  # batches before the loss went NaN/inf
     seen = 0
     n_batches = math.ceil(n / global_batch)
-    bar = None
-    if progress and rank == 0:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, mininterval=0.5)
+    def running_loss() -> float:  # read only when the bar draws (a device sync every REFRESH_S)
+        return float(loss_sum) / max(seen, 1)
+
     for idx, scale in _batches(perm, n, global_batch, world, rank):
         xb = X.index_select(0, idx)
         yb = y.index_select(0, idx)
@@ -605,26 +618,13 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
             correct += (out.argmax(dim=1) == yb).sum()
             finite_batches += torch.isfinite(loss_sum)
         seen += len(idx)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        report.step(1, running_loss)
     totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64,
                                                                              device=dev)])
     total_loss, total_correct, total_seen = ddp.all_reduce_sum(totals).tolist()
     if not math.isfinite(total_loss):
         raise _Diverged(int(finite_batches.item()) + 1, n_batches)
     return total_loss / total_seen, total_correct / total_seen
-
-
-def _print_epoch(hist: History, epoch: int, epochs: int) -> None:
-    from tqdm.auto import tqdm
-
-    line = (f"epoch {epoch + 1}/{epochs}: loss {hist.train_loss[-1]:.4f} acc {hist.train_acc[-1]:.4f}")
-    if hist.val_loss:
-        line += f"  val_loss {hist.val_loss[-1]:.4f} val_acc {hist.val_acc[-1]:.4f}"
-    line += f"  ({hist.epoch_time[-1]:.1f} s)"
-    tqdm.write(line)
 
 
 # -- plotting ---------------------------------------------------------------------------------------
