@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from backproplab.errors import InputError, NonFiniteError
+from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
 from backproplab.scratch.functional import LOSSES, log_softmax, sigmoid, softmax
 from backproplab.scratch.init import as_generator
@@ -202,7 +203,7 @@ def fit(
     X_val=None,
     y_val=None,
     seed=0,
-    progress: bool = True,
+    progress: bool | None = True,
     shuffle: bool = True,
     blas_threads: int | None = None,
 ) -> History:
@@ -221,7 +222,9 @@ def fit(
     loss : a name in :data:`~backproplab.scratch.functional.LOSSES`, applied to the last layer's output
     X_val, y_val : optional validation set, evaluated after every epoch
     seed : int or numpy.random.Generator, the source of the per-epoch shuffles
-    progress : show a tqdm bar over epochs
+    progress : report progress on stderr (a bar with epoch, batch, running loss and ETA, or one line
+        per epoch when stderr is not a terminal); ``None``: only when the run's setting asks for it
+        (see :mod:`backproplab.progress`)
     shuffle : draw a new permutation every epoch (else keep the data order)
     blas_threads : cap on BLAS threads while training (None: unchanged; 1 on a busy shared machine)
 
@@ -268,18 +271,13 @@ def fit(
     history = History()
     snap = None
 
-    bar = None
-    epoch_iter = range(1, epochs + 1)
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(epoch_iter, desc="fit", unit="epoch", leave=False)
-        epoch_iter = bar
+    report = LoopProgress(progress, epochs=epochs, batches=len(sizes), desc=type(network).__name__)
     # overflow turns into inf/NaN silently here and is reported as a NonFiniteError below
     with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            for epoch in epoch_iter:
+            for epoch in range(1, epochs + 1):
                 start_time = time.perf_counter()
+                report.start_epoch(epoch)
                 order = rng.permutation(n) if shuffle else np.arange(n)
                 # once per epoch (no per-batch cost): parameters and optimizer state, so a non-finite
                 # loss can restore the last good parameters by replaying this epoch's batches
@@ -314,6 +312,7 @@ def fit(
                     correct += count_correct(loss, out, tb, last_act)
                     network.backward(grad)
                     optimizer.step(params, grads)
+                    report.step(1, total / start)
                 if hasattr(optimizer, "end_epoch"):
                     optimizer.end_epoch()
                 history.train_loss.append(total / n)
@@ -324,12 +323,8 @@ def fit(
                     history.val_loss.append(vl)
                     history.val_acc.append(va)
                 history.epoch_time.append(time.perf_counter() - start_time)
-                if bar is not None:
-                    post = {"loss": f"{history.train_loss[-1]:.4f}"}
-                    if has_val:
-                        post["val_acc"] = f"{history.val_acc[-1]:.4f}"
-                    bar.set_postfix(post)
+                report.end_epoch(history.train_loss[-1], history.train_acc[-1], history.epoch_time[-1],
+                                 **({"val_loss": vl, "val_acc": va} if has_val else {}))
         finally:
-            if bar is not None:
-                bar.close()
+            report.close()
     return history

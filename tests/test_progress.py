@@ -1,0 +1,143 @@
+"""Progress of training loops (backproplab.progress): one setting per run, a bar on a terminal, one line
+per epoch elsewhere, nothing for library calls unless the run asks."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from backproplab.errors import InputError
+from backproplab.progress import LoopProgress, nested, progress_mode, resolve
+from backproplab.scratch import SGD, Network
+from backproplab.scratch import fit as np_fit
+from backproplab.torchnn import fit as torch_fit
+
+
+class FakeTerminal(io.StringIO):
+    """A stream that says it is a terminal, as stderr in a shell does."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _data(n: int = 300):
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(n, 5, generator=gen)
+    return X, (X[:, 0] > 0).long()
+
+
+def _torch_fit(epochs: int = 3, progress: bool | None = None, val: bool = True) -> None:
+    X, y = _data()
+    torch_fit(nn.Linear(5, 2), (X, y), (X[:50], y[:50]) if val else None, epochs=epochs, batch_size=10,
+              device="cpu", progress=progress)
+
+
+@pytest.mark.parametrize("mode", ["lines", "on"])
+def test_a_fit_under_lines_prints_exactly_one_line_per_epoch(mode: str) -> None:
+    stream = io.StringIO()  # not a terminal: "on" means lines too
+    with progress_mode(mode, delay=0, stream=stream):
+        _torch_fit(epochs=3)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 3, lines
+    for k, line in enumerate(lines, start=1):
+        assert re.fullmatch(rf"Linear epoch {k}/3: loss \d\.\d{{4}} acc \d\.\d{{4}}  val_loss \d\.\d{{4}} "
+                            rf"val_acc \d\.\d{{4}}  \(\d+\.\d s\)", line), line
+    assert "\r" not in stream.getvalue()  # no bar drawing in a log
+
+
+def test_the_numpy_fit_and_numpy_ann_print_one_line_per_epoch_too() -> None:
+    from backproplab.scratch import NumpyANN
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((40, 3))
+    stream = io.StringIO()
+    with progress_mode("lines", delay=0, stream=stream):
+        np_fit(Network.from_sizes([3, 4, 2], "tanh"), X, np.arange(40) % 2, 4, 8, SGD(0.1), progress=None)
+        NumpyANN(3, 4, 2, lr=0.1, seed=0).train(X, np.arange(40) % 2, epochs=2, batch_size=8)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "Network epoch 1/4", "Network epoch 2/4", "Network epoch 3/4", "Network epoch 4/4",
+        "NumpyANN epoch 1/2", "NumpyANN epoch 2/2"]
+
+
+def test_under_a_terminal_the_bar_shows_epoch_batch_and_loss() -> None:
+    stream = FakeTerminal()
+    with progress_mode("on", delay=0, stream=stream):
+        _torch_fit(epochs=2, val=False)
+    text = stream.getvalue()
+    drawn = [part for part in text.split("\r") if "batch" in part]
+    assert drawn, text
+    assert re.search(r"Linear epoch [12]/2 batch \d+/30: +\d+%\|.*\| \[\d\d:\d\d<\d\d:\d\d, loss \d\.\d{4}\]",
+                     text), drawn[:3]
+    assert "Linear epoch 2/2: loss" in text  # outside reproduce the epoch's line stays above the bar
+
+
+def test_library_calls_keep_their_default_until_a_run_sets_one(capsys) -> None:
+    _torch_fit(epochs=1, progress=None)  # None: only when a run asks
+    with progress_mode("off"):
+        _torch_fit(epochs=1, progress=True)  # a run's "off" silences even True
+    with progress_mode("lines", delay=0):
+        _torch_fit(epochs=1, progress=False)  # False is never overridden
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("setting", "progress", "form"), [
+    (None, True, "bar"), (None, None, "off"), (None, False, "off"),
+    ("lines", True, "lines"), ("lines", None, "lines"), ("lines", False, "off"),
+    ("bar", None, "bar"), ("off", True, "off"), ("on", None, "lines"),
+])
+def test_resolve_follows_the_table(setting: str | None, progress: bool | None, form: str) -> None:
+    if setting is None:
+        assert resolve(progress) == form
+        return
+    with progress_mode(setting, stream=io.StringIO()):
+        assert resolve(progress) == form
+
+
+def test_lines_wait_for_the_delay_and_a_short_loop_says_nothing() -> None:
+    stream = io.StringIO()
+    with progress_mode("lines", delay=3600, stream=stream), \
+            LoopProgress(None, epochs=2, batches=1) as report:
+        for epoch in (1, 2):
+            report.start_epoch(epoch)
+            report.end_epoch(0.5, 0.75, 1.0)
+    assert stream.getvalue() == ""
+
+
+def test_a_nested_bar_sits_below_its_parent_and_keeps_its_clock_moving() -> None:
+    refreshed = []
+
+    class Parent:
+        def refresh(self) -> None:
+            refreshed.append(True)
+
+    stream = FakeTerminal()
+    with progress_mode("on", delay=0, stream=stream), nested(Parent()), \
+            LoopProgress(None, epochs=1, batches=4, desc="inner") as report:
+        report.start_epoch(1)
+        report.step(1, lambda: 0.25)
+        assert report._bar.pos in (1, -1)  # tqdm stores the row (negated while drawn)
+        report.end_epoch(0.25, 1.0, 0.1)
+    assert refreshed
+    assert "inner epoch 1/1 batch 1/4" in stream.getvalue()
+    assert "inner epoch 1/1: loss" not in stream.getvalue()  # under reproduce: the bar only
+
+
+@pytest.mark.parametrize(("kwargs", "words"), [
+    ({"mode": "loud"}, ["progress mode", "'loud'", "'lines'"]),
+    ({"mode": "on", "delay": -1}, ["delay", ">= 0", "-1"]),
+])
+def test_bad_settings_are_named(kwargs, words) -> None:
+    with pytest.raises(InputError) as info, progress_mode(**kwargs):
+        pass
+    assert all(w in str(info.value) for w in words), str(info.value)
+
+
+def test_a_bad_progress_argument_is_named() -> None:
+    with pytest.raises(InputError, match="progress must be True, False or None"):
+        _torch_fit(epochs=1, progress="yes")
