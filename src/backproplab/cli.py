@@ -161,7 +161,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _cmd_lesson(args: argparse.Namespace) -> int:
     from backproplab.files import check_writable_dir
     from backproplab.progress import progress_mode
-    from backproplab.torchnn.threads import run_threads
+    from backproplab.threads import run_threads
 
     lesson = args.lesson
     if args.out is not None:

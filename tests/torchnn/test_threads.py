@@ -36,7 +36,7 @@ def test_bad_thread_counts_are_named(bad):
 def test_run_threads_caps_torch_and_blas_and_restores():
     from threadpoolctl import threadpool_info
 
-    from backproplab.torchnn.threads import run_threads
+    from backproplab.threads import run_threads
 
     before = torch.get_num_threads()
     blas_before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
@@ -50,7 +50,7 @@ def test_run_threads_caps_torch_and_blas_and_restores():
 
 
 def test_run_threads_none_changes_nothing_and_bad_counts_are_named():
-    from backproplab.torchnn.threads import run_threads
+    from backproplab.threads import run_threads
 
     before = torch.get_num_threads()
     with run_threads(None):

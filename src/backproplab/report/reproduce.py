@@ -55,6 +55,7 @@ from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text
 from backproplab.progress import nested, progress_mode
 from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
 from backproplab.report.schema import FORMAT
+from backproplab.threads import check_threads, run_threads
 
 __all__ = ["MARKER", "ReproduceOutcome", "reproduce", "select_lessons", "failed_claims", "resume_command",
            "versions"]
@@ -145,16 +146,13 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
         terminal; see :mod:`backproplab.progress`).
     threads : int, optional
         At most this many torch and BLAS threads for the whole run (recorded in ``settings``);
-        None: every core (see :func:`backproplab.torchnn.threads.run_threads`).
+        None: every core (see :mod:`backproplab.threads`).
 
     Returns
     -------
     ReproduceOutcome
     """
-    from backproplab.torchnn.threads import check_threads, run_threads
-
-    seed = _check_arguments(quick, seed, device)
-    threads = check_threads(threads)
+    seed = _check_arguments(quick, seed, device, threads)
     if lessons is None:
         import backproplab.lessons as lesson_package
 
@@ -185,9 +183,10 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     return outcome
 
 
-def _check_arguments(quick: Any, seed: Any, device: Any) -> int:
+def _check_arguments(quick: Any, seed: Any, device: Any, threads: Any) -> int:
     from backproplab.lessons._args import check_seed
 
+    check_threads(threads)
     if not isinstance(quick, bool):
         raise InputError(f"quick must be True or False, got {quick!r}")
     seed = check_seed(seed)
