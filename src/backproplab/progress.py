@@ -231,12 +231,13 @@ class LoopProgress:
         self._pending.clear()
 
     def _draw(self, loss: float | Callable[[], float] | None, now: float) -> None:
-        if self._bar is None:
-            self._bar = self._make_bar()
         epochs = f"/{self.epochs}" if self.epochs is not None else ""
         batches = f"/{self.batches}" if self.batches is not None else ""
         head = f"{self.desc} " if self.desc else ""
-        self._bar.set_description_str(f"{head}epoch {self.epoch}{epochs} batch {self.batch}{batches}", refresh=False)
+        desc = f"{head}epoch {self.epoch}{epochs} batch {self.batch}{batches}"
+        if self._bar is None:
+            self._bar = self._make_bar(desc)
+        self._bar.set_description_str(desc, refresh=False)
         value = loss() if callable(loss) else loss
         if value is not None:
             self._bar.set_postfix_str(f"loss {value:.4f}", refresh=False)
@@ -249,7 +250,7 @@ class LoopProgress:
     def _whole_run(self) -> bool:
         return self.epochs is not None and self.batches is not None
 
-    def _make_bar(self) -> Any:
+    def _make_bar(self, desc: str) -> Any:
         from tqdm import tqdm
 
         total = None
@@ -257,9 +258,12 @@ class LoopProgress:
             total = self.batches * max(1, self.epochs - self.first_epoch + 1)
         elif self.batches is not None:
             total = self.batches
-        bar = tqdm(total=total, file=self.stream, position=len(self.parents), leave=False, dynamic_ncols=True,
-                   unit="batch", bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]"
-                   if total is not None else "{desc} [{elapsed}{postfix}]")
+        fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]" if total is not None \
+            else "{desc} [{elapsed}{postfix}]"
+        n = self.done if self._whole_run() else self.batch
+        bar = tqdm(total=total, desc=desc, initial=n, file=self.stream, position=len(self.parents), leave=False,
+                   dynamic_ncols=True, unit="batch", bar_format=fmt)
         # elapsed and rate (hence ETA) count from the start of the loop, not from the first drawing
+        bar.initial = 0
         bar.start_t = bar._time() - (time.perf_counter() - self.t0)
         return bar
