@@ -335,18 +335,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     X, y = _check_pair(train, "train")
     if val is not None:
         Xv, yv = _check_pair(val, "val")
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
-    checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InputError(f"seed must be an integer, got {seed!r}")
-    if resume and checkpoint is None:
-        raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
+    epochs, batch_size, checkpoint_every = (_positive_int(name, value) for name, value in (
+        ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)))
+    _check_options(seed, resume, checkpoint, probes)
     loss_fn = _loss_fn(loss)
-    for p in probes:
-        if not isinstance(p, Probe):
-            raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
-
     dev = resolve_device(device)
     ddp.init_from_env(ddp.default_backend(dev))
     world, rank = ddp.world_size(), ddp.rank()
@@ -356,19 +348,13 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     net = ddp.wrap_ddp(module, dev) if world > 1 else model
     opt = make_optimizer(optimizer, module.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
 
-    X = X.to(dev, non_blocking=True)
-    y = y.to(dev, non_blocking=True)
+    X, y = _to_device_checked(module, X, y, dev, probes, "train", loss)
     if val is not None:
-        Xv, yv = Xv.to(dev, non_blocking=True), yv.to(dev, non_blocking=True)
-    with _paused(probes):  # probes attached before the call must not record the shape check
-        _check_values(module, X, y, "train", loss)
-        if val is not None:
-            _check_values(module, Xv, yv, "val", loss)
-
+        val = _to_device_checked(module, Xv, yv, dev, probes, "val", loss)
     hist = history if history is not None else History()
     run_params = {"epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
                   "lr": opt.param_groups[0].get("lr"), "seed": seed, "device": str(dev),
-                  "world_size": world, "n_train": len(X), "n_val": len(Xv) if val is not None else 0}
+                  "world_size": world, "n_train": len(X), "n_val": len(val[0]) if val is not None else 0}
     hist.params.update(run_params)
     generator = torch.Generator().manual_seed(seed)
     start_epoch = 0
@@ -379,14 +365,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         if resume and checkpoint is not None and Path(checkpoint).exists():
             state = _resume(checkpoint, module, opt, epochs, generator, cuda_devices)
             start_epoch = state["epoch"]
-            if state.get("history"):
-                hist = History.from_dict(state["history"])
-                hist.params.update(run_params)
-            for p in probes:
-                p.load_records(hist.probes.get(p.name, {}))
+            hist = _resumed_history(state, hist, run_params, probes)
 
-        base_lrs = [g.get("initial_lr", g["lr"]) for g in opt.param_groups] if lr_schedule is None else \
-            [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
+        base_lrs = _base_lrs(opt, lr_schedule is not None)
         attached = [p for p in probes if not p.attached]
         for p in attached:
             p.attach(module)
@@ -397,11 +378,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                 t0 = time.perf_counter()
                 report.start_epoch(epoch + 1)
                 if lr_schedule is not None:
-                    factor = float(lr_schedule(epoch))
-                    if not (math.isfinite(factor) and factor > 0):
-                        raise InputError(f"lr_schedule({epoch}) must be a positive number, got {factor!r}")
-                    for group, base in zip(opt.param_groups, base_lrs, strict=True):
-                        group["lr"] = base * factor
+                    _apply_lr_schedule(opt, lr_schedule, epoch, base_lrs)
                 # once per epoch (nothing per batch): the state a non-finite loss goes back to
                 snapshot = _snapshot(module, opt, generator, cuda_devices)
                 try:
@@ -412,37 +389,16 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
                         where = _locate_nonfinite(net, module, opt, loss_fn, X, y, batch_size, generator,
                                                   dev, world, rank, snapshot, div.batch)
                     _restore(module, opt, generator, snapshot)
-                    saved = ""
                     if checkpoint is not None and rank == 0:
                         save_checkpoint(checkpoint, module, opt, history=hist, epoch=epoch, rng=snapshot["rng"])
-                        saved = f"; checkpoint {checkpoint} holds that state (epoch {epoch})"
-                    err = NonFiniteError(
-                        f"training loss became non-finite at epoch {epoch + 1}, batch {div.batch} of "
-                        f"{div.n_batches}; first non-finite: {where}; the model and optimizer are restored to "
-                        f"their last good state, the start of epoch {epoch + 1}{saved}; try a smaller learning rate")
-                    err.epoch, err.batch, err.layer = epoch + 1, div.batch, where
-                    raise err from None
-                hist.train_loss.append(train_loss)
-                hist.train_acc.append(train_acc)
-                if val is not None:
-                    with _paused(probes):
-                        vl, va = evaluate(module, Xv, yv, batch_size=eval_batch_size, loss=loss_fn)
-                    hist.val_loss.append(vl)
-                    hist.val_acc.append(va)
-                for p in probes:
-                    new = p.flush()
-                    slot = hist.probes.setdefault(p.name, {})
-                    for key, values in new.items():
-                        slot.setdefault(key, []).extend(values)
-                hist.epoch_time.append(time.perf_counter() - t0)
-                report.end_epoch(train_loss, train_acc, hist.epoch_time[-1],
-                                 **({"val_loss": hist.val_loss[-1], "val_acc": hist.val_acc[-1]} if val is not None else {}))
+                    raise _nonfinite_error(div, epoch, where, checkpoint if rank == 0 else None) from None
+                with _paused(probes):  # validation is not training: the probes do not record it
+                    scores = evaluate(module, *val, batch_size=eval_batch_size, loss=loss_fn) if val else None
+                _record_epoch(hist, (train_loss, train_acc), scores, probes, time.perf_counter() - t0, report)
                 done = epoch + 1
                 if checkpoint is not None and rank == 0 and (done % checkpoint_every == 0 or done == epochs):
-                    rng_state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
-                    if cuda_devices:
-                        rng_state["cuda"] = [torch.cuda.get_rng_state(cuda_devices[0])]
-                    save_checkpoint(checkpoint, module, opt, history=hist, epoch=done, rng=rng_state)
+                    save_checkpoint(checkpoint, module, opt, history=hist, epoch=done,
+                                    rng=_snapshot_rng(generator, cuda_devices))
         finally:
             report.close()
             for p in attached:
@@ -484,13 +440,90 @@ class _Diverged(Exception):
         self.batch, self.n_batches = batch, n_batches
 
 
-def _snapshot(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
-              cuda_devices: list[int]) -> dict[str, Any]:
+def _check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any]) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"seed must be an integer, got {seed!r}")
+    if resume and checkpoint is None:
+        raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
+    for p in probes:
+        if not isinstance(p, Probe):
+            raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
+
+
+def _base_lrs(opt: torch.optim.Optimizer, scheduled: bool) -> list[float]:
+    """Each group's learning rate before any schedule (kept as ``initial_lr`` when a schedule scales it)."""
+    if scheduled:
+        return [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
+    return [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
+
+
+def _apply_lr_schedule(opt: torch.optim.Optimizer, lr_schedule: Callable[[int], float], epoch: int,
+                       base_lrs: list[float]) -> None:
+    factor = float(lr_schedule(epoch))
+    if not (math.isfinite(factor) and factor > 0):
+        raise InputError(f"lr_schedule({epoch}) must be a positive number, got {factor!r}")
+    for group, base in zip(opt.param_groups, base_lrs, strict=True):
+        group["lr"] = base * factor
+
+
+def _to_device_checked(module: nn.Module, X: torch.Tensor, y: torch.Tensor, dev: torch.device,
+                       probes: Sequence[Probe], name: str, loss: str | LossFn) -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = X.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+    with _paused(probes):  # probes attached before the call must not record the shape check
+        _check_values(module, X, y, name, loss)
+    return X, y
+
+
+def _resumed_history(state: dict[str, Any], hist: History, run_params: dict[str, Any],
+                     probes: Sequence[Probe]) -> History:
+    """The checkpoint's history (this run's params on top), or ``hist``; the probes get their records back."""
+    if state.get("history"):
+        hist = History.from_dict(state["history"])
+        hist.params.update(run_params)
+    for p in probes:
+        p.load_records(hist.probes.get(p.name, {}))
+    return hist
+
+
+def _record_epoch(hist: History, train: tuple[float, float], val: tuple[float, float] | None,
+                  probes: Sequence[Probe], seconds: float, report: LoopProgress) -> None:
+    """Append the epoch's (loss, accuracy) on train and validation, its probe records and its time."""
+    hist.train_loss.append(train[0])
+    hist.train_acc.append(train[1])
+    if val is not None:
+        hist.val_loss.append(val[0])
+        hist.val_acc.append(val[1])
+    for p in probes:
+        slot = hist.probes.setdefault(p.name, {})
+        for key, values in p.flush().items():
+            slot.setdefault(key, []).extend(values)
+    hist.epoch_time.append(seconds)
+    report.end_epoch(*train, seconds, **({"val_loss": val[0], "val_acc": val[1]} if val is not None else {}))
+
+
+def _nonfinite_error(div: _Diverged, epoch: int, where: str, checkpoint: Any) -> NonFiniteError:
+    """The error for a loss that went NaN/inf in ``epoch`` (0-based), after the state was restored."""
+    saved = f"; checkpoint {checkpoint} holds that state (epoch {epoch})" if checkpoint is not None else ""
+    err = NonFiniteError(
+        f"training loss became non-finite at epoch {epoch + 1}, batch {div.batch} of "
+        f"{div.n_batches}; first non-finite: {where}; the model and optimizer are restored to "
+        f"their last good state, the start of epoch {epoch + 1}{saved}; try a smaller learning rate")
+    err.epoch, err.batch, err.layer = epoch + 1, div.batch, where
+    return err
+
+
+def _snapshot_rng(generator: torch.Generator, cuda_devices: list[int]) -> dict[str, Any]:
     rng: dict[str, Any] = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
     if cuda_devices:
         rng["cuda"] = [torch.cuda.get_rng_state(cuda_devices[0])]
+    return rng
+
+
+def _snapshot(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
+              cuda_devices: list[int]) -> dict[str, Any]:
     return {"model": {k: v.detach().clone() for k, v in module.state_dict().items()},
-            "opt": copy.deepcopy(opt.state_dict()), "rng": rng, "cuda_devices": cuda_devices}
+            "opt": copy.deepcopy(opt.state_dict()), "rng": _snapshot_rng(generator, cuda_devices),
+            "cuda_devices": cuda_devices}
 
 
 def _restore(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
