@@ -65,6 +65,7 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "rep-foreign" / "figures" / "xor" / "notes.txt").write_text("mine")
     _report(tmp_path / "rep-deep", lambda d: None)
     (tmp_path / "rep-deep" / "results.json").write_text("[" * 100_000 + "]" * 100_000)
+    _backprop_files(tmp_path)
     return tmp_path
 
 
@@ -115,6 +116,21 @@ def _report(folder: Path, change) -> None:
     folder.mkdir()
     (folder / "results.json").write_text(json.dumps(doc))
     (folder / ".backproplab-report").write_text('{"format": "backproplab-report/1"}')
+
+
+def _backprop_files(tmp_path: Path) -> None:
+    """Network files for the tracer's rows: an alias bomb, deep nesting, a 400-digit weight, a NUL."""
+    from backproplab.lessons import backprop_trace as bp
+
+    levels = ['&a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    levels += [f"&{n} [" + ", ".join([f"*{p}"] * 9) + "]" for p, n in zip("abcdefgh", "bcdefghi", strict=True)]
+    (tmp_path / "bomb.yaml").write_text("description: [" + ", ".join(levels) + "]\ninput: [1.0]\n")
+    nested = "[" * 100_000 + "]" * 100_000
+    (tmp_path / "deep.json").write_text(f'{{"input": {nested}, "target": [1.0], "layers": []}}')
+    (tmp_path / "deep.yaml").write_text(f"input: {nested}\ntarget: [1.0]\nlayers: []\n")
+    course = bp.examples()["course"].read_text(encoding="utf-8")
+    (tmp_path / "big.yaml").write_text(course.replace("[0.5, -0.4]", f"[{'9' * 400}, -0.4]"))
+    (tmp_path / "nul.yaml").write_text(course.replace("name: course", 'name: "nul\\0byte"'))
 
 
 D, S, T, L = pytest.mark.data, pytest.mark.scratch, pytest.mark.torchnn, pytest.mark.lessons
@@ -230,6 +246,18 @@ CASES = [
          InputError, "network file", "bad.yaml", "not valid YAML", "line"),
     case("backprop-unknown-key", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "foreign.yaml"),
          InputError, "foreign.yaml", "unknown key(s) foo", "expected"),
+    case("backprop-alias-bomb", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "bomb.yaml"),
+         InputError, "bomb.yaml", "line 1", "anchors and aliases", "not supported"),
+    case("backprop-deep-json", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "deep.json"),
+         InputError, "deep.json", "nested too deeply", "at most 16"),
+    case("backprop-deep-yaml", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "deep.yaml"),
+         InputError, "deep.yaml", "not valid YAML", "nesting"),
+    case("backprop-400-digits", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "big.yaml"),
+         InputError, "big.yaml", "layers[0].weights[0][0]", "fits a float", "400 digits"),
+    case("backprop-nul-name", L, lambda f: get_lesson("backprop").run(quick=True, network=f / "nul.yaml"),
+         InputError, "nul.yaml", "name: control character", r"'\x00'"),
+    case("backprop-out-is-a-file", L, lambda f: get_lesson("backprop").run(quick=True, out=f / "bad.yaml" / "x"),
+         InputError, "out:", "bad.yaml", "which is a file", "expected a directory"),
     case("conv-kernel-too-big", L, lambda f: get_lesson("conv").run(quick=True, size=3, kernel=7), InputError,
          "kernel 7", "larger than the padded input", "n + 2*padding"),
     case("xor-seed-negative", L, lambda f: get_lesson("xor").run(quick=True, seed=-1), InputError,
@@ -265,6 +293,13 @@ CLI_CASES = [
     pytest.param(["backprop", "{tmp}/nope.yaml"], ["nope.yaml", "does not exist"], id="backprop-missing"),
     pytest.param(["backprop", "--example", "nosuch"], ["--example", "invalid choice", "nosuch"],
                  id="backprop-example"),
+    pytest.param(["backprop", "{tmp}/bomb.yaml"], ["bomb.yaml", "anchors and aliases"], id="backprop-alias-bomb"),
+    pytest.param(["backprop", "{tmp}/deep.json"], ["deep.json", "nested too deeply"], id="backprop-deep-json"),
+    pytest.param(["backprop", "{tmp}/deep.yaml"], ["deep.yaml", "nesting"], id="backprop-deep-yaml"),
+    pytest.param(["backprop", "{tmp}/big.yaml", "--out", "{tmp}/o"], ["layers[0].weights[0][0]", "400 digits"],
+                 id="backprop-400-digits"),
+    pytest.param(["backprop", "{tmp}/nul.yaml"], ["name: control character", r"'\x00'"], id="backprop-nul-name"),
+    pytest.param(["backprop", "--out", "{tmp}/bad.yaml"], ["out must be a directory", "bad.yaml", "is a file"], id="backprop-out-file"),
     pytest.param(["fashion", "--model", "resnet"], ["--model", "'cnn'", "resnet"], id="fashion-model"),
     pytest.param(["fashion", "--epochs", "0"], ["epochs", "positive integer", "0"], id="fashion-epochs"),
     pytest.param(["activations", "--seed", "-1"], ["seed", ">= 0", "-1"], id="activations-seed"),

@@ -4,6 +4,7 @@ file validation with errors naming the field, and the CLI."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -48,8 +49,9 @@ def test_bundled_examples():
 
 
 def test_course_dL_dw32_by_hand(result):
-    claim = result.claim("asked ∂L/∂w⁽¹⁾₃₂ equals the expected answer")
-    assert claim.passed and claim.value == pytest.approx(-0.252, abs=1e-12)
+    """Global numbering, as the course: inputs 1, 2; hidden 3, 4, 5; output 6; w32 from unit 2 into 3."""
+    claim = result.claim("asked ∂L/∂w₃₂ equals the expected answer")
+    assert claim.passed and claim.value == pytest.approx(-0.147, abs=1e-12)
     # by hand: s = W1 x + b1, ReLU, yhat = w2 . a + b2, L = (y - yhat)^2 / 2
     x = np.array([2.0, -1.0])
     W1 = np.array([[0.5, -0.4], [-0.3, 0.8], [0.2, 0.6]])
@@ -58,10 +60,67 @@ def test_course_dL_dw32_by_hand(result):
     s = W1 @ x + b1
     a = np.maximum(s, 0)
     yhat = w2 @ a + b2
-    delta_out = yhat - 1.0
-    delta_3 = (s[2] > 0) * w2[2] * delta_out
+    delta_6 = yhat - 1.0
+    delta_3 = (s[0] > 0) * w2[0] * delta_6  # unit 3 is the first hidden unit; w63 = w2[0]
     assert delta_3 * x[1] == pytest.approx(claim.value, abs=1e-15)
-    assert "∂L/∂w⁽¹⁾₃₂ = δ⁽¹⁾₃·x₂ = 0.252·(−1) = −0.252" in result.text["print_trace"]
+    text = result.text["print_trace"]
+    assert "s₃ = w₃₁·x₁ + w₃₂·x₂ + b₃ = 0.5·2 + (−0.4)·(−1) + 0.1 = 1.5" in text
+    assert "δ₃ = (w₆₃·δ₆)·[s₃ > 0] = (0.7·0.21)·1 = 0.147" in text
+    assert "∂L/∂w₃₂ = δ₃·x₂ = 0.147·(−1) = −0.147" in text
+    assert "Asked: ∂L/∂w₃₂ = −0.147" in text
+    assert "units input 1–2, hidden 3–5, output 6; w_ij is the weight from unit j into unit i" in text
+
+
+def test_layer_notation_names_the_same_numbers_per_layer():
+    res = bp.run(notation="layer")
+    try:
+        assert res.passed and res.params["notation"] == "layer"
+        text = res.text["print_trace"]
+        # the asked weight (global w32) is the first hidden unit's weight from input 2: w(1)12
+        assert res.claim("asked ∂L/∂w⁽¹⁾₁₂ equals the expected answer").value == pytest.approx(-0.147, abs=1e-12)
+        # and the per-layer w(1)32 (into the third hidden unit, global w52) is the old -0.252
+        assert "∂L/∂w⁽¹⁾₃₂ = δ⁽¹⁾₃·x₂ = 0.252·(−1) = −0.252" in text
+        assert "L = ½(y₁ − ŷ₁)² = ½(1 − 1.21)² = 0.02205" in text
+        assert r"\frac{\partial L}{\partial w^{(1)}_{32}} = \delta^{(1)}_{3} x_{2} = 0.252 \cdot (-1) = -0.252" \
+            in res.text["backprop_trace"]
+    finally:
+        res.close_figures()
+    tr_global, tr_layer = bp.trace(bp.load_example("course")), bp.trace(bp.load_example("course"), "layer")
+    assert [st.value for st in tr_global.steps] == [st.value for st in tr_layer.steps]
+    assert [st.index for st in tr_global.steps] == [st.index for st in tr_layer.steps]
+    with pytest.raises(ValueError, match="notation: expected one of global, layer"):
+        bp.run(notation="jku")
+
+
+@pytest.mark.parametrize(("ask", "symbol", "value"), [
+    ({"to": 3, "from": 2}, "∂L/∂w₃₂", -0.147),
+    ({"layer": 1, "to": 1, "from": 2}, "∂L/∂w₃₂", -0.147),  # the same weight numbered within layer 1
+    ({"to": 5, "from": 2}, "∂L/∂w₅₂", -0.252),
+    ({"to": 6, "from": 3}, "∂L/∂w₆₃", 0.315),
+    ({"to": 6, "bias": True}, "∂L/∂b₆", 0.21),
+])
+def test_asks_in_global_and_layer_numbering(ask, symbol, value):
+    data = course_dict()
+    data["ask"] = [ask | {"expected": value, "tolerance": 1e-12}]
+    res_claims = bp._claims_for(bp.trace(bp.network_from_dict(data)), {}, "", fd=False)
+    (claim,) = res_claims
+    assert claim.name == f"asked {symbol} equals the expected answer" and claim.passed, claim
+
+
+@pytest.mark.parametrize(("ask", "words"), [
+    ({"to": 2, "from": 1}, ["ask[0].to", "from 3 to 6", "a unit above the inputs", "got 2"]),
+    ({"to": 7, "from": 1}, ["ask[0].to", "from 3 to 6", "got 7"]),
+    ({"to": 6, "from": 1}, ["ask[0].from", "from 3 to 5", "the layer below unit 6", "got 1"]),
+    ({"to": 3, "from": 4}, ["ask[0].from", "from 1 to 2", "the layer below unit 3", "got 4"]),
+    ({"from": 4}, ["ask[0]", "needs to"]),
+])
+def test_bad_global_asks_name_the_unit_range(ask, words):
+    data = course_dict()
+    data["ask"] = [ask]
+    with pytest.raises(ValueError) as info:
+        bp.network_from_dict(data, source="net.yaml")
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
 
 
 def test_trace_arrays_equal_autograd_for_every_example():
@@ -83,17 +142,17 @@ def test_every_quantity_is_printed_with_numbers(result):
     net = bp.load_example("course")
     n_weights = sum(layer.weights.size for layer in net.layers)
     n_units = sum(layer.weights.shape[0] for layer in net.layers)
-    lines = text.splitlines()
-    assert sum(line.strip().startswith("s⁽") for line in lines) == n_units
-    assert sum(line.strip().startswith("δ⁽") for line in lines) == n_units
-    assert sum(line.strip().startswith("∂L/∂w") for line in lines) == n_weights
-    assert sum(line.strip().startswith("∂L/∂b") for line in lines) == n_units
-    assert "L = ½(y₁ − ŷ₁)² = ½(1 − 1.21)² = 0.02205" in text
+    lines = [line.strip() for line in text.splitlines()]
+    assert sum(re.match("s[₀-₉]+ = ", line) is not None for line in lines) == n_units
+    assert sum(re.match("δ[₀-₉]+ = ", line) is not None for line in lines) == n_units
+    assert sum(line.startswith("∂L/∂w") for line in lines) == n_weights
+    assert sum(line.startswith("∂L/∂b") for line in lines) == n_units
+    assert "L = ½(y₆ − a₆)² = ½(1 − 1.21)² = 0.02205" in text
     assert "[torch" in text
     # the Markdown carries the same steps in LaTeX
     md = result.text["backprop_trace"]
     assert md.count("$$") >= 2 * (2 * n_units + n_units + n_weights + n_units)
-    assert r"\frac{\partial L}{\partial w^{(1)}_{32}} = \delta^{(1)}_{3} x_{2} = 0.252 \cdot (-1) = -0.252" in md
+    assert r"\frac{\partial L}{\partial w_{32}} = \delta_{3} x_{2} = 0.147 \cdot (-1) = -0.147" in md
 
 
 def test_sigmoid_bce_output_delta_is_yhat_minus_y():
@@ -115,10 +174,10 @@ def test_writes_markdown_to_out(tmp_path):
 
 def test_user_file_yaml_and_json(tmp_path):
     data = course_dict()
-    data["ask"] = [{"layer": 1, "to": 3, "from": 2, "expected": -0.252}]
+    data["ask"] = [{"to": 3, "from": 2, "expected": -0.147}]
     (tmp_path / "net.json").write_text(json.dumps(data))
     data["loss"] = "squared_error"
-    data["ask"] = [{"layer": 1, "to": 3, "from": 2, "expected": -0.504}]  # twice the half loss
+    data["ask"] = [{"to": 3, "from": 2, "expected": -0.294}]  # twice the half loss
     (tmp_path / "net.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     for name in ("net.json", "net.yaml"):
         res = bp.run(network=tmp_path / name)
@@ -171,6 +230,7 @@ def _broken(**changes) -> dict:
     (_broken(ask=[{"layer": 1, "to": 1, "from": 1, "expected": "x"}]), ["ask[0].expected"]),
     (_broken(layers=[{"activation": "relu", "weights": [[1.0, 1.0]], "biases": [0.0]}] * 9),
      ["at most 8 layers"]),
+    (_broken(ask=[{"to": 3, "from": 1}] * 65), ["ask: at most 64", "got 65"]),
 ])
 def test_bad_network_names_the_field(data, words):
     with pytest.raises(ValueError) as info:
@@ -205,7 +265,7 @@ def test_bad_files(tmp_path):
 def test_cli_traces_the_course_example(capsys):
     assert main(["backprop", "--quick"]) == 0
     out = capsys.readouterr().out
-    assert "all claims pass" in out and "∂L/∂w⁽¹⁾₃₂" in out and "−0.252" in out
+    assert "all claims pass" in out and "Asked: ∂L/∂w₃₂ = −0.147 (expected -0.147)" in out
 
 
 def test_cli_bad_file_is_one_line_exit_2(capsys, tmp_path):
@@ -227,3 +287,152 @@ def test_saturated_sigmoid_bce_follows_torch_conventions():
     assert tr.loss == 100.0
     checks = bp.check_trace(tr)
     assert max(diff for diff, _ in checks.values()) < 1e-10, checks
+
+
+# -- softmax with cross-entropy, the classifiers' loss ----------------------------------------------
+
+
+def test_softmax_cross_entropy_example_matches_a_torch_classifier():
+    """Every s, a, δ, ∂L/∂w, ∂L/∂b of the bundled softmax example against nn.Linear + nn.CrossEntropyLoss
+    with a class index (torch's own classifier loss, built here without the tracer's torch_reference)."""
+    net = bp.load_example("softmax-cross-entropy")
+    tr = bp.trace(net)
+    hidden, out = torch.nn.Linear(2, 2).double(), torch.nn.Linear(2, 3).double()
+    with torch.no_grad():
+        for lin, layer in zip((hidden, out), net.layers, strict=True):
+            lin.weight.copy_(torch.from_numpy(layer.weights))
+            lin.bias.copy_(torch.from_numpy(layer.biases))
+    x = torch.from_numpy(net.x).unsqueeze(0)
+    s1 = hidden(x)
+    s1.retain_grad()
+    a1 = torch.tanh(s1)
+    s2 = out(a1)
+    s2.retain_grad()
+    label = torch.tensor([int(np.argmax(net.y))])
+    assert label.item() == 1
+    loss = torch.nn.CrossEntropyLoss()(s2, label)
+    loss.backward()
+    pairs = [(tr.s[0], s1), (tr.a[0], a1), (tr.s[1], s2), (tr.a[1], torch.softmax(s2, dim=1)),
+             (tr.delta[0], s1.grad), (tr.delta[1], s2.grad), (tr.grad_w[0], hidden.weight.grad),
+             (tr.grad_w[1], out.weight.grad), (tr.grad_b[0], hidden.bias.grad), (tr.grad_b[1], out.bias.grad)]
+    for i, (ours, theirs) in enumerate(pairs):
+        torch.testing.assert_close(torch.from_numpy(np.atleast_2d(ours)).squeeze(), theirs.detach().squeeze(),
+                                   rtol=1e-12, atol=1e-15, msg=f"pair {i}")
+    assert tr.loss == pytest.approx(loss.item(), rel=1e-14)
+    # the output delta is a - y, and the loss is -log of the true class's probability
+    np.testing.assert_allclose(tr.delta[1], tr.a[1] - net.y, atol=1e-16)
+    assert tr.loss == pytest.approx(-np.log(tr.a[1][1]), rel=1e-14)
+    fd = bp.finite_difference_weights(net)
+    for ours, num in zip(tr.grad_w, fd, strict=True):
+        np.testing.assert_allclose(ours, num, atol=1e-8)
+
+
+def test_softmax_cross_entropy_is_printed_with_its_formulas():
+    res = bp.run(example="softmax-cross-entropy")
+    try:
+        assert res.passed, [str(c) for c in res.claims if not c.passed]
+        text = res.text["print_trace"]
+        assert "L = −(y₅·log a₅ + y₆·log a₆ + y₇·log a₇) = −(0·log 0.552848 + 1·log 0.163168" in text
+        assert "δ₆ = a₆ − y₆ = 0.163168 − 1 = −0.836832" in text
+        assert "a₅ = e^s₅/(e^s₅ + e^s₆ + e^s₇) = e^0.481129/(" in text
+        assert r"\frac{e^{s_{5}}}{e^{s_{5}} + e^{s_{6}} + e^{s_{7}}}" in res.text["backprop_trace"]
+    finally:
+        res.close_figures()
+
+
+def test_cross_entropy_stays_finite_where_a_softmax_output_underflows():
+    data = yaml.safe_load(bp.examples()["softmax-cross-entropy"].read_text(encoding="utf-8"))
+    data["layers"][1]["weights"] = [[900.0, 0.0], [0.0, 0.0], [-900.0, 0.0]]  # a7 = e^-1800/... = 0
+    data["input"] = [10.0, 0.0]
+    tr = bp.trace(bp.network_from_dict(data))
+    assert tr.a[1][2] == 0.0 and np.isfinite(tr.loss)
+    checks = bp.check_trace(tr)
+    assert max(diff for diff, _ in checks.values()) < 1e-10, checks
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"loss": "half_squared_error"}, ["cross_entropy and a softmax output layer go together", "'softmax'"]),
+    ({"target": [0.0, 1.0, 1.0]}, ["target", "probabilities that sum to 1", "[0.0, 1.0, 1.0]"]),
+    ({"target": [-0.5, 1.5, 0.0]}, ["target", "probabilities"]),
+    ({"layers__0__activation": "softmax"}, ["layers[0].activation", "only for the output layer"]),
+    ({"layers__1__activation": "sigmoid"}, ["cross_entropy", "softmax", "'sigmoid'"]),
+])
+def test_bad_softmax_networks_name_the_field(changes, words):
+    data = yaml.safe_load(bp.examples()["softmax-cross-entropy"].read_text(encoding="utf-8"))
+    for dotted, value in changes.items():
+        target, keys = data, dotted.split("__")
+        for key in keys[:-1]:
+            target = target[int(key)] if key.isdigit() else target[key]
+        target[keys[-1]] = value
+    with pytest.raises(ValueError) as info:
+        bp.network_from_dict(data, source="net.yaml")
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))
+
+
+# -- the CLI's examples: trace each, list them, print a starter -------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(bp.examples()))
+def test_cli_example_each(name, capsys):
+    assert main(["backprop", "--example", name]) == 0
+    out = capsys.readouterr().out
+    assert "all claims pass" in out and f"Network '{name}'" in out
+
+
+def test_cli_example_list(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["backprop", "--example", "list"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for name in bp.examples():
+        assert re.search(rf"^{re.escape(name)} +\d", out, re.M), name
+    assert "--print-example course > my_net.yaml" in out
+
+
+def test_cli_print_example_is_a_starter_that_traces(tmp_path, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["backprop", "--print-example", "course"])
+    assert info.value.code == 0
+    starter = capsys.readouterr().out
+    assert starter == bp.examples()["course"].read_text(encoding="utf-8")
+    mine = tmp_path / "my_net.yaml"
+    mine.write_text(starter.replace("name: course", "name: mine"))
+    assert main(["backprop", str(mine), "--out", str(tmp_path / "out")]) == 0
+    assert "Network 'mine'" in capsys.readouterr().out
+    assert (tmp_path / "out" / "backprop_mine.png").is_file()
+    # edited numbers trace too; only the course's expected answers (kept in the starter) now differ
+    mine.write_text(starter.replace("[0.5, -0.4]", "[0.5, -0.3]"))
+    assert main(["backprop", str(mine)]) == 1
+    out = capsys.readouterr().out
+    assert "s₃ = w₃₁·x₁ + w₃₂·x₂ + b₃ = 0.5·2 + (−0.3)·(−1) + 0.1 = 1.4" in out
+    failed = [line for line in out.splitlines() if "[FAIL]" in line]
+    assert failed and all("equals the expected answer" in line for line in failed), failed
+
+
+def test_cli_notation_layer(capsys):
+    assert main(["backprop", "--notation", "layer"]) == 0
+    assert "Asked: ∂L/∂w⁽¹⁾₁₂ = −0.147" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        main(["backprop", "--notation", "jku"])
+    assert info.value.code == 2
+    assert "--notation" in capsys.readouterr().err
+
+
+def test_help_documents_examples_and_the_starter(capsys):
+    with pytest.raises(SystemExit):
+        main(["backprop", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "--print-example NAME" in out and "my_net.yaml" in out and "'list' describes them" in out
+    assert "--notation {global,layer}" in out
+
+
+def test_the_tracer_package_and_the_lesson_export_the_same_names():
+    """The tracer lives in backproplab.tracer (reading, network, notation, trace, checks, render); the
+    lesson module keeps re-exporting its public names for notebooks written against it."""
+    import backproplab.tracer as tracer
+
+    for name in tracer.__all__:
+        if name != "figure":
+            assert getattr(bp, name) is getattr(tracer, name), name
+    assert bp.NAME == "backprop" and callable(bp.run)

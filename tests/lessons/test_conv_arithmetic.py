@@ -172,3 +172,44 @@ def test_cli_bad_questions_exit_2(argv, message, capsys):
 def test_bad_seed():
     with pytest.raises(ValueError, match="seed must be an integer"):
         ca.run(quick=True, seed=1.5)
+
+
+def test_formulas_show_the_numbers():
+    assert ca.output_size_formula(10, 6, padding=2, stride=2) == "⌊(10 + 2·2 − 6)/2⌋ + 1 = 5"
+    assert ca.output_size_formula(7, 3, dilation=2) == "⌊(7 + 2·0 − (2·(3 − 1) + 1))/1⌋ + 1 = 3"
+    assert ca.params_formula(3, 1, 3) == "1·(3·3·3 + 1) = 28"
+    assert ca.params_formula(3, 1, 3, bias=False) == "1·3·3·3 = 27"
+    assert ca.params_formula(4, 3, (3, 3)) == "3·(4·3·3 + 1) = 111"
+
+
+def test_every_course_answer_carries_its_formula(result):
+    for row in result.tables["course_questions"]:
+        assert row["worked"].endswith(f"= {row['formula']}")
+        assert row["worked"] in result.claim(row["question"]).evidence
+
+
+def test_height_by_width_in_one_run():
+    """A4 Q3.1(b): a 10×12 (height × width) input, 6×6 filter, padding 2, stride 2 -> 5×6."""
+    res = ca.run(quick=True, size=(10, 12), kernel=6, padding=2, stride=2)
+    res.close_figures()
+    (own,) = [c for c in res.claims if c.name.startswith("your layer")]
+    assert own.passed and own.value == "5×6"
+    assert "height: ⌊(10 + 2·2 − 6)/2⌋ + 1 = 5" in own.evidence and "width: ⌊(12 + 2·2 − 6)/2⌋ + 1 = 6" in own.evidence
+    assert res.params["size"] == [10, 12]
+
+
+def test_cli_size_takes_one_or_two_numbers(capsys):
+    assert main(["conv", "--quick", "--size", "10", "12", "--kernel", "6", "--padding", "2", "--stride", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "10×12 input (height × width)" in out and ": 5×6 (bound = torch's 5×6)" in out
+    assert main(["conv", "--quick", "--size", "32", "--kernel", "5", "--padding", "2", "--stride", "2"]) == 0
+    assert "⌊(32 + 2·2 − 5)/2⌋ + 1 = 16" in capsys.readouterr().out
+    assert main(["conv", "--size", "1", "2", "3", "--kernel", "2"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "size must be one number N (square) or two numbers H W" in err
+
+
+def test_height_by_width_is_held_to_the_same_cost_bound(capsys):
+    assert main(["conv", "--quick", "--size", "3000", "2000", "--kernel", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "size: H=3000, W=2000" in err and "(H + 2*padding)*(W + 2*padding) <= 4194304" in err

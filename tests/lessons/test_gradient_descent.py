@@ -10,6 +10,7 @@ import pytest
 from backproplab.cli import main
 from backproplab.lessons import get_lesson
 from backproplab.lessons import gradient_descent as gd
+from backproplab.lessons._gd_findings import run_findings
 
 pytestmark = pytest.mark.lessons
 
@@ -101,6 +102,19 @@ def test_figures_and_text(result):
     assert any(label.startswith("good") for label in labels)
     assert any(label.startswith("too large") for label in labels)
     assert "1.29676" in result.text["print_summary"]
+    for fig in result.figures.values():  # legends sit below the plot, never on the curves
+        assert fig.legends and all(a.get_legend() is None for a in fig.axes)
+    values = result.figures["gd_values"].axes[0]
+    assert values.get_yscale() == "log"  # f - f* > 0 for the course's f: a plain log axis, no symlog 0
+    assert all(result.text[f"caption:{name}"][0].isupper() for name in result.figures)
+
+
+def test_course_run_table_is_not_repeated(result):
+    assert "your_run" not in result.tables  # the default run is the course's run, shown once
+    assert "|---|" not in result.text["gradient_descent"]  # the page's text repeats no table
+    assert len(result.tables["steps_to_target"]) == 6  # one row per eta0: fewest steps to f < -2
+    row = next(r for r in result.tables["steps_to_target"] if r["eta0"] == 0.2)
+    assert row["d = 0.95"] == 10
 
 
 def test_user_expression_and_start(tmp_path):
@@ -114,7 +128,8 @@ def test_user_expression_and_start(tmp_path):
         run = res.tables["your_run"]
         assert len(run) == 16 and run[0]["x"] == 2.0
         assert run[1]["x"] == pytest.approx(2.0 - 0.2 * 2 * (2.0 - 1), abs=1e-15)
-        assert (tmp_path / "gradient_descent.md").read_text().startswith("# Gradient descent")
+        md = (tmp_path / "gradient_descent.md").read_text()
+        assert md.startswith("# Gradient descent") and "| 15 |" in md  # the file keeps your run's table
     finally:
         res.close_figures()
 
@@ -130,13 +145,58 @@ def test_function_of_x_alone_has_a_strict_minimum():
         res.close_figures()
 
 
-def test_unbounded_user_function_fails_its_minimum_claim():
+def test_unbounded_user_function_is_a_finding_not_a_failure():
     res = gd.run(quick=True, expr="x + y")
     try:
         assert res.tables["minimum"][0]["on_boundary"]
-        assert not res.passed
+        assert res.passed and [c.name for c in res.claims][0].startswith("forward-mode gradient")
+        assert "No stationary point found" in res.text["gradient_descent"]
     finally:
         res.close_figures()
+
+
+ROSENBROCK = "(x-1)^2 + 10*(y-x^2)^2"
+
+
+@pytest.mark.parametrize("expr, words, absent", [
+    (ROSENBROCK, ["diverged at step 3", "try --eta 0.001", "A strict minimum", "every one diverged"], []),
+    ("sqrt(x^2+y^2)", ["Hessian undefined at (0, 0)", "not yet a stationary point after 10 steps"], []),
+    ("exp(x)*y^2", ["Hessian singular", "a valley of equally low points"], ["unbounded"]),
+    ("x + y", ["No stationary point found", "f may be unbounded below", "f keeps decreasing outside it"], []),
+])
+def test_user_functions_exit_0_with_findings(capsys, expr, words, absent):
+    assert main(["gradient-descent", "--quick", "--expr", expr]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "all claims pass" in out
+    for word in words:
+        assert word in out, out
+    for word in absent:
+        assert word not in out, out
+
+
+def test_a_diverging_run_says_so_and_the_suggested_step_works():
+    f = gd.parse_expression(ROSENBROCK)
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p)) if np.isfinite(p).all() else math.nan}
+            for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 1.0, 10))]
+    # by hand: the first step from (3, 2) has gradient (844, -140), so x jumps to -81.4 and then explodes
+    assert rows[1]["x"] == pytest.approx(3 - 0.1 * (2 * 2 - 40 * 3 * (2 - 9)), abs=1e-12)
+    safer = gd.safer_step(f, (3.0, 2.0), 0.1, 1.0, 10)
+    assert safer == pytest.approx(1e-3)
+    (text,) = run_findings(f, rows, 0.1, 1.0, safer)
+    assert text.startswith("**Your run diverged at step 3** (step size η = 0.1)") and "`--eta 0.001`" in text
+    path = gd.gradient_descent(f, (3.0, 2.0), safer, 1.0, 10)
+    assert np.isfinite(path).all() and f(*path[-1]) < f(3.0, 2.0)
+    assert not np.isfinite(gd.gradient_descent(f, (3.0, 2.0), 1e-2, 1.0, 10)).all()  # 0.01 still diverges
+
+
+def test_uphill_run_is_reported():
+    f = gd.parse_expression("x^2 + y^2")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (1.0, 0.0), 1.05, 1.0, 3))]
+    safer = gd.safer_step(f, (1.0, 0.0), 1.05, 1.0, 3)
+    assert safer == pytest.approx(0.105)  # x_t = (1 - 2 * 0.105)^t shrinks
+    (text,) = run_findings(f, rows, 1.05, 1.0, safer)  # x_t = (-1.1)^t: |x| grows slowly
+    assert "went uphill" in text and "try `--eta 0.105`" in text
 
 
 @pytest.mark.parametrize("kwargs, words", [

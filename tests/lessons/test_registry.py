@@ -9,7 +9,8 @@ from backproplab.lessons import get_lesson, registry
 
 pytestmark = pytest.mark.lessons
 
-EXPECTED = ["xor", "backprop", "gradient-descent", "activations", "conv", "digits", "vanishing", "fashion"]
+EXPECTED = ["xor", "backprop", "gradient-descent", "activations", "conv", "digits", "vanishing", "fashion", "questions",
+            "mistakes"]
 
 
 def test_every_lesson_is_found_in_reproduce_order():

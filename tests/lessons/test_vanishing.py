@@ -61,3 +61,26 @@ def test_derivative_ranges():
     assert hi == pytest.approx(1.0, abs=1e-15) and lo == pytest.approx(1 - math.tanh(3) ** 2, rel=1e-9)
     with pytest.raises(ValueError, match="name"):
         vanishing.derivative_range("softsign")
+
+
+def test_trains_through_the_course_functions(monkeypatch):
+    """The lesson's epoch is jku.train_and_test (with jku.train and jku.test), not a private copy."""
+    import torch
+
+    from backproplab.courses import jku
+
+    calls = []
+    real = jku.train_and_test
+
+    def spy(model, hyperparameters, **kwargs):
+        calls.append((type(model).__name__, dict(hyperparameters), kwargs["train_loader"]))
+        return real(model, hyperparameters, **kwargs)
+
+    monkeypatch.setattr(jku, "train_and_test", spy)
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(130, 1, 28, 28, generator=gen), torch.randint(0, 10, (130,), generator=gen)
+    model, res, acc = vanishing.train_one_epoch("sigmoid", X, y, X[:40], y[:40], device="cpu")
+    (name, hyper, loader), = calls
+    assert name == "ANN_sigmoid" and hyper == {"lr": 0.01, "momentum": 0.5, "epochs": 1}
+    assert isinstance(loader, jku.TensorLoader) and loader.batch_size == 64 and loader.shuffle
+    assert [len(g) for g in res.grads] == [3, 3, 3] and acc == res.test_acc[-1]

@@ -3,6 +3,8 @@ built from a hand-written results document."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from backproplab.report import format_value, markdown_to_html, render_html, render_summary
@@ -18,17 +20,29 @@ def test_markdown_escapes_raw_html_and_unsafe_links():
     assert '<a href="https://pytorch.org">ok</a>' in html
 
 
+def _flat(html: str) -> str:
+    return re.sub(r">\s+<", "><", html)
+
+
 def test_markdown_blocks():
     text = "# Title\n\nSome **bold**, *em* and `x < y`.\n\n| a | b |\n|---|---:|\n| 1 | 2 \\| 3 |\n\n" \
            "- one\n- two\n\n1. first\n2. second\n\n> quoted\n\n```\nif a < b:\n    pass\n```\n\n    indented\n"
-    html = markdown_to_html(text)
+    html = _flat(markdown_to_html(text))
     assert "<h3>Title</h3>" in html  # headings sit below the lesson's h2
     assert "<p>Some <strong>bold</strong>, <em>em</em> and <code>x &lt; y</code>.</p>" in html
-    assert "<th>a</th><th>b</th>" in html and "<td>1</td><td>2 | 3</td>" in html
+    assert '<div class="table-wrap"><table><thead><tr><th>a</th><th style="text-align:right">b</th>' in html
+    assert '<td>1</td><td style="text-align:right">2 | 3</td>' in html
     assert "<ul><li>one</li><li>two</li></ul>" in html and "<ol><li>first</li><li>second</li></ol>" in html
-    assert "<blockquote>quoted</blockquote>" in html
-    assert "<pre><code>if a &lt; b:\n    pass</code></pre>" in html
-    assert "<pre><code>indented</code></pre>" in html
+    assert "<blockquote><p>quoted</p></blockquote>" in html
+    assert "<pre><code>if a &lt; b:\n    pass\n</code></pre>" in html
+    assert "<pre><code>indented\n</code></pre>" in html
+
+
+def test_markdown_is_commonmark():
+    """What the old hand-written subset got wrong: nested lists, escapes, links with titles."""
+    html = _flat(markdown_to_html("- a\n  - b\n\n\\*not em\\* and [t](https://x.org \"T\")"))
+    assert "<ul><li>a\n<ul><li>b</li></ul></li></ul>" in html
+    assert "*not em*" in html and '<a href="https://x.org" title="T">t</a>' in html
 
 
 def test_tex_fractions_scripts_and_symbols():
@@ -83,7 +97,8 @@ def test_page_from_a_document(tmp_path):
     assert "A &lt;b&gt;" in html and "x &lt; 1" in html
     assert "… 40 more rows in results.json" in html  # long tables are cut at 60 rows
     assert "figure file figures/a/gone.png is missing" in html
-    assert "<details class=\"terminal\"><summary>print x (as printed in the terminal)</summary><pre>raw &lt;text&gt;" in html
+    assert ("<details class=\"terminal\"><summary>The terminal's x (as the command prints it)</summary>"
+            "<pre>raw &lt;text&gt;") in html
     assert "torch None" not in html
 
 
@@ -96,3 +111,51 @@ def test_summary_of_an_incomplete_document():
     assert text.startswith("# backproplab reproduce: INCOMPLETE: 0 of 1 lessons done, 0 of 0 claims pass so far")
     assert "Continue it with `backproplab reproduce --resume --out r`." in text
     assert "| a | A <b> | not run | — | 1.0 |" in text
+
+
+@pytest.mark.parametrize("key, words", [
+    ("val_acc", "Validation accuracy"), ("ratio_first_to_third", "Ratio first to third"), ("eta0", "η₀"),
+    ("grad_norm", "|∇f|"), ("NumpyANN", "NumpyANN"), ("max |f - torch|", "max |f - torch|"),
+    ("dW1", "dW1"), ("learning_rate", "Learning rate"),
+])
+def test_headers_and_parameter_names_read_as_words(key, words):
+    from backproplab.report.html import humanise
+
+    assert humanise(key) == words
+
+
+def test_a_lesson_opens_with_its_question():
+    from backproplab.report.html import lesson_question
+
+    text = lesson_question("gradient-descent")
+    assert text.startswith("**Gradient descent on f(x, y)")
+    assert text.endswith("Which step sizes get there, and how fast?")  # stops before the lesson's list
+    assert lesson_question("no-such-lesson") == ""
+
+
+def test_lesson_story_parts(tmp_path):
+    doc = _doc()
+    lesson = doc["lessons"]["a"]
+    lesson["params"] = {"grid": {"eta0": [0.01, 0.1], "decay": [1.0]}, "learning_rate": 0.1, "quick": True}
+    lesson["tables"]["short_one"] = [{"val_acc": 0.9, "why": "because " * 10, "ok": False}]
+    lesson["text"]["caption:gone"] = "A *human* caption."
+    html = render_html(doc, tmp_path)
+    # parameters as a key/value list, not JSON
+    assert "<dt>Grid</dt><dd>η₀: 0.01, 0.1; Decay: 1</dd>" in html and "<dt>Learning rate</dt><dd>0.1</dd>" in html
+    assert '{"eta0"' not in html
+    # a 100-row table is folded under its name; a one-row table is open, with humanised headers
+    assert '<details class="table-fold"><summary>t <span class="muted">(100 rows)</span>' in html
+    assert "<h3>Short one</h3>" in html and "<th>Validation accuracy</th>" in html
+    assert '<td class="prose">because' in html and "<td>no</td>" in html
+    assert "<figcaption>A <em>human</em> caption.</figcaption>" in html
+    # the order of the story: summary, then the lesson's measurements, then its claims
+    assert html.index('id="summary"') < html.index("What was measured") < html.index("<h3>Claims</h3>")
+    assert 'class="side"' in html and 'href="#lesson-a"' in html
+
+
+def test_css_never_breaks_words_in_tables():
+    from backproplab.report.html import _css
+
+    css = _css()
+    assert "table.claims td { overflow-wrap: anywhere" not in css and "text-transform: uppercase; letter" not in \
+        css.split("th {")[1].split("}")[0]

@@ -11,7 +11,9 @@ writes the convolution itself as plain loops (a cross-correlation, as PyTorch co
 walks an image through :class:`backproplab.torchnn.PyTorchCNN` layer by layer.
 
 Run it: ``backproplab conv`` — or ask your own question:
-``backproplab conv --size 32 --kernel 5 --padding 2 --stride 2 --in-channels 3 --out-channels 16``.
+``backproplab conv --size 32 --kernel 5 --padding 2 --stride 2 --in-channels 3 --out-channels 16``;
+``--size H W`` for a non-square input (height × width), e.g. ``--size 10 12 --kernel 6 --padding 2
+--stride 2`` → 5×6. Every answer prints its formula with the numbers substituted.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ NAME = "conv"
 TITLE = "Convolution arithmetic: output sizes, parameter counts, a convolution by hand"
 ORDER = 50
 
-__all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "run"]
+__all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "output_size_formula", "params_formula",
+           "run"]
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
@@ -133,6 +136,33 @@ def conv_params(in_channels: int, out_channels: int, kernel: int | tuple[int, in
     if not isinstance(bias, (bool, np.bool_)):
         raise InputError(f"bias must be True or False, got {bias!r}")
     return out_channels * (in_channels * kh * kw + int(bool(bias)))
+
+
+def output_size_formula(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
+    """:func:`conv_output_size` written out with the numbers substituted, e.g.
+    ``"⌊(10 + 2·2 − 6)/2⌋ + 1 = 5"`` (the dilated span ``d·(k−1)+1`` appears when ``dilation > 1``)."""
+    out = conv_output_size(n, kernel, padding, stride, dilation)
+    span = str(kernel) if dilation == 1 else f"({dilation}·({kernel} − 1) + 1)"
+    return f"⌊({n} + 2·{padding} − {span})/{stride}⌋ + 1 = {out}"
+
+
+def params_formula(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> str:
+    """:func:`conv_params` written out, e.g. ``"1·(3·3·3 + 1) = 28"`` (filters·(channels·kh·kw + bias))."""
+    total = conv_params(in_channels, out_channels, kernel, bias)
+    kh, kw = _pair(kernel, "kernel", 1)
+    inner = f"{in_channels}·{kh}·{kw}"
+    return f"{out_channels}·({inner} + 1) = {total}" if bias else f"{out_channels}·{inner} = {total}"
+
+
+def _size_pair(size: Any) -> tuple[int, int] | None:
+    """``--size N`` or ``--size H W`` (a list from the CLI, an int or a pair in Python) as (height, width)."""
+    if size is None:
+        return None
+    if isinstance(size, (tuple, list)) and len(size) == 1:
+        size = size[0]
+    if isinstance(size, (tuple, list)) and len(size) != 2:
+        raise InputError(f"size must be one number N (square) or two numbers H W (height, width), got {list(size)}")
+    return _pair(size, "size", 1)
 
 
 def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
@@ -285,11 +315,18 @@ COURSE_QUESTIONS: list[tuple[str, str, dict[str, Any], int]] = [
 
 
 def _torch_size(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
+    return _torch_size_hw(n, n, kernel, padding, stride, dilation)[1]
+
+
+def _torch_size_hw(h: int, w: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1
+                   ) -> tuple[int, int]:
+    """(height, width) of ``torch.nn.Conv2d``'s output for an ``h``×``w`` input."""
     import torch
 
     layer = torch.nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
     with torch.no_grad():
-        return int(layer(torch.zeros(1, 1, n, n)).shape[-1])
+        shape = layer(torch.zeros(1, 1, h, w)).shape
+    return int(shape[-2]), int(shape[-1])
 
 
 def _torch_pool_size(n: int, kernel: int, stride: int) -> int:
@@ -322,23 +359,27 @@ MAX_OWN_WORK = 2**25
 """Largest number of multiply-adds (output positions x kernel taps) of one's own layer's torch check."""
 
 
-def _check_own_layer_cost(size: int | None, kernel: int | None, padding: int, own_size: int | None,
-                          own_params: int | None) -> None:
+def _check_own_layer_cost(size: tuple[int, int] | None, kernel: int | None, padding: int,
+                          own_size: tuple[int, int] | None, own_params: int | None) -> None:
     """Refuse one's own layer when torch's cross-check would need absurd memory or work (before any).
 
-    The torch check builds a ``[1, 1, n + 2*padding, n + 2*padding]`` input and a
+    The torch check builds a ``[1, 1, H + 2*padding, W + 2*padding]`` input and a
     ``Conv2d(in_channels, out_channels, kernel)``; each is held to ``MAX_OWN_ELEMENTS`` values, and the
-    convolution to ``MAX_OWN_WORK`` multiply-adds.
+    convolution to ``MAX_OWN_WORK`` multiply-adds. ``size`` and ``own_size`` are (height, width).
     """
     if size is not None:
-        padded = (size + 2 * padding) ** 2
-        if max(padded, own_size**2) > MAX_OWN_ELEMENTS:
-            raise InputError(f"size: n={short_repr(size)} with padding={short_repr(padding)} makes an input of "
-                             f"{_big(padded)} values; expected (n + 2*padding)^2 <= {MAX_OWN_ELEMENTS} "
-                             f"(n + 2*padding <= {int(MAX_OWN_ELEMENTS**0.5)})")
-        work = own_size**2 * kernel**2
+        (h, w), (oh, ow) = size, own_size
+        padded = (h + 2 * padding) * (w + 2 * padding)
+        square = h == w
+        given = f"n={short_repr(h)}" if square else f"H={short_repr(h)}, W={short_repr(w)}"
+        if max(padded, oh * ow) > MAX_OWN_ELEMENTS:
+            bound = (f"(n + 2*padding)^2 <= {MAX_OWN_ELEMENTS} (n + 2*padding <= {int(MAX_OWN_ELEMENTS**0.5)})"
+                     if square else f"(H + 2*padding)*(W + 2*padding) <= {MAX_OWN_ELEMENTS}")
+            raise InputError(f"size: {given} with padding={short_repr(padding)} makes an input of "
+                             f"{_big(padded)} values; expected {bound}")
+        work = oh * ow * kernel**2
         if work > MAX_OWN_WORK:
-            raise InputError(f"kernel: {short_repr(kernel)} over a {own_size}x{own_size} output is {_big(work)} "
+            raise InputError(f"kernel: {short_repr(kernel)} over a {oh}x{ow} output is {_big(work)} "
                              f"multiply-adds; expected output_size^2 * kernel^2 <= {MAX_OWN_WORK}")
     if own_params is not None and own_params > MAX_OWN_ELEMENTS:
         raise InputError(f"in_channels/out_channels: this Conv2d would hold {_big(own_params)} parameters; "
@@ -353,7 +394,8 @@ def _big(n: int) -> str:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options for asking one's own question: ``--size --kernel --padding --stride ...``."""
     group = parser.add_argument_group("your own layer (answered as extra claims)")
-    group.add_argument("--size", type=int, default=None, help="input height/width n")
+    group.add_argument("--size", type=int, nargs="+", default=None, metavar="N",
+                       help="input size: N for N×N, or H W for height × width (e.g. --size 10 12)")
     group.add_argument("--kernel", type=int, default=None, help="kernel size k")
     group.add_argument("--padding", type=int, default=0, help="zero padding per side (default 0)")
     group.add_argument("--stride", type=int, default=1, help="stride (default 1)")
@@ -362,7 +404,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--out-channels", dest="out_channels", type=int, default=None, help="output channels")
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, size: int | None = None,
+def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
+        size: int | tuple[int, int] | None = None,
         kernel: int | None = None, padding: int = 0, stride: int = 1, dilation: int = 1,
         in_channels: int | None = None, out_channels: int | None = None) -> LessonResult:
     """Run the convolution-arithmetic lesson.
@@ -376,8 +419,9 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
     out : path or None
         Unused here (the CLI saves the figures); kept for the common lesson signature.
     size, kernel, padding, stride, dilation, in_channels, out_channels
-        Optionally one's own layer: with ``size`` and ``kernel`` the output size is computed and
-        checked against torch; with ``in_channels`` and ``out_channels`` too, the parameter count.
+        Optionally one's own layer: with ``size`` (N for N×N, or a pair (H, W): height × width) and
+        ``kernel`` the output size is computed, printed with its formula and checked against torch;
+        with ``in_channels`` and ``out_channels`` too, the parameter count.
         A kernel larger than the padded input raises :class:`~backproplab.errors.InputError`.
     """
     seed = check_seed(seed)
@@ -389,7 +433,8 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
     if kernel is not None and size is None and in_channels is None:
         raise InputError("kernel needs size (for an output size) or in_channels and out_channels "
                          "(for a parameter count)")
-    own_size = conv_output_size(size, kernel, padding, stride, dilation) if size is not None else None
+    size = _size_pair(size)
+    own_size = tuple(conv_output_size(n, kernel, padding, stride, dilation) for n in size) if size else None
     own_params = conv_params(in_channels, out_channels, kernel) if in_channels is not None else None
     _check_own_layer_cost(size, kernel, padding, own_size, own_params)
     from backproplab.torchnn.threads import one_torch_thread  # imports torch: only once the input is valid
@@ -399,10 +444,9 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, si
                     own_size, own_params)
 
 
-def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: int, stride: int,
-         dilation: int, in_channels: int | None, out_channels: int | None, own_size: int | None,
+def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | None, padding: int, stride: int,
+         dilation: int, in_channels: int | None, out_channels: int | None, own_size: tuple[int, int] | None,
          own_params: int | None) -> LessonResult:
-    import matplotlib.figure
     import torch
 
     rng = np.random.default_rng(seed)
@@ -410,19 +454,7 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
     claims = result.claims
 
     # 1. The course's questions, one claim each: the formula against the hand-worked answer, and torch.
-    rows = []
-    for question, kind, kwargs, answer in COURSE_QUESTIONS:
-        if kind == "size":
-            ours, theirs, layer = conv_output_size(**kwargs), _torch_size(**kwargs), "Conv2d"
-        elif kind == "pool":
-            ours, theirs, layer = conv_output_size(**kwargs), _torch_pool_size(**kwargs), "MaxPool2d"
-        else:
-            ours, theirs, layer = conv_params(**kwargs), _torch_params(**kwargs), "Conv2d"
-        rows.append({"question": question, "formula": ours, "by hand": answer, "torch": theirs,
-                     "agree": ours == answer == theirs})
-        claims.append(Claim(question, ours, f"= {answer} (by hand) = torch", ours == answer == theirs,
-                            evidence=f"torch.nn.{layer} gives {theirs}"))
-    result.tables["course_questions"] = rows
+    result.tables["course_questions"] = _course_questions(claims)
 
     # 2. Random layers: formula vs torch.nn.Conv2d for output size and parameter count.
     n_random = 60 if quick else 300
@@ -472,8 +504,29 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
                               value=float(np.abs(flipped + edges).max())))
 
     # 4. The shape walk through PyTorchCNN.
+    walk, total = _walk_claims(result, seed)
+
+    # 5. The user's own question.
+    if own_size is not None:
+        claims.append(_own_size_claim(size, own_size, kernel, padding, stride, dilation))
+        result.params.update(size=list(size) if size[0] != size[1] else size[0], kernel=kernel, padding=padding,
+                             stride=stride, dilation=dilation)
+    if own_params is not None:
+        theirs = _torch_params(in_channels, out_channels, kernel)
+        claims.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
+                                     f"(torch: {theirs})", own_params, theirs, 0,
+                                     evidence=params_formula(in_channels, out_channels, kernel)))
+        result.params.update(in_channels=in_channels, out_channels=out_channels)
+
+    result.figures.update(_figures(img, sobel, edges, edges_t, walk, total))
+    return result
+
+
+def _walk_claims(result: LessonResult, seed: int) -> tuple[list[dict[str, Any]], int]:
+    """Walk an image through PyTorchCNN: its table, text and claims go into ``result``; (walk, total)."""
     from backproplab.torchnn import PyTorchCNN
 
+    claims = result.claims
     model = PyTorchCNN(num_classes=10, seed=seed)
     walk = shape_walk(model, (1, 1, 28, 28))
     result.tables["pytorchcnn_shape_walk"] = walk
@@ -492,20 +545,32 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
     claims.append(Claim.holds("PyTorchCNN maps [1, 1, 28, 28] to [1, 10]", walk[-1]["output_shape"] == [1, 10],
                               value=str(walk[-1]["output_shape"])))
     result.text["print_shape_walk"] = _format_walk(walk, total)
+    return walk, total
 
-    # 5. The user's own question.
-    if own_size is not None:
-        theirs = _torch_size(size, kernel, padding, stride, dilation)
-        claims.append(Claim.close_to(f"your layer: n={size}, kernel={kernel}, padding={padding}, stride={stride}, "
-                                     f"dilation={dilation} -> output size (torch: {theirs})", own_size, theirs, 0))
-        result.params.update(size=size, kernel=kernel, padding=padding, stride=stride, dilation=dilation)
-    if own_params is not None:
-        theirs = _torch_params(in_channels, out_channels, kernel)
-        claims.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
-                                     f"(torch: {theirs})", own_params, theirs, 0))
-        result.params.update(in_channels=in_channels, out_channels=out_channels)
 
-    # Figures: the edge detector, and where the CNN's parameters live.
+def _course_questions(claims: list[Claim]) -> list[dict[str, Any]]:
+    """One claim per course question (appended to ``claims``); returns the table's rows."""
+    rows = []
+    for question, kind, kwargs, answer in COURSE_QUESTIONS:
+        if kind == "size":
+            ours, theirs, layer = conv_output_size(**kwargs), _torch_size(**kwargs), "Conv2d"
+        elif kind == "pool":
+            ours, theirs, layer = conv_output_size(**kwargs), _torch_pool_size(**kwargs), "MaxPool2d"
+        else:
+            ours, theirs, layer = conv_params(**kwargs), _torch_params(**kwargs), "Conv2d"
+        worked = params_formula(**kwargs) if kind == "params" else output_size_formula(**kwargs)
+        rows.append({"question": question, "formula": ours, "worked": worked, "by hand": answer, "torch": theirs,
+                     "agree": ours == answer == theirs})
+        claims.append(Claim(question, ours, f"= {answer} (by hand) = torch", ours == answer == theirs,
+                            evidence=f"{worked}; torch.nn.{layer} gives {theirs}"))
+    return rows
+
+
+def _figures(img: np.ndarray, sobel: np.ndarray, edges: np.ndarray, edges_t: np.ndarray,
+             walk: list[dict[str, Any]], total: int) -> dict[str, Any]:
+    """The edge detector by hand and by torch, and where PyTorchCNN's parameters live."""
+    import matplotlib.figure
+
     fig = matplotlib.figure.Figure(figsize=(11, 3.2))
     axes = fig.subplots(1, 4)
     panels = [(img, "input 28x28"), (sobel, "kernel (Sobel x)"), (edges, "loop conv2d, padding 1"),
@@ -517,7 +582,6 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
         ax.set_yticks([])
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.suptitle("A convolution by hand equals torch's (cross-correlation: the kernel is not flipped)")
-    result.figures["conv_by_hand"] = fig
 
     fig2 = matplotlib.figure.Figure(figsize=(9, 4))
     ax = fig2.subplots()
@@ -528,8 +592,23 @@ def _run(quick: bool, seed: int, size: int | None, kernel: int | None, padding: 
     ax.set_title(f"PyTorchCNN: {total:,} parameters; output shapes "
                  + " -> ".join(str(r["output_shape"][-1]) for r in walk if r["type"] == "MaxPool2d"), fontsize=9)
     fig2.tight_layout()
-    result.figures["pytorchcnn_params"] = fig2
-    return result
+    return {"conv_by_hand": fig, "pytorchcnn_params": fig2}
+
+
+def _own_size_claim(size: tuple[int, int], own: tuple[int, ...], kernel: int, padding: int, stride: int,
+                    dilation: int) -> Claim:
+    """The user's output-size question as a claim, each axis's formula in the evidence."""
+    theirs = _torch_size_hw(size[0], size[1], kernel, padding, stride, dilation)
+    setting = f"kernel={kernel}, padding={padding}, stride={stride}, dilation={dilation}"
+    if size[0] == size[1]:
+        return Claim.close_to(f"your layer: n={size[0]}, {setting} -> output size (torch: {theirs[1]})",
+                              own[1], theirs[1], 0, evidence=output_size_formula(size[0], kernel, padding, stride,
+                                                                                 dilation))
+    worked = "; ".join(f"{axis}: {output_size_formula(n, kernel, padding, stride, dilation)}"
+                       for axis, n in zip(("height", "width"), size, strict=True))
+    return Claim(f"your layer: {size[0]}×{size[1]} input (height × width), {setting} -> output height × width "
+                 f"(torch: {theirs[0]}×{theirs[1]})", f"{own[0]}×{own[1]}", f"= torch's {theirs[0]}×{theirs[1]}",
+                 tuple(own) == theirs, evidence=worked)
 
 
 def _format_walk(walk: list[dict[str, Any]], total: int) -> str:

@@ -353,10 +353,10 @@ def _plot_confusions(results, classes):
         for i in range(len(classes)):
             for j in range(len(classes)):
                 if cm[i, j]:
-                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=6,
+                    ax.text(j, i, str(cm[i, j]), ha="center", va="center", fontsize=9,
                             color="white" if cm[i, j] > cm.max() / 2 else "black")
-        ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(classes)), classes, fontsize=7)
+        ax.set_xticks(range(len(classes)), classes, rotation=90, fontsize=9)
+        ax.set_yticks(range(len(classes)), classes, fontsize=9)
         ax.set(xlabel="predicted", ylabel="true", title=f"{LABELS[kind]} (test accuracy {r['test_acc']:.3f})")
     fig.tight_layout()
     return fig

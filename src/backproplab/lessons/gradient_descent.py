@@ -1,7 +1,10 @@
 """Gradient descent on f(x, y) = x² + y² + x(y + 2) + cos(3x), with a decaying step size.
 
 The course's exercise: from (3, 2), ten steps of size 0.1 reach f = 1.29676 and stop in a local
-minimum, while the global minimum is f ≈ −2.2807 at (−1.088, 0.544). The lesson
+minimum, while the global minimum is f ≈ −2.2807 at (−1.088, 0.544). Which step sizes get there, and
+how fast?
+
+The lesson
 
 * runs the course's ten steps and checks the value it reaches;
 * finds the global minimum numerically (a grid over a box, then L-BFGS-B from the lowest grid
@@ -13,7 +16,12 @@ minimum, while the global minimum is f ≈ −2.2807 at (−1.088, 0.544). The l
 
 Any function of x and y can be studied instead (``--expr "x^2 + 3*y^2"``): it goes through the
 safe parser of :mod:`backproplab.lessons.expression` (never ``eval``), and its gradient comes from
-forward-mode autodiff, checked against torch autograd and against finite differences.
+forward-mode autodiff, checked against torch autograd and against finite differences. Claims are
+about the course's function; for your own function the lesson reports *findings* instead, because
+nothing is known in advance about it: where your run diverged (and the largest of η/10, η/100, …
+that does not), whether the search found a stationary point in the box or f falls past its edge,
+and what the Hessian says there (strict minimum, flat valley, saddle, or undefined at a kink). Only
+the lab's own gradients are claimed, so the command exits 0 unless the input was invalid.
 """
 
 from __future__ import annotations
@@ -27,7 +35,10 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
+from backproplab.lessons import _gd_findings as words
 from backproplab.lessons._args import check_seed
+from backproplab.lessons._gd_minimum import BOX, find_minimum
+from backproplab.lessons._gd_plots import plot_paths, plot_values
 from backproplab.lessons.expression import Expression, finite_difference_gradient, parse_expression
 from backproplab.lessons.result import Claim, LessonResult
 
@@ -46,8 +57,6 @@ COURSE_MINIMUM = (-1.088, 0.544, -2.2807)
 """(x, y, f) of the global minimum as the course quotes it (3-4 digits)."""
 TARGET = -2.0
 """The course's target: get below this value of f."""
-BOX = ((-5.0, 5.0), (-5.0, 5.0))
-"""Search box for the global minimum: ((x_lo, x_hi), (y_lo, y_hi))."""
 
 _DIVERGED = 1e12  # |x| or |y| beyond this: the run has left the function's region for good
 
@@ -162,77 +171,6 @@ def gradient_descent(f: Expression | str, start: Sequence[float] = COURSE_START,
     return descend_many(f, start, [eta], [decay], steps)[:, 0, :]
 
 
-def _hessian(f: Expression, x: float, y: float) -> np.ndarray:
-    """2x2 Hessian by torch autograd (reverse over reverse)."""
-    import torch
-
-    def scalar(p: torch.Tensor) -> torch.Tensor:
-        return f.torch(p[0], p[1])
-
-    point = torch.tensor([x, y], dtype=torch.float64)
-    return torch.autograd.functional.hessian(scalar, point).numpy()
-
-
-def find_minimum(f: Expression | str, box: tuple[tuple[float, float], tuple[float, float]] = BOX,
-                 grid: int = 81, starts: int = 8) -> dict[str, Any]:
-    """The lowest point of f in ``box``, found numerically.
-
-    f is evaluated on a ``grid`` x ``grid`` lattice; from the ``starts`` lowest lattice points
-    that are lower than their 8 neighbours, L-BFGS-B (SciPy) with forward-mode gradients refines
-    each; the lowest result is checked with the torch Hessian.
-
-    Returns
-    -------
-    dict with keys x, y, f, grad_norm (|∇f| there), hessian_eigenvalues (ascending, shape [k]: the
-    Hessian restricted to the k variables f uses, so f = x² has the strict minimum it should),
-    on_boundary (True when the lowest point lies on the box's edge: f may have no minimum inside),
-    starts (number of refined starting points).
-    """
-    from scipy.optimize import minimize
-
-    f = _as_expression(f)
-    (xlo, xhi), (ylo, yhi) = box
-    if not (xlo < xhi and ylo < yhi):
-        raise InputError(f"box must be ((x_lo, x_hi), (y_lo, y_hi)) with lo < hi, got {box!r}")
-    xs = np.linspace(xlo, xhi, grid)
-    ys = np.linspace(ylo, yhi, grid)
-    X, Y = np.meshgrid(xs, ys, indexing="ij")
-    Z = f(X, Y)
-    Z = np.where(np.isfinite(Z), Z, np.inf)
-    padded = np.pad(Z, 1, constant_values=np.inf)
-    neighbours = np.stack([padded[1 + i:1 + i + grid, 1 + j:1 + j + grid]
-                           for i in (-1, 0, 1) for j in (-1, 0, 1) if (i, j) != (0, 0)])
-    is_min = np.isfinite(Z) & (Z <= neighbours.min(axis=0))
-    candidates = np.argwhere(is_min)
-    if candidates.size == 0:
-        raise InputError(f"f = {f.text!r} is not finite anywhere on the search box {box}")
-    order = np.argsort(Z[is_min])[:starts]
-
-    def fun(p: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gx, gy = f.value_and_grad(p[0], p[1])
-        if not np.isfinite(value):
-            return math.inf, np.zeros(2)
-        return float(value), np.array([float(gx), float(gy)])
-
-    best = None
-    for i, j in candidates[order]:
-        res = minimize(fun, np.array([xs[i], ys[j]]), jac=True, method="L-BFGS-B",
-                       bounds=[(xlo, xhi), (ylo, yhi)], options={"ftol": 1e-15, "gtol": 1e-12})
-        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
-            best = res
-    bx, by = (float(v) for v in best.x)
-    _, gx, gy = f.value_and_grad(bx, by)
-    hess = _hessian(f, bx, by)
-    used = [i for i, name in enumerate(("x", "y")) if name in f.variables] or [0, 1]
-    hess = hess[np.ix_(used, used)]
-    span = max(xhi - xlo, yhi - ylo)
-    gaps = [(bx - xlo, xhi - bx), (by - ylo, yhi - by)]
-    on_boundary = min(min(gaps[i]) for i in used) < 1e-6 * span
-    return {"x": bx, "y": by, "f": float(f(bx, by)), "grad_norm": float(np.hypot(gx, gy)),
-            "hessian_eigenvalues": np.linalg.eigvalsh(0.5 * (hess + hess.T)),
-            "on_boundary": bool(on_boundary), "starts": int(min(len(candidates), starts))}
-
-
 def grid_search(f: Expression | str, start: Sequence[float], etas: Sequence[float],
                 decays: Sequence[float], steps: Sequence[int], target: float = TARGET
                 ) -> list[dict[str, Any]]:
@@ -280,62 +218,110 @@ def _gradient_checks(f: Expression, points: np.ndarray) -> dict[str, float]:
     return {"points": int(ok.sum()), "torch": float(torch_diff), "fd": float(fd_diff)}
 
 
-def _plot_paths(f: Expression, paths: dict[str, np.ndarray], minimum: dict[str, Any],
-                start: tuple[float, float]) -> Any:
-    from matplotlib.figure import Figure
-
-    pts = np.concatenate([p[np.isfinite(p).all(axis=1)] for p in paths.values()] +
-                         [np.array([[minimum["x"], minimum["y"]], start])])
-    pts = pts[(np.abs(pts) < 50).all(axis=1)]
-    lo = pts.min(axis=0) - 1.0
-    hi = pts.max(axis=0) + 1.0
-    xs = np.linspace(lo[0], hi[0], 240)
-    ys = np.linspace(lo[1], hi[1], 200)
-    X, Y = np.meshgrid(xs, ys)
-    Z = f(X, Y)
-    fig = Figure(figsize=(7.5, 5.5))
-    ax = fig.add_subplot()
-    finite = Z[np.isfinite(Z)]
-    levels = np.quantile(finite, np.linspace(0, 1, 30)) if finite.size else 20
-    levels = np.unique(levels) if not isinstance(levels, int) else levels
-    cs = ax.contour(X, Y, Z, levels=levels, cmap="viridis", linewidths=0.8)
-    fig.colorbar(cs, ax=ax, label="f(x, y)")
-    colors = {"too small": "tab:blue", "good": "tab:green", "too large": "tab:red"}
-    for label, path in paths.items():
-        ax.plot(path[:, 0], path[:, 1], "o-", ms=3, lw=1.3, label=label,
-                color=next((c for k, c in colors.items() if label.startswith(k)), None))
-    ax.plot(*start, "ks", ms=7, label=f"start ({start[0]:g}, {start[1]:g})")
-    ax.plot(minimum["x"], minimum["y"], "*", color="gold", mec="k", ms=15,
-            label=f"minimum f = {minimum['f']:.4f}")
-    ax.set_xlim(lo[0], hi[0])
-    ax.set_ylim(lo[1], hi[1])
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_title(f"f(x, y) = {f.text}", fontsize=10)
-    ax.legend(loc="best", fontsize=8)
-    return fig
+def _course_claims(f: Expression) -> tuple[list[Claim], list[dict[str, Any]]]:
+    """The course's ten steps from (3, 2): the claim and the path table."""
+    path = gradient_descent(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)
+    f10 = float(f(*path[-1]))
+    claim = Claim.close_to(
+        "10 steps of size 0.1 from (3, 2) reach f = 1.29676", f10, COURSE_VALUE_AFTER_10, 1e-4,
+        f"ends at ({path[-1, 0]:.5f}, {path[-1, 1]:.5f}), a local minimum's basin")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))} for t, p in enumerate(path)]
+    return [claim], rows
 
 
-def _plot_values(f: Expression, paths: dict[str, np.ndarray], minimum: dict[str, Any]) -> Any:
-    from matplotlib.figure import Figure
+def _gradient_claims(f: Expression, points: np.ndarray, is_course: bool) -> list[Claim]:
+    """Forward mode against torch autograd and central differences (and the closed form, for the course)."""
+    checks = _gradient_checks(f, points)
+    claims = [
+        Claim.at_most("forward-mode gradient equals torch autograd (max relative difference)", checks["torch"],
+                      1e-10, f"{checks['points']} points"),
+        Claim.at_most("autodiff gradient matches central finite differences (max relative difference)",
+                      checks["fd"], 1e-6, f"{checks['points']} points, h = 1e-6")]
+    if is_course:
+        _, gx, gy = f.value_and_grad(points[:, 0], points[:, 1])
+        cx, cy = course_gradient(points[:, 0], points[:, 1])
+        diff = float(np.max(np.maximum(np.abs(gx - cx), np.abs(gy - cy))))
+        claims.append(Claim.at_most("autodiff gradient equals (2x + y + 2 − 3 sin 3x, 2y + x) (max abs difference)",
+                                    diff, 1e-12, f"{len(points)} points"))
+    return claims
 
-    fig = Figure(figsize=(6.5, 4))
-    ax = fig.add_subplot()
-    for label, path in paths.items():
-        ax.plot(np.arange(len(path)), f(path[:, 0], path[:, 1]), "o-", ms=3, label=label)
-    ax.axhline(minimum["f"], color="gold", ls="--", label="global minimum")
-    ax.axhline(TARGET, color="gray", ls=":", label=f"target f < {TARGET:g}")
-    ax.set_xlabel("step t")
-    ax.set_ylabel("f")
-    ax.set_yscale("symlog")
-    ax.legend(fontsize=8)
-    return fig
+
+def _minimum_claims(minimum: dict[str, Any]) -> list[Claim]:
+    """The course's global minimum, found numerically, against the numbers the course quotes."""
+    mx, my, mf = COURSE_MINIMUM
+    eig = minimum["hessian_eigenvalues"]
+    return [
+        Claim.close_to("global minimum value f*", minimum["f"], mf, 5e-4,
+                       f"at ({minimum['x']:.5f}, {minimum['y']:.5f}), {minimum['starts']} starts"),
+        Claim.close_to("global minimiser x*", minimum["x"], mx, 1e-3),
+        Claim.close_to("global minimiser y*", minimum["y"], my, 1e-3),
+        Claim.at_most("gradient norm at the minimum found", minimum["grad_norm"], 1e-6, "interior stationary point"),
+        Claim.at_least("smallest Hessian eigenvalue at the minimum (positive: a true minimum)", float(eig[0]), 1e-9,
+                       "eigenvalues " + ", ".join(f"{v:.4g}" for v in eig))]
+
+
+def safer_step(f: Expression, start: tuple[float, float], eta: float, decay: float, steps: int) -> float | None:
+    """The largest of η/10, η/100, …, η/10⁶ whose run neither diverges nor ends above its start."""
+    etas = eta * 10.0 ** -np.arange(1, 7)
+    path = descend_many(f, start, etas, np.full(etas.shape, decay), steps)
+    with np.errstate(all="ignore"):
+        f0, end = float(f(*start)), f(path[-1, :, 0], path[-1, :, 1])
+    ok = np.isfinite(end) & (end <= f0)
+    return float(etas[np.argmax(ok)]) if ok.any() else None
+
+
+def _grid_settings(quick: bool) -> tuple[list[float], list[float], list[int]]:
+    if quick:
+        return [0.01, 0.05, 0.1, 0.15, 0.2, 0.4], [1.0, 0.95, 0.9], [10, 20, 50]
+    return [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5], [1.0, 0.99, 0.95, 0.9, 0.8, 0.7], \
+        [10, 20, 50, 100]
+
+
+def _three_paths(f: Expression, start: tuple[float, float], fastest: dict[str, Any] | None,
+                 is_course: bool) -> dict[str, np.ndarray]:
+    """A too-small, a good and a too-large step for the pictures, 20 steps each.
+
+    For the course: η₀ = 0.01, the grid's fastest setting, and 0.5. For your f: the constant step
+    from 10⁻⁴ … 1 that ends lowest, a tenth of it, and the next larger one that ends higher or diverges.
+    """
+    if is_course:
+        good = (fastest["eta0"], fastest["decay"]) if fastest else (COURSE_ETA, 1.0)
+        settings = {"too small": (0.01, 1.0), "good": good, "too large": (0.5, 1.0)}
+    else:
+        etas = 10.0 ** np.arange(-4, 0.01, 0.25)
+        ends = descend_many(f, start, etas, np.ones_like(etas), 20)[-1]
+        with np.errstate(all="ignore"):
+            final = np.where(np.isfinite(ends).all(axis=1), f(ends[:, 0], ends[:, 1]), np.inf)
+        k = int(np.argmin(final)) if np.isfinite(final).any() else 0
+        worse = [i for i in range(k + 1, len(etas)) if not final[i] <= final[k] + 1e-12 * abs(final[k])]
+        large = float(etas[worse[0]]) if worse else 4 * float(etas[k])
+        settings = {"too small": (float(etas[k]) / 10, 1.0), "good": (float(etas[k]), 1.0),
+                    "too large": (large, 1.0)}
+    return {f"{k} (η₀ = {e:.3g}" + (f", d = {d:g})" if d != 1 else ")"): gradient_descent(f, start, e, d, 20)
+            for k, (e, d) in settings.items()}
+
+
+def _check_run_inputs(expr: str | None, start: Sequence[float] | None, eta: float, decay: float,
+                      steps: int) -> tuple[Expression, bool, tuple[float, float], float]:
+    f = parse_expression(COURSE_EXPR if expr is None else expr)
+    is_course = str(f) == str(parse_expression(COURSE_EXPR))
+    start = COURSE_START if start is None else _check_start(start)
+    _check_schedule(eta, decay, steps)
+    with np.errstate(all="ignore"):
+        f0 = float(f(*start))
+    if not math.isfinite(f0):
+        raise InputError(f"expression {f.text!r} is not finite at the start {start}: f = {f0}")
+    return f, is_course, start, f0
 
 
 def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr: str | None = None,
         start: Sequence[float] | None = None, eta: float = COURSE_ETA, decay: float = 1.0,
         steps: int = COURSE_STEPS) -> LessonResult:
-    """Run the lesson; returns claims, tables (grid, settings reaching the target) and figures.
+    """Run the lesson; returns claims, findings, tables (your run, the grid) and figures.
+
+    For the course's f the lesson checks claims (the course's numbers). For your own function it
+    reports *findings* instead — where your run diverged or ended, whether a stationary point was
+    found, what the Hessian says — and claims only what the lab itself must get right (its gradients).
 
     Parameters
     ----------
@@ -351,171 +337,82 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr:
         Your own run: start point (default (3, 2)), η₀, d and number of steps.
     """
     seed = check_seed(seed)
-    text = COURSE_EXPR if expr is None else expr
-    f = parse_expression(text)
-    is_course = str(f) == str(parse_expression(COURSE_EXPR))
-    start = COURSE_START if start is None else _check_start(start)
+    f, is_course, start, f0 = _check_run_inputs(expr, start, eta, decay, steps)
     eta, decay, steps = _check_schedule(eta, decay, steps)
-    f0 = float(f(*start))
-    if not math.isfinite(f0):
-        raise InputError(f"expression {text!r} is not finite at the start {start}: f = {f0}")
-    rng = np.random.default_rng(seed)
     claims: list[Claim] = []
     tables: dict[str, list[dict[str, Any]]] = {}
-
-    # 1. the course's ten steps
     if is_course:
-        course_path = gradient_descent(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)
-        f10 = float(f(*course_path[-1]))
-        claims.append(Claim.close_to(
-            "10 steps of size 0.1 from (3, 2) reach f = 1.29676", f10, COURSE_VALUE_AFTER_10, 1e-4,
-            f"ends at ({course_path[-1, 0]:.5f}, {course_path[-1, 1]:.5f}), a local minimum's basin"))
-        tables["course_path"] = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
-                                 for t, p in enumerate(course_path)]
-
-    # 2. gradients: forward mode vs torch autograd vs finite differences (vs closed form)
-    points = np.vstack([np.array(start), rng.uniform(-3, 3, size=(24, 2))])
-    checks = _gradient_checks(f, points)
-    claims.append(Claim.at_most(
-        "forward-mode gradient equals torch autograd (max relative difference)", checks["torch"], 1e-10,
-        f"{checks['points']} points"))
-    claims.append(Claim.at_most(
-        "autodiff gradient matches central finite differences (max relative difference)", checks["fd"],
-        1e-6, f"{checks['points']} points, h = 1e-6"))
-    if is_course:
-        _, gx, gy = f.value_and_grad(points[:, 0], points[:, 1])
-        cx, cy = course_gradient(points[:, 0], points[:, 1])
-        diff = float(np.max(np.maximum(np.abs(gx - cx), np.abs(gy - cy))))
-        claims.append(Claim.at_most(
-            "autodiff gradient equals (2x + y + 2 − 3 sin 3x, 2y + x) (max abs difference)", diff, 1e-12,
-            f"{len(points)} points"))
-
-    # 3. the global minimum, found numerically
+        claims, tables["course_path"] = _course_claims(f)
+    points = np.vstack([np.array(start), np.random.default_rng(seed).uniform(-3, 3, size=(24, 2))])
+    claims += _gradient_claims(f, points, is_course)
     minimum = find_minimum(f, BOX, grid=61 if quick else 121, starts=6 if quick else 12)
-    eig = minimum["hessian_eigenvalues"]
     if is_course:
-        mx, my, mf = COURSE_MINIMUM
-        claims.append(Claim.close_to("global minimum value f*", minimum["f"], mf, 5e-4,
-                                     f"at ({minimum['x']:.5f}, {minimum['y']:.5f}), "
-                                     f"{minimum['starts']} starts"))
-        claims.append(Claim.close_to("global minimiser x*", minimum["x"], mx, 1e-3))
-        claims.append(Claim.close_to("global minimiser y*", minimum["y"], my, 1e-3))
-    claims.append(Claim.at_most("gradient norm at the minimum found", minimum["grad_norm"], 1e-6,
-                                "on the box edge: f may be unbounded" if minimum["on_boundary"] else
-                                "interior stationary point"))
-    claims.append(Claim.at_least("smallest Hessian eigenvalue at the minimum (positive: a true minimum)",
-                                 float(eig[0]), 1e-9, "eigenvalues " + ", ".join(f"{v:.4g}" for v in eig)))
-
-    # 4. the grid over eta0, decay, steps
-    if quick:
-        etas, decays, step_list = [0.01, 0.05, 0.1, 0.15, 0.2, 0.4], [1.0, 0.95, 0.9], [10, 20, 50]
-    else:
-        etas = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
-        decays, step_list = [1.0, 0.99, 0.95, 0.9, 0.8, 0.7], [10, 20, 50, 100]
+        claims += _minimum_claims(minimum)
+    etas, decays, step_list = _grid_settings(quick)
     grid_start = COURSE_START if is_course else start
     rows = grid_search(f, grid_start, etas, decays, step_list,
                        target=TARGET if is_course else minimum["f"] + 0.1 * (f0 - minimum["f"]))
-    tables["grid"] = rows
     reached = sorted((r for r in rows if r["reached"]), key=lambda r: (r["steps"], r["f"]))
-    tables["reaching_target"] = reached
     best = _best(rows)
-    target_words = f"f < {TARGET:g}" if is_course else "90% of the way down to the minimum"
-    claims.append(Claim.at_least(f"grid settings reaching {target_words}", len(reached), 1,
-                                 f"of {len(rows)} settings"))
-    if best is not None:
-        claims.append(Claim.close_to("best grid setting reaches the global minimum", best["f"],
-                                     minimum["f"], 1e-4 + 1e-6 * abs(minimum["f"]),
-                                     f"eta0 = {best['eta0']:g}, d = {best['decay']:g}, "
-                                     f"{best['steps']} steps"))
-
-    # 5. three paths for the picture: too small, good, too large (constant steps)
-    n_show = 20
-    fastest = reached[0] if reached else best
-    good_eta, good_decay = (fastest["eta0"], fastest["decay"]) if fastest else (eta, decay)
-    small_eta = min(etas)
-    large_eta = 0.5 if is_course else 4 * max(etas)
-    paths = {
-        "too small": gradient_descent(f, grid_start, small_eta, 1.0, n_show),
-        "good": gradient_descent(f, grid_start, good_eta, good_decay, n_show),
-        "too large": gradient_descent(f, grid_start, large_eta, 1.0, n_show),
-    }
-    settings = [(small_eta, 1.0), (good_eta, good_decay), (large_eta, 1.0)]
-    labelled = {f"{k} (eta0 = {e:g}" + (f", d = {d:g})" if d != 1 else ")"): v
-                for (k, v), (e, d) in zip(paths.items(), settings, strict=True)}
-    finals = {k: float(f(*v[-1])) if np.isfinite(v[-1]).all() else math.inf for k, v in paths.items()}
+    target_words = f"f < {TARGET:g}" if is_course else "90% of the way down to the lowest point found"
+    paths = _three_paths(f, grid_start, reached[0] if reached else best, is_course)
     if is_course:
-        claims.append(Claim.holds(
-            f"after {n_show} steps the good step ends lowest, below the too-small and too-large ones",
-            finals["good"] < min(finals["too small"], finals["too large"]),
-            evidence=", ".join(f"{k}: {v:.4g}" for k, v in finals.items())))
-
-    # 6. the user's own run
-    user_path = gradient_descent(f, start, eta, decay, steps)
-    user_rows = [{"t": t, "eta_t": (eta * decay ** t) if t < steps else None, "x": float(p[0]),
-                  "y": float(p[1]), "f": float(f(*p)) if np.isfinite(p).all() else math.nan}
-                 for t, p in enumerate(user_path)]
-    tables["your_run"] = user_rows
-    tables["minimum"] = [{"x": minimum["x"], "y": minimum["y"], "f": minimum["f"],
-                          "grad_norm": minimum["grad_norm"], "hessian_min_eig": float(eig[0]),
-                          "hessian_max_eig": float(eig[-1]), "on_boundary": minimum["on_boundary"]}]
-
-    figures = {"gd_contour_paths": _plot_paths(f, labelled, minimum, grid_start),
-               "gd_values": _plot_values(f, labelled, minimum)}
-
-    last = user_rows[-1]
-    summary = [
-        f"f(x, y) = {f.text}",
-        f"your run: start ({start[0]:g}, {start[1]:g}), eta_t = {eta:g}·{decay:g}^t, {steps} steps "
-        f"-> ({last['x']:.6g}, {last['y']:.6g}), f = {last['f']:.6g}",
-        f"global minimum in the box {BOX}: f = {minimum['f']:.6f} at ({minimum['x']:.6f}, "
-        f"{minimum['y']:.6f})" + (" (on the box edge: f may be unbounded below)"
-                                  if minimum["on_boundary"] else ""),
-        f"grid: {len(rows)} settings, {len(reached)} reach {target_words}",
-    ]
-    if reached:
-        first = reached[0]
-        summary.append(f"fewest steps reaching it: eta0 = {first['eta0']:g}, d = {first['decay']:g}, "
-                       f"{first['steps']} steps -> f = {first['f']:.6f}")
-    if best is not None:
-        summary.append(f"best setting: eta0 = {best['eta0']:g}, d = {best['decay']:g}, "
-                       f"{best['steps']} steps -> f = {best['f']:.6f}")
-    markdown = _markdown(f, start, eta, decay, steps, user_rows, minimum, reached, best, target_words)
+        claims += _course_grid_claims(f, rows, reached, best, minimum, paths)
+    user_rows = _user_run(f, start, eta, decay, steps)
+    trouble = not math.isfinite(user_rows[-1]["f"]) or user_rows[-1]["f"] > f0
+    safer = safer_step(f, start, eta, decay, steps) if trouble else None
+    findings = words.run_findings(f, user_rows, eta, decay, safer) + words.minimum_findings(minimum, BOX) + \
+        words.grid_findings(rows, reached, best, minimum, target_words)
+    if not (is_course and user_rows == _user_run(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)):
+        tables["your_run"] = user_rows
+    tables.update(steps_to_target=words.steps_to_target(rows), grid=rows, reaching_target=reached,
+                  minimum=[_minimum_row(minimum)])
+    page_text = words.markdown(f, start, eta, decay, steps, findings)
     if out is not None:
         from backproplab.files import atomic_write_text
 
-        atomic_write_text(Path(out) / "gradient_descent.md", markdown)
+        atomic_write_text(Path(out) / "gradient_descent.md",
+                          f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
     return LessonResult(
         name=NAME, title=TITLE,
         params={"expr": f.text, "start": list(start), "eta": eta, "decay": decay, "steps": steps,
                 "quick": quick, "seed": seed, "grid": {"eta0": etas, "decay": decays, "steps": step_list}},
-        claims=claims, figures=figures, tables=tables,
-        text={"print_summary": "\n".join(summary), "gradient_descent": markdown})
+        claims=claims, tables=tables,
+        figures={"gd_contour_paths": plot_paths(f, paths, minimum, grid_start),
+                 "gd_values": plot_values(f, paths, minimum, TARGET if is_course else None)},
+        text={"print_summary": words.summary(f, start, eta, decay, steps, user_rows, findings),
+              "gradient_descent": page_text, **words.captions(is_course)})
 
 
-def _markdown(f: Expression, start: tuple[float, float], eta: float, decay: float, steps: int,
-              user_rows: list[dict[str, Any]], minimum: dict[str, Any], reached: list[dict[str, Any]],
-              best: dict[str, Any] | None, target_words: str) -> str:
-    lines = [f"# {TITLE}", "", f"$$f(x, y) = {f.to_latex()}$$", "",
-             r"Update: $\mathbf{p}_{t+1} = \mathbf{p}_t - \eta_t \nabla f(\mathbf{p}_t)$ with "
-             rf"$\eta_t = \eta_0 d^t$, $\eta_0 = {eta:g}$, $d = {decay:g}$, from "
-             rf"$({start[0]:g}, {start[1]:g})$.", "",
-             "| t | η_t | x | y | f |", "|---|---|---|---|---|"]
-    for r in user_rows:
-        eta_t = "" if r["eta_t"] is None else f"{r['eta_t']:.4g}"
-        lines.append(f"| {r['t']} | {eta_t} | {r['x']:.6f} | {r['y']:.6f} | {r['f']:.6f} |")
-    lines += ["", f"Global minimum (numerical): $f^* = {minimum['f']:.6f}$ at "
-                  f"$({minimum['x']:.6f}, {minimum['y']:.6f})$, "
-                  f"$|\\nabla f| = {minimum['grad_norm']:.2e}$.", "",
-              f"Settings reaching {target_words}: {len(reached)} (fewest steps first, at most 12 shown)."]
-    if reached:
-        lines += ["", "| η₀ | d | steps | x | y | f |", "|---|---|---|---|---|---|"]
-        lines += [f"| {r['eta0']:g} | {r['decay']:g} | {r['steps']} | {r['x']:.5f} | {r['y']:.5f} | {r['f']:.6f} |"
-                  for r in reached[:12]]
-        lines.append("")
+def _course_grid_claims(f: Expression, rows: list[dict[str, Any]], reached: list[dict[str, Any]],
+                        best: dict[str, Any] | None, minimum: dict[str, Any],
+                        paths: dict[str, np.ndarray]) -> list[Claim]:
+    claims = [Claim.at_least(f"grid settings reaching f < {TARGET:g}", len(reached), 1, f"of {len(rows)} settings")]
     if best is not None:
-        lines.append(f"Best: $\\eta_0 = {best['eta0']:g}$, $d = {best['decay']:g}$, {best['steps']} steps, "
-                     f"$f = {best['f']:.6f}$.")
-    return "\n".join(lines) + "\n"
+        claims.append(Claim.close_to("best grid setting reaches the global minimum", best["f"], minimum["f"],
+                                     1e-4 + 1e-6 * abs(minimum["f"]),
+                                     f"eta0 = {best['eta0']:g}, d = {best['decay']:g}, {best['steps']} steps"))
+    finals = {k.split(" (")[0]: float(f(*v[-1])) if np.isfinite(v[-1]).all() else math.inf for k, v in paths.items()}
+    claims.append(Claim.holds(
+        "after 20 steps the good step ends lowest, below the too-small and too-large ones",
+        finals["good"] < min(finals["too small"], finals["too large"]),
+        evidence=", ".join(f"{k}: {v:.4g}" for k, v in finals.items())))
+    return claims
+
+
+def _user_run(f: Expression, start: tuple[float, float], eta: float, decay: float,
+              steps: int) -> list[dict[str, Any]]:
+    path = gradient_descent(f, start, eta, decay, steps)
+    with np.errstate(all="ignore"):
+        return [{"t": t, "eta_t": (eta * decay ** t) if t < steps else None, "x": float(p[0]), "y": float(p[1]),
+                 "f": float(f(*p)) if np.isfinite(p).all() else math.nan} for t, p in enumerate(path)]
+
+
+def _minimum_row(minimum: dict[str, Any]) -> dict[str, Any]:
+    eig = minimum["hessian_eigenvalues"]
+    return {"x": minimum["x"], "y": minimum["y"], "f": minimum["f"], "grad_norm": minimum["grad_norm"],
+            "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]),
+            "on_boundary": minimum["on_boundary"]}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,14 +1,29 @@
 """``index.html``: one self-contained page (inline CSS, figures as base64 PNG, no script).
 
-The page opens with the verdict ("N of M claims pass"), then one table of every claim, then a
-section per lesson with its parameters, claims, figures, tables and text. It is rendered from the
-``results.json`` document alone (plus the PNG files it names), so a resumed run renders the lessons
-it did not re-run exactly like the ones it did.
+The page reads as a course, not as a log:
+
+* a short verdict and a **summary**: one row per lesson (claims passed, time), every failed claim in
+  full, and the table of all claims folded away;
+* a **sidebar** to jump between lessons (at narrow widths the summary's rows are the navigation);
+* each **lesson as a story**: the question it answers (the first paragraphs of the lesson module's
+  docstring), its key figure, what was measured (parameters as a short key/value list, the other
+  figures, the lesson's text, its tables — long ones folded), then its claims.
+
+Figures are shown at their own pixel size, shrunk only to fit the column; clicking one opens it at
+full size (a CSS ``:target`` view, no script). A lesson captions a figure ``NAME`` with a text entry
+named ``caption:NAME``; without one the caption is the figure's name in words. Every table sits in a
+box that scrolls sideways when the table is wider than the column.
+
+It is rendered from the ``results.json`` document alone (plus the PNG files it names and the lesson
+modules' docstrings), so a resumed run renders the lessons it did not re-run exactly like the ones it
+did.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
+import functools
 import re
 from collections.abc import Mapping
 from html import escape
@@ -17,9 +32,22 @@ from pathlib import Path
 from typing import Any
 
 from backproplab.report.markdown import format_value, headline, run_mode, settings_line
+from backproplab.report.markup import markdown_to_html, tex_to_html
+from backproplab.report.outdir import safe_figure
+
+__all__ = ["render_html", "markdown_to_html", "tex_to_html", "humanise"]
 
 MAX_TABLE_ROWS = 60
-WIDE_FIGURE_PX = 820  # a PNG wider than this spans the whole lesson card
+OPEN_TABLE_ROWS = 12  # a table with more rows than this is folded (<details>) under its title
+PROSE_CHARS = 60  # a table column holding text longer than this is shown as a sentence under its row
+OPEN_CLAIMS = 8  # a lesson's claim list longer than this is folded unless one of them fails
+CAPTION_PREFIX = "caption:"
+MIN_FIGURE_SCALE = 0.62  # a wide figure is never shrunk below this; its box scrolls sideways instead
+
+_WORDS = {"acc": "accuracy", "val": "validation", "lr": "learning rate", "grad": "gradient",
+          "eig": "eigenvalue", "params": "parameters", "num": "number", "init": "initialisation",
+          "eta0": "η₀", "eta": "η", "expr": "expression", "max": "max", "min": "min"}
+_PHRASES = {"eta_t": "ηₜ", "grad_norm": "|∇f|", "on_boundary": "on the box edge"}
 
 
 def _css() -> str:
@@ -30,301 +58,25 @@ def _e(value: Any) -> str:
     return escape(str(value), quote=True)
 
 
-# --------------------------------------------------------------------------------------------
-# a tiny TeX subset for the lessons' formulas, rendered as HTML (no script, no web fonts)
+def humanise(key: str) -> str:
+    """A column or parameter name in words: ``"val_acc"`` -> ``"Validation accuracy"``.
 
-_SYMBOLS = {
-    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "varepsilon": "ε", "zeta": "ζ",
-    "eta": "η", "theta": "θ", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π",
-    "rho": "ρ", "sigma": "σ", "tau": "τ", "phi": "φ", "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
-    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ",
-    "Psi": "Ψ", "Omega": "Ω", "partial": "∂", "nabla": "∇", "cdot": "·", "times": "×", "div": "÷",
-    "pm": "±", "mp": "∓", "le": "≤", "leq": "≤", "ge": "≥", "geq": "≥", "ne": "≠", "neq": "≠",
-    "approx": "≈", "sim": "∼", "equiv": "≡", "propto": "∝", "infty": "∞", "sum": "∑", "prod": "∏",
-    "int": "∫", "to": "→", "rightarrow": "→", "leftarrow": "←", "Rightarrow": "⇒", "mapsto": "↦",
-    "in": "∈", "notin": "∉", "odot": "⊙", "circ": "∘", "ldots": "…", "cdots": "⋯", "dots": "…",
-    "prime": "′", "top": "⊤", "mid": "∣", "lVert": "‖", "rVert": "‖", "Vert": "‖", "|": "‖",
-    "langle": "⟨", "rangle": "⟩", "lfloor": "⌊", "rfloor": "⌋", "lceil": "⌈", "rceil": "⌉",
-    "forall": "∀", "exists": "∃", "cup": "∪", "cap": "∩", "subset": "⊂", "emptyset": "∅", "ell": "ℓ",
-}
-_BINARY = {"cdot", "times", "div", "pm", "mp", "le", "leq", "ge", "geq", "ne", "neq", "approx", "sim", "equiv",
-           "propto", "to", "rightarrow", "leftarrow", "Rightarrow", "mapsto", "in", "notin", "odot", "cup", "cap",
-           "subset"}
-_FUNCTIONS = {"max", "min", "log", "ln", "exp", "tanh", "sinh", "cosh", "sin", "cos", "tan", "arg", "argmin",
-              "argmax", "sgn", "det", "lim", "sup", "inf"}
-_TEXT_COMMANDS = {"mathrm", "text", "textrm", "operatorname", "mathit", "textit", "mathsf", "texttt"}
-_SPACES = {",": "\u2009", ";": "\u2005", ":": "\u2005", "!": "", " ": " ", "quad": "\u2003", "qquad": "\u2003\u2003"}
-
-
-class _Tex:
-    """Recursive-descent renderer for the TeX the lessons write (fractions, scripts, Greek, functions)."""
-
-    def __init__(self, source: str) -> None:
-        self.s = source
-        self.i = 0
-
-    def render(self) -> str:
-        return self._seq(None)
-
-    def _seq(self, stop: str | None) -> str:
-        out = []
-        while self.i < len(self.s):
-            c = self.s[self.i]
-            if c == "}" and stop == "}":
-                self.i += 1
-                return "".join(out)
-            if c == "{":
-                self.i += 1
-                out.append(self._seq("}"))
-            elif c == "\\":
-                out.append(self._command())
-            elif c in "^_":
-                self.i += 1
-                tag = "sup" if c == "^" else "sub"
-                out.append(f"<{tag}>{self._arg()}</{tag}>")
-            elif c.isascii() and c.isalpha():
-                j = self.i
-                while j < len(self.s) and self.s[j].isascii() and self.s[j].isalpha():
-                    j += 1
-                out.append(f"<i>{escape(self.s[self.i:j])}</i>")
-                self.i = j
-            elif c.isspace():
-                while self.i < len(self.s) and self.s[self.i].isspace():
-                    self.i += 1
-                out.append(" ")
-            else:
-                out.append({"-": "−", "'": "′"}.get(c) or escape(c))  # true minus and prime signs
-                self.i += 1
-        return "".join(out)
-
-    def _arg(self) -> str:
-        while self.i < len(self.s) and self.s[self.i] == " ":
-            self.i += 1
-        if self.i >= len(self.s):
-            return ""
-        c = self.s[self.i]
-        if c == "{":
-            self.i += 1
-            return self._seq("}")
-        if c == "\\":
-            return self._command()
-        self.i += 1
-        return f"<i>{escape(c)}</i>" if c.isascii() and c.isalpha() else escape(c)
-
-    def _raw_group(self) -> str:
-        while self.i < len(self.s) and self.s[self.i] == " ":
-            self.i += 1
-        if self.i < len(self.s) and self.s[self.i] == "{":
-            depth, j = 1, self.i + 1
-            while j < len(self.s) and depth:
-                depth += {"{": 1, "}": -1}.get(self.s[j], 0)
-                j += 1
-            text, self.i = self.s[self.i + 1:j - 1], j
-            return escape(text)
-        return self._arg()
-
-    def _command(self) -> str:
-        self.i += 1  # the backslash
-        j = self.i
-        while j < len(self.s) and self.s[j].isascii() and self.s[j].isalpha():
-            j += 1
-        if j == self.i:  # a control symbol: \, \; \\ \{ ...
-            c = self.s[self.i:self.i + 1]
-            self.i += 1
-            if c == "\\":
-                return "<br>"
-            return _SPACES.get(c, escape(c))
-        name, self.i = self.s[self.i:j], j
-        while self.i < len(self.s) and self.s[self.i] == " ":  # TeX swallows spaces after a command word
-            self.i += 1
-        if name in ("frac", "tfrac", "dfrac"):
-            num, den = self._arg(), self._arg()
-            return f'<span class="frac"><span>{num}</span><span>{den}</span></span>'
-        if name == "sqrt":
-            return f'√<span class="sqrt">{self._arg()}</span>'
-        if name in ("hat", "bar", "tilde", "vec", "dot"):
-            mark = {"hat": "\u0302", "bar": "\u0304", "tilde": "\u0303", "vec": "\u20d7", "dot": "\u0307"}[name]
-            arg = self._arg()
-            return arg[:-4] + mark + "</i>" if arg.endswith("</i>") else arg + mark
-        if name in ("mathbf", "boldsymbol", "textbf"):
-            return f"<b>{self._arg()}</b>"
-        if name in _TEXT_COMMANDS:
-            return f'<span class="up">{self._raw_group()}</span>'
-        if name in ("left", "right", "big", "Big", "bigg", "Bigg", "bigl", "bigr", "Bigl", "Bigr"):
-            if self.i < len(self.s) and self.s[self.i] == ".":
-                self.i += 1
-                return ""
-            return ""  # the delimiter that follows is printed as itself
-        if name in _FUNCTIONS:
-            return f'<span class="up">{name}</span>' + (" " if self.s[self.i:self.i + 1] not in ("", "(", "[", "^", "_") else "")
-        if name in _SPACES:
-            return _SPACES[name]
-        if name in _BINARY:
-            return f" {_SYMBOLS[name]} "
-        if name in _SYMBOLS:
-            return _SYMBOLS[name]
-        return f'<span class="up">{escape(name)}</span>'
-
-
-def tex_to_html(source: str) -> str:
-    """Render a TeX formula (the subset lessons use) as HTML with sub/superscripts and fractions."""
-    return re.sub(r" {2,}", " ", _Tex(str(source)).render()).strip()
-
-
-# --------------------------------------------------------------------------------------------
-# a small, safe Markdown subset: everything is escaped first; no raw HTML passes through
-
-_LINK = re.compile(r"\[([^\]]+)\]\(((?:https?://|#)[^)\s]+)\)")
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_EM = re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])")
-
-
-_INLINE_SPLIT = re.compile(r"(`[^`]*`|(?<![$\\])\$(?![$\s])[^$\n]*?[^$\s\\]\$(?![$\d])|(?<![$\\])\$[^$\s\\]\$(?![$\d]))")
-
-
-def _inline(text: str) -> str:
-    parts = _INLINE_SPLIT.split(text)
-    html = []
-    for part in parts:
-        if len(part) >= 2 and part.startswith("`") and part.endswith("`"):
-            html.append(f"<code>{escape(part[1:-1])}</code>")
-            continue
-        if len(part) >= 3 and part.startswith("$") and part.endswith("$"):
-            html.append(f'<span class="math">{tex_to_html(part[1:-1])}</span>')
-            continue
-        part = escape(part, quote=True)
-        part = _LINK.sub(r'<a href="\2">\1</a>', part)
-        part = _BOLD.sub(r"<strong>\1</strong>", part)
-        part = _EM.sub(r"<em>\1</em>", part)
-        html.append(part)
-    return "".join(html)
-
-
-def _split_row(line: str) -> list[str]:
-    line = line.strip().replace("\\|", "\x00")
-    if line.startswith("|"):
-        line = line[1:]
-    if line.endswith("|"):
-        line = line[:-1]
-    return [cell.strip().replace("\x00", "|") for cell in line.split("|")]
-
-
-_TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
-_UL = re.compile(r"^\s*[-*+]\s+(.*)$")
-_OL = re.compile(r"^\s*\d+[.)]\s+(.*)$")
-
-
-def markdown_to_html(text: str) -> str:
-    """Render a small Markdown subset safely.
-
-    Handles headings, paragraphs, fenced and indented code, pipe tables, bullet and numbered lists,
-    block quotes, inline code, bold, emphasis and http(s)/anchor links. Anything else is shown as
-    text; raw HTML is escaped.
+    Names that already read as text (spaces, symbols, capitals such as ``"NumpyANN"``) are kept.
     """
-    lines = str(text).replace("\r\n", "\n").split("\n")
-    out: list[str] = []
-    para: list[str] = []
-
-    def flush() -> None:
-        if para:
-            out.append("<p>" + _inline(" ".join(para)) + "</p>")
-            para.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            flush()
-            body = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith("```"):
-                body.append(lines[i])
-                i += 1
-            out.append("<pre><code>" + escape("\n".join(body)) + "</code></pre>")
-            i += 1
-            continue
-        if not stripped:
-            flush()
-            i += 1
-            continue
-        if stripped.startswith("$$"):
-            flush()
-            block = [stripped]
-            i += 1
-            while "\n".join(block).count("$$") < 2 and i < len(lines):
-                block.append(lines[i].strip())
-                i += 1
-            chunks = "\n".join(block).split("$$")
-            for k, chunk in enumerate(chunks):
-                if k % 2 == 1:
-                    out.append(f'<div class="math display">{tex_to_html(chunk)}</div>')
-                elif chunk.strip():
-                    out.append("<p>" + _inline(" ".join(chunk.split())) + "</p>")
-            continue
-        if (line.startswith("    ") or line.startswith("\t")) and not para:
-            body = []
-            while i < len(lines) and (lines[i].startswith(("    ", "\t")) or not lines[i].strip()):
-                body.append(lines[i][4:] if lines[i].startswith("    ") else lines[i].lstrip("\t"))
-                i += 1
-            while body and not body[-1].strip():
-                body.pop()
-            out.append("<pre><code>" + escape("\n".join(body)) + "</code></pre>")
-            continue
-        heading = re.match(r"^(#{1,6})\s+(.*?)\s*#*$", stripped)
-        if heading:
-            flush()
-            level = min(6, len(heading.group(1)) + 2)
-            out.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
-            i += 1
-            continue
-        if "|" in stripped and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1].strip()):
-            flush()
-            head = _split_row(stripped)
-            i += 2
-            rows = []
-            while i < len(lines) and "|" in lines[i] and lines[i].strip():
-                rows.append(_split_row(lines[i]))
-                i += 1
-            html = ["<div class=\"table-wrap\"><table><thead><tr>"]
-            html += [f"<th>{_inline(c)}</th>" for c in head]
-            html.append("</tr></thead><tbody>")
-            for row in rows:
-                html.append("<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>")
-            html.append("</tbody></table></div>")
-            out.append("".join(html))
-            continue
-        for pattern, tag in ((_UL, "ul"), (_OL, "ol")):
-            if pattern.match(line):
-                flush()
-                items = []
-                while i < len(lines) and pattern.match(lines[i]):
-                    item = pattern.match(lines[i]).group(1)
-                    i += 1
-                    while i < len(lines) and lines[i].startswith("  ") and lines[i].strip() \
-                            and not _UL.match(lines[i]) and not _OL.match(lines[i]):
-                        item += " " + lines[i].strip()
-                        i += 1
-                    items.append(f"<li>{_inline(item)}</li>")
-                out.append(f"<{tag}>" + "".join(items) + f"</{tag}>")
-                break
-        else:
-            if stripped.startswith(">"):
-                flush()
-                quote = []
-                while i < len(lines) and lines[i].strip().startswith(">"):
-                    quote.append(lines[i].strip()[1:].strip())
-                    i += 1
-                out.append("<blockquote>" + _inline(" ".join(quote)) + "</blockquote>")
-                continue
-            para.append(stripped)
-            i += 1
-    flush()
-    return "\n".join(out)
+    key = str(key)
+    if key in _PHRASES:
+        return _PHRASES[key]
+    if not re.fullmatch(r"[a-z][a-z0-9]*(_[A-Za-z0-9]+)*", key):
+        return key
+    words = [_WORDS.get(w, w) for w in key.split("_")]
+    text = " ".join(words)
+    if len(text) <= 2:  # a symbol such as t, x, f, L stays as it is written in the formulas
+        return text
+    return text[0].upper() + text[1:] if text[0].isascii() else text
 
 
 # --------------------------------------------------------------------------------------------
-# pieces
+# small pieces
 
 
 def _status(entry: Mapping[str, Any]) -> str:
@@ -349,6 +101,79 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _short_title(title: str) -> str:
+    return title.split(":", 1)[0] if ":" in title else title
+
+
+def _cell_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return format_value(value)
+
+
+def _param_value(value: Any) -> str:
+    """A parameter's value as short text: lists joined, mappings as ``key: value`` pairs."""
+    if isinstance(value, Mapping):
+        return "; ".join(f"{humanise(k)}: {_param_value(v)}" for k, v in value.items())
+    if isinstance(value, (list, tuple)) and all(not isinstance(v, (list, tuple, Mapping)) for v in value):
+        items = [_cell_text(v) for v in value[:8]]
+        return ", ".join(items) + (f", … ({len(value)} in all)" if len(value) > 8 else "")
+    return _cell_text(value)
+
+
+# --------------------------------------------------------------------------------------------
+# the question a lesson answers: the first paragraphs of its module's docstring
+
+
+@functools.lru_cache(maxsize=1)
+def _lesson_docstrings() -> dict[str, str]:
+    """Lesson NAME -> module docstring, read from the sources (nothing is imported or run)."""
+    found: dict[str, str] = {}
+    folder = resources.files("backproplab.lessons")
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".py") or entry.name.startswith("_"):
+            continue
+        try:
+            tree = ast.parse(entry.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "NAME" for t in node.targets) \
+                    and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                found[node.value.value] = ast.get_docstring(tree) or ""
+    return found
+
+
+def _rest_to_markdown(text: str) -> str:
+    text = re.sub(r":(?:mod|func|class|meth|attr|data):`~?([^`]+)`", r"`\1`", text)
+    text = re.sub(r"``([^`]+)``", r"`\1`", text)
+    return text.replace("::\n", ":\n")
+
+
+def lesson_question(name: str, max_paragraphs: int = 2) -> str:
+    """The opening of lesson ``name``'s docstring as Markdown: its summary line and first paragraphs.
+
+    Stops before the first list, code block or formula block, so the page shows the question and
+    its setting, not the lesson's whole description.
+    """
+    doc = _lesson_docstrings().get(name, "")
+    kept: list[str] = []
+    for para in re.split(r"\n[ \t]*\n", doc)[: max_paragraphs + 1]:
+        if not para.strip() or para.startswith((" ", "\t")) or para.lstrip().startswith(("* ", "- ", "1. ")):
+            break
+        text = " ".join(para.split())
+        if not kept:
+            text = f"**{text}**"
+        elif not text.endswith((".", "?", "!", ")")):  # it runs on into a list or a code block
+            break
+        kept.append(text)
+    return _rest_to_markdown("\n\n".join(kept))
+
+
+# --------------------------------------------------------------------------------------------
+# page sections
+
+
 def _hero(doc: Mapping[str, Any]) -> str:
     s = doc["summary"]
     state = "incomplete" if not doc["complete"] else ("pass" if doc["passed"] else "fail")
@@ -365,7 +190,7 @@ def _hero(doc: Mapping[str, Any]) -> str:
         bits.append(f"{total:.1f} s of lesson time")
     eyebrow = f"backproplab reproduce · {run_mode(doc)}"
     title = headline(doc) if doc["complete"] else f"{s['claims_passed']} of {s['claims']} claims pass so far"
-    return (f'<header class="hero {state}"><div class="wrap">'
+    return (f'<header class="hero {state}"><div class="hero-in">'
             f'<p class="eyebrow">{_e(eyebrow)}</p>'
             f'<h1 id="headline">{_e(title)}</h1>'
             f'<div class="meter" role="img" aria-label="{frac:.0f}% of claims pass">'
@@ -384,7 +209,8 @@ def _banners(doc: Mapping[str, Any], resume_hint: str | None) -> str:
     failed = [(name, c) for name, e in doc["lessons"].items() if e["status"] == "done"
               for c in e["claims"] if not c["passed"]]
     if failed:
-        items = "".join(f'<li><a href="#{_anchor(n)}">{_e(n)}</a>: {_e(c["name"])}: <span class="mono">'
+        items = "".join(f'<li><a href="#{_anchor(n)}">{_e(_short_title(doc["lessons"][n]["title"]))}</a>: '
+                        f'{_e(c["name"])}: <span class="mono">'
                         f'{_e(format_value(c["value"]))}</span> (bound <span class="mono">{_e(c["bound"])}</span>)'
                         f'{" · " + _e(c["evidence"]) if c.get("evidence") else ""}</li>' for n, c in failed)
         html.append(f'<div class="banner fail" id="failed-claims"><strong>{len(failed)} claim'
@@ -397,10 +223,25 @@ def _banners(doc: Mapping[str, Any], resume_hint: str | None) -> str:
     return "".join(html)
 
 
-def _toc(doc: Mapping[str, Any]) -> str:
-    chips = [f'<a class="chip {_status(e)}" href="#{_anchor(n)}">{_e(e["title"])} <b>{_e(_claim_count(e))}</b></a>'
-             for n, e in doc["lessons"].items()]
-    return '<nav class="toc" aria-label="lessons">' + "".join(chips) + "</nav>"
+def _sidebar(doc: Mapping[str, Any]) -> str:
+    links = [f'<a class="side-link {_status(e)}" href="#{_anchor(n)}"><span class="n">{i}</span>'
+             f'<span class="t">{_e(_short_title(e["title"]))}</span><b>{_e(_claim_count(e))}</b></a>'
+             for i, (n, e) in enumerate(doc["lessons"].items(), start=1)]
+    return ('<nav class="side" aria-label="lessons"><a class="side-top" href="#summary">Summary</a>'
+            + "".join(links) + '<a class="side-top" href="#all-claims">All claims</a></nav>')
+
+
+def _lesson_rows(doc: Mapping[str, Any]) -> str:
+    timings = doc.get("timings", {}).get("lessons", {})
+    rows = []
+    for i, (name, e) in enumerate(doc["lessons"].items(), start=1):
+        status = _status(e)
+        secs = timings.get(name)
+        rows.append(f'<tr class="{status}"><td class="num">{i}</td><td><a href="#{_anchor(name)}">'
+                    f'{_e(e["title"])}</a></td><td><span class="pill {status}">{_e(_claim_count(e))}</span></td>'
+                    f'<td class="num">{f"{secs:.1f} s" if isinstance(secs, (int, float)) else "—"}</td></tr>')
+    return ('<div class="table-wrap"><table class="lessons" id="lesson-table"><thead><tr><th>#</th><th>Lesson</th>'
+            '<th>Claims passed</th><th>Time</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table></div>")
 
 
 def _claims_table(doc: Mapping[str, Any]) -> str:
@@ -417,65 +258,132 @@ def _claims_table(doc: Mapping[str, Any]) -> str:
                 f'<td><span class="pill {verdict}">{verdict.upper()}</span></td>'
                 f'<td class="evidence">{_e(c.get("evidence", ""))}</td></tr>')
     if not rows:
-        body = '<p class="muted">No claim was checked yet.</p>'
-    else:
-        body = ('<div class="table-wrap"><table class="claims" id="claims-table"><colgroup><col class="c-lesson">'
-                '<col class="c-claim"><col class="c-value"><col class="c-bound"><col class="c-result">'
-                '<col class="c-evidence"></colgroup><thead><tr><th>Lesson</th>'
-                '<th>Claim</th><th>Value</th><th>Bound</th><th>Result</th><th>Evidence</th></tr></thead>'
-                '<tbody>' + "".join(rows) + "</tbody></table></div>")
+        return '<p class="muted">No claim was checked yet.</p>'
     s = doc["summary"]
-    return (f'<section class="card" id="claims"><h2>Claims <span class="muted">· {s["claims_passed"]} of '
-            f'{s["claims"]} pass</span></h2>{body}</section>')
+    return (f'<details class="all-claims" id="all-claims"><summary>All {s["claims"]} claims in one table '
+            f'({s["claims_passed"]} pass)</summary>'
+            '<div class="table-wrap"><table class="claims" id="claims-table"><thead><tr><th>Lesson</th>'
+            '<th>Claim</th><th>Value</th><th>Bound</th><th>Result</th><th>Evidence</th></tr></thead>'
+            '<tbody>' + "".join(rows) + "</tbody></table></div></details>")
 
 
-def _data_table(rows: list[Any]) -> str:
+def _summary(doc: Mapping[str, Any], resume_hint: str | None) -> str:
+    s = doc["summary"]
+    return (f'<section class="card summary" id="summary"><h2>Summary <span class="muted">· {s["claims_passed"]} '
+            f'of {s["claims"]} claims pass</span></h2>'
+            '<p class="lead">Each lesson asks one question, measures the answer, and checks what it says as '
+            '<em>claims</em>: a measured value held against a bound. Failed claims are listed here in full.</p>'
+            f'{_banners(doc, resume_hint)}{_lesson_rows(doc)}{_claims_table(doc)}</section>')
+
+
+# --------------------------------------------------------------------------------------------
+# a lesson's parts
+
+
+def _data_table(name: str, rows: list[Any]) -> str:
+    title = _e(humanise(name))
     if not rows:
-        return '<p class="muted">(empty table)</p>'
+        return f'<h3>{title}</h3><p class="muted">(empty table)</p>'
     if not all(isinstance(r, Mapping) for r in rows):
         rows = [{"value": r} for r in rows]
     columns: list[str] = []
     for row in rows:
-        for key in row:
-            if key not in columns:
-                columns.append(key)
-    html = ['<div class="table-wrap"><table class="data"><thead><tr>']
-    html += [f"<th>{_e(c)}</th>" for c in columns]
+        columns += [key for key in row if key not in columns]
+    # a column of long text beside four or more others is read as a sentence under each row
+    prose = [c for c in columns if any(len(_cell_text(r.get(c))) > PROSE_CHARS for r in rows)]
+    prose = prose if len(columns) - len(prose) >= 4 else []
+    shown = [c for c in columns if c not in prose]
+    html = [f'<div class="table-wrap"><table class="data{" with-prose" if prose else ""}"><thead><tr>']
+    html += [f"<th>{_e(humanise(c))}</th>" for c in shown]
     html.append("</tr></thead><tbody>")
     for row in rows[:MAX_TABLE_ROWS]:
-        cells = []
-        for c in columns:
-            value = row.get(c)
-            cls = ' class="num"' if _is_number(value) else ""
-            cells.append(f"<td{cls}>{_e(format_value(value))}</td>")
-        html.append("<tr>" + "".join(cells) + "</tr>")
+        html.append("<tr>" + "".join(_cell(row.get(c)) for c in shown) + "</tr>")
+        html += [f'<tr class="prose-row"><td colspan="{len(shown)}"><span><b>{_e(humanise(c))}:</b> '
+                 f"{_e(_cell_text(row.get(c)))}</span></td></tr>" for c in prose]
     html.append("</tbody></table>")
     if len(rows) > MAX_TABLE_ROWS:
         html.append(f'<div class="more">… {len(rows) - MAX_TABLE_ROWS} more rows in results.json</div>')
     html.append("</div>")
-    return "".join(html)
+    if len(rows) > OPEN_TABLE_ROWS:
+        return (f'<details class="table-fold"><summary>{title} <span class="muted">({len(rows)} rows)</span>'
+                f'</summary>{"".join(html)}</details>')
+    return f'<h3>{title}</h3>{"".join(html)}'
 
 
-def _figure(name: str, rel: str, out: Path) -> str:
-    from backproplab.report.outdir import safe_figure
+def _cell(value: Any) -> str:
+    text = _cell_text(value)
+    cls = "num" if _is_number(value) else ("prose" if len(text) > 40 else "")
+    return f'<td class="{cls}">{_e(text)}</td>' if cls else f"<td>{_e(text)}</td>"
 
+
+def _png_width(data: bytes) -> int:
+    return int.from_bytes(data[16:20], "big") if data[:8] == b"\x89PNG\r\n\x1a\n" else 0
+
+
+def _figure(fig_id: str, name: str, rel: str, out: Path, caption: str | None, key: bool = False) -> str:
+    text = caption or humanise(re.sub(r"^[a-z]+_", "", name) if "_" in name else name).replace("_", " ")
+    cap = f"<figcaption>{markdown_to_html(text).removeprefix('<p>').removesuffix('</p>')}</figcaption>"
     path = safe_figure(out, rel)  # only figures/<lesson>/<name>.png inside out, never through a link
-    caption = _e(name.replace("_", " "))
     try:
         if path is None:
             raise FileNotFoundError(rel)
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        raw = path.read_bytes()
     except OSError:
-        return f'<figure><p class="muted">figure file {_e(rel)} is missing</p><figcaption>{caption}</figcaption></figure>'
-    raw = base64.b64decode(data[:44])
-    width = int.from_bytes(raw[16:20], "big") if raw[:8] == b"\x89PNG\r\n\x1a\n" else 0
-    wide = ' class="wide"' if width > WIDE_FIGURE_PX else ""
-    return (f'<figure{wide}><img src="data:image/png;base64,{data}" alt="{_e(name)}">'
-            f"<figcaption>{caption}</figcaption></figure>")
+        return f'<figure><p class="muted">figure file {_e(rel)} is missing</p>{cap}</figure>'
+    width = _png_width(raw)
+    style = f' style="width:{width + 22}px"' if width else ""
+    least = f' style="min-width:{round(width * MIN_FIGURE_SCALE)}px"' if width > 600 else ""
+    data = base64.b64encode(raw).decode("ascii")
+    return (f'<div class="fig-slot{" key" if key else ""}" id="{fig_id}-back"{style}><figure id="{fig_id}">'
+            f'<a class="zoom" href="#{fig_id}" title="open at full size">'
+            f'<img src="data:image/png;base64,{data}" alt="{_e(text)}"{least}></a>'
+            f'{cap}<a class="close" href="#{fig_id}-back">close ✕</a></figure></div>')
 
 
-def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds: Any,
-            parts: Mapping[str, Any] | None = None) -> str:
+def _params(params: Mapping[str, Any]) -> str:
+    items = []
+    for k, v in params.items():
+        text = _param_value(v)
+        wide = ' class="wide"' if len(text) > 22 else ""
+        items.append(f"<div{wide}><dt>{_e(humanise(k))}</dt><dd>{_e(text)}</dd></div>")
+    items = "".join(items)
+    return f'<dl class="params">{items}</dl>'
+
+
+def _claim_list(entry: Mapping[str, Any]) -> str:
+    items = []
+    for c in entry["claims"]:
+        verdict = "pass" if c["passed"] else "fail"
+        ev = f'<span class="evidence">{_e(c["evidence"])}</span>' if c.get("evidence") else ""
+        items.append(f'<li class="{verdict}">{_e(c["name"])}: <span class="val mono">'
+                     f'{_e(format_value(c["value"]))}</span> <span class="muted">(bound '
+                     f'{_e(c["bound"])})</span>{ev}</li>')
+    n_ok = sum(c["passed"] for c in entry["claims"])
+    opened = " open" if n_ok < len(entry["claims"]) or len(entry["claims"]) <= OPEN_CLAIMS else ""
+    return (f'<h3>Claims</h3><details class="claims-detail"{opened}><summary>{n_ok} of {len(entry["claims"])} '
+            f'claims pass</summary><ul class="claim-list">' + "".join(items) + "</ul></details>")
+
+
+def _texts(texts: Mapping[str, str]) -> str:
+    html, shown = [], 0
+    for text_name, text in texts.items():
+        if text_name.startswith(CAPTION_PREFIX):
+            continue
+        label = _e(humanise(text_name.replace("-", "_")) if "_" in text_name else text_name.replace("_", " "))
+        if text_name.startswith("print"):  # terminal text: shown as printed, folded away
+            what = text_name[len("print"):].strip("_- ").replace("_", " ") or "output"
+            html.append(f'<details class="terminal"><summary>The terminal\'s {_e(what)} (as the command prints it)'
+                        f"</summary><pre>{_e(text)}</pre></details>")
+        elif shown == 0:  # the first text is open; further ones are folded so the page stays scannable
+            html.append(f'<div class="md">{markdown_to_html(text)}</div>')
+            shown += 1
+        else:
+            html.append(f'<details class="text-more"><summary>{label}</summary>'
+                        f'<div class="md">{markdown_to_html(text)}</div></details>')
+    return "".join(html)
+
+
+def _head(index: int, name: str, entry: Mapping[str, Any], seconds: Any, parts: Mapping[str, Any] | None) -> str:
     status = _status(entry)
     label = {"pass": f"{_claim_count(entry)} PASS", "fail": f"{_claim_count(entry)} pass", "error": "ERROR",
              "pending": "NOT RUN"}[status]
@@ -483,49 +391,39 @@ def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds:
     if time_html and parts:
         detail = ", ".join(f"{k} {v:.1f} s" for k, v in parts.items() if isinstance(v, (int, float)))
         time_html = f'<span class="time" title="{_e(detail)}">{seconds:.1f} s ({_e(detail)})</span>'
-    html = [f'<section class="card lesson" id="{_anchor(name)}"><div class="lesson-head">'
-            f'<h2><span class="num">{index}</span>{_e(entry["title"])}</h2>'
-            f'<code class="name">{_e(name)}</code><span class="pill {status}">{_e(label)}</span>{time_html}</div>']
+    return (f'<div class="lesson-head"><h2><span class="num">{index}</span>{_e(entry["title"])}</h2>'
+            f'<code class="name">{_e(name)}</code><span class="pill {status}">{_e(label)}</span>{time_html}</div>')
+
+
+def _lesson(index: int, name: str, entry: Mapping[str, Any], out: Path, seconds: Any,
+            parts: Mapping[str, Any] | None = None) -> str:
+    html = [f'<section class="card lesson" id="{_anchor(name)}">', _head(index, name, entry, seconds, parts)]
+    question = lesson_question(name)
+    if question:
+        html.append(f'<div class="question md">{markdown_to_html(question)}</div>')
     if entry["status"] == "pending":
         html.append('<div class="pending-box">Not run: the run was interrupted before this lesson.</div>')
     elif entry["status"] == "error":
         err = entry["error"]
         html.append(f'<div class="error-box"><strong>{_e(err["type"])}</strong>: {_e(err["message"])}'
                     f'<details><summary>traceback</summary><pre>{_e(err["traceback"])}</pre></details></div>')
+    figures = [(f"fig-{_anchor(name)[7:]}-{k}", fig, rel) for k, (fig, rel) in enumerate(entry["figures"].items())]
+    captions = {k[len(CAPTION_PREFIX):]: v for k, v in entry["text"].items() if k.startswith(CAPTION_PREFIX)}
+    if figures:
+        fig_id, fig, rel = figures[0]
+        html.append(f'<div class="figures">{_figure(fig_id, fig, rel, out, captions.get(fig), True)}</div>')
+    if entry["status"] == "done" or entry["params"]:
+        html.append('<h3>What was measured</h3>')
     if entry["params"]:
-        html.append('<div class="params">' + "".join(
-            f'<span class="param"><b>{_e(k)}</b>{_e(format_value(v))}</span>'
-            for k, v in entry["params"].items()) + "</div>")
-    if entry["claims"] and entry["status"] == "done":
-        items = []
-        for c in entry["claims"]:
-            verdict = "pass" if c["passed"] else "fail"
-            ev = f'<span class="evidence">{_e(c["evidence"])}</span>' if c.get("evidence") else ""
-            items.append(f'<li class="{verdict}">{_e(c["name"])}: <span class="val mono">'
-                         f'{_e(format_value(c["value"]))}</span> <span class="muted">(bound '
-                         f'{_e(c["bound"])})</span>{ev}</li>')
-        n_ok = sum(c["passed"] for c in entry["claims"])
-        opened = " open" if n_ok < len(entry["claims"]) or len(entry["claims"]) <= 6 else ""
-        html.append(f'<details class="claims-detail"{opened}><summary>{n_ok} of {len(entry["claims"])} claims '
-                    f'pass</summary><ul class="claim-list">' + "".join(items) + "</ul></details>")
-    if entry["figures"]:
+        html.append(_params(entry["params"]))
+    if len(figures) > 1:
         html.append('<div class="figures">' + "".join(
-            _figure(fig, rel, out) for fig, rel in entry["figures"].items()) + "</div>")
-    for table_name, rows in entry["tables"].items():
-        html.append(f"<h3>{_e(table_name.replace('_', ' '))}</h3>{_data_table(rows)}")
-    shown = 0
-    for text_name, text in entry["text"].items():
-        label = _e(text_name.replace("_", " "))
-        if text_name.startswith("print"):  # terminal text: shown as printed, folded away
-            html.append(f'<details class="terminal"><summary>{label} (as printed in the terminal)</summary>'
-                        f"<pre>{_e(text)}</pre></details>")
-        elif shown == 0:  # the first text is open; further ones are folded so the page stays scannable
-            html.append(f'<div class="text-label">{label}</div><div class="md">{markdown_to_html(text)}</div>')
-            shown += 1
-        else:
-            html.append(f'<details class="text-more"><summary>{label}</summary>'
-                        f'<div class="md">{markdown_to_html(text)}</div></details>')
-    html.append("</section>")
+            _figure(i, f, r, out, captions.get(f)) for i, f, r in figures[1:]) + "</div>")
+    html.append(_texts(entry["text"]))
+    html += [_data_table(table_name, rows) for table_name, rows in entry["tables"].items()]
+    if entry["claims"] and entry["status"] == "done":
+        html.append(_claim_list(entry))
+    html.append('<p class="back"><a href="#summary">↑ summary</a></p></section>')
     return "".join(html)
 
 
@@ -542,7 +440,6 @@ def render_html(doc: Mapping[str, Any], out: str | Path, resume_hint: str | None
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{_e(title)}</title>'
             f"<style>\n{_css()}</style></head>\n<body>"
-            f"{_hero(doc)}<main class=\"wrap\">{_banners(doc, resume_hint)}{_toc(doc)}"
-            f"{_claims_table(doc)}{lessons}</main>"
-            f'<footer class="wrap">{_e(settings_line(doc))} · results.json holds every number shown here.'
-            "</footer></body></html>\n")
+            f'{_hero(doc)}<div class="layout">{_sidebar(doc)}<main>{_summary(doc, resume_hint)}{lessons}'
+            f'<footer>{_e(settings_line(doc))} · results.json holds every number shown here.</footer>'
+            "</main></div></body></html>\n")

@@ -1,0 +1,1 @@
+"""Each course's contract in one place: purdue, jku, radboud (see CONTRACTS.md)."""

@@ -1,0 +1,103 @@
+"""Checks of a trace that share no code with it: torch autograd and central finite differences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from backproplab.tracer.network import Ask, Network
+from backproplab.tracer.trace import Trace, _activate, loss_value
+
+
+def torch_reference(net: Network) -> dict[str, Any]:
+    """The same pass in torch (float64, autograd): s, a, loss, δ = ∂L/∂s, ∂L/∂W, ∂L/∂b.
+
+    The loss uses torch's own functions (``mse_loss``, ``binary_cross_entropy``, ``cross_entropy`` on
+    the output's pre-activations), so the check does not share code with :func:`trace`.
+    """
+    import torch
+    import torch.nn.functional as TF
+
+    acts = {"identity": lambda t: t, "relu": torch.relu, "leaky_relu": lambda t: TF.leaky_relu(t, 0.01),
+            "elu": lambda t: TF.elu(t, 1.0), "sigmoid": torch.sigmoid, "tanh": torch.tanh,
+            "softmax": lambda t: torch.softmax(t, dim=0)}
+    a = torch.tensor(net.x, dtype=torch.float64)
+    Ws, bs, ss, As = [], [], [], []
+    for layer in net.layers:
+        W = torch.tensor(layer.weights, dtype=torch.float64, requires_grad=True)
+        b = torch.tensor(layer.biases, dtype=torch.float64, requires_grad=True)
+        s = W @ a + b
+        s.retain_grad()
+        a = acts[layer.activation](s)
+        Ws.append(W), bs.append(b), ss.append(s), As.append(a)
+    y = torch.tensor(net.y, dtype=torch.float64)
+    if net.loss == "bce":
+        loss = TF.binary_cross_entropy(a, y)
+    elif net.loss == "cross_entropy":  # from the logits, with probability targets
+        loss = TF.cross_entropy(ss[-1].unsqueeze(0), y.unsqueeze(0))
+    elif net.loss == "half_squared_error":
+        loss = 0.5 * TF.mse_loss(a, y, reduction="sum")
+    elif net.loss == "squared_error":
+        loss = TF.mse_loss(a, y, reduction="sum")
+    else:
+        loss = TF.mse_loss(a, y)
+    loss.backward()
+    return {"s": [t.detach().numpy() + 0.0 for t in ss], "a": [t.detach().numpy() + 0.0 for t in As],
+            "loss": float(loss.detach()), "delta": [t.grad.numpy() + 0.0 for t in ss],
+            "grad_w": [t.grad.numpy() + 0.0 for t in Ws], "grad_b": [t.grad.numpy() + 0.0 for t in bs]}
+
+
+def finite_difference_weights(net: Network, h: float = 1e-6) -> list[np.ndarray]:
+    """∂L/∂W of every layer by central differences of the loss (NumPy forward passes).
+
+    For each layer, every copy of the network with one weight moved by ±h runs forward as one
+    batch (row r of the batch: weight r moved), so a large network takes a fraction of a second.
+    """
+    grads = []
+    a_below = net.x  # the input to the layer being perturbed (unchanged by its own weights)
+    for li, layer in enumerate(net.layers):
+        units, fan_in = layer.weights.shape
+        moves = np.zeros((units * fan_in, units, fan_in))
+        moves.reshape(units * fan_in, -1)[np.arange(units * fan_in), np.arange(units * fan_in)] = h
+        values = []
+        for sign in (1, -1):
+            s = (layer.weights + sign * moves) @ a_below + layer.biases  # [units*fan_in, units]
+            a, _ = _activate(layer.activation, s)
+            for above in net.layers[li + 1:]:
+                s = a @ above.weights.T + above.biases
+                a, _ = _activate(above.activation, s)
+            values.append(np.array([loss_value(net, s_r, a_r)[0] for s_r, a_r in zip(s, a, strict=True)]))
+        grads.append(((values[0] - values[1]) / (2 * h)).reshape(units, fan_in))
+        a_below, _ = _activate(layer.activation, layer.weights @ a_below + layer.biases)
+    return grads
+
+
+def max_abs_diff(ours: list[np.ndarray], ref: list[np.ndarray]) -> tuple[float, int]:
+    diffs = [np.max(np.abs(o - r)) for o, r in zip(ours, ref, strict=True)]
+    return float(max(diffs)), int(sum(o.size for o in ours))
+
+
+def check_trace(tr: Trace, ref: dict[str, Any] | None = None) -> dict[str, tuple[float, int]]:
+    """Max |ours − torch| and count for s, a, loss, delta, grad_w, grad_b; fills ``Step.torch``."""
+    ref = torch_reference(tr.network) if ref is None else ref
+    out = {key: max_abs_diff(getattr(tr, key), ref[key]) for key in ("s", "a")}
+    out["loss"] = (abs(tr.loss - ref["loss"]), 1)
+    out.update({key: max_abs_diff(getattr(tr, key), ref[key]) for key in ("delta", "grad_w", "grad_b")})
+    for step in tr.steps:
+        if step.kind == "loss":
+            step.torch = ref["loss"]
+        elif step.kind in ("s", "a", "delta", "db"):
+            key = {"db": "grad_b"}.get(step.kind, step.kind)
+            step.torch = float(ref[key][step.index[0] - 1][step.index[1] - 1])
+        elif step.kind == "dw":
+            li, j, k = step.index
+            step.torch = float(ref["grad_w"][li - 1][j - 1, k - 1])
+    return out
+
+
+def asked_value(tr: Trace, ask: Ask) -> float:
+    """The value of an asked gradient in a trace."""
+    if ask.source is None:
+        return float(tr.grad_b[ask.layer - 1][ask.to - 1])
+    return float(tr.grad_w[ask.layer - 1][ask.to - 1, ask.source - 1])

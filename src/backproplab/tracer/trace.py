@@ -1,0 +1,207 @@
+"""The forward and backward pass of a :class:`~backproplab.tracer.network.Network`, unit by unit:
+every s, a, δ, ∂L/∂w and ∂L/∂b as arrays and as printable steps.
+
+The activations and their derivatives are :mod:`backproplab.scratch.functional`'s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from backproplab.scratch import functional as F
+from backproplab.tracer.network import Network
+from backproplab.tracer.notation import (
+    Notation,
+    Step,
+    _act_strings,
+    _deriv_strings,
+    _deriv_symbol,
+    _loss_step,
+    _num,
+    _tnum,
+)
+
+
+def _activate(name: str, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(a, f'(s)) by backproplab.scratch.functional; for softmax f' is not elementwise (returns NaN:
+    the output delta of softmax with cross-entropy is a − y, see :func:`_trace`)."""
+    if name == "softmax":
+        return np.asarray(F.softmax(s), dtype=np.float64), np.full_like(s, np.nan, dtype=np.float64)
+    f, fprime = F.get_activation(name)
+    return np.asarray(f(s), dtype=np.float64), np.asarray(fprime(s), dtype=np.float64)
+
+
+@dataclass
+class Trace:
+    """Every quantity of one forward and backward pass, as arrays and as printable steps.
+
+    Attributes
+    ----------
+    s, a, delta : lists over layers 1..L of arrays [units]
+    grad_w, grad_b : lists over layers of arrays [units, inputs] and [units]
+    loss : float
+    steps : list of Step, in the order a student writes them
+    notation : the Notation the steps are written in
+    """
+
+    network: Network
+    s: list[np.ndarray]
+    a: list[np.ndarray]
+    delta: list[np.ndarray]
+    grad_w: list[np.ndarray]
+    grad_b: list[np.ndarray]
+    loss: float
+    steps: list[Step]
+    notation: Notation
+
+
+def notation_for(net: Network, kind: str = "global") -> Notation:
+    """The :class:`Notation` of ``kind`` for ``net``'s layer sizes."""
+    return Notation(kind, [len(net.x)] + [layer.weights.shape[0] for layer in net.layers])
+
+
+def loss_value(net: Network, s_out: np.ndarray, yhat: np.ndarray) -> tuple[float, np.ndarray]:
+    """(L, ∂L/∂ŷ) for the output's pre-activations ``s_out`` and activations ``yhat`` [n_out].
+
+    For cross-entropy ∂L/∂ŷ is not used (the output delta is ŷ − y) and is returned as NaN.
+    """
+    y, n = net.y, len(net.y)
+    with np.errstate(all="ignore"):
+        if net.loss == "bce":  # PyTorch's conventions: logs clamped at -100, denominator at 1e-12
+            log_p = np.maximum(np.log(yhat), -100.0)
+            log_q = np.maximum(np.log1p(-yhat), -100.0)
+            loss = float(-np.mean(y * log_p + (1 - y) * log_q))
+            return loss, (yhat - y) / np.maximum(yhat * (1 - yhat), 1e-12) / n
+        if net.loss == "cross_entropy":  # from the logits: finite even where a softmax output is 0
+            return float(-np.sum(y * F.log_softmax(s_out))), np.full(n, np.nan)
+        if net.loss == "half_squared_error":
+            return float(0.5 * np.sum((y - yhat) ** 2)), yhat - y
+        if net.loss == "squared_error":
+            return float(np.sum((y - yhat) ** 2)), 2 * (yhat - y)
+        return float(np.mean((y - yhat) ** 2)), 2 * (yhat - y) / n
+
+
+def trace(net: Network, notation: str = "global") -> Trace:
+    """Forward and backward pass of ``net``, unit by unit, with printable steps.
+
+    Parameters
+    ----------
+    net : Network
+    notation : ``"global"`` (units numbered through the network, as the JKU course) or ``"layer"``
+        (numbered within each layer, the layer in a superscript); see :class:`Notation`.
+
+    Returns
+    -------
+    Trace
+        Overflowing or saturating numbers give inf/nan in the trace (and fail the torch checks)
+        rather than a NumPy warning.
+    """
+    nt = notation_for(net, notation)
+    with np.errstate(all="ignore"):
+        s_all, a_all, steps = _forward(net, nt)
+        loss, dyhat = loss_value(net, s_all[-1], a_all[-1])
+        loss_step, dparts = _loss_step(net, nt, loss, a_all[-1])
+        steps.append(loss_step)
+        delta = _backward(net, nt, s_all, a_all, dyhat, dparts, steps)
+        grad_w, grad_b = _gradients(net, nt, a_all, delta, steps)
+    return Trace(net, s_all, a_all, delta, grad_w, grad_b, loss, steps, nt)
+
+
+def _forward(net: Network, nt: Notation) -> tuple[list[np.ndarray], list[np.ndarray], list[Step]]:
+    """s and a of every layer, and their steps: s_j = Σ_k w_jk a_k + b_j, a_j = f(s_j)."""
+    steps: list[Step] = []
+    s_all, a_all = [], []
+    a_prev = net.x
+    for li, layer in enumerate(net.layers, start=1):
+        s = layer.weights @ a_prev + layer.biases
+        a, _ = _activate(layer.activation, s)
+        for j in range(1, len(s) + 1):
+            terms, subs = [], []
+            for k in range(1, len(a_prev) + 1):
+                (W, TW), (A, TA) = nt.w(li, j, k), nt.a(li - 1, k)
+                terms.append((f"{W}·{A}", f"{TW} {TA}"))
+                subs.append((f"{_num(layer.weights[j - 1, k - 1])}·{_num(a_prev[k - 1])}",
+                             rf"{_tnum(layer.weights[j - 1, k - 1])} \cdot {_tnum(a_prev[k - 1])}"))
+            terms.append(nt.b(li, j))
+            subs.append((_num(layer.biases[j - 1]), _tnum(layer.biases[j - 1])))
+            S, TS = nt.s(li, j)
+            steps.append(Step("s", S, " + ".join(t for t, _ in terms), " + ".join(t for t, _ in subs),
+                              float(s[j - 1]), TS, " + ".join(t for _, t in terms), " + ".join(t for _, t in subs),
+                              index=(li, j)))
+            A, TA = nt.a(li, j)
+            ft, fs, tft, tfs = _act_strings(layer.activation, nt, li, j, s)
+            steps.append(Step("a", A, ft, fs, float(a[j - 1]), TA, tft, tfs, index=(li, j)))
+        s_all.append(s)
+        a_all.append(a)
+        a_prev = a
+    return s_all, a_all, steps
+
+
+def _backward(net: Network, nt: Notation, s_all: list[np.ndarray], a_all: list[np.ndarray], dyhat: np.ndarray,
+              dparts: list[tuple], steps: list[Step]) -> list[np.ndarray]:
+    """δ = ∂L/∂s of every layer, top down, appending their steps.
+
+    Output: δ_j = ∂L/∂ŷ_j · f'(s_j) (softmax with cross-entropy: δ_j = ŷ_j − y_j);
+    below: δ_k = f'(s_k) Σ_j w_jk δ_j over the units j of the layer above.
+    """
+    L = len(net.layers)
+    delta: list[np.ndarray] = [np.zeros(0)] * L
+    for li in range(L, 0, -1):
+        layer = net.layers[li - 1]
+        s, a = s_all[li - 1], a_all[li - 1]
+        _, fprime = _activate(layer.activation, s)
+        if li == L and net.loss == "cross_entropy":
+            delta[li - 1] = a - net.y + 0.0
+        else:
+            upstream = dyhat if li == L else net.layers[li].weights.T @ delta[li]
+            delta[li - 1] = upstream * fprime + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
+        for j in range(1, len(s) + 1):
+            D, TD = nt.delta(li, j)
+            if li == L and net.loss == "cross_entropy":
+                up_f, up_s, tup_f, tup_s = dparts[j - 1]
+                steps.append(Step("delta", D, up_f, up_s, float(delta[li - 1][j - 1]), TD, tup_f, tup_s,
+                                  index=(li, j)))
+                continue
+            if li == L:
+                up_f, up_s, tup_f, tup_s = dparts[j - 1]
+            else:
+                up_f, up_s, tup_f, tup_s = _upstream_strings(net, nt, li, j, delta[li])
+            dsym, tdsym = _deriv_symbol(nt, layer.activation, li, j)
+            dval, tdval = _deriv_strings(layer.activation, float(s[j - 1]), float(a[j - 1]))
+            steps.append(Step("delta", D, f"{up_f}·{dsym}", f"{up_s}·{dval}", float(delta[li - 1][j - 1]), TD,
+                              rf"{tup_f} \cdot {tdsym}", rf"{tup_s} \cdot {tdval}", index=(li, j)))
+    return delta
+
+
+def _upstream_strings(net: Network, nt: Notation, li: int, j: int, delta_above: np.ndarray) -> tuple[str, ...]:
+    """(text formula, text substituted, tex formula, tex substituted) of Σ_m w_mj δ_m above unit j of ``li``."""
+    above = net.layers[li].weights
+    syms = [(nt.w(li + 1, m, j), nt.delta(li + 1, m)) for m in range(1, above.shape[0] + 1)]
+    up_f = " + ".join(f"{w}·{d}" for (w, _), (d, _) in syms)
+    tup_f = " + ".join(f"{tw} {td}" for (_, tw), (_, td) in syms)
+    up_s = " + ".join(f"{_num(above[m, j - 1])}·{_num(delta_above[m])}" for m in range(above.shape[0]))
+    tup_s = " + ".join(rf"{_tnum(above[m, j - 1])} \cdot {_tnum(delta_above[m])}" for m in range(above.shape[0]))
+    return f"({up_f})", f"({up_s})", rf"\left({tup_f}\right)", rf"\left({tup_s}\right)"
+
+
+def _gradients(net: Network, nt: Notation, a_all: list[np.ndarray], delta: list[np.ndarray],
+               steps: list[Step]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """∂L/∂w_jk = δ_j a_k and ∂L/∂b_j = δ_j of every layer, appending their steps."""
+    grad_w, grad_b = [], []
+    for li in range(1, len(net.layers) + 1):
+        a_prev = net.x if li == 1 else a_all[li - 2]
+        d = delta[li - 1]
+        grad_w.append(np.outer(d, a_prev) + 0.0)
+        grad_b.append(d.copy())
+        for j in range(1, len(d) + 1):
+            D, TD = nt.delta(li, j)
+            for k in range(1, len(a_prev) + 1):
+                (G, TG), (A, TA) = nt.grad_w(li, j, k), nt.a(li - 1, k)
+                steps.append(Step("dw", G, f"{D}·{A}", f"{_num(d[j - 1])}·{_num(a_prev[k - 1])}",
+                                  float(d[j - 1] * a_prev[k - 1]) + 0.0, TG, f"{TD} {TA}",
+                                  rf"{_tnum(d[j - 1])} \cdot {_tnum(a_prev[k - 1])}", index=(li, j, k)))
+            G, TG = nt.grad_b(li, j)
+            steps.append(Step("db", G, D, "", float(d[j - 1]), TG, TD, "", index=(li, j)))
+    return grad_w, grad_b

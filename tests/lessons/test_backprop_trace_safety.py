@@ -1,0 +1,219 @@
+"""The tracer reads files users were sent: nothing in a network file may write outside --out, hang,
+or end in a traceback (issue 13.1, 13.3, 13.8)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from backproplab.cli import main
+from backproplab.errors import InputError
+from backproplab.lessons import backprop_trace as bp
+
+pytestmark = pytest.mark.lessons
+
+
+def course_dict() -> dict:
+    return yaml.safe_load(bp.examples()["course"].read_text(encoding="utf-8"))
+
+
+def alias_bomb(key: str) -> str:
+    """About 420 bytes of YAML whose ``key`` expands to 9**9 (387 million) strings: nested aliases."""
+    levels = ['&a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for prev, name in zip("abcdefgh", "bcdefghi", strict=True):
+        levels.append(f"&{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    body = "[" + ", ".join(levels) + "]"
+    rest = {"description": "d", "input": "[1.0, 2.0]", "layers": "[]"}
+    rest[key] = body
+    return "".join(f"{k}: {v}\n" for k, v in rest.items()) + "target: [1.0]\n"
+
+
+def deep(kind: str, depth: int = 100_000) -> str:
+    nested = "[" * depth + "]" * depth
+    if kind == "json":
+        return f'{{"input": {nested}, "target": [1.0], "layers": []}}'
+    return f"input: {nested}\ntarget: [1.0]\nlayers: []\n"
+
+
+def _hashes(root: Path, skip: Path) -> dict[str, str]:
+    """sha256 of every file below ``root``, except below ``skip``."""
+    out = {}
+    for path in root.rglob("*"):
+        if path.is_file() and skip not in path.parents:
+            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def test_name_cannot_write_outside_out(tmp_path: Path, capsys) -> None:
+    around = tmp_path / "home"
+    (around / "pictures").mkdir(parents=True)
+    (around / "victim.png").write_bytes(b"the user's picture")
+    (around / "pictures" / "holiday.png").write_bytes(b"another picture")
+    out = around / "report" / "out"
+    data = course_dict()
+    data["name"] = f"a/../../../../../{around}/victim"
+    net = around / "net.json"
+    net.write_text(json.dumps(data))
+    before = _hashes(tmp_path, out)
+    assert main(["backprop", str(net), "--out", str(out)]) == 0
+    assert _hashes(tmp_path, out) == before  # nothing outside --out changed, nothing appeared
+    safe = bp.slug(data["name"])
+    assert re.fullmatch(r"[a-z0-9_-]{1,40}", safe) and safe.startswith("a-"), safe
+    assert sorted(p.name for p in out.iterdir()) == [f"backprop_{safe}.png", "backprop_trace.md"]
+    assert "wrote" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("course", "course"),
+    ("a/../../../etc/victim", "a-etc-victim"),
+    ("My Net (v2)", "my-net-v2"),
+    ("../..", "network"),
+    ("ÄÖÜ", "network"),
+    ("x" * 300, "x" * 40),
+    ("cost $a$", "cost-a"),
+])
+def test_slug(name: str, expected: str) -> None:
+    assert bp.slug(name) == expected
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "costs $a$ and $b$", r"$\frac{1}{0$"])
+def test_long_and_dollar_names_trace_and_save(tmp_path: Path, name: str) -> None:
+    data = course_dict()
+    data["name"] = name
+    net = bp.network_from_dict(data, source="net.yaml")
+    path = tmp_path / "net.json"
+    path.write_text(json.dumps(data))
+    res = bp.run(network=path, out=tmp_path / "out")
+    try:
+        saved = res.save_figures(tmp_path / "out")
+        assert len(saved) == 1
+        (png,) = saved.values()
+        assert png.parent == tmp_path / "out" and png.stat().st_size > 1000 and len(png.name) <= 60
+        fig = next(iter(res.figures.values()))
+        title = fig.axes[0].get_title()
+        assert title.startswith(name[:39])
+    finally:
+        res.close_figures()
+    assert net.name == name
+
+
+@pytest.mark.parametrize(("name", "char"), [("nul\0byte", r"'\x00'"), ("line\nbreak", r"'\n'"),
+                                            ("bell\x07", r"'\x07'")])
+def test_control_characters_in_name_are_refused(name: str, char: str) -> None:
+    data = course_dict()
+    data["name"] = name
+    with pytest.raises(InputError, match="name: control character") as info:
+        bp.network_from_dict(data, source="net.yaml")
+    assert char in str(info.value)
+
+
+@pytest.mark.parametrize("key", ["description", "input", "layers"])
+def test_alias_bomb_is_refused_at_once(tmp_path: Path, key: str) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb(key))
+    assert len(path.read_bytes()) < 500
+    with pytest.raises(InputError, match=r"not valid YAML at line \d+, column \d+: YAML anchors and aliases"):
+        bp.load_network(path)
+
+
+def test_a_single_harmless_alias_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "alias.yaml"
+    text = bp.examples()["course"].read_text(encoding="utf-8")
+    path.write_text(text.replace("biases: [0.1, -0.2, 0.5]", "biases: &b [0.1, -0.2, 0.5]"))
+    assert "&b" in path.read_text()
+    with pytest.raises(InputError, match="anchors and aliases"):
+        bp.load_network(path)
+
+
+@pytest.mark.parametrize("kind", ["json", "yaml"])
+def test_deep_nesting_is_one_clear_error(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / f"deep.{kind}"
+    path.write_text(deep(kind))
+    with pytest.raises(InputError, match="nest|nesting") as info:
+        bp.load_network(path)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+    # below the parsers' limits the depth reaches validation, which quotes a bounded excerpt
+    path.write_text(deep(kind, 17))  # 18 levels with the top mapping
+    with pytest.raises(InputError, match="nest"):
+        bp.load_network(path)
+    path.write_text(deep(kind, 15))
+    with pytest.raises(InputError, match=r"input\[0\]: expected a number") as info:
+        bp.load_network(path)
+    assert len(str(info.value)) < 200
+
+
+def test_huge_integer_weight_names_the_field(tmp_path: Path) -> None:
+    data = course_dict()
+    data["layers"][0]["weights"][1][0] = 10 ** 400
+    for suffix, text in ((".json", json.dumps(data)), (".yaml", yaml.safe_dump(data))):
+        path = tmp_path / f"big{suffix}"
+        path.write_text(text)
+        with pytest.raises(InputError, match=r"layers\[0\]\.weights\[1\]\[0\]: expected a number that fits a "
+                                             r"float .* integer of 401 digits"):
+            bp.load_network(path)
+    path = tmp_path / "huger.json"
+    path.write_text(json.dumps(course_dict()).replace("0.5", "1" * 5000, 1))
+    with pytest.raises(InputError, match="huger.json"):
+        bp.load_network(path)
+
+
+def test_messages_quote_a_bounded_excerpt() -> None:
+    data = course_dict()
+    data["description"] = [list(range(1000))] * 1000
+    with pytest.raises(InputError) as info:
+        bp.network_from_dict(data, source="net.yaml")
+    assert "description: expected text" in str(info.value) and len(str(info.value)) < 200
+    data = course_dict()
+    data["loss"] = "x" * 100_000
+    with pytest.raises(InputError) as info:
+        bp.network_from_dict(data, source="net.yaml")
+    assert len(str(info.value)) < 300
+    data = course_dict()
+    data[("k" * 10_000)] = 1
+    with pytest.raises(InputError, match="unknown key") as info:
+        bp.network_from_dict(data, source="net.yaml")
+    assert len(str(info.value)) < 300
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as a memory bound is Linux-specific")
+@pytest.mark.parametrize(("file_name", "make"), [
+    ("bomb-description.yaml", lambda: alias_bomb("description")),
+    ("bomb-input.yaml", lambda: alias_bomb("input")),
+    ("bomb-layers.yaml", lambda: alias_bomb("layers")),
+    ("deep.json", lambda: deep("json")),
+    ("deep.yaml", lambda: deep("yaml")),
+])
+def test_cli_in_a_subprocess_with_1gb_and_10s(tmp_path: Path, file_name: str, make) -> None:
+    path = tmp_path / file_name
+    path.write_text(make())
+    env = os.environ | {"PYTHONPATH": str(Path(bp.__file__).parents[2])}
+    proc = subprocess.run([sys.executable, "-m", "backproplab", "backprop", str(path), "--out",
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=10,
+                          preexec_fn=_limit_memory, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("backproplab: error: network file") and file_name in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file_is_refused_before_any_work(tmp_path: Path, capsys) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine")
+    for out, words in ((afile, "is a file"), (afile / "sub", "lies below the file")):
+        assert main(["backprop", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err and words in err and "out" in err, err
+    assert afile.read_text() == "mine"

@@ -1,0 +1,76 @@
+"""Common mistakes: each wrong version beside the right one, with the measured consequence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from backproplab.lessons import get_lesson, mistakes
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = mistakes.run(quick=True)
+    yield res
+    res.close_figures()
+
+
+def test_registered_last():
+    assert get_lesson("mistakes") is mistakes and mistakes.ORDER == 95
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+
+
+def test_every_mistake_has_a_two_row_table(result):
+    assert len(result.tables) == 8
+    for name, rows in result.tables.items():
+        assert [r["version"] for r in rows] == ["wrong", "right"], name
+    assert set(result.figures) == {"mistakes"}
+
+
+def test_decay_numbers(result):
+    wrong, right = result.tables["1_decay"]
+    assert wrong["f after 10 steps"] == pytest.approx(-2.1475, abs=5e-5)
+    assert right["f after 10 steps"] == pytest.approx(-2.266296, abs=1e-6)
+    etas = mistakes.compounding_step_sizes(0.2, 0.9, 10)
+    assert etas[3] == pytest.approx(0.2 * 0.9 ** (1 + 2 + 3))
+    assert wrong["last step size"] == pytest.approx(0.2 * 0.9 ** 45)
+
+
+def test_init_tables(result):
+    wrong, right = result.tables["2_he_variance_for_std"]
+    assert wrong["activation std after 10 ReLU layers"] < 1e-9 < 0.3 < right["activation std after 10 ReLU layers"]
+    wrong, right = result.tables["3_fan_in_for_fan_out"]
+    assert (wrong["assert |std − 1| < 0.01"], right["assert |std − 1| < 0.01"]) == ("fails", "passes")
+
+
+def test_conv_tables(result):
+    wrong, right = result.tables["4_conv_input_channels"]
+    assert (wrong["Q3.2(c) with / without bias"], wrong["Q3.2(e)"]) == ("10/9", 178)
+    assert (right["Q3.2(c) with / without bias"], right["Q3.2(e)"]) == ("28/27", 259)
+    wrong, right = result.tables["5_height_width"]
+    assert (wrong["output"], right["output"]) == ("6×5", "5×6")
+
+
+def test_bce_and_ascent_tables(result):
+    wrong, right = result.tables["6_naive_bce"]
+    assert math.isnan(wrong["y = ŷ ∈ {0, 1} (perfect)"]) and math.isinf(wrong["y = 0, ŷ = 1 (wrong)"])
+    assert right["y = ŷ ∈ {0, 1} (perfect)"] == 0.0 and math.isfinite(right["y = 0, ŷ = 1 (wrong)"])
+    wrong, right = result.tables["7_add_gradients_sign"]
+    assert wrong["after 3 epochs"] > wrong["training loss at start"] > right["after 3 epochs"]
+
+
+def test_cross_entropy_order():
+    y = np.eye(10)[[3]]
+    p = np.full((1, 10), 0.1)
+    assert mistakes.cross_entropy(y, p) == pytest.approx(math.log(10) / 10)
+    assert mistakes.cross_entropy(p, y) == pytest.approx(-0.9 * math.log(1e-12) / 10)
+    assert math.isnan(float(mistakes.naive_bce(torch.tensor([0.0]), torch.tensor([0.0]))))

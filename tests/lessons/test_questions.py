@@ -1,0 +1,84 @@
+"""The questions lesson: every answer measured, shown as yes/no or a value, and equal to the course's key."""
+
+from __future__ import annotations
+
+import pytest
+
+from backproplab.lessons import get_lesson, questions
+
+pytestmark = pytest.mark.lessons
+
+
+@pytest.fixture(scope="module")
+def result():
+    res = questions.run(quick=True)
+    yield res
+    res.close_figures()
+
+
+def test_registered_after_the_course_lessons():
+    assert get_lesson("questions") is questions and questions.ORDER == 90
+
+
+def test_every_claim_passes(result):
+    failed = [str(c) for c in result.claims if not c.passed]
+    assert not failed, failed
+
+
+def test_yes_no_answers_show_yes_or_no(result):
+    answers = {row["question"]: row for row in result.tables["answers"]}
+    yes_no = [r for r in answers.values() if r["course's answer"] in ("yes", "no")]
+    assert len(yes_no) >= 15
+    for row in yes_no:
+        assert row["measured answer"] in ("yes", "no")
+        assert row["agree"] == "yes"
+    key = {
+        "Purdue Q1(1): do sigmoid activations lie in (0, 1)?": "yes",
+        "Purdue Q1(2): does sigmoid′ exceed tanh′ near 0?": "no",
+        "Purdue Q1(3): do all neurons of a fully connected layer share one weight set?": "no",
+        "Purdue Q3.2(b): is the stride a hyperparameter of a conv layer?": "yes",
+        "Purdue Q3.2(b): are the weights a hyperparameter of a conv layer?": "no",
+        "Purdue Q3.2(b): is the input size a hyperparameter of a conv layer?": "no",
+        "JKU 1.1: can a linear x·w (no bias) fit XOR exactly?": "no",
+        "JKU 1.2: are the hidden points linearly separable?": "yes",
+        "Radboud 1.7: do zero initial weights keep every hidden unit identical?": "yes",
+    }
+    for question, answer in key.items():
+        assert answers[question]["measured answer"] == answer, question
+
+
+def test_values_against_the_contracts(result):
+    assert [c.value for c in result.claims if c.name.startswith("Purdue Q3.1(b)")] == ["5×6"]
+    assert [c.value for c in result.claims if c.name.startswith("Purdue Q3.2(a)")] == ["5", "9"]
+    assert [c.value for c in result.claims if c.name.startswith("Purdue Q3.2(c)")] == ["28/27"]
+    assert [c.value for c in result.claims if c.name.startswith("Purdue Q3.2(d)")] == [17]
+    assert [c.value for c in result.claims if c.name.startswith("Purdue Q3.2(e)")] == [259]
+    assert [c.value for c in result.claims if c.name.startswith("Radboud 1.3d")] == ["sigmoid"]
+    xor = {c.name: c.value for c in result.claims if c.name.startswith("JKU 1.1: least")}
+    assert list(xor.values()) == pytest.approx([1 / 3, 1 / 3, 0.25], abs=1e-12)
+    assert all(c.name.startswith(("Purdue", "Radboud", "JKU")) for c in result.claims)
+
+
+def test_conv_hyperparameter_table_follows_the_measurements(result):
+    rows = {r["quantity"]: r for r in result.tables["conv_hyperparameters"]}
+    assert rows["stride"]["learned parameters"] == [10, 10, 10]
+    assert rows["padding"]["learned parameters"] == [10, 10, 10]
+    assert rows["filter size"]["learned parameters"] == [10, 26, 50]
+    assert rows["weights"]["changed by an SGD step"] == "yes" and rows["weights"]["hyperparameter"] == "no"
+    for q in ("stride", "padding", "filter size"):
+        assert rows[q]["changed by an SGD step"] == "no" and rows[q]["hyperparameter"] == "yes"
+
+
+def test_answer_claim_fails_when_the_measurement_disagrees():
+    claim = questions.answer_claim("q?", True, False, "measured")
+    assert claim.value == "yes" and claim.bound == "no (the course's answer)" and not claim.passed
+    assert questions.answer_claim("q?", "5×6", "5×6", "").passed
+
+
+def test_minibatch_tradeoff_table(result):
+    rows = result.tables["minibatch_size"]
+    assert [r["batch size"] for r in rows] == [8, 32, 128, 898]
+    assert [r["updates per epoch"] for r in rows] == [113, 29, 8, 1]
+    errors = [r["gradient error |g_batch − g| / |g| (mean)"] for r in rows]
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 1e-5
+    assert rows[0]["validation accuracy after 2 epochs"] > rows[-1]["validation accuracy after 2 epochs"]
