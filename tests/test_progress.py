@@ -141,3 +141,21 @@ def test_bad_settings_are_named(kwargs, words) -> None:
 def test_a_bad_progress_argument_is_named() -> None:
     with pytest.raises(InputError, match="progress must be True, False or None"):
         _torch_fit(epochs=1, progress="yes")
+
+
+def test_the_course_train_reports_each_epoch_and_draws_its_batches() -> None:
+    from backproplab.courses import jku
+
+    gen = torch.Generator().manual_seed(0)
+    X, y = torch.randn(96, 1, 28, 28, generator=gen), torch.randint(0, 10, (96,), generator=gen)
+    model = jku.ANN_relu(784, 10)
+    loader = jku.TensorLoader(X, y, 32)
+    stream = io.StringIO()
+    with progress_mode("lines", delay=0, stream=stream):
+        jku.train_and_test(model, {"lr": 0.01, "momentum": 0.0, "epochs": 2}, train_loader=loader,
+                           test_loader=loader, plot=False, verbose=False)
+    assert [line.split(":")[0] for line in stream.getvalue().splitlines()] == ["ANN_relu epoch 1", "ANN_relu epoch 2"]
+    terminal = FakeTerminal()
+    with progress_mode("on", delay=0, stream=terminal):
+        jku.train(model, loader, torch.optim.SGD(model.parameters(), lr=0.01), 3)
+    assert re.search(r"ANN_relu epoch 3 batch [123]/3: .*loss \d\.\d{4}", terminal.getvalue()), terminal.getvalue()

@@ -261,8 +261,10 @@ class LoopProgress:
         fmt = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}]" if total is not None \
             else "{desc} [{elapsed}{postfix}]"
         n = self.done if self._whole_run() else self.batch
+        # delay: no drawing before _draw has set the loss; then as any bar (close clears it)
         bar = tqdm(total=total, desc=desc, initial=n, file=self.stream, position=len(self.parents), leave=False,
-                   dynamic_ncols=True, unit="batch", bar_format=fmt)
+                   dynamic_ncols=True, unit="batch", bar_format=fmt, delay=math.inf)
+        bar.delay = 0
         # elapsed and rate (hence ETA) count from the start of the loop, not from the first drawing
         bar.initial = 0
         bar.start_t = bar._time() - (time.perf_counter() - self.t0)
