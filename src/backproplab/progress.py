@@ -180,7 +180,7 @@ class LoopProgress:
         self.parents = _PARENTS.get()
         self.epochs, self.batches, self.first_epoch, self.desc = epochs, batches, first_epoch, desc
         self.epoch, self.batch, self.done = first_epoch, 0, 0
-        self.t0 = time.perf_counter()
+        self.t0 = self._epoch_t0 = time.perf_counter()
         self._next_draw = self.t0 + self.delay
         self._bar: Any = None
         self._pending: list[str] = []
@@ -195,6 +195,7 @@ class LoopProgress:
     def start_epoch(self, epoch: int) -> None:
         """Epoch ``epoch`` (1-based) begins."""
         self.epoch, self.batch = epoch, 0
+        self._epoch_t0 = time.perf_counter()
 
     def step(self, n: int = 1, loss: float | Callable[[], float] | None = None) -> None:
         """``n`` more batches are done; ``loss`` is the epoch's running mean loss (or a callable giving it)."""
@@ -208,13 +209,13 @@ class LoopProgress:
 
     def end_epoch(self, loss: float, acc: float | None = None, seconds: float | None = None,
                   **extra: float) -> None:
-        """The epoch's line: printed in the ``lines`` form, and in the ``bar`` form outside ``reproduce``
+        """The epoch's line (``seconds``: by default since :meth:`start_epoch`): printed in the ``lines`` form, and in the ``bar`` form outside ``reproduce``
         (a nested bar keeps the lesson's log short). Lines wait until the loop has run ``delay`` seconds."""
         if self.form == "off" or (self.form == "bar" and self.parents):
             return
         now = time.perf_counter()
         if seconds is None:
-            seconds = now - self.t0
+            seconds = now - self._epoch_t0
         line = epoch_line(self.epoch, self.epochs, loss, acc, seconds, **extra)
         self._pending.append(f"{self.desc} {line}" if self.desc else line)
         if self._lines_shown or now - self.t0 >= self.delay:
