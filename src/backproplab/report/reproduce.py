@@ -52,7 +52,7 @@ from typing import Any
 
 from backproplab.errors import InputError
 from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text, safe_stem
-from backproplab.progress import nested, progress_mode
+from backproplab.progress import nested, progress_mode, resolve
 from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
 from backproplab.report.schema import FORMAT
 from backproplab.threads import check_threads, run_threads
@@ -594,8 +594,9 @@ class _Log:
     def bar(self, total: int, initial: int, width: int) -> Any:
         from tqdm import tqdm
 
+        # a bar only on a terminal: in a log, the lines say which lessons ran (and loops add one per epoch)
         self._bar = tqdm(total=total, initial=initial, unit="lesson", file=sys.stderr,
-                         disable=not self.enabled, dynamic_ncols=True, leave=False,
+                         disable=not self.enabled or resolve(True) != "bar", dynamic_ncols=True, leave=False,
                          bar_format="{desc:<" + str(width) + "} {bar} {n_fmt}/{total_fmt} lessons [{elapsed}]")
         return self._bar
 
