@@ -159,3 +159,42 @@ def test_the_course_train_reports_each_epoch_and_draws_its_batches() -> None:
     with progress_mode("on", delay=0, stream=terminal):
         jku.train(model, loader, torch.optim.SGD(model.parameters(), lr=0.01), 3)
     assert re.search(r"ANN_relu epoch 3 batch [123]/3: .*loss \d\.\d{4}", terminal.getvalue()), terminal.getvalue()
+
+
+def _probe_lesson(seen: list):
+    """A lesson that records the progress form its loops would get and whether a bar sits above them."""
+    import types
+
+    from backproplab.lessons.result import Claim, LessonResult
+    from backproplab.progress import _PARENTS
+
+    def run(quick: bool = False, seed: int = 0, out=None) -> LessonResult:
+        seen.append((resolve(None), len(_PARENTS.get()), torch.get_num_threads()))
+        return LessonResult(name="probe", title="Probe", claims=[Claim.holds("ran", True)])
+
+    module = types.ModuleType("probe_lesson", "A probe.")
+    module.NAME, module.TITLE, module.ORDER, module.run = "probe", "Probe", 0, run
+    return module
+
+
+@pytest.mark.parametrize(("progress", "form"), [(True, "lines"), (False, "off")])
+def test_reproduce_sets_the_form_for_every_lesson_and_nests_under_its_bar(tmp_path, capsys, progress, form):
+    from backproplab.report.reproduce import reproduce
+
+    seen: list = []
+    reproduce(out=tmp_path / "r", lessons={"probe": _probe_lesson(seen)}, device="cpu", progress=progress, threads=2)
+    capsys.readouterr()
+    assert seen == [(form, 1, 2)]  # stderr is captured, not a terminal: lines; the lesson bar is the parent
+    assert resolve(None) == "off"  # and nothing is left set after the run
+
+
+def test_a_lesson_command_sets_lines_when_stderr_is_a_log(monkeypatch, capsys):
+    from backproplab import cli
+    from backproplab.lessons import registry
+
+    seen: list = []
+    probe = _probe_lesson(seen)
+    monkeypatch.setattr(registry()["conv"], "run", lambda **options: probe.run(quick=options["quick"]))
+    assert cli.main(["conv", "--quick"]) == 0
+    assert "[PASS] ran" in capsys.readouterr().out
+    assert seen == [("lines", 0, torch.get_num_threads())]  # no bar above it; --threads not given: unchanged
