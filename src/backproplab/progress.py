@@ -5,7 +5,8 @@ reports through :class:`LoopProgress`, in one of three forms:
 
 ``"bar"``
     a tqdm bar on stderr: epoch k/n, batch b/m, the running mean loss, elapsed time and ETA. Inside
-    ``reproduce`` it sits one row below the lesson bar (and keeps that bar's clock moving).
+    ``reproduce`` it sits one row below the lesson bar (and keeps that bar's clock moving); outside,
+    each finished epoch's line stays above it.
 ``"lines"``
     one line per epoch on stderr (``epoch k/n: loss …, acc …, (… s)``): what a log file or CI shows.
 ``"off"``
