@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import inspect
+import re
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -72,6 +75,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
 
 
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+def plain_help(doc: str | None, width: int = 88) -> str:
+    """A docstring as terminal text: reST roles and ``literals`` unmarked, paragraphs wrapped, bullets kept.
+
+    Indented blocks (examples) are kept line for line.
+    """
+    text = _ROLE.sub(r"\1", inspect.cleandoc(doc or "")).replace("``", "")
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        if all(line.startswith("    ") for line in block.splitlines()):
+            out.append(block)
+            continue
+        for item in re.split(r"\n(?=[*-] )", block):
+            words = " ".join(item.split())
+            if re.match(r"[*-] ", item):
+                out.append(textwrap.fill(words[2:], width, initial_indent="  • ", subsequent_indent="    "))
+            else:
+                out.append(textwrap.fill(words, width))
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (lessons are discovered from :mod:`backproplab.lessons`)."""
     from backproplab.lessons import registry
@@ -118,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
     for name, lesson in registry().items():
-        lp = sub.add_parser(name, help=lesson.TITLE, description=lesson.__doc__)
+        lp = sub.add_parser(name, help=lesson.TITLE, description=plain_help(lesson.__doc__),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common(lp)
         if hasattr(lesson, "add_arguments"):
             lesson.add_arguments(lp)

@@ -176,10 +176,14 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
         run = _Run(settings, selected, lessons, state, stage, resume=resume, merge=only is not None)
         stopped_by = _run_lessons(run, log, interrupts, quick=quick, seed=seed, device=resolved)
         with interrupts.held():  # no signal stops the run half-way through moving the report in
+            complete = stopped_by is None and run.all_ran()
+            done = len(selected) - len(run.pending())
+            if not complete:
+                run.keep_earlier_for_pending()
             final = _write_report(stage.path, run.document(), run.timings, hint)
             stage.commit(state.ours)
-    outcome = _outcome(out, final, complete=stopped_by is None and run.all_ran())
-    log.verdict(outcome, stopped_by, hint)
+    outcome = _outcome(out, final, complete=complete)
+    log.verdict(outcome, stopped_by, hint, done=(done, len(selected)), kept=run.kept_at_stop)
     return outcome
 
 
@@ -496,36 +500,54 @@ class _Run:
         self.doc = _new_document(settings, selected)
         self.timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}, "parts": {}}
         self.origin: dict[str, dict] = {}
+        self.kept_at_stop: list[str] = []
         self._ran: set[str] = set()
-        if state.previous is not None:
-            self._take_over(state.previous, state.ours, resume=resume, merge=merge)
+        self._previous, self._ours = state.previous, state.ours
+        for name, entry in (state.previous or {}).get("lessons", {}).items():
+            if name in selected:
+                if resume and entry["status"] == "done" and self._same(self._made_by(name)):
+                    self._keep(name, entry, this_run=True)  # resumed: it counts as this run's
+            elif merge:
+                self._keep(name, entry, this_run=False)
         lessons = self.doc["lessons"]
         order = [n for n in registry if n in lessons] + [n for n in lessons if n not in registry]
         self.doc["lessons"] = {name: lessons[name] for name in order}
 
-    def _take_over(self, previous: dict, ours: set[str], *, resume: bool, merge: bool) -> None:
+    _KEYS = ("quick", "seed", "device")
+
+    def _made_by(self, name: str) -> dict:
+        """The settings of the earlier run that produced lesson ``name``."""
+        previous = self._previous
         runs = previous.get("runs") or [{**previous["settings"], "lessons": list(previous["lessons"])}]
-        keys = ("quick", "seed", "device")
-        for name, entry in previous["lessons"].items():
-            origin = next((r for r in runs if name in r["lessons"]), previous["settings"])
-            same = all(origin[k] == self.settings[k] for k in keys)
-            if name in self.selected:
-                take = resume and entry["status"] == "done" and same
-            else:
-                take = merge
-            if not take or not self._adopt(entry["figures"].values(), ours):
-                continue
-            self.doc["lessons"][name] = entry
-            if name in self.selected:
-                self._ran.add(name)  # resumed: the same settings made it, so it counts as this run's
-            else:
-                self.origin[name] = {k: origin[k] for k in keys}
-            seconds = previous["timings"]["lessons"].get(name)
-            if seconds is not None:
-                self.timings["lessons"][name] = seconds
-            parts = previous["timings"].get("parts", {}).get(name)
-            if parts:
-                self.timings["parts"][name] = parts
+        made = next((r for r in runs if name in r["lessons"]), previous["settings"])
+        return {k: made[k] for k in self._KEYS}
+
+    def _same(self, settings: Mapping[str, Any]) -> bool:
+        return all(settings[k] == self.settings[k] for k in self._KEYS)
+
+    def _keep(self, name: str, entry: dict, *, this_run: bool) -> bool:
+        """Take the earlier report's entry for ``name`` (and its figures, only safe ones of ours)."""
+        if not self._adopt(entry["figures"].values(), self._ours):
+            return False
+        self.doc["lessons"][name] = entry
+        if this_run:
+            self._ran.add(name)
+        else:
+            self.origin[name] = self._made_by(name)
+        timings = self._previous["timings"]
+        if timings["lessons"].get(name) is not None:
+            self.timings["lessons"][name] = timings["lessons"][name]
+        if timings.get("parts", {}).get(name):
+            self.timings["parts"][name] = timings["parts"][name]
+        return True
+
+    def keep_earlier_for_pending(self) -> None:
+        """After a stop: a lesson this run did not reach keeps the earlier report's result for it
+        (labelled as an earlier run's), so stopping a run never loses what the report held."""
+        for name in self.pending():
+            entry = (self._previous or {}).get("lessons", {}).get(name)
+            if entry is not None and entry["status"] != "pending" and self._keep(name, entry, this_run=False):
+                self.kept_at_stop.append(name)
 
     def _adopt(self, figures: Iterable[str], ours: set[str]) -> bool:
         """Bring these figures of the earlier report into the stage; all or none."""
@@ -539,7 +561,7 @@ class _Run:
         return True
 
     def pending(self) -> list[str]:
-        return [name for name in self.selected if name not in self._ran]
+        return [name for name in self.selected if name not in self._ran and name not in self.origin]
 
     def all_ran(self) -> bool:
         return not self.pending()
@@ -608,7 +630,9 @@ class _Log:
         else:
             print(text, file=sys.stderr, flush=True)
 
-    def verdict(self, outcome: ReproduceOutcome, stopped_by: str | None, hint: str) -> None:
+    def verdict(self, outcome: ReproduceOutcome, stopped_by: str | None, hint: str,
+                done: tuple[int, int] = (0, 0), kept: Iterable[str] = ()) -> None:
+        """Print the verdict; ``done`` is (lessons this run finished, lessons it was asked to run)."""
         if not self.enabled:
             return
         self._bar = None
@@ -616,11 +640,14 @@ class _Log:
         s = doc["summary"]
         head = f"{s['claims_passed']} of {s['claims']} claims pass"
         if not outcome.complete:
-            head = (f"INCOMPLETE ({stopped_by or 'interrupted'}): {s['lessons_done']} of {s['lessons']} "
+            head = (f"INCOMPLETE ({stopped_by or 'interrupted'}): {done[0]} of {done[1]} "
                     f"lessons done, {head} so far")
         lines = [f"backproplab reproduce: {head}"]
         for c in outcome.failed_claims:
             lines.append(f"  FAIL {c['lesson']}: {c['name']}: {_fmt(c['value'])} (bound {c['bound']})")
+        kept = list(kept)
+        if kept:
+            lines.append(f"not reached, so the report keeps their earlier results: {', '.join(kept)}")
         lines.append(f"report: {outcome.html_path}")
         if not outcome.complete:
             lines.append(f"continue with: {hint}")
