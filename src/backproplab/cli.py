@@ -36,11 +36,36 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+CLI_ONLY = ("command", "lesson", "threads")
+"""Parsed options a lesson subcommand handles itself; every other one is passed to the lesson's ``run``."""
+
+MAX_THREADS = 1024
+"""The largest ``--threads`` accepted (more is a typo, not a machine)."""
+
+
+def _threads(text: str) -> int:
+    """argparse type of ``--threads``: an int in [1, MAX_THREADS]."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_THREADS}, got {text[:40]!r}")
+    return value
+
+
+def _add_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=_threads, default=None, metavar="N",
+                        help="at most N torch and BLAS threads for the whole run (default: every core; idle "
+                             "threads sleep instead of spinning, which measured best on a shared machine)")
+
+
 def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, same claims")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
     parser.add_argument("--out", type=Path, default=out_default,
                         help="directory for figures and text (default: do not write)")
+    _add_threads(parser)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write into --out even if it holds files that are not an earlier report")
     rep.add_argument("--resume", action="store_true",
                      help="continue an interrupted reproduce in --out")
+    _add_threads(rep)
 
     bench = sub.add_parser(
         "bench", help="time our training loops against the references (a table)",
@@ -141,7 +167,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from backproplab.report.reproduce import reproduce
 
     outcome = reproduce(quick=args.quick, out=args.out, only=args.only, device=args.device,
-                        seed=args.seed, force=args.force, resume=args.resume)
+                        seed=args.seed, force=args.force, resume=args.resume, threads=args.threads)
     if outcome.interrupted:
         return 130  # a partial report was written; --resume continues it
     return 0 if outcome.passed else 1
@@ -162,12 +188,15 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 def _cmd_lesson(args: argparse.Namespace) -> int:
     from backproplab.files import check_writable_dir
+    from backproplab.progress import progress_mode
+    from backproplab.threads import run_threads
 
     lesson = args.lesson
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after
-    kwargs = {k: v for k, v in vars(args).items() if k not in ("command", "lesson")}
-    result = lesson.run(**kwargs)
+    kwargs = {k: v for k, v in vars(args).items() if k not in CLI_ONLY}
+    with run_threads(args.threads), progress_mode("on"):  # a bar on a terminal, one line per epoch in a log
+        result = lesson.run(**kwargs)
     print(result.format_claims())
     for key, text in result.text.items():
         if key.startswith("print"):

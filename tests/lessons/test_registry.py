@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from backproplab.cli import build_parser
+from backproplab.cli import CLI_ONLY, build_parser
 from backproplab.lessons import get_lesson, registry
 
 pytestmark = pytest.mark.lessons
@@ -33,5 +33,5 @@ def test_run_accepts_every_option_its_cli_subcommand_passes(name):
     parser = build_parser()
     args = vars(parser.parse_args([name]))
     params = inspect.signature(get_lesson(name).run).parameters
-    passed = set(args) - {"command", "lesson"}
+    passed = set(args) - set(CLI_ONLY)  # --threads is applied by the CLI around run()
     assert passed <= set(params), f"{name}: the CLI passes {sorted(passed - set(params))} that run() does not take"

@@ -52,8 +52,10 @@ from typing import Any
 
 from backproplab.errors import InputError
 from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text, safe_stem
+from backproplab.progress import nested, progress_mode, resolve
 from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
 from backproplab.report.schema import FORMAT
+from backproplab.threads import check_threads, run_threads
 
 __all__ = ["MARKER", "ReproduceOutcome", "reproduce", "select_lessons", "failed_claims", "resume_command",
            "versions"]
@@ -109,7 +111,8 @@ class ReproduceOutcome:
 def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report",
               only: Iterable[str] | None = None, device: str = "auto", seed: int = 0,
               force: bool = False, resume: bool = False, *,
-              lessons: Mapping[str, ModuleType] | None = None, progress: bool = True) -> ReproduceOutcome:
+              lessons: Mapping[str, ModuleType] | None = None, progress: bool = True,
+              threads: int | None = None) -> ReproduceOutcome:
     """Run the lessons, check their claims and write the report into ``out``.
 
     Parameters
@@ -138,13 +141,18 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     lessons : mapping name -> module, optional
         The lessons to choose from (default :func:`backproplab.lessons.registry`).
     progress : bool
-        Show a progress bar and one line per lesson on stderr, and the verdict on stdout.
+        Show a progress bar and one line per lesson on stderr, and the verdict on stdout; the
+        lessons' training loops show their bars below it (one line per epoch when stderr is not a
+        terminal; see :mod:`backproplab.progress`).
+    threads : int, optional
+        At most this many torch and BLAS threads for the whole run (recorded in ``settings``);
+        None: every core (see :mod:`backproplab.threads`).
 
     Returns
     -------
     ReproduceOutcome
     """
-    seed = _check_arguments(quick, seed, device)
+    seed = _check_arguments(quick, seed, device, threads)
     if lessons is None:
         import backproplab.lessons as lesson_package
 
@@ -154,6 +162,8 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     state = inspect_out(out, force, names=[_slug(name) for name in selected])
     resolved = _resolve_device(device, selected.values())
     settings = {"quick": quick, "seed": seed, "device": resolved, "lessons": list(selected)}
+    if threads is not None:
+        settings["threads"] = threads
     _check_previous(state, settings, resume=resume, merge=only is not None)
     log = _Log(progress)
     if state.foreign:
@@ -162,7 +172,7 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     if out.is_dir():
         remove_our_temporaries(out, state.ours)  # left by a run that was killed
     hint = resume_command(settings, out, with_only=list(selected) != list(lessons))
-    with Stage(out) as stage, _Interrupts(log) as interrupts:
+    with Stage(out) as stage, _Interrupts(log) as interrupts, run_threads(threads), progress_mode(progress):
         run = _Run(settings, selected, lessons, state, stage, resume=resume, merge=only is not None)
         stopped_by = _run_lessons(run, log, interrupts, quick=quick, seed=seed, device=resolved)
         with interrupts.held():  # no signal stops the run half-way through moving the report in
@@ -177,9 +187,10 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     return outcome
 
 
-def _check_arguments(quick: Any, seed: Any, device: Any) -> int:
+def _check_arguments(quick: Any, seed: Any, device: Any, threads: Any) -> int:
     from backproplab.lessons._args import check_seed
 
+    check_threads(threads)
     if not isinstance(quick, bool):
         raise InputError(f"quick must be True or False, got {quick!r}")
     seed = check_seed(seed)
@@ -212,7 +223,7 @@ def _run_lessons(run: _Run, log: _Log, interrupts: _Interrupts, **kwargs: Any) -
     reused = len(run.selected) - len(todo)
     if reused:
         log.line(f"resuming: {reused} of {len(run.selected)} lessons already done in {run.stage.out}")
-    with log.bar(total=len(run.selected), initial=reused, width=max(map(len, run.selected))) as bar:
+    with log.bar(total=len(run.selected), initial=reused, width=max(map(len, run.selected))) as bar, nested(bar):
         for name in todo:
             if interrupts.requested:
                 return interrupts.requested
@@ -469,6 +480,8 @@ def resume_command(settings: Mapping[str, Any], out: Path, with_only: bool = Tru
     if settings["quick"]:
         parts.append("--quick")
     parts += [f"--seed {settings['seed']}", f"--device {settings['device'].split(':')[0]}"]
+    if settings.get("threads") is not None:
+        parts.append(f"--threads {settings['threads']}")
     if with_only:
         parts += [f"--only {name}" for name in settings["lessons"]]
     return " ".join(parts)
@@ -603,8 +616,9 @@ class _Log:
     def bar(self, total: int, initial: int, width: int) -> Any:
         from tqdm import tqdm
 
+        # a bar only on a terminal: in a log, the lines say which lessons ran (and loops add one per epoch)
         self._bar = tqdm(total=total, initial=initial, unit="lesson", file=sys.stderr,
-                         disable=not self.enabled, dynamic_ncols=True, leave=False,
+                         disable=not self.enabled or resolve(True) != "bar", dynamic_ncols=True, leave=False,
                          bar_format="{desc:<" + str(width) + "} {bar} {n_fmt}/{total_fmt} lessons [{elapsed}]")
         return self._bar
 
