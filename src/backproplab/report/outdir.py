@@ -39,7 +39,7 @@ STAGING_TAG = ".made-by-backproplab"
 REPORT_FILES = ("index.html", "summary.md", "results.json")
 
 _FIGURE = re.compile(FIGURE_PATTERN)
-_PART = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part$")  # atomic_open's temporaries: .<name>.XXXXXXXX.part
+_PART = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part$")  # atomic_open's temporaries: .<name>.<8 random characters>.part
 _SCAN_LIMIT = 10_000
 
 
