@@ -110,7 +110,6 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     """
     from threadpoolctl import threadpool_limits
 
-    from backproplab.data import fashion_mnist_flat, fashion_mnist_tensors, load_fashion_mnist
     from backproplab.torchnn import resolve_device
 
     dev = resolve_device(device)
@@ -119,26 +118,11 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise InputError(f"threads must be None or a positive integer, got {threads!r}")
     sz = sizes or (QUICK if quick else FULL)
-    say = log or (lambda _m: None)
     t_start = time.perf_counter()
     load_start = _load_average()
     old_threads = torch.get_num_threads()
+    bench = _Bench(_load_data(sz), sz, dev, threads, rounds, seed, log or (lambda _m: None), t_start)
     rows: list[Row] = []
-
-    n_train = max(sz.mlp, sz.ann, sz.loops, sz.cnn, sz.scale_batch, sz.scale_width)
-    Xf, yf = fashion_mnist_flat("train", limit=n_train)
-    Xf_test, yf_test = fashion_mnist_flat("test", limit=sz.test)
-    Xt, yt = fashion_mnist_tensors("train", limit=n_train)
-    Xt_test, yt_test = fashion_mnist_tensors("test", limit=sz.test)
-    raw_images = torch.from_numpy(load_fashion_mnist("train")[0][:sz.loops])  # uint8, for the course loop
-    Xf_t, yf_t = torch.from_numpy(Xf), torch.from_numpy(yf)
-
-    def acc(run: W.Run, X, y) -> float:
-        return W.test_accuracy(run.model, X, y)
-
-    def step(name: str) -> None:
-        say(f"[bench {time.perf_counter() - t_start:6.1f} s] {name}")
-
     try:
         if threads is not None:
             torch.set_num_threads(threads)
@@ -146,87 +130,16 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
             W.warm_up(dev)
             if dev.type != "cpu":
                 W.warm_up(torch.device("cpu"))
-
-            def engine_row(group: str, workload: str, n: int, layers: Sequence[int], batch: int) -> Row:
-                X, y, Xtt, ytt = Xf[:n], yf[:n], Xf_t[:n], yf_t[:n]
-                t, ro, rr = _pair(
-                    lambda: W.scratch_mlp_epoch(X, y, sizes=layers, batch_size=batch, threads=threads, seed=seed),
-                    lambda: W.torch_mlp_epoch(Xtt, ytt, sizes=layers, batch_size=batch, threads=threads,
-                                              seed=seed),
-                    rounds)
-                return Row(group, workload, n, "NumPy engine (scratch.fit)", "torch CPU loop", t[0], t[1],
-                           acc(ro, Xf_test, yf_test), acc(rr, Xf_test, yf_test),
-                           "same He weights, SGD lr 0.01, float32", t[2], t[3])
-
-            mlp = "-".join(map(str, W.MLP_SIZES))
-            step(f"NumPy engine vs torch CPU: MLP {mlp}, batch 64, {sz.mlp} images")
-            rows.append(engine_row("engine", f"MLP {mlp} ReLU, 1 epoch, batch 64", sz.mlp, W.MLP_SIZES, 64))
-
-            step(f"NumpyANN vs MLPClassifier: 784-128-10, batch 64, {sz.ann} images")
-            t, ro, rr = _pair(lambda: W.numpy_ann_epoch(Xf[:sz.ann], yf[:sz.ann], hidden=128, seed=seed),
-                                 lambda: W.sklearn_mlp_epoch(Xf[:sz.ann], yf[:sz.ann], hidden=128, seed=seed),
-                                 rounds)
-            rows.append(Row("ann", "NumpyANN(784,128,10) vs MLPClassifier((128,)), 1 epoch, batch 64", sz.ann,
-                            "NumpyANN float32 (SGD lr 0.1)", "sklearn MLPClassifier (Adam)", t[0], t[1],
-                            acc(ro, Xf_test, yf_test), acc(rr, Xf_test, yf_test),
-                            "times include building the model", t[2], t[3]))
-
-            n = sz.loops
-            step(f"ANN_relu with gradient recording: fit, plain loop, course loop, item loop on {n} images ({dev})")
-            loops = {"fit": lambda: W.fit_loop(Xt[:n], yt[:n], dev),
-                     "plain": lambda: W.plain_loop(Xt[:n], yt[:n], dev),
-                     "course": lambda: W.course_loop(raw_images[:n], yt[:n], dev),
-                     "item": lambda: W.item_loop(Xt[:n], yt[:n], dev)}
-            times: dict[str, list[float]] = {k: [] for k in loops}
-            cpu: dict[str, list[float]] = {k: [] for k in loops}
-            runs: dict[str, W.Run] = {}
-            names = list(loops)
-            for rnd in range(rounds):
-                k = rnd % len(names)
-                for name in names[k:] + names[:k]:
-                    run, c = _call(loops[name])
-                    times[name].append(run.seconds)
-                    cpu[name].append(c)
-                    runs.setdefault(name, run)
-            med = {k: statistics.median(v) for k, v in times.items()}
-            mcpu = {k: statistics.median(v) for k, v in cpu.items()}
-            accs = {k: acc(runs[k], Xt_test, yt_test) for k in loops}
-            work = "ANN_relu + per-batch mean abs grad of 3 layers, 1 epoch, batch 64"
-            rows.append(Row("loops", work, n, "backproplab.torchnn.fit", "plain in-memory tensor loop",
-                            med["fit"], med["plain"], accs["fit"], accs["plain"], f"device {dev}, SGD momentum 0.5",
-                            mcpu["fit"], mcpu["plain"]))
-            rows.append(Row("loops", work, n, "backproplab.torchnn.fit",
-                            "course loop (torchvision-style per-item PIL, ToTensor, Normalize + DataLoader)",
-                            med["fit"], med["course"], accs["fit"], accs["course"],
-                            f"device {dev}; fit time is the same measurement as the row above",
-                            mcpu["fit"], mcpu["course"]))
-            rows.append(Row("loops", work, n, "backproplab.torchnn.fit",
-                            "item loop (per-item Dataset over a normalised tensor + DataLoader)",
-                            med["fit"], med["item"], accs["fit"], accs["item"],
-                            f"device {dev}; the course's loop shape without its per-item transforms",
-                            mcpu["fit"], mcpu["item"]))
-
-            n = sz.cnn
-            step(f"PyTorchCNN: fit vs plain loop on {n} images ({dev})")
-            t, ro, rr = _pair(lambda: W.cnn_fit_epoch(Xt[:n], yt[:n], dev, seed=seed),
-                                 lambda: W.cnn_plain_epoch(Xt[:n], yt[:n], dev, seed=seed), rounds)
-            rows.append(Row("cnn", "PyTorchCNN, 1 epoch, batch 64, Adam lr 1e-3", n, "backproplab.torchnn.fit",
-                            "plain in-memory tensor loop", t[0], t[1], acc(ro, Xt_test, yt_test),
-                            acc(rr, Xt_test, yt_test), f"device {dev}", t[2], t[3]))
-
-            for b in sz.batch_sizes:
-                step(f"scaling: batch {b}, MLP {mlp}, {sz.scale_batch} images")
-                rows.append(engine_row("scale-batch", f"scaling: MLP {mlp}, batch {b}", sz.scale_batch,
-                                       W.MLP_SIZES, b))
-            for w in sz.widths:
-                step(f"scaling: width {w}, MLP 784-{w}-10, {sz.scale_width} images")
-                rows.append(engine_row("scale-width", f"scaling: MLP 784-{w}-10 (ANN-like), batch 64",
-                                       sz.scale_width, (784, w, 10), 64))
+            rows.append(_engine_comparison(bench))
+            rows.append(_ann_comparison(bench))
+            rows.extend(_loop_comparison(bench))
+            rows.append(_cnn_comparison(bench))
+            rows.extend(_scaling(bench))
     finally:
         torch.set_num_threads(old_threads)
 
     total = time.perf_counter() - t_start
-    step("done")
+    bench.step("done")
     meta = {
         "device": str(dev), "threads": threads, "rounds": rounds, "seed": seed, "quick": bool(quick and sizes is None),
         "sizes": {k: (list(v) if isinstance(v, tuple) else v) for k, v in sz.__dict__.items()},
@@ -235,6 +148,154 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
         "cpu_count": os.cpu_count(), "load_average_1min": [load_start, _load_average()],
     }
     return rows, meta
+
+
+@dataclass(frozen=True)
+class _Data:
+    """The Fashion-MNIST slices every workload draws from: flat NumPy, flat torch, image tensors."""
+
+    Xf: np.ndarray  # [n_train, 784] float32 in [0, 1]
+    yf: np.ndarray  # [n_train] int64
+    Xf_test: np.ndarray
+    yf_test: np.ndarray
+    Xf_t: torch.Tensor  # Xf, yf as tensors (shared memory)
+    yf_t: torch.Tensor
+    Xt: torch.Tensor  # [n_train, 1, 28, 28] float32, normalised
+    yt: torch.Tensor
+    Xt_test: torch.Tensor
+    yt_test: torch.Tensor
+    raw_images: torch.Tensor  # [sizes.loops, 28, 28] uint8, for the course loop
+
+
+def _load_data(sz: BenchSizes) -> _Data:
+    from backproplab.data import fashion_mnist_flat, fashion_mnist_tensors, load_fashion_mnist
+
+    n_train = max(sz.mlp, sz.ann, sz.loops, sz.cnn, sz.scale_batch, sz.scale_width)
+    Xf, yf = fashion_mnist_flat("train", limit=n_train)
+    Xf_test, yf_test = fashion_mnist_flat("test", limit=sz.test)
+    Xt, yt = fashion_mnist_tensors("train", limit=n_train)
+    Xt_test, yt_test = fashion_mnist_tensors("test", limit=sz.test)
+    raw_images = torch.from_numpy(load_fashion_mnist("train")[0][:sz.loops])  # uint8, for the course loop
+    return _Data(Xf, yf, Xf_test, yf_test, torch.from_numpy(Xf), torch.from_numpy(yf), Xt, yt, Xt_test, yt_test,
+                 raw_images)
+
+
+@dataclass(frozen=True)
+class _Bench:
+    """What every part of a bench run shares: the data, the sizes and the run's settings."""
+
+    data: _Data
+    sz: BenchSizes
+    dev: torch.device
+    threads: int | None
+    rounds: int
+    seed: int
+    say: Callable[[str], None]
+    t_start: float
+
+    def step(self, name: str) -> None:
+        self.say(f"[bench {time.perf_counter() - self.t_start:6.1f} s] {name}")
+
+    def flat_acc(self, run: W.Run) -> float:
+        return W.test_accuracy(run.model, self.data.Xf_test, self.data.yf_test)
+
+    def image_acc(self, run: W.Run) -> float:
+        return W.test_accuracy(run.model, self.data.Xt_test, self.data.yt_test)
+
+
+def _engine_row(b: _Bench, group: str, workload: str, n: int, layers: Sequence[int], batch: int) -> Row:
+    """The NumPy engine's ``scratch.fit`` against the same MLP in a torch CPU loop."""
+    d = b.data
+    X, y, Xtt, ytt = d.Xf[:n], d.yf[:n], d.Xf_t[:n], d.yf_t[:n]
+    t, ro, rr = _pair(
+        lambda: W.scratch_mlp_epoch(X, y, sizes=layers, batch_size=batch, threads=b.threads, seed=b.seed),
+        lambda: W.torch_mlp_epoch(Xtt, ytt, sizes=layers, batch_size=batch, threads=b.threads, seed=b.seed),
+        b.rounds)
+    return Row(group, workload, n, "NumPy engine (scratch.fit)", "torch CPU loop", t[0], t[1],
+               b.flat_acc(ro), b.flat_acc(rr), "same He weights, SGD lr 0.01, float32", t[2], t[3])
+
+
+def _mlp_name() -> str:
+    return "-".join(map(str, W.MLP_SIZES))
+
+
+def _engine_comparison(b: _Bench) -> Row:
+    mlp = _mlp_name()
+    b.step(f"NumPy engine vs torch CPU: MLP {mlp}, batch 64, {b.sz.mlp} images")
+    return _engine_row(b, "engine", f"MLP {mlp} ReLU, 1 epoch, batch 64", b.sz.mlp, W.MLP_SIZES, 64)
+
+
+def _ann_comparison(b: _Bench) -> Row:
+    n, d = b.sz.ann, b.data
+    b.step(f"NumpyANN vs MLPClassifier: 784-128-10, batch 64, {n} images")
+    t, ro, rr = _pair(lambda: W.numpy_ann_epoch(d.Xf[:n], d.yf[:n], hidden=128, seed=b.seed),
+                      lambda: W.sklearn_mlp_epoch(d.Xf[:n], d.yf[:n], hidden=128, seed=b.seed),
+                      b.rounds)
+    return Row("ann", "NumpyANN(784,128,10) vs MLPClassifier((128,)), 1 epoch, batch 64", n,
+               "NumpyANN float32 (SGD lr 0.1)", "sklearn MLPClassifier (Adam)", t[0], t[1],
+               b.flat_acc(ro), b.flat_acc(rr), "times include building the model", t[2], t[3])
+
+
+def _loop_comparison(b: _Bench) -> list[Row]:
+    """``torchnn.fit`` against a plain loop, the course's loop and a per-item loop (rotating order)."""
+    n, d, dev = b.sz.loops, b.data, b.dev
+    b.step(f"ANN_relu with gradient recording: fit, plain loop, course loop, item loop on {n} images ({dev})")
+    loops = {"fit": lambda: W.fit_loop(d.Xt[:n], d.yt[:n], dev),
+             "plain": lambda: W.plain_loop(d.Xt[:n], d.yt[:n], dev),
+             "course": lambda: W.course_loop(d.raw_images[:n], d.yt[:n], dev),
+             "item": lambda: W.item_loop(d.Xt[:n], d.yt[:n], dev)}
+    times: dict[str, list[float]] = {k: [] for k in loops}
+    cpu: dict[str, list[float]] = {k: [] for k in loops}
+    runs: dict[str, W.Run] = {}
+    names = list(loops)
+    for rnd in range(b.rounds):
+        k = rnd % len(names)
+        for name in names[k:] + names[:k]:
+            run, c = _call(loops[name])
+            times[name].append(run.seconds)
+            cpu[name].append(c)
+            runs.setdefault(name, run)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    mcpu = {k: statistics.median(v) for k, v in cpu.items()}
+    accs = {k: b.image_acc(runs[k]) for k in loops}
+    work = "ANN_relu + per-batch mean abs grad of 3 layers, 1 epoch, batch 64"
+    return [
+        Row("loops", work, n, "backproplab.torchnn.fit", "plain in-memory tensor loop",
+            med["fit"], med["plain"], accs["fit"], accs["plain"], f"device {dev}, SGD momentum 0.5",
+            mcpu["fit"], mcpu["plain"]),
+        Row("loops", work, n, "backproplab.torchnn.fit",
+            "course loop (torchvision-style per-item PIL, ToTensor, Normalize + DataLoader)",
+            med["fit"], med["course"], accs["fit"], accs["course"],
+            f"device {dev}; fit time is the same measurement as the row above", mcpu["fit"], mcpu["course"]),
+        Row("loops", work, n, "backproplab.torchnn.fit",
+            "item loop (per-item Dataset over a normalised tensor + DataLoader)",
+            med["fit"], med["item"], accs["fit"], accs["item"],
+            f"device {dev}; the course's loop shape without its per-item transforms", mcpu["fit"], mcpu["item"]),
+    ]
+
+
+def _cnn_comparison(b: _Bench) -> Row:
+    n, d, dev = b.sz.cnn, b.data, b.dev
+    b.step(f"PyTorchCNN: fit vs plain loop on {n} images ({dev})")
+    t, ro, rr = _pair(lambda: W.cnn_fit_epoch(d.Xt[:n], d.yt[:n], dev, seed=b.seed),
+                      lambda: W.cnn_plain_epoch(d.Xt[:n], d.yt[:n], dev, seed=b.seed), b.rounds)
+    return Row("cnn", "PyTorchCNN, 1 epoch, batch 64, Adam lr 1e-3", n, "backproplab.torchnn.fit",
+               "plain in-memory tensor loop", t[0], t[1], b.image_acc(ro), b.image_acc(rr), f"device {dev}",
+               t[2], t[3])
+
+
+def _scaling(b: _Bench) -> list[Row]:
+    """The engine row again over batch sizes, then over hidden widths."""
+    mlp, rows = _mlp_name(), []
+    for size in b.sz.batch_sizes:
+        b.step(f"scaling: batch {size}, MLP {mlp}, {b.sz.scale_batch} images")
+        rows.append(_engine_row(b, "scale-batch", f"scaling: MLP {mlp}, batch {size}", b.sz.scale_batch,
+                                W.MLP_SIZES, size))
+    for w in b.sz.widths:
+        b.step(f"scaling: width {w}, MLP 784-{w}-10, {b.sz.scale_width} images")
+        rows.append(_engine_row(b, "scale-width", f"scaling: MLP 784-{w}-10 (ANN-like), batch 64",
+                                b.sz.scale_width, (784, w, 10), 64))
+    return rows
 
 
 def _load_average() -> float | None:

@@ -26,14 +26,16 @@ into the cache, streamed into a part file that is renamed into place only after 
 decompressed content matched; any failure (HTTP error, timeout, a deadline per file or a minimum
 rate missed, truncated body, bad checksum) moves on to the next mirror and leaves no file behind
 (see :mod:`backproplab.data.download`).
+
+Where things are: the places and the loaders are here; the verified-array cache in
+:mod:`backproplab.data.verified`; the download mechanics in :mod:`backproplab.data.download`; the
+subsets and one-hot encoding (for any labelled array, re-exported here) in
+:mod:`backproplab.data.subsets`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,12 +50,17 @@ from backproplab.data.download import (
     ensure_writable,
     try_mirrors,
 )
-from backproplab.data.idx import parse_idx_header, read_file_bytes
+from backproplab.data.subsets import one_hot, stratified_subset, subset
+from backproplab.data.verified import cache_dir, load_verified, warn
 from backproplab.errors import ChecksumError, DataNotFoundError, InputError
-from backproplab.files import atomic_open, atomic_write_text
 
 if TYPE_CHECKING:
     import torch
+
+__all__ = ["SPLITS", "FILES", "SHA256", "SIZES", "MIRRORS", "DEBIAN_DIR", "DEBIAN_PACKAGE", "ENV_VAR", "MEAN",
+           "STD", "FASHION_CLASSES", "cache_dir", "search_places", "check_explicit_places", "download_file",
+           "load_fashion_mnist", "describe_files", "fashion_mnist_flat", "fashion_mnist_tensors",
+           "stratified_subset", "subset", "one_hot"]
 
 #: The allowed values of ``split``.
 SPLITS: tuple[str, ...] = ("train", "test")
@@ -109,17 +116,6 @@ FASHION_CLASSES: tuple[str, ...] = (
 # Where to look
 
 
-def _warn(message: str) -> None:
-    """One line on stderr: something was wrong, backproplab coped, and the user should know."""
-    print(f"backproplab: warning: {message}", file=sys.stderr, flush=True)
-
-
-def cache_dir() -> Path:
-    """The user cache for backproplab: ``$XDG_CACHE_HOME/backproplab`` or ``~/.cache/backproplab``."""
-    base = os.environ.get("XDG_CACHE_HOME")
-    return (Path(base) if base else Path.home() / ".cache") / "backproplab"
-
-
 def search_places(root: str | os.PathLike | None = None) -> list[tuple[Path | None, str]]:
     """The directories searched, in order, each with a short description.
 
@@ -159,7 +155,7 @@ def check_explicit_places(root: str | os.PathLike | None, download: bool) -> Non
                 "is an error, not skipped)")
         if (label, str(value)) not in _WARNED_PLACES:  # once per process: a lesson loads several times
             _WARNED_PLACES.add((label, str(value)))
-            _warn(f"Fashion-MNIST: {label} {str(value)!r} {why}; searching the other places instead")
+            warn(f"Fashion-MNIST: {label} {str(value)!r} {why}; searching the other places instead")
 
 
 _WARNED_PLACES: set[tuple[str, str]] = set()
@@ -198,58 +194,7 @@ def _not_found(name: str, places, download: bool, failures: Sequence[tuple[str, 
 
 
 # --------------------------------------------------------------------------------------------
-# Verified-array cache
-
-
-def _stamp_paths(path: Path, name: str) -> tuple[Path, Path]:
-    key = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:16]
-    folder = cache_dir() / "verified"
-    return folder / f"{key}-{name}.npy", folder / f"{key}-{name}.json"
-
-
-def _read_stamped(name: str, path: Path, stat: os.stat_result, expected: str) -> tuple[np.ndarray | None, str | None]:
-    """The cached array when its stamp matches the source and the array matches its stamp.
-
-    Returns ``(array, None)`` on success; ``(None, None)`` when there is no usable stamp for this
-    source (absent, or the source changed: a normal rebuild); ``(None, why)`` when the stamp matches
-    the source but the cached array does not match the stamp (a corrupted cache).
-    """
-    npy, stamp = _stamp_paths(path, name)
-    try:
-        meta = json.loads(stamp.read_text(encoding="utf-8"))
-        if not isinstance(meta, dict) or (
-                meta.get("source") != str(path.resolve()) or meta.get("size") != stat.st_size
-                or meta.get("mtime_ns") != stat.st_mtime_ns or meta.get("sha256") != expected
-                or not isinstance(meta.get("array_sha256"), str)):
-            return None, None
-    except (OSError, ValueError, TypeError):
-        return None, None
-    try:
-        if meta.get("npy_bytes") != npy.stat().st_size:
-            return None, f"{npy} has {npy.stat().st_size} bytes, its stamp says {meta.get('npy_bytes')}"
-        array = np.load(npy, allow_pickle=False)
-    except Exception as err:  # noqa: BLE001 - a garbled .npy header raises SyntaxError, TokenError, ...
-        return None, f"{npy} does not load ({type(err).__name__}: {str(err)[:200]})"
-    if list(array.shape) != meta.get("shape") or array.dtype != np.uint8:
-        return None, f"{npy} holds {array.dtype} {list(array.shape)}, its stamp says uint8 {meta.get('shape')}"
-    actual = hashlib.sha256(np.ascontiguousarray(array)).hexdigest()
-    if actual != meta["array_sha256"]:
-        return None, f"{npy}: SHA-256 of the cached array is {actual}, its stamp says {meta['array_sha256']}"
-    return array, None
-
-
-def _write_stamped(name: str, path: Path, stat: os.stat_result, expected: str, array: np.ndarray) -> None:
-    npy, stamp = _stamp_paths(path, name)
-    try:
-        with atomic_open(npy, "wb") as handle:
-            np.save(handle, array, allow_pickle=False)
-        meta = {"source": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-                "sha256": expected, "npy_bytes": npy.stat().st_size, "shape": list(array.shape),
-                "array_sha256": hashlib.sha256(np.ascontiguousarray(array)).hexdigest()}
-        atomic_write_text(stamp, json.dumps(meta, indent=1))
-    except OSError:
-        # An unwritable cache only costs speed: the next load re-hashes.
-        return
+# Verified-array cache (the cache itself is in backproplab.data.verified)
 
 
 def _check_layout(name: str, array: np.ndarray, path: Path) -> None:
@@ -266,30 +211,8 @@ def _check_layout(name: str, array: np.ndarray, path: Path) -> None:
 
 
 def _load_verified(name: str, path: Path, expected: str, rehash: bool = False) -> tuple[np.ndarray, str]:
-    """Load one file, checked; returns the array and ``"stamp"`` or ``"hashed"``."""
-    stat = path.stat()
-    if not rehash:
-        array, problem = _read_stamped(name, path, stat, expected)
-        if array is not None:
-            try:
-                _check_layout(name, array, _stamp_paths(path, name)[0])  # cheap: a second look at labels
-                return array, "stamp"
-            except ChecksumError as err:
-                problem = str(err)
-        if problem is not None:
-            _warn(f"the verified-array cache is corrupt ({problem}); rebuilding it from {path}")
-    data = read_file_bytes(path, max_bytes=SIZES[name])  # a gzip bomb stops here, not at 47 GB
-    dtype, shape, offset = parse_idx_header(data, name=str(path))
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise ChecksumError(
-            f"{path}: SHA-256 of the decompressed content does not match: expected {expected}, "
-            f"got {actual}; delete or replace this file")
-    array = np.frombuffer(data, dtype=dtype, offset=offset).reshape(shape).astype(
-        dtype.newbyteorder("="), copy=True)
-    _check_layout(name, array, path)
-    _write_stamped(name, path, stat, expected, array)
-    return array, "hashed"
+    """Load one Fashion-MNIST file, checked; returns the array and ``"stamp"`` or ``"hashed"``."""
+    return load_verified(name, path, expected, max_bytes=SIZES[name], check_layout=_check_layout, rehash=rehash)
 
 
 # --------------------------------------------------------------------------------------------
@@ -538,94 +461,3 @@ def fashion_mnist_tensors(split: str, root: str | os.PathLike | None = None, dow
     return X.unsqueeze(1), torch.from_numpy(np.ascontiguousarray(labels))
 
 
-def stratified_subset(labels: np.ndarray | torch.Tensor | Sequence[int], n: int, seed: int | np.random.Generator | None = 0) -> np.ndarray:
-    """Indices of a seeded random subset of size ``n`` with the classes' proportions kept.
-
-    Each class gets ``n * count / N`` places, rounded by largest remainder, so the sizes add up to
-    ``n`` exactly.
-
-    Parameters
-    ----------
-    labels : array-like of int, shape [N]
-    n : int
-        Subset size, 1 <= n <= N.
-    seed : int, numpy.random.Generator or None
-
-    Returns
-    -------
-    numpy.ndarray, int64, shape [n], sorted ascending.
-    """
-    labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
-    if labels.ndim != 1:
-        raise InputError(f"labels must be 1-D, got shape {labels.shape}")
-    total = len(labels)
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= total:
-        raise InputError(f"n must be an integer in [1, {total}] (the number of labels), got {n!r}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    classes, counts = np.unique(labels, return_counts=True)
-    share = counts * (n / total)
-    take = np.floor(share).astype(np.int64)
-    remainder = int(n - take.sum())
-    if remainder:
-        order = np.argsort(-(share - take), kind="stable")
-        take[order[:remainder]] += 1
-    chosen = [rng.choice(np.flatnonzero(labels == c), size=k, replace=False)
-              for c, k in zip(classes, take, strict=True) if k]
-    return np.sort(np.concatenate(chosen)).astype(np.int64)
-
-
-def subset(X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, n: int,
-           seed: int | np.random.Generator | None = 0) -> tuple:
-    """``(X[idx], y[idx])`` for ``idx = stratified_subset(y, n, seed)``; NumPy arrays or torch tensors."""
-    if len(X) != len(y):
-        raise InputError(f"X and y must have the same length, got {len(X)} and {len(y)}")
-    idx = stratified_subset(y, n, seed)
-    if hasattr(X, "device") and not isinstance(X, np.ndarray):
-        import torch
-
-        index = torch.from_numpy(idx).to(X.device)
-        return X[index], y[index.to(y.device)]
-    return X[idx], y[idx]
-
-
-def one_hot(labels: np.ndarray | torch.Tensor | Sequence[int], num_classes: int | None = None,
-            dtype: np.dtype | type = np.float64) -> np.ndarray:
-    """One-hot encode integer labels.
-
-    Parameters
-    ----------
-    labels : array-like of int, shape [N]
-    num_classes : int, optional
-        Number of columns C; default ``max(labels) + 1``.
-    dtype : numpy dtype
-        Default float64.
-
-    Returns
-    -------
-    numpy.ndarray, shape [N, C], one 1 per row.
-
-    Raises
-    ------
-    InputError
-        Labels not 1-D integers, negative, or not below ``num_classes``.
-    """
-    array = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels)
-    if array.ndim != 1:
-        raise InputError(f"labels must be 1-D, got shape {array.shape}")
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        if not np.all(np.equal(np.mod(array, 1), 0)):
-            raise InputError(f"labels must be integers, got dtype {array.dtype} with fractional values")
-        array = array.astype(np.int64)
-    array = array.astype(np.int64, copy=False)
-    if num_classes is None:
-        num_classes = int(array.max()) + 1 if array.size else 0
-    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 1:
-        if not (num_classes == 0 and array.size == 0):
-            raise InputError(f"num_classes must be a positive integer, got {num_classes!r}")
-    if array.size and (array.min() < 0 or array.max() >= num_classes):
-        raise InputError(
-            f"labels must be in [0, {num_classes - 1}] for num_classes={num_classes}, "
-            f"got values from {int(array.min())} to {int(array.max())}")
-    out = np.zeros((array.size, num_classes), dtype=dtype)
-    out[np.arange(array.size), array] = 1
-    return out

@@ -10,6 +10,9 @@ output channel. This lesson computes both by formula, checks them against ``torc
 writes the convolution itself as plain loops (a cross-correlation, as PyTorch computes it), and
 walks an image through :class:`backproplab.torchnn.PyTorchCNN` layer by layer.
 
+The arithmetic itself lives in :mod:`backproplab.convolution` (re-exported here); this module
+is the lesson.
+
 Run it: ``backproplab conv`` — or ask your own question:
 ``backproplab conv --size 32 --kernel 5 --padding 2 --stride 2 --in-channels 3 --out-channels 16``;
 ``--size H W`` for a non-square input (height × width), e.g. ``--size 10 12 --kernel 6 --padding 2
@@ -19,12 +22,20 @@ Run it: ``backproplab conv`` — or ask your own question:
 from __future__ import annotations
 
 import argparse
-import numbers
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.convolution import (
+    conv2d,
+    conv_output_size,
+    conv_params,
+    int_pair,
+    output_size_formula,
+    params_formula,
+    shape_walk,
+)
 from backproplab.errors import InputError
 from backproplab.lessons._args import check_seed, short_repr
 from backproplab.lessons.result import Claim, LessonResult
@@ -37,123 +48,6 @@ __all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "output_si
            "run"]
 
 
-def _int(value: Any, name: str, minimum: int) -> int:
-    """``value`` as an int >= ``minimum``; InputError naming ``name`` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise InputError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints (height, width), each >= ``minimum``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise InputError(f"{name} must be an integer or a pair (height, width), got {value!r}")
-        return _int(value[0], f"{name}[0]", minimum), _int(value[1], f"{name}[1]", minimum)
-    v = _int(value, name, minimum)
-    return v, v
-
-
-def conv_output_size(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> int:
-    """Output length of a convolution (or pooling) along one axis, as ``torch.nn.Conv2d`` computes it.
-
-    Parameters
-    ----------
-    n : int
-        Input length along the axis (>= 1), e.g. the image height.
-    kernel : int
-        Kernel length (>= 1).
-    padding : int
-        Zeros added on *each* side (>= 0).
-    stride : int
-        Step between kernel positions (>= 1).
-    dilation : int
-        Spacing between kernel taps (>= 1); the kernel spans ``dilation*(kernel-1)+1`` inputs.
-
-    Returns
-    -------
-    int
-        ``(n + 2*padding - dilation*(kernel-1) - 1) // stride + 1``.
-
-    Raises
-    ------
-    InputError (a ValueError)
-        When an argument is not an integer in range, or when the (dilated) kernel is larger than
-        the padded input, so that not even one output position exists.
-
-    Examples
-    --------
-    >>> conv_output_size(28, 3, padding=1)
-    28
-    >>> conv_output_size(32, 5, stride=2)
-    14
-    """
-    n = _int(n, "n", 1)
-    kernel = _int(kernel, "kernel", 1)
-    padding = _int(padding, "padding", 0)
-    stride = _int(stride, "stride", 1)
-    dilation = _int(dilation, "dilation", 1)
-    span = dilation * (kernel - 1) + 1
-    padded = n + 2 * padding
-    if span > padded:
-        what = f"kernel {kernel}" if dilation == 1 else f"kernel {kernel} with dilation {dilation} (span {span})"
-        raise InputError(f"{what} is larger than the padded input: n={n} with padding={padding} per side "
-                         f"is {padded} wide; expected a kernel span <= n + 2*padding")
-    return (padded - span) // stride + 1
-
-
-def conv_params(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> int:
-    """Number of learnable parameters of a ``Conv2d(in_channels, out_channels, kernel)`` layer.
-
-    Each of the ``out_channels`` filters has one ``kh x kw`` kernel per input channel, plus (with
-    ``bias``) one bias: ``out_channels * (in_channels * kh * kw + bias)``.
-
-    Parameters
-    ----------
-    in_channels, out_channels : int
-        Channel counts (>= 1).
-    kernel : int or (int, int)
-        Kernel size; an int means a square kernel.
-    bias : bool
-        Whether the layer has a bias per output channel.
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> conv_params(1, 32, 3)      # 32 filters of 1x3x3, plus 32 biases
-    320
-    >>> conv_params(3, 64, 3)      # an RGB input: each filter is 3x3x3
-    1792
-    """
-    in_channels = _int(in_channels, "in_channels", 1)
-    out_channels = _int(out_channels, "out_channels", 1)
-    kh, kw = _pair(kernel, "kernel", 1)
-    if not isinstance(bias, (bool, np.bool_)):
-        raise InputError(f"bias must be True or False, got {bias!r}")
-    return out_channels * (in_channels * kh * kw + int(bool(bias)))
-
-
-def output_size_formula(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
-    """:func:`conv_output_size` written out with the numbers substituted, e.g.
-    ``"⌊(10 + 2·2 − 6)/2⌋ + 1 = 5"`` (the dilated span ``d·(k−1)+1`` appears when ``dilation > 1``)."""
-    out = conv_output_size(n, kernel, padding, stride, dilation)
-    span = str(kernel) if dilation == 1 else f"({dilation}·({kernel} − 1) + 1)"
-    return f"⌊({n} + 2·{padding} − {span})/{stride}⌋ + 1 = {out}"
-
-
-def params_formula(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> str:
-    """:func:`conv_params` written out, e.g. ``"1·(3·3·3 + 1) = 28"`` (filters·(channels·kh·kw + bias))."""
-    total = conv_params(in_channels, out_channels, kernel, bias)
-    kh, kw = _pair(kernel, "kernel", 1)
-    inner = f"{in_channels}·{kh}·{kw}"
-    return f"{out_channels}·({inner} + 1) = {total}" if bias else f"{out_channels}·{inner} = {total}"
-
-
 def _size_pair(size: Any) -> tuple[int, int] | None:
     """``--size N`` or ``--size H W`` (a list from the CLI, an int or a pair in Python) as (height, width)."""
     if size is None:
@@ -162,122 +56,7 @@ def _size_pair(size: Any) -> tuple[int, int] | None:
         size = size[0]
     if isinstance(size, (tuple, list)) and len(size) != 2:
         raise InputError(f"size must be one number N (square) or two numbers H W (height, width), got {list(size)}")
-    return _pair(size, "size", 1)
-
-
-def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, stride: int | tuple[int, int] = 1,
-           padding: int | tuple[int, int] = 0, dilation: int | tuple[int, int] = 1) -> np.ndarray:
-    """2-D convolution written as loops — a cross-correlation, exactly as ``torch.nn.functional.conv2d``.
-
-    ``out[n, o, i, j] = b[o] + sum_{c, p, q} w[o, c, p, q] * xpad[n, c, i*stride + p*dilation, j*stride + q*dilation]``
-
-    The kernel is *not* flipped (that is what deep-learning libraries call convolution).
-
-    Parameters
-    ----------
-    x : array [N, C, H, W] or [C, H, W]
-        Input batch (an unbatched image gives an unbatched output).
-    w : array [O, C, kh, kw]
-        Filters.
-    b : array [O] or None
-        Bias per output channel.
-    stride, padding, dilation : int or (int, int)
-        As in ``torch.nn.Conv2d``; padding adds zeros on each side.
-
-    Returns
-    -------
-    array [N, O, H_out, W_out] (or [O, H_out, W_out]), float64 unless the inputs are float32,
-    with ``H_out = conv_output_size(H, kh, padding, stride, dilation)`` and likewise for W.
-    """
-    x = np.asarray(x)
-    w = np.asarray(w)
-    for arr, name in ((x, "x"), (w, "w")):
-        if not np.issubdtype(arr.dtype, np.number) or np.issubdtype(arr.dtype, np.complexfloating):
-            raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
-    unbatched = x.ndim == 3
-    if unbatched:
-        x = x[None]
-    if x.ndim != 4:
-        raise InputError(f"x must have shape [N, C, H, W] or [C, H, W], got shape {x.shape}")
-    if w.ndim != 4:
-        raise InputError(f"w must have shape [O, C, kh, kw], got shape {w.shape}")
-    n_batch, c_in, h, wd = x.shape
-    c_out, c_w, kh, kw = w.shape
-    if c_w != c_in:
-        raise InputError(f"w has {c_w} input channel(s) (shape {w.shape}) but x has {c_in} (shape {x.shape})")
-    if b is not None:
-        b = np.asarray(b)
-        if b.shape != (c_out,):
-            raise InputError(f"b must have shape [{c_out}] (one bias per filter), got shape {b.shape}")
-    sh, sw = _pair(stride, "stride", 1)
-    ph, pw = _pair(padding, "padding", 0)
-    dh, dw = _pair(dilation, "dilation", 1)
-    h_out = conv_output_size(h, kh, ph, sh, dh)
-    w_out = conv_output_size(wd, kw, pw, sw, dw)
-
-    dtype = np.result_type(x.dtype, w.dtype, np.float32 if x.dtype == np.float32 else np.float64)
-    xpad = np.zeros((n_batch, c_in, h + 2 * ph, wd + 2 * pw), dtype=dtype)
-    xpad[:, :, ph:ph + h, pw:pw + wd] = x
-    out = np.zeros((n_batch, c_out, h_out, w_out), dtype=dtype)
-    for i in range(h_out):
-        for j in range(w_out):
-            top, left = i * sh, j * sw
-            # the receptive field of output (i, j): [N, C, kh, kw]
-            patch = xpad[:, :, top:top + dh * (kh - 1) + 1:dh, left:left + dw * (kw - 1) + 1:dw]
-            # every filter o against that patch: sum over channels and kernel taps
-            for o in range(c_out):
-                out[:, o, i, j] = (patch * w[o]).sum(axis=(1, 2, 3))
-    if b is not None:
-        out += b.astype(dtype)[None, :, None, None]
-    return out[0] if unbatched else out
-
-
-def shape_walk(model: Any, input_shape: tuple[int, ...] = (1, 1, 28, 28)) -> list[dict[str, Any]]:
-    """Pass a zero batch of ``input_shape`` through ``model``; one row per leaf module, in order.
-
-    Each row: ``layer`` (its dotted name), ``type``, ``output_shape`` (list), ``params`` (learnable
-    parameters the module itself owns) and, for Conv2d/MaxPool2d, the ``predicted`` spatial size from
-    :func:`conv_output_size`.
-    """
-    import torch
-
-    rows: list[dict[str, Any]] = []
-    hooks = []
-
-    def record(name: str):
-        def hook(module, inputs, output):
-            row: dict[str, Any] = {
-                "layer": name,
-                "type": type(module).__name__,
-                "input_shape": list(inputs[0].shape),
-                "output_shape": list(output.shape),
-                "params": int(sum(p.numel() for p in module.parameters(recurse=False) if p.requires_grad)),
-            }
-            if isinstance(module, (torch.nn.Conv2d, torch.nn.MaxPool2d)):
-                k = module.kernel_size if isinstance(module.kernel_size, int) else module.kernel_size[0]
-                p = module.padding if isinstance(module.padding, int) else module.padding[0]
-                s = module.stride if isinstance(module.stride, int) else module.stride[0]
-                d = module.dilation if isinstance(module.dilation, int) else module.dilation[0]
-                row["predicted"] = conv_output_size(int(inputs[0].shape[-2]), k, p, s, d)
-            if isinstance(module, torch.nn.Conv2d):
-                row["formula_params"] = conv_params(module.in_channels, module.out_channels,
-                                                    tuple(module.kernel_size), module.bias is not None)
-            rows.append(row)
-        return hook
-
-    for name, module in model.named_modules():
-        if next(iter(module.children()), None) is None and name:
-            hooks.append(module.register_forward_hook(record(name)))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            model(torch.zeros(input_shape))
-    finally:
-        for handle in hooks:
-            handle.remove()
-        model.train(was_training)
-    return rows
+    return int_pair(size, "size", 1)
 
 
 # The questions a course asks, with the answers worked by hand.

@@ -28,14 +28,16 @@ import numpy as np
 
 from backproplab.errors import InputError
 from backproplab.lessons._args import check_seed
-from backproplab.lessons.result import Claim, LessonResult
+from backproplab.lessons.result import Claim, LessonResult, Step
+from backproplab.scratch.network import Network, forward
 from backproplab.scratch.threads import blas_threads
 
 NAME = "digits"
 TITLE = "Digits: a 64-32-1 network from scratch, its learning rate, batch size, depth and zero init"
 ORDER = 60
 
-__all__ = ["train_digits", "collapse_linear", "max_unit_difference", "run"]
+__all__ = ["train_digits", "collapse_linear", "max_unit_difference", "five_seeds", "knob_sweeps",
+           "depth_comparison", "symmetric_init", "run"]
 
 #: The main configuration (64-32-1, ReLU then sigmoid, BCE, SGD).
 LR = 0.3
@@ -88,7 +90,6 @@ def train_digits(data, sizes=(64, HIDDEN, 1), activations=None, init=None, lr: f
     network : backproplab.scratch.network.Network (trained)
     history : backproplab.scratch.train.History
     """
-    from backproplab.scratch.network import Network
     from backproplab.scratch.optim import SGD
     from backproplab.scratch.train import fit
 
@@ -169,7 +170,22 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         return _run(bool(quick), int(seed))
 
 
+#: Bounds of the lesson's claims (tests import them rather than restating them).
+WORST_SEED_ACC = 0.95  # 64-32-1 validation accuracy, worst of five seeds, at least
+MEDIAN_SEED_ACC = 0.965  # ... and the median, at least
+SMALL_LR_GAP = 0.05  # the smallest rate lags the best by at least this (val accuracy)
+LARGE_LR_LOSS_RATIO = 10.0  # the largest rate ends with at least this times the best rate's loss
+BATCH_GAIN = 0.03  # batch 32 beats full batch by at least this, same epochs
+DEPTH_GAIN = 0.03  # a ReLU hidden layer beats logistic regression by at least this
+COLLAPSE_TOL = 1e-12  # three linear layers equal their product, to rounding
+FOUR_LAYER_GAIN = 0.02  # four layers gain at most this over two
+SYMMETRY_TOL = 1e-12  # constant init: the units' gradients and weights stay identical
+ZERO_INIT_ACC = 0.6  # all-zero init: validation accuracy at most (a guess)
+
+
 def _run(quick: bool, seed: int) -> LessonResult:
+    """The lesson's four steps in order: :func:`five_seeds`, :func:`knob_sweeps`, :func:`depth_comparison`,
+    :func:`symmetric_init`."""
     seeds = [seed + k for k in range(5)]
     sweep_epochs = 10 if quick else 30
     lr_values = QUICK_LR if quick else SWEEP_LR
@@ -182,31 +198,50 @@ def _run(quick: bool, seed: int) -> LessonResult:
         "sweep_batch": ["full" if b == 0 else b for b in batch_values], "sweep_width": list(width_values),
         "task": "scikit-learn digits, label 1 = digit 0-4, 50/50 stratified split, standardised",
     }
-    claims: list[Claim] = []
-    tables: dict[str, list[dict[str, Any]]] = {}
-    figures: dict[str, Any] = {}
+    data = _data(seed)  # the sweeps and comparisons use the first seed's split
+    seeds_step = five_seeds(seeds)
+    sweeps_step = knob_sweeps(data, seed, sweep_epochs, lr_values, batch_values, width_values)
+    depth_step = depth_comparison(data, seed, sweep_epochs)
+    init_step = symmetric_init(data, seed, sweep_epochs)
+    result = LessonResult(NAME, TITLE, params=params)
+    result.add(seeds_step, sweeps_step, depth_step, init_step)
+    result.text["summary"] = _summary(seeds_step.data["finals"], sweeps_step.data["best_lr"],
+                                      depth_step.data["acc"], init_step.data["constant"])
+    return result
 
-    # 1. the main network on five seeds ---------------------------------------------------------
+
+def five_seeds(seeds: list[int]) -> Step:
+    """Step 1, the main 64-32-1 network on five seeds (each its own split and initialisation).
+
+    Table ``seeds``, figure ``digits_seeds``; ``data["finals"]`` the final validation accuracies [5].
+    """
+    step = Step()
     seed_runs = []
     for s in seeds:
-        data = _data(s)
-        net, hist = train_digits(data, seed=s)
+        _, hist = train_digits(_data(s), seed=s)
         seed_runs.append((s, hist))
     finals = np.array([h["val_acc"][-1] for _, h in seed_runs])
-    tables["seeds"] = [{"seed": s, "train_loss": h["train_loss"][-1], "train_acc": h["train_acc"][-1],
-                        "val_loss": h["val_loss"][-1], "val_acc": h["val_acc"][-1]} for s, h in seed_runs]
+    step.tables["seeds"] = [{"seed": s, "train_loss": h["train_loss"][-1], "train_acc": h["train_acc"][-1],
+                             "val_loss": h["val_loss"][-1], "val_acc": h["val_acc"][-1]} for s, h in seed_runs]
     listing = ", ".join(f"{a:.4f}" for a in finals)
-    claims.append(Claim.at_least("64-32-1 validation accuracy, worst of 5 seeds", finals.min(), 0.95,
-                                 f"after {EPOCHS} epochs, per seed: {listing}"))
-    claims.append(Claim.at_least("64-32-1 validation accuracy, median of 5 seeds", float(np.median(finals)),
-                                 0.965, f"per seed: {listing}"))
-    figures["digits_seeds"] = _plot_seeds(seed_runs)
+    step.claims.append(Claim.at_least(f"64-32-1 validation accuracy, worst of {len(seeds)} seeds", finals.min(),
+                                      WORST_SEED_ACC, f"after {EPOCHS} epochs, per seed: {listing}"))
+    step.claims.append(Claim.at_least(f"64-32-1 validation accuracy, median of {len(seeds)} seeds",
+                                      float(np.median(finals)), MEDIAN_SEED_ACC, f"per seed: {listing}"))
+    step.figures["digits_seeds"] = _plot_seeds(seed_runs)
+    step.data["finals"] = finals
+    return step
 
-    # 2. sweeps on the first seed's split ---------------------------------------------------------
-    data = _data(seed)
+
+def knob_sweeps(data, seed: int, sweep_epochs: int, lr_values, batch_values, width_values) -> Step:
+    """Step 2, one knob at a time: learning rate, batch size (0 = full batch), hidden width.
+
+    ``data`` is ``(X_train, y_train, X_val, y_val)``. Table ``sweeps``, figure ``digits_sweeps``;
+    ``data["best_lr"]`` the swept rate with the best final validation accuracy.
+    """
+    step = Step()
     n_train = len(data[0])
     sweeps: dict[str, list[tuple[Any, Any]]] = {"learning rate": [], "batch size": [], "hidden width": []}
-    rows = []
     for lr in lr_values:
         _, h = train_digits(data, lr=lr, epochs=sweep_epochs, seed=seed)
         sweeps["learning rate"].append((lr, h))
@@ -216,15 +251,21 @@ def _run(quick: bool, seed: int) -> LessonResult:
     for width in width_values:
         _, h = train_digits(data, sizes=(64, width, 1), epochs=sweep_epochs, seed=seed)
         sweeps["hidden width"].append((width, h))
+    rows = []
     for knob, runs in sweeps.items():
         for value, h in runs:
             batch = value if knob == "batch size" else BATCH
             rows.append({"knob": knob, "value": value, "updates_per_epoch": -(-n_train // batch),
                          "train_loss": h["train_loss"][-1], "val_acc": h["val_acc"][-1],
                          "best_val_acc": max(h["val_acc"])})
-    tables["sweeps"] = rows
-    figures["digits_sweeps"] = _plot_sweeps(sweeps, sweep_epochs)
+    step.tables["sweeps"] = rows
+    step.figures["digits_sweeps"] = _plot_sweeps(sweeps, sweep_epochs)
+    step.data["best_lr"] = _sweep_claims(step.claims, sweeps, n_train, sweep_epochs)
+    return step
 
+
+def _sweep_claims(claims: list[Claim], sweeps, n_train: int, sweep_epochs: int) -> float:
+    """Append the learning-rate and batch-size claims; return the best swept learning rate."""
     # learning rate: too small learns slowly, too large does not settle
     lr_runs = dict(sweeps["learning rate"])
     best_lr = max(lr_runs, key=lambda k: lr_runs[k]["val_acc"][-1])
@@ -233,73 +274,122 @@ def _run(quick: bool, seed: int) -> LessonResult:
     gap_small = best_acc - lr_runs[small]["val_acc"][-1]
     claims.append(Claim.at_least(
         f"learning rate: {small:g} is too small (val-accuracy gap to the best rate after {sweep_epochs} epochs)",
-        gap_small, 0.05,
+        gap_small, SMALL_LR_GAP,
         f"lr={small:g}: {lr_runs[small]['val_acc'][-1]:.4f}, best lr={best_lr:g}: {best_acc:.4f}"))
     loss_ratio = lr_runs[large]["train_loss"][-1] / max(lr_runs[best_lr]["train_loss"][-1], 1e-300)
     claims.append(Claim.at_least(
-        f"learning rate: {large:g} is too large (final training loss / the best rate's)", loss_ratio, 10.0,
+        f"learning rate: {large:g} is too large (final training loss / the best rate's)", loss_ratio,
+        LARGE_LR_LOSS_RATIO,
         f"lr={large:g}: loss {lr_runs[large]['train_loss'][-1]:.4g}, val acc {lr_runs[large]['val_acc'][-1]:.4f}; "
         f"lr={best_lr:g}: loss {lr_runs[best_lr]['train_loss'][-1]:.4g}"))
-
     # batch size: with the same epochs, full-batch descent takes one step per epoch and lags
     b_runs = dict(sweeps["batch size"])
     full_acc, b32_acc = b_runs[n_train]["val_acc"][-1], b_runs[BATCH]["val_acc"][-1]
     claims.append(Claim.at_least(
         f"batch size: same {sweep_epochs} epochs, batch {BATCH} beats full batch (val-accuracy gain)",
-        b32_acc - full_acc, 0.03,
+        b32_acc - full_acc, BATCH_GAIN,
         f"batch {BATCH}: {b32_acc:.4f} ({-(-n_train // BATCH)} updates/epoch); full batch {n_train}: "
         f"{full_acc:.4f} (1 update/epoch)"))
+    return best_lr
 
-    # 3. depth --------------------------------------------------------------------------------------
-    depth_specs = [
-        ("one layer (logistic regression) 64-1", (64, 1), ["sigmoid"], ["xavier"]),
-        ("three linear layers 64-32-32-1", (64, 32, 32, 1), ["identity", "identity", "sigmoid"],
-         ["xavier", "xavier", "xavier"]),
-        ("two layers 64-32-1 (ReLU)", (64, 32, 1), None, None),
-        ("four layers 64-32-32-32-1 (ReLU)", (64, 32, 32, 32, 1), None, None),
-    ]
+
+#: The depth comparison: label, layer sizes, activations, initialisations (None: the defaults).
+DEPTH_SPECS = (
+    ("one layer (logistic regression) 64-1", (64, 1), ["sigmoid"], ["xavier"]),
+    ("three linear layers 64-32-32-1", (64, 32, 32, 1), ["identity", "identity", "sigmoid"],
+     ["xavier", "xavier", "xavier"]),
+    ("two layers 64-32-1 (ReLU)", (64, 32, 1), None, None),
+    ("four layers 64-32-32-32-1 (ReLU)", (64, 32, 32, 32, 1), None, None),
+)
+
+
+def depth_comparison(data, seed: int, sweep_epochs: int) -> Step:
+    """Step 3, depth: one layer, three linear layers (= one), two and four ReLU layers.
+
+    Table ``depth``, figure ``digits_depth``; ``data["acc"]`` final validation accuracy by model.
+    """
+    step = Step()
     depth_runs = {}
-    for label, sizes, acts, inits in depth_specs:
+    for label, sizes, acts, inits in DEPTH_SPECS:
         net, h = train_digits(data, sizes=sizes, activations=acts, init=inits, epochs=sweep_epochs, seed=seed)
         depth_runs[label] = (net, h)
-    tables["depth"] = [{"model": label, "parameters": _count_params(net), "train_loss": h["train_loss"][-1],
-                        "val_acc": h["val_acc"][-1]} for label, (net, h) in depth_runs.items()]
+    step.tables["depth"] = [{"model": label, "parameters": _count_params(net), "train_loss": h["train_loss"][-1],
+                             "val_acc": h["val_acc"][-1]} for label, (net, h) in depth_runs.items()]
     acc = {label: h["val_acc"][-1] for label, (_, h) in depth_runs.items()}
-    logistic, linear3, two, four = (label for label, *_ in depth_specs)
-    claims.append(Claim.at_least(
+    logistic, linear3, two, four = (label for label, *_ in DEPTH_SPECS)
+    step.claims.append(Claim.at_least(
         "depth: a ReLU hidden layer beats one layer (val-accuracy gain over logistic regression)",
-        acc[two] - acc[logistic], 0.03, f"64-32-1: {acc[two]:.4f}, logistic regression: {acc[logistic]:.4f}"))
-    stack = depth_runs[linear3][0]
-    W, b = collapse_linear(stack)
-    from backproplab.scratch.network import forward
-
-    p_stack = stack.predict(data[2])[:, 0]
-    p_one = forward(data[2], [(W, b, "sigmoid")])[:, 0]
-    z_stack = forward(data[2], [(layer.W, layer.b, "identity") for layer in stack.layers])[:, 0]
-    diff = float(np.max(np.abs(p_stack - p_one)))
-    same_pred = bool(np.array_equal(p_stack > 0.5, p_one > 0.5))
-    claims.append(Claim.at_most(
-        "depth: three linear layers equal one linear layer W1·W2·W3 (max |output difference|)", diff, 1e-12,
-        f"over {len(p_stack)} validation digits; logits differ by at most "
-        f"{float(np.max(np.abs(z_stack - (data[2] @ W + b)[:, 0]))):.2e}; same predictions: {same_pred}; "
-        f"the stack reaches {acc[linear3]:.4f}, logistic regression {acc[logistic]:.4f}"))
-    claims.append(Claim.at_most(
-        "depth: four layers gain little over two on this task (val-accuracy gain)", acc[four] - acc[two], 0.02,
+        acc[two] - acc[logistic], DEPTH_GAIN, f"64-32-1: {acc[two]:.4f}, logistic regression: {acc[logistic]:.4f}"))
+    step.claims.append(_collapse_claim(depth_runs[linear3][0], data[2],
+                                       f"the stack reaches {acc[linear3]:.4f}, logistic regression "
+                                       f"{acc[logistic]:.4f}"))
+    step.claims.append(Claim.at_most(
+        "depth: four layers gain little over two on this task (val-accuracy gain)", acc[four] - acc[two],
+        FOUR_LAYER_GAIN,
         f"four layers: {acc[four]:.4f} ({_count_params(depth_runs[four][0])} parameters), two layers: "
         f"{acc[two]:.4f} ({_count_params(depth_runs[two][0])} parameters)"))
-    figures["digits_depth"] = _plot_depth(depth_runs)
+    step.figures["digits_depth"] = _plot_depth(depth_runs)
+    step.data["acc"] = acc
+    return step
 
-    # 4. zero and constant initialisation ---------------------------------------------------------
-    from backproplab.scratch.network import Network
 
+def _collapse_claim(stack, X_val: np.ndarray, note: str) -> Claim:
+    """Three linear layers multiplied out into one (W1·W2·W3) give the same outputs on ``X_val``."""
+    W, b = collapse_linear(stack)
+    p_stack = stack.predict(X_val)[:, 0]
+    p_one = forward(X_val, [(W, b, "sigmoid")])[:, 0]
+    z_stack = forward(X_val, [(layer.W, layer.b, "identity") for layer in stack.layers])[:, 0]
+    diff = float(np.max(np.abs(p_stack - p_one)))
+    same_pred = bool(np.array_equal(p_stack > 0.5, p_one > 0.5))
+    return Claim.at_most(
+        "depth: three linear layers equal one linear layer W1·W2·W3 (max |output difference|)", diff,
+        COLLAPSE_TOL,
+        f"over {len(p_stack)} validation digits; logits differ by at most "
+        f"{float(np.max(np.abs(z_stack - (X_val @ W + b)[:, 0]))):.2e}; same predictions: {same_pred}; {note}")
+
+
+def symmetric_init(data, seed: int, sweep_epochs: int) -> Step:
+    """Step 4, zero and constant initialisation: the hidden units get one gradient and stay copies.
+
+    Table ``initialisation``, figure ``digits_initialisation``; ``data["constant"]`` the
+    constant-init row of the table.
+    """
+    step = Step()
+    rows, nets = _init_runs(data, seed, sweep_epochs)
+    step.tables["initialisation"] = rows
+    by_init = {row["init"]: row for row in rows}
+    const, zero, rand = by_init[f"constant {CONSTANT:g}"], by_init["all zeros"], by_init["He (random)"]
+    step.claims.append(Claim.at_most(
+        "zero init: every hidden unit gets the same gradient (max difference between units' dW1, constant init)",
+        const["first_step_unit_gradient_spread"], SYMMETRY_TOL,
+        f"constant {CONSTANT:g}: largest |dW1| {const['first_step_max_abs_dW1']:.3g}, yet units differ by "
+        f"{const['first_step_unit_gradient_spread']:.3g}; He init: units' gradients differ by "
+        f"{rand['first_step_unit_gradient_spread']:.3g}"))
+    step.claims.append(Claim.at_most(
+        "zero init: the hidden units stay identical through training (max difference between units' weights)",
+        max(const["trained_unit_weight_spread"], zero["trained_unit_weight_spread"]), SYMMETRY_TOL,
+        f"after {sweep_epochs} epochs: constant {CONSTANT:g} spread {const['trained_unit_weight_spread']:.3g} "
+        f"(val acc {const['val_acc']:.4f}), all zeros spread {zero['trained_unit_weight_spread']:.3g}; "
+        f"He init spread {rand['trained_unit_weight_spread']:.3g} (val acc {rand['val_acc']:.4f})"))
+    step.claims.append(Claim.at_most(
+        "zero init: with all weights 0 the ReLU layer never moves, the network guesses (val accuracy)",
+        zero["val_acc"], ZERO_INIT_ACC,
+        f"max |W1| after training {zero['trained_max_abs_W1']:.3g} (relu'(0) = 0, so no gradient reaches it); "
+        f"He init reaches {rand['val_acc']:.4f}"))
+    step.figures["digits_initialisation"] = _plot_init(nets)
+    step.data["constant"] = const
+    return step
+
+
+def _init_runs(data, seed: int, sweep_epochs: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """For He, all-zero and constant init: the first step's gradients and the trained weights (rows, nets)."""
     X, y = data[0], data[1]
     init_specs = {
         "He (random)": None,
         "all zeros": ["zeros", "zeros"],
         f"constant {CONSTANT:g}": [_constant_init(CONSTANT), _constant_init(CONSTANT)],
     }
-    init_rows = []
-    init_nets = {}
+    rows, nets = [], {}
     for label, inits in init_specs.items():
         probe = Network.from_sizes([64, HIDDEN, 1], ["relu", "sigmoid"],
                                    inits if inits is not None else ["he", "xavier"], seed=seed)
@@ -309,38 +399,12 @@ def _run(quick: bool, seed: int) -> LessonResult:
         first_grad_size = float(np.max(np.abs(dW1)))
         net, h = train_digits(data, init=inits, epochs=sweep_epochs, seed=seed)
         W1, b1 = net.layers[0].W, net.layers[0].b
-        spread = max_unit_difference(W1, b1)
-        init_nets[label] = net
-        init_rows.append({"init": label, "first_step_max_abs_dW1": first_grad_size,
-                          "first_step_unit_gradient_spread": first_grad_spread,
-                          "trained_unit_weight_spread": spread, "trained_max_abs_W1": float(np.max(np.abs(W1))),
-                          "val_acc": h["val_acc"][-1]})
-    tables["initialisation"] = init_rows
-    by_init = {row["init"]: row for row in init_rows}
-    const = by_init[f"constant {CONSTANT:g}"]
-    zero = by_init["all zeros"]
-    rand = by_init["He (random)"]
-    claims.append(Claim.at_most(
-        "zero init: every hidden unit gets the same gradient (max difference between units' dW1, constant init)",
-        const["first_step_unit_gradient_spread"], 1e-12,
-        f"constant {CONSTANT:g}: largest |dW1| {const['first_step_max_abs_dW1']:.3g}, yet units differ by "
-        f"{const['first_step_unit_gradient_spread']:.3g}; He init: units' gradients differ by "
-        f"{rand['first_step_unit_gradient_spread']:.3g}"))
-    claims.append(Claim.at_most(
-        "zero init: the hidden units stay identical through training (max difference between units' weights)",
-        max(const["trained_unit_weight_spread"], zero["trained_unit_weight_spread"]), 1e-12,
-        f"after {sweep_epochs} epochs: constant {CONSTANT:g} spread {const['trained_unit_weight_spread']:.3g} "
-        f"(val acc {const['val_acc']:.4f}), all zeros spread {zero['trained_unit_weight_spread']:.3g}; "
-        f"He init spread {rand['trained_unit_weight_spread']:.3g} (val acc {rand['val_acc']:.4f})"))
-    claims.append(Claim.at_most(
-        "zero init: with all weights 0 the ReLU layer never moves, the network guesses (val accuracy)",
-        zero["val_acc"], 0.6,
-        f"max |W1| after training {zero['trained_max_abs_W1']:.3g} (relu'(0) = 0, so no gradient reaches it); "
-        f"He init reaches {rand['val_acc']:.4f}"))
-    figures["digits_initialisation"] = _plot_init(init_nets)
-
-    text = {"summary": _summary(finals, best_lr, acc, const)}
-    return LessonResult(NAME, TITLE, params=params, claims=claims, figures=figures, tables=tables, text=text)
+        nets[label] = net
+        rows.append({"init": label, "first_step_max_abs_dW1": first_grad_size,
+                     "first_step_unit_gradient_spread": first_grad_spread,
+                     "trained_unit_weight_spread": max_unit_difference(W1, b1),
+                     "trained_max_abs_W1": float(np.max(np.abs(W1))), "val_acc": h["val_acc"][-1]})
+    return rows, nets
 
 
 # ------------------------------------------------------------------------------------------------

@@ -138,6 +138,14 @@ class LessonResult:
                 return claim
         raise KeyError(f"no claim named {name!r}; claims are {[c.name for c in self.claims]}")
 
+    def add(self, *steps: Step) -> LessonResult:
+        """Append each step's claims, tables and figures, in the order given; returns ``self``."""
+        for step in steps:
+            self.claims.extend(step.claims)
+            self.tables.update(step.tables)
+            self.figures.update(step.figures)
+        return self
+
     def save_figures(self, out: str | Path) -> dict[str, Path]:
         """Save every Matplotlib figure as ``out/<name>.png`` (atomically); return name -> path.
 
@@ -191,3 +199,39 @@ class LessonResult:
         verdict = "all claims pass" if self.passed else \
             f"{sum(not c.passed for c in self.claims)} of {len(self.claims)} claims FAIL"
         return "\n".join(lines + [f"  -> {verdict}"])
+
+
+@dataclass
+class Step:
+    """One experiment of a lesson: its claims, tables and figures, and the values later steps use.
+
+    A long lesson is a few named step functions, each returning a ``Step``, composed by its ``run``
+    with :meth:`LessonResult.add`; a test can run one step alone and check its claims.
+    ``data`` holds what the step computed that another step (or a test) reads, e.g. hidden
+    activations; it is not written to the report.
+    """
+
+    claims: list[Claim] = field(default_factory=list)
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """True when every claim of this step passed."""
+        return all(claim.passed for claim in self.claims)
+
+    def claim(self, name: str) -> Claim:
+        """The claim called ``name``; KeyError listing the names if there is none."""
+        for claim in self.claims:
+            if claim.name == name:
+                return claim
+        raise KeyError(f"no claim named {name!r}; claims are {[c.name for c in self.claims]}")
+
+    def close_figures(self) -> None:
+        """Release the step's Matplotlib figures."""
+        import matplotlib.pyplot as plt
+
+        for fig in self.figures.values():
+            if not isinstance(fig, (str, Path)):
+                plt.close(fig)

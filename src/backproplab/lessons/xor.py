@@ -20,13 +20,14 @@ import numpy as np
 
 from backproplab.errors import InputError
 from backproplab.lessons._args import check_seed
-from backproplab.lessons.result import Claim, LessonResult
+from backproplab.lessons.result import Claim, LessonResult, Step
 
 NAME = "xor"
 TITLE = "XOR: no linear model fits it, two ReLU layers do, and width makes training reliable"
 ORDER = 10
 
-__all__ = ["least_squares_fit", "perceptron", "course_solution", "train_xor_batch", "run"]
+__all__ = ["least_squares_fit", "perceptron", "course_solution", "train_xor_batch", "linear_models",
+           "course_network", "training_by_width", "run"]
 
 #: The course's exact solution.
 W1 = np.array([[1.0, 1.0], [1.0, 1.0]])
@@ -229,8 +230,20 @@ def _train_one_scratch(init: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray
     return {"W1": hidden.W.T, "b1": hidden.b, "w2": output.W[:, 0], "b2": output.b[0]}
 
 
+#: Bounds of the lesson's claims (tests import them rather than restating them).
+EXACT_TOL = 1e-12  # least-squares and engine-vs-torch agreements, float64
+HIDDEN_FIT_TOL = 1e-24  # the linear fit in hidden space is exact
+WIDE_SUCCESS = 0.9  # width 8 succeeds at least this often
+NARROW_SUCCESS = 0.5  # width 2 succeeds at most this often
+WIDTH_GAIN = 0.5  # success-rate gain from width 2 to 8, at least
+DEAD_FRACTION = 0.5  # share of failed runs that ended with a dead hidden unit, at least
+
+#: The report's figure order.
+FIGURES = ("xor_spaces", "xor_success_by_width", "xor_perceptron")
+
+
 def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
-    """Run the XOR lesson.
+    """Run the XOR lesson: :func:`linear_models`, :func:`course_network`, :func:`training_by_width`.
 
     Parameters
     ----------
@@ -242,22 +255,35 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     out : path or None
         Unused here (the CLI saves the figures); kept for the common lesson signature.
     """
-    import matplotlib.figure
-
     seed = check_seed(seed)
     X, y = _xor_data()
     n_seeds, steps, lr = 20, (500 if quick else 1000), 0.5
     epochs = 50 if quick else 200
     result = LessonResult(NAME, TITLE, params={"quick": quick, "seed": seed, "seeds_per_width": n_seeds,
                                                "steps": steps, "lr": lr, "perceptron_epochs": epochs})
-    claims = result.claims
+    result.add(linear_models(X, y, epochs), course_network(X, y),
+               training_by_width(X, y, n_seeds=n_seeds, steps=steps, lr=lr, seed=seed,
+                                 check_steps=200 if quick else steps))
+    result.figures = {name: result.figures[name] for name in FIGURES}
+    return result
 
-    # 1. No linear model fits XOR.
+
+def linear_models(X: np.ndarray, y: np.ndarray, epochs: int) -> Step:
+    """Step 1, no linear model fits XOR: least squares leaves MSE 1/4, the perceptron cycles (not on AND).
+
+    ``X [4, 2]``, ``y [4]`` the XOR points; ``epochs`` the perceptron's passes. Figure
+    ``xor_perceptron``; ``data`` holds the two perceptron runs (``perceptron_xor``, ``perceptron_and``).
+    """
+    import matplotlib.figure
+
+    step = Step()
+    claims = step.claims
     coef, mse, mse_t = least_squares_fit(X, y)
-    claims.append(Claim.close_to("best least-squares affine fit of XOR: mean squared error", mse, 0.25, 1e-12,
+    claims.append(Claim.close_to("best least-squares affine fit of XOR: mean squared error", mse, 0.25, EXACT_TOL,
                                  evidence=f"w = {np.round(coef[:2], 12).tolist()}, c = {coef[2]:.12g}: "
                                           f"predicts 1/2 everywhere"))
-    claims.append(Claim.at_most("the same fit by torch.linalg.lstsq: |MSE - numpy MSE|", abs(mse_t - mse), 1e-12))
+    claims.append(Claim.at_most("the same fit by torch.linalg.lstsq: |MSE - numpy MSE|", abs(mse_t - mse),
+                                EXACT_TOL))
     per = perceptron(X, y, epochs)
     claims.append(Claim.at_least(f"perceptron on XOR: fewest mistakes in any of {epochs} epochs",
                                  min(per["errors"]), 1,
@@ -270,76 +296,7 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     per_and = perceptron(X, y_and, epochs)
     claims.append(Claim.holds("the same perceptron on AND (separable) converges", per_and["converged"],
                               value=len(per_and["errors"]), evidence=f"{per_and['updates']} updates"))
-
-    # 2. The course's two-layer ReLU solution.
-    H, out_np, out_t = course_solution(X)
-    claims.append(Claim.at_most("course's ReLU network: max |output - XOR| (NumPy)",
-                                float(np.abs(out_np - y).max()), 0.0, evidence=f"outputs {out_np.tolist()}"))
-    claims.append(Claim.at_most("course's ReLU network: max |output - XOR| (torch)",
-                                float(np.abs(out_t - y).max()), 0.0))
-    _, h_mse, _ = least_squares_fit(H, y)
-    claims.append(Claim.at_most("in hidden space a linear fit is exact: least-squares MSE", h_mse, 1e-24,
-                                evidence=f"hidden points {H.tolist()}"))
-    result.tables["course_solution"] = [
-        {"x1": int(a), "x2": int(b), "h1": float(h[0]), "h2": float(h[1]), "output": float(o),
-         "torch": float(t), "xor": int(target)}
-        for (a, b), h, o, t, target in zip(X, H, out_np, out_t, y, strict=True)]
-
-    # 3. Training from random initialisations.
-    rows, runs = [], {}
-    for width in WIDTHS:
-        r = train_xor_batch(width, n_seeds, steps, lr, seed, X, y)
-        runs[width] = r
-        fails = ~r["success"]
-        rows.append({"hidden width": width, "runs": n_seeds, "successes": int(r["success"].sum()),
-                     "success rate": float(r["success"].mean()),
-                     "median final loss": float(np.median(r["loss"])),
-                     "failed runs with a dead hidden unit": int((r["dead"][fails] > 0).sum()),
-                     "failed runs": int(fails.sum())})
-    result.tables["success_by_width"] = rows
-    rate = {row["hidden width"]: row["success rate"] for row in rows}
-    claims.append(Claim.at_least(f"width 8: success rate over {n_seeds} random inits", rate[8], 0.9))
-    claims.append(Claim.at_most(f"width 2 (the minimum that can solve XOR): success rate over {n_seeds} inits",
-                                rate[2], 0.5, evidence="training usually gets stuck"))
-    claims.append(Claim.at_least("success rate gain from width 2 to width 8", rate[8] - rate[2], 0.5))
-    n_failed = sum(row["failed runs"] for row in rows)
-    n_dead = sum(row["failed runs with a dead hidden unit"] for row in rows)
-    claims.append(Claim.at_least("failed runs that ended with a dead hidden unit (relu input <= 0 on all four "
-                                 "points): fraction", n_dead / max(n_failed, 1), 0.5,
-                                 evidence=f"{n_dead} of {n_failed} failed runs over all widths"))
-    rates = [rate[w] for w in WIDTHS]
-    claims.append(Claim.holds("success rate never falls as width grows (2, 3, 4, 8)",
-                              all(a <= b for a, b in zip(rates, rates[1:], strict=False)), value=rates))
-
-    # the batched NumPy trainer follows torch autograd + SGD step for step
-    check_steps = 200 if quick else steps
-    one = {k: v[0] for k, v in runs[3]["init"].items()}
-    from backproplab.torchnn.threads import one_torch_thread
-
-    with one_torch_thread():
-        ref = _train_one_torch(one, X, y, check_steps, lr)
-    ours = {k: v[:1].copy() for k, v in runs[3]["init"].items()}
-    _descend(ours, X, y, check_steps, lr)
-    diff = max(float(np.abs(ours[k][0] - ref[k]).max()) for k in ref)
-    claims.append(Claim.at_most(f"NumPy batched training vs torch autograd + SGD ({check_steps} steps, "
-                                f"width 3, first seed): max |parameter difference|", diff, 1e-12))
-    engine = _train_one_scratch(one, X, y, check_steps, lr)
-    diff_engine = max(float(np.abs(np.asarray(engine[k]) - ref[k]).max()) for k in ref)
-    claims.append(Claim.at_most("the scratch engine (Network + SGD) vs torch, same run: max |parameter "
-                                "difference|", diff_engine, 1e-12))
-
-    # Figures
-    result.figures["xor_spaces"] = _spaces_figure(matplotlib.figure.Figure(figsize=(11, 4.2)), X, y, H)
-    fig = matplotlib.figure.Figure(figsize=(6, 4))
-    ax = fig.subplots()
-    ax.bar([str(w) for w in WIDTHS], rates, color="tab:blue")
-    for i, r in enumerate(rates):
-        ax.text(i, r + 0.02, f"{r:.0%}", ha="center")
-    ax.set_ylim(0, 1.12)
-    ax.set_xlabel("hidden width (ReLU units)")
-    ax.set_ylabel(f"success rate over {n_seeds} random inits")
-    ax.set_title(f"XOR: {steps} steps of gradient descent, lr {lr}, BCE loss", fontsize=10)
-    result.figures["xor_success_by_width"] = fig
+    step.data.update(perceptron_xor=per, perceptron_and=per_and)
 
     fig = matplotlib.figure.Figure(figsize=(6, 3.5))
     ax = fig.subplots()
@@ -350,8 +307,108 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
     ax.set_xlim(0, min(len(per["errors"]), 30) + 1)
     ax.legend()
     ax.set_title("Perceptron mistakes per epoch (first 30 epochs)", fontsize=10)
-    result.figures["xor_perceptron"] = fig
-    return result
+    step.figures["xor_perceptron"] = fig
+    return step
+
+
+def course_network(X: np.ndarray, y: np.ndarray) -> Step:
+    """Step 2, the course's two-layer ReLU network is exact, in NumPy and torch; in hidden space a line fits.
+
+    Table ``course_solution``, figure ``xor_spaces``; ``data["H"]`` the hidden activations [4, 2].
+    """
+    import matplotlib.figure
+
+    step = Step()
+    H, out_np, out_t = course_solution(X)
+    step.claims.append(Claim.at_most("course's ReLU network: max |output - XOR| (NumPy)",
+                                     float(np.abs(out_np - y).max()), 0.0, evidence=f"outputs {out_np.tolist()}"))
+    step.claims.append(Claim.at_most("course's ReLU network: max |output - XOR| (torch)",
+                                     float(np.abs(out_t - y).max()), 0.0))
+    _, h_mse, _ = least_squares_fit(H, y)
+    step.claims.append(Claim.at_most("in hidden space a linear fit is exact: least-squares MSE", h_mse,
+                                     HIDDEN_FIT_TOL, evidence=f"hidden points {H.tolist()}"))
+    step.tables["course_solution"] = [
+        {"x1": int(a), "x2": int(b), "h1": float(h[0]), "h2": float(h[1]), "output": float(o),
+         "torch": float(t), "xor": int(target)}
+        for (a, b), h, o, t, target in zip(X, H, out_np, out_t, y, strict=True)]
+    step.data["H"] = H
+    step.figures["xor_spaces"] = _spaces_figure(matplotlib.figure.Figure(figsize=(11, 4.2)), X, y, H)
+    return step
+
+
+def training_by_width(X: np.ndarray, y: np.ndarray, *, n_seeds: int, steps: int, lr: float, seed: int,
+                      check_steps: int) -> Step:
+    """Step 3, training from random inits: success rate by width, dead units, and the trainer checked.
+
+    ``n_seeds`` networks per width of :data:`WIDTHS`, ``steps`` gradient-descent steps of size ``lr``;
+    the batched NumPy trainer and the scratch engine are checked against torch for ``check_steps``
+    steps. Table ``success_by_width``, figure ``xor_success_by_width``; ``data["runs"]`` by width.
+    """
+    import matplotlib.figure
+
+    step = Step()
+    rows, runs = [], {}
+    for width in WIDTHS:
+        r = train_xor_batch(width, n_seeds, steps, lr, seed, X, y)
+        runs[width] = r
+        fails = ~r["success"]
+        rows.append({"hidden width": width, "runs": n_seeds, "successes": int(r["success"].sum()),
+                     "success rate": float(r["success"].mean()),
+                     "median final loss": float(np.median(r["loss"])),
+                     "failed runs with a dead hidden unit": int((r["dead"][fails] > 0).sum()),
+                     "failed runs": int(fails.sum())})
+    step.tables["success_by_width"] = rows
+    step.data["runs"] = runs
+    rate = {row["hidden width"]: row["success rate"] for row in rows}
+    step.claims.append(Claim.at_least(f"width 8: success rate over {n_seeds} random inits", rate[8], WIDE_SUCCESS))
+    step.claims.append(Claim.at_most(f"width 2 (the minimum that can solve XOR): success rate over {n_seeds} "
+                                     "inits", rate[2], NARROW_SUCCESS, evidence="training usually gets stuck"))
+    step.claims.append(Claim.at_least("success rate gain from width 2 to width 8", rate[8] - rate[2], WIDTH_GAIN))
+    n_failed = sum(row["failed runs"] for row in rows)
+    n_dead = sum(row["failed runs with a dead hidden unit"] for row in rows)
+    step.claims.append(Claim.at_least("failed runs that ended with a dead hidden unit (relu input <= 0 on all "
+                                      "four points): fraction", n_dead / max(n_failed, 1), DEAD_FRACTION,
+                                      evidence=f"{n_dead} of {n_failed} failed runs over all widths"))
+    rates = [rate[w] for w in WIDTHS]
+    step.claims.append(Claim.holds("success rate never falls as width grows (2, 3, 4, 8)",
+                                   all(a <= b for a, b in zip(rates, rates[1:], strict=False)), value=rates))
+    step.claims.extend(_trainers_agree(runs[3]["init"], X, y, check_steps, lr))
+    step.figures["xor_success_by_width"] = _success_figure(matplotlib.figure.Figure(figsize=(6, 4)), rates,
+                                                           n_seeds, steps, lr)
+    return step
+
+
+def _trainers_agree(init: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, check_steps: int,
+                    lr: float) -> list[Claim]:
+    """The batched NumPy trainer and the scratch engine follow torch autograd + SGD step for step."""
+    # imports torch: lazily, only for the torch cross-check
+    from backproplab.torchnn.threads import one_torch_thread
+
+    one = {k: v[0] for k, v in init.items()}
+    with one_torch_thread():
+        ref = _train_one_torch(one, X, y, check_steps, lr)
+    ours = {k: v[:1].copy() for k, v in init.items()}
+    _descend(ours, X, y, check_steps, lr)
+    diff = max(float(np.abs(ours[k][0] - ref[k]).max()) for k in ref)
+    engine = _train_one_scratch(one, X, y, check_steps, lr)
+    diff_engine = max(float(np.abs(np.asarray(engine[k]) - ref[k]).max()) for k in ref)
+    return [Claim.at_most(f"NumPy batched training vs torch autograd + SGD ({check_steps} steps, "
+                          f"width 3, first seed): max |parameter difference|", diff, EXACT_TOL),
+            Claim.at_most("the scratch engine (Network + SGD) vs torch, same run: max |parameter "
+                          "difference|", diff_engine, EXACT_TOL)]
+
+
+def _success_figure(fig, rates: list[float], n_seeds: int, steps: int, lr: float):
+    """Bars: success rate per hidden width."""
+    ax = fig.subplots()
+    ax.bar([str(w) for w in WIDTHS], rates, color="tab:blue")
+    for i, r in enumerate(rates):
+        ax.text(i, r + 0.02, f"{r:.0%}", ha="center")
+    ax.set_ylim(0, 1.12)
+    ax.set_xlabel("hidden width (ReLU units)")
+    ax.set_ylabel(f"success rate over {n_seeds} random inits")
+    ax.set_title(f"XOR: {steps} steps of gradient descent, lr {lr}, BCE loss", fontsize=10)
+    return fig
 
 
 def _spaces_figure(fig, X: np.ndarray, y: np.ndarray, H: np.ndarray):

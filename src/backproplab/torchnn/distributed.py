@@ -23,7 +23,7 @@ import torch.distributed as dist
 from torch import nn
 
 __all__ = ["is_distributed", "rank", "world_size", "is_main_process", "init_from_env", "default_backend",
-           "wrap_ddp", "all_reduce_sum", "shard_bounds"]
+           "wrap_ddp", "all_reduce_sum", "shard_bounds", "epoch_batches", "count_batches"]
 
 
 def is_distributed() -> bool:
@@ -110,3 +110,24 @@ def shard_bounds(n: int, world: int, r: int) -> tuple[int, int]:
     base, rem = divmod(n, world)
     lo = r * base + min(r, rem)
     return lo, lo + base + (1 if r < rem else 0)
+
+
+def epoch_batches(perm: torch.Tensor, n: int, global_batch: int, world: int, rank: int):
+    """``(indices, loss scale)`` of each of this rank's batches of one epoch."""
+    for start in range(0, n, global_batch):
+        stop = min(start + global_batch, n)
+        if world > 1:
+            g = stop - start
+            if g < world:  # a shard would be empty: every rank skips this ragged remainder
+                break
+            lo, hi = shard_bounds(g, world, rank)
+            yield perm[start + lo:start + hi], (hi - lo) * world / g
+        else:
+            yield perm[start:stop], 1.0
+
+
+def count_batches(n: int, batch_size: int, world: int) -> int:
+    """Batches per epoch on each rank (a ragged remainder smaller than ``world`` is skipped)."""
+    full, rest = divmod(n, batch_size * world)
+    return full + (1 if rest >= world else 0)
+

@@ -324,3 +324,19 @@ class DeadUnits(_ForwardProbe):
         out["all"] = [sum(dead[:k]) / sum(dead[k:])]
         self._state.clear()
         return out
+
+
+class PausedProbes:
+    """Pause every probe of ``probes`` for a ``with`` block (entered in order, left in reverse)."""
+
+    def __init__(self, probes: Sequence[Probe]):
+        self.contexts = [p.paused() for p in probes]
+
+    def __enter__(self) -> None:
+        for c in self.contexts:
+            c.__enter__()
+
+    def __exit__(self, *exc) -> None:
+        for c in reversed(self.contexts):
+            c.__exit__(*exc)
+

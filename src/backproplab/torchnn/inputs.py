@@ -1,0 +1,139 @@
+"""Checks :func:`~backproplab.torchnn.train.fit` and ``evaluate`` run once per call, at the door.
+
+Data pairs (tensors, NumPy arrays or a DataLoader), integer options, the loss name, and the values
+(finite ``X`` of the model's input shape and dtype; labels in ``[0, C)`` for a named loss). Every
+refusal is an :class:`~backproplab.errors.InputError` naming the argument and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from backproplab.errors import InputError
+from backproplab.torchnn.probes import PausedProbes, Probe
+
+__all__ = ["LossFn", "loss_function", "as_tensor", "check_pair", "check_values", "positive_int",
+           "check_options", "to_device_checked"]
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def loss_function(loss: str | LossFn) -> LossFn:
+    if callable(loss):
+        return loss
+    if loss in ("cross_entropy", "ce"):
+        return F.cross_entropy
+    if loss == "nll":
+        return F.nll_loss
+    raise InputError(f"loss must be 'cross_entropy', 'nll' or a callable(logits, y), got {loss!r}")
+
+
+def as_tensor(value: Any) -> Any:
+    """A NumPy array becomes a tensor sharing its memory (dtype kept); anything else is returned as is."""
+    return torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else value
+
+
+def _from_loader(loader: DataLoader, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every (X, y) batch of a DataLoader, read once and concatenated (fit batches the data itself)."""
+    xs, ys = [], []
+    for batch in loader:
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            raise InputError(f"{name} DataLoader must yield (X, y) batches, got {type(batch).__name__}")
+        xs.append(as_tensor(batch[0]))
+        ys.append(as_tensor(batch[1]))
+    if not xs:
+        raise InputError(f"{name} DataLoader is empty (N = 0)")
+    return torch.cat(xs), torch.cat(ys)
+
+
+def check_pair(pair: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(pair, DataLoader):
+        pair = _from_loader(pair, name)
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise InputError(f"{name} must be a pair (X, y) of tensors or NumPy arrays, or a DataLoader, "
+                         f"got {type(pair).__name__}")
+    X, y = (as_tensor(v) for v in pair)
+    if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise InputError(f"{name} must hold torch tensors (X, y), got ({type(X).__name__}, {type(y).__name__})")
+    if X.ndim < 2:
+        raise InputError(f"{name} X must have shape [N, ...] with N samples, got {tuple(X.shape)}")
+    if y.ndim != 1 or len(y) != len(X):
+        raise InputError(f"{name} y must have shape [N] = [{len(X)}] to match X, got {tuple(y.shape)}")
+    if len(X) == 0:
+        raise InputError(f"{name} is empty (N = 0)")
+    return X, y
+
+
+def check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str, loss: str | LossFn) -> None:
+    """Once per call: X finite and of the model's input shape; for a named loss, y labels in [0, C)."""
+    # min and max propagate NaN and show inf: one reduction, no N x D mask
+    if X.is_floating_point() and X.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
+        bad = int((~torch.isfinite(X)).sum())
+        raise InputError(f"{name} X must be finite, got {bad} NaN/inf value(s)")
+    if not callable(loss) and (y.is_floating_point() or y.is_complex() or y.dtype == torch.bool):
+        raise InputError(f"{name} y must hold integer class indices (int64) for loss {loss!r}, got dtype {y.dtype}")
+    was_training = module.training
+    nn.Module.train(module, False)  # eval mode: no dropout draw, no batch-norm update
+    try:
+        with torch.no_grad():
+            out = module(X[:1])
+    except RuntimeError as exc:
+        wanted = _param_dtype(module)
+        if wanted is not None and X.dtype != wanted:
+            # the same RuntimeError for a dtype mismatch used to be blamed on the shape
+            raise InputError(f"{name} X must have the model's dtype {_dtype_name(wanted)}, got dtype "
+                             f"{_dtype_name(X.dtype)}, samples of shape {tuple(X.shape[1:])} (convert it first, e.g. "
+                             f"X.to(torch.{_dtype_name(wanted)}))") from exc
+        detail = " ".join(str(exc).split())[:300]
+        raise InputError(f"{name} X must have the input shape the model expects, got samples of shape "
+                         f"{tuple(X.shape[1:])} ({detail})") from exc
+    finally:
+        nn.Module.train(module, was_training)
+    if callable(loss) or out.ndim != 2:
+        return
+    classes = out.shape[1]
+    lo, hi = torch.stack([y.min(), y.max()]).tolist()
+    if lo < 0 or hi >= classes:
+        raise InputError(f"{name} y must hold class indices in [0, {classes - 1}] for a model with {classes} "
+                         f"outputs, got values from {lo} to {hi}")
+
+
+def _param_dtype(module: nn.Module) -> torch.dtype | None:
+    """The dtype of the model's first floating-point parameter, or None when it has none."""
+    return next((p.dtype for p in module.parameters() if p.is_floating_point()), None)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any]) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InputError(f"seed must be an integer, got {seed!r}")
+    if resume and checkpoint is None:
+        raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
+    for p in probes:
+        if not isinstance(p, Probe):
+            raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
+
+
+def to_device_checked(module: nn.Module, X: torch.Tensor, y: torch.Tensor, dev: torch.device,
+                       probes: Sequence[Probe], name: str, loss: str | LossFn) -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = X.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+    with PausedProbes(probes):  # probes attached before the call must not record the shape check
+        check_values(module, X, y, name, loss)
+    return X, y
+
