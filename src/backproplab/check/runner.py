@@ -1,0 +1,286 @@
+"""Run a student's file in a child process with limits and collect what its probes returned.
+
+The child (:mod:`backproplab.check.child.main`) starts with ``python -I`` in an empty temporary
+working directory, with a scrubbed environment, its own resource limits and an audit hook; it tells
+the parent over a pipe when it is ready and when each item starts and ends. The parent enforces the
+wall clock: an item that runs past its limit, or a child that dies during an item (``os._exit``, a
+signal, the CPU or memory limit), costs that item only; the parent starts a fresh child for the items
+left. What comes back is JSON and ``.npz`` read with ``allow_pickle=False``: data, never code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+CHILD_MAIN = Path(__file__).with_name("child") / "main.py"
+MAX_SOURCE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits for one submission's child processes.
+
+    Attributes
+    ----------
+    import_timeout : seconds of wall clock for starting the child and importing the student's file
+    overall_timeout : seconds of wall clock for all of a submission's items together (None: the sum
+        of the item limits plus ``import_timeout``)
+    memory_mb : address-space limit (RLIMIT_AS) in MiB
+    file_mb : largest file the child may write (RLIMIT_FSIZE) in MiB
+    max_processes : processes/threads the child may add to the user's count (RLIMIT_NPROC; no
+        effect for root)
+    output_cap : characters of the student's printed output kept per item
+    """
+
+    import_timeout: float = 120.0
+    overall_timeout: float | None = None
+    memory_mb: int = 6144
+    file_mb: int = 64
+    max_processes: int = 64
+    output_cap: int = 4000
+
+
+@dataclass
+class ProbeOutput:
+    """What the child returned for one item, or why it returned nothing (``failure``)."""
+
+    values: dict = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    error: dict | None = None
+    stdout: str = ""
+    seconds: float = 0.0
+    failure: str = ""
+
+
+def _scrubbed_env(work: Path) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8",
+           "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+           "CUDA_VISIBLE_DEVICES": ""}
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = "1"
+    try:  # share the checker's font cache; the child may read it, not write it
+        import matplotlib
+
+        env["MPLCONFIGDIR"] = matplotlib.get_configdir()
+    except Exception:  # noqa: BLE001 - matplotlib missing or unusable: the child makes its own
+        env["MPLCONFIGDIR"] = str(work / ".matplotlib")
+    return env
+
+
+class _Events:
+    """JSON lines from the child's progress pipe, read with a timeout."""
+
+    TIMEOUT, EOF = "timeout", "eof"
+
+    def __init__(self, fd: int):
+        self.fd, self.buf = fd, b""
+
+    def next(self, timeout: float):
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                return self.TIMEOUT
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return self.EOF
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        return event if isinstance(event, dict) else {"event": "garbage"}
+
+    def wait(self, wanted: set[str], timeout: float):
+        deadline = time.monotonic() + timeout
+        while True:
+            ev = self.next(deadline - time.monotonic())
+            if ev in (self.TIMEOUT, self.EOF) or ev.get("event") in wanted:
+                return ev
+
+
+class _Child:
+    """One running child process and its progress pipe."""
+
+    def __init__(self, work: Path, spec: dict):
+        read_fd, write_fd = os.pipe()
+        spec = dict(spec, progress_fd=write_fd)
+        (work / "spec.json").write_text(json.dumps(spec))
+        self.stderr_path = work / "_stderr.txt"
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(CHILD_MAIN), "spec.json"], cwd=work, env=_scrubbed_env(work),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(write_fd,),
+                start_new_session=True)
+        os.close(write_fd)
+        self.events = _Events(read_fd)
+        self.read_fd = read_fd
+
+    def describe_end(self, cpu_seconds: int) -> str:
+        """Why the child ended, for the item it was running."""
+        try:
+            code = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code is None:
+            text = "the process stopped answering"
+        elif code < 0:
+            sig = signal.Signals(-code)
+            text = {signal.SIGXCPU: f"the process used more than its {cpu_seconds} s of CPU time",
+                    signal.SIGKILL: "the process was killed (out of memory?)",
+                    signal.SIGSEGV: "the process crashed (segmentation fault)"}.get(sig, f"killed by {sig.name}")
+        else:
+            text = f"the process exited with status {code} (os._exit or a crash)"
+        tail = _tail(self.stderr_path)
+        return f"{text}; its last words: {tail}" if tail else text
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        os.close(self.read_fd)
+
+
+def _tail(path: Path, n: int = 400) -> str:
+    try:
+        data = path.read_bytes()[-n:]
+    except OSError:
+        return ""
+    return " ".join(data.decode("utf-8", "replace").split())
+
+
+def _read_output(out_dir: Path, item: str) -> ProbeOutput:
+    try:
+        record = json.loads((out_dir / f"{item}.json").read_text())
+    except (OSError, ValueError):
+        return ProbeOutput(failure="the child reported this item done but left no readable result")
+    arrays: dict[str, np.ndarray] = {}
+    npz = out_dir / f"{item}.npz"
+    if npz.exists():
+        try:
+            with np.load(npz, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError) as err:
+            return ProbeOutput(failure=f"the child's arrays for this item could not be read ({err})")
+    return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=record.get("error"),
+                       stdout=record.get("stdout") or "", seconds=float(record.get("seconds") or 0.0))
+
+
+def _import_failure(out_dir: Path, filename: str) -> str:
+    try:
+        record = json.loads((out_dir / "_import.json").read_text())
+        err = record["error"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"importing {filename} failed"
+    where = f" at {err['where']}" if err.get("where") else ""
+    text = f"importing {filename} failed: {err['type']}: {err['message']}{where}"
+    if err["type"] == "SystemExit":
+        text += " — code outside functions runs on import: put the run under `if __name__ == \"__main__\":`"
+    if record.get("stdout"):
+        text += f"\nyour output:\n{record['stdout']}"
+    return text
+
+
+def _write_inputs(work: Path, source: Path, filename: str, inputs: Mapping[str, np.ndarray],
+                  files: Mapping[str, np.ndarray]) -> None:
+    data = source.read_bytes()
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ValueError(f"{source} is {len(data):,} bytes; a submission file may have at most "
+                         f"{MAX_SOURCE_BYTES:,}")
+    (work / filename).write_bytes(data)
+    np.savez(work / "inputs.npz", **inputs)
+    for name, array in files.items():
+        np.save(work / f"{name}.npy", array, allow_pickle=False)
+    (work / "out").mkdir()
+
+
+def run_items(source: Path, filename: str, module: str, probes: Path, items: Sequence[tuple[str, float]],
+              inputs: Mapping[str, np.ndarray], files: Mapping[str, np.ndarray] | None = None,
+              required: Sequence[str] = (), limits: Limits = Limits()) -> dict[str, ProbeOutput]:
+    """Run the probes of ``items`` (``(item id, wall-clock seconds)``) on the student's ``source``.
+
+    Returns one :class:`ProbeOutput` per item id, in any case: a timeout, a crash, or an import
+    failure becomes that item's ``failure`` text; the remaining items go on in a fresh child.
+    """
+    overall = limits.overall_timeout or (sum(t for _, t in items) + limits.import_timeout)
+    cpu_seconds = int(overall) + 30
+    work = Path(tempfile.mkdtemp(prefix="backproplab-check-"))
+    try:
+        _write_inputs(work, Path(source), filename, inputs, files or {})
+        spec = {"filename": filename, "module": module, "probes": str(probes), "inputs": "inputs.npz",
+                "out": "out", "required": list(required), "cpu_seconds": cpu_seconds,
+                "memory_bytes": limits.memory_mb << 20, "file_bytes": limits.file_mb << 20,
+                "max_processes": limits.max_processes, "output_cap": limits.output_cap}
+        return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, cpu_seconds: int,
+           import_timeout: float, filename: str) -> dict[str, ProbeOutput]:
+    results: dict[str, ProbeOutput] = {}
+    remaining = list(timeouts)
+    deadline = time.monotonic() + overall
+    while remaining:
+        if time.monotonic() >= deadline:
+            for item in remaining:
+                results[item] = ProbeOutput(failure=f"not run: the submission used up its overall limit of "
+                                                    f"{overall:.0f} s")
+            break
+        child = _Child(work, dict(spec, items=remaining))
+        try:
+            remaining = _serve(child, work, remaining, results, timeouts, deadline, cpu_seconds,
+                               import_timeout, filename)
+        finally:
+            child.close()
+    return results
+
+
+def _serve(child: _Child, work: Path, remaining: list[str], results: dict[str, ProbeOutput],
+           timeouts: dict[str, float], deadline: float, cpu_seconds: int, import_timeout: float,
+           filename: str) -> list[str]:
+    """Follow one child through its items; return the items still to run (after a timeout/crash)."""
+    out_dir = work / "out"
+    ev = child.events.wait({"ready", "import_failed"}, min(import_timeout, deadline - time.monotonic()))
+    if ev == _Events.TIMEOUT or ev == _Events.EOF or ev["event"] == "import_failed":
+        if ev == _Events.TIMEOUT:
+            text = (f"importing {filename} took longer than {import_timeout:.0f} s — code outside functions "
+                    "runs on import: put the run under `if __name__ == \"__main__\":`")
+        elif ev == _Events.EOF:
+            text = f"the process ended while importing {filename}: {child.describe_end(cpu_seconds)}"
+        else:
+            text = _import_failure(out_dir, filename)
+        for item in remaining:
+            results[item] = ProbeOutput(failure=text)
+        return []
+    for k, item in enumerate(remaining):
+        limit = min(timeouts[item], deadline - time.monotonic())
+        ev = child.events.wait({"done"}, limit)
+        if isinstance(ev, dict) and ev.get("item") == item:
+            results[item] = _read_output(out_dir, item)
+            continue
+        if ev == _Events.EOF:
+            results[item] = ProbeOutput(failure=child.describe_end(cpu_seconds))
+        elif ev == _Events.TIMEOUT:
+            results[item] = ProbeOutput(failure=f"did not finish within {limit:.0f} s of wall clock "
+                                                f"(an endless loop?) and was stopped")
+        else:
+            results[item] = ProbeOutput(failure="the child's progress reports were garbled")
+        return remaining[k + 1:]
+    return []
