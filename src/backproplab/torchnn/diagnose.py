@@ -4,6 +4,9 @@
 ``to_dict()``) and returns a :class:`Verdict` whose label is one of ``"not converged"``,
 ``"overfitting"``, ``"underfitting"`` or ``"generalizing well"``, with a one-line explanation that
 cites the numbers the rule looked at.
+
+:func:`judgement` turns a verdict into the course's one word (CONTRACTS.md A2.7/A3.3): exactly one
+of ``"underfitting"``, ``"overfitting"``, ``"generalizing"``; the :class:`Verdict` keeps the reasons.
 """
 
 from __future__ import annotations
@@ -14,9 +17,16 @@ from typing import Any
 
 from backproplab.errors import InputError
 
-__all__ = ["Verdict", "diagnose", "LABELS"]
+__all__ = ["Verdict", "diagnose", "judgement", "LABELS", "JUDGEMENTS"]
 
 LABELS = ("underfitting", "overfitting", "generalizing well", "not converged")
+#: The course's three words, the only values ``report_my_judgement()`` returns.
+JUDGEMENTS = ("underfitting", "overfitting", "generalizing")
+#: How each :data:`LABELS` entry reads in the course's words. "not converged" (still improving in
+#: the last epoch, a single epoch, or a diverged run) is underfitting: the model does not yet fit
+#: its training data as well as it could.
+_COURSE_WORD = {"underfitting": "underfitting", "overfitting": "overfitting",
+                "generalizing well": "generalizing", "not converged": "underfitting"}
 
 
 @dataclass(frozen=True)
@@ -130,3 +140,19 @@ def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10,
     tail = f", validation {va[-1]:.3f} (gap {ta[-1] - va[-1]:.3f} ≤ {gap_tol:.2f})" if has_val else ""
     return Verdict("generalizing well", f"train accuracy {ta[-1]:.3f}{tail}, curves flat in the last epoch "
                    f"({which} accuracy {acc_gain:+.3f}, loss -{loss_drop:.1%})", ev)
+
+
+def judgement(verdict_or_history: Verdict | Any) -> str:
+    """The course's word for a run: ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``.
+
+    Parameters
+    ----------
+    verdict_or_history : Verdict, or a history :func:`diagnose` accepts
+
+    Returns
+    -------
+    str, one of :data:`JUDGEMENTS`: ``generalizing well`` → ``generalizing``; ``not converged``
+    (still improving, one epoch, or diverged) → ``underfitting``; the other two unchanged.
+    """
+    verdict = verdict_or_history if isinstance(verdict_or_history, Verdict) else diagnose(verdict_or_history)
+    return _COURSE_WORD[verdict.label]
