@@ -78,7 +78,7 @@ def _missing(assignment: Assignment, folder: Path) -> list[ItemResult]:
 
 
 def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: float | None = None,
-          limits: Limits | None = None, student: str = "") -> SubmissionResult:
+          limits: Limits | None = None, student: str = "", items: Sequence[str] | None = None) -> SubmissionResult:
     """Grade one submission.
 
     Parameters
@@ -89,6 +89,7 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     quick : train the accuracy items on a documented subset with a lower bound (said in the result)
     timeout : wall-clock seconds per item (default: each item's own, longer for training items)
     limits : memory, file size, processes, output cap (:class:`~backproplab.check.runner.Limits`)
+    items : grade only these item ids (e.g. ``["1.6"]``); default all
 
     Returns
     -------
@@ -99,14 +100,22 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
         raise InputError(f"path {path} does not exist")
     if timeout is not None and not timeout > 0:
         raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    only = None if items is None else frozenset(str(i) for i in items)
+    if only is not None:
+        unknown = only - {it.id for a in parts(assignment) for it in a.items}
+        if unknown:
+            raise InputError(f"items must be item ids of {assignment}; got unknown {sorted(unknown)}")
     start = time.perf_counter()
     results: list[SubmissionResult] = []
     for a in parts(assignment):
+        if only is not None and not only & {it.id for it in a.items}:
+            continue
         source = path / a.filename if path.is_dir() else path
         if path.is_dir() and not source.is_file():
-            results.append(SubmissionResult(a.name, student, str(path), _missing(a, path), quick=quick))
+            missing = [r for r in _missing(a, path) if only is None or r.id in only]
+            results.append(SubmissionResult(a.name, student, str(path), missing, quick=quick))
             continue
-        results.append(grade(a, source, quick=quick, timeout=timeout, limits=limits, student=student))
+        results.append(grade(a, source, quick=quick, timeout=timeout, limits=limits, student=student, only=only))
     if len(results) == 1:
         return results[0]
     messages = sorted({m for r in results for m in r.messages})
