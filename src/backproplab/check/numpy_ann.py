@@ -117,7 +117,7 @@ def judge_init(ctx: Context, out: ProbeOutput) -> list[Assertion]:
             hints = _init_hints(name, sizes, seed) if name.startswith("W") else []
             shape_hint = (f"{name} must have shape {getattr(ref, name).shape}"
                           + (": np.zeros((1, n)), 2-D" if name.startswith("b") else ""))
-            checks += guarded(f"{call}.{name}", lambda name=name, call=call, hints=hints, sh=shape_hint, ref=ref:
+            checks += guarded(f"{call}.{name}", lambda name=name, call=call, hints=hints, sh=shape_hint, ref=ref, cfg=cfg:
                               close(f"{call}.{name}", f"{call}.{name}", array(out, f"{cfg}.{name}", f"{call}.{name}"),
                                     getattr(ref, name), rtol=1e-12, atol=0, hints=hints, shape_hint=sh))
     return checks
@@ -159,7 +159,7 @@ def _ce_row(ctx: Context, out: ProbeOutput, r: int, ref) -> Assertion:
     got = number(out, f"row{r}", "_cross_entropy(y_true, y_pred)")
     call = f"_cross_entropy(y_true, y_pred) on one row (true class {int(yt.argmax())}, y_pred {summary(yp)})"
     k = yt.shape[1]
-    hints = [(lambda g, e: "swap%d" % r in out.values and np.isclose(out.values[f"swap{r}"], e),
+    hints = [(lambda g, e: f"swap{r}" in out.values and np.isclose(out.values[f"swap{r}"], e),
               "_cross_entropy looks like it takes (y_pred, y_true); the contract's order is (y_true, y_pred)"),
              (lambda g, e: np.isclose(g, k * e), f"your value is {k}× the expected one: the contract divides the "
                                                   f"sum by the number of classes n = {k}"),
@@ -211,7 +211,7 @@ def judge_forward(ctx: Context, out: ProbeOutput) -> list[Assertion]:
             checks += guarded(f"self.{name}", lambda name=name: close(
                 f"self.{name}", f"self.{name} after {call}", out.arrays[f"self.{name}"], np.asarray(getattr(ref, name))))
     checks += guarded("_forward(X, False)", lambda: close(
-        "_forward(X, False) returns a2", f"_forward(X, False) with the same weights",
+        "_forward(X, False) returns a2", "_forward(X, False) with the same weights",
         array(out, "ret_eval", "_forward(X, False)"), expected, hints=hints))
     return checks
 

@@ -89,7 +89,7 @@ def _step(ctx: Context, out: ProbeOutput, tag: str, epochs: int, one_ok: bool | 
               "the update went uphill: loss.backward() then optimizer.step() with SGD descends"),
              (lambda g, e: one_ok is True, "the first step is right, the second is not: call "
               "optimizer.zero_grad() before each backward (gradients accumulate)"),
-             (lambda g, e: True, f"not what torch.optim.SGD(self.model.parameters(), lr=learning_rate) on "
+             (lambda g, e: True, "not what torch.optim.SGD(self.model.parameters(), lr=learning_rate) on "
               "nn.CrossEntropyLoss (mean over the batch) does in one step per batch")]
     return close(f"weights after {epochs} epoch(s)", call, _flat(got), _flat(want), rtol=1e-4, atol=1e-6,
                  hints=hints)

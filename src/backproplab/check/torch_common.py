@@ -19,7 +19,6 @@ from backproplab.check.runner import ProbeOutput
 from backproplab.torchnn.diagnose import JUDGEMENTS
 
 
-
 def known_inputs(ref: torch.nn.Module, prefix: str = "known.") -> dict[str, np.ndarray]:
     """A reference model's parameters as the probes' known weights (registration order)."""
     plist = [p.detach().cpu().numpy().copy() for p in ref.parameters()]
