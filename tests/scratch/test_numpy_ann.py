@@ -154,6 +154,18 @@ def test_1_6_backward_gradients_and_in_place_step_equal_torch() -> None:
         np.testing.assert_allclose(new, o - 0.5 * p.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
+def test_1_6_float32_model_takes_float64_one_hot_and_labels() -> None:
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((8, 6)), rng.integers(0, 3, 8)
+    a, b = NumpyANN(6, 5, 3, seed=1, dtype=np.float32), NumpyANN(6, 5, 3, seed=1, dtype=np.float32)
+    a._forward(X, True)
+    a._backward(X, np.eye(3)[y])
+    b._forward(X, True)
+    b._backward(X, y)
+    assert a.W1.dtype == np.float32
+    np.testing.assert_array_equal(a.W1, b.W1)
+
+
 # 1.7 - 1.9 ------------------------------------------------------------------------------------
 def test_1_7_train_takes_batches_in_order_and_records_validation() -> None:
     rng = np.random.default_rng(1)

@@ -147,6 +147,7 @@ class NumpyANN:
         self.b2 = np.zeros((1, self.output_size), dtype=self.dtype)
         self.dW1, self.db1 = np.zeros_like(self.W1), np.zeros_like(self.b1)
         self.dW2, self.db2 = np.zeros_like(self.W2), np.zeros_like(self.b2)
+        self._step = {name: np.empty_like(getattr(self, name)) for name in PARAMS}
         self.z1 = self.a1 = self.z2 = self.a2 = None
         self.history: dict[str, list[float]] = {}
 
@@ -230,20 +231,24 @@ class NumpyANN:
             raise InputError("X must be the batch of the preceding _forward(X, training=True) call")
         X = np.asarray(X, dtype=self.dtype)
         m = X.shape[0]
-        Y = y_true if (isinstance(y_true, np.ndarray) and y_true.shape == self.a2.shape) else \
-            self._onehot(y_true, m, "y_true")
+        if isinstance(y_true, np.ndarray) and y_true.shape == self.a2.shape:
+            Y = y_true.astype(self.dtype, copy=False)
+        else:
+            Y = self._onehot(y_true, m, "y_true")
+        # the weight gradients are written into the arrays made once in __init__ (out=, /= m in
+        # place): the same numbers as a1.T @ dz2 / m and X.T @ dz1 / m, without two fresh
+        # input_size x hidden_size arrays per batch
         dz2 = self.a2 - Y
-        self.dW2 = self.a1.T @ dz2
-        self.dW2 /= m  # (in place: the same numbers as a1.T @ dz2 / m, one array fewer)
+        np.dot(self.a1.T, dz2, out=self.dW2)
+        self.dW2 /= m
         self.db2 = dz2.sum(axis=0, keepdims=True) / m
         dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)
-        self.dW1 = X.T @ dz1
+        np.dot(X.T, dz1, out=self.dW1)
         self.dW1 /= m
         self.db1 = dz1.sum(axis=0, keepdims=True) / m
-        self.W1 -= self.lr * self.dW1
-        self.b1 -= self.lr * self.db1
-        self.W2 -= self.lr * self.dW2
-        self.b2 -= self.lr * self.db2
+        for name in PARAMS:  # θ ← θ - lr · dθ, in place
+            step = np.multiply(getattr(self, "d" + name), self.lr, out=self._step[name])
+            getattr(self, name).__isub__(step)
 
     # ------------------------------------------------------------------------------------------
     # checks at the door
@@ -253,7 +258,9 @@ class NumpyANN:
         return check_labels(arr, self.output_size, n, name).astype(self.dtype, copy=False)
 
     def _check_X(self, X, name: str) -> np.ndarray:
-        X = as_float_array(X, name, ndim=2, dtype=self.dtype)
+        # a float array keeps its dtype here (float32 pixels are not copied whole into float64);
+        # each batch is converted to the model's dtype as it enters _forward
+        X = as_float_array(X, name, ndim=2)
         if X.shape[1] != self.input_size:
             raise InputError(f"{name} must have shape (N, {self.input_size}), got {X.shape}")
         return X

@@ -56,6 +56,32 @@ def _series(history: Any, key: str) -> list[float]:
     return [float(v) for v in (value or [])]
 
 
+def _diverged(tl: list[float], vl: list[float], ev: dict[str, Any]) -> Verdict | None:
+    for name, series in (("training", tl), ("validation", vl)):
+        for i, v in enumerate(series):
+            if not math.isfinite(v):
+                return Verdict("not converged", f"the {name} loss is {v} at epoch {i + 1}: training diverged "
+                               "(try a smaller learning rate)", ev)
+    return None
+
+
+def _overfitting(tl, ta, vl, va, gap_tol: float, val_rise_tol: float, ev: dict[str, Any]) -> Verdict | None:
+    """Rule 2 of :func:`diagnose` (adds the validation-loss minimum and rise to ``ev``)."""
+    T = len(tl)
+    gap = ta[-1] - va[-1]
+    m = min(range(T), key=lambda i: vl[i])
+    rise = (vl[-1] - vl[m]) / vl[m] if vl[m] > 0 else 0.0
+    ev.update(val_loss_min=vl[m], val_loss_min_epoch=m + 1, val_loss_rise=rise)
+    if gap > gap_tol:
+        return Verdict("overfitting", f"train accuracy {ta[-1]:.3f} vs validation {va[-1]:.3f}: gap "
+                       f"{gap:.3f} > {gap_tol:.3f}", ev)
+    if m < T - 1 and rise > val_rise_tol and tl[-1] < tl[m]:
+        return Verdict("overfitting", f"validation loss rose from its minimum {vl[m]:.4f} (epoch {m + 1}) "
+                       f"to {vl[-1]:.4f} (+{rise:.0%} > {val_rise_tol:.0%}) while training loss fell "
+                       f"{tl[m]:.4f} → {tl[-1]:.4f}", ev)
+    return None
+
+
 def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10, min_train_acc: float = 0.80,
              acc_tol: float = 0.01, loss_tol: float = 0.05) -> Verdict:
     """Label a run from its per-epoch curves.
@@ -97,26 +123,12 @@ def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10,
     if has_val:
         ev.update(val_loss=vl[-1], val_acc=va[-1], gap=ta[-1] - va[-1])
 
-    # 1. diverged
-    for name, series in (("training", tl), ("validation", vl if has_val else [])):
-        for i, v in enumerate(series):
-            if not math.isfinite(v):
-                return Verdict("not converged", f"the {name} loss is {v} at epoch {i + 1}: training diverged "
-                               "(try a smaller learning rate)", ev)
-
-    # 2. overfitting
-    if has_val:
-        gap = ta[-1] - va[-1]
-        m = min(range(T), key=lambda i: vl[i])
-        rise = (vl[-1] - vl[m]) / vl[m] if vl[m] > 0 else 0.0
-        ev.update(val_loss_min=vl[m], val_loss_min_epoch=m + 1, val_loss_rise=rise)
-        if gap > gap_tol:
-            return Verdict("overfitting", f"train accuracy {ta[-1]:.3f} vs validation {va[-1]:.3f}: gap "
-                           f"{gap:.3f} > {gap_tol:.3f}", ev)
-        if m < T - 1 and rise > val_rise_tol and tl[-1] < tl[m]:
-            return Verdict("overfitting", f"validation loss rose from its minimum {vl[m]:.4f} (epoch {m + 1}) "
-                           f"to {vl[-1]:.4f} (+{rise:.0%} > {val_rise_tol:.0%}) while training loss fell "
-                           f"{tl[m]:.4f} → {tl[-1]:.4f}", ev)
+    # 1. diverged, 2. overfitting
+    verdict = _diverged(tl, vl if has_val else [], ev)
+    if verdict is None and has_val:
+        verdict = _overfitting(tl, ta, vl, va, gap_tol, val_rise_tol, ev)
+    if verdict is not None:
+        return verdict
 
     # 3. still improving
     monitored, which = (va, "validation") if has_val else (ta, "training")
