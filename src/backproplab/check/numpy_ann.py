@@ -13,6 +13,7 @@ import numpy as np
 
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
 from backproplab.check.compare import Bad, array, close, guarded, number, ratio, summary
+from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
 
@@ -369,7 +370,7 @@ def judge_fashion(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 
 
 FULL_RUN = FashionRun(n_train=50_000, n_val=10_000, n_test=10_000, epochs=10, batch_size=64, lr=0.1,
-                      hidden=128, bound=0.77)
+                      hidden=128, bound=target("NumpyANN"))
 QUICK_RUN = FashionRun(n_train=5_000, n_val=500, n_test=1_000, epochs=5, batch_size=64, lr=0.2,
                        hidden=64, bound=0.70)
 
@@ -378,16 +379,16 @@ ASSIGNMENT = Assignment(
     name="purdue-numpy-ann", filename="numpy_ann.py", module="numpy_ann", cls="NumpyANN",
     probes=Path(__file__).with_name("child") / "numpy_probes.py",
     items=(
-        Item("1.1", "__init__: attributes, np.random.seed + 0.01·randn, zero biases", 3, judge_init),
-        Item("1.2", "_relu", 1, judge_relu),
-        Item("1.3", "_relu_grad (0 at x = 0)", 1, judge_relu_grad),
-        Item("1.4", "_cross_entropy(y_true, y_pred)", 1, judge_cross_entropy),
-        Item("1.5", "_forward(x, training)", 2, judge_forward),
-        Item("1.6", "_backward(X, y_true): gradients and the SGD update", 3, judge_backward),
-        Item("1.7", "train: one SGD step per batch, per-epoch history", 2, judge_train),
-        Item("1.8", "predict: probabilities, stores nothing", 1, judge_predict),
-        Item("1.9", "accuracy", 2, judge_accuracy),
-        Item("1.10", "run on Fashion-MNIST: test accuracy ≥ 0.77", 2, judge_fashion, training=True),
+        Item("1.1", "__init__: attributes, np.random.seed + 0.01·randn, zero biases", points("1.1"), judge_init),
+        Item("1.2", "_relu", points("1.2"), judge_relu),
+        Item("1.3", "_relu_grad (0 at x = 0)", points("1.3"), judge_relu_grad),
+        Item("1.4", "_cross_entropy(y_true, y_pred)", points("1.4"), judge_cross_entropy),
+        Item("1.5", "_forward(x, training)", points("1.5"), judge_forward),
+        Item("1.6", "_backward(X, y_true): gradients and the SGD update", points("1.6"), judge_backward),
+        Item("1.7", "train: one SGD step per batch, per-epoch history", points("1.7"), judge_train),
+        Item("1.8", "predict: probabilities, stores nothing", points("1.8"), judge_predict),
+        Item("1.9", "accuracy", points("1.9"), judge_accuracy),
+        Item("1.10", f"run on Fashion-MNIST: test accuracy ≥ {target('NumpyANN')}", points("1.10"), judge_fashion, training=True),
     ),
     make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
     training_timeout=900.0, quick_training_timeout=120.0,

@@ -14,6 +14,7 @@ import torch
 from backproplab.check import torch_common as tc
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
 from backproplab.check.compare import Bad, array, close, guarded, ratio
+from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
 
@@ -134,13 +135,15 @@ def judge_plot(ctx: Context, out: ProbeOutput) -> list[Assertion]:
                         f"{call}: {len(full)} panels hold two curves of {epochs} points (train and validation); "
                         "the contract has two: loss and accuracy")]
     pngs = out.values.get("pngs") or []
+    from backproplab.courses.purdue import METRICS_PNG
+
     checks.append(Assertion("saved figure", True, f"the method saved {pngs or 'no file'}; the course's run saves "
-                            "pytorch_ann_train_val_metrics.png (not graded here)", note=True))
+                            f"{METRICS_PNG} (not graded here)", note=True))
     return checks
 
 
 FULL_RUN = FashionRun(n_train=50_000, n_val=10_000, n_test=10_000, epochs=10, batch_size=64, lr=0.1,
-                      hidden=128, bound=0.80)
+                      hidden=128, bound=target("PyTorchANN"))
 QUICK_RUN = FashionRun(n_train=5_000, n_val=500, n_test=1_000, epochs=5, batch_size=64, lr=0.1,
                        hidden=64, bound=0.72)
 
@@ -148,14 +151,14 @@ ASSIGNMENT = Assignment(
     name="purdue-pytorch-ann", filename="pytorch_ann.py", module="pytorch_ann", cls="PyTorchANN",
     probes=Path(__file__).with_name("child") / "torch_probes.py",
     items=(
-        Item("2.1", "__init__: attributes, torch.manual_seed, self.model layout", 3, judge_init),
-        Item("2.2", "forward: logits", 1, judge_forward),
-        Item("2.3", "train: SGD on nn.CrossEntropyLoss, zero_grad per batch", 5, judge_train),
-        Item("2.4", "predict: argmax labels", 1, judge_predict),
-        Item("2.5", "plot_train_val_metrics: loss and accuracy side by side", 1, judge_plot),
-        Item("2.6", "run on Fashion-MNIST: test accuracy ≥ 0.80", 2,
+        Item("2.1", "__init__: attributes, torch.manual_seed, self.model layout", points("2.1"), judge_init),
+        Item("2.2", "forward: logits", points("2.2"), judge_forward),
+        Item("2.3", "train: SGD on nn.CrossEntropyLoss, zero_grad per batch", points("2.3"), judge_train),
+        Item("2.4", "predict: argmax labels", points("2.4"), judge_predict),
+        Item("2.5", "plot_train_val_metrics: loss and accuracy side by side", points("2.5"), judge_plot),
+        Item("2.6", f"run on Fashion-MNIST: test accuracy ≥ {target('PyTorchANN'):.2f}", points("2.6"),
              lambda ctx, out: tc.judge_fashion(ctx, out, "PyTorchANN"), training=True),
-        Item("2.7", "report_my_judgement agrees with the curves", 1, tc.judge_judgement, training=True),
+        Item("2.7", "report_my_judgement agrees with the curves", points("2.7"), tc.judge_judgement, training=True),
     ),
     make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
     training_timeout=1200.0, quick_training_timeout=180.0,

@@ -14,8 +14,10 @@ import torch
 
 from backproplab.check import torch_common as tc
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
+from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
+from backproplab.courses.purdue import CNN_PARAMETERS
 
 INIT = (10, 0)
 SMALL = (10, 0)
@@ -59,7 +61,7 @@ def judge_model(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 
 
 FULL_RUN = FashionRun(n_train=50_000, n_val=10_000, n_test=10_000, epochs=5, batch_size=64, lr=0.05,
-                      hidden=0, bound=0.85)
+                      hidden=0, bound=target("PyTorchCNN"))
 QUICK_RUN = FashionRun(n_train=2_000, n_val=300, n_test=500, epochs=2, batch_size=64, lr=0.05,
                        hidden=0, bound=0.55)
 
@@ -67,10 +69,10 @@ ASSIGNMENT = Assignment(
     name="purdue-pytorch-cnn", filename="pytorch_cnn.py", module="pytorch_cnn", cls="PyTorchCNN",
     probes=Path(__file__).with_name("child") / "torch_probes.py",
     items=(
-        Item("3.1", "__init__ and forward: four conv blocks, 422,986 parameters, training", 6, judge_model),
-        Item("3.2", "run on Fashion-MNIST: test accuracy ≥ 0.85", 2,
+        Item("3.1", f"__init__ and forward: four conv blocks, {CNN_PARAMETERS:,} parameters, training", points("3.1"), judge_model),
+        Item("3.2", f"run on Fashion-MNIST: test accuracy ≥ {target('PyTorchCNN')}", points("3.2"),
              lambda ctx, out: tc.judge_fashion(ctx, out, "PyTorchCNN"), training=True),
-        Item("3.3", "report_my_judgement agrees with the curves", 2, tc.judge_judgement, training=True),
+        Item("3.3", "report_my_judgement agrees with the curves", points("3.3"), tc.judge_judgement, training=True),
     ),
     make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=90.0,
     training_timeout=3600.0, quick_training_timeout=300.0,

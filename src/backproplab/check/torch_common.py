@@ -16,7 +16,7 @@ from backproplab.check.compare import Bad, array, close, guarded, summary
 from backproplab.check.numpy_ann import judge_accuracy_run
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
-from backproplab.torchnn.diagnose import JUDGEMENTS
+from backproplab.courses.purdue import JUDGEMENTS
 
 
 def known_inputs(ref: torch.nn.Module, prefix: str = "known.") -> dict[str, np.ndarray]:
@@ -110,7 +110,7 @@ def _normalised(curves: dict) -> dict:
 
 def judge_judgement(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     """``report_my_judgement()`` is one of the three words, and agrees with our verdict on the student's curves."""
-    from backproplab.torchnn.diagnose import judgement
+    from backproplab.courses.purdue import judgement
 
     answer, kind = out.values.get("answer"), out.values.get("answer_type")
     word = Assertion("one of the three words", kind == "str" and answer in JUDGEMENTS,
