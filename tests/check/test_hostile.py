@@ -59,3 +59,22 @@ def test_a_hung_item_does_not_stop_the_items_after_it():
     result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_endless_loop"), items=["1.8", "1.9", "1.2"],
                    timeout=2)
     assert result.lost() == ["1.9"] and result.item("1.2").passed and result.item("1.8").passed
+
+
+@pytest.mark.parametrize("name, lost, message", [
+    ("hostile_endless_loop", ["1.9"], "did not finish within 2 s"),
+    ("hostile_os_exit", ["1.9"], "exited with status 7"),
+    ("hostile_write_outside", ["1.9"], "writing outside the working directory"),
+])
+def test_without_the_fork_server_too(name, lost, message):
+    """Each child started from scratch (Limits(fork_server=False)) behaves the same."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", name), items=["1.2", "1.9", "1.3"], timeout=2,
+                   limits=Limits(fork_server=False))
+    assert result.lost() == lost and message in result.item(lost[0]).failures()[0]
+
+
+def test_forked_children_start_from_a_clean_state():
+    """Two submissions through the same fork server: nothing of the first is left in the second."""
+    bad = check("purdue-numpy-ann", fixture("numpy_ann", "relu_grad_at_zero"), items=["1.3"])
+    good = check("purdue-numpy-ann", fixture("numpy_ann", "correct"), items=["1.3"])
+    assert bad.lost() == ["1.3"] and good.lost() == []

@@ -136,7 +136,8 @@ def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 
 def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> ItemResult:
-    res = ItemResult(item.id, item.title, item.points, seconds=round(out.seconds, 3), stdout=out.stdout)
+    res = ItemResult(item.id, item.title, item.points, seconds=round(out.seconds, 3), stdout=out.stdout,
+                     cpu=round(out.cpu, 3))
     if out.failure:
         res.error = out.failure
     elif out.error:

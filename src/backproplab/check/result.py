@@ -39,7 +39,11 @@ class Assertion:
 
 @dataclass
 class ItemResult:
-    """The outcome of one contract item (e.g. ``"1.6"``, 3 points)."""
+    """The outcome of one contract item (e.g. ``"1.6"``, 3 points).
+
+    ``seconds``: the item's wall clock in the child; ``cpu``: the child process's CPU seconds so far
+    when the item ended (cumulative over the items one child ran).
+    """
 
     id: str
     title: str
@@ -48,6 +52,7 @@ class ItemResult:
     error: str = ""
     seconds: float = 0.0
     stdout: str = ""
+    cpu: float = 0.0
 
     @property
     def graded(self) -> list[Assertion]:

@@ -221,20 +221,20 @@ def _run_item(probes, item: str, module, inputs: dict, spec: dict) -> None:
     finally:
         sys.stdout, sys.stderr = old
     arrays, plain = _split(values)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     record = {"values": plain, "error": error, "stdout": capture.text(),
-              "seconds": time.perf_counter() - start}
+              "seconds": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime}
     _save(spec["out"], item, record, arrays)
 
 
-def main(spec_path: str) -> int:
-    global _EVENTS
-    with open(spec_path) as f:
-        spec = json.load(f)
-    _EVENTS = os.fdopen(int(spec["progress_fd"]), "w")
+def serve(spec: dict, probes) -> int:
+    """Set the limits, raise the guard, import the student's file and run the items.
+
+    ``probes`` is the probe module, its ``setup()`` already done (here, or in the zygote that
+    forked this process).
+    """
     _set_limits(spec)
     sys.setrecursionlimit(3000)
-    probes = _load_probes(spec["probes"])
-    probes.setup()  # imports NumPy / torch / Matplotlib before the guard goes up
     inputs = probes.load_inputs(spec["inputs"]) if spec.get("inputs") else {}
     _install_guard(os.getcwd())
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
@@ -258,6 +258,24 @@ def main(spec_path: str) -> int:
         _run_item(probes, item, module, inputs, spec)
         _emit(event="done", item=item)
     return 0
+
+
+def open_events(spec: dict) -> None:
+    """The progress channel: an inherited pipe (``progress_fd``) or a FIFO (``events_path``)."""
+    global _EVENTS
+    if spec.get("events_path"):
+        _EVENTS = open(spec["events_path"], "w")  # noqa: SIM115 - kept open for the process's life
+    else:
+        _EVENTS = os.fdopen(int(spec["progress_fd"]), "w")
+
+
+def main(spec_path: str) -> int:
+    with open(spec_path) as f:
+        spec = json.load(f)
+    open_events(spec)
+    probes = _load_probes(spec["probes"])
+    probes.setup()  # imports NumPy / torch / Matplotlib before the guard goes up
+    return serve(spec, probes)
 
 
 if __name__ == "__main__":
