@@ -102,6 +102,8 @@ def _add_check(sub) -> None:
     chk.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel")
     chk.add_argument("--timeout", type=float, default=None, metavar="S",
                      help="wall-clock seconds per item (default: each item's own)")
+    chk.add_argument("--item", action="append", default=None, metavar="ID",
+                     help="grade only this contract item, e.g. 1.6 (repeatable)")
     chk.add_argument("--out", type=Path, default=Path("check-results"), metavar="DIR",
                      help="batch: where gradebook.csv and records/ go (default ./check-results)")
 

@@ -125,3 +125,23 @@ def test_run_autograder_line_from_the_docs(tmp_path):
     jsonschema.validate(results, GRADESCOPE_SCHEMA)
     assert results["score"] == 17 and results["max_score"] == 18
     assert "_relu_grad(0) returned 1" in next(t for t in results["tests"] if t["number"] == "1.3")["output"]
+
+
+def test_cli_one_submission_writes_json_and_gradescope(tmp_path, capsys):
+    code = main(["check", "purdue-numpy-ann", str(fixture("numpy_ann", "cross_entropy_swapped")), "--item", "1.4",
+                 "--item", "1.2", "--json", str(tmp_path / "r.json"), "--gradescope", str(tmp_path / "g.json")])
+    assert code == 1
+    out = capsys.readouterr().out
+    assert re.search(r"^1\.4\s+0 / 1\s+_cross_entropy row 0", out, re.M)
+    assert "likely cause: _cross_entropy looks like it takes (y_pred, y_true)" in out
+    record = json.loads((tmp_path / "r.json").read_text())
+    assert [it["id"] for it in record["items"]] == ["1.2", "1.4"] and record["score"] == 1
+    jsonschema.validate(json.loads((tmp_path / "g.json").read_text()), GRADESCOPE_SCHEMA)
+
+
+def test_cli_gradescope_refuses_a_batch(tmp_path, capsys):
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "numpy_ann.py").write_text("x = 1\n")
+    assert main(["check", "purdue-numpy-ann", str(tmp_path), "--gradescope", str(tmp_path / "g.json")]) == 2
+    assert "one submission's results.json" in capsys.readouterr().err

@@ -124,7 +124,7 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
 
 
 def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, quick: bool = False,
-                timeout: float | None = None, limits: Limits | None = None,
+                timeout: float | None = None, limits: Limits | None = None, items: Sequence[str] | None = None,
                 progress: bool = True, on_result: Callable[[SubmissionResult], None] | None = None,
                 ) -> list[SubmissionResult]:
     """Grade many submissions, ``jobs`` at a time (each in its own child processes), in order.
@@ -140,11 +140,11 @@ def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, 
     def one(sub: tuple[str, Path]) -> SubmissionResult:
         student, path = sub
         try:
-            return check(assignment, path, quick=quick, timeout=timeout, limits=limits, student=student)
+            return check(assignment, path, quick=quick, timeout=timeout, limits=limits, student=student, items=items)
         except (OSError, ValueError) as err:
-            items = [ItemResult(it.id, it.title, it.points, error=f"not graded: {err}")
-                     for a in parts(assignment) for it in a.items]
-            return SubmissionResult(assignment, student, str(path), items, quick=quick)
+            failed = [ItemResult(it.id, it.title, it.points, error=f"not graded: {err}")
+                      for a in parts(assignment) for it in a.items if items is None or it.id in items]
+            return SubmissionResult(assignment, student, str(path), failed, quick=quick)
 
     from tqdm.auto import tqdm
 

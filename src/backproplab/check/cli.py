@@ -33,7 +33,8 @@ def run_check(args: argparse.Namespace) -> int:
     subs = submissions(args.assignment, args.paths)
     if len(subs) == 1:
         student, path = subs[0]
-        result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student)
+        result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student,
+                       items=args.item)
         print(format_table(result))
         if args.json is not None:
             print(f"wrote {write_json(args.json, result.to_dict())}", file=sys.stderr)
@@ -44,7 +45,7 @@ def run_check(args: argparse.Namespace) -> int:
         raise InputError("--gradescope writes one submission's results.json; got a batch of "
                          f"{len(subs)} submissions")
     results = check_batch(args.assignment, [p for _, p in subs], jobs=args.jobs, quick=args.quick,
-                          timeout=args.timeout)
+                          timeout=args.timeout, items=args.item)
     for res in results:
         lost = ", ".join(res.lost()) or "-"
         print(f"{res.student:<24} {res.score:>6g} / {res.max_score:<4g} lost: {lost}")

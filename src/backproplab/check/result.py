@@ -81,9 +81,11 @@ class ItemResult:
 
     def feedback(self) -> str:
         """Everything about this item a student can act on, one line per finding."""
+        passed = [a for a in self.graded if a.passed]
         lines = self.failures() + [f"note — {n}" for n in self.notes()]
-        if not lines:
-            lines = [f"all {len(self.graded)} assertions passed"]
+        if passed:
+            lines.append(f"passed {len(passed)} of {len(self.graded)} assertions:")
+            lines += [f"  ✓ {a.name}: {a.message}" for a in passed]
         if self.stdout:
             lines.append(f"your output:\n{self.stdout}")
         return "\n".join(lines)
