@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from backproplab.check import check, runner
-from backproplab.check.runner import _zygote, close_fork_servers
+from backproplab.check.processes import close_fork_servers, fork_server
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "check" / "fixtures"
 CASES = {  # assignment: (fixture folder, the cheapest item, the non-training items)
@@ -55,7 +55,7 @@ def _timed(assignment: str, folder: Path, items: list[str]) -> tuple[float, floa
 def _fork_server_start(probes: Path) -> float:
     close_fork_servers()
     start = time.perf_counter()
-    _zygote(probes, 300.0)
+    fork_server(probes, 300.0)
     return time.perf_counter() - start
 
 
