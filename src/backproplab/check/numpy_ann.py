@@ -121,7 +121,18 @@ def judge_init(ctx: Context, out: ProbeOutput) -> list[Assertion]:
             checks += guarded(f"{call}.{name}", lambda name=name, call=call, hints=hints, sh=shape_hint, ref=ref, cfg=cfg:
                               close(f"{call}.{name}", f"{call}.{name}", array(out, f"{cfg}.{name}", f"{call}.{name}"),
                                     getattr(ref, name), rtol=1e-12, atol=0, hints=hints, shape_hint=sh))
+        checks.append(_dtypes(out, cfg, call, ref))
     return checks
+
+
+def _dtypes(out: ProbeOutput, cfg: str, call: str, ref) -> Assertion:
+    """W1, b1, W2, b2 have the reference's dtype (float64 from np.random.randn and np.zeros)."""
+    got = {n: str(out.arrays[f"{cfg}.{n}"].dtype) for n in PARAMS if f"{cfg}.{n}" in out.arrays}
+    want = {n: str(np.asarray(getattr(ref, n)).dtype) for n in PARAMS}
+    wrong = {n: d for n, d in got.items() if d != want[n]}
+    return Assertion(f"{call}: dtypes", len(got) == len(PARAMS) and not wrong,
+                     f"{call}: W1, b1, W2, b2 have dtypes {got}; expected {want}",
+                     f"{', '.join(wrong)} changed dtype: keep np.random.randn's and np.zeros's float64" if wrong else "")
 
 
 # ------------------------------------------------------------------------------------------------
