@@ -78,3 +78,55 @@ def test_forked_children_start_from_a_clean_state():
     bad = check("purdue-numpy-ann", fixture("numpy_ann", "relu_grad_at_zero"), items=["1.3"])
     good = check("purdue-numpy-ann", fixture("numpy_ann", "correct"), items=["1.3"])
     assert bad.lost() == ["1.3"] and good.lost() == []
+
+
+def test_killing_the_checker_stops_the_graded_children(tmp_path):
+    """A checker killed mid-item leaves no student process behind: its fork server stops them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("from backproplab.check import check\n"
+              f"check('purdue-numpy-ann', {str(fixture('numpy_ann', 'hostile_endless_loop'))!r}, items=['1.9'],"
+              " timeout=600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ), start_new_session=True)
+
+    def ppid(pid: str) -> int:
+        with open(f"/proc/{pid}/status") as f:
+            return int(next(line for line in f if line.startswith("PPid:")).split()[1])
+
+    def looping() -> list[int]:
+        """The graded children forked by the fork server that this checker process started."""
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        parents = {}
+        for pid in pids:
+            try:
+                parents[int(pid)] = ppid(pid)
+            except (OSError, StopIteration):
+                continue
+        servers = {pid for pid, parent in parents.items() if parent == proc.pid}
+        return [pid for pid, parent in parents.items() if parent in servers]
+
+    deadline = time.monotonic() + 120
+    while not looping() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    children = looping()
+    assert children, "the graded child never started"
+    folders = [os.readlink(f"/proc/{pid}/cwd") for pid in children]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return not any(line.startswith("State:") and "Z" in line for line in f)
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(map(running, children)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(running, children))
+    assert not any(os.path.exists(f) for f in folders)

@@ -235,6 +235,7 @@ def serve(spec: dict, probes) -> int:
     """
     _set_limits(spec)
     sys.setrecursionlimit(3000)
+    sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE
     inputs = probes.load_inputs(spec["inputs"]) if spec.get("inputs") else {}
     _install_guard(os.getcwd())
     capture = CappedWriter(int(spec.get("output_cap", 20000)))

@@ -6,7 +6,9 @@ libraries (NumPy, torch, Matplotlib: seconds) and then waits for requests on std
 session, moves into DIR, points stdin/stdout at ``/dev/null`` and stderr at ``DIR/_stderr.txt`` (so
 it cannot talk to the zygote), and runs :func:`main.serve` with ``DIR/SPEC``: limits, guard, the
 student's import, the items. The zygote answers ``{"pid": PID}`` and, when the child ends, writes
-its exit code (negative: the signal) to ``DIR/EXIT`` (atomically). It holds no expected value and runs no student code itself; it exits when stdin closes.
+its exit code (negative: the signal) to ``DIR/EXIT`` (atomically). It holds no expected value and
+runs no student code itself; when stdin closes (the checker ended, or was killed) it stops the
+children still running and exits.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import os
 import signal
 import sys
+import time
 
 _WORK: dict[int, str] = {}  # child pid -> the file its exit status goes to
 
@@ -97,6 +100,27 @@ def run(probes_path: str) -> None:
         _reap()
         out.write(json.dumps({"pid": pid}) + "\n")
         out.flush()
+    _stop_children()
+
+
+def _stop_children() -> None:
+    """The checker is gone (stdin closed): stop every child still running, with its session, and
+    remove what the checker could not (the children's folders, this server's own)."""
+    import shutil
+
+    folders = {os.path.dirname(target) for target in _WORK.values()}
+    for pid in list(_WORK):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + 5
+    while _WORK and time.monotonic() < deadline:
+        _reap()
+        time.sleep(0.01)
+    for folder in folders | {os.getcwd()}:
+        if os.path.basename(folder).startswith(("backproplab-check-", "backproplab-zygote-")):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
