@@ -62,21 +62,23 @@ def test_sigmoid_and_relu_differ_only_in_activation():
     torch.testing.assert_close(s(x), s.fc4(h))
 
 
-def test_pytorch_ann_structure_seed_and_global_rng_untouched():
-    torch.manual_seed(123)
-    before = torch.get_rng_state()
+def test_pytorch_ann_structure_and_seed_as_the_course_calls_torch_manual_seed():
     a = PyTorchANN(784, 128, 10, seed=5)
-    assert torch.equal(torch.get_rng_state(), before)
+    after_a = torch.rand(3)
     b = PyTorchANN(784, 128, 10, seed=5)
     assert isinstance(a.model, nn.Sequential)
     assert [type(m) for m in a.model] == [nn.Linear, nn.ReLU, nn.Linear]
     assert (a.model[0].in_features, a.model[0].out_features, a.model[2].out_features) == (784, 128, 10)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
-    # the same weights the course gets with torch.manual_seed(seed) before construction
+    # the course's file: torch.manual_seed(seed), then the layers; the global RNG stays seeded
     torch.manual_seed(5)
     ref = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     torch.testing.assert_close(a.model[0].weight, ref[0].weight, rtol=0, atol=0)
+    torch.testing.assert_close(a.model[2].bias, ref[2].bias, rtol=0, atol=0)
+    assert torch.equal(torch.rand(3), after_a)
+    with pytest.raises(InputError, match="seed"):
+        PyTorchANN(4, 3, 2, seed=-1)
 
 
 def test_train_with_a_bool_still_switches_mode():

@@ -246,9 +246,11 @@ class NumpyANN:
         np.dot(X.T, dz1, out=self.dW1)
         self.dW1 /= m
         self.db1 = dz1.sum(axis=0, keepdims=True) / m
-        for name in PARAMS:  # θ ← θ - lr · dθ, in place
-            step = np.multiply(getattr(self, "d" + name), self.lr, out=self._step[name])
-            getattr(self, name).__isub__(step)
+        step = self._step  # θ ← θ - lr · dθ, in place (lr · dθ written into a buffer made once)
+        self.W1 -= np.multiply(self.dW1, self.lr, out=step["W1"])
+        self.b1 -= np.multiply(self.db1, self.lr, out=step["b1"])
+        self.W2 -= np.multiply(self.dW2, self.lr, out=step["W2"])
+        self.b2 -= np.multiply(self.db2, self.lr, out=step["b2"])
 
     # ------------------------------------------------------------------------------------------
     # checks at the door

@@ -315,6 +315,16 @@ class _CourseEstimator:
         return word
 
 
+def _manual_seed(seed: Any) -> int | None:
+    """``torch.manual_seed(seed)`` for an integer seed (the contract's A2.1); None leaves the RNG alone."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise InputError(f"seed must be an integer in [0, 2**64) or None, got {seed!r}")
+    torch.manual_seed(int(seed))
+    return int(seed)
+
+
 def _learning_rate(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
             np.isfinite(value) and value > 0):
@@ -328,9 +338,10 @@ class PyTorchANN(_CourseEstimator, nn.Module):
     Parameters
     ----------
     input_size, hidden_size, output_size : int
-    seed : int, optional
-        Weights are drawn after ``torch.manual_seed(seed)`` (the caller's RNG state is restored);
-        also the default seed of the batch order in :meth:`train`.
+    seed : int or None
+        ``torch.manual_seed(seed)`` is called, then the layers are drawn (the contract: the global
+        RNG stays seeded afterwards, as after the course's own file); also the default seed of the
+        batch order in :meth:`train`. ``None`` draws from the global RNG as it is.
 
     Shapes: ``forward`` takes ``[N, ...]`` flattening to ``[N, input_size]``, returns logits
     ``[N, output_size]``.
@@ -342,13 +353,12 @@ class PyTorchANN(_CourseEstimator, nn.Module):
         self.input_size = _positive_int("input_size", input_size)
         self.hidden_size = _positive_int("hidden_size", hidden_size)
         self.output_size = _positive_int("output_size", output_size)
-        self.seed = seed
-        with seeded_init(seed):
-            self.model = nn.Sequential(
-                nn.Linear(self.input_size, self.hidden_size),
-                nn.ReLU(),
-                nn.Linear(self.hidden_size, self.output_size),
-            )
+        self.seed = _manual_seed(seed)
+        self.model = nn.Sequential(
+            nn.Linear(self.input_size, self.hidden_size),
+            nn.ReLU(),
+            nn.Linear(self.hidden_size, self.output_size),
+        )
 
     @property
     def _n_classes(self) -> int:
@@ -382,17 +392,15 @@ class PyTorchCNN(_CourseEstimator, nn.Module):
         in_channels = _positive_int("in_channels", in_channels)
         if not 0.0 <= dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.seed = seed
-        with seeded_init(seed):
-            layers: list[nn.Module] = []
-            c_in = in_channels
-            for c_out in self.channels:
-                layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(),
-                           nn.MaxPool2d(2), nn.BatchNorm2d(c_out), nn.Dropout(dropout)]
-                c_in = c_out
-            layers += [nn.Flatten(), nn.Linear(self.channels[-1], 128), nn.ReLU(),
-                       nn.Linear(128, self.num_classes)]
-            self.model = nn.Sequential(*layers)
+        self.seed = _manual_seed(seed)
+        layers: list[nn.Module] = []
+        c_in = in_channels
+        for c_out in self.channels:
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(),
+                       nn.MaxPool2d(2), nn.BatchNorm2d(c_out), nn.Dropout(dropout)]
+            c_in = c_out
+        layers += [nn.Flatten(), nn.Linear(self.channels[-1], 128), nn.ReLU(), nn.Linear(128, self.num_classes)]
+        self.model = nn.Sequential(*layers)
 
     @property
     def _n_classes(self) -> int:
