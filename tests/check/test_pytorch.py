@@ -67,3 +67,13 @@ def test_purdue_folder_grades_all_three_files(tmp_path):
     result = check("purdue", tmp_path, items=["1.2", "2.2", "3.1"])
     assert [it.id for it in result.items] == ["1.2", "2.2", "3.1"]
     assert result.lost() == ["3.1"] and "pytorch_cnn.py not found" in result.item("3.1").error
+
+
+def test_parallel_grading_keeps_the_seeded_references_apart():
+    """Two jobs judging at once must not interleave the references' seeded draws (2.1 compares the
+    student's initial weights with the reference's for the same seed)."""
+    from backproplab.check import check_batch
+
+    paths = [fixture("pytorch_ann", n) for n in ("correct", "no_seed", "correct", "correct", "no_seed", "correct")]
+    results = check_batch("purdue-pytorch-ann", paths, jobs=2, items=["2.1", "2.2"], progress=False)
+    assert [r.lost() for r in results] == [[], ["2.1"], [], [], ["2.1"], []]

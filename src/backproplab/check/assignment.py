@@ -9,6 +9,7 @@ inputs, in this process.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,10 @@ from backproplab.check.result import Assertion, ItemResult, SubmissionResult
 from backproplab.check.runner import Limits, ProbeOutput, run_items
 
 Judge = Callable[["Context", ProbeOutput], list[Assertion]]
+
+#: Judging runs one submission at a time: the references draw their weights from the global NumPy
+#: and torch generators after seeding them, which threads grading in parallel would interleave.
+_JUDGING = threading.RLock()
 
 
 @dataclass(frozen=True)
@@ -109,7 +114,8 @@ class Assignment:
 
     @cached_property
     def inputs(self) -> dict[str, np.ndarray]:
-        return self.make_inputs()
+        with _JUDGING:
+            return self.make_inputs()
 
     def timeout(self, item: Item, quick: bool, override: float | None) -> float:
         if override is not None:
@@ -172,9 +178,10 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     outputs = run_items(Path(source), assignment.filename, assignment.module, assignment.probes, planned,
                         inputs, files, required=(assignment.cls,), limits=limits or Limits())
     results = []
-    for item in items:
-        out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
-        results.append(_item_result(item, ctx, out, assignment.filename))
+    with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
+        for item in items:
+            out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
+            results.append(_item_result(item, ctx, out, assignment.filename))
     messages = [f"quick run: {ctx.run.describe()}"] if quick and any(i.training for i in items) else []
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages)
