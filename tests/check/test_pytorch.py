@@ -77,3 +77,11 @@ def test_parallel_grading_keeps_the_seeded_references_apart():
     paths = [fixture("pytorch_ann", n) for n in ("correct", "no_seed", "correct", "correct", "no_seed", "correct")]
     results = check_batch("purdue-pytorch-ann", paths, jobs=2, items=["2.1", "2.2"], progress=False)
     assert [r.lost() for r in results] == [[], ["2.1"], [], [], ["2.1"], []]
+
+
+def test_a_training_run_that_hangs_costs_2_6_and_is_not_rerun_for_2_7():
+    result = check("purdue-pytorch-ann", fixture("pytorch_ann", "hostile_training_hangs"), quick=True,
+                   items=["2.4", "2.6", "2.7"], timeout=5)
+    assert result.lost() == ["2.6", "2.7"]
+    assert "did not finish within 5 s" in result.item("2.6").error
+    assert result.item("2.7").error.startswith("not run: it judges the run of item 2.6")

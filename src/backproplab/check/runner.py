@@ -118,11 +118,13 @@ def _write_inputs(work: Path, source: Path, filename: str, inputs: Mapping[str, 
 
 def run_items(source: Path, filename: str, module: str, probes: Path, items: Sequence[tuple[str, float]],
               inputs: Mapping[str, np.ndarray], files: Mapping[str, np.ndarray] | None = None,
-              required: Sequence[str] = (), limits: Limits = Limits()) -> dict[str, ProbeOutput]:
+              required: Sequence[str] = (), limits: Limits = Limits(),
+              after: Mapping[str, str] | None = None) -> dict[str, ProbeOutput]:
     """Run the probes of ``items`` (``(item id, wall-clock seconds)``) on the student's ``source``.
 
     Returns one :class:`ProbeOutput` per item id, in any case: a timeout, a crash, or an import
-    failure becomes that item's ``failure`` text; the remaining items go on in a fresh child.
+    failure becomes that item's ``failure`` text; the remaining items go on in a fresh child,
+    except those that judge the run of an item that failed so (``after[item]``: that item's id).
     """
     overall = limits.overall_timeout or (sum(t for _, t in items) + limits.import_timeout)
     cpu_seconds = int(overall) + 30
@@ -134,13 +136,15 @@ def run_items(source: Path, filename: str, module: str, probes: Path, items: Seq
                 "memory_bytes": limits.memory_mb << 20, "file_bytes": limits.file_mb << 20,
                 "max_processes": limits.max_processes, "output_cap": limits.output_cap}
         zygote = fork_server(Path(probes), limits.import_timeout) if limits.fork_server else None
-        return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote)
+        return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote,
+                      dict(after or {}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, cpu_seconds: int,
-           import_timeout: float, filename: str, zygote: ForkServer | None) -> dict[str, ProbeOutput]:
+           import_timeout: float, filename: str, zygote: ForkServer | None,
+           after: dict[str, str]) -> dict[str, ProbeOutput]:
     results: dict[str, ProbeOutput] = {}
     remaining = list(timeouts)
     deadline, n = time.monotonic() + overall, 0
@@ -158,7 +162,21 @@ def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, c
                                import_timeout, filename)
         finally:
             child.close()
+        remaining = _skip_dependents(remaining, results, after)
     return results
+
+
+def _skip_dependents(remaining: list[str], results: dict[str, ProbeOutput], after: dict[str, str]) -> list[str]:
+    """Items whose prerequisite run failed (timeout, crash) are not run again: they get its failure."""
+    keep = []
+    for item in remaining:
+        pre = after.get(item)
+        if pre in results and results[pre].failure:
+            results[item] = ProbeOutput(failure=f"not run: it judges the run of item {pre}, which did not finish "
+                                                f"({results[pre].failure})")
+        else:
+            keep.append(item)
+    return keep
 
 
 def _serve(child: SpawnedChild | ForkedChild, work: Path, remaining: list[str], results: dict[str, ProbeOutput],
