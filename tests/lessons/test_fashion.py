@@ -7,6 +7,8 @@ import argparse
 import numpy as np
 import pytest
 
+from backproplab.courses.purdue import TARGETS
+from backproplab.data import FASHION_CLASSES
 from backproplab.lessons import fashion, get_lesson
 
 pytestmark = pytest.mark.lessons
@@ -34,22 +36,53 @@ def test_every_claim_passes(result):
     assert not failed, failed
 
 
-def test_quick_accuracies_and_bounds(result):
+def test_quick_accuracy_claims_say_they_are_quick_run_bounds(result):
     rows = {row["model"]: row for row in result.tables["models"]}
     assert set(rows) == {"NumpyANN", "PyTorchANN", "PyTorchCNN"}
     for kind, label in fashion.LABELS.items():
-        assert rows[label]["test_acc"] >= fashion.QUICK_SETTINGS[kind]["bound"]
-        assert result.claim(f"{label} test accuracy").value == pytest.approx(rows[label]["test_acc"])
-        assert rows[label]["verdict"] in ("underfitting", "overfitting", "generalizing well", "not converged")
+        bound = fashion.QUICK_SETTINGS[kind]["bound"]
+        (claim,) = [c for c in result.claims if c.name.startswith(f"quick run: {label} test accuracy")]
+        assert claim.value == pytest.approx(rows[label]["test_acc"]) and claim.bound == f">= {bound:g}"
+        assert f"the course's {TARGETS[label]:g} is checked in the full run" in claim.name
+        assert rows[label]["judgement"] in ("underfitting", "overfitting", "generalizing")
+        assert rows[label]["course_target"] == TARGETS[label]
     assert result.params["test_images"] == fashion.QUICK_TEST_SIZE
+
+
+def test_no_tautology_and_yes_no_claims_show_yes_or_no(result):
+    assert not [c for c in result.claims if "weighted by class size" in c.name]
+    for claim in result.claims:
+        if claim.bound == "yes":
+            assert claim.value in ("yes", "no") and claim.passed == (claim.value == "yes")
+
+
+@pytest.mark.parametrize("kind", fashion.MODELS)
+def test_accuracy_claim_bounds_full_quick_and_fewer_epochs(kind):
+    label, target = fashion.LABELS[kind], TARGETS[fashion.LABELS[kind]]
+    full = fashion.accuracy_claim(kind, target - 0.01, fashion.SETTINGS[kind]["epochs"], 55000, quick=False)
+    assert full.bound == f">= {target:g}" and not full.passed and "course's target" in full.name
+    quick_epochs = fashion.QUICK_SETTINGS[kind]["epochs"]
+    quick = fashion.accuracy_claim(kind, target - 0.01, quick_epochs, 6000, quick=True)
+    assert quick.passed and quick.name.startswith(f"quick run: {label}") and "full run" in quick.name
+    short = fashion.accuracy_claim(kind, 0.5, 1, 55000, quick=False)
+    assert short.bound == f">= {fashion.CHANCE_BOUND:g}" and short.passed
+    assert "above chance" in short.name and f"the course's {target:g} is not checked" in short.name
+
+
+def test_full_run_bounds_are_the_course_targets():
+    assert TARGETS == {"NumpyANN": 0.77, "PyTorchANN": 0.80, "PyTorchCNN": 0.85}
+    assert all(s["optimizer"] == "SGD" for k, s in fashion.SETTINGS.items() if k != "cnn")
 
 
 def test_per_class_table_and_figures(result):
     table = result.tables["per_class_accuracy"]
     assert len(table) == 10
     assert all(0.0 <= row["PyTorchCNN"] <= 1.0 for row in table)
-    assert set(result.figures) == {"fashion_curves", "fashion_per_class", "fashion_confusion",
-                                   "fashion_misclassified"}
+    assert set(result.figures) == {"fashion_samples", "fashion_curves", "fashion_per_class", "fashion_confusion",
+                                   "fashion_misclassified", "pytorch_ann_train_val_metrics"}
+    titles = [ax.get_title().split("\n")[0] for ax in result.figures["fashion_samples"].axes]
+    assert len(titles) == 20 and sorted(set(titles)) == sorted(FASHION_CLASSES)
+    assert len(result.figures["pytorch_ann_train_val_metrics"].axes) == 2
 
 
 def test_confusion_matrix_counts():

@@ -8,6 +8,7 @@ import pytest
 
 from backproplab.errors import InputError
 from backproplab.torchnn import History, PyTorchANN, diagnose
+from backproplab.torchnn.diagnose import JUDGEMENTS, judgement
 
 pytestmark = pytest.mark.torchnn
 
@@ -70,9 +71,25 @@ def test_without_validation_and_from_dict():
         diagnose(_h([], []))
 
 
-def test_report_my_judgement_prints_the_verdict(capsys):
+@pytest.mark.parametrize(("curves", "word"), [
+    (([0.5, 0.45, 0.449], [0.85, 0.88, 0.881]), "generalizing"),
+    (([0.5, 0.2, 0.05, 0.02], [0.85, 0.94, 0.985, 0.995], [0.45, 0.40, 0.42, 0.43], [0.86, 0.88, 0.885, 0.884]),
+     "overfitting"),
+    (([1.60, 1.55, 1.54, 1.54], [0.40, 0.45, 0.452, 0.455]), "underfitting"),
+    (([2.3, 1.5, 1.0], [0.2, 0.5, 0.7]), "underfitting"),  # not converged: still improving
+    (([2.3, math.nan], [0.1, 0.1]), "underfitting"),  # diverged
+])
+def test_judgement_is_the_course_word(curves, word):
+    h = _h(*curves)
+    assert judgement(h) == judgement(diagnose(h)) == word
+    assert word in JUDGEMENTS
+
+
+def test_report_my_judgement_returns_the_string_and_prints_the_reasons(capsys):
     model = PyTorchANN(4, 3, 2, seed=0)
     model.history = _h([0.5, 0.45, 0.449], [0.85, 0.88, 0.881])
-    verdict = model.report_my_judgement()
-    assert capsys.readouterr().out.strip() == str(verdict)
+    assert model.report_my_judgement() == "generalizing"
+    verdict = model.judge()
+    assert capsys.readouterr().out.strip() == f"generalizing ({verdict})"
     assert str(verdict).startswith("generalizing well: ")
+    assert model.report_my_judgement(verbose=False) == "generalizing" and capsys.readouterr().out == ""

@@ -62,51 +62,134 @@ def test_sigmoid_and_relu_differ_only_in_activation():
     torch.testing.assert_close(s(x), s.fc4(h))
 
 
-def test_pytorch_ann_structure_seed_and_global_rng_untouched():
-    torch.manual_seed(123)
-    before = torch.get_rng_state()
+def test_pytorch_ann_structure_and_seed_as_the_course_calls_torch_manual_seed():
     a = PyTorchANN(784, 128, 10, seed=5)
-    assert torch.equal(torch.get_rng_state(), before)
+    after_a = torch.rand(3)
     b = PyTorchANN(784, 128, 10, seed=5)
     assert isinstance(a.model, nn.Sequential)
     assert [type(m) for m in a.model] == [nn.Linear, nn.ReLU, nn.Linear]
     assert (a.model[0].in_features, a.model[0].out_features, a.model[2].out_features) == (784, 128, 10)
     for pa, pb in zip(a.parameters(), b.parameters(), strict=True):
         assert torch.equal(pa, pb)
-    # the same weights the course gets with torch.manual_seed(seed) before construction
+    # the course's file: torch.manual_seed(seed), then the layers; the global RNG stays seeded
     torch.manual_seed(5)
     ref = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
     torch.testing.assert_close(a.model[0].weight, ref[0].weight, rtol=0, atol=0)
+    torch.testing.assert_close(a.model[2].bias, ref[2].bias, rtol=0, atol=0)
+    assert torch.equal(torch.rand(3), after_a)
+    with pytest.raises(InputError, match="seed"):
+        PyTorchANN(4, 3, 2, seed=-1)
 
 
 def test_train_with_a_bool_still_switches_mode():
     m = PyTorchANN(4, 3, 2, seed=0)
-    assert m.eval() is m and m.training is False
+    assert m.eval() is m and m.training is False  # nn.Module.eval calls self.train(False)
     assert m.train() is m and m.training is True
     m.train(False)
     assert not m.training and not m.model[0].training
     m.train(True)
     assert m.model[0].training
+    m.train(mode=False)
+    assert not m.model[0].training
     with pytest.raises(InputError, match="y_train"):
         m.train(np.zeros((3, 4)))
 
 
-def test_cnn_architecture_and_shapes():
-    model = PyTorchCNN(num_classes=7, seed=0)
-    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
-    assert [c.out_channels for c in convs] == [32, 64, 128, 256]
-    assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) for c in convs)
-    kinds = [type(m) for m in model.features]
-    assert kinds == [nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.BatchNorm2d, nn.Dropout] * 4
-    assert all(m.p == 0.3 for m in model.features if isinstance(m, nn.Dropout))
-    lin = [m for m in model.classifier if isinstance(m, nn.Linear)]
-    assert [(m.in_features, m.out_features) for m in lin] == [(256, 128), (128, 7)]
-    model.eval()
-    x = torch.randn(2, 1, 28, 28)
-    assert model(x).shape == (2, 7)
-    torch.testing.assert_close(model(x), model(x.reshape(2, 784)))
-    same = PyTorchCNN(num_classes=7, seed=0)
-    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), same.parameters(), strict=True))
+# --- the course's contract, A2 and A3 -------------------------------------------------------------
+def _blobs(n=120, d=6, classes=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.randn(classes, d, generator=g) * 3
+    y = torch.randint(0, classes, (n,), generator=g)
+    return centers[y] + torch.randn(n, d, generator=g), y
+
+
+def test_2_1_init_sets_the_attributes_and_one_sequential():
+    m = PyTorchANN(784, 128, 10, 3)
+    assert (m.input_size, m.hidden_size, m.output_size, m.seed) == (784, 128, 10, 3)
+    assert [type(x) for x in m.model] == [nn.Linear, nn.ReLU, nn.Linear]
+    x = torch.randn(2, 784)
+    torch.testing.assert_close(m(x), m.model(x), rtol=0, atol=0)  # 2.2: logits, no softmax
+
+
+def test_2_3_train_is_sgd_on_cross_entropy_with_learning_rate():
+    """The contract's loop, written out, gives the same weights as ``train`` (same batch order)."""
+    X, y = _blobs()
+    m = PyTorchANN(6, 5, 3, seed=1)
+    ref = PyTorchANN(6, 5, 3, seed=1)
+    assert m.train(X, y, X[:30], y[:30], 2, 16, 0.2, device="cpu") is m
+    assert type(m.history.params["optimizer"]) is str and m.history.params["optimizer"] == "SGD"
+    assert m.history.params["lr"] == 0.2
+    # the batch order fit draws: torch.randperm with a generator seeded by the model's seed
+    g = torch.Generator().manual_seed(1)
+    opt = torch.optim.SGD(ref.model.parameters(), lr=0.2)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(2):
+        perm = torch.randperm(len(X), generator=g)
+        for i in range(0, len(X), 16):
+            idx = perm[i:i + 16]
+            opt.zero_grad()
+            loss_fn(ref(X[idx]), y[idx]).backward()
+            opt.step()
+    for a, b in zip(m.parameters(), ref.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+    h = m.history
+    assert len(h.train_loss) == len(h.val_loss) == len(h.train_acc) == len(h.val_acc) == 2
+
+
+def test_2_3_learning_rate_keyword_and_adam_only_by_opt_in():
+    X, y = _blobs()
+    m = PyTorchANN(6, 5, 3, seed=0)
+    m.train(X_train=X, y_train=y, X_val=X, y_val=y, epochs=1, batch_size=32, learning_rate=0.05, device="cpu")
+    assert m.history.params["optimizer"] == "SGD" and m.history.params["lr"] == 0.05
+    m.train(X, y, epochs=1, batch_size=32, learning_rate=1e-3, optimizer="adam", device="cpu")
+    assert m.history.params["optimizer"] == "Adam"
+    with pytest.raises(InputError, match="learning_rate"):
+        m.train(X, y, epochs=1, batch_size=32, lr=0.1)
+    with pytest.raises(InputError, match="learning_rate"):
+        m.train(X, y, epochs=1, batch_size=32, learning_rate=-1.0)
+    with pytest.raises(InputError, match="y_train"):
+        m.train(X, y + 3, epochs=1, batch_size=32)
+
+
+def test_2_4_predict_gives_integer_labels():
+    X, _ = _blobs()
+    m = PyTorchANN(6, 5, 3, seed=0)
+    pred = m.predict(X)
+    assert pred.dtype == np.int64 and pred.shape == (len(X),)
+    np.testing.assert_array_equal(pred, m(X).argmax(dim=1).numpy())
+
+
+def test_2_5_plot_has_two_panels_and_saves(tmp_path):
+    X, y = _blobs()
+    m = PyTorchANN(6, 5, 3, seed=0)
+    m.train(X, y, X, y, 2, 32, 0.1, device="cpu")
+    path = tmp_path / "pytorch_ann_train_val_metrics.png"
+    fig = m.plot_train_val_metrics(path)
+    assert len(fig.axes) == 2 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
+    assert labels == ["train loss", "validation loss", "train accuracy", "validation accuracy"]
+
+
+@pytest.mark.parametrize("cls", [PyTorchANN, PyTorchCNN])
+def test_2_7_3_3_report_my_judgement_is_one_of_three_strings(cls, capsys):
+    m = cls(6, 5, 3, seed=0) if cls is PyTorchANN else cls(3, seed=0)
+    X, y = _blobs(n=64, d=6 if cls is PyTorchANN else 784)
+    m.train(X, y, X, y, 2, 32, 0.05, device="cpu")
+    word = m.report_my_judgement()
+    assert type(word) is str and word in ("underfitting", "overfitting", "generalizing")
+    assert capsys.readouterr().out.startswith(word)
+    assert m.judge().label in ("underfitting", "overfitting", "generalizing well", "not converged")
+
+
+def test_3_1_cnn_layout_and_parameter_count():
+    m = PyTorchCNN(10, 0)
+    assert sum(p.numel() for p in m.parameters()) == 422_986
+    kinds = [type(x) for x in m.model]
+    assert kinds == [nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.BatchNorm2d, nn.Dropout] * 4 + \
+        [nn.Flatten, nn.Linear, nn.ReLU, nn.Linear]
+    convs = [x for x in m.model if isinstance(x, nn.Conv2d)]
+    assert [(c.in_channels, c.out_channels) for c in convs] == [(1, 32), (32, 64), (64, 128), (128, 256)]
+    assert all(c.stride == (1, 1) for c in convs)
 
 
 def test_mlp_layers_and_errors():

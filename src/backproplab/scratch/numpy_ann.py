@@ -1,289 +1,414 @@
-"""``NumpyANN``: the course's one-hidden-layer classifier in NumPy, with the course's method names.
+"""``NumpyANN``: the course's one-hidden-layer classifier in NumPy, exactly as contracted.
 
-Architecture: ``x (N, input_size) -> Linear -> ReLU -> Linear -> softmax``, trained with
-cross-entropy by plain minibatch SGD.
+The contract is ``/work/shared/CONTRACTS.md`` part A1 (the "Purdue" homework); every method below
+keeps the course's name, argument order and return type, so a student's file and this reference
+can be held against each other.
+
+Forward (``_forward``), for a batch ``X`` of shape (m, input_size)::
 
     z1 = X @ W1 + b1          a1 = relu(z1)
-    z2 = a1 @ W2 + b2         p  = softmax(z2)
-    L  = -(1/N) sum_n log p[n, y_n]
+    z2 = a1 @ W2 + b2         a2 = softmax(z2)          (row-wise, shape (m, K))
 
-    dz2 = (p - Y) / N                      (softmax and cross-entropy together)
-    dW2 = a1.T @ dz2          db2 = sum_n dz2
+Loss (``_cross_entropy(y_true, y_pred)``, truth first), with K the number of classes: one row gives
+``-(1/K) Σ_k y_k log p_k``; a batch gives the mean of that over its rows (the contract is silent on
+batches; a checker compares one-row values only).
+
+Backward (``_backward(X, y_true)``), using the values ``_forward(X, True)`` stored::
+
+    dz2 = a2 - Y
+    dW2 = a1.T @ dz2 / m      db2 = Σ_rows dz2 / m
     dz1 = (dz2 @ W2.T) * relu'(z1)
-    dW1 = X.T @ dz1           db1 = sum_n dz1
+    dW1 = X.T @ dz1 / m       db1 = Σ_rows dz1 / m
+    θ ← θ - lr · dθ           (in place, for W1, b1, W2, b2)
 
-The arithmetic writes into buffers allocated once per batch size (``out=`` arguments, in-place
-bias, ReLU and softmax), which is what makes an epoch faster than scikit-learn's MLPClassifier.
+**The scale of the two.** ``(a2 - Y) / m`` is the gradient, with respect to ``z2``, of the *mean
+softmax cross-entropy* ``L = -(1/m) Σ_n Σ_k Y log a2`` (no ``1/K``). The course's reported loss is
+``L / K``, so ``dθ = K · ∂(_cross_entropy)/∂θ``: the step ``lr · dθ`` is a step of ``lr · K`` on the
+loss the course prints. The tests check the backward pass against finite differences of ``L``
+and of ``K · _cross_entropy``.
+
+The math itself comes from :mod:`backproplab.scratch.functional` (``_relu``, ``_relu_grad`` and
+``_softmax`` *are* ``functional.relu``, ``relu_grad`` and ``softmax``). Training stops with a
+:class:`~backproplab.errors.NonFiniteError` when the loss or the weights stop being finite, as
+:func:`backproplab.scratch.fit` does, with the last good weights restored.
 """
 
 from __future__ import annotations
 
+import math
+import numbers
+
 import numpy as np
 
-from backproplab.errors import InputError
+from backproplab.errors import InputError, NonFiniteError
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
-from backproplab.scratch.init import as_generator
+from backproplab.scratch.functional import relu, relu_grad, softmax
 from backproplab.scratch.threads import blas_threads as blas_threads_limit
+
+__all__ = ["NumpyANN", "MAX_PARAMETERS"]
+
+#: At most this many weights (W1 and W2 together: 800 MB in float64); larger sizes are refused
+#: before anything is allocated.
+MAX_PARAMETERS = 10**8
+#: ``y_pred`` is clipped to ``[EPS, 1]`` inside the logarithm of ``_cross_entropy``.
+EPS = 1e-12
+PARAMS = ("W1", "b1", "W2", "b2")
+
+
+def _check_sizes(input_size: int, hidden_size: int, output_size: int) -> None:
+    weights = input_size * hidden_size + hidden_size * output_size
+    if weights > MAX_PARAMETERS:
+        raise InputError(
+            f"input_size, hidden_size, output_size = {input_size}, {hidden_size}, {output_size} need "
+            f"{weights:,} weights ({weights * 8 / 1e9:.3g} GB in float64); at most {MAX_PARAMETERS:,} "
+            "are allowed: choose smaller sizes")
+
+
+def _initial_weights(seed, input_size: int, hidden_size: int, output_size: int):
+    """The course's draw: ``np.random.seed(seed)``, then W1, then W2, each ``0.01 * randn``.
+
+    A ``numpy.random.Generator`` as ``seed`` (an opt-in beyond the contract) draws from it instead
+    and leaves NumPy's global generator alone.
+    """
+    if isinstance(seed, np.random.Generator):
+        return (0.01 * seed.standard_normal((input_size, hidden_size)),
+                0.01 * seed.standard_normal((hidden_size, output_size)))
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise InputError(f"seed must be an integer in [0, 2**32 - 1] (np.random.seed's range) or a "
+                         f"numpy Generator, got {seed!r}")
+    np.random.seed(int(seed))
+    W1 = 0.01 * np.random.randn(input_size, hidden_size)
+    W2 = 0.01 * np.random.randn(hidden_size, output_size)
+    return W1, W2
+
+
+def _label_array(y, name: str, n_classes: int) -> np.ndarray:
+    """``y`` as one array; a clear error when it mixes integer labels with one-hot rows."""
+    want = f"integer labels of shape (N,) or one-hot rows of shape (N, {n_classes})"
+    if isinstance(y, (list, tuple)) and len({np.ndim(v) for v in y}) > 1:
+        first = [np.ndim(v) for v in y]
+        i = next(k for k, d in enumerate(first) if d != first[0])
+        raise InputError(f"{name} must be {want}, not a mix of both: entry 0 is "
+                         f"{'a label' if first[0] == 0 else 'a row'}, entry {i} is "
+                         f"{'a label' if first[i] == 0 else 'a row'}")
+    try:
+        arr = np.asarray(y)
+    except (ValueError, TypeError):
+        raise InputError(f"{name} must be {want}; it could not be read as one array "
+                         "(rows of different lengths?)") from None
+    if arr.dtype == object:
+        raise InputError(f"{name} must be {want}; got entries of mixed kinds (dtype object)")
+    return arr
 
 
 class NumpyANN:
-    """One hidden ReLU layer and a softmax output, trained by minibatch SGD on cross-entropy.
+    """One hidden ReLU layer and a softmax output, trained by minibatch SGD (CONTRACTS.md A1).
 
     Parameters
     ----------
     input_size, hidden_size, output_size : int
+        Widths; ``output_size`` is the number of classes K (at least 2).
     lr : float > 0
-        The SGD step size.
-    seed : int or numpy.random.Generator
-        Source of the initial weights and of the per-epoch shuffles.
-    dtype : float64 (the course's) or float32 (twice as fast; the same accuracy here)
+        The SGD step size of :meth:`_backward`.
+    seed : int
+        ``np.random.seed(seed)`` is called, then ``W1`` and then ``W2`` are drawn as
+        ``0.01 * np.random.randn(...)`` (NumPy's legacy global generator, as the course does).
+        A ``numpy.random.Generator`` is accepted as an opt-in (draws from it, global state untouched).
+    dtype : float64 (the course's, default) or float32 (opt-in: about twice as fast)
 
     Attributes
     ----------
-    W1 : (input_size, hidden_size), ``0.01 * randn``;   b1 : (1, hidden_size), zeros
-    W2 : (hidden_size, output_size), ``0.01 * randn``;  b2 : (1, output_size), zeros
+    W1 : (input_size, hidden_size);  b1 : (1, hidden_size), zeros
+    W2 : (hidden_size, output_size); b2 : (1, output_size), zeros
+    z1, a1, z2, a2 : what the last ``_forward(x, training=True)`` stored
     dW1, db1, dW2, db2 : the gradients of the last :meth:`_backward`
     history : the dict returned by the last :meth:`train`
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        output_size: int,
-        lr: float = 0.1,
-        seed=0,
-        dtype=np.float64,
-    ) -> None:
+    _relu = staticmethod(relu)
+    _relu_grad = staticmethod(relu_grad)
+    _softmax = staticmethod(softmax)
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, lr: float = 0.1, seed=0,
+                 *, dtype=np.float64) -> None:
         self.input_size = check_positive(input_size, "input_size", integer=True, minimum=1)
         self.hidden_size = check_positive(hidden_size, "hidden_size", integer=True, minimum=1)
         self.output_size = check_positive(output_size, "output_size", integer=True, minimum=2)
+        _check_sizes(self.input_size, self.hidden_size, self.output_size)
         self.lr = check_positive(lr, "lr")
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise InputError(f"dtype must be float32 or float64, got {self.dtype}")
-        self.rng = as_generator(seed, "seed")
-        rng = self.rng
-        self.W1 = (0.01 * rng.standard_normal((self.input_size, self.hidden_size))).astype(self.dtype)
+        W1, W2 = _initial_weights(seed, self.input_size, self.hidden_size, self.output_size)
+        self.seed = seed
+        self.W1 = W1.astype(self.dtype, copy=False)
+        self.W2 = W2.astype(self.dtype, copy=False)
         self.b1 = np.zeros((1, self.hidden_size), dtype=self.dtype)
-        self.W2 = (0.01 * rng.standard_normal((self.hidden_size, self.output_size))).astype(self.dtype)
         self.b2 = np.zeros((1, self.output_size), dtype=self.dtype)
-        self.dW1 = np.zeros_like(self.W1)
-        self.db1 = np.zeros_like(self.b1)
-        self.dW2 = np.zeros_like(self.W2)
-        self.db2 = np.zeros_like(self.b2)
-        self._step = [np.empty_like(p) for p in (self.W1, self.b1, self.W2, self.b2)]
-        self._buf: dict[int, dict[str, np.ndarray]] = {}
-        self._cache: dict[str, np.ndarray] | None = None
+        self.dW1, self.db1 = np.zeros_like(self.W1), np.zeros_like(self.b1)
+        self.dW2, self.db2 = np.zeros_like(self.W2), np.zeros_like(self.b2)
+        self._step = {name: np.empty_like(getattr(self, name)) for name in PARAMS}
+        self.z1 = self.a1 = self.z2 = self.a2 = None
         self.history: dict[str, list[float]] = {}
 
     def __repr__(self) -> str:
-        return (
-            f"NumpyANN({self.input_size}, {self.hidden_size}, {self.output_size}, lr={self.lr}, "
-            f"dtype={self.dtype.name})"
-        )
+        return (f"NumpyANN({self.input_size}, {self.hidden_size}, {self.output_size}, lr={self.lr}, "
+                f"dtype={self.dtype.name})")
 
     # ------------------------------------------------------------------------------------------
-    # the pieces, each with its derivative
+    # the loss
     # ------------------------------------------------------------------------------------------
     @staticmethod
-    def _relu(x: np.ndarray) -> np.ndarray:
-        """``max(x, 0)``."""
-        return np.maximum(x, 0)
+    def _ce(Y: np.ndarray, P: np.ndarray) -> float:
+        """The contract's loss on prepared (N, K) targets and probabilities, unchecked (the hot loop)."""
+        return float(-np.sum(Y * np.log(np.clip(P, EPS, 1.0))) / (P.shape[0] * P.shape[1]))
 
-    @staticmethod
-    def _relu_grad(x: np.ndarray) -> np.ndarray:
-        """``relu'(x)``: 1 where ``x > 0``, else 0 (same dtype as ``x``)."""
-        return (x > 0).astype(x.dtype)
+    def _cross_entropy(self, y_true, y_pred) -> float:
+        """The course's cross-entropy, **truth first**: per row ``-(1/K) Σ_k y_true_k log y_pred_k``.
 
-    @staticmethod
-    def _softmax(x: np.ndarray) -> np.ndarray:
-        """Row-wise softmax of logits (N, K), shifted by the row maximum so nothing overflows."""
-        e = np.exp(x - x.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        Parameters
+        ----------
+        y_true : one-hot (N, K) (or (K,) for one sample), or integer labels (N,)
+        y_pred : probabilities (N, K) (or (K,) for one sample), e.g. the output of ``_forward``;
+            clipped to ``[1e-12, 1]`` inside the logarithm.
 
-    def _cross_entropy(self, y_pred: np.ndarray, y_true) -> float:
-        """Mean over the batch of ``-sum_k y_true log y_pred``; ``y_true`` one-hot (N, K) or labels (N,).
+        Returns
+        -------
+        float: the per-row value averaged over the N rows (K is the number of classes, the
+        columns of ``y_pred``).
 
-        ``y_pred`` (probabilities) is clipped to ``[1e-12, 1]`` so ``log(0)`` cannot occur.
+        Raises
+        ------
+        InputError when the arguments look swapped (``y_true`` not 0/1 valued while ``y_pred`` is),
+        when ``y_pred`` is not in [0, 1], or when the shapes disagree.
         """
-        y_pred = np.asarray(y_pred)
-        onehot = self._onehot(y_true, y_pred.shape[0], "y_true")
-        return float(-np.sum(onehot * np.log(np.clip(y_pred, 1e-12, 1.0))) / y_pred.shape[0])
+        P = as_float_array(y_pred, "y_pred", ndim=(1, 2))
+        one_sample = P.ndim == 1
+        P = np.atleast_2d(P)
+        n, k = P.shape
+        arr = _label_array(y_true, "y_true", k)
+        if one_sample and arr.shape == (k,):
+            arr = arr[None, :]
+        if arr.shape == P.shape and np.issubdtype(arr.dtype, np.number):
+            zero_one_pred = bool(np.isin(P, (0.0, 1.0)).all())
+            zero_one_true = bool(np.isin(arr, (0, 1)).all())
+            if zero_one_pred and not zero_one_true:
+                raise InputError(
+                    "y_true holds values other than 0 and 1 while y_pred is one-hot: the arguments look "
+                    "swapped; the order is _cross_entropy(y_true, y_pred), truth first")
+        if (P < 0).any() or (P > 1).any():
+            raise InputError(f"y_pred must hold probabilities in [0, 1] (the softmax output), got range "
+                             f"[{P.min():.4g}, {P.max():.4g}]; the order is (y_true, y_pred), truth first")
+        Y = check_labels(arr, k, n, "y_true")
+        return self._ce(Y, P)
 
     # ------------------------------------------------------------------------------------------
-    def _buffers(self, n: int) -> dict[str, np.ndarray]:
-        buf = self._buf.get(n)
-        if buf is None:
-            if len(self._buf) >= 4:
-                self._buf.clear()
-            dt = self.dtype
-            buf = self._buf[n] = {
-                "x": np.empty((n, self.input_size), dt),
-                "y": np.empty((n, self.output_size), dt),
-                "a1": np.empty((n, self.hidden_size), dt),
-                "da1": np.empty((n, self.hidden_size), dt),
-                "mask": np.empty((n, self.hidden_size), bool),
-                "p": np.empty((n, self.output_size), dt),
-                "m": np.empty((n, 1), dt),
-            }
-        return buf
+    # forward and backward
+    # ------------------------------------------------------------------------------------------
+    def _forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Class probabilities ``a2`` (N, output_size) for ``x`` (N, input_size).
 
-    def _forward(self, x: np.ndarray, training: bool = True) -> np.ndarray:
-        """Class probabilities (N, output_size) for ``x`` (N, input_size).
-
-        With ``training=True`` the activations are kept for :meth:`_backward` and the result is a
-        buffer reused by the next call with the same batch size; with ``training=False`` nothing is
-        kept and a fresh array is returned.
+        With ``training=True`` it stores ``self.z1, self.a1, self.z2, self.a2`` for
+        :meth:`_backward`; with ``training=False`` it stores nothing.
         """
-        x = np.asarray(x)
-        if x.dtype != self.dtype:
-            x = x.astype(self.dtype)
-        if not training:
-            a1 = self._relu(x @ self.W1 + self.b1)
-            return self._softmax(a1 @ self.W2 + self.b2)
-        buf = self._buffers(x.shape[0])
-        a1, p, m = buf["a1"], buf["p"], buf["m"]
-        np.dot(x, self.W1, out=a1)
-        a1 += self.b1
-        np.maximum(a1, 0, out=a1)  # ReLU in place; a1 > 0 exactly where z1 > 0
-        np.dot(a1, self.W2, out=p)
-        p += self.b2
-        np.max(p, axis=1, keepdims=True, out=m)  # softmax in place
-        p -= m
-        np.exp(p, out=p)
-        np.sum(p, axis=1, keepdims=True, out=m)
-        p /= m
-        self._cache = {"x": x, "a1": a1, "p": p, "buf": buf}
-        return p
+        x = np.asarray(x, dtype=self.dtype)
+        z1 = x @ self.W1 + self.b1
+        a1 = self._relu(z1)
+        z2 = a1 @ self.W2 + self.b2
+        a2 = self._softmax(z2)
+        if training:
+            self.z1, self.a1, self.z2, self.a2 = z1, a1, z2, a2
+        return a2
 
-    def _backward(self, X: np.ndarray, y_true: np.ndarray) -> None:
-        """Gradients of the mean cross-entropy for the batch of the last ``_forward(X, training=True)``,
-        stored in ``dW1, db1, dW2, db2``, then one SGD step ``param -= lr * grad``.
+    def _backward(self, X: np.ndarray, y_true) -> None:
+        """One SGD step from the values the last ``_forward(X, training=True)`` stored.
 
-        ``y_true`` is one-hot (N, output_size) or integer labels (N,).
+        ``dz2 = a2 - y_true``; every gradient is divided by ``m`` (the rows of ``X``) and stored in
+        ``dW1, db1, dW2, db2``; then ``W1, b1, W2, b2`` are updated in place by ``-lr * grad``.
+        ``y_true`` is one-hot (m, output_size) (integer labels (m,) are accepted too). Returns None.
         """
-        cache = self._cache
-        if cache is None or cache["x"].shape[0] != np.shape(X)[0]:
+        if self.a2 is None or np.shape(X)[0] != self.a2.shape[0]:
             raise InputError("X must be the batch of the preceding _forward(X, training=True) call")
-        buf = cache["buf"]
-        a1, p, x = cache["a1"], cache["p"], cache["x"]
-        n = x.shape[0]
-        y = y_true if (isinstance(y_true, np.ndarray) and y_true.shape == p.shape) else None
-        if y is None:
-            y = self._onehot(y_true, n, "y_true")
-        dz2 = p  # reuse the probability buffer: dz2 = (p - y) / n
-        dz2 -= y
-        dz2 *= self.dtype.type(1.0 / n)
-        np.dot(a1.T, dz2, out=self.dW2)
-        np.sum(dz2, axis=0, keepdims=True, out=self.db2)
-        da1 = np.dot(dz2, self.W2.T, out=buf["da1"])
-        np.greater(a1, 0, out=buf["mask"])
-        da1 *= buf["mask"]  # dz1 = da1 * relu'(z1)
-        np.dot(x.T, da1, out=self.dW1)
-        np.sum(da1, axis=0, keepdims=True, out=self.db1)
-        lr = self.dtype.type(self.lr)
-        for param, grad, step in zip(
-            (self.W1, self.b1, self.W2, self.b2),
-            (self.dW1, self.db1, self.dW2, self.db2),
-            self._step,
-            strict=True,
-        ):
-            np.multiply(grad, lr, out=step)
-            param -= step
-        self._cache = None
+        X = np.asarray(X, dtype=self.dtype)
+        m = X.shape[0]
+        if isinstance(y_true, np.ndarray) and y_true.shape == self.a2.shape:
+            Y = y_true.astype(self.dtype, copy=False)
+        else:
+            Y = self._onehot(y_true, m, "y_true")
+        # the weight gradients are written into the arrays made once in __init__ (out=, /= m in
+        # place): the same numbers as a1.T @ dz2 / m and X.T @ dz1 / m, without two fresh
+        # input_size x hidden_size arrays per batch
+        dz2 = self.a2 - Y
+        np.dot(self.a1.T, dz2, out=self.dW2)
+        self.dW2 /= m
+        self.db2 = dz2.sum(axis=0, keepdims=True) / m
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)
+        np.dot(X.T, dz1, out=self.dW1)
+        self.dW1 /= m
+        self.db1 = dz1.sum(axis=0, keepdims=True) / m
+        step = self._step  # θ ← θ - lr · dθ, in place (lr · dθ written into a buffer made once)
+        self.W1 -= np.multiply(self.dW1, self.lr, out=step["W1"])
+        self.b1 -= np.multiply(self.db1, self.lr, out=step["b1"])
+        self.W2 -= np.multiply(self.dW2, self.lr, out=step["W2"])
+        self.b2 -= np.multiply(self.db2, self.lr, out=step["b2"])
 
+    # ------------------------------------------------------------------------------------------
+    # checks at the door
     # ------------------------------------------------------------------------------------------
     def _onehot(self, y, n: int, name: str) -> np.ndarray:
-        return check_labels(y, self.output_size, n, name).astype(self.dtype, copy=False)
+        arr = _label_array(y, name, self.output_size)
+        return check_labels(arr, self.output_size, n, name).astype(self.dtype, copy=False)
 
     def _check_X(self, X, name: str) -> np.ndarray:
+        # a float array keeps its dtype here (float32 pixels are not copied whole into float64);
+        # each batch is converted to the model's dtype as it enters _forward
         X = as_float_array(X, name, ndim=2)
         if X.shape[1] != self.input_size:
             raise InputError(f"{name} must have shape (N, {self.input_size}), got {X.shape}")
         return X
 
-    def train(
-        self,
-        X_train,
-        y_train,
-        X_val=None,
-        y_val=None,
-        epochs: int = 10,
-        batch_size: int = 64,
-        progress: bool = False,
-        blas_threads: int | None = None,
-    ) -> dict[str, list[float]]:
-        """Minibatch SGD for ``epochs`` epochs; a new shuffle each epoch; returns the history.
+    def _check_data(self, X, y, x_name: str, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+        X = self._check_X(X, x_name)
+        return X, self._onehot(y, X.shape[0], y_name)
+
+    # ------------------------------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------------------------------
+    def train(self, X_train, y_train, X_val=None, y_val=None, epochs: int = 10, batch_size: int = 64,
+              *, shuffle: bool = False, progress: bool = False,
+              blas_threads: int | None = None) -> dict[str, list[float]]:
+        """Minibatch SGD for ``epochs`` epochs; returns the per-epoch history.
+
+        Each epoch takes minibatches of ``batch_size`` rows in order (the contract's reading;
+        ``shuffle=True`` draws a new order each epoch from a generator seeded with ``seed``), and
+        for each runs ``_forward(batch, True)`` then ``_backward(batch, y_batch)``.
 
         Parameters
         ----------
-        X_train : (N, input_size); y_train : integer labels (N,) or one-hot (N, output_size)
+        X_train : (N, input_size); y_train : one-hot (N, output_size) or integer labels (N,)
         X_val, y_val : optional validation set of the same kind
         epochs, batch_size : int >= 1
-        progress : show a tqdm bar over epochs
-        blas_threads : cap on BLAS threads while training (None: unchanged; 1 on a busy shared machine)
+        shuffle : opt-in; progress : a tqdm bar over epochs
+        blas_threads : cap on BLAS threads while training (None: unchanged)
 
         Returns
         -------
-        dict with lists per epoch: ``train_loss`` and ``train_acc`` (averaged over the epoch's
-        batches as they were trained), ``val_loss`` and ``val_acc`` (after the epoch; empty
-        without validation data). Also kept as ``self.history``.
+        dict of per-epoch lists: ``train_loss`` (the contract's ``_cross_entropy`` averaged over
+        the epoch's batches as they were trained), ``train_acc``, ``val_loss`` (``_cross_entropy``
+        on the validation set after the epoch) and ``val_acc`` (empty without validation data).
+        Also kept as ``self.history``.
+
+        Raises
+        ------
+        InputError for bad arguments. NonFiniteError (attributes ``epoch``, ``batch``, ``layer``)
+        when a batch's loss or the weights stop being finite (a step size or inputs far too
+        large); the weights are then restored to the last good ones: those of the last batch
+        whose loss was finite.
         """
-        X_train = self._check_X(X_train, "X_train")
-        Y = self._onehot(y_train, X_train.shape[0], "y_train")
-        epochs = check_positive(epochs, "epochs", integer=True, minimum=1)
-        batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
+        X, Y = self._check_data(X_train, y_train, "X_train", "y_train")
         if (X_val is None) != (y_val is None):
             raise InputError("X_val and y_val must be given together, got only one of them")
-        if X_val is not None:
-            X_val = self._check_X(X_val, "X_val")
-            Y_val = self._onehot(y_val, X_val.shape[0], "y_val")
-        labels = Y.argmax(axis=1)
-        n = X_train.shape[0]
+        val = None if X_val is None else self._check_data(X_val, y_val, "X_val", "y_val")
+        epochs = check_positive(epochs, "epochs", integer=True, minimum=1)
+        batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
+        rng = np.random.default_rng(self.seed) if shuffle else None
         history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
-        epoch_iter = range(epochs)
+        epoch_iter = range(1, epochs + 1)
         if progress:
-            from tqdm.auto import tqdm
+            from tqdm.auto import tqdm  # lazy: only when a bar is asked for
 
             epoch_iter = tqdm(epoch_iter, desc="NumpyANN", unit="epoch", leave=False)
-        with blas_threads_limit(blas_threads):
-            for _ in epoch_iter:
-                order = self.rng.permutation(n)
-                total_loss, correct = 0.0, 0
-                for start in range(0, n, batch_size):
-                    idx = order[start : start + batch_size]
-                    buf = self._buffers(idx.shape[0])
-                    xb, yb = buf["x"], buf["y"]
-                    if X_train.dtype == self.dtype:
-                        np.take(X_train, idx, axis=0, out=xb)
-                    else:
-                        xb[...] = X_train[idx]
-                    np.take(Y, idx, axis=0, out=yb)
-                    p = self._forward(xb, training=True)
-                    lab = labels[idx]
-                    total_loss -= float(np.log(np.maximum(p[np.arange(idx.shape[0]), lab], 1e-12)).sum())
-                    correct += int(np.count_nonzero(p.argmax(axis=1) == lab))
-                    self._backward(xb, yb)
-                history["train_loss"].append(total_loss / n)
-                history["train_acc"].append(correct / n)
-                if X_val is not None:
-                    pv = self.predict(X_val)
-                    history["val_loss"].append(self._cross_entropy(pv, Y_val))
-                    history["val_acc"].append(float(np.mean(pv.argmax(axis=1) == Y_val.argmax(axis=1))))
+        labels = Y.argmax(axis=1)
+        prev = None
+        with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            for epoch in epoch_iter:
+                snap = ([getattr(self, p).copy() for p in PARAMS],
+                        rng.permutation(X.shape[0]) if rng is not None else None)
+                loss, correct = self._train_epoch(X, Y, labels, batch_size, epoch, snap, prev)
+                prev = snap
+                history["train_loss"].append(loss / X.shape[0])
+                history["train_acc"].append(correct / X.shape[0])
+                if val is not None:
+                    pv = self.predict(val[0])
+                    history["val_loss"].append(self._ce(val[1], pv))
+                    history["val_acc"].append(float(np.mean(pv.argmax(axis=1) == val[1].argmax(axis=1))))
         self.history = history
         return history
 
-    def predict(self, X, batch_size: int = 8192) -> np.ndarray:
-        """Class probabilities (N, output_size) for ``X`` (N, input_size); rows sum to 1."""
-        X = self._check_X(X, "X")
-        out = np.empty((X.shape[0], self.output_size), dtype=self.dtype)
-        for start in range(0, X.shape[0], batch_size):
-            out[start : start + batch_size] = self._forward(X[start : start + batch_size], training=False)
-        return out
+    @staticmethod
+    def _batches(n: int, batch_size: int, order):
+        for start in range(0, n, batch_size):
+            yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
 
-    def accuracy(self, X, y) -> float:
-        """The fraction of rows of ``X`` whose most probable class is ``y`` (labels (N,) or one-hot)."""
+    def _train_epoch(self, X, Y, labels, batch_size, epoch, snap, prev) -> tuple[float, int]:
+        """One epoch over ``snap``'s order; returns (sum of per-row losses, correct count)."""
+        total, correct, b = 0.0, 0, -1
+        for b, idx in enumerate(self._batches(X.shape[0], batch_size, snap[1])):
+            xb, yb = X[idx], Y[idx]
+            a2 = self._forward(xb, training=True)
+            loss = self._ce(yb, a2)
+            if not math.isfinite(loss):
+                self._diverged(epoch, b, f"the loss of batch {b + 1} is {loss}", snap, prev, X, Y, batch_size)
+            total += loss * xb.shape[0]
+            correct += int(np.count_nonzero(a2.argmax(axis=1) == labels[idx]))
+            self._backward(xb, yb)
+        if not all(np.isfinite(getattr(self, p)).all() for p in PARAMS):
+            self._diverged(epoch, b + 1, f"the update of batch {b + 1} made the weights non-finite",
+                           snap, prev, X, Y, batch_size)
+        return total, correct
+
+    def _first_nonfinite(self) -> str:
+        where = (("z1", "hidden pre-activation X @ W1 + b1"), ("a1", "hidden activation relu(z1)"),
+                 ("z2", "output logits a1 @ W2 + b2"), ("a2", "output probabilities softmax(z2)"))
+        for name, what in where:
+            value = getattr(self, name)
+            if value is not None and not np.isfinite(value).all():
+                return f"{name} ({what})"
+        for name in PARAMS:
+            if not np.isfinite(getattr(self, name)).all():
+                return name
+        return "none of z1, a1, z2, a2 or the weights (the loss itself overflowed)"
+
+    def _diverged(self, epoch, b, what, snap, prev, X, Y, batch_size):
+        """Restore the last good weights, then raise NonFiniteError naming epoch, batch and layer.
+
+        ``b`` is the 0-based position where non-finite values were found (``b`` = number of batches
+        when the epoch's last update made them). The last good weights are those batch ``b - 1``
+        was computed with: the epoch's snapshot replayed for ``b - 1`` steps (or, when ``b`` is 0,
+        the previous epoch's replayed for all but its last step; the initial weights in epoch 1).
+        """
+        where = self._first_nonfinite()
+        n_batches = -(-X.shape[0] // batch_size)
+        if b > 0:
+            self._replay(snap, b - 1, X, Y, batch_size)
+        elif prev is not None:
+            self._replay(prev, n_batches - 1, X, Y, batch_size)
+        else:
+            self._replay(snap, 0, X, Y, batch_size)
+        batch = min(b + 1, n_batches)
+        err = NonFiniteError(
+            f"training became non-finite at epoch {epoch}, batch {batch}: "
+            f"{what}; first non-finite: {where}. The weights are restored to the last good ones (those of "
+            "the last batch with a finite loss): try a smaller lr or inputs scaled to [0, 1]")
+        err.epoch, err.batch, err.layer = epoch, batch, where
+        raise err
+
+    def _replay(self, snap, steps: int, X, Y, batch_size: int) -> None:
+        for name, saved in zip(PARAMS, snap[0], strict=True):
+            np.copyto(getattr(self, name), saved)
+        for _, idx in zip(range(steps), self._batches(X.shape[0], batch_size, snap[1]), strict=False):
+            self._forward(X[idx], training=True)
+            self._backward(X[idx], Y[idx])
+
+    # ------------------------------------------------------------------------------------------
+    def predict(self, X, batch_size: int = 8192) -> np.ndarray:
+        """``_forward(X, training=False)``: probabilities (N, output_size), rows summing to 1."""
         X = self._check_X(X, "X")
-        Y = self._onehot(y, X.shape[0], "y")
+        return np.concatenate([self._forward(X[s:s + batch_size], training=False)
+                               for s in range(0, X.shape[0], batch_size)])
+
+    def accuracy(self, X, y_true) -> float:
+        """Mean of ``argmax(predict(X)) == argmax(y_true)`` (``y_true`` one-hot, or integer labels)."""
+        X = self._check_X(X, "X")
+        Y = self._onehot(y_true, X.shape[0], "y_true")
         return float(np.mean(self.predict(X).argmax(axis=1) == Y.argmax(axis=1)))

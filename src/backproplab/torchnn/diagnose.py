@@ -4,6 +4,9 @@
 ``to_dict()``) and returns a :class:`Verdict` whose label is one of ``"not converged"``,
 ``"overfitting"``, ``"underfitting"`` or ``"generalizing well"``, with a one-line explanation that
 cites the numbers the rule looked at.
+
+:func:`judgement` turns a verdict into the course's one word (CONTRACTS.md A2.7/A3.3): exactly one
+of ``"underfitting"``, ``"overfitting"``, ``"generalizing"``; the :class:`Verdict` keeps the reasons.
 """
 
 from __future__ import annotations
@@ -14,9 +17,16 @@ from typing import Any
 
 from backproplab.errors import InputError
 
-__all__ = ["Verdict", "diagnose", "LABELS"]
+__all__ = ["Verdict", "diagnose", "judgement", "LABELS", "JUDGEMENTS"]
 
 LABELS = ("underfitting", "overfitting", "generalizing well", "not converged")
+#: The course's three words, the only values ``report_my_judgement()`` returns.
+JUDGEMENTS = ("underfitting", "overfitting", "generalizing")
+#: How each :data:`LABELS` entry reads in the course's words. "not converged" (still improving in
+#: the last epoch, a single epoch, or a diverged run) is underfitting: the model does not yet fit
+#: its training data as well as it could.
+_COURSE_WORD = {"underfitting": "underfitting", "overfitting": "overfitting",
+                "generalizing well": "generalizing", "not converged": "underfitting"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,32 @@ class Verdict:
 def _series(history: Any, key: str) -> list[float]:
     value = history.get(key) if isinstance(history, dict) else getattr(history, key, None)
     return [float(v) for v in (value or [])]
+
+
+def _diverged(tl: list[float], vl: list[float], ev: dict[str, Any]) -> Verdict | None:
+    for name, series in (("training", tl), ("validation", vl)):
+        for i, v in enumerate(series):
+            if not math.isfinite(v):
+                return Verdict("not converged", f"the {name} loss is {v} at epoch {i + 1}: training diverged "
+                               "(try a smaller learning rate)", ev)
+    return None
+
+
+def _overfitting(tl, ta, vl, va, gap_tol: float, val_rise_tol: float, ev: dict[str, Any]) -> Verdict | None:
+    """Rule 2 of :func:`diagnose` (adds the validation-loss minimum and rise to ``ev``)."""
+    T = len(tl)
+    gap = ta[-1] - va[-1]
+    m = min(range(T), key=lambda i: vl[i])
+    rise = (vl[-1] - vl[m]) / vl[m] if vl[m] > 0 else 0.0
+    ev.update(val_loss_min=vl[m], val_loss_min_epoch=m + 1, val_loss_rise=rise)
+    if gap > gap_tol:
+        return Verdict("overfitting", f"train accuracy {ta[-1]:.3f} vs validation {va[-1]:.3f}: gap "
+                       f"{gap:.3f} > {gap_tol:.3f}", ev)
+    if m < T - 1 and rise > val_rise_tol and tl[-1] < tl[m]:
+        return Verdict("overfitting", f"validation loss rose from its minimum {vl[m]:.4f} (epoch {m + 1}) "
+                       f"to {vl[-1]:.4f} (+{rise:.0%} > {val_rise_tol:.0%}) while training loss fell "
+                       f"{tl[m]:.4f} → {tl[-1]:.4f}", ev)
+    return None
 
 
 def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10, min_train_acc: float = 0.80,
@@ -87,26 +123,12 @@ def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10,
     if has_val:
         ev.update(val_loss=vl[-1], val_acc=va[-1], gap=ta[-1] - va[-1])
 
-    # 1. diverged
-    for name, series in (("training", tl), ("validation", vl if has_val else [])):
-        for i, v in enumerate(series):
-            if not math.isfinite(v):
-                return Verdict("not converged", f"the {name} loss is {v} at epoch {i + 1}: training diverged "
-                               "(try a smaller learning rate)", ev)
-
-    # 2. overfitting
-    if has_val:
-        gap = ta[-1] - va[-1]
-        m = min(range(T), key=lambda i: vl[i])
-        rise = (vl[-1] - vl[m]) / vl[m] if vl[m] > 0 else 0.0
-        ev.update(val_loss_min=vl[m], val_loss_min_epoch=m + 1, val_loss_rise=rise)
-        if gap > gap_tol:
-            return Verdict("overfitting", f"train accuracy {ta[-1]:.3f} vs validation {va[-1]:.3f}: gap "
-                           f"{gap:.3f} > {gap_tol:.3f}", ev)
-        if m < T - 1 and rise > val_rise_tol and tl[-1] < tl[m]:
-            return Verdict("overfitting", f"validation loss rose from its minimum {vl[m]:.4f} (epoch {m + 1}) "
-                           f"to {vl[-1]:.4f} (+{rise:.0%} > {val_rise_tol:.0%}) while training loss fell "
-                           f"{tl[m]:.4f} → {tl[-1]:.4f}", ev)
+    # 1. diverged, 2. overfitting
+    verdict = _diverged(tl, vl if has_val else [], ev)
+    if verdict is None and has_val:
+        verdict = _overfitting(tl, ta, vl, va, gap_tol, val_rise_tol, ev)
+    if verdict is not None:
+        return verdict
 
     # 3. still improving
     monitored, which = (va, "validation") if has_val else (ta, "training")
@@ -130,3 +152,19 @@ def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10,
     tail = f", validation {va[-1]:.3f} (gap {ta[-1] - va[-1]:.3f} ≤ {gap_tol:.2f})" if has_val else ""
     return Verdict("generalizing well", f"train accuracy {ta[-1]:.3f}{tail}, curves flat in the last epoch "
                    f"({which} accuracy {acc_gain:+.3f}, loss -{loss_drop:.1%})", ev)
+
+
+def judgement(verdict_or_history: Verdict | Any) -> str:
+    """The course's word for a run: ``"underfitting"``, ``"overfitting"`` or ``"generalizing"``.
+
+    Parameters
+    ----------
+    verdict_or_history : Verdict, or a history :func:`diagnose` accepts
+
+    Returns
+    -------
+    str, one of :data:`JUDGEMENTS`: ``generalizing well`` → ``generalizing``; ``not converged``
+    (still improving, one epoch, or diverged) → ``underfitting``; the other two unchanged.
+    """
+    verdict = verdict_or_history if isinstance(verdict_or_history, Verdict) else diagnose(verdict_or_history)
+    return _COURSE_WORD[verdict.label]

@@ -16,7 +16,9 @@ and return logits ``[N, classes]``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -162,60 +164,87 @@ def _as_labels(y: Any, name: str) -> torch.Tensor:
 
 
 class _CourseEstimator:
-    """The course's estimator methods on top of an ``nn.Module``: train / predict / plot / verdict.
+    """The course's estimator methods on an ``nn.Module`` (CONTRACTS.md A2.3-A2.7, A3.3).
 
-    ``train`` keeps ``nn.Module.train(mode)`` working: ``model.train()``, ``model.train(True)`` and
-    ``model.train(False)`` switch modes as usual; ``model.train(X_train, y_train, ...)`` trains.
+    ``train(X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate)`` trains with
+    ``nn.CrossEntropyLoss`` and ``torch.optim.SGD(self.model.parameters(), lr=learning_rate)``.
+    The name hides ``nn.Module.train(mode)``; that keeps working: ``model.train()``,
+    ``model.train(True)``, ``model.train(False)``, ``model.train(mode=...)`` and ``model.eval()``
+    (which calls ``self.train(False)``) switch modes as usual.
     """
 
     history = None
-    _default_optimizer = "adam"
-    _default_lr = 1e-3
 
     def _input(self, X: Any) -> torch.Tensor:
         return _as_tensor(X, torch.float32, "X")
 
+    def _labels(self, y: Any, name: str) -> torch.Tensor:
+        t = _as_labels(y, name)
+        classes = self._n_classes
+        if len(t) and (int(t.min()) < 0 or int(t.max()) >= classes):
+            raise InputError(f"{name} must hold class indices in [0, {classes - 1}], got values from "
+                             f"{int(t.min())} to {int(t.max())}")
+        return t
+
     def train(self, X_train: Any = True, y_train: Any = None, X_val: Any = None, y_val: Any = None,
-              epochs: int = 10, batch_size: int = 64, lr: float | None = None, *,
+              epochs: int = 10, batch_size: int = 64, learning_rate: float = 0.01, *,
               optimizer: Any = None, seed: int | None = None, device: str | torch.device = "auto",
               progress: bool = False, probes: Sequence[Any] = (), **fit_kwargs: Any):
-        """Train on ``(X_train, y_train)``, validating on ``(X_val, y_val)`` each epoch; or set the mode.
+        """Train on ``(X_train, y_train)``, validating on ``(X_val, y_val)`` after each epoch; or set the mode.
+
+        Per minibatch: ``zero_grad``, forward, ``nn.CrossEntropyLoss``, ``backward``, ``step``
+        (the loop of :func:`backproplab.torchnn.train.fit`: batches in a seeded random order,
+        divergence stops with a NonFiniteError). Per epoch the train/validation loss and accuracy
+        are recorded in ``self.history`` (what :meth:`plot_train_val_metrics` and
+        :meth:`report_my_judgement` read).
 
         Parameters
         ----------
         X_train : array or tensor ``[N, ...]``, or bool
             Training inputs. A bool (or no argument) means ``nn.Module.train(mode)``.
-        y_train : array or tensor ``[N]`` (class indices) or ``[N, C]`` (one-hot)
+        y_train : class indices ``[N]`` (or one-hot ``[N, C]``)
         X_val, y_val : optional, as above
         epochs, batch_size : int
-        lr : float, optional
-            Learning rate (default 1e-3 for Adam).
-        optimizer : str, torch.optim.Optimizer or callable, optional
-            Default ``"adam"``; see :func:`backproplab.torchnn.train.fit`.
+        learning_rate : float
+            The SGD step size (default 0.01).
+        optimizer : opt-in beyond the contract
+            ``None`` (default): ``torch.optim.SGD(self.model.parameters(), lr=learning_rate)``.
+            ``"adam"`` (or another name, an Optimizer, a factory) as in
+            :func:`~backproplab.torchnn.train.fit`, at ``learning_rate``.
         seed : int, optional
             Seed of the batch order (default: the model's construction seed).
+        **fit_kwargs : more :func:`~backproplab.torchnn.train.fit` options (``lr_schedule``,
+            ``checkpoint`` ...)
 
         Returns
         -------
-        self (training) — the trained model, with ``self.history`` set.
+        self (after training, with ``self.history`` set); ``nn.Module.train``'s return in mode use.
         """
         if isinstance(X_train, bool):
-            if y_train is not None:
+            if y_train is not None or X_val is not None:
                 raise InputError("train(mode) takes one bool; to train pass X_train, y_train arrays")
-            return nn.Module.train(self, X_train)
+            mode = fit_kwargs.pop("mode", X_train)
+            if fit_kwargs:
+                raise InputError(f"train(mode) takes only mode, got also {sorted(fit_kwargs)}")
+            return nn.Module.train(self, mode)
         if y_train is None:
             raise InputError("y_train is required when training (got None)")
+        for alias in ("lr", "momentum"):
+            if alias in fit_kwargs:
+                raise InputError(f"{alias}= is not an argument of train: the step size is learning_rate=, "
+                                 "and another optimizer is passed as optimizer=")
         from backproplab.torchnn.train import fit
 
-        Xt, yt = self._input(X_train), _as_labels(y_train, "y_train")
+        Xt, yt = self._input(X_train), self._labels(y_train, "y_train")
         val = None
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise InputError("X_val and y_val must be given together")
-            val = (self._input(X_val), _as_labels(y_val, "y_val"))
-        self.history = fit(self, (Xt, yt), val, epochs=epochs, batch_size=batch_size,
-                           optimizer=optimizer if optimizer is not None else self._default_optimizer,
-                           lr=self._default_lr if lr is None else lr,
+            val = (self._input(X_val), self._labels(y_val, "y_val"))
+        if optimizer is None:
+            optimizer = torch.optim.SGD(self.model.parameters(), lr=_learning_rate(learning_rate))
+        self.history = fit(self, (Xt, yt), val, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+                           lr=_learning_rate(learning_rate), loss=nn.CrossEntropyLoss(),
                            seed=seed if seed is not None else (self.seed if self.seed is not None else 0),
                            device=device, progress=progress, probes=probes, **fit_kwargs)
         return self
@@ -235,7 +264,7 @@ class _CourseEstimator:
         return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
 
     def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
-        """Predicted class indices ``[N]`` (int64 NumPy array)."""
+        """Integer labels ``[N]`` (int64 NumPy array): the argmax of ``forward(X)`` over classes."""
         return self.predict_proba(X, batch_size).argmax(axis=1).astype(np.int64)
 
     def accuracy(self, X: Any, y: Any) -> float:
@@ -248,19 +277,59 @@ class _CourseEstimator:
             raise InputError("the model has no training history yet: call train(X_train, y_train, ...) first")
         return self.history
 
-    def plot_train_val_metrics(self):
-        """A Matplotlib figure: loss (left) and accuracy (right) per epoch, train and validation."""
+    def plot_train_val_metrics(self, path: str | os.PathLike | None = None):
+        """One figure, two panels side by side: loss and accuracy per epoch, train and validation.
+
+        With ``path`` it is also saved there (the course's run saves
+        ``pytorch_ann_train_val_metrics.png``). Returns the Matplotlib figure.
+        """
         from backproplab.torchnn.train import plot_history
 
-        return plot_history(self._require_history(), title=type(self).__name__)
+        fig = plot_history(self._require_history(), title=type(self).__name__)
+        if path is not None:
+            from backproplab.files import atomic_open
 
-    def report_my_judgement(self):
-        """Print and return the fit verdict (:func:`backproplab.torchnn.diagnose.diagnose`)."""
+            with atomic_open(Path(path), "wb") as handle:
+                fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+        return fig
+
+    def judge(self):
+        """The :class:`~backproplab.torchnn.diagnose.Verdict` on the recorded curves, with its reasons."""
         from backproplab.torchnn.diagnose import diagnose
 
-        verdict = diagnose(self._require_history())
-        print(verdict)
-        return verdict
+        return diagnose(self._require_history())
+
+    def report_my_judgement(self, verbose: bool = True) -> str:
+        """Exactly one of ``"underfitting"``, ``"overfitting"``, ``"generalizing"``, from the curves.
+
+        The rule is :func:`~backproplab.torchnn.diagnose.diagnose` read in the course's words by
+        :func:`~backproplab.torchnn.diagnose.judgement`; with ``verbose`` the reasons are printed
+        (one line). :meth:`judge` returns them as a Verdict.
+        """
+        from backproplab.torchnn.diagnose import judgement
+
+        verdict = self.judge()
+        word = judgement(verdict)
+        if verbose:
+            print(f"{word} ({verdict})")
+        return word
+
+
+def _manual_seed(seed: Any) -> int | None:
+    """``torch.manual_seed(seed)`` for an integer seed (the contract's A2.1); None leaves the RNG alone."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**64:
+        raise InputError(f"seed must be an integer in [0, 2**64) or None, got {seed!r}")
+    torch.manual_seed(int(seed))
+    return int(seed)
+
+
+def _learning_rate(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not (
+            np.isfinite(value) and value > 0):
+        raise InputError(f"learning_rate must be a positive finite number, got {value!r}")
+    return float(value)
 
 
 class PyTorchANN(_CourseEstimator, nn.Module):
@@ -269,9 +338,10 @@ class PyTorchANN(_CourseEstimator, nn.Module):
     Parameters
     ----------
     input_size, hidden_size, output_size : int
-    seed : int, optional
-        Weights are drawn after ``torch.manual_seed(seed)`` (the caller's RNG state is restored);
-        also the default seed of the batch order in :meth:`train`.
+    seed : int or None
+        ``torch.manual_seed(seed)`` is called, then the layers are drawn (the contract: the global
+        RNG stays seeded afterwards, as after the course's own file); also the default seed of the
+        batch order in :meth:`train`. ``None`` draws from the global RNG as it is.
 
     Shapes: ``forward`` takes ``[N, ...]`` flattening to ``[N, input_size]``, returns logits
     ``[N, output_size]``.
@@ -283,28 +353,37 @@ class PyTorchANN(_CourseEstimator, nn.Module):
         self.input_size = _positive_int("input_size", input_size)
         self.hidden_size = _positive_int("hidden_size", hidden_size)
         self.output_size = _positive_int("output_size", output_size)
-        self.seed = seed
-        with seeded_init(seed):
-            self.model = nn.Sequential(
-                nn.Linear(self.input_size, self.hidden_size),
-                nn.ReLU(),
-                nn.Linear(self.hidden_size, self.output_size),
-            )
+        self.seed = _manual_seed(seed)
+        self.model = nn.Sequential(
+            nn.Linear(self.input_size, self.hidden_size),
+            nn.ReLU(),
+            nn.Linear(self.hidden_size, self.output_size),
+        )
+
+    @property
+    def _n_classes(self) -> int:
+        return self.output_size
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``self.model(x)``: logits ``[N, output_size]`` (``x`` flattened to ``[N, input_size]`` first)."""
         return self.model(x.reshape(x.shape[0], -1))
 
 
 class PyTorchCNN(_CourseEstimator, nn.Module):
-    """The course's CNN for 28×28 grey images.
+    """The course's CNN for 28×28 grey images (CONTRACTS.md A3), all in one ``self.model``.
 
-    Four blocks ``Conv2d(3×3, padding 1) → ReLU → MaxPool2d(2) → BatchNorm2d → Dropout(0.3)`` with
-    32, 64, 128, 256 channels (28→14→7→3→1 pixels), then ``Flatten``, ``Linear(256, 128)``, ``ReLU``,
-    ``Linear(128, num_classes)``. Input ``[N, 1, 28, 28]`` (``[N, 784]`` is reshaped), output logits
-    ``[N, num_classes]``.
+    ``self.model = nn.Sequential(`` four blocks ``Conv2d(3×3, stride 1, padding 1) → ReLU →
+    MaxPool2d(2) → BatchNorm2d → Dropout(0.3)`` with 1→32→64→128→256 channels (28→14→7→3→1
+    pixels), then ``Flatten, Linear(256, 128), ReLU, Linear(128, num_classes))``: 422,986
+    parameters for 10 classes. Input ``[N, 1, 28, 28]`` (``[N, 784]`` is reshaped), output logits
+    ``[N, num_classes]``. ``features`` and ``classifier`` are views of the two parts of
+    ``self.model`` (the same modules, not copies). Training, prediction and the judgement are
+    those of :class:`PyTorchANN`.
     """
 
     channels = (32, 64, 128, 256)
+    #: modules per conv block (Conv2d, ReLU, MaxPool2d, BatchNorm2d, Dropout)
+    _block = 5
 
     def __init__(self, num_classes: int = 10, seed: int | None = 0, in_channels: int = 1,
                  dropout: float = 0.3):
@@ -313,24 +392,36 @@ class PyTorchCNN(_CourseEstimator, nn.Module):
         in_channels = _positive_int("in_channels", in_channels)
         if not 0.0 <= dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {dropout!r}")
-        self.seed = seed
-        with seeded_init(seed):
-            blocks: list[nn.Module] = []
-            c_in = in_channels
-            for c_out in self.channels:
-                blocks += [nn.Conv2d(c_in, c_out, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                           nn.BatchNorm2d(c_out), nn.Dropout(dropout)]
-                c_in = c_out
-            self.features = nn.Sequential(*blocks)
-            self.classifier = nn.Sequential(
-                nn.Flatten(), nn.Linear(self.channels[-1], 128), nn.ReLU(), nn.Linear(128, self.num_classes)
-            )
+        self.seed = _manual_seed(seed)
+        layers: list[nn.Module] = []
+        c_in = in_channels
+        for c_out in self.channels:
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(),
+                       nn.MaxPool2d(2), nn.BatchNorm2d(c_out), nn.Dropout(dropout)]
+            c_in = c_out
+        layers += [nn.Flatten(), nn.Linear(self.channels[-1], 128), nn.ReLU(), nn.Linear(128, self.num_classes)]
+        self.model = nn.Sequential(*layers)
+
+    @property
+    def _n_classes(self) -> int:
+        return self.num_classes
+
+    @property
+    def features(self) -> nn.Sequential:
+        """The four conv blocks (``self.model[:20]``)."""
+        return self.model[:self._block * len(self.channels)]
+
+    @property
+    def classifier(self) -> nn.Sequential:
+        """Flatten, Linear(256, 128), ReLU, Linear(128, num_classes) (``self.model[20:]``)."""
+        return self.model[self._block * len(self.channels):]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``self.model(x)``: ``x`` ``[N, 1, 28, 28]`` (or ``[N, 784]``) → logits ``[N, num_classes]``."""
         if x.ndim == 2:
             side = int(round(x.shape[1] ** 0.5))
             x = x.reshape(x.shape[0], 1, side, side)
-        return self.classifier(self.features(x))
+        return self.model(x)
 
 
 class MLP(nn.Module):
