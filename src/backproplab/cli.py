@@ -112,6 +112,9 @@ def _add_check(sub) -> None:
     chk.add_argument("paths", nargs="*", metavar="PATH", help="the file, a folder holding it, or a folder "
                      "of student folders (several PATHs or student folders make a batch)")
     chk.add_argument("--list", action="store_true", help="list the assignments with their items and points")
+    chk.add_argument("--init", action="store_true", help="write the starter files of ASSIGNMENT into the folder "
+                     "PATH (what an instructor hands out)")
+    chk.add_argument("--solution", action="store_true", help="with --init: write the reference solution instead")
     chk.add_argument("--json", type=Path, default=None, metavar="FILE", help="write our full record as JSON")
     chk.add_argument("--gradescope", type=Path, default=None, metavar="FILE",
                      help="write Gradescope's results.json (one submission)")

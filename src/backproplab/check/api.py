@@ -23,9 +23,10 @@ COMPOSITE = {"purdue": ("purdue-numpy-ann", "purdue-pytorch-ann", "purdue-pytorc
 
 def assignments() -> dict[str, Assignment]:
     """The single-file assignments by name."""
-    from backproplab.check import numpy_ann, pytorch_ann, pytorch_cnn
+    from backproplab.check import jku, numpy_ann, pytorch_ann, pytorch_cnn, radboud
 
-    return {a.name: a for a in (numpy_ann.ASSIGNMENT, pytorch_ann.ASSIGNMENT, pytorch_cnn.ASSIGNMENT)}
+    return {a.name: a for a in (numpy_ann.ASSIGNMENT, pytorch_ann.ASSIGNMENT, pytorch_cnn.ASSIGNMENT,
+                                jku.ASSIGNMENT, radboud.ASSIGNMENT)}
 
 
 def names() -> list[str]:
@@ -47,13 +48,15 @@ def describe(name: str) -> str:
     """The assignment's items and points, one line each (``check --list``)."""
     lines = []
     for a in parts(name):
-        lines.append(f"{a.name}: {a.filename}, class {a.cls}, {a.points:g} points")
+        what = f"class {a.cls}" if a.cls else "notebook"
+        lines.append(f"{a.name}: {a.filename}, {what}, {a.points:g} points checked")
         lines += [f"  {it.id:<5} {it.points:>2g}  {it.title}" for it in a.items]
+        lines += [f"  {m.id:<5} {m.points:>2g}  {m.title} (marked by hand)" for m in a.manual]
     return "\n".join(lines)
 
 
 def _holds(folder: Path, name: str) -> bool:
-    return any((folder / a.filename).is_file() for a in parts(name))
+    return any(a.find_in(folder) is not None for a in parts(name))
 
 
 def submissions(name: str, paths: Sequence[str | Path]) -> list[tuple[str, Path]]:
@@ -66,7 +69,7 @@ def submissions(name: str, paths: Sequence[str | Path]) -> list[tuple[str, Path]
     if len(paths) == 1 and paths[0].is_dir() and not _holds(paths[0], name):
         subs = sorted(d for d in paths[0].iterdir() if d.is_dir() and _holds(d, name))
         if not subs:
-            files = " or ".join(a.filename for a in parts(name))
+            files = " or ".join(n for a in parts(name) for n in (a.filename, *a.alt_filenames))
             raise InputError(f"PATH {paths[0]} holds no {files}, nor folders that do")
         paths = subs
     return [(p.name if p.is_dir() else p.parent.name or p.stem, p) for p in paths]
@@ -83,8 +86,9 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
 
     Parameters
     ----------
-    assignment : ``"purdue-numpy-ann"``, ``"purdue-pytorch-ann"``, ``"purdue-pytorch-cnn"`` or
-        ``"purdue"`` (a folder with all three files)
+    assignment : ``"purdue-numpy-ann"``, ``"purdue-pytorch-ann"``, ``"purdue-pytorch-cnn"``,
+        ``"purdue"`` (a folder with all three files), ``"jku-a7"`` or ``"radboud-a1"`` (a notebook,
+        ``.ipynb`` or its ``.py`` export)
     path : the file, or a folder holding it
     quick : train the accuracy items on a documented subset with a lower bound (said in the result)
     timeout : wall-clock seconds per item (default: each item's own, longer for training items)
@@ -110,7 +114,7 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     for a in parts(assignment):
         if only is not None and not only & {it.id for it in a.items}:
             continue
-        source = path / a.filename if path.is_dir() else path
+        source = (a.find_in(path) or path / a.filename) if path.is_dir() else path
         if path.is_dir() and not source.is_file():
             missing = [r for r in _missing(a, path) if only is None or r.id in only]
             results.append(SubmissionResult(a.name, student, str(path), missing, quick=quick))

@@ -9,9 +9,11 @@ inputs, in this process.
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -69,6 +71,20 @@ class FashionRun:
                 f"batch {self.batch_size}, lr {self.lr}; {self.n_test:,} test images; bound {self.bound}")
 
 
+@dataclass(frozen=True)
+class ManualItem:
+    """A written item a marker grades by hand (a derivation, an explanation): listed with the
+    reference answers the marker needs (``reference()``), never scored by the checker."""
+
+    id: str
+    title: str
+    points: float
+    reference: Callable[[], str]
+
+    def text(self) -> str:
+        return f"{self.id} {self.title} ({self.points:g} points), marked by hand. Reference:\n{self.reference()}"
+
+
 @dataclass
 class Context:
     """What a judge may use: the inputs the probes got, the run's settings, the test labels."""
@@ -92,12 +108,16 @@ class Assignment:
     Attributes
     ----------
     name, filename, module, cls : e.g. ``"purdue-numpy-ann"``, ``"numpy_ann.py"``, ``"numpy_ann"``,
-        ``"NumpyANN"``
+        ``"NumpyANN"`` (``cls`` '' when no single class is required, as for a notebook)
     probes : the child-side probe file (runs in the student's process)
     items : the contract items, in order
     make_inputs : deterministic inputs for the probes (no expected values among them)
     full_run, quick_run : the Fashion-MNIST run of the accuracy items, and its ``--quick`` subset
     item_timeout, training_timeout, quick_training_timeout : wall-clock seconds per item
+    prepare : for a notebook, the submission -> (the module source the child imports, messages about
+        the submission) (:func:`backproplab.check.notebook.extract`)
+    manual : the items marked by hand, listed with their reference answers
+    alt_filenames : other names the file may have in a student's folder (a notebook's .py export)
     """
 
     name: str
@@ -107,11 +127,21 @@ class Assignment:
     probes: Path
     items: tuple[Item, ...]
     make_inputs: Callable[[], dict[str, np.ndarray]]
-    full_run: FashionRun
-    quick_run: FashionRun
+    full_run: FashionRun | None = None
+    quick_run: FashionRun | None = None
     item_timeout: float = 60.0
     training_timeout: float = 1800.0
     quick_training_timeout: float = 180.0
+    prepare: Callable[[Path], tuple[str, list[str]]] | None = None
+    manual: tuple[ManualItem, ...] = ()
+    alt_filenames: tuple[str, ...] = ()
+
+    def find_in(self, folder: Path) -> Path | None:
+        """The assignment's file in ``folder`` (``filename``, else one of ``alt_filenames``), or None."""
+        for name in (self.filename, *self.alt_filenames):
+            if (Path(folder) / name).is_file():
+                return Path(folder) / name
+        return None
 
     @property
     def points(self) -> float:
@@ -155,6 +185,8 @@ def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> I
         err = out.error
         where = f" at {err['where']}" if err.get("where") else ""
         res.error = f"raised {err['type']}: {err['message']}{where}"
+        if err["type"] == "NotImplementedError":
+            res.error = f"not implemented: it still raises NotImplementedError{where}"
     else:
         try:
             res.assertions = item.judge(ctx, out)
@@ -180,14 +212,33 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
             ctx.data_error = f"the checker could not load Fashion-MNIST: {err}"
     planned = [(i.id, assignment.timeout(i, quick, timeout)) for i in items
                if not (i.training and ctx.data_error)]
-    outputs = run_items(Path(source), assignment.filename, assignment.module, assignment.probes, planned,
-                        inputs, files, required=(assignment.cls,), limits=limits or Limits(),
-                        after={i.id: i.after for i in items if i.after})
+    messages: list[str] = []
+    with _prepared(assignment, Path(source), messages) as (module_file, filename):
+        outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
+                            required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
+                            after={i.id: i.after for i in items if i.after})
     results = []
     with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
         for item in items:
             out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
             results.append(_item_result(item, ctx, out, assignment.filename))
-    messages = [f"quick run: {ctx.run.describe()}"] if quick and any(i.training for i in items) else []
+    if quick and any(i.training for i in items):
+        messages.append(f"quick run: {ctx.run.describe()}")
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
-                            quick=quick, seconds=time.perf_counter() - start, messages=messages)
+                            quick=quick, seconds=time.perf_counter() - start, messages=messages,
+                            manual=[m.text() for m in assignment.manual])
+
+
+@contextmanager
+def _prepared(assignment: Assignment, source: Path, messages: list[str]) -> Iterator[tuple[Path, str]]:
+    """The file the child imports and its name: the submission itself, or (a notebook) the module made
+    of its definitions, written to a temporary folder; ``messages`` gets what preparing it found."""
+    if assignment.prepare is None:
+        yield source, assignment.filename
+        return
+    text, found = assignment.prepare(source)
+    messages += found
+    with tempfile.TemporaryDirectory(prefix="backproplab-notebook-") as tmp:
+        module_file = Path(tmp) / f"{assignment.module}.py"
+        module_file.write_text(text, encoding="utf-8")
+        yield module_file, module_file.name

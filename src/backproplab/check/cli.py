@@ -22,8 +22,22 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout}")
 
 
+def _init(args: argparse.Namespace) -> int:
+    from backproplab.check.templates import init
+
+    if args.assignment is None or len(args.paths) != 1:
+        raise InputError("--init needs an ASSIGNMENT and one DIR: backproplab check --init jku-a7 handout/")
+    for path in init(args.assignment, args.paths[0], solution=args.solution):
+        print(f"wrote {path}")
+    return 0
+
+
 def run_check(args: argparse.Namespace) -> int:
     """``backproplab check``: list, grade one submission, or grade a batch into a gradebook."""
+    if getattr(args, "init", False):
+        return _init(args)
+    if getattr(args, "solution", False):
+        raise InputError("--solution goes with --init: backproplab check --init ASSIGNMENT DIR --solution")
     if args.list:
         print("\n\n".join(describe(n) for n in names() if n != "purdue"))
         total = sum(a.points for a in parts("purdue"))

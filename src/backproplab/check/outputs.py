@@ -34,6 +34,8 @@ def format_table(result: SubmissionResult, width: int = 100) -> str:
     notes = [n for it in result.items if it.passed for n in it.notes()]
     if notes:
         rows += ["", "notes:"] + [f"  {n}" for n in notes]
+    if result.manual:
+        rows += ["", "for the marker (not in the score above):"] + result.manual
     return "\n".join(rows)
 
 

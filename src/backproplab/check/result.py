@@ -98,7 +98,11 @@ class ItemResult:
 
 @dataclass
 class SubmissionResult:
-    """One student's result on one assignment (or on ``purdue``: all three files)."""
+    """One student's result on one assignment (or on ``purdue``: all three files).
+
+    ``manual``: the items a marker grades by hand, each with its reference answers (not in the
+    score, not in Gradescope's output: the students see that).
+    """
 
     assignment: str
     student: str
@@ -107,6 +111,7 @@ class SubmissionResult:
     quick: bool = False
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
+    manual: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -131,5 +136,6 @@ class SubmissionResult:
             "assignment": self.assignment, "student": self.student, "path": self.path,
             "quick": self.quick, "score": self.score, "max_score": self.max_score,
             "seconds": round(self.seconds, 3), "messages": list(self.messages),
+            "manual": list(self.manual),
             "items": [i.to_dict() for i in self.items],
         }
