@@ -1,4 +1,5 @@
 """The reference solution handed to instructors by `backproplab check --init ... --solution` (Purdue)."""
+# ruff: noqa: B905 - the course targets any Python 3, before zip(strict=)
 
 import torch
 from torch import nn
