@@ -98,6 +98,7 @@ class Assignment:
     make_inputs : deterministic inputs for the probes (no expected values among them)
     full_run, quick_run : the Fashion-MNIST run of the accuracy items, and its ``--quick`` subset
     item_timeout, training_timeout, quick_training_timeout : wall-clock seconds per item
+    memory_mb : the child's address-space limit unless :class:`Limits` sets one
     """
 
     name: str
@@ -112,6 +113,7 @@ class Assignment:
     item_timeout: float = 60.0
     training_timeout: float = 1800.0
     quick_training_timeout: float = 180.0
+    memory_mb: int = 4096
 
     @property
     def points(self) -> float:
@@ -182,7 +184,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
                if not (i.training and ctx.data_error)]
     outputs = run_items(Path(source), assignment.filename, assignment.module, assignment.probes, planned,
                         inputs, files, required=(assignment.cls,), limits=limits or Limits(),
-                        after={i.id: i.after for i in items if i.after})
+                        after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb)
     results = []
     with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
         for item in items:
