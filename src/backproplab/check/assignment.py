@@ -114,6 +114,7 @@ class Assignment:
     make_inputs : deterministic inputs for the probes (no expected values among them)
     full_run, quick_run : the Fashion-MNIST run of the accuracy items, and its ``--quick`` subset
     item_timeout, training_timeout, quick_training_timeout : wall-clock seconds per item
+    memory_mb : the child's address-space limit unless :class:`Limits` sets one
     prepare : for a notebook, the submission -> (the module source the child imports, messages about
         the submission) (:func:`backproplab.check.notebook.extract`)
     manual : the items marked by hand, listed with their reference answers
@@ -132,6 +133,7 @@ class Assignment:
     item_timeout: float = 60.0
     training_timeout: float = 1800.0
     quick_training_timeout: float = 180.0
+    memory_mb: int = 4096
     prepare: Callable[[Path], tuple[str, list[str]]] | None = None
     manual: tuple[ManualItem, ...] = ()
     alt_filenames: tuple[str, ...] = ()
@@ -216,7 +218,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     with _prepared(assignment, Path(source), messages) as (module_file, filename):
         outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
                             required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
-                            after={i.id: i.after for i in items if i.after})
+                            after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb)
     results = []
     with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
         for item in items:

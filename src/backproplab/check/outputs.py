@@ -25,7 +25,7 @@ def format_table(result: SubmissionResult, width: int = 100) -> str:
     head = f"{result.assignment} — {result.student or result.path}: {result.score:g} / {result.max_score:g}"
     rows = [head, f"{'item':<6} {'points':>9}  what failed"]
     for it in result.items:
-        what = _first_line(it.failures()[0], width - 18) if it.failures() else "ok"
+        what = _first_line(it.headline(), width - 18)
         rows.append(f"{it.id:<6} {it.score:>4g} / {it.points:<3g} {what}")
     rows += [f"({m})" for m in result.messages]
     lost = [it for it in result.items if not it.passed]

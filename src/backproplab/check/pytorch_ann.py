@@ -162,5 +162,5 @@ ASSIGNMENT = Assignment(
              after="2.6"),
     ),
     make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
-    training_timeout=1200.0, quick_training_timeout=180.0,
+    training_timeout=1200.0, memory_mb=8192, quick_training_timeout=180.0,
 )

@@ -76,5 +76,5 @@ ASSIGNMENT = Assignment(
              after="3.2"),
     ),
     make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=90.0,
-    training_timeout=3600.0, quick_training_timeout=300.0,
+    training_timeout=3600.0, memory_mb=16384, quick_training_timeout=300.0,
 )

@@ -71,10 +71,21 @@ class ItemResult:
         return self.score == self.points
 
     def failures(self) -> list[str]:
-        """The texts a student should read: the error, then every failed assertion."""
+        """The texts a student should read: the error, then every failed assertion (its likely
+        cause on a line of its own)."""
         out = [self.error] if self.error else []
-        out += [f"{a.name}: {a.text()}" for a in self.graded if not a.passed]
+        out += [f"{a.name}: {a.message}" + (f"\n  likely cause: {a.hint}" if a.hint else "")
+                for a in self.graded if not a.passed]
         return out
+
+    def headline(self) -> str:
+        """One line for a table: the error, or the first failure's likely cause, or its message."""
+        if self.error:
+            return self.error
+        first = next((a for a in self.graded if not a.passed), None)
+        if first is None:
+            return "ok"
+        return f"{first.name}: {first.hint or first.message}"
 
     def notes(self) -> list[str]:
         return [f"{a.name}: {a.text()}" for a in self.assertions if a.note]

@@ -35,7 +35,8 @@ class Limits:
     import_timeout : seconds of wall clock for starting the child and importing the student's file
     overall_timeout : seconds of wall clock for all of a submission's items together (None: the sum
         of the item limits plus ``import_timeout``)
-    memory_mb : address-space limit (RLIMIT_AS) in MiB
+    memory_mb : address-space limit (RLIMIT_AS) in MiB (None: the assignment's own, enough for a
+        plausible correct submission on the full data)
     file_mb : largest file the child may write (RLIMIT_FSIZE) in MiB
     max_processes : processes/threads the child may add to the user's count (RLIMIT_NPROC; no
         effect for root)
@@ -46,7 +47,7 @@ class Limits:
 
     import_timeout: float = 120.0
     overall_timeout: float | None = None
-    memory_mb: int = 6144
+    memory_mb: int | None = None
     file_mb: int = 64
     max_processes: int = 64
     output_cap: int = 4000
@@ -119,12 +120,13 @@ def _write_inputs(work: Path, source: Path, filename: str, inputs: Mapping[str, 
 def run_items(source: Path, filename: str, module: str, probes: Path, items: Sequence[tuple[str, float]],
               inputs: Mapping[str, np.ndarray], files: Mapping[str, np.ndarray] | None = None,
               required: Sequence[str] = (), limits: Limits = Limits(),
-              after: Mapping[str, str] | None = None) -> dict[str, ProbeOutput]:
+              after: Mapping[str, str] | None = None, memory_mb: int = 6144) -> dict[str, ProbeOutput]:
     """Run the probes of ``items`` (``(item id, wall-clock seconds)``) on the student's ``source``.
 
     Returns one :class:`ProbeOutput` per item id, in any case: a timeout, a crash, or an import
     failure becomes that item's ``failure`` text; the remaining items go on in a fresh child,
     except those that judge the run of an item that failed so (``after[item]``: that item's id).
+    ``memory_mb`` is the address-space limit when ``limits.memory_mb`` is None.
     """
     overall = limits.overall_timeout or (sum(t for _, t in items) + limits.import_timeout)
     cpu_seconds = int(overall) + 30
@@ -133,7 +135,7 @@ def run_items(source: Path, filename: str, module: str, probes: Path, items: Seq
         _write_inputs(work, Path(source), filename, inputs, files or {})
         spec = {"filename": filename, "module": module, "probes": str(probes), "inputs": "inputs.npz",
                 "out": "out", "required": list(required), "cpu_seconds": cpu_seconds,
-                "memory_bytes": limits.memory_mb << 20, "file_bytes": limits.file_mb << 20,
+                "memory_bytes": (limits.memory_mb or memory_mb) << 20, "file_bytes": limits.file_mb << 20,
                 "max_processes": limits.max_processes, "output_cap": limits.output_cap}
         zygote = fork_server(Path(probes), limits.import_timeout) if limits.fork_server else None
         return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote,

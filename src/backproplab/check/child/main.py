@@ -94,7 +94,8 @@ class CappedWriter(io.TextIOBase):
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _PATH_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.chmod", "os.chown", "os.truncate",
                 "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat",
-                "shutil.move", "os.chdir", "os.chroot"}
+                "shutil.move", "os.chdir", "os.chroot", "os.chflags", "os.setxattr",
+                "os.removexattr"}
 _DENIED = {"os.fork": "start a process (os.fork)", "os.forkpty": "start a process (os.forkpty)",
            "os.system": "run a shell command (os.system)", "os.exec": "replace the process (os.exec*)",
            "os.posix_spawn": "start a process (os.posix_spawn)", "os.spawn": "start a process (os.spawn*)",
