@@ -23,7 +23,11 @@ def test_init_writes_the_handouts(tmp_path, capsys):
     names = sorted(p.name for p in (tmp_path / "handout").iterdir())
     assert names == ["jku_a7.ipynb", "numpy_ann.py", "pytorch_ann.py", "pytorch_cnn.py", "radboud_a1.ipynb"]
     assert "raise NotImplementedError()" in (tmp_path / "handout" / "numpy_ann.py").read_text()
+    assert main(["check", "--init", "purdue", str(tmp_path / "purdue")]) == 0
+    assert sorted(p.name for p in (tmp_path / "purdue").iterdir()) == names[1:4]
     assert main(["check", "--init", "nonsense", str(tmp_path / "x")]) == 2
+    assert main(["check", "--init", "jku-a7"]) == 2  # no DIR
+    assert main(["check", "jku-a7", str(tmp_path / "handout"), "--solution"]) == 2  # --solution without --init
 
 
 @pytest.mark.slow
