@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from backproplab.check.templates import TODO, CellSpec, stub_class, stub_function
 
-SETUP = """import numpy as np
+SETUP = """%matplotlib inline
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

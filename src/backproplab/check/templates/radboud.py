@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from backproplab.check.templates import CellSpec, stub_function
 
-SETUP = """import math
+SETUP = """%matplotlib inline
+import math
 import numpy as np
 import torch
 import matplotlib.pyplot as plt"""
