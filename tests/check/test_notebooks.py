@@ -4,6 +4,8 @@ structure is reported, and hostile notebooks cost only their items."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -81,6 +83,7 @@ MISTAKES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment, edit, lost, words", MISTAKES)
 def test_common_mistake_loses_exactly_its_items(made, tmp_path, assignment, edit, lost, words):
     result = check(assignment, _variant(made, tmp_path, assignment, edit))
@@ -132,11 +135,24 @@ HOSTILE = [
     ("writing outside the working directory", _replace("rad-optimize-f", "    x_hist, y_hist = [x], [y]",
                                                        "    open('/tmp/backproplab-hostile.txt', 'w')\n    "
                                                        "x_hist, y_hist = [x], [y]"), ["1.1a"], "outside"),
+    ("sys.exit in a function", _replace("rad-activations", "return torch.clamp(x, min=0)",
+                                        "import sys\n    sys.exit(0)"), ["1.3b"], "sys.exit"),
+    ("a fork in a function", _replace("rad-activations", "return torch.clamp(x, min=0)",
+                                      "import os\n    os.fork()"), ["1.3b"], "may not start a process"),
+    ("a memory bomb in a function", _replace("rad-activations", "return torch.clamp(x, min=0)",
+                                             "return bytearray(10 ** 12)"), ["1.3b"], "MemoryError"),
+    ("a syntax error in a cell", _replace("rad-activations", "def relu(x):", "def relu(x:"),
+     ["1.3a", "1.3b", "1.4"], "defines no sigmoid"),  # model1 calls sigmoid, defined in the same cell
+    ("an import the grader lacks", _replace("rad-setup", "import math", "import math\nimport torchvision_lacking"),
+     [], ""),
+    ("pages of printing", _replace("rad-activations", "return torch.sigmoid(x)",
+                                   "print('x' * 100_000)\n    return torch.sigmoid(x)"), [], ""),
     ("an endless loop and an exit at the top level of cells", lambda cells: cells.insert(
         2, nbformat.v4.new_code_cell("import os\nwhile True:\n    pass\nos._exit(1)")), [], ""),
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label, edit, lost, words", HOSTILE, ids=[h[0] for h in HOSTILE])
 def test_hostile_notebooks_cost_only_their_items(made, tmp_path, label, edit, lost, words):
     from backproplab.check import Limits
@@ -146,3 +162,5 @@ def test_hostile_notebooks_cost_only_their_items(made, tmp_path, label, edit, lo
     assert result.lost() == lost, label
     text = "\n".join(f for it in result.items for f in it.failures())
     assert words in text, text
+    assert all(len(it.stdout) < 4200 for it in result.items)  # printed output is cut per item
+    assert not Path("/tmp/backproplab-hostile.txt").exists()
