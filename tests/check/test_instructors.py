@@ -40,6 +40,16 @@ def test_every_solution_gets_full_marks(tmp_path, capsys):
     assert "42 / 42" in capsys.readouterr().out
 
 
+@pytest.mark.slow
+def test_purdue_starters_score_zero_not_implemented(tmp_path):
+    from backproplab.check import check
+
+    main(["check", "--init", "purdue", str(tmp_path)])
+    result = check("purdue", tmp_path, quick=True)
+    assert result.score == 0 and result.max_score == 42
+    assert all("not implemented" in it.error for it in result.items)
+
+
 def test_grade_a_folder_and_upload_to_gradescope(tmp_path, capsys):
     main(["check", "--init", "radboud-a1", str(tmp_path / "start")])
     main(["check", "--init", "radboud-a1", str(tmp_path / "sol"), "--solution"])

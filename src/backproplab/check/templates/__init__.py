@@ -17,7 +17,7 @@ from pathlib import Path
 
 from backproplab.errors import InputError
 
-TODO = "# YOUR CODE HERE\nraise NotImplementedError()"
+EMPTY_BODY = "# YOUR CODE HERE\nraise NotImplementedError()"
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def stub_function(fn: Callable, params: list[str] | None = None, name: str | Non
     header = f"def {name or fn.__name__}({', '.join(str(p) for p in kept)}):"
     dropped = [n for n in sig.parameters if n not in {p.name for p in kept}]
     doc = _docstring(fn, dropped)
-    body = _indent((doc + "\n" if doc else "") + TODO)
+    body = _indent((doc + "\n" if doc else "") + EMPTY_BODY)
     return _indent(header + "\n" + body, indent) if indent else header + "\n" + body
 
 

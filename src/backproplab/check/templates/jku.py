@@ -9,7 +9,7 @@ starters come from :mod:`backproplab.courses.jku`'s references. Tasks 1 and 2 ar
 
 from __future__ import annotations
 
-from backproplab.check.templates import TODO, CellSpec, stub_class, stub_function
+from backproplab.check.templates import EMPTY_BODY, CellSpec, stub_class, stub_function
 
 SETUP = """%matplotlib inline
 import numpy as np
@@ -138,5 +138,5 @@ def CELLS() -> list[CellSpec]:  # noqa: N802 - a table, named as the other templ
            "gradients are larger in the lower (first) layers, a sign of vanishing gradients.\n(c) sigmoid′ never "
            "exceeds 1/4, one reason for vanishing gradients.\n(d) ReLU is much better after one epoch.\n"
            "(e) Other activations train more stably because their derivatives are always larger than 1."),
-        CellSpec("jku-answers", "code", starter=lambda: TODO, solution=ANSWERS),
+        CellSpec("jku-answers", "code", starter=lambda: EMPTY_BODY, solution=ANSWERS),
     ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from backproplab.check.templates import TODO, _docstring, _indent
+from backproplab.check.templates import EMPTY_BODY, _docstring, _indent
 
 SOLUTIONS = Path(__file__).with_name("solutions")
 CLASSES = {"purdue-numpy-ann": ("numpy_ann.py", "NumpyANN"), "purdue-pytorch-ann": ("pytorch_ann.py", "PyTorchANN"),
@@ -36,7 +36,7 @@ def _method_stub(text: str, node: ast.FunctionDef, reference: type) -> str:
     method = getattr(reference, node.name)
     kept = {a.arg for a in node.args.args}
     doc = _docstring(method, [n for n in _parameters(method) if n not in kept])
-    return header + "\n" + _indent((doc + "\n" if doc else "") + TODO, "        ")
+    return header + "\n" + _indent((doc + "\n" if doc else "") + EMPTY_BODY, "        ")
 
 
 def source(assignment: str, solution: bool) -> str:
