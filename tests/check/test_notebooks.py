@@ -122,6 +122,16 @@ def test_the_rule_keeps_definitions_and_skips_runs():
     assert "def g" in made.source and "x = 3" in made.source and "while" not in made.source
     assert "f(2)" not in made.source and made.defined == ["x", "g"]
     assert any("syntax error" in m for m in made.messages)
+    assert any("not defined when grading" in m and ": y;" in m for m in made.messages)
+
+
+def test_an_unreadable_notebook_is_one_clear_error(tmp_path, capsys):
+    from backproplab.cli import main
+
+    (tmp_path / "jku_a7.ipynb").write_text("{not json")
+    assert main(["check", "jku-a7", str(tmp_path / "jku_a7.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "could not be read as a Jupyter notebook" in err and "Traceback" not in err
 
 
 HOSTILE = [

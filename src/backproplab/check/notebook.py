@@ -143,6 +143,7 @@ def extract(cells: list[Cell]) -> Extracted:
     """The module of the kept statements (see the module's docstring), cell by cell, with messages
     naming the cells that could not be parsed and those whose top-level code was skipped."""
     parts, messages, defined, skipped = ["# made by backproplab check from the notebook's code cells"], [], [], []
+    unset: list[str] = []
     for n, cell in enumerate(cells, start=1):
         if cell.kind != "code":
             continue
@@ -154,9 +155,14 @@ def extract(cells: list[Cell]) -> Extracted:
             messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
                             "could be graded")
             continue
+        except (ValueError, RecursionError, MemoryError) as err:  # null bytes, absurd nesting
+            messages.append(f"{label} could not be parsed ({type(err).__name__}); nothing it defines could be graded")
+            continue
         kept = [s for s in tree.body if _kept(s)]
         if len(kept) < len(tree.body):
             skipped.append(str(n))
+            unset += [t.id for s in tree.body if not _kept(s) and isinstance(s, ast.Assign)
+                      for t in s.targets if isinstance(t, ast.Name)]
         if kept:
             parts.append(f"# --- {label}")
             parts += [_statement(s, text) for s in kept]
@@ -164,4 +170,8 @@ def extract(cells: list[Cell]) -> Extracted:
     if skipped:
         messages.append(f"top-level code that defines nothing (data loading, training runs, plots) was not run "
                         f"in cells {', '.join(skipped)}")
+    unset = sorted(set(unset) - set(defined))
+    if unset:
+        messages.append(f"not defined when grading (assigned by code that was not run): {', '.join(unset[:12])}; "
+                        "a graded function must not use them")
     return Extracted("\n".join(parts) + "\n", messages, defined)
