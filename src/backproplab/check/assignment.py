@@ -190,6 +190,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
         for item in items:
             out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
             results.append(_item_result(item, ctx, out, assignment.filename))
-    messages = [f"quick run: {ctx.run.describe()}"] if quick and any(i.training for i in items) else []
+    messages = ([f"quick run of {assignment.name}: {ctx.run.describe()}"]
+                if quick and any(i.training for i in items) else [])
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages)
