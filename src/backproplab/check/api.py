@@ -122,7 +122,7 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
         results.append(grade(a, source, quick=quick, timeout=timeout, limits=limits, student=student, only=only))
     if len(results) == 1:
         return results[0]
-    messages = sorted({m for r in results for m in r.messages})
+    messages = [m for r in results for m in r.messages]
     return SubmissionResult(assignment, student or path.name, str(path), [i for r in results for i in r.items],
                             quick=quick, seconds=time.perf_counter() - start, messages=messages)
 

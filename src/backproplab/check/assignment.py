@@ -225,7 +225,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
             out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
             results.append(_item_result(item, ctx, out, assignment.filename))
     if quick and any(i.training for i in items):
-        messages.append(f"quick run: {ctx.run.describe()}")
+        messages.append(f"quick run of {assignment.name}: {ctx.run.describe()}")
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages,
                             manual=[m.text() for m in assignment.manual])
