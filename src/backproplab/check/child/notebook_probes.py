@@ -284,10 +284,29 @@ def _gradient_helpers(mod, inp, out: dict) -> None:
         attempt(out, key, fn)
 
 
+def _course_network(x, params):
+    """The course's network (1.5a), given to the student's 1.6 functions in place of their own."""
+    for w, b, h in params:
+        x = h(x @ w + b)
+    return x.squeeze(-1) if x.shape[-1] == 1 else x
+
+
+def _course_bce(y, y_hat):
+    """The course's bce_loss (1.3e-g): 0·log 0 taken as 0, the logarithm's argument clamped."""
+    tiny = torch.finfo(y_hat.dtype).tiny
+    y = y.to(y_hat.dtype)
+    return -(torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat).clamp(min=tiny))).mean() + 0.0
+
+
 def probe_training(mod, inp) -> dict:
-    """1.6: the gradient helpers, evaluate, train_epoch (one seeded epoch; the loss over five), fit on digits."""
+    """1.6: the gradient helpers, evaluate, train_epoch (one seeded epoch; the loss over five), fit on digits.
+
+    The student's evaluate, train_epoch and fit run with the course's network and bce_loss in place of
+    the student's own (graded in 1.3 and 1.5), so that a mistake there costs its own item only.
+    """
     out: dict = {}
     _gradient_helpers(mod, inp, out)
+    mod.network, mod.bce_loss = _course_network, _course_bce  # 1.3 and 1.5 are graded on their own
     x, y = _digits(inp, torch.float64)
     xs, ys = x["train"][:64], y["train"][:64]
 
@@ -313,7 +332,7 @@ def probe_training(mod, inp) -> dict:
         xf, yf = _digits(inp, torch.float32)
         torch.manual_seed(int(inp["rad.fit_seed"]))
         dims = [64, 32, 1]
-        params = [(torch.randn(a, b) * (2.0 / b) ** 0.5, torch.zeros(b), h)
+        params = [((torch.randn(a, b) * (2.0 / b) ** 0.5).requires_grad_(), torch.zeros(b, requires_grad=True), h)
                   for a, b, h in zip(dims[:-1], dims[1:], (torch.relu, torch.sigmoid), strict=True)]
         need(mod, "fit")(params, xf, yf, float(inp["rad.fit_lr"]), 16, int(inp["rad.fit_epochs"]))
         z = xf["val"]
