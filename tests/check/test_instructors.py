@@ -8,9 +8,12 @@ import csv
 import json
 import shutil
 
+import jsonschema
 import pytest
 
 from backproplab.cli import main
+
+from .test_outputs import GRADESCOPE_SCHEMA
 
 pytestmark = pytest.mark.usefixtures("needs_fashion")
 
@@ -26,6 +29,10 @@ def test_init_writes_the_handouts(tmp_path, capsys):
     assert main(["check", "--init", "purdue", str(tmp_path / "purdue")]) == 0
     assert sorted(p.name for p in (tmp_path / "purdue").iterdir()) == names[1:4]
     assert main(["check", "--init", "nonsense", str(tmp_path / "x")]) == 2
+    before = (tmp_path / "handout" / "jku_a7.ipynb").read_text()
+    assert main(["check", "--init", "jku-a7", str(tmp_path / "handout"), "--solution"]) == 2  # never overwrites
+    assert "does not overwrite" in capsys.readouterr().err
+    assert (tmp_path / "handout" / "jku_a7.ipynb").read_text() == before
     assert main(["check", "--init", "jku-a7"]) == 2  # no DIR
     assert main(["check", "jku-a7", str(tmp_path / "handout"), "--solution"]) == 2  # --solution without --init
 
@@ -64,5 +71,6 @@ def test_grade_a_folder_and_upload_to_gradescope(tmp_path, capsys):
     out = tmp_path / "results.json"
     assert main(["check", "radboud-a1", str(subs / "alice"), "--gradescope", str(out)]) == 0
     payload = json.loads(out.read_text())
+    jsonschema.validate(payload, GRADESCOPE_SCHEMA)
     assert payload["score"] == payload["max_score"] == 30
     assert "marked by hand" not in json.dumps(payload)  # the references for the marker stay out of it

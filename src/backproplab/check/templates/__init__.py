@@ -132,7 +132,10 @@ NOTEBOOK_FILES = {"jku-a7": "jku_a7.ipynb", "radboud-a1": "radboud_a1.ipynb"}
 
 
 def init(assignment: str, folder: str | Path, solution: bool = False) -> list[Path]:
-    """Write the starter files of ``assignment`` (or ``purdue``: all three) into ``folder``; returns them."""
+    """Write the starter files of ``assignment`` (or ``purdue``: all three) into ``folder``; returns them.
+
+    Nothing is overwritten: a file already there is an :class:`InputError` before anything is written.
+    """
     import nbformat
 
     from backproplab.check.templates import purdue
@@ -146,6 +149,11 @@ def init(assignment: str, folder: str | Path, solution: bool = False) -> list[Pa
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"DIR {folder} exists and is not a folder")
+    targets = [folder / (PURDUE_FILES.get(n) or NOTEBOOK_FILES[n]) for n in names]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing:
+        raise InputError(f"DIR already holds {', '.join(existing)}; --init does not overwrite: remove it or choose "
+                         "another DIR")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for name in names:
