@@ -143,6 +143,15 @@ def test_removed_and_reordered_cells_are_reported(made, tmp_path):
     assert "my-own-id" in " ".join(check("jku-a7", renamed, items=["3.3"]).messages)
 
 
+def test_a_notebook_without_cell_ids_is_compared_by_count():
+    from backproplab.check.notebook import Cell, structure_messages
+
+    cells = [Cell("", "code", "x = 1")] * 3
+    assert "compared by count only" in structure_messages(cells, ["a", "b", "c"], is_export=False)[0]
+    assert "cells were added or removed" in structure_messages(cells, ["a", "b"], is_export=False)[0]
+    assert structure_messages([Cell("a", "code", ""), Cell("b", "code", "")], ["a", "b"], is_export=False) == []
+
+
 def test_py_export_is_graded_and_says_structure_unchecked(made, tmp_path):
     cells = read_cells(made / "solution" / "radboud_a1.ipynb")
     text = "\n\n".join(f"# %%\n{c.source}" for c in cells if c.kind == "code")

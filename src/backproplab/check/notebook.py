@@ -79,6 +79,11 @@ def structure_messages(cells: list[Cell], expected_ids: list[str], is_export: bo
         return ["a .py export carries no cell IDs: the notebook's cell structure was not checked "
                 "(hand in the .ipynb for that)"]
     got = [c.id for c in cells]
+    if not any(got):
+        same = len(cells) == len(expected_ids)
+        return [f"the notebook has no cell IDs (saved by a Jupyter before nbformat 4.5?): compared by count only, "
+                f"{len(cells)} cells against the handed-out {len(expected_ids)}"
+                + ("" if same else " — cell structure changed: cells were added or removed")]
     removed = [i for i in expected_ids if i not in got]
     added = [i for i in got if i not in expected_ids]
     out = []
