@@ -11,7 +11,7 @@ import pytest
 
 from backproplab.check import check
 from backproplab.check.notebook import extract, read_cells
-from backproplab.check.templates import init
+from backproplab.check.templates import expected_ids, init
 
 pytestmark = pytest.mark.usefixtures("needs_fashion")
 
@@ -49,6 +49,10 @@ def _replace(cell_id: str, old: str, new: str):
 
 @pytest.mark.parametrize("assignment, points", [("jku-a7", 50), ("radboud-a1", 30)])
 def test_starter_scores_zero_not_implemented(made, assignment, points):
+    for kind in ("starter", "solution"):
+        nb = nbformat.read(str(made / kind / FILES[assignment]), as_version=4)
+        nbformat.validate(nb)  # a valid nbformat 4.5 notebook, cell IDs included
+        assert [c["id"] for c in nb.cells] == expected_ids(assignment)
     result = check(assignment, made / "starter" / FILES[assignment])
     assert (result.score, result.max_score) == (0, points)
     for item in result.items:
