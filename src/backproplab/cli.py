@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=1, help="timings per side; the median is shown (default 1)")
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
+    _add_check(sub)
+
     for name, lesson in registry().items():
         lp = sub.add_parser(name, help=lesson.TITLE, description=plain_help(lesson.__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -152,6 +154,38 @@ def build_parser() -> argparse.ArgumentParser:
             lesson.add_arguments(lp)
         lp.set_defaults(lesson=lesson)
     return parser
+
+
+def _add_check(sub) -> None:
+    chk = sub.add_parser(
+        "check", help="grade a student's file against the course contract (autograder)",
+        description="Grade a student's file (or a folder of student folders) against the course contract: one "
+                    "check per contract item with its points, the code run in a child process with limits. "
+                    "ASSIGNMENTs: see --list. Exit status 0 when every submission got full marks, else 1.")
+    chk.add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="e.g. purdue-numpy-ann, or purdue")
+    chk.add_argument("paths", nargs="*", metavar="PATH", help="the file, a folder holding it, or a folder "
+                     "of student folders (several PATHs or student folders make a batch)")
+    chk.add_argument("--list", action="store_true", help="list the assignments with their items and points")
+    chk.add_argument("--init", action="store_true", help="write the starter files of ASSIGNMENT into the folder "
+                     "PATH (what an instructor hands out)")
+    chk.add_argument("--solution", action="store_true", help="with --init: write the reference solution instead")
+    chk.add_argument("--json", type=Path, default=None, metavar="FILE", help="write our full record as JSON")
+    chk.add_argument("--gradescope", type=Path, default=None, metavar="FILE",
+                     help="write Gradescope's results.json (one submission)")
+    chk.add_argument("--quick", action="store_true", help="accuracy items on a documented subset and bound")
+    chk.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel")
+    chk.add_argument("--timeout", type=float, default=None, metavar="S",
+                     help="wall-clock seconds per item (default: each item's own)")
+    chk.add_argument("--item", action="append", default=None, metavar="ID",
+                     help="grade only this contract item, e.g. 1.6 (repeatable)")
+    chk.add_argument("--out", type=Path, default=Path("check-results"), metavar="DIR",
+                     help="batch: where gradebook.csv and records/ go (default ./check-results)")
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from backproplab.check.cli import run_check
+
+    return run_check(args)
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -259,6 +293,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_reproduce(args)
         if args.command == "bench":
             return _cmd_bench(args)
+        if args.command == "check":
+            return _cmd_check(args)
         return _cmd_lesson(args)
     except DataNotFoundError as err:
         print(f"backproplab: error: {err}", file=sys.stderr)

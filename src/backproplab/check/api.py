@@ -1,0 +1,164 @@
+"""The checker's Python API: :func:`check` one submission, :func:`check_batch` many.
+
+>>> from backproplab.check import check
+>>> result = check("purdue-numpy-ann", "alice/numpy_ann.py", quick=True)   # doctest: +SKIP
+>>> result.score, result.max_score, result.lost()                          # doctest: +SKIP
+(16.0, 18, ['1.6'])
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from backproplab.check.assignment import Assignment, grade
+from backproplab.check.result import ItemResult, SubmissionResult
+from backproplab.check.runner import Limits
+from backproplab.errors import InputError
+
+COMPOSITE = {"purdue": ("purdue-numpy-ann", "purdue-pytorch-ann", "purdue-pytorch-cnn")}
+
+
+def assignments() -> dict[str, Assignment]:
+    """The single-file assignments by name."""
+    from backproplab.check import jku, numpy_ann, pytorch_ann, pytorch_cnn, radboud
+
+    return {a.name: a for a in (numpy_ann.ASSIGNMENT, pytorch_ann.ASSIGNMENT, pytorch_cnn.ASSIGNMENT,
+                                jku.ASSIGNMENT, radboud.ASSIGNMENT)}
+
+
+def names() -> list[str]:
+    """Every assignment ``check`` accepts, the composite ``purdue`` last."""
+    return list(assignments()) + list(COMPOSITE)
+
+
+def parts(name: str) -> list[Assignment]:
+    """The single-file assignments behind ``name`` (one, or three for ``purdue``)."""
+    table = assignments()
+    if name in table:
+        return [table[name]]
+    if name in COMPOSITE:
+        return [table[n] for n in COMPOSITE[name]]
+    raise InputError(f"assignment must be one of {', '.join(names())}; got {name!r}")
+
+
+def describe(name: str) -> str:
+    """The assignment's items and points, one line each (``check --list``)."""
+    lines = []
+    for a in parts(name):
+        what = f"class {a.cls}" if a.cls else "notebook"
+        lines.append(f"{a.name}: {a.filename}, {what}, {a.points:g} points checked")
+        lines += [f"  {it.id:<5} {it.points:>2g}  {it.title}" for it in a.items]
+        lines += [f"  {m.id:<5} {m.points:>2g}  {m.title} (marked by hand)" for m in a.manual]
+    return "\n".join(lines)
+
+
+def _holds(folder: Path, name: str) -> bool:
+    return any(a.find_in(folder) is not None for a in parts(name))
+
+
+def submissions(name: str, paths: Sequence[str | Path]) -> list[tuple[str, Path]]:
+    """``(student, path)`` for each submission: several PATHs, or one folder of student folders,
+    make a batch; one file, or one folder holding the assignment's file, is one submission."""
+    paths = [Path(p) for p in paths]
+    for p in paths:
+        if not p.exists():
+            raise InputError(f"PATH {p} does not exist")
+    if len(paths) == 1 and paths[0].is_dir() and not _holds(paths[0], name):
+        subs = sorted(d for d in paths[0].iterdir() if d.is_dir() and _holds(d, name))
+        if not subs:
+            files = " or ".join(n for a in parts(name) for n in (a.filename, *a.alt_filenames))
+            raise InputError(f"PATH {paths[0]} holds no {files}, nor folders that do")
+        paths = subs
+    return [(p.name if p.is_dir() else p.parent.name or p.stem, p) for p in paths]
+
+
+def _missing(assignment: Assignment, folder: Path) -> list[ItemResult]:
+    text = f"{assignment.filename} not found in {folder}"
+    return [ItemResult(it.id, it.title, it.points, error=text) for it in assignment.items]
+
+
+def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: float | None = None,
+          limits: Limits | None = None, student: str = "", items: Sequence[str] | None = None) -> SubmissionResult:
+    """Grade one submission.
+
+    Parameters
+    ----------
+    assignment : ``"purdue-numpy-ann"``, ``"purdue-pytorch-ann"``, ``"purdue-pytorch-cnn"``,
+        ``"purdue"`` (a folder with all three files), ``"jku-a7"`` or ``"radboud-a1"`` (a notebook,
+        ``.ipynb`` or its ``.py`` export)
+    path : the file, or a folder holding it
+    quick : train the accuracy items on a documented subset with a lower bound (said in the result)
+    timeout : wall-clock seconds per item (default: each item's own, longer for training items)
+    limits : memory, file size, processes, output cap (:class:`~backproplab.check.runner.Limits`)
+    items : grade only these item ids (e.g. ``["1.6"]``); default all
+
+    Returns
+    -------
+    SubmissionResult with one :class:`ItemResult` per contract item (score, assertions, feedback).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"path {path} does not exist")
+    if timeout is not None and not timeout > 0:
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    only = None if items is None else frozenset(str(i) for i in items)
+    if only is not None:
+        unknown = only - {it.id for a in parts(assignment) for it in a.items}
+        if unknown:
+            raise InputError(f"items must be item ids of {assignment}; got unknown {sorted(unknown)}")
+    start = time.perf_counter()
+    results: list[SubmissionResult] = []
+    for a in parts(assignment):
+        if only is not None and not only & {it.id for it in a.items}:
+            continue
+        source = (a.find_in(path) or path / a.filename) if path.is_dir() else path
+        if path.is_dir() and not source.is_file():
+            missing = [r for r in _missing(a, path) if only is None or r.id in only]
+            results.append(SubmissionResult(a.name, student, str(path), missing, quick=quick))
+            continue
+        results.append(grade(a, source, quick=quick, timeout=timeout, limits=limits, student=student, only=only))
+    if len(results) == 1:
+        return results[0]
+    messages = [m for r in results for m in r.messages]
+    return SubmissionResult(assignment, student or path.name, str(path), [i for r in results for i in r.items],
+                            quick=quick, seconds=time.perf_counter() - start, messages=messages)
+
+
+def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, quick: bool = False,
+                timeout: float | None = None, limits: Limits | None = None, items: Sequence[str] | None = None,
+                progress: bool = True, on_result: Callable[[SubmissionResult], None] | None = None,
+                ) -> list[SubmissionResult]:
+    """Grade many submissions, ``jobs`` at a time (each in its own child processes), in order.
+
+    A submission that breaks the checker's own handling (an unreadable file) is reported in its
+    record and never stops the batch.
+    """
+    if not isinstance(jobs, int) or jobs < 1:
+        raise InputError(f"jobs must be a positive integer, got {jobs!r}")
+    subs = submissions(assignment, paths)
+    parts(assignment)[0].inputs  # build the inputs once, before threads share them  # noqa: B018
+
+    def one(sub: tuple[str, Path]) -> SubmissionResult:
+        student, path = sub
+        try:
+            return check(assignment, path, quick=quick, timeout=timeout, limits=limits, student=student, items=items)
+        except (OSError, ValueError) as err:
+            failed = [ItemResult(it.id, it.title, it.points, error=f"not graded: {err}")
+                      for a in parts(assignment) for it in a.items if items is None or it.id in items]
+            return SubmissionResult(assignment, student, str(path), failed, quick=quick)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(subs), desc=f"check {assignment}", unit="student", disable=not progress, leave=False)
+    results: list[SubmissionResult] = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for res in pool.map(one, subs):
+            results.append(res)
+            bar.update(1)
+            if on_result is not None:
+                on_result(res)
+    bar.close()
+    return results

@@ -1,0 +1,246 @@
+"""What an assignment is to the checker, and how one submission is graded.
+
+An :class:`Assignment` names the file and class the course asks for, its items (id, title, points,
+a judge), the inputs the probes get, and the Fashion-MNIST run of its accuracy items. Grading runs
+the probes in a child process (:func:`backproplab.check.runner.run_items`) and hands each item's
+output to its judge, which computes the expected values with the course's reference on the same
+inputs, in this process.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from backproplab.check.compare import Bad
+from backproplab.check.result import Assertion, ItemResult, SubmissionResult
+from backproplab.check.runner import Limits, ProbeOutput, run_items
+
+Judge = Callable[["Context", ProbeOutput], list[Assertion]]
+
+#: Judging runs one submission at a time: the references draw their weights from the global NumPy
+#: and torch generators after seeding them, which threads grading in parallel would interleave.
+_JUDGING = threading.RLock()
+
+
+@dataclass(frozen=True)
+class Item:
+    """One contract item: ``id`` as in CONTRACTS.md (``"1.6"``), its points and its judge.
+
+    ``training``: it trains on Fashion-MNIST (longer limit, ``--quick`` subset); ``after``: the id of
+    the item whose trained model it judges (not run again when that run timed out or crashed).
+    """
+
+    id: str
+    title: str
+    points: float
+    judge: Judge
+    training: bool = False
+    after: str = ""
+
+
+@dataclass(frozen=True)
+class FashionRun:
+    """How an accuracy item trains on Fashion-MNIST, and the bound it holds the test accuracy to."""
+
+    n_train: int
+    n_val: int
+    n_test: int
+    epochs: int
+    batch_size: int
+    lr: float
+    hidden: int
+    bound: float
+    seed: int = 0
+
+    def inputs(self) -> dict[str, np.ndarray]:
+        """What the child's training probe reads: hidden width, epochs, batch size, seed; lr."""
+        return {"fm.run": np.array([self.hidden, self.epochs, self.batch_size, self.seed]),
+                "fm.lr": np.array(self.lr)}
+
+    def describe(self) -> str:
+        return (f"{self.n_train:,} training and {self.n_val:,} validation images, {self.epochs} epochs, "
+                f"batch {self.batch_size}, lr {self.lr}; {self.n_test:,} test images; bound {self.bound}")
+
+
+@dataclass(frozen=True)
+class ManualItem:
+    """A written item a marker grades by hand (a derivation, an explanation): listed with the
+    reference answers the marker needs (``reference()``), never scored by the checker."""
+
+    id: str
+    title: str
+    points: float
+    reference: Callable[[], str]
+
+    def text(self) -> str:
+        return f"{self.id} {self.title} ({self.points:g} points), marked by hand. Reference:\n{self.reference()}"
+
+
+@dataclass
+class Context:
+    """What a judge may use: the inputs the probes got, the run's settings, the test labels."""
+
+    assignment: Assignment
+    quick: bool
+    inputs: Mapping[str, np.ndarray]
+    test_labels: np.ndarray | None = None
+    data_error: str = ""
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def run(self) -> FashionRun:
+        return self.assignment.quick_run if self.quick else self.assignment.full_run
+
+
+@dataclass
+class Assignment:
+    """A course file the checker grades.
+
+    Attributes
+    ----------
+    name, filename, module, cls : e.g. ``"purdue-numpy-ann"``, ``"numpy_ann.py"``, ``"numpy_ann"``,
+        ``"NumpyANN"`` (``cls`` '' when no single class is required, as for a notebook)
+    probes : the child-side probe file (runs in the student's process)
+    items : the contract items, in order
+    make_inputs : deterministic inputs for the probes (no expected values among them)
+    full_run, quick_run : the Fashion-MNIST run of the accuracy items, and its ``--quick`` subset
+    item_timeout, training_timeout, quick_training_timeout : wall-clock seconds per item
+    memory_mb : the child's address-space limit unless :class:`Limits` sets one
+    prepare : for a notebook, the submission -> (the module source the child imports, messages about
+        the submission) (:func:`backproplab.check.notebook.extract`)
+    manual : the items marked by hand, listed with their reference answers
+    alt_filenames : other names the file may have in a student's folder (a notebook's .py export)
+    """
+
+    name: str
+    filename: str
+    module: str
+    cls: str
+    probes: Path
+    items: tuple[Item, ...]
+    make_inputs: Callable[[], dict[str, np.ndarray]]
+    full_run: FashionRun | None = None
+    quick_run: FashionRun | None = None
+    item_timeout: float = 60.0
+    training_timeout: float = 1800.0
+    quick_training_timeout: float = 180.0
+    memory_mb: int = 4096
+    prepare: Callable[[Path], tuple[str, list[str]]] | None = None
+    manual: tuple[ManualItem, ...] = ()
+    alt_filenames: tuple[str, ...] = ()
+
+    def find_in(self, folder: Path) -> Path | None:
+        """The assignment's file in ``folder`` (``filename``, else one of ``alt_filenames``), or None."""
+        for name in (self.filename, *self.alt_filenames):
+            if (Path(folder) / name).is_file():
+                return Path(folder) / name
+        return None
+
+    @property
+    def points(self) -> float:
+        return sum(i.points for i in self.items)
+
+    @cached_property
+    def inputs(self) -> dict[str, np.ndarray]:
+        with _JUDGING:
+            return self.make_inputs()
+
+    def timeout(self, item: Item, quick: bool, override: float | None) -> float:
+        if override is not None:
+            return float(override)
+        if item.training:
+            return self.quick_training_timeout if quick else self.training_timeout
+        return self.item_timeout
+
+
+@lru_cache(maxsize=2)
+def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The files the child gets for an accuracy item (uint8 pixels [N, 784], train/val labels) and,
+    kept here, the test labels. Train: the first ``n_train`` training images; validation: the last
+    ``n_val``; test: the first ``n_test`` of the test set."""
+    from backproplab.data import load_fashion_mnist
+
+    images, labels = load_fashion_mnist("train")
+    timages, tlabels = load_fashion_mnist("test")
+    flat = images.reshape(len(images), -1)
+    files = {"fm_train_x": flat[:run.n_train], "fm_train_y": labels[:run.n_train].astype(np.int64),
+             "fm_val_x": flat[len(flat) - run.n_val:], "fm_val_y": labels[len(flat) - run.n_val:].astype(np.int64),
+             "fm_test_x": timages.reshape(len(timages), -1)[:run.n_test]}
+    return files, tlabels[:run.n_test].astype(np.int64)
+
+
+def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> ItemResult:
+    res = ItemResult(item.id, item.title, item.points, seconds=round(out.seconds, 3), stdout=out.stdout,
+                     cpu=round(out.cpu, 3))
+    if out.failure:
+        res.error = out.failure
+    elif out.error:
+        err = out.error
+        where = f" at {err['where']}" if err.get("where") else ""
+        res.error = f"raised {err['type']}: {err['message']}{where}"
+        if err["type"] == "NotImplementedError":
+            res.error = f"not implemented: it still raises NotImplementedError{where}"
+    else:
+        try:
+            res.assertions = item.judge(ctx, out)
+        except Bad as bad:
+            res.assertions = [Assertion(item.title, False, str(bad))]
+    return res
+
+
+def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout: float | None = None,
+          limits: Limits | None = None, student: str = "", only: frozenset[str] | None = None) -> SubmissionResult:
+    """Grade one file: run every item's probe (or those in ``only``) in a child process, then judge
+    each output here."""
+    start = time.perf_counter()
+    ctx = Context(assignment, quick, assignment.inputs)
+    inputs = dict(assignment.inputs)
+    files: dict[str, np.ndarray] = {}
+    items = [i for i in assignment.items if only is None or i.id in only]
+    if any(i.training for i in items):
+        try:
+            files, ctx.test_labels = fashion_split(ctx.run)
+            inputs.update(ctx.run.inputs())
+        except (OSError, ValueError) as err:
+            ctx.data_error = f"the checker could not load Fashion-MNIST: {err}"
+    planned = [(i.id, assignment.timeout(i, quick, timeout)) for i in items
+               if not (i.training and ctx.data_error)]
+    messages: list[str] = []
+    with _prepared(assignment, Path(source), messages) as (module_file, filename):
+        outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
+                            required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
+                            after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb)
+    results = []
+    with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
+        for item in items:
+            out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
+            results.append(_item_result(item, ctx, out, assignment.filename))
+    if quick and any(i.training for i in items):
+        messages.append(f"quick run of {assignment.name}: {ctx.run.describe()}")
+    return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
+                            quick=quick, seconds=time.perf_counter() - start, messages=messages,
+                            manual=[m.text() for m in assignment.manual])
+
+
+@contextmanager
+def _prepared(assignment: Assignment, source: Path, messages: list[str]) -> Iterator[tuple[Path, str]]:
+    """The file the child imports and its name: the submission itself, or (a notebook) the module made
+    of its definitions, written to a temporary folder; ``messages`` gets what preparing it found."""
+    if assignment.prepare is None:
+        yield source, assignment.filename
+        return
+    text, found = assignment.prepare(source)
+    messages += found
+    with tempfile.TemporaryDirectory(prefix="backproplab-notebook-") as tmp:
+        module_file = Path(tmp) / f"{assignment.module}.py"
+        module_file.write_text(text, encoding="utf-8")
+        yield module_file, module_file.name

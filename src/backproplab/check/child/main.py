@@ -1,0 +1,286 @@
+"""The child process that runs a student's file: ``python -I main.py spec.json``.
+
+Standalone on purpose (stdlib, plus NumPy/PyTorch that the probes need): it is started with ``-I``,
+so nothing of the checker is importable, and it never sees an expected answer. It
+
+1. sets its own resource limits (CPU seconds, address space, file size, processes),
+2. imports the libraries the probes need, then installs an audit hook that refuses writes outside
+   the working directory, new processes, signals, sockets and ``ctypes`` library loading,
+3. imports the student's file as a module (``__name__`` is not ``"__main__"``, so its run block
+   does not start),
+4. runs one probe per item and writes what came back to ``out/<item>.json`` (numbers, strings) and
+   ``out/<item>.npz`` (arrays), announcing ``start``/``done`` on the progress pipe.
+
+Python-level output of the student is captured per item and cut to ``output_cap`` characters.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+
+_EVENTS = None  # the progress pipe (a file object), set in main()
+
+
+def _emit(**event) -> None:
+    _EVENTS.write(json.dumps(event) + "\n")
+    _EVENTS.flush()
+
+
+def _set_limits(spec: dict) -> None:
+    def cap(which, value):
+        if value:
+            try:
+                resource.setrlimit(which, (int(value), int(value)))
+            except (ValueError, OSError):
+                pass
+
+    cpu = spec.get("cpu_seconds")
+    if cpu:
+        resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 5))
+    cap(resource.RLIMIT_AS, spec.get("memory_bytes"))
+    cap(resource.RLIMIT_FSIZE, spec.get("file_bytes"))
+    nproc = spec.get("max_processes")
+    if nproc and hasattr(resource, "RLIMIT_NPROC"):
+        cap(resource.RLIMIT_NPROC, _user_threads() + int(nproc))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-large write fails with an OSError instead
+
+
+def _user_threads() -> int:
+    """Threads this user runs now (RLIMIT_NPROC counts threads of the whole user)."""
+    uid, count = os.getuid(), 0
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if os.stat(f"/proc/{pid}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{pid}/task"))
+            except OSError:
+                continue
+    return count
+
+
+class CappedWriter(io.TextIOBase):
+    """A text stream that keeps the first ``cap`` characters and counts the rest."""
+
+    def __init__(self, cap: int):
+        self.cap, self.parts, self.kept, self.dropped = cap, [], 0, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s) -> int:
+        s = str(s)
+        room = self.cap - self.kept
+        if room > 0:
+            self.parts.append(s[:room])
+            self.kept += min(room, len(s))
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def text(self) -> str:
+        out = "".join(self.parts)
+        if self.dropped:
+            out += f"\n[... {self.dropped:,} more characters cut]"
+        return out
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+_PATH_EVENTS = {"os.remove", "os.rename", "os.mkdir", "os.rmdir", "os.chmod", "os.chown", "os.truncate",
+                "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.copymode", "shutil.copystat",
+                "shutil.move", "os.chdir", "os.chroot", "os.chflags", "os.setxattr",
+                "os.removexattr"}
+_DENIED = {"os.fork": "start a process (os.fork)", "os.forkpty": "start a process (os.forkpty)",
+           "os.system": "run a shell command (os.system)", "os.exec": "replace the process (os.exec*)",
+           "os.posix_spawn": "start a process (os.posix_spawn)", "os.spawn": "start a process (os.spawn*)",
+           "subprocess.Popen": "start a process (subprocess)", "os.kill": "send a signal (os.kill)",
+           "os.killpg": "send a signal (os.killpg)", "socket.connect": "open a network connection",
+           "socket.bind": "open a network socket", "ctypes.dlopen": "load a C library (ctypes)",
+           "os.symlink": "create a symbolic link", "os.link": "create a hard link",
+           "os.setuid": "change the user id",
+           "resource.setrlimit": "change the resource limits", "resource.prlimit": "change the resource limits"}
+
+
+class Refused(PermissionError):
+    """What the audit hook raises; the message says what was refused."""
+
+
+def _install_guard(root: str) -> None:
+    root = os.path.realpath(root)
+
+    def inside(path) -> bool:
+        if isinstance(path, int):
+            return True
+        try:
+            path = os.fsdecode(os.fspath(path))
+        except TypeError:
+            return False
+        full = os.path.realpath(os.path.join(root, path))
+        return full == root or full.startswith(root + os.sep)
+
+    def hook(event, args):
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
+                (isinstance(flags, int) and flags & _WRITE_FLAGS)
+            if writing and path is not None and not inside(path):
+                raise Refused(f"backproplab check: writing outside the working directory is not allowed "
+                              f"(open {path!r} for writing)")
+        elif event in _PATH_EVENTS:
+            for arg in args[:2]:
+                if isinstance(arg, str | bytes | os.PathLike) and not inside(arg):
+                    raise Refused(f"backproplab check: {event} outside the working directory is not "
+                                  f"allowed ({arg!r})")
+        elif event in _DENIED:
+            raise Refused(f"backproplab check: a submission may not {_DENIED[event]}")
+
+    sys.addaudithook(hook)
+
+
+def _student_frame(tb, filename: str) -> str:
+    """'numpy_ann.py:42 in _backward: dW1 = ...' for the deepest frame in the student's file."""
+    where = ""
+    for frame in traceback.extract_tb(tb):
+        if os.path.basename(frame.filename) == filename:
+            where = f"{filename}:{frame.lineno} in {frame.name}: {(frame.line or '').strip()}"
+    return where
+
+
+def describe_error(err: BaseException, filename: str) -> dict:
+    """The error as data: type, message (cut) and where in the student's file it was raised."""
+    if isinstance(err, SystemExit):
+        message = f"called sys.exit({err.code!r})"
+    else:
+        message = str(err)
+    if len(message) > 600:
+        message = message[:600] + " [...]"
+    info = {"type": type(err).__name__, "message": message, "where": _student_frame(err.__traceback__, filename)}
+    if isinstance(err, SyntaxError):
+        info["where"] = f"{filename}:{err.lineno}: {(err.text or '').strip()}"
+    return info
+
+
+def _load_probes(path: str):
+    spec = importlib.util.spec_from_file_location("_backproplab_probes", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _import_student(filename: str, module_name: str):
+    spec = importlib.util.spec_from_file_location(module_name, os.path.join(os.getcwd(), filename))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _save(out_dir: str, item: str, record: dict, arrays: dict) -> None:
+    import numpy as np
+
+    if arrays:
+        np.savez(os.path.join(out_dir, f"{item}.npz"), **arrays)
+    with open(os.path.join(out_dir, f"{item}.json"), "w") as f:
+        json.dump(record, f)
+
+
+def _split(values: dict):
+    """Arrays go to the .npz, everything JSON-able to the .json, anything else as its repr."""
+    import numpy as np
+
+    arrays, plain = {}, {}
+    for key, value in values.items():
+        if isinstance(value, np.ndarray):
+            if value.dtype == object:
+                plain[key] = repr(value)[:300]
+            else:
+                arrays[key] = value
+            continue
+        try:
+            json.dumps(value, allow_nan=True)
+            plain[key] = value
+        except (TypeError, ValueError):
+            plain[key] = repr(value)[:300]
+    return arrays, plain
+
+
+def _run_item(probes, item: str, module, inputs: dict, spec: dict) -> None:
+    capture = CappedWriter(int(spec.get("output_cap", 20000)))
+    old = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = capture
+    values, error, start = {}, None, time.perf_counter()
+    try:
+        values = probes.PROBES[item](module, inputs) or {}
+    except BaseException as err:  # noqa: BLE001 - the student's code may raise anything, even SystemExit
+        error = describe_error(err, spec["filename"])
+    finally:
+        sys.stdout, sys.stderr = old
+    arrays, plain = _split(values)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    record = {"values": plain, "error": error, "stdout": capture.text(),
+              "seconds": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime}
+    _save(spec["out"], item, record, arrays)
+
+
+def serve(spec: dict, probes) -> int:
+    """Set the limits, raise the guard, import the student's file and run the items.
+
+    ``probes`` is the probe module, its ``setup()`` already done (here, or in the zygote that
+    forked this process).
+    """
+    _set_limits(spec)
+    sys.setrecursionlimit(3000)
+    sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE
+    inputs = probes.load_inputs(spec["inputs"]) if spec.get("inputs") else {}
+    _install_guard(os.getcwd())
+    capture = CappedWriter(int(spec.get("output_cap", 20000)))
+    sys.stdout = sys.stderr = capture
+    try:
+        module = _import_student(spec["filename"], spec["module"])
+        missing = [name for name in spec.get("required", []) if not hasattr(module, name)]
+        if missing:
+            raise AttributeError(f"{spec['filename']} defines no {' or '.join(missing)} "
+                                 f"(the contract's class name)")
+    except BaseException as err:  # noqa: BLE001
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        _save(spec["out"], "_import", {"error": describe_error(err, spec["filename"]),
+                                       "stdout": capture.text()}, {})
+        _emit(event="import_failed")
+        return 0
+    sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    _emit(event="ready")
+    for item in spec["items"]:
+        _emit(event="start", item=item)
+        _run_item(probes, item, module, inputs, spec)
+        _emit(event="done", item=item)
+    return 0
+
+
+def open_events(spec: dict) -> None:
+    """The progress channel: an inherited pipe (``progress_fd``) or a FIFO (``events_path``)."""
+    global _EVENTS
+    if spec.get("events_path"):
+        _EVENTS = open(spec["events_path"], "w")  # noqa: SIM115 - kept open for the process's life
+    else:
+        _EVENTS = os.fdopen(int(spec["progress_fd"]), "w")
+
+
+def main(spec_path: str) -> int:
+    with open(spec_path) as f:
+        spec = json.load(f)
+    open_events(spec)
+    probes = _load_probes(spec["probes"])
+    probes.setup()  # imports NumPy / torch / Matplotlib before the guard goes up
+    return serve(spec, probes)
+
+
+if __name__ == "__main__":
+    code = main(sys.argv[1])
+    sys.stdout.flush()
+    os._exit(code)  # skip interpreter shutdown: the student's objects may misbehave in __del__

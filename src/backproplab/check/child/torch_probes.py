@@ -1,0 +1,305 @@
+"""Child-side probes for ``purdue-pytorch-ann`` and ``purdue-pytorch-cnn``.
+
+They run inside the student's process (see ``main.py``) and hold no expected value: each takes the
+student's module and the parent's inputs and returns arrays, numbers and strings. The helpers that
+describe a model (:func:`layout`) are also imported by the parent, to describe the reference the
+same way.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+STATE: dict = {}
+MEAN, STD = 0.1307, 0.3081
+
+
+def setup() -> None:
+    torch.set_num_threads(1)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot  # noqa: F401 - imported before the guard goes up
+
+
+def load_inputs(path: str) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _t(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a))
+
+
+def to_numpy(value) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def layout(module: nn.Module) -> list[dict]:
+    """The leaf modules in registration order, with the settings the contract names."""
+    rows = []
+    for m in module.modules():
+        if any(True for _ in m.children()):
+            continue
+        row = {"type": type(m).__name__}
+        if isinstance(m, nn.Linear):
+            row.update(in_features=m.in_features, out_features=m.out_features, bias=m.bias is not None)
+        elif isinstance(m, nn.Conv2d):
+            row.update(in_channels=m.in_channels, out_channels=m.out_channels, kernel_size=list(m.kernel_size),
+                       stride=list(m.stride), padding=[int(p) for p in m.padding] if not isinstance(m.padding, str)
+                       else m.padding)
+        elif isinstance(m, nn.MaxPool2d):
+            row.update(kernel_size=m.kernel_size, stride=m.stride)
+        elif isinstance(m, nn.BatchNorm2d):
+            row.update(num_features=m.num_features)
+        elif isinstance(m, nn.Dropout):
+            row.update(p=m.p)
+        rows.append(row)
+    return rows
+
+
+def params(net: nn.Module, prefix: str) -> dict:
+    return {f"{prefix}p{i}": to_numpy(p).copy() for i, p in enumerate(net.parameters())}
+
+
+def set_params(net: nn.Module, inp: dict, prefix: str = "known.") -> None:
+    """Copy the parent's known weights into the student's parameters, in registration order."""
+    plist = list(net.parameters())
+    n = int(inp[f"{prefix}count"])
+    if len(plist) != n:
+        raise ValueError(f"the model has {len(plist)} parameter tensors; the contract's layout has {n}, so the "
+                         "checker cannot load its known weights")
+    with torch.no_grad():
+        for i, p in enumerate(plist):
+            w = inp[f"{prefix}p{i}"]
+            if tuple(p.shape) != w.shape:
+                raise ValueError(f"parameter {i} has shape {tuple(p.shape)}; the contract's layout has {w.shape}")
+            p.copy_(_t(w))
+
+
+def _make(mod, inp, cls: str, cfg: str = "small"):
+    args = [int(v) for v in inp[f"{cfg}.args"]]
+    return getattr(mod, cls)(*args)
+
+
+def probe_init(mod, inp, cls: str):
+    net = _make(mod, inp, cls, "init")
+    out = {"is_module": isinstance(net, nn.Module), "n_params": sum(p.numel() for p in net.parameters())
+           if isinstance(net, nn.Module) else 0}
+    for attr in inp["init.attrs"].tolist():
+        value = getattr(net, str(attr), None)
+        out[f"attr.{attr}"] = value if isinstance(value, int | float) else repr(value)
+    model = getattr(net, "model", None)
+    out["model_type"] = type(model).__name__ if model is not None else None
+    out["layout"] = layout(net)
+    out.update(params(net, "init."))
+    return out
+
+
+def _eval(net: nn.Module) -> None:
+    nn.Module.train(net, False)  # the course's train() hides nn.Module.train; call the original
+
+
+def probe_forward(mod, inp, cls: str):
+    net = _make(mod, inp, cls)
+    set_params(net, inp)
+    _eval(net)
+    with torch.no_grad():
+        return {"logits": to_numpy(net.forward(_t(inp["X"]))).astype(np.float64)}
+
+
+def _train(net, inp, key: str, epochs: int, batch: int):
+    X, y = _t(inp[f"{key}.X"]), _t(inp[f"{key}.y"])
+    Xv, yv = _t(inp["val.X"]), _t(inp["val.y"])
+    return net.train(X, y, Xv, yv, epochs, batch, float(inp["train.lr"]))
+
+
+def probe_train(mod, inp, cls: str):
+    out = {}
+    n = inp["one.X"].shape[0]
+    for tag, epochs in (("one.", 1), ("two.", 2)):
+        net = _make(mod, inp, cls)
+        set_params(net, inp)
+        _train(net, inp, "one", epochs, n)
+        out.update(params(net, tag))
+    return out
+
+
+def probe_predict(mod, inp, cls: str):
+    net = _make(mod, inp, cls)
+    set_params(net, inp)
+    _eval(net)
+    with torch.no_grad():
+        return {"pred": to_numpy(net.predict(_t(inp["X"])))}
+
+
+def describe_figures() -> list[dict]:
+    """Every open Matplotlib figure: its axes (position, labels, title) and their lines' data."""
+    import matplotlib.pyplot as plt
+
+    figs = []
+    for num in plt.get_fignums():
+        fig = plt.figure(num)
+        axes = []
+        for ax in fig.get_axes():
+            box = ax.get_position()
+            lines = [{"label": str(line.get_label()), "y": [float(v) for v in np.asarray(line.get_ydata(), float)]}
+                     for line in ax.get_lines()]
+            axes.append({"box": [box.x0, box.y0, box.x1, box.y1], "title": ax.get_title(),
+                         "ylabel": ax.get_ylabel(), "xlabel": ax.get_xlabel(), "lines": lines})
+        figs.append({"axes": axes})
+    return figs
+
+
+def probe_plot(mod, inp, cls: str):
+    import matplotlib.pyplot as plt
+
+    net = _make(mod, inp, cls)
+    set_params(net, inp)
+    _train(net, inp, "plot", int(inp["plot.epochs"]), int(inp["plot.batch"]))
+    plt.close("all")
+    net.plot_train_val_metrics()
+    pngs = sorted(f for f in os.listdir(".") if f.endswith(".png"))
+    figs = describe_figures()
+    plt.close("all")
+    return {"figures": figs, "pngs": pngs}
+
+
+def _fashion(cls: str):
+    def load(name):
+        x = torch.from_numpy(np.load(f"{name}.npy", allow_pickle=False)).to(torch.float32)
+        x = (x / 255.0 - MEAN) / STD
+        return x.reshape(-1, 1, 28, 28) if cls == "PyTorchCNN" else x.reshape(-1, 784)
+
+    ytr = torch.from_numpy(np.load("fm_train_y.npy", allow_pickle=False))
+    yval = torch.from_numpy(np.load("fm_val_y.npy", allow_pickle=False))
+    return load("fm_train_x"), ytr, load("fm_val_x"), yval, load("fm_test_x")
+
+
+def _trained(mod, inp, cls: str):
+    """The student's model trained on Fashion-MNIST with the run's settings (once per child: a run
+    that raised raises the same error again for the next item instead of training again)."""
+    if "train_error" in STATE:
+        raise STATE["train_error"]
+    if "trained" not in STATE:
+        hidden, epochs, batch, seed = [int(v) for v in inp["fm.run"]]
+        try:
+            net = mod.PyTorchANN(784, hidden, 10, seed) if cls == "PyTorchANN" else mod.PyTorchCNN(10, seed)
+            Xtr, ytr, Xv, yv, Xte = _fashion(cls)
+            net.train(Xtr, ytr, Xv, yv, epochs, batch, float(inp["fm.lr"]))
+        except Exception as err:
+            STATE["train_error"] = err
+            raise
+        STATE["trained"], STATE["epochs"], STATE["X_test"] = net, epochs, Xte
+    return STATE["trained"]
+
+
+def probe_fashion(mod, inp, cls: str):
+    net = _trained(mod, inp, cls)
+    _eval(net)
+    with torch.no_grad():
+        pred = to_numpy(net.predict(STATE["X_test"]))
+    return {"test_pred": pred.argmax(axis=1) if pred.ndim == 2 else pred.reshape(-1)}
+
+
+def _series(value, epochs: int):
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().tolist()
+    if isinstance(value, list | tuple | np.ndarray) and len(value) == epochs:
+        try:
+            return [float(v) for v in value]
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def curves_from_attributes(net, epochs: int) -> dict:
+    """train/val loss/accuracy per epoch found among the model's attributes (a history dict or lists)."""
+    found: dict = {}
+
+    def consider(name: str, value) -> None:
+        seq, lname = _series(value, epochs), name.lower()
+        kind = "loss" if "loss" in lname else "acc" if "acc" in lname else None
+        if seq is not None and kind:
+            split = "val" if ("val" in lname or "test" in lname) else "train"
+            found.setdefault(f"{split}_{kind}", seq)
+
+    for name, value in vars(net).items():
+        if hasattr(value, "to_dict") and callable(value.to_dict):
+            try:
+                value = value.to_dict()
+            except Exception:  # noqa: BLE001
+                continue
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                consider(f"{key}", sub)
+        else:
+            consider(name, value)
+    return found
+
+
+def curves_from_figure(figs: list[dict], epochs: int) -> dict:
+    """The same curves read off the plot: the 'loss' panel and the 'acc' panel, 'val' lines."""
+    found: dict = {}
+    for fig in figs:
+        for k, ax in enumerate(fig["axes"]):
+            text = f"{ax['title']} {ax['ylabel']}".lower()
+            kind = "loss" if "loss" in text else "acc" if "acc" in text else ("loss", "acc")[k] if k < 2 else None
+            for j, line in enumerate(ax["lines"]):
+                if kind and len(line["y"]) == epochs:
+                    split = "val" if ("val" in line["label"].lower() or j == 1) else "train"
+                    found.setdefault(f"{split}_{kind}", line["y"])
+    return found
+
+
+def probe_judgement(mod, inp, cls: str):
+    import matplotlib.pyplot as plt
+
+    net = _trained(mod, inp, cls)
+    epochs = STATE["epochs"]
+    answer = net.report_my_judgement()
+    curves, source = curves_from_attributes(net, epochs), "attributes"
+    if len(curves) < 4:
+        plt.close("all")
+        try:
+            net.plot_train_val_metrics()
+            curves, source = curves_from_figure(describe_figures(), epochs), "plot"
+        finally:
+            plt.close("all")
+    return {"answer": answer if isinstance(answer, str) else repr(answer), "answer_type": type(answer).__name__,
+            "curves": curves, "source": source}
+
+
+def _for(cls: str, fn):
+    return lambda mod, inp: fn(mod, inp, cls)
+
+
+PROBES = {
+    "2.1": _for("PyTorchANN", probe_init), "2.2": _for("PyTorchANN", probe_forward),
+    "2.3": _for("PyTorchANN", probe_train), "2.4": _for("PyTorchANN", probe_predict),
+    "2.5": _for("PyTorchANN", probe_plot), "2.6": _for("PyTorchANN", probe_fashion),
+    "2.7": _for("PyTorchANN", probe_judgement),
+    "3.2": _for("PyTorchCNN", probe_fashion), "3.3": _for("PyTorchCNN", probe_judgement),
+}
+
+
+def probe_cnn(mod, inp):
+    """3.1: layout, parameter count, initial weights; eval-mode logits with known weights; a train call."""
+    out = probe_init(mod, inp, "PyTorchCNN")
+    out.update(probe_forward(mod, inp, "PyTorchCNN"))
+    net = _make(mod, inp, "PyTorchCNN")
+    set_params(net, inp)
+    before = [p.detach().clone() for p in net.parameters()]
+    _train(net, inp, "one", 1, int(inp["one.X"].shape[0]))
+    out["train_changed"] = any(not torch.equal(a, b.detach()) for a, b in zip(before, net.parameters(), strict=True))
+    out["train_finite"] = all(bool(torch.isfinite(p).all()) for p in net.parameters())
+    return out
+
+
+PROBES["3.1"] = probe_cnn

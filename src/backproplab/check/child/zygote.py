@@ -1,0 +1,127 @@
+"""A fork server for the graded children: ``python -I zygote.py PROBES``.
+
+Started once per probe file by the checker (never by a student), it imports the probe module's
+libraries (NumPy, torch, Matplotlib: seconds) and then waits for requests on stdin, one JSON line
+``{"work": DIR, "spec": SPEC, "exit": EXIT}`` each. For each it forks a child that starts its own
+session, moves into DIR, points stdin/stdout at ``/dev/null`` and stderr at ``DIR/_stderr.txt`` (so
+it cannot talk to the zygote), and runs :func:`main.serve` with ``DIR/SPEC``: limits, guard, the
+student's import, the items. The zygote answers ``{"pid": PID}`` and, when the child ends, writes
+its exit code (negative: the signal) to ``DIR/EXIT`` (atomically). It holds no expected value and
+runs no student code itself; when stdin closes (the checker ended, or was killed) it stops the
+children still running and exits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import sys
+import time
+
+_WORK: dict[int, str] = {}  # child pid -> the file its exit status goes to
+
+
+def _load(path: str, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _reap(signum=None, frame=None) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        target = _WORK.pop(pid, None)
+        if target is not None:
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            try:
+                with open(target + ".tmp", "w") as f:
+                    json.dump({"code": code}, f)
+                os.replace(target + ".tmp", target)
+            except OSError:
+                pass  # the work folder is gone: the parent no longer waits
+
+
+def _child(main, probes, work: str, spec_name: str) -> None:
+    os.setsid()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    os.chdir(work)
+    null = os.open(os.devnull, os.O_RDWR)
+    err = os.open("_stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.dup2(err, 2)
+    os.close(null)
+    os.close(err)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115
+    sys.stdout = sys.__stdout__ = open(1, "w", closefd=False)  # noqa: SIM115
+    sys.stderr = sys.__stderr__ = open(2, "w", closefd=False)  # noqa: SIM115
+    code = 1
+    try:
+        with open(spec_name) as f:
+            spec = json.load(f)
+        main.open_events(spec)
+        code = main.serve(spec, probes)
+        sys.stdout.flush()
+    finally:
+        os._exit(code)
+
+
+def run(probes_path: str) -> None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    main = _load(os.path.join(here, "main.py"), "_backproplab_child_main")
+    probes = _load(probes_path, "_backproplab_probes")
+    probes.setup()
+    signal.signal(signal.SIGCHLD, _reap)
+    out = sys.stdout
+    out.write(json.dumps({"ready": True}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            work, spec_name, exit_name = request["work"], request["spec"], request["exit"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # record the pid before reaping it
+        pid = os.fork()
+        if pid == 0:
+            _child(main, probes, work, spec_name)
+        _WORK[pid] = os.path.join(work, exit_name)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+        _reap()
+        out.write(json.dumps({"pid": pid}) + "\n")
+        out.flush()
+    _stop_children()
+
+
+def _stop_children() -> None:
+    """The checker is gone (stdin closed): stop every child still running, with its session, and
+    remove what the checker could not (the children's folders, this server's own)."""
+    import shutil
+
+    folders = {os.path.dirname(target) for target in _WORK.values()}
+    for pid in list(_WORK):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + 5
+    while _WORK and time.monotonic() < deadline:
+        _reap()
+        time.sleep(0.01)
+    for folder in folders | {os.getcwd()}:
+        if os.path.basename(folder).startswith(("backproplab-check-", "backproplab-zygote-")):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    run(sys.argv[1])

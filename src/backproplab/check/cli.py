@@ -1,0 +1,70 @@
+"""The ``backproplab check`` subcommand behind :mod:`backproplab.cli` (arguments in, tables and files out)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from backproplab.check.api import check, check_batch, describe, names, parts, submissions
+from backproplab.check.outputs import format_table, gradescope, write_batch, write_json
+from backproplab.errors import InputError
+
+
+def _validate(args: argparse.Namespace) -> None:
+    if args.assignment is None:
+        raise InputError(f"check needs an ASSIGNMENT ({', '.join(names())}) and a PATH, or --list")
+    parts(args.assignment)
+    if not args.paths:
+        raise InputError(f"check {args.assignment} needs a PATH: the file, or a folder holding it")
+    if args.jobs < 1:
+        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.timeout is not None and not args.timeout > 0:
+        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+
+
+def _init(args: argparse.Namespace) -> int:
+    from backproplab.check.templates import init
+
+    if args.assignment is None or len(args.paths) != 1:
+        raise InputError("--init needs an ASSIGNMENT and one DIR: backproplab check --init jku-a7 handout/")
+    for path in init(args.assignment, args.paths[0], solution=args.solution):
+        print(f"wrote {path}")
+    return 0
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """``backproplab check``: list, grade one submission, or grade a batch into a gradebook."""
+    if getattr(args, "init", False):
+        return _init(args)
+    if getattr(args, "solution", False):
+        raise InputError("--solution goes with --init: backproplab check --init ASSIGNMENT DIR --solution")
+    if args.list:
+        print("\n\n".join(describe(n) for n in names() if n != "purdue"))
+        total = sum(a.points for a in parts("purdue"))
+        print(f"\npurdue: a folder holding all three files ({total:g} points)")
+        return 0
+    _validate(args)
+    subs = submissions(args.assignment, args.paths)
+    if len(subs) == 1:
+        student, path = subs[0]
+        result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student,
+                       items=args.item)
+        print(format_table(result))
+        if args.json is not None:
+            print(f"wrote {write_json(args.json, result.to_dict())}", file=sys.stderr)
+        if args.gradescope is not None:
+            print(f"wrote {write_json(args.gradescope, gradescope(result))}", file=sys.stderr)
+        return 0 if result.score == result.max_score else 1
+    if args.gradescope is not None:
+        raise InputError("--gradescope writes one submission's results.json; got a batch of "
+                         f"{len(subs)} submissions")
+    results = check_batch(args.assignment, [p for _, p in subs], jobs=args.jobs, quick=args.quick,
+                          timeout=args.timeout, items=args.item)
+    for res in results:
+        lost = ", ".join(res.lost()) or "-"
+        print(f"{res.student:<24} {res.score:>6g} / {res.max_score:<4g} lost: {lost}")
+    paths = write_batch(args.out, results)
+    print(f"wrote {paths[0]} and {len(paths) - 1} records in {paths[0].parent / 'records'}", file=sys.stderr)
+    if args.json is not None:
+        print(f"wrote {write_json(args.json, [r.to_dict() for r in results])}", file=sys.stderr)
+    return 0 if all(r.score == r.max_score for r in results) else 1

@@ -1,0 +1,124 @@
+"""Comparing a student's values with the reference's, and saying what differed in words.
+
+Every failed comparison says what was called with which input, what was expected and what came
+back; the assignment modules add the likely cause when the difference matches a known mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from backproplab.check.result import Assertion
+from backproplab.check.runner import ProbeOutput
+
+
+class Bad(Exception):
+    """The student's value cannot be compared (missing, wrong type); the message says why."""
+
+
+def summary(value: Any, limit: int = 6) -> str:
+    """A short picture of a value: an array's shape, dtype and first entries; a number's repr."""
+    if isinstance(value, np.ndarray):
+        flat = value.reshape(-1)
+        head = ", ".join(f"{v:.6g}" if np.issubdtype(value.dtype, np.number) else repr(v) for v in flat[:limit])
+        more = ", …" if flat.size > limit else ""
+        return f"array of shape {value.shape}, {value.dtype} [{head}{more}]"
+    if isinstance(value, float):
+        return f"{value:.8g}"
+    return repr(value)
+
+
+def array(out: ProbeOutput, key: str, what: str) -> np.ndarray:
+    """The array the probe stored under ``key``; :class:`Bad` naming ``what`` when there is none."""
+    if key in out.arrays:
+        return out.arrays[key]
+    if key in out.values:
+        value = out.values[key]
+        if isinstance(value, int | float | bool) or (isinstance(value, list) and value):
+            try:
+                return np.asarray(value, dtype=float)
+            except (TypeError, ValueError):
+                pass
+        raise Bad(f"{what} returned {summary(value)}, not an array")
+    raise Bad(f"{what} returned nothing the checker could read (None?)")
+
+
+def number(out: ProbeOutput, key: str, what: str) -> float:
+    """The float the probe stored under ``key``; :class:`Bad` when it is missing or not a number."""
+    value = out.values.get(key, out.arrays.get(key))
+    try:
+        result = float(np.asarray(value, dtype=float).reshape(-1)[0]) if np.size(value) == 1 else None
+    except (TypeError, ValueError):
+        result = None
+    if result is None:
+        raise Bad(f"{what} returned {summary(value)}, not one number")
+    return result
+
+
+def worst(got: np.ndarray, expected: np.ndarray) -> str:
+    """Where the largest difference is, and its size."""
+    diff = np.abs(got.astype(float) - expected.astype(float))
+    if not np.isfinite(diff).all():
+        idx = np.unravel_index(int(np.argmax(~np.isfinite(diff))), diff.shape)
+        return f"non-finite value {got[idx]} at index {tuple(int(i) for i in idx)}"
+    idx = np.unravel_index(int(np.argmax(diff)), diff.shape)
+    return (f"largest difference {diff[idx]:.3g} at index {tuple(int(i) for i in idx)} "
+            f"(expected {expected[idx]:.8g}, got {got[idx]:.8g})")
+
+
+Hint = tuple[Callable[[np.ndarray, np.ndarray], bool], str]
+
+
+def close(name: str, called: str, got: Any, expected: np.ndarray, *, rtol: float = 1e-6,
+          atol: float = 1e-9, hints: Sequence[Hint] = (), shape_hint: str = "") -> Assertion:
+    """An :class:`Assertion` that ``got`` equals ``expected`` within tolerances (shape first).
+
+    ``hints`` are ``(predicate(got, expected), likely cause)`` pairs; the first that holds on a
+    failure becomes the assertion's hint.
+    """
+    expected = np.asarray(expected, dtype=float)
+    got_arr = np.asarray(got)
+    if got_arr.dtype == bool:
+        got_arr = got_arr.astype(float)
+    if not np.issubdtype(got_arr.dtype, np.number):
+        return Assertion(name, False, f"{called}: expected {summary(expected)}, got {summary(got)}")
+    if got_arr.shape != expected.shape:
+        return Assertion(name, False, f"{called}: expected shape {expected.shape}, got shape {got_arr.shape}",
+                         shape_hint)
+    got_arr = got_arr.astype(float)
+    if np.allclose(got_arr, expected, rtol=rtol, atol=atol):
+        return Assertion(name, True, f"{called}: matches the reference ({expected.size} values)")
+    hint = ""
+    for predicate, text in hints:
+        try:
+            with np.errstate(all="ignore"):
+                if predicate(got_arr, expected):
+                    hint = text
+                    break
+        except (ValueError, TypeError, FloatingPointError):
+            continue
+    return Assertion(name, False, f"{called}: expected {summary(expected)}, got {summary(got_arr)}; "
+                                  f"{worst(got_arr, expected)}", hint)
+
+
+def guarded(name: str, fn: Callable[[], Assertion | list[Assertion]]) -> list[Assertion]:
+    """Run one comparison; a :class:`Bad` value becomes a failed assertion with its message."""
+    try:
+        result = fn()
+    except Bad as err:
+        return [Assertion(name, False, str(err))]
+    return result if isinstance(result, list) else [result]
+
+
+def ratio(got: np.ndarray, expected: np.ndarray) -> float | None:
+    """The single factor ``got ≈ r · expected`` if there is one (least squares, 1e-6 relative fit)."""
+    e = expected.reshape(-1).astype(float)
+    g = got.reshape(-1).astype(float)
+    denom = float(e @ e)
+    if denom == 0 or not np.isfinite(g).all():
+        return None
+    r = float(g @ e) / denom
+    return r if np.allclose(g, r * e, rtol=1e-5, atol=1e-12 * max(1.0, abs(r))) else None

@@ -1,0 +1,151 @@
+"""``jku-a7``: the JKU assignment 7 notebook (CONTRACTS.md part B; 50 points checked, 50 by hand).
+
+Expected values come from :mod:`backproplab.courses.jku` here: ``ANN_sigmoid``/``ANN_relu`` built
+after ``torch.manual_seed(66)`` and run on the first two normalised training images. ``train_and_test``
+runs in the child with the probe's own ``train``, ``test`` and small loaders, which record how they
+were called. Tasks 1 and 2 are written: listed with the reference answers a marker needs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from backproplab.check.assignment import Assignment, Context, Item, ManualItem
+from backproplab.check.notebook_assignment import PROBES, got, near, part, preparer
+from backproplab.check.result import Assertion
+from backproplab.check.runner import ProbeOutput
+
+SEED = 66
+HYPER = (0.05, 0.5, 2)  # lr, momentum, epochs for 3.2c's run in the child
+ANSWERS = {"a_": True, "b_": False, "c_": True, "d_": True, "e_": False}
+LINEARS = [(784, 512), (512, 1024), (1024, 512), (512, 10)]
+
+
+def make_inputs() -> dict[str, np.ndarray]:
+    """The first two training images, normalised, [2, 1, 28, 28]; 256 images for 3.2c's loaders."""
+    from backproplab.data import fashion_mnist_tensors
+
+    X, y = fashion_mnist_tensors("train")
+    return {"jku.seed": np.array(SEED), "jku.images": X[:2].numpy().astype(np.float32),
+            "jku.small_x": X[:256].reshape(256, -1).numpy().astype(np.float32),
+            "jku.small_y": y[:256].numpy().astype(np.int64), "jku.hyper": np.array(HYPER, dtype=np.float64)}
+
+
+def _reference(cls: str, seed: int, d_out: int, images: np.ndarray) -> np.ndarray:
+    from backproplab.courses import jku
+
+    torch.manual_seed(seed)
+    net = getattr(jku, cls)(784, d_out)
+    net.eval()
+    with torch.no_grad():
+        return net(torch.from_numpy(images)).double().numpy()
+
+
+def judge_ann(cls: str):
+    def judge(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+        images = ctx.inputs["jku.images"]
+        rows = out.values.get("layout") or []
+        linears = [(r["in_features"], r["out_features"]) for r in rows if r["type"] == "Linear"]
+        checks = part(out, "seeded", "architecture", lambda: Assertion(
+            "architecture", bool(out.values.get("is_module")) and linears == LINEARS,
+            f"{cls}(784, 10) is {'an nn.Module' if out.values.get('is_module') else 'not an nn.Module'} with "
+            f"Linear layers {linears}; the contract: exactly four, created in the order {LINEARS}"))
+        act = "sigmoid" if cls == "ANN_sigmoid" else "ReLU"
+        checks += part(out, "seeded", "seeded outputs", lambda: near(
+            "seeded outputs", f"torch.manual_seed({SEED}); {cls}(784, 10) on the first two normalised training "
+            "images", got(out, "seeded", cls), _reference(cls, SEED, 10, images), 1e-4,
+            f"the layers must be created in the contract's order with PyTorch's default init, {act} after the "
+            "first three, and the input flattened"))
+        checks += part(out, "d_out5", "d_out honoured", lambda: Assertion(
+            "d_out honoured", got(out, "d_out5", cls).shape == (2, 5),
+            f"{cls}(784, 5) on a [2, 1, 28, 28] batch gave shape {got(out, 'd_out5', cls).shape}; expected (2, 5)"))
+        return checks
+
+    return judge
+
+
+def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    lr, momentum, epochs = ctx.inputs["jku.hyper"].tolist()
+    v = out.values
+    call = f"train_and_test(model, {{'lr': {lr}, 'momentum': {momentum}, 'epochs': {int(epochs)}}})"
+    sgd = v.get("optimizer") == "SGD" and v.get("same_optimizer") and v.get("optimizes_model")
+    checks = [Assertion("optim.SGD over model.parameters()", bool(sgd),
+                        f"{call} passed train a {v.get('optimizer') or 'no optimizer'}"
+                        + ("" if v.get("optimizes_model") else " not over exactly model.parameters()")),
+              Assertion("the dictionary's lr", abs(v.get("lr", -1) - lr) < 1e-12,
+                        f"{call}: the optimizer's lr is {v.get('lr')}; expected {lr}",
+                        "read the learning rate from hyperparameters['lr']"),
+              Assertion("the dictionary's momentum", abs(v.get("momentum", -1) - momentum) < 1e-12,
+                        f"{call}: the optimizer's momentum is {v.get('momentum')}; expected {momentum}",
+                        "pass momentum=hyperparameters['momentum'] to optim.SGD")]
+    n_train, n_test = len(v.get("train_epochs") or []), v.get("test_calls", 0)
+    checks.append(Assertion("train once per epoch", n_train == epochs and bool(v.get("train_args_ok")),
+                            f"{call} called train {n_train} times (epochs {v.get('train_epochs')}); expected "
+                            f"{int(epochs)}, each as train(model, train_loader, optimizer, epoch)"))
+    checks.append(Assertion("test once per epoch", n_test == epochs and bool(v.get("test_args_ok")),
+                            f"{call} called test {n_test} times; expected {int(epochs)}, each as test(model, "
+                            "test_loader)"))
+    counts = v.get("line_counts") or []
+    three = any(c >= 3 for fig in counts for c in fig) or any(sum(fig) >= 3 for fig in counts)
+    checks.append(Assertion("a plot of the three layers' gradient magnitudes", bool(three),
+                            f"{call} left {len(counts)} figure(s) with lines per axes {counts}; expected a figure "
+                            "with three lines (one per hidden layer)", "plot the three lists train returned"))
+    return checks
+
+
+def judge_answers(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    checks = []
+    for name, want in ANSWERS.items():
+        kind, value = out.values.get(f"{name}.type"), out.values.get(f"{name}.value")
+        if kind == "undefined":
+            checks.append(Assertion(name, False, f"{name} is not defined: not implemented"))
+        elif kind != "bool":
+            checks.append(Assertion(name, False, f"{name} is {value} ({kind}); each answer is a Python bool, "
+                                                 "True or False"))
+        else:
+            checks.append(Assertion(name, value == repr(want), f"{name} = {value}", "" if value == repr(want)
+                                    else "see the contract's reasoning for this statement"))
+    return checks
+
+
+def xor_reference() -> str:
+    """Task 1's numbers: least squares on XOR without and with a bias, and a two-layer ReLU solution."""
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0], dtype=float)
+    w, *_ = np.linalg.lstsq(X, y, rcond=None)
+    Xb = np.hstack([X, np.ones((4, 1))])
+    wb, *_ = np.linalg.lstsq(Xb, y, rcond=None)
+    hidden = np.maximum(0, X @ np.ones((2, 2)) + np.array([0, -1]))
+    out = hidden @ np.array([1, -2])
+    return (f"  1.1 no w fits XOR through the origin (x2, x3 force w1 = w2 = 1, then x4 gives 2, not 0). Least "
+            f"squares without bias: w = {np.round(w, 6).tolist()}, MSE {np.mean((X @ w - y) ** 2):.6f}; with a "
+            f"bias: w = {np.round(wb, 6).tolist()}, MSE {np.mean((Xb @ wb - y) ** 2):.6f} (predicts 1/2 "
+            "everywhere).\n"
+            f"  1.2 W1 = [[1, 1], [1, 1]], b = (0, −1), W2 = (1, −2) with ReLU: outputs {out.tolist()}; hidden "
+            f"points {hidden.tolist()} are linearly separable.")
+
+
+def backprop_reference() -> str:
+    """Task 2's numbers: every s, a, δ and ∂L/∂w of the course example (the notebook's network)."""
+    from backproplab.lessons.backprop_trace import load_example
+    from backproplab.tracer import format_text, trace
+
+    return "\n".join("  " + line for line in format_text(trace(load_example("course"))).splitlines())
+
+
+ASSIGNMENT = Assignment(
+    name="jku-a7", filename="jku_a7.ipynb", module="jku_a7", cls="", probes=PROBES,
+    items=(
+        Item("3.2a", "ANN_sigmoid: four Linear 784→512→1024→512→d_out, sigmoid, seeded outputs", 10,
+             judge_ann("ANN_sigmoid")),
+        Item("3.2b", "ANN_relu: the same with ReLU, seeded outputs", 10, judge_ann("ANN_relu")),
+        Item("3.2c", "train_and_test: SGD(lr, momentum), epochs × train and test, gradient plot", 20,
+             judge_train_and_test),
+        Item("3.3", "true/false answers a_ … e_ (Python bools)", 10, judge_answers),
+    ),
+    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("jku-a7"),
+    manual=(ManualItem("1", "XOR: linear least squares (1.1) and a two-layer network (1.2)", 25, xor_reference),
+            ManualItem("2", "backpropagation by hand: every s, a, δ and ∂L/∂w32", 25, backprop_reference)),
+    alt_filenames=("jku_a7.py",),
+)

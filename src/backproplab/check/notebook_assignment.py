@@ -1,0 +1,63 @@
+"""What the two notebook assignments share: reading the submission, and judging parts of an item.
+
+:func:`prepare` turns a notebook (``.ipynb``, or its ``.py`` export) into the module the child
+imports (:mod:`backproplab.check.notebook`) and reports a cell structure that differs from the
+handed-out notebook's (:mod:`backproplab.check.templates`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from backproplab.check.compare import Bad
+from backproplab.check.result import Assertion
+from backproplab.check.runner import ProbeOutput
+
+PROBES = Path(__file__).with_name("child") / "notebook_probes.py"
+
+
+def preparer(assignment: str) -> Callable[[Path], tuple[str, list[str]]]:
+    """The ``prepare`` of an :class:`~backproplab.check.assignment.Assignment` for this notebook."""
+
+    def prepare(source: Path) -> tuple[str, list[str]]:
+        from backproplab.check.notebook import extract, read_cells, structure_messages
+        from backproplab.check.templates import expected_ids
+
+        cells = read_cells(source)
+        found = structure_messages(cells, expected_ids(assignment), is_export=Path(source).suffix != ".ipynb")
+        made = extract(cells)
+        return made.source, found + made.messages
+
+    return prepare
+
+
+def part(out: ProbeOutput, key: str, name: str, fn: Callable[[], Assertion | list[Assertion]]) -> list[Assertion]:
+    """One part of an item: its probe's error (``error.<key>``) as a failed assertion, else ``fn()``."""
+    err = out.values.get(f"error.{key}")
+    if err:
+        return [Assertion(name, False, str(err))]
+    try:
+        result = fn()
+    except Bad as bad:
+        return [Assertion(name, False, str(bad))]
+    return result if isinstance(result, list) else [result]
+
+
+def got(out: ProbeOutput, key: str, what: str) -> np.ndarray:
+    """The array the probe returned under ``key``; :class:`Bad` naming ``what`` when it did not."""
+    if key in out.arrays:
+        return np.asarray(out.arrays[key], dtype=np.float64)
+    raise Bad(f"{what} returned nothing the checker could read as numbers")
+
+
+def near(name: str, call: str, value: np.ndarray, expected, atol: float, hint: str = "") -> Assertion:
+    """``value`` equals ``expected`` (same shape) within ``atol``."""
+    expected = np.asarray(expected, dtype=np.float64)
+    value = np.asarray(value, dtype=np.float64)
+    ok = value.shape == expected.shape and bool(np.allclose(value, expected, atol=atol, rtol=0, equal_nan=False))
+    show = lambda a: np.array2string(a.reshape(-1)[:6], precision=6) + (" …" if a.size > 6 else "")  # noqa: E731
+    return Assertion(name, ok, f"{call} gave {show(value)} (shape {value.shape}); expected {show(expected)} "
+                               f"(shape {expected.shape}) within {atol:g}", "" if ok else hint)

@@ -1,0 +1,87 @@
+"""What a check writes: a table for the terminal, our JSON record, Gradescope's ``results.json``,
+and a batch's ``gradebook.csv``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from backproplab.check.result import SubmissionResult
+from backproplab.files import atomic_write_text
+
+
+def _first_line(text: str, width: int) -> str:
+    line = text.splitlines()[0] if text else ""
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
+def format_table(result: SubmissionResult, width: int = 100) -> str:
+    """Item, points, and what failed — then each lost item's full feedback."""
+    head = f"{result.assignment} — {result.student or result.path}: {result.score:g} / {result.max_score:g}"
+    rows = [head, f"{'item':<6} {'points':>9}  what failed"]
+    for it in result.items:
+        what = _first_line(it.headline(), width - 18)
+        rows.append(f"{it.id:<6} {it.score:>4g} / {it.points:<3g} {what}")
+    rows += [f"({m})" for m in result.messages]
+    lost = [it for it in result.items if not it.passed]
+    for it in lost:
+        rows += ["", f"[{it.id}] {it.title} — {it.score:g} / {it.points:g}", it.feedback()]
+    notes = [n for it in result.items if it.passed for n in it.notes()]
+    if notes:
+        rows += ["", "notes:"] + [f"  {n}" for n in notes]
+    if result.manual:
+        rows += ["", "for the marker (not in the score above):"] + result.manual
+    return "\n".join(rows)
+
+
+def gradescope(result: SubmissionResult) -> dict[str, Any]:
+    """Gradescope's autograder ``results.json``: one test per contract item, ``number`` its id."""
+    tests = [{"name": f"{it.id} {it.title}", "number": it.id, "score": it.score, "max_score": it.points,
+              "output": it.feedback(), "visibility": "visible"} for it in result.items]
+    output = "\n".join(result.messages) if result.messages else f"graded by backproplab check ({result.assignment})"
+    return {"score": result.score, "max_score": result.max_score, "output": output,
+            "execution_time": round(result.seconds, 3), "visibility": "visible",
+            "stdout_visibility": "hidden", "tests": tests}
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    """Write ``payload`` as indented JSON, atomically."""
+    return atomic_write_text(Path(path), json.dumps(payload, indent=2, allow_nan=False) + "\n")
+
+
+def safe_name(student: str) -> str:
+    """A file name for a student's record (letters, digits, ``.-_``)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._") or "student"
+
+
+def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
+    """One row per student, one column per item (``1.6 (3)``), then total and maximum."""
+    items = [(it.id, it.points) for it in results[0].items] if results else []
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["student", "path"] + [f"{i} ({p:g})" for i, p in items] + ["total", "max"])
+    for res in results:
+        scores = {it.id: it.score for it in res.items}
+        writer.writerow([res.student, res.path] + [f"{scores.get(i, 0):g}" for i, _ in items]
+                        + [f"{res.score:g}", f"{res.max_score:g}"])
+    return buf.getvalue()
+
+
+def write_batch(out_dir: Path, results: Sequence[SubmissionResult]) -> list[Path]:
+    """``gradebook.csv`` and ``records/<student>.json`` under ``out_dir``; returns the paths."""
+    out_dir = Path(out_dir)
+    (out_dir / "records").mkdir(parents=True, exist_ok=True)
+    paths = [atomic_write_text(out_dir / "gradebook.csv", gradebook_csv(results))]
+    used: set[str] = set()
+    for res in results:
+        name = safe_name(res.student)
+        while name in used:
+            name += "_"
+        used.add(name)
+        paths.append(write_json(out_dir / "records" / f"{name}.json", res.to_dict()))
+    return paths

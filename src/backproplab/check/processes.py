@@ -1,0 +1,245 @@
+"""The processes that run a student's file: spawned from scratch, or forked by a fork server.
+
+:class:`SpawnedChild` starts ``python -I child/main.py`` and hears its progress over a pipe;
+:class:`ForkedChild` asks the :class:`ForkServer` of its probe file (``child/zygote.py``, started
+once, libraries already imported) for a fork and hears its progress over a FIFO. Both run with a
+scrubbed environment (:func:`scrubbed_env`) in the submission's temporary folder, in a session of
+their own, so the parent can stop the whole group.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+CHILD_MAIN = Path(__file__).with_name("child") / "main.py"
+ZYGOTE = Path(__file__).with_name("child") / "zygote.py"
+
+
+def scrubbed_env(work: Path) -> dict[str, str]:
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "TMPDIR": str(work), "LANG": "C.UTF-8",
+           "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg",
+           "CUDA_VISIBLE_DEVICES": ""}
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = "1"
+    try:  # share the checker's font cache; the child may read it, not write it
+        import matplotlib
+
+        env["MPLCONFIGDIR"] = matplotlib.get_configdir()
+    except Exception:  # noqa: BLE001 - matplotlib missing or unusable: the child makes its own
+        env["MPLCONFIGDIR"] = str(work / ".matplotlib")
+    return env
+
+
+class Events:
+    """JSON lines from the child's progress pipe, read with a timeout."""
+
+    TIMEOUT, EOF = "timeout", "eof"
+
+    def __init__(self, fd: int, alive: Callable[[], bool] | None = None):
+        self.fd, self.buf, self.alive = fd, b"", alive
+
+    def _fill(self, wait: float) -> bool | None:
+        """Read what is there within ``wait`` s: True if something came, False if not, None at EOF."""
+        if not select.select([self.fd], [], [], wait)[0]:
+            return False
+        try:
+            chunk = os.read(self.fd, 65536)
+        except BlockingIOError:
+            return False
+        if not chunk:
+            return None
+        self.buf += chunk
+        return True
+
+    def next(self, timeout: float):
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return self.TIMEOUT
+            got = self._fill(min(left, 0.1) if self.alive else left)
+            if got is None:
+                return self.EOF
+            if got is False and self.alive is not None and not self.alive():
+                while self._fill(0.0):  # the child's last words
+                    pass
+                if b"\n" not in self.buf:
+                    return self.EOF
+        line, self.buf = self.buf.split(b"\n", 1)
+        try:
+            event = json.loads(line)
+        except ValueError:
+            event = None
+        return event if isinstance(event, dict) else {"event": "garbage"}
+
+    def wait(self, wanted: set[str], timeout: float):
+        deadline = time.monotonic() + timeout
+        while True:
+            ev = self.next(deadline - time.monotonic())
+            if ev in (self.TIMEOUT, self.EOF) or ev.get("event") in wanted:
+                return ev
+
+
+class SpawnedChild:
+    """One running child process and its progress pipe."""
+
+    def __init__(self, work: Path, spec: dict):
+        read_fd, write_fd = os.pipe()
+        spec = dict(spec, progress_fd=write_fd)
+        (work / "spec.json").write_text(json.dumps(spec))
+        self.stderr_path = work / "_stderr.txt"
+        with open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(CHILD_MAIN), "spec.json"], cwd=work, env=scrubbed_env(work),
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(write_fd,),
+                start_new_session=True)
+        os.close(write_fd)
+        self.events = Events(read_fd)
+        self.read_fd = read_fd
+
+    def exit_code(self) -> int | None:
+        try:
+            return self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def describe_end(self, cpu_seconds: int) -> str:
+        """Why the child ended, for the item it was running."""
+        return describe_end(self.exit_code(), self.stderr_path, cpu_seconds)
+
+    def close(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        os.close(self.read_fd)
+
+
+class ForkServer:
+    """The fork server of one probe file (:mod:`backproplab.check.child.zygote`), started once."""
+
+    def __init__(self, probes: Path, start_timeout: float):
+        self.dir = Path(tempfile.mkdtemp(prefix="backproplab-zygote-"))
+        self.proc = subprocess.Popen([sys.executable, "-I", str(ZYGOTE), str(probes)], cwd=self.dir,
+                                     env=scrubbed_env(self.dir), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, start_new_session=True, bufsize=0)
+        self.lines = Events(self.proc.stdout.fileno())
+        self.lock = threading.Lock()
+        if not isinstance(self.lines.next(start_timeout), dict):
+            self.close()
+            raise OSError("the checker's fork server did not start")
+
+    def fork(self, work: Path, spec_name: str, exit_name: str) -> int:
+        """Fork a child that serves ``work/spec_name``; its pid."""
+        with self.lock:
+            request = {"work": str(work), "spec": spec_name, "exit": exit_name}
+            self.proc.stdin.write((json.dumps(request) + "\n").encode())
+            answer = self.lines.next(30.0)
+        if not isinstance(answer, dict) or not isinstance(answer.get("pid"), int):
+            raise OSError("the checker's fork server did not answer")
+        return answer["pid"]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_SERVERS: dict[str, ForkServer] = {}
+_SERVERS_LOCK = threading.Lock()
+
+
+def fork_server(probes: Path, start_timeout: float) -> ForkServer | None:
+    """The running fork server for ``probes`` (started on first use), or None if it cannot start."""
+    with _SERVERS_LOCK:
+        z = _SERVERS.get(str(probes))
+        if z is not None and z.proc.poll() is None:
+            return z
+        try:
+            z = _SERVERS[str(probes)] = ForkServer(probes, start_timeout)
+        except OSError:
+            return None
+        return z
+
+
+@atexit.register
+def close_fork_servers() -> None:
+    """Stop every fork server this process started."""
+    with _SERVERS_LOCK:
+        for z in _SERVERS.values():
+            z.close()
+        _SERVERS.clear()
+
+
+class ForkedChild:
+    """A child forked by the zygote; progress over a FIFO, exit status from the file the zygote writes."""
+
+    def __init__(self, work: Path, spec: dict, zygote: ForkServer, n: int):
+        fifo, self.exit_path = f"_events{n}", work / f"_exit{n}.json"
+        os.mkfifo(work / fifo, 0o600)
+        self.read_fd = os.open(work / fifo, os.O_RDWR | os.O_NONBLOCK)  # RDWR: no EOF before the child opens it
+        (work / f"spec{n}.json").write_text(json.dumps(dict(spec, events_path=fifo)))
+        self.stderr_path = work / "_stderr.txt"
+        self.pid = zygote.fork(work, f"spec{n}.json", self.exit_path.name)
+        self.events = Events(self.read_fd, alive=lambda: not self.exit_path.exists())
+
+    def exit_code(self, wait: float = 5.0) -> int | None:
+        deadline = time.monotonic() + wait
+        while not self.exit_path.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        try:
+            return int(json.loads(self.exit_path.read_text())["code"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def describe_end(self, cpu_seconds: int) -> str:
+        return describe_end(self.exit_code(), self.stderr_path, cpu_seconds)
+
+    def close(self) -> None:
+        if not self.exit_path.exists():
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            self.exit_code(wait=5.0)
+        os.close(self.read_fd)
+
+
+def describe_end(code: int | None, stderr_path: Path, cpu_seconds: int) -> str:
+    """Why a child ended (its exit code, negative for a signal), for the item it was running."""
+    if code is None:
+        text = "the process stopped answering"
+    elif code < 0:
+        sig = signal.Signals(-code)
+        text = {signal.SIGXCPU: f"the process used more than its {cpu_seconds} s of CPU time",
+                signal.SIGKILL: "the process was killed (out of memory?)",
+                signal.SIGSEGV: "the process crashed (segmentation fault)"}.get(sig, f"killed by {sig.name}")
+    else:
+        text = f"the process exited with status {code} (os._exit or a crash)"
+    tail = _tail(stderr_path)
+    return f"{text}; its last words: {tail}" if tail else text
+
+
+def _tail(path: Path, n: int = 400) -> str:
+    try:
+        data = path.read_bytes()[-n:]
+    except OSError:
+        return ""
+    return " ".join(data.decode("utf-8", "replace").split())

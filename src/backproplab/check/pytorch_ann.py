@@ -1,0 +1,166 @@
+"""``purdue-pytorch-ann``: the items of CONTRACTS.md A2 (``pytorch_ann.py``, ``PyTorchANN``, 14 points).
+
+Expected values come from :class:`backproplab.courses.purdue.PyTorchANN` built with the same
+arguments and known weights, trained by its own ``train`` on the same batch (one SGD step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backproplab.check import torch_common as tc
+from backproplab.check.assignment import Assignment, Context, FashionRun, Item
+from backproplab.check.compare import Bad, array, close, guarded, ratio
+from backproplab.check.references import points, target
+from backproplab.check.result import Assertion
+from backproplab.check.runner import ProbeOutput
+
+INIT = (784, 64, 10, 0)
+SMALL = (20, 16, 10, 5)
+LR = 0.1
+
+
+def reference(*args):
+    from backproplab.check.references import pytorch_ann
+
+    return pytorch_ann()(*args)
+
+
+def make_inputs() -> dict[str, np.ndarray]:
+    """Known weights (the reference's own seeded init), batches and labels (seeded; no expected values)."""
+    rng = np.random.default_rng(20240612)
+    inp = {"init.args": np.array(INIT), "init.attrs": np.array(["input_size", "hidden_size", "output_size", "seed"]),
+           "small.args": np.array(SMALL), "train.lr": np.array(LR)}
+    inp.update(tc.known_inputs(reference(*SMALL)))
+    d, k = SMALL[0], SMALL[2]
+    for key, n in (("X", 12), ("one.X", 24), ("val.X", 10), ("plot.X", 48)):
+        inp[key] = rng.standard_normal((n, d)).astype(np.float32)
+    for key, n in (("one.y", 24), ("val.y", 10), ("plot.y", 48)):
+        inp[key] = rng.integers(0, k, n).astype(np.int64)
+    inp["plot.epochs"], inp["plot.batch"] = np.array(3), np.array(16)
+    return inp
+
+
+def _known(ctx: Context):
+    return tc.load_known(reference(*SMALL), ctx.inputs)
+
+
+def judge_init(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    return tc.judge_init(ctx, out, reference(*INIT), f"PyTorchANN{INIT}")
+
+
+def judge_forward(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    X = ctx.inputs["X"]
+    with torch.no_grad():
+        expected = _known(ctx).forward(torch.from_numpy(X)).double().numpy()
+    return tc.judge_logits(ctx, out, expected, f"forward(X) with known weights, X {X.shape} float32")
+
+
+def _ref_trained(ctx: Context, epochs: int) -> list[np.ndarray]:
+    ref = _known(ctx)
+    X, y = torch.from_numpy(ctx.inputs["one.X"]), torch.from_numpy(ctx.inputs["one.y"])
+    Xv, yv = torch.from_numpy(ctx.inputs["val.X"]), torch.from_numpy(ctx.inputs["val.y"])
+    ref.train(X, y, Xv, yv, epochs, X.shape[0], LR)
+    return [p.detach().numpy().astype(np.float64) for p in ref.parameters()]
+
+
+def _flat(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([a.reshape(-1).astype(np.float64) for a in arrays])
+
+
+def _step(ctx: Context, out: ProbeOutput, tag: str, epochs: int, one_ok: bool | None) -> Assertion:
+    want = _ref_trained(ctx, epochs)
+    got = [array(out, f"{tag}p{i}", f"parameter {i} after train") for i in range(len(want))]
+    if any(g.shape != w.shape for g, w in zip(got, want, strict=True)):
+        raise Bad("the parameters after train do not have the contract's shapes")
+    before = _flat([ctx.inputs[f"known.p{i}"] for i in range(len(want))])
+    n = ctx.inputs["one.X"].shape[0]
+    call = (f"train(X_train, y_train, X_val, y_val, epochs={epochs}, batch_size={n}, learning_rate={LR}) on "
+            f"{n} rows (one batch per epoch) from known weights")
+    g_ref = before - _flat(want)
+
+    def factor(g, e):
+        return ratio(before - g, g_ref)
+
+    hints = [(lambda g, e: np.array_equal(g, before), "train did not change the weights"),
+             (lambda g, e: factor(g, e) is not None and np.isclose(factor(g, e), -1, rtol=1e-3),
+              "the update went uphill: loss.backward() then optimizer.step() with SGD descends"),
+             (lambda g, e: one_ok is True, "the first step is right, the second is not: call "
+              "optimizer.zero_grad() before each backward (gradients accumulate)"),
+             (lambda g, e: True, "not what torch.optim.SGD(self.model.parameters(), lr=learning_rate) on "
+              "nn.CrossEntropyLoss (mean over the batch) does in one step per batch")]
+    return close(f"weights after {epochs} epoch(s)", call, _flat(got), _flat(want), rtol=1e-4, atol=1e-6,
+                 hints=hints)
+
+
+def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    one = guarded("one SGD step", lambda: _step(ctx, out, "one.", 1, None))
+    two = guarded("two SGD steps", lambda: _step(ctx, out, "two.", 2, one[0].passed))
+    return one + two
+
+
+def judge_predict(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    X = ctx.inputs["X"]
+    with torch.no_grad():
+        expected = _known(ctx).forward(torch.from_numpy(X)).argmax(dim=1).numpy()
+    pred = out.arrays.get("pred")
+    shape_hint = (f"predict returned scores of shape {pred.shape}: return their argmax over classes"
+                  if pred is not None and pred.ndim == 2 else "")
+    return guarded("predict(X)", lambda: close("predict(X) returns labels", f"predict(X) with known weights, "
+                                               f"X {X.shape}", array(out, "pred", "predict(X)"), expected,
+                                               rtol=0, atol=0, shape_hint=shape_hint))
+
+
+def _side_by_side(ax: list[dict]) -> bool:
+    return any(abs(a["box"][1] - b["box"][1]) < 0.05 and a["box"][0] < b["box"][0]
+               for i, a in enumerate(ax) for b in ax[i + 1:]) or any(
+               abs(a["box"][1] - b["box"][1]) < 0.05 and b["box"][0] < a["box"][0]
+               for i, a in enumerate(ax) for b in ax[i + 1:])
+
+
+def judge_plot(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    epochs = int(ctx.inputs["plot.epochs"])
+    figs = [f for f in out.values.get("figures") or [] if f["axes"]]
+    call = f"plot_train_val_metrics() after train(..., epochs={epochs})"
+    panels = max((f["axes"] for f in figs if _side_by_side(f["axes"])), key=len, default=[])
+    full = [a for a in panels if sum(len(line["y"]) == epochs for line in a["lines"]) >= 2]
+    checks = [Assertion("one figure", len(figs) == 1, f"{call} left {len(figs)} figures with axes open; the "
+                        "contract draws one"),
+              Assertion("two panels side by side", bool(panels), f"{call}: " + (f"{len(panels)} panels side by side"
+                        if panels else "no two panels side by side (plt.subplots(1, 2))")),
+              Assertion("train and validation curves per epoch", len(full) >= 2,
+                        f"{call}: {len(full)} panels hold two curves of {epochs} points (train and validation); "
+                        "the contract has two: loss and accuracy")]
+    pngs = out.values.get("pngs") or []
+    from backproplab.courses.purdue import METRICS_PNG
+
+    checks.append(Assertion("saved figure", True, f"the method saved {pngs or 'no file'}; the course's run saves "
+                            f"{METRICS_PNG} (not graded here)", note=True))
+    return checks
+
+
+FULL_RUN = FashionRun(n_train=50_000, n_val=10_000, n_test=10_000, epochs=10, batch_size=64, lr=0.1,
+                      hidden=128, bound=target("PyTorchANN"))
+QUICK_RUN = FashionRun(n_train=5_000, n_val=500, n_test=1_000, epochs=5, batch_size=64, lr=0.1,
+                       hidden=64, bound=0.72)
+
+ASSIGNMENT = Assignment(
+    name="purdue-pytorch-ann", filename="pytorch_ann.py", module="pytorch_ann", cls="PyTorchANN",
+    probes=Path(__file__).with_name("child") / "torch_probes.py",
+    items=(
+        Item("2.1", "__init__: attributes, torch.manual_seed, self.model layout", points("2.1"), judge_init),
+        Item("2.2", "forward: logits", points("2.2"), judge_forward),
+        Item("2.3", "train: SGD on nn.CrossEntropyLoss, zero_grad per batch", points("2.3"), judge_train),
+        Item("2.4", "predict: argmax labels", points("2.4"), judge_predict),
+        Item("2.5", "plot_train_val_metrics: loss and accuracy side by side", points("2.5"), judge_plot),
+        Item("2.6", f"run on Fashion-MNIST: test accuracy ≥ {target('PyTorchANN'):.2f}", points("2.6"),
+             lambda ctx, out: tc.judge_fashion(ctx, out, "PyTorchANN"), training=True),
+        Item("2.7", "report_my_judgement agrees with the curves", points("2.7"), tc.judge_judgement, training=True,
+             after="2.6"),
+    ),
+    make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
+    training_timeout=1200.0, memory_mb=8192, quick_training_timeout=180.0,
+)

@@ -1,0 +1,80 @@
+"""``purdue-pytorch-cnn``: the items of CONTRACTS.md A3 (``pytorch_cnn.py``, ``PyTorchCNN``, 10 points).
+
+Expected values come from :class:`backproplab.courses.purdue.PyTorchCNN` built with the same
+arguments (layout, parameter count, seeded weights) and, with known weights, run in eval mode on
+the same images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from backproplab.check import torch_common as tc
+from backproplab.check.assignment import Assignment, Context, FashionRun, Item
+from backproplab.check.references import points, target
+from backproplab.check.result import Assertion
+from backproplab.check.runner import ProbeOutput
+from backproplab.courses.purdue import CNN_PARAMETERS
+
+INIT = (10, 0)
+SMALL = (10, 0)
+KNOWN_SEED = 3
+LR = 0.05
+
+
+def reference(*args):
+    from backproplab.check.references import pytorch_cnn
+
+    return pytorch_cnn()(*args)
+
+
+def make_inputs() -> dict[str, np.ndarray]:
+    """Known weights (the reference's init for another seed), images and labels (seeded)."""
+    rng = np.random.default_rng(20240613)
+    inp = {"init.args": np.array(INIT), "init.attrs": np.array([], dtype=str), "small.args": np.array(SMALL),
+           "train.lr": np.array(LR)}
+    inp.update(tc.known_inputs(reference(10, KNOWN_SEED)))
+    for key, n in (("X", 6), ("one.X", 16), ("val.X", 8)):
+        inp[key] = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+    for key, n in (("one.y", 16), ("val.y", 8)):
+        inp[key] = rng.integers(0, 10, n).astype(np.int64)
+    return inp
+
+
+def judge_model(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    checks = tc.judge_init(ctx, out, reference(*INIT), f"PyTorchCNN{INIT}")
+    ref = tc.load_known(reference(*SMALL), ctx.inputs)
+    torch.nn.Module.train(ref, False)
+    X = ctx.inputs["X"]
+    with torch.no_grad():
+        expected = ref.forward(torch.from_numpy(X)).double().numpy()
+    checks += tc.judge_logits(ctx, out, expected, f"forward(X) in eval mode with known weights, X {X.shape}")
+    n = ctx.inputs["one.X"].shape[0]
+    changed, finite = out.values.get("train_changed"), out.values.get("train_finite")
+    checks.append(Assertion("train runs and changes the weights", bool(changed and finite),
+                            f"train(X_train, y_train, X_val, y_val, 1, {n}, {LR}) on {n} images: weights "
+                            + ("changed" if changed else "unchanged") + (", finite" if finite else ", not finite")))
+    return checks
+
+
+FULL_RUN = FashionRun(n_train=50_000, n_val=10_000, n_test=10_000, epochs=5, batch_size=64, lr=0.05,
+                      hidden=0, bound=target("PyTorchCNN"))
+QUICK_RUN = FashionRun(n_train=2_000, n_val=300, n_test=500, epochs=2, batch_size=64, lr=0.05,
+                       hidden=0, bound=0.55)
+
+ASSIGNMENT = Assignment(
+    name="purdue-pytorch-cnn", filename="pytorch_cnn.py", module="pytorch_cnn", cls="PyTorchCNN",
+    probes=Path(__file__).with_name("child") / "torch_probes.py",
+    items=(
+        Item("3.1", f"__init__ and forward: four conv blocks, {CNN_PARAMETERS:,} parameters, training", points("3.1"), judge_model),
+        Item("3.2", f"run on Fashion-MNIST: test accuracy ≥ {target('PyTorchCNN')}", points("3.2"),
+             lambda ctx, out: tc.judge_fashion(ctx, out, "PyTorchCNN"), training=True),
+        Item("3.3", "report_my_judgement agrees with the curves", points("3.3"), tc.judge_judgement, training=True,
+             after="3.2"),
+    ),
+    make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=90.0,
+    training_timeout=3600.0, memory_mb=16384, quick_training_timeout=300.0,
+)

@@ -1,0 +1,215 @@
+"""Run a student's file in a child process with limits and collect what its probes returned.
+
+The child (:mod:`backproplab.check.child.main`, forked by a fork server or started with
+``python -I``: see :mod:`backproplab.check.processes`) runs in an empty temporary working directory,
+with a scrubbed environment, its own resource limits and an audit hook; it tells the parent when it
+is ready and when each item starts and ends. The parent enforces the
+wall clock: an item that runs past its limit, or a child that dies during an item (``os._exit``, a
+signal, the CPU or memory limit), costs that item only; the parent starts a fresh child for the items
+left. What comes back is JSON and ``.npz`` read with ``allow_pickle=False``: data, never code.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from backproplab.check.processes import Events, ForkedChild, ForkServer, SpawnedChild, fork_server
+
+MAX_SOURCE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits for one submission's child processes.
+
+    Attributes
+    ----------
+    import_timeout : seconds of wall clock for starting the child and importing the student's file
+    overall_timeout : seconds of wall clock for all of a submission's items together (None: the sum
+        of the item limits plus ``import_timeout``)
+    memory_mb : address-space limit (RLIMIT_AS) in MiB (None: the assignment's own, enough for a
+        plausible correct submission on the full data)
+    file_mb : largest file the child may write (RLIMIT_FSIZE) in MiB
+    max_processes : processes/threads the child may add to the user's count (RLIMIT_NPROC; no
+        effect for root)
+    output_cap : characters of the student's printed output kept per item
+    fork_server : fork the children from a process that has imported the libraries once (saves
+        torch's import, seconds, per submission); False starts each child from scratch
+    """
+
+    import_timeout: float = 120.0
+    overall_timeout: float | None = None
+    memory_mb: int | None = None
+    file_mb: int = 64
+    max_processes: int = 64
+    output_cap: int = 4000
+    fork_server: bool = True
+
+
+@dataclass
+class ProbeOutput:
+    """What the child returned for one item, or why it returned nothing (``failure``).
+
+    ``seconds`` is the item's wall clock in the child; ``cpu`` the child's CPU seconds so far (since
+    it was started or forked), read when the item ended.
+    """
+
+    values: dict = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    error: dict | None = None
+    stdout: str = ""
+    seconds: float = 0.0
+    cpu: float = 0.0
+    failure: str = ""
+
+
+def _read_output(out_dir: Path, item: str) -> ProbeOutput:
+    try:
+        record = json.loads((out_dir / f"{item}.json").read_text())
+    except (OSError, ValueError):
+        return ProbeOutput(failure="the child reported this item done but left no readable result")
+    arrays: dict[str, np.ndarray] = {}
+    npz = out_dir / f"{item}.npz"
+    if npz.exists():
+        try:
+            with np.load(npz, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError) as err:
+            return ProbeOutput(failure=f"the child's arrays for this item could not be read ({err})")
+    return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=record.get("error"),
+                       stdout=record.get("stdout") or "", seconds=float(record.get("seconds") or 0.0),
+                       cpu=float(record.get("cpu") or 0.0))
+
+
+def _import_failure(out_dir: Path, filename: str) -> str:
+    try:
+        record = json.loads((out_dir / "_import.json").read_text())
+        err = record["error"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"importing {filename} failed"
+    where = f" at {err['where']}" if err.get("where") else ""
+    text = f"importing {filename} failed: {err['type']}: {err['message']}{where}"
+    if err["type"] == "SystemExit":
+        text += " — code outside functions runs on import: put the run under `if __name__ == \"__main__\":`"
+    if record.get("stdout"):
+        text += f"\nyour output:\n{record['stdout']}"
+    return text
+
+
+def _write_inputs(work: Path, source: Path, filename: str, inputs: Mapping[str, np.ndarray],
+                  files: Mapping[str, np.ndarray]) -> None:
+    data = source.read_bytes()
+    if len(data) > MAX_SOURCE_BYTES:
+        raise ValueError(f"{source} is {len(data):,} bytes; a submission file may have at most "
+                         f"{MAX_SOURCE_BYTES:,}")
+    (work / filename).write_bytes(data)
+    np.savez(work / "inputs.npz", **inputs)
+    for name, array in files.items():
+        np.save(work / f"{name}.npy", array, allow_pickle=False)
+    (work / "out").mkdir()
+
+
+def run_items(source: Path, filename: str, module: str, probes: Path, items: Sequence[tuple[str, float]],
+              inputs: Mapping[str, np.ndarray], files: Mapping[str, np.ndarray] | None = None,
+              required: Sequence[str] = (), limits: Limits = Limits(),
+              after: Mapping[str, str] | None = None, memory_mb: int = 6144) -> dict[str, ProbeOutput]:
+    """Run the probes of ``items`` (``(item id, wall-clock seconds)``) on the student's ``source``.
+
+    Returns one :class:`ProbeOutput` per item id, in any case: a timeout, a crash, or an import
+    failure becomes that item's ``failure`` text; the remaining items go on in a fresh child,
+    except those that judge the run of an item that failed so (``after[item]``: that item's id).
+    ``memory_mb`` is the address-space limit when ``limits.memory_mb`` is None.
+    """
+    overall = limits.overall_timeout or (sum(t for _, t in items) + limits.import_timeout)
+    cpu_seconds = int(overall) + 30
+    work = Path(tempfile.mkdtemp(prefix="backproplab-check-"))
+    try:
+        _write_inputs(work, Path(source), filename, inputs, files or {})
+        spec = {"filename": filename, "module": module, "probes": str(probes), "inputs": "inputs.npz",
+                "out": "out", "required": list(required), "cpu_seconds": cpu_seconds,
+                "memory_bytes": (limits.memory_mb or memory_mb) << 20, "file_bytes": limits.file_mb << 20,
+                "max_processes": limits.max_processes, "output_cap": limits.output_cap}
+        zygote = fork_server(Path(probes), limits.import_timeout) if limits.fork_server else None
+        return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote,
+                      dict(after or {}))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, cpu_seconds: int,
+           import_timeout: float, filename: str, zygote: ForkServer | None,
+           after: dict[str, str]) -> dict[str, ProbeOutput]:
+    results: dict[str, ProbeOutput] = {}
+    remaining = list(timeouts)
+    deadline, n = time.monotonic() + overall, 0
+    while remaining:
+        if time.monotonic() >= deadline:
+            for item in remaining:
+                results[item] = ProbeOutput(failure=f"not run: the submission used up its overall limit of "
+                                                    f"{overall:.0f} s")
+            break
+        n += 1
+        child = (ForkedChild(work, dict(spec, items=remaining), zygote, n) if zygote is not None
+                 else SpawnedChild(work, dict(spec, items=remaining)))
+        try:
+            remaining = _serve(child, work, remaining, results, timeouts, deadline, cpu_seconds,
+                               import_timeout, filename)
+        finally:
+            child.close()
+        remaining = _skip_dependents(remaining, results, after)
+    return results
+
+
+def _skip_dependents(remaining: list[str], results: dict[str, ProbeOutput], after: dict[str, str]) -> list[str]:
+    """Items whose prerequisite run failed (timeout, crash) are not run again: they get its failure."""
+    keep = []
+    for item in remaining:
+        pre = after.get(item)
+        if pre in results and results[pre].failure:
+            results[item] = ProbeOutput(failure=f"not run: it judges the run of item {pre}, which did not finish "
+                                                f"({results[pre].failure})")
+        else:
+            keep.append(item)
+    return keep
+
+
+def _serve(child: SpawnedChild | ForkedChild, work: Path, remaining: list[str], results: dict[str, ProbeOutput],
+           timeouts: dict[str, float], deadline: float, cpu_seconds: int, import_timeout: float,
+           filename: str) -> list[str]:
+    """Follow one child through its items; return the items still to run (after a timeout/crash)."""
+    out_dir = work / "out"
+    ev = child.events.wait({"ready", "import_failed"}, min(import_timeout, deadline - time.monotonic()))
+    if ev == Events.TIMEOUT or ev == Events.EOF or ev["event"] == "import_failed":
+        if ev == Events.TIMEOUT:
+            text = (f"importing {filename} took longer than {import_timeout:.0f} s — code outside functions "
+                    "runs on import: put the run under `if __name__ == \"__main__\":`")
+        elif ev == Events.EOF:
+            text = f"the process ended while importing {filename}: {child.describe_end(cpu_seconds)}"
+        else:
+            text = _import_failure(out_dir, filename)
+        for item in remaining:
+            results[item] = ProbeOutput(failure=text)
+        return []
+    for k, item in enumerate(remaining):
+        limit = min(timeouts[item], deadline - time.monotonic())
+        ev = child.events.wait({"done"}, limit)
+        if isinstance(ev, dict) and ev.get("item") == item:
+            results[item] = _read_output(out_dir, item)
+            continue
+        if ev == Events.EOF:
+            results[item] = ProbeOutput(failure=child.describe_end(cpu_seconds))
+        elif ev == Events.TIMEOUT:
+            results[item] = ProbeOutput(failure=f"did not finish within {limit:.0f} s of wall clock "
+                                                f"(an endless loop?) and was stopped")
+        else:
+            results[item] = ProbeOutput(failure="the child's progress reports were garbled")
+        return remaining[k + 1:]
+    return []

@@ -1,0 +1,129 @@
+"""Judges shared by the PyTorch assignments (A2 ``PyTorchANN``, A3 ``PyTorchCNN``).
+
+The reference model is built here with the same arguments as the student's, described with the
+same :func:`~backproplab.check.child.torch_probes.layout`, given the same known weights and run on
+the same inputs; the student's values came back from the child as arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from backproplab.check.assignment import Context
+from backproplab.check.child.torch_probes import layout
+from backproplab.check.compare import Bad, array, close, guarded, summary
+from backproplab.check.numpy_ann import judge_accuracy_run
+from backproplab.check.result import Assertion
+from backproplab.check.runner import ProbeOutput
+from backproplab.courses.purdue import JUDGEMENTS
+
+
+def known_inputs(ref: torch.nn.Module, prefix: str = "known.") -> dict[str, np.ndarray]:
+    """A reference model's parameters as the probes' known weights (registration order)."""
+    plist = [p.detach().cpu().numpy().copy() for p in ref.parameters()]
+    out = {f"{prefix}p{i}": p for i, p in enumerate(plist)}
+    out[f"{prefix}count"] = np.array(len(plist))
+    return out
+
+
+def load_known(ref: torch.nn.Module, inputs, prefix: str = "known.") -> torch.nn.Module:
+    with torch.no_grad():
+        for i, p in enumerate(ref.parameters()):
+            p.copy_(torch.from_numpy(inputs[f"{prefix}p{i}"]))
+    return ref
+
+
+def _layout_text(rows: list[dict]) -> str:
+    return " → ".join(r["type"] + (f"({r.get('in_features', r.get('in_channels'))}, "
+                                   f"{r.get('out_features', r.get('out_channels'))})"
+                                   if "in_features" in r or "in_channels" in r else "") for r in rows)
+
+
+def layout_hint(got: list[dict], want: list[dict]) -> str:
+    kinds = [r["type"] for r in got]
+    if kinds and kinds[-1] in ("Softmax", "LogSoftmax"):
+        return f"the model ends with {kinds[-1]}: leave it out, nn.CrossEntropyLoss applies log-softmax itself"
+    if [r["type"] for r in want] == kinds:
+        diff = next(i for i, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
+        return f"layer {diff} is {got[diff]}; the contract's is {want[diff]}"
+    missing = sorted({r["type"] for r in want} - set(kinds))
+    if missing:
+        return f"no {', '.join(missing)} layer: the contract's layout has one"
+    return "the layers are not in the contract's order"
+
+
+def judge_init(ctx: Context, out: ProbeOutput, ref: torch.nn.Module, call: str) -> list[Assertion]:
+    """Attributes, ``nn.Module`` with ``self.model`` a Sequential, layout, parameter count, seeded weights."""
+    attrs = [str(a) for a in ctx.inputs["init.attrs"].tolist()]
+    got = {a: out.values.get(f"attr.{a}") for a in attrs}
+    want = {a: getattr(ref, a) for a in attrs}
+    checks = [Assertion("attributes", got == want, f"{call} set {got}; expected {want}")] if attrs else []
+    checks += [Assertion("an nn.Module with self.model", bool(out.values.get("is_module"))
+                        and out.values.get("model_type") == "Sequential",
+                        f"{call}: nn.Module {bool(out.values.get('is_module'))}, self.model is "
+                        f"{out.values.get('model_type')}; the contract has self.model = nn.Sequential(...)")]
+    got_layout, want_layout = out.values.get("layout") or [], layout(ref)
+    ok = got_layout == want_layout
+    checks.append(Assertion("layout", ok, f"{call} builds {_layout_text(got_layout)}; the contract: "
+                            f"{_layout_text(want_layout)}", "" if ok else layout_hint(got_layout, want_layout)))
+    n_want = sum(p.numel() for p in ref.parameters())
+    n_got = out.values.get("n_params")
+    checks.append(Assertion("parameter count", n_got == n_want, f"{call} has {n_got:,} parameters; the contract's "
+                            f"layout has {n_want:,}" if isinstance(n_got, int) else f"{call}: no parameters"))
+    ref_params = [p.detach().numpy() for p in ref.parameters()]
+    same = len([k for k in out.arrays if k.startswith("init.p")]) == len(ref_params) and all(
+        out.arrays[f"init.p{i}"].shape == w.shape and np.array_equal(out.arrays[f"init.p{i}"], w)
+        for i, w in enumerate(ref_params))
+    checks.append(Assertion("initial weights from the seed", same,
+                            f"{call}: the initial weights " + ("equal" if same else "differ from")
+                            + " those of torch.manual_seed(seed) followed by the contract's layers",
+                            "" if same or not ok else "call torch.manual_seed(seed) before creating the layers, "
+                            "and create them in the contract's order"))
+    return checks
+
+
+def judge_logits(ctx: Context, out: ProbeOutput, expected: np.ndarray, call: str) -> list[Assertion]:
+    soft = torch.softmax(torch.from_numpy(expected), dim=1).numpy()
+    hints = [(lambda g, e: np.allclose(g, soft, atol=1e-5), "forward returned probabilities (a softmax): return "
+              "the logits, nn.CrossEntropyLoss applies the softmax"),
+             (lambda g, e: np.allclose(g, np.log(soft), atol=1e-5), "forward returned log-probabilities: return "
+              "the logits")]
+    return guarded("forward(X)", lambda: close("forward(X) returns logits", call, array(out, "logits", "forward(X)"),
+                                               expected, rtol=1e-4, atol=1e-5, hints=hints))
+
+
+def judge_fashion(ctx: Context, out: ProbeOutput, cls: str) -> list[Assertion]:
+    run = ctx.run
+    args = f"784, {run.hidden}, 10, {run.seed}" if cls == "PyTorchANN" else f"10, {run.seed}"
+    return judge_accuracy_run(ctx, out, f"{cls}({args}).train(..., epochs={run.epochs}, batch_size="
+                                        f"{run.batch_size}, learning_rate={run.lr})")
+
+
+def _normalised(curves: dict) -> dict:
+    out = dict(curves)
+    for key in ("train_acc", "val_acc"):
+        if key in out and max(out[key], default=0) > 1.5:  # recorded in percent
+            out[key] = [v / 100 for v in out[key]]
+    return out
+
+
+def judge_judgement(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    """``report_my_judgement()`` is one of the three words, and agrees with our verdict on the student's curves."""
+    from backproplab.courses.purdue import judgement
+
+    answer, kind = out.values.get("answer"), out.values.get("answer_type")
+    word = Assertion("one of the three words", kind == "str" and answer in JUDGEMENTS,
+                     f"report_my_judgement() returned {answer if kind != 'str' else repr(answer)}; the contract "
+                     f"returns exactly one of {', '.join(map(repr, JUDGEMENTS))}")
+    curves = _normalised(out.values.get("curves") or {})
+    needed = ("train_loss", "train_acc", "val_loss", "val_acc")
+    if not all(k in curves for k in needed):
+        raise Bad(f"could not read your per-epoch curves (found {sorted(curves)} in the model's attributes and "
+                  f"its plot); keep train/val loss and accuracy per epoch, e.g. in self.history")
+    ours = judgement({k: curves[k] for k in needed})
+    numbers = ", ".join(f"{k} {summary(float(curves[k][-1]))}" for k in needed)
+    agree = Assertion("agrees with our verdict", answer == ours,
+                      f"on your own curves (read from your {out.values.get('source')}; last epoch: {numbers}) our "
+                      f"verdict is {ours!r}; report_my_judgement() returned {answer!r}")
+    return [word, agree]

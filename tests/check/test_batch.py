@@ -1,0 +1,46 @@
+"""A batch of 20 submissions (correct, mistaken, hostile) graded with --jobs 2 into a gradebook whose
+totals equal the per-student records."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from backproplab.cli import main
+
+from ._helpers import fixture
+
+MIX = ["correct", "relu_grad_at_zero", "cross_entropy_swapped", "no_divide_by_m", "init_default_rng",
+       "init_order", "accuracy_percent", "forward_stores_nothing", "hostile_sys_exit", "hostile_syntax_error"]
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("needs_fashion")
+def test_batch_of_20_with_two_jobs(tmp_path, capsys):
+    subs = tmp_path / "submissions"
+    for k in range(20):
+        name = MIX[k % len(MIX)]
+        (subs / f"student{k:02d}_{name}").mkdir(parents=True)
+        shutil.copy(fixture("numpy_ann", name) / "numpy_ann.py", subs / f"student{k:02d}_{name}" / "numpy_ann.py")
+    out = tmp_path / "grades"
+    code = main(["check", "purdue-numpy-ann", str(subs), "--jobs", "2", "--quick", "--out", str(out),
+                 "--json", str(tmp_path / "all.json")])
+    assert code == 1  # not everyone got full marks
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert len(rows) == 20
+    items = [c for c in rows[0] if c.split(" ")[0].startswith("1.")]
+    assert len(items) == 10
+    for row in rows:
+        record = json.loads((out / "records" / f"{row['student']}.json").read_text())
+        assert float(row["total"]) == pytest.approx(record["score"])
+        assert float(row["total"]) == pytest.approx(sum(float(row[c]) for c in items), abs=0.011)
+        by_id = {it["id"]: it["score"] for it in record["items"]}
+        assert all(float(row[c]) == pytest.approx(by_id[c.split(" ")[0]]) for c in items)
+    totals = {r["student"].split("_", 1)[1]: float(r["total"]) for r in rows}
+    assert totals["correct"] == 18 and totals["hostile_syntax_error"] == 0 and totals["hostile_sys_exit"] == 16
+    assert len(json.loads((tmp_path / "all.json").read_text())) == 20
+    printed = capsys.readouterr().out
+    assert printed.count("lost:") == 20

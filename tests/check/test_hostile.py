@@ -1,0 +1,132 @@
+"""Hostile submissions cost the affected items, with a clear message, and nothing else: the checker
+finishes, the other items keep their points, and nothing is written outside the temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from backproplab.check import Limits, check
+
+from ._helpers import fixture
+
+ALL = [f"1.{i}" for i in range(1, 11)]
+NON_TRAINING = ALL[:-1]
+# (lost items, words in the message); the hostile code sits in accuracy() (1.9) or runs on import
+HOSTILE = {
+    "hostile_endless_loop": ({"1.9"}, "did not finish within 3 s of wall clock"),
+    "hostile_memory_bomb": ({"1.9"}, "MemoryError"),
+    "hostile_fork": ({"1.9"}, "may not start a process (os.fork)"),
+    "hostile_subprocess": ({"1.9"}, "may not start a process (subprocess)"),
+    "hostile_write_outside": ({"1.9"}, "writing outside the working directory is not allowed"),
+    "hostile_sys_exit": ({"1.9"}, "called sys.exit(3)"),
+    "hostile_os_exit": ({"1.9"}, "exited with status 7"),
+    "hostile_prints": (set(), ""),
+    "hostile_syntax_error": (set(NON_TRAINING), "SyntaxError: expected ':'"),
+    "hostile_import_error": (set(NON_TRAINING), "No module named 'tensorflow_is_not_installed_here'"),
+    "hostile_missing_class": (set(NON_TRAINING), "defines no NumpyANN"),
+    "hostile_exit_on_import": (set(NON_TRAINING), "put the run under `if __name__ == \"__main__\":`"),
+    "hostile_loop_on_import": (set(NON_TRAINING), "importing numpy_ann.py took longer than 4 s"),
+}
+ESCAPES = [Path("/tmp/backproplab-check-escape.txt"), Path("/tmp/backproplab-check-escape-sub")]
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_submission_costs_only_its_items(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for path in ESCAPES:
+        path.unlink(missing_ok=True)
+    lost, message = HOSTILE[name]
+    result = check("purdue-numpy-ann", fixture("numpy_ann", name), items=NON_TRAINING, timeout=3,
+                   limits=Limits(import_timeout=4, memory_mb=2048))
+    assert set(result.lost()) == lost
+    if message:
+        assert all(message in result.item(i).failures()[0] for i in lost)
+    assert not any(path.exists() for path in ESCAPES)
+    assert not (tmp_path.parent / "backproplab-check-escape.txt").exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_100_mb_of_prints_are_cut():
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_prints"), items=["1.9"])
+    item = result.item("1.9")
+    assert item.passed
+    assert "more characters cut" in item.stdout and len(item.stdout) < 10_000
+
+
+def test_a_hung_item_does_not_stop_the_items_after_it():
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_endless_loop"), items=["1.8", "1.9", "1.2"],
+                   timeout=2)
+    assert result.lost() == ["1.9"] and result.item("1.2").passed and result.item("1.8").passed
+
+
+@pytest.mark.parametrize("name, lost, message", [
+    ("hostile_endless_loop", ["1.9"], "did not finish within 2 s"),
+    ("hostile_os_exit", ["1.9"], "exited with status 7"),
+    ("hostile_write_outside", ["1.9"], "writing outside the working directory"),
+])
+def test_without_the_fork_server_too(name, lost, message):
+    """Each child started from scratch (Limits(fork_server=False)) behaves the same."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", name), items=["1.2", "1.9", "1.3"], timeout=2,
+                   limits=Limits(fork_server=False))
+    assert result.lost() == lost and message in result.item(lost[0]).failures()[0]
+
+
+def test_forked_children_start_from_a_clean_state():
+    """Two submissions through the same fork server: nothing of the first is left in the second."""
+    bad = check("purdue-numpy-ann", fixture("numpy_ann", "relu_grad_at_zero"), items=["1.3"])
+    good = check("purdue-numpy-ann", fixture("numpy_ann", "correct"), items=["1.3"])
+    assert bad.lost() == ["1.3"] and good.lost() == []
+
+
+def test_killing_the_checker_stops_the_graded_children(tmp_path):
+    """A checker killed mid-item leaves no student process behind: its fork server stops them."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("from backproplab.check import check\n"
+              f"check('purdue-numpy-ann', {str(fixture('numpy_ann', 'hostile_endless_loop'))!r}, items=['1.9'],"
+              " timeout=600)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ), start_new_session=True)
+
+    def ppid(pid: str) -> int:
+        with open(f"/proc/{pid}/status") as f:
+            return int(next(line for line in f if line.startswith("PPid:")).split()[1])
+
+    def looping() -> list[int]:
+        """The graded children forked by the fork server that this checker process started."""
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        parents = {}
+        for pid in pids:
+            try:
+                parents[int(pid)] = ppid(pid)
+            except (OSError, StopIteration):
+                continue
+        servers = {pid for pid, parent in parents.items() if parent == proc.pid}
+        return [pid for pid, parent in parents.items() if parent in servers]
+
+    deadline = time.monotonic() + 120
+    while not looping() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    children = looping()
+    assert children, "the graded child never started"
+    folders = [os.readlink(f"/proc/{pid}/cwd") for pid in children]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+    def running(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return not any(line.startswith("State:") and "Z" in line for line in f)
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(map(running, children)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(running, children))
+    assert not any(os.path.exists(f) for f in folders)

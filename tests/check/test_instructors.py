@@ -1,0 +1,76 @@
+"""The "For instructors" commands of docs/checking.md, each run as written: hand out (--init), the
+reference solution (--init --solution) of all five assignments graded with full marks, a folder
+of submissions graded into a gradebook, one submission into Gradescope's results.json."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import jsonschema
+import pytest
+
+from backproplab.cli import main
+
+from .test_outputs import GRADESCOPE_SCHEMA
+
+pytestmark = pytest.mark.usefixtures("needs_fashion")
+
+ALL = ["purdue-numpy-ann", "purdue-pytorch-ann", "purdue-pytorch-cnn", "jku-a7", "radboud-a1"]
+
+
+def test_init_writes_the_handouts(tmp_path, capsys):
+    for name in ALL:
+        assert main(["check", "--init", name, str(tmp_path / "handout")]) == 0
+    names = sorted(p.name for p in (tmp_path / "handout").iterdir())
+    assert names == ["jku_a7.ipynb", "numpy_ann.py", "pytorch_ann.py", "pytorch_cnn.py", "radboud_a1.ipynb"]
+    assert "raise NotImplementedError()" in (tmp_path / "handout" / "numpy_ann.py").read_text()
+    assert main(["check", "--init", "purdue", str(tmp_path / "purdue")]) == 0
+    assert sorted(p.name for p in (tmp_path / "purdue").iterdir()) == names[1:4]
+    assert main(["check", "--init", "nonsense", str(tmp_path / "x")]) == 2
+    before = (tmp_path / "handout" / "jku_a7.ipynb").read_text()
+    assert main(["check", "--init", "jku-a7", str(tmp_path / "handout"), "--solution"]) == 2  # never overwrites
+    assert "does not overwrite" in capsys.readouterr().err
+    assert (tmp_path / "handout" / "jku_a7.ipynb").read_text() == before
+    assert main(["check", "--init", "jku-a7"]) == 2  # no DIR
+    assert main(["check", "jku-a7", str(tmp_path / "handout"), "--solution"]) == 2  # --solution without --init
+
+
+@pytest.mark.slow
+def test_every_solution_gets_full_marks(tmp_path, capsys):
+    for name in ALL:
+        assert main(["check", "--init", name, str(tmp_path / "solution"), "--solution"]) == 0
+    assert main(["check", "purdue", str(tmp_path / "solution"), "--quick"]) == 0
+    for name in ("jku-a7", "radboud-a1"):
+        assert main(["check", name, str(tmp_path / "solution")]) == 0
+    assert "42 / 42" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_purdue_starters_score_zero_not_implemented(tmp_path):
+    from backproplab.check import check
+
+    main(["check", "--init", "purdue", str(tmp_path)])
+    result = check("purdue", tmp_path, quick=True)
+    assert result.score == 0 and result.max_score == 42
+    assert all("not implemented" in it.error for it in result.items)
+
+
+def test_grade_a_folder_and_upload_to_gradescope(tmp_path, capsys):
+    main(["check", "--init", "radboud-a1", str(tmp_path / "start")])
+    main(["check", "--init", "radboud-a1", str(tmp_path / "sol"), "--solution"])
+    subs = tmp_path / "submissions"
+    for student, src in (("alice", "sol"), ("bob", "start")):
+        (subs / student).mkdir(parents=True)
+        shutil.copy(tmp_path / src / "radboud_a1.ipynb", subs / student / "radboud_a1.ipynb")
+    assert main(["check", "radboud-a1", str(subs), "--out", str(tmp_path / "results")]) == 1
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "results" / "gradebook.csv").open())}
+    assert (rows["alice"]["total"], rows["bob"]["total"]) == ("30", "0")
+    assert (tmp_path / "results" / "records" / "bob.json").exists()
+    out = tmp_path / "results.json"
+    assert main(["check", "radboud-a1", str(subs / "alice"), "--gradescope", str(out)]) == 0
+    payload = json.loads(out.read_text())
+    jsonschema.validate(payload, GRADESCOPE_SCHEMA)
+    assert payload["score"] == payload["max_score"] == 30
+    assert "marked by hand" not in json.dumps(payload)  # the references for the marker stay out of it

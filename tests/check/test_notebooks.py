@@ -1,0 +1,228 @@
+"""The notebook assignments jku-a7 and radboud-a1: the generated starter scores 0 ("not implemented"),
+the generated solution full marks, each common mistake loses exactly its items, a changed cell
+structure is reported, and hostile notebooks cost only their items."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from backproplab.check import check
+from backproplab.check.notebook import extract, read_cells
+from backproplab.check.templates import expected_ids, init
+
+pytestmark = pytest.mark.usefixtures("needs_fashion")
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    """The starter and solution notebooks of both assignments, written by --init."""
+    root = tmp_path_factory.mktemp("notebooks")
+    for name in ("jku-a7", "radboud-a1"):
+        init(name, root / "starter")
+        init(name, root / "solution", solution=True)
+    return root
+
+
+FILES = {"jku-a7": "jku_a7.ipynb", "radboud-a1": "radboud_a1.ipynb"}
+
+
+def _variant(made, tmp_path, assignment: str, edit) -> str:
+    """The solution notebook changed by ``edit(cells)``, written under tmp_path."""
+    nb = nbformat.read(str(made / "solution" / FILES[assignment]), as_version=4)
+    edit(nb.cells)
+    path = tmp_path / FILES[assignment]
+    nbformat.write(nb, str(path))
+    return str(path)
+
+
+def _replace(cell_id: str, old: str, new: str):
+    def edit(cells):
+        cell = next(c for c in cells if c["id"] == cell_id)
+        assert old in cell.source, (old, cell.source)
+        cell.source = cell.source.replace(old, new)
+
+    return edit
+
+
+@pytest.mark.parametrize("assignment, points", [("jku-a7", 50), ("radboud-a1", 30)])
+def test_starter_scores_zero_not_implemented(made, assignment, points):
+    for kind in ("starter", "solution"):
+        nb = nbformat.read(str(made / kind / FILES[assignment]), as_version=4)
+        nbformat.validate(nb)  # a valid nbformat 4.5 notebook, cell IDs included
+        assert [c["id"] for c in nb.cells] == expected_ids(assignment)
+    result = check(assignment, made / "starter" / FILES[assignment])
+    assert (result.score, result.max_score) == (0, points)
+    for item in result.items:
+        assert "not implemented" in item.failures()[0], (item.id, item.failures())
+    assert not any("cell structure" in m for m in result.messages)
+
+
+@pytest.mark.parametrize("assignment, points", [("jku-a7", 50), ("radboud-a1", 30)])
+def test_solution_full_marks(made, assignment, points):
+    result = check(assignment, made / "solution" / FILES[assignment])
+    assert (result.score, result.max_score) == (points, points), result.lost()
+    assert result.manual  # the written items, with their reference answers, for the marker
+
+
+MISTAKES = [
+    ("jku-a7", _replace("jku-ann-relu", "torch.relu(self.fc2(x))", "torch.sigmoid(self.fc2(x))"), ["3.2b"],
+     "seeded outputs"),
+    ("jku-a7", _replace("jku-ann-sigmoid", "self.fc2 = nn.Linear(512, 1024)\n        self.fc3 = nn.Linear(1024, 512)",
+                        "self.fc3 = nn.Linear(1024, 512)\n        self.fc2 = nn.Linear(512, 1024)"), ["3.2a"],
+     "seeded outputs"),
+    ("jku-a7", _replace("jku-train-and-test", ', momentum=hyperparameters["momentum"]', ""), ["3.2c"], "momentum"),
+    ("jku-a7", _replace("jku-train-and-test", "        test(model, test_loader)\n", ""), ["3.2c"], "test"),
+    ("jku-a7", _replace("jku-answers", "b_ = False", 'b_ = "False"'), ["3.3"], "bool"),
+    ("radboud-a1", _replace("rad-network", "math.sqrt(2.0 / d1)", "(2.0 / d1)"), ["1.5b"], "variance"),
+    ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
+                            "add_gradients(params, learning_rate)"), ["1.6"], "-learning_rate"),
+    ("radboud-a1", _replace("rad-bce", "torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat)"
+                            ".clamp(min=tiny))", "y * torch.log(y_hat) + (1 - y) * torch.log(1 - y_hat)"),
+     ["1.3f,g"], "0·log 0"),
+    ("radboud-a1", _replace("rad-network", "return z.squeeze(-1) if z.shape[-1] == 1 else z", "return z"),
+     ["1.5a"], "squeeze"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment, edit, lost, words", MISTAKES)
+def test_common_mistake_loses_exactly_its_items(made, tmp_path, assignment, edit, lost, words):
+    result = check(assignment, _variant(made, tmp_path, assignment, edit))
+    assert result.lost() == lost
+    text = "\n".join(f for it in result.items for f in it.failures())
+    assert words in text, text
+
+
+SEQUENTIAL = '''class ANN_relu(nn.Module):
+    def __init__(self, d_in, d_out):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(d_in, 512), nn.ReLU(), nn.Linear(512, 1024), nn.ReLU(),
+                                 nn.Linear(1024, 512), nn.ReLU(), nn.Linear(512, d_out))
+
+    def forward(self, x):
+        return self.net(x)'''
+
+
+def _set(cell_id: str, source: str):
+    def edit(cells):
+        next(c for c in cells if c["id"] == cell_id).source = source
+
+    return edit
+
+
+ACCEPTED = [
+    ("jku-a7", _set("jku-ann-relu", SEQUENTIAL)),
+    ("jku-a7", _replace("jku-train-and-test", 'range(1, hyperparameters["epochs"] + 1)',
+                        'range(hyperparameters["epochs"])')),
+    ("radboud-a1", _replace("rad-bce", "return -(torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, "
+                            "(1 - y_hat).clamp(min=tiny))).mean() + 0.0",
+                            "y_hat = y_hat.clamp(1e-7, 1 - 1e-7)\n    return -(y * torch.log(y_hat) + (1 - y) * "
+                            "torch.log(1 - y_hat)).mean()")),
+    ("radboud-a1", _replace("rad-training", "    enable_gradients(params)\n    history", "    history")),
+    ("radboud-a1", _replace("rad-training", "            t.grad.zero_()", "            t.grad = None")),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment, edit", ACCEPTED)
+def test_other_correct_forms_get_full_marks(made, tmp_path, assignment, edit):
+    """nn.Sequential layers, 0-based epochs, an epsilon clamp in bce_loss, fit leaving enable_gradients to
+    its caller, gradients cleared to None: all within the contract."""
+    result = check(assignment, _variant(made, tmp_path, assignment, edit))
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+
+
+def test_removed_and_reordered_cells_are_reported(made, tmp_path):
+    removed = _variant(made, tmp_path, "jku-a7", lambda cells: cells.pop(3))
+    messages = " ".join(check("jku-a7", removed, items=["3.3"]).messages)
+    assert "missing" in messages and "jku-task1-answer" in messages
+    (tmp_path / "b").mkdir()
+    swapped = _variant(made, tmp_path / "b", "jku-a7", lambda cells: cells.insert(2, cells.pop(4)))
+    assert "not in the handed-out order" in " ".join(check("jku-a7", swapped, items=["3.3"]).messages)
+    (tmp_path / "c").mkdir()
+    renamed = _variant(made, tmp_path / "c", "jku-a7", lambda cells: cells[5].update(id="my-own-id"))
+    assert "my-own-id" in " ".join(check("jku-a7", renamed, items=["3.3"]).messages)
+
+
+def test_a_notebook_without_cell_ids_is_compared_by_count():
+    from backproplab.check.notebook import Cell, structure_messages
+
+    cells = [Cell("", "code", "x = 1")] * 3
+    assert "compared by count only" in structure_messages(cells, ["a", "b", "c"], is_export=False)[0]
+    assert "cells were added or removed" in structure_messages(cells, ["a", "b"], is_export=False)[0]
+    assert structure_messages([Cell("a", "code", ""), Cell("b", "code", "")], ["a", "b"], is_export=False) == []
+
+
+def test_py_export_is_graded_and_says_structure_unchecked(made, tmp_path):
+    cells = read_cells(made / "solution" / "radboud_a1.ipynb")
+    text = "\n\n".join(f"# %%\n{c.source}" for c in cells if c.kind == "code")
+    path = tmp_path / "radboud_a1.py"
+    path.write_text(text)
+    result = check("radboud-a1", path)
+    assert result.score == result.max_score
+    assert any(".py export" in m for m in result.messages)
+
+
+def test_the_rule_keeps_definitions_and_skips_runs():
+    cells = read_cells.__globals__["Cell"]
+    made = extract([cells("a", "code", "%matplotlib inline\nimport os\nx = 3\ny = f(2)\nwhile True:\n    pass\n"
+                                       "def g():\n    return 1\n"),
+                    cells("b", "code", "def broken(:\n")])
+    assert "def g" in made.source and "x = 3" in made.source and "while" not in made.source
+    assert "f(2)" not in made.source and made.defined == ["x", "g"]
+    assert any("syntax error" in m for m in made.messages)
+    assert any("not defined when grading" in m and ": y;" in m for m in made.messages)
+
+
+def test_an_unreadable_notebook_is_one_clear_error(tmp_path, capsys):
+    from backproplab.cli import main
+
+    (tmp_path / "jku_a7.ipynb").write_text("{not json")
+    assert main(["check", "jku-a7", str(tmp_path / "jku_a7.ipynb")]) == 2
+    err = capsys.readouterr().err
+    assert "could not be read as a Jupyter notebook" in err and "Traceback" not in err
+
+
+HOSTILE = [
+    ("endless loop in a function", _replace("rad-activations", "return torch.sigmoid(x)", "while True:\n        pass"),
+     ["1.3a", "1.4"], "did not finish"),  # model1 calls the looping sigmoid too
+    ("os._exit in a function", _replace("rad-activations", "return torch.clamp(x, min=0)",
+                                        "import os\n    os._exit(3)"), ["1.3b"], ""),
+    ("a process started in a function", _replace("rad-model1", "return sigmoid(x @ w + b)",
+                                                 "import subprocess\n    subprocess.run(['true'])"), ["1.4"],
+     "may not start a process"),
+    ("writing outside the working directory", _replace("rad-optimize-f", "    x_hist, y_hist = [x], [y]",
+                                                       "    open('/tmp/backproplab-hostile.txt', 'w')\n    "
+                                                       "x_hist, y_hist = [x], [y]"), ["1.1a"], "outside"),
+    ("sys.exit in a function", _replace("rad-activations", "return torch.clamp(x, min=0)",
+                                        "import sys\n    sys.exit(0)"), ["1.3b"], "sys.exit"),
+    ("a fork in a function", _replace("rad-activations", "return torch.clamp(x, min=0)",
+                                      "import os\n    os.fork()"), ["1.3b"], "may not start a process"),
+    ("a memory bomb in a function", _replace("rad-activations", "return torch.clamp(x, min=0)",
+                                             "return bytearray(10 ** 12)"), ["1.3b"], "MemoryError"),
+    ("a syntax error in a cell", _replace("rad-activations", "def relu(x):", "def relu(x:"),
+     ["1.3a", "1.3b", "1.4"], "defines no sigmoid"),  # model1 calls sigmoid, defined in the same cell
+    ("an import the grader lacks", _replace("rad-setup", "import math", "import math\nimport torchvision_lacking"),
+     [], ""),
+    ("pages of printing", _replace("rad-activations", "return torch.sigmoid(x)",
+                                   "print('x' * 100_000)\n    return torch.sigmoid(x)"), [], ""),
+    ("an endless loop and an exit at the top level of cells", lambda cells: cells.insert(
+        2, nbformat.v4.new_code_cell("import os\nwhile True:\n    pass\nos._exit(1)")), [], ""),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label, edit, lost, words", HOSTILE, ids=[h[0] for h in HOSTILE])
+def test_hostile_notebooks_cost_only_their_items(made, tmp_path, label, edit, lost, words):
+    from backproplab.check import Limits
+
+    result = check("radboud-a1", _variant(made, tmp_path, "radboud-a1", edit), timeout=20,
+                   limits=Limits(import_timeout=60))
+    assert result.lost() == lost, label
+    text = "\n".join(f for it in result.items for f in it.failures())
+    assert words in text, text
+    assert all(len(it.stdout) < 4200 for it in result.items)  # printed output is cut per item
+    assert not Path("/tmp/backproplab-hostile.txt").exists()

@@ -1,0 +1,53 @@
+"""A1 (numpy_ann.py): a correct submission gets full marks; each common mistake loses exactly the
+items it affects, and the message names the mistake."""
+
+from __future__ import annotations
+
+import pytest
+
+from backproplab.check import check
+
+from ._helpers import fixture
+
+pytestmark = pytest.mark.usefixtures("needs_fashion")
+
+MISTAKES = {
+    "relu_grad_at_zero": ({"1.3"}, "_relu_grad(0) returned 1; the contract takes 0 at x = 0"),
+    "cross_entropy_swapped": ({"1.4"}, "_cross_entropy looks like it takes (y_pred, y_true)"),
+    "no_divide_by_m": ({"1.6", "1.7", "1.10"}, "your dW1 is 64× the expected one: divide by the number of samples"),
+    "init_default_rng": ({"1.1"}, "W1 was not drawn with np.random.seed + 0.01·randn"),
+    "init_order": ({"1.1"}, "W1 and W2 were drawn in the wrong order"),
+    "accuracy_percent": ({"1.9"}, "accuracy returned a percentage"),
+    "forward_stores_nothing": ({"1.5"}, "there is no self.z1"),
+}
+
+
+def test_correct_submission_gets_full_marks():
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "correct"), quick=True)
+    assert result.lost() == []
+    assert result.score == result.max_score == 18
+    assert [it.id for it in result.items] == [f"1.{i}" for i in range(1, 11)]
+    assert any("quick run" in m for m in result.messages)
+    notes = result.item("1.4").notes()
+    assert notes and "mean over rows" in notes[0]
+
+
+def test_the_file_itself_is_accepted_as_path():
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "correct") / "numpy_ann.py", items=["1.2", "1.3"])
+    assert [it.id for it in result.items] == ["1.2", "1.3"] and result.score == 2
+
+
+@pytest.mark.parametrize("name", sorted(MISTAKES))
+def test_mistake_loses_exactly_its_items(name):
+    lost, message = MISTAKES[name]
+    result = check("purdue-numpy-ann", fixture("numpy_ann", name), quick=True)
+    assert set(result.lost()) == lost
+    texts = "\n".join(line for item_id in lost for line in result.item(item_id).failures())
+    assert message in texts
+
+
+def test_a_failed_assertion_says_call_expected_got():
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "relu_grad_at_zero"), items=["1.3"])
+    text = result.item("1.3").failures()[0]
+    assert "_relu_grad(x) with x holding 0" in text and "expected" in text and "got" in text
+    assert result.item("1.3").score == 0
