@@ -34,23 +34,9 @@ ORDER = 40
 
 __all__ = ["activation_table", "dead_by_condition", "dead_by_probe", "run"]
 
-#: name -> (scratch f, scratch f', torch f); leaky ReLU and ELU with their default alphas.
-LEAKY_ALPHA = 0.01
-ELU_ALPHA = 1.0
-
-
-def _torch_functions() -> dict[str, Any]:
-    import torch
-    import torch.nn.functional as F
-
-    return {
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "relu": torch.relu,
-        "leaky_relu": lambda z: F.leaky_relu(z, LEAKY_ALPHA),
-        "elu": lambda z: F.elu(z, ELU_ALPHA),
-        "identity": lambda z: z,
-    }
+#: The alphas of leaky ReLU and ELU: functional's defaults (the torch table uses the same).
+LEAKY_ALPHA = fn.LEAKY_RELU_ALPHA
+ELU_ALPHA = fn.ELU_ALPHA
 
 
 def _grid(half_width: float = 6.0, step: float = 0.01) -> np.ndarray:
@@ -69,7 +55,7 @@ def activation_table(z: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
     """
     import torch
 
-    torch_fns = _torch_functions()
+    from backproplab.torchnn.functions import TORCH_ACTIVATIONS as torch_fns  # lazy: imports torch
     out: dict[str, dict[str, np.ndarray]] = {}
     for name, (f, f_grad) in fn.ACTIVATIONS.items():
         zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
