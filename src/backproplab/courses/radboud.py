@@ -51,7 +51,7 @@ b: torch.Tensor | None = None
 # -- 1.1 gradient descent ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _course_expression() -> Any:
-    from backproplab.lessons.expression import parse_expression
+    from backproplab.expr import parse_expression
     from backproplab.lessons.gradient_descent import COURSE_EXPR
 
     return parse_expression(COURSE_EXPR)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
-from backproplab.lessons.expression import Expression, parse_expression
+from backproplab.expr import Expression, parse_expression
 
 BOX = ((-5.0, 5.0), (-5.0, 5.0))
 """Search box for the global minimum: ((x_lo, x_hi), (y_lo, y_hi))."""

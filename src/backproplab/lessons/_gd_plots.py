@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.lessons.expression import Expression
+from backproplab.expr import Expression
 
 _COLORS = {"too small": "tab:blue", "good": "tab:green", "too large": "tab:red"}
 

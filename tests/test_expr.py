@@ -22,8 +22,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backproplab.errors import InputError
-from backproplab.lessons import expression as expr_module
-from backproplab.lessons.expression import (
+from backproplab import expr as expr_module
+from backproplab.expr import (
     MAX_DEPTH,
     MAX_EXPONENT,
     MAX_LENGTH,
