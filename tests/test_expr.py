@@ -21,8 +21,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backproplab.errors import InputError
 from backproplab import expr as expr_module
+from backproplab.errors import InputError
 from backproplab.expr import (
     MAX_DEPTH,
     MAX_EXPONENT,

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import argparse
 import errno
+import inspect
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from backproplab import __version__
+from backproplab.checks import check_seed
 from backproplab.errors import BackproplabError, DataNotFoundError
 
 
 def _seed(text: str) -> int:
     """argparse type of ``--seed``: an int in [0, 2**32), checked once here for every command."""
-    from backproplab.lessons._args import check_seed
-
     try:
         value = int(text)
     except ValueError:
@@ -132,14 +132,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def lesson_kwargs(run: Callable[..., object], args: argparse.Namespace) -> dict[str, object]:
+    """The parsed options ``run`` declares, by name: ``quick``, ``seed`` and the lesson's own options.
+
+    The CLI parses ``--out`` for every lesson (it saves the figures), but a lesson receives ``out``
+    only when its ``run`` takes it (one that writes files of its own). A ``run`` with ``**kwargs``
+    receives every option.
+    """
+    params = inspect.signature(run).parameters.values()
+    options = {k: v for k, v in vars(args).items() if k not in ("command", "lesson")}
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return options
+    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return {k: v for k, v in options.items() if k in names}
+
+
 def _cmd_lesson(args: argparse.Namespace) -> int:
     from backproplab.files import check_writable_dir
 
     lesson = args.lesson
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after
-    kwargs = {k: v for k, v in vars(args).items() if k not in ("command", "lesson")}
-    result = lesson.run(**kwargs)
+    result = lesson.run(**lesson_kwargs(lesson.run, args))
     print(result.format_claims())
     for key, text in result.text.items():
         if key.startswith("print"):

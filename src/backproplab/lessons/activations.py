@@ -18,13 +18,12 @@ from __future__ import annotations
 import argparse
 import math
 import numbers
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch import functional as fn
 
@@ -142,7 +141,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how far the first layer's biases are moved down (default 1)")
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, big_lr: float = 5.0,
+def run(*, quick: bool = False, seed: int = 0, big_lr: float = 5.0,
         bias_shift: float = 1.0) -> LessonResult:
     """Run the activations lesson.
 
@@ -152,8 +151,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, bi
         Fewer training epochs in the dead-ReLU demonstration (same claims).
     seed : int
         Seed of the data, the initial weights and the minibatch order.
-    out : path or None
-        Unused here (the CLI saves the figures); kept for the common lesson signature.
     big_lr : float
         The too-large learning rate (> 0) that kills units.
     bias_shift : float

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.courses.purdue import TARGETS
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "fashion"
@@ -202,7 +201,7 @@ def yes_no(name: str, answer: bool, evidence: str = "") -> Claim:
 # ------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto",
+def run(*, quick: bool = False, seed: int = 0, device: str = "auto",
         model: str = "all", epochs: int | None = None) -> LessonResult:
     """Train the chosen models, evaluate on the test set, and return curves, tables and claims.
 
@@ -214,8 +213,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
         claims then hold quick-run bounds and say so (see :func:`accuracy_claim`).
     seed : int
         Seeds the split, the initial weights and the batch order.
-    out : path or None
-        Unused (figures are returned; the CLI saves them).
     device : "auto", "cpu" or "cuda"
     model : "numpy", "ann", "cnn" or "all"
     epochs : int, optional

@@ -34,12 +34,12 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
+from backproplab.expr import Expression, finite_difference_gradient, parse_expression
 from backproplab.lessons import _gd_findings as words
-from backproplab.lessons._args import check_seed
 from backproplab.lessons._gd_minimum import BOX, find_minimum
 from backproplab.lessons._gd_plots import plot_paths, plot_values
-from backproplab.expr import Expression, finite_difference_gradient, parse_expression
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch.optim import Exponential
 
@@ -317,7 +317,7 @@ def _check_run_inputs(expr: str | None, start: Sequence[float] | None, eta: floa
     return f, is_course, start, f0
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr: str | None = None,
+def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, expr: str | None = None,
         start: Sequence[float] | None = None, eta: float = COURSE_ETA, decay: float = 1.0,
         steps: int = COURSE_STEPS) -> LessonResult:
     """Run the lesson; returns claims, findings, tables (your run, the grid) and figures.

@@ -17,12 +17,11 @@ Each gets a two-row table (wrong, right), a claim with the measured consequence,
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backproplab.lessons._args import check_seed
+from backproplab.checks import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "mistakes"
@@ -313,7 +312,7 @@ def _plot(decay: dict, stds: dict, ascent: dict, ce: dict) -> Any:
     return fig
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Run every mistake beside its right version; return claims, two-row tables and one figure.
 
     Parameters
@@ -322,8 +321,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         Accepted for the common signature; the demonstrations are small, so both sizes are the same.
     seed : int
         Seed of the random draws (initialisations, batch orders).
-    out : path or None
-        Unused (the CLI saves the figures).
     """
     from backproplab.torchnn.models import seeded_init
     from backproplab.torchnn.threads import one_torch_thread

@@ -22,12 +22,11 @@ The JKU statements (a)–(e) are judged from the vanishing lesson's run, where t
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backproplab.lessons._args import check_seed
+from backproplab.checks import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "questions"
@@ -418,7 +417,7 @@ def _plot(rows: list[dict[str, Any]]) -> Any:
     return fig
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Answer every question by measuring; return the claims (the course's key as each bound).
 
     Parameters
@@ -427,8 +426,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         Accepted for the common signature; every measurement here is small, so both sizes are the same.
     seed : int
         Seed of the random draws (networks, data for the derivative checks).
-    out : path or None
-        Unused (the CLI saves the figures).
     """
     from backproplab.torchnn.models import seeded_init
     from backproplab.torchnn.threads import one_torch_thread

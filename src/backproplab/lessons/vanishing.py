@@ -26,12 +26,11 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "vanishing"
@@ -144,7 +143,7 @@ def _hidden_preactivations(model, X):
 # ------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto") -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0, device: str = "auto") -> LessonResult:
     """Train both networks one epoch, measure, judge the five statements; return the result.
 
     Parameters
@@ -154,8 +153,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
     seed : int
         Seed of the quick subset only: the networks use the course's seed 66 for construction and
         batch order in both sizes, so the full run is the course's run.
-    out : path or None
-        Unused (figures are returned; the CLI saves them).
     device : "auto", "cpu" or "cuda"
     """
     seed = check_seed(seed)

@@ -13,13 +13,12 @@ networks almost always succeed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 
 NAME = "xor"
@@ -229,7 +228,7 @@ def _train_one_scratch(init: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray
     return {"W1": hidden.W.T, "b1": hidden.b, "w2": output.W[:, 0], "b2": output.b[0]}
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Run the XOR lesson.
 
     Parameters
@@ -239,8 +238,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         perceptron epochs and 200 steps in the torch cross-check; the same claims.
     seed : int
         Seed of the random initialisations (20 per hidden width).
-    out : path or None
-        Unused here (the CLI saves the figures); kept for the common lesson signature.
     """
     import matplotlib.figure
 

@@ -50,6 +50,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
 from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text, safe_stem
 from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
@@ -174,8 +175,6 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
 
 
 def _check_arguments(quick: Any, seed: Any, device: Any) -> int:
-    from backproplab.lessons._args import check_seed
-
     if not isinstance(quick, bool):
         raise InputError(f"quick must be True or False, got {quick!r}")
     seed = check_seed(seed)

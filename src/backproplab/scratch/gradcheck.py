@@ -21,8 +21,8 @@ import numpy as np
 
 from backproplab.errors import InputError
 from backproplab.scratch._checks import as_float_array, check_positive
-from backproplab.scratch.network import Network
 from backproplab.scratch.functional import loss_and_grad
+from backproplab.scratch.network import Network
 from backproplab.scratch.train import prepare_targets
 
 FLOOR = 1e-8

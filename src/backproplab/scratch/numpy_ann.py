@@ -37,10 +37,10 @@ The math itself comes from :mod:`backproplab.scratch.functional`: ``_relu``, ``_
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError, NonFiniteError
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
 from backproplab.scratch.functional import (
@@ -81,10 +81,11 @@ def _initial_weights(seed, input_size: int, hidden_size: int, output_size: int):
     if isinstance(seed, np.random.Generator):
         return (0.01 * seed.standard_normal((input_size, hidden_size)),
                 0.01 * seed.standard_normal((hidden_size, output_size)))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise InputError(f"seed must be an integer in [0, 2**32 - 1] (np.random.seed's range) or a "
-                         f"numpy Generator, got {seed!r}")
-    np.random.seed(int(seed))
+    try:
+        seed = check_seed(seed)  # [0, 2**32): np.random.seed's range
+    except InputError as err:
+        raise InputError(f"{err} (or a numpy Generator)") from None
+    np.random.seed(seed)
     W1 = 0.01 * np.random.randn(input_size, hidden_size)
     W2 = 0.01 * np.random.randn(hidden_size, output_size)
     return W1, W2

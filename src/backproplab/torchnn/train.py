@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backproplab.checks import check_seed, positive_int
 from backproplab.errors import CheckpointError, InputError, NonFiniteError
 from backproplab.torchnn import distributed as ddp
 from backproplab.torchnn.checkpoint import apply_checkpoint, read_checkpoint, save_checkpoint
@@ -221,12 +222,6 @@ def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 # -- evaluation ------------------------------------------------------------------------------------
 @torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 2048,
@@ -241,7 +236,7 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int
     (loss, accuracy) : tuple of float
     """
     X, y = _check_pair((X, y), "evaluate data")
-    batch_size = _positive_int("batch_size", batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     loss_fn = _loss_fn(loss)
     module = unwrap_model(model)
     first = next(module.parameters(), None)
@@ -331,11 +326,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     X, y = _check_pair(train, "train")
     if val is not None:
         Xv, yv = _check_pair(val, "val")
-    epochs = _positive_int("epochs", epochs)
-    batch_size = _positive_int("batch_size", batch_size)
-    checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    epochs = positive_int("epochs", epochs)
+    batch_size = positive_int("batch_size", batch_size)
+    checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
+    seed = check_seed(seed)
     if resume and checkpoint is None:
         raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
     loss_fn = _loss_fn(loss)
