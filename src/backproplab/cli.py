@@ -16,9 +16,14 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from backproplab import __version__
+from backproplab import __version__, lessons
 from backproplab.checks import check_seed
+from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError
+from backproplab.files import atomic_write_text, check_writable_dir
+from backproplab.report.reproduce import reproduce
+
+# Lazy import, on purpose: backproplab.bench loads torch, so only `backproplab bench` imports it.
 
 
 def _seed(text: str) -> int:
@@ -49,8 +54,6 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (lessons are discovered from :mod:`backproplab.lessons`)."""
-    from backproplab.lessons import registry
-
     parser = _Parser(
         prog="backproplab",
         description="A lab for learning and teaching neural networks: lessons that run, plot "
@@ -91,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=1, help="timings per side; the median is shown (default 1)")
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
-    for name, lesson in registry().items():
+    for name, lesson in lessons.registry().items():  # looked up now: tests swap the registry
         lp = sub.add_parser(name, help=lesson.TITLE, description=lesson.__doc__)
         _add_common(lp)
         if hasattr(lesson, "add_arguments"):
@@ -101,8 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from backproplab.data.fashion_mnist import describe_files
-
     rows = describe_files(root=args.root, download=args.download)
     for row in rows:
         print(f"{row['file']:<28} {row['status']:<9} {row['bytes']:>10,} bytes  {row['path']}")
@@ -110,8 +111,6 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from backproplab.report.reproduce import reproduce
-
     outcome = reproduce(quick=args.quick, out=args.out, only=args.only, device=args.device,
                         seed=args.seed, force=args.force, resume=args.resume)
     if outcome.interrupted:
@@ -121,7 +120,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from backproplab.bench import check_json_path, run_bench, to_json, to_markdown
-    from backproplab.files import atomic_write_text
 
     if args.json is not None:
         check_json_path(args.json)
@@ -148,8 +146,6 @@ def lesson_kwargs(run: Callable[..., object], args: argparse.Namespace) -> dict[
 
 
 def _cmd_lesson(args: argparse.Namespace) -> int:
-    from backproplab.files import check_writable_dir
-
     lesson = args.lesson
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after

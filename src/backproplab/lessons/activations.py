@@ -23,9 +23,14 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_seed
+from backproplab.data.toy import moons
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch import functional as fn
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "activations"
 TITLE = "Activations, their derivatives, and dead ReLUs"
@@ -237,7 +242,6 @@ def run(*, quick: bool = False, seed: int = 0, big_lr: float = 5.0,
 def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) -> dict[str, Any]:
     import torch
 
-    from backproplab.data.toy import moons
     from backproplab.torchnn import MLP, seeded_init
 
     epochs = 6 if quick else 15

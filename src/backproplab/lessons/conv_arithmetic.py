@@ -28,6 +28,10 @@ from backproplab.checks import check_seed, short_repr
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult
 
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
+
 NAME = "conv"
 TITLE = "Convolution arithmetic: output sizes, parameter counts, a convolution by hand"
 ORDER = 50

@@ -26,9 +26,17 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_seed
+from backproplab.data import load_digits_binary
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch.network import Network, forward
+from backproplab.scratch.optim import SGD
 from backproplab.scratch.threads import blas_threads
+from backproplab.scratch.train import fit
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "digits"
 TITLE = "Digits: a 64-32-1 network from scratch, its learning rate, batch size, depth and zero init"
@@ -55,8 +63,6 @@ CONSTANT = 0.1
 
 
 def _data(seed: int):
-    from backproplab.data import load_digits_binary
-
     return load_digits_binary(seed=seed, positive="0-4", train_fraction=0.5)
 
 
@@ -87,10 +93,6 @@ def train_digits(data, sizes=(64, HIDDEN, 1), activations=None, init=None, lr: f
     network : backproplab.scratch.network.Network (trained)
     history : backproplab.scratch.train.History
     """
-    from backproplab.scratch.network import Network
-    from backproplab.scratch.optim import SGD
-    from backproplab.scratch.train import fit
-
     X, y, Xv, yv = data
     sizes = list(sizes)
     n_layers = len(sizes) - 1
@@ -268,7 +270,6 @@ def _run(quick: bool, seed: int) -> LessonResult:
         acc[two] - acc[logistic], 0.03, f"64-32-1: {acc[two]:.4f}, logistic regression: {acc[logistic]:.4f}"))
     stack = depth_runs[linear3][0]
     W, b = collapse_linear(stack)
-    from backproplab.scratch.network import forward
 
     p_stack = stack.predict(data[2])[:, 0]
     p_one = forward(data[2], [(W, b, "sigmoid")])[:, 0]
@@ -287,7 +288,6 @@ def _run(quick: bool, seed: int) -> LessonResult:
     figures["digits_depth"] = _plot_depth(depth_runs)
 
     # 4. zero and constant initialisation ---------------------------------------------------------
-    from backproplab.scratch.network import Network
 
     X, y = data[0], data[1]
     init_specs = {

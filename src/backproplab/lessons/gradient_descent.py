@@ -37,11 +37,16 @@ import numpy as np
 from backproplab.checks import check_seed
 from backproplab.errors import InputError
 from backproplab.expr import Expression, finite_difference_gradient, parse_expression
+from backproplab.files import atomic_write_text
 from backproplab.lessons import _gd_findings as words
 from backproplab.lessons._gd_minimum import BOX, find_minimum
 from backproplab.lessons._gd_plots import plot_paths, plot_values
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch.optim import Exponential
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "gradient-descent"
 TITLE = "Gradient descent with a decaying step size"
@@ -372,8 +377,6 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
                   minimum=[_minimum_row(minimum)])
     page_text = words.markdown(f, start, eta, decay, steps, findings)
     if out is not None:
-        from backproplab.files import atomic_write_text
-
         atomic_write_text(Path(out) / "gradient_descent.md",
                           f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
     return LessonResult(

@@ -22,7 +22,13 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_seed
+from backproplab.lessons.gradient_descent import step_sizes
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch import NumpyANN
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "mistakes"
 TITLE = "Common mistakes, run beside the right version"
@@ -62,7 +68,6 @@ def _two(wrong: dict[str, Any], right: dict[str, Any]) -> list[dict[str, Any]]:
 # -- 1. decay ---------------------------------------------------------------------------------------------
 def _decay() -> tuple[list[Claim], list[dict], dict]:
     from backproplab.courses import radboud as r
-    from backproplab.lessons.gradient_descent import step_sizes
 
     right_etas = step_sizes(0.2, 0.9, 10).tolist()
     wrong_etas = compounding_step_sizes(0.2, 0.9, 10)
@@ -241,8 +246,6 @@ def _ascent(seed: int, epochs: int = 3) -> tuple[list[Claim], list[dict], dict]:
 
 # -- 8. _cross_entropy with its arguments reversed ---------------------------------------------------------
 def _reversed_cross_entropy() -> tuple[list[Claim], list[dict], dict]:
-    from backproplab.scratch import NumpyANN
-
     K = 10
     p_true = np.array([0.1, 0.3, 0.5, 0.7, 0.9, 0.99])  # probability on the true class, the rest spread evenly
     P = np.full((len(p_true), K), 0.0) + ((1 - p_true) / (K - 1))[:, None]

@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_seed
+from backproplab.data import xor
+from backproplab.lessons.conv_arithmetic import output_size_formula, params_formula
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch import functional as F
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "questions"
 TITLE = "The courses' questions, each answered by a measurement"
@@ -132,7 +139,6 @@ def _unit_derivatives(seed: int) -> list[Claim]:
     """∂h/∂wⱼ = f′(wᵀx)·xⱼ by autograd against the lab's f′, and what SGD does to a unit below zero."""
     import torch
 
-    from backproplab.scratch import functional as F
 
     acts = {"ReLU": (torch.relu, F.relu_grad), "leaky ReLU": (torch.nn.functional.leaky_relu, F.leaky_relu_grad),
             "ELU": (torch.nn.functional.elu, F.elu_grad)}
@@ -180,7 +186,6 @@ def _conv_sizes_and_counts() -> list[Claim]:
     import torch
     from torch import nn
 
-    from backproplab.lessons.conv_arithmetic import output_size_formula, params_formula
 
     with torch.no_grad():
         out = nn.Conv2d(1, 1, 6, stride=2, padding=2)(torch.zeros(1, 1, 10, 12)).shape[-2:]
@@ -359,8 +364,6 @@ def _minibatch_tradeoff(seed: int) -> tuple[Claim, list[dict[str, Any]]]:
 
 # -- JKU 1.1, 1.2 ------------------------------------------------------------------------------------
 def _xor_by_hand() -> list[Claim]:
-    from backproplab.data import xor
-
     X, y = xor()
     w, *_ = np.linalg.lstsq(X, y, rcond=None)
     mse = float(np.mean((X @ w - y) ** 2))

@@ -30,8 +30,13 @@ import time
 import numpy as np
 
 from backproplab.checks import check_seed
+from backproplab.data import fashion_mnist_tensors, stratified_subset
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "vanishing"
 TITLE = "Vanishing gradients: a deep sigmoid network against a ReLU one, five statements judged"
@@ -59,8 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(quick: bool, seed: int):
-    from backproplab.data import fashion_mnist_tensors, stratified_subset
-
     X, y = fashion_mnist_tensors("train")
     Xt, yt = fashion_mnist_tensors("test")
     if quick:

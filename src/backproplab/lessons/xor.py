@@ -18,8 +18,14 @@ from typing import Any
 import numpy as np
 
 from backproplab.checks import check_seed
+from backproplab.data.toy import xor
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch import SGD, Network
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "xor"
 TITLE = "XOR: no linear model fits it, two ReLU layers do, and width makes training reliable"
@@ -37,8 +43,6 @@ WIDTHS = (2, 3, 4, 8)
 
 def _xor_data() -> tuple[np.ndarray, np.ndarray]:
     """The four XOR points: X float64 [4, 2], y float64 [4] in {0, 1}."""
-    from backproplab.data.toy import xor
-
     X, y = xor()
     return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64).reshape(-1)
 
@@ -212,8 +216,6 @@ def _train_one_torch(init: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, 
 def _train_one_scratch(init: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, steps: int,
                        lr: float) -> dict[str, np.ndarray]:
     """The same training for one network on the scratch engine: ``Network`` + ``SGD`` (float64)."""
-    from backproplab.scratch import SGD, Network
-
     width = init["w2"].shape[0]
     net = Network.from_sizes([2, width, 1], ["relu", "identity"], seed=0)
     hidden, output = net.layers

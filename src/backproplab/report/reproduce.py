@@ -50,11 +50,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import backproplab.lessons as lesson_package
+from backproplab import __version__
 from backproplab.checks import check_seed
 from backproplab.errors import InputError
 from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text, safe_stem
+from backproplab.lessons.result import LessonResult, plain
+from backproplab.report.html import render_html
+from backproplab.report.markdown import render_summary
 from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
 from backproplab.report.schema import FORMAT
+
+# Lazy imports, on purpose: torch (heavy) only to describe the machine, tqdm only for a terminal.
 
 __all__ = ["MARKER", "ReproduceOutcome", "reproduce", "select_lessons", "failed_claims", "resume_command",
            "versions"]
@@ -147,8 +154,6 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     """
     seed = _check_arguments(quick, seed, device)
     if lessons is None:
-        import backproplab.lessons as lesson_package
-
         lessons = lesson_package.registry()
     selected = select_lessons(lessons, only)
     out = Path(out)
@@ -268,8 +273,6 @@ def _run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: 
 
     An exception becomes a failed-lesson entry (and no part timings).
     """
-    from backproplab.lessons.result import LessonResult, plain
-
     title = str(getattr(module, "TITLE", name))
     kwargs: dict[str, Any] = {"quick": quick, "seed": seed}
     if _accepts(module.run, "device"):
@@ -370,8 +373,6 @@ def _version(dist: str) -> str | None:
 
 def versions() -> dict[str, str | None]:
     """Versions of Python and the libraries the results depend on (None when not installed)."""
-    from backproplab import __version__
-
     return {"backproplab": __version__, "python": platform.python_version(),
             "numpy": _version("numpy"), "torch": _version("torch"),
             "matplotlib": _version("matplotlib"), "scikit-learn": _version("scikit-learn")}
@@ -429,9 +430,6 @@ def _dumps(doc: Any, default: Any = None) -> str:
 
 def _write_report(out: Path, doc: dict, timings: dict, resume_hint: str) -> dict:
     """Write index.html, summary.md and (last) results.json; return the full document."""
-    from backproplab.report.html import render_html
-    from backproplab.report.markdown import render_summary
-
     _summarise(doc)
     total = sum(timings["lessons"].values())
     full = {**doc, "timings": {"total_s": round(total, 3), "lessons": dict(timings["lessons"]),
