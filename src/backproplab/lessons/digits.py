@@ -181,28 +181,38 @@ def _run(quick: bool, seed: int) -> LessonResult:
         "sweep_batch": ["full" if b == 0 else b for b in batch_values], "sweep_width": list(width_values),
         "task": "scikit-learn digits, label 1 = digit 0-4, 50/50 stratified split, standardised",
     }
-    claims: list[Claim] = []
-    tables: dict[str, list[dict[str, Any]]] = {}
-    figures: dict[str, Any] = {}
+    result = LessonResult(NAME, TITLE, params=params)
+    finals = _five_seeds(result, seeds)
+    data = _data(seed)  # the sweeps, depths and initialisations share the first seed's split
+    best_lr = _sweeps(result, data, seed, sweep_epochs, lr_values, batch_values, width_values)
+    acc = _depth(result, data, seed, sweep_epochs)
+    const = _initialisation(result, data, seed, sweep_epochs)
+    result.text["summary"] = _summary(finals, best_lr, acc, const)
+    return result
 
-    # 1. the main network on five seeds ---------------------------------------------------------
+
+def _five_seeds(result: LessonResult, seeds: list[int]) -> np.ndarray:
+    """1. The main network on five seeds: its final validation accuracies."""
     seed_runs = []
     for s in seeds:
         data = _data(s)
         net, hist = train_digits(data, seed=s)
         seed_runs.append((s, hist))
     finals = np.array([h["val_acc"][-1] for _, h in seed_runs])
-    tables["seeds"] = [{"seed": s, "train_loss": h["train_loss"][-1], "train_acc": h["train_acc"][-1],
+    result.tables["seeds"] = [{"seed": s, "train_loss": h["train_loss"][-1], "train_acc": h["train_acc"][-1],
                         "val_loss": h["val_loss"][-1], "val_acc": h["val_acc"][-1]} for s, h in seed_runs]
     listing = ", ".join(f"{a:.4f}" for a in finals)
-    claims.append(Claim.at_least("64-32-1 validation accuracy, worst of 5 seeds", finals.min(), 0.95,
+    result.claims.append(Claim.at_least("64-32-1 validation accuracy, worst of 5 seeds", finals.min(), 0.95,
                                  f"after {EPOCHS} epochs, per seed: {listing}"))
-    claims.append(Claim.at_least("64-32-1 validation accuracy, median of 5 seeds", float(np.median(finals)),
+    result.claims.append(Claim.at_least("64-32-1 validation accuracy, median of 5 seeds", float(np.median(finals)),
                                  0.965, f"per seed: {listing}"))
-    figures["digits_seeds"] = _plot_seeds(seed_runs)
+    result.figures["digits_seeds"] = _plot_seeds(seed_runs)
+    return finals
 
-    # 2. sweeps on the first seed's split ---------------------------------------------------------
-    data = _data(seed)
+
+def _sweeps(result: LessonResult, data: tuple, seed: int, sweep_epochs: int, lr_values: Any, batch_values: Any,
+            width_values: Any) -> float:
+    """2. Sweeps of learning rate, batch size and width on the first seed's split: the best rate."""
     n_train = len(data[0])
     sweeps: dict[str, list[tuple[Any, Any]]] = {"learning rate": [], "batch size": [], "hidden width": []}
     rows = []
@@ -221,8 +231,8 @@ def _run(quick: bool, seed: int) -> LessonResult:
             rows.append({"knob": knob, "value": value, "updates_per_epoch": -(-n_train // batch),
                          "train_loss": h["train_loss"][-1], "val_acc": h["val_acc"][-1],
                          "best_val_acc": max(h["val_acc"])})
-    tables["sweeps"] = rows
-    figures["digits_sweeps"] = _plot_sweeps(sweeps, sweep_epochs)
+    result.tables["sweeps"] = rows
+    result.figures["digits_sweeps"] = _plot_sweeps(sweeps, sweep_epochs)
 
     # learning rate: too small learns slowly, too large does not settle
     lr_runs = dict(sweeps["learning rate"])
@@ -230,12 +240,12 @@ def _run(quick: bool, seed: int) -> LessonResult:
     best_acc = lr_runs[best_lr]["val_acc"][-1]
     small, large = min(lr_runs), max(lr_runs)
     gap_small = best_acc - lr_runs[small]["val_acc"][-1]
-    claims.append(Claim.at_least(
+    result.claims.append(Claim.at_least(
         f"learning rate: {small:g} is too small (val-accuracy gap to the best rate after {sweep_epochs} epochs)",
         gap_small, 0.05,
         f"lr={small:g}: {lr_runs[small]['val_acc'][-1]:.4f}, best lr={best_lr:g}: {best_acc:.4f}"))
     loss_ratio = lr_runs[large]["train_loss"][-1] / max(lr_runs[best_lr]["train_loss"][-1], 1e-300)
-    claims.append(Claim.at_least(
+    result.claims.append(Claim.at_least(
         f"learning rate: {large:g} is too large (final training loss / the best rate's)", loss_ratio, 10.0,
         f"lr={large:g}: loss {lr_runs[large]['train_loss'][-1]:.4g}, val acc {lr_runs[large]['val_acc'][-1]:.4f}; "
         f"lr={best_lr:g}: loss {lr_runs[best_lr]['train_loss'][-1]:.4g}"))
@@ -243,13 +253,16 @@ def _run(quick: bool, seed: int) -> LessonResult:
     # batch size: with the same epochs, full-batch descent takes one step per epoch and lags
     b_runs = dict(sweeps["batch size"])
     full_acc, b32_acc = b_runs[n_train]["val_acc"][-1], b_runs[BATCH]["val_acc"][-1]
-    claims.append(Claim.at_least(
+    result.claims.append(Claim.at_least(
         f"batch size: same {sweep_epochs} epochs, batch {BATCH} beats full batch (val-accuracy gain)",
         b32_acc - full_acc, 0.03,
         f"batch {BATCH}: {b32_acc:.4f} ({-(-n_train // BATCH)} updates/epoch); full batch {n_train}: "
         f"{full_acc:.4f} (1 update/epoch)"))
+    return best_lr
 
-    # 3. depth --------------------------------------------------------------------------------------
+
+def _depth(result: LessonResult, data: tuple, seed: int, sweep_epochs: int) -> dict[str, float]:
+    """3. Depth: one layer, three linear layers (one in disguise), two and four ReLU layers."""
     depth_specs = [
         ("one layer (logistic regression) 64-1", (64, 1), ["sigmoid"], ["xavier"]),
         ("three linear layers 64-32-32-1", (64, 32, 32, 1), ["identity", "identity", "sigmoid"],
@@ -261,11 +274,11 @@ def _run(quick: bool, seed: int) -> LessonResult:
     for label, sizes, acts, inits in depth_specs:
         net, h = train_digits(data, sizes=sizes, activations=acts, init=inits, epochs=sweep_epochs, seed=seed)
         depth_runs[label] = (net, h)
-    tables["depth"] = [{"model": label, "parameters": _count_params(net), "train_loss": h["train_loss"][-1],
+    result.tables["depth"] = [{"model": label, "parameters": _count_params(net), "train_loss": h["train_loss"][-1],
                         "val_acc": h["val_acc"][-1]} for label, (net, h) in depth_runs.items()]
     acc = {label: h["val_acc"][-1] for label, (_, h) in depth_runs.items()}
     logistic, linear3, two, four = (label for label, *_ in depth_specs)
-    claims.append(Claim.at_least(
+    result.claims.append(Claim.at_least(
         "depth: a ReLU hidden layer beats one layer (val-accuracy gain over logistic regression)",
         acc[two] - acc[logistic], 0.03, f"64-32-1: {acc[two]:.4f}, logistic regression: {acc[logistic]:.4f}"))
     stack = depth_runs[linear3][0]
@@ -276,19 +289,21 @@ def _run(quick: bool, seed: int) -> LessonResult:
     z_stack = forward(data[2], [(layer.W, layer.b, "identity") for layer in stack.layers])[:, 0]
     diff = float(np.max(np.abs(p_stack - p_one)))
     same_pred = bool(np.array_equal(p_stack > 0.5, p_one > 0.5))
-    claims.append(Claim.at_most(
+    result.claims.append(Claim.at_most(
         "depth: three linear layers equal one linear layer W1·W2·W3 (max |output difference|)", diff, 1e-12,
         f"over {len(p_stack)} validation digits; logits differ by at most "
         f"{float(np.max(np.abs(z_stack - (data[2] @ W + b)[:, 0]))):.2e}; same predictions: {same_pred}; "
         f"the stack reaches {acc[linear3]:.4f}, logistic regression {acc[logistic]:.4f}"))
-    claims.append(Claim.at_most(
+    result.claims.append(Claim.at_most(
         "depth: four layers gain little over two on this task (val-accuracy gain)", acc[four] - acc[two], 0.02,
         f"four layers: {acc[four]:.4f} ({_count_params(depth_runs[four][0])} parameters), two layers: "
         f"{acc[two]:.4f} ({_count_params(depth_runs[two][0])} parameters)"))
-    figures["digits_depth"] = _plot_depth(depth_runs)
+    result.figures["digits_depth"] = _plot_depth(depth_runs)
+    return acc
 
-    # 4. zero and constant initialisation ---------------------------------------------------------
 
+def _initialisation(result: LessonResult, data: tuple, seed: int, sweep_epochs: int) -> dict[str, Any]:
+    """4. Zero and constant initialisation keep the hidden units identical: the constant run's row."""
     X, y = data[0], data[1]
     init_specs = {
         "He (random)": None,
@@ -312,32 +327,30 @@ def _run(quick: bool, seed: int) -> LessonResult:
                           "first_step_unit_gradient_spread": first_grad_spread,
                           "trained_unit_weight_spread": spread, "trained_max_abs_W1": float(np.max(np.abs(W1))),
                           "val_acc": h["val_acc"][-1]})
-    tables["initialisation"] = init_rows
+    result.tables["initialisation"] = init_rows
     by_init = {row["init"]: row for row in init_rows}
     const = by_init[f"constant {CONSTANT:g}"]
     zero = by_init["all zeros"]
     rand = by_init["He (random)"]
-    claims.append(Claim.at_most(
+    result.claims.append(Claim.at_most(
         "zero init: every hidden unit gets the same gradient (max difference between units' dW1, constant init)",
         const["first_step_unit_gradient_spread"], 1e-12,
         f"constant {CONSTANT:g}: largest |dW1| {const['first_step_max_abs_dW1']:.3g}, yet units differ by "
         f"{const['first_step_unit_gradient_spread']:.3g}; He init: units' gradients differ by "
         f"{rand['first_step_unit_gradient_spread']:.3g}"))
-    claims.append(Claim.at_most(
+    result.claims.append(Claim.at_most(
         "zero init: the hidden units stay identical through training (max difference between units' weights)",
         max(const["trained_unit_weight_spread"], zero["trained_unit_weight_spread"]), 1e-12,
         f"after {sweep_epochs} epochs: constant {CONSTANT:g} spread {const['trained_unit_weight_spread']:.3g} "
         f"(val acc {const['val_acc']:.4f}), all zeros spread {zero['trained_unit_weight_spread']:.3g}; "
         f"He init spread {rand['trained_unit_weight_spread']:.3g} (val acc {rand['val_acc']:.4f})"))
-    claims.append(Claim.at_most(
+    result.claims.append(Claim.at_most(
         "zero init: with all weights 0 the ReLU layer never moves, the network guesses (val accuracy)",
         zero["val_acc"], 0.6,
         f"max |W1| after training {zero['trained_max_abs_W1']:.3g} (relu'(0) = 0, so no gradient reaches it); "
         f"He init reaches {rand['val_acc']:.4f}"))
-    figures["digits_initialisation"] = _plot_init(init_nets)
-
-    text = {"summary": _summary(finals, best_lr, acc, const)}
-    return LessonResult(NAME, TITLE, params=params, claims=claims, figures=figures, tables=tables, text=text)
+    result.figures["digits_initialisation"] = _plot_init(init_nets)
+    return const
 
 
 # ------------------------------------------------------------------------------------------------

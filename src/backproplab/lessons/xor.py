@@ -241,17 +241,22 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     seed : int
         Seed of the random initialisations (20 per hidden width).
     """
-    import matplotlib.figure
-
     seed = check_seed(seed)
     X, y = _xor_data()
     n_seeds, steps, lr = 20, (500 if quick else 1000), 0.5
     epochs = 50 if quick else 200
     result = LessonResult(NAME, TITLE, params={"quick": quick, "seed": seed, "seeds_per_width": n_seeds,
                                                "steps": steps, "lr": lr, "perceptron_epochs": epochs})
-    claims = result.claims
+    per, per_and = _no_linear_fit(result.claims, X, y, epochs)
+    H = _course_network(result, X, y)
+    runs, rates = _widths(result, X, y, n_seeds, steps, lr, seed)
+    _against_torch(result.claims, X, y, runs, 200 if quick else steps, lr)
+    _figures(result, X, y, H, rates, per, per_and, n_seeds, steps, lr)
+    return result
 
-    # 1. No linear model fits XOR.
+
+def _no_linear_fit(claims: list[Claim], X: np.ndarray, y: np.ndarray, epochs: int) -> tuple[dict, dict]:
+    """1. No linear model fits XOR (least squares, the perceptron); the perceptron does fit AND."""
     coef, mse, mse_t = least_squares_fit(X, y)
     claims.append(Claim.close_to("best least-squares affine fit of XOR: mean squared error", mse, 0.25, 1e-12,
                                  evidence=f"w = {np.round(coef[:2], 12).tolist()}, c = {coef[2]:.12g}: "
@@ -269,8 +274,12 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     per_and = perceptron(X, y_and, epochs)
     claims.append(Claim.holds("the same perceptron on AND (separable) converges", per_and["converged"],
                               value=len(per_and["errors"]), evidence=f"{per_and['updates']} updates"))
+    return per, per_and
 
-    # 2. The course's two-layer ReLU solution.
+
+def _course_network(result: LessonResult, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """2. The course's two-layer ReLU solution: exact, and linear in its hidden space. Returns H."""
+    claims = result.claims
     H, out_np, out_t = course_solution(X)
     claims.append(Claim.at_most("course's ReLU network: max |output - XOR| (NumPy)",
                                 float(np.abs(out_np - y).max()), 0.0, evidence=f"outputs {out_np.tolist()}"))
@@ -283,8 +292,13 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
         {"x1": int(a), "x2": int(b), "h1": float(h[0]), "h2": float(h[1]), "output": float(o),
          "torch": float(t), "xor": int(target)}
         for (a, b), h, o, t, target in zip(X, H, out_np, out_t, y, strict=True)]
+    return H
 
-    # 3. Training from random initialisations.
+
+def _widths(result: LessonResult, X: np.ndarray, y: np.ndarray, n_seeds: int, steps: int, lr: float,
+            seed: int) -> tuple[dict, list[float]]:
+    """3. Training from random initialisations at each width: (runs by width, success rates)."""
+    claims = result.claims
     rows, runs = [], {}
     for width in WIDTHS:
         r = train_xor_batch(width, n_seeds, steps, lr, seed, X, y)
@@ -309,12 +323,15 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     rates = [rate[w] for w in WIDTHS]
     claims.append(Claim.holds("success rate never falls as width grows (2, 3, 4, 8)",
                               all(a <= b for a, b in zip(rates, rates[1:], strict=False)), value=rates))
+    return runs, rates
 
-    # the batched NumPy trainer follows torch autograd + SGD step for step
-    check_steps = 200 if quick else steps
-    one = {k: v[0] for k, v in runs[3]["init"].items()}
+
+def _against_torch(claims: list[Claim], X: np.ndarray, y: np.ndarray, runs: dict, check_steps: int,
+                   lr: float) -> None:
+    """The batched NumPy trainer and the scratch engine follow torch autograd + SGD step for step."""
     from backproplab.torchnn.threads import one_torch_thread
 
+    one = {k: v[0] for k, v in runs[3]["init"].items()}
     with one_torch_thread():
         ref = _train_one_torch(one, X, y, check_steps, lr)
     ours = {k: v[:1].copy() for k, v in runs[3]["init"].items()}
@@ -327,7 +344,12 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     claims.append(Claim.at_most("the scratch engine (Network + SGD) vs torch, same run: max |parameter "
                                 "difference|", diff_engine, 1e-12))
 
-    # Figures
+
+def _figures(result: LessonResult, X: np.ndarray, y: np.ndarray, H: np.ndarray, rates: list[float],
+             per: dict, per_and: dict, n_seeds: int, steps: int, lr: float) -> None:
+    """The two spaces, the success rate by width, and the perceptron's mistakes per epoch."""
+    import matplotlib.figure
+
     result.figures["xor_spaces"] = _spaces_figure(matplotlib.figure.Figure(figsize=(11, 4.2)), X, y, H)
     fig = matplotlib.figure.Figure(figsize=(6, 4))
     ax = fig.subplots()
@@ -350,7 +372,6 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     ax.legend()
     ax.set_title("Perceptron mistakes per epoch (first 30 epochs)", fontsize=10)
     result.figures["xor_perceptron"] = fig
-    return result
 
 
 def _spaces_figure(fig, X: np.ndarray, y: np.ndarray, H: np.ndarray):
