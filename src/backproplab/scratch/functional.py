@@ -210,8 +210,9 @@ def raw_bce(p: Array, t: Array, eps: float | None = None, *, torch_clamp: bool =
     """``mean(-(t log p + (1 - t) log(1 - p)))`` over all entries, ``p`` clipped to ``[eps, 1 - eps]``
     (default :func:`bce_eps`); with ``torch_clamp`` unclipped but each log clamped at -100 (torch)."""
     if torch_clamp:
-        log_p = np.maximum(np.log(p), TORCH_LOG_FLOOR)
-        log_q = np.maximum(np.log1p(-p), TORCH_LOG_FLOOR)
+        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped: no warning
+            log_p = np.maximum(np.log(p), TORCH_LOG_FLOOR)
+            log_q = np.maximum(np.log1p(-p), TORCH_LOG_FLOOR)
     else:
         eps = bce_eps(p.dtype) if eps is None else eps
         pc = np.clip(p, eps, 1.0 - eps)
