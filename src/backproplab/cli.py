@@ -21,9 +21,9 @@ from backproplab.checks import check_seed
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError
 from backproplab.files import atomic_write_text, check_writable_dir
-from backproplab.report.reproduce import reproduce
 
-# Lazy import, on purpose: backproplab.bench loads torch, so only `backproplab bench` imports it.
+# Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
+# renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
 
 
 def _seed(text: str) -> int:
@@ -111,6 +111,8 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from backproplab.report.reproduce import reproduce
+
     outcome = reproduce(quick=args.quick, out=args.out, only=args.only, device=args.device,
                         seed=args.seed, force=args.force, resume=args.resume)
     if outcome.interrupted:
