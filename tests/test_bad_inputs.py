@@ -396,21 +396,42 @@ ABSURD_CONV = [["conv", "--quick", "--size", "1000000000", "--kernel", "3"],
 
 
 def _one_gigabyte() -> None:
+    """The child's limits: 1 GiB of address space and 10 s of CPU (the kernel stops it past either).
+
+    CPU time, not wall time, is the bound: on a shared machine wall time measures the neighbours too.
+    The wall-clock timeout of the callers only guards against a hang that uses no CPU.
+    """
     import resource
 
     resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30))
+    resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
 
 
 @pytest.mark.cli
 @pytest.mark.parametrize("argv", ABSURD_CONV, ids=["size-1e9", "size-30000", "padding", "channels"])
-def test_absurd_conv_sizes_are_refused_within_1gb_and_10s(argv) -> None:
+def test_absurd_conv_sizes_are_refused_within_1gb_and_10s_of_cpu(argv) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, "-m", "backproplab", *argv], capture_output=True, text=True,
-                          timeout=10, preexec_fn=_one_gigabyte, env=env)
+                          timeout=120, preexec_fn=_one_gigabyte, env=env)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert proc.stderr.startswith("backproplab: error: ") and "expected" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.cli
+@pytest.mark.parametrize(("argv", "words"), CLI_CASES + CLI_MISSING_DATA_CASES)
+def test_every_cli_case_ends_within_1gb_and_10s_of_cpu_in_its_own_process(argv, words, files: Path) -> None:
+    """The whole CLI table again, each case a fresh process under 1 GiB of memory and 10 s of CPU."""
+    argv = [a.replace("{tmp}", str(files)) for a in argv]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, "-m", "backproplab", *argv], capture_output=True, text=True,
+                          timeout=120, preexec_fn=_one_gigabyte, env=env, cwd=files)
+    assert proc.returncode in (1, 2), proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+    assert all(w in proc.stderr for w in words), proc.stderr
 
 
 # -- non-finite training -------------------------------------------------------------------------

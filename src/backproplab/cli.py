@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import errno
 import inspect
+import re
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +23,8 @@ from backproplab.checks import check_seed
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError
 from backproplab.files import atomic_write_text, check_writable_dir
+from backproplab.progress import progress_mode
+from backproplab.threads import run_threads
 
 # Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
 # renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
@@ -38,11 +42,36 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+CLI_ONLY = ("command", "lesson", "threads")
+"""Parsed options a lesson subcommand handles itself; of the others, ``run`` gets those it declares."""
+
+MAX_THREADS = 1024
+"""The largest ``--threads`` accepted (more is a typo, not a machine)."""
+
+
+def _threads(text: str) -> int:
+    """argparse type of ``--threads``: an int in [1, MAX_THREADS]."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_THREADS}, got {text[:40]!r}")
+    return value
+
+
+def _add_threads(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=_threads, default=None, metavar="N",
+                        help="at most N torch and BLAS threads for the whole run (default: every core; idle "
+                             "threads sleep instead of spinning, which measured best on a shared machine)")
+
+
 def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, same claims")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
     parser.add_argument("--out", type=Path, default=out_default,
                         help="directory for figures and text (default: do not write)")
+    _add_threads(parser)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,6 +79,30 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+def plain_help(doc: str | None, width: int = 88) -> str:
+    """A docstring as terminal text: reST roles and ``literals`` unmarked, paragraphs wrapped, bullets kept.
+
+    Indented blocks (examples) are kept line for line.
+    """
+    text = _ROLE.sub(r"\1", inspect.cleandoc(doc or "")).replace("``", "")
+    out: list[str] = []
+    for block in re.split(r"\n\s*\n", text):
+        if all(line.startswith("    ") for line in block.splitlines()):
+            out.append(block)
+            continue
+        for item in re.split(r"\n(?=[*-] )", block):
+            words = " ".join(item.split())
+            if re.match(r"[*-] ", item):
+                out.append(textwrap.fill(words[2:], width, initial_indent="  • ", subsequent_indent="    "))
+            else:
+                out.append(textwrap.fill(words, width))
+        out.append("")
+    return "\n".join(out).rstrip()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write into --out even if it holds files that are not an earlier report")
     rep.add_argument("--resume", action="store_true",
                      help="continue an interrupted reproduce in --out")
+    _add_threads(rep)
 
     bench = sub.add_parser(
         "bench", help="time our training loops against the references (a table)",
@@ -95,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
     for name, lesson in lessons.registry().items():  # looked up now: tests swap the registry
-        lp = sub.add_parser(name, help=lesson.TITLE, description=lesson.__doc__)
+        lp = sub.add_parser(name, help=lesson.TITLE, description=plain_help(lesson.__doc__),
+                            formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common(lp)
         if hasattr(lesson, "add_arguments"):
             lesson.add_arguments(lp)
@@ -114,7 +169,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from backproplab.report.reproduce import reproduce
 
     outcome = reproduce(quick=args.quick, out=args.out, only=args.only, device=args.device,
-                        seed=args.seed, force=args.force, resume=args.resume)
+                        seed=args.seed, force=args.force, resume=args.resume, threads=args.threads)
     if outcome.interrupted:
         return 130  # a partial report was written; --resume continues it
     return 0 if outcome.passed else 1
@@ -136,11 +191,11 @@ def lesson_kwargs(run: Callable[..., object], args: argparse.Namespace) -> dict[
     """The parsed options ``run`` declares, by name: ``quick``, ``seed`` and the lesson's own options.
 
     The CLI parses ``--out`` for every lesson (it saves the figures), but a lesson receives ``out``
-    only when its ``run`` takes it (one that writes files of its own). A ``run`` with ``**kwargs``
-    receives every option.
+    only when its ``run`` takes it (one that writes files of its own); the options in
+    :data:`CLI_ONLY` never. A ``run`` with ``**kwargs`` receives every other option.
     """
     params = inspect.signature(run).parameters.values()
-    options = {k: v for k, v in vars(args).items() if k not in ("command", "lesson")}
+    options = {k: v for k, v in vars(args).items() if k not in CLI_ONLY}
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return options
     names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
@@ -151,7 +206,8 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     lesson = args.lesson
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after
-    result = lesson.run(**lesson_kwargs(lesson.run, args))
+    with run_threads(args.threads), progress_mode("on"):  # a bar on a terminal, one line per epoch in a log
+        result = lesson.run(**lesson_kwargs(lesson.run, args))
     print(result.format_claims())
     for key, text in result.text.items():
         if key.startswith("print"):
@@ -187,10 +243,20 @@ def _terminate(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # SIGTERM unwinds like Ctrl-C: temporary files are removed on the way out
 
 
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``command`` (the top-level parser when there is none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            return action.choices[command]
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backproplab`` console script; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # name the subcommand whose --help lists what it takes, not the top level's
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return 0

@@ -185,7 +185,9 @@ def test_messages_quote_a_bounded_excerpt() -> None:
 
 
 def _limit_memory() -> None:
+    """1 GiB of address space and 10 s of CPU (CPU, not wall time: a shared machine slows the wall clock)."""
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+    resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as a memory bound is Linux-specific")
@@ -201,7 +203,7 @@ def test_cli_in_a_subprocess_with_1gb_and_10s(tmp_path: Path, file_name: str, ma
     path.write_text(make())
     env = os.environ | {"PYTHONPATH": str(Path(bp.__file__).parents[2])}
     proc = subprocess.run([sys.executable, "-m", "backproplab", "backprop", str(path), "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True, timeout=10,
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
                           preexec_fn=_limit_memory, env=env)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr

@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from backproplab.cli import build_parser, lesson_kwargs
+from backproplab.cli import CLI_ONLY, build_parser, lesson_kwargs
 from backproplab.lessons import get_lesson, registry
 
 pytestmark = pytest.mark.lessons
@@ -39,6 +39,6 @@ def test_run_follows_the_lesson_contract_and_gets_only_what_it_declares(name):
     assert all(p.kind is p.KEYWORD_ONLY for p in params.values()), f"{name}: run() takes positional arguments"
     assert {"quick", "seed"} <= set(params)
     passed = lesson_kwargs(run, args)
-    own = set(vars(args)) - {"command", "lesson", "quick", "seed", "out"}
+    own = set(vars(args)) - set(CLI_ONLY) - {"quick", "seed", "out"}  # --threads is applied around run()
     assert own | {"quick", "seed"} <= set(passed) <= set(params)
     assert ("out" in passed) == ("out" in params)

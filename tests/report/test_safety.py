@@ -296,3 +296,48 @@ def test_cli_errors_at_the_door_are_one_line(monkeypatch, fakes, behaviour, caps
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("\n") == 1 and err.startswith("backproplab: error: ")
     assert words in err
+
+
+def test_a_stopped_run_keeps_the_earlier_results_of_the_lessons_it_did_not_reach(fakes, behaviour, tmp_path, capsys):
+    out = tmp_path / "r"
+    earlier = run(fakes.make_lessons(), out, seed=0).results
+    earlier_figures = tree(out / "figures")
+    behaviour["raise"] = {"beta": KeyboardInterrupt()}
+    outcome = run(fakes.make_lessons(behaviour), out, seed=1, progress=True)
+    printed = capsys.readouterr().out
+    assert outcome.interrupted and "INCOMPLETE (KeyboardInterrupt): 1 of 3 lessons done" in printed
+    assert "not reached, so the report keeps their earlier results: beta, gamma" in printed
+    doc = json.loads((out / "results.json").read_text())
+    jsonschema.Draft202012Validator(RESULTS_SCHEMA).validate(doc)
+    assert doc["lessons"]["alpha"]["params"]["seed"] == 1
+    assert doc["lessons"]["beta"] == earlier["lessons"]["beta"] and doc["lessons"]["gamma"] == earlier["lessons"]["gamma"]
+    assert doc["runs"] == [{"quick": False, "seed": 1, "device": "cpu", "lessons": ["alpha"]},
+                           {"quick": False, "seed": 0, "device": "cpu", "lessons": ["beta", "gamma"]}]
+    assert {k: v for k, v in tree(out / "figures").items() if not k.startswith("alpha")} == \
+        {k: v for k, v in earlier_figures.items() if not k.startswith("alpha")}
+    behaviour["calls"].clear()
+    run(fakes.make_lessons(behaviour), out, seed=1, resume=True)  # seed 0's results are not reused for seed 1
+    assert behaviour["calls"] == ["beta", "gamma"]
+    run(fakes.make_lessons(), tmp_path / "whole", seed=1)
+    whole = json.loads((tmp_path / "whole" / "results.json").read_text())
+    resumed = json.loads((out / "results.json").read_text())
+    assert {k: v for k, v in resumed.items() if k != "timings"} == {k: v for k, v in whole.items() if k != "timings"}
+
+
+def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(fake_lessons, behaviour, tmp_path):
+    import fcntl
+
+    out = tmp_path / "r"
+    run(fake_lessons, out)
+    before = tree(out)
+    stage = out / STAGING
+    stage.mkdir()
+    (stage / ".made-by-backproplab").write_text("busy")
+    with open(stage / ".made-by-backproplab") as held:  # what a running reproduce holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        behaviour["calls"].clear()
+        with pytest.raises(InputError, match="another backproplab reproduce is writing a report into"):
+            run(fake_lessons, out)
+        assert behaviour["calls"] == [] and stage.is_dir()
+    run(fake_lessons, out)  # once the first is gone (killed), its leftovers are cleared
+    assert not stage.exists() and set(tree(out)) == set(before)

@@ -74,9 +74,24 @@ def test_softmax_classifier_with_onehot_or_labels_float32_and_evaluate() -> None
 
 
 def test_progress_bar_can_be_shown(capsys) -> None:
+    from backproplab.progress import progress_mode
+
+    X = np.random.default_rng(0).standard_normal((20, 2))
+    with progress_mode("bar", delay=0):  # loops shorter than 2 s show nothing otherwise
+        fit(Network.from_sizes([2, 3, 2], "tanh"), X, np.arange(20) % 2, 2, 8, SGD(0.1), progress=True)
+    err = capsys.readouterr().err
+    assert "Network epoch 1/2 batch" in err and "/3" in err and "loss " in err
+    assert "Network epoch 2/2: loss " in err  # and the epoch's line, outside reproduce
+
+
+def test_progress_off_and_short_loops_are_quiet(capsys) -> None:
+    from backproplab.progress import progress_mode
+
     X = np.random.default_rng(0).standard_normal((20, 2))
     fit(Network.from_sizes([2, 3, 2], "tanh"), X, np.arange(20) % 2, 2, 8, SGD(0.1), progress=True)
-    assert "fit" in capsys.readouterr().err
+    with progress_mode("lines", delay=0):
+        fit(Network.from_sizes([2, 3, 2], "tanh"), X, np.arange(20) % 2, 2, 8, SGD(0.1), progress=False)
+    assert capsys.readouterr().err == ""  # a 2-epoch run is under the 2 s delay; False is always off
 
 
 def test_non_finite_loss_stops_with_epoch_batch_and_layer() -> None:

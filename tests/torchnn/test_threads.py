@@ -31,3 +31,29 @@ def test_none_leaves_the_pool_alone():
 def test_bad_thread_counts_are_named(bad):
     with pytest.raises(InputError, match="threads must be an integer >= 1"), torch_threads(bad):
         pass
+
+
+def test_run_threads_caps_torch_and_blas_and_restores():
+    from threadpoolctl import threadpool_info
+
+    from backproplab.threads import run_threads
+
+    before = torch.get_num_threads()
+    blas_before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+    with run_threads(1):
+        assert torch.get_num_threads() == 1
+        assert all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas")
+        with one_torch_thread():  # a lesson's own cap still holds inside
+            assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == blas_before
+
+
+def test_run_threads_none_changes_nothing_and_bad_counts_are_named():
+    from backproplab.threads import run_threads
+
+    before = torch.get_num_threads()
+    with run_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(InputError, match="threads must be an integer >= 1"), run_threads(0):
+        pass

@@ -5,9 +5,11 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
 
 from backproplab.errors import InputError, NonFiniteError
 from backproplab.torchnn import MLP, History, evaluate, fit, plot_history, resolve_device
@@ -155,3 +157,19 @@ def test_lr_schedule_scales_the_base_rate_each_epoch():
     assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
     with pytest.raises(InputError, match="lr_schedule"):
         fit(_model(), (X, y), epochs=1, batch_size=64, progress=False, lr_schedule=lambda e: 0.0)
+
+
+def test_fit_takes_numpy_arrays_and_a_dataloader_as_it_takes_tensors():
+    """fashion_mnist_flat returns NumPy arrays; a course hands a DataLoader: both train as the tensors do."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(96, 4)).astype(np.float32)
+    y = rng.integers(0, 3, size=96)
+    runs = {}
+    for kind, data in {"tensor": (torch.from_numpy(X), torch.from_numpy(y)), "numpy": (X, y),
+                       "loader": DataLoader(TensorDataset(torch.from_numpy(X), torch.from_numpy(y)), batch_size=7)}.items():
+        torch.manual_seed(0)
+        model = MLP([4, 3])
+        fit(model, data, epochs=2, batch_size=16, seed=0, progress=False)
+        runs[kind] = model.layers[0].weight.detach().clone()
+    torch.testing.assert_close(runs["numpy"], runs["tensor"], rtol=0, atol=0)
+    torch.testing.assert_close(runs["loader"], runs["tensor"], rtol=0, atol=0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from backproplab.errors import InputError
+from backproplab.progress import LoopProgress
 from backproplab.torchnn.models import ANN_relu, ANN_sigmoid
 from backproplab.torchnn.probes import GradientMagnitudes
 
@@ -122,7 +123,7 @@ def _device_of(model: nn.Module) -> torch.device:
 
 
 def train(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimizer, epoch: int,
-          *, verbose: bool = False) -> GradientLists:
+          *, verbose: bool = False, progress: bool | None = None) -> GradientLists:
     """One epoch: per batch zero_grad, cross-entropy of ``model(data)``, backward, step.
 
     Parameters
@@ -131,6 +132,9 @@ def train(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optim
     train_loader : iterable of (data [B, ...], target [B] int64), e.g. a DataLoader or a TensorLoader
     optimizer : torch.optim.Optimizer over ``model.parameters()``
     epoch : int, the epoch's number (for the printed line)
+    progress : bool or None
+        A bar with batch and running loss (a line in a log); None: when the run asks for it
+        (``reproduce``, the ``backproplab`` command; see :mod:`backproplab.progress`).
 
     Returns
     -------
@@ -145,7 +149,9 @@ def train(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optim
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     correct = torch.zeros((), dtype=torch.int64, device=device)
     seen = 0
-    with GradientMagnitudes(layers=3).attach(model) as probe:
+    batches = len(train_loader) if isinstance(train_loader, Sized) else None
+    report = LoopProgress(progress, epochs=None, batches=batches, first_epoch=epoch, desc=type(model).__name__)
+    with GradientMagnitudes(layers=3).attach(model) as probe, report:
         for data, target in train_loader:
             data, target = data.to(device), target.to(device)
             optimizer.zero_grad()
@@ -156,6 +162,9 @@ def train(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optim
             loss_sum += loss.detach() * len(target)
             correct += (output.detach().argmax(dim=1) == target).sum()
             seen += len(target)
+            report.step(1, lambda total=loss_sum, n=seen: float(total) / n)  # read only when the bar draws
+        if seen:
+            report.end_epoch(float(loss_sum) / seen, float(correct) / seen)
     if seen == 0:
         raise InputError("train_loader yielded no batches")
     records = probe.records

@@ -105,7 +105,7 @@ def train_digits(data, sizes=(64, HIDDEN, 1), activations=None, init=None, lr: f
     network = Network.from_sizes(sizes, list(activations), list(init), seed=seed)
     batch = len(X) if batch_size == 0 else batch_size
     history = fit(network, X, y, epochs=epochs, batch_size=batch, optimizer=SGD(lr), loss="bce",
-                  X_val=Xv, y_val=yv, seed=seed, progress=False)
+                  X_val=Xv, y_val=yv, seed=seed, progress=None)
     return network, history
 
 

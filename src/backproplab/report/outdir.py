@@ -10,12 +10,14 @@ Rules, each a cure for a way a report could lose or leak data:
   resolves inside ``out/figures`` and no part of it is a symbolic link (:func:`safe_figure`).
 * **Staging, then renames.** A new report is written completely into ``out/.backproplab-staging``
   (same file system), then moved into place by renames only; a failure before that (a lesson's
-  crash, a full disk) leaves the earlier report exactly as it was.
+  crash, a full disk) leaves the earlier report exactly as it was. A running reproduce holds a lock
+  on its staging folder, so a second one into the same ``--out`` is refused instead of mixing in.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
@@ -37,7 +39,7 @@ STAGING_TAG = ".made-by-backproplab"
 REPORT_FILES = ("index.html", "summary.md", "results.json")
 
 _FIGURE = re.compile(FIGURE_PATTERN)
-_PART = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part$")  # atomic_open's temporaries: .<name>.XXXXXXXX.part
+_PART = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part$")  # atomic_open's temporaries: .<name>.<8 random characters>.part
 _SCAN_LIMIT = 10_000
 
 
@@ -188,10 +190,7 @@ def safe_figure(out: Path, rel: Any, ours: set[str] | None = None) -> Path | Non
 
 
 def remove_our_temporaries(out: Path, ours: set[str]) -> None:
-    """Delete leftovers of a killed run: our staging folder and our atomic-write temporaries."""
-    stage = out / STAGING
-    if (stage / STAGING_TAG).is_file() and not stage.is_symlink():
-        shutil.rmtree(stage, ignore_errors=True)
+    """Delete leftovers of a killed run: our atomic-write temporaries (Stage removes its folder)."""
     dirs = {out} | {(out / rel).parent for rel in ours}
     for folder in dirs:
         if folder.is_dir() and not folder.is_symlink():
@@ -217,13 +216,20 @@ class Stage:
         if self.path.exists() or self.path.is_symlink():
             if not (self.path / STAGING_TAG).is_file() or self.path.is_symlink():
                 raise InputError(f"out: {str(self.path)!r} exists but was not made by backproplab; move it away")
-            shutil.rmtree(self.path)
+            if not _unlocked(self.path / STAGING_TAG):
+                raise InputError(f"out: another backproplab reproduce is writing a report into {str(self.out)!r}; "
+                                 f"wait for it to end or choose another --out")
+            shutil.rmtree(self.path)  # left by a run that was killed
         self.path.mkdir()
-        (self.path / STAGING_TAG).write_text("a report being written by backproplab reproduce\n")
+        tag = self.path / STAGING_TAG
+        tag.write_text("a report being written by backproplab reproduce\n")
+        self._lock = os.open(tag, os.O_RDONLY)
+        fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held until the run ends, even if killed
         return self
 
     def __exit__(self, *exc: Any) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._lock)
 
     def adopt(self, rel: str, ours: set[str]) -> bool:
         """Bring the earlier report's figure ``rel`` into the stage (only a safe one of ours)."""
@@ -267,6 +273,18 @@ class Stage:
             _remove_ours(self.out, rel)
         os.replace(final, self.out / MARKER)
         return set(new)
+
+
+def _unlocked(tag: Path) -> bool:
+    """True when no running reproduce holds the lock on this staging folder's tag."""
+    fd = os.open(tag, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def _marker_text(files: list[str]) -> str:

@@ -56,10 +56,12 @@ from backproplab.checks import check_seed
 from backproplab.errors import InputError
 from backproplab.files import atomic_open, atomic_write_bytes, atomic_write_text, safe_stem
 from backproplab.lessons.result import LessonResult, plain
+from backproplab.progress import nested, progress_mode, resolve
 from backproplab.report.html import render_html
 from backproplab.report.markdown import render_summary
 from backproplab.report.outdir import MARKER, OutDir, Stage, inspect_out, remove_our_temporaries
 from backproplab.report.schema import FORMAT
+from backproplab.threads import check_threads, run_threads
 
 # Lazy imports, on purpose: torch (heavy) only to describe the machine, tqdm only for a terminal.
 
@@ -117,7 +119,8 @@ class ReproduceOutcome:
 def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report",
               only: Iterable[str] | None = None, device: str = "auto", seed: int = 0,
               force: bool = False, resume: bool = False, *,
-              lessons: Mapping[str, ModuleType] | None = None, progress: bool = True) -> ReproduceOutcome:
+              lessons: Mapping[str, ModuleType] | None = None, progress: bool = True,
+              threads: int | None = None) -> ReproduceOutcome:
     """Run the lessons, check their claims and write the report into ``out``.
 
     Parameters
@@ -146,13 +149,18 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     lessons : mapping name -> module, optional
         The lessons to choose from (default :func:`backproplab.lessons.registry`).
     progress : bool
-        Show a progress bar and one line per lesson on stderr, and the verdict on stdout.
+        Show a progress bar and one line per lesson on stderr, and the verdict on stdout; the
+        lessons' training loops show their bars below it (one line per epoch when stderr is not a
+        terminal; see :mod:`backproplab.progress`).
+    threads : int, optional
+        At most this many torch and BLAS threads for the whole run (recorded in ``settings``);
+        None: every core (see :mod:`backproplab.threads`).
 
     Returns
     -------
     ReproduceOutcome
     """
-    seed = _check_arguments(quick, seed, device)
+    seed = _check_arguments(quick, seed, device, threads)
     if lessons is None:
         lessons = lesson_package.registry()
     selected = select_lessons(lessons, only)
@@ -160,6 +168,8 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     state = inspect_out(out, force, names=[_slug(name) for name in selected])
     resolved = _resolve_device(device, selected.values())
     settings = {"quick": quick, "seed": seed, "device": resolved, "lessons": list(selected)}
+    if threads is not None:
+        settings["threads"] = threads
     _check_previous(state, settings, resume=resume, merge=only is not None)
     log = _Log(progress)
     if state.foreign:
@@ -168,18 +178,23 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     if out.is_dir():
         remove_our_temporaries(out, state.ours)  # left by a run that was killed
     hint = resume_command(settings, out, with_only=list(selected) != list(lessons))
-    with Stage(out) as stage, _Interrupts(log) as interrupts:
+    with Stage(out) as stage, _Interrupts(log) as interrupts, run_threads(threads), progress_mode(progress):
         run = _Run(settings, selected, lessons, state, stage, resume=resume, merge=only is not None)
         stopped_by = _run_lessons(run, log, interrupts, quick=quick, seed=seed, device=resolved)
         with interrupts.held():  # no signal stops the run half-way through moving the report in
+            complete = stopped_by is None and run.all_ran()
+            done = len(selected) - len(run.pending())
+            if not complete:
+                run.keep_earlier_for_pending()
             final = _write_report(stage.path, run.document(), run.timings, hint)
             stage.commit(state.ours)
-    outcome = _outcome(out, final, complete=stopped_by is None and run.all_ran())
-    log.verdict(outcome, stopped_by, hint)
+    outcome = _outcome(out, final, complete=complete)
+    log.verdict(outcome, stopped_by, hint, done=(done, len(selected)), kept=run.kept_at_stop)
     return outcome
 
 
-def _check_arguments(quick: Any, seed: Any, device: Any) -> int:
+def _check_arguments(quick: Any, seed: Any, device: Any, threads: Any) -> int:
+    check_threads(threads)
     if not isinstance(quick, bool):
         raise InputError(f"quick must be True or False, got {quick!r}")
     seed = check_seed(seed)
@@ -212,7 +227,7 @@ def _run_lessons(run: _Run, log: _Log, interrupts: _Interrupts, **kwargs: Any) -
     reused = len(run.selected) - len(todo)
     if reused:
         log.line(f"resuming: {reused} of {len(run.selected)} lessons already done in {run.stage.out}")
-    with log.bar(total=len(run.selected), initial=reused, width=max(map(len, run.selected))) as bar:
+    with log.bar(total=len(run.selected), initial=reused, width=max(map(len, run.selected))) as bar, nested(bar):
         for name in todo:
             if interrupts.requested:
                 return interrupts.requested
@@ -462,6 +477,8 @@ def resume_command(settings: Mapping[str, Any], out: Path, with_only: bool = Tru
     if settings["quick"]:
         parts.append("--quick")
     parts += [f"--seed {settings['seed']}", f"--device {settings['device'].split(':')[0]}"]
+    if settings.get("threads") is not None:
+        parts.append(f"--threads {settings['threads']}")
     if with_only:
         parts += [f"--only {name}" for name in settings["lessons"]]
     return " ".join(parts)
@@ -480,36 +497,54 @@ class _Run:
         self.doc = _new_document(settings, selected)
         self.timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}, "parts": {}}
         self.origin: dict[str, dict] = {}
+        self.kept_at_stop: list[str] = []
         self._ran: set[str] = set()
-        if state.previous is not None:
-            self._take_over(state.previous, state.ours, resume=resume, merge=merge)
+        self._previous, self._ours = state.previous, state.ours
+        for name, entry in (state.previous or {}).get("lessons", {}).items():
+            if name in selected:
+                if resume and entry["status"] == "done" and self._same(self._made_by(name)):
+                    self._keep(name, entry, this_run=True)  # resumed: it counts as this run's
+            elif merge:
+                self._keep(name, entry, this_run=False)
         lessons = self.doc["lessons"]
         order = [n for n in registry if n in lessons] + [n for n in lessons if n not in registry]
         self.doc["lessons"] = {name: lessons[name] for name in order}
 
-    def _take_over(self, previous: dict, ours: set[str], *, resume: bool, merge: bool) -> None:
+    _KEYS = ("quick", "seed", "device")
+
+    def _made_by(self, name: str) -> dict:
+        """The settings of the earlier run that produced lesson ``name``."""
+        previous = self._previous
         runs = previous.get("runs") or [{**previous["settings"], "lessons": list(previous["lessons"])}]
-        keys = ("quick", "seed", "device")
-        for name, entry in previous["lessons"].items():
-            origin = next((r for r in runs if name in r["lessons"]), previous["settings"])
-            same = all(origin[k] == self.settings[k] for k in keys)
-            if name in self.selected:
-                take = resume and entry["status"] == "done" and same
-            else:
-                take = merge
-            if not take or not self._adopt(entry["figures"].values(), ours):
-                continue
-            self.doc["lessons"][name] = entry
-            if name in self.selected:
-                self._ran.add(name)  # resumed: the same settings made it, so it counts as this run's
-            else:
-                self.origin[name] = {k: origin[k] for k in keys}
-            seconds = previous["timings"]["lessons"].get(name)
-            if seconds is not None:
-                self.timings["lessons"][name] = seconds
-            parts = previous["timings"].get("parts", {}).get(name)
-            if parts:
-                self.timings["parts"][name] = parts
+        made = next((r for r in runs if name in r["lessons"]), previous["settings"])
+        return {k: made[k] for k in self._KEYS}
+
+    def _same(self, settings: Mapping[str, Any]) -> bool:
+        return all(settings[k] == self.settings[k] for k in self._KEYS)
+
+    def _keep(self, name: str, entry: dict, *, this_run: bool) -> bool:
+        """Take the earlier report's entry for ``name`` (and its figures, only safe ones of ours)."""
+        if not self._adopt(entry["figures"].values(), self._ours):
+            return False
+        self.doc["lessons"][name] = entry
+        if this_run:
+            self._ran.add(name)
+        else:
+            self.origin[name] = self._made_by(name)
+        timings = self._previous["timings"]
+        if timings["lessons"].get(name) is not None:
+            self.timings["lessons"][name] = timings["lessons"][name]
+        if timings.get("parts", {}).get(name):
+            self.timings["parts"][name] = timings["parts"][name]
+        return True
+
+    def keep_earlier_for_pending(self) -> None:
+        """After a stop: a lesson this run did not reach keeps the earlier report's result for it
+        (labelled as an earlier run's), so stopping a run never loses what the report held."""
+        for name in self.pending():
+            entry = (self._previous or {}).get("lessons", {}).get(name)
+            if entry is not None and entry["status"] != "pending" and self._keep(name, entry, this_run=False):
+                self.kept_at_stop.append(name)
 
     def _adopt(self, figures: Iterable[str], ours: set[str]) -> bool:
         """Bring these figures of the earlier report into the stage; all or none."""
@@ -523,7 +558,7 @@ class _Run:
         return True
 
     def pending(self) -> list[str]:
-        return [name for name in self.selected if name not in self._ran]
+        return [name for name in self.selected if name not in self._ran and name not in self.origin]
 
     def all_ran(self) -> bool:
         return not self.pending()
@@ -578,8 +613,9 @@ class _Log:
     def bar(self, total: int, initial: int, width: int) -> Any:
         from tqdm import tqdm
 
+        # a bar only on a terminal: in a log, the lines say which lessons ran (and loops add one per epoch)
         self._bar = tqdm(total=total, initial=initial, unit="lesson", file=sys.stderr,
-                         disable=not self.enabled, dynamic_ncols=True, leave=False,
+                         disable=not self.enabled or resolve(True) != "bar", dynamic_ncols=True, leave=False,
                          bar_format="{desc:<" + str(width) + "} {bar} {n_fmt}/{total_fmt} lessons [{elapsed}]")
         return self._bar
 
@@ -591,7 +627,9 @@ class _Log:
         else:
             print(text, file=sys.stderr, flush=True)
 
-    def verdict(self, outcome: ReproduceOutcome, stopped_by: str | None, hint: str) -> None:
+    def verdict(self, outcome: ReproduceOutcome, stopped_by: str | None, hint: str,
+                done: tuple[int, int] = (0, 0), kept: Iterable[str] = ()) -> None:
+        """Print the verdict; ``done`` is (lessons this run finished, lessons it was asked to run)."""
         if not self.enabled:
             return
         self._bar = None
@@ -599,11 +637,14 @@ class _Log:
         s = doc["summary"]
         head = f"{s['claims_passed']} of {s['claims']} claims pass"
         if not outcome.complete:
-            head = (f"INCOMPLETE ({stopped_by or 'interrupted'}): {s['lessons_done']} of {s['lessons']} "
+            head = (f"INCOMPLETE ({stopped_by or 'interrupted'}): {done[0]} of {done[1]} "
                     f"lessons done, {head} so far")
         lines = [f"backproplab reproduce: {head}"]
         for c in outcome.failed_claims:
             lines.append(f"  FAIL {c['lesson']}: {c['name']}: {_fmt(c['value'])} (bound {c['bound']})")
+        kept = list(kept)
+        if kept:
+            lines.append(f"not reached, so the report keeps their earlier results: {', '.join(kept)}")
         lines.append(f"report: {outcome.html_path}")
         if not outcome.complete:
             lines.append(f"continue with: {hint}")

@@ -24,7 +24,8 @@ A document looks like this (values shortened)::
     }
 
 ``settings`` are those of the run that wrote the document (``lessons``: the ones it was asked to
-run). ``runs`` says which settings produced which lessons: one item for a plain run; with
+run; ``threads``, only when ``--threads`` capped the torch and BLAS threads: how many; older
+documents and runs on every core lack it). ``runs`` says which settings produced which lessons: one item for a plain run; with
 ``reproduce --only`` into an earlier report, this run's item first, then the earlier runs' items for
 the lessons kept from them. Documents written before ``runs`` existed lack it (it is optional here).
 
@@ -126,6 +127,7 @@ RESULTS_SCHEMA: dict[str, Any] = {
                 "seed": {"type": "integer"},
                 "device": {"type": "string", "minLength": 1},
                 "lessons": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                "threads": {"type": "integer", "minimum": 1},  # only when --threads capped them
             },
             "additionalProperties": False,
         },

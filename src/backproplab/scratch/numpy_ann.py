@@ -42,6 +42,7 @@ import numpy as np
 
 from backproplab.checks import check_seed
 from backproplab.errors import InputError, NonFiniteError
+from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
 from backproplab.scratch.functional import (
     CROSS_ENTROPY_EPS,
@@ -285,7 +286,7 @@ class NumpyANN:
     # training
     # ------------------------------------------------------------------------------------------
     def train(self, X_train, y_train, X_val=None, y_val=None, epochs: int = 10, batch_size: int = 64,
-              *, shuffle: bool = False, progress: bool = False,
+              *, shuffle: bool = False, progress: bool | None = None,
               blas_threads: int | None = None) -> dict[str, list[float]]:
         """Minibatch SGD for ``epochs`` epochs; returns the per-epoch history.
 
@@ -298,7 +299,9 @@ class NumpyANN:
         X_train : (N, input_size); y_train : one-hot (N, output_size) or integer labels (N,)
         X_val, y_val : optional validation set of the same kind
         epochs, batch_size : int >= 1
-        shuffle : opt-in; progress : a tqdm bar over epochs
+        shuffle : opt-in
+        progress : a bar with epoch, batch and running loss (one line per epoch in a log); None:
+            when the run asks for it (``reproduce``, the CLI; see :mod:`backproplab.progress`)
         blas_threads : cap on BLAS threads while training (None: unchanged)
 
         Returns
@@ -323,18 +326,15 @@ class NumpyANN:
         batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
         rng = np.random.default_rng(self.seed) if shuffle else None
         history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
-        epoch_iter = range(1, epochs + 1)
-        if progress:
-            from tqdm.auto import tqdm  # lazy: only when a bar is asked for
-
-            epoch_iter = tqdm(epoch_iter, desc="NumpyANN", unit="epoch", leave=False)
         labels = Y.argmax(axis=1)
         prev = None
-        with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            for epoch in epoch_iter:
+        report = LoopProgress(progress, epochs=epochs, batches=math.ceil(X.shape[0] / batch_size), desc="NumpyANN")
+        with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"), report:
+            for epoch in range(1, epochs + 1):
+                report.start_epoch(epoch)
                 snap = ([getattr(self, p).copy() for p in PARAMS],
                         rng.permutation(X.shape[0]) if rng is not None else None)
-                loss, correct = self._train_epoch(X, Y, labels, batch_size, epoch, snap, prev)
+                loss, correct = self._train_epoch(X, Y, labels, batch_size, epoch, snap, prev, report)
                 prev = snap
                 history["train_loss"].append(loss / X.shape[0])
                 history["train_acc"].append(correct / X.shape[0])
@@ -342,6 +342,8 @@ class NumpyANN:
                     pv = self.predict(val[0])
                     history["val_loss"].append(self._ce(val[1], pv))
                     history["val_acc"].append(float(np.mean(pv.argmax(axis=1) == val[1].argmax(axis=1))))
+                report.end_epoch(history["train_loss"][-1], history["train_acc"][-1], **(
+                    {"val_loss": history["val_loss"][-1], "val_acc": history["val_acc"][-1]} if val is not None else {}))
         self.history = history
         return history
 
@@ -350,9 +352,9 @@ class NumpyANN:
         for start in range(0, n, batch_size):
             yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
 
-    def _train_epoch(self, X, Y, labels, batch_size, epoch, snap, prev) -> tuple[float, int]:
+    def _train_epoch(self, X, Y, labels, batch_size, epoch, snap, prev, report) -> tuple[float, int]:
         """One epoch over ``snap``'s order; returns (sum of per-row losses, correct count)."""
-        total, correct, b = 0.0, 0, -1
+        total, correct, b, rows = 0.0, 0, -1, 0
         for b, idx in enumerate(self._batches(X.shape[0], batch_size, snap[1])):
             xb, yb = X[idx], Y[idx]
             a2 = self._forward(xb, training=True)
@@ -362,6 +364,8 @@ class NumpyANN:
             total += loss * xb.shape[0]
             correct += int(np.count_nonzero(a2.argmax(axis=1) == labels[idx]))
             self._backward(xb, yb)
+            rows += xb.shape[0]
+            report.step(1, total / rows)
         if not all(np.isfinite(getattr(self, p)).all() for p in PARAMS):
             self._diverged(epoch, b + 1, f"the update of batch {b + 1} made the weights non-finite",
                            snap, prev, X, Y, batch_size)

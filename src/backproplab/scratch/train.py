@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from backproplab.errors import InputError, NonFiniteError
+from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
 from backproplab.scratch.functional import LOSSES, RAW_LOSSES, loss_and_grad
 from backproplab.scratch.init import as_generator
@@ -165,6 +166,48 @@ def _restore(network, optimizer, snap, order, steps, X, t, sizes, bufs, loss) ->
 # ------------------------------------------------------------------------------------------------
 
 
+def _check_fit_data(network: Network, X, y, X_val, y_val, loss: str):
+    """``(X, targets, (X_val, val_targets) or None)`` in the network's dtype, checked against its sizes."""
+    dtype = network.dtype
+    X = np.ascontiguousarray(as_float_array(X, "X", ndim=2, dtype=dtype))
+    if X.shape[1] != network.d_in:
+        raise InputError(f"X must have shape (N, {network.d_in}) for this network, got {X.shape}")
+    t = np.ascontiguousarray(prepare_targets(y, loss, X.shape[0], network.d_out, dtype, "y"))
+    if (X_val is None) != (y_val is None):
+        raise InputError("X_val and y_val must be given together, got only one of them")
+    if X_val is None:
+        return X, t, None
+    X_val = as_float_array(X_val, "X_val", ndim=2, dtype=dtype)
+    if X_val.shape[1] != network.d_in:
+        raise InputError(f"X_val must have shape (M, {network.d_in}), got {X_val.shape}")
+    return X, t, (X_val, prepare_targets(y_val, loss, X_val.shape[0], network.d_out, dtype, "y_val"))
+
+
+def _nonfinite(network: Network, optimizer, value: float, epoch: int, b_index: int, snaps: tuple,
+               data: tuple) -> NonFiniteError:
+    """Restore the last good parameters (see :func:`fit`) and return the error naming epoch, batch and layer.
+
+    ``snaps`` is (this epoch's snapshot, the previous epoch's or None); ``data`` is
+    (X, targets, batch sizes, buffers, loss) as :func:`fit` holds them.
+    """
+    snap, prev_snap = snaps
+    X, t, sizes, bufs, loss = data
+    where = _first_nonfinite_layer(network)
+    if b_index > 0:  # last good: before this epoch's step b_index
+        _restore(network, optimizer, snap, snap[2], b_index - 1, X, t, sizes, bufs, loss)
+    elif prev_snap is not None:  # last good: before the previous epoch's last step
+        _restore(network, optimizer, prev_snap, prev_snap[2], len(sizes) - 1, X, t, sizes, bufs, loss)
+    else:  # the first loss was already non-finite: the initial parameters stay
+        _restore(network, optimizer, snap, snap[2], 0, X, t, sizes, bufs, loss)
+    err = NonFiniteError(
+        f"training produced a non-finite loss ({value}) at epoch {epoch}, batch {b_index + 1}; "
+        f"first non-finite: {where}; the parameters are restored to their last good "
+        "values (those of the last batch with a finite loss)"
+    )
+    err.epoch, err.batch, err.layer = epoch, b_index + 1, where
+    return err
+
+
 def fit(
     network: Network,
     X,
@@ -176,7 +219,7 @@ def fit(
     X_val=None,
     y_val=None,
     seed=0,
-    progress: bool = True,
+    progress: bool | None = True,
     shuffle: bool = True,
     blas_threads: int | None = None,
 ) -> History:
@@ -195,7 +238,9 @@ def fit(
     loss : a name in :data:`~backproplab.scratch.functional.LOSSES`, applied to the last layer's output
     X_val, y_val : optional validation set, evaluated after every epoch
     seed : int or numpy.random.Generator, the source of the per-epoch shuffles
-    progress : show a tqdm bar over epochs
+    progress : report progress on stderr (a bar with epoch, batch, running loss and ETA, or one line
+        per epoch when stderr is not a terminal); ``None``: only when the run's setting asks for it
+        (see :mod:`backproplab.progress`)
     shuffle : draw a new permutation every epoch (else keep the data order)
     blas_threads : cap on BLAS threads while training (None: unchanged; 1 on a busy shared machine)
 
@@ -219,18 +264,8 @@ def fit(
     if not callable(getattr(optimizer, "step", None)):
         raise InputError(f"optimizer must have a step(params, grads) method, got {type(optimizer).__name__}")
     dtype = network.dtype
-    X = np.ascontiguousarray(as_float_array(X, "X", ndim=2, dtype=dtype))
-    if X.shape[1] != network.d_in:
-        raise InputError(f"X must have shape (N, {network.d_in}) for this network, got {X.shape}")
-    t = np.ascontiguousarray(prepare_targets(y, loss, X.shape[0], network.d_out, dtype, "y"))
-    if (X_val is None) != (y_val is None):
-        raise InputError("X_val and y_val must be given together, got only one of them")
-    has_val = X_val is not None
-    if has_val:
-        X_val = as_float_array(X_val, "X_val", ndim=2, dtype=dtype)
-        if X_val.shape[1] != network.d_in:
-            raise InputError(f"X_val must have shape (M, {network.d_in}), got {X_val.shape}")
-        t_val = prepare_targets(y_val, loss, X_val.shape[0], network.d_out, dtype, "y_val")
+    X, t, val = _check_fit_data(network, X, y, X_val, y_val, loss)
+    has_val = val is not None
     rng = as_generator(seed, "seed")
 
     n = X.shape[0]
@@ -242,18 +277,13 @@ def fit(
     history = History()
     snap = None
 
-    bar = None
-    epoch_iter = range(1, epochs + 1)
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(epoch_iter, desc="fit", unit="epoch", leave=False)
-        epoch_iter = bar
+    report = LoopProgress(progress, epochs=epochs, batches=len(sizes), desc=type(network).__name__)
     # overflow turns into inf/NaN silently here and is reported as a NonFiniteError below
     with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
-            for epoch in epoch_iter:
+            for epoch in range(1, epochs + 1):
                 start_time = time.perf_counter()
+                report.start_epoch(epoch)
                 order = rng.permutation(n) if shuffle else np.arange(n)
                 # once per epoch (no per-batch cost): parameters and optimizer state, so a non-finite
                 # loss can restore the last good parameters by replaying this epoch's batches
@@ -269,41 +299,25 @@ def fit(
                     out = network._forward(xb)
                     value, grad = loss_and_grad(loss, out, tb)
                     if not np.isfinite(value):
-                        where = _first_nonfinite_layer(network)
-                        if b_index > 0:  # last good: before this epoch's step b_index
-                            _restore(network, optimizer, snap, order, b_index - 1, X, t, sizes, bufs, loss)
-                        elif prev_snap is not None:  # last good: before the previous epoch's last step
-                            _restore(network, optimizer, prev_snap, prev_snap[2], len(sizes) - 1, X, t,
-                                     sizes, bufs, loss)
-                        else:  # the first loss was already non-finite: the initial parameters stay
-                            _restore(network, optimizer, snap, order, 0, X, t, sizes, bufs, loss)
-                        err = NonFiniteError(
-                            f"training produced a non-finite loss ({value}) at epoch {epoch}, batch {b_index + 1}; "
-                            f"first non-finite: {where}; the parameters are restored to their last good "
-                            "values (those of the last batch with a finite loss)"
-                        )
-                        err.epoch, err.batch, err.layer = epoch, b_index + 1, where
-                        raise err
+                        raise _nonfinite(network, optimizer, value, epoch, b_index, (snap, prev_snap),
+                                         (X, t, sizes, bufs, loss))
                     total += value * size
                     correct += count_correct(loss, out, tb, last_act)
                     network.backward(grad)
                     optimizer.step(params, grads)
+                    report.step(1, total / start)
                 if hasattr(optimizer, "end_epoch"):
                     optimizer.end_epoch()
                 history.train_loss.append(total / n)
                 history.train_acc.append(correct / n)
                 history.lr.append(lr)
                 if has_val:
-                    vl, va = _evaluate(network, X_val, t_val, loss)
+                    vl, va = _evaluate(network, *val, loss)
                     history.val_loss.append(vl)
                     history.val_acc.append(va)
                 history.epoch_time.append(time.perf_counter() - start_time)
-                if bar is not None:
-                    post = {"loss": f"{history.train_loss[-1]:.4f}"}
-                    if has_val:
-                        post["val_acc"] = f"{history.val_acc[-1]:.4f}"
-                    bar.set_postfix(post)
+                report.end_epoch(history.train_loss[-1], history.train_acc[-1], history.epoch_time[-1],
+                                 **({"val_loss": vl, "val_acc": va} if has_val else {}))
         finally:
-            if bar is not None:
-                bar.close()
+            report.close()
     return history

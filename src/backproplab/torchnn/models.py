@@ -184,7 +184,7 @@ class _CourseEstimator:
     def train(self, X_train: Any = True, y_train: Any = None, X_val: Any = None, y_val: Any = None,
               epochs: int = 10, batch_size: int = 64, learning_rate: float = 0.01, *,
               optimizer: Any = None, seed: int | None = None, device: str | torch.device = "auto",
-              progress: bool = False, probes: Sequence[Any] = (), **fit_kwargs: Any):
+              progress: bool | None = None, probes: Sequence[Any] = (), **fit_kwargs: Any):
         """Train on ``(X_train, y_train)``, validating on ``(X_val, y_val)`` after each epoch; or set the mode.
 
         Per minibatch: ``zero_grad``, forward, ``nn.CrossEntropyLoss``, ``backward``, ``step``
@@ -208,6 +208,9 @@ class _CourseEstimator:
             :func:`~backproplab.torchnn.train.fit`, at ``learning_rate``.
         seed : int, optional
             Seed of the batch order (default: the model's construction seed).
+        progress : bool, optional
+            As in :func:`~backproplab.torchnn.train.fit`; None (default): a bar or one line per
+            epoch only when the run asks for it (``reproduce``, the CLI).
         **fit_kwargs : more :func:`~backproplab.torchnn.train.fit` options (``lr_schedule``,
             ``checkpoint`` ...)
 

@@ -2,7 +2,8 @@
 
 Why: the lessons' networks are tiny. On a shared 2-core machine torch's thread pool spends far more
 time waking threads than computing (measured: 10 s vs 0.16 s for the same 50 XOR steps), so the
-lessons that train small networks run them on one thread.
+lessons that train small networks run them on one thread. A whole run's cap (``--threads``) is
+:func:`backproplab.threads.run_threads`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 import torch
 
-from backproplab.errors import InputError
+from backproplab.threads import check_threads
 
 __all__ = ["torch_threads", "one_torch_thread"]
 
@@ -23,11 +24,9 @@ def torch_threads(n: int | None) -> Iterator[None]:
 
     ``None`` leaves the pool as it is.
     """
-    if n is None:
+    if check_threads(n) is None:
         yield
         return
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise InputError(f"threads must be an integer >= 1 or None, got {n!r}")
     previous = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -26,12 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils.data import DataLoader
 
 from backproplab.checks import check_seed, positive_int
 from backproplab.errors import CheckpointError, InputError, NonFiniteError
+from backproplab.progress import LoopProgress
 from backproplab.torchnn import distributed as ddp
 from backproplab.torchnn.checkpoint import apply_checkpoint, read_checkpoint, save_checkpoint
 from backproplab.torchnn.probes import Probe, unwrap_model
@@ -164,10 +167,31 @@ def _loss_fn(loss: str | LossFn) -> LossFn:
     raise InputError(f"loss must be 'cross_entropy', 'nll' or a callable(logits, y), got {loss!r}")
 
 
+def _as_tensor(value: Any) -> Any:
+    """A NumPy array becomes a tensor sharing its memory (dtype kept); anything else is returned as is."""
+    return torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else value
+
+
+def _from_loader(loader: DataLoader, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every (X, y) batch of a DataLoader, read once and concatenated (fit batches the data itself)."""
+    xs, ys = [], []
+    for batch in loader:
+        if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
+            raise InputError(f"{name} DataLoader must yield (X, y) batches, got {type(batch).__name__}")
+        xs.append(_as_tensor(batch[0]))
+        ys.append(_as_tensor(batch[1]))
+    if not xs:
+        raise InputError(f"{name} DataLoader is empty (N = 0)")
+    return torch.cat(xs), torch.cat(ys)
+
+
 def _check_pair(pair: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    if isinstance(pair, DataLoader):
+        pair = _from_loader(pair, name)
     if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
-        raise InputError(f"{name} must be a pair (X, y) of tensors, got {type(pair).__name__}")
-    X, y = pair
+        raise InputError(f"{name} must be a pair (X, y) of tensors or NumPy arrays, or a DataLoader, "
+                         f"got {type(pair).__name__}")
+    X, y = (_as_tensor(v) for v in pair)
     if not isinstance(X, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise InputError(f"{name} must hold torch tensors (X, y), got ({type(X).__name__}, {type(y).__name__})")
     if X.ndim < 2:
@@ -263,7 +287,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor] | None = None, *, epochs: int, batch_size: int,
         optimizer: Any = None, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0,
         loss: str | LossFn = "cross_entropy", device: str | torch.device = "auto", seed: int = 0,
-        probes: Sequence[Probe] = (), progress: bool = True, checkpoint: str | os.PathLike | None = None,
+        probes: Sequence[Probe] = (), progress: bool | None = True, checkpoint: str | os.PathLike | None = None,
         resume: bool = False, checkpoint_every: int = 1, eval_batch_size: int = 2048,
         history: History | None = None, lr_schedule: Callable[[int], float] | None = None) -> History:
     """Train ``model`` on in-memory tensors; return the per-epoch :class:`History`.
@@ -272,7 +296,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     ----------
     model : nn.Module
         Maps ``X[batch]`` to logits ``[B, C]``. Moved to ``device``.
-    train : (X [N, ...] float, y [N] int64)
+    train : (X [N, ...] float, y [N] int64), as tensors or NumPy arrays, or a DataLoader of such batches
+        NumPy arrays are used without a copy; a DataLoader is read once and concatenated (``fit``
+        makes its own batches, so the loader's batch size and order do not matter).
         ``X`` has the dtype of the model's parameters (float32 for a default model); another dtype
         (float16, float64, integers) is refused with an error naming it, never converted silently.
     val : (X_val, y_val), optional
@@ -292,8 +318,11 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     probes : sequence of Probe
         Attached for the call (and removed after), paused during validation, flushed per epoch into
         ``history.probes[probe.name]``.
-    progress : bool
-        A tqdm bar per epoch (rank 0 only).
+    progress : bool or None
+        Report progress on stderr (rank 0 only): a bar with epoch, batch, running loss and ETA, and
+        one line per epoch. ``True`` reports in the form the run's setting asks for (``reproduce``
+        and the ``backproplab`` command set it: lines when stderr is not a terminal), ``None`` only
+        when a run set one, ``False`` never; see :mod:`backproplab.progress`.
     checkpoint : path, optional
         Written atomically every ``checkpoint_every`` epochs and after the last (rank 0 only).
     resume : bool
@@ -326,17 +355,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     X, y = _check_pair(train, "train")
     if val is not None:
         Xv, yv = _check_pair(val, "val")
-    epochs = positive_int("epochs", epochs)
-    batch_size = positive_int("batch_size", batch_size)
-    checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
-    seed = check_seed(seed)
-    if resume and checkpoint is None:
-        raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
+    epochs, batch_size, checkpoint_every = (positive_int(name, value) for name, value in (
+        ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)))
+    seed = _check_options(seed, resume, checkpoint, probes)
     loss_fn = _loss_fn(loss)
-    for p in probes:
-        if not isinstance(p, Probe):
-            raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
-
     dev = resolve_device(device)
     ddp.init_from_env(ddp.default_backend(dev))
     world, rank = ddp.world_size(), ddp.rank()
@@ -346,19 +368,13 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     net = ddp.wrap_ddp(module, dev) if world > 1 else model
     opt = make_optimizer(optimizer, module.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
 
-    X = X.to(dev, non_blocking=True)
-    y = y.to(dev, non_blocking=True)
+    X, y = _to_device_checked(module, X, y, dev, probes, "train", loss)
     if val is not None:
-        Xv, yv = Xv.to(dev, non_blocking=True), yv.to(dev, non_blocking=True)
-    with _paused(probes):  # probes attached before the call must not record the shape check
-        _check_values(module, X, y, "train", loss)
-        if val is not None:
-            _check_values(module, Xv, yv, "val", loss)
-
+        val = _to_device_checked(module, Xv, yv, dev, probes, "val", loss)
     hist = history if history is not None else History()
     run_params = {"epochs": epochs, "batch_size": batch_size, "optimizer": type(opt).__name__,
                   "lr": opt.param_groups[0].get("lr"), "seed": seed, "device": str(dev),
-                  "world_size": world, "n_train": len(X), "n_val": len(Xv) if val is not None else 0}
+                  "world_size": world, "n_train": len(X), "n_val": len(val[0]) if val is not None else 0}
     hist.params.update(run_params)
     generator = torch.Generator().manual_seed(seed)
     start_epoch = 0
@@ -369,68 +385,42 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         if resume and checkpoint is not None and Path(checkpoint).exists():
             state = _resume(checkpoint, module, opt, epochs, generator, cuda_devices)
             start_epoch = state["epoch"]
-            if state.get("history"):
-                hist = History.from_dict(state["history"])
-                hist.params.update(run_params)
-            for p in probes:
-                p.load_records(hist.probes.get(p.name, {}))
+            hist = _resumed_history(state, hist, run_params, probes)
 
-        base_lrs = [g.get("initial_lr", g["lr"]) for g in opt.param_groups] if lr_schedule is None else \
-            [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
+        base_lrs = _base_lrs(opt, lr_schedule is not None)
         attached = [p for p in probes if not p.attached]
         for p in attached:
             p.attach(module)
+        report = LoopProgress(progress if rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
+                              batches=_count_batches(len(X), batch_size, world), desc=type(module).__name__)
         try:
             for epoch in range(start_epoch, epochs):
                 t0 = time.perf_counter()
+                report.start_epoch(epoch + 1)
                 if lr_schedule is not None:
-                    factor = float(lr_schedule(epoch))
-                    if not (math.isfinite(factor) and factor > 0):
-                        raise InputError(f"lr_schedule({epoch}) must be a positive number, got {factor!r}")
-                    for group, base in zip(opt.param_groups, base_lrs, strict=True):
-                        group["lr"] = base * factor
+                    _apply_lr_schedule(opt, lr_schedule, epoch, base_lrs)
                 # once per epoch (nothing per batch): the state a non-finite loss goes back to
                 snapshot = _snapshot(module, opt, generator, cuda_devices)
                 try:
                     train_loss, train_acc = _train_epoch(net, opt, loss_fn, X, y, batch_size, generator, dev,
-                                                         world, rank, epoch, epochs, progress)
+                                                         world, rank, report)
                 except _Diverged as div:
                     with _paused(probes):
                         where = _locate_nonfinite(net, module, opt, loss_fn, X, y, batch_size, generator,
                                                   dev, world, rank, snapshot, div.batch)
                     _restore(module, opt, generator, snapshot)
-                    saved = ""
                     if checkpoint is not None and rank == 0:
                         save_checkpoint(checkpoint, module, opt, history=hist, epoch=epoch, rng=snapshot["rng"])
-                        saved = f"; checkpoint {checkpoint} holds that state (epoch {epoch})"
-                    err = NonFiniteError(
-                        f"training loss became non-finite at epoch {epoch + 1}, batch {div.batch} of "
-                        f"{div.n_batches}; first non-finite: {where}; the model and optimizer are restored to "
-                        f"their last good state, the start of epoch {epoch + 1}{saved}; try a smaller learning rate")
-                    err.epoch, err.batch, err.layer = epoch + 1, div.batch, where
-                    raise err from None
-                hist.train_loss.append(train_loss)
-                hist.train_acc.append(train_acc)
-                if val is not None:
-                    with _paused(probes):
-                        vl, va = evaluate(module, Xv, yv, batch_size=eval_batch_size, loss=loss_fn)
-                    hist.val_loss.append(vl)
-                    hist.val_acc.append(va)
-                for p in probes:
-                    new = p.flush()
-                    slot = hist.probes.setdefault(p.name, {})
-                    for key, values in new.items():
-                        slot.setdefault(key, []).extend(values)
-                hist.epoch_time.append(time.perf_counter() - t0)
-                if progress and rank == 0:
-                    _print_epoch(hist, epoch, epochs)
+                    raise _nonfinite_error(div, epoch, where, checkpoint if rank == 0 else None) from None
+                with _paused(probes):  # validation is not training: the probes do not record it
+                    scores = evaluate(module, *val, batch_size=eval_batch_size, loss=loss_fn) if val else None
+                _record_epoch(hist, (train_loss, train_acc), scores, probes, time.perf_counter() - t0, report)
                 done = epoch + 1
                 if checkpoint is not None and rank == 0 and (done % checkpoint_every == 0 or done == epochs):
-                    rng_state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
-                    if cuda_devices:
-                        rng_state["cuda"] = [torch.cuda.get_rng_state(cuda_devices[0])]
-                    save_checkpoint(checkpoint, module, opt, history=hist, epoch=done, rng=rng_state)
+                    save_checkpoint(checkpoint, module, opt, history=hist, epoch=done,
+                                    rng=_snapshot_rng(generator, cuda_devices))
         finally:
+            report.close()
             for p in attached:
                 p.remove()
     return hist
@@ -470,13 +460,91 @@ class _Diverged(Exception):
         self.batch, self.n_batches = batch, n_batches
 
 
-def _snapshot(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
-              cuda_devices: list[int]) -> dict[str, Any]:
+def _check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any]) -> int:
+    """Check fit's options at the door; return the seed as an int in [0, 2**32)."""
+    seed = check_seed(seed)
+    if resume and checkpoint is None:
+        raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
+    for p in probes:
+        if not isinstance(p, Probe):
+            raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
+    return seed
+
+
+def _base_lrs(opt: torch.optim.Optimizer, scheduled: bool) -> list[float]:
+    """Each group's learning rate before any schedule (kept as ``initial_lr`` when a schedule scales it)."""
+    if scheduled:
+        return [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
+    return [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
+
+
+def _apply_lr_schedule(opt: torch.optim.Optimizer, lr_schedule: Callable[[int], float], epoch: int,
+                       base_lrs: list[float]) -> None:
+    factor = float(lr_schedule(epoch))
+    if not (math.isfinite(factor) and factor > 0):
+        raise InputError(f"lr_schedule({epoch}) must be a positive number, got {factor!r}")
+    for group, base in zip(opt.param_groups, base_lrs, strict=True):
+        group["lr"] = base * factor
+
+
+def _to_device_checked(module: nn.Module, X: torch.Tensor, y: torch.Tensor, dev: torch.device,
+                       probes: Sequence[Probe], name: str, loss: str | LossFn) -> tuple[torch.Tensor, torch.Tensor]:
+    X, y = X.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
+    with _paused(probes):  # probes attached before the call must not record the shape check
+        _check_values(module, X, y, name, loss)
+    return X, y
+
+
+def _resumed_history(state: dict[str, Any], hist: History, run_params: dict[str, Any],
+                     probes: Sequence[Probe]) -> History:
+    """The checkpoint's history (this run's params on top), or ``hist``; the probes get their records back."""
+    if state.get("history"):
+        hist = History.from_dict(state["history"])
+        hist.params.update(run_params)
+    for p in probes:
+        p.load_records(hist.probes.get(p.name, {}))
+    return hist
+
+
+def _record_epoch(hist: History, train: tuple[float, float], val: tuple[float, float] | None,
+                  probes: Sequence[Probe], seconds: float, report: LoopProgress) -> None:
+    """Append the epoch's (loss, accuracy) on train and validation, its probe records and its time."""
+    hist.train_loss.append(train[0])
+    hist.train_acc.append(train[1])
+    if val is not None:
+        hist.val_loss.append(val[0])
+        hist.val_acc.append(val[1])
+    for p in probes:
+        slot = hist.probes.setdefault(p.name, {})
+        for key, values in p.flush().items():
+            slot.setdefault(key, []).extend(values)
+    hist.epoch_time.append(seconds)
+    report.end_epoch(*train, seconds, **({"val_loss": val[0], "val_acc": val[1]} if val is not None else {}))
+
+
+def _nonfinite_error(div: _Diverged, epoch: int, where: str, checkpoint: Any) -> NonFiniteError:
+    """The error for a loss that went NaN/inf in ``epoch`` (0-based), after the state was restored."""
+    saved = f"; checkpoint {checkpoint} holds that state (epoch {epoch})" if checkpoint is not None else ""
+    err = NonFiniteError(
+        f"training loss became non-finite at epoch {epoch + 1}, batch {div.batch} of "
+        f"{div.n_batches}; first non-finite: {where}; the model and optimizer are restored to "
+        f"their last good state, the start of epoch {epoch + 1}{saved}; try a smaller learning rate")
+    err.epoch, err.batch, err.layer = epoch + 1, div.batch, where
+    return err
+
+
+def _snapshot_rng(generator: torch.Generator, cuda_devices: list[int]) -> dict[str, Any]:
     rng: dict[str, Any] = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
     if cuda_devices:
         rng["cuda"] = [torch.cuda.get_rng_state(cuda_devices[0])]
+    return rng
+
+
+def _snapshot(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
+              cuda_devices: list[int]) -> dict[str, Any]:
     return {"model": {k: v.detach().clone() for k, v in module.state_dict().items()},
-            "opt": copy.deepcopy(opt.state_dict()), "rng": rng, "cuda_devices": cuda_devices}
+            "opt": copy.deepcopy(opt.state_dict()), "rng": _snapshot_rng(generator, cuda_devices),
+            "cuda_devices": cuda_devices}
 
 
 def _restore(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
@@ -567,9 +635,15 @@ class _paused:
             c.__exit__(*exc)
 
 
+def _count_batches(n: int, batch_size: int, world: int) -> int:
+    """Batches per epoch on each rank (a ragged remainder smaller than ``world`` is skipped)."""
+    full, rest = divmod(n, batch_size * world)
+    return full + (1 if rest >= world else 0)
+
+
 def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
                  batch_size: int, generator: torch.Generator, dev: torch.device, world: int, rank: int,
-                 epoch: int, epochs: int, progress: bool) -> tuple[float, float]:
+                 report: LoopProgress) -> tuple[float, float]:
     """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used."""
     nn.Module.train(net, True)
     n = len(X)
@@ -580,11 +654,10 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
     finite_batches = torch.zeros((), dtype=torch.int64, device=dev)  # batches before the loss went NaN/inf
     seen = 0
     n_batches = math.ceil(n / global_batch)
-    bar = None
-    if progress and rank == 0:
-        from tqdm.auto import tqdm
 
-        bar = tqdm(total=n_batches, desc=f"epoch {epoch + 1}/{epochs}", leave=False, mininterval=0.5)
+    def running_loss() -> float:  # read only when the bar draws (a device sync every REFRESH_S)
+        return float(loss_sum) / max(seen, 1)
+
     for idx, scale in _batches(perm, n, global_batch, world, rank):
         xb = X.index_select(0, idx)
         yb = y.index_select(0, idx)
@@ -599,26 +672,13 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
             correct += (out.argmax(dim=1) == yb).sum()
             finite_batches += torch.isfinite(loss_sum)
         seen += len(idx)
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        report.step(1, running_loss)
     totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64,
                                                                              device=dev)])
     total_loss, total_correct, total_seen = ddp.all_reduce_sum(totals).tolist()
     if not math.isfinite(total_loss):
         raise _Diverged(int(finite_batches.item()) + 1, n_batches)
     return total_loss / total_seen, total_correct / total_seen
-
-
-def _print_epoch(hist: History, epoch: int, epochs: int) -> None:
-    from tqdm.auto import tqdm
-
-    line = (f"epoch {epoch + 1}/{epochs}: loss {hist.train_loss[-1]:.4f} acc {hist.train_acc[-1]:.4f}")
-    if hist.val_loss:
-        line += f"  val_loss {hist.val_loss[-1]:.4f} val_acc {hist.val_acc[-1]:.4f}"
-    line += f"  ({hist.epoch_time[-1]:.1f} s)"
-    tqdm.write(line)
 
 
 # -- plotting ---------------------------------------------------------------------------------------

@@ -1,0 +1,45 @@
+"""Every subcommand's --help reads as terminal text: no reST markup, bullets on their own lines."""
+
+import pytest
+
+from backproplab.cli import build_parser, plain_help
+from backproplab.lessons import registry
+
+pytestmark = pytest.mark.cli
+
+
+@pytest.mark.parametrize("name", list(registry()))
+def test_lesson_help_has_no_rest_markup(name, capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([name, "--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out and ":mod:`" not in out and ":func:`" not in out, out
+
+
+def test_bullets_stay_on_their_own_lines_and_roles_lose_their_markup():
+    doc = """Title.
+
+    Some text with ``code`` and :mod:`backproplab.scratch`:
+
+    * first item
+      wrapped on two lines;
+    * second item.
+
+        indented example stays
+        line for line
+    """
+    text = plain_help(doc)
+    assert text.splitlines() == [
+        "Title.", "", "Some text with code and backproplab.scratch:", "",
+        "  • first item wrapped on two lines;", "  • second item.", "",
+        "    indented example stays", "    line for line"]
+
+
+def test_an_unknown_option_points_to_the_subcommands_help(capsys):
+    from backproplab.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["xor", "--epochs", "3"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "unrecognized arguments: --epochs 3" in err and "'backproplab xor --help'" in err, err
