@@ -15,17 +15,23 @@ import signal
 import sys
 import textwrap
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from backproplab import __version__
+from backproplab import __version__, lessons
+from backproplab.checks import check_seed
+from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError
+from backproplab.files import atomic_write_text, check_writable_dir
+from backproplab.progress import progress_mode
+from backproplab.threads import run_threads
+
+# Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
+# renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
 
 
 def _seed(text: str) -> int:
     """argparse type of ``--seed``: an int in [0, 2**32), checked once here for every command."""
-    from backproplab.lessons._args import check_seed
-
     try:
         value = int(text)
     except ValueError:
@@ -37,7 +43,7 @@ def _seed(text: str) -> int:
 
 
 CLI_ONLY = ("command", "lesson", "threads")
-"""Parsed options a lesson subcommand handles itself; every other one is passed to the lesson's ``run``."""
+"""Parsed options a lesson subcommand handles itself; of the others, ``run`` gets those it declares."""
 
 MAX_THREADS = 1024
 """The largest ``--threads`` accepted (more is a typo, not a machine)."""
@@ -101,8 +107,6 @@ def plain_help(doc: str | None, width: int = 88) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (lessons are discovered from :mod:`backproplab.lessons`)."""
-    from backproplab.lessons import registry
-
     parser = _Parser(
         prog="backproplab",
         description="A lab for learning and teaching neural networks: lessons that run, plot "
@@ -146,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_check(sub)
 
-    for name, lesson in registry().items():
+    for name, lesson in lessons.registry().items():  # looked up now: tests swap the registry
         lp = sub.add_parser(name, help=lesson.TITLE, description=plain_help(lesson.__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
         _add_common(lp)
@@ -189,8 +193,6 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
-    from backproplab.data.fashion_mnist import describe_files
-
     rows = describe_files(root=args.root, download=args.download)
     for row in rows:
         print(f"{row['file']:<28} {row['status']:<9} {row['bytes']:>10,} bytes  {row['path']}")
@@ -209,7 +211,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from backproplab.bench import check_json_path, run_bench, to_json, to_markdown
-    from backproplab.files import atomic_write_text
 
     if args.json is not None:
         check_json_path(args.json)
@@ -220,17 +221,27 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_lesson(args: argparse.Namespace) -> int:
-    from backproplab.files import check_writable_dir
-    from backproplab.progress import progress_mode
-    from backproplab.threads import run_threads
+def lesson_kwargs(run: Callable[..., object], args: argparse.Namespace) -> dict[str, object]:
+    """The parsed options ``run`` declares, by name: ``quick``, ``seed`` and the lesson's own options.
 
+    The CLI parses ``--out`` for every lesson (it saves the figures), but a lesson receives ``out``
+    only when its ``run`` takes it (one that writes files of its own); the options in
+    :data:`CLI_ONLY` never. A ``run`` with ``**kwargs`` receives every other option.
+    """
+    params = inspect.signature(run).parameters.values()
+    options = {k: v for k, v in vars(args).items() if k not in CLI_ONLY}
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return options
+    names = {p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+    return {k: v for k, v in options.items() if k in names}
+
+
+def _cmd_lesson(args: argparse.Namespace) -> int:
     lesson = args.lesson
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after
-    kwargs = {k: v for k, v in vars(args).items() if k not in CLI_ONLY}
     with run_threads(args.threads), progress_mode("on"):  # a bar on a terminal, one line per epoch in a log
-        result = lesson.run(**kwargs)
+        result = lesson.run(**lesson_kwargs(lesson.run, args))
     print(result.format_claims())
     for key, text in result.text.items():
         if key.startswith("print"):

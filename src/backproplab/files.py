@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from backproplab.errors import InputError
+
 
 def _file_mode() -> int:
     mask = os.umask(0o022)
@@ -73,8 +75,6 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
     is created. Raises :class:`~backproplab.errors.InputError` naming ``name`` when ``path`` is a file,
     lies below a file, or cannot be written; returns ``Path(path)``.
     """
-    from backproplab.errors import InputError
-
     path = Path(path)
     probe = path
     while not probe.exists() and not probe.is_symlink():

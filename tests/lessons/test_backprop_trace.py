@@ -140,8 +140,8 @@ def test_trace_arrays_equal_autograd_for_every_example():
 def test_every_quantity_is_printed_with_numbers(result):
     text = result.text["print_trace"]
     net = bp.load_example("course")
-    n_weights = sum(layer.weights.size for layer in net.layers)
-    n_units = sum(layer.weights.shape[0] for layer in net.layers)
+    n_weights = sum(layer.W.size for layer in net.layers)
+    n_units = sum(layer.units for layer in net.layers)
     lines = [line.strip() for line in text.splitlines()]
     assert sum(re.match("s[₀-₉]+ = ", line) is not None for line in lines) == n_units
     assert sum(re.match("δ[₀-₉]+ = ", line) is not None for line in lines) == n_units
@@ -300,8 +300,8 @@ def test_softmax_cross_entropy_example_matches_a_torch_classifier():
     hidden, out = torch.nn.Linear(2, 2).double(), torch.nn.Linear(2, 3).double()
     with torch.no_grad():
         for lin, layer in zip((hidden, out), net.layers, strict=True):
-            lin.weight.copy_(torch.from_numpy(layer.weights))
-            lin.bias.copy_(torch.from_numpy(layer.biases))
+            lin.weight.copy_(torch.from_numpy(layer.W.T))  # nn.Linear keeps [out, in]; the tracer [in, out]
+            lin.bias.copy_(torch.from_numpy(layer.b))
     x = torch.from_numpy(net.x).unsqueeze(0)
     s1 = hidden(x)
     s1.retain_grad()
@@ -313,8 +313,8 @@ def test_softmax_cross_entropy_example_matches_a_torch_classifier():
     loss = torch.nn.CrossEntropyLoss()(s2, label)
     loss.backward()
     pairs = [(tr.s[0], s1), (tr.a[0], a1), (tr.s[1], s2), (tr.a[1], torch.softmax(s2, dim=1)),
-             (tr.delta[0], s1.grad), (tr.delta[1], s2.grad), (tr.grad_w[0], hidden.weight.grad),
-             (tr.grad_w[1], out.weight.grad), (tr.grad_b[0], hidden.bias.grad), (tr.grad_b[1], out.bias.grad)]
+             (tr.delta[0], s1.grad), (tr.delta[1], s2.grad), (tr.grad_w[0], hidden.weight.grad.T),
+             (tr.grad_w[1], out.weight.grad.T), (tr.grad_b[0], hidden.bias.grad), (tr.grad_b[1], out.bias.grad)]
     for i, (ours, theirs) in enumerate(pairs):
         torch.testing.assert_close(torch.from_numpy(np.atleast_2d(ours)).squeeze(), theirs.detach().squeeze(),
                                    rtol=1e-12, atol=1e-15, msg=f"pair {i}")

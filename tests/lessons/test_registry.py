@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from backproplab.cli import CLI_ONLY, build_parser
+from backproplab.cli import CLI_ONLY, build_parser, lesson_kwargs
 from backproplab.lessons import get_lesson, registry
 
 pytestmark = pytest.mark.lessons
@@ -29,9 +29,16 @@ def test_a_misspelt_keyword_is_an_error_not_silently_ignored(name):
 
 
 @pytest.mark.parametrize("name", EXPECTED)
-def test_run_accepts_every_option_its_cli_subcommand_passes(name):
-    parser = build_parser()
-    args = vars(parser.parse_args([name]))
-    params = inspect.signature(get_lesson(name).run).parameters
-    passed = set(args) - set(CLI_ONLY)  # --threads is applied by the CLI around run()
-    assert passed <= set(params), f"{name}: the CLI passes {sorted(passed - set(params))} that run() does not take"
+def test_run_follows_the_lesson_contract_and_gets_only_what_it_declares(name):
+    """``run(*, quick, seed, **its own options)``: keyword-only; the CLI passes only what ``run``
+    declares (``out`` only where the lesson writes files itself), and every option the lesson adds to
+    its subcommand reaches ``run``."""
+    args = build_parser().parse_args([name])
+    run = get_lesson(name).run
+    params = inspect.signature(run).parameters
+    assert all(p.kind is p.KEYWORD_ONLY for p in params.values()), f"{name}: run() takes positional arguments"
+    assert {"quick", "seed"} <= set(params)
+    passed = lesson_kwargs(run, args)
+    own = set(vars(args)) - set(CLI_ONLY) - {"quick", "seed", "out"}  # --threads is applied around run()
+    assert own | {"quick", "seed"} <= set(passed) <= set(params)
+    assert ("out" in passed) == ("out" in params)

@@ -272,3 +272,31 @@ def test_float32_losses_keep_float32_gradients() -> None:
 def test_bad_input_raises_value_error_naming_the_argument(call, argument: str) -> None:
     with pytest.raises(ValueError, match=rf"^{argument}\b"):
         call()
+
+
+def test_raw_cross_entropy_is_the_course_loss_and_its_gradient_matches_finite_differences() -> None:
+    """``raw_cross_entropy``: -mean(t log p) over all entries (NumpyANN's ``_cross_entropy``); its
+    gradient against central differences, entry by entry."""
+    rng = np.random.default_rng(3)
+    p = fn.softmax(rng.standard_normal((4, 3)))
+    t = np.eye(3)[rng.integers(0, 3, 4)]
+    assert fn.raw_cross_entropy(p, t) == pytest.approx(-np.sum(t * np.log(p)) / p.size, rel=1e-15)
+    g, h = fn.raw_cross_entropy_grad(p, t), 1e-7
+    numeric = np.zeros_like(p)
+    for i in np.ndindex(p.shape):
+        e = np.zeros_like(p)
+        e[i] = h
+        numeric[i] = (fn.raw_cross_entropy(p + e, t) - fn.raw_cross_entropy(p - e, t)) / (2 * h)
+    np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_raw_bce_with_torch_clamp_follows_torch_at_saturation() -> None:
+    """``torch_clamp=True`` is PyTorch's BCELoss: logs clamped at -100, the denominator at 1e-12."""
+    p = np.array([1.0, 0.0, 0.3, 1e-50])
+    y = np.array([0.0, 1.0, 1.0, 1.0])
+    pt = torch.tensor(p, requires_grad=True)
+    loss = F.binary_cross_entropy(pt, torch.tensor(y))
+    loss.backward()
+    assert fn.raw_bce(p, y, torch_clamp=True) == pytest.approx(float(loss.detach()), rel=1e-15)
+    # torch floors the denominator at an epsilon that is 1e-12 only to within 4e-9 (relative)
+    np.testing.assert_allclose(fn.raw_bce_grad(p, y, torch_clamp=True), pt.grad.numpy(), rtol=1e-8)

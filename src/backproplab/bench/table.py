@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from backproplab.errors import InputError
+
 __all__ = ["FULL_EPOCH", "Row", "check_json_path", "to_markdown", "to_json"]
 
 FULL_EPOCH = 60_000
@@ -124,8 +126,6 @@ def to_json(rows: list[Row], meta: dict[str, Any]) -> str:
 def check_json_path(path: str | os.PathLike) -> Path:
     """Fail before minutes of timing when ``--json PATH`` cannot be written: a directory, or a parent
     that is a file or not writable. Returns the path."""
-    from backproplab.errors import InputError
-
     path = Path(path)
     if path.is_dir():
         raise InputError(f"--json must be a file path, got the directory {str(path)!r}")

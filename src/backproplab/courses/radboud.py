@@ -28,7 +28,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from backproplab.data import load_digits_binary
 from backproplab.errors import InputError
+from backproplab.expr import parse_expression
+from backproplab.lessons.gradient_descent import COURSE_EXPR, course_gradient, step_sizes
 
 __all__ = [
     "f", "grad_f", "optimize_f", "descend_f", "sigmoid", "relu", "bce_loss", "model1", "network",
@@ -51,9 +54,6 @@ b: torch.Tensor | None = None
 # -- 1.1 gradient descent ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _course_expression() -> Any:
-    from backproplab.lessons.expression import parse_expression
-    from backproplab.lessons.gradient_descent import COURSE_EXPR
-
     return parse_expression(COURSE_EXPR)
 
 
@@ -67,8 +67,6 @@ def f(x: Any, y: Any) -> Any:
 
 def grad_f(x: float, y: float) -> tuple[float, float]:
     """(∂f/∂x, ∂f/∂y) = (2x − 3 sin 3x + y + 2, x + 2y), the closed form."""
-    from backproplab.lessons.gradient_descent import course_gradient
-
     gx, gy = course_gradient(x, y)
     return float(gx), float(gy)
 
@@ -121,8 +119,6 @@ def optimize_f(x: float, y: float, step_size: float, steps: int, decay: float = 
     (x, y, f(x, y), x_hist, y_hist)
         From (3, 2), step 0.1, 10 steps: f = 1.2967616; with η₀ 0.2, d 0.9: f = −2.266296.
     """
-    from backproplab.lessons.gradient_descent import step_sizes
-
     return descend_f(x, y, step_sizes(step_size, decay, steps))
 
 
@@ -348,8 +344,6 @@ def digits_tensors(seed: int = 0, dtype: torch.dtype | None = None
     x [N, 64] standardised with the training statistics, y [N] ∈ {0., 1.} (digits 0-4 are 1, as the
     course's code labels them); see :func:`backproplab.data.load_digits_binary`.
     """
-    from backproplab.data import load_digits_binary
-
     dtype = dtype or torch.get_default_dtype()
     X_train, y_train, X_val, y_val = load_digits_binary(seed=seed)
     x = {"train": torch.tensor(X_train, dtype=dtype), "val": torch.tensor(X_val, dtype=dtype)}

@@ -1,9 +1,11 @@
-"""Lessons: each module exposes ``run(quick=False, seed=0, out=None, ...) -> LessonResult``.
+"""Lessons: each module exposes ``run(*, quick=False, seed=0, **its own options) -> LessonResult``.
 
 A lesson module registers itself by defining module-level ``NAME`` (its CLI subcommand),
 ``TITLE``, ``ORDER`` (position in ``reproduce``) and ``run``; optionally
 ``add_arguments(parser)`` for lesson-specific CLI options, whose values are passed to ``run`` as
-keyword arguments. :func:`registry` finds them, so adding a lesson never edits this file.
+keyword arguments. The CLI passes only the options ``run`` declares (``out`` only to a lesson that
+writes files itself; the CLI saves the figures of every lesson), ``reproduce`` only ``quick``,
+``seed`` and, where declared, ``device``. :func:`registry` finds them, so adding a lesson never edits this file.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX
-from backproplab.lessons.expression import Expression
 
 
 def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: float,

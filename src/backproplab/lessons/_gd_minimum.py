@@ -13,7 +13,11 @@ from typing import Any
 import numpy as np
 
 from backproplab.errors import InputError
-from backproplab.lessons.expression import Expression, parse_expression
+from backproplab.expr import Expression, parse_expression
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 BOX = ((-5.0, 5.0), (-5.0, 5.0))
 """Search box for the global minimum: ((x_lo, x_hi), (y_lo, y_hi))."""

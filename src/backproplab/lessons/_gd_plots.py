@@ -10,7 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.lessons.expression import Expression
+from backproplab.expr import Expression
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 _COLORS = {"too small": "tab:blue", "good": "tab:green", "too large": "tab:red"}
 

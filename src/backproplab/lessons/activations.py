@@ -18,15 +18,19 @@ from __future__ import annotations
 import argparse
 import math
 import numbers
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
+from backproplab.data.toy import moons
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch import functional as fn
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "activations"
 TITLE = "Activations, their derivatives, and dead ReLUs"
@@ -34,23 +38,9 @@ ORDER = 40
 
 __all__ = ["activation_table", "dead_by_condition", "dead_by_probe", "run"]
 
-#: name -> (scratch f, scratch f', torch f); leaky ReLU and ELU with their default alphas.
-LEAKY_ALPHA = 0.01
-ELU_ALPHA = 1.0
-
-
-def _torch_functions() -> dict[str, Any]:
-    import torch
-    import torch.nn.functional as F
-
-    return {
-        "sigmoid": torch.sigmoid,
-        "tanh": torch.tanh,
-        "relu": torch.relu,
-        "leaky_relu": lambda z: F.leaky_relu(z, LEAKY_ALPHA),
-        "elu": lambda z: F.elu(z, ELU_ALPHA),
-        "identity": lambda z: z,
-    }
+#: The alphas of leaky ReLU and ELU: functional's defaults (the torch table uses the same).
+LEAKY_ALPHA = fn.LEAKY_RELU_ALPHA
+ELU_ALPHA = fn.ELU_ALPHA
 
 
 def _grid(half_width: float = 6.0, step: float = 0.01) -> np.ndarray:
@@ -69,7 +59,7 @@ def activation_table(z: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
     """
     import torch
 
-    torch_fns = _torch_functions()
+    from backproplab.torchnn.functions import TORCH_ACTIVATIONS as torch_fns  # lazy: imports torch
     out: dict[str, dict[str, np.ndarray]] = {}
     for name, (f, f_grad) in fn.ACTIVATIONS.items():
         zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
@@ -156,7 +146,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how far the first layer's biases are moved down (default 1)")
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, big_lr: float = 5.0,
+def run(*, quick: bool = False, seed: int = 0, big_lr: float = 5.0,
         bias_shift: float = 1.0) -> LessonResult:
     """Run the activations lesson.
 
@@ -166,8 +156,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, bi
         Fewer training epochs in the dead-ReLU demonstration (same claims).
     seed : int
         Seed of the data, the initial weights and the minibatch order.
-    out : path or None
-        Unused here (the CLI saves the figures); kept for the common lesson signature.
     big_lr : float
         The too-large learning rate (> 0) that kills units.
     bias_shift : float
@@ -196,7 +184,27 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, bi
                                     max(df, dg), 1e-12))
     result.tables["activations_vs_torch"] = rows
 
-    # ---- 2. the true/false facts -------------------------------------------------------------
+    _facts(claims, z, table)
+
+    # ---- 3. dead ReLUs -----------------------------------------------------------------------
+    from backproplab.torchnn.threads import one_torch_thread
+
+    with one_torch_thread():
+        dead = _dead_relu_demo(quick, seed, big_lr, bias_shift)
+    result.tables["dead_relus"] = dead["rows"]
+    result.params.update(dead["params"])
+    claims.extend(dead["claims"])
+
+    # ---- figures -----------------------------------------------------------------------------
+    result.figures["activations"] = _activation_figure(matplotlib.figure.Figure(figsize=(12, 6)), z, table)
+    result.figures["dead_relus"] = _dead_figure(matplotlib.figure.Figure(figsize=(12, 4)), dead)
+    return result
+
+
+def _facts(claims: list[Claim], z: np.ndarray, table: dict[str, dict[str, np.ndarray]]) -> None:
+    """2. The true/false facts about each activation's derivative, by the scratch engine and autograd."""
+    import torch
+
     sg, sgt = table["sigmoid"]["grad"], table["sigmoid"]["grad_torch"]
     claims.append(Claim.close_to("sigmoid' peaks at 1/4", sg.max(), 0.25, 1e-15,
                                  evidence=f"autograd's peak {sgt.max():.17g}"))
@@ -213,8 +221,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, bi
     claims.append(Claim.holds("tanh' peaks at z = 0", z[tg.argmax()] == 0.0 and z[tgt.argmax()] == 0.0,
                               value=float(z[tg.argmax()])))
     identity_gap = np.abs(fn.tanh(z) - (2 * fn.sigmoid(2 * z) - 1)).max()
-    import torch
-
     zt = torch.from_numpy(z)
     identity_gap_t = float((torch.tanh(zt) - (2 * torch.sigmoid(2 * zt) - 1)).abs().max())
     claims.append(Claim.at_most("tanh(z) = 2 sigmoid(2z) - 1: max |difference| (scratch and torch)",
@@ -236,25 +242,10 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *, bi
                                  float(min(eg[z < 0].min(), egt[z < 0].min())), ELU_ALPHA * math.exp(-6),
                                  1e-15))
 
-    # ---- 3. dead ReLUs -----------------------------------------------------------------------
-    from backproplab.torchnn.threads import one_torch_thread
-
-    with one_torch_thread():
-        dead = _dead_relu_demo(quick, seed, big_lr, bias_shift)
-    result.tables["dead_relus"] = dead["rows"]
-    result.params.update(dead["params"])
-    claims.extend(dead["claims"])
-
-    # ---- figures -----------------------------------------------------------------------------
-    result.figures["activations"] = _activation_figure(matplotlib.figure.Figure(figsize=(12, 6)), z, table)
-    result.figures["dead_relus"] = _dead_figure(matplotlib.figure.Figure(figsize=(12, 4)), dead)
-    return result
-
 
 def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) -> dict[str, Any]:
     import torch
 
-    from backproplab.data.toy import moons
     from backproplab.torchnn import MLP, seeded_init
 
     epochs = 6 if quick else 15
@@ -284,32 +275,11 @@ def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) ->
     big_finite = all(bool(torch.isfinite(p).all()) for p in big.parameters())
 
     # the healthy network, first-layer biases shifted down, then trained on
-    first = model.layers[0]
-    pre_before = (X @ first.weight.T + first.bias).detach().amax(dim=0).numpy()
-    shifted = fresh()
-    shifted.load_state_dict(model.state_dict())
-    with torch.no_grad():
-        shifted.layers[0].bias -= bias_shift
-    pre_after = (X @ shifted.layers[0].weight.T + shifted.layers[0].bias).detach().amax(dim=0).numpy()
-    shift_dead = dead_by_probe(shifted, X)
-    shift_acc = _accuracy(shifted, X, y)
-    cond_mask = dead_by_condition(shifted.layers[0], X)
-    # the gradient a dead unit receives, on the whole data set
-    shifted.zero_grad()
-    torch.nn.functional.cross_entropy(shifted(X), y).backward()
-    g = shifted.layers[0]
-    dead_grad = float(max(g.weight.grad[cond_mask].abs().max(), g.bias.grad[cond_mask].abs().max())) \
-        if cond_mask.any() else 0.0
-    alive_grad = float(g.weight.grad[~cond_mask].abs().max()) if (~cond_mask).any() else 0.0
-    w_dead_before = g.weight.detach()[cond_mask].clone()
-    b_dead_before = g.bias.detach()[cond_mask].clone()
-    shift_hist = _fit(shifted, X, y, small_lr, epochs, seed + 1)
-    cond_after = dead_by_condition(shifted.layers[0], X)
-    moved = float(max((shifted.layers[0].weight.detach()[cond_mask] - w_dead_before).abs().max(),
-                      (shifted.layers[0].bias.detach()[cond_mask] - b_dead_before).abs().max())) \
-        if cond_mask.any() else 0.0
-    after_dead = dead_by_probe(shifted, X)
-    after_acc = _accuracy(shifted, X, y)
+    sh = _shift_biases(model, fresh(), X, y, bias_shift, small_lr, epochs, seed)
+    shifted, cond_mask, cond_after = sh["model"], sh["cond_mask"], sh["cond_after"]
+    shift_dead, shift_acc, after_dead, after_acc = sh["dead"], sh["acc"], sh["after_dead"], sh["after_acc"]
+    dead_grad, alive_grad, moved = sh["dead_grad"], sh["alive_grad"], sh["moved"]
+    shift_hist, pre_before, pre_after = sh["hist"], sh["pre_before"], sh["pre_after"]
 
     # the probe and the condition agree, layer by layer, on every network
     agree = []
@@ -338,23 +308,60 @@ def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) ->
     claims.append(Claim.holds("no dead first-layer unit revived", bool(np.all(cond_after[cond_mask])),
                               value=int((cond_mask & ~cond_after).sum())))
 
-    rows = [
-        {"network": "at initialisation", "dead (all ReLUs)": init_dead, "dead (first layer)": init["layers.1"],
-         "accuracy": _accuracy(fresh(), X, y)},
-        {"network": f"trained, lr {small_lr}", "dead (all ReLUs)": healthy["all"],
-         "dead (first layer)": healthy["layers.1"], "accuracy": healthy_acc},
-        {"network": f"trained, lr {big_lr:g}", "dead (all ReLUs)": big_dead["all"],
-         "dead (first layer)": big_dead["layers.1"], "accuracy": big_acc},
-        {"network": f"trained, biases shifted by -{bias_shift:g}", "dead (all ReLUs)": shift_dead["all"],
-         "dead (first layer)": shift_dead["layers.1"], "accuracy": shift_acc},
-        {"network": f"shifted, then {epochs} more epochs", "dead (all ReLUs)": after_dead["all"],
-         "dead (first layer)": after_dead["layers.1"], "accuracy": after_acc},
-    ]
+    rows = [_dead_row(label, dead, acc) for label, dead, acc in (
+        ("at initialisation", init, _accuracy(fresh(), X, y)),
+        (f"trained, lr {small_lr}", healthy, healthy_acc),
+        (f"trained, lr {big_lr:g}", big_dead, big_acc),
+        (f"trained, biases shifted by -{bias_shift:g}", shift_dead, shift_acc),
+        (f"shifted, then {epochs} more epochs", after_dead, after_acc))]
     return {"rows": rows, "claims": claims, "healthy_hist": healthy_hist, "big_hist": big_hist,
             "shift_hist": shift_hist, "init_dead": init_dead, "pre_before": pre_before, "pre_after": pre_after,
             "small_lr": small_lr, "big_lr": big_lr, "bias_shift": bias_shift,
             "params": {"dead_relu_model": sizes, "dead_relu_epochs": epochs, "small_lr": small_lr,
                        "data": "moons(200, noise=0.15)"}}
+
+
+def _dead_row(network: str, dead: dict[str, float], accuracy: float) -> dict[str, Any]:
+    """One row of the dead-ReLU table: dead fractions (all ReLUs, first layer) and accuracy."""
+    return {"network": network, "dead (all ReLUs)": dead["all"], "dead (first layer)": dead["layers.1"],
+            "accuracy": accuracy}
+
+
+def _shift_biases(model: Any, shifted: Any, X: Any, y: Any, bias_shift: float, small_lr: float, epochs: int,
+                  seed: int) -> dict[str, Any]:
+    """A copy (``shifted``, a fresh MLP) of the trained ``model`` with its first-layer biases moved
+    down by ``bias_shift``: which units it kills, the gradient they get, and whether training revives them."""
+    import torch
+
+    first = model.layers[0]
+    pre_before = (X @ first.weight.T + first.bias).detach().amax(dim=0).numpy()
+    shifted.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        shifted.layers[0].bias -= bias_shift
+    pre_after = (X @ shifted.layers[0].weight.T + shifted.layers[0].bias).detach().amax(dim=0).numpy()
+    shift_dead = dead_by_probe(shifted, X)
+    shift_acc = _accuracy(shifted, X, y)
+    cond_mask = dead_by_condition(shifted.layers[0], X)
+    # the gradient a dead unit receives, on the whole data set
+    shifted.zero_grad()
+    torch.nn.functional.cross_entropy(shifted(X), y).backward()
+    g = shifted.layers[0]
+    dead_grad = float(max(g.weight.grad[cond_mask].abs().max(), g.bias.grad[cond_mask].abs().max())) \
+        if cond_mask.any() else 0.0
+    alive_grad = float(g.weight.grad[~cond_mask].abs().max()) if (~cond_mask).any() else 0.0
+    w_dead_before = g.weight.detach()[cond_mask].clone()
+    b_dead_before = g.bias.detach()[cond_mask].clone()
+    shift_hist = _fit(shifted, X, y, small_lr, epochs, seed + 1)
+    cond_after = dead_by_condition(shifted.layers[0], X)
+    moved = float(max((shifted.layers[0].weight.detach()[cond_mask] - w_dead_before).abs().max(),
+                      (shifted.layers[0].bias.detach()[cond_mask] - b_dead_before).abs().max())) \
+        if cond_mask.any() else 0.0
+    after_dead = dead_by_probe(shifted, X)
+    after_acc = _accuracy(shifted, X, y)
+    return {"model": shifted, "cond_mask": cond_mask, "cond_after": cond_after, "dead": shift_dead,
+            "acc": shift_acc, "after_dead": after_dead, "after_acc": after_acc, "dead_grad": dead_grad,
+            "alive_grad": alive_grad, "moved": moved, "hist": shift_hist, "pre_before": pre_before,
+            "pre_after": pre_after}
 
 
 def _activation_figure(fig, z: np.ndarray, table: dict[str, dict[str, np.ndarray]]):

@@ -135,7 +135,7 @@ def _claims_for(tr: Trace, checks: dict[str, tuple[float, int]], prefix: str, fd
     return claims
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, network: str | Path | None = None,
+def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, network: str | Path | None = None,
         example: str | None = None, notation: str = "global") -> LessonResult:
     """Trace one network (a file, a bundled example, or the course example) and check it.
 

@@ -22,11 +22,11 @@ Run it: ``backproplab conv`` — or ask your own question:
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed, short_repr
 from backproplab.convolution import (
     conv2d,
     conv_output_size,
@@ -37,8 +37,11 @@ from backproplab.convolution import (
     shape_walk,
 )
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed, short_repr
 from backproplab.lessons.result import Claim, LessonResult
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "conv"
 TITLE = "Convolution arithmetic: output sizes, parameter counts, a convolution by hand"
@@ -183,7 +186,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--out-channels", dest="out_channels", type=int, default=None, help="output channels")
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
+def run(*, quick: bool = False, seed: int = 0,
         size: int | tuple[int, int] | None = None,
         kernel: int | None = None, padding: int = 0, stride: int = 1, dilation: int = 1,
         in_channels: int | None = None, out_channels: int | None = None) -> LessonResult:
@@ -195,8 +198,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, *,
         Fewer random configurations in the torch cross-check (same claims).
     seed : int
         Seed of the random configurations, inputs and filters.
-    out : path or None
-        Unused here (the CLI saves the figures); kept for the common lesson signature.
     size, kernel, padding, stride, dilation, in_channels, out_channels
         Optionally one's own layer: with ``size`` (N for N×N, or a pair (H, W): height × width) and
         ``kernel`` the output size is computed, printed with its formula and checked against torch;

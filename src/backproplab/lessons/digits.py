@@ -21,13 +21,12 @@ a claim whose verdict follows from these measurements.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult, Step
 from backproplab.scratch.network import Network, forward
 from backproplab.scratch.threads import blas_threads
@@ -151,7 +150,7 @@ def _count_params(network) -> int:
 # ------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Train the digits networks, sweep, compare depths and initialisations; return the result.
 
     Parameters
@@ -160,8 +159,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         Fewer sweep values and epochs (the five-seed claim keeps its full configuration).
     seed : int
         First of the five seeds; the sweeps and comparisons use this one.
-    out : path or None
-        Unused (figures are returned; the CLI saves them).
     """
     seed = check_seed(seed)
     # BLAS on one thread: these matrices (at most 898 x 128) are too small to share out, and

@@ -22,15 +22,26 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.courses.purdue import TARGETS
+from backproplab.data import (
+    FASHION_CLASSES,
+    fashion_mnist_flat,
+    fashion_mnist_tensors,
+    load_fashion_mnist,
+    stratified_subset,
+)
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch.numpy_ann import NumpyANN
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "fashion"
 TITLE = "Fashion-MNIST: NumPy network, PyTorch network and CNN, per class and where they fail"
@@ -80,8 +91,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _split(quick: bool, seed: int):
     """Training/validation split (stratified) and the test set, as index arrays and labels."""
-    from backproplab.data import load_fashion_mnist, stratified_subset
-
     _, y_all = load_fashion_mnist("train")
     _, y_test = load_fashion_mnist("test")
     rng = np.random.default_rng(seed)
@@ -93,8 +102,6 @@ def _split(quick: bool, seed: int):
 
 def _numpy_ann_runner(X, y, Xv, yv, Xt, settings, seed):
     """The contract's NumpyANN (float64, in-order batches) on one-hot labels."""
-    from backproplab.scratch.numpy_ann import NumpyANN
-
     onehot = np.eye(10)
     model = NumpyANN(784, 128, 10, lr=settings["lr"], seed=seed)
     history = model.train(X, onehot[y], Xv, onehot[yv], epochs=settings["epochs"],
@@ -136,8 +143,6 @@ def train_model(kind: str, settings: dict[str, Any], split, seed: int = 0, devic
     dict with ``model``, ``history`` (per-epoch lists), ``pred`` (test predictions [M] int64),
     ``seconds``, ``train_images``.
     """
-    from backproplab.data import fashion_mnist_flat, fashion_mnist_tensors
-
     if kind not in MODELS:
         raise InputError(f"kind must be one of {MODELS}, got {kind!r}")
     train_idx, val_idx, test_idx = split
@@ -202,7 +207,7 @@ def yes_no(name: str, answer: bool, evidence: str = "") -> Claim:
 # ------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto",
+def run(*, quick: bool = False, seed: int = 0, device: str = "auto",
         model: str = "all", epochs: int | None = None) -> LessonResult:
     """Train the chosen models, evaluate on the test set, and return curves, tables and claims.
 
@@ -214,16 +219,12 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
         claims then hold quick-run bounds and say so (see :func:`accuracy_claim`).
     seed : int
         Seeds the split, the initial weights and the batch order.
-    out : path or None
-        Unused (figures are returned; the CLI saves them).
     device : "auto", "cpu" or "cuda"
     model : "numpy", "ann", "cnn" or "all"
     epochs : int, optional
         Overrides every chosen model's epochs; below the lesson's own, the accuracy claims check only
         that the model is above chance, and say so.
     """
-    from backproplab.data import FASHION_CLASSES
-
     if model not in (*MODELS, "all"):
         raise InputError(f"model must be one of {[*MODELS, 'all']}, got {model!r}")
     if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1):
@@ -334,14 +335,10 @@ def _comparison_claims(results, quick, classes):
 
 
 def _stratified_positions(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    from backproplab.data import stratified_subset
-
     return stratified_subset(labels, min(n, len(labels)), rng)
 
 
 def _test_images(test_idx: np.ndarray) -> np.ndarray:
-    from backproplab.data import load_fashion_mnist
-
     images, _ = load_fashion_mnist("test")
     return images[test_idx]
 
@@ -354,7 +351,6 @@ def _plot_samples(classes):
     """The first :data:`SAMPLES_PER_CLASS` training images of each class, titled with the class name."""
     from matplotlib.figure import Figure
 
-    from backproplab.data import load_fashion_mnist
 
     images, labels = load_fashion_mnist("train")
     picks = [np.flatnonzero(labels == c)[:SAMPLES_PER_CLASS] for c in range(len(classes))]

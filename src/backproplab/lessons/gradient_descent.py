@@ -15,7 +15,7 @@ The lesson
 * draws the contour plot with the paths of a too-small, a good and a too-large step.
 
 Any function of x and y can be studied instead (``--expr "x^2 + 3*y^2"``): it goes through the
-safe parser of :mod:`backproplab.lessons.expression` (never ``eval``), and its gradient comes from
+safe parser of :mod:`backproplab.expr` (never ``eval``), and its gradient comes from
 forward-mode autodiff, checked against torch autograd and against finite differences. Claims are
 about the course's function; for your own function the lesson reports *findings* instead, because
 nothing is known in advance about it: where your run diverged (and the largest of η/10, η/100, …
@@ -34,13 +34,19 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
+from backproplab.expr import Expression, finite_difference_gradient, parse_expression
+from backproplab.files import atomic_write_text
 from backproplab.lessons import _gd_findings as words
-from backproplab.lessons._args import check_seed
 from backproplab.lessons._gd_minimum import BOX, find_minimum
 from backproplab.lessons._gd_plots import plot_paths, plot_values
-from backproplab.lessons.expression import Expression, finite_difference_gradient, parse_expression
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch.optim import Exponential
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "gradient-descent"
 TITLE = "Gradient descent with a decaying step size"
@@ -102,7 +108,8 @@ def step_sizes(eta0: float, decay: float, steps: int) -> np.ndarray:
     ndarray, shape [steps]
     """
     eta0, decay, steps = _check_schedule(eta0, decay, steps)
-    return eta0 * decay ** np.arange(steps, dtype=np.float64)
+    schedule = Exponential(eta0, decay)
+    return np.array([schedule(t) for t in range(steps)], dtype=np.float64)
 
 
 def descend_many(f: Expression | str, start: Sequence[float], etas: Sequence[float],
@@ -132,6 +139,7 @@ def descend_many(f: Expression | str, start: Sequence[float], etas: Sequence[flo
                          f"{decays.shape}")
     for eta, decay in zip(etas, decays, strict=True):
         _check_schedule(float(eta), float(decay), int(steps))
+    schedule = Exponential(etas, decays)  # one η_t per setting
     path = np.empty((steps + 1, etas.size, 2))
     x = np.full(etas.shape, x0)
     y = np.full(etas.shape, y0)
@@ -139,7 +147,7 @@ def descend_many(f: Expression | str, start: Sequence[float], etas: Sequence[flo
     with np.errstate(all="ignore"):
         for t in range(steps):
             _, gx, gy = f.value_and_grad(x, y)
-            lr = etas * decays ** t
+            lr = schedule(t)
             x, y = x - lr * gx, y - lr * gy
             bad = ~(np.isfinite(x) & np.isfinite(y)) | (np.abs(x) > _DIVERGED) | (np.abs(y) > _DIVERGED)
             x[bad], y[bad] = np.nan, np.nan
@@ -314,7 +322,7 @@ def _check_run_inputs(expr: str | None, start: Sequence[float] | None, eta: floa
     return f, is_course, start, f0
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr: str | None = None,
+def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, expr: str | None = None,
         start: Sequence[float] | None = None, eta: float = COURSE_ETA, decay: float = 1.0,
         steps: int = COURSE_STEPS) -> LessonResult:
     """Run the lesson; returns claims, findings, tables (your run, the grid) and figures.
@@ -369,8 +377,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, expr:
                   minimum=[_minimum_row(minimum)])
     page_text = words.markdown(f, start, eta, decay, steps, findings)
     if out is not None:
-        from backproplab.files import atomic_write_text
-
         atomic_write_text(Path(out) / "gradient_descent.md",
                           f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
     return LessonResult(

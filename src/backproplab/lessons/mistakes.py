@@ -17,13 +17,18 @@ Each gets a two-row table (wrong, right), a claim with the measured consequence,
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backproplab.lessons._args import check_seed
+from backproplab.checks import check_seed
+from backproplab.lessons.gradient_descent import step_sizes
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch import NumpyANN
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "mistakes"
 TITLE = "Common mistakes, run beside the right version"
@@ -63,7 +68,6 @@ def _two(wrong: dict[str, Any], right: dict[str, Any]) -> list[dict[str, Any]]:
 # -- 1. decay ---------------------------------------------------------------------------------------------
 def _decay() -> tuple[list[Claim], list[dict], dict]:
     from backproplab.courses import radboud as r
-    from backproplab.lessons.gradient_descent import step_sizes
 
     right_etas = step_sizes(0.2, 0.9, 10).tolist()
     wrong_etas = compounding_step_sizes(0.2, 0.9, 10)
@@ -242,8 +246,6 @@ def _ascent(seed: int, epochs: int = 3) -> tuple[list[Claim], list[dict], dict]:
 
 # -- 8. _cross_entropy with its arguments reversed ---------------------------------------------------------
 def _reversed_cross_entropy() -> tuple[list[Claim], list[dict], dict]:
-    from backproplab.scratch import NumpyANN
-
     K = 10
     p_true = np.array([0.1, 0.3, 0.5, 0.7, 0.9, 0.99])  # probability on the true class, the rest spread evenly
     P = np.full((len(p_true), K), 0.0) + ((1 - p_true) / (K - 1))[:, None]
@@ -313,7 +315,7 @@ def _plot(decay: dict, stds: dict, ascent: dict, ce: dict) -> Any:
     return fig
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Run every mistake beside its right version; return claims, two-row tables and one figure.
 
     Parameters
@@ -322,8 +324,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         Accepted for the common signature; the demonstrations are small, so both sizes are the same.
     seed : int
         Seed of the random draws (initialisations, batch orders).
-    out : path or None
-        Unused (the CLI saves the figures).
     """
     from backproplab.torchnn.models import seeded_init
     from backproplab.torchnn.threads import one_torch_thread

@@ -22,13 +22,19 @@ The JKU statements (a)–(e) are judged from the vanishing lesson's run, where t
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backproplab.lessons._args import check_seed
+from backproplab.checks import check_seed
+from backproplab.data import xor
+from backproplab.lessons.conv_arithmetic import output_size_formula, params_formula
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.scratch import functional as F
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "questions"
 TITLE = "The courses' questions, each answered by a measurement"
@@ -133,7 +139,6 @@ def _unit_derivatives(seed: int) -> list[Claim]:
     """∂h/∂wⱼ = f′(wᵀx)·xⱼ by autograd against the lab's f′, and what SGD does to a unit below zero."""
     import torch
 
-    from backproplab.scratch import functional as F
 
     acts = {"ReLU": (torch.relu, F.relu_grad), "leaky ReLU": (torch.nn.functional.leaky_relu, F.leaky_relu_grad),
             "ELU": (torch.nn.functional.elu, F.elu_grad)}
@@ -181,7 +186,6 @@ def _conv_sizes_and_counts() -> list[Claim]:
     import torch
     from torch import nn
 
-    from backproplab.lessons.conv_arithmetic import output_size_formula, params_formula
 
     with torch.no_grad():
         out = nn.Conv2d(1, 1, 6, stride=2, padding=2)(torch.zeros(1, 1, 10, 12)).shape[-2:]
@@ -360,8 +364,6 @@ def _minibatch_tradeoff(seed: int) -> tuple[Claim, list[dict[str, Any]]]:
 
 # -- JKU 1.1, 1.2 ------------------------------------------------------------------------------------
 def _xor_by_hand() -> list[Claim]:
-    from backproplab.data import xor
-
     X, y = xor()
     w, *_ = np.linalg.lstsq(X, y, rcond=None)
     mse = float(np.mean((X @ w - y) ** 2))
@@ -418,7 +420,7 @@ def _plot(rows: list[dict[str, Any]]) -> Any:
     return fig
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Answer every question by measuring; return the claims (the course's key as each bound).
 
     Parameters
@@ -427,8 +429,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         Accepted for the common signature; every measurement here is small, so both sizes are the same.
     seed : int
         Seed of the random draws (networks, data for the derivative checks).
-    out : path or None
-        Unused (the CLI saves the figures).
     """
     from backproplab.torchnn.models import seeded_init
     from backproplab.torchnn.threads import one_torch_thread

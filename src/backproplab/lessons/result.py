@@ -13,6 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from backproplab.files import atomic_open, safe_stem
+
+# Lazy import, on purpose: matplotlib.pyplot (heavy, and it picks a GUI backend) only to close figures.
+
 
 def plain(value: Any) -> Any:
     """Turn NumPy/torch scalars and arrays into plain JSON-ready Python values."""
@@ -152,8 +156,6 @@ class LessonResult:
         The file name is :func:`backproplab.files.safe_stem` of the figure's name (a name taken from
         a user's file, such as a network's, cannot reach outside ``out``); clashes get ``-2``, ``-3``.
         """
-        from backproplab.files import atomic_open, safe_stem
-
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}

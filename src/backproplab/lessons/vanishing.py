@@ -26,13 +26,17 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 
 import numpy as np
 
+from backproplab.checks import check_seed
+from backproplab.data import fashion_mnist_tensors, stratified_subset
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult
+
+# Lazy imports, on purpose: torch, matplotlib, sklearn/scipy and the modules that load torch
+# (backproplab.torchnn, backproplab.courses) are imported inside the functions that use them, so that
+# importing this module (the CLI imports every lesson to list them) does not load torch.
 
 NAME = "vanishing"
 TITLE = "Vanishing gradients: a deep sigmoid network against a ReLU one, five statements judged"
@@ -60,8 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _load(quick: bool, seed: int):
-    from backproplab.data import fashion_mnist_tensors, stratified_subset
-
     X, y = fashion_mnist_tensors("train")
     Xt, yt = fashion_mnist_tensors("test")
     if quick:
@@ -144,7 +146,7 @@ def _hidden_preactivations(model, X):
 # ------------------------------------------------------------------------------------------------
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, device: str = "auto") -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0, device: str = "auto") -> LessonResult:
     """Train both networks one epoch, measure, judge the five statements; return the result.
 
     Parameters
@@ -154,8 +156,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None, devic
     seed : int
         Seed of the quick subset only: the networks use the course's seed 66 for construction and
         batch order in both sizes, so the full run is the course's run.
-    out : path or None
-        Unused (figures are returned; the CLI saves them).
     device : "auto", "cpu" or "cuda"
     """
     seed = check_seed(seed)

@@ -13,13 +13,12 @@ networks almost always succeed.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
-from backproplab.lessons._args import check_seed
 from backproplab.lessons.result import Claim, LessonResult, Step
 
 NAME = "xor"
@@ -242,7 +241,7 @@ DEAD_FRACTION = 0.5  # share of failed runs that ended with a dead hidden unit, 
 FIGURES = ("xor_spaces", "xor_success_by_width", "xor_perceptron")
 
 
-def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> LessonResult:
+def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Run the XOR lesson: :func:`linear_models`, :func:`course_network`, :func:`training_by_width`.
 
     Parameters
@@ -252,8 +251,6 @@ def run(quick: bool = False, seed: int = 0, out: str | Path | None = None) -> Le
         perceptron epochs and 200 steps in the torch cross-check; the same claims.
     seed : int
         Seed of the random initialisations (20 per hidden width).
-    out : path or None
-        Unused here (the CLI saves the figures); kept for the common lesson signature.
     """
     seed = check_seed(seed)
     X, y = _xor_data()

@@ -42,6 +42,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
 from backproplab.progress import nested, progress_mode
 from backproplab.report.document import (
@@ -143,8 +144,6 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
 
 
 def _check_arguments(quick: Any, seed: Any, device: Any, threads: Any) -> int:
-    from backproplab.lessons._args import check_seed
-
     check_threads(threads)
     if not isinstance(quick, bool):
         raise InputError(f"quick must be True or False, got {quick!r}")

@@ -21,8 +21,9 @@ import numpy as np
 
 from backproplab.errors import InputError
 from backproplab.scratch._checks import as_float_array, check_positive
+from backproplab.scratch.functional import loss_and_grad
 from backproplab.scratch.network import Network
-from backproplab.scratch.train import loss_and_grad, prepare_targets
+from backproplab.scratch.train import prepare_targets
 
 FLOOR = 1e-8
 
@@ -270,16 +271,6 @@ def check_gradients(
     )
 
 
-_TORCH_ACT = {
-    "sigmoid": "sigmoid",
-    "tanh": "tanh",
-    "relu": "relu",
-    "leaky_relu": "leaky_relu",
-    "elu": "elu",
-    "identity": None,
-}
-
-
 def torch_gradients(network: Network, X, y, loss: str = "softmax_cross_entropy"):
     """The same network, batch and loss in PyTorch (float64): ``(loss value, [grad per parameter])``.
 
@@ -288,22 +279,17 @@ def torch_gradients(network: Network, X, y, loss: str = "softmax_cross_entropy")
     ``F.elu`` (1.0); losses are ``F.cross_entropy``, ``F.binary_cross_entropy``,
     ``F.binary_cross_entropy_with_logits`` and ``0.5 * F.mse_loss``, all with mean reduction.
     """
-    import torch
+    import torch  # lazy, as below: torch is heavy and only these two checks need it
     import torch.nn.functional as F
+
+    from backproplab.torchnn.functions import torch_activation
 
     net64, X, t = _prepare(network, X, y, loss)
     params = [torch.tensor(p, dtype=torch.float64, requires_grad=True) for p in net64.parameters()]
     a = torch.tensor(X, dtype=torch.float64)
     for i, layer in enumerate(net64.layers):
         z = a @ params[2 * i] + params[2 * i + 1]
-        act = _TORCH_ACT[layer.activation]
-        a = (
-            z
-            if act is None
-            else getattr(F, act)(z)
-            if act in ("leaky_relu", "elu")
-            else getattr(torch, act)(z)
-        )
+        a = torch_activation(layer.activation)(z)
     target = torch.tensor(t, dtype=torch.float64)
     if loss == "softmax_cross_entropy":
         value = F.cross_entropy(a, target)

@@ -4,8 +4,9 @@ Forward:  ``z = x @ W + b``, ``a = f(z)``.
 Backward: given ``dL/da`` (``grad_out``),
 ``dz = dL/da * f'(z)``, ``dW = x.T @ dz``, ``db = dz.sum(axis=0)``, ``dL/dx = dz @ W.T``.
 
-The layer keeps what backward needs (its input ``x`` and ``z``, or for ReLU only ``a``, since
-``a > 0`` exactly where ``z > 0``). Speed: the products write into preallocated buffers
+The activations are :mod:`backproplab.scratch.functional`'s (for ReLU its in-place pair ``relu_``
+and ``relu_grad_from_output``). The layer keeps what backward needs (its input ``x`` and ``z``, or
+for ReLU only ``a``, since ``a > 0`` exactly where ``z > 0``). Speed: the products write into preallocated buffers
 (``np.dot(..., out=...)``), bias and ReLU are applied in place on the same buffer, and the
 buffers are reused from batch to batch, so a training step allocates almost nothing.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from backproplab.errors import InputError
-from backproplab.scratch.functional import get_activation
+from backproplab.scratch.functional import get_activation, relu_, relu_grad_from_output
 from backproplab.scratch.init import SeedLike, _dtype, make_layer
 
 
@@ -108,12 +109,9 @@ class Dense:
         np.dot(x, self.W, out=z)
         z += self.b
         self._x, self._buf = x, buf
-        if self.activation == "relu":
-            np.maximum(z, 0, out=z)  # in place: a > 0 exactly where z > 0, so z is not needed
-            self._z, self._a = None, z
-        elif self.activation == "identity":
-            self._z, self._a = z, z
-        else:
+        if self.activation == "relu":  # in place: a > 0 exactly where z > 0, so z is not needed
+            self._z, self._a = None, relu_(z)
+        else:  # (identity(z) is z itself, no copy)
             self._z, self._a = z, self.f(z)
         return self._a
 
@@ -134,9 +132,8 @@ class Dense:
         if grad_out.dtype != self.dtype:
             grad_out = grad_out.astype(self.dtype)
         if self.activation == "relu":
-            np.greater(self._a, 0, out=buf.mask)
-            dz = np.multiply(grad_out, buf.mask, out=buf.dz)
-        elif self.activation == "identity":
+            dz = np.multiply(grad_out, relu_grad_from_output(self._a, out=buf.mask), out=buf.dz)
+        elif self.activation == "identity":  # identity'(z) = 1: dL/dz is dL/da, nothing to multiply
             dz = grad_out
         else:
             dz = np.multiply(grad_out, self.f_grad(self._z), out=buf.dz)

@@ -27,8 +27,9 @@ softmax cross-entropy* ``L = -(1/m) Σ_n Σ_k Y log a2`` (no ``1/K``). The cours
 loss the course prints. The tests check the backward pass against finite differences of ``L``
 and of ``K · _cross_entropy``.
 
-The math itself comes from :mod:`backproplab.scratch.functional` (``_relu``, ``_relu_grad`` and
-``_softmax`` *are* ``functional.relu``, ``relu_grad`` and ``softmax``). Training stops with a
+The math itself comes from :mod:`backproplab.scratch.functional`: ``_relu``, ``_relu_grad`` and
+``_softmax`` *are* ``functional.relu``, ``relu_grad`` and ``softmax``; the loss ``_ce`` calls
+``functional.raw_cross_entropy`` and ``dz2`` is ``functional.softmax_cross_entropy_delta``. Training stops with a
 :class:`~backproplab.errors.NonFiniteError` when the loss or the weights stop being finite, as
 :func:`backproplab.scratch.fit` does, with the last good weights restored.
 """
@@ -36,14 +37,21 @@ The math itself comes from :mod:`backproplab.scratch.functional` (``_relu``, ``_
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError, NonFiniteError
 from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
-from backproplab.scratch.functional import relu, relu_grad, softmax
+from backproplab.scratch.functional import (
+    CROSS_ENTROPY_EPS,
+    raw_cross_entropy,
+    relu,
+    relu_grad,
+    softmax,
+    softmax_cross_entropy_delta,
+)
 from backproplab.scratch.threads import blas_threads as blas_threads_limit
 
 __all__ = ["NumpyANN", "MAX_PARAMETERS"]
@@ -51,8 +59,8 @@ __all__ = ["NumpyANN", "MAX_PARAMETERS"]
 #: At most this many weights (W1 and W2 together: 800 MB in float64); larger sizes are refused
 #: before anything is allocated.
 MAX_PARAMETERS = 10**8
-#: ``y_pred`` is clipped to ``[EPS, 1]`` inside the logarithm of ``_cross_entropy``.
-EPS = 1e-12
+#: ``y_pred`` is clipped to ``[EPS, 1]`` inside the logarithm of ``_cross_entropy`` (functional's).
+EPS = CROSS_ENTROPY_EPS
 PARAMS = ("W1", "b1", "W2", "b2")
 
 
@@ -74,10 +82,11 @@ def _initial_weights(seed, input_size: int, hidden_size: int, output_size: int):
     if isinstance(seed, np.random.Generator):
         return (0.01 * seed.standard_normal((input_size, hidden_size)),
                 0.01 * seed.standard_normal((hidden_size, output_size)))
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise InputError(f"seed must be an integer in [0, 2**32 - 1] (np.random.seed's range) or a "
-                         f"numpy Generator, got {seed!r}")
-    np.random.seed(int(seed))
+    try:
+        seed = check_seed(seed)  # [0, 2**32): np.random.seed's range
+    except InputError as err:
+        raise InputError(f"{err} (or a numpy Generator)") from None
+    np.random.seed(seed)
     W1 = 0.01 * np.random.randn(input_size, hidden_size)
     W2 = 0.01 * np.random.randn(hidden_size, output_size)
     return W1, W2
@@ -161,8 +170,9 @@ class NumpyANN:
     # ------------------------------------------------------------------------------------------
     @staticmethod
     def _ce(Y: np.ndarray, P: np.ndarray) -> float:
-        """The contract's loss on prepared (N, K) targets and probabilities, unchecked (the hot loop)."""
-        return float(-np.sum(Y * np.log(np.clip(P, EPS, 1.0))) / (P.shape[0] * P.shape[1]))
+        """The contract's loss on prepared (N, K) targets and probabilities, unchecked (the hot loop):
+        :func:`~backproplab.scratch.functional.raw_cross_entropy` with the arguments truth first."""
+        return raw_cross_entropy(P, Y)
 
     def _cross_entropy(self, y_true, y_pred) -> float:
         """The course's cross-entropy, **truth first**: per row ``-(1/K) Σ_k y_true_k log y_pred_k``.
@@ -239,7 +249,7 @@ class NumpyANN:
         # the weight gradients are written into the arrays made once in __init__ (out=, /= m in
         # place): the same numbers as a1.T @ dz2 / m and X.T @ dz1 / m, without two fresh
         # input_size x hidden_size arrays per batch
-        dz2 = self.a2 - Y
+        dz2 = softmax_cross_entropy_delta(self.a2, Y)  # a2 - Y
         np.dot(self.a1.T, dz2, out=self.dW2)
         self.dW2 /= m
         self.db2 = dz2.sum(axis=0, keepdims=True) / m

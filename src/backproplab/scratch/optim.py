@@ -35,7 +35,11 @@ class Constant:
 
 @dataclass(frozen=True)
 class Exponential:
-    """``eta_t = eta0 * d**t`` (computed from t; never compounded step on step)."""
+    """``eta_t = eta0 * d**t`` (computed from t; never compounded step on step).
+
+    ``eta0`` and ``d`` may also be NumPy arrays of one shape: then ``eta_t`` is an array, one step
+    size per schedule (the gradient-descent lesson runs many settings at once this way).
+    """
 
     eta0: float
     d: float

@@ -17,7 +17,7 @@ import numpy as np
 from backproplab.errors import InputError, NonFiniteError
 from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
-from backproplab.scratch.functional import LOSSES, log_softmax, sigmoid, softmax
+from backproplab.scratch.functional import LOSSES, RAW_LOSSES, loss_and_grad
 from backproplab.scratch.init import as_generator
 from backproplab.scratch.network import Network
 from backproplab.scratch.threads import blas_threads as blas_threads_limit
@@ -62,7 +62,7 @@ class History:
 
 
 # ------------------------------------------------------------------------------------------------
-# targets and fast loss cores (inputs already validated)
+# targets, prepared once at the door; the losses themselves are functional's (``loss_and_grad``)
 # ------------------------------------------------------------------------------------------------
 
 
@@ -93,31 +93,6 @@ def prepare_targets(y, loss: str, n_rows: int, d_out: int, dtype, name: str = "y
     return t.astype(dtype, copy=False)
 
 
-def loss_and_grad(loss: str, out: np.ndarray, t: np.ndarray) -> tuple[float, np.ndarray]:
-    """The mean loss and its gradient w.r.t. ``out`` for prepared targets ``t`` (no validation)."""
-    n = out.shape[0]
-    if loss == "softmax_cross_entropy":
-        grad = softmax(out, axis=1)
-        value = -float(np.sum(t * log_softmax(out, axis=1))) / n
-        grad -= t
-        grad *= out.dtype.type(1.0 / n)
-        return value, grad
-    size = out.size
-    if loss == "bce_with_logits":
-        value = float(np.mean(np.maximum(out, 0) - out * t + np.log1p(np.exp(-np.abs(out)))))
-        grad = sigmoid(out)
-        grad -= t
-        grad *= out.dtype.type(1.0 / size)
-        return value, grad
-    if loss == "bce":
-        eps = 1e-12 if out.dtype == np.float64 else 1e-7
-        p = np.clip(out, eps, 1.0 - eps)
-        value = float(-np.mean(t * np.log(p) + (1.0 - t) * np.log1p(-p)))
-        return value, ((p - t) / (p * (1.0 - p)) / size).astype(out.dtype, copy=False)
-    d = out - t
-    return float(0.5 * np.mean(d * d)), d * out.dtype.type(1.0 / size)
-
-
 def count_correct(loss: str, out: np.ndarray, t: np.ndarray, last_activation: str) -> float:
     """How many rows of ``out`` are classified right against prepared targets ``t`` (NaN if no classes)."""
     if out.shape[1] > 1:
@@ -141,8 +116,7 @@ def _evaluate(network: Network, X: np.ndarray, t: np.ndarray, loss: str, batch_s
     for start in range(0, X.shape[0], batch_size):
         out = network._forward(X[start : start + batch_size])
         tb = t[start : start + batch_size]
-        value, _ = loss_and_grad(loss, out, tb)
-        total += value * out.shape[0]
+        total += RAW_LOSSES[loss][0](out, tb) * out.shape[0]  # the loss alone: no gradient here
         correct += count_correct(loss, out, tb, last)
     return total / X.shape[0], correct / X.shape[0]
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from backproplab.checks import check_seed, positive_int
 from backproplab.errors import InputError
 from backproplab.torchnn.probes import PausedProbes, Probe
 
@@ -114,15 +115,8 @@ def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return value
-
-
 def check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any]) -> None:
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    check_seed(seed)
     if resume and checkpoint is None:
         raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
     for p in probes:

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from backproplab.checks import positive_int
 from backproplab.errors import InputError
 
 __all__ = ["ANN_sigmoid", "ANN_relu", "PyTorchANN", "PyTorchCNN", "MLP", "ACTIVATIONS", "seeded_init"]
@@ -51,12 +52,6 @@ def _activation(activation: str | type[nn.Module] | nn.Module) -> type[nn.Module
     if isinstance(activation, nn.Module):
         return type(activation)
     raise InputError(f"activation must be a name or an nn.Module class, got {activation!r}")
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class seeded_init:
@@ -97,8 +92,8 @@ class _FourLayerANN(nn.Module):
 
     def __init__(self, d_in: int = 784, d_out: int = 10):
         super().__init__()
-        d_in = _positive_int("d_in", d_in)
-        d_out = _positive_int("d_out", d_out)
+        d_in = positive_int("d_in", d_in)
+        d_out = positive_int("d_out", d_out)
         self.d_in, self.d_out = d_in, d_out
         self.fc1 = nn.Linear(d_in, 512)
         self.fc2 = nn.Linear(512, 1024)
@@ -353,9 +348,9 @@ class PyTorchANN(_CourseEstimator, nn.Module):
     def __init__(self, input_size: int = 784, hidden_size: int = 128, output_size: int = 10,
                  seed: int | None = 0):
         nn.Module.__init__(self)
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
-        self.output_size = _positive_int("output_size", output_size)
+        self.input_size = positive_int("input_size", input_size)
+        self.hidden_size = positive_int("hidden_size", hidden_size)
+        self.output_size = positive_int("output_size", output_size)
         self.seed = _manual_seed(seed)
         self.model = nn.Sequential(
             nn.Linear(self.input_size, self.hidden_size),
@@ -391,8 +386,8 @@ class PyTorchCNN(_CourseEstimator, nn.Module):
     def __init__(self, num_classes: int = 10, seed: int | None = 0, in_channels: int = 1,
                  dropout: float = 0.3):
         nn.Module.__init__(self)
-        self.num_classes = _positive_int("num_classes", num_classes)
-        in_channels = _positive_int("in_channels", in_channels)
+        self.num_classes = positive_int("num_classes", num_classes)
+        in_channels = positive_int("in_channels", in_channels)
         if not 0.0 <= dropout < 1.0:
             raise InputError(f"dropout must be in [0, 1), got {dropout!r}")
         self.seed = _manual_seed(seed)
@@ -446,7 +441,7 @@ class MLP(nn.Module):
         sizes = list(sizes) if not isinstance(sizes, (str, bytes)) else []
         if len(sizes) < 2:
             raise InputError(f"sizes must list at least an input and an output size, got {sizes!r}")
-        sizes = [_positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
+        sizes = [positive_int(f"sizes[{i}]", s) for i, s in enumerate(sizes)]
         act = _activation(activation)
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

@@ -16,20 +16,19 @@ def torch_reference(net: Network) -> dict[str, Any]:
     The loss uses torch's own functions (``mse_loss``, ``binary_cross_entropy``, ``cross_entropy`` on
     the output's pre-activations), so the check does not share code with :func:`trace`.
     """
-    import torch
+    import torch  # lazy (heavy): the trace itself runs without torch
     import torch.nn.functional as TF
 
-    acts = {"identity": lambda t: t, "relu": torch.relu, "leaky_relu": lambda t: TF.leaky_relu(t, 0.01),
-            "elu": lambda t: TF.elu(t, 1.0), "sigmoid": torch.sigmoid, "tanh": torch.tanh,
-            "softmax": lambda t: torch.softmax(t, dim=0)}
+    from backproplab.torchnn.functions import torch_activation
+
     a = torch.tensor(net.x, dtype=torch.float64)
     Ws, bs, ss, As = [], [], [], []
     for layer in net.layers:
-        W = torch.tensor(layer.weights, dtype=torch.float64, requires_grad=True)
-        b = torch.tensor(layer.biases, dtype=torch.float64, requires_grad=True)
-        s = W @ a + b
+        W = torch.tensor(layer.W, dtype=torch.float64, requires_grad=True)
+        b = torch.tensor(layer.b, dtype=torch.float64, requires_grad=True)
+        s = a @ W + b
         s.retain_grad()
-        a = acts[layer.activation](s)
+        a = torch_activation(layer.activation)(s)
         Ws.append(W), bs.append(b), ss.append(s), As.append(a)
     y = torch.tensor(net.y, dtype=torch.float64)
     if net.loss == "bce":
@@ -57,19 +56,20 @@ def finite_difference_weights(net: Network, h: float = 1e-6) -> list[np.ndarray]
     grads = []
     a_below = net.x  # the input to the layer being perturbed (unchanged by its own weights)
     for li, layer in enumerate(net.layers):
-        units, fan_in = layer.weights.shape
-        moves = np.zeros((units * fan_in, units, fan_in))
-        moves.reshape(units * fan_in, -1)[np.arange(units * fan_in), np.arange(units * fan_in)] = h
+        fan_in, units = layer.W.shape
+        count = fan_in * units
+        moves = np.zeros((count, fan_in, units))
+        moves.reshape(count, -1)[np.arange(count), np.arange(count)] = h
         values = []
         for sign in (1, -1):
-            s = (layer.weights + sign * moves) @ a_below + layer.biases  # [units*fan_in, units]
+            s = a_below @ (layer.W + sign * moves) + layer.b  # [fan_in*units, units]
             a, _ = _activate(layer.activation, s)
             for above in net.layers[li + 1:]:
-                s = a @ above.weights.T + above.biases
+                s = a @ above.W + above.b
                 a, _ = _activate(above.activation, s)
             values.append(np.array([loss_value(net, s_r, a_r)[0] for s_r, a_r in zip(s, a, strict=True)]))
-        grads.append(((values[0] - values[1]) / (2 * h)).reshape(units, fan_in))
-        a_below, _ = _activate(layer.activation, layer.weights @ a_below + layer.biases)
+        grads.append(((values[0] - values[1]) / (2 * h)).reshape(fan_in, units))
+        a_below, _ = _activate(layer.activation, a_below @ layer.W + layer.b)
     return grads
 
 
@@ -92,7 +92,7 @@ def check_trace(tr: Trace, ref: dict[str, Any] | None = None) -> dict[str, tuple
             step.torch = float(ref[key][step.index[0] - 1][step.index[1] - 1])
         elif step.kind == "dw":
             li, j, k = step.index
-            step.torch = float(ref["grad_w"][li - 1][j - 1, k - 1])
+            step.torch = float(ref["grad_w"][li - 1][k - 1, j - 1])
     return out
 
 
@@ -100,4 +100,4 @@ def asked_value(tr: Trace, ask: Ask) -> float:
     """The value of an asked gradient in a trace."""
     if ask.source is None:
         return float(tr.grad_b[ask.layer - 1][ask.to - 1])
-    return float(tr.grad_w[ask.layer - 1][ask.to - 1, ask.source - 1])
+    return float(tr.grad_w[ask.layer - 1][ask.source - 1, ask.to - 1])

@@ -35,11 +35,22 @@ _ASK_KEYS = {"layer", "to", "from", "bias", "expected", "tolerance"}
 
 @dataclass
 class Layer:
-    """One dense layer: ``a = f(W a_prev + b)``; W has shape [units, inputs], b shape [units]."""
+    """One dense layer ``a = f(a_prev @ W + b)``, in the scratch engine's layout.
 
-    weights: np.ndarray
-    biases: np.ndarray
+    ``W`` has shape [inputs, units] (``backproplab.scratch.Dense``'s [d_in, d_out]) and ``b`` shape
+    [units]. The course writes the same weight as w_jk, from unit k of the layer below into unit j:
+    ``W[k - 1, j - 1]``. A network file lists one row per unit (the course's w_j1, w_j2, ...), so
+    reading it transposes once; everything after that sees the one layout.
+    """
+
+    W: np.ndarray
+    b: np.ndarray
     activation: str
+
+    @property
+    def units(self) -> int:
+        """How many units the layer computes (``W.shape[1]``)."""
+        return self.W.shape[1]
 
 
 @dataclass
@@ -186,7 +197,7 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         raise InputError(f"{_where(source)}loss: expected one of {', '.join(LOSSES)}, got {excerpt(loss)}")
     x = _vector(data["input"], "input", source)
     layers = _layers(data["layers"], len(x), source)
-    y = _vector(data["target"], "target", source, length=layers[-1].weights.shape[0])
+    y = _vector(data["target"], "target", source, length=layers[-1].units)
     _check_loss(loss, layers, y, source)
     raw_asks = data.get("ask", [])
     if isinstance(raw_asks, dict):
@@ -195,7 +206,7 @@ def network_from_dict(data: Any, source: str = "") -> Network:
         raise InputError(f"{_where(source)}ask: expected a mapping or a list of mappings, got {excerpt(raw_asks)}")
     if len(raw_asks) > MAX_ASKS:
         raise InputError(f"{_where(source)}ask: at most {MAX_ASKS} asked gradients, got {len(raw_asks)}")
-    sizes = [len(x)] + [layer.weights.shape[0] for layer in layers]
+    sizes = [len(x)] + [layer.units for layer in layers]
     asks = [_ask(raw, f"ask[{i}]", sizes, source) for i, raw in enumerate(raw_asks)]
     return Network(name, x, y, loss, layers, asks, description, source)
 
@@ -239,7 +250,7 @@ def _layers(raw_layers: Any, fan_in: int, source: str) -> list[Layer]:
             raise InputError(f"{_where(source)}{where}.weights: expected rows of {fan_in} numbers "
                              f"(one per unit of the layer below), got {W.shape[1]}")
         b = _vector(raw["biases"], f"{where}.biases", source, length=len(rows))
-        layers.append(Layer(W, b, act))
+        layers.append(Layer(np.ascontiguousarray(W.T), b, act))  # rows per unit -> [inputs, units]
         fan_in = len(rows)
     return layers
 

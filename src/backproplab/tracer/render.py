@@ -17,7 +17,7 @@ LOSS_WORDS = {"half_squared_error": "½ Σ (y − ŷ)²", "squared_error": "Σ (
 
 
 def heading(net: Network) -> tuple[str, str]:
-    sizes = " → ".join([str(len(net.x))] + [f"{layer.weights.shape[0]} {layer.activation}"
+    sizes = " → ".join([str(len(net.x))] + [f"{layer.units} {layer.activation}"
                                              for layer in net.layers])
     return sizes, LOSS_WORDS[net.loss]
 
@@ -101,7 +101,7 @@ def figure(tr: Trace) -> Any:
     from matplotlib.figure import Figure
 
     net = tr.network
-    sizes = [len(net.x)] + [layer.weights.shape[0] for layer in net.layers]
+    sizes = [len(net.x)] + [layer.units for layer in net.layers]
     labelled = max(sizes) <= MAX_LABELLED_UNITS
     fig = Figure(figsize=(min(2.6 * len(sizes) + 1, 16.0), min(1.0 + 1.1 * max(sizes), 14.0)))
     ax = fig.add_subplot()
@@ -110,13 +110,13 @@ def figure(tr: Trace) -> Any:
     gmax = max(float(np.max(np.abs(g))) for g in tr.grad_w) or 1.0
     segments, colors, widths = [], [], []
     for li, g in enumerate(tr.grad_w, start=1):
-        for (j, k), value in np.ndenumerate(g):
+        for (k, j), value in np.ndenumerate(g):  # g[k, j]: from unit k below into unit j
             (x0, y0), (x1, y1) = pos[(li - 1, k)], pos[(li, j)]
             segments.append([(x0, y0), (x1, y1)])
             colors.append("tab:red" if value > 0 else ("tab:blue" if value < 0 else "0.8"))
             widths.append(0.5 + 3 * abs(value) / gmax)
             if labelled:
-                frac = 0.22 + 0.45 * j / max(1, g.shape[0] - 1)  # stagger labels of crossing edges
+                frac = 0.22 + 0.45 * j / max(1, g.shape[1] - 1)  # stagger labels of crossing edges
                 ax.text(x0 + frac * (x1 - x0), y0 + frac * (y1 - y0), f"{value:.3g}", fontsize=7,
                         color=colors[-1], ha="center", va="center",
                         bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})

@@ -1,7 +1,9 @@
 """The forward and backward pass of a :class:`~backproplab.tracer.network.Network`, unit by unit:
 every s, a, δ, ∂L/∂w and ∂L/∂b as arrays and as printable steps.
 
-The activations and their derivatives are :mod:`backproplab.scratch.functional`'s.
+The activations, their derivatives and the losses with their gradients are
+:mod:`backproplab.scratch.functional`'s; the weights are in its [inputs, units] layout (``W[k-1, j-1]``
+is the course's w_jk, from unit k into unit j).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ def _activate(name: str, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(a, f'(s)) by backproplab.scratch.functional; for softmax f' is not elementwise (returns NaN:
     the output delta of softmax with cross-entropy is a − y, see :func:`_trace`)."""
     if name == "softmax":
-        return np.asarray(F.softmax(s), dtype=np.float64), np.full_like(s, np.nan, dtype=np.float64)
+        return np.asarray(F.softmax(s, axis=-1), dtype=np.float64), np.full_like(s, np.nan, dtype=np.float64)
     f, fprime = F.get_activation(name)
     return np.asarray(f(s), dtype=np.float64), np.asarray(fprime(s), dtype=np.float64)
 
@@ -40,7 +42,7 @@ class Trace:
     Attributes
     ----------
     s, a, delta : lists over layers 1..L of arrays [units]
-    grad_w, grad_b : lists over layers of arrays [units, inputs] and [units]
+    grad_w, grad_b : lists over layers of arrays [inputs, units] (the layout of ``Layer.W``) and [units]
     loss : float
     steps : list of Step, in the order a student writes them
     notation : the Notation the steps are written in
@@ -59,28 +61,25 @@ class Trace:
 
 def notation_for(net: Network, kind: str = "global") -> Notation:
     """The :class:`Notation` of ``kind`` for ``net``'s layer sizes."""
-    return Notation(kind, [len(net.x)] + [layer.weights.shape[0] for layer in net.layers])
+    return Notation(kind, [len(net.x)] + [layer.units for layer in net.layers])
 
 
 def loss_value(net: Network, s_out: np.ndarray, yhat: np.ndarray) -> tuple[float, np.ndarray]:
     """(L, ∂L/∂ŷ) for the output's pre-activations ``s_out`` and activations ``yhat`` [n_out].
 
-    For cross-entropy ∂L/∂ŷ is not used (the output delta is ŷ − y) and is returned as NaN.
+    For cross-entropy ∂L/∂ŷ is not used (the output delta is ŷ − y) and is returned as NaN. Every
+    loss is :mod:`~backproplab.scratch.functional`'s: bce with PyTorch's clamps (logs at -100, the
+    denominator at 1e-12), cross-entropy from the logits (finite even where a softmax output is 0),
+    and the squared errors as ``half_mse`` scaled: ½Σ is n·half_mse, Σ is 2n·half_mse, mean is 2·half_mse.
     """
     y, n = net.y, len(net.y)
     with np.errstate(all="ignore"):
-        if net.loss == "bce":  # PyTorch's conventions: logs clamped at -100, denominator at 1e-12
-            log_p = np.maximum(np.log(yhat), -100.0)
-            log_q = np.maximum(np.log1p(-yhat), -100.0)
-            loss = float(-np.mean(y * log_p + (1 - y) * log_q))
-            return loss, (yhat - y) / np.maximum(yhat * (1 - yhat), 1e-12) / n
-        if net.loss == "cross_entropy":  # from the logits: finite even where a softmax output is 0
-            return float(-np.sum(y * F.log_softmax(s_out))), np.full(n, np.nan)
-        if net.loss == "half_squared_error":
-            return float(0.5 * np.sum((y - yhat) ** 2)), yhat - y
-        if net.loss == "squared_error":
-            return float(np.sum((y - yhat) ** 2)), 2 * (yhat - y)
-        return float(np.mean((y - yhat) ** 2)), 2 * (yhat - y) / n
+        if net.loss == "bce":
+            return F.raw_bce(yhat, y, torch_clamp=True), F.raw_bce_grad(yhat, y, torch_clamp=True)
+        if net.loss == "cross_entropy":
+            return F.raw_softmax_cross_entropy(s_out[None, :], y[None, :]), np.full(n, np.nan)
+        scale = {"half_squared_error": n, "squared_error": 2 * n, "mse": 2}[net.loss]
+        return scale * F.raw_half_mse(yhat, y), scale * F.raw_half_mse_grad(yhat, y)
 
 
 def trace(net: Network, notation: str = "global") -> Trace:
@@ -115,17 +114,17 @@ def _forward(net: Network, nt: Notation) -> tuple[list[np.ndarray], list[np.ndar
     s_all, a_all = [], []
     a_prev = net.x
     for li, layer in enumerate(net.layers, start=1):
-        s = layer.weights @ a_prev + layer.biases
+        s = a_prev @ layer.W + layer.b
         a, _ = _activate(layer.activation, s)
         for j in range(1, len(s) + 1):
             terms, subs = [], []
             for k in range(1, len(a_prev) + 1):
                 (W, TW), (A, TA) = nt.w(li, j, k), nt.a(li - 1, k)
                 terms.append((f"{W}·{A}", f"{TW} {TA}"))
-                subs.append((f"{_num(layer.weights[j - 1, k - 1])}·{_num(a_prev[k - 1])}",
-                             rf"{_tnum(layer.weights[j - 1, k - 1])} \cdot {_tnum(a_prev[k - 1])}"))
+                subs.append((f"{_num(layer.W[k - 1, j - 1])}·{_num(a_prev[k - 1])}",
+                             rf"{_tnum(layer.W[k - 1, j - 1])} \cdot {_tnum(a_prev[k - 1])}"))
             terms.append(nt.b(li, j))
-            subs.append((_num(layer.biases[j - 1]), _tnum(layer.biases[j - 1])))
+            subs.append((_num(layer.b[j - 1]), _tnum(layer.b[j - 1])))
             S, TS = nt.s(li, j)
             steps.append(Step("s", S, " + ".join(t for t, _ in terms), " + ".join(t for t, _ in subs),
                               float(s[j - 1]), TS, " + ".join(t for _, t in terms), " + ".join(t for _, t in subs),
@@ -153,9 +152,9 @@ def _backward(net: Network, nt: Notation, s_all: list[np.ndarray], a_all: list[n
         s, a = s_all[li - 1], a_all[li - 1]
         _, fprime = _activate(layer.activation, s)
         if li == L and net.loss == "cross_entropy":
-            delta[li - 1] = a - net.y + 0.0
+            delta[li - 1] = F.softmax_cross_entropy_delta(a, net.y) + 0.0
         else:
-            upstream = dyhat if li == L else net.layers[li].weights.T @ delta[li]
+            upstream = dyhat if li == L else net.layers[li].W @ delta[li]
             delta[li - 1] = upstream * fprime + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
         for j in range(1, len(s) + 1):
             D, TD = nt.delta(li, j)
@@ -177,12 +176,12 @@ def _backward(net: Network, nt: Notation, s_all: list[np.ndarray], a_all: list[n
 
 def _upstream_strings(net: Network, nt: Notation, li: int, j: int, delta_above: np.ndarray) -> tuple[str, ...]:
     """(text formula, text substituted, tex formula, tex substituted) of Σ_m w_mj δ_m above unit j of ``li``."""
-    above = net.layers[li].weights
-    syms = [(nt.w(li + 1, m, j), nt.delta(li + 1, m)) for m in range(1, above.shape[0] + 1)]
+    above = net.layers[li].W  # [units of li, units above]: above[j - 1, m] is w_mj
+    syms = [(nt.w(li + 1, m, j), nt.delta(li + 1, m)) for m in range(1, above.shape[1] + 1)]
     up_f = " + ".join(f"{w}·{d}" for (w, _), (d, _) in syms)
     tup_f = " + ".join(f"{tw} {td}" for (_, tw), (_, td) in syms)
-    up_s = " + ".join(f"{_num(above[m, j - 1])}·{_num(delta_above[m])}" for m in range(above.shape[0]))
-    tup_s = " + ".join(rf"{_tnum(above[m, j - 1])} \cdot {_tnum(delta_above[m])}" for m in range(above.shape[0]))
+    up_s = " + ".join(f"{_num(above[j - 1, m])}·{_num(delta_above[m])}" for m in range(above.shape[1]))
+    tup_s = " + ".join(rf"{_tnum(above[j - 1, m])} \cdot {_tnum(delta_above[m])}" for m in range(above.shape[1]))
     return f"({up_f})", f"({up_s})", rf"\left({tup_f}\right)", rf"\left({tup_s}\right)"
 
 
@@ -193,7 +192,7 @@ def _gradients(net: Network, nt: Notation, a_all: list[np.ndarray], delta: list[
     for li in range(1, len(net.layers) + 1):
         a_prev = net.x if li == 1 else a_all[li - 2]
         d = delta[li - 1]
-        grad_w.append(np.outer(d, a_prev) + 0.0)
+        grad_w.append(np.outer(a_prev, d) + 0.0)  # [inputs, units], as W
         grad_b.append(d.copy())
         for j in range(1, len(d) + 1):
             D, TD = nt.delta(li, j)

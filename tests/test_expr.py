@@ -21,9 +21,9 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backproplab import expr as expr_module
 from backproplab.errors import InputError
-from backproplab.lessons import expression as expr_module
-from backproplab.lessons.expression import (
+from backproplab.expr import (
     MAX_DEPTH,
     MAX_EXPONENT,
     MAX_LENGTH,

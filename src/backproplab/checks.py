@@ -1,4 +1,10 @@
-"""Argument checks every lesson's ``run`` shares (and the CLI and ``reproduce`` reuse)."""
+"""The integer checks the whole project shares: seeds and positive counts.
+
+Every seed (the CLI's ``--seed``, each lesson's ``run``, ``reproduce``, ``torchnn.fit``,
+``NumpyANN``) goes through :func:`check_seed`, and every "a positive integer" argument of the
+torch side through :func:`positive_int`, so they accept the same values (Python and NumPy
+integers, never ``bool``) and refuse the rest with the same words, naming the argument.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,13 @@ def check_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
         raise InputError(f"seed must be an integer >= 0 and < 2**32 ({SEED_LIMIT}), got {short_repr(seed)}")
     return int(seed)
+
+
+def positive_int(name: str, value: object) -> int:
+    """``value`` as an ``int`` >= 1 (NumPy integers accepted, ``bool`` refused); InputError naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {short_repr(value)}")
+    return int(value)
 
 
 def short_repr(value: object, limit: int = 60) -> str:
