@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -43,6 +44,7 @@ def test_a_lesson_runs_under_the_cap_and_the_pool_is_restored(monkeypatch, capsy
     seen = {}
     real_run = lesson.run
 
+    @functools.wraps(real_run)  # the CLI passes only what run() declares: keep its signature
     def spy(**kwargs):
         seen["threads"] = torch.get_num_threads()
         seen["kwargs"] = kwargs
