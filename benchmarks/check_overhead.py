@@ -75,7 +75,7 @@ def main() -> None:
         folder = FIXTURES / kind / "correct"
         _timed(assignment, folder, items)  # the parent's reference inputs for this assignment, once
         if cheap is None:
-            overhead = "as above (one fork server)"
+            overhead = "as above (one fork server) | as above"
         else:
             runs = [_timed(assignment, folder, [cheap]) for _ in range(args.rounds)]
             overhead = (f"{statistics.median(w - own for w, own, _ in runs):.2f} | "

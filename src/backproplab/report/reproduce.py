@@ -167,7 +167,7 @@ def _check_previous(state: OutDir, settings: dict, *, resume: bool, merge: bool)
     differ = [f"{key} {old.get(key)!r} then, {settings[key]!r} now" for key in ("quick", "seed", "device")
               if old.get(key) != settings[key]]
     if differ:
-        raise InputError("resume: the settings differ from the interrupted run's (" + "; ".join(differ)
+        raise InputError("resume: the settings differ from the earlier run's (" + "; ".join(differ)
                          + "); pass the same --quick/--seed/--device, or run without --resume")
 
 
