@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -257,26 +258,16 @@ def fit(
     their last good values: those the last batch with a finite loss was computed with (found by
     replaying the epoch from a once-per-epoch snapshot, so training pays nothing per batch).
     """
-    if not isinstance(network, Network):
-        raise InputError(f"network must be a backproplab.scratch.Network, got {type(network).__name__}")
-    epochs = check_positive(epochs, "epochs", integer=True, minimum=1)
-    batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
-    if not callable(getattr(optimizer, "step", None)):
-        raise InputError(f"optimizer must have a step(params, grads) method, got {type(optimizer).__name__}")
-    dtype = network.dtype
+    epochs, batch_size = _check_fit_args(network, epochs, batch_size, optimizer)
     X, t, val = _check_fit_data(network, X, y, X_val, y_val, loss)
-    has_val = val is not None
     rng = as_generator(seed, "seed")
-
     n = X.shape[0]
     n_full, rest = divmod(n, batch_size)
     sizes = [batch_size] * n_full + ([rest] if rest else [])
-    bufs = {b: (np.empty((b, X.shape[1]), dtype), np.empty((b, t.shape[1]), dtype)) for b in set(sizes)}
-    params, grads = network.parameters(), network.gradients()
-    last_act = network.layers[-1].activation
+    bufs = {b: (np.empty((b, X.shape[1]), network.dtype), np.empty((b, t.shape[1]), network.dtype))
+            for b in set(sizes)}
     history = History()
     snap = None
-
     report = LoopProgress(progress, epochs=epochs, batches=len(sizes), desc=type(network).__name__)
     # overflow turns into inf/NaN silently here and is reported as a NonFiniteError below
     with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -287,37 +278,67 @@ def fit(
                 order = rng.permutation(n) if shuffle else np.arange(n)
                 # once per epoch (no per-batch cost): parameters and optimizer state, so a non-finite
                 # loss can restore the last good parameters by replaying this epoch's batches
-                prev_snap, snap = snap, ([p.copy() for p in params], _copy_state(optimizer), order)
+                prev_snap, snap = snap, ([p.copy() for p in network.parameters()], _copy_state(optimizer), order)
                 lr = float(getattr(optimizer, "lr", float("nan")))
-                total, correct, start = 0.0, 0.0, 0
-                for b_index, size in enumerate(sizes):
-                    idx = order[start : start + size]
-                    start += size
-                    xb, tb = bufs[size]
-                    np.take(X, idx, axis=0, out=xb)
-                    np.take(t, idx, axis=0, out=tb)
-                    out = network._forward(xb)
-                    value, grad = loss_and_grad(loss, out, tb)
-                    if not np.isfinite(value):
-                        raise _nonfinite(network, optimizer, value, epoch, b_index, (snap, prev_snap),
-                                         (X, t, sizes, bufs, loss))
-                    total += value * size
-                    correct += count_correct(loss, out, tb, last_act)
-                    network.backward(grad)
-                    optimizer.step(params, grads)
-                    report.step(1, total / start)
+                total, correct = _train_epoch(network, optimizer, loss, (X, t, sizes, bufs), order, epoch,
+                                              (snap, prev_snap), report)
                 if hasattr(optimizer, "end_epoch"):
                     optimizer.end_epoch()
-                history.train_loss.append(total / n)
-                history.train_acc.append(correct / n)
-                history.lr.append(lr)
-                if has_val:
-                    vl, va = _evaluate(network, *val, loss)
-                    history.val_loss.append(vl)
-                    history.val_acc.append(va)
-                history.epoch_time.append(time.perf_counter() - start_time)
-                report.end_epoch(history.train_loss[-1], history.train_acc[-1], history.epoch_time[-1],
-                                 **({"val_loss": vl, "val_acc": va} if has_val else {}))
+                _record_epoch(history, network, loss, val, total / n, correct / n, lr, start_time, report)
         finally:
             report.close()
     return history
+
+
+def _check_fit_args(network: Network, epochs: Any, batch_size: Any, optimizer: Any) -> tuple[int, int]:
+    if not isinstance(network, Network):
+        raise InputError(f"network must be a backproplab.scratch.Network, got {type(network).__name__}")
+    epochs = check_positive(epochs, "epochs", integer=True, minimum=1)
+    batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
+    if not callable(getattr(optimizer, "step", None)):
+        raise InputError(f"optimizer must have a step(params, grads) method, got {type(optimizer).__name__}")
+    return epochs, batch_size
+
+
+def _train_epoch(network: Network, optimizer: Any, loss: str, data: tuple, order: np.ndarray, epoch: int,
+                 snaps: tuple, report: LoopProgress) -> tuple[float, float]:
+    """One pass over ``order`` in minibatches: (summed loss, number correct) over the epoch's samples.
+
+    ``data`` is (X, t, batch sizes, preallocated batch buffers by size); ``snaps`` the epoch's and the
+    previous epoch's snapshots, for restoring the last good parameters on a non-finite loss.
+    """
+    X, t, sizes, bufs = data
+    params, grads = network.parameters(), network.gradients()
+    last_act = network.layers[-1].activation
+    total, correct, start = 0.0, 0.0, 0
+    for b_index, size in enumerate(sizes):
+        idx = order[start : start + size]
+        start += size
+        xb, tb = bufs[size]
+        np.take(X, idx, axis=0, out=xb)
+        np.take(t, idx, axis=0, out=tb)
+        out = network._forward(xb)
+        value, grad = loss_and_grad(loss, out, tb)
+        if not np.isfinite(value):
+            raise _nonfinite(network, optimizer, value, epoch, b_index, snaps, (X, t, sizes, bufs, loss))
+        total += value * size
+        correct += count_correct(loss, out, tb, last_act)
+        network.backward(grad)
+        optimizer.step(params, grads)
+        report.step(1, total / start)
+    return total, correct
+
+
+def _record_epoch(history: History, network: Network, loss: str, val: Any, train_loss: float, train_acc: float,
+                  lr: float, start_time: float, report: LoopProgress) -> None:
+    """Append the epoch's numbers (validation evaluated now) and report them."""
+    history.train_loss.append(train_loss)
+    history.train_acc.append(train_acc)
+    history.lr.append(lr)
+    extra = {}
+    if val is not None:
+        extra["val_loss"], extra["val_acc"] = _evaluate(network, *val, loss)
+        history.val_loss.append(extra["val_loss"])
+        history.val_acc.append(extra["val_acc"])
+    history.epoch_time.append(time.perf_counter() - start_time)
+    report.end_epoch(train_loss, train_acc, history.epoch_time[-1], **extra)
