@@ -73,3 +73,11 @@ def test_the_python_snippet_runs_as_written(tmp_path):
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
     assert float(done.stdout.strip().splitlines()[-1]) >= 0.77  # the course's target for NumpyANN
+
+
+def test_the_instructors_lines_are_those_docs_checking_runs():
+    """README's "For instructors" block is docs/checking.md's, whose lines tests/check/test_instructors.py runs."""
+    docs = (ROOT / "docs" / "checking.md").read_text(encoding="utf-8")
+    ours = re.search(r"<!-- readme:instructors -->\s*```\n(.*?)```", README, flags=re.S).group(1)
+    theirs = re.search(r"## For instructors\n.*?```\n(.*?)```", docs, flags=re.S).group(1)
+    assert ours == theirs
