@@ -96,8 +96,35 @@ class Claim:
         return f"[{mark}] {self.name}: {value} (bound {self.bound}){tail}"
 
 
+class _ClaimsAndFigures:
+    """What a lesson's result and one of its steps share: claims to query, figures to release."""
+
+    claims: list[Claim]
+    figures: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        """True when every claim passed."""
+        return all(claim.passed for claim in self.claims)
+
+    def claim(self, name: str) -> Claim:
+        """The claim called ``name``; KeyError listing the names if there is none."""
+        for claim in self.claims:
+            if claim.name == name:
+                return claim
+        raise KeyError(f"no claim named {name!r}; claims are {[c.name for c in self.claims]}")
+
+    def close_figures(self) -> None:
+        """Release the Matplotlib figures (saved paths are kept)."""
+        import matplotlib.pyplot as plt
+
+        for fig in self.figures.values():
+            if not isinstance(fig, (str, Path)):
+                plt.close(fig)
+
+
 @dataclass
-class LessonResult:
+class LessonResult(_ClaimsAndFigures):
     """Everything one lesson produced.
 
     Attributes
@@ -130,17 +157,6 @@ class LessonResult:
     text: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
-    @property
-    def passed(self) -> bool:
-        """True when every claim passed."""
-        return all(claim.passed for claim in self.claims)
-
-    def claim(self, name: str) -> Claim:
-        """The claim called ``name``; KeyError listing the names if there is none."""
-        for claim in self.claims:
-            if claim.name == name:
-                return claim
-        raise KeyError(f"no claim named {name!r}; claims are {[c.name for c in self.claims]}")
 
     def add(self, *steps: Step) -> LessonResult:
         """Append each step's claims, tables and figures, in the order given; returns ``self``."""
@@ -175,13 +191,6 @@ class LessonResult:
             paths[fig_name] = path
         return paths
 
-    def close_figures(self) -> None:
-        """Release Matplotlib figures (keeps saved paths)."""
-        import matplotlib.pyplot as plt
-
-        for fig in self.figures.values():
-            if not isinstance(fig, (str, Path)):
-                plt.close(fig)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-value form for ``results.json`` (figures as paths when saved, else names)."""
@@ -204,7 +213,7 @@ class LessonResult:
 
 
 @dataclass
-class Step:
+class Step(_ClaimsAndFigures):
     """One experiment of a lesson: its claims, tables and figures, and the values later steps use.
 
     A long lesson is a few named step functions, each returning a ``Step``, composed by its ``run``
@@ -218,22 +227,4 @@ class Step:
     figures: dict[str, Any] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def passed(self) -> bool:
-        """True when every claim of this step passed."""
-        return all(claim.passed for claim in self.claims)
 
-    def claim(self, name: str) -> Claim:
-        """The claim called ``name``; KeyError listing the names if there is none."""
-        for claim in self.claims:
-            if claim.name == name:
-                return claim
-        raise KeyError(f"no claim named {name!r}; claims are {[c.name for c in self.claims]}")
-
-    def close_figures(self) -> None:
-        """Release the step's Matplotlib figures."""
-        import matplotlib.pyplot as plt
-
-        for fig in self.figures.values():
-            if not isinstance(fig, (str, Path)):
-                plt.close(fig)
