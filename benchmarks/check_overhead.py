@@ -1,6 +1,6 @@
 """How long ``backproplab check`` spends per submission outside the student's own work.
 
-Prints, for each assignment, on the correct fixture submission:
+Prints, for each assignment, on the reference solution (a correct submission, the one `check --init --solution` hands out):
 
 * **overhead**: a check with a single trivial item, minus that item's own time: a child forked
   from the fork server (which imported NumPy/torch once), limits, guard, the student's import,
@@ -26,12 +26,12 @@ from pathlib import Path
 
 from backproplab.check import check, runner
 from backproplab.check.processes import close_fork_servers, fork_server
+from backproplab.check.templates.purdue import SOLUTIONS
 
-FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "check" / "fixtures"
-CASES = {  # assignment: (fixture folder, the cheapest item, the non-training items)
-    "purdue-numpy-ann": ("numpy_ann", "1.2", [f"1.{i}" for i in range(1, 10)]),
-    "purdue-pytorch-ann": ("pytorch_ann", "2.4", ["2.1", "2.2", "2.3", "2.4", "2.5"]),
-    "purdue-pytorch-cnn": ("pytorch_cnn", None, ["3.1"]),  # no cheap item; its children are the ANN's kind
+CASES = {  # assignment: (the cheapest item, the non-training items)
+    "purdue-numpy-ann": ("1.2", [f"1.{i}" for i in range(1, 10)]),
+    "purdue-pytorch-ann": ("2.4", ["2.1", "2.2", "2.3", "2.4", "2.5"]),
+    "purdue-pytorch-cnn": (None, ["3.1"]),  # no cheap item; its children are the ANN's kind
 }
 
 
@@ -47,7 +47,7 @@ def _timed(assignment: str, folder: Path, items: list[str]) -> tuple[float, floa
     start, cpu = time.perf_counter(), _cpu()
     result = check(assignment, folder, items=items)
     wall = time.perf_counter() - start
-    assert result.lost() == [], f"{assignment}: the correct fixture lost {result.lost()}"
+    assert result.lost() == [], f"{assignment}: the reference solution lost {result.lost()}"
     child_cpu = max(it.cpu for it in result.items)  # one child ran them all: its total
     return wall, sum(it.seconds for it in result.items), _cpu() - cpu + child_cpu
 
@@ -63,7 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="timings per row; the median is shown")
     args = parser.parse_args()
-    check("purdue-numpy-ann", FIXTURES / "numpy_ann" / "correct", items=["1.2"])  # the checker's own imports
+    check("purdue-numpy-ann", SOLUTIONS, items=["1.2"])  # the checker's own imports
     child = Path(runner.__file__).with_name("child")
     print("fork server start, once per checker run: NumPy children "
           f"{_fork_server_start(child / 'numpy_probes.py'):.2f} s, torch children "
@@ -71,8 +71,8 @@ def main() -> None:
     print("| assignment | overhead wall (s) | overhead CPU (s) | non-training checks wall (s) | "
           "non-training checks CPU (s) | goal |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for assignment, (kind, cheap, items) in CASES.items():
-        folder = FIXTURES / kind / "correct"
+    for assignment, (cheap, items) in CASES.items():
+        folder = SOLUTIONS  # the reference solutions: a correct submission of each file
         _timed(assignment, folder, items)  # the parent's reference inputs for this assignment, once
         if cheap is None:
             overhead = "as above (one fork server) | as above"
