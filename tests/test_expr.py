@@ -11,8 +11,10 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib
 import inspect
 import math
+import pkgutil
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -167,9 +169,14 @@ def test_limits_are_inclusive():
     assert parse_expression(long_chain)(1.0, 0.0) == 250.0
 
 
-def test_module_source_never_runs_code():
+EXPR_MODULES = [expr_module] + [importlib.import_module(f"backproplab.expr.{info.name}")
+                                 for info in pkgutil.iter_modules(expr_module.__path__)]
+
+
+@pytest.mark.parametrize("module", EXPR_MODULES, ids=lambda module: module.__name__)
+def test_module_source_never_runs_code(module):
     """No eval/exec/compile/__import__ and no ast module anywhere in the parser's source."""
-    tree = ast.parse(inspect.getsource(expr_module))
+    tree = ast.parse(inspect.getsource(module))
     names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     assert not names & {"eval", "exec", "compile", "__import__", "ast", "literal_eval"}
     imported = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
