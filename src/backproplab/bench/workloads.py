@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +65,19 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def _shuffled_batches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator
+                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """One epoch of ``(X[idx], y[idx])`` batches of whole in-memory tensors, in a seeded random order.
+
+    The plain reference loops' batching, written once. The permutation is drawn (on the CPU, then
+    moved to ``X``'s device) when the first batch is asked for, so inside the caller's timed region.
+    """
+    perm = torch.randperm(len(X), generator=generator).to(X.device)
+    for start in range(0, len(X), batch_size):
+        idx = perm[start:start + batch_size]
+        yield X[idx], y[idx]
+
+
 # --------------------------------------------------------------------------- NumPy engine vs torch
 def scratch_mlp_epoch(X: np.ndarray, y: np.ndarray, *, sizes: Sequence[int] = MLP_SIZES, batch_size: int = 64,
                       lr: float = 0.01, threads: int | None = None, seed: int = 0) -> Run:
@@ -106,13 +119,9 @@ def torch_mlp_epoch(X: torch.Tensor, y: torch.Tensor, *, sizes: Sequence[int] = 
             lin.bias.copy_(torch.from_numpy(b.reshape(-1)))
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     start = time.perf_counter()
-    n = X.shape[0]
-    perm = torch.randperm(n, generator=g)
     total = torch.zeros(())
     correct = torch.zeros((), dtype=torch.long)
-    for s in range(0, n, batch_size):
-        idx = perm[s:s + batch_size]
-        xb, yb = X[idx], y[idx]
+    for xb, yb in _shuffled_batches(X, y, batch_size, g):
         out = model(xb)
         loss = F.cross_entropy(out, yb)
         opt.zero_grad(set_to_none=True)
@@ -121,7 +130,7 @@ def torch_mlp_epoch(X: torch.Tensor, y: torch.Tensor, *, sizes: Sequence[int] = 
         with torch.no_grad():
             total += loss.detach() * xb.shape[0]
             correct += (out.argmax(1) == yb).sum()
-    acc = float(correct) / n
+    acc = float(correct) / X.shape[0]
     return Run(time.perf_counter() - start, acc, model)
 
 
@@ -259,10 +268,7 @@ def plain_loop(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, batch_
     grads: list[list] = [[], [], []]
     _sync(device)
     t0 = time.perf_counter()
-    perm = torch.randperm(len(Xd), generator=gen).to(device)
-    for start in range(0, len(Xd), batch_size):
-        idx = perm[start:start + batch_size]
-        xb, yb = Xd[idx], yd[idx]
+    for xb, yb in _shuffled_batches(Xd, yd, batch_size, gen):
         opt.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
@@ -322,10 +328,7 @@ def cnn_plain_epoch(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, b
         torch.manual_seed(seed)  # dropout draws from the (forked) global generator, as in fit
         _sync(device)
         t0 = time.perf_counter()
-        perm = torch.randperm(len(Xd), generator=gen).to(device)
-        for start in range(0, len(Xd), batch_size):
-            idx = perm[start:start + batch_size]
-            xb, yb = Xd[idx], yd[idx]
+        for xb, yb in _shuffled_batches(Xd, yd, batch_size, gen):
             opt.zero_grad(set_to_none=True)
             out = model(xb)
             F.cross_entropy(out, yb).backward()
