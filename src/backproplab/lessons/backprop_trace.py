@@ -49,22 +49,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from backproplab import tracer
 from backproplab.errors import InputError
 from backproplab.files import atomic_write_text
 from backproplab.lessons.result import Claim, LessonResult
+from backproplab.tracer import *  # noqa: F403 -- the tracer's public names, re-exported (see __all__)
 from backproplab.tracer import (
-    ACTIVATIONS,
-    LOSSES,
-    MAX_FILE_BYTES,
-    MAX_LAYERS,
-    MAX_NESTING,
-    MAX_UNITS,
     NOTATIONS,
-    Ask,
-    Layer,
     Network,
-    Notation,
-    Step,
     Trace,
     asked_value,
     check_trace,
@@ -72,21 +64,16 @@ from backproplab.tracer import (
     format_markdown,
     format_text,
     load_network,
-    loss_value,
-    network_from_dict,
-    notation_for,
     slug,
-    torch_reference,
     trace,
 )
 from backproplab.tracer.checks import max_abs_diff
 from backproplab.tracer.network import excerpt
 from backproplab.tracer.render import figure, heading
 
-__all__ = ["ACTIVATIONS", "LOSSES", "MAX_FILE_BYTES", "MAX_LAYERS", "MAX_NESTING", "MAX_UNITS", "NOTATIONS",
-           "Ask", "Layer", "Network", "Notation", "Step", "Trace", "asked_value", "check_trace", "examples",
-           "finite_difference_weights", "format_markdown", "format_text", "load_example", "load_network",
-           "loss_value", "network_from_dict", "notation_for", "run", "slug", "torch_reference", "trace"]
+# The lesson's own names, and every public name of the tracer: notebooks and tests written before
+# the tracer became a package import them from here (bp.trace, bp.network_from_dict, ...).
+__all__ = ["examples", "load_example", "run", *tracer.__all__]
 
 NAME = "backprop"
 TITLE = "Backpropagation traced by hand and checked against autograd"
