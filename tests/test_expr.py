@@ -200,6 +200,7 @@ def test_gradients_forward_mode_torch_and_finite_differences_agree():
         tv, tx, ty = f.gradient(x, y)
         nx, ny = finite_difference_gradient(f, x, y)
         np.testing.assert_allclose(v, f(x, y), rtol=1e-15)
+        np.testing.assert_allclose(tv, v, rtol=1e-15, err_msg=text)  # one walker, NumPy and torch backends
         np.testing.assert_allclose(np.stack([gx, gy]), np.stack([tx, ty]), rtol=1e-12, atol=1e-12,
                                    err_msg=text)
         np.testing.assert_allclose(np.stack([gx, gy]), np.stack([nx, ny]), rtol=1e-6, atol=1e-6,
