@@ -20,11 +20,15 @@ global batch of ``batch_size * N`` samples, and the result equals single-process
 ``batch_size * N`` (see :mod:`backproplab.torchnn.distributed`); only rank 0 writes checkpoints and
 shows progress; every rank returns the same history.
 
-Where things are: the bare loop is here (:func:`fit`, ``_train_epochs``, ``_train_epoch``); the
-checks at the door in :mod:`~backproplab.torchnn.inputs`; checkpoint resume in
-:mod:`~backproplab.torchnn.resume`; the divergence replay in :mod:`~backproplab.torchnn.replay`; the
-DDP sharding in :mod:`~backproplab.torchnn.distributed`; :class:`History` in
-:mod:`~backproplab.torchnn.history`.
+Where things are: the bare loop is here (:func:`fit`, ``_train_epochs``, ``_train_epoch``); what it
+calls are add-ons, each in its own module: the checks at the door in
+:mod:`~backproplab.torchnn.inputs`; checkpoint writing (``EpochCheckpoints``) in
+:mod:`~backproplab.torchnn.checkpoint` and resuming in :mod:`~backproplab.torchnn.resume`; the
+learning-rate schedule in :mod:`~backproplab.torchnn.schedule`; the probes (``ProbeSet``) in
+:mod:`~backproplab.torchnn.probes`; the divergence rollback and replay in
+:mod:`~backproplab.torchnn.replay` (the policy, shared with the NumPy engine, in
+:mod:`backproplab.divergence`); the DDP sharding in :mod:`~backproplab.torchnn.distributed`;
+:class:`History`, shared with the NumPy engine, in :mod:`backproplab.history`.
 """
 
 from __future__ import annotations
@@ -40,11 +44,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from backproplab.divergence import Diverged, EpochRollback
 from backproplab.errors import InputError
+from backproplab.history import History, plot_history, report_epoch
 from backproplab.progress import LoopProgress
 from backproplab.torchnn import distributed as ddp
-from backproplab.torchnn.checkpoint import save_checkpoint
-from backproplab.torchnn.history import History, plot_history
+from backproplab.torchnn.checkpoint import EpochCheckpoints
 from backproplab.torchnn.inputs import (
     LossFn,
     check_options,
@@ -53,15 +58,10 @@ from backproplab.torchnn.inputs import (
     positive_int,
     to_device_checked,
 )
-from backproplab.torchnn.probes import PausedProbes, Probe, unwrap_model
-from backproplab.torchnn.replay import (
-    Diverged,
-    locate_nonfinite,
-    nonfinite_error,
-    restore_state,
-    snapshot_state,
-)
+from backproplab.torchnn.probes import Probe, ProbeSet, unwrap_model
+from backproplab.torchnn.replay import epoch_rollback
 from backproplab.torchnn.resume import resume_from, resumed_history, snapshot_rng
+from backproplab.torchnn.schedule import LrSchedule
 
 __all__ = ["History", "fit", "evaluate", "resolve_device", "make_optimizer", "plot_history"]
 
@@ -224,10 +224,10 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     Raises
     ------
     InputError for bad arguments; CheckpointError for unusable checkpoints; NonFiniteError when the
-    loss becomes NaN/inf, naming the epoch, the batch and the first layer whose activation or
-    gradient went non-finite (attributes ``epoch``, ``batch``, ``layer``; found by a replay, see
-    :mod:`~backproplab.torchnn.replay`). The model and optimizer are left at the start of the failing
-    epoch, the last good state, and a ``checkpoint`` is written with it.
+    loss becomes NaN/inf, after restoring the model, the optimizer and the RNGs to the start of the
+    failing epoch: the one policy of both engines, see :mod:`backproplab.divergence`. It names the
+    epoch, the batch and the first layer whose activation or gradient went non-finite (found by a
+    replay, see :mod:`~backproplab.torchnn.replay`); a ``checkpoint`` is written with that state.
     """
     X, y = check_pair(train, "train")
     val = check_pair(val, "val") if val is not None else None
@@ -241,9 +241,15 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     with torch.random.fork_rng(devices=run.cuda_devices):
         torch.manual_seed(seed)
         start_epoch, hist = run.resume(checkpoint if resume else None, epochs, hist, run_params, probes)
-        _train_epochs(run, X, y, val, hist, start_epoch, epochs, batch_size=batch_size, probes=probes,
-                      progress=progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                      eval_batch_size=eval_batch_size, lr_schedule=lr_schedule)
+        checkpoints = EpochCheckpoints(checkpoint if run.rank == 0 else None, checkpoint_every, epochs,
+                                       run.module, run.opt, lambda: snapshot_rng(run.generator, run.cuda_devices))
+        report = LoopProgress(progress if run.rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
+                              batches=ddp.count_batches(len(X), batch_size, run.world), desc=type(run.module).__name__)
+        with ProbeSet(probes, run.module) as probe_set, report:
+            addons = _AddOns(LrSchedule(run.opt, lr_schedule), probe_set, checkpoints,
+                             epoch_rollback(run, X, y, batch_size, probe_set, checkpoints.after_restore))
+            _train_epochs(run, (X, y, val), hist, range(start_epoch, epochs), batch_size, eval_batch_size, addons,
+                          report)
     return hist
 
 
@@ -299,90 +305,48 @@ class _Run:
                 "world_size": self.world, "n_train": n_train, "n_val": len(val[0]) if val is not None else 0}
 
 
-def _train_epochs(run: _Run, X: torch.Tensor, y: torch.Tensor, val: Any, hist: History, start_epoch: int,
-                  epochs: int, *, batch_size: int, probes: Sequence[Probe], progress: bool | None,
-                  checkpoint: str | os.PathLike | None, checkpoint_every: int, eval_batch_size: int,
-                  lr_schedule: Callable[[int], float] | None) -> None:
-    """The bare loop: epochs ``start_epoch..epochs-1``, appended to ``hist``; a diverged epoch is replayed."""
-    module, opt, rank = run.module, run.opt, run.rank
-    base_lrs = _base_lrs(opt, lr_schedule is not None)
-    attached = [p for p in probes if not p.attached]
-    for p in attached:
-        p.attach(module)
-    report = LoopProgress(progress if rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
-                          batches=ddp.count_batches(len(X), batch_size, run.world), desc=type(module).__name__)
-    try:
-        for epoch in range(start_epoch, epochs):
-            t0 = time.perf_counter()
-            report.start_epoch(epoch + 1)
-            if lr_schedule is not None:
-                _apply_lr_schedule(opt, lr_schedule, epoch, base_lrs)
-            # once per epoch (nothing per batch): the state a non-finite loss goes back to
-            snapshot = snapshot_state(module, opt, run.generator, run.cuda_devices)
-            try:
-                train_scores = _train_epoch(run.net, opt, run.loss_fn, X, y, batch_size, run.generator, run.dev,
-                                            run.world, rank, report)
-            except Diverged as div:
-                with PausedProbes(probes):
-                    where = locate_nonfinite(run.net, module, opt, run.loss_fn, X, y, batch_size, run.generator,
-                                             run.dev, run.world, rank, snapshot, div.batch)
-                restore_state(module, opt, run.generator, snapshot)
-                if checkpoint is not None and rank == 0:
-                    save_checkpoint(checkpoint, module, opt, history=hist, epoch=epoch, rng=snapshot["rng"])
-                raise nonfinite_error(div, epoch, where, checkpoint if rank == 0 else None) from None
-            with PausedProbes(probes):  # validation is not training: the probes do not record it
-                scores = evaluate(module, *val, batch_size=eval_batch_size, loss=run.loss_fn) if val else None
-            _record_epoch(hist, train_scores, scores, probes, time.perf_counter() - t0, report)
-            done = epoch + 1
-            if checkpoint is not None and rank == 0 and (done % checkpoint_every == 0 or done == epochs):
-                save_checkpoint(checkpoint, module, opt, history=hist, epoch=done,
-                                rng=snapshot_rng(run.generator, run.cuda_devices))
-    finally:
-        report.close()
-        for p in attached:
-            p.remove()
+@dataclass
+class _AddOns:
+    """What the bare loop calls besides training: each an object from its own module."""
+
+    schedule: LrSchedule  # sets the epoch's learning rate (torchnn.schedule)
+    probes: ProbeSet  # paused for validation, flushed into the history (torchnn.probes)
+    checkpoints: EpochCheckpoints  # written every k epochs (torchnn.checkpoint)
+    rollback: EpochRollback  # the divergence policy (backproplab.divergence, torchnn.replay)
 
 
-
-def _base_lrs(opt: torch.optim.Optimizer, scheduled: bool) -> list[float]:
-    """Each group's learning rate before any schedule (kept as ``initial_lr`` when a schedule scales it)."""
-    if scheduled:
-        return [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
-    return [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
-
-
-def _apply_lr_schedule(opt: torch.optim.Optimizer, lr_schedule: Callable[[int], float], epoch: int,
-                       base_lrs: list[float]) -> None:
-    factor = float(lr_schedule(epoch))
-    if not (math.isfinite(factor) and factor > 0):
-        raise InputError(f"lr_schedule({epoch}) must be a positive number, got {factor!r}")
-    for group, base in zip(opt.param_groups, base_lrs, strict=True):
-        group["lr"] = base * factor
-
-
-def _record_epoch(hist: History, train: tuple[float, float], val: tuple[float, float] | None,
-                  probes: Sequence[Probe], seconds: float, report: LoopProgress) -> None:
-    """Append the epoch's (loss, accuracy) on train and validation, its probe records and its time."""
-    hist.train_loss.append(train[0])
-    hist.train_acc.append(train[1])
-    if val is not None:
-        hist.val_loss.append(val[0])
-        hist.val_acc.append(val[1])
-    for p in probes:
-        slot = hist.probes.setdefault(p.name, {})
-        for key, values in p.flush().items():
-            slot.setdefault(key, []).extend(values)
-    hist.epoch_time.append(seconds)
-    report.end_epoch(*train, seconds, **({"val_loss": val[0], "val_acc": val[1]} if val is not None else {}))
+def _train_epochs(run: _Run, data: tuple[torch.Tensor, torch.Tensor, Any], hist: History, epochs: range,
+                  batch_size: int, eval_batch_size: int, addons: _AddOns, report: LoopProgress) -> None:
+    """The bare loop: train ``epochs`` (0-based), appending each to ``hist``."""
+    X, y, val = data
+    for epoch in epochs:
+        t0 = time.perf_counter()
+        report.start_epoch(epoch + 1)
+        lr = addons.schedule.start_epoch(epoch)
+        addons.rollback.start_epoch()  # once per epoch (nothing per batch): what a NaN/inf loss goes back to
+        try:
+            train_scores = _train_epoch(run, X, y, batch_size, report)
+        except Diverged as div:
+            raise addons.rollback.fail(div, epoch + 1, hist) from None
+        with addons.probes.paused():  # validation is not training: the probes do not record it
+            val_scores = evaluate(run.module, *val, batch_size=eval_batch_size, loss=run.loss_fn) if val else None
+        hist.append_epoch(train=train_scores, val=val_scores, lr=lr, epoch_time=time.perf_counter() - t0)
+        addons.probes.flush_into(hist)
+        report_epoch(report, hist)
+        addons.checkpoints.end_epoch(epoch + 1, hist)
 
 
-def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
-                 batch_size: int, generator: torch.Generator, dev: torch.device, world: int, rank: int,
+def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
                  report: LoopProgress) -> tuple[float, float]:
-    """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used."""
+    """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used.
+
+    Raises :class:`~backproplab.divergence.Diverged` (with the first bad batch) when the epoch's loss
+    sum, read once at the end, is not finite.
+    """
+    net, opt, loss_fn, dev, world = run.net, run.opt, run.loss_fn, run.dev, run.world
     nn.Module.train(net, True)
     n = len(X)
-    perm = torch.randperm(n, generator=generator).to(dev, non_blocking=True)
+    perm = torch.randperm(n, generator=run.generator).to(dev, non_blocking=True)
     global_batch = batch_size * world
     loss_sum = torch.zeros((), dtype=torch.float32, device=dev)
     correct = torch.zeros((), dtype=torch.int64, device=dev)
@@ -393,7 +357,7 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
     def running_loss() -> float:  # read only when the bar draws (a device sync every REFRESH_S)
         return float(loss_sum) / max(seen, 1)
 
-    for idx, scale in ddp.epoch_batches(perm, n, global_batch, world, rank):
+    for idx, scale in ddp.epoch_batches(perm, n, global_batch, world, run.rank):
         xb = X.index_select(0, idx)
         yb = y.index_select(0, idx)
         out = net(xb)
