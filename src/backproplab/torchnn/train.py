@@ -178,11 +178,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     ----------
     model : nn.Module
         Maps ``X[batch]`` to logits ``[B, C]``. Moved to ``device``.
-    train : (X [N, ...] float, y [N] int64), as tensors or NumPy arrays, or a DataLoader of such batches
-        NumPy arrays are used without a copy; a DataLoader is read once and concatenated (``fit``
-        makes its own batches, so the loader's batch size and order do not matter).
-        ``X`` has the dtype of the model's parameters (float32 for a default model); another dtype
-        (float16, float64, integers) is refused with an error naming it, never converted silently.
+    train : (X [N, ...] float, y [N] int64), as tensors or NumPy arrays (no copy), or a DataLoader
+        (read once and concatenated; ``fit`` makes its own batches). ``X`` has the dtype of the
+        model's parameters; another dtype is refused with an error naming it, never converted.
     val : (X_val, y_val), optional
         Evaluated after every epoch (eval mode, probes paused).
     epochs, batch_size : int
@@ -190,20 +188,16 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     optimizer : None, str, torch.optim.Optimizer or callable(params)
         ``None``/``"sgd"`` → SGD(lr, momentum); ``"adam"``, ``"adamw"``, ``"rmsprop"``; an instance
         built on ``model.parameters()``; or a factory.
-    lr, momentum, weight_decay : float
-        Used when the optimizer is built here.
+    lr, momentum, weight_decay : float, used when the optimizer is built here
     loss : "cross_entropy", "nll" or callable(logits, y) → mean loss
-    device : "auto", "cpu", "cuda", torch.device
-        ``"auto"`` picks CUDA when available. Data and model are moved there once.
+    device : "auto" (CUDA when available), "cpu", "cuda", torch.device; data and model go there once
     seed : int
         Seeds the batch-order generator and (forked) global RNG used by dropout.
     probes : sequence of Probe
         Attached for the call (and removed after), paused during validation, flushed per epoch into
         ``history.probes[probe.name]``.
     progress : bool or None
-        Report progress on stderr (rank 0 only): a bar with epoch, batch, running loss and ETA, and
-        one line per epoch. ``True`` reports in the form the run's setting asks for (``reproduce``
-        and the ``backproplab`` command set it: lines when stderr is not a terminal), ``None`` only
+        Progress on stderr (rank 0): ``True`` in the form the run's setting asks for, ``None`` only
         when a run set one, ``False`` never; see :mod:`backproplab.progress`.
     checkpoint : path, optional
         Written atomically every ``checkpoint_every`` epochs and after the last (rank 0 only).
@@ -212,14 +206,14 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     history : History, optional
         Continue appending to this history (e.g. a model's earlier runs).
     lr_schedule : callable(epoch) -> float, optional
-        Multiplier of each parameter group's base learning rate for epoch ``epoch`` (0-based), set at
-        the start of every epoch (after a resume too), e.g. ``lambda e: 0.1 if e >= 4 else 1.0``.
+        Multiplier of the base learning rate for epoch ``epoch`` (0-based), e.g. a step decay
+        ``lambda e: 0.1 if e >= 4 else 1.0``; see :mod:`~backproplab.torchnn.schedule`.
 
     Under ``torchrun`` the same call trains with DDP; see the module docstring.
 
     Returns
     -------
-    History
+    History, with ``lr`` the rate each epoch trained with, and ``params`` and ``probes``.
 
     Raises
     ------
@@ -229,8 +223,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     epoch, the batch and the first layer whose activation or gradient went non-finite (found by a
     replay, see :mod:`~backproplab.torchnn.replay`); a ``checkpoint`` is written with that state.
     """
-    X, y = check_pair(train, "train")
-    val = check_pair(val, "val") if val is not None else None
+    (X, y), val = check_pair(train, "train"), check_pair(val, "val") if val is not None else None
     epochs, batch_size, checkpoint_every = (positive_int(name, value) for name, value in (
         ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)))
     check_options(seed, resume, checkpoint, probes)
@@ -242,10 +235,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         torch.manual_seed(seed)
         start_epoch, hist = run.resume(checkpoint if resume else None, epochs, hist, run_params, probes)
         checkpoints = EpochCheckpoints(checkpoint if run.rank == 0 else None, checkpoint_every, epochs,
-                                       run.module, run.opt, lambda: snapshot_rng(run.generator, run.cuda_devices))
-        report = LoopProgress(progress if run.rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
-                              batches=ddp.count_batches(len(X), batch_size, run.world), desc=type(run.module).__name__)
-        with ProbeSet(probes, run.module) as probe_set, report:
+                                       run.module, run.opt, run.rng_state)
+        with ProbeSet(probes, run.module) as probe_set, run.progress(progress, epochs, start_epoch, len(X),
+                                                                     batch_size) as report:
             addons = _AddOns(LrSchedule(run.opt, lr_schedule), probe_set, checkpoints,
                              epoch_rollback(run, X, y, batch_size, probe_set, checkpoints.after_restore))
             _train_epochs(run, (X, y, val), hist, range(start_epoch, epochs), batch_size, eval_batch_size, addons,
@@ -297,6 +289,15 @@ class _Run:
             return 0, hist
         state = resume_from(checkpoint, self.module, self.opt, epochs, self.generator, self.cuda_devices)
         return state["epoch"], resumed_history(state, hist, run_params, probes)
+
+    def rng_state(self) -> dict[str, Any]:
+        """Both RNG states now (the batch-order generator, the global one), for a checkpoint."""
+        return snapshot_rng(self.generator, self.cuda_devices)
+
+    def progress(self, progress: bool | None, epochs: int, start_epoch: int, n: int, batch_size: int) -> LoopProgress:
+        """The progress reporter (rank 0 only) for epochs ``start_epoch + 1 .. epochs`` of ``n`` samples."""
+        return LoopProgress(progress if self.rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
+                            batches=ddp.count_batches(n, batch_size, self.world), desc=type(self.module).__name__)
 
     def params(self, epochs: int, batch_size: int, seed: int, n_train: int, val: Any) -> dict[str, Any]:
         """How the run is made, for ``History.params``."""
