@@ -8,8 +8,9 @@ metrics as attributes, not keys: ``probes`` (records of the torch probes, one pe
 
 ``to_dict`` / ``from_dict`` give and take plain lists and dicts: what the lessons keep in their
 results and what torch checkpoints store. ``from_dict`` checks what it reads (lists of numbers of
-agreeing lengths) and reads the dicts of older versions too: a checkpoint written before ``lr`` was
-recorded gets ``lr`` = NaN (not known) for its epochs, so the lists stay one row per epoch.
+agreeing lengths) and reads dicts that lack ``lr`` or ``epoch_time`` too (a torch checkpoint written
+before ``lr`` was recorded; the course's ``NumpyANN.train`` dict, which has neither): those get NaN
+(not known) for each epoch, so every list stays one row per epoch.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ __all__ = ["METRICS", "History", "plot_history", "report_epoch"]
 #: the epoch's batches as they were trained; validation loss and accuracy after the epoch (empty
 #: lists without validation data); the learning rate the epoch trained with; seconds per epoch.
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "lr", "epoch_time")
+#: Per-epoch metrics that :meth:`History.from_dict` fills with NaN when a dict lacks them.
+_FILLED = ("lr", "epoch_time")
 
 
 @dataclass
@@ -113,7 +116,7 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> History:
-        """Inverse of :meth:`to_dict`; missing keys are empty (a missing ``lr``: NaN per epoch).
+        """Inverse of :meth:`to_dict`; missing keys are empty (a missing ``lr`` or ``epoch_time``: NaN per epoch).
 
         Raises InputError naming the key when a metric is not a list of numbers, the per-epoch lists
         disagree in length, ``params`` is not a dict or ``probes`` not a dict of dicts of lists.
@@ -122,8 +125,9 @@ class History:
             raise InputError(f"history must be a dict of per-epoch lists, got {type(data).__name__}")
         metrics = {k: _numbers(data.get(k), k) for k in METRICS}
         rows = len(metrics["train_loss"])
-        if "lr" not in data or data["lr"] is None:
-            metrics["lr"] = [math.nan] * rows  # written before lr was recorded: not known
+        for key in _FILLED:
+            if data.get(key) is None:
+                metrics[key] = [math.nan] * rows  # not recorded by whoever wrote the dict: not known
         _check_lengths(metrics)
         params = data.get("params") or {}
         if not isinstance(params, dict):
