@@ -1,4 +1,4 @@
-"""One divergence policy for both engines' ``fit``: what happens when the training loss goes NaN or inf.
+"""One divergence policy for both engines' ``fit`` (and ``NumpyANN.train``): what a NaN/inf loss does.
 
 The policy
 ----------
@@ -10,11 +10,12 @@ epoch, the batch (``batch B of N``) and the first layer or parameter that went n
 the restored state matches row for row).
 
 Why the start of the epoch, and not the last good batch: it is the one state the run can name and
-continue from. The returned history ends there, a checkpoint of it exists (the torch ``fit`` writes
+continue from. The error's history ends there, a checkpoint of it exists (the torch ``fit`` writes
 one when it writes checkpoints at all), and ``fit(..., resume=True)`` with a smaller learning rate
 picks it up exactly; a mid-epoch state has no history row, no checkpoint and no batch order to resume
-with. It also costs nothing per batch: one snapshot per epoch, and the parameters a finite loss was
-last computed with may already have been pushed to the edge by the step that followed. Finding
+with. It costs one snapshot per epoch and nothing per batch, where going back to the last batch with
+a finite loss needs a replay, and buys little: those parameters may already sit on the edge that the
+next step fell off. Finding
 *where* it went wrong is a separate, diagnostic matter: the NumPy engine reads its layers at the
 failing batch; the torch engine, which reads no value back per batch, replays the epoch from the
 snapshot (:mod:`backproplab.torchnn.replay`).
