@@ -438,7 +438,7 @@ def test_every_cli_case_ends_within_1gb_and_10s_of_cpu_in_its_own_process(argv, 
 
 
 def _replayed_params(net_factory, X, Y, batch_size, momentum, seed, steps):
-    """The NumPy network's parameters after ``steps`` SGD steps of fit's own batch order."""
+    """The NumPy network's parameters and optimizer after ``steps`` SGD steps of fit's own batch order."""
     from backproplab.scratch.train import loss_and_grad
 
     net, opt = net_factory(), SGD(3.0, momentum=momentum)
@@ -456,35 +456,36 @@ def _replayed_params(net_factory, X, Y, batch_size, momentum, seed, steps):
                 opt.step(net.parameters(), net.gradients())
                 done += 1
             opt.end_epoch()
-    return net.parameters()
+    return net.parameters(), opt
 
 
 @pytest.mark.scratch
 @pytest.mark.parametrize(("batch_size", "momentum"), [(16, 0.9), (64, 0.0)], ids=["mid-epoch", "first-batch"])
-def test_numpy_fit_divergence_restores_the_last_good_parameters(batch_size, momentum) -> None:
+def test_numpy_fit_divergence_restores_the_start_of_the_failing_epoch(batch_size, momentum) -> None:
     X = np.random.default_rng(0).standard_normal((64, 4))
     Y = X[:, :1] * 3
 
     def make() -> Network:
         return Network.from_sizes([4, 8, 1], ["tanh", "identity"], seed=0)
 
-    net = make()
+    net, opt = make(), SGD(3.0, momentum=momentum)
     with pytest.raises(NonFiniteError) as info:
-        np_fit(net, X, Y, 500, batch_size, SGD(3.0, momentum=momentum), loss="half_mse", seed=1, progress=False)
+        np_fit(net, X, Y, 500, batch_size, opt, loss="half_mse", seed=1, progress=False)
     err = info.value
     message = str(err)
-    assert re.search(rf"epoch {err.epoch}, batch {err.batch};", message)
-    assert "layers[" in message
-    # last good: the parameters the last finite loss was computed with, i.e. before the step that
-    # produced the non-finite loss; (64, 0.0) fails on an epoch's first batch, so the replay crosses
-    # into the previous epoch
-    steps = (err.epoch - 1) * (64 // batch_size) + err.batch - 2
-    expected = _replayed_params(make, X, Y, batch_size, momentum, 1, steps)
+    n_batches = 64 // batch_size
+    assert re.search(rf"epoch {err.epoch}, batch {err.batch} of {n_batches};", message)
+    assert "layers[" in message and f"restored to the start of epoch {err.epoch}" in message
+    assert err.epoch > 1 and len(err.history) == err.epoch - 1
+    # the policy of both engines (backproplab.divergence): the start of the failing epoch, i.e. the
+    # parameters and momentum after the epochs before it, the same as an uninterrupted shorter run
+    expected, expected_opt = _replayed_params(make, X, Y, batch_size, momentum, 1, (err.epoch - 1) * n_batches)
     for got, want in zip(net.parameters(), expected, strict=True):
         np.testing.assert_array_equal(got, want)
+    assert opt.t == expected_opt.t
+    for got, want in zip(opt._velocity or [], expected_opt._velocity or [], strict=True):
+        np.testing.assert_array_equal(got, want)
     assert all(np.isfinite(p).all() for p in net.parameters())
-    if momentum == 0.0:
-        assert err.batch == 1 and err.epoch > 1
 
 
 @pytest.mark.scratch
@@ -492,10 +493,10 @@ def test_numpy_fit_names_the_first_layer_whose_activation_overflows() -> None:
     X = np.full((8, 2), 1e300)
     net = Network.from_sizes([2, 3, 2], "relu", seed=0)
     before = [p.copy() for p in net.parameters()]
-    with pytest.raises(NonFiniteError, match=r"epoch 1, batch [12]; first non-finite: layers\[0\] \(relu\) "
+    with pytest.raises(NonFiniteError, match=r"epoch 1, batch [12] of 2; first non-finite: layers\[0\] \(relu\) "
                                              r"activation"):
         np_fit(net, X, np.arange(8) % 2, 2, 4, SGD(0.1), progress=False)
-    # batch 1 or 2 failed: the last good parameters are the initial ones either way
+    # the start of epoch 1: the initial parameters
     for got, want in zip(net.parameters(), before, strict=True):
         np.testing.assert_array_equal(got, want)
 

@@ -97,7 +97,8 @@ def test_progress_off_and_short_loops_are_quiet(capsys) -> None:
 def test_non_finite_loss_stops_with_epoch_batch_and_layer() -> None:
     X = np.random.default_rng(0).standard_normal((64, 4)) * 1e3
     net = Network.from_sizes([4, 8, 1], ["relu", "identity"], seed=0)
-    with pytest.raises(NonFiniteError, match=r"at epoch 1, batch \d+; first non-finite: "):
+    before = [p.copy() for p in net.parameters()]
+    with pytest.raises(NonFiniteError, match=r"at epoch 1, batch \d+ of 8; first non-finite: ") as info:
         fit(
             net,
             X,
@@ -108,6 +109,9 @@ def test_non_finite_loss_stops_with_epoch_batch_and_layer() -> None:
             loss="half_mse",
             progress=False,
         )
+    assert info.value.epoch == 1 and info.value.n_batches == 8 and len(info.value.history) == 0
+    for got, want in zip(net.parameters(), before, strict=True):  # back at the start of epoch 1
+        np.testing.assert_array_equal(got, want)
 
 
 X4 = np.zeros((10, 4))

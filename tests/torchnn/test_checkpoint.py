@@ -264,3 +264,19 @@ def test_map_location_applies_to_the_state_not_to_the_checksummed_content(tmp_pa
         state = read_checkpoint(path, map_location="meta")
         assert state["model"]["layers.0.weight"].device.type == "meta", version
         assert read_checkpoint(path)["model"]["layers.0.weight"].device.type == "cpu", version
+
+
+def test_a_checkpoint_written_before_lr_was_recorded_still_resumes(tmp_path):
+    """Histories in checkpoints had no 'lr' before History was shared: they load, lr NaN for those epochs."""
+    X, y = blobs(n=32)
+    torch.manual_seed(0)
+    model = MLP([12, 3])
+    old = {"train_loss": [1.0], "train_acc": [0.5], "val_loss": [], "val_acc": [], "epoch_time": [0.1],
+           "probes": {}, "params": {"lr": 0.05}}
+    opt = torch.optim.SGD(model.parameters(), lr=0.05).state_dict()
+    path = write_envelope(tmp_path / "old.pt", _payload(model, epoch=1, history=old, optimizer=opt))
+    hist = fit(model, (X, y), epochs=2, batch_size=8, lr=0.05, checkpoint=path, resume=True, progress=False,
+               device="cpu")
+    assert hist.train_loss[0] == 1.0 and len(hist) == 2 and len(hist.lr) == 2
+    assert hist.lr[0] != hist.lr[0] and hist.lr[1] == pytest.approx(0.05)  # NaN: not known; then recorded
+    assert read_checkpoint(path)["history"]["lr"][1] == pytest.approx(0.05)

@@ -87,7 +87,7 @@ def train_digits(data, sizes=(64, HIDDEN, 1), activations=None, init=None, lr: f
     Returns
     -------
     network : backproplab.scratch.network.Network (trained)
-    history : backproplab.scratch.train.History
+    history : backproplab.history.History
     """
     from backproplab.scratch.optim import SGD
     from backproplab.scratch.train import fit

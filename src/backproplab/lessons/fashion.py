@@ -36,6 +36,7 @@ from backproplab.data import (
     stratified_subset,
 )
 from backproplab.errors import InputError
+from backproplab.history import History
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch.numpy_ann import NumpyANN
 
@@ -101,12 +102,14 @@ def _split(quick: bool, seed: int):
 
 
 def _numpy_ann_runner(X, y, Xv, yv, Xt, settings, seed):
-    """The contract's NumpyANN (float64, in-order batches) on one-hot labels."""
+    """The contract's NumpyANN (float64, in-order batches) on one-hot labels; its history dict read as a
+    :class:`~backproplab.history.History`, the class both engines' ``fit`` return."""
     onehot = np.eye(10)
     model = NumpyANN(784, 128, 10, lr=settings["lr"], seed=seed)
     history = model.train(X, onehot[y], Xv, onehot[yv], epochs=settings["epochs"],
                           batch_size=settings["batch_size"])
-    return model, dict(history), model.predict(Xt).argmax(axis=1)
+    history = History.from_dict({**history, "lr": [settings["lr"]] * len(history["train_loss"])})
+    return model, history, model.predict(Xt).argmax(axis=1)
 
 
 def _torch_runner(kind, X, y, Xv, yv, Xt, settings, seed, device):
@@ -124,7 +127,7 @@ def _torch_runner(kind, X, y, Xv, yv, Xt, settings, seed, device):
         decay = settings["decay"]
         extra["lr_schedule"] = lambda epoch: decay if epoch >= first else 1.0
     model.train(X, y, Xv, yv, epochs, settings["batch_size"], settings["lr"], device=device, **extra)
-    return model, model.history.to_dict(), model.predict(Xt)
+    return model, model.history, model.predict(Xt)
 
 
 def train_model(kind: str, settings: dict[str, Any], split, seed: int = 0, device: str = "auto"):
@@ -140,7 +143,8 @@ def train_model(kind: str, settings: dict[str, Any], split, seed: int = 0, devic
 
     Returns
     -------
-    dict with ``model``, ``history`` (per-epoch lists), ``pred`` (test predictions [M] int64),
+    dict with ``model``, ``history`` (a :class:`~backproplab.history.History` for each of the three),
+    ``pred`` (test predictions [M] int64),
     ``seconds``, ``train_images``.
     """
     if kind not in MODELS:
@@ -378,7 +382,7 @@ def _plot_curves(results):
         loss_label = "loss (_cross_entropy: CE / 10)" if kind == "numpy" else "loss (cross-entropy)"
         for ax, key, label in ((axes[row, 0], "loss", loss_label), (axes[row, 1], "acc", "accuracy")):
             ax.plot(epochs, h[f"train_{key}"], "o-", label=f"train {label}")
-            if h.get(f"val_{key}"):
+            if h[f"val_{key}"]:
                 ax.plot(epochs, h[f"val_{key}"], "s-", label=f"validation {label}")
             ax.set(xlabel="epoch", ylabel=label, title=f"{LABELS[kind]}: {label}")
             ax.grid(alpha=0.3)

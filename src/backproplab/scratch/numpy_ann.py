@@ -30,8 +30,9 @@ and of ``K · _cross_entropy``.
 The math itself comes from :mod:`backproplab.scratch.functional`: ``_relu``, ``_relu_grad`` and
 ``_softmax`` *are* ``functional.relu``, ``relu_grad`` and ``softmax``; the loss ``_ce`` calls
 ``functional.raw_cross_entropy`` and ``dz2`` is ``functional.softmax_cross_entropy_delta``. Training stops with a
-:class:`~backproplab.errors.NonFiniteError` when the loss or the weights stop being finite, as
-:func:`backproplab.scratch.fit` does, with the last good weights restored.
+:class:`~backproplab.errors.NonFiniteError` when the loss or the weights stop being finite, with
+the weights of the start of the failing epoch restored: the policy of both engines' ``fit``
+(:mod:`backproplab.divergence`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ import math
 import numpy as np
 
 from backproplab.checks import check_seed
-from backproplab.errors import InputError, NonFiniteError
+from backproplab.divergence import Diverged, EpochRollback
+from backproplab.errors import InputError
 from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
 from backproplab.scratch.functional import (
@@ -315,8 +317,8 @@ class NumpyANN:
         ------
         InputError for bad arguments. NonFiniteError (attributes ``epoch``, ``batch``, ``layer``)
         when a batch's loss or the weights stop being finite (a step size or inputs far too
-        large); the weights are then restored to the last good ones: those of the last batch
-        whose loss was finite.
+        large); the weights are then restored to those of the start of the failing epoch, the
+        policy of :mod:`backproplab.divergence`.
         """
         X, Y = self._check_data(X_train, y_train, "X_train", "y_train")
         if (X_val is None) != (y_val is None):
@@ -327,15 +329,17 @@ class NumpyANN:
         rng = np.random.default_rng(self.seed) if shuffle else None
         history: dict[str, list[float]] = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
         labels = Y.argmax(axis=1)
-        prev = None
+        rollback = self._rollback()
         report = LoopProgress(progress, epochs=epochs, batches=math.ceil(X.shape[0] / batch_size), desc="NumpyANN")
         with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"), report:
             for epoch in range(1, epochs + 1):
                 report.start_epoch(epoch)
-                snap = ([getattr(self, p).copy() for p in PARAMS],
-                        rng.permutation(X.shape[0]) if rng is not None else None)
-                loss, correct = self._train_epoch(X, Y, labels, batch_size, epoch, snap, prev, report)
-                prev = snap
+                order = rng.permutation(X.shape[0]) if rng is not None else None
+                rollback.start_epoch()
+                try:
+                    loss, correct = self._train_epoch(X, Y, labels, batch_size, order, report)
+                except Diverged as div:
+                    raise rollback.fail(div, epoch, {k: list(v) for k, v in history.items()}) from None
                 history["train_loss"].append(loss / X.shape[0])
                 history["train_acc"].append(correct / X.shape[0])
                 if val is not None:
@@ -352,24 +356,38 @@ class NumpyANN:
         for start in range(0, n, batch_size):
             yield slice(start, start + batch_size) if order is None else order[start:start + batch_size]
 
-    def _train_epoch(self, X, Y, labels, batch_size, epoch, snap, prev, report) -> tuple[float, int]:
-        """One epoch over ``snap``'s order; returns (sum of per-row losses, correct count)."""
+    def _train_epoch(self, X, Y, labels, batch_size, order, report) -> tuple[float, int]:
+        """One epoch over ``order`` (None: in order); returns (sum of per-row losses, correct count).
+
+        Raises :class:`~backproplab.divergence.Diverged` at the first batch whose loss is not finite,
+        or after the last batch when its update made the weights non-finite.
+        """
         total, correct, b, rows = 0.0, 0, -1, 0
-        for b, idx in enumerate(self._batches(X.shape[0], batch_size, snap[1])):
+        n_batches = -(-X.shape[0] // batch_size)
+        for b, idx in enumerate(self._batches(X.shape[0], batch_size, order)):
             xb, yb = X[idx], Y[idx]
             a2 = self._forward(xb, training=True)
             loss = self._ce(yb, a2)
             if not math.isfinite(loss):
-                self._diverged(epoch, b, f"the loss of batch {b + 1} is {loss}", snap, prev, X, Y, batch_size)
+                raise Diverged(b + 1, n_batches, loss)
             total += loss * xb.shape[0]
             correct += int(np.count_nonzero(a2.argmax(axis=1) == labels[idx]))
             self._backward(xb, yb)
             rows += xb.shape[0]
             report.step(1, total / rows)
         if not all(np.isfinite(getattr(self, p)).all() for p in PARAMS):
-            self._diverged(epoch, b + 1, f"the update of batch {b + 1} made the weights non-finite",
-                           snap, prev, X, Y, batch_size)
+            raise Diverged(n_batches, n_batches)  # the last update made the weights non-finite
         return total, correct
+
+    def _rollback(self) -> EpochRollback:
+        """The divergence policy of :mod:`backproplab.divergence` for the four weight arrays."""
+
+        def restore(saved: list[np.ndarray]) -> None:
+            for name, value in zip(PARAMS, saved, strict=True):
+                np.copyto(getattr(self, name), value)
+
+        return EpochRollback(save=lambda: [getattr(self, p).copy() for p in PARAMS], restore=restore,
+                             locate=lambda _snapshot, _div: self._first_nonfinite())
 
     def _first_nonfinite(self) -> str:
         where = (("z1", "hidden pre-activation X @ W1 + b1"), ("a1", "hidden activation relu(z1)"),
@@ -382,37 +400,6 @@ class NumpyANN:
             if not np.isfinite(getattr(self, name)).all():
                 return name
         return "none of z1, a1, z2, a2 or the weights (the loss itself overflowed)"
-
-    def _diverged(self, epoch, b, what, snap, prev, X, Y, batch_size):
-        """Restore the last good weights, then raise NonFiniteError naming epoch, batch and layer.
-
-        ``b`` is the 0-based position where non-finite values were found (``b`` = number of batches
-        when the epoch's last update made them). The last good weights are those batch ``b - 1``
-        was computed with: the epoch's snapshot replayed for ``b - 1`` steps (or, when ``b`` is 0,
-        the previous epoch's replayed for all but its last step; the initial weights in epoch 1).
-        """
-        where = self._first_nonfinite()
-        n_batches = -(-X.shape[0] // batch_size)
-        if b > 0:
-            self._replay(snap, b - 1, X, Y, batch_size)
-        elif prev is not None:
-            self._replay(prev, n_batches - 1, X, Y, batch_size)
-        else:
-            self._replay(snap, 0, X, Y, batch_size)
-        batch = min(b + 1, n_batches)
-        err = NonFiniteError(
-            f"training became non-finite at epoch {epoch}, batch {batch}: "
-            f"{what}; first non-finite: {where}. The weights are restored to the last good ones (those of "
-            "the last batch with a finite loss): try a smaller lr or inputs scaled to [0, 1]")
-        err.epoch, err.batch, err.layer = epoch, batch, where
-        raise err
-
-    def _replay(self, snap, steps: int, X, Y, batch_size: int) -> None:
-        for name, saved in zip(PARAMS, snap[0], strict=True):
-            np.copyto(getattr(self, name), saved)
-        for _, idx in zip(range(steps), self._batches(X.shape[0], batch_size, snap[1]), strict=False):
-            self._forward(X[idx], training=True)
-            self._backward(X[idx], Y[idx])
 
     # ------------------------------------------------------------------------------------------
     def predict(self, X, batch_size: int = 8192) -> np.ndarray:

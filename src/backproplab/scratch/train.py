@@ -8,59 +8,21 @@ checking beyond one ``isfinite`` on the scalar loss per batch.
 
 from __future__ import annotations
 
-import copy
 import time
-from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from backproplab.errors import InputError, NonFiniteError
+from backproplab.divergence import Diverged
+from backproplab.errors import InputError
+from backproplab.history import History, report_epoch
 from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
 from backproplab.scratch.functional import LOSSES, RAW_LOSSES, loss_and_grad
 from backproplab.scratch.init import as_generator
 from backproplab.scratch.network import Network
+from backproplab.scratch.rollback import epoch_rollback
 from backproplab.scratch.threads import blas_threads as blas_threads_limit
-
-
-@dataclass
-class History:
-    """Per-epoch metrics of a training run; ``history["val_acc"]`` works like Keras' ``history.history``.
-
-    Lists hold one float per epoch. ``val_loss``/``val_acc`` stay empty without validation data;
-    accuracies are NaN for a loss without classes (``half_mse`` on a single output).
-    """
-
-    train_loss: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_acc: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    epoch_time: list[float] = field(default_factory=list)
-
-    def __getitem__(self, key: str) -> list[float]:
-        if key not in self.keys():
-            raise KeyError(f"{key!r} is not a History metric; choose from {self.keys()}")
-        return getattr(self, key)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.keys()
-
-    def __len__(self) -> int:
-        """The number of epochs recorded."""
-        return len(self.train_loss)
-
-    def keys(self) -> list[str]:
-        return [f.name for f in fields(self)]
-
-    def items(self):
-        return [(k, getattr(self, k)) for k in self.keys()]
-
-    def to_dict(self) -> dict[str, list[float]]:
-        """A plain dict of lists of floats (JSON-ready)."""
-        return {k: [float(v) for v in getattr(self, k)] for k in self.keys()}
-
 
 # ------------------------------------------------------------------------------------------------
 # targets, prepared once at the door; the losses themselves are functional's (``loss_and_grad``)
@@ -122,48 +84,6 @@ def _evaluate(network: Network, X: np.ndarray, t: np.ndarray, loss: str, batch_s
     return total / X.shape[0], correct / X.shape[0]
 
 
-def _first_nonfinite_layer(network: Network) -> str:
-    for i, layer in enumerate(network.layers):
-        if layer.output is not None and not np.isfinite(layer.output).all():
-            return f"layers[{i}] ({layer.activation}) activation"
-        for name, arr in (("W", layer.W), ("b", layer.b)):
-            if not np.isfinite(arr).all():
-                return f"layers[{i}].{name}"
-    for i, layer in enumerate(network.layers):
-        if not (np.isfinite(layer.dW).all() and np.isfinite(layer.db).all()):
-            return f"layers[{i}] ({layer.activation}) gradient"
-    last = len(network.layers) - 1
-    return (f"no activation or gradient; the loss of the output layers[{last}] "
-            f"({network.layers[-1].activation}) overflowed")
-
-
-def _copy_state(optimizer):
-    try:
-        return copy.deepcopy(optimizer.__dict__)
-    except Exception:  # an optimizer whose state cannot be copied: parameters are restored alone
-        return None
-
-
-def _restore(network, optimizer, snap, order, steps, X, t, sizes, bufs, loss) -> None:
-    """Reset parameters and optimizer state to ``snap`` (an epoch start), then replay ``steps`` batches."""
-    params, opt_state, _ = snap
-    for p, saved in zip(network.parameters(), params, strict=True):
-        np.copyto(p, saved)
-    if opt_state is not None:
-        optimizer.__dict__.update(copy.deepcopy(opt_state))
-    grads = network.gradients()
-    start = 0
-    for size in sizes[:steps]:
-        idx = order[start : start + size]
-        start += size
-        xb, tb = bufs[size]
-        np.take(X, idx, axis=0, out=xb)
-        np.take(t, idx, axis=0, out=tb)
-        _, grad = loss_and_grad(loss, network._forward(xb), tb)
-        network.backward(grad)
-        optimizer.step(network.parameters(), grads)
-
-
 # ------------------------------------------------------------------------------------------------
 
 
@@ -182,31 +102,6 @@ def _check_fit_data(network: Network, X, y, X_val, y_val, loss: str):
     if X_val.shape[1] != network.d_in:
         raise InputError(f"X_val must have shape (M, {network.d_in}), got {X_val.shape}")
     return X, t, (X_val, prepare_targets(y_val, loss, X_val.shape[0], network.d_out, dtype, "y_val"))
-
-
-def _nonfinite(network: Network, optimizer, value: float, epoch: int, b_index: int, snaps: tuple,
-               data: tuple) -> NonFiniteError:
-    """Restore the last good parameters (see :func:`fit`) and return the error naming epoch, batch and layer.
-
-    ``snaps`` is (this epoch's snapshot, the previous epoch's or None); ``data`` is
-    (X, targets, batch sizes, buffers, loss) as :func:`fit` holds them.
-    """
-    snap, prev_snap = snaps
-    X, t, sizes, bufs, loss = data
-    where = _first_nonfinite_layer(network)
-    if b_index > 0:  # last good: before this epoch's step b_index
-        _restore(network, optimizer, snap, snap[2], b_index - 1, X, t, sizes, bufs, loss)
-    elif prev_snap is not None:  # last good: before the previous epoch's last step
-        _restore(network, optimizer, prev_snap, prev_snap[2], len(sizes) - 1, X, t, sizes, bufs, loss)
-    else:  # the first loss was already non-finite: the initial parameters stay
-        _restore(network, optimizer, snap, snap[2], 0, X, t, sizes, bufs, loss)
-    err = NonFiniteError(
-        f"training produced a non-finite loss ({value}) at epoch {epoch}, batch {b_index + 1}; "
-        f"first non-finite: {where}; the parameters are restored to their last good "
-        "values (those of the last batch with a finite loss)"
-    )
-    err.epoch, err.batch, err.layer = epoch, b_index + 1, where
-    return err
 
 
 def fit(
@@ -252,23 +147,19 @@ def fit(
 
     Raises
     ------
-    ValueError (InputError) for bad arguments; NonFiniteError naming the epoch, the batch and the
-    first layer with a non-finite value when the loss becomes NaN or inf (attributes ``epoch``,
-    ``batch``, ``layer``). The network's parameters and the optimizer's state are then restored to
-    their last good values: those the last batch with a finite loss was computed with (found by
-    replaying the epoch from a once-per-epoch snapshot, so training pays nothing per batch).
+    ValueError (InputError) for bad arguments; NonFiniteError when the loss becomes NaN or inf, after
+    restoring the parameters and the optimizer's state to the start of the failing epoch: the one
+    policy of both engines, see :mod:`backproplab.divergence` (the error names the epoch, the batch
+    and the first layer with a non-finite value; its ``history`` holds the epochs before).
     """
     epochs, batch_size = _check_fit_args(network, epochs, batch_size, optimizer)
     X, t, val = _check_fit_data(network, X, y, X_val, y_val, loss)
     rng = as_generator(seed, "seed")
     n = X.shape[0]
-    n_full, rest = divmod(n, batch_size)
-    sizes = [batch_size] * n_full + ([rest] if rest else [])
-    bufs = {b: (np.empty((b, X.shape[1]), network.dtype), np.empty((b, t.shape[1]), network.dtype))
-            for b in set(sizes)}
+    batches = _Batches(X, t, batch_size, network.dtype)
     history = History()
-    snap = None
-    report = LoopProgress(progress, epochs=epochs, batches=len(sizes), desc=type(network).__name__)
+    rollback = epoch_rollback(network, optimizer)
+    report = LoopProgress(progress, epochs=epochs, batches=len(batches.sizes), desc=type(network).__name__)
     # overflow turns into inf/NaN silently here and is reported as a NonFiniteError below
     with blas_threads_limit(blas_threads), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         try:
@@ -276,15 +167,18 @@ def fit(
                 start_time = time.perf_counter()
                 report.start_epoch(epoch)
                 order = rng.permutation(n) if shuffle else np.arange(n)
-                # once per epoch (no per-batch cost): parameters and optimizer state, so a non-finite
-                # loss can restore the last good parameters by replaying this epoch's batches
-                prev_snap, snap = snap, ([p.copy() for p in network.parameters()], _copy_state(optimizer), order)
+                rollback.start_epoch()  # once per epoch: what a non-finite loss goes back to
                 lr = float(getattr(optimizer, "lr", float("nan")))
-                total, correct = _train_epoch(network, optimizer, loss, (X, t, sizes, bufs), order, epoch,
-                                              (snap, prev_snap), report)
+                try:
+                    total, correct = _train_epoch(network, optimizer, loss, batches, order, report)
+                except Diverged as div:
+                    raise rollback.fail(div, epoch, history) from None
                 if hasattr(optimizer, "end_epoch"):
                     optimizer.end_epoch()
-                _record_epoch(history, network, loss, val, total / n, correct / n, lr, start_time, report)
+                val_scores = _evaluate(network, *val, loss) if val is not None else None
+                history.append_epoch(train=(total / n, correct / n), val=val_scores, lr=lr,
+                                     epoch_time=time.perf_counter() - start_time)
+                report_epoch(report, history)
         finally:
             report.close()
     return history
@@ -300,45 +194,47 @@ def _check_fit_args(network: Network, epochs: Any, batch_size: Any, optimizer: A
     return epochs, batch_size
 
 
-def _train_epoch(network: Network, optimizer: Any, loss: str, data: tuple, order: np.ndarray, epoch: int,
-                 snaps: tuple, report: LoopProgress) -> tuple[float, float]:
+class _Batches:
+    """Minibatches of ``(X, t)`` gathered into reused buffers, one per batch size (no allocation per batch)."""
+
+    def __init__(self, X: np.ndarray, t: np.ndarray, batch_size: int, dtype: Any):
+        n_full, rest = divmod(X.shape[0], batch_size)
+        self.X, self.t = X, t
+        self.sizes = [batch_size] * n_full + ([rest] if rest else [])
+        self.bufs = {b: (np.empty((b, X.shape[1]), dtype), np.empty((b, t.shape[1]), dtype))
+                     for b in set(self.sizes)}
+
+    def __call__(self, order: np.ndarray):
+        """Yield ``(xb, tb)`` for the consecutive slices of ``order`` (the buffers are overwritten)."""
+        start = 0
+        for size in self.sizes:
+            idx = order[start : start + size]
+            start += size
+            xb, tb = self.bufs[size]
+            np.take(self.X, idx, axis=0, out=xb)
+            np.take(self.t, idx, axis=0, out=tb)
+            yield xb, tb
+
+
+def _train_epoch(network: Network, optimizer: Any, loss: str, batches: _Batches, order: np.ndarray,
+                 report: LoopProgress) -> tuple[float, float]:
     """One pass over ``order`` in minibatches: (summed loss, number correct) over the epoch's samples.
 
-    ``data`` is (X, t, batch sizes, preallocated batch buffers by size); ``snaps`` the epoch's and the
-    previous epoch's snapshots, for restoring the last good parameters on a non-finite loss.
+    Raises :class:`~backproplab.divergence.Diverged` at the first batch whose loss is not finite, before
+    that batch's step (one ``isfinite`` on the scalar loss per batch).
     """
-    X, t, sizes, bufs = data
     params, grads = network.parameters(), network.gradients()
     last_act = network.layers[-1].activation
-    total, correct, start = 0.0, 0.0, 0
-    for b_index, size in enumerate(sizes):
-        idx = order[start : start + size]
-        start += size
-        xb, tb = bufs[size]
-        np.take(X, idx, axis=0, out=xb)
-        np.take(t, idx, axis=0, out=tb)
+    total, correct, seen = 0.0, 0.0, 0
+    for b_index, (xb, tb) in enumerate(batches(order)):
         out = network._forward(xb)
         value, grad = loss_and_grad(loss, out, tb)
         if not np.isfinite(value):
-            raise _nonfinite(network, optimizer, value, epoch, b_index, snaps, (X, t, sizes, bufs, loss))
-        total += value * size
+            raise Diverged(b_index + 1, len(batches.sizes), value)
+        seen += len(xb)
+        total += value * len(xb)
         correct += count_correct(loss, out, tb, last_act)
         network.backward(grad)
         optimizer.step(params, grads)
-        report.step(1, total / start)
+        report.step(1, total / seen)
     return total, correct
-
-
-def _record_epoch(history: History, network: Network, loss: str, val: Any, train_loss: float, train_acc: float,
-                  lr: float, start_time: float, report: LoopProgress) -> None:
-    """Append the epoch's numbers (validation evaluated now) and report them."""
-    history.train_loss.append(train_loss)
-    history.train_acc.append(train_acc)
-    history.lr.append(lr)
-    extra = {}
-    if val is not None:
-        extra["val_loss"], extra["val_acc"] = _evaluate(network, *val, loss)
-        history.val_loss.append(extra["val_loss"])
-        history.val_acc.append(extra["val_acc"])
-    history.epoch_time.append(time.perf_counter() - start_time)
-    report.end_epoch(train_loss, train_acc, history.epoch_time[-1], **extra)

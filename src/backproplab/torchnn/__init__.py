@@ -1,7 +1,8 @@
 """PyTorch side: the course's reference models, a fast seeded training loop, probes and a fit verdict.
 
 * :mod:`~backproplab.torchnn.models`: ``ANN_sigmoid``, ``ANN_relu``, ``PyTorchANN``, ``PyTorchCNN``, ``MLP``.
-* :mod:`~backproplab.torchnn.train`: ``fit``, ``evaluate``, ``History``, ``plot_history``.
+* :mod:`~backproplab.torchnn.train`: ``fit``, ``evaluate``; ``History`` and ``plot_history`` (from
+  :mod:`backproplab.history`, the same class the NumPy engine returns).
 * :mod:`~backproplab.torchnn.checkpoint`: atomic, safely loaded checkpoints that resume exactly.
 * :mod:`~backproplab.torchnn.probes`: ``GradientMagnitudes``, ``ActivationStats``, ``DeadUnits``.
 * :mod:`~backproplab.torchnn.diagnose`: ``diagnose(history) -> Verdict``.

@@ -40,9 +40,10 @@ from torch import nn
 
 from backproplab.errors import CheckpointError, InputError
 from backproplab.files import atomic_open
+from backproplab.history import History
 
 __all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "save_checkpoint", "load_checkpoint",
-           "read_checkpoint", "apply_checkpoint", "check_state_dict"]
+           "read_checkpoint", "apply_checkpoint", "check_state_dict", "EpochCheckpoints"]
 
 CHECKPOINT_FORMAT = "backproplab.torchnn.checkpoint"
 CHECKPOINT_VERSION = 2
@@ -210,36 +211,16 @@ def _check_fields(payload: dict[str, Any], path: Path) -> None:
         _check_history(payload["history"], epoch, path)
 
 
-_PER_EPOCH = ("train_loss", "train_acc", "epoch_time", "val_loss", "val_acc")
-
-
 def _check_history(history: dict[str, Any], epoch: int, path: Path) -> None:
-    """Per-epoch lists of numbers, as long as each other, with at least ``epoch`` training rows."""
-    for key in _PER_EPOCH:
-        values = history.get(key, [])
-        if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                   for v in values):
-            raise CheckpointError(f"checkpoint {path}: history[{key!r}] must be a list of numbers, got "
-                                  f"{type(values).__name__}")
-    rows = len(history.get("train_loss", []))
-    lengths = {k: len(history.get(k, [])) for k in _PER_EPOCH[1:3]}
-    if any(n != rows for n in lengths.values()) or len(history.get("val_loss", [])) > rows \
-            or len(history.get("val_loss", [])) != len(history.get("val_acc", [])):
-        raise CheckpointError(f"checkpoint {path}: history lists disagree in length (train_loss {rows}, "
-                              f"{', '.join(f'{k} {n}' for k, n in lengths.items())}, val_loss "
-                              f"{len(history.get('val_loss', []))}, val_acc {len(history.get('val_acc', []))})")
+    """What :meth:`History.from_dict` reads (per-epoch lists of numbers of agreeing lengths), with at
+    least ``epoch`` training rows. A history written before ``lr`` was recorded is read (lr: NaN)."""
+    try:
+        rows = History.from_dict(history).epochs
+    except InputError as exc:
+        raise CheckpointError(f"checkpoint {path}: {exc}") from None
     if rows < epoch:
         raise CheckpointError(f"checkpoint {path}: 'epoch' says {epoch} epochs were completed, but its history "
                               f"holds only {rows}")
-    if history.get("params") is not None and not isinstance(history["params"], dict):
-        raise CheckpointError(f"checkpoint {path}: history['params'] must be a dict, got "
-                              f"{type(history['params']).__name__}")
-    probes = history.get("probes") or {}
-    if not isinstance(probes, dict) or not all(
-            isinstance(records, dict) and all(isinstance(v, list) for v in records.values())
-            for records in probes.values()):
-        raise CheckpointError(f"checkpoint {path}: history['probes'] must map each probe name to a dict of "
-                              "lists of numbers")
 
 
 def check_state_dict(expected: dict[str, torch.Tensor], found: dict[str, Any], source: str) -> None:
@@ -308,3 +289,31 @@ def apply_checkpoint(payload: dict[str, Any], path: str | os.PathLike, model: nn
             module.load_state_dict(payload["model"])
         except (RuntimeError, TypeError) as exc:
             raise CheckpointError(f"checkpoint {path}: model state does not load ({exc})") from exc
+
+
+class EpochCheckpoints:
+    """The checkpoint add-on of :func:`~backproplab.torchnn.train.fit`: when to write, and what.
+
+    With ``path`` None (no ``checkpoint=``, or a rank other than 0 under DDP) it writes nothing.
+    Otherwise :meth:`end_epoch` writes after every ``every``-th epoch and after the last
+    (``epochs``), with the RNG states ``rng()`` returns then; :meth:`after_restore` writes the state
+    a divergence was rolled back to (the start of the failing epoch, whatever ``every`` skipped).
+    """
+
+    def __init__(self, path: str | os.PathLike | None, every: int, epochs: int, model: nn.Module,
+                 optimizer: torch.optim.Optimizer, rng: Any):
+        self.path, self.every, self.epochs = path, every, epochs
+        self.model, self.optimizer, self.rng = model, optimizer, rng
+
+    def end_epoch(self, done: int, history: Any) -> None:
+        """After ``done`` completed epochs (1-based count)."""
+        if self.path is not None and (done % self.every == 0 or done == self.epochs):
+            save_checkpoint(self.path, self.model, self.optimizer, history=history, epoch=done, rng=self.rng())
+
+    def after_restore(self, epoch: int, snapshot: dict[str, Any], history: Any) -> str:
+        """Write the state restored at the start of ``epoch`` (1-based); the note for the error message."""
+        if self.path is None:
+            return ""
+        save_checkpoint(self.path, self.model, self.optimizer, history=history, epoch=epoch - 1,
+                        rng=snapshot["rng"])
+        return f"; checkpoint {self.path} holds that state (epoch {epoch - 1})"

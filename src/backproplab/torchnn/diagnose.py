@@ -1,6 +1,6 @@
 """A verdict on a training run from its learning curves: the rule is written down, not guessed.
 
-:func:`diagnose` reads the last epochs of a :class:`~backproplab.torchnn.train.History` (or its
+:func:`diagnose` reads the last epochs of a :class:`~backproplab.history.History` (either engine's, or its
 ``to_dict()``) and returns a :class:`Verdict` whose label is one of ``"not converged"``,
 ``"overfitting"``, ``"underfitting"`` or ``"generalizing well"``, with a one-line explanation that
 cites the numbers the rule looked at.

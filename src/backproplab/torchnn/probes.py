@@ -340,3 +340,35 @@ class PausedProbes:
         for c in reversed(self.contexts):
             c.__exit__(*exc)
 
+
+
+class ProbeSet:
+    """The probes add-on of :func:`~backproplab.torchnn.train.fit`, for one call.
+
+    As a context manager it attaches the probes not yet attached (to ``module``) and removes those
+    again on the way out; :meth:`paused` pauses them all (validation is not training);
+    :meth:`flush_into` moves each probe's records of the epoch into ``history.probes[probe.name]``.
+    """
+
+    def __init__(self, probes: Sequence[Probe], module: nn.Module):
+        self.probes, self.module = list(probes), module
+        self._attached: list[Probe] = []
+
+    def __enter__(self) -> ProbeSet:
+        self._attached = [p for p in self.probes if not p.attached]
+        for p in self._attached:
+            p.attach(self.module)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for p in self._attached:
+            p.remove()
+
+    def paused(self) -> PausedProbes:
+        return PausedProbes(self.probes)
+
+    def flush_into(self, history: Any) -> None:
+        for p in self.probes:
+            slot = history.probes.setdefault(p.name, {})
+            for key, values in p.flush().items():
+                slot.setdefault(key, []).extend(values)

@@ -1,10 +1,11 @@
-"""What :func:`~backproplab.torchnn.train.fit` does when the loss goes NaN/inf: go back and find where.
+"""The torch engine's side of the divergence policy (:mod:`backproplab.divergence`): save, restore, locate.
 
 Finiteness is read once per epoch (no read-back per batch), so the loop only learns *that* an epoch
-diverged (:class:`Diverged`, with the first bad batch). :func:`snapshot_state` keeps the start of
-each epoch; :func:`locate_nonfinite` replays the epoch from it up to the bad batch with hooks on
-every module and names the first non-finite activation or gradient; :func:`restore_state` puts the
-model, optimizer and RNGs back to the last good state; :func:`nonfinite_error` words the error.
+diverged (:class:`~backproplab.divergence.Diverged`, with the first bad batch). :func:`snapshot_state`
+keeps the start of each epoch (model, optimizer, both RNGs); :func:`locate_nonfinite` replays the
+epoch from it up to the bad batch with hooks on every module and names the first non-finite
+activation or gradient; :func:`restore_state` puts the snapshot back. :func:`epoch_rollback` ties them
+into the :class:`~backproplab.divergence.EpochRollback` that ``fit`` uses.
 """
 
 from __future__ import annotations
@@ -15,20 +16,30 @@ from typing import Any
 import torch
 from torch import nn
 
-from backproplab.errors import NonFiniteError
+from backproplab.divergence import Diverged, EpochRollback
 from backproplab.torchnn.distributed import epoch_batches
-from backproplab.torchnn.inputs import LossFn
+from backproplab.torchnn.probes import ProbeSet
 from backproplab.torchnn.resume import snapshot_rng
 
-__all__ = ["Diverged", "snapshot_state", "restore_state", "locate_nonfinite", "nonfinite_error"]
+__all__ = ["epoch_rollback", "snapshot_state", "restore_state", "locate_nonfinite"]
 
 
-class Diverged(Exception):
-    """An epoch whose loss went non-finite at batch ``batch`` (1-based) of ``n_batches``."""
+def epoch_rollback(run: Any, X: torch.Tensor, y: torch.Tensor, batch_size: int, probes: ProbeSet,
+                   after_restore: Any = None) -> EpochRollback:
+    """The rollback of one ``fit`` call: ``run`` is its ``_Run`` (net, module, opt, loss_fn, generator,
+    dev, world, rank, cuda_devices); the probes are paused while the epoch is replayed."""
 
-    def __init__(self, batch: int, n_batches: int):
-        super().__init__(batch, n_batches)
-        self.batch, self.n_batches = batch, n_batches
+    def save() -> dict[str, Any]:
+        return snapshot_state(run.module, run.opt, run.generator, run.cuda_devices)
+
+    def restore(snapshot: dict[str, Any]) -> None:
+        restore_state(run.module, run.opt, run.generator, snapshot)
+
+    def locate(snapshot: dict[str, Any], div: Diverged) -> str:
+        with probes.paused():
+            return locate_nonfinite(run, X, y, batch_size, snapshot, div.batch)
+
+    return EpochRollback(save, restore, locate, after_restore)
 
 
 def snapshot_state(module: nn.Module, opt: torch.optim.Optimizer, generator: torch.Generator,
@@ -48,14 +59,16 @@ def restore_state(module: nn.Module, opt: torch.optim.Optimizer, generator: torc
         torch.cuda.set_rng_state(snapshot["rng"]["cuda"][0], snapshot["cuda_devices"][0])
 
 
-def locate_nonfinite(net: nn.Module, module: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn,
-                      X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator,
-                      dev: torch.device, world: int, rank: int, snapshot: dict[str, Any], bad: int) -> str:
+def locate_nonfinite(run: Any, X: torch.Tensor, y: torch.Tensor, batch_size: int, snapshot: dict[str, Any],
+                     bad: int) -> str:
     """Replay the epoch from ``snapshot`` up to batch ``bad`` (1-based), checking every value on the way.
 
     Returns the first non-finite gradient of the step before ``bad``, else the first module whose
     output is non-finite at ``bad`` (forward order), else the first non-finite gradient at ``bad``.
+    ``run`` is fit's ``_Run`` (what it trains with: net, module, opt, loss_fn, generator, dev, world, rank).
     """
+    net, module, opt, loss_fn, generator = run.net, run.module, run.opt, run.loss_fn, run.generator
+    dev, world, rank = run.dev, run.world, run.rank
     restore_state(module, opt, generator, snapshot)
     nn.Module.train(net, True)
     perm = torch.randperm(len(X), generator=generator).to(dev)
@@ -97,15 +110,3 @@ def locate_nonfinite(net: nn.Module, module: nn.Module, opt: torch.optim.Optimiz
         output_layer = last[0] if last else type(module).__name__
         return bad_grad() or f"no activation or gradient; the loss of the output layer {output_layer} overflowed"
     return "not found on replay (the run was not deterministic)"
-
-
-def nonfinite_error(div: Diverged, epoch: int, where: str, checkpoint: Any) -> NonFiniteError:
-    """The error for a loss that went NaN/inf in ``epoch`` (0-based), after the state was restored."""
-    saved = f"; checkpoint {checkpoint} holds that state (epoch {epoch})" if checkpoint is not None else ""
-    err = NonFiniteError(
-        f"training loss became non-finite at epoch {epoch + 1}, batch {div.batch} of "
-        f"{div.n_batches}; first non-finite: {where}; the model and optimizer are restored to "
-        f"their last good state, the start of epoch {epoch + 1}{saved}; try a smaller learning rate")
-    err.epoch, err.batch, err.layer = epoch + 1, div.batch, where
-    return err
-

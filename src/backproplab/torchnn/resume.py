@@ -15,8 +15,8 @@ import torch
 from torch import nn
 
 from backproplab.errors import CheckpointError
+from backproplab.history import History
 from backproplab.torchnn.checkpoint import apply_checkpoint, read_checkpoint
-from backproplab.torchnn.history import History
 from backproplab.torchnn.probes import Probe
 
 __all__ = ["resume_from", "resumed_history", "snapshot_rng"]

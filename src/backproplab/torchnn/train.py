@@ -20,11 +20,15 @@ global batch of ``batch_size * N`` samples, and the result equals single-process
 ``batch_size * N`` (see :mod:`backproplab.torchnn.distributed`); only rank 0 writes checkpoints and
 shows progress; every rank returns the same history.
 
-Where things are: the bare loop is here (:func:`fit`, ``_train_epochs``, ``_train_epoch``); the
-checks at the door in :mod:`~backproplab.torchnn.inputs`; checkpoint resume in
-:mod:`~backproplab.torchnn.resume`; the divergence replay in :mod:`~backproplab.torchnn.replay`; the
-DDP sharding in :mod:`~backproplab.torchnn.distributed`; :class:`History` in
-:mod:`~backproplab.torchnn.history`.
+Where things are: the bare loop is here (:func:`fit`, ``_train_epochs``, ``_train_epoch``); what it
+calls are add-ons, each in its own module: the checks at the door in
+:mod:`~backproplab.torchnn.inputs`; checkpoint writing (``EpochCheckpoints``) in
+:mod:`~backproplab.torchnn.checkpoint` and resuming in :mod:`~backproplab.torchnn.resume`; the
+learning-rate schedule in :mod:`~backproplab.torchnn.schedule`; the probes (``ProbeSet``) in
+:mod:`~backproplab.torchnn.probes`; the divergence rollback and replay in
+:mod:`~backproplab.torchnn.replay` (the policy, shared with the NumPy engine, in
+:mod:`backproplab.divergence`); the DDP sharding in :mod:`~backproplab.torchnn.distributed`;
+:class:`History`, shared with the NumPy engine, in :mod:`backproplab.history`.
 """
 
 from __future__ import annotations
@@ -40,11 +44,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from backproplab.divergence import Diverged, EpochRollback
 from backproplab.errors import InputError
+from backproplab.history import History, plot_history, report_epoch
 from backproplab.progress import LoopProgress
 from backproplab.torchnn import distributed as ddp
-from backproplab.torchnn.checkpoint import save_checkpoint
-from backproplab.torchnn.history import History, plot_history
+from backproplab.torchnn.checkpoint import EpochCheckpoints
 from backproplab.torchnn.inputs import (
     LossFn,
     check_options,
@@ -53,15 +58,10 @@ from backproplab.torchnn.inputs import (
     positive_int,
     to_device_checked,
 )
-from backproplab.torchnn.probes import PausedProbes, Probe, unwrap_model
-from backproplab.torchnn.replay import (
-    Diverged,
-    locate_nonfinite,
-    nonfinite_error,
-    restore_state,
-    snapshot_state,
-)
+from backproplab.torchnn.probes import Probe, ProbeSet, unwrap_model
+from backproplab.torchnn.replay import epoch_rollback
 from backproplab.torchnn.resume import resume_from, resumed_history, snapshot_rng
+from backproplab.torchnn.schedule import LrSchedule
 
 __all__ = ["History", "fit", "evaluate", "resolve_device", "make_optimizer", "plot_history"]
 
@@ -178,11 +178,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     ----------
     model : nn.Module
         Maps ``X[batch]`` to logits ``[B, C]``. Moved to ``device``.
-    train : (X [N, ...] float, y [N] int64), as tensors or NumPy arrays, or a DataLoader of such batches
-        NumPy arrays are used without a copy; a DataLoader is read once and concatenated (``fit``
-        makes its own batches, so the loader's batch size and order do not matter).
-        ``X`` has the dtype of the model's parameters (float32 for a default model); another dtype
-        (float16, float64, integers) is refused with an error naming it, never converted silently.
+    train : (X [N, ...] float, y [N] int64), as tensors or NumPy arrays (no copy), or a DataLoader
+        (read once and concatenated; ``fit`` makes its own batches). ``X`` has the dtype of the
+        model's parameters; another dtype is refused with an error naming it, never converted.
     val : (X_val, y_val), optional
         Evaluated after every epoch (eval mode, probes paused).
     epochs, batch_size : int
@@ -190,20 +188,16 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     optimizer : None, str, torch.optim.Optimizer or callable(params)
         ``None``/``"sgd"`` → SGD(lr, momentum); ``"adam"``, ``"adamw"``, ``"rmsprop"``; an instance
         built on ``model.parameters()``; or a factory.
-    lr, momentum, weight_decay : float
-        Used when the optimizer is built here.
+    lr, momentum, weight_decay : float, used when the optimizer is built here
     loss : "cross_entropy", "nll" or callable(logits, y) → mean loss
-    device : "auto", "cpu", "cuda", torch.device
-        ``"auto"`` picks CUDA when available. Data and model are moved there once.
+    device : "auto" (CUDA when available), "cpu", "cuda", torch.device; data and model go there once
     seed : int
         Seeds the batch-order generator and (forked) global RNG used by dropout.
     probes : sequence of Probe
         Attached for the call (and removed after), paused during validation, flushed per epoch into
         ``history.probes[probe.name]``.
     progress : bool or None
-        Report progress on stderr (rank 0 only): a bar with epoch, batch, running loss and ETA, and
-        one line per epoch. ``True`` reports in the form the run's setting asks for (``reproduce``
-        and the ``backproplab`` command set it: lines when stderr is not a terminal), ``None`` only
+        Progress on stderr (rank 0): ``True`` in the form the run's setting asks for, ``None`` only
         when a run set one, ``False`` never; see :mod:`backproplab.progress`.
     checkpoint : path, optional
         Written atomically every ``checkpoint_every`` epochs and after the last (rank 0 only).
@@ -212,25 +206,24 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     history : History, optional
         Continue appending to this history (e.g. a model's earlier runs).
     lr_schedule : callable(epoch) -> float, optional
-        Multiplier of each parameter group's base learning rate for epoch ``epoch`` (0-based), set at
-        the start of every epoch (after a resume too), e.g. ``lambda e: 0.1 if e >= 4 else 1.0``.
+        Multiplier of the base learning rate for epoch ``epoch`` (0-based), e.g. a step decay
+        ``lambda e: 0.1 if e >= 4 else 1.0``; see :mod:`~backproplab.torchnn.schedule`.
 
     Under ``torchrun`` the same call trains with DDP; see the module docstring.
 
     Returns
     -------
-    History
+    History, with ``lr`` the rate each epoch trained with, and ``params`` and ``probes``.
 
     Raises
     ------
     InputError for bad arguments; CheckpointError for unusable checkpoints; NonFiniteError when the
-    loss becomes NaN/inf, naming the epoch, the batch and the first layer whose activation or
-    gradient went non-finite (attributes ``epoch``, ``batch``, ``layer``; found by a replay, see
-    :mod:`~backproplab.torchnn.replay`). The model and optimizer are left at the start of the failing
-    epoch, the last good state, and a ``checkpoint`` is written with it.
+    loss becomes NaN/inf, after restoring the model, the optimizer and the RNGs to the start of the
+    failing epoch: the one policy of both engines, see :mod:`backproplab.divergence`. It names the
+    epoch, the batch and the first layer whose activation or gradient went non-finite (found by a
+    replay, see :mod:`~backproplab.torchnn.replay`); a ``checkpoint`` is written with that state.
     """
-    X, y = check_pair(train, "train")
-    val = check_pair(val, "val") if val is not None else None
+    (X, y), val = check_pair(train, "train"), check_pair(val, "val") if val is not None else None
     epochs, batch_size, checkpoint_every = (positive_int(name, value) for name, value in (
         ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)))
     check_options(seed, resume, checkpoint, probes)
@@ -241,9 +234,14 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     with torch.random.fork_rng(devices=run.cuda_devices):
         torch.manual_seed(seed)
         start_epoch, hist = run.resume(checkpoint if resume else None, epochs, hist, run_params, probes)
-        _train_epochs(run, X, y, val, hist, start_epoch, epochs, batch_size=batch_size, probes=probes,
-                      progress=progress, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
-                      eval_batch_size=eval_batch_size, lr_schedule=lr_schedule)
+        checkpoints = EpochCheckpoints(checkpoint if run.rank == 0 else None, checkpoint_every, epochs,
+                                       run.module, run.opt, run.rng_state)
+        with ProbeSet(probes, run.module) as probe_set, run.progress(progress, epochs, start_epoch, len(X),
+                                                                     batch_size) as report:
+            addons = _AddOns(LrSchedule(run.opt, lr_schedule), probe_set, checkpoints,
+                             epoch_rollback(run, X, y, batch_size, probe_set, checkpoints.after_restore))
+            _train_epochs(run, (X, y, val), hist, range(start_epoch, epochs), batch_size, eval_batch_size, addons,
+                          report)
     return hist
 
 
@@ -292,6 +290,15 @@ class _Run:
         state = resume_from(checkpoint, self.module, self.opt, epochs, self.generator, self.cuda_devices)
         return state["epoch"], resumed_history(state, hist, run_params, probes)
 
+    def rng_state(self) -> dict[str, Any]:
+        """Both RNG states now (the batch-order generator, the global one), for a checkpoint."""
+        return snapshot_rng(self.generator, self.cuda_devices)
+
+    def progress(self, progress: bool | None, epochs: int, start_epoch: int, n: int, batch_size: int) -> LoopProgress:
+        """The progress reporter (rank 0 only) for epochs ``start_epoch + 1 .. epochs`` of ``n`` samples."""
+        return LoopProgress(progress if self.rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
+                            batches=ddp.count_batches(n, batch_size, self.world), desc=type(self.module).__name__)
+
     def params(self, epochs: int, batch_size: int, seed: int, n_train: int, val: Any) -> dict[str, Any]:
         """How the run is made, for ``History.params``."""
         return {"epochs": epochs, "batch_size": batch_size, "optimizer": type(self.opt).__name__,
@@ -299,90 +306,48 @@ class _Run:
                 "world_size": self.world, "n_train": n_train, "n_val": len(val[0]) if val is not None else 0}
 
 
-def _train_epochs(run: _Run, X: torch.Tensor, y: torch.Tensor, val: Any, hist: History, start_epoch: int,
-                  epochs: int, *, batch_size: int, probes: Sequence[Probe], progress: bool | None,
-                  checkpoint: str | os.PathLike | None, checkpoint_every: int, eval_batch_size: int,
-                  lr_schedule: Callable[[int], float] | None) -> None:
-    """The bare loop: epochs ``start_epoch..epochs-1``, appended to ``hist``; a diverged epoch is replayed."""
-    module, opt, rank = run.module, run.opt, run.rank
-    base_lrs = _base_lrs(opt, lr_schedule is not None)
-    attached = [p for p in probes if not p.attached]
-    for p in attached:
-        p.attach(module)
-    report = LoopProgress(progress if rank == 0 else False, epochs=epochs, first_epoch=start_epoch + 1,
-                          batches=ddp.count_batches(len(X), batch_size, run.world), desc=type(module).__name__)
-    try:
-        for epoch in range(start_epoch, epochs):
-            t0 = time.perf_counter()
-            report.start_epoch(epoch + 1)
-            if lr_schedule is not None:
-                _apply_lr_schedule(opt, lr_schedule, epoch, base_lrs)
-            # once per epoch (nothing per batch): the state a non-finite loss goes back to
-            snapshot = snapshot_state(module, opt, run.generator, run.cuda_devices)
-            try:
-                train_scores = _train_epoch(run.net, opt, run.loss_fn, X, y, batch_size, run.generator, run.dev,
-                                            run.world, rank, report)
-            except Diverged as div:
-                with PausedProbes(probes):
-                    where = locate_nonfinite(run.net, module, opt, run.loss_fn, X, y, batch_size, run.generator,
-                                             run.dev, run.world, rank, snapshot, div.batch)
-                restore_state(module, opt, run.generator, snapshot)
-                if checkpoint is not None and rank == 0:
-                    save_checkpoint(checkpoint, module, opt, history=hist, epoch=epoch, rng=snapshot["rng"])
-                raise nonfinite_error(div, epoch, where, checkpoint if rank == 0 else None) from None
-            with PausedProbes(probes):  # validation is not training: the probes do not record it
-                scores = evaluate(module, *val, batch_size=eval_batch_size, loss=run.loss_fn) if val else None
-            _record_epoch(hist, train_scores, scores, probes, time.perf_counter() - t0, report)
-            done = epoch + 1
-            if checkpoint is not None and rank == 0 and (done % checkpoint_every == 0 or done == epochs):
-                save_checkpoint(checkpoint, module, opt, history=hist, epoch=done,
-                                rng=snapshot_rng(run.generator, run.cuda_devices))
-    finally:
-        report.close()
-        for p in attached:
-            p.remove()
+@dataclass
+class _AddOns:
+    """What the bare loop calls besides training: each an object from its own module."""
+
+    schedule: LrSchedule  # sets the epoch's learning rate (torchnn.schedule)
+    probes: ProbeSet  # paused for validation, flushed into the history (torchnn.probes)
+    checkpoints: EpochCheckpoints  # written every k epochs (torchnn.checkpoint)
+    rollback: EpochRollback  # the divergence policy (backproplab.divergence, torchnn.replay)
 
 
-
-def _base_lrs(opt: torch.optim.Optimizer, scheduled: bool) -> list[float]:
-    """Each group's learning rate before any schedule (kept as ``initial_lr`` when a schedule scales it)."""
-    if scheduled:
-        return [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
-    return [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
-
-
-def _apply_lr_schedule(opt: torch.optim.Optimizer, lr_schedule: Callable[[int], float], epoch: int,
-                       base_lrs: list[float]) -> None:
-    factor = float(lr_schedule(epoch))
-    if not (math.isfinite(factor) and factor > 0):
-        raise InputError(f"lr_schedule({epoch}) must be a positive number, got {factor!r}")
-    for group, base in zip(opt.param_groups, base_lrs, strict=True):
-        group["lr"] = base * factor
-
-
-def _record_epoch(hist: History, train: tuple[float, float], val: tuple[float, float] | None,
-                  probes: Sequence[Probe], seconds: float, report: LoopProgress) -> None:
-    """Append the epoch's (loss, accuracy) on train and validation, its probe records and its time."""
-    hist.train_loss.append(train[0])
-    hist.train_acc.append(train[1])
-    if val is not None:
-        hist.val_loss.append(val[0])
-        hist.val_acc.append(val[1])
-    for p in probes:
-        slot = hist.probes.setdefault(p.name, {})
-        for key, values in p.flush().items():
-            slot.setdefault(key, []).extend(values)
-    hist.epoch_time.append(seconds)
-    report.end_epoch(*train, seconds, **({"val_loss": val[0], "val_acc": val[1]} if val is not None else {}))
+def _train_epochs(run: _Run, data: tuple[torch.Tensor, torch.Tensor, Any], hist: History, epochs: range,
+                  batch_size: int, eval_batch_size: int, addons: _AddOns, report: LoopProgress) -> None:
+    """The bare loop: train ``epochs`` (0-based), appending each to ``hist``."""
+    X, y, val = data
+    for epoch in epochs:
+        t0 = time.perf_counter()
+        report.start_epoch(epoch + 1)
+        lr = addons.schedule.start_epoch(epoch)
+        addons.rollback.start_epoch()  # once per epoch (nothing per batch): what a NaN/inf loss goes back to
+        try:
+            train_scores = _train_epoch(run, X, y, batch_size, report)
+        except Diverged as div:
+            raise addons.rollback.fail(div, epoch + 1, hist) from None
+        with addons.probes.paused():  # validation is not training: the probes do not record it
+            val_scores = evaluate(run.module, *val, batch_size=eval_batch_size, loss=run.loss_fn) if val else None
+        hist.append_epoch(train=train_scores, val=val_scores, lr=lr, epoch_time=time.perf_counter() - t0)
+        addons.probes.flush_into(hist)
+        report_epoch(report, hist)
+        addons.checkpoints.end_epoch(epoch + 1, hist)
 
 
-def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X: torch.Tensor, y: torch.Tensor,
-                 batch_size: int, generator: torch.Generator, dev: torch.device, world: int, rank: int,
+def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
                  report: LoopProgress) -> tuple[float, float]:
-    """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used."""
+    """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used.
+
+    Raises :class:`~backproplab.divergence.Diverged` (with the first bad batch) when the epoch's loss
+    sum, read once at the end, is not finite.
+    """
+    net, opt, loss_fn, dev, world = run.net, run.opt, run.loss_fn, run.dev, run.world
     nn.Module.train(net, True)
     n = len(X)
-    perm = torch.randperm(n, generator=generator).to(dev, non_blocking=True)
+    perm = torch.randperm(n, generator=run.generator).to(dev, non_blocking=True)
     global_batch = batch_size * world
     loss_sum = torch.zeros((), dtype=torch.float32, device=dev)
     correct = torch.zeros((), dtype=torch.int64, device=dev)
@@ -393,7 +358,7 @@ def _train_epoch(net: nn.Module, opt: torch.optim.Optimizer, loss_fn: LossFn, X:
     def running_loss() -> float:  # read only when the bar draws (a device sync every REFRESH_S)
         return float(loss_sum) / max(seen, 1)
 
-    for idx, scale in ddp.epoch_batches(perm, n, global_batch, world, rank):
+    for idx, scale in ddp.epoch_batches(perm, n, global_batch, world, run.rank):
         xb = X.index_select(0, idx)
         yb = y.index_select(0, idx)
         out = net(xb)

@@ -1,0 +1,97 @@
+"""One divergence policy (backproplab.divergence) for both engines: the same setup, the same error, the
+parameters and optimizer state back at the start of the failing epoch."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import backproplab.scratch as scratch
+import backproplab.torchnn as torchnn
+from backproplab.divergence import Diverged, EpochRollback, nonfinite_error
+from backproplab.errors import NonFiniteError
+
+#: both engines word it this way
+MESSAGE = re.compile(r"training loss became non-finite.* at epoch (\d+), batch (\d+) of (\d+); first non-finite: "
+                     r"(.+); the parameters and optimizer state are restored to the start of epoch \1, the last good "
+                     r"state")
+
+
+def _data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 4)).astype(np.float32) * 10
+    return X, (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0).astype(np.int64)
+
+
+def _scratch_run(epochs: int, lr: float):
+    """(the error or None, the parameters before and after the call) of the NumPy engine on the shared setup."""
+    X, y = _data()
+    net = scratch.Network.from_sizes([4, 16, 3], ["relu", "identity"], seed=0, dtype=np.float32)
+    before = [p.copy() for p in net.parameters()]
+    try:
+        scratch.fit(net, X, y, epochs, 16, scratch.SGD(lr, momentum=0.9), seed=0, progress=False)
+        err = None
+    except NonFiniteError as exc:
+        err = exc
+    return err, before, [p.copy() for p in net.parameters()]
+
+
+def _torch_run(epochs: int, lr: float):
+    X, y = _data()
+    torch.manual_seed(0)
+    model = torchnn.MLP([4, 16, 3])
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    try:
+        torchnn.fit(model, (X, y), epochs=epochs, batch_size=16, lr=lr, momentum=0.9, seed=0, progress=False,
+                    device="cpu")
+        err = None
+    except NonFiniteError as exc:
+        err = exc
+    return err, before, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("run", [_scratch_run, _torch_run], ids=["scratch", "torchnn"])
+@pytest.mark.parametrize("lr", [1e6, 1e3])
+def test_the_same_diverging_setup_gives_the_same_error_and_the_epoch_start(run, lr) -> None:
+    err, initial, params = run(20, lr)
+    assert isinstance(err, NonFiniteError), "the setup must diverge"
+    match = MESSAGE.search(str(err))
+    assert match, str(err)
+    assert (int(match[1]), int(match[2]), int(match[3]), match[4]) == (err.epoch, err.batch, err.n_batches, err.layer)
+    assert err.n_batches == 4 and 1 <= err.batch <= 4 and err.layer
+    assert len(err.history) == err.epoch - 1 and err.history.epochs == err.epoch - 1
+    assert all(np.isfinite(p).all() for p in params)
+    # the saved state: an uninterrupted run of the epochs before the failing one (none: the initial weights)
+    expected = run(err.epoch - 1, lr)[2] if err.epoch > 1 else initial
+    for got, want in zip(params, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_rollback_locates_before_it_restores_and_words_one_error() -> None:
+    calls, state = [], {"w": 1.0}
+
+    def save():
+        calls.append("save")
+        return dict(state)
+
+    def restore(snapshot):
+        calls.append("restore")
+        state.update(snapshot)
+
+    def locate(snapshot, div):
+        calls.append(f"locate w={state['w']}")
+        return "layers[0].W"
+
+    rollback = EpochRollback(save, restore, locate, after_restore=lambda e, s, h: calls.append("after") or "; noted")
+    rollback.start_epoch()
+    state["w"] = float("inf")
+    err = rollback.fail(Diverged(3, 5, float("nan")), 2, history=["row"])
+    assert calls == ["save", "locate w=inf", "restore", "after"] and state == {"w": 1.0}
+    assert str(err).startswith("training loss became non-finite (nan) at epoch 2, batch 3 of 5; first non-finite: "
+                               "layers[0].W; the parameters and optimizer state are restored to the start of epoch 2, "
+                               "the last good state; noted")
+    assert (err.epoch, err.batch, err.n_batches, err.layer, err.history) == (2, 3, 5, "layers[0].W", ["row"])
+    assert "(" not in str(nonfinite_error(Diverged(1, 1), 1, "x")).split("at epoch")[0]  # value unknown: not shown
