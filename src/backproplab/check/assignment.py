@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.check.compare import Bad
-from backproplab.check.result import Assertion, ItemResult, SubmissionResult
+from backproplab.check.result import Assertion, ItemResult, ManualResult, SubmissionResult
 from backproplab.check.runner import Limits, ProbeOutput, run_items
 
 Judge = Callable[["Context", ProbeOutput], list[Assertion]]
@@ -74,15 +74,25 @@ class FashionRun:
 @dataclass(frozen=True)
 class ManualItem:
     """A written item a marker grades by hand (a derivation, an explanation): listed with the
-    reference answers the marker needs (``reference()``), never scored by the checker."""
+    reference answers the marker needs (``reference()``), never scored by the checker.
+
+    ``for_submission``: where the answers depend on the submission (JKU Task 2: the network the
+    notebook states), the submission's path -> (the reference answers, notes for the marker); it
+    reads the file as data and never runs it.
+    """
 
     id: str
     title: str
     points: float
     reference: Callable[[], str]
+    for_submission: Callable[[Path], tuple[str, list[str]]] | None = None
 
-    def text(self) -> str:
-        return f"{self.id} {self.title} ({self.points:g} points), marked by hand. Reference:\n{self.reference()}"
+    def result(self, source: Path | None = None) -> ManualResult:
+        """The item with its reference answers, for ``source`` when they depend on it."""
+        if self.for_submission is None or source is None:
+            return ManualResult(self.id, self.title, self.points, self.reference())
+        text, notes = self.for_submission(Path(source))
+        return ManualResult(self.id, self.title, self.points, text, notes)
 
 
 @dataclass
@@ -228,7 +238,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
         messages.append(f"quick run of {assignment.name}: {ctx.run.describe()}")
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages,
-                            manual=[m.text() for m in assignment.manual])
+                            manual=[m.result(Path(source)) for m in assignment.manual])
 
 
 @contextmanager

@@ -74,6 +74,8 @@ from backproplab.tracer import (
     load_network,
     loss_value,
     network_from_dict,
+    network_from_text,
+    network_yaml,
     notation_for,
     slug,
     torch_reference,
@@ -86,7 +88,7 @@ from backproplab.tracer.render import figure, heading
 __all__ = ["ACTIVATIONS", "LOSSES", "MAX_FILE_BYTES", "MAX_LAYERS", "MAX_NESTING", "MAX_UNITS", "NOTATIONS",
            "Ask", "Layer", "Network", "Notation", "Step", "Trace", "asked_value", "check_trace", "examples",
            "finite_difference_weights", "format_markdown", "format_text", "load_example", "load_network",
-           "loss_value", "network_from_dict", "notation_for", "run", "slug", "torch_reference", "trace"]
+           "loss_value", "network_from_dict", "network_from_text", "network_yaml", "notation_for", "run", "slug", "torch_reference", "trace"]
 
 NAME = "backprop"
 TITLE = "Backpropagation traced by hand and checked against autograd"
