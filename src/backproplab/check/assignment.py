@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.check.compare import Bad
+from backproplab.check.locate import Found, find_fixed, find_notebook
 from backproplab.check.result import Assertion, ItemResult, ManualResult, SubmissionResult
 from backproplab.check.runner import Limits, ProbeOutput, run_items
 
@@ -128,7 +129,8 @@ class Assignment:
     prepare : for a notebook, the submission -> (the module source the child imports, messages about
         the submission) (:func:`backproplab.check.notebook.extract`)
     manual : the items marked by hand, listed with their reference answers
-    alt_filenames : other names the file may have in a student's folder (a notebook's .py export)
+    alt_filenames : other names the file may have in a student's folder (a notebook's .py export); a
+        notebook may have any name (:meth:`locate`), these are preferred when there are several
     """
 
     name: str
@@ -148,12 +150,16 @@ class Assignment:
     manual: tuple[ManualItem, ...] = ()
     alt_filenames: tuple[str, ...] = ()
 
-    def find_in(self, folder: Path) -> Path | None:
-        """The assignment's file in ``folder`` (``filename``, else one of ``alt_filenames``), or None."""
-        for name in (self.filename, *self.alt_filenames):
-            if (Path(folder) / name).is_file():
-                return Path(folder) / name
-        return None
+    @property
+    def is_notebook(self) -> bool:
+        """A notebook (``.ipynb`` or its ``.py`` export) of any name, rather than a file of a fixed name."""
+        return self.prepare is not None
+
+    def locate(self, folder: Path) -> Found:
+        """The assignment's file in ``folder``: ``filename``, else one of ``alt_filenames``; for a
+        notebook, else the one notebook there whatever its name (:mod:`backproplab.check.locate`)."""
+        names = (self.filename, *self.alt_filenames)
+        return find_notebook(folder, names) if self.is_notebook else find_fixed(folder, names)
 
     @property
     def points(self) -> float:

@@ -153,7 +153,7 @@ def backprop_for(source: Path) -> tuple[str, list[str]]:
     from backproplab.lessons.backprop_trace import load_example
 
     try:
-        stated = stated_network(read_cells(source), export=Path(source).suffix != ".ipynb")
+        stated = stated_network(read_cells(source), export=Path(source).suffix.lower() != ".ipynb")
     except InputError as err:
         stated = Stated(None, "", [f"the notebook could not be read for Task 2's network: {err}"])
     if stated.network is None:
