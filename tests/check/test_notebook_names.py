@@ -13,6 +13,7 @@ import pytest
 from backproplab.check import check, submissions
 from backproplab.check.jku import ASSIGNMENT as JKU
 from backproplab.check.outputs import safe_name
+from backproplab.check.radboud import ASSIGNMENT as RADBOUD
 from backproplab.errors import InputError
 
 NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
@@ -45,6 +46,9 @@ def test_the_canonical_name_wins_and_copies_are_not_candidates(tmp_path):
     copies = _write(tmp_path / "c", {"A7.ipynb": NOTEBOOK, "._A7.ipynb": "mac", "A7-checkpoint.ipynb": NOTEBOOK})
     _write(copies / ".ipynb_checkpoints", {"A7-checkpoint.ipynb": NOTEBOOK})
     assert JKU.locate(copies).path == copies / "A7.ipynb"
+    handout = _write(tmp_path / "d", {"radboud_a1.ipynb": NOTEBOOK, "numpy_ann.py": "x = 1\n"})
+    assert "no notebook in" in check("jku-a7", handout).messages[0]  # another assignment's file is not ours
+    assert RADBOUD.locate(_write(handout, {"A1.ipynb": NOTEBOOK})).path == handout / "radboud_a1.ipynb"
 
 
 def test_several_notebooks_none_canonical_are_reported_not_guessed(tmp_path):

@@ -71,6 +71,14 @@ def test_the_handed_out_question_states_the_course_example(starter):
     assert "∂L/∂w₃₂ = δ₃·x₂ = 0.147·(−1) = −0.147" in text
 
 
+def test_the_docs_show_the_handed_out_block():
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "checking.md").read_text()
+    shown = docs.split("### JKU Task 2")[1].split("```yaml\n")[1].split("```")[0]
+    assert shown == network_yaml(load_example("course"))
+
+
 @pytest.mark.parametrize("fence, body", [("yaml", OWN), ("json", OWN_JSON), ("yml", OWN)])
 def test_a_stated_network_gets_its_own_numbers(starter, tmp_path, fence, body):
     path = _notebook(starter, tmp_path, f"My derivation: s₃ = w₃₁x₁ + w₃₂x₂ + b₃ …\n\n```{fence}\n{body}\n```\n")

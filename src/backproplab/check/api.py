@@ -57,8 +57,14 @@ def describe(name: str) -> str:
     return "\n".join(lines)
 
 
+def _locate(a: Assignment, folder: Path) -> Found:
+    """``a``'s file in ``folder``, never another assignment's file (by its name)."""
+    others = tuple(n for b in assignments().values() if b is not a for n in (b.filename, *b.alt_filenames))
+    return a.locate(folder, others)
+
+
 def _holds(folder: Path, name: str) -> bool:
-    return any(a.locate(folder).holds for a in parts(name))
+    return any(_locate(a, folder).holds for a in parts(name))
 
 
 def _student_folders(folder: Path) -> list[Path]:
@@ -98,7 +104,7 @@ def _missing(assignment: Assignment, problem: str) -> list[ItemResult]:
 def _source(a: Assignment, path: Path) -> Found:
     """The file to grade for ``a`` at ``path`` (a file given directly, or found in a folder)."""
     if path.is_dir():
-        return a.locate(path)
+        return _locate(a, path)
     if a.is_notebook and path.suffix.lower() not in (".ipynb", ".py"):
         raise InputError(f"PATH {path}: {a.name} grades a notebook, .ipynb (any name) or its .py export; "
                          f"got a {path.suffix or 'file without a suffix'}")

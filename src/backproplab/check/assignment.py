@@ -155,11 +155,12 @@ class Assignment:
         """A notebook (``.ipynb`` or its ``.py`` export) of any name, rather than a file of a fixed name."""
         return self.prepare is not None
 
-    def locate(self, folder: Path) -> Found:
+    def locate(self, folder: Path, others: tuple[str, ...] = ()) -> Found:
         """The assignment's file in ``folder``: ``filename``, else one of ``alt_filenames``; for a
-        notebook, else the one notebook there whatever its name (:mod:`backproplab.check.locate`)."""
+        notebook, else the one notebook there whatever its name, never one named ``others`` (another
+        assignment's file names) (:mod:`backproplab.check.locate`)."""
         names = (self.filename, *self.alt_filenames)
-        return find_notebook(folder, names) if self.is_notebook else find_fixed(folder, names)
+        return find_notebook(folder, names, others) if self.is_notebook else find_fixed(folder, names)
 
     @property
     def points(self) -> float:

@@ -6,7 +6,8 @@ export ``jku_a7.py``) when it is there; else the one ``.ipynb`` there, whatever 
 (``A7_smith.ipynb``, ``Assignment 1.ipynb``); else, with no ``.ipynb`` at all, the one ``.py`` file
 that is a notebook's export (it has ``# %%`` or ``# In[ ]:`` cell markers). Several candidates and
 none canonical: nothing is guessed, and :attr:`Found.problem` says which files are there. Hidden
-files (``.name``, macOS's ``._name``) and Jupyter's ``*-checkpoint.ipynb`` copies are never candidates.
+files (``.name``, macOS's ``._name``), Jupyter's ``*-checkpoint.ipynb`` copies and another
+assignment's file (``radboud_a1.ipynb`` when grading ``jku-a7``) are never candidates.
 """
 
 from __future__ import annotations
@@ -73,13 +74,14 @@ def find_fixed(folder: Path, names: tuple[str, ...]) -> Found:
     return Found(None, problem=f"{' or '.join(names)} not found in {folder}")
 
 
-def find_notebook(folder: Path, canonical: tuple[str, ...]) -> Found:
-    """The notebook to grade in ``folder`` (see the module docstring)."""
+def find_notebook(folder: Path, canonical: tuple[str, ...], others: tuple[str, ...] = ()) -> Found:
+    """The notebook to grade in ``folder`` (see the module docstring); a file named as another
+    assignment's (``others``: ``radboud_a1.ipynb`` when grading ``jku-a7``) is never a candidate."""
     folder = Path(folder)
     fixed = find_fixed(folder, canonical)
     if fixed.path is not None:
         return fixed
-    files = _files(folder)
+    files = [p for p in _files(folder) if p.name not in others]
     notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
     if not notebooks:
         notebooks = [p for p in files if p.suffix.lower() == ".py" and is_notebook_file(p)]
