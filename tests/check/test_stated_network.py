@@ -154,6 +154,13 @@ def test_a_block_that_cannot_be_used_is_named_and_the_course_example_used(starte
     assert alone[0] == "Task 2's network: the course example, as no network block in the notebook could be used"
 
 
+def test_numbers_that_overflow_are_traced_and_said(starter, tmp_path):
+    huge = OWN.replace("input: [1, 2]", "input: [1.0e+308, 1.0e+308]")
+    text, notes = backprop_for(_notebook(starter, tmp_path, f"```yaml\n{huge}```"))
+    assert "numbers of its own" in notes[0] and notes[1].startswith("its numbers overflow")
+    assert "s₃ = w₃₁·x₁ + w₃₂·x₂ + b₃ = 1·1e+308 + 0·1e+308 + 0 = 1e+308" in text and "Asked: ∂L/∂w₃₂ = inf" in text
+
+
 def test_only_the_last_blocks_are_read():
     cells = [Cell("", "markdown", "## Task 2\n" + "```json\n[]\n```\n" * 1000)]
     stated = stated_network(cells, export=False)

@@ -130,10 +130,13 @@ def xor_reference() -> str:
             f"points {hidden.tolist()} are linearly separable.")
 
 
-def _traced(net) -> str:
+def _traced(net) -> tuple[str, bool]:
+    """The trace of ``net`` as indented text, and whether every number in it is finite."""
     from backproplab.tracer import format_text, trace
 
-    return "\n".join("  " + line for line in format_text(trace(net)).splitlines())
+    tr = trace(net)
+    finite = all(np.all(np.isfinite(v)) for v in [tr.loss, *tr.s, *tr.a, *tr.delta, *tr.grad_w, *tr.grad_b])
+    return "\n".join("  " + line for line in format_text(tr).splitlines()), finite
 
 
 def backprop_reference() -> str:
@@ -141,7 +144,7 @@ def backprop_reference() -> str:
     and ∂L/∂w, traced by :mod:`backproplab.tracer`."""
     from backproplab.lessons.backprop_trace import load_example
 
-    return _traced(load_example("course"))
+    return _traced(load_example("course"))[0]
 
 
 def backprop_for(source: Path) -> tuple[str, list[str]]:
@@ -164,7 +167,10 @@ def backprop_for(source: Path) -> tuple[str, list[str]]:
         used = f"Task 2's network: the course example, as stated in {stated.where}"
         return backprop_reference(), [used] + stated.notes
     used = f"Task 2's network: the one stated in {stated.where} (numbers of its own, not the course example's)"
-    return _traced(stated.network), [used] + stated.notes
+    text, finite = _traced(stated.network)
+    overflow = [] if finite else ["its numbers overflow: some values below are inf or nan (weights or inputs "
+                                  "near 1e308?)"]
+    return text, [used] + stated.notes + overflow
 
 
 ASSIGNMENT = Assignment(
