@@ -15,7 +15,8 @@ from backproplab.check.result import SubmissionResult
 from backproplab.files import atomic_write_text
 
 
-def _first_line(text: str, width: int) -> str:
+def first_line(text: str, width: int) -> str:
+    """The first line of ``text``, cut to ``width`` characters (… marks a cut)."""
     line = text.splitlines()[0] if text else ""
     return line if len(line) <= width else line[:width - 1] + "…"
 
@@ -25,7 +26,7 @@ def format_table(result: SubmissionResult, width: int = 100) -> str:
     head = f"{result.assignment} — {result.student or result.path}: {result.score:g} / {result.max_score:g}"
     rows = [head, f"{'item':<6} {'points':>9}  what failed"]
     for it in result.items:
-        what = _first_line(it.headline(), width - 18)
+        what = first_line(it.headline(), width - 18)
         rows.append(f"{it.id:<6} {it.score:>4g} / {it.points:<3g} {what}")
     rows += [f"({m})" for m in result.messages]
     lost = [it for it in result.items if not it.passed]
