@@ -154,6 +154,18 @@ def test_a_block_that_cannot_be_used_is_named_and_the_course_example_used(starte
     assert alone[0] == "Task 2's network: the course example, as no network block in the notebook could be used"
 
 
+@pytest.mark.parametrize("body, words", [
+    ("[" * 8_000 + "]" * 8_000, "nested too deeply"),
+    (OWN_JSON.replace('"input": [1, 2]', '"input": [1, NaN]'), "input[1]: expected a finite number, got nan"),
+    (OWN_JSON.replace('"input": [1, 2]', '"input": [1, 1e999]'), "input[1]: expected a finite number, got inf"),
+    (OWN_JSON.replace('"input": [1, 2]', '"input": [1, "2"]'), "input[1]: expected a number, got '2'"),
+    ('{"input": [1, 2], "target": [1], "layers": [], "extra": {"a": 1}}', "unknown key(s) extra"),
+])
+def test_json_blocks_are_checked_as_strictly(body, words):
+    stated = stated_network([Cell("", "markdown", f"## Task 2\n~~~json\n{body}\n~~~")], export=False)
+    assert stated.network is None and words in stated.notes[0], stated.notes
+
+
 def test_numbers_that_overflow_are_traced_and_said(starter, tmp_path):
     huge = OWN.replace("input: [1, 2]", "input: [1.0e+308, 1.0e+308]")
     text, notes = backprop_for(_notebook(starter, tmp_path, f"```yaml\n{huge}```"))
