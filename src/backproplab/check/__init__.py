@@ -12,8 +12,9 @@ and compares what came back with the course's reference run here on the same inp
 
 from backproplab.check.api import check, check_batch, describe, names, submissions
 from backproplab.check.outputs import format_table, gradebook_csv, gradescope, write_batch
-from backproplab.check.result import Assertion, ItemResult, SubmissionResult
+from backproplab.check.result import Assertion, ItemResult, ManualResult, SubmissionResult
 from backproplab.check.runner import Limits
 
 __all__ = ["check", "check_batch", "describe", "names", "submissions", "format_table", "gradebook_csv",
-           "gradescope", "write_batch", "Assertion", "ItemResult", "SubmissionResult", "Limits"]
+           "gradescope", "write_batch", "Assertion", "ItemResult", "ManualResult",
+           "SubmissionResult", "Limits"]

@@ -9,11 +9,13 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backproplab.check.assignment import Assignment, grade
+from backproplab.check.locate import Found
 from backproplab.check.result import ItemResult, SubmissionResult
 from backproplab.check.runner import Limits
 from backproplab.errors import InputError
@@ -55,29 +57,58 @@ def describe(name: str) -> str:
     return "\n".join(lines)
 
 
+def _locate(a: Assignment, folder: Path) -> Found:
+    """``a``'s file in ``folder``, never another assignment's file (by its name)."""
+    others = tuple(n for b in assignments().values() if b is not a for n in (b.filename, *b.alt_filenames))
+    return a.locate(folder, others)
+
+
 def _holds(folder: Path, name: str) -> bool:
-    return any(a.find_in(folder) is not None for a in parts(name))
+    return any(_locate(a, folder).holds for a in parts(name))
+
+
+def _student_folders(folder: Path) -> list[Path]:
+    """The folders in ``folder``, without hidden ones (``.ipynb_checkpoints``) and macOS's ``__MACOSX``."""
+    return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX")))
+
+
+def _what(name: str) -> str:
+    if all(a.is_notebook for a in parts(name)):
+        return "notebook (.ipynb of any name, or its .py export)"
+    return " or ".join(n for a in parts(name) for n in (a.filename, *a.alt_filenames))
 
 
 def submissions(name: str, paths: Sequence[str | Path]) -> list[tuple[str, Path]]:
     """``(student, path)`` for each submission: several PATHs, or one folder of student folders,
-    make a batch; one file, or one folder holding the assignment's file, is one submission."""
+    make a batch; one file, or one folder holding the assignment's file, is one submission (for a
+    notebook assignment: a folder holding any notebook). A student is named by the folder, or by
+    the file's name when several PATHs are files in one folder."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
             raise InputError(f"PATH {p} does not exist")
     if len(paths) == 1 and paths[0].is_dir() and not _holds(paths[0], name):
-        subs = sorted(d for d in paths[0].iterdir() if d.is_dir() and _holds(d, name))
+        subs = [d for d in _student_folders(paths[0]) if _holds(d, name)]
         if not subs:
-            files = " or ".join(n for a in parts(name) for n in (a.filename, *a.alt_filenames))
-            raise InputError(f"PATH {paths[0]} holds no {files}, nor folders that do")
+            raise InputError(f"PATH {paths[0]} holds no {_what(name)}, nor folders that do")
         paths = subs
-    return [(p.name if p.is_dir() else p.parent.name or p.stem, p) for p in paths]
+    shared = Counter(p.parent.resolve() for p in paths if not p.is_dir())
+    return [(p.name if p.is_dir() else p.stem if shared[p.parent.resolve()] > 1 else p.parent.name or p.stem, p)
+            for p in paths]
 
 
-def _missing(assignment: Assignment, folder: Path) -> list[ItemResult]:
-    text = f"{assignment.filename} not found in {folder}"
-    return [ItemResult(it.id, it.title, it.points, error=text) for it in assignment.items]
+def _missing(assignment: Assignment, problem: str) -> list[ItemResult]:
+    return [ItemResult(it.id, it.title, it.points, error=problem) for it in assignment.items]
+
+
+def _source(a: Assignment, path: Path) -> Found:
+    """The file to grade for ``a`` at ``path`` (a file given directly, or found in a folder)."""
+    if path.is_dir():
+        return _locate(a, path)
+    if a.is_notebook and path.suffix.lower() not in (".ipynb", ".py"):
+        raise InputError(f"PATH {path}: {a.name} grades a notebook, .ipynb (any name) or its .py export; "
+                         f"got a {path.suffix or 'file without a suffix'}")
+    return Found(path, (path,))
 
 
 def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: float | None = None,
@@ -89,7 +120,8 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     assignment : ``"purdue-numpy-ann"``, ``"purdue-pytorch-ann"``, ``"purdue-pytorch-cnn"``,
         ``"purdue"`` (a folder with all three files), ``"jku-a7"`` or ``"radboud-a1"`` (a notebook,
         ``.ipynb`` or its ``.py`` export)
-    path : the file, or a folder holding it
+    path : the file (a notebook: ``.ipynb`` or ``.py`` of any name), or a folder holding it (a
+        notebook of any name: :mod:`backproplab.check.locate`)
     quick : train the accuracy items on a documented subset with a lower bound (said in the result)
     timeout : wall-clock seconds per item (default: each item's own, longer for training items)
     limits : memory, file size, processes, output cap (:class:`~backproplab.check.runner.Limits`)
@@ -114,12 +146,14 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     for a in parts(assignment):
         if only is not None and not only & {it.id for it in a.items}:
             continue
-        source = (a.find_in(path) or path / a.filename) if path.is_dir() else path
-        if path.is_dir() and not source.is_file():
-            missing = [r for r in _missing(a, path) if only is None or r.id in only]
-            results.append(SubmissionResult(a.name, student, str(path), missing, quick=quick))
+        found = _source(a, path)
+        if found.path is None:
+            missing = [r for r in _missing(a, found.item_error) if only is None or r.id in only]
+            results.append(SubmissionResult(a.name, student or path.name, str(path), missing, quick=quick,
+                                            messages=[found.problem]))
             continue
-        results.append(grade(a, source, quick=quick, timeout=timeout, limits=limits, student=student, only=only))
+        results.append(grade(a, found.path, quick=quick, timeout=timeout, limits=limits, student=student,
+                             only=only))
     if len(results) == 1:
         return results[0]
     messages = [m for r in results for m in r.messages]

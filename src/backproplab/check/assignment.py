@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.check.compare import Bad
-from backproplab.check.result import Assertion, ItemResult, SubmissionResult
+from backproplab.check.locate import Found, find_fixed, find_notebook
+from backproplab.check.result import Assertion, ItemResult, ManualResult, SubmissionResult
 from backproplab.check.runner import Limits, ProbeOutput, run_items
 
 Judge = Callable[["Context", ProbeOutput], list[Assertion]]
@@ -74,15 +75,25 @@ class FashionRun:
 @dataclass(frozen=True)
 class ManualItem:
     """A written item a marker grades by hand (a derivation, an explanation): listed with the
-    reference answers the marker needs (``reference()``), never scored by the checker."""
+    reference answers the marker needs (``reference()``), never scored by the checker.
+
+    ``for_submission``: where the answers depend on the submission (JKU Task 2: the network the
+    notebook states), the submission's path -> (the reference answers, notes for the marker); it
+    reads the file as data and never runs it.
+    """
 
     id: str
     title: str
     points: float
     reference: Callable[[], str]
+    for_submission: Callable[[Path], tuple[str, list[str]]] | None = None
 
-    def text(self) -> str:
-        return f"{self.id} {self.title} ({self.points:g} points), marked by hand. Reference:\n{self.reference()}"
+    def result(self, source: Path | None = None) -> ManualResult:
+        """The item with its reference answers, for ``source`` when they depend on it."""
+        if self.for_submission is None or source is None:
+            return ManualResult(self.id, self.title, self.points, self.reference())
+        text, notes = self.for_submission(Path(source))
+        return ManualResult(self.id, self.title, self.points, text, notes)
 
 
 @dataclass
@@ -118,7 +129,8 @@ class Assignment:
     prepare : for a notebook, the submission -> (the module source the child imports, messages about
         the submission) (:func:`backproplab.check.notebook.extract`)
     manual : the items marked by hand, listed with their reference answers
-    alt_filenames : other names the file may have in a student's folder (a notebook's .py export)
+    alt_filenames : other names the file may have in a student's folder (a notebook's .py export); a
+        notebook may have any name (:meth:`locate`), these are preferred when there are several
     """
 
     name: str
@@ -138,12 +150,17 @@ class Assignment:
     manual: tuple[ManualItem, ...] = ()
     alt_filenames: tuple[str, ...] = ()
 
-    def find_in(self, folder: Path) -> Path | None:
-        """The assignment's file in ``folder`` (``filename``, else one of ``alt_filenames``), or None."""
-        for name in (self.filename, *self.alt_filenames):
-            if (Path(folder) / name).is_file():
-                return Path(folder) / name
-        return None
+    @property
+    def is_notebook(self) -> bool:
+        """A notebook (``.ipynb`` or its ``.py`` export) of any name, rather than a file of a fixed name."""
+        return self.prepare is not None
+
+    def locate(self, folder: Path, others: tuple[str, ...] = ()) -> Found:
+        """The assignment's file in ``folder``: ``filename``, else one of ``alt_filenames``; for a
+        notebook, else the one notebook there whatever its name, never one named ``others`` (another
+        assignment's file names) (:mod:`backproplab.check.locate`)."""
+        names = (self.filename, *self.alt_filenames)
+        return find_notebook(folder, names, others) if self.is_notebook else find_fixed(folder, names)
 
     @property
     def points(self) -> float:
@@ -228,7 +245,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
         messages.append(f"quick run of {assignment.name}: {ctx.run.describe()}")
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages,
-                            manual=[m.text() for m in assignment.manual])
+                            manual=[m.result(Path(source)) for m in assignment.manual])
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from backproplab.check.api import check, check_batch, describe, names, parts, submissions
-from backproplab.check.outputs import format_table, gradescope, write_batch, write_json
+from backproplab.check.outputs import first_line, format_table, gradescope, write_batch, write_json
 from backproplab.errors import InputError
 
 
@@ -63,6 +63,9 @@ def run_check(args: argparse.Namespace) -> int:
     for res in results:
         lost = ", ".join(res.lost()) or "-"
         print(f"{res.student:<24} {res.score:>6g} / {res.max_score:<4g} lost: {lost}")
+        reasons = {it.error for it in res.items}
+        if len(reasons) == 1 and all(it.error for it in res.items):  # every item failed alike: say why once
+            print(f"{'':<24} {first_line(reasons.pop(), 100)}")
     paths = write_batch(args.out, results)
     print(f"wrote {paths[0]} and {len(paths) - 1} records in {paths[0].parent / 'records'}", file=sys.stderr)
     if args.json is not None:

@@ -3,10 +3,13 @@
 Expected values come from :mod:`backproplab.courses.jku` here: ``ANN_sigmoid``/``ANN_relu`` built
 after ``torch.manual_seed(66)`` and run on the first two normalised training images. ``train_and_test``
 runs in the child with the probe's own ``train``, ``test`` and small loaders, which record how they
-were called. Tasks 1 and 2 are written: listed with the reference answers a marker needs.
+were called. Tasks 1 and 2 are written: listed with the reference answers a marker needs, Task 2's
+for the network the notebook states (:mod:`backproplab.check.stated_network`), else the course example.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,6 +18,7 @@ from backproplab.check.assignment import Assignment, Context, Item, ManualItem
 from backproplab.check.notebook_assignment import PROBES, got, near, part, preparer
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
+from backproplab.errors import InputError
 
 SEED = 66
 HYPER = (0.05, 0.5, 2)  # lr, momentum, epochs for 3.2c's run in the child
@@ -126,12 +130,47 @@ def xor_reference() -> str:
             f"points {hidden.tolist()} are linearly separable.")
 
 
-def backprop_reference() -> str:
-    """Task 2's numbers: every s, a, δ and ∂L/∂w of the course example (the notebook's network)."""
-    from backproplab.lessons.backprop_trace import load_example
+def _traced(net) -> tuple[str, bool]:
+    """The trace of ``net`` as indented text, and whether every number in it is finite."""
     from backproplab.tracer import format_text, trace
 
-    return "\n".join("  " + line for line in format_text(trace(load_example("course"))).splitlines())
+    tr = trace(net)
+    finite = all(np.all(np.isfinite(v)) for v in [tr.loss, *tr.s, *tr.a, *tr.delta, *tr.grad_w, *tr.grad_b])
+    return "\n".join("  " + line for line in format_text(tr).splitlines()), finite
+
+
+def backprop_reference() -> str:
+    """Task 2's numbers for the course example (the handed-out notebook's network): every s, a, δ
+    and ∂L/∂w, traced by :mod:`backproplab.tracer`."""
+    from backproplab.lessons.backprop_trace import load_example
+
+    return _traced(load_example("course"))[0]
+
+
+def backprop_for(source: Path) -> tuple[str, list[str]]:
+    """Task 2's numbers for the network the notebook states (:mod:`backproplab.check.stated_network`),
+    else for the course example; and the notes saying which network that is and, when a stated
+    block could not be used, what is wrong with it. The notebook is read as data, never run."""
+    from backproplab.check.notebook import read_cells
+    from backproplab.check.stated_network import Stated, same_numbers, stated_network
+    from backproplab.lessons.backprop_trace import load_example
+
+    try:
+        stated = stated_network(read_cells(source), export=Path(source).suffix.lower() != ".ipynb")
+    except InputError as err:
+        stated = Stated(None, "", [f"the notebook could not be read for Task 2's network: {err}"])
+    if stated.network is None:
+        why = ("no network block in the notebook could be used" if stated.notes else "the notebook states "
+               "no network for Task 2 (a ```yaml block in the Task 2 section, as in the handed-out question)")
+        return backprop_reference(), [f"Task 2's network: the course example, as {why}"] + stated.notes
+    if same_numbers(stated.network, load_example("course")):
+        used = f"Task 2's network: the course example, as stated in {stated.where}"
+        return backprop_reference(), [used] + stated.notes
+    used = f"Task 2's network: the one stated in {stated.where} (numbers of its own, not the course example's)"
+    text, finite = _traced(stated.network)
+    overflow = [] if finite else ["its numbers overflow: some values below are inf or nan (weights or inputs "
+                                  "near 1e308?)"]
+    return text, [used] + stated.notes + overflow
 
 
 ASSIGNMENT = Assignment(
@@ -146,6 +185,7 @@ ASSIGNMENT = Assignment(
     ),
     make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("jku-a7"),
     manual=(ManualItem("1", "XOR: linear least squares (1.1) and a two-layer network (1.2)", 25, xor_reference),
-            ManualItem("2", "backpropagation by hand: every s, a, δ and ∂L/∂w32", 25, backprop_reference)),
+            ManualItem("2", "backpropagation by hand: every s, a, δ and ∂L/∂w32", 25, backprop_reference,
+                       for_submission=backprop_for)),
     alt_filenames=("jku_a7.py",),
 )

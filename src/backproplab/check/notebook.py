@@ -50,7 +50,7 @@ def read_cells(path: Path) -> list[Cell]:
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         raise InputError(f"notebook {path} is {size:,} bytes; the checker reads at most {MAX_NOTEBOOK_BYTES:,}")
-    if path.suffix == ".ipynb":
+    if path.suffix.lower() == ".ipynb":
         import nbformat
 
         try:

@@ -27,7 +27,8 @@ def preparer(assignment: str) -> Callable[[Path], tuple[str, list[str]]]:
         from backproplab.check.templates import expected_ids
 
         cells = read_cells(source)
-        found = structure_messages(cells, expected_ids(assignment), is_export=Path(source).suffix != ".ipynb")
+        is_export = Path(source).suffix.lower() != ".ipynb"
+        found = structure_messages(cells, expected_ids(assignment), is_export=is_export)
         made = extract(cells)
         return made.source, found + made.messages
 

@@ -15,7 +15,8 @@ from backproplab.check.result import SubmissionResult
 from backproplab.files import atomic_write_text
 
 
-def _first_line(text: str, width: int) -> str:
+def first_line(text: str, width: int) -> str:
+    """The first line of ``text``, cut to ``width`` characters (… marks a cut)."""
     line = text.splitlines()[0] if text else ""
     return line if len(line) <= width else line[:width - 1] + "…"
 
@@ -25,7 +26,7 @@ def format_table(result: SubmissionResult, width: int = 100) -> str:
     head = f"{result.assignment} — {result.student or result.path}: {result.score:g} / {result.max_score:g}"
     rows = [head, f"{'item':<6} {'points':>9}  what failed"]
     for it in result.items:
-        what = _first_line(it.headline(), width - 18)
+        what = first_line(it.headline(), width - 18)
         rows.append(f"{it.id:<6} {it.score:>4g} / {it.points:<3g} {what}")
     rows += [f"({m})" for m in result.messages]
     lost = [it for it in result.items if not it.passed]
@@ -35,15 +36,23 @@ def format_table(result: SubmissionResult, width: int = 100) -> str:
     if notes:
         rows += ["", "notes:"] + [f"  {n}" for n in notes]
     if result.manual:
-        rows += ["", "for the marker (not in the score above):"] + result.manual
+        rows += ["", "for the marker (not in the score above):"] + [m.text() for m in result.manual]
     return "\n".join(rows)
 
 
 def gradescope(result: SubmissionResult) -> dict[str, Any]:
-    """Gradescope's autograder ``results.json``: one test per contract item, ``number`` its id."""
+    """Gradescope's autograder ``results.json``: one test per contract item, ``number`` its id.
+
+    A written item becomes a test of 0 points with ``visibility: hidden`` (the marker sees its reference
+    answers; students never do); its notes (which network a JKU notebook states, what is wrong with
+    it) go into the visible ``output`` too, so a student can still fix what the marker will read.
+    """
     tests = [{"name": f"{it.id} {it.title}", "number": it.id, "score": it.score, "max_score": it.points,
               "output": it.feedback(), "visibility": "visible"} for it in result.items]
-    output = "\n".join(result.messages) if result.messages else f"graded by backproplab check ({result.assignment})"
+    tests += [{"name": f"{m.id} {m.title} (marked by hand: reference answers for the marker)", "number": m.id,
+               "score": 0, "max_score": 0, "output": m.text(), "visibility": "hidden"} for m in result.manual]
+    lines = list(result.messages) + [f"{m.id} ({m.title}): {n}" for m in result.manual for n in m.notes]
+    output = "\n".join(lines) if lines else f"graded by backproplab check ({result.assignment})"
     return {"score": result.score, "max_score": result.max_score, "output": output,
             "execution_time": round(result.seconds, 3), "visibility": "visible",
             "stdout_visibility": "hidden", "tests": tests}

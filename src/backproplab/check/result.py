@@ -108,11 +108,28 @@ class ItemResult:
 
 
 @dataclass
+class ManualResult:
+    """A written item for the marker: its reference answers and, where they depend on the
+    submission (the network a JKU notebook states for Task 2), notes on what was read from it."""
+
+    id: str
+    title: str
+    points: float
+    reference: str
+    notes: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """The item, one note a line, then the reference answers."""
+        head = f"{self.id} {self.title} ({self.points:g} points), marked by hand."
+        return "\n".join([head] + [f"  note — {n}" for n in self.notes] + ["Reference:", self.reference])
+
+
+@dataclass
 class SubmissionResult:
     """One student's result on one assignment (or on ``purdue``: all three files).
 
     ``manual``: the items a marker grades by hand, each with its reference answers (not in the
-    score, not in Gradescope's output: the students see that).
+    score; in Gradescope's output as hidden tests, which students do not see).
     """
 
     assignment: str
@@ -122,7 +139,7 @@ class SubmissionResult:
     quick: bool = False
     seconds: float = 0.0
     messages: list[str] = field(default_factory=list)
-    manual: list[str] = field(default_factory=list)
+    manual: list[ManualResult] = field(default_factory=list)
 
     @property
     def score(self) -> float:
@@ -147,6 +164,6 @@ class SubmissionResult:
             "assignment": self.assignment, "student": self.student, "path": self.path,
             "quick": self.quick, "score": self.score, "max_score": self.max_score,
             "seconds": round(self.seconds, 3), "messages": list(self.messages),
-            "manual": list(self.manual),
+            "manual": [asdict(m) for m in self.manual],
             "items": [i.to_dict() for i in self.items],
         }

@@ -2,8 +2,8 @@
 
 The parts, in the order data flows through them:
 
-- :mod:`~backproplab.tracer.reading`: a YAML/JSON file -> plain values (safe loader, no aliases,
-  bounded size and nesting);
+- :mod:`~backproplab.tracer.reading`: a YAML/JSON file or text -> plain values (safe loader, no
+  aliases, bounded size and nesting); :mod:`~backproplab.tracer.writing` the way back, as YAML;
 - :mod:`~backproplab.tracer.network`: plain values -> a validated :class:`Network` (errors name
   the field);
 - :mod:`~backproplab.tracer.notation`: how quantities are named (global unit numbers as the JKU
@@ -29,11 +29,12 @@ from backproplab.tracer.network import (
     slug,
 )
 from backproplab.tracer.notation import NOTATIONS, Notation, Step
-from backproplab.tracer.reading import MAX_FILE_BYTES, MAX_NESTING, load_network
+from backproplab.tracer.reading import MAX_FILE_BYTES, MAX_NESTING, load_network, network_from_text
 from backproplab.tracer.render import figure, format_markdown, format_text
 from backproplab.tracer.trace import Trace, loss_value, notation_for, trace
+from backproplab.tracer.writing import network_yaml
 
 __all__ = ["ACTIVATIONS", "LOSSES", "MAX_FILE_BYTES", "MAX_LAYERS", "MAX_NESTING", "MAX_UNITS", "NOTATIONS",
            "Ask", "Layer", "Network", "Notation", "Step", "Trace", "asked_value", "check_trace", "figure",
            "finite_difference_weights", "format_markdown", "format_text", "load_network", "loss_value",
-           "network_from_dict", "notation_for", "slug", "torch_reference", "trace"]
+           "network_from_dict", "network_from_text", "network_yaml", "notation_for", "slug", "torch_reference", "trace"]

@@ -50,13 +50,13 @@ def _nesting(data: Any) -> int:
     return deepest
 
 
-def _parse(text: str, path: Path) -> Any:
-    """JSON (``json.loads``) or YAML (safe loader, no aliases) text -> plain Python values."""
+def _parse(text: str, is_json: bool, where: str) -> Any:
+    """JSON (``json.loads``) or YAML (safe loader, no aliases) text -> plain Python values; ``where``
+    names the text in errors (``network file 'net.yaml'``)."""
     import yaml
 
-    where = f"network file {str(path)!r}"
     try:
-        if path.suffix.lower() == ".json":
+        if is_json:
             data = json.loads(text)
             if _nesting(data) > MAX_NESTING:
                 raise RecursionError
@@ -91,4 +91,19 @@ def load_network(path: str | Path) -> Network:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"network file {str(path)!r} is not UTF-8 text: {err}") from None
-    return network_from_dict(_parse(text, path), source=path.name)
+    data = _parse(text, path.suffix.lower() == ".json", f"network file {str(path)!r}")
+    return network_from_dict(data, source=path.name)
+
+
+def network_from_text(text: str, *, is_json: bool = False, source: str = "") -> Network:
+    """Read and validate a network written as text (the file format, e.g. a fenced block in a
+    notebook): JSON, or YAML read as :func:`load_network` reads a file; at most ``MAX_FILE_BYTES``.
+
+    ``source`` names the text in errors (``"cell 6"``). Raises :class:`InputError` for anything that
+    is not a valid network, never another exception.
+    """
+    where = f"network {source}" if source else "network"
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_FILE_BYTES:
+        raise InputError(f"{where} is {size} bytes; at most {MAX_FILE_BYTES} are read")
+    return network_from_dict(_parse(text, is_json, where), source=source)

@@ -97,6 +97,24 @@ def _train_and_test_stub() -> str:
     return stub_function(jku.train_and_test, ["model", "hyperparameters"])
 
 
+def _task2() -> str:
+    """Task 2's question, the network stated as a YAML block in the tracer's format (made from the course
+    example, :func:`backproplab.tracer.network_yaml`): the block the checker reads
+    (:mod:`backproplab.check.stated_network`), and the form a student states other numbers in."""
+    from backproplab.lessons.backprop_trace import load_example
+    from backproplab.tracer import network_yaml
+
+    return ("## Task 2: backpropagation by hand (25 points, written)\n\nA 2-3-1 network: ReLU hidden units, an "
+            "identity output, the loss ½(y − ŷ)². Units are numbered globally: inputs 1, 2; hidden 3, 4, 5; output "
+            "6; wᵢⱼ is the weight from unit j into unit i. The network (each row of `weights` holds one unit's "
+            "weights from the units of the layer below, then `biases` one bias per unit):\n\n"
+            f"```yaml\n{network_yaml(load_example('course'))}```\n\n"
+            "Give every s, a, δ and ∂L/∂w₃₂, with the formulas for s₃, δ₃ and ∂L/∂w₃₂.\n\n"
+            "If you are given other numbers, state the network you worked with at the end of your answer in the "
+            "same form (a block that starts with ```yaml and ends with ```): the marker's reference answers "
+            "are computed for the last such block of this task.")
+
+
 def CELLS() -> list[CellSpec]:  # noqa: N802 - a table, named as the other templates' tables
     """The notebook's cells, in order."""
     md = lambda i, t: CellSpec(i, "markdown", t)  # noqa: E731
@@ -111,12 +129,7 @@ def CELLS() -> list[CellSpec]:  # noqa: N802 - a table, named as the other templ
            "bias) fit XOR exactly; give the least-squares solution and its mean squared error, without and "
            "with a bias.\n\n1.2 Give a two-layer ReLU network that computes XOR exactly."),
         md("jku-task1-answer", "YOUR ANSWER HERE"),
-        md("jku-task2", "## Task 2: backpropagation by hand (25 points, written)\n\nA 2-3-1 network, ReLU "
-           "hidden units, identity output, loss ½(y − ŷ)², y = 1. Units are numbered globally: inputs 1, 2; "
-           "hidden 3, 4, 5; output 6; wᵢⱼ is the weight from unit j into unit i. Use x = (2, −1), "
-           "hidden weights (w₃₁, w₃₂) = (0.5, −0.4), (w₄₁, w₄₂) = (−0.3, 0.8), (w₅₁, w₅₂) = (0.2, 0.6), "
-           "biases b₃, b₄, b₅ = 0.1, −0.2, 0.5; output weights (w₆₃, w₆₄, w₆₅) = (0.7, −0.5, 1.2), b₆ = −0.2. "
-           "Give every s, a, δ and ∂L/∂w₃₂, with the formulas for s₃, δ₃ and ∂L/∂w₃₂."),
+        md("jku-task2", _task2()),
         md("jku-task2-answer", "YOUR ANSWER HERE"),
         md("jku-task31", "## Task 3.1: the data (run the cells)"),
         code("jku-data", DATA),

@@ -1,0 +1,99 @@
+"""Which file in a student's folder is the submission: fixed names for the Purdue files, any name for
+a notebook.
+
+A notebook assignment takes, in a folder: the canonical name (``jku_a7.ipynb``, then its ``.py``
+export ``jku_a7.py``) when it is there; else the one ``.ipynb`` there, whatever its name
+(``A7_smith.ipynb``, ``Assignment 1.ipynb``); else, with no ``.ipynb`` at all, the one ``.py`` file
+that is a notebook's export (it has ``# %%`` or ``# In[ ]:`` cell markers). Several candidates and
+none canonical: nothing is guessed, and :attr:`Found.problem` says which files are there. Hidden
+files (``.name``, macOS's ``._name``), Jupyter's ``*-checkpoint.ipynb`` copies and another
+assignment's file (``radboud_a1.ipynb`` when grading ``jku-a7``) are never candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_EXPORT_MARKER = re.compile(rb"^# (?:%%|In\[[ 0-9]*\]:)", re.M)
+#: Bytes of a ``.py`` file read to tell a notebook's export (cell markers) from other code.
+EXPORT_PROBE_BYTES = 65_536
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a folder holds for an assignment: the file to grade (None when none can be chosen), the
+    candidates seen (several when the choice is ambiguous), and why none was chosen."""
+
+    path: Path | None
+    candidates: tuple[Path, ...] = ()
+    problem: str = ""
+    brief: str = ""
+
+    @property
+    def item_error(self) -> str:
+        """What each item of a submission that was not graded says (``problem`` said once elsewhere)."""
+        return self.brief or self.problem
+
+    @property
+    def holds(self) -> bool:
+        """Whether the folder holds a submission at all (a chosen file, or an ambiguous choice)."""
+        return self.path is not None or bool(self.candidates)
+
+
+def is_notebook_file(path: Path) -> bool:
+    """``.ipynb`` (any case), or a ``.py`` file with notebook cell markers in its first 64 KiB."""
+    suffix = path.suffix.lower()
+    if suffix == ".ipynb":
+        return True
+    if suffix != ".py":
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(EXPORT_PROBE_BYTES)
+    except OSError:
+        return False
+    return _EXPORT_MARKER.search(head) is not None
+
+
+def _files(folder: Path) -> list[Path]:
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    return [p for p in entries if not p.name.startswith(".") and not p.name.endswith("-checkpoint.ipynb")
+            and p.is_file()]
+
+
+def find_fixed(folder: Path, names: tuple[str, ...]) -> Found:
+    """The first of ``names`` in ``folder`` (a Purdue file's fixed name)."""
+    for name in names:
+        if (Path(folder) / name).is_file():
+            return Found(Path(folder) / name, (Path(folder) / name,))
+    return Found(None, problem=f"{' or '.join(names)} not found in {folder}")
+
+
+def find_notebook(folder: Path, canonical: tuple[str, ...], others: tuple[str, ...] = ()) -> Found:
+    """The notebook to grade in ``folder`` (see the module docstring); a file named as another
+    assignment's (``others``: ``radboud_a1.ipynb`` when grading ``jku-a7``) is never a candidate."""
+    folder = Path(folder)
+    fixed = find_fixed(folder, canonical)
+    if fixed.path is not None:
+        return fixed
+    files = [p for p in _files(folder) if p.name not in others]
+    notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
+    if not notebooks:
+        notebooks = [p for p in files if p.suffix.lower() == ".py" and is_notebook_file(p)]
+    if len(notebooks) == 1:
+        return Found(notebooks[0], (notebooks[0],))
+    if not notebooks:
+        return Found(None, problem=f"no notebook in {folder}: expected {canonical[0]}, or one .ipynb of any "
+                                   "name, or its .py export (with # %% or # In[ ]: cell markers)")
+    shown = ", ".join(repr(p.name) for p in notebooks[:6]) + (f" and {len(notebooks) - 6} more"
+                                                               if len(notebooks) > 6 else "")
+    brief = f"not graded: {len(notebooks)} notebooks in the folder and none is named {canonical[0]}"
+    return Found(None, tuple(notebooks), brief=brief, problem=(
+        f"{len(notebooks)} notebooks in {folder} ({shown}) and none is named {canonical[0]}: not graded, "
+        f"as the checker does not guess; keep only the one to grade, or name it {canonical[0]} (several "
+        "students' notebooks in one folder: pass each file as a PATH)"))

@@ -1,0 +1,122 @@
+"""A notebook is graded whatever its name: given directly, or as the one notebook in a student's folder
+(the canonical name first when there are several; several and none canonical is reported, not
+guessed), in batches with odd folder and file names too."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+
+from backproplab.check import check, submissions
+from backproplab.check.jku import ASSIGNMENT as JKU
+from backproplab.check.outputs import safe_name
+from backproplab.check.radboud import ASSIGNMENT as RADBOUD
+from backproplab.errors import InputError
+
+NOTEBOOK = '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+EXPORT = "#!/usr/bin/env python\n# coding: utf-8\n\n# In[ ]:\n\n\na_ = True\n"
+
+
+def _write(path, names: dict[str, str]):
+    path.mkdir(parents=True, exist_ok=True)
+    for name, text in names.items():
+        (path / name).write_text(text)
+    return path
+
+
+def test_the_one_notebook_in_a_folder_whatever_its_name(tmp_path):
+    one = _write(tmp_path / "a", {"A7_smith.ipynb": NOTEBOOK, "notes.txt": "", "helpers.py": "x = 1\n"})
+    assert JKU.locate(one).path == one / "A7_smith.ipynb"
+    spaced = _write(tmp_path / "b", {"Assignment 7 – Zoë.IPYNB": NOTEBOOK})
+    assert JKU.locate(spaced).path == spaced / "Assignment 7 – Zoë.IPYNB"
+    both = _write(tmp_path / "c", {"A7.ipynb": NOTEBOOK, "A7.py": EXPORT})  # the notebook, not its export
+    assert JKU.locate(both).path == both / "A7.ipynb"
+    export = _write(tmp_path / "d", {"my export.py": EXPORT, "helpers.py": "def f():\n    pass\n"})
+    assert JKU.locate(export).path == export / "my export.py"  # helpers.py has no cell markers
+
+
+def test_the_canonical_name_wins_and_copies_are_not_candidates(tmp_path):
+    many = _write(tmp_path / "a", {"draft.ipynb": NOTEBOOK, "jku_a7.ipynb": NOTEBOOK, "final.ipynb": NOTEBOOK})
+    assert JKU.locate(many).path == many / "jku_a7.ipynb"
+    alt = _write(tmp_path / "b", {"draft.ipynb": NOTEBOOK, "jku_a7.py": EXPORT})
+    assert JKU.locate(alt).path == alt / "jku_a7.py"
+    copies = _write(tmp_path / "c", {"A7.ipynb": NOTEBOOK, "._A7.ipynb": "mac", "A7-checkpoint.ipynb": NOTEBOOK})
+    _write(copies / ".ipynb_checkpoints", {"A7-checkpoint.ipynb": NOTEBOOK})
+    assert JKU.locate(copies).path == copies / "A7.ipynb"
+    handout = _write(tmp_path / "d", {"radboud_a1.ipynb": NOTEBOOK, "numpy_ann.py": "x = 1\n"})
+    assert "no notebook in" in check("jku-a7", handout).messages[0]  # another assignment's file is not ours
+    assert RADBOUD.locate(_write(handout, {"A1.ipynb": NOTEBOOK})).path == handout / "radboud_a1.ipynb"
+
+
+def test_several_notebooks_none_canonical_are_reported_not_guessed(tmp_path):
+    two = _write(tmp_path / "carol", {"A7 draft.ipynb": NOTEBOOK, "A7 final.ipynb": NOTEBOOK})
+    found = JKU.locate(two)
+    assert found.path is None and found.holds
+    assert found.problem.startswith(f"2 notebooks in {two} ('A7 draft.ipynb', 'A7 final.ipynb') and none is "
+                                    "named jku_a7.ipynb: not graded")
+    result = check("jku-a7", two)  # no child process is started for it
+    assert result.score == 0 and result.student == "carol" and result.messages == [found.problem]
+    assert all(it.error == "not graded: 2 notebooks in the folder and none is named jku_a7.ipynb"
+               for it in result.items)
+    empty = _write(tmp_path / "dan", {"helpers.py": "x = 1\n"})
+    assert "no notebook in" in JKU.locate(empty).problem and not JKU.locate(empty).holds
+
+
+def test_what_a_path_means_with_any_names(tmp_path):
+    root = tmp_path / "class"
+    zoe = _write(root / "Zoë Müller", {"Assignment 7.ipynb": NOTEBOOK})
+    bob = _write(root / "bob smith", {"A7_bob.py": EXPORT})
+    carol = _write(root / "carol", {"a.ipynb": NOTEBOOK, "b.ipynb": NOTEBOOK})
+    _write(root / ".ipynb_checkpoints", {"x-checkpoint.ipynb": NOTEBOOK})
+    _write(root / "__MACOSX" / "alice", {"._A7.ipynb": NOTEBOOK, "A7.ipynb": NOTEBOOK})
+    _write(root / "notes", {"todo.txt": ""})
+    assert submissions("jku-a7", [root]) == [("Zoë Müller", zoe), ("bob smith", bob), ("carol", carol)]
+    assert submissions("jku-a7", [zoe]) == [("Zoë Müller", zoe)]  # a folder holding a notebook is one student
+    flat = _write(tmp_path / "downloads", {"smith_A7.ipynb": NOTEBOOK, "jones_A7.ipynb": NOTEBOOK})
+    files = sorted(flat.iterdir())
+    assert submissions("jku-a7", files) == [("jones_A7", files[0]), ("smith_A7", files[1])]
+    assert submissions("jku-a7", [files[0]]) == [("downloads", files[0])]
+    with pytest.raises(InputError, match=r"holds no notebook \(.ipynb of any name, or its .py export\)"):
+        submissions("jku-a7", [root / "notes"])
+    (tmp_path / "A7.pdf").write_text("%PDF")
+    with pytest.raises(InputError, match="grades a notebook, .ipynb \\(any name\\) or its .py export; got a .pdf"):
+        check("jku-a7", tmp_path / "A7.pdf")
+
+
+@pytest.mark.slow
+def test_a_batch_with_odd_names_and_a_folder_of_two_notebooks(tmp_path, capsys):
+    """Grades radboud-a1's sigmoid and relu items (1.3a, 1.3b) of five students with --jobs 2."""
+    from backproplab.check.notebook import read_cells
+    from backproplab.check.templates import init
+    from backproplab.cli import main
+
+    init("radboud-a1", tmp_path / "sol", solution=True)
+    init("radboud-a1", tmp_path / "start")
+    sol, start = tmp_path / "sol" / "radboud_a1.ipynb", tmp_path / "start" / "radboud_a1.ipynb"
+    subs = tmp_path / "submissions"
+    shutil.copy(sol, _write(subs / "Zoë Müller", {}) / "Assignment 1 (final).ipynb")
+    export = "\n\n".join(f"# %%\n{c.source}" for c in read_cells(sol) if c.kind == "code")
+    _write(subs / "bob smith", {"A1_bob.py": export, "helpers.py": "x = 1\n"})
+    shutil.copy(sol, _write(subs / "carol", {}) / "draft.ipynb")
+    shutil.copy(start, subs / "carol" / "final.ipynb")
+    shutil.copy(sol, _write(subs / "dave", {}) / "radboud_a1.ipynb")
+    shutil.copy(start, subs / "dave" / "scratch.ipynb")  # the canonical name wins
+    shutil.copy(start, _write(subs / "eve", {}) / "A1.ipynb")
+    out = tmp_path / "results"
+    code = main(["check", "radboud-a1", str(subs), "--jobs", "2", "--item", "1.3a", "--item", "1.3b",
+                 "--out", str(out)])
+    assert code == 1
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open(encoding="utf-8"))}
+    assert {s: rows[s]["total"] for s in rows} == {"Zoë Müller": "2", "bob smith": "2", "carol": "0",
+                                                   "dave": "2", "eve": "0"}
+    carol = json.loads((out / "records" / f"{safe_name('carol')}.json").read_text())
+    assert "2 notebooks in" in carol["messages"][0] and "'draft.ipynb', 'final.ipynb'" in carol["messages"][0]
+    zoe = json.loads((out / "records" / f"{safe_name('Zoë Müller')}.json").read_text())
+    assert zoe["student"] == "Zoë Müller" and zoe["path"].endswith("Assignment 1 (final).ipynb")
+    eve = json.loads((out / "records" / "eve.json").read_text())
+    assert "not implemented" in eve["items"][0]["error"]
+    printed = capsys.readouterr().out
+    assert printed.count("lost:") == 5 and "2 notebooks in" in printed  # and why carol was not graded
