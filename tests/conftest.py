@@ -1,5 +1,6 @@
-"""Shared test set-up: a headless Matplotlib, a skip for tests that need the real data, and one server
-that runs CLI cases each in a forked child under 1 GiB and 10 s of CPU (tests/_limited_cli.py)."""
+"""Shared test set-up: a headless Matplotlib, a skip for tests that need the real data, one server
+that runs CLI cases each in a forked child under 1 GiB and 10 s of CPU (tests/_limited_cli.py), and,
+under pytest-xdist (the README's test command), the cores shared out among the workers."""
 
 from __future__ import annotations
 
@@ -15,6 +16,34 @@ import pytest
 
 matplotlib.use("Agg")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Under pytest-xdist each worker (and the processes its tests start) gets its share of the cores,
+# set before torch is imported; n workers each using every core would only thrash. A count the
+# user set wins.
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _share = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_name, _share)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``-n N`` hands out whole files (``--dist loadfile``), not single tests: a module's fixture (one
+    quick lesson run, one notebook kernel) then runs once, on one worker. ``--dist`` given wins."""
+    if config.getoption("dist") != "load":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    return LoadFileScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist, hand out the files that hold slow tests first (each file stays whole, in
+    its order, on one worker), so no worker is left with a long file at the end."""
+    if not config.getoption("numprocesses", None):
+        return
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # a stable sort: files keep their order
 
 
 @pytest.fixture(scope="session")

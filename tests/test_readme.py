@@ -39,7 +39,7 @@ def test_ci_runs_the_readme_setup_and_test_commands():
     assert "readme_block setup-command" in ci and "readme_block test-command" in ci
     for command in (setup, tests):
         assert "\n" not in command and "python3 -m venv .venv" in command and ". .venv/bin/activate" in command
-    assert setup.endswith("backproplab reproduce") and tests.endswith("python -m pytest")
+    assert setup.endswith("backproplab reproduce") and tests.endswith("python -m pytest -n auto")
     assert "chromium chromium-driver" in tests
 
 
