@@ -25,11 +25,13 @@ def test_registered():
     assert vanishing.ORDER == 70
 
 
+@pytest.mark.slow  # trains on Fashion-MNIST
 def test_every_claim_passes(result):
     failed = [str(c) for c in result.claims if not c.passed]
     assert not failed, failed
 
 
+@pytest.mark.slow  # trains on Fashion-MNIST
 def test_verdicts_follow_the_measurements(result):
     nets = {row["network"]: row for row in result.tables["networks"]}
     sig, relu = nets["ANN_sigmoid"], nets["ANN_relu"]
@@ -46,6 +48,7 @@ def test_verdicts_follow_the_measurements(result):
     assert sig["test_acc"] <= 0.2 and relu["test_acc"] >= 0.6
 
 
+@pytest.mark.slow  # trains on Fashion-MNIST
 def test_one_record_per_batch(result):
     n = result.params["train_images"]
     assert n == vanishing.QUICK_TRAIN

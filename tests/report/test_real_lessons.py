@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.report
+pytestmark = [pytest.mark.report, pytest.mark.slow]  # six reproduce processes
 
 # backprop: well under a second of arithmetic; xor: trains 80 small networks from random
 # initialisations (NumPy and torch), so it catches unseeded randomness; digits: sweeps whose own
