@@ -1,15 +1,18 @@
-"""Shared test set-up: a headless Matplotlib, a skip for tests that need the real data, one server
-that runs CLI cases each in a forked child under 1 GiB and 10 s of CPU (tests/_limited_cli.py), and,
-under pytest-xdist (the README's test command), the cores shared out among the workers."""
+"""Shared test set-up: a headless Matplotlib, a skip for tests that need the real data, each quick
+lesson run once per session (the lesson tests and the notebooks share it), one server that runs CLI
+cases each in a forked child under 1 GiB and 10 s of CPU (tests/_limited_cli.py), and, under
+pytest-xdist (the README's test command), the cores shared out among the workers."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import matplotlib
 import pytest
@@ -26,15 +29,25 @@ if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
         os.environ.setdefault(_name, _share)
 
 
+# The files that share the session's quick lesson runs (``quick_runs``): one worker takes them all.
+QUICK_RUN_FOLDERS = ("tests/lessons/", "tests/notebooks/")
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
-    """``-n N`` hands out whole files (``--dist loadfile``), not single tests: a module's fixture (one
-    quick lesson run, one notebook kernel) then runs once, on one worker. ``--dist`` given wins."""
+    """``-n N`` hands out whole files (``--dist loadfile``), not single tests, so a module's fixture
+    (a notebook kernel, a server) runs once, on one worker; the lesson and notebook files go to one
+    worker together, so each quick lesson runs once. ``--dist`` given wins."""
     if config.getoption("dist") != "load":
         return None
     from xdist.scheduler import LoadFileScheduling
 
-    return LoadFileScheduling(config, log)
+    class FilesAndQuickRuns(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "quick lesson runs" if path.startswith(QUICK_RUN_FOLDERS) else path
+
+    return FilesAndQuickRuns(config, log)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -63,6 +76,39 @@ def needs_fashion(fashion_available: bool) -> None:
     """Skip the test when Fashion-MNIST is not on this machine (CI installs it)."""
     if not fashion_available:
         pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
+
+
+class QuickRuns:
+    """Each lesson's ``run(**kwargs)`` computed once per session and handed to every test that asks:
+    the lesson tests read its claims, tables and figures, the notebook tests hand a copy to the
+    notebook's own call (tests/notebooks/test_notebooks.py). Tests must not change a result."""
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[str, str], object] = {}
+
+    @staticmethod
+    def key(lesson: ModuleType, kwargs: dict) -> str:
+        """``run``'s arguments with its defaults filled in, as text: equal calls give equal keys."""
+        bound = inspect.signature(lesson.run).bind(**kwargs)
+        bound.apply_defaults()
+        return repr(sorted(bound.arguments.items()))
+
+    def get(self, lesson: ModuleType, **kwargs):
+        key = (lesson.__name__, self.key(lesson, kwargs))
+        if key not in self._results:
+            self._results[key] = lesson.run(**kwargs)
+        return self._results[key]
+
+    def close(self) -> None:
+        for result in self._results.values():
+            result.close_figures()
+
+
+@pytest.fixture(scope="session")
+def quick_runs() -> Iterator[QuickRuns]:
+    runs = QuickRuns()
+    yield runs
+    runs.close()
 
 
 @pytest.fixture(scope="session")

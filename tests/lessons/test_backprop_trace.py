@@ -19,10 +19,8 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = bp.run(quick=True)
-    yield res
-    res.close_figures()
+def result(quick_runs):
+    return quick_runs.get(bp, quick=True)  # one run per session (tests/conftest.py)
 
 
 def course_dict() -> dict:

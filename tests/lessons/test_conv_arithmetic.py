@@ -17,10 +17,8 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = ca.run(quick=True)
-    yield res
-    res.close_figures()
+def result(quick_runs):
+    return quick_runs.get(ca, quick=True)  # one run per session (tests/conftest.py)
 
 
 @settings(max_examples=60, deadline=None)

@@ -11,10 +11,8 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = digits.run(quick=True)
-    yield res
-    res.close_figures()
+def result(quick_runs):
+    return quick_runs.get(digits, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_registered():

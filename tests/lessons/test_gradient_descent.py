@@ -16,10 +16,8 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = gd.run(quick=True)
-    yield res
-    res.close_figures()
+def result(quick_runs):
+    return quick_runs.get(gd, quick=True)  # one run per session (tests/conftest.py)
 
 
 def course_f(x, y):

@@ -12,12 +12,10 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result(fashion_available):
+def result(fashion_available, quick_runs):
     if not fashion_available:
         pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
-    res = vanishing.run(quick=True, device="cpu")
-    yield res
-    res.close_figures()
+    return quick_runs.get(vanishing, quick=True, device="cpu")  # one run per session (tests/conftest.py)
 
 
 def test_registered():

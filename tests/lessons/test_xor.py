@@ -13,10 +13,8 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = xor.run(quick=True)
-    yield res
-    res.close_figures()
+def result(quick_runs):
+    return quick_runs.get(xor, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_registered_as_xor():
