@@ -37,7 +37,8 @@ QUICK_RUN_FOLDERS = ("tests/lessons/", "tests/notebooks/")
 def pytest_xdist_make_scheduler(config: pytest.Config, log):
     """``-n N`` hands out whole files (``--dist loadfile``), not single tests, so a module's fixture
     (a notebook kernel, a server) runs once, on one worker; the lesson and notebook files go to one
-    worker together, so each quick lesson runs once. ``--dist`` given wins."""
+    worker together, so each quick lesson runs once; in the order pytest_collection_modifyitems
+    sets. ``--dist`` given wins."""
     if config.getoption("dist") != "load":
         return None
     from xdist.scheduler import LoadFileScheduling
@@ -47,16 +48,22 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
             path = nodeid.split("::", 1)[0]
             return "quick lesson runs" if path.startswith(QUICK_RUN_FOLDERS) else path
 
+    config.option.loadscopereorder = False  # keep the order below, not most-tests-first
     return FilesAndQuickRuns(config, log)
 
 
+# The longest file: its usage lines run `reproduce --quick` and more in a row (about 3 minutes).
+LONGEST_FILE = "test_readme.py"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, hand out the files that hold slow tests first (each file stays whole, in
-    its order, on one worker), so no worker is left with a long file at the end."""
-    if not config.getoption("numprocesses", None):
+    """Under pytest-xdist, hand out the longest file first, then the files that hold slow tests (each
+    file stays whole, in its order, on one worker), so no worker is left with a long file at the end."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # the workers collect; the order they agree on is used
         return
     slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-    items.sort(key=lambda item: item.path not in slow_files)  # a stable sort: files keep their order
+    # a stable sort: the files keep their order within each rank, and their tests theirs
+    items.sort(key=lambda item: 0 if item.path.name == LONGEST_FILE else 1 if item.path in slow_files else 2)
 
 
 @pytest.fixture(scope="session")
