@@ -10,7 +10,6 @@ import torch
 
 from backproplab.cli import main
 from backproplab.lessons import activations as act
-from backproplab.lessons import get_lesson
 from backproplab.torchnn import MLP
 
 pytestmark = pytest.mark.lessons
@@ -19,11 +18,6 @@ pytestmark = pytest.mark.lessons
 @pytest.fixture(scope="module")
 def result(quick_runs):
     return quick_runs.get(act, quick=True)  # one run per session (tests/conftest.py)
-
-
-def test_registered_as_activations():
-    assert get_lesson("activations") is act
-    assert act.ORDER == 40
 
 
 def test_every_claim_passes(result):

@@ -13,7 +13,6 @@ import yaml
 
 from backproplab.cli import main
 from backproplab.lessons import backprop_trace as bp
-from backproplab.lessons import get_lesson
 
 pytestmark = pytest.mark.lessons
 
@@ -25,11 +24,6 @@ def result(quick_runs):
 
 def course_dict() -> dict:
     return yaml.safe_load(bp.examples()["course"].read_text(encoding="utf-8"))
-
-
-def test_registered():
-    assert get_lesson("backprop") is bp
-    assert bp.ORDER == 20
 
 
 def test_every_claim_passes(result):

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from backproplab.cli import main
 from backproplab.lessons import conv_arithmetic as ca
-from backproplab.lessons import get_lesson
 
 pytestmark = pytest.mark.lessons
 
@@ -96,11 +95,6 @@ def test_conv2d_keeps_float32():
 def test_bad_input_names_the_problem(call, message):
     with pytest.raises(ValueError, match=message):
         call()
-
-
-def test_registered_as_conv():
-    assert get_lesson("conv") is ca
-    assert ca.ORDER == 50
 
 
 def test_every_claim_passes(result):

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from backproplab.cli import main
-from backproplab.lessons import get_lesson
 from backproplab.lessons import gradient_descent as gd
 from backproplab.lessons._gd_findings import run_findings
 
@@ -22,11 +21,6 @@ def result(quick_runs):
 
 def course_f(x, y):
     return x * x + y * y + x * (y + 2) + math.cos(3 * x)
-
-
-def test_registered():
-    assert get_lesson("gradient-descent") is gd
-    assert gd.ORDER == 30
 
 
 def test_every_claim_passes(result):

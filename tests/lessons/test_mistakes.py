@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from backproplab.lessons import get_lesson, mistakes
+from backproplab.lessons import mistakes
 
 pytestmark = pytest.mark.lessons
 
@@ -18,10 +18,6 @@ def result():
     res = mistakes.run(quick=True)
     yield res
     res.close_figures()
-
-
-def test_registered_last():
-    assert get_lesson("mistakes") is mistakes and mistakes.ORDER == 95
 
 
 def test_every_claim_passes(result):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from backproplab.lessons import get_lesson, questions
+from backproplab.lessons import questions
 
 pytestmark = pytest.mark.lessons
 
@@ -14,10 +14,6 @@ def result():
     res = questions.run(quick=True)
     yield res
     res.close_figures()
-
-
-def test_registered_after_the_course_lessons():
-    assert get_lesson("questions") is questions and questions.ORDER == 90
 
 
 def test_every_claim_passes(result):

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from backproplab.lessons import get_lesson, vanishing
+from backproplab.lessons import vanishing
 
 pytestmark = pytest.mark.lessons
 
@@ -16,11 +16,6 @@ def result(fashion_available, quick_runs):
     if not fashion_available:
         pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
     return quick_runs.get(vanishing, quick=True, device="cpu")  # one run per session (tests/conftest.py)
-
-
-def test_registered():
-    assert get_lesson("vanishing") is vanishing
-    assert vanishing.ORDER == 70
 
 
 @pytest.mark.slow  # trains on Fashion-MNIST

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from backproplab.cli import main
-from backproplab.lessons import get_lesson, xor
+from backproplab.lessons import xor
 
 pytestmark = pytest.mark.lessons
 
@@ -15,11 +15,6 @@ pytestmark = pytest.mark.lessons
 @pytest.fixture(scope="module")
 def result(quick_runs):
     return quick_runs.get(xor, quick=True)  # one run per session (tests/conftest.py)
-
-
-def test_registered_as_xor():
-    assert get_lesson("xor") is xor
-    assert xor.ORDER == 10
 
 
 def test_every_claim_passes(result):
