@@ -26,13 +26,6 @@ def course_dict() -> dict:
     return yaml.safe_load(bp.examples()["course"].read_text(encoding="utf-8"))
 
 
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
-    # the course trace, finite differences, its three asked gradients, and every other example
-    assert len(result.claims) >= 10 + 2 * (len(bp.examples()) - 1)
-
-
 def test_bundled_examples():
     names = set(bp.examples())
     assert {"course", "sigmoid-bce", "tanh-two-hidden"} <= names

@@ -30,12 +30,6 @@ def test_registered_with_options():
 
 
 @pytest.mark.slow  # trains on Fashion-MNIST
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
-
-
-@pytest.mark.slow  # trains on Fashion-MNIST
 def test_quick_accuracy_claims_say_they_are_quick_run_bounds(result):
     rows = {row["model"]: row for row in result.tables["models"]}
     assert set(rows) == {"NumpyANN", "PyTorchANN", "PyTorchCNN"}

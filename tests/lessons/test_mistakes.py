@@ -14,15 +14,8 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = mistakes.run(quick=True)
-    yield res
-    res.close_figures()
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
+def result(quick_runs):
+    return quick_runs.get(mistakes, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_every_mistake_has_a_two_row_table(result):

@@ -10,15 +10,8 @@ pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = questions.run(quick=True)
-    yield res
-    res.close_figures()
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
+def result(quick_runs):
+    return quick_runs.get(questions, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_yes_no_answers_show_yes_or_no(result):
