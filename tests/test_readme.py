@@ -1,8 +1,10 @@
 """The README's commands run as written: the usage lines and the Python snippet in a fresh folder, and the
-two set-up commands are exactly what CI runs (.ci/run extracts them from the README)."""
+two set-up commands are exactly what CI runs (.ci/run extracts them from the README). The quick report
+the usage lines write is also the first run of the determinism checks of three real lessons."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -39,7 +41,7 @@ def test_ci_runs_the_readme_setup_and_test_commands():
     assert "readme_block setup-command" in ci and "readme_block test-command" in ci
     for command in (setup, tests):
         assert "\n" not in command and "python3 -m venv .venv" in command and ". .venv/bin/activate" in command
-    assert setup.endswith("backproplab reproduce") and tests.endswith("python -m pytest")
+    assert setup.endswith("backproplab reproduce") and tests.endswith("python -m pytest -n auto")
     assert "chromium chromium-driver" in tests
 
 
@@ -53,17 +55,62 @@ def test_ci_extracts_exactly_the_readme_blocks(tmp_path):
         assert done.stdout.strip() == _block(f"ci:{name}", "bash")
 
 
-@pytest.mark.slow
-def test_every_usage_line_runs_as_written(tmp_path):
+@pytest.fixture(scope="module")
+def usage(tmp_path_factory) -> dict:
+    """Every usage line run once, in order, in one fresh folder (stopping at the first that fails):
+    ``folder``, ``done`` (line, finished process) and ``quick_report``, the results.json that
+    ``backproplab reproduce --quick`` wrote, read before the next lines change that report."""
+    folder = tmp_path_factory.mktemp("readme-usage")
+    done, quick_report = [], None
     for line in _usage_lines():
-        done = subprocess.run(line, shell=True, cwd=tmp_path, env=_env(), capture_output=True, text=True,
-                              timeout=900)
+        proc = subprocess.run(line, shell=True, cwd=folder, env=_env(), capture_output=True, text=True, timeout=900)
+        done.append((line, proc))
+        if proc.returncode != 0:
+            break
+        if line == "backproplab reproduce --quick":
+            quick_report = json.loads((folder / "backproplab-report" / "results.json").read_text(encoding="utf-8"))
+    return {"folder": folder, "done": done, "quick_report": quick_report}
+
+
+@pytest.mark.slow
+def test_every_usage_line_runs_as_written(usage):
+    for line, done in usage["done"]:
         assert done.returncode == 0, f"{line!r} exited {done.returncode}:\n{done.stderr[-2000:]}"
         assert "Traceback" not in done.stderr, line
-    assert (tmp_path / "backproplab-report" / "index.html").is_file()
-    assert (tmp_path / "my_net.yaml").read_text().strip()
-    assert any((tmp_path / "figs").iterdir())
-    assert (tmp_path / "bench.json").is_file()
+    assert [line for line, _ in usage["done"]] == _usage_lines()
+    folder = usage["folder"]
+    assert (folder / "backproplab-report" / "index.html").is_file()
+    assert (folder / "my_net.yaml").read_text().strip()
+    assert any((folder / "figs").iterdir())
+    assert (folder / "bench.json").is_file()
+
+
+# backprop: well under a second of arithmetic; xor: trains 80 small networks from random
+# initialisations (NumPy and torch), so it catches unseeded randomness; digits: sweeps whose own
+# wall times once leaked into its params.
+FAST_LESSONS = ["backprop", "xor", "digits"]
+
+
+@pytest.mark.slow
+@pytest.mark.report
+@pytest.mark.parametrize("lesson", FAST_LESSONS)
+def test_a_lesson_reproduced_alone_gives_what_it_gave_in_the_quick_report(usage, tmp_path, lesson):
+    """Issue 9, determinism: ``reproduce --quick --only <lesson>`` in a fresh process gives the entry the
+    README's ``reproduce --quick`` (another process, every lesson before it) gave, timings aside."""
+    first = usage["quick_report"]
+    assert first is not None, "backproplab reproduce --quick did not run"
+    device = first["settings"]["device"]
+    out = tmp_path / "alone"
+    proc = subprocess.run([sys.executable, "-m", "backproplab", "reproduce", "--quick", "--only", lesson,
+                           "--device", device, "--seed", "0", "--out", str(out)],
+                          capture_output=True, text=True, timeout=300, env=_env())
+    assert proc.returncode in (0, 1), proc.stderr  # 1 only if a claim fails; both runs must agree
+    doc = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    assert doc["settings"] == {"quick": True, "seed": 0, "device": device, "lessons": [lesson]}
+    assert doc["complete"] and doc["lessons"][lesson]["status"] == "done"
+    assert doc["lessons"][lesson]["claims"]
+    assert doc["lessons"][lesson] == first["lessons"][lesson]
+    assert set(doc["timings"]) == {"total_s", "lessons", "parts"}  # the only part allowed to differ
 
 
 @pytest.mark.slow

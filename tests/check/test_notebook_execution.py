@@ -10,7 +10,7 @@ import pytest
 
 from backproplab.check.templates import notebook
 
-pytestmark = [pytest.mark.notebooks, pytest.mark.usefixtures("needs_fashion")]
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow, pytest.mark.usefixtures("needs_fashion")]
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")

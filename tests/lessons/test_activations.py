@@ -10,27 +10,14 @@ import torch
 
 from backproplab.cli import main
 from backproplab.lessons import activations as act
-from backproplab.lessons import get_lesson
 from backproplab.torchnn import MLP
 
 pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = act.run(quick=True)
-    yield res
-    res.close_figures()
-
-
-def test_registered_as_activations():
-    assert get_lesson("activations") is act
-    assert act.ORDER == 40
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
+def result(quick_runs):
+    return quick_runs.get(act, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_facts_hold_the_values(result):

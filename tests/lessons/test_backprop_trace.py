@@ -13,32 +13,17 @@ import yaml
 
 from backproplab.cli import main
 from backproplab.lessons import backprop_trace as bp
-from backproplab.lessons import get_lesson
 
 pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = bp.run(quick=True)
-    yield res
-    res.close_figures()
+def result(quick_runs):
+    return quick_runs.get(bp, quick=True)  # one run per session (tests/conftest.py)
 
 
 def course_dict() -> dict:
     return yaml.safe_load(bp.examples()["course"].read_text(encoding="utf-8"))
-
-
-def test_registered():
-    assert get_lesson("backprop") is bp
-    assert bp.ORDER == 20
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
-    # the course trace, finite differences, its three asked gradients, and every other example
-    assert len(result.claims) >= 10 + 2 * (len(bp.examples()) - 1)
 
 
 def test_bundled_examples():

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import resource
-import subprocess
 import sys
 from pathlib import Path
 
@@ -184,12 +181,6 @@ def test_messages_quote_a_bounded_excerpt() -> None:
     assert len(str(info.value)) < 300
 
 
-def _limit_memory() -> None:
-    """1 GiB of address space and 10 s of CPU (CPU, not wall time: a shared machine slows the wall clock)."""
-    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-    resource.setrlimit(resource.RLIMIT_CPU, (10, 10))
-
-
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS as a memory bound is Linux-specific")
 @pytest.mark.parametrize(("file_name", "make"), [
     ("bomb-description.yaml", lambda: alias_bomb("description")),
@@ -198,16 +189,14 @@ def _limit_memory() -> None:
     ("deep.json", lambda: deep("json")),
     ("deep.yaml", lambda: deep("yaml")),
 ])
-def test_cli_in_a_subprocess_with_1gb_and_10s(tmp_path: Path, file_name: str, make) -> None:
+def test_cli_in_a_subprocess_with_1gb_and_10s(tmp_path: Path, file_name: str, make, limited_cli) -> None:
+    """Each file in its own process under 1 GiB of address space and 10 s of CPU (tests/conftest.py)."""
     path = tmp_path / file_name
     path.write_text(make())
-    env = os.environ | {"PYTHONPATH": str(Path(bp.__file__).parents[2])}
-    proc = subprocess.run([sys.executable, "-m", "backproplab", "backprop", str(path), "--out",
-                           str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
-                          preexec_fn=_limit_memory, env=env)
-    assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
-    assert proc.stderr.startswith("backproplab: error: network file") and file_name in proc.stderr
+    status, stderr = limited_cli(["backprop", path, "--out", tmp_path / "out"], tmp_path)
+    assert status == 2, stderr
+    assert "Traceback" not in stderr and stderr.count("\n") == 1, stderr
+    assert stderr.startswith("backproplab: error: network file") and file_name in stderr
     assert not (tmp_path / "out").exists()
 
 

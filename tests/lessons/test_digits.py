@@ -5,27 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backproplab.lessons import digits, get_lesson
+from backproplab.lessons import digits
 
 pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = digits.run(quick=True)
-    yield res
-    res.close_figures()
-
-
-def test_registered():
-    assert get_lesson("digits") is digits
-    assert digits.ORDER == 60
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
-    assert len(result.claims) == 11
+def result(quick_runs):
+    return quick_runs.get(digits, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_five_seeds_reach_the_course_accuracy(result):

@@ -8,25 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from backproplab.lessons import get_lesson, mistakes
+from backproplab.lessons import mistakes
 
 pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = mistakes.run(quick=True)
-    yield res
-    res.close_figures()
-
-
-def test_registered_last():
-    assert get_lesson("mistakes") is mistakes and mistakes.ORDER == 95
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
+def result(quick_runs):
+    return quick_runs.get(mistakes, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_every_mistake_has_a_two_row_table(result):

@@ -4,25 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from backproplab.lessons import get_lesson, questions
+from backproplab.lessons import questions
 
 pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = questions.run(quick=True)
-    yield res
-    res.close_figures()
-
-
-def test_registered_after_the_course_lessons():
-    assert get_lesson("questions") is questions and questions.ORDER == 90
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
+def result(quick_runs):
+    return quick_runs.get(questions, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_yes_no_answers_show_yes_or_no(result):

@@ -1,5 +1,7 @@
-"""The lesson registry: every lesson is found, in order, and its run() takes only what it documents."""
+"""The lesson registry: every lesson is found, in order, under its name, and its run() takes only what
+it documents."""
 
+import importlib
 import inspect
 
 import pytest
@@ -11,10 +13,22 @@ pytestmark = pytest.mark.lessons
 
 EXPECTED = ["xor", "backprop", "gradient-descent", "activations", "conv", "digits", "vanishing", "fashion", "questions",
             "mistakes"]
+# command name: module under backproplab.lessons
+MODULES = {"xor": "xor", "backprop": "backprop_trace", "gradient-descent": "gradient_descent",
+           "activations": "activations", "conv": "conv_arithmetic", "digits": "digits", "vanishing": "vanishing",
+           "fashion": "fashion", "questions": "questions", "mistakes": "mistakes"}
 
 
 def test_every_lesson_is_found_in_reproduce_order():
     assert list(registry()) == EXPECTED
+
+
+@pytest.mark.parametrize("name", EXPECTED)
+def test_each_lesson_module_is_registered_under_its_name(name):
+    """One table for what each lesson test once checked alone (``get_lesson(name) is module``); the
+    order is the test above's, so each module's ORDER number itself is not pinned."""
+    module = importlib.import_module(f"backproplab.lessons.{MODULES[name]}")
+    assert get_lesson(name) is module and module.NAME == name
 
 
 def test_unknown_lesson_names_the_known_ones():

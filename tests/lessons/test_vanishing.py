@@ -6,30 +6,19 @@ import math
 
 import pytest
 
-from backproplab.lessons import get_lesson, vanishing
+from backproplab.lessons import vanishing
 
 pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result(fashion_available):
+def result(fashion_available, quick_runs):
     if not fashion_available:
         pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
-    res = vanishing.run(quick=True, device="cpu")
-    yield res
-    res.close_figures()
+    return quick_runs.get(vanishing, quick=True, device="cpu")  # one run per session (tests/conftest.py)
 
 
-def test_registered():
-    assert get_lesson("vanishing") is vanishing
-    assert vanishing.ORDER == 70
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
-
-
+@pytest.mark.slow  # trains on Fashion-MNIST
 def test_verdicts_follow_the_measurements(result):
     nets = {row["network"]: row for row in result.tables["networks"]}
     sig, relu = nets["ANN_sigmoid"], nets["ANN_relu"]
@@ -46,6 +35,7 @@ def test_verdicts_follow_the_measurements(result):
     assert sig["test_acc"] <= 0.2 and relu["test_acc"] >= 0.6
 
 
+@pytest.mark.slow  # trains on Fashion-MNIST
 def test_one_record_per_batch(result):
     n = result.params["train_images"]
     assert n == vanishing.QUICK_TRAIN

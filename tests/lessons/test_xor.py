@@ -7,27 +7,14 @@ import pytest
 import torch
 
 from backproplab.cli import main
-from backproplab.lessons import get_lesson, xor
+from backproplab.lessons import xor
 
 pytestmark = pytest.mark.lessons
 
 
 @pytest.fixture(scope="module")
-def result():
-    res = xor.run(quick=True)
-    yield res
-    res.close_figures()
-
-
-def test_registered_as_xor():
-    assert get_lesson("xor") is xor
-    assert xor.ORDER == 10
-
-
-def test_every_claim_passes(result):
-    failed = [str(c) for c in result.claims if not c.passed]
-    assert not failed, failed
-    assert len(result.claims) >= 12
+def result(quick_runs):
+    return quick_runs.get(xor, quick=True)  # one run per session (tests/conftest.py)
 
 
 def test_best_affine_fit_of_xor_leaves_quarter():
