@@ -61,8 +61,8 @@ def test_dead_condition_and_probe_on_a_hand_built_layer():
 def test_dead_relu_table(result):
     rows = {r["network"].split(",")[0]: r for r in result.tables["dead_relus"]}
     healthy, big, shifted = (result.tables["dead_relus"][i] for i in (1, 2, 3))
-    assert healthy["dead (all ReLUs)"] <= 0.25 <= 0.5 <= big["dead (all ReLUs)"]
-    assert shifted["dead (first layer)"] >= 0.5 > healthy["dead (first layer)"]
+    assert healthy["dead (all ReLUs)"] <= act.HEALTHY_DEAD < act.KILLED_DEAD <= big["dead (all ReLUs)"]
+    assert shifted["dead (first layer)"] >= act.KILLED_DEAD > healthy["dead (first layer)"]
     after = result.tables["dead_relus"][4]
     assert after["dead (first layer)"] >= shifted["dead (first layer)"]
     assert "at initialisation" in rows

@@ -42,6 +42,10 @@ __all__ = ["activation_table", "dead_by_condition", "dead_by_probe", "run"]
 LEAKY_ALPHA = fn.LEAKY_RELU_ALPHA
 ELU_ALPHA = fn.ELU_ALPHA
 
+#: Bounds of the dead-ReLU claims (fractions of units that never fire on the training inputs).
+HEALTHY_DEAD = 0.25  # healthy training: dead fraction of all ReLUs, at most
+KILLED_DEAD = 0.5  # too large a learning rate, or biases shifted down: dead fraction, at least
+
 
 def _grid(half_width: float = 6.0, step: float = 0.01) -> np.ndarray:
     """A symmetric float64 grid with 0 exactly on it."""
@@ -290,14 +294,14 @@ def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) ->
     claims.append(Claim.at_most("DeadUnits probe == the condition max_x (w.x + b) <= 0 (first layer, 3 networks): "
                                 "max |fraction difference|", max(agree), 0.0))
     claims.append(Claim.at_most(f"healthy training (lr {small_lr}, {epochs} epochs): dead fraction of all ReLUs",
-                                healthy["all"], 0.25,
+                                healthy["all"], HEALTHY_DEAD,
                                 evidence=f"{init_dead:.0%} were dead at initialisation; accuracy {healthy_acc:.0%}"))
     claims.append(Claim.at_least(f"a too-large learning rate ({big_lr:g}) from the same start: dead fraction",
-                                 big_dead["all"], 0.5, evidence=f"accuracy {big_acc:.0%}"))
+                                 big_dead["all"], KILLED_DEAD, evidence=f"accuracy {big_acc:.0%}"))
     claims.append(Claim.holds(f"with learning rate {big_lr:g} every weight stays finite (the units died, "
                               "nothing overflowed)", big_finite))
     claims.append(Claim.at_least(f"first-layer biases shifted down by {bias_shift:g}: first-layer dead fraction",
-                                 shift_dead["layers.1"], 0.5,
+                                 shift_dead["layers.1"], KILLED_DEAD,
                                  evidence=f"was {healthy['layers.1']:.0%}; accuracy {healthy_acc:.0%} -> "
                                           f"{shift_acc:.0%}"))
     claims.append(Claim.at_most("a dead unit receives exactly zero gradient: max |dL/dw|, |dL/db| of dead units",
