@@ -199,4 +199,4 @@ def test_cli_size_takes_one_or_two_numbers(capsys):
 def test_height_by_width_is_held_to_the_same_cost_bound(capsys):
     assert main(["conv", "--quick", "--size", "3000", "2000", "--kernel", "3"]) == 2
     err = capsys.readouterr().err
-    assert "size: H=3000, W=2000" in err and "(H + 2*padding)*(W + 2*padding) <= 4194304" in err
+    assert "size: H=3000, W=2000" in err and f"(H + 2*padding)*(W + 2*padding) <= {ca.MAX_OWN_ELEMENTS}" in err
