@@ -33,6 +33,15 @@ def test_bundled_examples():
     assert any(p.suffix == ".yaml" for p in bp.examples().values())
 
 
+def test_quick_run_checks_every_bundled_example_against_autograd(result):
+    others = set(bp.examples()) - {bp.DEFAULT_EXAMPLE}
+    assert others
+    for name in others:
+        claim = result.claim(f"example {name!r}: every s, a, L, δ, ∂L/∂w, ∂L/∂b equals torch (max abs difference)")
+        assert claim.passed, claim
+        assert any(c.name.startswith(f"example {name!r}: asked ") for c in result.claims), name
+
+
 def test_course_dL_dw32_by_hand(result):
     """Global numbering, as the course: inputs 1, 2; hidden 3, 4, 5; output 6; w32 from unit 2 into 3."""
     claim = result.claim("asked ∂L/∂w₃₂ equals the expected answer")
