@@ -30,8 +30,8 @@ def test_claims_hold_the_values(result):
     assert result.claim("best least-squares affine fit of XOR: mean squared error").value == pytest.approx(0.25)
     assert result.claim("course's ReLU network: max |output - XOR| (torch)").value == 0.0
     rows = {r["hidden width"]: r for r in result.tables["success_by_width"]}
-    assert sorted(rows) == [2, 3, 4, 8]
-    assert all(r["runs"] == 20 for r in rows.values())
+    assert sorted(rows) == list(xor.WIDTHS)
+    assert all(r["runs"] == result.params["seeds_per_width"] for r in rows.values())
     assert rows[8]["success rate"] >= xor.WIDE_SUCCESS
     assert rows[2]["success rate"] <= xor.NARROW_SUCCESS
     assert rows[8]["success rate"] - rows[2]["success rate"] >= xor.WIDTH_GAIN
