@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from backproplab.data import iterate_minibatches
 from backproplab.errors import InputError
 
 __all__ = [
@@ -63,19 +64,6 @@ class Run:
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _shuffled_batches(X: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator
-                      ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """One epoch of ``(X[idx], y[idx])`` batches of whole in-memory tensors, in a seeded random order.
-
-    The plain reference loops' batching, written once. The permutation is drawn (on the CPU, then
-    moved to ``X``'s device) when the first batch is asked for, so inside the caller's timed region.
-    """
-    perm = torch.randperm(len(X), generator=generator).to(X.device)
-    for start in range(0, len(X), batch_size):
-        idx = perm[start:start + batch_size]
-        yield X[idx], y[idx]
 
 
 # --------------------------------------------------------------------------- NumPy engine vs torch
@@ -121,7 +109,7 @@ def torch_mlp_epoch(X: torch.Tensor, y: torch.Tensor, *, sizes: Sequence[int] = 
     start = time.perf_counter()
     total = torch.zeros(())
     correct = torch.zeros((), dtype=torch.long)
-    for xb, yb in _shuffled_batches(X, y, batch_size, g):
+    for xb, yb in iterate_minibatches(X, y, batch_size, seed=g):
         out = model(xb)
         loss = F.cross_entropy(out, yb)
         opt.zero_grad(set_to_none=True)
@@ -268,7 +256,7 @@ def plain_loop(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, batch_
     grads: list[list] = [[], [], []]
     _sync(device)
     t0 = time.perf_counter()
-    for xb, yb in _shuffled_batches(Xd, yd, batch_size, gen):
+    for xb, yb in iterate_minibatches(Xd, yd, batch_size, seed=gen):
         opt.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
@@ -328,7 +316,7 @@ def cnn_plain_epoch(X: torch.Tensor, y: torch.Tensor, device: torch.device, *, b
         torch.manual_seed(seed)  # dropout draws from the (forked) global generator, as in fit
         _sync(device)
         t0 = time.perf_counter()
-        for xb, yb in _shuffled_batches(Xd, yd, batch_size, gen):
+        for xb, yb in iterate_minibatches(Xd, yd, batch_size, seed=gen):
             opt.zero_grad(set_to_none=True)
             out = model(xb)
             F.cross_entropy(out, yb).backward()
