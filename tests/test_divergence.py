@@ -95,3 +95,68 @@ def test_rollback_locates_before_it_restores_and_words_one_error() -> None:
                                "the last good state; noted")
     assert (err.epoch, err.batch, err.n_batches, err.layer, err.history) == (2, 3, 5, "layers[0].W", ["row"])
     assert "(" not in str(nonfinite_error(Diverged(1, 1), 1, "x")).split("at epoch")[0]  # value unknown: not shown
+
+
+def _rollback(state: dict, locate, after_restore=None) -> EpochRollback:
+    return EpochRollback(lambda: dict(state), state.update, locate, after_restore=after_restore)
+
+
+def test_a_raising_locate_still_restores_and_the_error_says_not_located() -> None:
+    state = {"w": 1.0}
+
+    def locate(snapshot, div):
+        raise MemoryError("replay out of memory")
+
+    rollback = _rollback(state, locate)
+    rollback.start_epoch()
+    state["w"] = float("inf")
+    err = rollback.fail(Diverged(2, 4), 3, history=[])
+    assert state == {"w": 1.0}
+    assert isinstance(err, NonFiniteError) and err.layer == "not located (MemoryError: replay out of memory)"
+    assert MESSAGE.search(str(err))[4] == "not located (MemoryError: replay out of memory)"
+
+
+def test_a_raising_after_restore_is_a_sentence_of_the_error_not_the_error() -> None:
+    state = {"w": 1.0}
+
+    def after_restore(epoch, snapshot, history):
+        raise OSError(28, "No space left on device")
+
+    rollback = _rollback(state, lambda s, d: "fc1.weight", after_restore)
+    rollback.start_epoch()
+    state["w"] = float("nan")
+    err = rollback.fail(Diverged(1, 4, float("inf")), 1)
+    assert state == {"w": 1.0} and isinstance(err, NonFiniteError) and err.layer == "fc1.weight"
+    assert "the last good state; writing that state failed (OSError: [Errno 28] No space left on device); try a " \
+           "smaller learning rate" in str(err)
+
+
+def test_torch_fit_whose_loss_raises_in_the_replay_still_restores_and_raises_nonfinite() -> None:
+    """Epoch 2's second batch gives NaN; the loss raises when the replay calls it again (call 9 on):
+    the error is the NonFiniteError, not located, and the model is back at the end of epoch 1."""
+    X, y = _data()
+    calls = [0]
+
+    def loss(out, target):
+        calls[0] += 1
+        if calls[0] > 8:
+            raise RuntimeError("loss broke in the replay")
+        value = torch.nn.functional.cross_entropy(out, target)
+        return value * float("nan") if calls[0] == 6 else value
+
+    def model_after(epochs, loss_fn):
+        torch.manual_seed(0)
+        model = torchnn.MLP([4, 16, 3])
+        try:
+            torchnn.fit(model, (X, y), epochs=epochs, batch_size=16, loss=loss_fn, lr=0.1, seed=0, progress=False,
+                        device="cpu")
+        except NonFiniteError as exc:
+            return model, exc
+        return model, None
+
+    model, err = model_after(3, loss)
+    assert err is not None and (err.epoch, err.batch) == (2, 2)
+    assert err.layer == "not located (RuntimeError: loss broke in the replay)" and calls[0] == 9
+    one_epoch, _ = model_after(1, torch.nn.functional.cross_entropy)
+    for got, want in zip(model.parameters(), one_epoch.parameters(), strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)

@@ -58,9 +58,12 @@ class EpochRollback:
     restore : (snapshot) -> None
         Puts that state back.
     locate : (snapshot, Diverged) -> str
-        Names the first non-finite layer or parameter; called before ``restore``.
+        Names the first non-finite layer or parameter; called before ``restore``. If it raises
+        (a replay out of memory, a user loss raising), the error says "not located (...)" and the
+        state is restored all the same.
     after_restore : (epoch, snapshot, history) -> str, optional
         E.g. writes a checkpoint of the restored state; returns a note for the message ("" for none).
+        If it raises (e.g. OSError), the NonFiniteError is still returned, its message saying so.
     """
 
     save: Callable[[], Any]
@@ -76,11 +79,21 @@ class EpochRollback:
     def fail(self, div: Diverged, epoch: int, history: Any = None) -> NonFiniteError:
         """Locate, restore the epoch's start, run ``after_restore``; return the error to raise.
 
-        ``epoch`` is 1-based; ``history`` the run's history (the epochs before this one).
+        ``epoch`` is 1-based; ``history`` the run's history (the epochs before this one). The restore
+        always runs; an exception from ``locate`` or ``after_restore`` becomes words in the message.
         """
-        where = self.locate(self.snapshot, div)
-        self.restore(self.snapshot)
-        note = self.after_restore(epoch, self.snapshot, history) if self.after_restore is not None else ""
+        try:
+            where = self.locate(self.snapshot, div)
+        except Exception as exc:  # a diagnostic only: a failing replay (OOM, a raising loss) must not
+            where = f"not located ({type(exc).__name__}: {exc})"  # hide the divergence or skip the restore
+        finally:
+            self.restore(self.snapshot)
+        note = ""
+        if self.after_restore is not None:
+            try:
+                note = self.after_restore(epoch, self.snapshot, history)
+            except Exception as exc:  # e.g. OSError writing the checkpoint: reported, not raised instead
+                note = f"; writing that state failed ({type(exc).__name__}: {exc})"
         return nonfinite_error(div, epoch, where, note, history)
 
 
