@@ -159,6 +159,19 @@ def test_lr_schedule_scales_the_base_rate_each_epoch():
         fit(_model(), (X, y), epochs=1, batch_size=64, progress=False, lr_schedule=lambda e: 0.0)
 
 
+def test_a_non_callable_lr_schedule_is_refused_before_a_resume_loads_the_checkpoint(tmp_path):
+    """The door refuses it: the caller's model keeps its parameters (no checkpoint loaded into it)."""
+    X, y = blobs()
+    ckpt = tmp_path / "run.pt"
+    fit(_model(), (X, y), epochs=1, batch_size=64, progress=False, checkpoint=ckpt)
+    model = _model(seed=1)
+    before = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(InputError, match=r"lr_schedule must be a callable\(epoch\) -> float or None, got 0\.1"):
+        fit(model, (X, y), epochs=2, batch_size=64, progress=False, checkpoint=ckpt, resume=True, lr_schedule=0.1)
+    for got, want in zip(model.parameters(), before, strict=True):
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
 def test_fit_takes_numpy_arrays_and_a_dataloader_as_it_takes_tensors():
     """fashion_mnist_flat returns NumPy arrays; a course hands a DataLoader: both train as the tensors do."""
     rng = np.random.default_rng(0)

@@ -115,8 +115,11 @@ def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any]) -> None:
+def check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any], lr_schedule: Any = None) -> None:
+    """``fit``'s options, checked before anything touches the caller's model (a resume loads into it)."""
     check_seed(seed)
+    if lr_schedule is not None and not callable(lr_schedule):
+        raise InputError(f"lr_schedule must be a callable(epoch) -> float or None, got {lr_schedule!r:.60}")
     if resume and checkpoint is None:
         raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
     for p in probes:

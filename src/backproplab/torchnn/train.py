@@ -226,7 +226,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     (X, y), val = check_pair(train, "train"), check_pair(val, "val") if val is not None else None
     epochs, batch_size, checkpoint_every = (positive_int(name, value) for name, value in (
         ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)))
-    check_options(seed, resume, checkpoint, probes)
+    check_options(seed, resume, checkpoint, probes, lr_schedule)
     run = _Run.place(model, optimizer, loss, device, seed, lr=lr, momentum=momentum, weight_decay=weight_decay)
     X, y, val = run.to_device(X, y, val, probes, loss)
     hist = history if history is not None else History()
