@@ -21,16 +21,15 @@ __all__ = ["LrSchedule"]
 
 
 class LrSchedule:
-    """Applies ``schedule`` (or nothing, when None) to ``opt``'s parameter groups at each epoch start."""
+    """Applies ``schedule`` (or nothing, when None) to ``opt``'s parameter groups at each epoch start.
+
+    ``schedule`` is callable or None: ``fit`` checks that at its door (``inputs.check_options``).
+    """
 
     def __init__(self, opt: torch.optim.Optimizer, schedule: Callable[[int], float] | None):
-        if schedule is not None and not callable(schedule):
-            raise InputError(f"lr_schedule must be a callable(epoch) -> float or None, got {schedule!r:.60}")
         self.opt, self.schedule = opt, schedule
-        if schedule is not None:
-            self.base = [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups]
-        else:
-            self.base = [g.get("initial_lr", g["lr"]) for g in opt.param_groups]
+        # the base rates, read only with a schedule (without one the rates are left as they are)
+        self.base = [g.setdefault("initial_lr", g["lr"]) for g in opt.param_groups] if schedule is not None else []
 
     def start_epoch(self, epoch: int) -> float:
         """Set the rates for ``epoch`` (0-based); return the first group's rate, the one ``History.lr`` records."""
