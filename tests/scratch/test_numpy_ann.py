@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from backproplab.errors import InputError, NonFiniteError
+from backproplab.history import History
 from backproplab.scratch import NumpyANN, functional
 
 pytestmark = pytest.mark.scratch
@@ -247,6 +248,7 @@ def test_diverging_training_stops_at_the_start_of_the_failing_epoch(lr: float, s
     err = info.value
     assert err.epoch >= 1 and 1 <= err.batch <= 4 and err.layer
     assert len(err.history["train_loss"]) == err.epoch - 1
+    assert isinstance(err.history, History) and err.history.lr == [lr] * (err.epoch - 1)  # as both fits' errors
     assert all(np.isfinite(p).all() for p in (m.W1, m.b1, m.W2, m.b2))
     for ours, expected in zip((m.W1, m.b1, m.W2, m.b2), _epoch_start_by_hand(X, Y, lr, 16, err.epoch - 1),
                               strict=True):

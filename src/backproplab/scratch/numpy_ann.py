@@ -44,6 +44,7 @@ import numpy as np
 from backproplab.checks import check_seed
 from backproplab.divergence import Diverged, EpochRollback
 from backproplab.errors import InputError
+from backproplab.history import History
 from backproplab.progress import LoopProgress
 from backproplab.scratch._checks import as_float_array, check_labels, check_positive
 from backproplab.scratch.functional import (
@@ -315,8 +316,8 @@ class NumpyANN:
 
         Raises
         ------
-        InputError for bad arguments. NonFiniteError (attributes ``epoch``, ``batch``, ``layer``)
-        when a batch's loss or the weights stop being finite (a step size or inputs far too
+        InputError for bad arguments. NonFiniteError (attributes ``epoch``, ``batch``, ``layer``, and
+        ``history``: a :class:`~backproplab.history.History` of the epochs before, ``lr`` filled in) when a batch's loss or the weights stop being finite (a step size or inputs far too
         large); the weights are then restored to those of the start of the failing epoch, the
         policy of :mod:`backproplab.divergence`.
         """
@@ -339,7 +340,10 @@ class NumpyANN:
                 try:
                     loss, correct = self._train_epoch(X, Y, labels, batch_size, order, report)
                 except Diverged as div:
-                    raise rollback.fail(div, epoch, {k: list(v) for k, v in history.items()}) from None
+                    # the error's history is a History, as from both fits' errors; train's own return
+                    # value stays the contract's plain dict
+                    raise rollback.fail(div, epoch, History.from_dict(
+                        {**history, "lr": [self.lr] * len(history["train_loss"])})) from None
                 history["train_loss"].append(loss / X.shape[0])
                 history["train_acc"].append(correct / X.shape[0])
                 if val is not None:
