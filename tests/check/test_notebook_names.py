@@ -120,3 +120,16 @@ def test_a_batch_with_odd_names_and_a_folder_of_two_notebooks(tmp_path, capsys):
     assert "not implemented" in eve["items"][0]["error"]
     printed = capsys.readouterr().out
     assert printed.count("lost:") == 5 and "2 notebooks in" in printed  # and why carol was not graded
+
+
+@pytest.mark.parametrize("marker, is_one", [("# %%", True), ("# %% [markdown]", True), ("# In[ ]:", True),
+                                            ("# In[12]:", True), ("#%%", False), ("# In[x]:", False)])
+def test_finding_an_export_and_splitting_it_use_one_marker(tmp_path, marker, is_one):
+    """The folder rule (``locate``) and the reader (``notebook.read_cells``) share one cell-marker rule."""
+    from backproplab.check import locate, notebook
+
+    assert locate._EXPORT_MARKER.pattern == notebook.EXPORT_MARKER.encode("ascii")
+    path = tmp_path / "a.py"
+    path.write_text(f"a_ = 1\n{marker}\nb_ = 2\n")
+    assert locate.is_notebook_file(path) is is_one
+    assert len(notebook.read_cells(path)) == (2 if is_one else 1)
