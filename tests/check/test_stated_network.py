@@ -240,3 +240,16 @@ def test_a_block_past_the_size_limit_is_not_collected_whole():
     assert [b.too_large for b in found] == [False, True] and found[1].text == ""
     stated = stated_network(cells, export=False)
     assert stated.where == "cell 1, line 2" and "over 16,384 bytes" in stated.notes[0], stated.notes
+
+
+def test_a_jku_notebook_is_read_once_per_check(starter, monkeypatch):
+    """The preparer's cells go on to Task 2's manual item; the notebook is not parsed a second time."""
+    from backproplab.check import check, notebook
+
+    calls = []
+    read = notebook.read_cells
+    monkeypatch.setattr(notebook, "read_cells", lambda path: calls.append(path) or read(path))
+    result = check("jku-a7", starter, items=["3.3"])
+    assert calls == [starter]
+    task2 = next(m for m in result.manual if m.id == "2")
+    assert "∂L/∂w₃₂ = δ₃·x₂ = 0.147·(−1) = −0.147" in task2.reference
