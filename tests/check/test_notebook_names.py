@@ -120,3 +120,34 @@ def test_a_batch_with_odd_names_and_a_folder_of_two_notebooks(tmp_path, capsys):
     assert "not implemented" in eve["items"][0]["error"]
     printed = capsys.readouterr().out
     assert printed.count("lost:") == 5 and "2 notebooks in" in printed  # and why carol was not graded
+
+
+@pytest.mark.parametrize("marker, is_one", [("# %%", True), ("# %% [markdown]", True), ("# In[ ]:", True),
+                                            ("# In[12]:", True), ("#%%", False), ("# In[x]:", False)])
+def test_finding_an_export_and_splitting_it_use_one_marker(tmp_path, marker, is_one):
+    """The folder rule (``locate``) and the reader (``notebook.read_cells``) share one cell-marker rule."""
+    from backproplab.check import locate, notebook
+
+    assert locate._EXPORT_MARKER.pattern == notebook.EXPORT_MARKER.encode("ascii")
+    path = tmp_path / "a.py"
+    path.write_text(f"a_ = 1\n{marker}\nb_ = 2\n")
+    assert locate.is_notebook_file(path) is is_one
+    assert len(notebook.read_cells(path)) == (2 if is_one else 1)
+
+
+def test_a_stray_notebook_at_the_top_of_a_batch_does_not_hide_the_students(tmp_path, capsys):
+    """The template left next to the student folders used to make the batch folder one submission."""
+    batch = tmp_path / "batch"
+    alice = _write(batch / "alice", {"A7_alice.ipynb": NOTEBOOK})
+    bob = _write(batch / "bob", {"A7_bob.ipynb": NOTEBOOK})
+    assert submissions("jku-a7", [batch]) == [("alice", alice), ("bob", bob)]
+    assert capsys.readouterr().err == ""
+    _write(batch, {"jku_a7_template.ipynb": NOTEBOOK, "notes.ipynb": NOTEBOOK})
+    assert submissions("jku-a7", [batch]) == [("alice", alice), ("bob", bob)]
+    err = capsys.readouterr().err
+    assert "graded its 2 student folder(s); not graded, at its top: jku_a7_template.ipynb, notes.ipynb" in err
+    # the handed-out name at the top: the folder is one submission (its subfolders are the student's own)
+    _write(batch, {"jku_a7.ipynb": NOTEBOOK})
+    assert submissions("jku-a7", [batch]) == [("batch", batch)]
+    # one student's folder with a notebook of any name and no notebooks below stays one submission
+    assert submissions("jku-a7", [alice]) == [("alice", alice)] and capsys.readouterr().err == ""

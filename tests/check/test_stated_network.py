@@ -135,7 +135,7 @@ HOSTILE = [
     ("an alias bomb", "a: &a [1, 1]\nb: &b [*a, *a]\nc: [*b, *b]", "anchors and aliases"),
     ("a python tag", "input: !!python/object/apply:os.system ['true']", "not valid YAML"),
     ("a huge integer", OWN.replace("input: [1, 2]", "input: [1, " + "9" * 5000 + "]"), "could not be read"),
-    ("a huge block", OWN + "#" + "x" * 20_000 + "\n", "the block is 20,"),
+    ("a huge block", OWN + "#" + "x" * 20_000 + "\n", "the block is over 16,384 bytes"),
     ("not a mapping", "- 1\n- 2", "expected a mapping with keys input, target, loss, layers, got list"),
     ("broken YAML", "input: [1, 2\ntarget: {", "not valid YAML at line"),
 ]
@@ -213,3 +213,43 @@ def test_the_reports_carry_the_stated_networks_answers(starter, tmp_path, capsys
     assert "4·2 = 8" not in payload["output"]
     visible = [t for t in payload["tests"] if t["visibility"] == "visible"]
     assert visible and not any("Reference:" in t["output"] for t in visible)
+
+
+def test_many_blocks_are_read_in_bounded_memory():
+    """Only the last MAX_TRIED blocks are kept (a 19 MB export with 826,086 blocks once held them all):
+    the peak while reading 20,000 cells of blocks stays far below what keeping each block would take."""
+    import tracemalloc
+
+    body = "```yaml\n" + "# a comment line that makes the block about 300 bytes long\n" * 5 + "[]\n```"
+    cells = [Cell("", "markdown", f"## Task 2\n{body}") for _ in range(20_000)]
+    total = sum(len(c.source) for c in cells)
+    tracemalloc.start()
+    try:
+        stated = stated_network(cells, export=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert stated.network is None and stated.notes[-1].startswith(f"{20_000 - MAX_TRIED} earlier network block")
+    assert peak < total / 20, (peak, total)  # keeping every block's text alone would be about ``total``
+
+
+def test_a_block_past_the_size_limit_is_not_collected_whole():
+    big = "```yaml\n" + "# filler\n" * 200_000 + OWN + "```"
+    cells = [Cell("", "markdown", f"## Task 2\n```yaml\n{OWN}```\n{big}")]
+    found = blocks(cells, export=False)
+    assert [b.too_large for b in found] == [False, True] and found[1].text == ""
+    stated = stated_network(cells, export=False)
+    assert stated.where == "cell 1, line 2" and "over 16,384 bytes" in stated.notes[0], stated.notes
+
+
+def test_a_jku_notebook_is_read_once_per_check(starter, monkeypatch):
+    """The preparer's cells go on to Task 2's manual item; the notebook is not parsed a second time."""
+    from backproplab.check import check, notebook
+
+    calls = []
+    read = notebook.read_cells
+    monkeypatch.setattr(notebook, "read_cells", lambda path: calls.append(path) or read(path))
+    result = check("jku-a7", starter, items=["3.3"])
+    assert calls == [starter]
+    task2 = next(m for m in result.manual if m.id == "2")
+    assert "∂L/∂w₃₂ = δ₃·x₂ = 0.147·(−1) = −0.147" in task2.reference

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -67,6 +68,37 @@ def _holds(folder: Path, name: str) -> bool:
     return any(_locate(a, folder).holds for a in parts(name))
 
 
+def _loose(folder: Path, name: str) -> list[Path]:
+    """The notebooks that make ``folder`` a submission though none has the handed-out name (e.g. the
+    template left at the top of a batch folder); [] when one has it, or when none is there."""
+    loose: list[Path] = []
+    for a in parts(name):
+        found = _locate(a, folder)
+        if found.path is not None and found.path.name in (a.filename, *a.alt_filenames):
+            return []
+        loose += found.candidates
+    return sorted(set(loose))
+
+
+def _in_folder(name: str, folder: Path) -> list[Path]:
+    """``[folder]`` when it is one submission, else its student folders (the rule: :func:`submissions`);
+    loose top-level notebooks passed over for the student folders are named on stderr."""
+    held = _holds(folder, name)
+    loose = _loose(folder, name) if held else []
+    if held and not loose:
+        return [folder]
+    subs = [d for d in _student_folders(folder) if _holds(d, name)]
+    if not subs:
+        if held:
+            return [folder]
+        raise InputError(f"PATH {folder} holds no {_what(name)}, nor folders that do")
+    if loose:
+        print(f"{folder}: graded its {len(subs)} student folder(s); not graded, at its top: "
+              f"{', '.join(p.name for p in loose)} (no student's folder; a notebook named "
+              f"{parts(name)[0].filename} there would make {folder} one submission)", file=sys.stderr)
+    return subs
+
+
 def _student_folders(folder: Path) -> list[Path]:
     """The folders in ``folder``, without hidden ones (``.ipynb_checkpoints``) and macOS's ``__MACOSX``."""
     return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX")))
@@ -81,17 +113,16 @@ def _what(name: str) -> str:
 def submissions(name: str, paths: Sequence[str | Path]) -> list[tuple[str, Path]]:
     """``(student, path)`` for each submission: several PATHs, or one folder of student folders,
     make a batch; one file, or one folder holding the assignment's file, is one submission (for a
-    notebook assignment: a folder holding any notebook). A student is named by the folder, or by
-    the file's name when several PATHs are files in one folder."""
+    notebook assignment: a folder holding any notebook, unless that notebook lacks the handed-out
+    name and the folder's folders hold notebooks: then those are the students, and the loose
+    notebook is named on stderr as not graded). A student is named by the folder, or by the file's
+    name when several PATHs are files in one folder."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
             raise InputError(f"PATH {p} does not exist")
-    if len(paths) == 1 and paths[0].is_dir() and not _holds(paths[0], name):
-        subs = [d for d in _student_folders(paths[0]) if _holds(d, name)]
-        if not subs:
-            raise InputError(f"PATH {paths[0]} holds no {_what(name)}, nor folders that do")
-        paths = subs
+    if len(paths) == 1 and paths[0].is_dir():
+        paths = _in_folder(name, paths[0])
     shared = Counter(p.parent.resolve() for p in paths if not p.is_dir())
     return [(p.name if p.is_dir() else p.stem if shared[p.parent.resolve()] > 1 else p.parent.name or p.stem, p)
             for p in paths]

@@ -78,21 +78,22 @@ class ManualItem:
     reference answers the marker needs (``reference()``), never scored by the checker.
 
     ``for_submission``: where the answers depend on the submission (JKU Task 2: the network the
-    notebook states), the submission's path -> (the reference answers, notes for the marker); it
-    reads the file as data and never runs it.
+    notebook states), (the submission's path, its cells when already read, else None) -> (the
+    reference answers, notes for the marker); it reads the file as data and never runs it.
     """
 
     id: str
     title: str
     points: float
     reference: Callable[[], str]
-    for_submission: Callable[[Path], tuple[str, list[str]]] | None = None
+    for_submission: Callable[[Path, list | None], tuple[str, list[str]]] | None = None
 
-    def result(self, source: Path | None = None) -> ManualResult:
-        """The item with its reference answers, for ``source`` when they depend on it."""
+    def result(self, source: Path | None = None, cells: list | None = None) -> ManualResult:
+        """The item with its reference answers, for ``source`` (its ``cells`` when already read) when
+        they depend on it."""
         if self.for_submission is None or source is None:
             return ManualResult(self.id, self.title, self.points, self.reference())
-        text, notes = self.for_submission(Path(source))
+        text, notes = self.for_submission(Path(source), cells)
         return ManualResult(self.id, self.title, self.points, text, notes)
 
 
@@ -127,7 +128,8 @@ class Assignment:
     item_timeout, training_timeout, quick_training_timeout : wall-clock seconds per item
     memory_mb : the child's address-space limit unless :class:`Limits` sets one
     prepare : for a notebook, the submission -> (the module source the child imports, messages about
-        the submission) (:func:`backproplab.check.notebook.extract`)
+        the submission, its cells, passed on to the manual items so the notebook is read once)
+        (:func:`backproplab.check.notebook.extract`)
     manual : the items marked by hand, listed with their reference answers
     alt_filenames : other names the file may have in a student's folder (a notebook's .py export); a
         notebook may have any name (:meth:`locate`), these are preferred when there are several
@@ -146,7 +148,7 @@ class Assignment:
     training_timeout: float = 1800.0
     quick_training_timeout: float = 180.0
     memory_mb: int = 4096
-    prepare: Callable[[Path], tuple[str, list[str]]] | None = None
+    prepare: Callable[[Path], tuple[str, list[str], list]] | None = None
     manual: tuple[ManualItem, ...] = ()
     alt_filenames: tuple[str, ...] = ()
 
@@ -232,7 +234,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     planned = [(i.id, assignment.timeout(i, quick, timeout)) for i in items
                if not (i.training and ctx.data_error)]
     messages: list[str] = []
-    with _prepared(assignment, Path(source), messages) as (module_file, filename):
+    with _prepared(assignment, Path(source), messages) as (module_file, filename, cells):
         outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
                             required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
                             after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb)
@@ -245,19 +247,20 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
         messages.append(f"quick run of {assignment.name}: {ctx.run.describe()}")
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages,
-                            manual=[m.result(Path(source)) for m in assignment.manual])
+                            manual=[m.result(Path(source), cells) for m in assignment.manual])
 
 
 @contextmanager
-def _prepared(assignment: Assignment, source: Path, messages: list[str]) -> Iterator[tuple[Path, str]]:
-    """The file the child imports and its name: the submission itself, or (a notebook) the module made
-    of its definitions, written to a temporary folder; ``messages`` gets what preparing it found."""
+def _prepared(assignment: Assignment, source: Path, messages: list[str]) -> Iterator[tuple[Path, str, list | None]]:
+    """The file the child imports, its name and (a notebook) its cells: the submission itself, or (a
+    notebook) the module made of its definitions, written to a temporary folder; ``messages`` gets
+    what preparing it found."""
     if assignment.prepare is None:
-        yield source, assignment.filename
+        yield source, assignment.filename, None
         return
-    text, found = assignment.prepare(source)
+    text, found, cells = assignment.prepare(source)
     messages += found
     with tempfile.TemporaryDirectory(prefix="backproplab-notebook-") as tmp:
         module_file = Path(tmp) / f"{assignment.module}.py"
         module_file.write_text(text, encoding="utf-8")
-        yield module_file, module_file.name
+        yield module_file, module_file.name, cells

@@ -147,16 +147,18 @@ def backprop_reference() -> str:
     return _traced(load_example("course"))[0]
 
 
-def backprop_for(source: Path) -> tuple[str, list[str]]:
+def backprop_for(source: Path, cells: list | None = None) -> tuple[str, list[str]]:
     """Task 2's numbers for the network the notebook states (:mod:`backproplab.check.stated_network`),
     else for the course example; and the notes saying which network that is and, when a stated
-    block could not be used, what is wrong with it. The notebook is read as data, never run."""
+    block could not be used, what is wrong with it. The notebook is read as data, never run; ``cells``:
+    its cells when already read (by the preparer), else ``source`` is read."""
     from backproplab.check.notebook import read_cells
     from backproplab.check.stated_network import Stated, same_numbers, stated_network
     from backproplab.lessons.backprop_trace import load_example
 
     try:
-        stated = stated_network(read_cells(source), export=Path(source).suffix.lower() != ".ipynb")
+        cells = read_cells(source) if cells is None else cells
+        stated = stated_network(cells, export=Path(source).suffix.lower() != ".ipynb")
     except InputError as err:
         stated = Stated(None, "", [f"the notebook could not be read for Task 2's network: {err}"])
     if stated.network is None:

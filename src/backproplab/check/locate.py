@@ -16,7 +16,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_EXPORT_MARKER = re.compile(rb"^# (?:%%|In\[[ 0-9]*\]:)", re.M)
+from backproplab.check.notebook import EXPORT_MARKER
+
+_EXPORT_MARKER = re.compile(EXPORT_MARKER.encode("ascii"), re.M)
 #: Bytes of a ``.py`` file read to tell a notebook's export (cell markers) from other code.
 EXPORT_PROBE_BYTES = 65_536
 

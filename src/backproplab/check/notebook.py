@@ -23,7 +23,9 @@ from backproplab.errors import InputError
 
 #: Largest notebook the checker reads (bytes); outputs with images make notebooks big.
 MAX_NOTEBOOK_BYTES = 20_000_000
-_MARKER = re.compile(r"^# (?:%%|In\[[ 0-9]*\]:)")
+#: A ``.py`` export's cell marker line (``# %%``, ``# In[3]:``); :mod:`backproplab.check.locate` uses it too.
+EXPORT_MARKER = r"^# (?:%%|In\[[ 0-9]*\]:)"
+_MARKER = re.compile(EXPORT_MARKER)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """What the two notebook assignments share: reading the submission, and judging parts of an item.
 
 :func:`prepare` turns a notebook (``.ipynb``, or its ``.py`` export) into the module the child
-imports (:mod:`backproplab.check.notebook`) and reports a cell structure that differs from the
+imports (:mod:`backproplab.check.notebook`), hands on the cells it read (for the manual items), and reports a cell structure that differs from the
 handed-out notebook's (:mod:`backproplab.check.templates`).
 """
 
@@ -19,10 +19,10 @@ from backproplab.check.runner import ProbeOutput
 PROBES = Path(__file__).with_name("child") / "notebook_probes.py"
 
 
-def preparer(assignment: str) -> Callable[[Path], tuple[str, list[str]]]:
+def preparer(assignment: str) -> Callable[[Path], tuple[str, list[str], list]]:
     """The ``prepare`` of an :class:`~backproplab.check.assignment.Assignment` for this notebook."""
 
-    def prepare(source: Path) -> tuple[str, list[str]]:
+    def prepare(source: Path) -> tuple[str, list[str], list]:
         from backproplab.check.notebook import extract, read_cells, structure_messages
         from backproplab.check.templates import expected_ids
 
@@ -30,7 +30,7 @@ def preparer(assignment: str) -> Callable[[Path], tuple[str, list[str]]]:
         is_export = Path(source).suffix.lower() != ".ipynb"
         found = structure_messages(cells, expected_ids(assignment), is_export=is_export)
         made = extract(cells)
-        return made.source, found + made.messages
+        return made.source, found + made.messages, cells
 
     return prepare
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import textwrap
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,11 +44,42 @@ _FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})\s*([^`\s]*)")
 @dataclass(frozen=True)
 class Block:
     """A fenced block in the Task 2 section: where it is (``cell 6 (id jku-task2-answer), line 3``),
-    its text, and whether it is JSON (else YAML)."""
+    its text (empty when ``too_large``: only its first :data:`MAX_BLOCK_BYTES` were looked at), and
+    whether it is JSON (else YAML)."""
 
     where: str
     text: str
     is_json: bool
+    too_large: bool = False
+
+
+class _Found:
+    """The last :data:`MAX_TRIED` network blocks met, as (where, is JSON, raw lines, too large): those in
+    the Task 2 section and those of the whole notebook (which are wanted is known only at the end: whether
+    a heading names Task 2), with how many of each were met. Memory stays bounded however many blocks
+    the notebook has; only the kept ones are ever dedented."""
+
+    def __init__(self) -> None:
+        self.task2: deque = deque(maxlen=MAX_TRIED)
+        self.anywhere: deque = deque(maxlen=MAX_TRIED)
+        self.counts = [0, 0]  # in Task 2's section, anywhere
+        self.section, self.named = 0, False
+
+    def add(self, info: str, where: str, body: list[str], too_large: bool) -> None:
+        if info not in FORMATS:
+            return
+        entry = (where, FORMATS[info], body, too_large)
+        self.anywhere.append(entry)
+        self.counts[1] += 1
+        if self.section == 2:
+            self.task2.append(entry)
+            self.counts[0] += 1
+
+    def result(self) -> tuple[list[Block], int]:
+        """The kept blocks of the wanted part, in the notebook's order, and how many that part has."""
+        kept, count = (self.task2, self.counts[0]) if self.named else (self.anywhere, self.counts[1])
+        return [Block(where, "" if big else textwrap.dedent("\n".join(body)), is_json, big)
+                for where, is_json, body, big in kept], count
 
 
 @dataclass
@@ -82,52 +114,51 @@ def _label(n: int, cell: Cell, line: int) -> str:
     return f"cell {n}" + (f" (id {cell.id})" if cell.id else "") + f", line {line}"
 
 
-def _scan(first: int, lines: list[str], label, task: list[int]) -> list[tuple[int, Block | None]]:
-    """The blocks of one run of text, each with the task section it is in. ``task`` carries, from run
-    to run, the section (``task[0]``) and whether a heading named Task 2 (``task[1]``); a heading
-    inside a fence is not a heading. A fence of another language gives None."""
-    found, fence, start, body = [], None, 0, []
+def _scan(first: int, lines: list[str], label, found: _Found) -> None:
+    """Add the blocks of one run of text to ``found``, which carries, from run to run, the section and
+    whether a heading named Task 2; a heading inside a fence is not a heading. A fence body stops being
+    collected once past :data:`MAX_BLOCK_BYTES` (the block is then too large to be read)."""
+    fence, info, start, body, size = None, "", 0, [], 0
     for k, line in enumerate(lines):
         if fence is None:
             opening = _FENCE.match(line)
             heading = _HEADING.match(line)
             if opening:
-                fence, info, start, body = opening.group(2), opening.group(3).lower(), k, []
+                fence, info, start, body, size = opening.group(2), opening.group(3).lower(), k, [], 0
             elif heading:
-                task[0] = int(heading.group(1)[:6])
-                task[1] = task[1] or task[0] == 2
+                found.section = int(heading.group(1)[:6])
+                found.named = found.named or found.section == 2
             continue
         if line.strip().startswith(fence) and not line.strip().strip(fence[0]):
-            found.append((task[0], _block(info, label(first + start), body)))
+            found.add(info, label(first + start), body, size > MAX_BLOCK_BYTES)
             fence = None
-        else:
+        elif size <= MAX_BLOCK_BYTES and info in FORMATS:
+            size += len(line.encode("utf-8", errors="replace")) + 1
             body.append(line)
     if fence is not None:  # an unclosed fence runs to the end of the cell, as in Markdown
-        found.append((task[0], _block(info, label(first + start), body)))
-    return found
+        found.add(info, label(first + start), body, size > MAX_BLOCK_BYTES)
 
 
-def _block(info: str, where: str, body: list[str]) -> Block | None:
-    if info not in FORMATS:
-        return None
-    return Block(where, textwrap.dedent("\n".join(body)), FORMATS[info])
+def _collect(cells: list[Cell], export: bool) -> tuple[list[Block], int]:
+    """The last :data:`MAX_TRIED` network blocks of the Task 2 section, in the notebook's order, and
+    how many blocks the section has (see the module docstring)."""
+    found = _Found()
+    for n, cell in enumerate(cells, start=1):
+        for first, lines in _prose(cell, export):
+            _scan(first, lines, lambda line, n=n, cell=cell: _label(n, cell, line), found)
+    return found.result()
 
 
 def blocks(cells: list[Cell], export: bool) -> list[Block]:
-    """The network blocks of the Task 2 section, in the notebook's order (see the module docstring)."""
-    found, task = [], [0, 0]
-    for n, cell in enumerate(cells, start=1):
-        for first, lines in _prose(cell, export):
-            found += _scan(first, lines, lambda line, n=n, cell=cell: _label(n, cell, line), task)
-    return [b for section, b in found if b is not None and (section == 2 or not task[1])]
+    """The network blocks of the Task 2 section that are tried: the last :data:`MAX_TRIED`, in order."""
+    return _collect(cells, export)[0]
 
 
 def _usable(block: Block) -> Network:
     """The block's network with the task's shape, asking ∂L/∂w₃₂; :class:`InputError` naming what is wrong."""
-    size = len(block.text.encode("utf-8", errors="replace"))
-    if size > MAX_BLOCK_BYTES:
-        raise InputError(f"network {block.where}: the block is {size:,} bytes; a 2-3-1 network needs under "
-                         f"1,000 and at most {MAX_BLOCK_BYTES:,} are read")
+    if block.too_large:
+        raise InputError(f"network {block.where}: the block is over {MAX_BLOCK_BYTES:,} bytes; a 2-3-1 network "
+                         "needs under 1,000")
     net = network_from_text(block.text, is_json=block.is_json, source=block.where)
     sizes = [len(net.x)] + [layer.units for layer in net.layers]
     if sizes != SIZES:
@@ -154,9 +185,9 @@ def same_numbers(a: Network, b: Network) -> bool:
 
 def stated_network(cells: list[Cell], export: bool) -> Stated:
     """The network the notebook states for Task 2, or None with the reason, and notes for the marker."""
-    found = blocks(cells, export)
+    found, count = _collect(cells, export)
     notes = []
-    for block in reversed(found[-MAX_TRIED:]):
+    for block in reversed(found):
         try:
             net = _usable(block)
         except InputError as err:
@@ -168,6 +199,6 @@ def stated_network(cells: list[Cell], export: bool) -> Stated:
                          f"{kinds[2]}; the task says relu, identity and half_squared_error (½(y − ŷ)²): the "
                          "answers below are for the network as stated")
         return Stated(net, block.where, notes)
-    if len(found) > MAX_TRIED:
-        notes.append(f"{len(found) - MAX_TRIED} earlier network block(s) were not read (the last {MAX_TRIED} are)")
+    if count > MAX_TRIED:
+        notes.append(f"{count - MAX_TRIED} earlier network block(s) were not read (the last {MAX_TRIED} are)")
     return Stated(None, "", notes)
