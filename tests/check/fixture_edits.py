@@ -1,0 +1,343 @@
+"""Every fixture submission of the Purdue checks: the reference solution with one student's edit.
+
+A mistake or hostile fixture is the solution file the package hands out
+(``backproplab check --init ... --solution``) with a few lines replaced, so its entry below *is* the
+mistake: each ``old`` must occur exactly once in the solution (a changed solution fails loudly rather
+than leaving a fixture that tests something else) and becomes ``new``. ``_helpers.fixture`` writes the
+result, with the description in its docstring, as a student's whole file: the way a grader reads it.
+"""
+
+from __future__ import annotations
+
+# kind -> fixture name -> (description, [(old, new), ...])
+EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
+    "numpy_ann": {
+        "accuracy_percent": ('Mistake: accuracy in percent', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        return 100 * np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "cross_entropy_swapped": ('Mistake: _cross_entropy takes (y_pred, y_true)', [
+            ("""\
+    def _cross_entropy(self, y_true, y_pred):
+""",
+             """\
+    def _cross_entropy(self, y_pred, y_true):
+"""),
+            ("""\
+            history["val_loss"].append(self._cross_entropy(y_val, probs))
+""",
+             """\
+            history["val_loss"].append(self._cross_entropy(probs, y_val))
+"""),
+        ]),
+        "forward_stores_nothing": ('Mistake: _forward keeps its values under other names', [
+            ("""\
+            self.z1, self.a1, self.z2, self.a2 = z1, a1, z2, a2
+""",
+             """\
+            self.cache = (z1, a1, z2, a2)
+"""),
+            ("""\
+        dz2 = self.a2 - y_true
+        dW2 = self.a1.T @ dz2 / m
+        db2 = np.sum(dz2, axis=0, keepdims=True) / m
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)
+""",
+             """\
+        z1, a1, z2, a2 = self.cache
+        dz2 = a2 - y_true
+        dW2 = a1.T @ dz2 / m
+        db2 = np.sum(dz2, axis=0, keepdims=True) / m
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(z1)
+"""),
+        ]),
+        "hostile_endless_loop": ('Hostile: an endless loop in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        while True:
+            pass
+"""),
+        ]),
+        "hostile_exit_on_import": ('Hostile: sys.exit when imported', [
+            ("""\
+import numpy as np
+""",
+             """\
+import sys
+
+import numpy as np
+
+sys.exit("bye")
+"""),
+        ]),
+        "hostile_fork": ('Hostile: a fork bomb in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        while True:
+            os.fork()
+"""),
+        ]),
+        "hostile_import_error": ('Hostile: imports a module that is not installed', [
+            ("""\
+
+
+class NumpyANN:
+""",
+             """\
+import tensorflow_is_not_installed_here
+
+
+class NumpyANN:
+"""),
+        ]),
+        "hostile_loop_on_import": ('Hostile: trains forever when imported', [
+            ("""\
+if __name__ == "__main__":
+""",
+             """\
+while True:
+    pass
+
+if __name__ == "__main__":
+"""),
+        ]),
+        "hostile_memory_bomb": ('Hostile: a memory bomb in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        hog = []
+        while True:
+            hog.append(np.empty(10**9))
+"""),
+        ]),
+        "hostile_missing_class": ('Hostile: the class has another name', [
+            ("""\
+class NumpyANN:
+""",
+             """\
+class NumpyNet:
+"""),
+        ]),
+        "hostile_os_exit": ('Hostile: os._exit in accuracy (the process dies)', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        os._exit(7)
+"""),
+        ]),
+        "hostile_prints": ('Hostile: 100 MB of prints in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        for _ in range(100_000):
+            print("x" * 1000)
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "hostile_subprocess": ('Hostile: a shell command in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import subprocess
+        subprocess.run(["touch", "/tmp/backproplab-check-escape-sub"])
+        return 1.0
+"""),
+        ]),
+        "hostile_syntax_error": ('Hostile: a syntax error', [
+            ("""\
+    def _relu(self, x):
+""",
+             """\
+    def _relu(self, x)
+"""),
+        ]),
+        "hostile_sys_exit": ('Hostile: sys.exit in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import sys
+        sys.exit(3)
+"""),
+        ]),
+        "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        try:
+            open("../backproplab-check-escape.txt", "w").write("escaped")
+        except PermissionError:
+            pass
+        with open("/tmp/backproplab-check-escape.txt", "w") as f:
+            f.write("escaped")
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "init_default_rng": ('Mistake: W1, W2 drawn from np.random.default_rng', [
+            ("""\
+        np.random.seed(seed)
+        self.W1 = 0.01 * np.random.randn(input_size, hidden_size)
+        self.W2 = 0.01 * np.random.randn(hidden_size, output_size)
+""",
+             """\
+        rng = np.random.default_rng(seed)
+        self.W1 = 0.01 * rng.standard_normal((input_size, hidden_size))
+        self.W2 = 0.01 * rng.standard_normal((hidden_size, output_size))
+"""),
+        ]),
+        "init_order": ('Mistake: W2 drawn before W1', [
+            ("""\
+        self.W1 = 0.01 * np.random.randn(input_size, hidden_size)
+        self.W2 = 0.01 * np.random.randn(hidden_size, output_size)
+""",
+             """\
+        self.W2 = 0.01 * np.random.randn(hidden_size, output_size)
+        self.W1 = 0.01 * np.random.randn(input_size, hidden_size)
+"""),
+        ]),
+        "no_divide_by_m": ('Mistake: the gradients are not divided by the number of samples', [
+            ("""\
+        dW2 = self.a1.T @ dz2 / m
+        db2 = np.sum(dz2, axis=0, keepdims=True) / m
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)
+        dW1 = X.T @ dz1 / m
+        db1 = np.sum(dz1, axis=0, keepdims=True) / m
+""",
+             """\
+        dW2 = self.a1.T @ dz2
+        db2 = np.sum(dz2, axis=0, keepdims=True)
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)
+        dW1 = X.T @ dz1
+        db1 = np.sum(dz1, axis=0, keepdims=True)
+"""),
+        ]),
+        "relu_grad_at_zero": ('Mistake: _relu_grad(0) = 1', [
+            ("""\
+        return (x > 0).astype(float)
+""",
+             """\
+        return (x >= 0).astype(float)
+"""),
+        ]),
+    },
+    "pytorch_ann": {
+        "hostile_training_hangs": ('Hostile: train never ends on real data', [
+            ("""\
+        loss_fn = nn.CrossEntropyLoss()
+""",
+             """\
+        while X_train.shape[0] > 1000:
+            pass
+        loss_fn = nn.CrossEntropyLoss()
+"""),
+        ]),
+        "judgement_verdict_object": ('Mistake: report_my_judgement prints instead of returning', [
+            ("""\
+        tl, vl = self.history["train_loss"], self.history["val_loss"]
+""",
+             """\
+        print(self._judge())
+
+    def _judge(self):
+        tl, vl = self.history["train_loss"], self.history["val_loss"]
+"""),
+        ]),
+        "no_seed": ('Mistake: no torch.manual_seed', [
+            ("""\
+        torch.manual_seed(seed)
+""",
+             """\
+"""),
+        ]),
+        "no_zero_grad": ('Mistake: no optimizer.zero_grad()', [
+            ("""\
+                optimizer.zero_grad()
+""",
+             """\
+"""),
+        ]),
+        "predict_logits": ('Mistake: predict returns the logits', [
+            ("""\
+            return self.forward(X).argmax(dim=1)
+""",
+             """\
+            return self.forward(X)
+"""),
+        ]),
+        "softmax_in_model": ('Mistake: a Softmax at the end of self.model', [
+            ("""\
+                                   nn.Linear(hidden_size, output_size))
+""",
+             """\
+                                   nn.Linear(hidden_size, output_size), nn.Softmax(dim=1))
+"""),
+        ]),
+    },
+    "pytorch_cnn": {
+        "no_dropout": ('Mistake: the conv blocks have no Dropout', [
+            ("""\
+# ruff: noqa: B905 - the course targets any Python 3, before zip(strict=)
+""",
+             """\
+"""),
+            ("""\
+                       nn.BatchNorm2d(c_out), nn.Dropout(0.3)]
+""",
+             """\
+                       nn.BatchNorm2d(c_out)]
+"""),
+            ("""\
+            logits = self.forward(X)
+""",
+             """\
+            logits = torch.cat([self.forward(X[i:i + 1000]) for i in range(0, X.shape[0], 1000)])
+"""),
+            ("""\
+            return self.forward(X).argmax(dim=1)
+""",
+             """\
+            return torch.cat([self.forward(X[i:i + 1000]) for i in range(0, X.shape[0], 1000)]).argmax(dim=1)
+"""),
+        ]),
+        "softmax_at_end": ('Mistake: a Softmax at the end', [
+            ("""\
+# ruff: noqa: B905 - the course targets any Python 3, before zip(strict=)
+""",
+             """\
+"""),
+            ("""\
+        layers += [nn.Flatten(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, num_classes)]
+""",
+             """\
+        layers += [nn.Flatten(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, num_classes), nn.Softmax(dim=1)]
+"""),
+            ("""\
+            logits = self.forward(X)
+""",
+             """\
+            logits = torch.cat([self.forward(X[i:i + 1000]) for i in range(0, X.shape[0], 1000)])
+"""),
+            ("""\
+            return self.forward(X).argmax(dim=1)
+""",
+             """\
+            return torch.cat([self.forward(X[i:i + 1000]) for i in range(0, X.shape[0], 1000)]).argmax(dim=1)
+"""),
+        ]),
+    },
+}
