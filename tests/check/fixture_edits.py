@@ -289,6 +289,22 @@ class NumpyNet:
         ]),
     },
     "pytorch_cnn": {
+        "eval_after_validating": ('Mistake: the model stays in eval mode after the first validation', [
+            ("""\
+        nn.Module.train(self, True)
+        return result
+""",
+             """\
+        return result
+"""),
+        ]),
+        "no_zero_grad": ('Mistake: no optimizer.zero_grad() in the CNN\'s train', [
+            ("""\
+                optimizer.zero_grad()
+""",
+             """\
+"""),
+        ]),
         "no_dropout": ('Mistake: the conv blocks have no Dropout', [
             ("""\
 # ruff: noqa: B905 - the course targets any Python 3, before zip(strict=)

@@ -22,6 +22,8 @@ ANN_MISTAKES = {
 CNN_MISTAKES = {
     "no_dropout": "no Dropout layer: the contract's layout has one",
     "softmax_at_end": "the model ends with Softmax",
+    "no_zero_grad": "call optimizer.zero_grad() before each backward",
+    "eval_after_validating": "the second ran in evaluation mode",
 }
 
 

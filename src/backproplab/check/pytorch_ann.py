@@ -13,7 +13,7 @@ import torch
 
 from backproplab.check import torch_common as tc
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
-from backproplab.check.compare import Bad, array, close, guarded, ratio
+from backproplab.check.compare import array, close, guarded
 from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
@@ -59,47 +59,8 @@ def judge_forward(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     return tc.judge_logits(ctx, out, expected, f"forward(X) with known weights, X {X.shape} float32")
 
 
-def _ref_trained(ctx: Context, epochs: int) -> list[np.ndarray]:
-    ref = _known(ctx)
-    X, y = torch.from_numpy(ctx.inputs["one.X"]), torch.from_numpy(ctx.inputs["one.y"])
-    Xv, yv = torch.from_numpy(ctx.inputs["val.X"]), torch.from_numpy(ctx.inputs["val.y"])
-    ref.train(X, y, Xv, yv, epochs, X.shape[0], LR)
-    return [p.detach().numpy().astype(np.float64) for p in ref.parameters()]
-
-
-def _flat(arrays: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate([a.reshape(-1).astype(np.float64) for a in arrays])
-
-
-def _step(ctx: Context, out: ProbeOutput, tag: str, epochs: int, one_ok: bool | None) -> Assertion:
-    want = _ref_trained(ctx, epochs)
-    got = [array(out, f"{tag}p{i}", f"parameter {i} after train") for i in range(len(want))]
-    if any(g.shape != w.shape for g, w in zip(got, want, strict=True)):
-        raise Bad("the parameters after train do not have the contract's shapes")
-    before = _flat([ctx.inputs[f"known.p{i}"] for i in range(len(want))])
-    n = ctx.inputs["one.X"].shape[0]
-    call = (f"train(X_train, y_train, X_val, y_val, epochs={epochs}, batch_size={n}, learning_rate={LR}) on "
-            f"{n} rows (one batch per epoch) from known weights")
-    g_ref = before - _flat(want)
-
-    def factor(g, e):
-        return ratio(before - g, g_ref)
-
-    hints = [(lambda g, e: np.array_equal(g, before), "train did not change the weights"),
-             (lambda g, e: factor(g, e) is not None and np.isclose(factor(g, e), -1, rtol=1e-3),
-              "the update went uphill: loss.backward() then optimizer.step() with SGD descends"),
-             (lambda g, e: one_ok is True, "the first step is right, the second is not: call "
-              "optimizer.zero_grad() before each backward (gradients accumulate)"),
-             (lambda g, e: True, "not what torch.optim.SGD(self.model.parameters(), lr=learning_rate) on "
-              "nn.CrossEntropyLoss (mean over the batch) does in one step per batch")]
-    return close(f"weights after {epochs} epoch(s)", call, _flat(got), _flat(want), rtol=1e-4, atol=1e-6,
-                 hints=hints)
-
-
 def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
-    one = guarded("one SGD step", lambda: _step(ctx, out, "one.", 1, None))
-    two = guarded("two SGD steps", lambda: _step(ctx, out, "two.", 2, one[0].passed))
-    return one + two
+    return tc.judge_sgd_steps(ctx, out, lambda: _known(ctx), LR)
 
 
 def judge_predict(ctx: Context, out: ProbeOutput) -> list[Assertion]:

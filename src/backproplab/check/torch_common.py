@@ -7,12 +7,14 @@ the same inputs; the student's values came back from the child as arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
 from backproplab.check.assignment import Context
 from backproplab.check.child.torch_probes import layout
-from backproplab.check.compare import Bad, array, close, guarded, summary
+from backproplab.check.compare import Bad, array, close, guarded, ratio, summary
 from backproplab.check.numpy_ann import judge_accuracy_run
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
@@ -91,6 +93,81 @@ def judge_logits(ctx: Context, out: ProbeOutput, expected: np.ndarray, call: str
               "the logits")]
     return guarded("forward(X)", lambda: close("forward(X) returns logits", call, array(out, "logits", "forward(X)"),
                                                expected, rtol=1e-4, atol=1e-5, hints=hints))
+
+
+def _trained(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr: float,
+             epochs: int) -> list[np.ndarray]:
+    ref = make_reference()
+    X, y = torch.from_numpy(ctx.inputs["one.X"]), torch.from_numpy(ctx.inputs["one.y"])
+    Xv, yv = torch.from_numpy(ctx.inputs["val.X"]), torch.from_numpy(ctx.inputs["val.y"])
+    ref.train(X, y, Xv, yv, epochs, X.shape[0], lr)
+    return [p.detach().numpy().astype(np.float64) for p in ref.parameters()]
+
+
+def _flat(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate([a.reshape(-1).astype(np.float64) for a in arrays])
+
+
+def _two_wrong_steps(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr: float, *,
+                     accumulate: bool = False, eval_mode: bool = False) -> np.ndarray:
+    """The weights after two one-batch epochs done wrongly, for the hints: the second step's gradient
+    added to the first's (no ``zero_grad``), or the second step taken in evaluation mode."""
+    ref = make_reference()
+    X, y = torch.from_numpy(ctx.inputs["one.X"]), torch.from_numpy(ctx.inputs["one.y"])
+    optimizer = torch.optim.SGD(ref.model.parameters(), lr=lr)
+    for epoch in (1, 2):
+        torch.nn.Module.train(ref, not (eval_mode and epoch == 2))
+        if epoch == 1 or not accumulate:
+            optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(ref.forward(X), y).backward()
+        optimizer.step()
+    return _flat([p.detach().numpy() for p in ref.parameters()])
+
+
+def _sgd_step(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch.nn.Module], lr: float,
+              tag: str, epochs: int, one_ok: bool | None, setting: str) -> Assertion:
+    want = _trained(ctx, make_reference, lr, epochs)
+    got = [array(out, f"{tag}p{i}", f"parameter {i} after train") for i in range(len(want))]
+    if any(g.shape != w.shape for g, w in zip(got, want, strict=True)):
+        raise Bad("the parameters after train do not have the contract's shapes")
+    before = _flat([ctx.inputs[f"known.p{i}"] for i in range(len(want))])
+    n = ctx.inputs["one.X"].shape[0]
+    call = (f"train(X_train, y_train, X_val, y_val, epochs={epochs}, batch_size={n}, learning_rate={lr}) on "
+            f"{n} rows (one batch per epoch) from known weights{setting}")
+    g_ref = before - _flat(want)
+
+    def factor(g, e):
+        return ratio(before - g, g_ref)
+
+    def second_step_like(**wrong) -> Callable[[np.ndarray, np.ndarray], bool]:
+        return lambda g, e: one_ok is True and np.allclose(g, _two_wrong_steps(ctx, make_reference, lr, **wrong),
+                                                           rtol=1e-4, atol=1e-6)
+
+    hints = [(lambda g, e: np.array_equal(g, before), "train did not change the weights"),
+             (lambda g, e: factor(g, e) is not None and np.isclose(factor(g, e), -1, rtol=1e-3),
+              "the update went uphill: loss.backward() then optimizer.step() with SGD descends"),
+             (second_step_like(accumulate=True), "the first step is right, the second is not: call "
+              "optimizer.zero_grad() before each backward (gradients accumulate)"),
+             (second_step_like(eval_mode=True), "the first step is right, the second ran in evaluation mode "
+              "(BatchNorm on its running statistics): after validating, switch back with nn.Module.train(self, "
+              "True) (self.train is the course's method)"),
+             (lambda g, e: one_ok is True, "the first step is right, the second is not: each epoch repeats the "
+              "first one's step (optimizer.zero_grad() before each backward, the model in training mode)"),
+             (lambda g, e: True, "not what torch.optim.SGD(self.model.parameters(), lr=learning_rate) on "
+              "nn.CrossEntropyLoss (mean over the batch) does in one step per batch")]
+    return close(f"weights after {epochs} epoch(s)", call, _flat(got), _flat(want), rtol=1e-4, atol=1e-6,
+                 hints=hints)
+
+
+def judge_sgd_steps(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch.nn.Module], lr: float,
+                    setting: str = "") -> list[Assertion]:
+    """``train`` for one and two epochs of one batch from known weights (the probe's ``one.``/``two.``
+    parameters) against ``make_reference()`` (a fresh reference with the same weights) trained alike.
+    ``setting`` is said after the call (e.g. ", dropout off")."""
+    one = guarded("one SGD step", lambda: _sgd_step(ctx, out, make_reference, lr, "one.", 1, None, setting))
+    two = guarded("two SGD steps", lambda: _sgd_step(ctx, out, make_reference, lr, "two.", 2, one[0].passed,
+                                                     setting))
+    return one + two
 
 
 def judge_fashion(ctx: Context, out: ProbeOutput, cls: str) -> list[Assertion]:
