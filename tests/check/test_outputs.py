@@ -145,3 +145,15 @@ def test_cli_gradescope_refuses_a_batch(tmp_path, capsys):
         (tmp_path / name / "numpy_ann.py").write_text("x = 1\n")
     assert main(["check", "purdue-numpy-ann", str(tmp_path), "--gradescope", str(tmp_path / "g.json")]) == 2
     assert "one submission's results.json" in capsys.readouterr().err
+
+
+def test_the_docs_state_the_quick_runs_the_modules_declare():
+    """docs/checking.md's --quick sentence gives each assignment's subset and bound as its QUICK_RUN has them."""
+    from backproplab.check import numpy_ann, pytorch_ann, pytorch_cnn
+
+    text = " ".join((ROOT / "docs" / "checking.md").read_text(encoding="utf-8").split())
+    ann, torch_ann, cnn = numpy_ann.QUICK_RUN, pytorch_ann.QUICK_RUN, pytorch_cnn.QUICK_RUN
+    assert (ann.n_train, ann.n_test) == (torch_ann.n_train, torch_ann.n_test)
+    assert (f"uses {ann.n_train:,} training images and {ann.n_test:,} test images for the two ANNs "
+            f"(bound {ann.bound:.2f} / {torch_ann.bound:.2f}) and {cnn.n_train:,} and {cnn.n_test:,} for the CNN "
+            f"(bound {cnn.bound:.2f})") in text
