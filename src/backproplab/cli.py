@@ -249,6 +249,7 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     if result.timings:
         print("time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()))
     if args.out is not None:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
         paths = result.save_figures(Path(args.out))
         for path in paths.values():
             print(f"wrote {path}")

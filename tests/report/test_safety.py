@@ -26,7 +26,7 @@ from backproplab.report.outdir import MARKER, STAGING
 
 pytestmark = pytest.mark.report
 reproduce_module = importlib.import_module("backproplab.report.reproduce")  # the package's name is the function
-lesson_run_module = importlib.import_module("backproplab.report.lesson_run")  # writes the figures
+lesson_result_module = importlib.import_module("backproplab.lessons.result")  # writes the figures
 
 SECRET = b"\x89PNG\r\n\x1a\n" + b"TOP-SECRET-" * 40
 
@@ -263,7 +263,7 @@ def test_disk_full_midway_keeps_the_earlier_report(cli_lessons, tmp_path, monkey
             yield handle
 
     monkeypatch.setattr(backproplab.files, "atomic_open", full_disk)
-    monkeypatch.setattr(lesson_run_module, "atomic_open", full_disk)
+    monkeypatch.setattr(lesson_result_module, "atomic_open", full_disk)
     capsys.readouterr()
     assert main(["reproduce", "--out", str(out), "--device", "cpu", "--seed", "1"]) == 2
     err = capsys.readouterr().err

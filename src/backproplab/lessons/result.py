@@ -7,13 +7,14 @@ against and whether it passed. The report shows claims first.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from backproplab.files import atomic_open, safe_stem
+from backproplab.files import atomic_open, atomic_write_bytes, safe_stem
 
 # Lazy import, on purpose: matplotlib.pyplot (heavy, and it picks a GUI backend) only to close figures.
 
@@ -166,18 +167,20 @@ class LessonResult(_ClaimsAndFigures):
             self.figures.update(step.figures)
         return self
 
-    def save_figures(self, out: str | Path) -> dict[str, Path]:
+    def save_figures(self, out: str | Path, *, copy_files: bool = False) -> dict[str, Path]:
         """Save every Matplotlib figure as ``out/<name>.png`` (atomically); return name -> path.
 
-        The file name is :func:`backproplab.files.safe_stem` of the figure's name (a name taken from
-        a user's file, such as a network's, cannot reach outside ``out``); clashes get ``-2``, ``-3``.
+        A figure given as a file path is returned as it is or, with ``copy_files`` (a report holds its
+        own files), copied to ``out/<name>.png``. The file name is :func:`backproplab.files.safe_stem`
+        of the figure's name (a name taken from a user's file, such as a network's, cannot reach
+        outside ``out``); clashes get ``-2``, ``-3``. ``out`` is made when a file is written.
         """
         out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
         paths: dict[str, Path] = {}
         used: set[str] = set()
         for fig_name, fig in self.figures.items():
-            if isinstance(fig, (str, Path)):
+            is_file = isinstance(fig, (str, os.PathLike))
+            if is_file and not copy_files:
                 paths[fig_name] = Path(fig)
                 continue
             stem = base = safe_stem(fig_name)
@@ -186,23 +189,13 @@ class LessonResult(_ClaimsAndFigures):
                 stem, k = f"{base}-{k}", k + 1
             used.add(stem)
             path = out / f"{stem}.png"
-            with atomic_open(path, "wb") as handle:
-                fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+            if is_file:
+                atomic_write_bytes(path, Path(fig).read_bytes())
+            else:
+                with atomic_open(path, "wb") as handle:
+                    fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
             paths[fig_name] = path
         return paths
-
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-value form for ``results.json`` (figures as paths when saved, else names)."""
-        return {
-            "name": self.name,
-            "title": self.title,
-            "params": plain(self.params),
-            "claims": [c.to_dict() for c in self.claims],
-            "tables": plain(self.tables),
-            "figures": {k: str(v) if isinstance(v, (str, Path)) else k for k, v in self.figures.items()},
-            "passed": self.passed,
-        }
 
     def format_claims(self) -> str:
         """One line per claim, for the terminal."""

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import shutil
 import traceback
-from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from backproplab.files import atomic_open, atomic_write_bytes, safe_stem
+from backproplab.files import safe_stem
+from backproplab.lessons.result import LessonResult, plain
 from backproplab.report.document import dumps
 
 __all__ = ["accepts", "slug", "run_lesson", "save_figures", "WriteFailed", "error_entry"]
@@ -41,8 +40,6 @@ def run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: i
 
     An exception becomes a failed-lesson entry (and no part timings).
     """
-    from backproplab.lessons.result import LessonResult, plain
-
     title = str(getattr(module, "TITLE", name))
     kwargs: dict[str, Any] = {"quick": quick, "seed": seed}
     if accepts(module.run, "device"):
@@ -54,7 +51,7 @@ def run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: i
         result = module.run(**kwargs)
         if not isinstance(result, LessonResult):
             raise TypeError(f"{module.__name__}.run() returned {type(result).__name__}, expected LessonResult")
-        figures = save_figures(result.figures, fig_dir, out)
+        figures = save_figures(result, fig_dir, out)
         entry = {
             "title": result.title or title,
             "status": "done",
@@ -80,28 +77,16 @@ def run_lesson(module: ModuleType, name: str, out: Path, *, quick: bool, seed: i
             result.close_figures()
 
 
-def save_figures(figures: Mapping[str, Any], fig_dir: Path, out: Path) -> dict[str, str]:
-    saved: dict[str, str] = {}
-    used: set[str] = set()
-    for fig_name, fig in figures.items():
-        stem = slug(fig_name)
-        base, k = stem, 2
-        while stem in used:
-            stem, k = f"{base}-{k}", k + 1
-        used.add(stem)
-        path = fig_dir / f"{stem}.png"
-        try:
-            if isinstance(fig, (str, os.PathLike)):
-                atomic_write_bytes(path, Path(fig).read_bytes())
-            else:
-                with atomic_open(path, "wb") as handle:
-                    fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
-        except OSError as err:
-            if err.filename == str(path) or err.filename == path:
-                raise WriteFailed(err) from err
-            raise
-        saved[str(fig_name)] = path.relative_to(out).as_posix()
-    return saved
+def save_figures(result: LessonResult, fig_dir: Path, out: Path) -> dict[str, str]:
+    """The lesson's figures saved (or, given as files, copied) into ``fig_dir``: name -> path relative
+    to ``out``. Writing them failing is :class:`WriteFailed`; reading a lesson's file, the lesson's fault."""
+    try:
+        paths = result.save_figures(fig_dir, copy_files=True)
+    except OSError as err:
+        if err.filename is not None and Path(err.filename).parent == fig_dir:
+            raise WriteFailed(err) from err
+        raise
+    return {name: path.relative_to(out).as_posix() for name, path in paths.items()}
 
 
 class WriteFailed(Exception):
