@@ -12,6 +12,16 @@ from __future__ import annotations
 # kind -> fixture name -> (description, [(old, new), ...])
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
+        "form_history_array": ('Correct: the history returned as an array with one row per epoch', [
+            ("""\
+        return history
+
+""",
+             """\
+        return np.array([history["val_loss"], history["val_acc"]]).T
+
+"""),
+        ]),
         "accuracy_percent": ('Mistake: accuracy in percent', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
@@ -236,6 +246,23 @@ class NumpyNet:
         ]),
     },
     "pytorch_ann": {
+        "form_loss_attribute_plot_closed": ('Correct: the loss kept as an attribute; the plot closed after saving', [
+            ("""\
+                                   nn.Linear(hidden_size, output_size))
+""",
+             """\
+                                   nn.Linear(hidden_size, output_size))
+        self.loss_fn = nn.CrossEntropyLoss()
+"""),
+            ("""\
+        fig.savefig("pytorch_ann_train_val_metrics.png")
+        return fig
+""",
+             """\
+        fig.savefig("pytorch_ann_train_val_metrics.png")
+        plt.close(fig)
+"""),
+        ]),
         "hostile_training_hangs": ('Hostile: train never ends on real data', [
             ("""\
         loss_fn = nn.CrossEntropyLoss()
@@ -289,6 +316,35 @@ class NumpyNet:
         ]),
     },
     "pytorch_cnn": {
+        "form_same_padding": ('Correct: padding="same" (k = 3, stride 1: one pixel a side)', [
+            ("""\
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+""",
+             """\
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+"""),
+        ]),
+        "form_loss_attribute_and_net": ('Correct: the Sequential called self.net, the loss kept as an attribute', [
+            ("""\
+        self.model = nn.Sequential(*layers)
+""",
+             """\
+        self.net = nn.Sequential(*layers)
+        self.loss_fn = nn.CrossEntropyLoss()
+"""),
+            ("""\
+        return self.model(X)
+""",
+             """\
+        return self.net(X)
+"""),
+            ("""\
+        optimizer = torch.optim.SGD(self.model.parameters(), lr=learning_rate)
+""",
+             """\
+        optimizer = torch.optim.SGD(self.net.parameters(), lr=learning_rate)
+"""),
+        ]),
         "eval_after_validating": ('Mistake: the model stays in eval mode after the first validation', [
             ("""\
         nn.Module.train(self, True)

@@ -3,6 +3,7 @@ items it affects, and the message names the mistake."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from backproplab.check import check
@@ -51,3 +52,27 @@ def test_a_failed_assertion_says_call_expected_got():
     text = result.item("1.3").failures()[0]
     assert "_relu_grad(x) with x holding 0" in text and "expected" in text and "got" in text
     assert result.item("1.3").score == 0
+
+
+def test_a_history_array_with_one_row_per_epoch_is_the_history():
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "form_history_array"), items=["1.7"])
+    assert result.lost() == [], result.item("1.7").failures()
+
+
+@pytest.mark.parametrize("hist", [
+    [{"epoch": 1, "val_loss": 0.5, "val_acc": 0.8}, {"epoch": 2, "val_loss": 0.4, "val_acc": 0.9},
+     {"epoch": 3, "val_loss": 0.3, "val_acc": 0.9}],
+    [(0.5, 0.8), (0.4, 0.9), (0.3, 0.9)],
+    np.zeros((3, 2)), np.zeros((2, 3)), {"val_loss": [1, 2, 3]}, ([1, 2, 3], [4, 5, 6]),
+])
+def test_history_layouts_with_one_value_per_epoch_count(hist):
+    from backproplab.check.child.numpy_probes import _history_shape
+
+    assert _history_shape(hist, 3)["per_epoch"]
+
+
+@pytest.mark.parametrize("hist", [None, 0.5, np.float64(1.0), [0.5, 0.4], {"val_loss": 0.3}])
+def test_a_history_without_one_value_per_epoch_does_not(hist):
+    from backproplab.check.child.numpy_probes import _history_shape
+
+    assert not _history_shape(hist, 3)["per_epoch"]

@@ -87,3 +87,47 @@ def test_a_training_run_that_hangs_costs_2_6_and_is_not_rerun_for_2_7():
     assert result.lost() == ["2.6", "2.7"]
     assert "did not finish within 5 s" in result.item("2.6").error
     assert result.item("2.7").error.startswith("not run: it judges the run of item 2.6")
+
+
+@pytest.mark.parametrize(("kind", "name", "items"), [
+    ("pytorch_cnn", "form_same_padding", ["3.1"]),
+    ("pytorch_cnn", "form_loss_attribute_and_net", ["3.1"]),
+    ("pytorch_ann", "form_loss_attribute_plot_closed", ["2.1", "2.3", "2.5"]),
+])
+def test_other_correct_forms_get_full_marks(kind, name, items):
+    """Forms a reviewer wrote that the contract allows, which lost points before: padding="same", a loss
+    module kept as an attribute (it is not a layer), A3's Sequential under another name (A3 names none),
+    a plot closed after it was saved."""
+    result = check(f"purdue-{kind.replace('_', '-')}", fixture(kind, name), items=items)
+    assert result.lost() == [], [f for i in items for f in result.item(i).failures()]
+
+
+def test_curves_are_read_from_a_list_of_epoch_records_and_short_key_names():
+    from backproplab.check.child.torch_probes import curves_from_attributes
+
+    class Records:
+        def __init__(self):
+            self.history = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.1 / e, "train_acc": 0.5 + e / 10,
+                             "val_acc": 0.4 + e / 10} for e in (1, 2, 3)]
+
+    class ShortKeys:
+        def __init__(self):
+            self.history = {"tr_loss": [3, 2, 1], "va_loss": [4, 3, 2], "tr_acc": [0.1, 0.2, 0.3],
+                            "va_acc": [0.0, 0.1, 0.2]}
+
+    records = Records().history
+    assert curves_from_attributes(Records(), 3) == {key: [r[key] for r in records] for key in
+                                                    ("train_loss", "val_loss", "train_acc", "val_acc")}
+    assert curves_from_attributes(ShortKeys(), 3) == {"train_loss": [3, 2, 1], "val_loss": [4, 3, 2],
+                                                      "train_acc": [0.1, 0.2, 0.3], "val_acc": [0.0, 0.1, 0.2]}
+
+
+def test_unreadable_curves_cost_the_agreement_not_the_answer():
+    """A3 has no plot method: when the curves cannot be read, the answer still counts as a word."""
+    from types import SimpleNamespace
+
+    from backproplab.check.torch_common import judge_judgement
+
+    out = SimpleNamespace(values={"answer": "generalizing", "answer_type": "str", "curves": {}, "source": "attributes"})
+    word, agree = judge_judgement(None, out)
+    assert word.passed and not agree.passed and "could not read your per-epoch curves" in agree.message

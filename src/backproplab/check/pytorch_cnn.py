@@ -47,7 +47,7 @@ def make_inputs() -> dict[str, np.ndarray]:
 
 
 def judge_model(ctx: Context, out: ProbeOutput) -> list[Assertion]:
-    checks = tc.judge_init(ctx, out, reference(*INIT), f"PyTorchCNN{INIT}")
+    checks = tc.judge_init(ctx, out, reference(*INIT), f"PyTorchCNN{INIT}", model_named=False)  # A3 names no attribute
     ref = tc.load_known(reference(*SMALL), ctx.inputs)
     torch.nn.Module.train(ref, False)
     X = ctx.inputs["X"]

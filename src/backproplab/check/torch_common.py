@@ -55,16 +55,25 @@ def layout_hint(got: list[dict], want: list[dict]) -> str:
     return "the layers are not in the contract's order"
 
 
-def judge_init(ctx: Context, out: ProbeOutput, ref: torch.nn.Module, call: str) -> list[Assertion]:
-    """Attributes, ``nn.Module`` with ``self.model`` a Sequential, layout, parameter count, seeded weights."""
+def judge_init(ctx: Context, out: ProbeOutput, ref: torch.nn.Module, call: str,
+               model_named: bool = True) -> list[Assertion]:
+    """Attributes, ``nn.Module`` with ``self.model`` a Sequential (``model_named=False``: an
+    ``nn.Sequential`` under any name, where the contract does not name it), layout, parameter count,
+    seeded weights."""
     attrs = [str(a) for a in ctx.inputs["init.attrs"].tolist()]
     got = {a: out.values.get(f"attr.{a}") for a in attrs}
     want = {a: getattr(ref, a) for a in attrs}
     checks = [Assertion("attributes", got == want, f"{call} set {got}; expected {want}")] if attrs else []
-    checks += [Assertion("an nn.Module with self.model", bool(out.values.get("is_module"))
-                        and out.values.get("model_type") == "Sequential",
-                        f"{call}: nn.Module {bool(out.values.get('is_module'))}, self.model is "
-                        f"{out.values.get('model_type')}; the contract has self.model = nn.Sequential(...)")]
+    if model_named:
+        checks.append(Assertion("an nn.Module with self.model", bool(out.values.get("is_module"))
+                                and out.values.get("model_type") == "Sequential",
+                                f"{call}: nn.Module {bool(out.values.get('is_module'))}, self.model is "
+                                f"{out.values.get('model_type')}; the contract has self.model = nn.Sequential(...)"))
+    else:
+        held = out.values.get("sequentials") or []
+        checks.append(Assertion("an nn.Module holding an nn.Sequential", bool(out.values.get("is_module")) and bool(held),
+                                f"{call}: nn.Module {bool(out.values.get('is_module'))}, nn.Sequential attributes "
+                                f"{held or 'none'}; the contract builds the layers as one nn.Sequential"))
     got_layout, want_layout = out.values.get("layout") or [], layout(ref)
     ok = got_layout == want_layout
     checks.append(Assertion("layout", ok, f"{call} builds {_layout_text(got_layout)}; the contract: "
@@ -195,9 +204,10 @@ def judge_judgement(ctx: Context, out: ProbeOutput) -> list[Assertion]:
                      f"returns exactly one of {', '.join(map(repr, JUDGEMENTS))}")
     curves = _normalised(out.values.get("curves") or {})
     needed = ("train_loss", "train_acc", "val_loss", "val_acc")
-    if not all(k in curves for k in needed):
-        raise Bad(f"could not read your per-epoch curves (found {sorted(curves)} in the model's attributes and "
-                  f"its plot); keep train/val loss and accuracy per epoch, e.g. in self.history")
+    if not all(k in curves for k in needed):  # the answer is still graded as a word
+        return [word, Assertion("agrees with our verdict", False, f"could not read your per-epoch curves (found "
+                                f"{sorted(curves) or 'none'} in the model's attributes and its plot); keep train/val "
+                                "loss and accuracy per epoch, e.g. in self.history")]
     ours = judgement({k: curves[k] for k in needed})
     numbers = ", ".join(f"{k} {summary(float(curves[k][-1]))}" for k in needed)
     agree = Assertion("agrees with our verdict", answer == ours,

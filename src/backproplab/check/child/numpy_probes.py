@@ -107,13 +107,18 @@ def probe_backward(mod, inp):
 
 
 def _history_shape(hist, epochs: int) -> dict:
-    """How the returned history is laid out, as data: type, and which entries have one value per epoch."""
+    """How the returned history is laid out, as data: type, and which entries have one value per epoch.
+
+    Accepted layouts: a dict of per-epoch sequences, a list/tuple holding per-epoch sequences, or one
+    entry per epoch (a list of dicts or tuples, an array with one row per epoch)."""
     info = {"type": type(hist).__name__, "per_epoch": []}
     if isinstance(hist, dict):
         info["per_epoch"] = [str(k) for k, v in hist.items() if hasattr(v, "__len__") and len(v) == epochs]
-    elif isinstance(hist, list | tuple):
+    elif isinstance(hist, list | tuple | np.ndarray) and np.ndim(hist) > 0:
         info["length"] = len(hist)
         info["per_epoch"] = [str(i) for i, v in enumerate(hist) if hasattr(v, "__len__") and len(v) == epochs]
+        if info["length"] == epochs and epochs and all(isinstance(v, dict | list | tuple | np.ndarray) for v in hist):
+            info["per_epoch"].append("one entry per epoch")
     return info
 
 

@@ -8,7 +8,9 @@ same way.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 
 import numpy as np
 import torch
@@ -41,19 +43,28 @@ def to_numpy(value) -> np.ndarray:
     return np.asarray(value)
 
 
+def _padding(conv: nn.Conv2d) -> list[int] | str:
+    """A Conv2d's padding as numbers; ``'same'`` with stride 1 and odd kernels is (k - 1) / 2 a side."""
+    if not isinstance(conv.padding, str):
+        return [int(p) for p in conv.padding]
+    if conv.padding == "same" and all(k % 2 == 1 for k in conv.kernel_size):
+        return [(k - 1) // 2 * d for k, d in zip(conv.kernel_size, conv.dilation, strict=True)]
+    return conv.padding
+
+
 def layout(module: nn.Module) -> list[dict]:
-    """The leaf modules in registration order, with the settings the contract names."""
+    """The leaf modules in registration order, with the settings the contract names (a loss module
+    kept as an attribute, such as ``self.loss_fn = nn.CrossEntropyLoss()``, is not a layer)."""
     rows = []
     for m in module.modules():
-        if any(True for _ in m.children()):
+        if any(True for _ in m.children()) or isinstance(m, nn.modules.loss._Loss):
             continue
         row = {"type": type(m).__name__}
         if isinstance(m, nn.Linear):
             row.update(in_features=m.in_features, out_features=m.out_features, bias=m.bias is not None)
         elif isinstance(m, nn.Conv2d):
             row.update(in_channels=m.in_channels, out_channels=m.out_channels, kernel_size=list(m.kernel_size),
-                       stride=list(m.stride), padding=[int(p) for p in m.padding] if not isinstance(m.padding, str)
-                       else m.padding)
+                       stride=list(m.stride), padding=_padding(m))
         elif isinstance(m, nn.MaxPool2d):
             row.update(kernel_size=m.kernel_size, stride=m.stride)
         elif isinstance(m, nn.BatchNorm2d):
@@ -97,6 +108,8 @@ def probe_init(mod, inp, cls: str):
         out[f"attr.{attr}"] = value if isinstance(value, int | float) else repr(value)
     model = getattr(net, "model", None)
     out["model_type"] = type(model).__name__ if model is not None else None
+    out["sequentials"] = [name for name, child in net.named_children() if isinstance(child, nn.Sequential)] \
+        if isinstance(net, nn.Module) else []
     out["layout"] = layout(net)
     out.update(params(net, "init."))
     return out
@@ -152,13 +165,12 @@ def probe_predict(mod, inp, cls: str):
         return {"pred": to_numpy(net.predict(_t(inp["X"])))}
 
 
-def describe_figures() -> list[dict]:
-    """Every open Matplotlib figure: its axes (position, labels, title) and their lines' data."""
+def describe_figures(figures: list | None = None) -> list[dict]:
+    """Every open Matplotlib figure (or those given): its axes (position, labels, title) and their lines' data."""
     import matplotlib.pyplot as plt
 
     figs = []
-    for num in plt.get_fignums():
-        fig = plt.figure(num)
+    for fig in figures if figures is not None else [plt.figure(num) for num in plt.get_fignums()]:
         axes = []
         for ax in fig.get_axes():
             box = ax.get_position()
@@ -177,11 +189,42 @@ def probe_plot(mod, inp, cls: str):
     set_params(net, inp)
     _train(net, inp, "plot", int(inp["plot.epochs"]), int(inp["plot.batch"]))
     plt.close("all")
-    net.plot_train_val_metrics()
+    with _remembering_closed_figures() as closed:
+        net.plot_train_val_metrics()
     pngs = sorted(f for f in os.listdir(".") if f.endswith(".png"))
-    figs = describe_figures()
+    figs = describe_figures() or describe_figures(closed)  # a plot closed after saving it is still the plot
     plt.close("all")
     return {"figures": figs, "pngs": pngs}
+
+
+@contextlib.contextmanager
+def _remembering_closed_figures():
+    """While in the block, ``plt.close`` still closes, and the figures it closed are kept in the list yielded."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    closed: list = []
+    real_close = plt.close
+
+    def close(fig=None):
+        if fig is None:
+            targets = [plt.gcf()] if plt.get_fignums() else []
+        elif isinstance(fig, str) and fig == "all":
+            targets = [plt.figure(num) for num in plt.get_fignums()]
+        elif isinstance(fig, Figure):
+            targets = [fig]
+        elif isinstance(fig, int) and fig in plt.get_fignums():
+            targets = [plt.figure(fig)]
+        else:
+            targets = []
+        closed.extend(f for f in targets if f not in closed)
+        return real_close(fig)
+
+    plt.close = close
+    try:
+        yield closed
+    finally:
+        plt.close = real_close
 
 
 def _fashion(cls: str):
@@ -232,15 +275,29 @@ def _series(value, epochs: int):
     return None
 
 
+VALIDATION_WORDS = {"val", "va", "valid", "validation", "test", "dev"}
+"""Words in a history key that mark validation curves (``val_loss``, ``va_loss``, ``test_acc``)."""
+
+
+def _per_epoch_records(value, epochs: int) -> dict | None:
+    """A list of one dict per epoch (``[{"train_loss": ..., "val_acc": ...}, ...]``) as one dict of lists."""
+    if not (isinstance(value, list | tuple) and len(value) == epochs and epochs
+            and all(isinstance(v, dict) for v in value)):
+        return None
+    return {key: [record.get(key) for record in value] for key in value[0]}
+
+
 def curves_from_attributes(net, epochs: int) -> dict:
-    """train/val loss/accuracy per epoch found among the model's attributes (a history dict or lists)."""
+    """train/val loss/accuracy per epoch found among the model's attributes (a history dict or lists,
+    or a list of one dict per epoch)."""
     found: dict = {}
 
     def consider(name: str, value) -> None:
         seq, lname = _series(value, epochs), name.lower()
         kind = "loss" if "loss" in lname else "acc" if "acc" in lname else None
         if seq is not None and kind:
-            split = "val" if ("val" in lname or "test" in lname) else "train"
+            words = set(filter(None, re.split(r"[^a-z]+", lname)))
+            split = "val" if ("val" in lname or words & VALIDATION_WORDS) else "train"
             found.setdefault(f"{split}_{kind}", seq)
 
     for name, value in vars(net).items():
@@ -249,6 +306,7 @@ def curves_from_attributes(net, epochs: int) -> dict:
                 value = value.to_dict()
             except Exception:  # noqa: BLE001
                 continue
+        value = _per_epoch_records(value, epochs) or value
         if isinstance(value, dict):
             for key, sub in value.items():
                 consider(f"{key}", sub)
@@ -278,7 +336,7 @@ def probe_judgement(mod, inp, cls: str):
     epochs = STATE["epochs"]
     answer = net.report_my_judgement()
     curves, source = curves_from_attributes(net, epochs), "attributes"
-    if len(curves) < 4:
+    if len(curves) < 4 and callable(getattr(net, "plot_train_val_metrics", None)):  # A3 has no plot method
         plt.close("all")
         try:
             net.plot_train_val_metrics()
