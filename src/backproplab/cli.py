@@ -288,7 +288,11 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backproplab`` console script; returns the exit status."""
-    parser = build_parser()
+    try:  # building the parser imports every lesson (and torch): seconds a Ctrl-C may fall into
+        parser = build_parser()
+    except KeyboardInterrupt:
+        print("backproplab: interrupted", file=sys.stderr)
+        return 130
     args, extra = parser.parse_known_args(argv)
     if extra:  # name the subcommand whose --help lists what it takes, not the top level's
         _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")

@@ -71,6 +71,7 @@ def test_dead_relu_table(result):
 
 @pytest.mark.parametrize("kw, message", [({"big_lr": -1.0}, "big_lr must be > 0"),
                                           ({"bias_shift": float("nan")}, "bias_shift must be a finite number"),
+                                          ({"big_lr": 1e39}, "big_lr must be > 0 and <= 1e\\+30"),
                                           ({"seed": "x"}, "seed")])
 def test_bad_arguments(kw, message):
     with pytest.raises(ValueError, match=message):
@@ -81,3 +82,10 @@ def test_cli_bad_lr_exits_2(capsys):
     assert main(["activations", "--quick", "--big-lr", "0"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "big_lr must be > 0" in err
+
+
+def test_cli_learning_rate_past_float32_is_one_line_not_a_traceback(capsys):
+    """A reviewer's --big-lr 1e39 ended in torch's RuntimeError traceback (float32 cannot hold it)."""
+    assert main(["activations", "--quick", "--big-lr", "1e39"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "big_lr must be > 0 and <= 1e+30, got 1e+39" in err

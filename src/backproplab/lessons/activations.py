@@ -134,18 +134,23 @@ def _accuracy(model: Any, X: Any, y: Any) -> float:
         return float((model(X).argmax(dim=1) == y).double().mean())
 
 
+MAX_SETTING = 1e30
+"""The largest ``big_lr`` or ``bias_shift`` taken: beyond float32's range torch cannot even use it."""
+
+
 def _check_number(value: Any, name: str, minimum: float, strict: bool) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
         raise InputError(f"{name} must be a finite number, got {value!r}")
-    if value < minimum or (strict and value == minimum):
-        raise InputError(f"{name} must be {'>' if strict else '>='} {minimum}, got {value!r}")
+    if value < minimum or (strict and value == minimum) or value > MAX_SETTING:
+        raise InputError(f"{name} must be {'>' if strict else '>='} {minimum:g} and <= {MAX_SETTING:g}, got {value!r}")
     return float(value)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """``--big-lr`` and ``--bias-shift``: how the dead-ReLU demonstration kills units."""
     parser.add_argument("--big-lr", dest="big_lr", type=float, default=5.0,
-                        help="the too-large learning rate (default 5)")
+                        help="the too-large learning rate (default 5; from about 8 up the weights overflow "
+                             "before the units can be counted, and the finite-weights claim fails)")
     parser.add_argument("--bias-shift", dest="bias_shift", type=float, default=1.0,
                         help="how far the first layer's biases are moved down (default 1)")
 
