@@ -43,3 +43,15 @@ def test_an_unknown_option_points_to_the_subcommands_help(capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "unrecognized arguments: --epochs 3" in err and "'backproplab xor --help'" in err, err
+
+
+def test_ctrl_c_while_the_lessons_load_is_one_line(monkeypatch, capsys):
+    """Building the parser imports every lesson (seconds): a Ctrl-C then is 'interrupted', not a traceback."""
+    import backproplab.cli as cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert cli.main(["conv", "--size", "28"]) == 130
+    assert capsys.readouterr().err == "backproplab: interrupted\n"
