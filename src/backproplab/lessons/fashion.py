@@ -1,7 +1,7 @@
 """Fashion-MNIST: the course's NumPy network, PyTorch network and CNN, and where each goes wrong.
 
 The three reference classes of the "Purdue" homework (:mod:`backproplab.courses.purdue`, the
-contract in CONTRACTS.md part A) learn the ten Fashion-MNIST classes, each through the course's own
+contract in docs/CONTRACTS.md part A) learn the ten Fashion-MNIST classes, each through the course's own
 methods:
 
 * ``NumpyANN(784, 128, 10, lr=0.1, seed)``: pixels scaled to [0, 1], one-hot labels, its ``train``

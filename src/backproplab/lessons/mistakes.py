@@ -1,6 +1,6 @@
 """Common mistakes, demonstrated: each wrong version runs beside the right one, and the difference is measured.
 
-The mistakes are the ones the course contracts warn about (CONTRACTS.md):
+The mistakes are the ones the course contracts warn about (docs/CONTRACTS.md):
 
 1. a compounding step-size decay ηₜ = ηₜ₋₁·dᵗ instead of ηₜ = η₀·dᵗ (Radboud 1.1g,h);
 2. the variance 2/d1 passed where He initialisation needs the std √(2/d1) (Radboud 1.5b);
@@ -36,7 +36,7 @@ ORDER = 95
 
 __all__ = ["compounding_step_sizes", "naive_bce", "cross_entropy", "run"]
 
-#: The global minimum of the Radboud f (CONTRACTS.md C 1.1b-f), the floor of the decay figure.
+#: The global minimum of the Radboud f (docs/CONTRACTS.md C 1.1b-f), the floor of the decay figure.
 GLOBAL_MINIMUM = -2.2807097
 
 

@@ -1,6 +1,6 @@
 """The courses' true/false and short questions, each answered by a measurement or a computation.
 
-Every answer here is computed in this run, then held against the course's key (CONTRACTS.md): a
+Every answer here is computed in this run, then held against the course's key (docs/CONTRACTS.md): a
 claim's value is the measured answer (``yes``/``no``, a shape, a count) and it passes when the
 measurement agrees with the key. Nothing is answered from a stored string.
 

@@ -1,6 +1,6 @@
 """``NumpyANN``: the course's one-hidden-layer classifier in NumPy, exactly as contracted.
 
-The contract is ``/work/shared/CONTRACTS.md`` part A1 (the "Purdue" homework); every method below
+The contract is ``docs/CONTRACTS.md`` part A1 (the "Purdue" homework); every method below
 keeps the course's name, argument order and return type, so a student's file and this reference
 can be held against each other.
 
