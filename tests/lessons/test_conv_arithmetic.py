@@ -200,3 +200,10 @@ def test_height_by_width_is_held_to_the_same_cost_bound(capsys):
     assert main(["conv", "--quick", "--size", "3000", "2000", "--kernel", "3"]) == 2
     err = capsys.readouterr().err
     assert "size: H=3000, W=2000" in err and f"(H + 2*padding)*(W + 2*padding) <= {ca.MAX_OWN_ELEMENTS}" in err
+
+
+def test_a_real_networks_wide_layer_is_counted(capsys):
+    """3x3, 512 -> 1024 channels (a ResNet-sized layer) was refused at 4,194,304 parameters; torch now
+    counts it on the meta device: 512·1024·9 + 1024."""
+    assert main(["conv", "--quick", "--kernel", "3", "--in-channels", "512", "--out-channels", "1024"]) == 0
+    assert f"{512 * 1024 * 9 + 1024}" in capsys.readouterr().out.replace(",", "")

@@ -119,9 +119,11 @@ def _torch_pool_size(n: int, kernel: int, stride: int) -> int:
 
 
 def _torch_params(in_channels: int, out_channels: int, kernel: int, bias: bool = True) -> int:
+    """torch's parameter count of ``Conv2d(in_channels, out_channels, kernel)``, built on the meta
+    device: shapes only, no memory, so a real network's widest layer costs nothing to count."""
     import torch
 
-    layer = torch.nn.Conv2d(in_channels, out_channels, kernel, bias=bias)
+    layer = torch.nn.Conv2d(in_channels, out_channels, kernel, bias=bias, device="meta")
     return int(sum(p.numel() for p in layer.parameters()))
 
 
@@ -139,6 +141,9 @@ MAX_OWN_ELEMENTS = 2**22
 """Largest padded input or output (values per channel, 16 MiB as float32) torch builds for one's own layer."""
 MAX_OWN_WORK = 2**25
 """Largest number of multiply-adds (output positions x kernel taps) of one's own layer's torch check."""
+MAX_OWN_PARAMS = 2**40
+"""Largest parameter count of one's own ``Conv2d`` (torch counts it on the meta device, at no cost;
+this only keeps its 64-bit sizes far from overflow)."""
 
 
 def _check_own_layer_cost(size: tuple[int, int] | None, kernel: int | None, padding: int,
@@ -146,8 +151,8 @@ def _check_own_layer_cost(size: tuple[int, int] | None, kernel: int | None, padd
     """Refuse one's own layer when torch's cross-check would need absurd memory or work (before any).
 
     The torch check builds a ``[1, 1, H + 2*padding, W + 2*padding]`` input and a
-    ``Conv2d(in_channels, out_channels, kernel)``; each is held to ``MAX_OWN_ELEMENTS`` values, and the
-    convolution to ``MAX_OWN_WORK`` multiply-adds. ``size`` and ``own_size`` are (height, width).
+    ``Conv2d(in_channels, out_channels, kernel)``; the input and output are held to ``MAX_OWN_ELEMENTS``
+    values, the convolution to ``MAX_OWN_WORK`` multiply-adds, the layer to ``MAX_OWN_PARAMS`` parameters. ``size`` and ``own_size`` are (height, width).
     """
     if size is not None:
         (h, w), (oh, ow) = size, own_size
@@ -163,9 +168,9 @@ def _check_own_layer_cost(size: tuple[int, int] | None, kernel: int | None, padd
         if work > MAX_OWN_WORK:
             raise InputError(f"kernel: {short_repr(kernel)} over a {oh}x{ow} output is {_big(work)} "
                              f"multiply-adds; expected output_size^2 * kernel^2 <= {MAX_OWN_WORK}")
-    if own_params is not None and own_params > MAX_OWN_ELEMENTS:
-        raise InputError(f"in_channels/out_channels: this Conv2d would hold {_big(own_params)} parameters; "
-                         f"expected at most {MAX_OWN_ELEMENTS}")
+    if own_params is not None and own_params > MAX_OWN_PARAMS:
+        raise InputError(f"--in-channels/--out-channels: this Conv2d would hold {_big(own_params)} parameters; "
+                         f"expected at most {_big(MAX_OWN_PARAMS)}")
 
 
 def _big(n: int) -> str:
