@@ -203,7 +203,7 @@ def _broken(**changes) -> dict:
     (_broken(lyers=[]), ["unknown key(s) lyers"]),
     (_broken(loss="hinge"), ["loss", "half_squared_error", "'hinge'"]),
     (_broken(input=[1.0, "two"]), ["input[1]", "expected a number", "'two'"]),
-    (_broken(input=[1.0, "1e-3"]), ["input[1]", "write 1.0e-3"]),
+    (_broken(input=[1.0, "1e-3"]), ["input[1]", "'1e-3'", "a number in quotes is text"]),
     (_broken(input=[1.0, True]), ["input[1]", "expected a number"]),
     (_broken(input=[1.0, float("nan")]), ["input[1]", "finite"]),
     (_broken(layers=[]), ["layers", "non-empty"]),
