@@ -203,7 +203,7 @@ def _broken(**changes) -> dict:
     (_broken(lyers=[]), ["unknown key(s) lyers"]),
     (_broken(loss="hinge"), ["loss", "half_squared_error", "'hinge'"]),
     (_broken(input=[1.0, "two"]), ["input[1]", "expected a number", "'two'"]),
-    (_broken(input=[1.0, "1e-3"]), ["input[1]", "write 1.0e-3"]),
+    (_broken(input=[1.0, "1e-3"]), ["input[1]", "'1e-3'", "a number in quotes is text"]),
     (_broken(input=[1.0, True]), ["input[1]", "expected a number"]),
     (_broken(input=[1.0, float("nan")]), ["input[1]", "finite"]),
     (_broken(layers=[]), ["layers", "non-empty"]),
@@ -272,15 +272,79 @@ def test_cli_bad_file_is_one_line_exit_2(capsys, tmp_path):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_saturated_sigmoid_bce_follows_torch_conventions():
-    """ŷ rounds to 1 with y = 0: log clamped at -100 and the denominator at 1e-12, as in torch."""
-    data = yaml.safe_load(bp.examples()["sigmoid-bce"].read_text(encoding="utf-8"))
-    data["layers"][1]["weights"] = [[1000.0, 1000.0]]
-    data["target"] = [0.0]
+SATURATED = {"name": "saturated", "input": [2.0, 2.0], "target": [0.0], "loss": "bce",
+             "layers": [{"activation": "sigmoid", "weights": [[10.0, 10.0]], "biases": [0.0]}]}
+
+
+@pytest.mark.parametrize("weights, y, s, loss, delta, from_s", [
+    (10.0, 0.0, 40.0, 40.0, 1.0, True),        # σ(40) = 1.0 in float64: log(1 − a) would be log 0
+    (-250.0, 1.0, -1000.0, 1000.0, -1.0, True),  # σ(−1000) = 0.0: log a would be log 0
+    (250.0, 0.0, 1000.0, 1000.0, 1.0, True),   # e^1000 overflows: the loss is still exact
+    (4.0, 1.0, 16.0, 1.125e-7, -1.125e-7, True),  # a = 0.9999999 prints as 1, and L is not 0
+    (-10.0, 1.0, -40.0, 40.0, -1.0, False),    # a = 4.2e-18 prints as it is: the usual form reads
+])
+def test_saturated_sigmoid_bce_is_the_loss_of_the_network(weights, y, s, loss, delta, from_s):
+    """L = log(1 + e^s) − y·s and δ = σ(s) − y, exact for any s, as torch's BCEWithLogitsLoss
+    (not BCELoss's log clamped at −100, L = 100, δ = 4.2e-6 for s = 40, y = 0)."""
+    data = json.loads(json.dumps(SATURATED))
+    data["layers"][0]["weights"] = [[weights, weights]]
+    data["target"] = [y]
     tr = bp.trace(bp.network_from_dict(data))
-    assert tr.loss == 100.0
+    assert tr.s[-1][0] == s
+    assert tr.loss == pytest.approx(loss, rel=1e-3)
+    assert tr.delta[-1][0] == pytest.approx(delta, rel=1e-3)
+    np.testing.assert_allclose(tr.grad_w[0][:, 0], [2 * tr.delta[-1][0]] * 2, rtol=1e-15)
+    # torch's own loss of the logits, built here without the tracer's torch_reference
+    st = torch.tensor([s], dtype=torch.float64, requires_grad=True)
+    ref = torch.nn.BCEWithLogitsLoss()(st, torch.tensor([y], dtype=torch.float64))
+    ref.backward()
+    assert tr.loss == pytest.approx(float(ref.detach()), rel=1e-12)
+    assert tr.delta[-1][0] == pytest.approx(float(st.grad[0]), rel=1e-12)
     checks = bp.check_trace(tr)
     assert max(diff for diff, _ in checks.values()) < 1e-10, checks
+    text = bp.format_text(tr)
+    if not from_s:
+        assert "L = −[y₃·log a₃ + (1 − y₃)·log(1 − a₃)] = −[1·log 4.24835e−18 + " in text
+        assert "rounds to" not in text
+        return
+    written = f"({s:g})".replace("-", "−") if s < 0 else f"{s:g}"
+    assert f"L = log(1 + e^s₃) − y₃·s₃ = log(1 + e^{written}) − {y:g}·{written} = " in text
+    assert "rounds to" in text and "BCEWithLogitsLoss" in text and "log(1 − 1)" not in text
+    assert "δ₃ = a₃ − y₃ = " in text
+
+
+def test_saturated_sigmoid_bce_run_passes_every_claim(tmp_path):
+    path = tmp_path / "sat.yaml"
+    path.write_text(yaml.safe_dump(SATURATED))
+    res = bp.run(network=path, out=tmp_path)
+    try:
+        assert res.passed, [str(c) for c in res.claims if not c.passed]
+        md = (tmp_path / "backprop_trace.md").read_text(encoding="utf-8")
+        assert r"$$ L = \log(1 + e^{s_{3}}) - y_{3} s_{3} = \log(1 + e^{40}) - 0 \cdot 40 = 40 $$" in md
+        assert "BCEWithLogitsLoss" in md
+    finally:
+        res.close_figures()
+
+
+def test_saturated_sigmoid_bce_with_two_outputs_takes_the_mean():
+    """Two sigmoid outputs, one saturated: L = ½[(log(1 + e^s₁) − y₁s₁) + (…)], δ_j = (σ(s_j) − y_j)/2."""
+    data = {"input": [1.0], "target": [0.0, 1.0], "loss": "bce",
+            "layers": [{"activation": "sigmoid", "weights": [[50.0], [0.5]], "biases": [0.0, 0.0]}]}
+    tr = bp.trace(bp.network_from_dict(data))
+    soft = np.logaddexp(0.0, np.array([50.0, 0.5]))
+    assert tr.loss == pytest.approx(0.5 * (soft[0] + soft[1] - 0.5), rel=1e-14)
+    np.testing.assert_allclose(tr.delta[-1], [(1.0 - 0.0) / 2, (1 / (1 + np.exp(-0.5)) - 1.0) / 2], rtol=1e-14)
+    assert max(diff for diff, _ in bp.check_trace(tr).values()) < 1e-10
+    text = bp.format_text(tr)
+    assert "L = 1/2·[(log(1 + e^s₂) − y₂·s₂) + (log(1 + e^s₃) − y₃·s₃)]" in text
+    assert "δ₂ = 1/2·(a₂ − y₂) = 1/2·(1 − 0) = 0.5" in text and "divided by 2" in text
+
+
+def test_unsaturated_sigmoid_bce_keeps_the_probability_form():
+    text = bp.format_text(bp.trace(bp.load_example("sigmoid-bce")))
+    assert "L = −[y₆·log a₆ + (1 − y₆)·log(1 − a₆)] = −[1·log 0.458328" in text
+    assert "δ₆ = (a₆ − y₆)/(a₆(1 − a₆))·a₆(1 − a₆) = " in text
+    assert "rounds to" not in text
 
 
 # -- softmax with cross-entropy, the classifiers' loss ----------------------------------------------

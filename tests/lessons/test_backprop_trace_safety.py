@@ -208,3 +208,99 @@ def test_out_that_is_a_file_is_refused_before_any_work(tmp_path: Path, capsys) -
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "Traceback" not in err and words in err and "out" in err, err
     assert afile.read_text() == "mine"
+
+
+# -- numbers as YAML 1.2 reads them; keys written twice ---------------------------------------------
+
+COURSE_WEIGHT_LINE = "- [0.5, -0.4]  "
+
+
+@pytest.mark.parametrize("spelling, value", [
+    ("1e3", 1000.0), ("1.0e3", 1000.0), ("2E2", 200.0), ("1e-3", 0.001), (".5", 0.5), ("1.0e+3", 1000.0),
+    ("-1e3", -1000.0), ("+2.5E-2", 0.025), ("5.", 5.0), ("3", 3.0),
+])
+def test_yaml_reads_yaml12_numbers(tmp_path: Path, spelling: str, value: float) -> None:
+    """PyYAML alone (YAML 1.1) reads 1e3, 1.0e3 and 2E2 as text; the tracer reads them as numbers."""
+    text = bp.examples()["course"].read_text(encoding="utf-8")
+    assert COURSE_WEIGHT_LINE in text
+    path = tmp_path / "net.yaml"
+    path.write_text(text.replace(COURSE_WEIGHT_LINE, f"- [{spelling}, -0.4]  "))
+    assert bp.load_network(path).layers[0].W[0, 0] == value
+    assert bp.network_from_text(path.read_text()).layers[0].W[0, 0] == value
+
+
+def test_yaml12_numbers_leave_pyyaml_itself_unchanged() -> None:
+    assert yaml.safe_load("a: 1e3")["a"] == "1e3"
+    bp.network_from_text(bp.examples()["course"].read_text(encoding="utf-8"))  # the tracer's loader built
+    assert yaml.safe_load("a: 1e3")["a"] == "1e3"
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".json"])
+def test_a_quoted_number_is_text_and_the_hint_says_so(tmp_path: Path, suffix: str) -> None:
+    data = course_dict()
+    data["input"] = [2.0, "1e3"]
+    path = tmp_path / f"net{suffix}"
+    # (yaml.safe_dump would write '1e3' unquoted: to YAML 1.1 it is not a number)
+    path.write_text(json.dumps(data) if suffix == ".json" else yaml.safe_dump(data).replace("- 1e3", "- '1e3'"))
+    assert suffix == ".json" or "'1e3'" in path.read_text()
+    with pytest.raises(InputError, match=r"input\[1\]: expected a number, got '1e3' \(a number in quotes is "
+                                         r"text; write it without quotes\)"):
+        bp.load_network(path)
+    data["input"] = [2.0, "two"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(InputError) as info:
+        bp.load_network(path)
+    assert "quotes" not in str(info.value)
+
+
+DUPLICATES = {  # where the second key is written: (YAML text edit, line of the second key, JSON path)
+    "target": ("target: [1.0]", "target: [1.0]\ntarget: [0.0]", "at the top level"),
+    "activation": ("- activation: relu", "- activation: relu\n    activation: tanh", "in layers[0]"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(DUPLICATES))
+def test_a_key_written_twice_is_refused_yaml(tmp_path: Path, key: str) -> None:
+    old, new, _ = DUPLICATES[key]
+    text = bp.examples()["course"].read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    text = text.replace(old, new)
+    first = next(i for i, line in enumerate(text.splitlines(), 1) if line.strip().lstrip("- ").startswith(key))
+    path = tmp_path / "net.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=rf"net.yaml' is not valid YAML at line {first + 1}, column \d+: "
+                                         rf"duplicate key '{key}' \(first at line {first}\)") as info:
+        bp.load_network(path)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("key", sorted(DUPLICATES))
+def test_a_key_written_twice_is_refused_json(tmp_path: Path, key: str) -> None:
+    data = course_dict()
+    text = json.dumps(data)
+    if key == "target":
+        text = text.replace('"target": [1.0]', '"target": [1.0], "target": [0.0]')
+    else:
+        text = text.replace('"activation": "relu"', '"activation": "relu", "activation": "tanh"')
+    assert text != json.dumps(data)
+    path = tmp_path / "net.json"
+    path.write_text(text)
+    with pytest.raises(InputError, match=re.escape(f"net.json': duplicate key '{key}' {DUPLICATES[key][2]}")):
+        bp.load_network(path)
+    with pytest.raises(InputError, match="duplicate key"):
+        bp.network_from_text(text, is_json=True)
+
+
+def test_a_key_written_twice_deep_inside_is_refused() -> None:
+    text = bp.examples()["course"].read_text(encoding="utf-8")
+    text = text.replace("{to: 3, from: 2, expected", "{to: 3, from: 2, to: 4, expected")
+    with pytest.raises(InputError, match=r"line 31, column 22: duplicate key 'to' \(first at line 31\)"):
+        bp.network_from_text(text)
+    with pytest.raises(InputError, match=r"duplicate key 'x' in ask\[0\]\.y"):
+        bp.network_from_text('{"ask": [{"y": {"x": 1, "x": 2}}]}', is_json=True)
+
+
+def test_yaml_merge_keys_are_refused() -> None:
+    text = bp.examples()["course"].read_text(encoding="utf-8") + "<<: {target: [0.0]}\n"
+    with pytest.raises(InputError, match=r"merge keys \(<<\) are not supported"):
+        bp.network_from_text(text)

@@ -290,13 +290,21 @@ def test_raw_cross_entropy_is_the_course_loss_and_its_gradient_matches_finite_di
     np.testing.assert_allclose(g, numeric, rtol=1e-6, atol=1e-9)
 
 
-def test_raw_bce_with_torch_clamp_follows_torch_at_saturation() -> None:
-    """``torch_clamp=True`` is PyTorch's BCELoss: logs clamped at -100, the denominator at 1e-12."""
-    p = np.array([1.0, 0.0, 0.3, 1e-50])
-    y = np.array([0.0, 1.0, 1.0, 1.0])
-    pt = torch.tensor(p, requires_grad=True)
-    loss = F.binary_cross_entropy(pt, torch.tensor(y))
+@pytest.mark.parametrize("z, t", [(40.0, 0.0), (-40.0, 1.0), (1000.0, 0.0), (-1000.0, 1.0), (16.0, 1.0),
+                                  (745.5, 0.3)])
+def test_bce_with_logits_is_exact_where_the_probability_is_saturated(z: float, t: float) -> None:
+    """Where ``sigmoid(z)`` is 0 or 1 in float64, BCE from the logit is still ``log(1 + e^z) - t z`` and its
+    gradient ``sigmoid(z) - t`` (the tracer's saturated outputs), as torch's BCEWithLogitsLoss, and
+    against central differences; BCE of the rounded probability is not."""
+    zs, ts = np.array([z]), np.array([t])
+    zt = torch.tensor(zs, requires_grad=True)
+    loss = torch.nn.BCEWithLogitsLoss()(zt, torch.tensor(ts))
     loss.backward()
-    assert fn.raw_bce(p, y, torch_clamp=True) == pytest.approx(float(loss.detach()), rel=1e-15)
-    # torch floors the denominator at an epsilon that is 1e-12 only to within 4e-9 (relative)
-    np.testing.assert_allclose(fn.raw_bce_grad(p, y, torch_clamp=True), pt.grad.numpy(), rtol=1e-8)
+    exact = np.logaddexp(0.0, z) - t * z
+    assert quiet(fn.raw_bce_with_logits, zs, ts) == pytest.approx(exact, rel=1e-15)
+    assert quiet(fn.raw_bce_with_logits, zs, ts) == pytest.approx(float(loss.detach()), rel=1e-14)
+    grad = quiet(fn.raw_bce_with_logits_grad, zs, ts)
+    np.testing.assert_allclose(grad, zt.grad.numpy(), rtol=1e-14)
+    h = 1e-5
+    numeric = (fn.raw_bce_with_logits(zs + h, ts) - fn.raw_bce_with_logits(zs - h, ts)) / (2 * h)
+    np.testing.assert_allclose(grad, [numeric], rtol=1e-6, atol=1e-9)

@@ -116,7 +116,7 @@ def _tracer_net(loss: str, last: str, y: list[float]):
     ("half_squared_error", "identity", [0.3], ("raw_half_mse", "raw_half_mse_grad")),
     ("squared_error", "identity", [0.3], ("raw_half_mse", "raw_half_mse_grad")),
     ("mse", "identity", [0.3, 0.1], ("raw_half_mse", "raw_half_mse_grad")),
-    ("bce", "sigmoid", [1.0], ("raw_bce", "raw_bce_grad")),
+    ("bce", "sigmoid", [1.0], ("raw_bce_with_logits", "raw_bce_with_logits_grad")),  # from s, as BCEWithLogitsLoss
     ("cross_entropy", "softmax", [0.0, 1.0], ("raw_softmax_cross_entropy", "softmax_cross_entropy_delta")),
 ])
 def test_the_tracer_computes_with_functional(monkeypatch, loss, last, y, raw) -> None:

@@ -201,30 +201,17 @@ def bce_eps(dtype) -> float:
     return 1e-12 if np.dtype(dtype) == np.float64 else 1e-7
 
 
-#: PyTorch's ``BCELoss`` conventions (``torch_clamp=True``): each log clamped at -100, and the
-#: gradient's denominator ``p (1 - p)`` at 1e-12.
-TORCH_LOG_FLOOR, TORCH_DENOMINATOR_FLOOR = -100.0, 1e-12
-
-
-def raw_bce(p: Array, t: Array, eps: float | None = None, *, torch_clamp: bool = False) -> float:
+def raw_bce(p: Array, t: Array, eps: float | None = None) -> float:
     """``mean(-(t log p + (1 - t) log(1 - p)))`` over all entries, ``p`` clipped to ``[eps, 1 - eps]``
-    (default :func:`bce_eps`); with ``torch_clamp`` unclipped but each log clamped at -100 (torch)."""
-    if torch_clamp:
-        with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped: no warning
-            log_p = np.maximum(np.log(p), TORCH_LOG_FLOOR)
-            log_q = np.maximum(np.log1p(-p), TORCH_LOG_FLOOR)
-    else:
-        eps = bce_eps(p.dtype) if eps is None else eps
-        pc = np.clip(p, eps, 1.0 - eps)
-        log_p, log_q = np.log(pc), np.log1p(-pc)
-    return float(-np.mean(t * log_p + (1.0 - t) * log_q))
+    (default :func:`bce_eps`). Of a sigmoid output, :func:`raw_bce_with_logits` is exact where this
+    clip (or torch's log clamp at -100) is not: ``p = sigmoid(40)`` is 1.0 in float64."""
+    eps = bce_eps(p.dtype) if eps is None else eps
+    pc = np.clip(p, eps, 1.0 - eps)
+    return float(-np.mean(t * np.log(pc) + (1.0 - t) * np.log1p(-pc)))
 
 
-def raw_bce_grad(p: Array, t: Array, eps: float | None = None, *, torch_clamp: bool = False) -> Array:
-    """``(p - t) / (p (1 - p)) / p.size``, shape of ``p``; ``p`` clipped as in :func:`raw_bce` (with
-    ``torch_clamp``: unclipped, the denominator floored at 1e-12, as PyTorch's ``BCELoss``)."""
-    if torch_clamp:
-        return (p - t) / np.maximum(p * (1.0 - p), TORCH_DENOMINATOR_FLOOR) / p.size
+def raw_bce_grad(p: Array, t: Array, eps: float | None = None) -> Array:
+    """``(p - t) / (p (1 - p)) / p.size``, shape of ``p``; ``p`` clipped as in :func:`raw_bce`."""
     eps = bce_eps(p.dtype) if eps is None else eps
     pc = np.clip(p, eps, 1.0 - eps)
     return ((pc - t) / (pc * (1.0 - pc)) / p.size).astype(p.dtype, copy=False)
@@ -232,7 +219,13 @@ def raw_bce_grad(p: Array, t: Array, eps: float | None = None, *, torch_clamp: b
 
 def raw_bce_with_logits(z: Array, t: Array) -> float:
     """``mean(max(z, 0) - z t + log(1 + exp(-|z|)))`` over all entries: BCE of ``sigmoid(z)``, exact
-    for any ``z`` (the log-sum-exp form; no clipping, no overflow)."""
+    for any ``z`` (the log-sum-exp form; no clipping, no overflow).
+
+    With ``log sigmoid(z) = -log(1 + e^-z)`` and ``log(1 - sigmoid(z)) = -z - log(1 + e^-z)``,
+    ``-(t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))) = log(1 + e^z) - t z``, written as above so
+    that no exponent is positive; its derivative is ``sigmoid(z) - t`` (:func:`raw_bce_with_logits_grad`).
+    Equals torch's ``BCEWithLogitsLoss``.
+    """
     return float(np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))))
 
 

@@ -13,8 +13,9 @@ from backproplab.tracer.trace import Trace, _activate, loss_value
 def torch_reference(net: Network) -> dict[str, Any]:
     """The same pass in torch (float64, autograd): s, a, loss, δ = ∂L/∂s, ∂L/∂W, ∂L/∂b.
 
-    The loss uses torch's own functions (``mse_loss``, ``binary_cross_entropy``, ``cross_entropy`` on
-    the output's pre-activations), so the check does not share code with :func:`trace`.
+    The loss uses torch's own functions (``mse_loss``; ``binary_cross_entropy_with_logits`` and
+    ``cross_entropy`` on the output's pre-activations, the quantities the trace computes), so the
+    check does not share code with :func:`trace`.
     """
     import torch  # lazy (heavy): the trace itself runs without torch
     import torch.nn.functional as TF
@@ -31,8 +32,8 @@ def torch_reference(net: Network) -> dict[str, Any]:
         a = torch_activation(layer.activation)(s)
         Ws.append(W), bs.append(b), ss.append(s), As.append(a)
     y = torch.tensor(net.y, dtype=torch.float64)
-    if net.loss == "bce":
-        loss = TF.binary_cross_entropy(a, y)
+    if net.loss == "bce":  # from the logits, as the trace computes it (BCEWithLogitsLoss)
+        loss = TF.binary_cross_entropy_with_logits(ss[-1], y)
     elif net.loss == "cross_entropy":  # from the logits, with probability targets
         loss = TF.cross_entropy(ss[-1].unsqueeze(0), y.unsqueeze(0))
     elif net.loss == "half_squared_error":

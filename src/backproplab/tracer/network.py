@@ -31,6 +31,8 @@ MAX_NAME_CHARS = 1000  # shown shortened in figures; file names use slug(name)
 _TOP_KEYS = {"name", "description", "input", "target", "loss", "layers", "ask"}
 _LAYER_KEYS = {"activation", "weights", "biases", "units", "name"}
 _ASK_KEYS = {"layer", "to", "from", "bias", "expected", "tolerance"}
+# Text that reads as a number (YAML 1.2 and JSON both read it so when it is not quoted).
+_NUMBER_TEXT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z")
 
 
 @dataclass
@@ -128,12 +130,8 @@ def _text(value: Any, key: str, source: str, newlines: bool) -> str:
 def _number(value: Any, where: str, source: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         hint = ""
-        if isinstance(value, str):
-            try:
-                float(value)
-                hint = " (YAML reads numbers like 1e-3 as text; write 1.0e-3)"
-            except ValueError:
-                pass
+        if isinstance(value, str) and _NUMBER_TEXT.match(value.strip()):
+            hint = " (a number in quotes is text; write it without quotes)"
         raise InputError(f"{_where(source)}{where}: expected a number, got {excerpt(value)}{hint}")
     try:
         number = float(value)

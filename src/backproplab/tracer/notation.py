@@ -147,6 +147,7 @@ class Step:
     tex_substituted: str
     torch: float = math.nan
     index: tuple[int, ...] = ()
+    note: str = ""  # why the line is written as it is, when that is not the usual form (plain text)
 
     def text(self) -> str:
         parts = [self.symbol, self.formula, self.substituted, f"{self.value:.6g}"]
@@ -224,14 +225,42 @@ def _deriv_symbol(nt: Notation, name: str, layer: int, j: int) -> Sym:
     }[name]
 
 
-def _loss_terms(net: Network, nt: Notation, yhat: np.ndarray) -> tuple[list[Sym], list[Sym], list[tuple]]:
-    """Per output j: the loss term (text, tex), substituted (text, tex), and ∂L/∂ŷ_j's four strings."""
+def bce_from_logits_form(yhat: np.ndarray) -> bool:
+    """Whether a bce trace writes its loss from s, log(1 + e^s) − y·s, and δ whole as ŷ − y: when
+    some output ŷ prints as 0 or 1 (6 digits), where the usual −[y log ŷ + (1 − y) log(1 − ŷ)] would
+    show a log 0 (or a log 1 that is not 0). The values are computed from s either way
+    (:func:`backproplab.tracer.trace.loss_value`); only the written form changes."""
+    return any(_num(float(v)) in ("0", "1") for v in yhat)
+
+
+def _bce_logits_note(nt: Notation, yhat: np.ndarray) -> str:
+    """The loss line's note when :func:`bce_from_logits_form`: why the form differs, and the identity."""
+    rounded = [f"{nt.a(nt.depth, j)[0]} = σ({nt.s(nt.depth, j)[0]}) rounds to {_num(float(v))}"
+               for j, v in enumerate(yhat, start=1) if _num(float(v)) in ("0", "1")]
+    mean = f", divided by {len(yhat)} for the mean over the outputs" if len(yhat) > 1 else ""
+    return (f"({', '.join(rounded)}: the usual −[y·log a + (1 − y)·log(1 − a)] with these numbers takes "
+            "a log of 0, which torch's BCELoss clamps at −100. With a = σ(s) the same loss is "
+            f"log(1 + e^s) − y·s, exact for any s, and δ = ∂L/∂s = σ(s) − y{mean}: torch's BCEWithLogitsLoss.)")
+
+
+def _loss_terms(net: Network, nt: Notation, s_out: np.ndarray,
+                yhat: np.ndarray) -> tuple[list[Sym], list[Sym], list[tuple]]:
+    """Per output j: the loss term (text, tex), substituted (text, tex), and ∂L/∂ŷ_j's four strings
+    (δ_j's, when the output delta is written whole: cross-entropy, bce from s)."""
     n = len(net.y)
     terms, subs, dparts = [], [], []
+    logits = net.loss == "bce" and bce_from_logits_form(yhat)
     for j in range(1, n + 1):
         (Y, TY), (P, TP) = nt.y(j), nt.a(nt.depth, j)
         yv, pv, tyv, tpv = _num(net.y[j - 1]), _num(yhat[j - 1]), _tnum(net.y[j - 1]), _tnum(yhat[j - 1])
-        if net.loss == "bce":
+        if logits:
+            term, sub = _bce_logits_term(nt, j, float(net.y[j - 1]), float(s_out[j - 1]))
+            terms.append(term if n == 1 else (f"({term[0]})", rf"\left({term[1]}\right)"))
+            subs.append(sub if n == 1 else (f"({sub[0]})", rf"\left({sub[1]}\right)"))
+            o, c, scale, tscale = ("(", ")", f"1/{n}·", rf"\tfrac{{1}}{{{n}}}") if n > 1 else ("", "", "", "")
+            dparts.append((f"{scale}{o}{P} − {Y}{c}", f"{scale}{o}{pv} − {yv}{c}", rf"{tscale}{o}{TP} - {TY}{c}",
+                           rf"{tscale}{o}{tpv} - {tyv}{c}"))
+        elif net.loss == "bce":
             terms.append((f"{Y}·log {P} + (1 − {Y})·log(1 − {P})", rf"{TY}\log {TP} + (1 - {TY})\log(1 - {TP})"))
             subs.append((f"{yv}·log {pv} + (1 − {yv})·log(1 − {pv})", rf"{tyv}\log {tpv} + (1 - {tyv})\log(1 - {tpv})"))
             scale, tscale = (f"1/{n}·", rf"\tfrac{{1}}{{{n}}}") if n > 1 else ("", "")
@@ -252,11 +281,26 @@ def _loss_terms(net: Network, nt: Notation, yhat: np.ndarray) -> tuple[list[Sym]
     return terms, subs, dparts
 
 
-def _loss_step(net: Network, nt: Notation, loss: float, yhat: np.ndarray) -> tuple[Step, list[tuple]]:
-    """The loss as a Step, and per output the strings of ∂L/∂ŷ_j (of δ_j for cross-entropy)."""
+def _bce_logits_term(nt: Notation, j: int, y: float, s: float) -> tuple[Sym, Sym]:
+    """Output j's bce term from its pre-activation, log(1 + e^s) − y·s: (text, tex) written and
+    with the numbers substituted."""
+    (Y, TY), (S, TS) = nt.y(j), nt.s(nt.depth, j)
+    return ((f"log(1 + e^{S}) − {Y}·{S}", rf"\log(1 + e^{{{TS}}}) - {TY} {TS}"),
+            (f"log(1 + e^{_num(s)}) − {_num(y)}·{_num(s)}",
+             rf"\log(1 + e^{{{_tnum(s)}}}) - {_tnum(y)} \cdot {_tnum(s)}"))
+
+
+def _loss_step(net: Network, nt: Notation, loss: float, s_out: np.ndarray,
+               yhat: np.ndarray) -> tuple[Step, list[tuple]]:
+    """The loss as a Step, and per output the strings of ∂L/∂ŷ_j (of δ_j for cross-entropy, and for
+    bce written from s: :func:`bce_from_logits_form`, which also adds a note saying why)."""
     n = len(net.y)
-    terms, subs, dparts = _loss_terms(net, nt, yhat)
-    if net.loss == "bce":
+    terms, subs, dparts = _loss_terms(net, nt, s_out, yhat)
+    logits = net.loss == "bce" and bce_from_logits_form(yhat)
+    if logits:
+        pre, tpre = ("", "") if n == 1 else (f"1/{n}·", rf"\tfrac{{1}}{{{n}}}")
+        o, c, to, tc = ("", "", "", "") if n == 1 else ("[", "]", r"\left[", r"\right]")
+    elif net.loss == "bce":
         pre, tpre = ("−", "-") if n == 1 else (f"−1/{n}·", rf"-\tfrac{{1}}{{{n}}}")
         o, c, to, tc = "[", "]", r"\left[", r"\right]"
     else:
@@ -267,4 +311,5 @@ def _loss_step(net: Network, nt: Notation, loss: float, yhat: np.ndarray) -> tup
     subst = pre + o + " + ".join(t for t, _ in subs) + c
     tex_formula = tpre + to + " + ".join(t for _, t in terms) + tc
     tex_subst = tpre + to + " + ".join(t for _, t in subs) + tc
-    return Step("loss", "L", formula, subst, loss, "L", tex_formula, tex_subst), dparts
+    note = _bce_logits_note(nt, yhat) if logits else ""
+    return Step("loss", "L", formula, subst, loss, "L", tex_formula, tex_subst, note=note), dparts

@@ -1,10 +1,15 @@
-"""Reading a network file: JSON with ``json.loads``, YAML with a safe loader that refuses anchors
-and aliases; bounded in size and nesting, so no file can hang the reader or end in a traceback.
+"""Reading a network file: JSON with ``json.loads``, YAML with a safe loader that refuses anchors,
+aliases and merge keys; bounded in size and nesting, so no file can hang the reader or end in a
+traceback. Both refuse a key written twice in one mapping (the last one would silently win), and
+YAML reads numbers as YAML 1.2 does (``1e3``, ``2E2``, ``1.0e3`` and ``.5`` are numbers; PyYAML's
+YAML 1.1 rules alone would read the first three as text).
 """
 
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +18,40 @@ from backproplab.tracer.network import Network, excerpt, network_from_dict
 
 MAX_FILE_BYTES = 256 * 1024  # the largest network (8 layers of 32 x 32) is about 100 KB of text
 MAX_NESTING = 16  # a network file nests 5 levels (top, layers, layer, weights, row)
+
+#: A YAML 1.2 (core schema) float, which PyYAML's YAML 1.1 pattern misses when the number has no dot
+#: (``1e3``) or an unsigned exponent (``1.0e3``). Integers are left to PyYAML's int resolver.
+YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+
+@cache
+def _safe_loader() -> type:
+    """PyYAML's safe loader (the C one where built), plus YAML 1.2 floats, refusing duplicate and
+    merge (``<<``) keys. A subclass: ``add_implicit_resolver`` copies the resolver table on first
+    use, so ``yaml.SafeLoader`` itself is left as it is."""
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    class NetworkLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+            """A mapping whose keys are each written once (and no ``<<`` merge keys)."""
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise ConstructorError(None, None, "merge keys (<<) are not supported; write the "
+                                           "keys out", key_node.start_mark)
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark)
+                except TypeError:  # an unhashable key: SafeConstructor says so below
+                    continue
+                if first is not key_node.start_mark:
+                    raise ConstructorError(None, None, f"duplicate key {excerpt(key, 40)} (first at line "
+                                           f"{first.line + 1}); write each key once", key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    NetworkLoader.add_implicit_resolver("tag:yaml.org,2002:float", YAML12_FLOAT, list("-+.0123456789"))
+    return NetworkLoader
 
 
 def _check_yaml_events(text: str, loader: type) -> None:
@@ -50,20 +89,56 @@ def _nesting(data: Any) -> int:
     return deepest
 
 
+class _Duplicated(dict):
+    """A JSON object that had a key twice (``key``: the first repeated one); kept, and reported once
+    the whole text is read, with the path to it (``json.loads`` gives its hook no position)."""
+
+    key: Any = None
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict:
+    """``object_pairs_hook`` of ``json.loads``: a dict, or a :class:`_Duplicated` naming the repeat."""
+    data: dict = {}
+    repeated = None
+    for key, value in pairs:
+        if key in data and repeated is None:
+            repeated = key
+        data[key] = value
+    if repeated is None:
+        return data
+    marked = _Duplicated(data)
+    marked.key = repeated
+    return marked
+
+
+def _json_duplicate(data: Any) -> str | None:
+    """``"'target' at the top level"`` (or ``in layers[0]``) for the first object with a repeated key."""
+    stack = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, _Duplicated):
+            return f"{excerpt(value.key, 40)} {'in ' + path if path else 'at the top level'}"
+        if isinstance(value, dict):
+            stack.extend((v, f"{path}.{k[:30]}" if path else k[:30]) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{i}]") for i, v in reversed(list(enumerate(value))))
+    return None
+
+
 def _parse(text: str, is_json: bool, where: str) -> Any:
-    """JSON (``json.loads``) or YAML (safe loader, no aliases) text -> plain Python values; ``where``
-    names the text in errors (``network file 'net.yaml'``)."""
+    """JSON (``json.loads``) or YAML (:func:`_safe_loader`) text -> plain Python values; ``where``
+    names the text in errors (``network file 'net.yaml'``). A key twice in one mapping is an error."""
     import yaml
 
     try:
         if is_json:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_object)
             if _nesting(data) > MAX_NESTING:
                 raise RecursionError
-            return data
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        _check_yaml_events(text, loader)
-        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        else:
+            loader = _safe_loader()
+            _check_yaml_events(text, loader)
+            return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except json.JSONDecodeError as err:
         raise InputError(f"{where} is not valid JSON: {err}") from None
     except yaml.YAMLError as err:
@@ -76,11 +151,16 @@ def _parse(text: str, is_json: bool, where: str) -> Any:
                          f"at most {MAX_NESTING} are read)") from None
     except (ValueError, OverflowError) as err:  # e.g. an integer of more than 4300 digits
         raise InputError(f"{where}: a value could not be read: {excerpt(str(err), 120)}") from None
+    repeated = _json_duplicate(data)
+    if repeated is not None:
+        raise InputError(f"{where}: duplicate key {repeated}; write each key once")
+    return data
 
 
 def load_network(path: str | Path) -> Network:
     """Read and validate a network file: ``.json`` with ``json.loads``, anything else with a YAML safe
-    loader that refuses anchors and aliases; at most ``MAX_FILE_BYTES`` bytes."""
+    loader that refuses anchors, aliases and merge keys; no key twice in one mapping; at most
+    ``MAX_FILE_BYTES`` bytes."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"network file {str(path)!r} does not exist or is not a file")

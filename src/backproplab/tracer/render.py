@@ -51,6 +51,8 @@ def format_text(tr: Trace, ref_checked: bool = True) -> str:
         if ref_checked and math.isfinite(step.torch):
             check = f"   [torch {step.torch:.6g}]"
         lines.append(f"  {step.text()}{check}")
+        if step.note:
+            lines.append(f"    {step.note}")
     for ask in net.asks:
         value = asked_value(tr, ask)
         expect = "" if ask.expected is None else f" (expected {ask.expected:.6g})"
@@ -81,6 +83,8 @@ def format_markdown(tr: Trace) -> str:
             shown.add(group)
             lines += ["", titles[group], ""]
         lines.append(f"$$ {step.tex()} $$")
+        if step.note:
+            lines += ["", step.note.replace("$", r"\$")]  # the next section starts with a blank line
     if net.asks:
         lines += ["", "### Asked", ""]
         for ask in net.asks:

@@ -23,6 +23,7 @@ from backproplab.tracer.notation import (
     _loss_step,
     _num,
     _tnum,
+    bce_from_logits_form,
 )
 
 
@@ -67,19 +68,43 @@ def notation_for(net: Network, kind: str = "global") -> Notation:
 def loss_value(net: Network, s_out: np.ndarray, yhat: np.ndarray) -> tuple[float, np.ndarray]:
     """(L, ∂L/∂ŷ) for the output's pre-activations ``s_out`` and activations ``yhat`` [n_out].
 
-    For cross-entropy ∂L/∂ŷ is not used (the output delta is ŷ − y) and is returned as NaN. Every
-    loss is :mod:`~backproplab.scratch.functional`'s: bce with PyTorch's clamps (logs at -100, the
-    denominator at 1e-12), cross-entropy from the logits (finite even where a softmax output is 0),
-    and the squared errors as ``half_mse`` scaled: ½Σ is n·half_mse, Σ is 2n·half_mse, mean is 2·half_mse.
+    Every loss is :mod:`~backproplab.scratch.functional`'s. Cross-entropy and binary cross-entropy
+    are computed from the pre-activations (their output delta comes from s too, see
+    :func:`output_delta`), so ∂L/∂ŷ is not used and is returned as NaN; the squared errors are
+    ``half_mse`` scaled: ½Σ is n·half_mse, Σ is 2n·half_mse, mean is 2·half_mse.
+
+    Binary cross-entropy of a sigmoid output a = σ(s), from s. With log σ(s) = −log(1 + e^−s) and
+    log(1 − σ(s)) = −s − log(1 + e^−s)::
+
+        L = −[y log σ(s) + (1 − y) log(1 − σ(s))] = (1 − y)·s + log(1 + e^−s) = log(1 + e^s) − y·s
+          = max(s, 0) − y·s + log(1 + e^−|s|)     (no overflow, no log 0)
+        ∂L/∂s = σ(s) − y                           (the δ of the output unit, mean over n outputs: /n)
+
+    which is torch's ``BCEWithLogitsLoss``. The probability form breaks once σ(s) rounds to 0 or 1:
+    for s = 40, y = 0, σ(40) = 1.0 in float64 and log(1 − 1) = −inf; torch's ``BCELoss`` clamps
+    the log at −100 (L = 100, not the true 40 + 4e-18) and its gradient (a − y)/max(a(1 − a), 1e-12)
+    ·σ′(s) = 1e12·4.2e-18 = 4.2e-6 (not the true σ(40) − 0 = 1). A teaching trace prints the loss of
+    the network, so it computes both from s, for every s, and says so when the form it prints changes.
     """
     y, n = net.y, len(net.y)
     with np.errstate(all="ignore"):
         if net.loss == "bce":
-            return F.raw_bce(yhat, y, torch_clamp=True), F.raw_bce_grad(yhat, y, torch_clamp=True)
+            return F.raw_bce_with_logits(s_out, y), np.full(n, np.nan)
         if net.loss == "cross_entropy":
             return F.raw_softmax_cross_entropy(s_out[None, :], y[None, :]), np.full(n, np.nan)
         scale = {"half_squared_error": n, "squared_error": 2 * n, "mse": 2}[net.loss]
         return scale * F.raw_half_mse(yhat, y), scale * F.raw_half_mse_grad(yhat, y)
+
+
+def output_delta(net: Network, s_out: np.ndarray, yhat: np.ndarray) -> np.ndarray | None:
+    """δ = ∂L/∂s of the output layer where the loss gives it from s directly, else None (then
+    δ = ∂L/∂ŷ·f′(s)): softmax with cross-entropy ŷ − y (summed over classes), sigmoid with binary
+    cross-entropy (σ(s) − y)/n (mean over the n outputs; see :func:`loss_value`)."""
+    if net.loss == "cross_entropy":
+        return F.softmax_cross_entropy_delta(yhat, net.y) + 0.0
+    if net.loss == "bce":
+        return F.raw_bce_with_logits_grad(s_out, net.y) + 0.0
+    return None
 
 
 def trace(net: Network, notation: str = "global") -> Trace:
@@ -101,7 +126,7 @@ def trace(net: Network, notation: str = "global") -> Trace:
     with np.errstate(all="ignore"):
         s_all, a_all, steps = _forward(net, nt)
         loss, dyhat = loss_value(net, s_all[-1], a_all[-1])
-        loss_step, dparts = _loss_step(net, nt, loss, a_all[-1])
+        loss_step, dparts = _loss_step(net, nt, loss, s_all[-1], a_all[-1])
         steps.append(loss_step)
         delta = _backward(net, nt, s_all, a_all, dyhat, dparts, steps)
         grad_w, grad_b = _gradients(net, nt, a_all, delta, steps)
@@ -142,23 +167,27 @@ def _backward(net: Network, nt: Notation, s_all: list[np.ndarray], a_all: list[n
               dparts: list[tuple], steps: list[Step]) -> list[np.ndarray]:
     """δ = ∂L/∂s of every layer, top down, appending their steps.
 
-    Output: δ_j = ∂L/∂ŷ_j · f'(s_j) (softmax with cross-entropy: δ_j = ŷ_j − y_j);
-    below: δ_k = f'(s_k) Σ_j w_jk δ_j over the units j of the layer above.
+    Output: δ_j = ∂L/∂ŷ_j · f'(s_j), or :func:`output_delta` (softmax with cross-entropy, sigmoid with
+    binary cross-entropy: from s); below: δ_k = f'(s_k) Σ_j w_jk δ_j over the units j of the layer above.
+    The output's steps are written as ∂L/∂ŷ·f′(s) (for bce (ŷ − y)/(ŷ(1 − ŷ))·ŷ(1 − ŷ)), or whole,
+    ŷ − y, for softmax and for bce whose ŷ prints as 0 or 1 (see :func:`_whole_output_delta`).
     """
     L = len(net.layers)
     delta: list[np.ndarray] = [np.zeros(0)] * L
+    whole = _whole_output_delta(net, a_all[-1])  # the output's δ strings are whole, not ∂L/∂ŷ·f′(s)
     for li in range(L, 0, -1):
         layer = net.layers[li - 1]
         s, a = s_all[li - 1], a_all[li - 1]
         _, fprime = _activate(layer.activation, s)
-        if li == L and net.loss == "cross_entropy":
-            delta[li - 1] = F.softmax_cross_entropy_delta(a, net.y) + 0.0
+        direct = output_delta(net, s, a) if li == L else None
+        if direct is not None:
+            delta[li - 1] = direct
         else:
             upstream = dyhat if li == L else net.layers[li].W @ delta[li]
             delta[li - 1] = upstream * fprime + 0.0  # + 0.0 turns -0.0 into 0.0 for printing
         for j in range(1, len(s) + 1):
             D, TD = nt.delta(li, j)
-            if li == L and net.loss == "cross_entropy":
+            if li == L and whole:
                 up_f, up_s, tup_f, tup_s = dparts[j - 1]
                 steps.append(Step("delta", D, up_f, up_s, float(delta[li - 1][j - 1]), TD, tup_f, tup_s,
                                   index=(li, j)))
@@ -172,6 +201,11 @@ def _backward(net: Network, nt: Notation, s_all: list[np.ndarray], a_all: list[n
             steps.append(Step("delta", D, f"{up_f}·{dsym}", f"{up_s}·{dval}", float(delta[li - 1][j - 1]), TD,
                               rf"{tup_f} \cdot {tdsym}", rf"{tup_s} \cdot {tdval}", index=(li, j)))
     return delta
+
+
+def _whole_output_delta(net: Network, yhat: np.ndarray) -> bool:
+    """Whether the output δ steps are written whole (``dparts`` of :func:`_loss_step` are δ itself)."""
+    return net.loss == "cross_entropy" or (net.loss == "bce" and bce_from_logits_form(yhat))
 
 
 def _upstream_strings(net: Network, nt: Notation, li: int, j: int, delta_above: np.ndarray) -> tuple[str, ...]:
