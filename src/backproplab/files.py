@@ -72,7 +72,8 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
     """Check, before any work, that ``path`` is (or can be made) a writable directory.
 
     ``path`` may be missing: then its nearest existing ancestor must be a writable directory. Nothing
-    is created. Raises :class:`~backproplab.errors.InputError` naming ``name`` when ``path`` is a file,
+    is created (a nameless temporary file tests that writing works, and is gone at once). Raises
+    :class:`~backproplab.errors.InputError` naming ``name`` when ``path`` is a file,
     lies below a file, or cannot be written; returns ``Path(path)``.
     """
     path = Path(path)
@@ -84,9 +85,14 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
     if not probe.is_dir():
         where = f"{str(path)!r} is a file" if probe == path else f"{str(path)!r} lies below the file {str(probe)!r}"
         raise InputError(f"{name} must be a directory, but {where}; choose another --{name}")
+    what = "it" if probe == path else f"its parent {str(probe)!r}"
     if not os.access(probe, os.W_OK | os.X_OK):
-        what = "it" if probe == path else f"its parent {str(probe)!r}"
         raise InputError(f"{name}: cannot write into {str(path)!r}: {what} is not writable; choose another --{name}")
+    try:  # root passes os.access everywhere, also in /proc or a read-only mount: try a nameless file
+        tempfile.TemporaryFile(dir=probe).close()
+    except OSError as err:
+        raise InputError(f"{name}: cannot write into {str(path)!r}: {what} refused a file "
+                         f"({err.strerror or err}); choose another --{name}") from None
     return path
 
 

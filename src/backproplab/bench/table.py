@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from backproplab.errors import InputError
+from backproplab.files import check_writable_dir
 
 __all__ = ["FULL_EPOCH", "Row", "check_json_path", "to_markdown", "to_json"]
 
@@ -129,9 +130,5 @@ def check_json_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.is_dir():
         raise InputError(f"--json must be a file path, got the directory {str(path)!r}")
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK):
-        raise InputError(f"--json {str(path)!r}: cannot write into {str(parent)!r}")
+    check_writable_dir(path.parent, "json")
     return path
