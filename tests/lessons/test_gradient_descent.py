@@ -123,13 +123,19 @@ def test_user_expression_and_start(tmp_path):
         res.close_figures()
 
 
-def test_function_of_x_alone_has_a_strict_minimum():
+def test_function_of_x_alone_is_a_valley_not_a_strict_minimum():
+    # f = x² − 2x is −1 on the whole line x = 1: as a function of (x, y) its Hessian [[2, 0], [0, 0]] is
+    # singular, and the minimum is not strict (it used to be called strict, the Hessian cut down to x alone)
     res = gd.run(quick=True, expr="x^2 - 2*x")
     try:
         assert res.passed, [str(c) for c in res.claims if not c.passed]
         row = res.tables["minimum"][0]
         assert row["x"] == pytest.approx(1.0, abs=1e-7) and row["f"] == pytest.approx(-1.0, abs=1e-12)
-        assert not row["on_boundary"] and row["hessian_min_eig"] == pytest.approx(2.0)
+        assert not row["on_boundary"] and abs(row["y"]) < 5  # an interior point of the valley
+        assert row["hessian_min_eig"] == 0.0 and row["hessian_max_eig"] == pytest.approx(2.0, abs=1e-12)
+        assert row["kind"] == "inconclusive: equal"
+        text = res.text["gradient_descent"]
+        assert "A strict minimum" not in text and "a valley of equally low points" in text
     finally:
         res.close_figures()
 
