@@ -450,7 +450,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a function of x and y (default the course's: {COURSE_EXPR!r}); "
                              "numbers, x, y, pi, e, + - * / ^ ( ) and sin cos tan exp log sqrt tanh abs ...")
     parser.add_argument("--start", type=float, nargs=2, default=None, metavar=("X", "Y"),
-                        help="start point of your run (default 3 2)")
+                        help=f"start point of your run, |x|, |y| <= {DIVERGED_TEXT} (default 3 2)")
     parser.add_argument("--eta", type=float, default=COURSE_ETA, help="initial step size eta0 (default 0.1)")
     parser.add_argument("--decay", type=float, default=1.0,
                         help="schedule eta_t = eta0 * decay^t, decay in (0, 1] (default 1: constant)")
