@@ -86,8 +86,8 @@ def verdict(point: dict[str, Any]) -> str:
                 f"there ({_eig(eig)}) is not its curvature: the second-derivative test cannot tell.")
     else:
         head = (f"**Hessian singular** there (eigenvalues {_eig(eig)}): with a zero eigenvalue the "
-                "second-derivative test is inconclusive — a strict minimum (x⁴ + y⁴), a valley or a saddle "
-                "(x³ + y²) all look like this.")
+                "second-derivative test is inconclusive: a strict minimum (x⁴ + y⁴), a line of minima (x²) and a "
+                "point that is no minimum at all (x³ + y²) all have one.")
     return head + " " + _ring_words(point["ring"])
 
 
