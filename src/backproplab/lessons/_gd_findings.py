@@ -144,6 +144,11 @@ _LABELS = {"strict minimum": "strict minima", "strict maximum": "strict maxima",
 _SINGULAR = {"strict minima": "strict minimum", "strict maxima": "strict maximum", "saddle points": "saddle point"}
 
 
+def _near(value: float) -> float:
+    """0 for a coordinate or value within 1e-12 of it (Newton leaves 1e-245 where the answer is 0)."""
+    return 0.0 if abs(value) < 1e-12 else value
+
+
 def stationary_findings(found: dict[str, Any], box: tuple = BOX) -> list[str]:
     """The stationary points Newton's method found in ``box`` (``_gd_stationary.find_stationary_points``)."""
     how = (f"Newton's method on ∇f = 0 from a {found['grid']} × {found['grid']} grid of starts in the box "
@@ -155,12 +160,12 @@ def stationary_findings(found: dict[str, Any], box: tuple = BOX) -> list[str]:
         groups.setdefault(p["ring"]["verdict"] if p["kind"] == "inconclusive" else p["kind"], []).append(p)
     parts = []
     for key, points in groups.items():
-        shown = ", ".join(f"({p['x']:.4g}, {p['y']:.4g}) f = {p['f']:.6g}" for p in points[:3])
+        shown = ", ".join(f"({_near(p['x']):.4g}, {_near(p['y']):.4g}) f = {_near(p['f']):.6g}" for p in points[:3])
         label, n = _LABELS[key], len(points)
         label = (f"point {label}" if n == 1 else f"points {label}") if label.startswith("where") else \
             (_SINGULAR.get(label, label) if n == 1 else label)
         parts.append(f"{n} {label}: {shown}" + (", …" if n > 3 else ""))
-    more = " (and more: the list stops there)" if found["more"] else ""
+    more = f" (more than {found['limit']}: the {found['limit']} with the lowest f)" if found["more"] else ""
     return [f"Stationary points found by {how}{more}: " + "; ".join(parts) + "."]
 
 

@@ -137,8 +137,9 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
 
     Returns
     -------
-    dict with starts (number of starts), points (list of :func:`classify` results, distinct, sorted
-    by f, at most ``limit``) and more (True when more than ``limit`` distinct points were found).
+    dict with starts (number of starts), grid, points (list of :func:`classify` results, distinct,
+    sorted by f, at most ``limit``), more (True when more than ``limit`` distinct points were found)
+    and limit.
     """
     (xlo, xhi), (ylo, yhi) = box
     X, Y = np.meshgrid(np.linspace(xlo, xhi, grid), np.linspace(ylo, yhi, grid), indexing="ij")
@@ -155,7 +156,7 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
         if all(np.max(np.abs(p[i] - q)) > 1e-4 * span for q in distinct):
             distinct.append(p[i])
     points = [classify(f, float(q[0]), float(q[1])) for q in distinct[:limit]]
-    return {"starts": grid * grid, "grid": grid, "points": points, "more": len(distinct) > limit}
+    return {"starts": grid * grid, "grid": grid, "points": points, "more": len(distinct) > limit, "limit": limit}
 
 
 def downhill(f: Expression, x: float, y: float, reach: float = 0.5) -> dict[str, Any] | None:
