@@ -70,7 +70,6 @@ TARGET = -2.0
 """The course's target: get below this value of f."""
 
 
-
 def course_gradient(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """The closed-form gradient of the course's f: (2x + y + 2 − 3 sin 3x, 2y + x)."""
     x = np.asarray(x, dtype=np.float64)
