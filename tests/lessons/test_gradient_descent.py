@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from backproplab.cli import main
+from backproplab.lessons import _gd_stationary as st
 from backproplab.lessons import gradient_descent as gd
-from backproplab.lessons._gd_findings import run_findings
+from backproplab.lessons._gd_findings import run_findings, stationary_findings, verdict
 
 pytestmark = pytest.mark.lessons
 
@@ -123,13 +124,19 @@ def test_user_expression_and_start(tmp_path):
         res.close_figures()
 
 
-def test_function_of_x_alone_has_a_strict_minimum():
+def test_function_of_x_alone_is_a_valley_not_a_strict_minimum():
+    # f = x² − 2x is −1 on the whole line x = 1: as a function of (x, y) its Hessian [[2, 0], [0, 0]] is
+    # singular, and the minimum is not strict (it used to be called strict, the Hessian cut down to x alone)
     res = gd.run(quick=True, expr="x^2 - 2*x")
     try:
         assert res.passed, [str(c) for c in res.claims if not c.passed]
         row = res.tables["minimum"][0]
         assert row["x"] == pytest.approx(1.0, abs=1e-7) and row["f"] == pytest.approx(-1.0, abs=1e-12)
-        assert not row["on_boundary"] and row["hessian_min_eig"] == pytest.approx(2.0)
+        assert not row["on_boundary"] and abs(row["y"]) < 5  # an interior point of the valley
+        assert row["hessian_min_eig"] == 0.0 and row["hessian_max_eig"] == pytest.approx(2.0, abs=1e-12)
+        assert row["kind"] == "inconclusive: equal"
+        text = res.text["gradient_descent"]
+        assert "A strict minimum" not in text and "a valley of equally low points" in text
     finally:
         res.close_figures()
 
@@ -218,3 +225,152 @@ def test_cli_runs_with_options(capsys, tmp_path):
     assert code == 0, out
     assert "all claims pass" in out and "eta_t = 0.15" in out
     assert (tmp_path / "gd_contour_paths.png").stat().st_size > 10_000
+
+
+# --- verdicts on the kind of point: only what the measurement supports --------------------------------
+
+
+@pytest.fixture(scope="module")
+def user_runs():
+    """One quick run per expression, shared by the tests below; figures closed at the end."""
+    runs: dict[str, object] = {}
+
+    def get(expr):
+        if expr not in runs:
+            runs[expr] = gd.run(quick=True, expr=expr)
+        return runs[expr]
+
+    yield get
+    for res in runs.values():
+        res.close_figures()
+
+
+# each has its strict global minimum f = 0 at (0, 0) (f > 0 elsewhere), with a singular Hessian there
+# ((0, 0), (0, 2)) or none at all (|x| + |y| has a kink): the second-derivative test cannot tell
+@pytest.mark.parametrize("expr, eig", [("x^4 + y^4", (0.0, 0.0)), ("x^2 + y^4", (0.0, 2.0)),
+                                       ("abs(x) + abs(y)", (0.0, 0.0))])
+def test_singular_hessian_at_a_strict_minimum_is_inconclusive_not_a_valley(user_runs, expr, eig):
+    res = user_runs(expr)
+    row = res.tables["minimum"][0]
+    assert abs(row["x"]) < 1e-3 and abs(row["y"]) < 1e-3 and row["f"] == pytest.approx(0.0, abs=1e-9)
+    assert (row["hessian_min_eig"], row["hessian_max_eig"]) == pytest.approx(eig, abs=1e-5)
+    assert row["kind"] == "inconclusive: higher"  # f is higher at every ring sample, as f > 0 = f(0, 0)
+    text = res.text["gradient_descent"]
+    assert "a valley of equally low points" not in text and "A strict minimum" not in text
+    assert ("second-derivative test is inconclusive" in text) or ("second-derivative test cannot tell" in text)
+    assert "higher than at the point at every sample" in text
+    point = st.classify(gd.parse_expression(expr), 0.0, 0.0)
+    assert point["kind"] == "inconclusive" and point["kink"] == (expr == "abs(x) + abs(y)")
+
+
+def test_x_squared_is_a_valley_along_y_never_strict(user_runs):
+    res = user_runs("x^2")
+    row = res.tables["minimum"][0]  # f = 0 on the whole line x = 0; Hessian [[2, 0], [0, 0]]
+    assert row["x"] == pytest.approx(0.0, abs=1e-7) and row["f"] == pytest.approx(0.0, abs=1e-14)
+    assert (row["hessian_min_eig"], row["hessian_max_eig"]) == (0.0, pytest.approx(2.0, abs=1e-12))
+    assert row["kind"] == "inconclusive: equal"
+    text = res.text["gradient_descent"]
+    assert "A strict minimum" not in text and "a valley of equally low points" in text
+    # Newton finds the line's points too, none of them called strict
+    kinds = {r["kind"] for r in res.tables["stationary_points"]}
+    assert kinds == {"inconclusive: equal"}
+    assert all(r["x"] == pytest.approx(0.0, abs=1e-7) for r in res.tables["stationary_points"])
+
+
+# ∂f/∂x = 1/x, −1/x², sec²x: never 0, so f has no stationary point at all
+@pytest.mark.parametrize("expr, dfdx", [("log(x) + y^2", lambda x: 1 / x), ("1/x + y^2", lambda x: -1 / x ** 2),
+                                        ("tan(x) + y^2", lambda x: 1 / math.cos(x) ** 2)])
+def test_a_non_stationary_lowest_point_is_not_classified(user_runs, expr, dfdx):
+    res = user_runs(expr)
+    row = res.tables["minimum"][0]
+    assert row["y"] == pytest.approx(0.0, abs=1e-9)
+    assert row["grad_norm"] == pytest.approx(abs(dfdx(row["x"])), rel=1e-9) and row["grad_norm"] > 1
+    assert row["kind"] == "not stationary"
+    assert res.tables["stationary_points"] == []
+    text = res.text["gradient_descent"]
+    assert "saddle" not in text and "**Not a stationary point**: |∇f| = " in text
+    assert "**No stationary point found** by Newton's method on ∇f = 0 from a 21 × 21 grid" in text
+
+
+def test_the_saddle_of_x2_minus_y2_is_found(user_runs):
+    res = user_runs("x^2 - y^2")
+    (row,) = res.tables["stationary_points"]  # ∇f = (2x, −2y) = 0 only at (0, 0); Hessian diag(2, −2)
+    assert (row["x"], row["y"], row["f"]) == pytest.approx((0.0, 0.0, 0.0), abs=1e-12)
+    assert (row["hessian_min_eig"], row["hessian_max_eig"]) == pytest.approx((-2.0, 2.0), abs=1e-12)
+    assert row["kind"] == "saddle"
+    text = res.text["gradient_descent"]
+    assert "1 saddle point: (0, 0) f = 0" in text and "No stationary point found" not in text
+    assert "**No minimum inside** the box" in text  # f = −y² falls past the edge y = ±5
+
+
+def test_course_stationary_points_match_the_closed_form_gradient(result):
+    rows = result.tables["stationary_points"]
+    assert sorted(r["kind"] for r in rows) == ["saddle"] * 2 + ["strict minimum"] * 3
+    for r in rows:
+        gx, gy = gd.course_gradient(r["x"], r["y"])
+        assert abs(gx) < 1e-8 and abs(gy) < 1e-8 and r["y"] == pytest.approx(-r["x"] / 2, abs=1e-9)
+    # the local minimum the course's ten steps head for (the help names it): f = 1.24273 at (0.606, −0.303)
+    local = next(r for r in rows if r["kind"] == "strict minimum" and r["x"] > 0)
+    assert local["f"] == pytest.approx(1.2427334, abs=1e-7) and local["x"] == pytest.approx(0.6059463, abs=1e-6)
+
+
+def test_help_agrees_with_the_run(result, capsys):
+    with pytest.raises(SystemExit):
+        main(["gradient-descent", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "stop in a local minimum" not in help_text
+    assert "not yet a stationary point" in help_text and "1.24273" in help_text
+    summary = result.text["print_summary"]
+    assert "not yet a stationary point after 10 steps" in summary and "|∇f| = 0.311" in summary
+
+
+@pytest.mark.parametrize("expr, point, kind, ring", [
+    ("-(x^2 + y^2)", (0.0, 0.0), "strict maximum", None),  # Hessian −2I
+    ("x^3 - 3*x*y^2", (0.0, 0.0), "inconclusive", "mixed"),  # monkey saddle: Hessian 0, f(±r, 0) = ±r³
+    ("-(x^4 + y^4)", (0.0, 0.0), "inconclusive", "lower"),  # f < 0 = f(0, 0) everywhere else
+    ("(x - 2*y)^2", (2.0, 1.0), "inconclusive", "equal"),  # 0 on the line x = 2y, off every ring angle
+    ("sqrt(x^2 + y^2)", (0.0, 0.0), "inconclusive", "higher"),  # Hessian undefined: a cone's tip
+])
+def test_classify_against_closed_forms(expr, point, kind, ring):
+    result_ = st.classify(gd.parse_expression(expr), *point)
+    assert result_["kind"] == kind
+    assert (result_.get("ring") or {}).get("verdict") == ring
+    words = verdict(result_)
+    assert ("A strict" in words) == (kind.startswith("strict"))
+
+
+def test_newton_finds_maxima_and_saddles_of_cos_x_plus_cos_y():
+    # ∇f = (−sin x, −sin y) = 0 at (kπ, mπ): maxima where k, m both even, minima both odd, else saddles
+    found = st.find_stationary_points(gd.parse_expression("cos(x) + cos(y)"), gd.BOX, grid=21)
+    kinds = {(round(p["x"] / math.pi), round(p["y"] / math.pi)): p["kind"] for p in found["points"]}
+    assert set(kinds) == {(k, m) for k in (-1, 0, 1) for m in (-1, 0, 1)}
+    for (k, m), kind in kinds.items():
+        assert kind == {0: "strict maximum", 2: "strict minimum"}.get(abs(k) % 2 + abs(m) % 2, "saddle")
+    text = stationary_findings(found)
+    assert "1 strict maximum: (0, 0) f = 2" in text[0] and "4 saddle points" in text[0]
+
+
+def test_divergence_message_states_the_rule():
+    f = gd.parse_expression("x^4 + y^4")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p)) if np.isfinite(p).all() else math.nan}
+            for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 1.0, 10))]
+    # by hand: x: 3 → 3 − 0.1·4·27 = −7.8 → −7.8 + 0.1·4·474.552 = 182.0208 → … past 1e12 at step 4
+    assert rows[1]["x"] == pytest.approx(-7.8, abs=1e-12)
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert "diverged at step 4" in text and "once |x| or |y| exceeds 1e12" in text
+    assert "floating-point range" not in text
+    g = gd.parse_expression("log(x) + y^2")  # x: 0.05 → 0.05 − 1/0.05 = −19.95, where log is not finite
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(g(*p))}
+            for t, p in enumerate(gd.gradient_descent(g, (0.05, 0.0), 1.0, 1.0, 1))]
+    (text,) = run_findings(g, rows, 1.0, 1.0)
+    assert "diverged at step 1" in text and "jumped to (-19.95, 0), where f is not finite" in text
+
+
+def test_start_beyond_the_divergence_bound_is_refused(capsys):
+    assert main(["gradient-descent", "--quick", "--expr", "x^2+y^2", "--start", "3e12", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--start" in err and "1e12" in err and "Traceback" not in err
+    with pytest.raises(ValueError, match="start"):
+        gd.gradient_descent("x^2 + y^2", (0.0, -2e12))
+    path = gd.gradient_descent("x^2 + y^2", (1e12, 0.0), 0.1, 1.0, 3)  # on the bound: runs, x_t = 0.8^t·1e12
+    assert path[:, 0] == pytest.approx([1e12, 8e11, 6.4e11, 5.12e11], rel=1e-15)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from backproplab.expr import Expression
-from backproplab.lessons._gd_minimum import BOX
+from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT
 
 
 def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: float,
@@ -29,8 +29,8 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         f"try `--eta {safer:g}`, the largest of η/10, η/100, … that goes down without diverging here"
     if bad is not None:
         eta_t = eta * decay ** (bad["t"] - 1)
-        return [f"**Your run diverged at step {bad['t']}** (step size η = {eta_t:.3g}): x, y or f left the "
-                f"floating-point range. The step is too large where f is steep; {advice}."]
+        return [f"**Your run diverged at step {bad['t']}** (step size η = {eta_t:.3g}): "
+                f"{_why_diverged(f, rows[bad['t'] - 1], eta_t)}. The step is too large where f is steep; {advice}."]
     where = f"({last['x']:.6g}, {last['y']:.6g}), f = {last['f']:.6g}"
     if last["f"] > f0:
         return [f"**Your run went uphill**: f rose from {f0:.6g} to {last['f']:.6g} (ended at {where}). "
@@ -43,31 +43,130 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
             "steps. More steps (`--steps`) or a larger step size would go further."]
 
 
-def minimum_findings(minimum: dict[str, Any], box: tuple = BOX) -> list[str]:
-    """What the search for the lowest point in ``box`` found, in words (no pass/fail)."""
+def _eig(eig: Any) -> str:
+    return ", ".join(f"{v:.4g}" for v in np.asarray(eig, dtype=float))
+
+
+def _ring_words(ring: dict[str, Any]) -> str:
+    """What f did on the rings around a point where the second-derivative test cannot tell."""
+    where = f"Sampling f at {ring['samples']} points on rings of radius {' and '.join(f'{r:g}' for r in ring['radii'])}" \
+        " around it"
+    low = ring.get("lowest")
+    at = f"({low['x']:.6g}, {low['y']:.6g})" if low else ""
+    return where + {
+        "higher": ": f is higher than at the point at every sample, as at a strict minimum (samples cannot "
+                  "rule out a thin curved valley between them).",
+        "equal": f": f is never lower, and equal to its value there (to rounding) at {ring.get('equal')} samples, "
+                 f"e.g. at {at}: what a valley of equally low points shows (a minimum, not a strict one).",
+        "lower": ": f is lower than at the point at every sample, as at a strict maximum.",
+        "mixed": f": f is lower at some samples (f = {low['f']:.6g} at {at}) and higher at others, so the point "
+                 "is neither a minimum nor a maximum (a degenerate saddle)." if low else "",
+        "undefined": ": f is not finite at some samples, so they cannot tell either.",
+    }[ring["verdict"]]
+
+
+def verdict(point: dict[str, Any]) -> str:
+    """What kind of point a ``_gd_stationary.classify`` result is, in words: only what was measured."""
+    at, eig = f"({point['x']:.6g}, {point['y']:.6g})", point["eigenvalues"]
+    kind = point["kind"]
+    if kind == "not stationary":
+        return (f"**Not a stationary point**: |∇f| = {point['grad_norm']:.3g} at {at}, so f still falls along −∇f "
+                "and this is no minimum; the second-derivative test applies only where ∇f = 0.")
+    if kind == "strict minimum":
+        return f"A strict minimum: the Hessian's eigenvalues ({_eig(eig)}) are all positive."
+    if kind == "strict maximum":
+        return f"A strict maximum: the Hessian's eigenvalues ({_eig(eig)}) are all negative."
+    if kind == "saddle":
+        return f"**A saddle point**, not a minimum: the Hessian's eigenvalues ({_eig(eig)}) have both signs."
+    if not np.isfinite(eig).all():
+        head = (f"**Hessian undefined** at {at}: f is not twice differentiable there, so the second-derivative "
+                "test cannot tell what kind of point it is.")
+    elif point["kink"]:
+        head = (f"**f has a kink** at {at} (its slopes on either side differ), so the Hessian autodiff reports "
+                f"there ({_eig(eig)}) is not its curvature: the second-derivative test cannot tell.")
+    else:
+        head = (f"**Hessian singular** there (eigenvalues {_eig(eig)}): with a zero eigenvalue the "
+                "second-derivative test is inconclusive: a strict minimum (x⁴ + y⁴), a line of minima (x²) and a "
+                "point that is no minimum at all (x³ + y²) all have one.")
+    return head + " " + _ring_words(point["ring"])
+
+
+def _why_diverged(f: Expression, before: dict[str, Any], eta_t: float) -> str:
+    """Which of the lesson's divergence rules the step from the row ``before`` broke."""
+    with np.errstate(all="ignore"):
+        _, gx, gy = f.value_and_grad(before["x"], before["y"])
+        x, y = before["x"] - eta_t * float(gx), before["y"] - eta_t * float(gy)
+        value = float(f(x, y))
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return "x or y stopped being a finite number (the gradient overflowed or is undefined there)"
+    if max(abs(x), abs(y)) > DIVERGED:
+        return (f"it jumped to ({x:.3g}, {y:.3g}), and the lesson counts a run as diverged once |x| or |y| "
+                f"exceeds {DIVERGED_TEXT}")
+    if not math.isfinite(value):
+        return f"it jumped to ({x:.6g}, {y:.6g}), where f is not finite (f = {value})"
+    return "x, y or f stopped being finite"
+
+
+def minimum_findings(minimum: dict[str, Any], point: dict[str, Any], box: tuple = BOX,
+                     down: dict[str, Any] | None = None) -> list[str]:
+    """What the search for the lowest point in ``box`` found, in words (no pass/fail).
+
+    ``point`` is ``_gd_stationary.classify`` at the lowest point; ``down`` is ``_gd_stationary.downhill``
+    there (f sampled along −∇f), used where the point is not stationary.
+    """
     at = f"({minimum['x']:.6g}, {minimum['y']:.6g})"
-    grad, eig = minimum["grad_norm"], np.asarray(minimum["hessian_eigenvalues"], dtype=float)
-    scale = max(1.0, abs(minimum["f"]))
+    grad = minimum["grad_norm"]
     box_words = f"[{box[0][0]:g}, {box[0][1]:g}] × [{box[1][0]:g}, {box[1][1]:g}]"
-    if minimum["on_boundary"] and not grad <= 1e-6 * scale:
-        return [f"**No stationary point found** in the box {box_words}: the lowest value there, f = "
-                f"{minimum['f']:.6g}, lies on its edge at {at}, where f still falls outward (|∇f| = {grad:.3g}). "
-                "f may be unbounded below, or its minimum lies outside the box."]
+    if minimum["on_boundary"] and point["kind"] == "not stationary":
+        return [f"**No minimum inside** the box {box_words}: the lowest value there, f = {minimum['f']:.6g}, "
+                f"lies on its edge at {at}, where f still falls outward (|∇f| = {grad:.3g}). f may be unbounded "
+                "below, or its minimum lies outside the box."]
     lines = [f"Lowest point found in the box {box_words}: f = {minimum['f']:.6g} at {at}"
              + (f", |∇f| = {grad:.2g}." if math.isfinite(grad) else
-                ", where the gradient is undefined (a kink or a cusp).")]
-    if not np.isfinite(eig).all():
-        lines.append(f"**Hessian undefined** at {at}: f is not twice differentiable there, so the curvature "
-                     "test cannot tell what kind of point it is.")
-    elif eig[0] > 1e-9 * max(1.0, abs(eig[-1])):
-        lines.append(f"A strict minimum: the Hessian's eigenvalues ({', '.join(f'{v:.4g}' for v in eig)}) are "
-                     "all positive.")
-    elif eig[0] >= -1e-9 * max(1.0, abs(eig[-1])):
-        lines.append(f"**Hessian singular** there (eigenvalues {', '.join(f'{v:.4g}' for v in eig)}): f is flat "
-                     "along one direction, so the minimum is not strict — a valley of equally low points.")
-    else:
-        lines.append(f"**A saddle point**, not a minimum: the Hessian has a negative eigenvalue ({eig[0]:.4g}).")
+                ", where the gradient is undefined (a kink or a cusp)."), verdict(point)]
+    if point["kind"] == "not stationary" and down is not None:
+        lines[-1] += (f" Along −∇f, f is lower a distance {down['distance']:.3g} away: f = {down['f']:.6g} at "
+                      f"({down['x']:.6g}, {down['y']:.6g})")
+        lines[-1] += (f", and not finite {down['undefined_at']:.3g} away (a pole or the edge of f's domain: the "
+                      "search cannot pass it)." if down["undefined_at"] is not None else ".")
     return lines
+
+
+_LABELS = {"strict minimum": "strict minima", "strict maximum": "strict maxima", "saddle": "saddle points",
+           "higher": "where the Hessian test is inconclusive and f is higher on every ring sample",
+           "equal": "where the Hessian test is inconclusive and f is never lower on the rings, equal at some "
+                    "samples (a valley)",
+           "lower": "where the Hessian test is inconclusive and f is lower on every ring sample",
+           "mixed": "where the Hessian test is inconclusive and f is lower and higher on the rings (neither "
+                    "minimum nor maximum)",
+           "undefined": "where the Hessian test is inconclusive and f is not finite on the rings"}
+
+_SINGULAR = {"strict minima": "strict minimum", "strict maxima": "strict maximum", "saddle points": "saddle point"}
+
+
+def _near(value: float) -> float:
+    """0 for a coordinate or value within 1e-12 of it (Newton leaves 1e-245 where the answer is 0)."""
+    return 0.0 if abs(value) < 1e-12 else value
+
+
+def stationary_findings(found: dict[str, Any], box: tuple = BOX) -> list[str]:
+    """The stationary points Newton's method found in ``box`` (``_gd_stationary.find_stationary_points``)."""
+    how = (f"Newton's method on ∇f = 0 from a {found['grid']} × {found['grid']} grid of starts in the box "
+           f"[{box[0][0]:g}, {box[0][1]:g}] × [{box[1][0]:g}, {box[1][1]:g}]")
+    if not found["points"]:
+        return [f"**No stationary point found** by {how}."]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for p in found["points"]:
+        groups.setdefault(p["ring"]["verdict"] if p["kind"] == "inconclusive" else p["kind"], []).append(p)
+    parts = []
+    for key, points in groups.items():
+        shown = ", ".join(f"({_near(p['x']):.4g}, {_near(p['y']):.4g}) f = {_near(p['f']):.6g}" for p in points[:3])
+        label, n = _LABELS[key], len(points)
+        label = (f"point {label}" if n == 1 else f"points {label}") if label.startswith("where") else \
+            (_SINGULAR.get(label, label) if n == 1 else label)
+        parts.append(f"{n} {label}: {shown}" + (", …" if n > 3 else ""))
+    more = f" (more than {found['limit']}: the {found['limit']} with the lowest f)" if found["more"] else ""
+    return [f"Stationary points found by {how}{more}: " + "; ".join(parts) + "."]
 
 
 def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], best: dict[str, Any] | None,

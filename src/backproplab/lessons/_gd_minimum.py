@@ -21,10 +21,13 @@ from backproplab.expr import Expression, parse_expression
 
 BOX = ((-5.0, 5.0), (-5.0, 5.0))
 """Search box for the global minimum: ((x_lo, x_hi), (y_lo, y_hi))."""
+DIVERGED = 1e12
+"""A run whose |x| or |y| exceeds this (or that stops being finite) has diverged: it is frozen at nan."""
+DIVERGED_TEXT = "1e12"
 
 
-def _hessian(f: Expression, x: float, y: float) -> np.ndarray:
-    """2x2 Hessian by torch autograd (reverse over reverse)."""
+def hessian(f: Expression, x: float, y: float) -> np.ndarray:
+    """2x2 Hessian of f at (x, y) by torch autograd (reverse over reverse); nan entries where undefined."""
     import torch
 
     def scalar(p: torch.Tensor) -> torch.Tensor:
@@ -44,8 +47,8 @@ def find_minimum(f: Expression | str, box: tuple[tuple[float, float], tuple[floa
 
     Returns
     -------
-    dict with keys x, y, f, grad_norm (|∇f| there), hessian_eigenvalues (ascending, shape [k]: the
-    Hessian restricted to the k variables f uses, so f = x² has the strict minimum it should),
+    dict with keys x, y, f, grad_norm (|∇f| there), hessian_eigenvalues (ascending, shape [2]: the
+    full Hessian's, so f = x², flat along y, has a zero eigenvalue, as a valley should),
     on_boundary (True when the lowest point lies on the box's edge: f may have no minimum inside),
     starts (number of refined starting points).
     """
@@ -78,9 +81,10 @@ def find_minimum(f: Expression | str, box: tuple[tuple[float, float], tuple[floa
     used = [i for i, name in enumerate(("x", "y")) if name in f.variables] or [0, 1]
     span = max(xhi - xlo, yhi - ylo)
 
-    def edge(p: np.ndarray) -> bool:
+    def edge(p: np.ndarray, axis: int | None = None) -> bool:
+        """On the box's edge along a variable f uses (or along ``axis``)."""
         gaps = [(p[0] - xlo, xhi - p[0]), (p[1] - ylo, yhi - p[1])]
-        return bool(min(min(gaps[i]) for i in used) < 1e-6 * span)
+        return bool(min(min(gaps[i]) for i in (used if axis is None else [axis])) < 1e-6 * span)
 
     found = []
     for i, j in candidates[order]:
@@ -91,14 +95,14 @@ def find_minimum(f: Expression | str, box: tuple[tuple[float, float], tuple[floa
     if not found:
         raise InputError(f"f = {f.text!r}: no finite minimum found on the search box {box}")
     low = min(v for v, _, _ in found)
-    # among equally low points (f = e^x y^2 is 0 on the whole line y = 0) prefer one inside the box
+    # among equally low points (f = e^x y^2 is 0 on the whole line y = 0) prefer one inside the box,
+    # away from its edge along every axis (f = x² is 0 on the whole line x = 0)
     ties = [r for r in found if r[0] <= low + 1e-12 * (1.0 + abs(low))]
-    _, on_boundary, point = min(ties, key=lambda r: (r[1], r[0]))
+    _, on_boundary, point = min(ties, key=lambda r: (r[1], any(edge(r[2], axis) for axis in (0, 1)), r[0]))
     bx, by = (float(v) for v in point)
     _, gx, gy = f.value_and_grad(bx, by)
-    hess = _hessian(f, bx, by)
-    hess = hess[np.ix_(used, used)]
+    hess = hessian(f, bx, by)
     return {"x": bx, "y": by, "f": float(f(bx, by)), "grad_norm": float(np.hypot(gx, gy)),
             "hessian_eigenvalues": np.linalg.eigvalsh(0.5 * (hess + hess.T)) if np.isfinite(hess).all()
-            else np.full(len(used), math.nan),
+            else np.full(2, math.nan),
             "on_boundary": bool(on_boundary), "starts": int(min(len(candidates), starts))}

@@ -1,14 +1,15 @@
 """Gradient descent on f(x, y) = x² + y² + x(y + 2) + cos(3x), with a decaying step size.
 
-The course's exercise: from (3, 2), ten steps of size 0.1 reach f = 1.29676 and stop in a local
-minimum, while the global minimum is f ≈ −2.2807 at (−1.088, 0.544). Which step sizes get there, and
-how fast?
+The course's exercise: from (3, 2), ten steps of size 0.1 reach f = 1.29676 — still on their way
+(|∇f| ≈ 0.31 there, not yet a stationary point) into a local minimum, f ≈ 1.24273 at (0.606, −0.303),
+while the global minimum is f ≈ −2.2807 at (−1.088, 0.544). Which step sizes get there, and how fast?
 
 The lesson
 
 * runs the course's ten steps and checks the value it reaches;
 * finds the global minimum numerically (a grid over a box, then L-BFGS-B from the lowest grid
-  minima, then a Hessian check) instead of trusting the quoted numbers;
+  minima, then a Hessian check) instead of trusting the quoted numbers, and every stationary point
+  in the box (Newton's method on ∇f = 0 from a grid of starts: minima, saddles and maxima);
 * sweeps the initial step η₀, the decay d of the schedule η_t = η₀·d^t (t counted from 0, not
   compounded from a decayed value) and the number of steps, and reports which settings reach the
   course's target f < −2 and which one is best;
@@ -18,10 +19,13 @@ Any function of x and y can be studied instead (``--expr "x^2 + 3*y^2"``): it go
 safe parser of :mod:`backproplab.expr` (never ``eval``), and its gradient comes from
 forward-mode autodiff, checked against torch autograd and against finite differences. Claims are
 about the course's function; for your own function the lesson reports *findings* instead, because
-nothing is known in advance about it: where your run diverged (and the largest of η/10, η/100, …
-that does not), whether the search found a stationary point in the box or f falls past its edge,
-and what the Hessian says there (strict minimum, flat valley, saddle, or undefined at a kink). Only
-the lab's own gradients are claimed, so the command exits 0 unless the input was invalid.
+nothing is known in advance about it: where your run diverged (|x| or |y| past 1e12, or x, y or f
+no longer finite; and the largest of η/10, η/100, … that does not), whether the lowest point found
+is stationary or f falls past the box's edge, and, only where ∇f = 0, what the Hessian says (strict
+minimum, strict maximum, saddle). Where the Hessian is singular or undefined (a kink) the
+second-derivative test cannot tell; f is then sampled on small rings around the point and the lesson
+says what the samples show. Starts must have |x|, |y| ≤ 1e12. Only the lab's own gradients are
+claimed, so the command exits 0 unless the input was invalid.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ from backproplab.errors import InputError
 from backproplab.expr import Expression, finite_difference_gradient, parse_expression
 from backproplab.files import atomic_write_text
 from backproplab.lessons import _gd_findings as words
-from backproplab.lessons._gd_minimum import BOX, find_minimum
+from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT, find_minimum
 from backproplab.lessons._gd_plots import plot_paths, plot_values
+from backproplab.lessons._gd_stationary import classify, downhill, find_stationary_points
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch.optim import Exponential
 
@@ -64,8 +69,6 @@ COURSE_MINIMUM = (-1.088, 0.544, -2.2807)
 TARGET = -2.0
 """The course's target: get below this value of f."""
 
-_DIVERGED = 1e12  # |x| or |y| beyond this: the run has left the function's region for good
-
 
 def course_gradient(x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     """The closed-form gradient of the course's f: (2x + y + 2 − 3 sin 3x, 2y + x)."""
@@ -87,6 +90,9 @@ def _check_start(start: Sequence[float]) -> tuple[float, float]:
         raise InputError(f"start must be two numbers (x, y), got {start!r}") from None
     if len(values) != 2 or not all(math.isfinite(v) for v in values):
         raise InputError(f"start must be two finite numbers (x, y), got {start!r}")
+    if max(abs(v) for v in values) > DIVERGED:
+        raise InputError(f"start (--start X Y) must have |x|, |y| <= {DIVERGED_TEXT}, where the lesson counts a run "
+                         f"as diverged; got ({values[0]:g}, {values[1]:g})")
     return values[0], values[1]
 
 
@@ -149,7 +155,7 @@ def descend_many(f: Expression | str, start: Sequence[float], etas: Sequence[flo
             _, gx, gy = f.value_and_grad(x, y)
             lr = schedule(t)
             x, y = x - lr * gx, y - lr * gy
-            bad = ~(np.isfinite(x) & np.isfinite(y)) | (np.abs(x) > _DIVERGED) | (np.abs(y) > _DIVERGED)
+            bad = ~(np.isfinite(x) & np.isfinite(y)) | (np.abs(x) > DIVERGED) | (np.abs(y) > DIVERGED)
             x[bad], y[bad] = np.nan, np.nan
             path[t + 1, :, 0], path[t + 1, :, 1] = x, y
     return path
@@ -369,12 +375,16 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
     user_rows = _user_run(f, start, eta, decay, steps)
     trouble = not math.isfinite(user_rows[-1]["f"]) or user_rows[-1]["f"] > f0
     safer = safer_step(f, start, eta, decay, steps) if trouble else None
-    findings = words.run_findings(f, user_rows, eta, decay, safer) + words.minimum_findings(minimum, BOX) + \
+    point, stationary = classify(f, minimum["x"], minimum["y"]), find_stationary_points(f, BOX, 21 if quick else 31)
+    findings = words.run_findings(f, user_rows, eta, decay, safer) + \
+        words.minimum_findings(minimum, point, BOX, downhill(f, minimum["x"], minimum["y"])) + \
+        words.stationary_findings(stationary, BOX) + \
         words.grid_findings(rows, reached, best, minimum, target_words)
     if not (is_course and user_rows == _user_run(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)):
         tables["your_run"] = user_rows
     tables.update(steps_to_target=words.steps_to_target(rows), grid=rows, reaching_target=reached,
-                  minimum=[_minimum_row(minimum)])
+                  minimum=[{**_minimum_row(minimum), "kind": _kind(point)}],
+                  stationary_points=[_point_row(p) for p in stationary["points"]])
     page_text = words.markdown(f, start, eta, decay, steps, findings)
     if out is not None:
         atomic_write_text(Path(out) / "gradient_descent.md",
@@ -421,6 +431,17 @@ def _minimum_row(minimum: dict[str, Any]) -> dict[str, Any]:
             "on_boundary": minimum["on_boundary"]}
 
 
+def _kind(point: dict[str, Any]) -> str:
+    """A classification in one word: strict minimum, saddle, …, or "inconclusive: <ring verdict>"."""
+    return f"inconclusive: {point['ring']['verdict']}" if point["kind"] == "inconclusive" else point["kind"]
+
+
+def _point_row(point: dict[str, Any]) -> dict[str, Any]:
+    eig = point["eigenvalues"]
+    return {"x": point["x"], "y": point["y"], "f": point["f"], "grad_norm": point["grad_norm"],
+            "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]), "kind": _kind(point)}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI options: ``--expr``, ``--start X Y``, ``--eta``, ``--decay``, ``--steps``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the docstring's layout
@@ -428,7 +449,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"a function of x and y (default the course's: {COURSE_EXPR!r}); "
                              "numbers, x, y, pi, e, + - * / ^ ( ) and sin cos tan exp log sqrt tanh abs ...")
     parser.add_argument("--start", type=float, nargs=2, default=None, metavar=("X", "Y"),
-                        help="start point of your run (default 3 2)")
+                        help=f"start point of your run, |x|, |y| <= {DIVERGED_TEXT} (default 3 2)")
     parser.add_argument("--eta", type=float, default=COURSE_ETA, help="initial step size eta0 (default 0.1)")
     parser.add_argument("--decay", type=float, default=1.0,
                         help="schedule eta_t = eta0 * decay^t, decay in (0, 1] (default 1: constant)")

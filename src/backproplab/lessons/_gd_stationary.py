@@ -1,0 +1,182 @@
+"""What kind of point is it? Stationary points of f in a box, and a verdict on each that claims only
+what was measured.
+
+* :func:`find_stationary_points` solves ∇f = 0 by Newton's method from a grid of starts (Jacobian of
+  ∇f by central differences of the forward-mode gradient), so saddles and maxima are found as well
+  as minima — descent alone never stops at a saddle.
+* :func:`classify` applies the second-derivative test only where |∇f| is numerically zero. Where the
+  Hessian is singular, near-singular or undefined the test cannot tell; then f is sampled on two
+  rings around the point (and along the Hessian's eigenvectors) and the verdict says what the
+  samples show, not more.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from backproplab.expr import Expression
+from backproplab.lessons._gd_minimum import BOX, hessian
+
+STATIONARY_TOL = 1e-6
+"""|∇f| ≤ STATIONARY_TOL · max(1, |f|) counts as a stationary point."""
+SINGULAR_TOL = 1e-6
+"""An eigenvalue with |λ| ≤ SINGULAR_TOL · max(1, max |λ|) counts as zero: the test cannot tell."""
+RING_RADII = (1e-2, 1e-1)
+RING_ANGLES = 360
+
+
+def is_stationary(grad_norm: float, value: float) -> bool:
+    """True when the gradient norm is numerically zero at a point where f = ``value``."""
+    return math.isfinite(grad_norm) and grad_norm <= STATIONARY_TOL * max(1.0, abs(value))
+
+
+def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str, Any]:
+    """f on rings of radii RING_RADII around (x, y), against f(x, y), to within rounding.
+
+    ``directions`` [k, 2] are unit vectors sampled besides the evenly spaced angles.
+    verdict: "higher" (every sample higher), "lower" (every one lower), "equal" (none lower, some equal
+    to rounding), "mixed" (some lower, some higher) or "undefined" (f not finite at some sample).
+    """
+    angles = 2 * np.pi * np.arange(RING_ANGLES) / RING_ANGLES
+    unit = np.vstack([np.column_stack([np.cos(angles), np.sin(angles)]), directions, -directions])
+    offsets = np.vstack([r * unit for r in RING_RADII])
+    px, py = x + offsets[:, 0], y + offsets[:, 1]
+    with np.errstate(all="ignore"):
+        f0, values = float(f(x, y)), np.asarray(f(px, py), dtype=float)
+    base = {"radii": RING_RADII, "samples": int(values.size)}
+    if not (math.isfinite(f0) and np.isfinite(values).all()):
+        return {**base, "verdict": "undefined"}
+    diff = values - f0
+    tol = 8 * np.finfo(float).eps * max(abs(f0), float(np.max(np.abs(values))))
+    lower, higher = diff < -tol, diff > tol
+    k = int(np.argmin(diff))
+    lowest = {"x": float(px[k]), "y": float(py[k]), "f": float(values[k])}
+    if lower.any():
+        verdict = "mixed" if higher.any() else "lower"
+    else:
+        verdict = "higher" if higher.all() else "equal"
+    return {**base, "verdict": verdict, "lowest": lowest, "equal": int((~lower & ~higher).sum())}
+
+
+def _kink(f: Expression, x: float, y: float) -> bool:
+    """True when a one-sided slope of f along x or y jumps at the point (a kink, as |x| at 0).
+
+    A smooth f's jump between the slopes on either side shrinks with the step h; a kink's does not.
+    """
+    with np.errstate(all="ignore"):
+        f0 = float(f(x, y))
+        for ex, ey in ((1.0, 0.0), (0.0, 1.0)):
+            jumps = []
+            for h in (1e-4, 1e-5):
+                up = (float(f(x + h * ex, y + h * ey)) - f0) / h
+                down = (f0 - float(f(x - h * ex, y - h * ey))) / h
+                jumps.append((abs(up - down), max(1.0, abs(up), abs(down))))
+            (big, _), (small, scale) = jumps
+            if math.isfinite(small) and small > 1e-3 * scale and small > 0.5 * big:
+                return True
+    return False
+
+
+def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
+    """What kind of point (x, y) is.
+
+    Returns
+    -------
+    dict with x, y, f, grad_norm, eigenvalues (the full 2x2 Hessian's, ascending, shape [2]; nan where
+    undefined), kink (bool) and kind: "not stationary", "strict minimum", "strict maximum", "saddle"
+    or "inconclusive" (singular, near-singular or undefined Hessian, or a kink); for "inconclusive"
+    also ring (see ``_ring``: what f does on small rings around the point).
+    """
+    with np.errstate(all="ignore"):
+        value, gx, gy = (float(v) for v in f.value_and_grad(x, y))
+    grad = float(np.hypot(gx, gy))
+    h = hessian(f, x, y)
+    finite = bool(np.isfinite(h).all())
+    eig, vec = np.linalg.eigh(0.5 * (h + h.T)) if finite else (np.full(2, math.nan), np.eye(2))
+    kink = _kink(f, x, y)
+    out = {"x": float(x), "y": float(y), "f": value, "grad_norm": grad, "eigenvalues": eig, "kink": kink}
+    if math.isfinite(grad) and not is_stationary(grad, value):
+        return {**out, "kind": "not stationary"}
+    small = np.abs(eig) <= SINGULAR_TOL * max(1.0, float(np.max(np.abs(eig)))) if finite else None
+    if not finite or kink or small.any():
+        return {**out, "kind": "inconclusive", "ring": _ring(f, x, y, vec.T)}
+    kind = "strict minimum" if eig[0] > 0 else "strict maximum" if eig[-1] < 0 else "saddle"
+    return {**out, "kind": kind}
+
+
+def _newton(f: Expression, p: np.ndarray, iterations: int = 80) -> np.ndarray:
+    """Newton's method on ∇f = 0 from every row of p [N, 2]; rows that fail become nan."""
+    with np.errstate(all="ignore"):
+        for _ in range(iterations):
+            _, gx, gy = f.value_and_grad(p[:, 0], p[:, 1])
+            g = np.column_stack([gx, gy])
+            h = 1e-5 * np.maximum(1.0, np.abs(p).max(axis=1))
+            jac = np.empty((len(p), 2, 2))
+            for i in range(2):
+                e = np.zeros(2)
+                e[i] = 1.0
+                hi, lo = p + h[:, None] * e, p - h[:, None] * e
+                _, ax, ay = f.value_and_grad(hi[:, 0], hi[:, 1])
+                _, bx, by = f.value_and_grad(lo[:, 0], lo[:, 1])
+                jac[:, :, i] = np.column_stack([ax - bx, ay - by]) / (2 * h[:, None])
+            ok = np.isfinite(jac).all(axis=(1, 2)) & np.isfinite(g).all(axis=1)
+            step = np.full_like(p, np.nan)
+            if ok.any():
+                step[ok] = (np.linalg.pinv(jac[ok], rcond=1e-12) @ g[ok][:, :, None])[:, :, 0]
+            p = p - step
+            p[~np.isfinite(p).all(axis=1) | (np.abs(p) > 1e6).any(axis=1)] = np.nan
+    return p
+
+
+def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
+                           limit: int = 64) -> dict[str, Any]:
+    """Stationary points of f inside ``box``: Newton on ∇f = 0 from a ``grid`` x ``grid`` lattice.
+
+    Returns
+    -------
+    dict with starts (number of starts), grid, points (list of :func:`classify` results, distinct,
+    sorted by f, at most ``limit``), more (True when more than ``limit`` distinct points were found)
+    and limit.
+    """
+    (xlo, xhi), (ylo, yhi) = box
+    X, Y = np.meshgrid(np.linspace(xlo, xhi, grid), np.linspace(ylo, yhi, grid), indexing="ij")
+    p = _newton(f, np.column_stack([X.ravel(), Y.ravel()]))
+    inside = np.isfinite(p).all(axis=1) & (p[:, 0] >= xlo) & (p[:, 0] <= xhi) & (p[:, 1] >= ylo) & \
+        (p[:, 1] <= yhi)
+    p = p[inside]
+    with np.errstate(all="ignore"):
+        value, gx, gy = f.value_and_grad(p[:, 0], p[:, 1])
+    keep = [i for i in range(len(p)) if is_stationary(float(np.hypot(gx[i], gy[i])), float(value[i]))]
+    distinct: list[np.ndarray] = []
+    span = max(xhi - xlo, yhi - ylo)
+    for i in sorted(keep, key=lambda i: float(value[i])):
+        if all(np.max(np.abs(p[i] - q)) > 1e-4 * span for q in distinct):
+            distinct.append(p[i])
+    points = [classify(f, float(q[0]), float(q[1])) for q in distinct[:limit]]
+    return {"starts": grid * grid, "grid": grid, "points": points, "more": len(distinct) > limit, "limit": limit}
+
+
+def downhill(f: Expression, x: float, y: float, reach: float = 0.5) -> dict[str, Any] | None:
+    """f sampled along −∇f from (x, y), out to ``reach``: the lowest sample, and where f first stops being finite.
+
+    Returns None where the gradient is zero or undefined; else dict with x, y, f, distance (of the lowest
+    sample) and undefined_at (distance of the first non-finite sample, or None).
+    """
+    with np.errstate(all="ignore"):
+        f0, gx, gy = (float(v) for v in f.value_and_grad(x, y))
+        norm = math.hypot(gx, gy)
+        if not (math.isfinite(norm) and norm > 0):
+            return None
+        t = np.geomspace(1e-9, reach, 200)
+        px, py = x - t * gx / norm, y - t * gy / norm
+        values = np.asarray(f(px, py), dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    values = np.where(np.isfinite(values), values, np.inf)
+    k = int(np.argmin(values))
+    if not values[k] < f0:
+        return None
+    return {"x": float(px[k]), "y": float(py[k]), "f": float(values[k]), "distance": float(t[k]),
+            "undefined_at": float(t[bad[0]]) if bad.size else None}
