@@ -135,6 +135,60 @@ def test_other_correct_forms_get_full_marks(made, tmp_path, assignment, edit):
     assert result.lost() == [], [f for it in result.items for f in it.failures()]
 
 
+def _edits(*edits):
+    def edit(cells):
+        for one in edits:
+            one(cells)
+
+    return edit
+
+
+TRAIN_CALL = "epoch_grads = train(model, train_loader, optimizer, epoch)"
+COURSE_HELPER_USES = [  # the reviewer's jk_c9_verbose, jk_c10_layer_names, jk_c11_print_test
+    ("verbose=True", _edits(_replace("jku-train-and-test", TRAIN_CALL, TRAIN_CALL[:-1] + ", verbose=True)"),
+                            _replace("jku-train-and-test", "test(model, test_loader)",
+                                     "test(model, test_loader, verbose=True)"))),
+    ("layer names", _replace("jku-train-and-test", 'label=f"layer {k + 1}"', "label=epoch_grads.layers[k]")),
+    ("train's loss, test's tuple", _replace(
+        "jku-train-and-test", "        test(model, test_loader)\n",
+        "        test_loss, test_acc = test(model, test_loader)\n        print(f\"epoch {epoch}: train loss "
+        "{epoch_grads.loss:.4f} accuracy {epoch_grads.accuracy:.2%}, test {test_loss:.4f} {test_acc:.2%}\")\n")),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label, edit", COURSE_HELPER_USES, ids=[u[0] for u in COURSE_HELPER_USES])
+def test_train_and_test_may_use_all_of_the_courses_train_and_test(made, tmp_path, label, edit):
+    """The checker's train and test take the options of the course's (verbose=True) and return what they
+    return (an object with .loss, .accuracy, .layers; a (loss, accuracy) tuple)."""
+    result = check("jku-a7", _variant(made, tmp_path, "jku-a7", edit), items=["3.2c"])
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+    if label == "train's loss, test's tuple":
+        printed = result.items[0].stdout
+        assert "epoch 2: train loss" in printed and "nan" not in printed, printed
+
+
+def test_the_checkers_train_and_test_take_exactly_the_courses_arguments():
+    import importlib.util
+    import inspect
+
+    from backproplab.check.jku import signature_spec
+    from backproplab.check.notebook_assignment import PROBES
+    from backproplab.courses import jku
+
+    spec = importlib.util.spec_from_file_location("_nb_probes_under_test", PROBES)
+    probes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probes)
+    for real in (jku.train, jku.test):
+        stand = probes.standin(real.__name__, signature_spec(real), lambda **kw: kw)
+        params = lambda f: [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]  # noqa: E731
+        assert params(stand) == params(real)
+        with pytest.raises(TypeError, match=f"{real.__name__}\\(\\) got an unexpected keyword argument 'verbos'"):
+            stand(*range(4 if real is jku.train else 2), verbos=True)
+    got = probes.standin("train", signature_spec(jku.train), lambda **kw: kw)("m", "l", "o", 1, verbose=True)
+    assert got == {"model": "m", "train_loader": "l", "optimizer": "o", "epoch": 1, "verbose": True, "progress": None}
+
+
 def test_removed_and_reordered_cells_are_reported(made, tmp_path):
     removed = _variant(made, tmp_path, "jku-a7", lambda cells: cells.pop(3))
     messages = " ".join(check("jku-a7", removed, items=["3.3"]).messages)

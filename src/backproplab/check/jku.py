@@ -9,6 +9,8 @@ for the network the notebook states (:mod:`backproplab.check.stated_network`), e
 
 from __future__ import annotations
 
+import inspect
+import json
 from pathlib import Path
 
 import numpy as np
@@ -26,14 +28,29 @@ ANSWERS = {"a_": True, "b_": False, "c_": True, "d_": True, "e_": False}
 LINEARS = [(784, 512), (512, 1024), (1024, 512), (512, 10)]
 
 
+def signature_spec(fn) -> str:
+    """``fn``'s parameters as JSON, ``[[name, kind, default], ...]`` (kind: :class:`inspect.Parameter`'s
+    kind as an int; default: a JSON value, or ``{"empty": true}`` for none), from which the child builds
+    stand-ins that take exactly the course's arguments (the child cannot import the lab)."""
+    params = []
+    for p in inspect.signature(fn).parameters.values():
+        default = {"empty": True} if p.default is inspect.Parameter.empty else p.default
+        params.append([p.name, int(p.kind), default])
+    return json.dumps(params)
+
+
 def make_inputs() -> dict[str, np.ndarray]:
-    """The first two training images, normalised, [2, 1, 28, 28]; 256 images for 3.2c's loaders."""
+    """The first two training images, normalised, [2, 1, 28, 28]; 256 images for 3.2c's loaders; the
+    signatures of the course's ``train`` and ``test``, which the child's stand-ins take."""
+    from backproplab.courses import jku
     from backproplab.data import fashion_mnist_tensors
 
     X, y = fashion_mnist_tensors("train")
     return {"jku.seed": np.array(SEED), "jku.images": X[:2].numpy().astype(np.float32),
             "jku.small_x": X[:256].reshape(256, -1).numpy().astype(np.float32),
-            "jku.small_y": y[:256].numpy().astype(np.int64), "jku.hyper": np.array(HYPER, dtype=np.float64)}
+            "jku.small_y": y[:256].numpy().astype(np.int64), "jku.hyper": np.array(HYPER, dtype=np.float64),
+            "jku.train_signature": np.array(signature_spec(jku.train)),
+            "jku.test_signature": np.array(signature_spec(jku.test))}
 
 
 def _reference(cls: str, seed: int, d_out: int, images: np.ndarray) -> np.ndarray:

@@ -9,6 +9,8 @@ loaders), the probe puts its own into the module first and records how they were
 from __future__ import annotations
 
 import importlib.util
+import inspect
+import json
 import os
 
 import numpy as np
@@ -83,31 +85,95 @@ def probe_ann(mod, inp, cls: str) -> dict:
     return out
 
 
+_KIND = type(inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _signature(spec: str) -> inspect.Signature:
+    """The signature the parent sent (``jku.signature_spec``: ``[[name, kind, default], ...]``)."""
+    empty = inspect.Parameter.empty
+    return inspect.Signature([inspect.Parameter(name, _KIND(kind),
+                                                default=empty if default == {"empty": True} else default)
+                              for name, kind, default in json.loads(str(spec))])
+
+
+def standin(name: str, spec: str, impl):
+    """A function ``name`` taking exactly the course's arguments (signature ``spec``): a call binds them as
+    the course's function would (the same TypeError for any other), then ``impl`` gets them all by name."""
+    sig = _signature(spec)
+
+    def call(*args, **kwargs):
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{name}() {err}") from None
+        bound.apply_defaults()
+        return impl(**bound.arguments)
+
+    call.__name__ = call.__qualname__ = name
+    call.__signature__ = sig
+    return call
+
+
+class GradientLists(list):
+    """What the course's ``train`` returns: three lists (per batch, mean |grad| of the first three
+    Linear/Conv layers' weights), with ``layers`` (their names), ``loss`` and ``accuracy`` (the epoch's)."""
+
+    def __init__(self, lists, layers, loss: float, accuracy: float):
+        super().__init__(list(v) for v in lists)
+        self.layers, self.loss, self.accuracy = list(layers), float(loss), float(accuracy)
+
+
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
 class _Recorder:
-    """The course's ``train`` and ``test`` as the probe gives them, recording every call."""
+    """The course's ``train`` and ``test`` as the probe gives them (:meth:`helpers`), recording every call;
+    they compute what the course's compute (one epoch of SGD steps; mean loss and accuracy)."""
 
     def __init__(self):
         self.train_calls, self.test_calls = [], []
 
-    def train(self, model, train_loader, optimizer, epoch):
+    def helpers(self, inp) -> tuple:
+        """``train`` and ``test`` with the course's signatures (sent by the parent as ``jku.*_signature``)."""
+        return (standin("train", inp["jku.train_signature"], self.train),
+                standin("test", inp["jku.test_signature"], self.test))
+
+    def train(self, model, train_loader, optimizer, epoch, verbose=False, **_):
         self.train_calls.append({"model": model, "loader": train_loader, "optimizer": optimizer, "epoch": epoch})
-        layers = [m for m in model.modules() if isinstance(m, nn.Linear)][:3]
-        grads = [[], [], []]
+        named = [(n, m) for n, m in model.named_modules() if n and isinstance(m, _WEIGHTED)][:3]
+        grads, loss_sum, correct, seen = [[] for _ in named], 0.0, 0, 0
         model.train()
         for data, target in train_loader:
             optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(data), target)
+            output = model(data)
+            loss = nn.functional.cross_entropy(output, target)
             loss.backward()
             optimizer.step()
-            for k, layer in enumerate(layers):
+            for k, (_, layer) in enumerate(named):
                 grads[k].append(float(layer.weight.grad.abs().mean()))
-        return grads
+            loss_sum += float(loss) * len(target)
+            correct += int((output.detach().argmax(1) == target).sum())
+            seen += len(target)
+        out = GradientLists(grads, [n for n, _ in named], loss_sum / max(seen, 1), correct / max(seen, 1))
+        if verbose:
+            print(f"Train epoch {epoch}: loss {out.loss:.4f}, accuracy {out.accuracy:.4f} ({seen} samples)")
+        return out
 
-    def test(self, model, test_loader):
+    def test(self, model, test_loader, verbose=False, **_):
         self.test_calls.append({"model": model, "loader": test_loader})
+        was_training, loss_sum, correct, seen = model.training, 0.0, 0, 0
+        model.eval()
         with torch.no_grad():
-            correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in test_loader)
-        return 0.0, correct / len(test_loader.dataset)
+            for x, y in test_loader:
+                output = model(x)
+                loss_sum += float(nn.functional.cross_entropy(output, y, reduction="sum"))
+                correct += int((output.argmax(1) == y).sum())
+                seen += len(y)
+        model.train(was_training)
+        loss, acc = loss_sum / max(seen, 1), correct / max(seen, 1)
+        if verbose:
+            print(f"Test set: average loss {loss:.4f}, accuracy {correct}/{seen} ({acc:.2%})")
+        return loss, acc
 
 
 def probe_train_and_test(mod, inp) -> dict:
@@ -121,7 +187,7 @@ def probe_train_and_test(mod, inp) -> dict:
     y = _t(inp["jku.small_y"])
     mod.train_loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
     mod.test_loader = DataLoader(TensorDataset(x[:64], y[:64]), batch_size=64)
-    mod.train, mod.test = rec.train, rec.test
+    mod.train, mod.test = rec.helpers(inp)
     if not hasattr(mod, "device"):
         mod.device = torch.device("cpu")
     torch.manual_seed(0)
