@@ -189,6 +189,38 @@ def test_the_checkers_train_and_test_take_exactly_the_courses_arguments():
     assert got == {"model": "m", "train_loader": "l", "optimizer": "o", "epoch": 1, "verbose": True, "progress": None}
 
 
+FUTURE = [  # the reviewer's rb_c12_future and jk_c14_future: one cell starts with a __future__ import
+    ("radboud-a1", _replace("rad-network", "def network(x, params):", "from __future__ import annotations\n\n"
+                            "def network(x: torch.Tensor, params: list[tuple]) -> torch.Tensor:"), ["1.1a", "1.5a"]),
+    ("jku-a7", _replace("jku-ann-relu", "class ANN_relu(nn.Module):", "from __future__ import annotations\n\n"
+                        "class ANN_relu(nn.Module):"), ["3.2b", "3.3"]),
+]
+
+
+@pytest.mark.parametrize("assignment, edit, items", FUTURE, ids=[f[0] for f in FUTURE])
+def test_a_future_import_in_a_cell_costs_nothing(made, tmp_path, assignment, edit, items):
+    result = check(assignment, _variant(made, tmp_path, assignment, edit), items=items)
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+
+
+def test_future_imports_are_hoisted_once_and_a_cell_that_does_not_compile_costs_only_itself():
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", "import os\nx = 1"),
+                    Cell("b", "code", "from __future__ import annotations\ndef f(v: Undefined) -> int:\n    return 1"),
+                    Cell("c", "code", "from __future__ import annotations, braces\ny = 2"),
+                    Cell("d", "code", "def g():\n    nonlocal q\nz = 3"),
+                    Cell("e", "code", '"""A docstring."""\nfrom __future__ import annotations\nlast = 4')])
+    assert made.source.startswith("from __future__ import annotations\n")
+    assert made.source.count("__future__") == 1
+    assert made.defined == ["x", "f", "last"]
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
+    assert namespace["f"].__annotations__ == {"v": "Undefined", "return": "int"} and namespace["last"] == 4
+    errors = [m for m in made.messages if "syntax error" in m]
+    assert len(errors) == 2 and "cell 3 (id c)" in errors[0] and "nonlocal" in errors[1], errors
+
+
 def test_removed_and_reordered_cells_are_reported(made, tmp_path):
     removed = _variant(made, tmp_path, "jku-a7", lambda cells: cells.pop(3))
     messages = " ".join(check("jku-a7", removed, items=["3.3"]).messages)

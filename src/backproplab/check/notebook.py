@@ -5,7 +5,9 @@ top-level statements that *define* something — ``import``/``from … import`` 
 package the grader lacks, e.g. torchvision, costs nothing until used), ``def``, ``class``, and
 assignments of literal values (``a_ = True``, ``lr = 0.01``). Everything else at the top level of a
 cell — calls (loading data, ``train_and_test(...)``, plotting), loops, ``raise``, IPython magics and
-shell lines — is skipped, so no cell downloads data or trains for minutes. The kept statements, copied
+shell lines — is skipped, so no cell downloads data or trains for minutes. ``from __future__``
+imports go to the top of the module (each feature once); a cell whose kept statements do not compile
+is reported and left out, so that it cannot take the other cells with it. The kept statements, copied
 verbatim, make a Python module that the child process imports; the graded objects are then taken
 from it by name, and the course's helpers (``train``, ``test``, the loaders) are given to it there.
 
@@ -146,11 +148,32 @@ def _statement(stmt: ast.stmt, text: str) -> str:
     return segment
 
 
+def _is_future(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+
+
+def _compile_error(kept: list[ast.stmt], futures: set[str]) -> SyntaxError | None:
+    """What the compiler (not only the parser) says about a cell's kept statements, under the ``from
+    __future__`` features of the notebook so far and the cell's own (placed first, as in the module);
+    None when they compile."""
+    features = sorted(futures | {a.name for s in kept if _is_future(s) for a in s.names})
+    head = ast.parse(f"from __future__ import {', '.join(features)}").body if features else []
+    try:
+        compile(ast.Module(head + [s for s in kept if not _is_future(s)], []), "<cell>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        return err
+    except (ValueError, RecursionError, MemoryError) as err:
+        return SyntaxError(f"{type(err).__name__}: {err}")
+    return None
+
+
 def extract(cells: list[Cell]) -> Extracted:
     """The module of the kept statements (see the module's docstring), cell by cell, with messages
-    naming the cells that could not be parsed and those whose top-level code was skipped."""
-    parts, messages, defined, skipped = ["# made by backproplab check from the notebook's code cells"], [], [], []
+    naming the cells that could not be parsed and those whose top-level code was skipped. ``from
+    __future__`` imports are hoisted to the top of the module (each feature once): they must come first."""
+    parts, messages, defined, skipped = [], [], [], []
     unset: list[str] = []
+    futures: set[str] = set()
     for n, cell in enumerate(cells, start=1):
         if cell.kind != "code":
             continue
@@ -166,10 +189,17 @@ def extract(cells: list[Cell]) -> Extracted:
             messages.append(f"{label} could not be parsed ({type(err).__name__}); nothing it defines could be graded")
             continue
         kept = [s for s in tree.body if _kept(s)]
+        err = _compile_error(kept, futures)
+        if err is not None:
+            messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
+                            "could be graded")
+            continue
         if len(kept) < len(tree.body):
             skipped.append(str(n))
             unset += [t.id for s in tree.body if not _kept(s) and isinstance(s, ast.Assign)
                       for t in s.targets if isinstance(t, ast.Name)]
+        futures |= {a.name for s in kept if _is_future(s) for a in s.names}
+        kept = [s for s in kept if not _is_future(s)]
         if kept:
             parts.append(f"# --- {label}")
             parts += [_statement(s, text) for s in kept]
@@ -181,4 +211,6 @@ def extract(cells: list[Cell]) -> Extracted:
     if unset:
         messages.append(f"not defined when grading (assigned by code that was not run): {', '.join(unset[:12])}; "
                         "a graded function must not use them")
-    return Extracted("\n".join(parts) + "\n", messages, defined)
+    head = [f"from __future__ import {', '.join(sorted(futures))}"] if futures else []
+    head.append("# made by backproplab check from the notebook's code cells")
+    return Extracted("\n".join(head + parts) + "\n", messages, defined)
