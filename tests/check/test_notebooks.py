@@ -64,6 +64,7 @@ def test_starter_scores_zero_not_implemented(made, assignment, points):
 def test_solution_full_marks(made, assignment, points):
     result = check(assignment, made / "solution" / FILES[assignment])
     assert (result.score, result.max_score) == (points, points), result.lost()
+    assert not any("not defined when grading" in m for m in result.messages), result.messages
     assert result.manual  # the written items, with their reference answers, for the marker
 
 
@@ -221,6 +222,86 @@ def test_future_imports_are_hoisted_once_and_a_cell_that_does_not_compile_costs_
     assert len(errors) == 2 and "cell 3 (id c)" in errors[0] and "nonlocal" in errors[1], errors
 
 
+KEPT_FORMS = [  # the reviewer's jk_c7_tuple_only, jk_c3_expr_answers, rb_c3_alias_functions, rb_c9_lambda_bce
+    ("jku-a7", _replace("jku-answers", "a_ = True\nb_ = False\nc_ = True\nd_ = True\ne_ = False",
+                        "a_, b_, c_, d_, e_ = True, False, True, True, False"), ["3.3"]),
+    ("jku-a7", _replace("jku-answers", "b_ = False\nc_ = True\nd_ = True", "b_ = not True\nc_ = 0.25 <= 0.25\n"
+                        "[d_] = [True or False]"), ["3.3"]),
+    ("radboud-a1", _set("rad-activations", "sigmoid = torch.sigmoid\nrelu = torch.relu"), ["1.3a", "1.3b", "1.4"]),
+    ("radboud-a1", _set("rad-bce", "tiny = 1e-300\nbce_loss = lambda y, y_hat, eps=tiny / 2: -(torch.xlogy(y, "
+                        "y_hat.clamp(min=eps)) + torch.xlogy(1 - y, (1 - y_hat).clamp(min=eps))).mean()"),
+     ["1.3e", "1.3f,g", "1.6"]),
+]
+
+
+@pytest.mark.parametrize("assignment, edit, items", KEPT_FORMS, ids=["tuple", "operators", "aliases", "lambda"])
+def test_side_effect_free_definitions_are_kept(made, tmp_path, assignment, edit, items):
+    """Unpacking, operators on literals, aliases of an imported module's attributes and lambdas define
+    names as def does; they are kept (docs/checking.md, "Notebooks: what runs")."""
+    result = check(assignment, _variant(made, tmp_path, assignment, edit), items=items)
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+
+
+def test_a_dropped_definition_is_named_with_the_rule_that_dropped_it(made, tmp_path):
+    edit = _edits(_replace("jku-answers", "d_ = True", "d_ = bool(1)"),
+                  _replace("jku-answers", "e_ = False", "for e_ in (False,):\n    pass"))
+    result = check("jku-a7", _variant(made, tmp_path, "jku-a7", edit), items=["3.3"])
+    failures = result.items[0].failures()
+    assert len(failures) == 2 and not any("not implemented" in f for f in failures), failures
+    assert "`d_ = bool(1)` (cell 19 (id jku-answers)): its value calls bool(…), and no call" in failures[0]
+    assert "it is inside a top-level `for` block" in failures[1]
+
+
+def test_the_keep_rule_and_its_reasons():
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", "import torch\nfrom math import pi as PI\nlr = 0.01"),
+                    Cell("b", "code", "sig = torch.nn.functional.sigmoid\nf = lambda x, k=PI * 2: x * k\n"
+                                      "half, (tw, *rest) = lr / 2, [lr * 2, 0, 1]\nhyper = {'lr': lr, 'm': -lr}\n"
+                                      "ok = lr if lr > 0 and not PI < 0 else None\nfn = len\n"
+                                      "w = torch.randn(4)\nv = w\nnet.lr = 3\nlr2: float = lr\nlr2 += 1\n"
+                                      "g = lambda x, k=torch.ones(1): x\nfirst = rest[0]\n"
+                                      "def h():\n    return w + v + first")])
+    assert made.defined == ["lr", "sig", "f", "half", "tw", "rest", "hyper", "ok", "fn", "lr2", "h"]
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
+    assert namespace["half"] == 0.005 and namespace["rest"] == [0, 1] and namespace["f"](1) == pytest.approx(6.2832, 1e-4)
+    assert namespace["hyper"] == {"lr": 0.01, "m": -0.01} and namespace["ok"] == 0.01 and namespace["fn"] is len
+    dropped = namespace["__backproplab_dropped__"]
+    assert set(dropped) == {"w", "v", "g", "first"}
+    assert "calls torch.randn(…)" in dropped["w"] and "calls torch.ones(…)" in dropped["g"]
+    assert "uses w, which no statement kept before it defines" in dropped["v"]
+    assert "its value is not one the rule keeps" in dropped["first"]
+    warning = next(m for m in made.messages if "not defined when grading" in m)
+    assert "first, as" in warning and "v, as" in warning and "w, as" in warning
+
+
+def test_a_failing_kept_value_costs_only_its_names():
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", "import math\nbad = math.no_such_attribute\nx = 'a' + 1 if False else 2\n"
+                                      "y = 'a' - 1\nz = 3")])
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
+    assert namespace["x"] == 2 and namespace["z"] == 3 and "bad" not in namespace and "y" not in namespace
+    failed = namespace["__backproplab_failed__"]
+    assert failed["bad"].startswith("cell 1 (id a): AttributeError") and "TypeError" in failed["y"]
+
+
+def test_the_structure_notes_state_each_assignments_own_rule(made, tmp_path):
+    from backproplab.check import jku, radboud
+
+    for module in (jku, radboud):
+        assignment = module.ASSIGNMENT.name
+        added = _variant(made, tmp_path, assignment, lambda cells: cells.insert(2, nbformat.v4.new_code_cell("1")))
+        notes = [m for m in module.ASSIGNMENT.prepare(Path(added))[1] if "cell structure" in m]
+        assert len(notes) == 1, notes
+        if assignment == "jku-a7":
+            assert "cells must not be added or removed" in notes[0]
+        else:
+            assert "must not" not in notes[0] and "allows that" in notes[0] and "graded by name" in notes[0]
+
+
 def test_removed_and_reordered_cells_are_reported(made, tmp_path):
     removed = _variant(made, tmp_path, "jku-a7", lambda cells: cells.pop(3))
     messages = " ".join(check("jku-a7", removed, items=["3.3"]).messages)
@@ -255,12 +336,13 @@ def test_py_export_is_graded_and_says_structure_unchecked(made, tmp_path):
 def test_the_rule_keeps_definitions_and_skips_runs():
     cells = read_cells.__globals__["Cell"]
     made = extract([cells("a", "code", "%matplotlib inline\nimport os\nx = 3\ny = f(2)\nwhile True:\n    pass\n"
-                                       "def g():\n    return 1\n"),
+                                       "def g():\n    return y\n"),
                     cells("b", "code", "def broken(:\n")])
     assert "def g" in made.source and "x = 3" in made.source and "while" not in made.source
-    assert "f(2)" not in made.source and made.defined == ["x", "g"]
+    assert "y = f(2)" not in made.source.splitlines() and made.defined == ["x", "g"]
     assert any("syntax error" in m for m in made.messages)
-    assert any("not defined when grading" in m and ": y;" in m for m in made.messages)
+    assert any("not defined when grading" in m and "y, as `y = f(2)` (cell 1 (id a)): its value calls f(…)" in m
+               for m in made.messages), made.messages
 
 
 def test_an_unreadable_notebook_is_one_clear_error(tmp_path, capsys):

@@ -26,6 +26,8 @@ SEED = 66
 HYPER = (0.05, 0.5, 2)  # lr, momentum, epochs for 3.2c's run in the child
 ANSWERS = {"a_": True, "b_": False, "c_": True, "d_": True, "e_": False}
 LINEARS = [(784, 512), (512, 1024), (1024, 512), (512, 10)]
+#: The names the child gives the notebook's module itself (3.2c's train, test and loaders; a device).
+SUPPLIED = ("train", "test", "train_loader", "test_loader", "device")
 
 
 def signature_spec(fn) -> str:
@@ -121,6 +123,8 @@ def judge_answers(ctx: Context, out: ProbeOutput) -> list[Assertion]:
         kind, value = out.values.get(f"{name}.type"), out.values.get(f"{name}.value")
         if kind == "undefined":
             checks.append(Assertion(name, False, f"{name} is not defined: not implemented"))
+        elif kind == "dropped":
+            checks.append(Assertion(name, False, value, "write each answer as a plain True or False"))
         elif kind != "bool":
             checks.append(Assertion(name, False, f"{name} is {value} ({kind}); each answer is a Python bool, "
                                                  "True or False"))
@@ -202,7 +206,7 @@ ASSIGNMENT = Assignment(
              judge_train_and_test),
         Item("3.3", "true/false answers a_ … e_ (Python bools)", 10, judge_answers),
     ),
-    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("jku-a7"),
+    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("jku-a7", SUPPLIED),
     manual=(ManualItem("1", "XOR: linear least squares (1.1) and a two-layer network (1.2)", 25, xor_reference),
             ManualItem("2", "backpropagation by hand: every s, a, δ and ∂L/∂w32", 25, backprop_reference,
                        for_submission=backprop_for)),

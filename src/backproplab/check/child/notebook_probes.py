@@ -33,11 +33,26 @@ def load_inputs(path: str) -> dict:
         return {k: data[k] for k in data.files}
 
 
+def missing(mod, name: str) -> str:
+    """Why the notebook's module has no ``name``: the statement that assigns it was dropped by the keep
+    rule (which part, from ``__backproplab_dropped__``), or raised (``__backproplab_failed__``); ''
+    when the notebook does not assign it at all."""
+    failed = (getattr(mod, "__backproplab_failed__", None) or {}).get(name)
+    if failed:
+        return f"{name} is not defined when grading: its definition raised in {failed}"
+    dropped = (getattr(mod, "__backproplab_dropped__", None) or {}).get(name)
+    if dropped:
+        return (f"{name} is not defined when grading: the checker keeps only definitions at the top level of a "
+                f"cell, and it did not keep {dropped}")
+    return ""
+
+
 def need(mod, name: str):
-    """The notebook's object ``name``; a NameError naming it when no kept cell defines it."""
+    """The notebook's object ``name``; a NameError naming it (and the rule that dropped it) when no kept
+    statement defines it."""
     if not hasattr(mod, name):
-        raise NameError(f"the notebook defines no {name} (its cell is missing, or the definition is not at "
-                        "the top level of a cell)")
+        raise NameError(missing(mod, name) or f"the notebook defines no {name} (its cell is missing, or the "
+                        "definition is not at the top level of a cell)")
     return getattr(mod, name)
 
 
@@ -219,8 +234,9 @@ def probe_answers(mod, inp) -> dict:
     out = {}
     for name in ("a_", "b_", "c_", "d_", "e_"):
         value = getattr(mod, name, None)
-        out[f"{name}.type"] = "undefined" if not hasattr(mod, name) else type(value).__name__
-        out[f"{name}.value"] = repr(value)[:100]
+        why = "" if hasattr(mod, name) else missing(mod, name)
+        out[f"{name}.type"] = ("dropped" if why else "undefined") if not hasattr(mod, name) else type(value).__name__
+        out[f"{name}.value"] = why[:400] or repr(value)[:100]
     return out
 
 
