@@ -300,6 +300,10 @@ def test_the_structure_notes_state_each_assignments_own_rule(made, tmp_path):
             assert "cells must not be added or removed" in notes[0]
         else:
             assert "must not" not in notes[0] and "allows that" in notes[0] and "graded by name" in notes[0]
+    from backproplab.check.notebook import Cell, structure_messages
+
+    notes = structure_messages([Cell(i, "code", "") for i in "xba"], ["a", "b", "c"], is_export=False)
+    assert len(notes) == 3 and " ".join(notes).count("must not be added") == 1, notes  # the rule, said once
 
 
 def test_removed_and_reordered_cells_are_reported(made, tmp_path):

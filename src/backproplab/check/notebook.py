@@ -101,16 +101,16 @@ def structure_messages(cells: list[Cell], expected_ids: list[str], is_export: bo
     out = []
     if removed:
         out.append(f"cell structure changed: {len(removed)} cell(s) of the handed-out notebook are missing "
-                   f"(IDs {', '.join(removed)}); {rule}")
+                   f"(IDs {', '.join(removed)})")
     if added:
         out.append(f"cell structure changed: {len(added)} cell(s) were added or had their ID changed "
-                   f"(IDs {', '.join(a or '(none)' for a in added)}); {rule}")
+                   f"(IDs {', '.join(a or '(none)' for a in added)})")
     kept = [i for i in got if i in expected_ids]
     if not removed and not added and kept != expected_ids:
-        out.append(f"cell structure changed: the cells are not in the handed-out order; {rule}")
+        out.append("cell structure changed: the cells are not in the handed-out order")
     elif kept != [i for i in expected_ids if i in got]:
-        out.append(f"cell structure changed: the remaining cells are not in the handed-out order; {rule}")
-    return out
+        out.append("cell structure changed: the remaining cells are not in the handed-out order")
+    return out[:-1] + [f"{out[-1]}; {rule}"] if out else out
 
 
 def _clean(source: str) -> str:
