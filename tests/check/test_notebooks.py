@@ -145,7 +145,7 @@ def _edits(*edits):
 
 
 TRAIN_CALL = "epoch_grads = train(model, train_loader, optimizer, epoch)"
-COURSE_HELPER_USES = [  # the reviewer's jk_c9_verbose, jk_c10_layer_names, jk_c11_print_test
+COURSE_HELPER_USES = [  # the reviewer's jk_c9_verbose, jk_c10_layer_names, jk_c11_print_test, jk_c16
     ("verbose=True", _edits(_replace("jku-train-and-test", TRAIN_CALL, TRAIN_CALL[:-1] + ", verbose=True)"),
                             _replace("jku-train-and-test", "test(model, test_loader)",
                                      "test(model, test_loader, verbose=True)"))),
@@ -154,6 +154,8 @@ COURSE_HELPER_USES = [  # the reviewer's jk_c9_verbose, jk_c10_layer_names, jk_c
         "jku-train-and-test", "        test(model, test_loader)\n",
         "        test_loss, test_acc = test(model, test_loader)\n        print(f\"epoch {epoch}: train loss "
         "{epoch_grads.loss:.4f} accuracy {epoch_grads.accuracy:.2%}, test {test_loss:.4f} {test_acc:.2%}\")\n")),
+    ("test on the training data too", _replace("jku-train-and-test", "        test(model, test_loader)\n",
+                                               "        test(model, train_loader)\n        test(model, test_loader)\n")),
 ]
 
 

@@ -107,8 +107,9 @@ def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
                             f"{call} called train {n_train} times (epochs {v.get('train_epochs')}); expected "
                             f"{int(epochs)}, each as train(model, train_loader, optimizer, epoch)"))
     checks.append(Assertion("test once per epoch", n_test == epochs and bool(v.get("test_args_ok")),
-                            f"{call} called test {n_test} times; expected {int(epochs)}, each as test(model, "
-                            "test_loader)"))
+                            f"{call} called test(model, test_loader) {n_test} times"
+                            + (f" (and test on another loader {v['other_test_calls']} times)"
+                               if v.get("other_test_calls") else "") + f"; expected {int(epochs)}, once per epoch"))
     counts = v.get("line_counts") or []
     three = any(c >= 3 for fig in counts for c in fig) or any(sum(fig) >= 3 for fig in counts)
     checks.append(Assertion("a plot of the three layers' gradient magnitudes", bool(three),

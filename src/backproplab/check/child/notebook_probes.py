@@ -222,8 +222,9 @@ def probe_train_and_test(mod, inp) -> dict:
             "optimizes_model": bool(group) and {id(p) for p in group.get("params", [])} == own,
             "train_epochs": [repr(c["epoch"]) for c in rec.train_calls],
             "train_args_ok": all(c["model"] is model and c["loader"] is mod.train_loader for c in rec.train_calls),
-            "test_calls": len(rec.test_calls),
-            "test_args_ok": all(c["model"] is model and c["loader"] is mod.test_loader for c in rec.test_calls),
+            "test_calls": sum(c["loader"] is mod.test_loader for c in rec.test_calls),  # other loaders may be tested too
+            "other_test_calls": sum(c["loader"] is not mod.test_loader for c in rec.test_calls),
+            "test_args_ok": all(c["model"] is model for c in rec.test_calls),
             "n_batches": len(mod.train_loader),
             "line_counts": [[len(ax["lines"]) for ax in f["axes"]] for f in figs],
             "line_lengths": [[len(line["y"]) for ax in f["axes"] for line in ax["lines"]] for f in figs]}
