@@ -262,15 +262,16 @@ def test_the_keep_rule_and_its_reasons():
                                       "half, (tw, *rest) = lr / 2, [lr * 2, 0, 1]\nhyper = {'lr': lr, 'm': -lr}\n"
                                       "ok = lr if lr > 0 and not PI < 0 else None\nfn = len\n"
                                       "w = torch.randn(4)\nv = w\nnet.lr = 3\nlr2: float = lr\nlr2 += 1\n"
-                                      "g = lambda x, k=torch.ones(1): x\nfirst = rest[0]\n"
+                                      "g = lambda x, k=torch.ones(1): x\nfirst = rest[0]\nhuge = 10 ** 10 ** 10\n"
+                                      "eps = 10 ** -8\n"
                                       "def h():\n    return w + v + first")])
-    assert made.defined == ["lr", "sig", "f", "half", "tw", "rest", "hyper", "ok", "fn", "lr2", "h"]
+    assert made.defined == ["lr", "sig", "f", "half", "tw", "rest", "hyper", "ok", "fn", "lr2", "eps", "h"]
     namespace: dict = {}
     exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
     assert namespace["half"] == 0.005 and namespace["rest"] == [0, 1] and namespace["f"](1) == pytest.approx(6.2832, 1e-4)
     assert namespace["hyper"] == {"lr": 0.01, "m": -0.01} and namespace["ok"] == 0.01 and namespace["fn"] is len
     dropped = namespace["__backproplab_dropped__"]
-    assert set(dropped) == {"w", "v", "g", "first"}
+    assert set(dropped) == {"w", "v", "g", "first", "huge"} and namespace["eps"] == 1e-8
     assert "calls torch.randn(…)" in dropped["w"] and "calls torch.ones(…)" in dropped["g"]
     assert "uses w, which no statement kept before it defines" in dropped["v"]
     assert "its value is not one the rule keeps" in dropped["first"]

@@ -12,7 +12,8 @@ Kept (docs/checking.md, "Notebooks: what runs"), in the order of the cells:
     defined by a statement kept before it (an import, a ``def``, a kept assignment);
   - a ``lambda`` (a definition, like ``def``) whose default values are side-effect free;
   - tuple, list, set and dict displays, unary, binary and boolean operators, comparisons and
-    ``x if c else y`` of side-effect-free operands.
+    ``x if c else y`` of side-effect-free operands (a power or left shift only by a number written
+    out, at most 10,000: ``10 ** 10 ** 10`` would compute for minutes).
 
 Never a call (``bool(1)``, ``torch.randn(4)``: a call may load data or train a network), a
 subscript, a comprehension or an f-string. :func:`why_dropped` says, for a statement the rule
@@ -73,6 +74,8 @@ def keepable(node: ast.expr | None, known: set[str]) -> bool:
     if isinstance(node, ast.Dict):
         return all(k is not None and keepable(k, known) for k in node.keys) and \
             all(keepable(v, known) for v in node.values)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow | ast.LShift) and not _small(node.right):
+        return False  # 10 ** 10 ** 10 would compute for minutes when the module is loaded
     parts = {ast.UnaryOp: lambda n: [n.operand], ast.BinOp: lambda n: [n.left, n.right],
              ast.BoolOp: lambda n: n.values, ast.Compare: lambda n: [n.left, *n.comparators],
              ast.IfExp: lambda n: [n.test, n.body, n.orelse]}
@@ -80,6 +83,14 @@ def keepable(node: ast.expr | None, known: set[str]) -> bool:
         if isinstance(node, kind):
             return all(keepable(o, known) for o in operands(node))
     return False
+
+
+def _small(node: ast.expr) -> bool:
+    """``node`` is a number written out (``3``, ``-0.5``) of at most 10,000 in size: a safe exponent."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, int | float) and \
+        not isinstance(node.value, bool) and abs(node.value) <= 10_000
 
 
 def _targets(stmt: ast.stmt) -> list[ast.expr]:
