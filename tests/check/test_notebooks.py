@@ -64,6 +64,7 @@ def test_starter_scores_zero_not_implemented(made, assignment, points):
 def test_solution_full_marks(made, assignment, points):
     result = check(assignment, made / "solution" / FILES[assignment])
     assert (result.score, result.max_score) == (points, points), result.lost()
+    assert not any("not defined when grading" in m for m in result.messages), result.messages
     assert result.manual  # the written items, with their reference answers, for the marker
 
 
@@ -135,6 +136,179 @@ def test_other_correct_forms_get_full_marks(made, tmp_path, assignment, edit):
     assert result.lost() == [], [f for it in result.items for f in it.failures()]
 
 
+def _edits(*edits):
+    def edit(cells):
+        for one in edits:
+            one(cells)
+
+    return edit
+
+
+TRAIN_CALL = "epoch_grads = train(model, train_loader, optimizer, epoch)"
+COURSE_HELPER_USES = [  # the reviewer's jk_c9_verbose, jk_c10_layer_names, jk_c11_print_test, jk_c16
+    ("verbose=True", _edits(_replace("jku-train-and-test", TRAIN_CALL, TRAIN_CALL[:-1] + ", verbose=True)"),
+                            _replace("jku-train-and-test", "test(model, test_loader)",
+                                     "test(model, test_loader, verbose=True)"))),
+    ("layer names", _replace("jku-train-and-test", 'label=f"layer {k + 1}"', "label=epoch_grads.layers[k]")),
+    ("train's loss, test's tuple", _replace(
+        "jku-train-and-test", "        test(model, test_loader)\n",
+        "        test_loss, test_acc = test(model, test_loader)\n        print(f\"epoch {epoch}: train loss "
+        "{epoch_grads.loss:.4f} accuracy {epoch_grads.accuracy:.2%}, test {test_loss:.4f} {test_acc:.2%}\")\n")),
+    ("test on the training data too", _replace("jku-train-and-test", "        test(model, test_loader)\n",
+                                               "        test(model, train_loader)\n        test(model, test_loader)\n")),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label, edit", COURSE_HELPER_USES, ids=[u[0] for u in COURSE_HELPER_USES])
+def test_train_and_test_may_use_all_of_the_courses_train_and_test(made, tmp_path, label, edit):
+    """The checker's train and test take the options of the course's (verbose=True) and return what they
+    return (an object with .loss, .accuracy, .layers; a (loss, accuracy) tuple)."""
+    result = check("jku-a7", _variant(made, tmp_path, "jku-a7", edit), items=["3.2c"])
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+    if label == "train's loss, test's tuple":
+        printed = result.items[0].stdout
+        assert "epoch 2: train loss" in printed and "nan" not in printed, printed
+
+
+def test_the_checkers_train_and_test_take_exactly_the_courses_arguments():
+    import importlib.util
+    import inspect
+
+    from backproplab.check.jku import signature_spec
+    from backproplab.check.notebook_assignment import PROBES
+    from backproplab.courses import jku
+
+    spec = importlib.util.spec_from_file_location("_nb_probes_under_test", PROBES)
+    probes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probes)
+    for real in (jku.train, jku.test):
+        stand = probes.standin(real.__name__, signature_spec(real), lambda **kw: kw)
+        params = lambda f: [(p.name, p.kind, p.default) for p in inspect.signature(f).parameters.values()]  # noqa: E731
+        assert params(stand) == params(real)
+        with pytest.raises(TypeError, match=f"{real.__name__}\\(\\) got an unexpected keyword argument 'verbos'"):
+            stand(*range(4 if real is jku.train else 2), verbos=True)
+    got = probes.standin("train", signature_spec(jku.train), lambda **kw: kw)("m", "l", "o", 1, verbose=True)
+    assert got == {"model": "m", "train_loader": "l", "optimizer": "o", "epoch": 1, "verbose": True, "progress": None}
+
+
+FUTURE = [  # the reviewer's rb_c12_future and jk_c14_future: one cell starts with a __future__ import
+    ("radboud-a1", _replace("rad-network", "def network(x, params):", "from __future__ import annotations\n\n"
+                            "def network(x: torch.Tensor, params: list[tuple]) -> torch.Tensor:"), ["1.1a", "1.5a"]),
+    ("jku-a7", _replace("jku-ann-relu", "class ANN_relu(nn.Module):", "from __future__ import annotations\n\n"
+                        "class ANN_relu(nn.Module):"), ["3.2b", "3.3"]),
+]
+
+
+@pytest.mark.parametrize("assignment, edit, items", FUTURE, ids=[f[0] for f in FUTURE])
+def test_a_future_import_in_a_cell_costs_nothing(made, tmp_path, assignment, edit, items):
+    result = check(assignment, _variant(made, tmp_path, assignment, edit), items=items)
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+
+
+def test_future_imports_are_hoisted_once_and_a_cell_that_does_not_compile_costs_only_itself():
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", "import os\nx = 1"),
+                    Cell("b", "code", "from __future__ import annotations\ndef f(v: Undefined) -> int:\n    return 1"),
+                    Cell("c", "code", "from __future__ import annotations, braces\ny = 2"),
+                    Cell("d", "code", "def g():\n    nonlocal q\nz = 3"),
+                    Cell("e", "code", '"""A docstring."""\nfrom __future__ import annotations\nlast = 4')])
+    assert made.source.startswith("from __future__ import annotations\n")
+    assert made.source.count("__future__") == 1
+    assert made.defined == ["x", "f", "last"]
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
+    assert namespace["f"].__annotations__ == {"v": "Undefined", "return": "int"} and namespace["last"] == 4
+    errors = [m for m in made.messages if "syntax error" in m]
+    assert len(errors) == 2 and "cell 3 (id c)" in errors[0] and "nonlocal" in errors[1], errors
+
+
+KEPT_FORMS = [  # the reviewer's jk_c7_tuple_only, jk_c3_expr_answers, rb_c3_alias_functions, rb_c9_lambda_bce
+    ("jku-a7", _replace("jku-answers", "a_ = True\nb_ = False\nc_ = True\nd_ = True\ne_ = False",
+                        "a_, b_, c_, d_, e_ = True, False, True, True, False"), ["3.3"]),
+    ("jku-a7", _replace("jku-answers", "b_ = False\nc_ = True\nd_ = True", "b_ = not True\nc_ = 0.25 <= 0.25\n"
+                        "[d_] = [True or False]"), ["3.3"]),
+    ("radboud-a1", _set("rad-activations", "sigmoid = torch.sigmoid\nrelu = torch.relu"), ["1.3a", "1.3b", "1.4"]),
+    ("radboud-a1", _set("rad-bce", "tiny = 1e-300\nbce_loss = lambda y, y_hat, eps=tiny / 2: -(torch.xlogy(y, "
+                        "y_hat.clamp(min=eps)) + torch.xlogy(1 - y, (1 - y_hat).clamp(min=eps))).mean()"),
+     ["1.3e", "1.3f,g", "1.6"]),
+]
+
+
+@pytest.mark.parametrize("assignment, edit, items", KEPT_FORMS, ids=["tuple", "operators", "aliases", "lambda"])
+def test_side_effect_free_definitions_are_kept(made, tmp_path, assignment, edit, items):
+    """Unpacking, operators on literals, aliases of an imported module's attributes and lambdas define
+    names as def does; they are kept (docs/checking.md, "Notebooks: what runs")."""
+    result = check(assignment, _variant(made, tmp_path, assignment, edit), items=items)
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+
+
+def test_a_dropped_definition_is_named_with_the_rule_that_dropped_it(made, tmp_path):
+    edit = _edits(_replace("jku-answers", "d_ = True", "d_ = bool(1)"),
+                  _replace("jku-answers", "e_ = False", "for e_ in (False,):\n    pass"))
+    result = check("jku-a7", _variant(made, tmp_path, "jku-a7", edit), items=["3.3"])
+    failures = result.items[0].failures()
+    assert len(failures) == 2 and not any("not implemented" in f for f in failures), failures
+    assert "`d_ = bool(1)` (cell 19 (id jku-answers)): its value calls bool(…), and no call" in failures[0]
+    assert "it is inside a top-level `for` block" in failures[1]
+
+
+def test_the_keep_rule_and_its_reasons():
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", "import torch\nfrom math import pi as PI\nlr = 0.01"),
+                    Cell("b", "code", "sig = torch.nn.functional.sigmoid\nf = lambda x, k=PI * 2: x * k\n"
+                                      "half, (tw, *rest) = lr / 2, [lr * 2, 0, 1]\nhyper = {'lr': lr, 'm': -lr}\n"
+                                      "ok = lr if lr > 0 and not PI < 0 else None\nfn = len\n"
+                                      "w = torch.randn(4)\nv = w\nnet.lr = 3\nlr2: float = lr\nlr2 += 1\n"
+                                      "g = lambda x, k=torch.ones(1): x\nfirst = rest[0]\nhuge = 10 ** 10 ** 10\n"
+                                      "eps = 10 ** -8\n"
+                                      "def h():\n    return w + v + first")])
+    assert made.defined == ["lr", "sig", "f", "half", "tw", "rest", "hyper", "ok", "fn", "lr2", "eps", "h"]
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
+    assert namespace["half"] == 0.005 and namespace["rest"] == [0, 1] and namespace["f"](1) == pytest.approx(6.2832, 1e-4)
+    assert namespace["hyper"] == {"lr": 0.01, "m": -0.01} and namespace["ok"] == 0.01 and namespace["fn"] is len
+    dropped = namespace["__backproplab_dropped__"]
+    assert set(dropped) == {"w", "v", "g", "first", "huge"} and namespace["eps"] == 1e-8
+    assert "calls torch.randn(…)" in dropped["w"] and "calls torch.ones(…)" in dropped["g"]
+    assert "uses w, which no statement kept before it defines" in dropped["v"]
+    assert "its value is not one the rule keeps" in dropped["first"]
+    warning = next(m for m in made.messages if "not defined when grading" in m)
+    assert "first, as" in warning and "v, as" in warning and "w, as" in warning
+
+
+def test_a_failing_kept_value_costs_only_its_names():
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", "import math\nbad = math.no_such_attribute\nx = 'a' + 1 if False else 2\n"
+                                      "y = 'a' - 1\nz = 3")])
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
+    assert namespace["x"] == 2 and namespace["z"] == 3 and "bad" not in namespace and "y" not in namespace
+    failed = namespace["__backproplab_failed__"]
+    assert failed["bad"].startswith("cell 1 (id a): AttributeError") and "TypeError" in failed["y"]
+
+
+def test_the_structure_notes_state_each_assignments_own_rule(made, tmp_path):
+    from backproplab.check import jku, radboud
+
+    for module in (jku, radboud):
+        assignment = module.ASSIGNMENT.name
+        added = _variant(made, tmp_path, assignment, lambda cells: cells.insert(2, nbformat.v4.new_code_cell("1")))
+        notes = [m for m in module.ASSIGNMENT.prepare(Path(added))[1] if "cell structure" in m]
+        assert len(notes) == 1, notes
+        if assignment == "jku-a7":
+            assert "cells must not be added or removed" in notes[0]
+        else:
+            assert "must not" not in notes[0] and "allows that" in notes[0] and "graded by name" in notes[0]
+    from backproplab.check.notebook import Cell, structure_messages
+
+    notes = structure_messages([Cell(i, "code", "") for i in "xba"], ["a", "b", "c"], is_export=False)
+    assert len(notes) == 3 and " ".join(notes).count("must not be added") == 1, notes  # the rule, said once
+
+
 def test_removed_and_reordered_cells_are_reported(made, tmp_path):
     removed = _variant(made, tmp_path, "jku-a7", lambda cells: cells.pop(3))
     messages = " ".join(check("jku-a7", removed, items=["3.3"]).messages)
@@ -169,12 +343,13 @@ def test_py_export_is_graded_and_says_structure_unchecked(made, tmp_path):
 def test_the_rule_keeps_definitions_and_skips_runs():
     cells = read_cells.__globals__["Cell"]
     made = extract([cells("a", "code", "%matplotlib inline\nimport os\nx = 3\ny = f(2)\nwhile True:\n    pass\n"
-                                       "def g():\n    return 1\n"),
+                                       "def g():\n    return y\n"),
                     cells("b", "code", "def broken(:\n")])
     assert "def g" in made.source and "x = 3" in made.source and "while" not in made.source
-    assert "f(2)" not in made.source and made.defined == ["x", "g"]
+    assert "y = f(2)" not in made.source.splitlines() and made.defined == ["x", "g"]
     assert any("syntax error" in m for m in made.messages)
-    assert any("not defined when grading" in m and ": y;" in m for m in made.messages)
+    assert any("not defined when grading" in m and "y, as `y = f(2)` (cell 1 (id a)): its value calls f(…)" in m
+               for m in made.messages), made.messages
 
 
 def test_an_unreadable_notebook_is_one_clear_error(tmp_path, capsys):

@@ -9,6 +9,8 @@ for the network the notebook states (:mod:`backproplab.check.stated_network`), e
 
 from __future__ import annotations
 
+import inspect
+import json
 from pathlib import Path
 
 import numpy as np
@@ -24,16 +26,33 @@ SEED = 66
 HYPER = (0.05, 0.5, 2)  # lr, momentum, epochs for 3.2c's run in the child
 ANSWERS = {"a_": True, "b_": False, "c_": True, "d_": True, "e_": False}
 LINEARS = [(784, 512), (512, 1024), (1024, 512), (512, 10)]
+#: The names the child gives the notebook's module itself (3.2c's train, test and loaders; a device).
+SUPPLIED = ("train", "test", "train_loader", "test_loader", "device")
+
+
+def signature_spec(fn) -> str:
+    """``fn``'s parameters as JSON, ``[[name, kind, default], ...]`` (kind: :class:`inspect.Parameter`'s
+    kind as an int; default: a JSON value, or ``{"empty": true}`` for none), from which the child builds
+    stand-ins that take exactly the course's arguments (the child cannot import the lab)."""
+    params = []
+    for p in inspect.signature(fn).parameters.values():
+        default = {"empty": True} if p.default is inspect.Parameter.empty else p.default
+        params.append([p.name, int(p.kind), default])
+    return json.dumps(params)
 
 
 def make_inputs() -> dict[str, np.ndarray]:
-    """The first two training images, normalised, [2, 1, 28, 28]; 256 images for 3.2c's loaders."""
+    """The first two training images, normalised, [2, 1, 28, 28]; 256 images for 3.2c's loaders; the
+    signatures of the course's ``train`` and ``test``, which the child's stand-ins take."""
+    from backproplab.courses import jku
     from backproplab.data import fashion_mnist_tensors
 
     X, y = fashion_mnist_tensors("train")
     return {"jku.seed": np.array(SEED), "jku.images": X[:2].numpy().astype(np.float32),
             "jku.small_x": X[:256].reshape(256, -1).numpy().astype(np.float32),
-            "jku.small_y": y[:256].numpy().astype(np.int64), "jku.hyper": np.array(HYPER, dtype=np.float64)}
+            "jku.small_y": y[:256].numpy().astype(np.int64), "jku.hyper": np.array(HYPER, dtype=np.float64),
+            "jku.train_signature": np.array(signature_spec(jku.train)),
+            "jku.test_signature": np.array(signature_spec(jku.test))}
 
 
 def _reference(cls: str, seed: int, d_out: int, images: np.ndarray) -> np.ndarray:
@@ -88,8 +107,9 @@ def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
                             f"{call} called train {n_train} times (epochs {v.get('train_epochs')}); expected "
                             f"{int(epochs)}, each as train(model, train_loader, optimizer, epoch)"))
     checks.append(Assertion("test once per epoch", n_test == epochs and bool(v.get("test_args_ok")),
-                            f"{call} called test {n_test} times; expected {int(epochs)}, each as test(model, "
-                            "test_loader)"))
+                            f"{call} called test(model, test_loader) {n_test} times"
+                            + (f" (and test on another loader {v['other_test_calls']} times)"
+                               if v.get("other_test_calls") else "") + f"; expected {int(epochs)}, once per epoch"))
     counts = v.get("line_counts") or []
     three = any(c >= 3 for fig in counts for c in fig) or any(sum(fig) >= 3 for fig in counts)
     checks.append(Assertion("a plot of the three layers' gradient magnitudes", bool(three),
@@ -104,6 +124,8 @@ def judge_answers(ctx: Context, out: ProbeOutput) -> list[Assertion]:
         kind, value = out.values.get(f"{name}.type"), out.values.get(f"{name}.value")
         if kind == "undefined":
             checks.append(Assertion(name, False, f"{name} is not defined: not implemented"))
+        elif kind == "dropped":
+            checks.append(Assertion(name, False, value, "write each answer as a plain True or False"))
         elif kind != "bool":
             checks.append(Assertion(name, False, f"{name} is {value} ({kind}); each answer is a Python bool, "
                                                  "True or False"))
@@ -185,7 +207,7 @@ ASSIGNMENT = Assignment(
              judge_train_and_test),
         Item("3.3", "true/false answers a_ … e_ (Python bools)", 10, judge_answers),
     ),
-    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("jku-a7"),
+    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("jku-a7", SUPPLIED),
     manual=(ManualItem("1", "XOR: linear least squares (1.1) and a two-layer network (1.2)", 25, xor_reference),
             ManualItem("2", "backpropagation by hand: every s, a, δ and ∂L/∂w32", 25, backprop_reference,
                        for_submission=backprop_for)),

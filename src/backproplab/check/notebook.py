@@ -3,10 +3,15 @@
 The rule (docs/checking.md, "Notebooks"): from every code cell, in order, the checker keeps only the
 top-level statements that *define* something — ``import``/``from … import`` (each wrapped so that a
 package the grader lacks, e.g. torchvision, costs nothing until used), ``def``, ``class``, and
-assignments of literal values (``a_ = True``, ``lr = 0.01``). Everything else at the top level of a
+assignments of side-effect-free values: literals, names and attribute chains of what is defined,
+lambdas, operators on those, never a call (:mod:`backproplab.check.notebook_rule`; a non-literal one
+is wrapped too, its failure noted in ``__backproplab_failed__``). Everything else at the top level of a
 cell — calls (loading data, ``train_and_test(...)``, plotting), loops, ``raise``, IPython magics and
-shell lines — is skipped, so no cell downloads data or trains for minutes. The kept statements, copied
-verbatim, make a Python module that the child process imports; the graded objects are then taken
+shell lines — is skipped, so no cell downloads data or trains for minutes. ``from __future__``
+imports go to the top of the module (each feature once); a cell whose kept statements do not compile
+is reported and left out, so that it cannot take the other cells with it. The kept statements, copied
+verbatim, make a Python module (with ``__backproplab_dropped__``: each name only a skipped statement
+assigns, and why the rule skipped it) that the child process imports; the graded objects are then taken
 from it by name, and the course's helpers (``train``, ``test``, the loaders) are given to it there.
 
 Nothing here executes the student's code: the notebook is parsed with :mod:`nbformat` and :mod:`ast`.
@@ -19,6 +24,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from backproplab.check import notebook_rule as rule
+from backproplab.check.notebook_rule import defines
 from backproplab.errors import InputError
 
 #: Largest notebook the checker reads (bytes); outputs with images make notebooks big.
@@ -74,61 +81,36 @@ def read_cells(path: Path) -> list[Cell]:
     return cells
 
 
-def structure_messages(cells: list[Cell], expected_ids: list[str], is_export: bool) -> list[str]:
-    """What differs from the handed-out notebook's cells (the JKU rule: no cell added or removed,
-    no ID changed); an empty list when nothing does."""
+def structure_messages(cells: list[Cell], expected_ids: list[str], is_export: bool, fixed: bool = True) -> list[str]:
+    """What differs from the handed-out notebook's cells; an empty list when nothing does. ``fixed``: the
+    assignment forbids adding or removing cells and changing IDs (JKU's rule), and the notes say so;
+    otherwise (Radboud) they say that the change is allowed and noted for the marker only."""
     if is_export:
         return ["a .py export carries no cell IDs: the notebook's cell structure was not checked "
                 "(hand in the .ipynb for that)"]
+    rule = ("this assignment's rule: cells must not be added or removed, and their IDs must not change" if fixed
+            else "this assignment allows that: noted for the marker only, the items are graded by name")
     got = [c.id for c in cells]
     if not any(got):
         same = len(cells) == len(expected_ids)
         return [f"the notebook has no cell IDs (saved by a Jupyter before nbformat 4.5?): compared by count only, "
                 f"{len(cells)} cells against the handed-out {len(expected_ids)}"
-                + ("" if same else " — cell structure changed: cells were added or removed")]
+                + ("" if same else f" — cell structure changed: cells were added or removed ({rule})")]
     removed = [i for i in expected_ids if i not in got]
     added = [i for i in got if i not in expected_ids]
     out = []
     if removed:
         out.append(f"cell structure changed: {len(removed)} cell(s) of the handed-out notebook are missing "
-                   f"(IDs {', '.join(removed)}); cells must not be removed and IDs must not change")
+                   f"(IDs {', '.join(removed)})")
     if added:
         out.append(f"cell structure changed: {len(added)} cell(s) were added or had their ID changed "
-                   f"(IDs {', '.join(a or '(none)' for a in added)}); cells must not be added")
+                   f"(IDs {', '.join(a or '(none)' for a in added)})")
     kept = [i for i in got if i in expected_ids]
     if not removed and not added and kept != expected_ids:
         out.append("cell structure changed: the cells are not in the handed-out order")
     elif kept != [i for i in expected_ids if i in got]:
         out.append("cell structure changed: the remaining cells are not in the handed-out order")
-    return out
-
-
-def _literal(node: ast.AST) -> bool:
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return True
-
-
-def _kept(stmt: ast.stmt) -> bool:
-    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom):
-        return True
-    if isinstance(stmt, ast.Assign):
-        return all(isinstance(t, ast.Name) for t in stmt.targets) and _literal(stmt.value)
-    if isinstance(stmt, ast.AnnAssign):
-        return isinstance(stmt.target, ast.Name) and stmt.value is not None and _literal(stmt.value)
-    return False
-
-
-def _names(stmt: ast.stmt) -> list[str]:
-    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return [stmt.name]
-    if isinstance(stmt, ast.Assign):
-        return [t.id for t in stmt.targets if isinstance(t, ast.Name)]
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-        return [stmt.target.id]
-    return []
+    return out[:-1] + [f"{out[-1]}; {rule}"] if out else out
 
 
 def _clean(source: str) -> str:
@@ -146,11 +128,104 @@ def _statement(stmt: ast.stmt, text: str) -> str:
     return segment
 
 
-def extract(cells: list[Cell]) -> Extracted:
+def _is_future(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.ImportFrom) and stmt.module == "__future__"
+
+
+def _compile_error(kept: list[ast.stmt], futures: set[str]) -> SyntaxError | None:
+    """What the compiler (not only the parser) says about a cell's kept statements, under the ``from
+    __future__`` features of the notebook so far and the cell's own (placed first, as in the module);
+    None when they compile."""
+    features = sorted(futures | {a.name for s in kept if _is_future(s) for a in s.names})
+    head = ast.parse(f"from __future__ import {', '.join(features)}").body if features else []
+    try:
+        compile(ast.Module(head + [s for s in kept if not _is_future(s)], []), "<cell>", "exec", dont_inherit=True)
+    except SyntaxError as err:
+        return err
+    except (ValueError, RecursionError, MemoryError) as err:
+        return SyntaxError(f"{type(err).__name__}: {err}")
+    return None
+
+
+def _guarded(stmt: ast.stmt, label: str) -> str:
+    """A kept assignment whose value is not a literal (``sigmoid = torch.sigmoid``, a lambda), wrapped so
+    that its failure (a package the grader lacks) leaves its names undefined, with the reason kept in
+    ``__backproplab_failed__``, instead of failing the whole module."""
+    body = "\n".join("    " + line for line in ast.unparse(stmt).splitlines())
+    return (f"try:\n{body}\nexcept Exception as __backproplab_error:\n"
+            f"    __backproplab_failed__.update(dict.fromkeys({defines(stmt)!r}, {label!r} + ': ' + "
+            "type(__backproplab_error).__name__ + ': ' + str(__backproplab_error)[:200]))")
+
+
+def _read_globally(source: str) -> set[str]:
+    """The global names the functions, lambdas and classes of ``source`` read (not their parameters or locals)."""
+    import symtable
+
+    try:
+        tables = symtable.symtable(source, "made", "exec").get_children()
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names: set[str] = set()
+    while tables:
+        table = tables.pop()
+        names |= {s.get_name() for s in table.get_symbols() if s.is_global() and s.is_referenced()}
+        tables += table.get_children()
+    return names
+
+
+@dataclass
+class _Module:
+    """The module being made, cell by cell (:func:`extract`)."""
+
+    parts: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    defined: list[str] = field(default_factory=list)
+    known: set[str] = field(default_factory=set)
+    futures: set[str] = field(default_factory=set)
+    skipped: list[str] = field(default_factory=list)
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    def add(self, tree: ast.Module, text: str, n: int, label: str) -> None:
+        """The kept statements of one parsed cell (the rule of :mod:`backproplab.check.notebook_rule`)."""
+        known, kept, dropped = set(self.known), [], {}
+        for stmt in tree.body:
+            if rule.kept(stmt, known):
+                kept.append(stmt)
+                known.update(rule.defines(stmt))
+            else:
+                why = f"`{_first_line(stmt, text)}` ({label}): {rule.why_dropped(stmt, known)}"
+                dropped.update(dict.fromkeys(rule.binds(stmt), why))
+        err = _compile_error(kept, self.futures)
+        if err is not None:
+            self.messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
+                                 "could be graded")
+            return
+        self.known, self.dropped = known, {**self.dropped, **dropped}
+        if len(kept) < len(tree.body):
+            self.skipped.append(str(n))
+        self.futures |= {a.name for s in kept if _is_future(s) for a in s.names}
+        kept = [s for s in kept if not _is_future(s)]
+        if kept:
+            self.parts.append(f"# --- {label}")
+            self.parts += [_guarded(s, label) if isinstance(s, ast.Assign | ast.AnnAssign) and not rule.literal(s.value)
+                           else _statement(s, text) for s in kept]
+            self.defined += [name for s in kept if not isinstance(s, ast.Import | ast.ImportFrom)
+                             for name in rule.defines(s)]
+
+
+def _first_line(stmt: ast.stmt, text: str) -> str:
+    line = (ast.get_source_segment(text, stmt) or "").strip().splitlines()[:1]
+    line = line[0] if line else type(stmt).__name__
+    return line if len(line) <= 60 else line[:59] + "…"
+
+
+def extract(cells: list[Cell], supplied: tuple[str, ...] = ()) -> Extracted:
     """The module of the kept statements (see the module's docstring), cell by cell, with messages
-    naming the cells that could not be parsed and those whose top-level code was skipped."""
-    parts, messages, defined, skipped = ["# made by backproplab check from the notebook's code cells"], [], [], []
-    unset: list[str] = []
+    naming the cells that could not be parsed, those whose top-level code was skipped, and the names
+    the notebook's functions read that only a skipped statement assigns (less ``supplied``, the names
+    the checker gives the module itself, e.g. Radboud's ``w`` and ``b``). ``from __future__`` imports
+    are hoisted to the top of the module (each feature once): they must come first."""
+    made = _Module()
     for n, cell in enumerate(cells, start=1):
         if cell.kind != "code":
             continue
@@ -159,26 +234,30 @@ def extract(cells: list[Cell]) -> Extracted:
         try:
             tree = ast.parse(text)
         except SyntaxError as err:
-            messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
-                            "could be graded")
+            made.messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
+                                 "could be graded")
             continue
         except (ValueError, RecursionError, MemoryError) as err:  # null bytes, absurd nesting
-            messages.append(f"{label} could not be parsed ({type(err).__name__}); nothing it defines could be graded")
+            made.messages.append(f"{label} could not be parsed ({type(err).__name__}); nothing it defines could "
+                                 "be graded")
             continue
-        kept = [s for s in tree.body if _kept(s)]
-        if len(kept) < len(tree.body):
-            skipped.append(str(n))
-            unset += [t.id for s in tree.body if not _kept(s) and isinstance(s, ast.Assign)
-                      for t in s.targets if isinstance(t, ast.Name)]
-        if kept:
-            parts.append(f"# --- {label}")
-            parts += [_statement(s, text) for s in kept]
-            defined += [name for s in kept for name in _names(s)]
-    if skipped:
+        made.add(tree, text, n, label)
+    messages = made.messages
+    if made.skipped:
         messages.append(f"top-level code that defines nothing (data loading, training runs, plots) was not run "
-                        f"in cells {', '.join(skipped)}")
-    unset = sorted(set(unset) - set(defined))
+                        f"in cells {', '.join(made.skipped)}")
+    dropped = {k: v for k, v in made.dropped.items() if k not in made.known}
+    body = "\n".join(made.parts)
+    unset = sorted(set(dropped) & _read_globally(body) - set(supplied))
     if unset:
-        messages.append(f"not defined when grading (assigned by code that was not run): {', '.join(unset[:12])}; "
-                        "a graded function must not use them")
-    return Extracted("\n".join(parts) + "\n", messages, defined)
+        groups: dict[str, list[str]] = {}
+        for name in unset:
+            groups.setdefault(dropped[name], []).append(name)
+        messages.append("not defined when grading, yet read by the notebook's functions: "
+                        + "; ".join(f"{', '.join(names)}, as {why}" for why, names in list(groups.items())[:4])
+                        + ("; …" if len(groups) > 4 else "") + ". A graded function must not use them: define "
+                        "them at the top level of a cell without calls, or pass them as arguments")
+    head = [f"from __future__ import {', '.join(sorted(made.futures))}"] if made.futures else []
+    head += ["# made by backproplab check from the notebook's code cells", "__backproplab_failed__ = {}",
+             f"__backproplab_dropped__ = {dropped!r}"]
+    return Extracted("\n".join(head + [body]) + "\n", messages, made.defined)

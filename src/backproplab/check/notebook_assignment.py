@@ -19,8 +19,12 @@ from backproplab.check.runner import ProbeOutput
 PROBES = Path(__file__).with_name("child") / "notebook_probes.py"
 
 
-def preparer(assignment: str) -> Callable[[Path], tuple[str, list[str], list]]:
-    """The ``prepare`` of an :class:`~backproplab.check.assignment.Assignment` for this notebook."""
+def preparer(assignment: str, supplied: tuple[str, ...] = (),
+             fixed_cells: bool = True) -> Callable[[Path], tuple[str, list[str], list]]:
+    """The ``prepare`` of an :class:`~backproplab.check.assignment.Assignment` for this notebook;
+    ``supplied``: the globals the child gives the notebook's module itself (Radboud's ``w`` and ``b``),
+    which the notebook's functions may read although only skipped code assigns them; ``fixed_cells``:
+    the assignment forbids adding or removing cells (JKU), which the structure notes then say."""
 
     def prepare(source: Path) -> tuple[str, list[str], list]:
         from backproplab.check.notebook import extract, read_cells, structure_messages
@@ -28,8 +32,8 @@ def preparer(assignment: str) -> Callable[[Path], tuple[str, list[str], list]]:
 
         cells = read_cells(source)
         is_export = Path(source).suffix.lower() != ".ipynb"
-        found = structure_messages(cells, expected_ids(assignment), is_export=is_export)
-        made = extract(cells)
+        found = structure_messages(cells, expected_ids(assignment), is_export=is_export, fixed=fixed_cells)
+        made = extract(cells, supplied)
         return made.source, found + made.messages, cells
 
     return prepare

@@ -240,6 +240,7 @@ ASSIGNMENT = Assignment(
         Item("1.5b", "make_layer(d0, d1, activation): std √(2/d1), zero bias", 3, judge_make_layer),
         Item("1.6", "training on digits: gradient helpers, evaluate, train_epoch, fit ≥ 0.95", 17, judge_training),
     ),
-    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("radboud-a1"), manual=MANUAL,
+    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("radboud-a1", ("w", "b"), fixed_cells=False),
+    manual=MANUAL,
     alt_filenames=("radboud_a1.py",),
 )

@@ -9,6 +9,8 @@ loaders), the probe puts its own into the module first and records how they were
 from __future__ import annotations
 
 import importlib.util
+import inspect
+import json
 import os
 
 import numpy as np
@@ -31,11 +33,26 @@ def load_inputs(path: str) -> dict:
         return {k: data[k] for k in data.files}
 
 
+def missing(mod, name: str) -> str:
+    """Why the notebook's module has no ``name``: the statement that assigns it was dropped by the keep
+    rule (which part, from ``__backproplab_dropped__``), or raised (``__backproplab_failed__``); ''
+    when the notebook does not assign it at all."""
+    failed = (getattr(mod, "__backproplab_failed__", None) or {}).get(name)
+    if failed:
+        return f"{name} is not defined when grading: its definition raised in {failed}"
+    dropped = (getattr(mod, "__backproplab_dropped__", None) or {}).get(name)
+    if dropped:
+        return (f"{name} is not defined when grading: the checker keeps only definitions at the top level of a "
+                f"cell, and it did not keep {dropped}")
+    return ""
+
+
 def need(mod, name: str):
-    """The notebook's object ``name``; a NameError naming it when no kept cell defines it."""
+    """The notebook's object ``name``; a NameError naming it (and the rule that dropped it) when no kept
+    statement defines it."""
     if not hasattr(mod, name):
-        raise NameError(f"the notebook defines no {name} (its cell is missing, or the definition is not at "
-                        "the top level of a cell)")
+        raise NameError(missing(mod, name) or f"the notebook defines no {name} (its cell is missing, or the "
+                        "definition is not at the top level of a cell)")
     return getattr(mod, name)
 
 
@@ -83,31 +100,95 @@ def probe_ann(mod, inp, cls: str) -> dict:
     return out
 
 
+_KIND = type(inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
+def _signature(spec: str) -> inspect.Signature:
+    """The signature the parent sent (``jku.signature_spec``: ``[[name, kind, default], ...]``)."""
+    empty = inspect.Parameter.empty
+    return inspect.Signature([inspect.Parameter(name, _KIND(kind),
+                                                default=empty if default == {"empty": True} else default)
+                              for name, kind, default in json.loads(str(spec))])
+
+
+def standin(name: str, spec: str, impl):
+    """A function ``name`` taking exactly the course's arguments (signature ``spec``): a call binds them as
+    the course's function would (the same TypeError for any other), then ``impl`` gets them all by name."""
+    sig = _signature(spec)
+
+    def call(*args, **kwargs):
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as err:
+            raise TypeError(f"{name}() {err}") from None
+        bound.apply_defaults()
+        return impl(**bound.arguments)
+
+    call.__name__ = call.__qualname__ = name
+    call.__signature__ = sig
+    return call
+
+
+class GradientLists(list):
+    """What the course's ``train`` returns: three lists (per batch, mean |grad| of the first three
+    Linear/Conv layers' weights), with ``layers`` (their names), ``loss`` and ``accuracy`` (the epoch's)."""
+
+    def __init__(self, lists, layers, loss: float, accuracy: float):
+        super().__init__(list(v) for v in lists)
+        self.layers, self.loss, self.accuracy = list(layers), float(loss), float(accuracy)
+
+
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
 class _Recorder:
-    """The course's ``train`` and ``test`` as the probe gives them, recording every call."""
+    """The course's ``train`` and ``test`` as the probe gives them (:meth:`helpers`), recording every call;
+    they compute what the course's compute (one epoch of SGD steps; mean loss and accuracy)."""
 
     def __init__(self):
         self.train_calls, self.test_calls = [], []
 
-    def train(self, model, train_loader, optimizer, epoch):
+    def helpers(self, inp) -> tuple:
+        """``train`` and ``test`` with the course's signatures (sent by the parent as ``jku.*_signature``)."""
+        return (standin("train", inp["jku.train_signature"], self.train),
+                standin("test", inp["jku.test_signature"], self.test))
+
+    def train(self, model, train_loader, optimizer, epoch, verbose=False, **_):
         self.train_calls.append({"model": model, "loader": train_loader, "optimizer": optimizer, "epoch": epoch})
-        layers = [m for m in model.modules() if isinstance(m, nn.Linear)][:3]
-        grads = [[], [], []]
+        named = [(n, m) for n, m in model.named_modules() if n and isinstance(m, _WEIGHTED)][:3]
+        grads, loss_sum, correct, seen = [[] for _ in named], 0.0, 0, 0
         model.train()
         for data, target in train_loader:
             optimizer.zero_grad()
-            loss = nn.functional.cross_entropy(model(data), target)
+            output = model(data)
+            loss = nn.functional.cross_entropy(output, target)
             loss.backward()
             optimizer.step()
-            for k, layer in enumerate(layers):
+            for k, (_, layer) in enumerate(named):
                 grads[k].append(float(layer.weight.grad.abs().mean()))
-        return grads
+            loss_sum += float(loss) * len(target)
+            correct += int((output.detach().argmax(1) == target).sum())
+            seen += len(target)
+        out = GradientLists(grads, [n for n, _ in named], loss_sum / max(seen, 1), correct / max(seen, 1))
+        if verbose:
+            print(f"Train epoch {epoch}: loss {out.loss:.4f}, accuracy {out.accuracy:.4f} ({seen} samples)")
+        return out
 
-    def test(self, model, test_loader):
+    def test(self, model, test_loader, verbose=False, **_):
         self.test_calls.append({"model": model, "loader": test_loader})
+        was_training, loss_sum, correct, seen = model.training, 0.0, 0, 0
+        model.eval()
         with torch.no_grad():
-            correct = sum(int((model(x).argmax(1) == y).sum()) for x, y in test_loader)
-        return 0.0, correct / len(test_loader.dataset)
+            for x, y in test_loader:
+                output = model(x)
+                loss_sum += float(nn.functional.cross_entropy(output, y, reduction="sum"))
+                correct += int((output.argmax(1) == y).sum())
+                seen += len(y)
+        model.train(was_training)
+        loss, acc = loss_sum / max(seen, 1), correct / max(seen, 1)
+        if verbose:
+            print(f"Test set: average loss {loss:.4f}, accuracy {correct}/{seen} ({acc:.2%})")
+        return loss, acc
 
 
 def probe_train_and_test(mod, inp) -> dict:
@@ -121,7 +202,7 @@ def probe_train_and_test(mod, inp) -> dict:
     y = _t(inp["jku.small_y"])
     mod.train_loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True)
     mod.test_loader = DataLoader(TensorDataset(x[:64], y[:64]), batch_size=64)
-    mod.train, mod.test = rec.train, rec.test
+    mod.train, mod.test = rec.helpers(inp)
     if not hasattr(mod, "device"):
         mod.device = torch.device("cpu")
     torch.manual_seed(0)
@@ -141,8 +222,9 @@ def probe_train_and_test(mod, inp) -> dict:
             "optimizes_model": bool(group) and {id(p) for p in group.get("params", [])} == own,
             "train_epochs": [repr(c["epoch"]) for c in rec.train_calls],
             "train_args_ok": all(c["model"] is model and c["loader"] is mod.train_loader for c in rec.train_calls),
-            "test_calls": len(rec.test_calls),
-            "test_args_ok": all(c["model"] is model and c["loader"] is mod.test_loader for c in rec.test_calls),
+            "test_calls": sum(c["loader"] is mod.test_loader for c in rec.test_calls),  # other loaders may be tested too
+            "other_test_calls": sum(c["loader"] is not mod.test_loader for c in rec.test_calls),
+            "test_args_ok": all(c["model"] is model for c in rec.test_calls),
             "n_batches": len(mod.train_loader),
             "line_counts": [[len(ax["lines"]) for ax in f["axes"]] for f in figs],
             "line_lengths": [[len(line["y"]) for ax in f["axes"] for line in ax["lines"]] for f in figs]}
@@ -153,8 +235,9 @@ def probe_answers(mod, inp) -> dict:
     out = {}
     for name in ("a_", "b_", "c_", "d_", "e_"):
         value = getattr(mod, name, None)
-        out[f"{name}.type"] = "undefined" if not hasattr(mod, name) else type(value).__name__
-        out[f"{name}.value"] = repr(value)[:100]
+        why = "" if hasattr(mod, name) else missing(mod, name)
+        out[f"{name}.type"] = ("dropped" if why else "undefined") if not hasattr(mod, name) else type(value).__name__
+        out[f"{name}.value"] = why[:400] or repr(value)[:100]
     return out
 
 
