@@ -402,3 +402,18 @@ def test_hostile_notebooks_cost_only_their_items(made, tmp_path, label, edit, lo
     assert words in text, text
     assert all(len(it.stdout) < 4200 for it in result.items)  # printed output is cut per item
     assert not Path("/tmp/backproplab-hostile.txt").exists()
+
+
+def test_a_mismatch_says_where_the_largest_difference_is():
+    """The first six values can agree (a reviewer's Radboud 1.6 showed equal 'gave' and 'expected'): the
+    message names the index of the largest difference and both values there."""
+    import numpy as np
+
+    from backproplab.check.notebook_assignment import near
+
+    expected = np.arange(20.0)
+    got = expected.copy()
+    got[13] += 0.5
+    assertion = near("params", "train_epoch(...)", got, expected, atol=1e-6)
+    assert not assertion.passed
+    assert "largest difference 0.5 at index (13,) (expected 13, got 13.5)" in assertion.message

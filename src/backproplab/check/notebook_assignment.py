@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backproplab.check.compare import Bad
+from backproplab.check.compare import Bad, worst
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
 
@@ -64,5 +64,6 @@ def near(name: str, call: str, value: np.ndarray, expected, atol: float, hint: s
     value = np.asarray(value, dtype=np.float64)
     ok = value.shape == expected.shape and bool(np.allclose(value, expected, atol=atol, rtol=0, equal_nan=False))
     show = lambda a: np.array2string(a.reshape(-1)[:6], precision=6) + (" …" if a.size > 6 else "")  # noqa: E731
+    where = f"; {worst(value, expected)}" if not ok and value.shape == expected.shape and value.size else ""
     return Assertion(name, ok, f"{call} gave {show(value)} (shape {value.shape}); expected {show(expected)} "
-                               f"(shape {expected.shape}) within {atol:g}", "" if ok else hint)
+                               f"(shape {expected.shape}) within {atol:g}{where}", "" if ok else hint)
