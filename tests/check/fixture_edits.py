@@ -12,6 +12,16 @@ from __future__ import annotations
 # kind -> fixture name -> (description, [(old, new), ...])
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
+        "softmax_over_columns": ('Mistake: the softmax normalises each column, not each row', [
+            ("""\
+        e = np.exp(z - np.max(z, axis=1, keepdims=True))
+        return e / np.sum(e, axis=1, keepdims=True)
+""",
+             """\
+        e = np.exp(z - np.max(z, axis=0, keepdims=True))
+        return e / np.sum(e, axis=0, keepdims=True)
+"""),
+        ]),
         "form_history_array": ('Correct: the history returned as an array with one row per epoch', [
             ("""\
         return history

@@ -76,3 +76,15 @@ def test_a_history_without_one_value_per_epoch_does_not(hist):
     from backproplab.check.child.numpy_probes import _history_shape
 
     assert not _history_shape(hist, 3)["per_epoch"]
+
+
+def test_a_wrong_forward_costs_the_items_that_call_it_and_they_say_so():
+    """_backward is graded on the reference's stored values, so a softmax over columns (1.5) leaves 1.6
+    whole; train, predict and accuracy call _forward, lose points, and each names 1.5 as the likely cause."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "softmax_over_columns"),
+                   items=["1.5", "1.6", "1.7", "1.8", "1.9"])
+    assert result.lost() == ["1.5", "1.7", "1.8", "1.9"]
+    assert any("calls the code of 1.5" in n for n in result.item("1.8").notes())
+    assert any("calls the code of 1.5" in n for n in result.item("1.7").notes())
+    assert any("calls the code of 1.8" in n for n in result.item("1.9").notes())
+    assert not result.item("1.6").notes() or not any("calls the code" in n for n in result.item("1.6").notes())

@@ -37,7 +37,9 @@ class Item:
     """One contract item: ``id`` as in CONTRACTS.md (``"1.6"``), its points and its judge.
 
     ``training``: it trains on Fashion-MNIST (longer limit, ``--quick`` subset); ``after``: the id of
-    the item whose trained model it judges (not run again when that run timed out or crashed).
+    the item whose trained model it judges (not run again when that run timed out or crashed);
+    ``uses``: the items whose code this one calls (``train`` calls ``_forward``), so that when both
+    lose points the feedback says the mistake may be that item's.
     """
 
     id: str
@@ -46,6 +48,7 @@ class Item:
     judge: Judge
     training: bool = False
     after: str = ""
+    uses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -243,11 +246,24 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
         for item in items:
             out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
             results.append(_item_result(item, ctx, out, assignment.filename))
+    _note_used_items(items, results)
     if quick and any(i.training for i in items):
         messages.append(f"quick run of {assignment.name}: {ctx.run.describe()}")
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages,
                             manual=[m.result(Path(source), cells) for m in assignment.manual])
+
+
+def _note_used_items(items: list[Item], results: list[ItemResult]) -> None:
+    """On each item that lost points, a note naming the items it calls that lost points too."""
+    by_id = {r.id: r for r in results}
+    for item, res in zip(items, results, strict=True):
+        failed = [u for u in item.uses if u in by_id and not by_id[u].passed]
+        if failed and not res.passed:
+            which = ", ".join(f"{u} ({by_id[u].title})" for u in failed)
+            res.assertions.append(Assertion("uses an item that lost points", True, f"this item calls the code of "
+                                            f"{which}, which lost points too: mend that first; this item's failure "
+                                            "may be the same mistake", note=True))
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
+from backproplab.check.child.numpy_probes import CACHE
 from backproplab.check.compare import Bad, array, close, guarded, number, ratio, summary
 from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
@@ -72,6 +73,11 @@ def make_inputs() -> dict[str, np.ndarray]:
     labels = ref._forward(inp["X2"], False).argmax(axis=1)
     labels[25:] = rng.integers(0, o, 15)
     inp["Y2"] = _onehot(labels, o)
+    # 1.6 grades _backward alone: its own batch, whose stored forward values the probe sets to the
+    # reference's (the names are the contract's), so a wrong _forward (1.5) does not cost 1.6 as well
+    inp["bwd.X"], inp["bwd.Y"] = rng.standard_normal((64, i)), _onehot(rng.integers(0, o, 64), o)
+    ref._forward(inp["bwd.X"].copy(), True)
+    inp.update({f"bwd.{name}": np.asarray(getattr(ref, name), dtype=float).copy() for name in CACHE})
     return inp
 
 
@@ -312,8 +318,10 @@ def compare_step(ctx: Context, out: ProbeOutput, X: np.ndarray, Y: np.ndarray, c
 
 
 def judge_backward(ctx: Context, out: ProbeOutput) -> list[Assertion]:
-    X, Y = ctx.inputs["X"], ctx.inputs["Y"]
-    checks = compare_step(ctx, out, X, Y, f"_forward(X, True); _backward(X, y_true) with X {X.shape}, lr {LR}")
+    X, Y = ctx.inputs["bwd.X"], ctx.inputs["bwd.Y"]
+    checks = compare_step(ctx, out, X, Y, f"_forward(X, True), then self.z1, a1, z2, a2 set to the reference's "
+                                          f"(1.6 grades _backward alone); _backward(X, y_true) with X {X.shape}, "
+                                          f"lr {LR}")
     if "returned" in out.values:
         checks.append(Assertion("return value", True, f"_backward returned a {out.values['returned']}; the "
                                 "contract returns nothing (not graded)", note=True))
@@ -394,12 +402,18 @@ ASSIGNMENT = Assignment(
         Item("1.2", "_relu", points("1.2"), judge_relu),
         Item("1.3", "_relu_grad (0 at x = 0)", points("1.3"), judge_relu_grad),
         Item("1.4", "_cross_entropy(y_true, y_pred)", points("1.4"), judge_cross_entropy),
-        Item("1.5", "_forward(x, training)", points("1.5"), judge_forward),
-        Item("1.6", "_backward(X, y_true): gradients and the SGD update", points("1.6"), judge_backward),
-        Item("1.7", "train: one SGD step per batch, per-epoch history", points("1.7"), judge_train),
-        Item("1.8", "predict: probabilities, stores nothing", points("1.8"), judge_predict),
-        Item("1.9", "accuracy", points("1.9"), judge_accuracy),
-        Item("1.10", f"run on Fashion-MNIST: test accuracy ≥ {target('NumpyANN')}", points("1.10"), judge_fashion, training=True),
+        Item("1.5", "_forward(x, training)", points("1.5"), judge_forward,
+             uses=("1.2",)),
+        Item("1.6", "_backward(X, y_true): gradients and the SGD update", points("1.6"), judge_backward,
+             uses=("1.3",)),
+        Item("1.7", "train: one SGD step per batch, per-epoch history", points("1.7"), judge_train,
+             uses=("1.5", "1.6")),
+        Item("1.8", "predict: probabilities, stores nothing", points("1.8"), judge_predict,
+             uses=("1.5",)),
+        Item("1.9", "accuracy", points("1.9"), judge_accuracy,
+             uses=("1.8",)),
+        Item("1.10", f"run on Fashion-MNIST: test accuracy ≥ {target('NumpyANN')}", points("1.10"), judge_fashion,
+             training=True, uses=("1.7", "1.9")),
     ),
     make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
     training_timeout=900.0, quick_training_timeout=120.0,

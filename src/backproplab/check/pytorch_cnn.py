@@ -70,7 +70,7 @@ ASSIGNMENT = Assignment(
     items=(
         Item("3.1", f"__init__ and forward: four conv blocks, {CNN_PARAMETERS:,} parameters, SGD training", points("3.1"), judge_model),
         Item("3.2", f"run on Fashion-MNIST: test accuracy ≥ {target('PyTorchCNN')}", points("3.2"),
-             lambda ctx, out: tc.judge_fashion(ctx, out, "PyTorchCNN"), training=True),
+             lambda ctx, out: tc.judge_fashion(ctx, out, "PyTorchCNN"), training=True, uses=("3.1",)),
         Item("3.3", "report_my_judgement agrees with the curves", points("3.3"), tc.judge_judgement, training=True,
              after="3.2"),
     ),

@@ -96,10 +96,18 @@ def probe_forward(mod, inp):
     return out
 
 
+CACHE = ("z1", "a1", "z2", "a2")
+"""What ``_forward(x, True)`` stores on ``self``, under the contract's names (A1 1.5)."""
+
+
 def probe_backward(mod, inp):
+    """The parameters after ``_backward`` on values stored by the student's own ``_forward`` and then
+    replaced by the reference's (sent by the parent), so that only ``_backward`` is graded."""
     net = _with_weights(mod, inp)
-    net._forward(inp["X"].copy(), True)
-    ret = net._backward(inp["X"].copy(), inp["Y"].copy())
+    net._forward(inp["bwd.X"].copy(), True)
+    for name in CACHE:
+        setattr(net, name, inp[f"bwd.{name}"].copy())
+    ret = net._backward(inp["bwd.X"].copy(), inp["bwd.Y"].copy())
     out = _params(net)
     if ret is not None:
         out["returned"] = type(ret).__name__
