@@ -131,3 +131,19 @@ def test_unreadable_curves_cost_the_agreement_not_the_answer():
     out = SimpleNamespace(values={"answer": "generalizing", "answer_type": "str", "curves": {}, "source": "attributes"})
     word, agree = judge_judgement(None, out)
     assert word.passed and not agree.passed and "could not read your per-epoch curves" in agree.message
+
+
+def test_a_disagreeing_judgement_is_told_the_rule_and_numbers_behind_ours():
+    """CONTRACTS.md states no thresholds, so the feedback shows the one our verdict used (the gap here)."""
+    from types import SimpleNamespace
+
+    from backproplab.check.torch_common import judge_judgement
+
+    curves = {"train_loss": [1.0, 0.5, 0.3], "val_loss": [1.0, 0.8, 0.9], "train_acc": [0.6, 0.85, 0.95],
+              "val_acc": [0.6, 0.8, 0.82]}
+    out = SimpleNamespace(values={"answer": "generalizing", "answer_type": "str", "curves": curves,
+                                  "source": "attributes"})
+    word, agree = judge_judgement(None, out)
+    assert word.passed and not agree.passed
+    assert "our verdict is 'overfitting' (overfitting: train accuracy 0.950 vs validation 0.820: gap 0.130 > 0.050)" \
+        in agree.message

@@ -196,7 +196,7 @@ def _normalised(curves: dict) -> dict:
 
 def judge_judgement(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     """``report_my_judgement()`` is one of the three words, and agrees with our verdict on the student's curves."""
-    from backproplab.courses.purdue import judgement
+    from backproplab.courses.purdue import diagnose, judgement
 
     answer, kind = out.values.get("answer"), out.values.get("answer_type")
     word = Assertion("one of the three words", kind == "str" and answer in JUDGEMENTS,
@@ -208,9 +208,11 @@ def judge_judgement(ctx: Context, out: ProbeOutput) -> list[Assertion]:
         return [word, Assertion("agrees with our verdict", False, f"could not read your per-epoch curves (found "
                                 f"{sorted(curves) or 'none'} in the model's attributes and its plot); keep train/val "
                                 "loss and accuracy per epoch, e.g. in self.history")]
-    ours = judgement({k: curves[k] for k in needed})
+    verdict = diagnose({k: curves[k] for k in needed})
+    ours = judgement(verdict)
     numbers = ", ".join(f"{k} {summary(float(curves[k][-1]))}" for k in needed)
     agree = Assertion("agrees with our verdict", answer == ours,
                       f"on your own curves (read from your {out.values.get('source')}; last epoch: {numbers}) our "
-                      f"verdict is {ours!r}; report_my_judgement() returned {answer!r}")
+                      f"verdict is {ours!r} ({verdict.label}: {verdict.explanation}); report_my_judgement() "
+                      f"returned {answer!r}")
     return [word, agree]
