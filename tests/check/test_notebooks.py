@@ -417,3 +417,17 @@ def test_a_mismatch_says_where_the_largest_difference_is():
     assertion = near("params", "train_epoch(...)", got, expected, atol=1e-6)
     assert not assertion.passed
     assert "largest difference 0.5 at index (13,) (expected 13, got 13.5)" in assertion.message
+
+
+def test_a_forward_that_does_not_flatten_is_told_to_flatten():
+    from types import SimpleNamespace
+
+    from backproplab.check.jku import UNFLATTENED
+    from backproplab.check.notebook_assignment import part
+
+    out = SimpleNamespace(values={"error.seeded": "raised RuntimeError: mat1 and mat2 shapes cannot be multiplied "
+                                                  "(56x28 and 784x512)"})
+    [assertion] = part(out, "seeded", "architecture", lambda: None, UNFLATTENED)
+    assert not assertion.passed and "flatten them to [N, 784]" in assertion.hint
+    out.values["error.seeded"] = "raised RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x784 and 512x10)"
+    assert part(out, "seeded", "architecture", lambda: None, UNFLATTENED)[0].hint == ""

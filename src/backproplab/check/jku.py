@@ -65,6 +65,12 @@ def _reference(cls: str, seed: int, d_out: int, images: np.ndarray) -> np.ndarra
         return net(torch.from_numpy(images)).double().numpy()
 
 
+UNFLATTENED = [(r"mat1 and mat2 shapes cannot be multiplied \(\d+x28 and 784x",
+                "the images reach the first Linear as [N, 1, 28, 28]: flatten them to [N, 784] first "
+                "(x.view(x.size(0), -1) in forward, or nn.Flatten())")]
+"""The error of a forward that does not flatten the images, and what to do about it."""
+
+
 def judge_ann(cls: str):
     def judge(ctx: Context, out: ProbeOutput) -> list[Assertion]:
         images = ctx.inputs["jku.images"]
@@ -73,16 +79,17 @@ def judge_ann(cls: str):
         checks = part(out, "seeded", "architecture", lambda: Assertion(
             "architecture", bool(out.values.get("is_module")) and linears == LINEARS,
             f"{cls}(784, 10) is {'an nn.Module' if out.values.get('is_module') else 'not an nn.Module'} with "
-            f"Linear layers {linears}; the contract: exactly four, created in the order {LINEARS}"))
+            f"Linear layers {linears}; the contract: exactly four, created in the order {LINEARS}"), UNFLATTENED)
         act = "sigmoid" if cls == "ANN_sigmoid" else "ReLU"
         checks += part(out, "seeded", "seeded outputs", lambda: near(
             "seeded outputs", f"torch.manual_seed({SEED}); {cls}(784, 10) on the first two normalised training "
             "images", got(out, "seeded", cls), _reference(cls, SEED, 10, images), 1e-4,
             f"the layers must be created in the contract's order with PyTorch's default init, {act} after the "
-            "first three, and the input flattened"))
+            "first three, and the input flattened"), UNFLATTENED)
         checks += part(out, "d_out5", "d_out honoured", lambda: Assertion(
             "d_out honoured", got(out, "d_out5", cls).shape == (2, 5),
-            f"{cls}(784, 5) on a [2, 1, 28, 28] batch gave shape {got(out, 'd_out5', cls).shape}; expected (2, 5)"))
+            f"{cls}(784, 5) on a [2, 1, 28, 28] batch gave shape {got(out, 'd_out5', cls).shape}; expected (2, 5)"),
+            UNFLATTENED)
         return checks
 
     return judge

@@ -7,7 +7,8 @@ handed-out notebook's (:mod:`backproplab.check.templates`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -39,11 +40,16 @@ def preparer(assignment: str, supplied: tuple[str, ...] = (),
     return prepare
 
 
-def part(out: ProbeOutput, key: str, name: str, fn: Callable[[], Assertion | list[Assertion]]) -> list[Assertion]:
-    """One part of an item: its probe's error (``error.<key>``) as a failed assertion, else ``fn()``."""
+def part(out: ProbeOutput, key: str, name: str, fn: Callable[[], Assertion | list[Assertion]],
+         error_hints: Sequence[tuple[str, str]] = ()) -> list[Assertion]:
+    """One part of an item: its probe's error (``error.<key>``) as a failed assertion, else ``fn()``.
+
+    ``error_hints``: ``(regular expression, likely cause)`` pairs; the first that the error matches
+    becomes the assertion's hint."""
     err = out.values.get(f"error.{key}")
     if err:
-        return [Assertion(name, False, str(err))]
+        hint = next((text for pattern, text in error_hints if re.search(pattern, str(err))), "")
+        return [Assertion(name, False, str(err), hint)]
     try:
         result = fn()
     except Bad as bad:
