@@ -431,3 +431,18 @@ def test_a_forward_that_does_not_flatten_is_told_to_flatten():
     assert not assertion.passed and "flatten them to [N, 784]" in assertion.hint
     out.values["error.seeded"] = "raised RuntimeError: mat1 and mat2 shapes cannot be multiplied (2x784 and 512x10)"
     assert part(out, "seeded", "architecture", lambda: None, UNFLATTENED)[0].hint == ""
+
+
+def test_a_new_optimizer_each_epoch_is_named():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from backproplab.check.jku import judge_train_and_test
+
+    ctx = SimpleNamespace(inputs={"jku.hyper": np.array([0.05, 0.5, 2.0])})
+    out = SimpleNamespace(values={"optimizer": "SGD", "same_optimizer": False, "optimizes_model": True, "lr": 0.05},
+                          arrays={})
+    first = judge_train_and_test(ctx, out)[0]
+    assert not first.passed and first.message.endswith("passed train a SGD, a new one for each epoch")
+    assert "create the optimizer once, before the epoch loop" in first.hint

@@ -100,9 +100,13 @@ def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     v = out.values
     call = f"train_and_test(model, {{'lr': {lr}, 'momentum': {momentum}, 'epochs': {int(epochs)}}})"
     sgd = v.get("optimizer") == "SGD" and v.get("same_optimizer") and v.get("optimizes_model")
+    fresh = v.get("optimizer") == "SGD" and not v.get("same_optimizer")
     checks = [Assertion("optim.SGD over model.parameters()", bool(sgd),
                         f"{call} passed train a {v.get('optimizer') or 'no optimizer'}"
-                        + ("" if v.get("optimizes_model") else " not over exactly model.parameters()")),
+                        + ("" if v.get("optimizes_model") else " not over exactly model.parameters()")
+                        + (", a new one for each epoch" if fresh else ""),
+                        "create the optimizer once, before the epoch loop: a new one each epoch starts its "
+                        "momentum from zero again" if fresh else ""),
               Assertion("the dictionary's lr", abs(v.get("lr", -1) - lr) < 1e-12,
                         f"{call}: the optimizer's lr is {v.get('lr')}; expected {lr}",
                         "read the learning rate from hyperparameters['lr']"),
