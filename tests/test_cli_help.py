@@ -55,3 +55,16 @@ def test_ctrl_c_while_the_lessons_load_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["conv", "--size", "28"]) == 130
     assert capsys.readouterr().err == "backproplab: interrupted\n"
+
+
+def test_building_the_parser_loads_no_heavy_library():
+    """``backproplab --help`` (and every command's start) imports every lesson to list it: a lesson that
+    loads torch at import makes each start cost seconds (it did: fashion took the course's targets from
+    courses.purdue, which loads torch)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from backproplab.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'sklearn', 'scipy', 'matplotlib.pyplot') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
