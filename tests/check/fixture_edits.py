@@ -119,6 +119,37 @@ import tensorflow_is_not_installed_here
 class NumpyANN:
 """),
         ]),
+        "hostile_uses_the_lab": ("Hostile: hands in the lab's own reference class", [
+            ("""\
+if __name__ == "__main__":
+""",
+             """\
+from backproplab.scratch.numpy_ann import NumpyANN  # noqa: E402,F811
+
+if __name__ == "__main__":
+"""),
+        ]),
+        "hostile_reads_the_lab": ("Hostile: loads the lab's reference class from its file, not by import", [
+            ("""\
+if __name__ == "__main__":
+""",
+             """\
+import importlib.util  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+for folder in sys.path:
+    path = os.path.join(folder, "backproplab", "scratch", "numpy_ann.py")
+    if os.path.exists(path):
+        spec = importlib.util.spec_from_file_location("lab_reference", path)
+        reference = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(reference)
+        NumpyANN = reference.NumpyANN  # noqa: F811
+        break
+
+if __name__ == "__main__":
+"""),
+        ]),
         "hostile_loop_on_import": ('Hostile: trains forever when imported', [
             ("""\
 if __name__ == "__main__":

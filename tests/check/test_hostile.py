@@ -28,6 +28,9 @@ HOSTILE = {
     "hostile_missing_class": (set(NON_TRAINING), "defines no NumpyANN"),
     "hostile_exit_on_import": (set(NON_TRAINING), "put the run under `if __name__ == \"__main__\":`"),
     "hostile_loop_on_import": (set(NON_TRAINING), "importing numpy_ann.py took longer than 4 s"),
+    # the lab is installed beside the student's code: its references would be the answers
+    "hostile_uses_the_lab": (set(NON_TRAINING), "may not use the backproplab package"),
+    "hostile_reads_the_lab": (set(NON_TRAINING), "may not use the backproplab package"),
 }
 ESCAPES = [Path("/tmp/backproplab-check-escape.txt"), Path("/tmp/backproplab-check-escape-sub")]
 
@@ -130,3 +133,19 @@ def test_killing_the_checker_stops_the_graded_children(tmp_path):
         time.sleep(0.2)
     assert not any(map(running, children))
     assert not any(os.path.exists(f) for f in folders)
+
+
+def test_a_notebook_that_imports_the_labs_reference_loses_that_item(tmp_path, needs_fashion):
+    """The handed-out cells import the lab's data loaders and the course's train/test (the checker gives
+    the module its own); a class taken from the lab is refused, and only its item is lost."""
+    import nbformat
+
+    from backproplab.check.templates import init
+
+    init("jku-a7", tmp_path / "solution", solution=True)
+    nb = nbformat.read(str(tmp_path / "solution" / "jku_a7.ipynb"), as_version=4)
+    next(c for c in nb.cells if c["id"] == "jku-ann-relu").source = "from backproplab.courses.jku import ANN_relu"
+    nbformat.write(nb, str(tmp_path / "jku_a7.ipynb"))
+    result = check("jku-a7", tmp_path / "jku_a7.ipynb", items=["3.2a", "3.2b"])
+    assert result.lost() == ["3.2b"]
+    assert "may not use the backproplab package" in result.item("3.2b").failures()[0]

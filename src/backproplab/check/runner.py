@@ -25,6 +25,10 @@ from backproplab.check.processes import Events, ForkedChild, ForkServer, Spawned
 
 MAX_SOURCE_BYTES = 2_000_000
 
+#: The lab's package folder: the child refuses to import or read anything in it (its references are the
+#: answers), except the probes it runs (check/child).
+LAB_FOLDER = str(Path(__file__).resolve().parents[1])
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -136,7 +140,7 @@ def run_items(source: Path, filename: str, module: str, probes: Path, items: Seq
         spec = {"filename": filename, "module": module, "probes": str(probes), "inputs": "inputs.npz",
                 "out": "out", "required": list(required), "cpu_seconds": cpu_seconds,
                 "memory_bytes": (limits.memory_mb or memory_mb) << 20, "file_bytes": limits.file_mb << 20,
-                "max_processes": limits.max_processes, "output_cap": limits.output_cap}
+                "max_processes": limits.max_processes, "output_cap": limits.output_cap, "lab": LAB_FOLDER}
         zygote = fork_server(Path(probes), limits.import_timeout) if limits.fork_server else None
         return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote,
                       dict(after or {}))

@@ -5,7 +5,9 @@ so nothing of the checker is importable, and it never sees an expected answer. I
 
 1. sets its own resource limits (CPU seconds, address space, file size, processes),
 2. imports the libraries the probes need, then installs an audit hook that refuses writes outside
-   the working directory, new processes, signals, sockets and ``ctypes`` library loading,
+   the working directory, new processes, signals, sockets and ``ctypes`` library loading, and any
+   import or read of the lab itself (``spec["lab"]``, the ``backproplab`` package, whose references
+   would hand a student the answers: ``from backproplab.scratch import NumpyANN`` got full marks),
 3. imports the student's file as a module (``__name__`` is not ``"__main__"``, so its run block
    does not start),
 4. runs one probe per item and writes what came back to ``out/<item>.json`` (numbers, strings) and
@@ -111,20 +113,44 @@ class Refused(PermissionError):
     """What the audit hook raises; the message says what was refused."""
 
 
-def _install_guard(root: str) -> None:
+class RefusedImport(ImportError):
+    """What the audit hook raises for an import of the lab: an ImportError, as for a missing package."""
+
+
+_LAB = "backproplab"
+_NO_LAB = (f"backproplab check: a submission may not use the {_LAB} package (it holds the reference "
+           "solutions); write the code yourself")
+
+
+def _under(folder: str, path, base: str) -> bool:
+    """Whether ``path`` (a relative one taken from ``base``) is ``folder`` or inside it; an open file
+    descriptor counts as inside."""
+    if isinstance(path, int):
+        return True
+    try:
+        path = os.fsdecode(os.fspath(path))
+    except TypeError:
+        return False
+    full = os.path.realpath(os.path.join(base, path))
+    return full == folder or full.startswith(folder + os.sep)
+
+
+def _install_guard(root: str, lab: str = "") -> None:
+    """The audit hook: writes only inside ``root``; nothing read or imported from the lab's package
+    folder ``lab`` (its ``check/child`` probes, which hold no answer, excepted)."""
     root = os.path.realpath(root)
+    lab = os.path.realpath(lab) if lab else ""
+    own = os.path.dirname(os.path.realpath(__file__))
 
     def inside(path) -> bool:
-        if isinstance(path, int):
-            return True
-        try:
-            path = os.fsdecode(os.fspath(path))
-        except TypeError:
-            return False
-        full = os.path.realpath(os.path.join(root, path))
-        return full == root or full.startswith(root + os.sep)
+        return _under(root, path, root)
+
+    def lab_file(path) -> bool:
+        return bool(lab) and not isinstance(path, int) and _under(lab, path, root) and not _under(own, path, root)
 
     def hook(event, args):
+        if event == "import" and args and isinstance(args[0], str) and args[0].split(".")[0] == _LAB:
+            raise RefusedImport(_NO_LAB)
         if event == "open":
             path, mode, flags = (tuple(args) + (None, None, None))[:3]
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
@@ -132,6 +158,8 @@ def _install_guard(root: str) -> None:
             if writing and path is not None and not inside(path):
                 raise Refused(f"backproplab check: writing outside the working directory is not allowed "
                               f"(open {path!r} for writing)")
+            if path is not None and lab_file(path):
+                raise Refused(_NO_LAB)
         elif event in _PATH_EVENTS:
             for arg in args[:2]:
                 if isinstance(arg, str | bytes | os.PathLike) and not inside(arg):
@@ -238,7 +266,7 @@ def serve(spec: dict, probes) -> int:
     sys.setrecursionlimit(3000)
     sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE
     inputs = probes.load_inputs(spec["inputs"]) if spec.get("inputs") else {}
-    _install_guard(os.getcwd())
+    _install_guard(os.getcwd(), spec.get("lab", ""))
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
     sys.stdout = sys.stderr = capture
     try:
