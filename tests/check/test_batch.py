@@ -44,3 +44,21 @@ def test_batch_of_20_with_two_jobs(tmp_path, capsys):
     assert len(json.loads((tmp_path / "all.json").read_text())) == 20
     printed = capsys.readouterr().out
     assert printed.count("lost:") == 20
+
+
+def test_notebooks_are_read_one_at_a_time_across_jobs(monkeypatch, tmp_path):
+    """CPython 3.11's AST constructor shares its recursion depth between threads: two notebooks parsed at
+    once by ``--jobs 2`` failed now and then with "AST constructor recursion depth mismatch" (gh-106905).
+    Reading a notebook (parse, compile) happens under one lock."""
+    from backproplab.check import assignment as grading
+    from backproplab.check.api import assignments
+    from backproplab.check.templates import init
+
+    held = []
+    radboud = assignments()["radboud-a1"]
+    real = radboud.prepare
+    monkeypatch.setattr(radboud, "prepare", lambda source: held.append(grading._PARSING.locked()) or real(source))
+    init("radboud-a1", tmp_path, solution=True)
+    with grading._prepared(radboud, tmp_path / "radboud_a1.ipynb", []) as (module_file, _, cells):
+        assert module_file.read_text().strip() and cells
+    assert held == [True]

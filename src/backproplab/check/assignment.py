@@ -31,6 +31,11 @@ Judge = Callable[["Context", ProbeOutput], list[Assertion]]
 #: and torch generators after seeding them, which threads grading in parallel would interleave.
 _JUDGING = threading.RLock()
 
+#: Reading a notebook parses and compiles its cells one submission at a time: CPython 3.11 keeps the AST
+#: constructor's recursion depth in state the threads share, so ``check --jobs N`` parsing two notebooks
+#: at once failed now and then with "SystemError: AST constructor recursion depth mismatch" (gh-106905).
+_PARSING = threading.Lock()
+
 
 @dataclass(frozen=True)
 class Item:
@@ -274,7 +279,8 @@ def _prepared(assignment: Assignment, source: Path, messages: list[str]) -> Iter
     if assignment.prepare is None:
         yield source, assignment.filename, None
         return
-    text, found, cells = assignment.prepare(source)
+    with _PARSING:
+        text, found, cells = assignment.prepare(source)
     messages += found
     with tempfile.TemporaryDirectory(prefix="backproplab-notebook-") as tmp:
         module_file = Path(tmp) / f"{assignment.module}.py"
