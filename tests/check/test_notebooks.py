@@ -279,6 +279,90 @@ def test_the_keep_rule_and_its_reasons():
     assert "first, as" in warning and "v, as" in warning and "w, as" in warning
 
 
+DEFINITION_READS_DROPPED = [  # a kept def or class that reads, when it is defined, a name the rule dropped
+    ("radboud-a1", _replace("rad-network", "def make_layer(d0, d1, activation):",
+                            "gain = math.sqrt(2.0)\n\n\ndef make_layer(d0, d1, activation, gain=gain):"),
+     ["1.5b"], "make_layer", "a default value reads `gain`", "`gain = math.sqrt(2.0)`"),
+    ("jku-a7", _replace("jku-ann-relu", "class ANN_relu(nn.Module):",
+                        "hidden = int(1024)\n\n\nclass ANN_relu(nn.Module):\n    width = hidden\n"),
+     ["3.2b"], "ANN_relu", "its class body reads `hidden`", "`hidden = int(1024)`"),
+    ("jku-a7", _replace("jku-train-and-test", "def train_and_test(model, hyperparameters):",
+                        "def train_and_test(model, hyperparameters, loader=train_loader):"),
+     ["3.2c"], "train_and_test", "a default value reads `train_loader`", "fashion_loaders(…)"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment, edit, lost, name, reads, source", DEFINITION_READS_DROPPED,
+                         ids=["default value", "class body", "default value, a course loader"])
+def test_a_definition_that_reads_a_dropped_name_costs_only_its_items(made, tmp_path, assignment, edit, lost, name,
+                                                                      reads, source):
+    """Loading such a def or class would raise NameError and fail the whole module (every item scored 0):
+    the rule drops it, and only the items that use it lose points, told which name it reads and what to do."""
+    result = check(assignment, _variant(made, tmp_path, assignment, edit))
+    failures = [f for it in result.items for f in it.failures()]
+    assert result.lost() == lost, failures
+    assert f"{name} is not defined when grading: the checker did not keep its definition" in failures[0]
+    assert reads in failures[0] and source in failures[0] and "in a cell the checker keeps" in failures[0]
+    if "default value" in reads:
+        assert "or pass it as an argument instead of a default value" in failures[0]
+    assert any(m.startswith(f"{name} (cell ") and "was not kept" in m for m in result.messages), result.messages
+
+
+WHEN_DEFINED = '''import functools
+k = 2
+lr = compute_lr()
+@functools.lru_cache(maxsize=k)
+def ok(x, y=k, *, z=(lambda q=k: q)):
+    return x + y + z()
+@deco(lr)
+def decorated():
+    pass
+def annotated(x: Tensor) -> int:
+    return 1
+class Base(Missing):
+    pass
+class Body:
+    own = k
+    later = own * 2
+    def m(self, v=k):
+        return lr
+class Comp:
+    xs = [i for i in range(k) if i < lr]
+def after(v=Body):
+    s = """a
+b"""
+    return s
+@functools.lru_cache(maxsize=-'a')
+def raises():
+    pass
+'''
+
+
+def test_what_a_definition_reads_when_it_is_defined():
+    """Decorators, default values (a lambda's too), annotations, bases and class bodies run when a def or
+    class is defined, not method bodies; annotations do not under ``from __future__ import annotations``
+    (in any cell: it is hoisted). A definition that fails for another reason costs only its name."""
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", WHEN_DEFINED)])
+    assert made.defined == ["k", "ok", "Body", "after", "raises"]
+    why = {m.split(" ")[0]: m for m in made.messages if "was not kept" in m}
+    assert set(why) == {"decorated", "annotated", "Base", "Comp"}, made.messages
+    assert "a decorator reads `lr`, which the checker did not keep (`lr = compute_lr()` (cell 1 (id a))" in \
+        why["decorated"]
+    assert "an annotation reads `Tensor`, which no statement kept before it defines" in why["annotated"]
+    assert "a base class reads `Missing`" in why["Base"] and "its class body reads `lr`" in why["Comp"]
+    assert "instead of a default value" not in why["Base"]
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)  # the module loads
+    assert namespace["ok"](1) == 5 and namespace["Body"].later == 4 and namespace["after"]() == "a\nb"
+    assert "raises" not in namespace and "TypeError" in namespace["__backproplab_failed__"]["raises"]
+    assert "decorated" in namespace["__backproplab_dropped__"]
+    lazy = extract([Cell("a", "code", WHEN_DEFINED), Cell("b", "code", "from __future__ import annotations")])
+    assert lazy.defined == ["k", "ok", "annotated", "Body", "after", "raises"]
+
+
 def test_a_failing_kept_value_costs_only_its_names():
     from backproplab.check.notebook import Cell
 
