@@ -68,6 +68,7 @@ def test_solution_full_marks(made, assignment, points):
     assert result.manual  # the written items, with their reference answers, for the marker
 
 
+EPOCH_RETURN = "return loss_sum / len(x_train), correct / len(x_train)"
 MISTAKES = [
     ("jku-a7", _replace("jku-ann-relu", "torch.relu(self.fc2(x))", "torch.sigmoid(self.fc2(x))"), ["3.2b"],
      "seeded outputs"),
@@ -85,6 +86,10 @@ MISTAKES = [
      ["1.3f,g"], "0·log 0"),
     ("radboud-a1", _replace("rad-network", "return z.squeeze(-1) if z.shape[-1] == 1 else z", "return z"),
      ["1.5a"], "squeeze"),
+    ("radboud-a1", _replace("rad-training", EPOCH_RETURN, "return float(loss.detach()), correct / len(x_train)"),
+     ["1.6"], "expected either reading of the contract within 1e-6: the mean over the epoch's batches as they were "
+              "trained (2.722184, 0.500000), or the loss and accuracy on the training set after the epoch (1.017677, "
+              "0.750000)"),  # the last batch's loss: neither reading
 ]
 
 
@@ -134,6 +139,18 @@ def test_other_correct_forms_get_full_marks(made, tmp_path, assignment, edit):
     its caller, gradients cleared to None: all within the contract."""
     result = check(assignment, _variant(made, tmp_path, assignment, edit))
     assert result.lost() == [], [f for it in result.items for f in it.failures()]
+
+
+def test_train_epoch_may_return_the_metrics_after_the_epoch(made, tmp_path):
+    """CONTRACTS.md's "returns mean loss and accuracy" also reads as the loss and accuracy on the training set
+    after the epoch (a reviewer's variant lost 2.12 points for it): full marks, with a note naming the reading."""
+    edit = _replace("rad-training", EPOCH_RETURN, "return evaluate(params, x_train, y_train)")
+    result = check("radboud-a1", _variant(made, tmp_path, "radboud-a1", edit), items=["1.6"])
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+    [note] = result.items[0].notes()
+    assert "recognised as the loss and accuracy on the whole training set after the epoch, (1.017677, 0.750000)" \
+        in note and "the mean over the epoch's batches as they were trained, (2.722184, 0.500000)" in note
+    assert check("radboud-a1", made / "solution" / FILES["radboud-a1"], items=["1.6"]).items[0].notes() == []
 
 
 def _edits(*edits):
