@@ -68,6 +68,7 @@ def test_solution_full_marks(made, assignment, points):
     assert result.manual  # the written items, with their reference answers, for the marker
 
 
+EPOCH_RETURN = "return loss_sum / len(x_train), correct / len(x_train)"
 MISTAKES = [
     ("jku-a7", _replace("jku-ann-relu", "torch.relu(self.fc2(x))", "torch.sigmoid(self.fc2(x))"), ["3.2b"],
      "seeded outputs"),
@@ -85,6 +86,10 @@ MISTAKES = [
      ["1.3f,g"], "0·log 0"),
     ("radboud-a1", _replace("rad-network", "return z.squeeze(-1) if z.shape[-1] == 1 else z", "return z"),
      ["1.5a"], "squeeze"),
+    ("radboud-a1", _replace("rad-training", EPOCH_RETURN, "return float(loss.detach()), correct / len(x_train)"),
+     ["1.6"], "expected either reading of the contract within 1e-6: the mean over the epoch's batches as they were "
+              "trained (2.722184, 0.500000), or the loss and accuracy on the training set after the epoch (1.017677, "
+              "0.750000)"),  # the last batch's loss: neither reading
 ]
 
 
@@ -134,6 +139,18 @@ def test_other_correct_forms_get_full_marks(made, tmp_path, assignment, edit):
     its caller, gradients cleared to None: all within the contract."""
     result = check(assignment, _variant(made, tmp_path, assignment, edit))
     assert result.lost() == [], [f for it in result.items for f in it.failures()]
+
+
+def test_train_epoch_may_return_the_metrics_after_the_epoch(made, tmp_path):
+    """CONTRACTS.md's "returns mean loss and accuracy" also reads as the loss and accuracy on the training set
+    after the epoch (a reviewer's variant lost 2.12 points for it): full marks, with a note naming the reading."""
+    edit = _replace("rad-training", EPOCH_RETURN, "return evaluate(params, x_train, y_train)")
+    result = check("radboud-a1", _variant(made, tmp_path, "radboud-a1", edit), items=["1.6"])
+    assert result.lost() == [], [f for it in result.items for f in it.failures()]
+    [note] = result.items[0].notes()
+    assert "recognised as the loss and accuracy on the whole training set after the epoch, (1.017677, 0.750000)" \
+        in note and "the mean over the epoch's batches as they were trained, (2.722184, 0.500000)" in note
+    assert check("radboud-a1", made / "solution" / FILES["radboud-a1"], items=["1.6"]).items[0].notes() == []
 
 
 def _edits(*edits):
@@ -277,6 +294,90 @@ def test_the_keep_rule_and_its_reasons():
     assert "its value is not one the rule keeps" in dropped["first"]
     warning = next(m for m in made.messages if "not defined when grading" in m)
     assert "first, as" in warning and "v, as" in warning and "w, as" in warning
+
+
+DEFINITION_READS_DROPPED = [  # a kept def or class that reads, when it is defined, a name the rule dropped
+    ("radboud-a1", _replace("rad-network", "def make_layer(d0, d1, activation):",
+                            "gain = math.sqrt(2.0)\n\n\ndef make_layer(d0, d1, activation, gain=gain):"),
+     ["1.5b"], "make_layer", "a default value reads `gain`", "`gain = math.sqrt(2.0)`"),
+    ("jku-a7", _replace("jku-ann-relu", "class ANN_relu(nn.Module):",
+                        "hidden = int(1024)\n\n\nclass ANN_relu(nn.Module):\n    width = hidden\n"),
+     ["3.2b"], "ANN_relu", "its class body reads `hidden`", "`hidden = int(1024)`"),
+    ("jku-a7", _replace("jku-train-and-test", "def train_and_test(model, hyperparameters):",
+                        "def train_and_test(model, hyperparameters, loader=train_loader):"),
+     ["3.2c"], "train_and_test", "a default value reads `train_loader`", "fashion_loaders(…)"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment, edit, lost, name, reads, source", DEFINITION_READS_DROPPED,
+                         ids=["default value", "class body", "default value, a course loader"])
+def test_a_definition_that_reads_a_dropped_name_costs_only_its_items(made, tmp_path, assignment, edit, lost, name,
+                                                                      reads, source):
+    """Loading such a def or class would raise NameError and fail the whole module (every item scored 0):
+    the rule drops it, and only the items that use it lose points, told which name it reads and what to do."""
+    result = check(assignment, _variant(made, tmp_path, assignment, edit))
+    failures = [f for it in result.items for f in it.failures()]
+    assert result.lost() == lost, failures
+    assert f"{name} is not defined when grading: the checker did not keep its definition" in failures[0]
+    assert reads in failures[0] and source in failures[0] and "in a cell the checker keeps" in failures[0]
+    if "default value" in reads:
+        assert "or pass it as an argument instead of a default value" in failures[0]
+    assert any(m.startswith(f"{name} (cell ") and "was not kept" in m for m in result.messages), result.messages
+
+
+WHEN_DEFINED = '''import functools
+k = 2
+lr = compute_lr()
+@functools.lru_cache(maxsize=k)
+def ok(x, y=k, *, z=(lambda q=k: q)):
+    return x + y + z()
+@deco(lr)
+def decorated():
+    pass
+def annotated(x: Tensor) -> int:
+    return 1
+class Base(Missing):
+    pass
+class Body:
+    own = k
+    later = own * 2
+    def m(self, v=k):
+        return lr
+class Comp:
+    xs = [i for i in range(k) if i < lr]
+def after(v=Body):
+    s = """a
+b"""
+    return s
+@functools.lru_cache(maxsize=-'a')
+def raises():
+    pass
+'''
+
+
+def test_what_a_definition_reads_when_it_is_defined():
+    """Decorators, default values (a lambda's too), annotations, bases and class bodies run when a def or
+    class is defined, not method bodies; annotations do not under ``from __future__ import annotations``
+    (in any cell: it is hoisted). A definition that fails for another reason costs only its name."""
+    from backproplab.check.notebook import Cell
+
+    made = extract([Cell("a", "code", WHEN_DEFINED)])
+    assert made.defined == ["k", "ok", "Body", "after", "raises"]
+    why = {m.split(" ")[0]: m for m in made.messages if "was not kept" in m}
+    assert set(why) == {"decorated", "annotated", "Base", "Comp"}, made.messages
+    assert "a decorator reads `lr`, which the checker did not keep (`lr = compute_lr()` (cell 1 (id a))" in \
+        why["decorated"]
+    assert "an annotation reads `Tensor`, which no statement kept before it defines" in why["annotated"]
+    assert "a base class reads `Missing`" in why["Base"] and "its class body reads `lr`" in why["Comp"]
+    assert "instead of a default value" not in why["Base"]
+    namespace: dict = {}
+    exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)  # the module loads
+    assert namespace["ok"](1) == 5 and namespace["Body"].later == 4 and namespace["after"]() == "a\nb"
+    assert "raises" not in namespace and "TypeError" in namespace["__backproplab_failed__"]["raises"]
+    assert "decorated" in namespace["__backproplab_dropped__"]
+    lazy = extract([Cell("a", "code", WHEN_DEFINED), Cell("b", "code", "from __future__ import annotations")])
+    assert lazy.defined == ["k", "ok", "annotated", "Body", "after", "raises"]
 
 
 def test_a_failing_kept_value_costs_only_its_names():

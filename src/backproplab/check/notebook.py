@@ -5,7 +5,9 @@ top-level statements that *define* something — ``import``/``from … import`` 
 package the grader lacks, e.g. torchvision, costs nothing until used), ``def``, ``class``, and
 assignments of side-effect-free values: literals, names and attribute chains of what is defined,
 lambdas, operators on those, never a call (:mod:`backproplab.check.notebook_rule`; a non-literal one
-is wrapped too, its failure noted in ``__backproplab_failed__``). Everything else at the top level of a
+is wrapped too, its failure noted in ``__backproplab_failed__``; so is every ``def`` and ``class``, and one
+whose decorators, defaults, annotations, bases or class body read a name no kept statement defines is
+dropped, its reason noted). Everything else at the top level of a
 cell — calls (loading data, ``train_and_test(...)``, plotting), loops, ``raise``, IPython magics and
 shell lines — is skipped, so no cell downloads data or trains for minutes. ``from __future__``
 imports go to the top of the module (each feature once); a cell whose kept statements do not compile
@@ -33,6 +35,10 @@ MAX_NOTEBOOK_BYTES = 20_000_000
 #: A ``.py`` export's cell marker line (``# %%``, ``# In[3]:``); :mod:`backproplab.check.locate` uses it too.
 EXPORT_MARKER = r"^# (?:%%|In\[[ 0-9]*\]:)"
 _MARKER = re.compile(EXPORT_MARKER)
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+#: Names a module has when it is loaded, besides the builtins.
+_MODULE_NAMES = frozenset({"__file__", "__builtins__", "__cached__", "__backproplab_failed__",
+                           "__backproplab_dropped__"})
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,25 @@ def _guarded(stmt: ast.stmt, label: str) -> str:
             "type(__backproplab_error).__name__ + ': ' + str(__backproplab_error)[:200]))")
 
 
+def _guarded_definition(stmt: ast.stmt, text: str, label: str) -> str:
+    """A kept ``def`` or ``class`` (code runs when it is defined: a decorator, a default value, a class body),
+    wrapped so that its failure leaves only its name undefined, with the reason kept in
+    ``__backproplab_failed__``, instead of failing the whole module. The source is indented as it is, unless
+    that would change it (a string over several lines); then the statement is written out by :mod:`ast`."""
+    body = "\n".join("    " + line if line.strip() else line for line in _statement(stmt, text).splitlines())
+    made = (f"try:\n{body}\nexcept Exception as __backproplab_error:\n"
+            f"    __backproplab_failed__.update(dict.fromkeys({defines(stmt)!r}, {label!r} + ': ' + "
+            "type(__backproplab_error).__name__ + ': ' + str(__backproplab_error)[:200]))")
+    try:
+        wrapper = ast.parse(made).body[0]
+    except SyntaxError:
+        wrapper = ast.parse(made.replace(body, "    pass", 1)).body[0]
+    if ast.dump(wrapper.body[0]) == ast.dump(stmt):
+        return made
+    wrapper.body = [stmt]
+    return ast.unparse(wrapper)
+
+
 def _read_globally(source: str) -> set[str]:
     """The global names the functions, lambdas and classes of ``source`` read (not their parameters or locals)."""
     import symtable
@@ -191,33 +216,58 @@ class _Module:
     futures: set[str] = field(default_factory=set)
     skipped: list[str] = field(default_factory=list)
     dropped: dict[str, str] = field(default_factory=dict)
+    lazy: bool = False  # annotations are not evaluated (``from __future__ import annotations``, any cell)
 
     def add(self, tree: ast.Module, text: str, n: int, label: str) -> None:
         """The kept statements of one parsed cell (the rule of :mod:`backproplab.check.notebook_rule`)."""
-        known, kept, dropped = set(self.known), [], {}
+        known, kept, dropped, unkept = set(self.known), [], {}, []
         for stmt in tree.body:
-            if rule.kept(stmt, known):
-                kept.append(stmt)
-                known.update(rule.defines(stmt))
-            else:
+            if not rule.kept(stmt, known):
                 why = f"`{_first_line(stmt, text)}` ({label}): {rule.why_dropped(stmt, known)}"
                 dropped.update(dict.fromkeys(rule.binds(stmt), why))
+            elif unread := self.unreadable(stmt, known, dropped):
+                dropped.update(dict.fromkeys(rule.defines(stmt), f"`{_first_line(stmt, text)}` ({label}): {unread}"))
+                unkept.append(f"{', '.join(rule.defines(stmt))} ({label}) was not kept: {unread}")
+            else:
+                kept.append(stmt)
+                known.update(rule.defines(stmt))
         err = _compile_error(kept, self.futures)
         if err is not None:
             self.messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
                                  "could be graded")
             return
         self.known, self.dropped = known, {**self.dropped, **dropped}
-        if len(kept) < len(tree.body):
+        self.messages += unkept
+        if len(kept) + len(unkept) < len(tree.body):
             self.skipped.append(str(n))
         self.futures |= {a.name for s in kept if _is_future(s) for a in s.names}
         kept = [s for s in kept if not _is_future(s)]
         if kept:
             self.parts.append(f"# --- {label}")
             self.parts += [_guarded(s, label) if isinstance(s, ast.Assign | ast.AnnAssign) and not rule.literal(s.value)
+                           else _guarded_definition(s, text, label) if isinstance(s, _DEFINITIONS)
                            else _statement(s, text) for s in kept]
             self.defined += [name for s in kept if not isinstance(s, ast.Import | ast.ImportFrom)
                              for name in rule.defines(s)]
+
+    def unreadable(self, stmt: ast.stmt, known: set[str], dropped: dict[str, str]) -> str:
+        """Why defining ``stmt`` (a kept ``def`` or ``class``) would fail: the names its decorators, default
+        values, annotations, bases or class body read that no kept statement before it defines, each with
+        the part that reads it and the statement the rule dropped; '' when there are none."""
+        reads = rule.definition_reads(stmt, self.lazy)
+        unset = {name: part for name, part in reads.items() if name not in known and name not in rule.BUILTINS
+                 and name not in _MODULE_NAMES}
+        if not unset:
+            return ""
+        dropped = {**self.dropped, **dropped}
+        said = [f"{part} reads `{name}`, which " + (f"the checker did not keep ({dropped[name].replace(rule.NO_CALLS, '')})" if name in dropped
+                                                     else "no statement kept before it defines")
+                for name, part in list(unset.items())[:3]]
+        names, it = ", ".join(f"`{name}`" for name in unset), "it" if len(unset) == 1 else "them"
+        argument = f", or pass {it} as an argument instead of a default value" \
+            if "a default value" in unset.values() else ""
+        return (f"{'; '.join(said)}. Defining it would fail when the notebook is loaded: define {names} in a cell "
+                f"the checker keeps (at the top level, without calls){argument}")
 
 
 def _first_line(stmt: ast.stmt, text: str) -> str:
@@ -226,29 +276,39 @@ def _first_line(stmt: ast.stmt, text: str) -> str:
     return line if len(line) <= 60 else line[:59] + "…"
 
 
-def extract(cells: list[Cell], supplied: tuple[str, ...] = ()) -> Extracted:
-    """The module of the kept statements (see the module's docstring), cell by cell, with messages
-    naming the cells that could not be parsed, those whose top-level code was skipped, and the names
-    the notebook's functions read that only a skipped statement assigns (less ``supplied``, the names
-    the checker gives the module itself, e.g. Radboud's ``w`` and ``b``). ``from __future__`` imports
-    are hoisted to the top of the module (each feature once): they must come first."""
-    made = _Module()
+def _parse(cells: list[Cell]) -> list[tuple[int, str, str, ast.Module | str]]:
+    """Each code cell's number, label, cleaned text and syntax tree (or what stops it from being parsed)."""
+    parsed: list[tuple[int, str, str, ast.Module | str]] = []
     for n, cell in enumerate(cells, start=1):
         if cell.kind != "code":
             continue
         label = f"cell {n}" + (f" (id {cell.id})" if cell.id else "")
         text = _clean(cell.source)
         try:
-            tree = ast.parse(text)
+            parsed.append((n, label, text, ast.parse(text)))
         except SyntaxError as err:
-            made.messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
-                                 "could be graded")
-            continue
+            parsed.append((n, label, text, f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it "
+                                           "defines could be graded"))
         except (ValueError, RecursionError, MemoryError) as err:  # null bytes, absurd nesting
-            made.messages.append(f"{label} could not be parsed ({type(err).__name__}); nothing it defines could "
-                                 "be graded")
-            continue
-        made.add(tree, text, n, label)
+            parsed.append((n, label, text, f"{label} could not be parsed ({type(err).__name__}); nothing it defines "
+                                           "could be graded"))
+    return parsed
+
+
+def extract(cells: list[Cell], supplied: tuple[str, ...] = ()) -> Extracted:
+    """The module of the kept statements (see the module's docstring), cell by cell, with messages
+    naming the cells that could not be parsed, those whose top-level code was skipped, and the names
+    the notebook's functions read that only a skipped statement assigns (less ``supplied``, the names
+    the checker gives the module itself, e.g. Radboud's ``w`` and ``b``). ``from __future__`` imports
+    are hoisted to the top of the module (each feature once): they must come first."""
+    parsed = _parse(cells)
+    made = _Module(lazy=any(_is_future(s) and any(a.name == "annotations" for a in s.names)
+                            for _, _, _, tree in parsed if isinstance(tree, ast.Module) for s in tree.body))
+    for n, label, text, tree in parsed:
+        if isinstance(tree, str):
+            made.messages.append(tree)
+        else:
+            made.add(tree, text, n, label)
     messages = made.messages
     if made.skipped:
         messages.append(f"top-level code that defines nothing (data loading, training runs, plots) was not run "

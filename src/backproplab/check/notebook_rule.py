@@ -18,6 +18,12 @@ Kept (docs/checking.md, "Notebooks: what runs"), in the order of the cells:
 Never a call (``bool(1)``, ``torch.randn(4)``: a call may load data or train a network), a
 subscript, a comprehension or an f-string. :func:`why_dropped` says, for a statement the rule
 drops, which part of the rule dropped it; the checker tells the student so.
+
+A ``def`` or ``class`` runs code when it is defined: its decorators, default values, annotations (unless
+``from __future__ import annotations`` makes them strings), a class's bases and keywords and the
+statements of its body. :func:`definition_reads` names what that code reads; the checker drops a
+definition that reads a name no kept statement before it defines (``def train(model, lr=lr)`` after a
+dropped ``lr = compute_lr()``): loading it would fail, and with it the whole module.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import ast
 import builtins
 
 BUILTINS = frozenset(dir(builtins))
+#: How :func:`why_dropped` ends the reason for a call (left out where a reason is quoted in another).
+NO_CALLS = ", and no call at the top level of a cell is run (a call may load data or train a network)"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp,
            ast.DictComp, ast.GeneratorExp)
 _BLOCKS = {ast.For: "for", ast.AsyncFor: "async for", ast.While: "while", ast.If: "if", ast.With: "with",
@@ -141,6 +149,63 @@ def binds(stmt: ast.stmt) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _merge(reads: dict[str, str], more: dict[str, str]) -> None:
+    for name, part in more.items():
+        reads.setdefault(name, part)
+
+
+def _evaluated(node: ast.AST, part: str, lazy: bool) -> dict[str, str]:
+    """The names ``node`` reads when it runs, not in the bodies of what it defines (each -> ``part``)."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return definition_reads(node, lazy)
+    reads: dict[str, str] = {}
+    if isinstance(node, ast.Lambda):
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            _merge(reads, _evaluated(default, part, lazy) if default is not None else {})
+    elif isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+        bound = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+        for sub in ast.walk(node):  # a comprehension runs at once (in a scope of its own)
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in bound:
+                reads.setdefault(sub.id, part)
+    else:
+        for sub in _outside_scopes(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load):
+                reads.setdefault(sub.id, part)
+            elif sub is not node and isinstance(sub, _SCOPES):
+                _merge(reads, _evaluated(sub, part, lazy))
+    return reads
+
+
+def _annotations(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.expr]:
+    a = fn.args
+    args = [*a.posonlyargs, *a.args, *a.kwonlyargs, *(x for x in (a.vararg, a.kwarg) if x is not None)]
+    return [x.annotation for x in args if x.annotation is not None] + ([fn.returns] if fn.returns else [])
+
+
+def definition_reads(stmt: ast.stmt, lazy: bool = False) -> dict[str, str]:
+    """The names a ``def`` or ``class`` reads when it is *defined* (not when it is called), each with the
+    part that reads it first ("a decorator", "a default value", "an annotation", "a base class", "its
+    class body"); ``lazy``: annotations are not evaluated (``from __future__ import annotations``). A
+    class body's own names are left out. Empty for any other statement."""
+    parts: list[tuple[ast.AST, str]] = []
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        parts += [(d, "a decorator") for d in stmt.decorator_list]
+        parts += [(d, "a default value") for d in [*stmt.args.defaults, *stmt.args.kw_defaults] if d is not None]
+        parts += [] if lazy else [(a, "an annotation") for a in _annotations(stmt)]
+    elif isinstance(stmt, ast.ClassDef):
+        parts += [(d, "a decorator") for d in stmt.decorator_list]
+        parts += [(b, "a base class") for b in [*stmt.bases, *(k.value for k in stmt.keywords)]]
+        body = [s.value if lazy and isinstance(s, ast.AnnAssign) else s for s in stmt.body]
+        parts += [(s, "its class body") for s in body if s is not None]
+    reads: dict[str, str] = {}
+    for node, part in parts:
+        _merge(reads, _evaluated(node, part, lazy))
+    if isinstance(stmt, ast.ClassDef):
+        own = {name for s in stmt.body for name in binds(s)}
+        reads = {name: part for name, part in reads.items() if name not in own}
+    return reads
+
+
 def why_dropped(stmt: ast.stmt, known: set[str]) -> str:
     """Which part of the rule dropped ``stmt`` (a statement :func:`kept` refuses), in words."""
     block = next((word for kind, word in _BLOCKS.items() if isinstance(stmt, kind)), None)
@@ -157,8 +222,7 @@ def why_dropped(stmt: ast.stmt, known: set[str]) -> str:
     nodes = list(_outside_scopes(stmt.value))
     call = next((n for n in nodes if isinstance(n, ast.Call)), None)
     if call is not None:
-        return (f"its value calls {_short(call.func)}(…), and no call at the top level of a cell is run "
-                "(a call may load data or train a network)")
+        return f"its value calls {_short(call.func)}(…){NO_CALLS}"
     unknown = [n.id for n in nodes if isinstance(n, ast.Name) and n.id not in known and n.id not in BUILTINS]
     if unknown:
         return f"its value uses {', '.join(dict.fromkeys(unknown))}, which no statement kept before it defines"

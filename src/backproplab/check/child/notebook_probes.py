@@ -41,6 +41,8 @@ def missing(mod, name: str) -> str:
     if failed:
         return f"{name} is not defined when grading: its definition raised in {failed}"
     dropped = (getattr(mod, "__backproplab_dropped__", None) or {}).get(name)
+    if dropped and dropped.startswith(("`def ", "`async def ", "`class ")):
+        return f"{name} is not defined when grading: the checker did not keep its definition {dropped}"
     if dropped:
         return (f"{name} is not defined when grading: the checker keeps only definitions at the top level of a "
                 f"cell, and it did not keep {dropped}")
@@ -63,7 +65,7 @@ def attempt(out: dict, key: str, fn) -> None:
     except NotImplementedError:
         out[f"error.{key}"] = "not implemented (it still raises NotImplementedError)"
     except Exception as err:  # noqa: BLE001 - the student's code may raise anything
-        out[f"error.{key}"] = f"raised {type(err).__name__}: {str(err)[:400]}"
+        out[f"error.{key}"] = f"raised {type(err).__name__}: {str(err)[:1000]}"  # a dropped definition's reason
 
 
 def _np(value) -> np.ndarray:
