@@ -238,6 +238,11 @@ def lesson_kwargs(run: Callable[..., object], args: argparse.Namespace) -> dict[
 
 def _cmd_lesson(args: argparse.Namespace) -> int:
     lesson = args.lesson
+    early = getattr(lesson, "early_output", None)  # e.g. backprop --print-example: text instead of a run
+    text = early(vars(args)) if early is not None else None
+    if text is not None:
+        print(text, end="")
+        return 0
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after
     with run_threads(args.threads), progress_mode("on"):  # a bar on a terminal, one line per epoch in a log
