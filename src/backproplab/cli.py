@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from backproplab import __version__, lessons
-from backproplab.checks import check_seed
+from backproplab.checks import check_seed, int_from_to
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError
 from backproplab.files import atomic_write_text, check_writable_dir
@@ -47,6 +47,11 @@ CLI_ONLY = ("command", "lesson", "threads")
 
 MAX_THREADS = 1024
 """The largest ``--threads`` accepted (more is a typo, not a machine)."""
+
+
+MAX_BENCH_ROUNDS = 10
+"""The most ``bench --rounds``: each round repeats every workload (about 3 minutes on 2 CPU cores)."""
+_ROUNDS_WHY = "each round takes about 3 minutes on 2 CPU cores; more would run for hours"
 
 
 def _threads(text: str) -> int:
@@ -145,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
     bench.add_argument("--threads", type=int, default=1, help="BLAS and torch threads for both sides (default 1)")
-    bench.add_argument("--rounds", type=int, default=1, help="timings per side; the median is shown (default 1)")
+    bench.add_argument("--rounds", type=int_from_to(1, MAX_BENCH_ROUNDS, _ROUNDS_WHY), default=1, metavar="N",
+                       help=f"timings per side, 1 to {MAX_BENCH_ROUNDS} ({_ROUNDS_WHY}); the median is shown "
+                            "(default 1)")
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
     _add_check(sub)

@@ -218,6 +218,21 @@ def test_cli_bad_expression_is_one_line_exit_2(capsys):
     assert err.count("\n") == 1 and "unknown name 'import_os'" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("steps", ["100001", "1000000000", "0", "-5", "ten"])
+def test_cli_steps_out_of_range_is_a_usage_error_naming_the_maximum(steps, capsys):
+    """--steps is checked at the door (argparse, before any work), and --help states the bound."""
+    with pytest.raises(SystemExit) as info:
+        main(["gradient-descent", "--steps", steps])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"argument --steps: expected an integer from 1 to {gd.MAX_STEPS} (more is a typo" in err
+    assert f"got '{steps}'" in err
+    with pytest.raises(SystemExit):
+        main(["gradient-descent", "--help"])
+    assert f"--steps N number of steps of your run, 1 to {gd.MAX_STEPS} (" in " ".join(capsys.readouterr().out.split())
+
+
 def test_cli_runs_with_options(capsys, tmp_path):
     code = main(["gradient-descent", "--quick", "--eta", "0.15", "--steps", "20", "--start", "3", "2",
                  "--out", str(tmp_path)])
