@@ -347,7 +347,8 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
     seed : int
         Seed of the random points where gradients are checked.
     out : path, optional
-        Directory to write ``gradient_descent.md`` into.
+        Directory to write ``gradient_descent.md`` (the page; a long run's first and last steps) and
+        ``gradient_descent_path.csv`` (every step of your run) into.
     expr : str, optional
         A function of x and y (safe parser); default the course's f.
     start, eta, decay, steps :
@@ -390,8 +391,7 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
                   stationary_points=[_point_row(p) for p in stationary["points"]])
     page_text = words.markdown(f, start, eta, decay, steps, findings)
     if out is not None:
-        atomic_write_text(Path(out) / "gradient_descent.md",
-                          f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
+        _write_out(Path(out), page_text, user_rows)
     return LessonResult(
         name=NAME, title=TITLE,
         params={"expr": f.text, "start": list(start), "eta": eta, "decay": decay, "steps": steps,
@@ -401,6 +401,14 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
                  "gd_values": plot_values(f, paths, minimum, TARGET if is_course else None)},
         text={"print_summary": words.summary(f, start, eta, decay, steps, user_rows, findings),
               "gradient_descent": page_text, **words.captions(is_course)})
+
+
+def _write_out(out: Path, page_text: str, user_rows: list[dict[str, Any]]) -> None:
+    """``gradient_descent.md`` (the page and your run's table: a long run's first and last steps) and
+    ``gradient_descent_path.csv`` (every step of your run)."""
+    atomic_write_text(out / "gradient_descent.md",
+                      f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
+    atomic_write_text(out / words.PATH_CSV, words.path_csv(user_rows))
 
 
 def _course_grid_claims(f: Expression, rows: list[dict[str, Any]], reached: list[dict[str, Any]],
