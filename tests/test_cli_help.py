@@ -55,3 +55,26 @@ def test_ctrl_c_while_the_lessons_load_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "build_parser", interrupted)
     assert cli.main(["conv", "--size", "28"]) == 130
     assert capsys.readouterr().err == "backproplab: interrupted\n"
+
+
+def test_a_missing_command_is_a_usage_error_listing_the_commands(capsys):
+    """A bare 'backproplab' printed the whole help on stdout with status 0; a missing command is a usage
+    error: the short usage and every command on stderr, status 2. 'backproplab --help' stays 0 on stdout."""
+    from backproplab.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[0].startswith("usage: backproplab ") and lines[1] == "backproplab: error: missing COMMAND, one of:"
+    listed = [line.split()[0] for line in lines[2:-1]]
+    assert listed == ["data", "reproduce", "bench", "check", *registry()]
+    assert "  backprop          Backpropagation traced by hand" in captured.err
+    assert lines[-1].startswith("(see 'backproplab COMMAND --help'")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.startswith("usage: backproplab ") and "gradient-descent" in captured.out

@@ -2,7 +2,9 @@
 
 Every lesson in :mod:`backproplab.lessons` becomes a subcommand. User errors (bad arguments,
 bad files, missing data) print one line on stderr and exit with status 2 (1 for missing data);
-they never show a traceback.
+they never show a traceback. A missing command (a bare ``backproplab``) is a usage error too: the
+short usage and the list of commands on stderr, status 2; ``backproplab --help`` prints the whole
+help on stdout, status 0.
 """
 
 from __future__ import annotations
@@ -298,6 +300,16 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return parser
 
 
+def _missing_command(parser: argparse.ArgumentParser) -> str:
+    """What a bare ``backproplab`` prints on stderr: the short usage, the error, and the commands."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))._choices_actions
+    width = max(len(c.dest) for c in commands) + 2
+    lines = [parser.format_usage().rstrip(), f"{parser.prog}: error: missing COMMAND, one of:"]
+    lines += [f"  {c.dest:<{width}}{c.help}" for c in commands]
+    lines.append(f"(see '{parser.prog} COMMAND --help' for a command's options, '{parser.prog} --help' for all)")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backproplab`` console script; returns the exit status."""
     try:  # building the parser imports every lesson (and torch): seconds a Ctrl-C may fall into
@@ -308,9 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # name the subcommand whose --help lists what it takes, not the top level's
         _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # a usage error, as argparse's for a missing required argument
+        parser.exit(2, _missing_command(parser))
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
