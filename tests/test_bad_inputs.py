@@ -301,7 +301,7 @@ CLI_CASES = [
     pytest.param(["backprop", "{tmp}/nul.yaml"], ["name: control character", r"'\x00'"], id="backprop-nul-name"),
     pytest.param(["backprop", "--out", "{tmp}/bad.yaml"], ["out must be a directory", "bad.yaml", "is a file"], id="backprop-out-file"),
     pytest.param(["fashion", "--model", "resnet"], ["--model", "'cnn'", "resnet"], id="fashion-model"),
-    pytest.param(["fashion", "--epochs", "0"], ["epochs", "positive integer", "0"], id="fashion-epochs"),
+    pytest.param(["fashion", "--epochs", "0"], ["--epochs", "integer from 1 to 100", "0"], id="fashion-epochs"),
     pytest.param(["activations", "--seed", "-1"], ["seed", ">= 0", "-1"], id="activations-seed"),
     pytest.param(["conv", "--quick", "--seed", "-2"], ["seed", ">= 0", "-2"], id="conv-seed"),
     pytest.param(["activations", "--big-lr", "-1"], ["big_lr", "> 0", "-1"], id="activations-lr"),

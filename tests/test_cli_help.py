@@ -68,3 +68,26 @@ def test_building_the_parser_loads_no_heavy_library():
             "print(sorted(m for m in ('torch', 'sklearn', 'scipy', 'matplotlib.pyplot') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_missing_command_is_a_usage_error_listing_the_commands(capsys):
+    """A bare 'backproplab' printed the whole help on stdout with status 0; a missing command is a usage
+    error: the short usage and every command on stderr, status 2. 'backproplab --help' stays 0 on stdout."""
+    from backproplab.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main([])
+    assert exit_.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert lines[0].startswith("usage: backproplab ") and lines[1] == "backproplab: error: missing COMMAND, one of:"
+    listed = [line.split()[0] for line in lines[2:-1]]
+    assert listed == ["data", "reproduce", "bench", "check", *registry()]
+    assert "  backprop          Backpropagation traced by hand" in captured.err
+    assert lines[-1].startswith("(see 'backproplab COMMAND --help'")
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out.startswith("usage: backproplab ") and "gradient-descent" in captured.out

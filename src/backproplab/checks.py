@@ -3,12 +3,16 @@
 Every seed (the CLI's ``--seed``, each lesson's ``run``, ``reproduce``, ``torchnn.fit``,
 ``NumpyANN``) goes through :func:`check_seed`, and every "a positive integer" argument of the
 torch side through :func:`positive_int`, so they accept the same values (Python and NumPy
-integers, never ``bool``) and refuse the rest with the same words, naming the argument.
+integers, never ``bool``) and refuse the rest with the same words, naming the argument. A CLI
+count whose size sets the run time (epochs, steps, rounds) is bounded at the door by
+:func:`int_from_to`, so one typo cannot start a run of hours.
 """
 
 from __future__ import annotations
 
+import argparse
 import numbers
+from collections.abc import Callable
 
 from backproplab.errors import InputError
 
@@ -28,6 +32,27 @@ def positive_int(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {short_repr(value)}")
     return int(value)
+
+
+def int_from_to(low: int, high: int, why: str) -> Callable[[str], int]:
+    """An argparse ``type``: the option's text as an int in ``[low, high]``.
+
+    Anything else is a usage error that argparse prefixes with the option's name, e.g.
+    ``argument --epochs: expected an integer from 1 to 100 (<why>), got '1000000'``; ``why`` says
+    where the maximum comes from.
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high} ({why}), "
+                                             f"got {short_repr(text)}")
+        return value
+
+    parse.__name__ = f"integer from {low} to {high}"  # argparse's words for a failed conversion
+    return parse
 
 
 def short_repr(value: object, limit: int = 60) -> str:

@@ -2,7 +2,9 @@
 
 Every lesson in :mod:`backproplab.lessons` becomes a subcommand. User errors (bad arguments,
 bad files, missing data) print one line on stderr and exit with status 2 (1 for missing data);
-they never show a traceback.
+they never show a traceback. A missing command (a bare ``backproplab``) is a usage error too: the
+short usage and the list of commands on stderr, status 2; ``backproplab --help`` prints the whole
+help on stdout, status 0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from backproplab import __version__, lessons
-from backproplab.checks import check_seed
+from backproplab.checks import check_seed, int_from_to
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError
 from backproplab.files import atomic_write_text, check_writable_dir
@@ -47,6 +49,11 @@ CLI_ONLY = ("command", "lesson", "threads")
 
 MAX_THREADS = 1024
 """The largest ``--threads`` accepted (more is a typo, not a machine)."""
+
+
+MAX_BENCH_ROUNDS = 10
+"""The most ``bench --rounds``: each round repeats every workload (about 3 minutes on 2 CPU cores)."""
+_ROUNDS_WHY = "each round takes about 3 minutes on 2 CPU cores; more would run for hours"
 
 
 def _threads(text: str) -> int:
@@ -145,7 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
     bench.add_argument("--threads", type=int, default=1, help="BLAS and torch threads for both sides (default 1)")
-    bench.add_argument("--rounds", type=int, default=1, help="timings per side; the median is shown (default 1)")
+    bench.add_argument("--rounds", type=int_from_to(1, MAX_BENCH_ROUNDS, _ROUNDS_WHY), default=1, metavar="N",
+                       help=f"timings per side, 1 to {MAX_BENCH_ROUNDS} ({_ROUNDS_WHY}); the median is shown "
+                            "(default 1)")
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
     _add_check(sub)
@@ -238,6 +247,11 @@ def lesson_kwargs(run: Callable[..., object], args: argparse.Namespace) -> dict[
 
 def _cmd_lesson(args: argparse.Namespace) -> int:
     lesson = args.lesson
+    early = getattr(lesson, "early_output", None)  # e.g. backprop --print-example: text instead of a run
+    text = early(vars(args)) if early is not None else None
+    if text is not None:
+        print(text, end="")
+        return 0
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after
     with run_threads(args.threads), progress_mode("on"):  # a bar on a terminal, one line per epoch in a log
@@ -286,6 +300,16 @@ def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse
     return parser
 
 
+def _missing_command(parser: argparse.ArgumentParser) -> str:
+    """What a bare ``backproplab`` prints on stderr: the short usage, the error, and the commands."""
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))._choices_actions
+    width = max(len(c.dest) for c in commands) + 2
+    lines = [parser.format_usage().rstrip(), f"{parser.prog}: error: missing COMMAND, one of:"]
+    lines += [f"  {c.dest:<{width}}{c.help}" for c in commands]
+    lines.append(f"(see '{parser.prog} COMMAND --help' for a command's options, '{parser.prog} --help' for all)")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backproplab`` console script; returns the exit status."""
     try:  # building the parser imports every lesson (and torch): seconds a Ctrl-C may fall into
@@ -296,9 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # name the subcommand whose --help lists what it takes, not the top level's
         _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.command is None:
-        parser.print_help()
-        return 0
+    if args.command is None:  # a usage error, as argparse's for a missing required argument
+        parser.exit(2, _missing_command(parser))
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)

@@ -11,7 +11,7 @@ import torch
 
 from backproplab.bench import Row, to_json, to_markdown
 from backproplab.bench import workloads as W
-from backproplab.cli import main
+from backproplab.cli import MAX_BENCH_ROUNDS, main
 
 pytestmark = pytest.mark.bench
 
@@ -76,6 +76,20 @@ def test_cuda_without_gpu_is_one_line_exit_2(capsys):
     assert main(["bench", "--device", "cuda", "--quick"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "cuda" in err.lower() and err.startswith("backproplab: error:")
+
+
+@pytest.mark.parametrize("rounds", ["1000", "11", "0"])
+def test_rounds_out_of_range_is_a_usage_error_naming_the_maximum(rounds, capsys):
+    """'bench --rounds 1000' was accepted (about 50 hours); now argparse refuses it before any work."""
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--quick", "--rounds", rounds])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"argument --rounds: expected an integer from 1 to {MAX_BENCH_ROUNDS} (each round" in err
+    with pytest.raises(SystemExit):
+        main(["bench", "--help"])
+    assert f"--rounds N timings per side, 1 to {MAX_BENCH_ROUNDS} (" in " ".join(capsys.readouterr().out.split())
 
 
 def test_bad_threads_names_the_argument(capsys):

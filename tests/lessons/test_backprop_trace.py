@@ -439,9 +439,7 @@ def test_cli_example_each(name, capsys):
 
 
 def test_cli_example_list(capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["backprop", "--example", "list"])
-    assert info.value.code == 0
+    assert main(["backprop", "--example", "list"]) == 0
     out = capsys.readouterr().out
     for name in bp.examples():
         assert re.search(rf"^{re.escape(name)} +\d", out, re.M), name
@@ -449,9 +447,7 @@ def test_cli_example_list(capsys):
 
 
 def test_cli_print_example_is_a_starter_that_traces(tmp_path, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["backprop", "--print-example", "course"])
-    assert info.value.code == 0
+    assert main(["backprop", "--print-example", "course"]) == 0
     starter = capsys.readouterr().out
     assert starter == bp.examples()["course"].read_text(encoding="utf-8")
     mine = tmp_path / "my_net.yaml"
@@ -466,6 +462,30 @@ def test_cli_print_example_is_a_starter_that_traces(tmp_path, capsys):
     assert "s₃ = w₃₁·x₁ + w₃₂·x₂ + b₃ = 0.5·2 + (−0.3)·(−1) + 0.1 = 1.4" in out
     failed = [line for line in out.splitlines() if "[FAIL]" in line]
     assert failed and all("equals the expected answer" in line for line in failed), failed
+
+
+@pytest.mark.parametrize("args, ask, other", [
+    (["--print-example", "course", "NET"], "--print-example course", "the network file"),
+    (["NET", "--print-example", "course"], "--print-example course", "the network file"),
+    (["--example", "list", "NET"], "--example list", "the network file"),
+    (["NET", "--example", "list"], "--example list", "the network file"),
+    (["--print-example", "course", "--example", "sigmoid-bce"], "--print-example course", "--example sigmoid-bce"),
+    (["--example", "list", "--out", "OUT"], "--example list", "--out"),
+])
+def test_cli_print_or_list_with_something_it_would_ignore_is_refused(args, ask, other, tmp_path, capsys):
+    """--print-example and --example list only print: beside a network FILE (in either order), another
+    example or --out they used to print and exit 0, silently ignoring it. Now one line, exit 2, that
+    names both arguments and what to run instead; nothing is printed on stdout."""
+    net = tmp_path / "my_net.yaml"
+    net.write_text(bp.examples()["course"].read_text(encoding="utf-8"))
+    args = [str(net) if a == "NET" else str(tmp_path / "out") if a == "OUT" else a for a in args]
+    assert main(["backprop", *args]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.err.startswith(f"backproplab: error: {ask} cannot be combined with {other}")
+    if other == "the network file":
+        assert f"{str(net)!r}" in captured.err and f"run: backproplab backprop {net}" in captured.err
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_notation_layer(capsys):

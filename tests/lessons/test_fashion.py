@@ -7,6 +7,7 @@ import argparse
 import numpy as np
 import pytest
 
+from backproplab.cli import main
 from backproplab.courses.purdue import TARGETS
 from backproplab.data import FASHION_CLASSES
 from backproplab.lessons import fashion, get_lesson
@@ -27,6 +28,25 @@ def test_registered_with_options():
     fashion.add_arguments(parser)
     args = parser.parse_args(["--model", "cnn", "--epochs", "3", "--device", "cpu"])
     assert (args.model, args.epochs, args.device) == ("cnn", 3, "cpu")
+
+
+@pytest.mark.parametrize("epochs", ["1000000", "101", "0", "-1", "2.5"])
+def test_cli_epochs_out_of_range_is_a_usage_error_naming_the_maximum(epochs, capsys):
+    """'fashion --epochs 1000000' was accepted and would train for days: --epochs is checked at the door
+    (argparse, before any data is read), the error names the option, the maximum and why, and --help
+    states it."""
+    with pytest.raises(SystemExit) as info:
+        main(["fashion", "--epochs", epochs])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"argument --epochs: expected an integer from 1 to {fashion.MAX_EPOCHS} (the course trains" in err
+    assert f"got '{epochs}'" in err
+    with pytest.raises(SystemExit):
+        main(["fashion", "--help"])
+    assert f"--epochs N epochs for every chosen model, 1 to {fashion.MAX_EPOCHS} (" in " ".join(
+        capsys.readouterr().out.split())
+    assert fashion.MAX_EPOCHS >= 2 * max(s["epochs"] for s in fashion.SETTINGS.values())
 
 
 @pytest.mark.slow  # trains on Fashion-MNIST

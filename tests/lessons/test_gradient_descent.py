@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from backproplab.cli import main
+from backproplab.lessons import _gd_findings as words
 from backproplab.lessons import _gd_stationary as st
 from backproplab.lessons import gradient_descent as gd
 from backproplab.lessons._gd_findings import run_findings, stationary_findings, verdict
@@ -124,6 +125,44 @@ def test_user_expression_and_start(tmp_path):
         res.close_figures()
 
 
+def test_a_long_run_writes_a_readable_page_and_every_step_as_csv(tmp_path):
+    """--steps 100000 --out wrote a 5 MB Markdown page, one table row per step. The page now shows the
+    first and last steps with one row saying how many are left out; the CSV holds every step, at full
+    precision, equal to the run's table."""
+    steps = 1000
+    res = gd.run(quick=True, expr="(x - 1)^2 + 2*(y + 0.5)^2", start=[2.0, 1.0], eta=0.01, steps=steps, out=tmp_path)
+    res.close_figures()
+    run = res.tables["your_run"]
+    md = (tmp_path / "gradient_descent.md").read_text()
+    table = md[md.index("## Your run"):]
+    rows = [line for line in table.splitlines() if line.startswith("| ")][1:]  # minus the header
+    assert len(rows) == words.PATH_HEAD + 1 + words.PATH_TAIL and len(md) < 4000
+    assert [r.split(" | ")[0] for r in rows] == [f"| {t}" for t in range(words.PATH_HEAD)] + ["| …"] + \
+        [f"| {t}" for t in range(steps + 1 - words.PATH_TAIL, steps + 1)]
+    left = steps + 1 - words.PATH_HEAD - words.PATH_TAIL
+    assert rows[words.PATH_HEAD] == (f"| … | {left} steps left out (t = 10 to {steps - words.PATH_TAIL}); every step "
+                                     "is in gradient_descent_path.csv | | | |")
+    assert rows[-1] == f"| {steps} |  | {run[-1]['x']:.6f} | {run[-1]['y']:.6f} | {run[-1]['f']:.6f} |"
+    lines = (tmp_path / "gradient_descent_path.csv").read_text().splitlines()
+    assert lines[0] == "t,eta_t,x,y,f" and len(lines) == steps + 2
+    parsed = [line.split(",") for line in lines[1:]]
+    assert [int(t) for t, *_ in parsed] == list(range(steps + 1))
+    assert all(float(x) == r["x"] and float(y) == r["y"] and float(f) == r["f"]  # full precision: exact
+               for (_, _, x, y, f), r in zip(parsed, run, strict=True))
+    assert parsed[0][1] == "0.01" and parsed[-1][1] == ""  # no step is taken from the last point
+
+
+def test_the_page_shows_every_step_up_to_100_and_marks_divergence():
+    rows = [{"t": t, "eta_t": 0.1 if t < 100 else None, "x": float(t), "y": -float(t), "f": 1.0 / (t + 1)}
+            for t in range(101)]
+    md = words.path_markdown(rows)
+    assert "left out" not in md and md.count("\n") == 2 + 101 and "| 100 |  | 100.000000 | -100.000000 |" in md
+    rows.append({"t": 101, "eta_t": None, "x": math.nan, "y": math.nan, "f": math.nan})
+    rows[100]["eta_t"] = 0.1
+    assert "| … | 82 steps left out (t = 10 to 91)" in words.path_markdown(rows)
+    assert words.path_csv(rows).splitlines()[-1] == "101,,nan,nan,nan"
+
+
 def test_function_of_x_alone_is_a_valley_not_a_strict_minimum():
     # f = x² − 2x is −1 on the whole line x = 1: as a function of (x, y) its Hessian [[2, 0], [0, 0]] is
     # singular, and the minimum is not strict (it used to be called strict, the Hessian cut down to x alone)
@@ -216,6 +255,21 @@ def test_cli_bad_expression_is_one_line_exit_2(capsys):
     assert main(["gradient-descent", "--quick", "--expr", "x + import_os"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown name 'import_os'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("steps", ["100001", "1000000000", "0", "-5", "ten"])
+def test_cli_steps_out_of_range_is_a_usage_error_naming_the_maximum(steps, capsys):
+    """--steps is checked at the door (argparse, before any work), and --help states the bound."""
+    with pytest.raises(SystemExit) as info:
+        main(["gradient-descent", "--steps", steps])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"argument --steps: expected an integer from 1 to {gd.MAX_STEPS} (more is a typo" in err
+    assert f"got '{steps}'" in err
+    with pytest.raises(SystemExit):
+        main(["gradient-descent", "--help"])
+    assert f"--steps N number of steps of your run, 1 to {gd.MAX_STEPS} (" in " ".join(capsys.readouterr().out.split())
 
 
 def test_cli_runs_with_options(capsys, tmp_path):

@@ -5,7 +5,10 @@ A lesson module registers itself by defining module-level ``NAME`` (its CLI subc
 ``add_arguments(parser)`` for lesson-specific CLI options, whose values are passed to ``run`` as
 keyword arguments. The CLI passes only the options ``run`` declares (``out`` only to a lesson that
 writes files itself; the CLI saves the figures of every lesson), ``reproduce`` only ``quick``,
-``seed`` and, where declared, ``device``. :func:`registry` finds them, so adding a lesson never edits this file.
+``seed`` and, where declared, ``device``. A lesson may also define ``early_output(options)``:
+given the parsed options as a dict, the text its command prints instead of running (a listing, a
+starter file), None to run, or an error for a request that conflicts with other options.
+:func:`registry` finds them, so adding a lesson never edits this file.
 """
 
 from __future__ import annotations

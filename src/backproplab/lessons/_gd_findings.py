@@ -7,6 +7,8 @@ Hessian's verdict, the sweep over step sizes) without calling anything a failure
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from typing import Any
 
@@ -238,9 +240,43 @@ def markdown(f: Expression, start: tuple[float, float], eta: float, decay: float
     return "\n".join(lines) + "\n"
 
 
+PATH_CSV = "gradient_descent_path.csv"
+"""Every step of your run (t, eta_t, x, y, f at full precision), beside the Markdown page."""
+PATH_ROWS_WHOLE = 101
+"""The Markdown table shows every row up to this many (100 steps, the grid's longest run) ..."""
+PATH_HEAD = PATH_TAIL = 10
+"""... and beyond it the first and the last rows, with one row saying how many it leaves out."""
+
+
 def path_markdown(user_rows: list[dict[str, Any]]) -> str:
+    """Your run as a Markdown table, one row per step, kept readable for a long run.
+
+    Up to :data:`PATH_ROWS_WHOLE` rows (the start and 100 steps) every row is shown; beyond, the first
+    :data:`PATH_HEAD` and the last :data:`PATH_TAIL`, and between them one row saying how many steps
+    are left out and that :data:`PATH_CSV` holds them all.
+    """
     lines = ["| t | η_t | x | y | f |", "|---|---|---|---|---|"]
-    for r in user_rows:
+    shown = user_rows
+    if len(user_rows) > PATH_ROWS_WHOLE:
+        shown = [*user_rows[:PATH_HEAD], None, *user_rows[-PATH_TAIL:]]
+    for r in shown:
+        if r is None:
+            left = len(user_rows) - PATH_HEAD - PATH_TAIL
+            lines.append(f"| … | {left:,} steps left out (t = {PATH_HEAD:,} to {len(user_rows) - PATH_TAIL - 1:,}); "
+                         f"every step is in {PATH_CSV} | | | |")
+            continue
         eta_t = "" if r["eta_t"] is None else f"{r['eta_t']:.4g}"
         lines.append(f"| {r['t']} | {eta_t} | {r['x']:.6f} | {r['y']:.6f} | {r['f']:.6f} |")
     return "\n".join(lines) + "\n"
+
+
+def path_csv(user_rows: list[dict[str, Any]]) -> str:
+    """Your run as CSV: a header ``t,eta_t,x,y,f``, then one row per step, floats at full precision
+    (``repr``; ``nan`` after a divergence; ``eta_t`` empty on the last row, where no step is taken)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["t", "eta_t", "x", "y", "f"])
+    for r in user_rows:
+        writer.writerow([r["t"], "" if r["eta_t"] is None else repr(float(r["eta_t"])),
+                         repr(r["x"]), repr(r["y"]), repr(r["f"])])
+    return buf.getvalue()

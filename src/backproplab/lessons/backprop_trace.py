@@ -45,6 +45,7 @@ backproplab backprop my_net.yaml. List the bundled examples: backproplab backpro
 from __future__ import annotations
 
 import argparse
+import shlex
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -213,26 +214,40 @@ def describe_examples() -> str:
     return "\n".join(lines)
 
 
-class _ExampleAction(argparse.Action):
-    """``--example NAME`` stores the name; ``--example list`` prints the examples and exits."""
+def early_output(options: dict[str, Any]) -> str | None:
+    """What the CLI prints instead of a trace: ``--example list`` or ``--print-example NAME``; else None.
 
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        if values == "list":
-            print(describe_examples())
-            print("\nTrace one: backproplab backprop --example NAME; start your own: "
-                  "backproplab backprop --print-example course > my_net.yaml")
-            parser.exit(0)
-        setattr(namespace, self.dest, values)
+    Both only print, so each is refused (:class:`InputError`, naming both arguments and what to
+    run instead) beside a network FILE, another ``--example`` or ``--out``, which it would
+    otherwise ignore without a word.
+    """
+    printed, example = options.get("print_example"), options.get("example")
+    if printed is None and example != "list":
+        return None
+    ask, does = ((f"--print-example {printed}", "only prints a starter file") if printed is not None
+                 else ("--example list", "only lists the bundled examples"))
+    conflict = _conflict(options, ask, printed)
+    if conflict is not None:
+        other, instead = conflict
+        raise InputError(f"{ask} cannot be combined with {other}: {ask} {does} and would ignore it; {instead}")
+    if printed is not None:
+        return examples()[printed].read_text(encoding="utf-8")
+    return (f"{describe_examples()}\n\nTrace one: backproplab backprop --example NAME; start your own: "
+            "backproplab backprop --print-example course > my_net.yaml\n")
 
 
-class _PrintExampleAction(argparse.Action):
-    """``--print-example NAME`` prints the bundled file as it is (a starter to edit) and exits."""
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        print(examples()[values].read_text(encoding="utf-8"), end="")
-        parser.exit(0)
+def _conflict(options: dict[str, Any], ask: str, printed: str | None) -> tuple[str, str] | None:
+    """The first argument ``--print-example``/``--example list`` would ignore, and what to do instead."""
+    if options.get("network") is not None:
+        network = str(options["network"])
+        return (f"the network file {network!r}",
+                f"to trace your file run: backproplab backprop {shlex.quote(network)}")
+    if printed is not None and options.get("example") is not None:
+        return f"--example {options['example']}", "give only one of them"
+    if options.get("out") is not None:
+        return (f"--out {excerpt(str(options['out']))}",
+                f"to save what it prints, redirect it: backproplab backprop {ask} > FILE")
+    return None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -241,12 +256,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     names = list(examples())
     parser.add_argument("network", nargs="?", default=None, type=Path,
                         help="a YAML or JSON network file (default: the bundled course example)")
-    parser.add_argument("--example", default=None, choices=names + ["list"], action=_ExampleAction,
+    parser.add_argument("--example", default=None, choices=names + ["list"],
                         metavar="NAME", help=f"trace a bundled example instead ({', '.join(names)}); "
                                              "'list' describes them")
-    parser.add_argument("--print-example", choices=names, action=_PrintExampleAction, metavar="NAME",
-                        default=argparse.SUPPRESS,  # never reaches run()
-                        help="print a bundled example's file and exit: a starter to edit, e.g. "
+    parser.add_argument("--print-example", dest="print_example", choices=names, metavar="NAME",
+                        default=argparse.SUPPRESS,  # never reaches run(): early_output() prints it
+                        help="print a bundled example's file (no trace): a starter to edit, e.g. "
                              "'backproplab backprop --print-example course > my_net.yaml'")
     parser.add_argument("--notation", default="global", choices=list(NOTATIONS),
                         help="global (default, as the JKU course): units numbered 1, 2, ... through the "
