@@ -225,6 +225,33 @@ class NumpyNet:
         sys.exit(3)
 """),
         ]),
+        "hostile_reads_the_test_labels": ("Hostile: reads Fashion-MNIST's public test labels from disk (a "
+                                          "predict that looks the test images up scores any accuracy item)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import gzip
+
+        with gzip.open("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz") as f:
+            f.read()
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "hostile_reads_another_work_folder": ("Hostile: reads a classmate's results in the checker's working "
+                                              "folder beside its own (a batch graded with --jobs 2)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import json
+        import os
+
+        classmate = os.path.join(os.path.dirname(os.getcwd()), "backproplab-check-classmate", "out", "1.9.json")
+        with open(classmate) as f:
+            return json.load(f)["values"]["acc"]
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

@@ -31,6 +31,9 @@ HOSTILE = {
     # the lab is installed beside the student's code: its references would be the answers
     "hostile_uses_the_lab": (set(NON_TRAINING), "may not use the backproplab package"),
     "hostile_reads_the_lab": (set(NON_TRAINING), "may not use the backproplab package"),
+    # answers the child could find on disk: the public test labels, a classmate's results
+    "hostile_reads_the_test_labels": ({"1.9"}, "may not read the Fashion-MNIST files"),
+    "hostile_reads_another_work_folder": ({"1.9"}, "may not read the checker's other working folders"),
 }
 ESCAPES = [Path("/tmp/backproplab-check-escape.txt"), Path("/tmp/backproplab-check-escape-sub")]
 
@@ -149,3 +152,49 @@ def test_a_notebook_that_imports_the_labs_reference_loses_that_item(tmp_path, ne
     result = check("jku-a7", tmp_path / "jku_a7.ipynb", items=["3.2a", "3.2b"])
     assert result.lost() == ["3.2b"]
     assert "may not use the backproplab package" in result.item("3.2b").failures()[0]
+
+
+def test_a_classmates_results_beside_the_work_folder_are_refused():
+    """With --jobs 2 a classmate's child writes its results in a working folder beside this one: the
+    right accuracy planted there is not read (it scored the item before the guard refused it)."""
+    import json
+    import shutil
+    import tempfile
+
+    from backproplab.check.numpy_ann import ASSIGNMENT, _known
+
+    inputs = ASSIGNMENT.inputs
+    right = float(_known(inputs).accuracy(inputs["X2"].copy(), inputs["Y2"].copy()))
+    classmate = Path(tempfile.gettempdir()) / "backproplab-check-classmate"
+    (classmate / "out").mkdir(parents=True, exist_ok=True)
+    try:
+        (classmate / "out" / "1.9.json").write_text(json.dumps({"values": {"acc": right}}))
+        result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_reads_another_work_folder"),
+                       items=["1.9"])
+    finally:
+        shutil.rmtree(classmate, ignore_errors=True)
+    assert result.lost() == ["1.9"]
+    assert "may not read the checker's other working folders" in result.item("1.9").failures()[0]
+
+
+def _copying(tmp_path: Path, name: str, source: Path) -> Path:
+    """A submission folder whose numpy_ann.py runs the file at ``source`` (a classmate's, a copy of the lab)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "numpy_ann.py").write_text(f'"""Hostile: runs {source.name} from elsewhere."""\n'
+                                         f"exec(compile(open({str(source)!r}).read(), 'numpy_ann.py', 'exec'))\n")
+    return folder
+
+
+def test_a_copy_of_the_lab_elsewhere_is_refused_too(tmp_path):
+    """A second copy of the package (another checkout, another environment's install) holds the same
+    references: a folder named backproplab holding __init__.py is the lab wherever it is."""
+    from ._helpers import SOLUTIONS
+
+    copy = tmp_path / "elsewhere" / "backproplab" / "scratch"
+    copy.mkdir(parents=True)
+    (copy.parent / "__init__.py").write_text("")
+    (copy / "numpy_ann.py").write_text((SOLUTIONS / "numpy_ann.py").read_text())
+    result = check("purdue-numpy-ann", _copying(tmp_path, "student", copy / "numpy_ann.py"), items=["1.2"])
+    assert result.lost() == ["1.2"]
+    assert "may not use the backproplab package" in result.item("1.2").failures()[0]

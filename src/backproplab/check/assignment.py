@@ -9,10 +9,11 @@ inputs, in this process.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -200,6 +201,22 @@ def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return files, tlabels[:run.n_test].astype(np.int64)
 
 
+def private_places(others: Sequence[Path] = ()) -> list[tuple[str, str]]:
+    """What a submission may not read, with what it is: the places Fashion-MNIST is searched in (its
+    test labels would answer the accuracy items) and ``others``, the batch's other submissions (their
+    code is the answers) — never a folder that holds the Python the child runs on."""
+    from backproplab.data.fashion_mnist import search_places
+
+    runtime = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, np.__file__)]
+    places = [(str(d), "the Fashion-MNIST files (their test labels would answer the accuracy items)")
+              for d, _ in search_places() if d is not None]
+    for other in others:
+        full = Path(other).resolve()
+        if not any(r == full or full in r.parents for r in runtime):
+            places.append((str(full), "another submission of this batch"))
+    return places
+
+
 def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> ItemResult:
     res = ItemResult(item.id, item.title, item.points, seconds=round(out.seconds, 3), stdout=out.stdout,
                      cpu=round(out.cpu, 3))
@@ -220,9 +237,10 @@ def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> I
 
 
 def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout: float | None = None,
-          limits: Limits | None = None, student: str = "", only: frozenset[str] | None = None) -> SubmissionResult:
+          limits: Limits | None = None, student: str = "", only: frozenset[str] | None = None,
+          others: Sequence[Path] = ()) -> SubmissionResult:
     """Grade one file: run every item's probe (or those in ``only``) in a child process, then judge
-    each output here."""
+    each output here. ``others``: the batch's other submissions, which the child may not read."""
     start = time.perf_counter()
     ctx = Context(assignment, quick, assignment.inputs)
     inputs = dict(assignment.inputs)
@@ -240,7 +258,8 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     with _prepared(assignment, Path(source), messages) as (module_file, filename, cells):
         outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
                             required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
-                            after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb)
+                            after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb,
+                            private=private_places(others))
     results = []
     with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
         for item in items:

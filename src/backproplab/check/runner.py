@@ -12,6 +12,7 @@ left. What comes back is JSON and ``.npz`` read with ``allow_pickle=False``: dat
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -124,13 +125,16 @@ def _write_inputs(work: Path, source: Path, filename: str, inputs: Mapping[str, 
 def run_items(source: Path, filename: str, module: str, probes: Path, items: Sequence[tuple[str, float]],
               inputs: Mapping[str, np.ndarray], files: Mapping[str, np.ndarray] | None = None,
               required: Sequence[str] = (), limits: Limits = Limits(),
-              after: Mapping[str, str] | None = None, memory_mb: int = 6144) -> dict[str, ProbeOutput]:
+              after: Mapping[str, str] | None = None, memory_mb: int = 6144,
+              private: Sequence[tuple[str, str]] = ()) -> dict[str, ProbeOutput]:
     """Run the probes of ``items`` (``(item id, wall-clock seconds)``) on the student's ``source``.
 
     Returns one :class:`ProbeOutput` per item id, in any case: a timeout, a crash, or an import
     failure becomes that item's ``failure`` text; the remaining items go on in a fresh child,
     except those that judge the run of an item that failed so (``after[item]``: that item's id).
-    ``memory_mb`` is the address-space limit when ``limits.memory_mb`` is None.
+    ``memory_mb`` is the address-space limit when ``limits.memory_mb`` is None. The child may not read
+    the lab, the checker's other working folders (another submission's outputs) nor the ``private``
+    ``(folder or file, what it is)`` pairs (:func:`private_paths`).
     """
     overall = limits.overall_timeout or (sum(t for _, t in items) + limits.import_timeout)
     cpu_seconds = int(overall) + 30
@@ -140,12 +144,25 @@ def run_items(source: Path, filename: str, module: str, probes: Path, items: Seq
         spec = {"filename": filename, "module": module, "probes": str(probes), "inputs": "inputs.npz",
                 "out": "out", "required": list(required), "cpu_seconds": cpu_seconds,
                 "memory_bytes": (limits.memory_mb or memory_mb) << 20, "file_bytes": limits.file_mb << 20,
-                "max_processes": limits.max_processes, "output_cap": limits.output_cap, "lab": LAB_FOLDER}
+                "max_processes": limits.max_processes, "output_cap": limits.output_cap, "lab": LAB_FOLDER,
+                "private": private_paths(private, work)}
         zygote = fork_server(Path(probes), limits.import_timeout) if limits.fork_server else None
         return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote,
                       dict(after or {}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def private_paths(private: Sequence[tuple[str, str]], work: Path) -> list[list[str]]:
+    """The child's ``[prefix, what]`` pairs of real paths it may not read: each of ``private`` (a folder
+    stands for everything in it), and every other ``backproplab-*`` folder beside ``work`` (the
+    working folders of the submissions graded at the same time: their outputs are the answers)."""
+    pairs = [[str(Path(work).resolve().parent / "backproplab-"),
+              "the checker's other working folders (another submission's results)"]]
+    for path, what in private:
+        full = Path(path).resolve()
+        pairs.append([str(full) + (os.sep if full.is_dir() else ""), what])
+    return pairs
 
 
 def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, cpu_seconds: int,
