@@ -186,6 +186,26 @@ def _copying(tmp_path: Path, name: str, source: Path) -> Path:
     return folder
 
 
+def test_a_batch_submission_may_not_read_a_classmates_file(tmp_path):
+    """In a batch each child may not read the other submissions: copying a classmate's file at grading
+    time scored 18/18 (found through the checker's command line in /proc)."""
+    from backproplab.check import check_batch
+
+    from ._helpers import SOLUTIONS
+
+    alice = tmp_path / "batch" / "alice"
+    alice.mkdir(parents=True)
+    (alice / "numpy_ann.py").write_text((SOLUTIONS / "numpy_ann.py").read_text())
+    _copying(tmp_path / "batch", "mallory", alice / "numpy_ann.py")
+    results = check_batch("purdue-numpy-ann", [tmp_path / "batch"], items=["1.2", "1.9"], progress=False)
+    by_name = {r.student: r for r in results}
+    assert by_name["alice"].lost() == []
+    assert by_name["mallory"].lost() == ["1.2", "1.9"]
+    assert "may not read another submission of this batch" in by_name["mallory"].item("1.2").failures()[0]
+    alone = check("purdue-numpy-ann", tmp_path / "batch" / "mallory", items=["1.2"])  # graded alone: allowed
+    assert alone.lost() == []
+
+
 def test_a_copy_of_the_lab_elsewhere_is_refused_too(tmp_path):
     """A second copy of the package (another checkout, another environment's install) holds the same
     references: a folder named backproplab holding __init__.py is the lab wherever it is."""
