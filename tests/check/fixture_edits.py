@@ -252,6 +252,35 @@ class NumpyNet:
             return json.load(f)["values"]["acc"]
 """),
         ]),
+        "hostile_forges_its_results": ("Hostile: writes every item's result file itself, with values of kinds "
+                                       "the probes never return, and announces the items done", [
+            ("""\
+if __name__ == "__main__":
+""",
+             """\
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+_main = sys.modules.get("_backproplab_child_main") or sys.modules["__main__"]
+_spec = sorted(f for f in os.listdir(".") if f.startswith("spec") and f.endswith(".json"))[-1]
+_forged = {"history": "x", "acc": {"a": 1}, "pred": {"a": 1}, "relu": {"x": 1}, "row0": [[1, 2]],
+           "init0.input_size": {"x": 1}, "ret": "x", "W1": [[None]]}
+_main._emit(event="ready")
+with open(_spec) as _f:
+    _items = json.load(_f)["items"]
+for _k, _item in enumerate(_items):
+    _record = {"values": _forged, "error": None} if _item in ("1.1", "1.6", "1.7", "1.8", "1.9") else [
+        {"values": "x"}, {"values": {}, "error": ["x"]}, {"values": {}, "error": None, "seconds": "x"}, ["x"]][_k % 4]
+    with open(os.path.join("out", f"{_item}.json"), "w") as _f:
+        json.dump(_record, _f)
+    _main._emit(event="start", item=_item)
+    _main._emit(event="done", item=_item)
+os._exit(0)
+
+if __name__ == "__main__":
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

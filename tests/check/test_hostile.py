@@ -218,3 +218,23 @@ def test_a_copy_of_the_lab_elsewhere_is_refused_too(tmp_path):
     result = check("purdue-numpy-ann", _copying(tmp_path, "student", copy / "numpy_ann.py"), items=["1.2"])
     assert result.lost() == ["1.2"]
     assert "may not use the backproplab package" in result.item("1.2").failures()[0]
+
+
+def test_results_the_submission_forged_cost_its_items_and_stop_nothing(tmp_path):
+    """The result files are in the child's own folder, so its code can write them: values of kinds the
+    probes never return made a judge raise and stopped the whole batch (no gradebook for anyone)."""
+    from backproplab.check import check_batch
+
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_forges_its_results"), items=NON_TRAINING)
+    assert result.lost() == NON_TRAINING
+    assert "not laid out as the checker writes it" in result.item("1.2").failures()[0]
+    assert "the checker could not judge what came back" in result.item("1.7").failures()[0]
+    batch = tmp_path / "batch"
+    (batch / "alice").mkdir(parents=True)
+    (batch / "alice" / "numpy_ann.py").write_text((fixture("numpy_ann", "correct") / "numpy_ann.py").read_text())
+    forged = fixture("numpy_ann", "hostile_forges_its_results") / "numpy_ann.py"
+    (batch / "zed").mkdir()
+    (batch / "zed" / "numpy_ann.py").write_text(forged.read_text())
+    scores = {r.student: r.score for r in check_batch("purdue-numpy-ann", [batch], items=["1.2", "1.7"],
+                                                      progress=False)}
+    assert scores == {"alice": 3, "zed": 0}

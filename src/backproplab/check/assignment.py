@@ -233,6 +233,10 @@ def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> I
             res.assertions = item.judge(ctx, out)
         except Bad as bad:
             res.assertions = [Assertion(item.title, False, str(bad))]
+        except Exception as err:  # noqa: BLE001 - values the probe never returns (the child's code wrote them)
+            res.assertions = [Assertion(item.title, False, f"the checker could not judge what came back for this "
+                                        f"item ({type(err).__name__}: {err}); it is not what the checker's probe "
+                                        "returns (did the submission write its result itself?)")]
     return res
 
 

@@ -227,10 +227,14 @@ def describe_end(code: int | None, stderr_path: Path, cpu_seconds: int) -> str:
     if code is None:
         text = "the process stopped answering"
     elif code < 0:
-        sig = signal.Signals(-code)
+        try:
+            sig = signal.Signals(-code)
+        except ValueError:  # the exit file is in the work folder: the student's code could write it
+            sig = None
         text = {signal.SIGXCPU: f"the process used more than its {cpu_seconds} s of CPU time",
                 signal.SIGKILL: "the process was killed (out of memory?)",
-                signal.SIGSEGV: "the process crashed (segmentation fault)"}.get(sig, f"killed by {sig.name}")
+                signal.SIGSEGV: "the process crashed (segmentation fault)"}.get(
+            sig, f"killed by {sig.name}" if sig else f"killed by signal {-code}")
     else:
         text = f"the process exited with status {code} (os._exit or a crash)"
     tail = _tail(stderr_path)

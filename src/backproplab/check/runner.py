@@ -77,10 +77,18 @@ class ProbeOutput:
 
 
 def _read_output(out_dir: Path, item: str) -> ProbeOutput:
+    """The item's result as the child wrote it; a record not laid out as ``main._save`` writes it (the
+    student's code can write the file itself) is a failure of the item, never an error of the checker."""
     try:
         record = json.loads((out_dir / f"{item}.json").read_text())
     except (OSError, ValueError):
         return ProbeOutput(failure="the child reported this item done but left no readable result")
+    error = _error_record(record.get("error")) if isinstance(record, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("values") or {}, dict) or error is False \
+            or not isinstance(record.get("stdout") or "", str) or not all(
+            isinstance(record.get(k) or 0.0, int | float) for k in ("seconds", "cpu")):
+        return ProbeOutput(failure="the child's result for this item is not laid out as the checker writes it "
+                                   "(did the submission write it?)")
     arrays: dict[str, np.ndarray] = {}
     npz = out_dir / f"{item}.npz"
     if npz.exists():
@@ -89,22 +97,35 @@ def _read_output(out_dir: Path, item: str) -> ProbeOutput:
                 arrays = {k: data[k] for k in data.files}
         except (OSError, ValueError) as err:
             return ProbeOutput(failure=f"the child's arrays for this item could not be read ({err})")
-    return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=record.get("error"),
+    return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=error,
                        stdout=record.get("stdout") or "", seconds=float(record.get("seconds") or 0.0),
                        cpu=float(record.get("cpu") or 0.0))
+
+
+def _error_record(error) -> dict | None | bool:
+    """The child's description of an error (``main.describe_error``): None for none, False when it is
+    not laid out so."""
+    if error is None:
+        return None
+    if not isinstance(error, dict) or not all(isinstance(error.get(k), str) for k in ("type", "message")) \
+            or not isinstance(error.get("where") or "", str):
+        return False
+    return error
 
 
 def _import_failure(out_dir: Path, filename: str) -> str:
     try:
         record = json.loads((out_dir / "_import.json").read_text())
-        err = record["error"]
+        err = _error_record(record["error"])
     except (OSError, ValueError, KeyError, TypeError):
+        return f"importing {filename} failed"
+    if not err:
         return f"importing {filename} failed"
     where = f" at {err['where']}" if err.get("where") else ""
     text = f"importing {filename} failed: {err['type']}: {err['message']}{where}"
     if err["type"] == "SystemExit":
         text += " — code outside functions runs on import: put the run under `if __name__ == \"__main__\":`"
-    if record.get("stdout"):
+    if isinstance(record.get("stdout"), str) and record["stdout"]:
         text += f"\nyour output:\n{record['stdout']}"
     return text
 
