@@ -370,6 +370,21 @@ if __name__ == "__main__":
         loss_fn = nn.CrossEntropyLoss()
 """),
         ]),
+        "judgement_made_up_curves": ("Hostile: train takes no step and records curves it makes up, which "
+                                     "report_my_judgement then reads", [
+            ("""\
+                optimizer.zero_grad()
+                loss = loss_fn(self.forward(xb), yb)
+                loss.backward()
+                optimizer.step()
+            tl, ta = self._evaluate(X_train, y_train, loss_fn)
+            vl, va = self._evaluate(X_val, y_val, loss_fn)
+""",
+             """\
+                pass
+            tl, ta, vl, va = 0.3, 0.9, 0.31, 0.89  # made up: no training
+"""),
+        ]),
         "judgement_verdict_object": ('Mistake: report_my_judgement prints instead of returning', [
             ("""\
         tl, vl = self.history["train_loss"], self.history["val_loss"]

@@ -103,12 +103,14 @@ class ManualItem:
 
 @dataclass
 class Context:
-    """What a judge may use: the inputs the probes got, the run's settings, the test labels."""
+    """What a judge may use: the inputs the probes got, the run's settings, the test labels (and the
+    validation labels the child trained with, for checking a model's recorded curves)."""
 
     assignment: Assignment
     quick: bool
     inputs: Mapping[str, np.ndarray]
     test_labels: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
     data_error: str = ""
     cache: dict = field(default_factory=dict)
 
@@ -253,6 +255,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     if any(i.training for i in items):
         try:
             files, ctx.test_labels = fashion_split(ctx.run)
+            ctx.val_labels = files["fm_val_y"]
             inputs.update(ctx.run.inputs())
         except (OSError, ValueError) as err:
             ctx.data_error = f"the checker could not load Fashion-MNIST: {err}"

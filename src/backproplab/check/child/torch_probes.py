@@ -252,7 +252,7 @@ def _trained(mod, inp, cls: str):
         except Exception as err:
             STATE["train_error"] = err
             raise
-        STATE["trained"], STATE["epochs"], STATE["X_test"] = net, epochs, Xte
+        STATE["trained"], STATE["epochs"], STATE["X_test"], STATE["X_val"] = net, epochs, Xte, Xv
     return STATE["trained"]
 
 
@@ -343,8 +343,15 @@ def probe_judgement(mod, inp, cls: str):
             curves, source = curves_from_figure(describe_figures(), epochs), "plot"
         finally:
             plt.close("all")
-    return {"answer": answer if isinstance(answer, str) else repr(answer), "answer_type": type(answer).__name__,
-            "curves": curves, "source": source}
+    out = {"answer": answer if isinstance(answer, str) else repr(answer), "answer_type": type(answer).__name__,
+           "curves": curves, "source": source}
+    try:  # the trained model's own labels for the validation images: are the curves this training's?
+        _eval(net)
+        with torch.no_grad():
+            out["val_pred"] = to_numpy(net(STATE["X_val"])).argmax(axis=1)
+    except Exception as err:  # noqa: BLE001 - the student's forward may raise anything
+        out["val_pred!"] = f"{type(err).__name__}: {err}"[:300]
+    return out
 
 
 def _for(cls: str, fn):
