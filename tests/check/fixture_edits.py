@@ -281,6 +281,40 @@ os._exit(0)
 if __name__ == "__main__":
 """),
         ]),
+        "hostile_zip_bomb_results": ("Hostile: its own result files are zip bombs the checker would unpack: "
+                                     "1.2's states a shape of 8 TB, 1.9's holds 64 MiB of zeros in 64 KiB", [
+            ("""\
+        return np.maximum(0, x)
+""",
+             """\
+        import os
+        import zipfile
+
+        with zipfile.ZipFile(os.path.join("out", "1.2.npz"), "w") as zf:
+            with zf.open("relu.npy", "w") as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                         "shape": (10 ** 12,)})
+                f.write(bytes(8))
+        np.savez = lambda *args, **kwargs: None  # the child's own save leaves the bomb in place
+        return np.maximum(0, x)
+"""),
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        import zipfile
+
+        with zipfile.ZipFile(os.path.join("out", "1.9.npz"), "w", zipfile.ZIP_DEFLATED) as zf:
+            with zf.open("acc.npy", "w") as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                         "shape": (8 << 20,)})
+                for _ in range(64):
+                    f.write(bytes(1 << 20))
+        np.savez = lambda *args, **kwargs: None
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

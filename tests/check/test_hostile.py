@@ -238,3 +238,17 @@ def test_results_the_submission_forged_cost_its_items_and_stop_nothing(tmp_path)
     scores = {r.student: r.score for r in check_batch("purdue-numpy-ann", [batch], items=["1.2", "1.7"],
                                                       progress=False)}
     assert scores == {"alice": 3, "zed": 0}
+
+
+def test_result_files_that_unpack_too_far_are_not_read(monkeypatch):
+    """The child writes its own .npz: one whose arrays unpack past MAX_RESULT_BYTES (by the zip's sizes,
+    or by a header's shape, which np.load allocates before reading) costs its item and is never
+    unpacked (a 64 MiB file of zeros unpacks to 64 GiB, and stopped the checker)."""
+    from backproplab.check import runner
+
+    bomb = fixture("numpy_ann", "hostile_zip_bomb_results")
+    result = check("purdue-numpy-ann", bomb, items=["1.2"])
+    assert "states a shape (1000000000000,) larger than the data it holds" in result.item("1.2").error
+    monkeypatch.setattr(runner, "MAX_RESULT_BYTES", 16 << 20)
+    result = check("purdue-numpy-ann", bomb, items=["1.9"])
+    assert result.lost() == ["1.9"] and "they unpack to more than 16 MiB" in result.item("1.9").error

@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,13 +94,40 @@ def _read_output(out_dir: Path, item: str) -> ProbeOutput:
     npz = out_dir / f"{item}.npz"
     if npz.exists():
         try:
+            too_big = _oversized(npz)
+            if too_big:
+                return ProbeOutput(failure=f"the child's arrays for this item were not read: {too_big}")
             with np.load(npz, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
             return ProbeOutput(failure=f"the child's arrays for this item could not be read ({err})")
     return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=error,
                        stdout=record.get("stdout") or "", seconds=float(record.get("seconds") or 0.0),
                        cpu=float(record.get("cpu") or 0.0))
+
+
+#: The most bytes of arrays one item's ``.npz`` may unpack to (the largest a probe sends is ~10 MiB: the
+#: CNN's parameters, three times): the file is the child's to write, a zip bomb of 64 MiB unpacks to 64 GiB.
+MAX_RESULT_BYTES = 256 << 20
+
+
+def _oversized(npz: Path) -> str:
+    """Why the ``.npz`` would unpack to more than :data:`MAX_RESULT_BYTES` ('' when it would not): by the
+    sizes its zip directory declares (reading stops there) and by each array's header (``np.load``
+    allocates the shape the header states before it reads)."""
+    total = 0
+    with zipfile.ZipFile(npz) as zf:
+        for info in zf.infolist():
+            total += info.file_size
+            if total > MAX_RESULT_BYTES:
+                return f"they unpack to more than {MAX_RESULT_BYTES >> 20} MiB"
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0(f))
+            if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
+                return f"{info.filename} states a shape {shape} larger than the data it holds"
+    return ""
 
 
 def _error_record(error) -> dict | None | bool:
