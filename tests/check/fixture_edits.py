@@ -315,6 +315,46 @@ if __name__ == "__main__":
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """),
         ]),
+        "hostile_deep_json": ("Hostile: JSON nested past Python's stack in its result file (1.2) and on the "
+                              "progress channel (1.3), and 4 MiB without a line end on the channel (1.9)", [
+            ("""\
+        return np.maximum(0, x)
+""",
+             """\
+        import os
+        import sys
+
+        with open(os.path.join("out", "1.2.json"), "w") as f:
+            f.write("[" * 200000 + "]" * 200000)
+        (sys.modules.get("_backproplab_child_main") or sys.modules["__main__"])._emit(event="done", item="1.2")
+        os._exit(0)
+"""),
+            ("""\
+        return (x > 0).astype(float)
+""",
+             """\
+        import os
+        import sys
+
+        channel = (sys.modules.get("_backproplab_child_main") or sys.modules["__main__"])._EVENTS
+        channel.write("[" * 200000 + "\\n")
+        channel.flush()
+        os._exit(0)
+"""),
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        import sys
+
+        channel = (sys.modules.get("_backproplab_child_main") or sys.modules["__main__"])._EVENTS
+        for _ in range(64):
+            channel.write("x" * (1 << 16))
+            channel.flush()
+        os._exit(0)
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

@@ -252,3 +252,14 @@ def test_result_files_that_unpack_too_far_are_not_read(monkeypatch):
     monkeypatch.setattr(runner, "MAX_RESULT_BYTES", 16 << 20)
     result = check("purdue-numpy-ann", bomb, items=["1.9"])
     assert result.lost() == ["1.9"] and "they unpack to more than 16 MiB" in result.item("1.9").error
+
+
+def test_json_nested_past_the_stack_or_endless_lines_cost_their_items():
+    """The result file and the progress channel are the child's to write: JSON nested 200,000 deep made
+    the checker's json.loads raise RecursionError (a traceback, the batch stopped), and a line without
+    an end would grow in its memory."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_deep_json"), items=["1.2", "1.3", "1.9", "1.1"],
+                   timeout=10)
+    assert result.lost() == ["1.2", "1.3", "1.9"] and result.item("1.1").passed
+    assert "left no readable result" in result.item("1.2").error
+    assert "exited with status 0" in result.item("1.3").error

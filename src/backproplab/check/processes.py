@@ -63,6 +63,10 @@ class Events:
         self.buf += chunk
         return True
 
+    #: The longest progress line kept (the child's are under 100 bytes; the channel is the student's
+    #: code's to write too, and a line without an end would grow in the checker's memory).
+    MAX_LINE = 1 << 16
+
     def next(self, timeout: float):
         deadline = time.monotonic() + max(timeout, 0.0)
         while b"\n" not in self.buf:
@@ -72,6 +76,9 @@ class Events:
             got = self._fill(min(left, 0.1) if self.alive else left)
             if got is None:
                 return self.EOF
+            if len(self.buf) > self.MAX_LINE and b"\n" not in self.buf:
+                self.buf = b""
+                return {"event": "garbage"}
             if got is False and self.alive is not None and not self.alive():
                 while self._fill(0.0):  # the child's last words
                     pass
@@ -79,8 +86,8 @@ class Events:
                     return self.EOF
         line, self.buf = self.buf.split(b"\n", 1)
         try:
-            event = json.loads(line)
-        except ValueError:
+            event = json.loads(line) if len(line) <= self.MAX_LINE else None
+        except (ValueError, RecursionError):
             event = None
         return event if isinstance(event, dict) else {"event": "garbage"}
 
@@ -205,8 +212,8 @@ class ForkedChild:
         while not self.exit_path.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         try:
-            return int(json.loads(self.exit_path.read_text())["code"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return int(json.loads(self.exit_path.read_text()[:1000])["code"])
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
 
     def describe_end(self, cpu_seconds: int) -> str:

@@ -77,12 +77,23 @@ class ProbeOutput:
     failure: str = ""
 
 
+#: The most bytes of arrays one item's ``.npz`` may unpack to (the largest a probe sends is ~10 MiB: the
+#: CNN's parameters, three times): the file is the child's to write, a zip bomb of 64 MiB unpacks to 64 GiB.
+MAX_RESULT_BYTES = 256 << 20
+#: The largest ``.json`` result read (numbers, strings, a plot's lines: kilobytes).
+MAX_JSON_BYTES = 16 << 20
+
+
 def _read_output(out_dir: Path, item: str) -> ProbeOutput:
     """The item's result as the child wrote it; a record not laid out as ``main._save`` writes it (the
     student's code can write the file itself) is a failure of the item, never an error of the checker."""
     try:
-        record = json.loads((out_dir / f"{item}.json").read_text())
-    except (OSError, ValueError):
+        path = out_dir / f"{item}.json"
+        if path.stat().st_size > MAX_JSON_BYTES:
+            return ProbeOutput(failure=f"the child's result for this item is larger than "
+                                       f"{MAX_JSON_BYTES >> 20} MiB and was not read")
+        record = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
         return ProbeOutput(failure="the child reported this item done but left no readable result")
     error = _error_record(record.get("error")) if isinstance(record, dict) else None
     if not isinstance(record, dict) or not isinstance(record.get("values") or {}, dict) or error is False \
@@ -104,11 +115,6 @@ def _read_output(out_dir: Path, item: str) -> ProbeOutput:
     return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=error,
                        stdout=record.get("stdout") or "", seconds=float(record.get("seconds") or 0.0),
                        cpu=float(record.get("cpu") or 0.0))
-
-
-#: The most bytes of arrays one item's ``.npz`` may unpack to (the largest a probe sends is ~10 MiB: the
-#: CNN's parameters, three times): the file is the child's to write, a zip bomb of 64 MiB unpacks to 64 GiB.
-MAX_RESULT_BYTES = 256 << 20
 
 
 def _oversized(npz: Path) -> str:
@@ -143,9 +149,10 @@ def _error_record(error) -> dict | None | bool:
 
 def _import_failure(out_dir: Path, filename: str) -> str:
     try:
-        record = json.loads((out_dir / "_import.json").read_text())
+        path = out_dir / "_import.json"
+        record = json.loads(path.read_text()) if path.stat().st_size <= MAX_JSON_BYTES else {}
         err = _error_record(record["error"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return f"importing {filename} failed"
     if not err:
         return f"importing {filename} failed"
