@@ -355,6 +355,15 @@ if __name__ == "__main__":
         os._exit(0)
 """),
         ]),
+        "hostile_accuracy_read_off_the_feedback": ("Hostile: accuracy returns the number an earlier run's "
+                                                   "feedback showed as expected", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        return 0.7
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

@@ -34,6 +34,8 @@ HOSTILE = {
     # answers the child could find on disk: the public test labels, a classmate's results
     "hostile_reads_the_test_labels": ({"1.9"}, "may not read the Fashion-MNIST files"),
     "hostile_reads_another_work_folder": ({"1.9"}, "may not read the checker's other working folders"),
+    # the feedback shows 1.9's whole expected value: it is drawn anew for each submission
+    "hostile_accuracy_read_off_the_feedback": ({"1.9"}, "accuracy(X, y_true) with known weights"),
 }
 ESCAPES = [Path("/tmp/backproplab-check-escape.txt"), Path("/tmp/backproplab-check-escape-sub")]
 
@@ -263,3 +265,26 @@ def test_json_nested_past_the_stack_or_endless_lines_cost_their_items():
     assert result.lost() == ["1.2", "1.3", "1.9"] and result.item("1.1").passed
     assert "left no readable result" in result.item("1.2").error
     assert "exited with status 0" in result.item("1.3").error
+
+
+@pytest.mark.parametrize("name", ["purdue-numpy-ann", "purdue-pytorch-ann"])
+def test_inputs_whose_answers_the_feedback_shows_are_drawn_for_each_submission(name):
+    """A number the feedback showed as expected (1.9's accuracy, 1.4's losses, 2.4's twelve labels) is
+    of that run's inputs only; 1.9's two accuracies differ, so no constant answers both."""
+    import numpy as np
+
+    from backproplab.check.api import parts
+    from backproplab.check.assignment import _submission_inputs
+
+    assignment = parts(name)[0]
+    first, second = _submission_inputs(assignment), _submission_inputs(assignment)
+    fresh = assignment.fresh_inputs(np.random.default_rng(0), dict(assignment.inputs))
+    assert fresh and all(not np.array_equal(first[k], second[k]) for k in fresh)
+    assert all(first[k].shape == assignment.inputs[k].shape for k in fresh)
+    if name == "purdue-numpy-ann":
+        from backproplab.check.numpy_ann import _known
+
+        ref = _known(first)
+        low, high = (ref.accuracy(first["X2"].copy(), first[k].copy()) for k in ("Y2", "Y2b"))
+        assert low < 0.5 < high
+

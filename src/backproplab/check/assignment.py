@@ -130,6 +130,9 @@ class Assignment:
     probes : the child-side probe file (runs in the student's process)
     items : the contract items, in order
     make_inputs : deterministic inputs for the probes (no expected values among them)
+    fresh_inputs : (a generator, the inputs) -> inputs drawn anew for each submission, replacing those
+        of ``make_inputs``: for the items whose whole expected value the feedback shows (a number), which
+        a student could otherwise read off one run's feedback and hand back in the next
     full_run, quick_run : the Fashion-MNIST run of the accuracy items, and its ``--quick`` subset
     item_timeout, training_timeout, quick_training_timeout : wall-clock seconds per item
     memory_mb : the child's address-space limit unless :class:`Limits` sets one
@@ -148,6 +151,7 @@ class Assignment:
     probes: Path
     items: tuple[Item, ...]
     make_inputs: Callable[[], dict[str, np.ndarray]]
+    fresh_inputs: Callable[[np.random.Generator, dict], dict[str, np.ndarray]] | None = None
     full_run: FashionRun | None = None
     quick_run: FashionRun | None = None
     item_timeout: float = 60.0
@@ -248,8 +252,8 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     """Grade one file: run every item's probe (or those in ``only``) in a child process, then judge
     each output here. ``others``: the batch's other submissions, which the child may not read."""
     start = time.perf_counter()
-    ctx = Context(assignment, quick, assignment.inputs)
-    inputs = dict(assignment.inputs)
+    ctx = Context(assignment, quick, _submission_inputs(assignment))
+    inputs = dict(ctx.inputs)
     files: dict[str, np.ndarray] = {}
     items = [i for i in assignment.items if only is None or i.id in only]
     if any(i.training for i in items):
@@ -278,6 +282,15 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages,
                             manual=[m.result(Path(source), cells) for m in assignment.manual])
+
+
+def _submission_inputs(assignment: Assignment) -> dict[str, np.ndarray]:
+    """The assignment's inputs with its fresh ones drawn for this submission (unseeded)."""
+    inputs = dict(assignment.inputs)
+    if assignment.fresh_inputs is not None:
+        with _JUDGING:  # the references seed the global generators
+            inputs.update(assignment.fresh_inputs(np.random.default_rng(), inputs))
+    return inputs
 
 
 def _note_used_items(items: list[Item], results: list[ItemResult]) -> None:
