@@ -288,3 +288,36 @@ def test_inputs_whose_answers_the_feedback_shows_are_drawn_for_each_submission(n
         low, high = (ref.accuracy(first["X2"].copy(), first[k].copy()) for k in ("Y2", "Y2b"))
         assert low < 0.5 < high
 
+
+
+def test_the_public_test_labels_in_the_test_sets_order_do_not_answer_1_10(tmp_path, needs_fashion):
+    """Fashion-MNIST's test labels are public: carried in the source as a string, in the test set's
+    order, they made a perfect predict with no training (1.10 2/2); each submission now gets the test
+    images in an order of its own."""
+    from backproplab.data import load_fashion_mnist
+
+    _, labels = load_fashion_mnist("test")
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "numpy_ann.py").write_text(f'''"""Hostile: predict returns the public test labels in order."""
+import numpy as np
+
+LABELS = "{"".join(str(int(v)) for v in labels[:1000])}"
+
+
+class NumpyANN:
+    def __init__(self, input_size, hidden_size, output_size, lr, seed):
+        self.k = output_size
+
+    def train(self, *args):
+        return {{}}
+
+    def predict(self, X):
+        out = np.zeros((len(X), self.k))
+        out[np.arange(len(X)), [int(c) for c in LABELS[:len(X)]]] = 1
+        return out
+''')
+    result = check("purdue-numpy-ann", folder, quick=True, items=["1.10"])
+    assert result.lost() == ["1.10"]
+    assert "test accuracy 0.0" in result.item("1.10").failures()[0] or \
+        "test accuracy 0.1" in result.item("1.10").failures()[0]

@@ -195,7 +195,8 @@ class Assignment:
 def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The files the child gets for an accuracy item (uint8 pixels [N, 784], train/val labels) and,
     kept here, the test labels. Train: the first ``n_train`` training images; validation: the last
-    ``n_val``; test: the first ``n_test`` of the test set."""
+    ``n_val``; test: the first ``n_test`` of the test set (each submission gets them in an order of
+    its own: :func:`shuffled_test`)."""
     from backproplab.data import load_fashion_mnist
 
     images, labels = load_fashion_mnist("train")
@@ -205,6 +206,14 @@ def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
              "fm_val_x": flat[len(flat) - run.n_val:], "fm_val_y": labels[len(flat) - run.n_val:].astype(np.int64),
              "fm_test_x": timages.reshape(len(timages), -1)[:run.n_test]}
     return files, tlabels[:run.n_test].astype(np.int64)
+
+
+def shuffled_test(files: dict[str, np.ndarray], labels: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The test images in an order drawn for this submission, and their labels in that order: in the
+    test set's own order a string of its public labels, carried in the source, was a perfect
+    ``predict`` (an accuracy is the same in any order)."""
+    order = np.random.default_rng().permutation(len(labels))
+    return dict(files, fm_test_x=files["fm_test_x"][order]), labels[order]
 
 
 def private_places(others: Sequence[Path] = ()) -> list[tuple[str, str]]:
@@ -258,7 +267,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     items = [i for i in assignment.items if only is None or i.id in only]
     if any(i.training for i in items):
         try:
-            files, ctx.test_labels = fashion_split(ctx.run)
+            files, ctx.test_labels = shuffled_test(*fashion_split(ctx.run))
             ctx.val_labels = files["fm_val_y"]
             inputs.update(ctx.run.inputs())
         except (OSError, ValueError) as err:
