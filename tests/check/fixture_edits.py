@@ -364,6 +364,22 @@ if __name__ == "__main__":
         return 0.7
 """),
         ]),
+        "hostile_reads_the_checkers_memory": ("Hostile: reads its parent process's memory through /proc (the "
+                                              "checker's holds the test labels and, in a batch, the answers)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+
+        with open(f"/proc/{os.getppid()}/maps") as f:
+            heap = next(line for line in f if "[heap]" in line)
+        with open(f"/proc/{os.getppid()}/mem", "rb") as f:
+            f.seek(int(heap.split("-")[0], 16))
+            f.read(4096)
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

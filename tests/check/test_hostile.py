@@ -34,6 +34,7 @@ HOSTILE = {
     # answers the child could find on disk: the public test labels, a classmate's results
     "hostile_reads_the_test_labels": ({"1.9"}, "may not read the Fashion-MNIST files"),
     "hostile_reads_another_work_folder": ({"1.9"}, "may not read the checker's other working folders"),
+    "hostile_reads_the_checkers_memory": ({"1.9"}, "may not read another process's memory or files"),
     # the feedback shows 1.9's whole expected value: it is drawn anew for each submission
     "hostile_accuracy_read_off_the_feedback": ({"1.9"}, "accuracy(X, y_true) with known weights"),
 }
@@ -279,7 +280,8 @@ def test_inputs_whose_answers_the_feedback_shows_are_drawn_for_each_submission(n
     assignment = parts(name)[0]
     first, second = _submission_inputs(assignment), _submission_inputs(assignment)
     fresh = assignment.fresh_inputs(np.random.default_rng(0), dict(assignment.inputs))
-    assert fresh and all(not np.array_equal(first[k], second[k]) for k in fresh)
+    drawn = [k for k in fresh if k.startswith(("X", "ce.pred"))]  # real numbers (a one-hot row may repeat)
+    assert drawn and all(not np.array_equal(first[k], second[k]) for k in drawn)
     assert all(first[k].shape == assignment.inputs[k].shape for k in fresh)
     if name == "purdue-numpy-ann":
         from backproplab.check.numpy_ann import _known

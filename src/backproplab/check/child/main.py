@@ -150,11 +150,13 @@ def _install_guard(root: str, lab: str = "", private: list | None = None) -> Non
     """The audit hook: writes only inside ``root``; nothing read or imported from the lab (its package
     folder ``lab`` or any copy of it; its ``check/child`` probes, which hold no answer, excepted), and
     nothing read under the ``private`` ``[prefix, what]`` pairs (the Fashion-MNIST files, the checker's
-    other working folders, a batch's other submissions), ``root`` itself excepted."""
+    other working folders, a batch's other submissions), ``root`` itself excepted, nor another
+    process's ``/proc/PID`` entries (the checker's memory, its command line)."""
     root = os.path.realpath(root)
     lab = os.path.realpath(lab) if lab else ""
     own = os.path.dirname(os.path.realpath(__file__))
     private = [(str(prefix), str(what)) for prefix, what in private or []]
+    me = str(os.getpid())
 
     def inside(path) -> bool:
         return _under(root, path, root)
@@ -169,6 +171,10 @@ def _install_guard(root: str, lab: str = "", private: list | None = None) -> Non
             return ""
         if (lab and _under(lab, full, root)) or _lab_copy(full):
             return _NO_LAB
+        parts = full.split(os.sep)
+        if parts[1:2] == ["proc"] and len(parts) > 2 and parts[2].isdigit() and parts[2] != me:
+            return (f"backproplab check: a submission may not read another process's memory or files "
+                    f"({path!r}: the checker's memory holds the test labels and, in a batch, the answers)")
         for prefix, what in private:
             if full == prefix.rstrip(os.sep) or full.startswith(prefix):
                 return f"backproplab check: a submission may not read {what} ({path!r})"
