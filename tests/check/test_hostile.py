@@ -323,3 +323,25 @@ class NumpyANN:
     assert result.lost() == ["1.10"]
     assert "test accuracy 0.0" in result.item("1.10").failures()[0] or \
         "test accuracy 0.1" in result.item("1.10").failures()[0]
+
+
+def test_the_right_numbers_in_the_wrong_kind_fail():
+    """Complex numbers (their real part was compared, with a ComplexWarning on the checker's stderr),
+    times and text ("0.7", what the child sends for an object whose repr it is) are not numbers."""
+    import numpy as np
+
+    from backproplab.check.compare import Bad, array, close, number
+    from backproplab.check.runner import ProbeOutput
+
+    expected = np.array([[0.25, 0.75]])
+    assert close("p", "predict(X)", expected.copy(), expected).passed
+    assert not close("p", "predict(X)", expected + 0j, expected).passed
+    assert "(complex numbers)" in close("p", "predict(X)", expected + 1j, expected).message
+    assert not close("t", "f(x)", np.array([[1, 3]], dtype="timedelta64[s]"), np.array([[1.0, 3.0]])).passed
+    for value in ("0.7", ["0.25", "0.75"]):
+        out = ProbeOutput(values={"acc": value})
+        with pytest.raises(Bad):
+            number(out, "acc", "accuracy(X, y_true)") if isinstance(value, str) else array(out, "acc", "f(x)")
+    assert number(ProbeOutput(arrays={"acc": np.array(0.7)}), "acc", "accuracy") == 0.7
+    with pytest.raises(Bad):
+        number(ProbeOutput(arrays={"acc": np.array(0.7 + 0j)}), "acc", "accuracy")
