@@ -380,6 +380,22 @@ if __name__ == "__main__":
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """),
         ]),
+        "hostile_plants_the_next_childs_files": ("Hostile: before it dies, writes the files the checker makes "
+                                                 "for the next child (its progress FIFO, its exit status)", [
+            ("""\
+        return np.maximum(0, x)
+""",
+             """\
+        import os
+
+        for n in range(2, 5):
+            with open(f"_events{n}", "w") as f:
+                f.write('{"event": "ready"}\\n{"event": "done", "item": "1.3"}\\n')
+            with open(f"_exit{n}.json", "w") as f:
+                f.write('{"code": 0}')
+        os._exit(1)
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

@@ -345,3 +345,12 @@ def test_the_right_numbers_in_the_wrong_kind_fail():
     assert number(ProbeOutput(arrays={"acc": np.array(0.7)}), "acc", "accuracy") == 0.7
     with pytest.raises(Bad):
         number(ProbeOutput(arrays={"acc": np.array(0.7 + 0j)}), "acc", "accuracy")
+
+
+def test_files_planted_for_the_next_child_change_nothing():
+    """A child that dies leaves its folder to the next one: files it planted under the names the checker
+    gives the next child's FIFO and exit status made mkfifo fail (no grade at all) or the next child
+    look dead at once."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_plants_the_next_childs_files"),
+                   items=["1.2", "1.3", "1.4"])
+    assert result.lost() == ["1.2"] and "exited with status 1" in result.item("1.2").error

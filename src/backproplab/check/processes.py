@@ -200,6 +200,8 @@ class ForkedChild:
 
     def __init__(self, work: Path, spec: dict, zygote: ForkServer, n: int):
         fifo, self.exit_path = f"_events{n}", work / f"_exit{n}.json"
+        for stale in (work / fifo, self.exit_path):  # a child that died before may have planted them
+            stale.unlink(missing_ok=True)
         os.mkfifo(work / fifo, 0o600)
         self.read_fd = os.open(work / fifo, os.O_RDWR | os.O_NONBLOCK)  # RDWR: no EOF before the child opens it
         (work / f"spec{n}.json").write_text(json.dumps(dict(spec, events_path=fifo)))
