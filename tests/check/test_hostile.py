@@ -354,3 +354,24 @@ def test_files_planted_for_the_next_child_change_nothing():
     result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_plants_the_next_childs_files"),
                    items=["1.2", "1.3", "1.4"])
     assert result.lost() == ["1.2"] and "exited with status 1" in result.item("1.2").error
+
+
+def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, monkeypatch):
+    """Any error of the checker's own on one submission (here a RuntimeError) is that student's 'not
+    graded' record; before, only OSError and ValueError were, and anything else ended the batch."""
+    from backproplab.check import api
+
+    real = api.check
+
+    def breaks_on_zed(assignment, path, **kwargs):
+        if Path(path).name == "zed":
+            raise RuntimeError("a checker bug")
+        return real(assignment, path, **kwargs)
+
+    for name in ("alice", "zed"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "numpy_ann.py").write_text((fixture("numpy_ann", "correct") / "numpy_ann.py").read_text())
+    monkeypatch.setattr(api, "check", breaks_on_zed)
+    results = {r.student: r for r in api.check_batch("purdue-numpy-ann", [tmp_path], items=["1.2"], progress=False)}
+    assert results["alice"].score == 1 and results["zed"].score == 0
+    assert "the checker failed on this submission (RuntimeError: a checker bug)" in results["zed"].item("1.2").error

@@ -215,9 +215,12 @@ def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, 
             return check(assignment, path, quick=quick, timeout=timeout, limits=limits, student=student, items=items,
                          others=[p for _, p in subs if p != path])
         except (OSError, ValueError) as err:
-            failed = [ItemResult(it.id, it.title, it.points, error=f"not graded: {err}")
-                      for a in parts(assignment) for it in a.items if items is None or it.id in items]
-            return SubmissionResult(assignment, student, str(path), failed, quick=quick)
+            why = f"not graded: {err}"
+        except Exception as err:  # noqa: BLE001 - one submission that breaks the checker never stops the batch
+            why = f"not graded: the checker failed on this submission ({type(err).__name__}: {err})"
+        failed = [ItemResult(it.id, it.title, it.points, error=why)
+                  for a in parts(assignment) for it in a.items if items is None or it.id in items]
+        return SubmissionResult(assignment, student, str(path), failed, quick=quick)
 
     from tqdm.auto import tqdm
 
