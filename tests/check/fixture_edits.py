@@ -500,6 +500,15 @@ if __name__ == "__main__":
             tl, ta, vl, va = 0.3, 0.9, 0.31, 0.89  # made up: no training
 """),
         ]),
+        "plot_made_up_lines": ("Mistake: the plot draws lines of the right length but not the recorded "
+                               "curves", [
+            ("""\
+        ax1.plot(self.history["train_loss"], label="train")
+""",
+             """\
+        ax1.plot([1.0] * len(self.history["train_loss"]), label="train")
+"""),
+        ]),
         "judgement_verdict_object": ('Mistake: report_my_judgement prints instead of returning', [
             ("""\
         tl, vl = self.history["train_loss"], self.history["val_loss"]

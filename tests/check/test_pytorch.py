@@ -18,6 +18,7 @@ ANN_MISTAKES = {
     "no_seed": ({"2.1"}, "call torch.manual_seed(seed) before creating the layers"),
     "no_zero_grad": ({"2.3"}, "call optimizer.zero_grad() before each backward"),
     "predict_logits": ({"2.4"}, "predict returned scores of shape (12, 10)"),
+    "plot_made_up_lines": ({"2.5"}, "no line is the recorded train_loss"),
 }
 CNN_MISTAKES = {
     "no_dropout": "no Dropout layer: the contract's layout has one",

@@ -188,13 +188,14 @@ def probe_plot(mod, inp, cls: str):
     net = _make(mod, inp, cls)
     set_params(net, inp)
     _train(net, inp, "plot", int(inp["plot.epochs"]), int(inp["plot.batch"]))
+    recorded = curves_from_attributes(net, int(inp["plot.epochs"]))
     plt.close("all")
     with _remembering_closed_figures() as closed:
         net.plot_train_val_metrics()
     pngs = sorted(f for f in os.listdir(".") if f.endswith(".png"))
     figs = describe_figures() or describe_figures(closed)  # a plot closed after saving it is still the plot
     plt.close("all")
-    return {"figures": figs, "pngs": pngs}
+    return {"figures": figs, "pngs": pngs, "recorded": recorded}
 
 
 @contextlib.contextmanager
