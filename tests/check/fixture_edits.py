@@ -225,6 +225,177 @@ class NumpyNet:
         sys.exit(3)
 """),
         ]),
+        "hostile_reads_the_test_labels": ("Hostile: reads Fashion-MNIST's public test labels from disk (a "
+                                          "predict that looks the test images up scores any accuracy item)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import gzip
+
+        with gzip.open("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz") as f:
+            f.read()
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "hostile_reads_another_work_folder": ("Hostile: reads a classmate's results in the checker's working "
+                                              "folder beside its own (a batch graded with --jobs 2)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import json
+        import os
+
+        classmate = os.path.join(os.path.dirname(os.getcwd()), "backproplab-check-classmate", "out", "1.9.json")
+        with open(classmate) as f:
+            return json.load(f)["values"]["acc"]
+"""),
+        ]),
+        "hostile_forges_its_results": ("Hostile: writes every item's result file itself, with values of kinds "
+                                       "the probes never return, and announces the items done", [
+            ("""\
+if __name__ == "__main__":
+""",
+             """\
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+_main = sys.modules.get("_backproplab_child_main") or sys.modules["__main__"]
+_spec = sorted(f for f in os.listdir(".") if f.startswith("spec") and f.endswith(".json"))[-1]
+_forged = {"history": "x", "acc": {"a": 1}, "pred": {"a": 1}, "relu": {"x": 1}, "row0": [[1, 2]],
+           "init0.input_size": {"x": 1}, "ret": "x", "W1": [[None]]}
+_main._emit(event="ready")
+with open(_spec) as _f:
+    _items = json.load(_f)["items"]
+for _k, _item in enumerate(_items):
+    _record = {"values": _forged, "error": None} if _item in ("1.1", "1.6", "1.7", "1.8", "1.9") else [
+        {"values": "x"}, {"values": {}, "error": ["x"]}, {"values": {}, "error": None, "seconds": "x"}, ["x"]][_k % 4]
+    with open(os.path.join("out", f"{_item}.json"), "w") as _f:
+        json.dump(_record, _f)
+    _main._emit(event="start", item=_item)
+    _main._emit(event="done", item=_item)
+os._exit(0)
+
+if __name__ == "__main__":
+"""),
+        ]),
+        "hostile_zip_bomb_results": ("Hostile: its own result files are zip bombs the checker would unpack: "
+                                     "1.2's states a shape of 8 TB, 1.9's holds 64 MiB of zeros in 64 KiB", [
+            ("""\
+        return np.maximum(0, x)
+""",
+             """\
+        import os
+        import zipfile
+
+        with zipfile.ZipFile(os.path.join("out", "1.2.npz"), "w") as zf:
+            with zf.open("relu.npy", "w") as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                         "shape": (10 ** 12,)})
+                f.write(bytes(8))
+        np.savez = lambda *args, **kwargs: None  # the child's own save leaves the bomb in place
+        return np.maximum(0, x)
+"""),
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        import zipfile
+
+        with zipfile.ZipFile(os.path.join("out", "1.9.npz"), "w", zipfile.ZIP_DEFLATED) as zf:
+            with zf.open("acc.npy", "w") as f:
+                np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False,
+                                                         "shape": (8 << 20,)})
+                for _ in range(64):
+                    f.write(bytes(1 << 20))
+        np.savez = lambda *args, **kwargs: None
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "hostile_deep_json": ("Hostile: JSON nested past Python's stack in its result file (1.2) and on the "
+                              "progress channel (1.3), and 4 MiB without a line end on the channel (1.9)", [
+            ("""\
+        return np.maximum(0, x)
+""",
+             """\
+        import os
+        import sys
+
+        with open(os.path.join("out", "1.2.json"), "w") as f:
+            f.write("[" * 200000 + "]" * 200000)
+        (sys.modules.get("_backproplab_child_main") or sys.modules["__main__"])._emit(event="done", item="1.2")
+        os._exit(0)
+"""),
+            ("""\
+        return (x > 0).astype(float)
+""",
+             """\
+        import os
+        import sys
+
+        channel = (sys.modules.get("_backproplab_child_main") or sys.modules["__main__"])._EVENTS
+        channel.write("[" * 200000 + "\\n")
+        channel.flush()
+        os._exit(0)
+"""),
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        import sys
+
+        channel = (sys.modules.get("_backproplab_child_main") or sys.modules["__main__"])._EVENTS
+        for _ in range(64):
+            channel.write("x" * (1 << 16))
+            channel.flush()
+        os._exit(0)
+"""),
+        ]),
+        "hostile_accuracy_read_off_the_feedback": ("Hostile: accuracy returns the number an earlier run's "
+                                                   "feedback showed as expected", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        return 0.7
+"""),
+        ]),
+        "hostile_reads_the_checkers_memory": ("Hostile: reads its parent process's memory through /proc (the "
+                                              "checker's holds the test labels and, in a batch, the answers)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+
+        with open(f"/proc/{os.getppid()}/maps") as f:
+            heap = next(line for line in f if "[heap]" in line)
+        with open(f"/proc/{os.getppid()}/mem", "rb") as f:
+            f.seek(int(heap.split("-")[0], 16))
+            f.read(4096)
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "hostile_plants_the_next_childs_files": ("Hostile: before it dies, writes the files the checker makes "
+                                                 "for the next child (its progress FIFO, its exit status)", [
+            ("""\
+        return np.maximum(0, x)
+""",
+             """\
+        import os
+
+        for n in range(2, 5):
+            with open(f"_events{n}", "w") as f:
+                f.write('{"event": "ready"}\\n{"event": "done", "item": "1.3"}\\n')
+            with open(f"_exit{n}.json", "w") as f:
+                f.write('{"code": 0}')
+        os._exit(1)
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
@@ -312,6 +483,30 @@ class NumpyNet:
         while X_train.shape[0] > 1000:
             pass
         loss_fn = nn.CrossEntropyLoss()
+"""),
+        ]),
+        "judgement_made_up_curves": ("Hostile: train takes no step and records curves it makes up, which "
+                                     "report_my_judgement then reads", [
+            ("""\
+                optimizer.zero_grad()
+                loss = loss_fn(self.forward(xb), yb)
+                loss.backward()
+                optimizer.step()
+            tl, ta = self._evaluate(X_train, y_train, loss_fn)
+            vl, va = self._evaluate(X_val, y_val, loss_fn)
+""",
+             """\
+                pass
+            tl, ta, vl, va = 0.3, 0.9, 0.31, 0.89  # made up: no training
+"""),
+        ]),
+        "plot_made_up_lines": ("Mistake: the plot draws lines of the right length but not the recorded "
+                               "curves", [
+            ("""\
+        ax1.plot(self.history["train_loss"], label="train")
+""",
+             """\
+        ax1.plot([1.0] * len(self.history["train_loss"]), label="train")
 """),
         ]),
         "judgement_verdict_object": ('Mistake: report_my_judgement prints instead of returning', [

@@ -31,6 +31,12 @@ HOSTILE = {
     # the lab is installed beside the student's code: its references would be the answers
     "hostile_uses_the_lab": (set(NON_TRAINING), "may not use the backproplab package"),
     "hostile_reads_the_lab": (set(NON_TRAINING), "may not use the backproplab package"),
+    # answers the child could find on disk: the public test labels, a classmate's results
+    "hostile_reads_the_test_labels": ({"1.9"}, "may not read the Fashion-MNIST files"),
+    "hostile_reads_another_work_folder": ({"1.9"}, "may not read the checker's other working folders"),
+    "hostile_reads_the_checkers_memory": ({"1.9"}, "may not read another process's memory or files"),
+    # the feedback shows 1.9's whole expected value: it is drawn anew for each submission
+    "hostile_accuracy_read_off_the_feedback": ({"1.9"}, "accuracy(X, y_true) with known weights"),
 }
 ESCAPES = [Path("/tmp/backproplab-check-escape.txt"), Path("/tmp/backproplab-check-escape-sub")]
 
@@ -149,3 +155,223 @@ def test_a_notebook_that_imports_the_labs_reference_loses_that_item(tmp_path, ne
     result = check("jku-a7", tmp_path / "jku_a7.ipynb", items=["3.2a", "3.2b"])
     assert result.lost() == ["3.2b"]
     assert "may not use the backproplab package" in result.item("3.2b").failures()[0]
+
+
+def test_a_classmates_results_beside_the_work_folder_are_refused():
+    """With --jobs 2 a classmate's child writes its results in a working folder beside this one: the
+    right accuracy planted there is not read (it scored the item before the guard refused it)."""
+    import json
+    import shutil
+    import tempfile
+
+    from backproplab.check.numpy_ann import ASSIGNMENT, _known
+
+    inputs = ASSIGNMENT.inputs
+    right = float(_known(inputs).accuracy(inputs["X2"].copy(), inputs["Y2"].copy()))
+    classmate = Path(tempfile.gettempdir()) / "backproplab-check-classmate"
+    (classmate / "out").mkdir(parents=True, exist_ok=True)
+    try:
+        (classmate / "out" / "1.9.json").write_text(json.dumps({"values": {"acc": right}}))
+        result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_reads_another_work_folder"),
+                       items=["1.9"])
+    finally:
+        shutil.rmtree(classmate, ignore_errors=True)
+    assert result.lost() == ["1.9"]
+    assert "may not read the checker's other working folders" in result.item("1.9").failures()[0]
+
+
+def _copying(tmp_path: Path, name: str, source: Path) -> Path:
+    """A submission folder whose numpy_ann.py runs the file at ``source`` (a classmate's, a copy of the lab)."""
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "numpy_ann.py").write_text(f'"""Hostile: runs {source.name} from elsewhere."""\n'
+                                         f"exec(compile(open({str(source)!r}).read(), 'numpy_ann.py', 'exec'))\n")
+    return folder
+
+
+def test_a_batch_submission_may_not_read_a_classmates_file(tmp_path):
+    """In a batch each child may not read the other submissions: copying a classmate's file at grading
+    time scored 18/18 (found through the checker's command line in /proc)."""
+    from backproplab.check import check_batch
+
+    from ._helpers import SOLUTIONS
+
+    alice = tmp_path / "batch" / "alice"
+    alice.mkdir(parents=True)
+    (alice / "numpy_ann.py").write_text((SOLUTIONS / "numpy_ann.py").read_text())
+    _copying(tmp_path / "batch", "mallory", alice / "numpy_ann.py")
+    results = check_batch("purdue-numpy-ann", [tmp_path / "batch"], items=["1.2", "1.9"], progress=False)
+    by_name = {r.student: r for r in results}
+    assert by_name["alice"].lost() == []
+    assert by_name["mallory"].lost() == ["1.2", "1.9"]
+    assert "may not read another submission of this batch" in by_name["mallory"].item("1.2").failures()[0]
+    alone = check("purdue-numpy-ann", tmp_path / "batch" / "mallory", items=["1.2"])  # graded alone: allowed
+    assert alone.lost() == []
+
+
+def test_a_copy_of_the_lab_elsewhere_is_refused_too(tmp_path):
+    """A second copy of the package (another checkout, another environment's install) holds the same
+    references: a folder named backproplab holding __init__.py is the lab wherever it is."""
+    from ._helpers import SOLUTIONS
+
+    copy = tmp_path / "elsewhere" / "backproplab" / "scratch"
+    copy.mkdir(parents=True)
+    (copy.parent / "__init__.py").write_text("")
+    (copy / "numpy_ann.py").write_text((SOLUTIONS / "numpy_ann.py").read_text())
+    result = check("purdue-numpy-ann", _copying(tmp_path, "student", copy / "numpy_ann.py"), items=["1.2"])
+    assert result.lost() == ["1.2"]
+    assert "may not use the backproplab package" in result.item("1.2").failures()[0]
+
+
+def test_results_the_submission_forged_cost_its_items_and_stop_nothing(tmp_path):
+    """The result files are in the child's own folder, so its code can write them: values of kinds the
+    probes never return made a judge raise and stopped the whole batch (no gradebook for anyone)."""
+    from backproplab.check import check_batch
+
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_forges_its_results"), items=NON_TRAINING)
+    assert result.lost() == NON_TRAINING
+    assert "not laid out as the checker writes it" in result.item("1.2").failures()[0]
+    assert "the checker could not judge what came back" in result.item("1.7").failures()[0]
+    batch = tmp_path / "batch"
+    (batch / "alice").mkdir(parents=True)
+    (batch / "alice" / "numpy_ann.py").write_text((fixture("numpy_ann", "correct") / "numpy_ann.py").read_text())
+    forged = fixture("numpy_ann", "hostile_forges_its_results") / "numpy_ann.py"
+    (batch / "zed").mkdir()
+    (batch / "zed" / "numpy_ann.py").write_text(forged.read_text())
+    scores = {r.student: r.score for r in check_batch("purdue-numpy-ann", [batch], items=["1.2", "1.7"],
+                                                      progress=False)}
+    assert scores == {"alice": 3, "zed": 0}
+
+
+def test_result_files_that_unpack_too_far_are_not_read(monkeypatch):
+    """The child writes its own .npz: one whose arrays unpack past MAX_RESULT_BYTES (by the zip's sizes,
+    or by a header's shape, which np.load allocates before reading) costs its item and is never
+    unpacked (a 64 MiB file of zeros unpacks to 64 GiB, and stopped the checker)."""
+    from backproplab.check import runner
+
+    bomb = fixture("numpy_ann", "hostile_zip_bomb_results")
+    result = check("purdue-numpy-ann", bomb, items=["1.2"])
+    assert "states a shape (1000000000000,) larger than the data it holds" in result.item("1.2").error
+    monkeypatch.setattr(runner, "MAX_RESULT_BYTES", 16 << 20)
+    result = check("purdue-numpy-ann", bomb, items=["1.9"])
+    assert result.lost() == ["1.9"] and "they unpack to more than 16 MiB" in result.item("1.9").error
+
+
+def test_json_nested_past_the_stack_or_endless_lines_cost_their_items():
+    """The result file and the progress channel are the child's to write: JSON nested 200,000 deep made
+    the checker's json.loads raise RecursionError (a traceback, the batch stopped), and a line without
+    an end would grow in its memory."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_deep_json"), items=["1.2", "1.3", "1.9", "1.1"],
+                   timeout=10)
+    assert result.lost() == ["1.2", "1.3", "1.9"] and result.item("1.1").passed
+    assert "left no readable result" in result.item("1.2").error
+    assert "exited with status 0" in result.item("1.3").error
+
+
+@pytest.mark.parametrize("name", ["purdue-numpy-ann", "purdue-pytorch-ann"])
+def test_inputs_whose_answers_the_feedback_shows_are_drawn_for_each_submission(name):
+    """A number the feedback showed as expected (1.9's accuracy, 1.4's losses, 2.4's twelve labels) is
+    of that run's inputs only; 1.9's two accuracies differ, so no constant answers both."""
+    import numpy as np
+
+    from backproplab.check.api import parts
+    from backproplab.check.assignment import _submission_inputs
+
+    assignment = parts(name)[0]
+    first, second = _submission_inputs(assignment), _submission_inputs(assignment)
+    fresh = assignment.fresh_inputs(np.random.default_rng(0), dict(assignment.inputs))
+    drawn = [k for k in fresh if k.startswith(("X", "ce.pred"))]  # real numbers (a one-hot row may repeat)
+    assert drawn and all(not np.array_equal(first[k], second[k]) for k in drawn)
+    assert all(first[k].shape == assignment.inputs[k].shape for k in fresh)
+    if name == "purdue-numpy-ann":
+        from backproplab.check.numpy_ann import _known
+
+        ref = _known(first)
+        low, high = (ref.accuracy(first["X2"].copy(), first[k].copy()) for k in ("Y2", "Y2b"))
+        assert low < 0.5 < high
+
+
+
+def test_the_public_test_labels_in_the_test_sets_order_do_not_answer_1_10(tmp_path, needs_fashion):
+    """Fashion-MNIST's test labels are public: carried in the source as a string, in the test set's
+    order, they made a perfect predict with no training (1.10 2/2); each submission now gets the test
+    images in an order of its own."""
+    from backproplab.data import load_fashion_mnist
+
+    _, labels = load_fashion_mnist("test")
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "numpy_ann.py").write_text(f'''"""Hostile: predict returns the public test labels in order."""
+import numpy as np
+
+LABELS = "{"".join(str(int(v)) for v in labels[:1000])}"
+
+
+class NumpyANN:
+    def __init__(self, input_size, hidden_size, output_size, lr, seed):
+        self.k = output_size
+
+    def train(self, *args):
+        return {{}}
+
+    def predict(self, X):
+        out = np.zeros((len(X), self.k))
+        out[np.arange(len(X)), [int(c) for c in LABELS[:len(X)]]] = 1
+        return out
+''')
+    result = check("purdue-numpy-ann", folder, quick=True, items=["1.10"])
+    assert result.lost() == ["1.10"]
+    assert "test accuracy 0.0" in result.item("1.10").failures()[0] or \
+        "test accuracy 0.1" in result.item("1.10").failures()[0]
+
+
+def test_the_right_numbers_in_the_wrong_kind_fail():
+    """Complex numbers (their real part was compared, with a ComplexWarning on the checker's stderr),
+    times and text ("0.7", what the child sends for an object whose repr it is) are not numbers."""
+    import numpy as np
+
+    from backproplab.check.compare import Bad, array, close, number
+    from backproplab.check.runner import ProbeOutput
+
+    expected = np.array([[0.25, 0.75]])
+    assert close("p", "predict(X)", expected.copy(), expected).passed
+    assert not close("p", "predict(X)", expected + 0j, expected).passed
+    assert "(complex numbers)" in close("p", "predict(X)", expected + 1j, expected).message
+    assert not close("t", "f(x)", np.array([[1, 3]], dtype="timedelta64[s]"), np.array([[1.0, 3.0]])).passed
+    for value in ("0.7", ["0.25", "0.75"]):
+        out = ProbeOutput(values={"acc": value})
+        with pytest.raises(Bad):
+            number(out, "acc", "accuracy(X, y_true)") if isinstance(value, str) else array(out, "acc", "f(x)")
+    assert number(ProbeOutput(arrays={"acc": np.array(0.7)}), "acc", "accuracy") == 0.7
+    with pytest.raises(Bad):
+        number(ProbeOutput(arrays={"acc": np.array(0.7 + 0j)}), "acc", "accuracy")
+
+
+def test_files_planted_for_the_next_child_change_nothing():
+    """A child that dies leaves its folder to the next one: files it planted under the names the checker
+    gives the next child's FIFO and exit status made mkfifo fail (no grade at all) or the next child
+    look dead at once."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_plants_the_next_childs_files"),
+                   items=["1.2", "1.3", "1.4"])
+    assert result.lost() == ["1.2"] and "exited with status 1" in result.item("1.2").error
+
+
+def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, monkeypatch):
+    """Any error of the checker's own on one submission (here a RuntimeError) is that student's 'not
+    graded' record; before, only OSError and ValueError were, and anything else ended the batch."""
+    from backproplab.check import api
+
+    real = api.check
+
+    def breaks_on_zed(assignment, path, **kwargs):
+        if Path(path).name == "zed":
+            raise RuntimeError("a checker bug")
+        return real(assignment, path, **kwargs)
+
+    for name in ("alice", "zed"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "numpy_ann.py").write_text((fixture("numpy_ann", "correct") / "numpy_ann.py").read_text())
+    monkeypatch.setattr(api, "check", breaks_on_zed)
+    results = {r.student: r for r in api.check_batch("purdue-numpy-ann", [tmp_path], items=["1.2"], progress=False)}
+    assert results["alice"].score == 1 and results["zed"].score == 0
+    assert "the checker failed on this submission (RuntimeError: a checker bug)" in results["zed"].item("1.2").error

@@ -18,6 +18,7 @@ ANN_MISTAKES = {
     "no_seed": ({"2.1"}, "call torch.manual_seed(seed) before creating the layers"),
     "no_zero_grad": ({"2.3"}, "call optimizer.zero_grad() before each backward"),
     "predict_logits": ({"2.4"}, "predict returned scores of shape (12, 10)"),
+    "plot_made_up_lines": ({"2.5"}, "no line is the recorded train_loss"),
 }
 CNN_MISTAKES = {
     "no_dropout": "no Dropout layer: the contract's layout has one",
@@ -45,6 +46,16 @@ def test_ann_mistake_loses_exactly_its_items(name):
     result = check("purdue-pytorch-ann", fixture("pytorch_ann", name), items=ANN_UNTRAINED)
     assert set(result.lost()) == lost
     assert message in "\n".join(line for i in lost for line in result.item(i).failures())
+
+
+def test_a_judgement_of_made_up_curves_loses_2_7():
+    """Curves the training did not record (a train that takes no step and makes them up) scored 2.7
+    with the word they read as: the last validation accuracy is checked against the trained model's."""
+    result = check("purdue-pytorch-ann", fixture("pytorch_ann", "judgement_made_up_curves"), quick=True,
+                   items=["2.6", "2.7"])
+    assert result.lost() == ["2.6", "2.7"] and result.item("2.7").score == 0.5
+    assert "are not those of the training graded here: their last validation accuracy is 0.89" \
+        in result.item("2.7").failures()[0]
 
 
 def test_judgement_that_returns_nothing_loses_2_7_only():
@@ -147,3 +158,27 @@ def test_a_disagreeing_judgement_is_told_the_rule_and_numbers_behind_ours():
     assert word.passed and not agree.passed
     assert "our verdict is 'overfitting' (overfitting: train accuracy 0.950 vs validation 0.820: gap 0.130 > 0.050)" \
         in agree.message
+
+
+def test_curves_are_checked_against_the_trained_models_validation_accuracy():
+    """The recorded last validation accuracy may be VAL_ACC_SLACK from the model's own (a CNN that
+    validated with its dropout on), not more."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from backproplab.check.torch_common import VAL_ACC_SLACK, judge_judgement
+
+    labels = np.arange(100) % 10
+    pred = np.where(np.arange(100) < 80, labels, (labels + 1) % 10)  # the model gets 80 % right
+    ctx = SimpleNamespace(val_labels=labels)
+    for recorded, real in ((0.8, True), (0.8 - VAL_ACC_SLACK + 0.01, True), (0.95, False), (0.1, False)):
+        curves = {"train_loss": [1.0, 0.9, 0.89], "val_loss": [1.0, 0.9, 0.89], "train_acc": [0.7, 0.8, 0.8],
+                  "val_acc": [0.7, 0.8, recorded]}
+        out = SimpleNamespace(values={"answer": "generalizing", "answer_type": "str", "curves": curves,
+                                      "source": "attributes"}, arrays={"val_pred": pred})
+        word, agree = judge_judgement(ctx, out)
+        assert word.passed
+        assert ("are not those of the training graded here" in agree.message) is not real, recorded
+        if not real:
+            assert not agree.passed and "labels 80.0% of the 100 validation images right" in agree.message

@@ -143,7 +143,8 @@ def _source(a: Assignment, path: Path) -> Found:
 
 
 def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: float | None = None,
-          limits: Limits | None = None, student: str = "", items: Sequence[str] | None = None) -> SubmissionResult:
+          limits: Limits | None = None, student: str = "", items: Sequence[str] | None = None,
+          others: Sequence[str | Path] = ()) -> SubmissionResult:
     """Grade one submission.
 
     Parameters
@@ -157,6 +158,8 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     timeout : wall-clock seconds per item (default: each item's own, longer for training items)
     limits : memory, file size, processes, output cap (:class:`~backproplab.check.runner.Limits`)
     items : grade only these item ids (e.g. ``["1.6"]``); default all
+    others : other submissions (files or folders) the student's code may not read: in a batch, the
+        classmates' (:func:`check_batch` passes them)
 
     Returns
     -------
@@ -184,7 +187,7 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
                                             messages=[found.problem]))
             continue
         results.append(grade(a, found.path, quick=quick, timeout=timeout, limits=limits, student=student,
-                             only=only))
+                             only=only, others=[Path(o) for o in others]))
     if len(results) == 1:
         return results[0]
     messages = [m for r in results for m in r.messages]
@@ -209,11 +212,15 @@ def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, 
     def one(sub: tuple[str, Path]) -> SubmissionResult:
         student, path = sub
         try:
-            return check(assignment, path, quick=quick, timeout=timeout, limits=limits, student=student, items=items)
+            return check(assignment, path, quick=quick, timeout=timeout, limits=limits, student=student, items=items,
+                         others=[p for _, p in subs if p != path])
         except (OSError, ValueError) as err:
-            failed = [ItemResult(it.id, it.title, it.points, error=f"not graded: {err}")
-                      for a in parts(assignment) for it in a.items if items is None or it.id in items]
-            return SubmissionResult(assignment, student, str(path), failed, quick=quick)
+            why = f"not graded: {err}"
+        except Exception as err:  # noqa: BLE001 - one submission that breaks the checker never stops the batch
+            why = f"not graded: the checker failed on this submission ({type(err).__name__}: {err})"
+        failed = [ItemResult(it.id, it.title, it.points, error=why)
+                  for a in parts(assignment) for it in a.items if items is None or it.id in items]
+        return SubmissionResult(assignment, student, str(path), failed, quick=quick)
 
     from tqdm.auto import tqdm
 

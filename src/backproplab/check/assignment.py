@@ -9,10 +9,11 @@ inputs, in this process.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -107,12 +108,14 @@ class ManualItem:
 
 @dataclass
 class Context:
-    """What a judge may use: the inputs the probes got, the run's settings, the test labels."""
+    """What a judge may use: the inputs the probes got, the run's settings, the test labels (and the
+    validation labels the child trained with, for checking a model's recorded curves)."""
 
     assignment: Assignment
     quick: bool
     inputs: Mapping[str, np.ndarray]
     test_labels: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
     data_error: str = ""
     cache: dict = field(default_factory=dict)
 
@@ -132,6 +135,9 @@ class Assignment:
     probes : the child-side probe file (runs in the student's process)
     items : the contract items, in order
     make_inputs : deterministic inputs for the probes (no expected values among them)
+    fresh_inputs : (a generator, the inputs) -> inputs drawn anew for each submission, replacing those
+        of ``make_inputs``: for the items whose whole expected value the feedback shows (a number), which
+        a student could otherwise read off one run's feedback and hand back in the next
     full_run, quick_run : the Fashion-MNIST run of the accuracy items, and its ``--quick`` subset
     item_timeout, training_timeout, quick_training_timeout : wall-clock seconds per item
     memory_mb : the child's address-space limit unless :class:`Limits` sets one
@@ -150,6 +156,7 @@ class Assignment:
     probes: Path
     items: tuple[Item, ...]
     make_inputs: Callable[[], dict[str, np.ndarray]]
+    fresh_inputs: Callable[[np.random.Generator, dict], dict[str, np.ndarray]] | None = None
     full_run: FashionRun | None = None
     quick_run: FashionRun | None = None
     item_timeout: float = 60.0
@@ -193,7 +200,8 @@ class Assignment:
 def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The files the child gets for an accuracy item (uint8 pixels [N, 784], train/val labels) and,
     kept here, the test labels. Train: the first ``n_train`` training images; validation: the last
-    ``n_val``; test: the first ``n_test`` of the test set."""
+    ``n_val``; test: the first ``n_test`` of the test set (each submission gets them in an order of
+    its own: :func:`shuffled_test`)."""
     from backproplab.data import load_fashion_mnist
 
     images, labels = load_fashion_mnist("train")
@@ -203,6 +211,30 @@ def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
              "fm_val_x": flat[len(flat) - run.n_val:], "fm_val_y": labels[len(flat) - run.n_val:].astype(np.int64),
              "fm_test_x": timages.reshape(len(timages), -1)[:run.n_test]}
     return files, tlabels[:run.n_test].astype(np.int64)
+
+
+def shuffled_test(files: dict[str, np.ndarray], labels: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The test images in an order drawn for this submission, and their labels in that order: in the
+    test set's own order a string of its public labels, carried in the source, was a perfect
+    ``predict`` (an accuracy is the same in any order)."""
+    order = np.random.default_rng().permutation(len(labels))
+    return dict(files, fm_test_x=files["fm_test_x"][order]), labels[order]
+
+
+def private_places(others: Sequence[Path] = ()) -> list[tuple[str, str]]:
+    """What a submission may not read, with what it is: the places Fashion-MNIST is searched in (its
+    test labels would answer the accuracy items) and ``others``, the batch's other submissions (their
+    code is the answers) — never a folder that holds the Python the child runs on."""
+    from backproplab.data.fashion_mnist import search_places
+
+    runtime = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, np.__file__)]
+    places = [(str(d), "the Fashion-MNIST files (their test labels would answer the accuracy items)")
+              for d, _ in search_places() if d is not None]
+    for other in others:
+        full = Path(other).resolve()
+        if not any(r == full or full in r.parents for r in runtime):
+            places.append((str(full), "another submission of this batch"))
+    return places
 
 
 def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> ItemResult:
@@ -221,21 +253,27 @@ def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> I
             res.assertions = item.judge(ctx, out)
         except Bad as bad:
             res.assertions = [Assertion(item.title, False, str(bad))]
+        except Exception as err:  # noqa: BLE001 - values the probe never returns (the child's code wrote them)
+            res.assertions = [Assertion(item.title, False, f"the checker could not judge what came back for this "
+                                        f"item ({type(err).__name__}: {err}); it is not what the checker's probe "
+                                        "returns (did the submission write its result itself?)")]
     return res
 
 
 def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout: float | None = None,
-          limits: Limits | None = None, student: str = "", only: frozenset[str] | None = None) -> SubmissionResult:
+          limits: Limits | None = None, student: str = "", only: frozenset[str] | None = None,
+          others: Sequence[Path] = ()) -> SubmissionResult:
     """Grade one file: run every item's probe (or those in ``only``) in a child process, then judge
-    each output here."""
+    each output here. ``others``: the batch's other submissions, which the child may not read."""
     start = time.perf_counter()
-    ctx = Context(assignment, quick, assignment.inputs)
-    inputs = dict(assignment.inputs)
+    ctx = Context(assignment, quick, _submission_inputs(assignment))
+    inputs = dict(ctx.inputs)
     files: dict[str, np.ndarray] = {}
     items = [i for i in assignment.items if only is None or i.id in only]
     if any(i.training for i in items):
         try:
-            files, ctx.test_labels = fashion_split(ctx.run)
+            files, ctx.test_labels = shuffled_test(*fashion_split(ctx.run))
+            ctx.val_labels = files["fm_val_y"]
             inputs.update(ctx.run.inputs())
         except (OSError, ValueError) as err:
             ctx.data_error = f"the checker could not load Fashion-MNIST: {err}"
@@ -245,7 +283,8 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     with _prepared(assignment, Path(source), messages) as (module_file, filename, cells):
         outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
                             required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
-                            after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb)
+                            after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb,
+                            private=private_places(others))
     results = []
     with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
         for item in items:
@@ -257,6 +296,15 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
                             quick=quick, seconds=time.perf_counter() - start, messages=messages,
                             manual=[m.result(Path(source), cells) for m in assignment.manual])
+
+
+def _submission_inputs(assignment: Assignment) -> dict[str, np.ndarray]:
+    """The assignment's inputs with its fresh ones drawn for this submission (unseeded)."""
+    inputs = dict(assignment.inputs)
+    if assignment.fresh_inputs is not None:
+        with _JUDGING:  # the references seed the global generators
+            inputs.update(assignment.fresh_inputs(np.random.default_rng(), inputs))
+    return inputs
 
 
 def _note_used_items(items: list[Item], results: list[ItemResult]) -> None:

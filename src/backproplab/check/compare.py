@@ -23,7 +23,7 @@ def summary(value: Any, limit: int = 6) -> str:
     """A short picture of a value: an array's shape, dtype and first entries; a number's repr."""
     if isinstance(value, np.ndarray):
         flat = value.reshape(-1)
-        head = ", ".join(f"{v:.6g}" if np.issubdtype(value.dtype, np.number) else repr(v) for v in flat[:limit])
+        head = ", ".join(f"{v:.6g}" if value.dtype.kind in "iuf" else repr(v) for v in flat[:limit])
         more = ", …" if flat.size > limit else ""
         return f"array of shape {value.shape}, {value.dtype} [{head}{more}]"
     if isinstance(value, float):
@@ -39,7 +39,8 @@ def array(out: ProbeOutput, key: str, what: str) -> np.ndarray:
         value = out.values[key]
         if isinstance(value, int | float | bool) or (isinstance(value, list) and value):
             try:
-                return np.asarray(value, dtype=float)
+                if np.asarray(value).dtype.kind in "biuf":  # numbers, not their text ("0.7")
+                    return np.asarray(value, dtype=float)
             except (TypeError, ValueError):
                 pass
         raise Bad(f"{what} returned {summary(value)}, not an array")
@@ -50,7 +51,8 @@ def number(out: ProbeOutput, key: str, what: str) -> float:
     """The float the probe stored under ``key``; :class:`Bad` when it is missing or not a number."""
     value = out.values.get(key, out.arrays.get(key))
     try:
-        result = float(np.asarray(value, dtype=float).reshape(-1)[0]) if np.size(value) == 1 else None
+        real = not np.iscomplexobj(value) and np.asarray(value).dtype.kind in "biuf"
+        result = float(np.asarray(value, dtype=float).reshape(-1)[0]) if real and np.size(value) == 1 else None
     except (TypeError, ValueError):
         result = None
     if result is None:
@@ -83,8 +85,9 @@ def close(name: str, called: str, got: Any, expected: np.ndarray, *, rtol: float
     got_arr = np.asarray(got)
     if got_arr.dtype == bool:
         got_arr = got_arr.astype(float)
-    if not np.issubdtype(got_arr.dtype, np.number):
-        return Assertion(name, False, f"{called}: expected {summary(expected)}, got {summary(got)}")
+    if got_arr.dtype.kind not in "iuf":  # real numbers: not complex (its real part would be compared), not times
+        return Assertion(name, False, f"{called}: expected {summary(expected)}, got {summary(got)}"
+                         + (" (complex numbers)" if got_arr.dtype.kind == "c" else ""))
     if got_arr.shape != expected.shape:
         return Assertion(name, False, f"{called}: expected shape {expected.shape}, got shape {got_arr.shape}",
                          shape_hint)

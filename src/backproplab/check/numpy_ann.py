@@ -78,7 +78,37 @@ def make_inputs() -> dict[str, np.ndarray]:
     inp["bwd.X"], inp["bwd.Y"] = rng.standard_normal((64, i)), _onehot(rng.integers(0, o, 64), o)
     ref._forward(inp["bwd.X"].copy(), True)
     inp.update({f"bwd.{name}": np.asarray(getattr(ref, name), dtype=float).copy() for name in CACHE})
+    inp.update(fresh_inputs(np.random.default_rng(20240614), inp))  # a submission gets its own draws
     return inp
+
+
+def _accuracy_labels(ref, X: np.ndarray, rng: np.random.Generator, matching: int) -> np.ndarray:
+    """One-hot labels for ``X``: ``matching`` rows (drawn) get the reference's argmax, the others another
+    class, so that the accuracy is exactly ``matching / len(X)``."""
+    k = SMALL[2]
+    pred = ref._forward(X.copy(), False).argmax(axis=1)
+    labels = (pred + rng.integers(1, k, len(X))) % k
+    rows = rng.choice(len(X), matching, replace=False)
+    labels[rows] = pred[rows]
+    return _onehot(labels, k)
+
+
+def fresh_inputs(rng: np.random.Generator, inp: dict) -> dict[str, np.ndarray]:
+    """The inputs drawn anew for each submission: those of the items whose whole expected value the
+    feedback shows (1.4's three losses; 1.9's accuracies, and 1.8's rows with them). On fixed inputs
+    ``return 0.7``, read off one run's feedback, scored 1.9 in the next; 1.9 asks for two accuracies
+    that differ (under 1/2 and over 1/2), so no constant can pass."""
+    i, _, o = SMALL
+    out: dict[str, np.ndarray] = {}
+    for r in range(int(inp["ce.rows"])):
+        out[f"ce.true{r}"] = _onehot(rng.integers(0, o, 1), o)
+        out[f"ce.pred{r}"] = _softmax(rng.standard_normal((1, o)))
+    n = 40
+    out["X2"] = X = rng.standard_normal((n, i))
+    ref = _known(inp)
+    out["Y2"] = _accuracy_labels(ref, X, rng, int(rng.integers(n // 5, n // 2)))
+    out["Y2b"] = _accuracy_labels(ref, X, rng, int(rng.integers(n // 2 + 1, n - n // 10)))
+    return out
 
 
 def _known(inp: dict):
@@ -362,13 +392,19 @@ def judge_predict(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 
 
 def judge_accuracy(ctx: Context, out: ProbeOutput) -> list[Assertion]:
-    X, Y = ctx.inputs["X2"], ctx.inputs["Y2"]
-    expected = float(_known(ctx.inputs).accuracy(X.copy(), Y.copy()))
+    """``accuracy`` on the same rows with two label sets (their accuracies differ)."""
+    X = ctx.inputs["X2"]
     hints = [(lambda g, e: np.isclose(g, 100 * e), "accuracy returned a percentage; the contract returns a "
               "fraction in [0, 1]")]
-    return guarded("accuracy(X, y)", lambda: close(
-        "accuracy(X, y)", f"accuracy(X, y_true) with known weights, X {X.shape}, one-hot y_true",
-        np.asarray(number(out, "acc", "accuracy(X, y_true)")), np.asarray(expected), rtol=1e-9, hints=hints))
+    checks: list[Assertion] = []
+    for key, labels in (("acc", "Y2"), ("acc_b", "Y2b")):
+        Y = ctx.inputs[labels]
+        expected = float(_known(ctx.inputs).accuracy(X.copy(), Y.copy()))
+        call = f"accuracy(X, y_true) with known weights, X {X.shape}, one-hot y_true ({labels})"
+        checks += guarded(f"accuracy(X, {labels})", lambda key=key, call=call, expected=expected, labels=labels: close(
+            f"accuracy(X, {labels})", call, np.asarray(number(out, key, "accuracy(X, y_true)")),
+            np.asarray(expected), rtol=1e-9, hints=hints))
+    return checks
 
 
 def judge_accuracy_run(ctx: Context, out: ProbeOutput, call: str) -> list[Assertion]:
@@ -415,6 +451,6 @@ ASSIGNMENT = Assignment(
         Item("1.10", f"run on Fashion-MNIST: test accuracy ≥ {target('NumpyANN')}", points("1.10"), judge_fashion,
              training=True, uses=("1.7", "1.9")),
     ),
-    make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
+    make_inputs=make_inputs, fresh_inputs=fresh_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
     training_timeout=900.0, quick_training_timeout=120.0,
 )

@@ -63,6 +63,10 @@ class Events:
         self.buf += chunk
         return True
 
+    #: The longest progress line kept (the child's are under 100 bytes; the channel is the student's
+    #: code's to write too, and a line without an end would grow in the checker's memory).
+    MAX_LINE = 1 << 16
+
     def next(self, timeout: float):
         deadline = time.monotonic() + max(timeout, 0.0)
         while b"\n" not in self.buf:
@@ -72,6 +76,9 @@ class Events:
             got = self._fill(min(left, 0.1) if self.alive else left)
             if got is None:
                 return self.EOF
+            if len(self.buf) > self.MAX_LINE and b"\n" not in self.buf:
+                self.buf = b""
+                return {"event": "garbage"}
             if got is False and self.alive is not None and not self.alive():
                 while self._fill(0.0):  # the child's last words
                     pass
@@ -79,8 +86,8 @@ class Events:
                     return self.EOF
         line, self.buf = self.buf.split(b"\n", 1)
         try:
-            event = json.loads(line)
-        except ValueError:
+            event = json.loads(line) if len(line) <= self.MAX_LINE else None
+        except (ValueError, RecursionError):
             event = None
         return event if isinstance(event, dict) else {"event": "garbage"}
 
@@ -193,6 +200,8 @@ class ForkedChild:
 
     def __init__(self, work: Path, spec: dict, zygote: ForkServer, n: int):
         fifo, self.exit_path = f"_events{n}", work / f"_exit{n}.json"
+        for stale in (work / fifo, self.exit_path):  # a child that died before may have planted them
+            stale.unlink(missing_ok=True)
         os.mkfifo(work / fifo, 0o600)
         self.read_fd = os.open(work / fifo, os.O_RDWR | os.O_NONBLOCK)  # RDWR: no EOF before the child opens it
         (work / f"spec{n}.json").write_text(json.dumps(dict(spec, events_path=fifo)))
@@ -205,8 +214,8 @@ class ForkedChild:
         while not self.exit_path.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         try:
-            return int(json.loads(self.exit_path.read_text())["code"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return int(json.loads(self.exit_path.read_text()[:1000])["code"])
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
 
     def describe_end(self, cpu_seconds: int) -> str:
@@ -227,10 +236,14 @@ def describe_end(code: int | None, stderr_path: Path, cpu_seconds: int) -> str:
     if code is None:
         text = "the process stopped answering"
     elif code < 0:
-        sig = signal.Signals(-code)
+        try:
+            sig = signal.Signals(-code)
+        except ValueError:  # the exit file is in the work folder: the student's code could write it
+            sig = None
         text = {signal.SIGXCPU: f"the process used more than its {cpu_seconds} s of CPU time",
                 signal.SIGKILL: "the process was killed (out of memory?)",
-                signal.SIGSEGV: "the process crashed (segmentation fault)"}.get(sig, f"killed by {sig.name}")
+                signal.SIGSEGV: "the process crashed (segmentation fault)"}.get(
+            sig, f"killed by {sig.name}" if sig else f"killed by signal {-code}")
     else:
         text = f"the process exited with status {code} (os._exit or a crash)"
     tail = _tail(stderr_path)

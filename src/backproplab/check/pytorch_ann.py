@@ -44,6 +44,12 @@ def make_inputs() -> dict[str, np.ndarray]:
     return inp
 
 
+def fresh_inputs(rng: np.random.Generator, inp: dict) -> dict[str, np.ndarray]:
+    """Drawn anew for each submission: the rows of 2.2 and 2.4, whose 12 labels the feedback shows a few
+    at a time (fixed, they could be read off over a few submissions and handed back)."""
+    return {"X": rng.standard_normal((12, SMALL[0])).astype(np.float32)}
+
+
 def _known(ctx: Context):
     return tc.load_known(reference(*SMALL), ctx.inputs)
 
@@ -82,6 +88,27 @@ def _side_by_side(ax: list[dict]) -> bool:
                for i, a in enumerate(ax) for b in ax[i + 1:])
 
 
+def _same_series(recorded: list, drawn: list) -> bool:
+    """A drawn line is a recorded series, or the series in percent (or a percentage as a fraction)."""
+    a, b = np.asarray(recorded, dtype=float), np.asarray(drawn, dtype=float)
+    return a.shape == b.shape and any(np.allclose(b, f * a, rtol=1e-5, atol=1e-8, equal_nan=True)
+                                      for f in (1.0, 100.0, 0.01))
+
+
+def _draws_the_record(out: ProbeOutput, figs: list[dict], call: str) -> list[Assertion]:
+    """When the model's attributes hold the four per-epoch curves, the plot draws them (a plot of made-up
+    lines, of the right length, passed); no check when they cannot be read there."""
+    recorded = out.values.get("recorded") or {}
+    if not figs or sorted(recorded) != ["train_acc", "train_loss", "val_acc", "val_loss"]:
+        return []
+    drawn = [line["y"] for f in figs for ax in f["axes"] for line in ax["lines"]]
+    missing = [k for k, series in sorted(recorded.items()) if not any(_same_series(series, y) for y in drawn)]
+    return [Assertion("draws the recorded curves", not missing, f"{call}: " + (
+        "the lines are the curves train recorded" if not missing else f"no line is the recorded "
+        f"{', '.join(missing)} ({'; '.join(f'{k} {recorded[k]}' for k in missing)})"),
+        "" if not missing else "plot the per-epoch values train recorded (self.history), not other numbers")]
+
+
 def judge_plot(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     epochs = int(ctx.inputs["plot.epochs"])
     figs = [f for f in out.values.get("figures") or [] if f["axes"]]
@@ -95,6 +122,7 @@ def judge_plot(ctx: Context, out: ProbeOutput) -> list[Assertion]:
               Assertion("train and validation curves per epoch", len(full) >= 2,
                         f"{call}: {len(full)} panels hold two curves of {epochs} points (train and validation); "
                         "the contract has two: loss and accuracy")]
+    checks += _draws_the_record(out, figs, call)
     pngs = out.values.get("pngs") or []
     from backproplab.courses.purdue import METRICS_PNG
 
@@ -126,6 +154,6 @@ ASSIGNMENT = Assignment(
         Item("2.7", "report_my_judgement agrees with the curves", points("2.7"), tc.judge_judgement, training=True,
              after="2.6"),
     ),
-    make_inputs=make_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
+    make_inputs=make_inputs, fresh_inputs=fresh_inputs, full_run=FULL_RUN, quick_run=QUICK_RUN, item_timeout=60.0,
     training_timeout=1200.0, memory_mb=8192, quick_training_timeout=180.0,
 )

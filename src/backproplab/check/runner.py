@@ -12,9 +12,11 @@ left. What comes back is JSON and ``.npz`` read with ``allow_pickle=False``: dat
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,35 +77,90 @@ class ProbeOutput:
     failure: str = ""
 
 
+#: The most bytes of arrays one item's ``.npz`` may unpack to (the largest a probe sends is ~10 MiB: the
+#: CNN's parameters, three times): the file is the child's to write, a zip bomb of 64 MiB unpacks to 64 GiB.
+MAX_RESULT_BYTES = 256 << 20
+#: The largest ``.json`` result read (numbers, strings, a plot's lines: kilobytes).
+MAX_JSON_BYTES = 16 << 20
+
+
 def _read_output(out_dir: Path, item: str) -> ProbeOutput:
+    """The item's result as the child wrote it; a record not laid out as ``main._save`` writes it (the
+    student's code can write the file itself) is a failure of the item, never an error of the checker."""
     try:
-        record = json.loads((out_dir / f"{item}.json").read_text())
-    except (OSError, ValueError):
+        path = out_dir / f"{item}.json"
+        if path.stat().st_size > MAX_JSON_BYTES:
+            return ProbeOutput(failure=f"the child's result for this item is larger than "
+                                       f"{MAX_JSON_BYTES >> 20} MiB and was not read")
+        record = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
         return ProbeOutput(failure="the child reported this item done but left no readable result")
+    error = _error_record(record.get("error")) if isinstance(record, dict) else None
+    if not isinstance(record, dict) or not isinstance(record.get("values") or {}, dict) or error is False \
+            or not isinstance(record.get("stdout") or "", str) or not all(
+            isinstance(record.get(k) or 0.0, int | float) for k in ("seconds", "cpu")):
+        return ProbeOutput(failure="the child's result for this item is not laid out as the checker writes it "
+                                   "(did the submission write it?)")
     arrays: dict[str, np.ndarray] = {}
     npz = out_dir / f"{item}.npz"
     if npz.exists():
         try:
+            too_big = _oversized(npz)
+            if too_big:
+                return ProbeOutput(failure=f"the child's arrays for this item were not read: {too_big}")
             with np.load(npz, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as err:
+        except (OSError, ValueError, zipfile.BadZipFile) as err:
             return ProbeOutput(failure=f"the child's arrays for this item could not be read ({err})")
-    return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=record.get("error"),
+    return ProbeOutput(values=record.get("values") or {}, arrays=arrays, error=error,
                        stdout=record.get("stdout") or "", seconds=float(record.get("seconds") or 0.0),
                        cpu=float(record.get("cpu") or 0.0))
 
 
+def _oversized(npz: Path) -> str:
+    """Why the ``.npz`` would unpack to more than :data:`MAX_RESULT_BYTES` ('' when it would not): by the
+    sizes its zip directory declares (reading stops there) and by each array's header (``np.load``
+    allocates the shape the header states before it reads)."""
+    total = 0
+    with zipfile.ZipFile(npz) as zf:
+        for info in zf.infolist():
+            total += info.file_size
+            if total > MAX_RESULT_BYTES:
+                return f"they unpack to more than {MAX_RESULT_BYTES >> 20} MiB"
+            with zf.open(info) as f:
+                version = np.lib.format.read_magic(f)
+                shape, _, dtype = (np.lib.format.read_array_header_1_0(f) if version == (1, 0)
+                                   else np.lib.format.read_array_header_2_0(f))
+            if int(np.prod(shape, dtype=object)) * dtype.itemsize > info.file_size:
+                return f"{info.filename} states a shape {shape} larger than the data it holds"
+    return ""
+
+
+def _error_record(error) -> dict | None | bool:
+    """The child's description of an error (``main.describe_error``): None for none, False when it is
+    not laid out so."""
+    if error is None:
+        return None
+    if not isinstance(error, dict) or not all(isinstance(error.get(k), str) for k in ("type", "message")) \
+            or not isinstance(error.get("where") or "", str):
+        return False
+    return error
+
+
 def _import_failure(out_dir: Path, filename: str) -> str:
     try:
-        record = json.loads((out_dir / "_import.json").read_text())
-        err = record["error"]
-    except (OSError, ValueError, KeyError, TypeError):
+        path = out_dir / "_import.json"
+        record = json.loads(path.read_text()) if path.stat().st_size <= MAX_JSON_BYTES else {}
+        err = _error_record(record["error"])
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return f"importing {filename} failed"
+    if not err:
         return f"importing {filename} failed"
     where = f" at {err['where']}" if err.get("where") else ""
     text = f"importing {filename} failed: {err['type']}: {err['message']}{where}"
     if err["type"] == "SystemExit":
         text += " — code outside functions runs on import: put the run under `if __name__ == \"__main__\":`"
-    if record.get("stdout"):
+    if isinstance(record.get("stdout"), str) and record["stdout"]:
         text += f"\nyour output:\n{record['stdout']}"
     return text
 
@@ -124,13 +181,16 @@ def _write_inputs(work: Path, source: Path, filename: str, inputs: Mapping[str, 
 def run_items(source: Path, filename: str, module: str, probes: Path, items: Sequence[tuple[str, float]],
               inputs: Mapping[str, np.ndarray], files: Mapping[str, np.ndarray] | None = None,
               required: Sequence[str] = (), limits: Limits = Limits(),
-              after: Mapping[str, str] | None = None, memory_mb: int = 6144) -> dict[str, ProbeOutput]:
+              after: Mapping[str, str] | None = None, memory_mb: int = 6144,
+              private: Sequence[tuple[str, str]] = ()) -> dict[str, ProbeOutput]:
     """Run the probes of ``items`` (``(item id, wall-clock seconds)``) on the student's ``source``.
 
     Returns one :class:`ProbeOutput` per item id, in any case: a timeout, a crash, or an import
     failure becomes that item's ``failure`` text; the remaining items go on in a fresh child,
     except those that judge the run of an item that failed so (``after[item]``: that item's id).
-    ``memory_mb`` is the address-space limit when ``limits.memory_mb`` is None.
+    ``memory_mb`` is the address-space limit when ``limits.memory_mb`` is None. The child may not read
+    the lab, the checker's other working folders (another submission's outputs) nor the ``private``
+    ``(folder or file, what it is)`` pairs (:func:`private_paths`).
     """
     overall = limits.overall_timeout or (sum(t for _, t in items) + limits.import_timeout)
     cpu_seconds = int(overall) + 30
@@ -140,12 +200,25 @@ def run_items(source: Path, filename: str, module: str, probes: Path, items: Seq
         spec = {"filename": filename, "module": module, "probes": str(probes), "inputs": "inputs.npz",
                 "out": "out", "required": list(required), "cpu_seconds": cpu_seconds,
                 "memory_bytes": (limits.memory_mb or memory_mb) << 20, "file_bytes": limits.file_mb << 20,
-                "max_processes": limits.max_processes, "output_cap": limits.output_cap, "lab": LAB_FOLDER}
+                "max_processes": limits.max_processes, "output_cap": limits.output_cap, "lab": LAB_FOLDER,
+                "private": private_paths(private, work)}
         zygote = fork_server(Path(probes), limits.import_timeout) if limits.fork_server else None
         return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote,
                       dict(after or {}))
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def private_paths(private: Sequence[tuple[str, str]], work: Path) -> list[list[str]]:
+    """The child's ``[prefix, what]`` pairs of real paths it may not read: each of ``private`` (a folder
+    stands for everything in it), and every other ``backproplab-*`` folder beside ``work`` (the
+    working folders of the submissions graded at the same time: their outputs are the answers)."""
+    pairs = [[str(Path(work).resolve().parent / "backproplab-"),
+              "the checker's other working folders (another submission's results)"]]
+    for path, what in private:
+        full = Path(path).resolve()
+        pairs.append([str(full) + (os.sep if full.is_dir() else ""), what])
+    return pairs
 
 
 def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, cpu_seconds: int,

@@ -208,11 +208,35 @@ def judge_judgement(ctx: Context, out: ProbeOutput) -> list[Assertion]:
         return [word, Assertion("agrees with our verdict", False, f"could not read your per-epoch curves (found "
                                 f"{sorted(curves) or 'none'} in the model's attributes and its plot); keep train/val "
                                 "loss and accuracy per epoch, e.g. in self.history")]
+    numbers = ", ".join(f"{k} {summary(float(curves[k][-1]))}" for k in needed)
+    where = f"your curves (read from your {out.values.get('source')}; last epoch: {numbers})"
+    unlike = _not_this_training(ctx, out, float(curves["val_acc"][-1]))
+    if unlike:
+        return [word, Assertion("agrees with our verdict", False, f"{where} are not those of the training "
+                                f"graded here: {unlike}; the judgement must be read from the curves the "
+                                "training recorded")]
     verdict = diagnose({k: curves[k] for k in needed})
     ours = judgement(verdict)
-    numbers = ", ".join(f"{k} {summary(float(curves[k][-1]))}" for k in needed)
     agree = Assertion("agrees with our verdict", answer == ours,
-                      f"on your own curves (read from your {out.values.get('source')}; last epoch: {numbers}) our "
-                      f"verdict is {ours!r} ({verdict.label}: {verdict.explanation}); report_my_judgement() "
-                      f"returned {answer!r}")
+                      f"on {where} our verdict is {ours!r} ({verdict.label}: {verdict.explanation}); "
+                      f"report_my_judgement() returned {answer!r}")
     return [word, agree]
+
+
+#: How far the recorded last validation accuracy may be from the trained model's own (a model that
+#: validated in training mode, its dropout on, records a somewhat lower accuracy than it has).
+VAL_ACC_SLACK = 0.1
+
+
+def _not_this_training(ctx: Context, out: ProbeOutput, recorded: float) -> str:
+    """Why the recorded curves cannot be the graded training's ('' when they can, or when the model's
+    own validation accuracy is unknown): their last validation accuracy is far from the model's."""
+    pred = getattr(out, "arrays", {}).get("val_pred")
+    labels = getattr(ctx, "val_labels", None)
+    if pred is None or labels is None or pred.reshape(-1).shape != labels.shape:
+        return ""
+    actual = float(np.mean(pred.reshape(-1) == labels))
+    if np.isfinite(recorded) and abs(recorded - actual) <= VAL_ACC_SLACK:
+        return ""
+    return (f"their last validation accuracy is {summary(recorded)}, while the trained model labels "
+            f"{actual:.1%} of the {labels.size:,} validation images right")

@@ -135,18 +135,50 @@ def _under(folder: str, path, base: str) -> bool:
     return full == folder or full.startswith(folder + os.sep)
 
 
-def _install_guard(root: str, lab: str = "") -> None:
-    """The audit hook: writes only inside ``root``; nothing read or imported from the lab's package
-    folder ``lab`` (its ``check/child`` probes, which hold no answer, excepted)."""
+def _lab_copy(full: str) -> bool:
+    """Whether the real path ``full`` lies in a copy of the lab's package (a folder named ``backproplab``
+    holding ``__init__.py``, such as a second checkout or another environment's install) or is one of
+    its archives (``backproplab-1.0-py3-none-any.whl``, an sdist)."""
+    parts = full.split(os.sep)
+    for k, part in enumerate(parts):
+        if part == _LAB and os.path.isfile(os.sep.join(parts[:k + 1] + ["__init__.py"])):
+            return True
+    return parts[-1].startswith(_LAB + "-") and parts[-1].endswith((".whl", ".zip", ".tar.gz", ".egg"))
+
+
+def _install_guard(root: str, lab: str = "", private: list | None = None) -> None:
+    """The audit hook: writes only inside ``root``; nothing read or imported from the lab (its package
+    folder ``lab`` or any copy of it; its ``check/child`` probes, which hold no answer, excepted), and
+    nothing read under the ``private`` ``[prefix, what]`` pairs (the Fashion-MNIST files, the checker's
+    other working folders, a batch's other submissions), ``root`` itself excepted, nor another
+    process's ``/proc/PID`` entries (the checker's memory, its command line)."""
     root = os.path.realpath(root)
     lab = os.path.realpath(lab) if lab else ""
     own = os.path.dirname(os.path.realpath(__file__))
+    private = [(str(prefix), str(what)) for prefix, what in private or []]
+    me = str(os.getpid())
 
     def inside(path) -> bool:
         return _under(root, path, root)
 
-    def lab_file(path) -> bool:
-        return bool(lab) and not isinstance(path, int) and _under(lab, path, root) and not _under(own, path, root)
+    def refused_read(path) -> str:
+        """Why reading ``path`` is refused ('' when it is not)."""
+        if isinstance(path, int) or inside(path) or _under(own, path, root):
+            return ""
+        try:
+            full = os.path.realpath(os.path.join(root, os.fsdecode(os.fspath(path))))
+        except TypeError:
+            return ""
+        if (lab and _under(lab, full, root)) or _lab_copy(full):
+            return _NO_LAB
+        parts = full.split(os.sep)
+        if parts[1:2] == ["proc"] and len(parts) > 2 and parts[2].isdigit() and parts[2] != me:
+            return (f"backproplab check: a submission may not read another process's memory or files "
+                    f"({path!r}: the checker's memory holds the test labels and, in a batch, the answers)")
+        for prefix, what in private:
+            if full == prefix.rstrip(os.sep) or full.startswith(prefix):
+                return f"backproplab check: a submission may not read {what} ({path!r})"
+        return ""
 
     def hook(event, args):
         if event == "import" and args and isinstance(args[0], str) and args[0].split(".")[0] == _LAB:
@@ -158,8 +190,9 @@ def _install_guard(root: str, lab: str = "") -> None:
             if writing and path is not None and not inside(path):
                 raise Refused(f"backproplab check: writing outside the working directory is not allowed "
                               f"(open {path!r} for writing)")
-            if path is not None and lab_file(path):
-                raise Refused(_NO_LAB)
+            why = refused_read(path) if path is not None else ""
+            if why:
+                raise Refused(why)
         elif event in _PATH_EVENTS:
             for arg in args[:2]:
                 if isinstance(arg, str | bytes | os.PathLike) and not inside(arg):
@@ -266,7 +299,7 @@ def serve(spec: dict, probes) -> int:
     sys.setrecursionlimit(3000)
     sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE
     inputs = probes.load_inputs(spec["inputs"]) if spec.get("inputs") else {}
-    _install_guard(os.getcwd(), spec.get("lab", ""))
+    _install_guard(os.getcwd(), spec.get("lab", ""), spec.get("private"))
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
     sys.stdout = sys.stderr = capture
     try:

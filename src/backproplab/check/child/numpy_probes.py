@@ -159,7 +159,8 @@ def probe_predict(mod, inp):
 
 def probe_accuracy(mod, inp):
     net = _with_weights(mod, inp)
-    return {"acc": np.asarray(net.accuracy(inp["X2"].copy(), inp["Y2"].copy()), dtype=float)}
+    return {"acc": np.asarray(net.accuracy(inp["X2"].copy(), inp["Y2"].copy()), dtype=float),
+            "acc_b": np.asarray(net.accuracy(inp["X2"].copy(), inp["Y2b"].copy()), dtype=float)}
 
 
 def _onehot(labels, k=10):

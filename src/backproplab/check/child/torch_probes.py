@@ -188,13 +188,14 @@ def probe_plot(mod, inp, cls: str):
     net = _make(mod, inp, cls)
     set_params(net, inp)
     _train(net, inp, "plot", int(inp["plot.epochs"]), int(inp["plot.batch"]))
+    recorded = curves_from_attributes(net, int(inp["plot.epochs"]))
     plt.close("all")
     with _remembering_closed_figures() as closed:
         net.plot_train_val_metrics()
     pngs = sorted(f for f in os.listdir(".") if f.endswith(".png"))
     figs = describe_figures() or describe_figures(closed)  # a plot closed after saving it is still the plot
     plt.close("all")
-    return {"figures": figs, "pngs": pngs}
+    return {"figures": figs, "pngs": pngs, "recorded": recorded}
 
 
 @contextlib.contextmanager
@@ -252,7 +253,7 @@ def _trained(mod, inp, cls: str):
         except Exception as err:
             STATE["train_error"] = err
             raise
-        STATE["trained"], STATE["epochs"], STATE["X_test"] = net, epochs, Xte
+        STATE["trained"], STATE["epochs"], STATE["X_test"], STATE["X_val"] = net, epochs, Xte, Xv
     return STATE["trained"]
 
 
@@ -343,8 +344,15 @@ def probe_judgement(mod, inp, cls: str):
             curves, source = curves_from_figure(describe_figures(), epochs), "plot"
         finally:
             plt.close("all")
-    return {"answer": answer if isinstance(answer, str) else repr(answer), "answer_type": type(answer).__name__,
-            "curves": curves, "source": source}
+    out = {"answer": answer if isinstance(answer, str) else repr(answer), "answer_type": type(answer).__name__,
+           "curves": curves, "source": source}
+    try:  # the trained model's own labels for the validation images: are the curves this training's?
+        _eval(net)
+        with torch.no_grad():
+            out["val_pred"] = to_numpy(net(STATE["X_val"])).argmax(axis=1)
+    except Exception as err:  # noqa: BLE001 - the student's forward may raise anything
+        out["val_pred!"] = f"{type(err).__name__}: {err}"[:300]
+    return out
 
 
 def _for(cls: str, fn):
