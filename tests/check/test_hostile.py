@@ -375,3 +375,27 @@ def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, 
     results = {r.student: r for r in api.check_batch("purdue-numpy-ann", [tmp_path], items=["1.2"], progress=False)}
     assert results["alice"].score == 1 and results["zed"].score == 0
     assert "the checker failed on this submission (RuntimeError: a checker bug)" in results["zed"].item("1.2").error
+
+
+def test_a_fit_that_rewrites_the_validation_labels_scores_nothing_for_it(tmp_path, needs_fashion):
+    """Radboud 1.6 hands fit x and y whole; the child used to count fit's validation hits against y["val"],
+    which a fit that trains nothing could overwrite with its own predictions (17/17). The checker now counts
+    them against the labels it holds."""
+    import nbformat
+
+    from backproplab.check.templates import init
+
+    init("radboud-a1", tmp_path / "solution", solution=True)
+    nb = nbformat.read(str(tmp_path / "solution" / "radboud_a1.ipynb"), as_version=4)
+    cell = next(c for c in nb.cells if c["id"] == "rad-training")
+    head, _ = cell.source.split("def fit(", 1)
+    cell.source = head + '''def fit(params, x, y, learning_rate, batch_size, epochs=25):
+    with torch.no_grad():
+        y["val"][:] = (network(x["val"], params) > 0.5).to(y["val"].dtype)
+    return {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+'''
+    nbformat.write(nb, str(tmp_path / "radboud_a1.ipynb"))
+    result = check("radboud-a1", tmp_path / "radboud_a1.ipynb", items=["1.6"])
+    failures = result.item("1.6").failures()
+    assert result.lost() == ["1.6"] and any(f.startswith("fit: validation accuracy ≥ 0.95") for f in failures)
+    assert all("fit" in f for f in failures), failures  # the other parts of 1.6 keep their points
