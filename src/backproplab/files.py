@@ -7,10 +7,12 @@ the destination directory that is renamed into place only once complete.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -32,11 +34,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
     On any exception (including KeyboardInterrupt, which a SIGTERM becomes in the CLI) the temporary
     file is removed and ``path`` is left as it was; an ``OSError`` without a file name (a full disk
-    during ``write``) is raised again naming ``path``.
+    during ``write``) is raised again naming ``path``. A ``path`` that is (or links to) a device, a
+    pipe or a socket is refused (:class:`InputError`) before anything is written: the rename would
+    replace the node itself, and as root ``--json /dev/null`` would turn ``/dev/null`` into a file.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     path = Path(path)
+    refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
@@ -52,6 +57,23 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         if isinstance(err, OSError) and err.filename in (None, tmp):  # e.g. ENOSPC in write(): name the file
             raise OSError(err.errno, err.strerror or str(err), str(path)) from err
         raise
+
+
+def refuse_special(path: Path, name: str | None = None) -> None:
+    """Raise :class:`InputError` when ``path`` is, or is a link to, something other than a regular file
+    or a directory (a device such as ``/dev/null``, a pipe, a socket): writing a file there by rename
+    would replace the node. ``name`` is the argument named in the message (``"json"`` gives ``--json``)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing, or a dangling link: the rename makes a new file (or replaces the link)
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    who = f"--{name} " if name else ""
+    raise InputError(f"{who}{str(path)!r} is {kind}; expected a path to a regular file (backproplab writes "
+                     f"a new file and renames it into place, which would replace {str(path)!r} itself)")
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -102,3 +124,47 @@ def safe_stem(name: object, limit: int = 100) -> str:
     ``"a-victim"``: a name from a user's file can never leave the folder it is written into."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)[: 4 * limit]).strip("-.")[:limit].rstrip("-.")
     return stem or "figure"
+
+
+MAX_OVERWRITE_BYTES = 64 * 2**20
+"""The largest existing file an output option reads to see whether it is JSON it may replace."""
+
+
+def _is_json_file(path: Path) -> bool:
+    """True when ``path`` is a regular file of at most :data:`MAX_OVERWRITE_BYTES` holding JSON."""
+    try:
+        if path.stat().st_size > MAX_OVERWRITE_BYTES:
+            return False
+        json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return True
+
+
+def check_output_file(path: str | os.PathLike, name: str,
+                      protect: Sequence[tuple[str | os.PathLike, str]] = ()) -> Path:
+    """Check, before any work, that the JSON file ``--<name> PATH`` can be written and loses nothing.
+
+    Refused (:class:`InputError` naming ``--<name>``): a directory; a device, pipe or socket (see
+    :func:`refuse_special`); a path whose folder cannot be written (:func:`check_writable_dir`); the
+    same file as one of ``protect`` (``(path, what it is)``: e.g. the submission being graded); and an
+    existing file that is not JSON (a user's file, never an earlier output of ours). Returns ``Path(path)``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"--{name} must be a file path, got the directory {str(path)!r}; "
+                         f"name a file, e.g. {str(path / (name + '.json'))!r}")
+    refuse_special(path, name)
+    check_writable_dir(path.parent, name)
+    if not path.exists():
+        return path
+    for other, what in protect:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, other):
+                raise InputError(f"--{name} {str(path)!r} is {what}; writing there would overwrite it: "
+                                 f"choose another --{name}")
+    if not _is_json_file(path):
+        raise InputError(f"--{name} {str(path)!r} exists and is not a JSON file, so it is not an earlier output "
+                         f"to replace; expected a new file name or an earlier JSON output: choose another "
+                         f"--{name} or remove the file")
+    return path
