@@ -1,0 +1,111 @@
+"""``backproplab check``'s output side: --json, --gradescope and a batch's --out are checked before
+any grading, and never overwrite a submission, a device, each other or a user's file that is not JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from backproplab.check import cli as check_cli
+from backproplab.cli import main
+
+
+@pytest.fixture
+def no_grading(monkeypatch):
+    """Grading would take seconds to minutes: every case here must be refused before it starts."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("grading started although an output was refused")
+
+    monkeypatch.setattr(check_cli, "check", refuse)
+    monkeypatch.setattr(check_cli, "check_batch", refuse)
+
+
+def _submission(folder: Path, text: str = "x = 1\n") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "numpy_ann.py").write_text(text)
+    return folder / "numpy_ann.py"
+
+
+def _refused(argv: list[str], capsys) -> str:
+    assert main(["check", "purdue-numpy-ann", *argv, "--item", "1.2"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+@pytest.mark.parametrize("option", ["--json", "--gradescope"])
+@pytest.mark.parametrize("given", ["file", "folder"])
+def test_an_output_onto_the_submission_is_refused_and_the_submission_kept(tmp_path, capsys, no_grading,
+                                                                           option, given):
+    """`check ... sub --json sub/numpy_ann.py` used to replace the student's file with our record."""
+    source = _submission(tmp_path / "alice", "def student_work():\n    return 42\n")
+    path = source if given == "file" else source.parent
+    err = _refused([str(path), option, str(source)], capsys)
+    assert f"{option} '{source}' is alice's submission" in err and "would overwrite it" in err
+    assert source.read_text() == "def student_work():\n    return 42\n"
+
+
+def test_a_batch_json_onto_a_students_file_is_refused(tmp_path, capsys, no_grading):
+    _submission(tmp_path / "batch" / "alice")
+    bob = _submission(tmp_path / "batch" / "bob", "bob's work\n")
+    err = _refused([str(tmp_path / "batch"), "--json", str(bob)], capsys)
+    assert "--json" in err and "bob's submission" in err and bob.read_text() == "bob's work\n"
+
+
+@pytest.mark.parametrize("option", ["--json", "--gradescope"])
+def test_a_users_file_that_is_not_json_is_refused_and_kept(tmp_path, capsys, no_grading, option):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my marking notes\n")
+    err = _refused([str(_submission(tmp_path / "s")), option, str(notes)], capsys)
+    assert f"{option} '{notes}' exists and is not a JSON file" in err
+    assert notes.read_text() == "my marking notes\n"
+
+
+def test_a_character_device_is_refused_and_stays_a_device(tmp_path, capsys, no_grading):
+    """As root, `--json /dev/null` renamed a file over /dev/null itself; a pipe is refused alike."""
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    err = _refused([str(_submission(tmp_path / "s")), "--json", str(fifo)], capsys)
+    assert f"--json '{fifo}' is a pipe; expected a path to a regular file" in err
+    assert fifo.is_fifo()
+    err = _refused([str(_submission(tmp_path / "s")), "--gradescope", "/dev/null"], capsys)
+    assert "--gradescope '/dev/null' is a character device" in err
+    assert Path("/dev/null").is_char_device()
+
+
+def test_json_and_gradescope_on_one_file_are_refused(tmp_path, capsys, no_grading):
+    target = tmp_path / "out.json"
+    err = _refused([str(_submission(tmp_path / "s")), "--json", str(target), "--gradescope",
+                    str(tmp_path / "." / "out.json")], capsys)
+    assert "--json and --gradescope name the same file" in err and not target.exists()
+
+
+@pytest.mark.parametrize("argv_tail, words", [
+    (["--json", "{dir}"], "--json must be a file path, got the directory"),
+    (["--gradescope", "{dir}"], "--gradescope must be a file path, got the directory"),
+    (["--json", "{file}/r.json"], "is a file; choose another --json"),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_grading(tmp_path, capsys, no_grading, argv_tail,
+                                                                     words):
+    (tmp_path / "afile").write_text("x")
+    tail = [a.format(dir=tmp_path, file=tmp_path / "afile") for a in argv_tail]
+    assert words in _refused([str(_submission(tmp_path / "s")), *tail], capsys)
+
+
+def test_a_batch_out_that_is_a_file_is_refused_before_grading(tmp_path, capsys, no_grading):
+    _submission(tmp_path / "batch" / "alice")
+    _submission(tmp_path / "batch" / "bob")
+    (tmp_path / "afile").write_text("x")
+    err = _refused([str(tmp_path / "batch"), "--out", str(tmp_path / "afile")], capsys)
+    assert "out must be a directory" in err and (tmp_path / "afile").read_text() == "x"
+
+
+def test_an_earlier_json_record_is_replaced(tmp_path, capsys):
+    record = tmp_path / "r.json"
+    record.write_text(json.dumps({"earlier": True}))
+    source = _submission(tmp_path / "s", "def nothing():\n    pass\n")
+    assert main(["check", "purdue-numpy-ann", str(source), "--item", "1.2", "--json", str(record)]) == 1
+    assert json.loads(record.read_text())["items"][0]["id"] == "1.2"
