@@ -280,3 +280,28 @@ def test_a_checkpoint_written_before_lr_was_recorded_still_resumes(tmp_path):
     assert hist.train_loss[0] == 1.0 and len(hist) == 2 and len(hist.lr) == 2
     assert hist.lr[0] != hist.lr[0] and hist.lr[1] == pytest.approx(0.05)  # NaN: not known; then recorded
     assert read_checkpoint(path)["history"]["lr"][1] == pytest.approx(0.05)
+
+
+def test_a_member_that_inflates_far_beyond_its_bytes_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """torch.save stores members uncompressed; a crafted 14 MB file declaring a 3 GiB data.pkl was
+    inflated by testzip (seconds) and then allocated whole by torch.load."""
+    import zipfile
+
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/version", "3\n")
+        archive.writestr("archive/data.pkl", b"\0" * (16 * 2**20))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load reached"))
+    monkeypatch.setattr(zipfile.ZipFile, "testzip", lambda self: pytest.fail("every member inflated"))
+    with pytest.raises(CheckpointError, match=r"bomb.pt is not one torch.save writes: its member "
+                                              r"'archive/data.pkl' inflates from \d+ to 16777216 bytes"):
+        read_checkpoint(path)
+
+
+def test_members_of_a_real_checkpoint_are_stored_as_they_are(tmp_path):
+    import zipfile
+
+    path = tmp_path / "real.pt"
+    save_checkpoint(path, nn.Linear(300, 300), epoch=1)
+    assert all(i.file_size == i.compress_size for i in zipfile.ZipFile(path).infolist())
+    assert read_checkpoint(path)["epoch"] == 1
