@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from backproplab.errors import CheckpointError
+from backproplab.errors import CheckpointError, InputError
 from backproplab.torchnn import (
     MLP,
     GradientMagnitudes,
@@ -305,3 +305,32 @@ def test_members_of_a_real_checkpoint_are_stored_as_they_are(tmp_path):
     save_checkpoint(path, nn.Linear(300, 300), epoch=1)
     assert all(i.file_size == i.compress_size for i in zipfile.ZipFile(path).infolist())
     assert read_checkpoint(path)["epoch"] == 1
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p.write_text("my notes\n"), "exists and is not a checkpoint"),
+    (lambda p: p.mkdir(), "checkpoint must be a file path, got the directory"),
+    (lambda p: __import__("os").mkfifo(p), "is a pipe; expected a path to a regular file"),
+])
+def test_fit_refuses_a_checkpoint_path_it_would_clobber_before_the_first_epoch(tmp_path, make, words):
+    """fit(checkpoint='notes.txt') replaced the user's file after epoch 1; a folder failed only then."""
+    X, y = blobs(n=40)
+    target = tmp_path / "notes.txt"
+    make(target)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    model = _net(0)
+    weights = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(InputError, match=words):
+        fit(model, (X, y), epochs=1, batch_size=16, progress=False, device="cpu", checkpoint=target)
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True)), "model untouched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    if target.is_file():
+        assert target.read_text() == "my notes\n"
+
+
+def test_fit_writes_over_an_earlier_checkpoint(tmp_path):
+    X, y = blobs(n=40)
+    ckpt = tmp_path / "run.pt"
+    for epochs in (1, 2):
+        fit(_net(0), (X, y), epochs=epochs, batch_size=16, progress=False, device="cpu", checkpoint=ckpt)
+        assert read_checkpoint(ckpt)["epoch"] == epochs
