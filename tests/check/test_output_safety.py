@@ -109,3 +109,51 @@ def test_an_earlier_json_record_is_replaced(tmp_path, capsys):
     source = _submission(tmp_path / "s", "def nothing():\n    pass\n")
     assert main(["check", "purdue-numpy-ann", str(source), "--item", "1.2", "--json", str(record)]) == 1
     assert json.loads(record.read_text())["items"][0]["id"] == "1.2"
+
+
+def _batch(root: Path, *students: str) -> Path:
+    for student in students:
+        _submission(root / student)
+    return root
+
+
+def _run_batch(batch: Path, out: Path, capsys) -> str:
+    assert main(["check", "purdue-numpy-ann", str(batch), "--item", "1.2", "--out", str(out)]) == 1
+    return capsys.readouterr().err
+
+
+def test_a_gradebook_edited_by_hand_is_kept_aside_not_overwritten(tmp_path, capsys):
+    """A second batch into one --out replaced gradebook.csv, with the marks an instructor had added."""
+    batch, out = _batch(tmp_path / "batch", "alice", "bob"), tmp_path / "grades"
+    _run_batch(batch, out, capsys)
+    first = (out / "gradebook.csv").read_text()
+    _run_batch(batch, out, capsys)  # unchanged since we wrote it: simply replaced
+    assert not list(out.glob("*.kept-*"))
+    (out / "gradebook.csv").write_text(first + "alice,manual mark 3\n")
+    (out / "records" / "notes.json").write_text('{"mine": true}')
+    err = _run_batch(batch, out, capsys)
+    assert f"kept {out / 'gradebook.csv'}" in err and f"as {out / 'gradebook.csv.kept-1'}" in err
+    assert (out / "gradebook.csv.kept-1").read_text() == first + "alice,manual mark 3\n"
+    assert (out / "gradebook.csv").read_text() == first
+    assert (out / "records" / "notes.json").read_text() == '{"mine": true}'
+
+
+def test_records_of_an_earlier_batch_are_removed_only_when_ours_and_unchanged(tmp_path, capsys):
+    out = tmp_path / "grades"
+    _run_batch(_batch(tmp_path / "one", "alice", "bob", "carol"), out, capsys)
+    (out / "records" / "carol.json").write_text('{"edited": true}')
+    err = _run_batch(_batch(tmp_path / "two", "alice", "dave"), out, capsys)
+    assert sorted(p.name for p in (out / "records").iterdir()) == ["alice.json", "carol.json", "dave.json"]
+    assert (out / "records" / "carol.json").read_text() == '{"edited": true}' and "kept" not in err
+    assert json.loads((out / "records" / "dave.json").read_text())["student"] == "dave"
+    assert "bob" not in (out / "gradebook.csv").read_text()
+
+
+def test_a_records_link_out_of_the_batch_folder_is_refused_before_grading(tmp_path, capsys, no_grading):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "grades"
+    out.mkdir()
+    (out / "records").symlink_to(elsewhere)
+    err = _refused([str(_batch(tmp_path / "batch", "alice", "bob")), "--out", str(out)], capsys)
+    assert f"out: '{out / 'records'}' is a link to '{elsewhere}'" in err and list(elsewhere.iterdir()) == []

@@ -7,9 +7,16 @@ import sys
 from pathlib import Path
 
 from backproplab.check.api import check, check_batch, describe, names, parts, submissions
-from backproplab.check.outputs import first_line, format_table, gradescope, write_batch, write_json
+from backproplab.check.outputs import (
+    check_batch_out,
+    first_line,
+    format_table,
+    gradescope,
+    write_batch,
+    write_json,
+)
 from backproplab.errors import InputError
-from backproplab.files import check_output_file, check_writable_dir
+from backproplab.files import check_output_file
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -47,7 +54,7 @@ def _check_outputs(args: argparse.Namespace, subs: list[tuple[str, Path]]) -> No
             raise InputError(f"--json and --gradescope name the same file {str(args.json)!r}; the second would "
                              "overwrite the first: give each its own file")
     if len(subs) > 1:
-        check_writable_dir(args.out, "out")
+        check_batch_out(args.out)
 
 
 def _init(args: argparse.Namespace) -> int:
