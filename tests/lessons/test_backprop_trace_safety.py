@@ -304,3 +304,16 @@ def test_yaml_merge_keys_are_refused() -> None:
     text = bp.examples()["course"].read_text(encoding="utf-8") + "<<: {target: [0.0]}\n"
     with pytest.raises(InputError, match=r"merge keys \(<<\) are not supported"):
         bp.network_from_text(text)
+
+
+@pytest.mark.parametrize("file_name", ["backprop_trace.md", "backprop_course.png"])
+def test_out_never_overwrites_the_network_file_itself(tmp_path: Path, capsys, file_name: str) -> None:
+    """`backprop backprop_trace.md --out .` replaced the user's network with the trace it wrote."""
+    net = tmp_path / file_name
+    text = json.dumps(course_dict())
+    net.write_text(text)
+    assert main(["backprop", str(net), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"out: writing '{tmp_path / file_name}' would overwrite the network file '{net}'" in err
+    assert len(err.strip().splitlines()) == 1
+    assert net.read_text() == text and [p.name for p in tmp_path.iterdir()] == [file_name]
