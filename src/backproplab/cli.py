@@ -23,7 +23,7 @@ from pathlib import Path
 from backproplab import __version__, lessons
 from backproplab.checks import check_seed, int_from_to
 from backproplab.data.fashion_mnist import describe_files
-from backproplab.errors import BackproplabError, DataNotFoundError
+from backproplab.errors import BackproplabError, DataNotFoundError, InputError
 from backproplab.files import atomic_write_text, check_writable_dir
 from backproplab.progress import progress_mode
 from backproplab.threads import run_threads
@@ -263,12 +263,24 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     if result.timings:
         print("time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()))
     if args.out is not None:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        paths = result.save_figures(Path(args.out))
-        for path in paths.values():
+        for path in _save_figures(result, Path(args.out)).values():
             print(f"wrote {path}")
     result.close_figures()
     return 0 if result.passed else 1
+
+
+def _save_figures(result, out: Path) -> dict[str, Path]:
+    """``result.save_figures(out)``; a file that cannot be written there (a folder in the way of a
+    figure) is one line naming ``--out`` (a full disk keeps its own line)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return result.save_figures(out)
+    except OSError as err:
+        if err.errno == errno.ENOSPC or isinstance(err, BackproplabError):
+            raise
+        where = err.filename if err.filename is not None else out
+        raise InputError(f"out: could not write {str(where)!r} ({err.strerror or err}); the claims above hold but "
+                         f"the figures were not all saved: move it away or choose another --out") from None
 
 
 def _one_line(err: BaseException) -> str:
