@@ -157,3 +157,11 @@ def test_a_records_link_out_of_the_batch_folder_is_refused_before_grading(tmp_pa
     (out / "records").symlink_to(elsewhere)
     err = _refused([str(_batch(tmp_path / "batch", "alice", "bob")), "--out", str(out)], capsys)
     assert f"out: '{out / 'records'}' is a link to '{elsewhere}'" in err and list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.parametrize("inside", ["records/alice.json", "gradebook.csv", "records/new.json"])
+def test_a_batch_json_onto_a_file_the_batch_writes_is_refused(tmp_path, capsys, no_grading, inside):
+    out = tmp_path / "grades"
+    err = _refused([str(_batch(tmp_path / "batch", "alice", "bob")), "--out", str(out), "--json",
+                    str(out / inside)], capsys)
+    assert "is a file the batch itself writes into --out" in err and not out.exists()

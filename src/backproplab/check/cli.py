@@ -8,6 +8,7 @@ from pathlib import Path
 
 from backproplab.check.api import check, check_batch, describe, names, parts, submissions
 from backproplab.check.outputs import (
+    BATCH_FILES,
     check_batch_out,
     first_line,
     format_table,
@@ -54,7 +55,13 @@ def _check_outputs(args: argparse.Namespace, subs: list[tuple[str, Path]]) -> No
             raise InputError(f"--json and --gradescope name the same file {str(args.json)!r}; the second would "
                              "overwrite the first: give each its own file")
     if len(subs) > 1:
-        check_batch_out(args.out)
+        out = check_batch_out(args.out).resolve()
+        if args.json is not None:
+            target = Path(args.json).resolve()
+            if target.parent == out / "records" or target.parent == out and target.name in BATCH_FILES:
+                raise InputError(f"--json {str(args.json)!r} is a file the batch itself writes into --out "
+                                 f"{str(args.out)!r}; give --json a path outside {str(args.out / 'records')!r} "
+                                 "and not gradebook.csv")
 
 
 def _init(args: argparse.Namespace) -> int:

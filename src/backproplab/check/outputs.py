@@ -87,6 +87,8 @@ def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
 
 BATCH_MANIFEST = ".backproplab-check.json"
 """In a batch's ``--out``: the SHA-256 of each file the last batch wrote, to tell ours from a user's."""
+BATCH_FILES = ("gradebook.csv", BATCH_MANIFEST)
+"""What a batch writes at the top of its ``--out`` (besides ``records/``)."""
 
 
 def _sha256(path: Path) -> str | None:
