@@ -46,6 +46,11 @@ MAX_READ_BYTES = 64 * 2**20
 larger one, crafted or damaged, is not a report of ours, and reading it whole could exhaust memory."""
 
 
+MAX_FIGURE_BYTES = 32 * 2**20
+"""The largest figure read back from an earlier report (ours are 20 to 500 kB): the HTML inlines each
+one whole, so a crafted 3 GB one ran the machine out of memory after every lesson had run."""
+
+
 def _small_text(path: Path) -> str:
     """``path``'s UTF-8 text, or ``ValueError`` when it is over :data:`MAX_READ_BYTES`."""
     size = path.stat().st_size
@@ -185,13 +190,14 @@ def safe_figure(out: Path, rel: Any, ours: set[str] | None = None) -> Path | Non
     """``out/rel`` when ``rel`` names a figure this module wrote, else None.
 
     ``rel`` must be ``figures/<lesson>/<figure>.png`` (our naming), be listed in ``ours`` (when
-    given), be a regular file, resolve inside ``out/figures`` and have no symbolic link on the way.
+    given), be a regular file of at most :data:`MAX_FIGURE_BYTES`, resolve inside ``out/figures`` and
+    have no symbolic link on the way.
     """
     if not isinstance(rel, str) or not _FIGURE.fullmatch(rel) or (ours is not None and rel not in ours):
         return None
     path = out / rel
     steps = [out / "figures", path.parent, path]
-    if any(p.is_symlink() for p in steps) or not path.is_file():
+    if any(p.is_symlink() for p in steps) or not path.is_file() or path.stat().st_size > MAX_FIGURE_BYTES:
         return None
     try:
         path.resolve(strict=True).relative_to((out / "figures").resolve(strict=True))
