@@ -130,15 +130,16 @@ MAX_OVERWRITE_BYTES = 64 * 2**20
 """The largest existing file an output option reads to see whether it is JSON it may replace."""
 
 
-def _is_json_file(path: Path) -> bool:
-    """True when ``path`` is a regular file of at most :data:`MAX_OVERWRITE_BYTES` holding JSON."""
+def _not_ours(path: Path) -> str | None:
+    """Why the existing ``path`` cannot be an earlier JSON output of ours, or None when it can be: it is
+    over :data:`MAX_OVERWRITE_BYTES`, not JSON, or a Jupyter notebook (JSON too, and someone's work)."""
     try:
         if path.stat().st_size > MAX_OVERWRITE_BYTES:
-            return False
-        json.loads(path.read_bytes())
+            return f"is larger than {MAX_OVERWRITE_BYTES} bytes"
+        doc = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
-        return False
-    return True
+        return "is not a JSON file"
+    return "is a Jupyter notebook" if isinstance(doc, dict) and "nbformat" in doc else None
 
 
 def check_output_file(path: str | os.PathLike, name: str,
@@ -148,7 +149,8 @@ def check_output_file(path: str | os.PathLike, name: str,
     Refused (:class:`InputError` naming ``--<name>``): a directory; a device, pipe or socket (see
     :func:`refuse_special`); a path whose folder cannot be written (:func:`check_writable_dir`); the
     same file as one of ``protect`` (``(path, what it is)``: e.g. the submission being graded); and an
-    existing file that is not JSON (a user's file, never an earlier output of ours). Returns ``Path(path)``.
+    existing file that is not JSON, or is a notebook (a user's file, never an earlier output of ours).
+    Returns ``Path(path)``.
     """
     path = Path(path)
     if path.is_dir():
@@ -163,8 +165,9 @@ def check_output_file(path: str | os.PathLike, name: str,
             if os.path.samefile(path, other):
                 raise InputError(f"--{name} {str(path)!r} is {what}; writing there would overwrite it: "
                                  f"choose another --{name}")
-    if not _is_json_file(path):
-        raise InputError(f"--{name} {str(path)!r} exists and is not a JSON file, so it is not an earlier output "
-                         f"to replace; expected a new file name or an earlier JSON output: choose another "
-                         f"--{name} or remove the file")
+    why = _not_ours(path)
+    if why is not None:
+        raise InputError(f"--{name} {str(path)!r} exists and {why}, so it is not an earlier output to replace; "
+                         f"expected a new file name or an earlier JSON output: choose another --{name} or "
+                         "remove the file")
     return path

@@ -165,3 +165,13 @@ def test_a_batch_json_onto_a_file_the_batch_writes_is_refused(tmp_path, capsys, 
     err = _refused([str(_batch(tmp_path / "batch", "alice", "bob")), "--out", str(out), "--json",
                     str(out / inside)], capsys)
     assert "is a file the batch itself writes into --out" in err and not out.exists()
+
+
+def test_a_notebook_is_never_replaced_by_a_record(tmp_path, capsys, no_grading):
+    """A notebook is JSON too: --json onto another student's notebook would have replaced it."""
+    notebook = tmp_path / "other" / "jku_a7.ipynb"
+    notebook.parent.mkdir()
+    text = json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    notebook.write_text(text)
+    err = _refused([str(_submission(tmp_path / "s")), "--json", str(notebook)], capsys)
+    assert f"--json '{notebook}' exists and is a Jupyter notebook" in err and notebook.read_text() == text
