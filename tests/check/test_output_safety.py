@@ -175,3 +175,27 @@ def test_a_notebook_is_never_replaced_by_a_record(tmp_path, capsys, no_grading):
     notebook.write_text(text)
     err = _refused([str(_submission(tmp_path / "s")), "--json", str(notebook)], capsys)
     assert f"--json '{notebook}' exists and is a Jupyter notebook" in err and notebook.read_text() == text
+
+
+def test_a_batch_stopped_while_writing_leaves_nothing_to_keep_aside_next_time(tmp_path, capsys, monkeypatch):
+    """Every file a batch writes is listed (old and new SHA-256) before the first is replaced, so a
+    Ctrl-C between two records does not make the next batch take its own files for a user's."""
+    from backproplab.check import outputs
+
+    batch, out = _batch(tmp_path / "batch", "alice", "bob", "carol"), tmp_path / "grades"
+    _run_batch(batch, out, capsys)
+    (batch / "alice" / "numpy_ann.py").write_text("y = 2\n")  # a new record for alice
+    write = outputs.atomic_write_text
+    calls = []
+
+    def stop_at_the_third(path, text):
+        calls.append(path)
+        if len(calls) == 3:  # the manifest, gradebook.csv, then alice's record
+            raise KeyboardInterrupt
+        return write(path, text)
+
+    monkeypatch.setattr(outputs, "atomic_write_text", stop_at_the_third)
+    assert main(["check", "purdue-numpy-ann", str(batch), "--item", "1.2", "--out", str(out)]) == 130
+    monkeypatch.setattr(outputs, "atomic_write_text", write)
+    err = _run_batch(batch, out, capsys)
+    assert "kept" not in err and not list(out.rglob("*.kept-*"))

@@ -98,14 +98,26 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def _written_before(out_dir: Path) -> dict[str, str]:
-    """``relative path -> SHA-256`` of what the last batch wrote into ``out_dir`` (empty when unknown)."""
+def _written_before(out_dir: Path) -> dict[str, list[str]]:
+    """``relative path -> SHA-256s`` a batch wrote into ``out_dir`` (two while a batch was writing:
+    the old and the new); empty when unknown (none, damaged, or over 64 MiB)."""
+    manifest = out_dir / BATCH_MANIFEST
     try:
-        files = json.loads((out_dir / BATCH_MANIFEST).read_text(encoding="utf-8")).get("files")
+        if manifest.stat().st_size > 64 * 2**20:
+            return {}
+        files = json.loads(manifest.read_text(encoding="utf-8")).get("files")
     except (OSError, ValueError, RecursionError, AttributeError):
         return {}
-    ok = isinstance(files, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
-    return files if ok else {}
+    if not isinstance(files, dict):
+        return {}
+    shas = {rel: [sha] if isinstance(sha, str) else sha for rel, sha in files.items()}
+    return {rel: sha for rel, sha in shas.items()
+            if isinstance(rel, str) and isinstance(sha, list) and all(isinstance(h, str) for h in sha)}
+
+
+def _write_manifest(out_dir: Path, files: dict[str, list[str]]) -> None:
+    atomic_write_text(out_dir / BATCH_MANIFEST, json.dumps({"written_by": "backproplab check", "files": files},
+                                                           indent=1) + "\n")
 
 
 def _keep_aside(path: Path) -> Path:
@@ -153,14 +165,14 @@ def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
         used.add(name)
         texts[f"records/{name}.json"] = json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n"
     for rel in sorted(set(before) - set(texts)):
-        if rel.startswith("records/") and "/" not in rel[8:] and _sha256(out_dir / rel) == before[rel]:
+        if rel.startswith("records/") and "/" not in rel[8:] and _sha256(out_dir / rel) in before[rel]:
             (out_dir / rel).unlink()
     for rel in texts:
         target = out_dir / rel
-        if os.path.lexists(target) and not target.is_dir() and _sha256(target) != before.get(rel, "-"):
+        if os.path.lexists(target) and not target.is_dir() and _sha256(target) not in before.get(rel, []):
             note(f"kept {target} (not written by the last batch as it is now) as {_keep_aside(target)}")
-    paths = [atomic_write_text(out_dir / rel, text) for rel, text in texts.items()]
-    atomic_write_text(out_dir / BATCH_MANIFEST, json.dumps(
-        {"written_by": "backproplab check", "files": {rel: hashlib.sha256(t.encode()).hexdigest()
-                                                       for rel, t in texts.items()}}, indent=1) + "\n")
+    new = {rel: [hashlib.sha256(text.encode()).hexdigest()] for rel, text in texts.items()}
+    _write_manifest(out_dir, {rel: before.get(rel, []) + new.get(rel, []) for rel in sorted({*before, *new})})
+    paths = [atomic_write_text(out_dir / rel, text) for rel, text in texts.items()]  # a stop here: both listed
+    _write_manifest(out_dir, new)
     return paths
