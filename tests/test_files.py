@@ -71,3 +71,12 @@ def test_bench_json_replaces_only_an_earlier_json_file(tmp_path, content, refuse
 def test_bench_json_refuses_a_device_before_any_timing():
     with pytest.raises(InputError, match=r"^--json '/dev/null' is a character device"):
         check_json_path("/dev/null")
+
+
+def test_a_dangling_link_is_named_as_one_not_as_a_file(tmp_path):
+    """'out must be a directory, but 'dangling' is a file' sent the user looking for a file."""
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "x")
+    for target in (tmp_path / "dangling", tmp_path / "dangling" / "sub"):
+        with pytest.raises(InputError, match=r"^out must be a directory, but '.*dangling' is a link to "
+                                             r"'.*nowhere/x', which does not exist; choose another --out"):
+            check_writable_dir(target, "out")

@@ -105,7 +105,10 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
             break
         probe = probe.parent
     if not probe.is_dir():
-        where = f"{str(path)!r} is a file" if probe == path else f"{str(path)!r} lies below the file {str(probe)!r}"
+        if probe.is_symlink() and not probe.exists():
+            where = f"{str(probe)!r} is a link to {os.readlink(probe)!r}, which does not exist"
+        else:
+            where = f"{str(path)!r} is a file" if probe == path else f"{str(path)!r} lies below the file {str(probe)!r}"
         raise InputError(f"{name} must be a directory, but {where}; choose another --{name}")
     what = "it" if probe == path else f"its parent {str(probe)!r}"
     if not os.access(probe, os.W_OK | os.X_OK):
