@@ -26,7 +26,7 @@ from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError, InputError
 from backproplab.files import atomic_write_text, check_writable_dir
 from backproplab.progress import progress_mode
-from backproplab.threads import run_threads
+from backproplab.threads import MAX_THREADS, run_threads
 
 # Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
 # renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
@@ -47,8 +47,6 @@ def _seed(text: str) -> int:
 CLI_ONLY = ("command", "lesson", "threads")
 """Parsed options a lesson subcommand handles itself; of the others, ``run`` gets those it declares."""
 
-MAX_THREADS = 1024
-"""The largest ``--threads`` accepted (more is a typo, not a machine)."""
 
 
 MAX_BENCH_ROUNDS = 10
@@ -151,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="device for the torch fit/loop/CNN rows (default auto)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
-    bench.add_argument("--threads", type=int, default=1, help="BLAS and torch threads for both sides (default 1)")
+    bench.add_argument("--threads", type=int, default=1, metavar="N",
+                       help=f"BLAS and torch threads for both sides, 1 to {MAX_THREADS} (default 1)")
     bench.add_argument("--rounds", type=int_from_to(1, MAX_BENCH_ROUNDS, _ROUNDS_WHY), default=1, metavar="N",
                        help=f"timings per side, 1 to {MAX_BENCH_ROUNDS} ({_ROUNDS_WHY}); the median is shown "
                             "(default 1)")
