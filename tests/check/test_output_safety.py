@@ -199,3 +199,10 @@ def test_a_batch_stopped_while_writing_leaves_nothing_to_keep_aside_next_time(tm
     monkeypatch.setattr(outputs, "atomic_write_text", write)
     err = _run_batch(batch, out, capsys)
     assert "kept" not in err and not list(out.rglob("*.kept-*"))
+
+
+@pytest.mark.parametrize("timeout", ["1e309", "inf", "nan", "0", "-1", "86401"])
+def test_a_timeout_that_is_not_a_positive_finite_number_of_seconds_is_named(tmp_path, capsys, no_grading, timeout):
+    """--timeout 1e309 ended 'a number is too large (cannot convert float infinity to integer)'."""
+    err = _refused([str(_submission(tmp_path / "s")), "--timeout", timeout], capsys)
+    assert f"--timeout must be a positive number of seconds, at most 86400 (a day), got {float(timeout)}" in err

@@ -19,6 +19,10 @@ from backproplab.check.outputs import (
 from backproplab.errors import InputError
 from backproplab.files import check_output_file
 
+MAX_TIMEOUT = 86400.0
+"""The longest ``--timeout`` (seconds per item): ``1e309`` (infinity) ended in an OverflowError that
+named no option."""
+
 
 def _validate(args: argparse.Namespace) -> None:
     if args.assignment is None:
@@ -28,8 +32,9 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"check {args.assignment} needs a PATH: the file, or a folder holding it")
     if args.jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.timeout is not None and not args.timeout > 0:
-        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT:
+        raise InputError(f"--timeout must be a positive number of seconds, at most {MAX_TIMEOUT:g} (a day), "
+                         f"got {args.timeout}")
 
 
 def _graded_files(subs: list[tuple[str, Path]]) -> list[tuple[Path, str]]:
