@@ -90,14 +90,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
+def check_writable_dir(path: str | os.PathLike, name: str = "out", flag: str | None = None) -> Path:
     """Check, before any work, that ``path`` is (or can be made) a writable directory.
 
     ``path`` may be missing: then its nearest existing ancestor must be a writable directory. Nothing
     is created (a nameless temporary file tests that writing works, and is gone at once). Raises
-    :class:`~backproplab.errors.InputError` naming ``name`` when ``path`` is a file,
-    lies below a file, or cannot be written; returns ``Path(path)``.
+    :class:`~backproplab.errors.InputError` naming ``name`` (and the option ``flag``, default
+    ``--<name>``) when ``path`` is a file, lies below a file, or cannot be written; returns ``Path(path)``.
     """
+    flag = flag or f"--{name}"
     path = Path(path)
     probe = path
     while not probe.exists() and not probe.is_symlink():
@@ -109,15 +110,15 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
             where = f"{str(probe)!r} is a link to {os.readlink(probe)!r}, which does not exist"
         else:
             where = f"{str(path)!r} is a file" if probe == path else f"{str(path)!r} lies below the file {str(probe)!r}"
-        raise InputError(f"{name} must be a directory, but {where}; choose another --{name}")
+        raise InputError(f"{name} must be a directory, but {where}; choose another {flag}")
     what = "it" if probe == path else f"its parent {str(probe)!r}"
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"{name}: cannot write into {str(path)!r}: {what} is not writable; choose another --{name}")
+        raise InputError(f"{name}: cannot write into {str(path)!r}: {what} is not writable; choose another {flag}")
     try:  # root passes os.access everywhere, also in /proc or a read-only mount: try a nameless file
         tempfile.TemporaryFile(dir=probe).close()
     except OSError as err:
         raise InputError(f"{name}: cannot write into {str(path)!r}: {what} refused a file "
-                         f"({err.strerror or err}); choose another --{name}") from None
+                         f"({err.strerror or err}); choose another {flag}") from None
     return path
 
 

@@ -206,3 +206,13 @@ def test_a_timeout_that_is_not_a_positive_finite_number_of_seconds_is_named(tmp_
     """--timeout 1e309 ended 'a number is too large (cannot convert float infinity to integer)'."""
     err = _refused([str(_submission(tmp_path / "s")), "--timeout", timeout], capsys)
     assert f"--timeout must be a positive number of seconds, at most 86400 (a day), got {float(timeout)}" in err
+
+
+def test_init_into_a_place_that_cannot_be_a_folder_names_dir(tmp_path, capsys):
+    """'check --init purdue-numpy-ann afile/x' said 'afile/x: Not a directory'; /proc/x named nothing."""
+    (tmp_path / "afile").write_text("mine")
+    assert main(["check", "--init", "purdue-numpy-ann", str(tmp_path / "afile" / "x")]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"backproplab: error: DIR must be a directory, but '{tmp_path / 'afile' / 'x'}' lies below the "
+                   f"file '{tmp_path / 'afile'}'; choose another DIR for --init\n")
+    assert (tmp_path / "afile").read_text() == "mine"

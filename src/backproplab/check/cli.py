@@ -17,7 +17,7 @@ from backproplab.check.outputs import (
     write_json,
 )
 from backproplab.errors import InputError
-from backproplab.files import check_output_file
+from backproplab.files import check_output_file, check_writable_dir
 
 MAX_TIMEOUT = 86400.0
 """The longest ``--timeout`` (seconds per item): ``1e309`` (infinity) ended in an OverflowError that
@@ -74,6 +74,7 @@ def _init(args: argparse.Namespace) -> int:
 
     if args.assignment is None or len(args.paths) != 1:
         raise InputError("--init needs an ASSIGNMENT and one DIR: backproplab check --init jku-a7 handout/")
+    check_writable_dir(args.paths[0], "DIR", flag="DIR for --init")  # '/proc/x: No such file' named no argument
     for path in init(args.assignment, args.paths[0], solution=args.solution):
         print(f"wrote {path}")
     return 0
