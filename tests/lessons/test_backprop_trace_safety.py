@@ -317,3 +317,17 @@ def test_out_never_overwrites_the_network_file_itself(tmp_path: Path, capsys, fi
     assert f"out: writing '{tmp_path / file_name}' would overwrite the network file '{net}'" in err
     assert len(err.strip().splitlines()) == 1
     assert net.read_text() == text and [p.name for p in tmp_path.iterdir()] == [file_name]
+
+
+@pytest.mark.skipif(not Path("/proc/self/pagemap").is_file(), reason="needs Linux's /proc")
+def test_a_file_whose_size_says_zero_is_read_only_to_the_bound(capsys) -> None:
+    """/proc/self/pagemap says 0 bytes and holds gigabytes: it ended 'a file: Invalid argument'."""
+    assert main(["backprop", "/proc/self/pagemap"]) == 2
+    assert capsys.readouterr().err == ("backproplab: error: network file '/proc/self/pagemap' holds more than "
+                                       f"{bp.MAX_FILE_BYTES} bytes; at most {bp.MAX_FILE_BYTES} are read\n")
+
+
+def test_windows_line_ends_still_read(tmp_path: Path) -> None:
+    net = tmp_path / "net.yaml"
+    net.write_bytes(yaml.safe_dump(course_dict()).replace("\n", "\r\n").encode())
+    assert bp.load_network(net).name == "course"
