@@ -147,3 +147,11 @@ def test_a_gzip_file_larger_than_its_content_could_be_is_not_read(tmp_path, monk
     with pytest.raises(ChecksumError, match=r"train-images-idx3-ubyte\.gz: expected a gzip file of at most about "
                                             r"47040016 bytes .* got 5368709120 bytes; refusing to read it"):
         read_file_bytes(big, max_bytes=47040016)
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/pagemap"), reason="needs Linux's /proc")
+def test_a_file_whose_size_says_zero_is_read_only_to_the_bound(tmp_path):
+    link = tmp_path / "train-labels-idx1-ubyte"
+    link.symlink_to("/proc/self/pagemap")
+    with pytest.raises(ChecksumError, match=r"expected at most 60008 bytes, got more \(its size said 0\)"):
+        read_file_bytes(link, max_bytes=60008)
