@@ -55,13 +55,15 @@ def test_atomic_write_replaces_a_link_not_the_file_it_points_to(tmp_path):
     assert (tmp_path / "victim").read_text() == "keep" and (tmp_path / "link").read_text() == "new"
 
 
-@pytest.mark.parametrize("content, refused", [("not json\n", True), ("", True), ('{"rows": []}', False),
-                                              ("[1, 2]", False)])
+@pytest.mark.parametrize("content, refused", [("not json\n", True), ("", True), ('{"rows": []}', True),
+                                              ("[1, 2]", True), ('{"name": "my-app"}', True),
+                                              ('{"meta": {}, "rows": []}', False)])
 def test_bench_json_replaces_only_an_earlier_json_file(tmp_path, content, refused):
     target = tmp_path / "bench.json"
     target.write_text(content)
     if refused:
-        with pytest.raises(InputError, match=r"^--json '.*bench.json' exists and is not a JSON file"):
+        with pytest.raises(InputError, match=r"^--json '.*bench.json' exists and is (not a JSON file|JSON without "
+                                             r"the keys 'meta', 'rows')"):
             check_json_path(target)
     else:
         assert check_json_path(target) == target

@@ -134,27 +134,34 @@ MAX_OVERWRITE_BYTES = 64 * 2**20
 """The largest existing file an output option reads to see whether it is JSON it may replace."""
 
 
-def _not_ours(path: Path) -> str | None:
+def _not_ours(path: Path, keys: Sequence[str]) -> str | None:
     """Why the existing ``path`` cannot be an earlier JSON output of ours, or None when it can be: it is
-    over :data:`MAX_OVERWRITE_BYTES`, not JSON, or a Jupyter notebook (JSON too, and someone's work)."""
+    over :data:`MAX_OVERWRITE_BYTES`, not JSON, a Jupyter notebook (JSON too, and someone's work), or
+    JSON without the ``keys`` our output has (in an object, or in each object of a list)."""
     try:
         if path.stat().st_size > MAX_OVERWRITE_BYTES:
             return f"is larger than {MAX_OVERWRITE_BYTES} bytes"
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError):
         return "is not a JSON file"
-    return "is a Jupyter notebook" if isinstance(doc, dict) and "nbformat" in doc else None
+    if isinstance(doc, dict) and "nbformat" in doc:
+        return "is a Jupyter notebook"
+    docs = doc if isinstance(doc, list) else [doc]
+    if keys and not all(isinstance(d, dict) and all(k in d for k in keys) for d in docs):
+        return f"is JSON without the keys {', '.join(map(repr, keys))} of what this option writes"
+    return None
 
 
 def check_output_file(path: str | os.PathLike, name: str,
-                      protect: Sequence[tuple[str | os.PathLike, str]] = ()) -> Path:
+                      protect: Sequence[tuple[str | os.PathLike, str]] = (), keys: Sequence[str] = ()) -> Path:
     """Check, before any work, that the JSON file ``--<name> PATH`` can be written and loses nothing.
 
     Refused (:class:`InputError` naming ``--<name>``): a directory; a device, pipe or socket (see
     :func:`refuse_special`); a path whose folder cannot be written (:func:`check_writable_dir`); the
     same file as one of ``protect`` (``(path, what it is)``: e.g. the submission being graded); and an
-    existing file that is not JSON, or is a notebook (a user's file, never an earlier output of ours).
-    Returns ``Path(path)``.
+    existing file that is not an earlier output of ours: not JSON, a notebook, or JSON without ``keys``
+    (the top-level keys the option writes: a user's ``package.json`` is never replaced). Returns
+    ``Path(path)``.
     """
     path = Path(path)
     if path.is_dir():
@@ -169,7 +176,7 @@ def check_output_file(path: str | os.PathLike, name: str,
             if os.path.samefile(path, other):
                 raise InputError(f"--{name} {str(path)!r} is {what}; writing there would overwrite it: "
                                  f"choose another --{name}")
-    why = _not_ours(path)
+    why = _not_ours(path, keys)
     if why is not None:
         raise InputError(f"--{name} {str(path)!r} exists and {why}, so it is not an earlier output to replace; "
                          f"expected a new file name or an earlier JSON output: choose another --{name} or "

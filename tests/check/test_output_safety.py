@@ -103,9 +103,23 @@ def test_a_batch_out_that_is_a_file_is_refused_before_grading(tmp_path, capsys, 
     assert "out must be a directory" in err and (tmp_path / "afile").read_text() == "x"
 
 
+@pytest.mark.parametrize("option, content", [
+    ("--json", {"name": "my-app", "version": "1.0.0"}),
+    ("--gradescope", {"assignment": "purdue-numpy-ann", "items": []}),
+])
+def test_a_json_file_that_is_not_an_earlier_output_of_the_option_is_refused(tmp_path, capsys, no_grading, option,
+                                                                             content):
+    """--json package.json replaced the user's package.json: any JSON counted as an earlier record."""
+    target = tmp_path / "package.json"
+    target.write_text(json.dumps(content))
+    err = _refused([str(_submission(tmp_path / "s")), option, str(target)], capsys)
+    assert f"{option} '{target}' exists and is JSON without the keys" in err
+    assert json.loads(target.read_text()) == content
+
+
 def test_an_earlier_json_record_is_replaced(tmp_path, capsys):
     record = tmp_path / "r.json"
-    record.write_text(json.dumps({"earlier": True}))
+    record.write_text(json.dumps({"assignment": "purdue-numpy-ann", "items": [], "earlier": True}))
     source = _submission(tmp_path / "s", "def nothing():\n    pass\n")
     assert main(["check", "purdue-numpy-ann", str(source), "--item", "1.2", "--json", str(record)]) == 1
     assert json.loads(record.read_text())["items"][0]["id"] == "1.2"

@@ -126,5 +126,5 @@ def to_json(rows: list[Row], meta: dict[str, Any]) -> str:
 def check_json_path(path: str | os.PathLike) -> Path:
     """Fail before minutes of timing when ``--json PATH`` cannot be written or would lose a file: a
     directory, a device or pipe, a parent that is a file or not writable, an existing file that is not
-    JSON (see :func:`backproplab.files.check_output_file`). Returns the path."""
-    return check_output_file(path, "json")
+    an earlier bench JSON (see :func:`backproplab.files.check_output_file`). Returns the path."""
+    return check_output_file(path, "json", keys=("meta", "rows"))

@@ -53,9 +53,9 @@ def _check_outputs(args: argparse.Namespace, subs: list[tuple[str, Path]]) -> No
     JSON; a batch's ``--out`` that is not a writable folder."""
     graded = _graded_files(subs)
     if args.json is not None:
-        check_output_file(args.json, "json", graded)
+        check_output_file(args.json, "json", graded, keys=("assignment", "items"))
     if args.gradescope is not None:
-        check_output_file(args.gradescope, "gradescope", graded)
+        check_output_file(args.gradescope, "gradescope", graded, keys=("tests",))
         if args.json is not None and Path(args.json).resolve() == Path(args.gradescope).resolve():
             raise InputError(f"--json and --gradescope name the same file {str(args.json)!r}; the second would "
                              "overwrite the first: give each its own file")
