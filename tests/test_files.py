@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,54 @@ def test_a_file_in_the_way_is_named(tmp_path):
     (tmp_path / "afile").write_text("x")
     with pytest.raises(InputError, match="^out must be a directory, but .* lies below the file"):
         check_writable_dir(tmp_path / "afile" / "sub", "out")
+
+
+def test_atomic_write_refuses_a_pipe_or_a_link_to_one_and_leaves_it(tmp_path):
+    """The rename would replace the node itself: as root, `--json /dev/null` made /dev/null a file."""
+    from backproplab.files import atomic_write_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "link").symlink_to(fifo)
+    for target in (fifo, tmp_path / "link"):
+        with pytest.raises(InputError, match=r"is a pipe; expected a path to a regular file"):
+            atomic_write_text(target, "{}")
+    assert fifo.is_fifo() and (tmp_path / "link").is_symlink() and sorted(os.listdir(tmp_path)) == ["link", "pipe"]
+
+
+def test_atomic_write_replaces_a_link_not_the_file_it_points_to(tmp_path):
+    from backproplab.files import atomic_write_text
+
+    (tmp_path / "victim").write_text("keep")
+    (tmp_path / "link").symlink_to(tmp_path / "victim")
+    atomic_write_text(tmp_path / "link", "new")
+    assert (tmp_path / "victim").read_text() == "keep" and (tmp_path / "link").read_text() == "new"
+
+
+@pytest.mark.parametrize("content, refused", [("not json\n", True), ("", True), ('{"rows": []}', True),
+                                              ("[1, 2]", True), ('{"name": "my-app"}', True),
+                                              ('{"meta": {}, "rows": []}', False)])
+def test_bench_json_replaces_only_an_earlier_json_file(tmp_path, content, refused):
+    target = tmp_path / "bench.json"
+    target.write_text(content)
+    if refused:
+        with pytest.raises(InputError, match=r"^--json '.*bench.json' exists and is (not a JSON file|JSON without "
+                                             r"the keys 'meta', 'rows')"):
+            check_json_path(target)
+    else:
+        assert check_json_path(target) == target
+    assert target.read_text() == content
+
+
+def test_bench_json_refuses_a_device_before_any_timing():
+    with pytest.raises(InputError, match=r"^--json '/dev/null' is a character device"):
+        check_json_path("/dev/null")
+
+
+def test_a_dangling_link_is_named_as_one_not_as_a_file(tmp_path):
+    """'out must be a directory, but 'dangling' is a file' sent the user looking for a file."""
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere" / "x")
+    for target in (tmp_path / "dangling", tmp_path / "dangling" / "sub"):
+        with pytest.raises(InputError, match=r"^out must be a directory, but '.*dangling' is a link to "
+                                             r"'.*nowhere/x', which does not exist; choose another --out"):
+            check_writable_dir(target, "out")

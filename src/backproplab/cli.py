@@ -23,10 +23,10 @@ from pathlib import Path
 from backproplab import __version__, lessons
 from backproplab.checks import check_seed, int_from_to
 from backproplab.data.fashion_mnist import describe_files
-from backproplab.errors import BackproplabError, DataNotFoundError
+from backproplab.errors import BackproplabError, DataNotFoundError, InputError
 from backproplab.files import atomic_write_text, check_writable_dir
 from backproplab.progress import progress_mode
-from backproplab.threads import run_threads
+from backproplab.threads import MAX_THREADS, run_threads
 
 # Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
 # renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
@@ -47,8 +47,6 @@ def _seed(text: str) -> int:
 CLI_ONLY = ("command", "lesson", "threads")
 """Parsed options a lesson subcommand handles itself; of the others, ``run`` gets those it declares."""
 
-MAX_THREADS = 1024
-"""The largest ``--threads`` accepted (more is a typo, not a machine)."""
 
 
 MAX_BENCH_ROUNDS = 10
@@ -151,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="device for the torch fit/loop/CNN rows (default auto)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
-    bench.add_argument("--threads", type=int, default=1, help="BLAS and torch threads for both sides (default 1)")
+    bench.add_argument("--threads", type=int, default=1, metavar="N",
+                       help=f"BLAS and torch threads for both sides, 1 to {MAX_THREADS} (default 1)")
     bench.add_argument("--rounds", type=int_from_to(1, MAX_BENCH_ROUNDS, _ROUNDS_WHY), default=1, metavar="N",
                        help=f"timings per side, 1 to {MAX_BENCH_ROUNDS} ({_ROUNDS_WHY}); the median is shown "
                             "(default 1)")
@@ -263,12 +262,24 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
     if result.timings:
         print("time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()))
     if args.out is not None:
-        Path(args.out).mkdir(parents=True, exist_ok=True)
-        paths = result.save_figures(Path(args.out))
-        for path in paths.values():
+        for path in _save_figures(result, Path(args.out)).values():
             print(f"wrote {path}")
     result.close_figures()
     return 0 if result.passed else 1
+
+
+def _save_figures(result, out: Path) -> dict[str, Path]:
+    """``result.save_figures(out)``; a file that cannot be written there (a folder in the way of a
+    figure) is one line naming ``--out`` (a full disk keeps its own line)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return result.save_figures(out)
+    except OSError as err:
+        if err.errno == errno.ENOSPC or isinstance(err, BackproplabError):
+            raise
+        where = err.filename if err.filename is not None else out
+        raise InputError(f"out: could not write {str(where)!r} ({err.strerror or err}); the claims above hold but "
+                         f"the figures were not all saved: move it away or choose another --out") from None
 
 
 def _one_line(err: BaseException) -> str:

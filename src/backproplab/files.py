@@ -7,10 +7,12 @@ the destination directory that is renamed into place only once complete.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
+import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -32,11 +34,14 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
     On any exception (including KeyboardInterrupt, which a SIGTERM becomes in the CLI) the temporary
     file is removed and ``path`` is left as it was; an ``OSError`` without a file name (a full disk
-    during ``write``) is raised again naming ``path``.
+    during ``write``) is raised again naming ``path``. A ``path`` that is (or links to) a device, a
+    pipe or a socket is refused (:class:`InputError`) before anything is written: the rename would
+    replace the node itself, and as root ``--json /dev/null`` would turn ``/dev/null`` into a file.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
     path = Path(path)
+    refuse_special(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
@@ -54,6 +59,23 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+def refuse_special(path: Path, name: str | None = None) -> None:
+    """Raise :class:`InputError` when ``path`` is, or is a link to, something other than a regular file
+    or a directory (a device such as ``/dev/null``, a pipe, a socket): writing a file there by rename
+    would replace the node. ``name`` is the argument named in the message (``"json"`` gives ``--json``)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:  # missing, or a dangling link: the rename makes a new file (or replaces the link)
+        return
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return
+    kind = ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "a pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    who = f"--{name} " if name else ""
+    raise InputError(f"{who}{str(path)!r} is {kind}; expected a path to a regular file (backproplab writes "
+                     f"a new file and renames it into place, which would replace {str(path)!r} itself)")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically and return the path."""
     with atomic_open(path, "wb") as handle:
@@ -68,14 +90,15 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return Path(path)
 
 
-def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
+def check_writable_dir(path: str | os.PathLike, name: str = "out", flag: str | None = None) -> Path:
     """Check, before any work, that ``path`` is (or can be made) a writable directory.
 
     ``path`` may be missing: then its nearest existing ancestor must be a writable directory. Nothing
     is created (a nameless temporary file tests that writing works, and is gone at once). Raises
-    :class:`~backproplab.errors.InputError` naming ``name`` when ``path`` is a file,
-    lies below a file, or cannot be written; returns ``Path(path)``.
+    :class:`~backproplab.errors.InputError` naming ``name`` (and the option ``flag``, default
+    ``--<name>``) when ``path`` is a file, lies below a file, or cannot be written; returns ``Path(path)``.
     """
+    flag = flag or f"--{name}"
     path = Path(path)
     probe = path
     while not probe.exists() and not probe.is_symlink():
@@ -83,16 +106,19 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out") -> Path:
             break
         probe = probe.parent
     if not probe.is_dir():
-        where = f"{str(path)!r} is a file" if probe == path else f"{str(path)!r} lies below the file {str(probe)!r}"
-        raise InputError(f"{name} must be a directory, but {where}; choose another --{name}")
+        if probe.is_symlink() and not probe.exists():
+            where = f"{str(probe)!r} is a link to {os.readlink(probe)!r}, which does not exist"
+        else:
+            where = f"{str(path)!r} is a file" if probe == path else f"{str(path)!r} lies below the file {str(probe)!r}"
+        raise InputError(f"{name} must be a directory, but {where}; choose another {flag}")
     what = "it" if probe == path else f"its parent {str(probe)!r}"
     if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"{name}: cannot write into {str(path)!r}: {what} is not writable; choose another --{name}")
+        raise InputError(f"{name}: cannot write into {str(path)!r}: {what} is not writable; choose another {flag}")
     try:  # root passes os.access everywhere, also in /proc or a read-only mount: try a nameless file
         tempfile.TemporaryFile(dir=probe).close()
     except OSError as err:
         raise InputError(f"{name}: cannot write into {str(path)!r}: {what} refused a file "
-                         f"({err.strerror or err}); choose another --{name}") from None
+                         f"({err.strerror or err}); choose another {flag}") from None
     return path
 
 
@@ -102,3 +128,57 @@ def safe_stem(name: object, limit: int = 100) -> str:
     ``"a-victim"``: a name from a user's file can never leave the folder it is written into."""
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", str(name)[: 4 * limit]).strip("-.")[:limit].rstrip("-.")
     return stem or "figure"
+
+
+MAX_OVERWRITE_BYTES = 64 * 2**20
+"""The largest existing file an output option reads to see whether it is JSON it may replace."""
+
+
+def _not_ours(path: Path, keys: Sequence[str]) -> str | None:
+    """Why the existing ``path`` cannot be an earlier JSON output of ours, or None when it can be: it is
+    over :data:`MAX_OVERWRITE_BYTES`, not JSON, a Jupyter notebook (JSON too, and someone's work), or
+    JSON without the ``keys`` our output has (in an object, or in each object of a list)."""
+    try:
+        if path.stat().st_size > MAX_OVERWRITE_BYTES:
+            return f"is larger than {MAX_OVERWRITE_BYTES} bytes"
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return "is not a JSON file"
+    if isinstance(doc, dict) and "nbformat" in doc:
+        return "is a Jupyter notebook"
+    docs = doc if isinstance(doc, list) else [doc]
+    if keys and not all(isinstance(d, dict) and all(k in d for k in keys) for d in docs):
+        return f"is JSON without the keys {', '.join(map(repr, keys))} of what this option writes"
+    return None
+
+
+def check_output_file(path: str | os.PathLike, name: str,
+                      protect: Sequence[tuple[str | os.PathLike, str]] = (), keys: Sequence[str] = ()) -> Path:
+    """Check, before any work, that the JSON file ``--<name> PATH`` can be written and loses nothing.
+
+    Refused (:class:`InputError` naming ``--<name>``): a directory; a device, pipe or socket (see
+    :func:`refuse_special`); a path whose folder cannot be written (:func:`check_writable_dir`); the
+    same file as one of ``protect`` (``(path, what it is)``: e.g. the submission being graded); and an
+    existing file that is not an earlier output of ours: not JSON, a notebook, or JSON without ``keys``
+    (the top-level keys the option writes: a user's ``package.json`` is never replaced). Returns
+    ``Path(path)``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"--{name} must be a file path, got the directory {str(path)!r}; "
+                         f"name a file, e.g. {str(path / (name + '.json'))!r}")
+    refuse_special(path, name)
+    check_writable_dir(path.parent, name)
+    if not path.exists():
+        return path
+    for other, what in protect:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, other):
+                raise InputError(f"--{name} {str(path)!r} is {what}; writing there would overwrite it: "
+                                 f"choose another --{name}")
+    why = _not_ours(path, keys)
+    if why is not None:
+        raise InputError(f"--{name} {str(path)!r} exists and {why}, so it is not an earlier output to replace; "
+                         f"expected a new file name or an earlier JSON output: choose another --{name} or "
+                         "remove the file")
+    return path

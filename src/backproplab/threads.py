@@ -16,13 +16,17 @@ from collections.abc import Iterator
 
 from backproplab.errors import InputError
 
-__all__ = ["check_threads", "run_threads"]
+__all__ = ["MAX_THREADS", "check_threads", "run_threads"]
+
+MAX_THREADS = 1024
+"""The most threads accepted (more is a typo, not a machine: ``bench --threads 100000000`` ended in a
+segmentation fault inside the thread pools)."""
 
 
 def check_threads(n: object) -> int | None:
-    """``n`` if it is None or an int >= 1; InputError naming ``threads`` otherwise."""
-    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-        raise InputError(f"threads must be an integer >= 1 or None, got {n!r}")
+    """``n`` if it is None or an int from 1 to :data:`MAX_THREADS`; InputError naming ``threads`` otherwise."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_THREADS):
+        raise InputError(f"threads must be an integer >= 1 (at most {MAX_THREADS}) or None, got {n!r:.40}")
     return n
 
 

@@ -189,6 +189,20 @@ def test_unwritable_cache_still_loads_by_rehashing(isolated, fake, tmp_path, mon
     assert how == "hashed"
 
 
+def test_a_pipe_in_the_cache_costs_only_speed_and_stays_a_pipe(isolated, fake, tmp_path):
+    """atomic_open refuses to rename over a pipe; the cache treats that as unwritable, not as an error."""
+    from backproplab.data.verified import stamp_paths
+
+    root = fake.write(tmp_path / "root")
+    source = root / "t10k-labels-idx1-ubyte.gz"
+    npy, _ = stamp_paths(source, "t10k-labels-idx1-ubyte")
+    npy.parent.mkdir(parents=True)
+    os.mkfifo(npy)
+    _, labels = load_fashion_mnist("test", root=root, download=False, checksums=fake.checksums)
+    np.testing.assert_array_equal(labels, fake.arrays["t10k-labels-idx1-ubyte"])
+    assert npy.is_fifo()
+
+
 def test_flat_and_tensor_views(isolated, fake, tmp_path):
     root = fake.write(tmp_path / "root")
     kw = dict(root=root, download=False, checksums=fake.checksums)

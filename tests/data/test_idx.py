@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 
 import numpy as np
 import pytest
@@ -132,3 +133,25 @@ def test_gzip_members_are_all_read_and_limits_count_across_them(tmp_path):
     assert read_file_bytes(two) == b"abcdefg" == read_file_bytes(two, max_bytes=7)
     with pytest.raises(ChecksumError, match="at most 6 bytes"):
         read_file_bytes(two, max_bytes=6)
+
+
+def test_a_gzip_file_larger_than_its_content_could_be_is_not_read(tmp_path, monkeypatch):
+    """A 5 GB (sparse) .gz in --root was read whole before inflating: 'out of memory (MemoryError);
+    expected smaller inputs or --quick', naming neither the file nor the limit."""
+    from pathlib import Path
+
+    big = tmp_path / "train-images-idx3-ubyte.gz"
+    big.write_bytes(gzip.compress(b"x"))
+    os.truncate(big, 5 * 2**30)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("read whole"))
+    with pytest.raises(ChecksumError, match=r"train-images-idx3-ubyte\.gz: expected a gzip file of at most about "
+                                            r"47040016 bytes .* got 5368709120 bytes; refusing to read it"):
+        read_file_bytes(big, max_bytes=47040016)
+
+
+@pytest.mark.skipif(not os.path.isfile("/proc/self/pagemap"), reason="needs Linux's /proc")
+def test_a_file_whose_size_says_zero_is_read_only_to_the_bound(tmp_path):
+    link = tmp_path / "train-labels-idx1-ubyte"
+    link.symlink_to("/proc/self/pagemap")
+    with pytest.raises(ChecksumError, match=r"expected at most 60008 bytes, got more \(its size said 0\)"):
+        read_file_bytes(link, max_bytes=60008)

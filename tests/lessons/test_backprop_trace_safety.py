@@ -304,3 +304,30 @@ def test_yaml_merge_keys_are_refused() -> None:
     text = bp.examples()["course"].read_text(encoding="utf-8") + "<<: {target: [0.0]}\n"
     with pytest.raises(InputError, match=r"merge keys \(<<\) are not supported"):
         bp.network_from_text(text)
+
+
+@pytest.mark.parametrize("file_name", ["backprop_trace.md", "backprop_course.png"])
+def test_out_never_overwrites_the_network_file_itself(tmp_path: Path, capsys, file_name: str) -> None:
+    """`backprop backprop_trace.md --out .` replaced the user's network with the trace it wrote."""
+    net = tmp_path / file_name
+    text = json.dumps(course_dict())
+    net.write_text(text)
+    assert main(["backprop", str(net), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"out: writing '{tmp_path / file_name}' would overwrite the network file '{net}'" in err
+    assert len(err.strip().splitlines()) == 1
+    assert net.read_text() == text and [p.name for p in tmp_path.iterdir()] == [file_name]
+
+
+@pytest.mark.skipif(not Path("/proc/self/pagemap").is_file(), reason="needs Linux's /proc")
+def test_a_file_whose_size_says_zero_is_read_only_to_the_bound(capsys) -> None:
+    """/proc/self/pagemap says 0 bytes and holds gigabytes: it ended 'a file: Invalid argument'."""
+    assert main(["backprop", "/proc/self/pagemap"]) == 2
+    assert capsys.readouterr().err == ("backproplab: error: network file '/proc/self/pagemap' holds more than "
+                                       f"{bp.MAX_FILE_BYTES} bytes; at most {bp.MAX_FILE_BYTES} are read\n")
+
+
+def test_windows_line_ends_still_read(tmp_path: Path) -> None:
+    net = tmp_path / "net.yaml"
+    net.write_bytes(yaml.safe_dump(course_dict()).replace("\n", "\r\n").encode())
+    assert bp.load_network(net).name == "course"

@@ -428,3 +428,22 @@ def test_start_beyond_the_divergence_bound_is_refused(capsys):
         gd.gradient_descent("x^2 + y^2", (0.0, -2e12))
     path = gd.gradient_descent("x^2 + y^2", (1e12, 0.0), 0.1, 1.0, 3)  # on the bound: runs, x_t = 0.8^t·1e12
     assert path[:, 0] == pytest.approx([1e12, 8e11, 6.4e11, 5.12e11], rel=1e-15)
+
+
+def test_run_refuses_an_out_that_is_a_file_before_any_work(tmp_path, monkeypatch):
+    """gd.run(out='afile') ran the whole lesson, then raised a bare FileExistsError."""
+    from backproplab.errors import InputError
+
+    (tmp_path / "afile").write_text("mine")
+    monkeypatch.setattr(gd, "grid_search", lambda *a, **k: pytest.fail("the lesson ran"))
+    with pytest.raises(InputError, match=r"^out must be a directory, but '.*afile' is a file"):
+        gd.run(quick=True, out=tmp_path / "afile")
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_a_folder_where_the_page_goes_is_one_line_naming_out(tmp_path, capsys):
+    (tmp_path / "gradient_descent.md").mkdir()
+    assert main(["gradient-descent", "--quick", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f"backproplab: error: out: could not write '{tmp_path / 'gradient_descent.md'}' (Is a directory); "
+                   "move it away or choose another --out\n")

@@ -205,6 +205,55 @@ def test_only_into_an_unreadable_earlier_report_is_refused(fake_lessons, behavio
     assert behaviour["calls"] == []
 
 
+def test_a_huge_results_json_is_refused_by_its_size_without_reading_it(fake_lessons, behaviour, tmp_path,
+                                                                        monkeypatch):
+    """A 3 GB (sparse) results.json was read whole: under `ulimit -v 2000000` the run ended with
+    'out of memory (MemoryError); expected smaller inputs or --quick', naming neither file nor option."""
+    out = tmp_path / "r"
+    run(fake_lessons, out)
+    os.truncate(out / "results.json", 3 * 2**30)
+    read_text = Path.read_text
+
+    def small_only(path, *args, **kwargs):
+        assert path.stat().st_size < 2**26, f"{path} was read whole"
+        return read_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", small_only)
+    behaviour["calls"].clear()
+    with pytest.raises(InputError, match=r"resume: cannot continue the earlier report: cannot read .*results.json"
+                                         r".* it is 3221225472 bytes, more than the 67108864"):
+        run(fake_lessons, out, resume=True)
+    assert behaviour["calls"] == [] and (out / "results.json").stat().st_size == 3 * 2**30
+
+
+def test_a_huge_figure_of_an_earlier_report_is_never_read_back(fake_lessons, tmp_path, monkeypatch):
+    """A 3 GB (sparse) figure in the earlier report was read whole and inlined into index.html by
+    'reproduce --only another': MemoryError under a 3 GB limit, after every lesson had run."""
+    out = tmp_path / "r"
+    run(fake_lessons, out)
+    beta = sorted((out / "figures" / "beta").glob("*.png"))[0]
+    os.truncate(beta, 3 * 2**30)
+    read_bytes = Path.read_bytes
+
+    def small_only(path):
+        assert path.stat().st_size < 2**26, f"{path} was read whole"
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", small_only)
+    merged = run(fake_lessons, out, only=["alpha"]).results
+    assert "beta" not in merged["lessons"] and "gamma" in merged["lessons"]  # beta's figures are not safe ones
+    assert beta.stat().st_size == 3 * 2**30, "kept: not ours as it is now"
+    assert (out / "index.html").stat().st_size < 2**24
+
+
+def test_a_huge_marker_is_not_read_and_the_report_is_still_recognised(fake_lessons, tmp_path):
+    out = tmp_path / "r"
+    run(fake_lessons, out)
+    os.truncate(out / MARKER, 3 * 2**30)
+    run(fake_lessons, out, only=["alpha"])  # ours are known from results.json, as for a pre-manifest report
+    assert (out / MARKER).stat().st_size < 10_000 and json.loads((out / MARKER).read_text())["files"]
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_a_read_only_earlier_report_is_refused_and_left_whole(fake_lessons, tmp_path):
     out = tmp_path / "r"

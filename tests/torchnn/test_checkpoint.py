@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from backproplab.errors import CheckpointError
+from backproplab.errors import CheckpointError, InputError
 from backproplab.torchnn import (
     MLP,
     GradientMagnitudes,
@@ -280,3 +280,57 @@ def test_a_checkpoint_written_before_lr_was_recorded_still_resumes(tmp_path):
     assert hist.train_loss[0] == 1.0 and len(hist) == 2 and len(hist.lr) == 2
     assert hist.lr[0] != hist.lr[0] and hist.lr[1] == pytest.approx(0.05)  # NaN: not known; then recorded
     assert read_checkpoint(path)["history"]["lr"][1] == pytest.approx(0.05)
+
+
+def test_a_member_that_inflates_far_beyond_its_bytes_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """torch.save stores members uncompressed; a crafted 14 MB file declaring a 3 GiB data.pkl was
+    inflated by testzip (seconds) and then allocated whole by torch.load."""
+    import zipfile
+
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/version", "3\n")
+        archive.writestr("archive/data.pkl", b"\0" * (16 * 2**20))
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load reached"))
+    monkeypatch.setattr(zipfile.ZipFile, "testzip", lambda self: pytest.fail("every member inflated"))
+    with pytest.raises(CheckpointError, match=r"bomb.pt is not one torch.save writes: its member "
+                                              r"'archive/data.pkl' inflates from \d+ to 16777216 bytes"):
+        read_checkpoint(path)
+
+
+def test_members_of_a_real_checkpoint_are_stored_as_they_are(tmp_path):
+    import zipfile
+
+    path = tmp_path / "real.pt"
+    save_checkpoint(path, nn.Linear(300, 300), epoch=1)
+    assert all(i.file_size == i.compress_size for i in zipfile.ZipFile(path).infolist())
+    assert read_checkpoint(path)["epoch"] == 1
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p.write_text("my notes\n"), "exists and is not a checkpoint"),
+    (lambda p: p.mkdir(), "checkpoint must be a file path, got the directory"),
+    (lambda p: __import__("os").mkfifo(p), "is a pipe; expected a path to a regular file"),
+])
+def test_fit_refuses_a_checkpoint_path_it_would_clobber_before_the_first_epoch(tmp_path, make, words):
+    """fit(checkpoint='notes.txt') replaced the user's file after epoch 1; a folder failed only then."""
+    X, y = blobs(n=40)
+    target = tmp_path / "notes.txt"
+    make(target)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    model = _net(0)
+    weights = [p.detach().clone() for p in model.parameters()]
+    with pytest.raises(InputError, match=words):
+        fit(model, (X, y), epochs=1, batch_size=16, progress=False, device="cpu", checkpoint=target)
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True)), "model untouched"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    if target.is_file():
+        assert target.read_text() == "my notes\n"
+
+
+def test_fit_writes_over_an_earlier_checkpoint(tmp_path):
+    X, y = blobs(n=40)
+    ckpt = tmp_path / "run.pt"
+    for epochs in (1, 2):
+        fit(_net(0), (X, y), epochs=epochs, batch_size=16, progress=False, device="cpu", checkpoint=ckpt)
+        assert read_checkpoint(ckpt)["epoch"] == epochs

@@ -57,3 +57,19 @@ def test_run_threads_none_changes_nothing_and_bad_counts_are_named():
         assert torch.get_num_threads() == before
     with pytest.raises(InputError, match="threads must be an integer >= 1"), run_threads(0):
         pass
+
+
+def test_a_thread_count_past_the_bound_is_refused_not_a_segfault(capsys):
+    """`bench --threads 100000000` ended in a segmentation fault (status 139, nothing said)."""
+    from backproplab.bench import run_bench
+    from backproplab.cli import main
+    from backproplab.threads import MAX_THREADS, run_threads
+
+    assert main(["bench", "--quick", "--device", "cpu", "--threads", "100000000"]) == 2
+    err = capsys.readouterr().err
+    assert err == f"backproplab: error: threads must be an integer >= 1 (at most {MAX_THREADS}) or None, got 100000000\n"
+    for bad in (MAX_THREADS + 1, 10**8):
+        with pytest.raises(InputError, match=rf"threads must be an integer >= 1 \(at most {MAX_THREADS}\)"):
+            run_bench("cpu", quick=True, threads=bad)
+        with pytest.raises(InputError, match="threads must be an integer >= 1"), run_threads(bad):
+            pass

@@ -18,6 +18,7 @@ import torch
 from backproplab.bench import workloads as W
 from backproplab.bench.table import Row
 from backproplab.errors import InputError
+from backproplab.threads import check_threads
 
 __all__ = ["BenchSizes", "FULL", "QUICK", "run_bench"]
 
@@ -115,8 +116,7 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     dev = resolve_device(device)
     if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
         raise InputError(f"rounds must be a positive integer, got {rounds!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise InputError(f"threads must be None or a positive integer, got {threads!r}")
+    check_threads(threads)
     sz = sizes or (QUICK if quick else FULL)
     t_start = time.perf_counter()
     load_start = _load_average()

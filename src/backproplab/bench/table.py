@@ -9,8 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from backproplab.errors import InputError
-from backproplab.files import check_writable_dir
+from backproplab.files import check_output_file
 
 __all__ = ["FULL_EPOCH", "Row", "check_json_path", "to_markdown", "to_json"]
 
@@ -125,10 +124,7 @@ def to_json(rows: list[Row], meta: dict[str, Any]) -> str:
 
 
 def check_json_path(path: str | os.PathLike) -> Path:
-    """Fail before minutes of timing when ``--json PATH`` cannot be written: a directory, or a parent
-    that is a file or not writable. Returns the path."""
-    path = Path(path)
-    if path.is_dir():
-        raise InputError(f"--json must be a file path, got the directory {str(path)!r}")
-    check_writable_dir(path.parent, "json")
-    return path
+    """Fail before minutes of timing when ``--json PATH`` cannot be written or would lose a file: a
+    directory, a device or pipe, a parent that is a file or not writable, an existing file that is not
+    an earlier bench JSON (see :func:`backproplab.files.check_output_file`). Returns the path."""
+    return check_output_file(path, "json", keys=("meta", "rows"))

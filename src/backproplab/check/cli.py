@@ -4,10 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from backproplab.check.api import check, check_batch, describe, names, parts, submissions
-from backproplab.check.outputs import first_line, format_table, gradescope, write_batch, write_json
+from backproplab.check.outputs import (
+    BATCH_FILES,
+    check_batch_out,
+    first_line,
+    format_table,
+    gradescope,
+    write_batch,
+    write_json,
+)
 from backproplab.errors import InputError
+from backproplab.files import check_output_file, check_writable_dir
+
+MAX_TIMEOUT = 86400.0
+"""The longest ``--timeout`` (seconds per item): ``1e309`` (infinity) ended in an OverflowError that
+named no option."""
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -18,8 +32,41 @@ def _validate(args: argparse.Namespace) -> None:
         raise InputError(f"check {args.assignment} needs a PATH: the file, or a folder holding it")
     if args.jobs < 1:
         raise InputError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.timeout is not None and not args.timeout > 0:
-        raise InputError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT:
+        raise InputError(f"--timeout must be a positive number of seconds, at most {MAX_TIMEOUT:g} (a day), "
+                         f"got {args.timeout}")
+
+
+def _graded_files(subs: list[tuple[str, Path]]) -> list[tuple[Path, str]]:
+    """The files a check may grade (a file PATH, or the ``.py``/``.ipynb`` files in a folder PATH),
+    each with what it is, for :func:`check_output_file` to protect."""
+    found: list[tuple[Path, str]] = []
+    for student, path in subs:
+        files = [path] if not path.is_dir() else [*path.glob("*.py"), *path.glob("*.ipynb")]
+        found += [(f, f"{student}'s submission {str(f)!r}") for f in files]
+    return found
+
+
+def _check_outputs(args: argparse.Namespace, subs: list[tuple[str, Path]]) -> None:
+    """Refuse, before any grading, an output that cannot be written or would overwrite something:
+    ``--json``/``--gradescope`` a folder, a device, a submission, each other or a file that is not
+    JSON; a batch's ``--out`` that is not a writable folder."""
+    graded = _graded_files(subs)
+    if args.json is not None:
+        check_output_file(args.json, "json", graded, keys=("assignment", "items"))
+    if args.gradescope is not None:
+        check_output_file(args.gradescope, "gradescope", graded, keys=("tests",))
+        if args.json is not None and Path(args.json).resolve() == Path(args.gradescope).resolve():
+            raise InputError(f"--json and --gradescope name the same file {str(args.json)!r}; the second would "
+                             "overwrite the first: give each its own file")
+    if len(subs) > 1:
+        out = check_batch_out(args.out).resolve()
+        if args.json is not None:
+            target = Path(args.json).resolve()
+            if target.parent == out / "records" or target.parent == out and target.name in BATCH_FILES:
+                raise InputError(f"--json {str(args.json)!r} is a file the batch itself writes into --out "
+                                 f"{str(args.out)!r}; give --json a path outside {str(args.out / 'records')!r} "
+                                 "and not gradebook.csv")
 
 
 def _init(args: argparse.Namespace) -> int:
@@ -27,6 +74,7 @@ def _init(args: argparse.Namespace) -> int:
 
     if args.assignment is None or len(args.paths) != 1:
         raise InputError("--init needs an ASSIGNMENT and one DIR: backproplab check --init jku-a7 handout/")
+    check_writable_dir(args.paths[0], "DIR", flag="DIR for --init")  # '/proc/x: No such file' named no argument
     for path in init(args.assignment, args.paths[0], solution=args.solution):
         print(f"wrote {path}")
     return 0
@@ -45,6 +93,10 @@ def run_check(args: argparse.Namespace) -> int:
         return 0
     _validate(args)
     subs = submissions(args.assignment, args.paths)
+    if len(subs) > 1 and args.gradescope is not None:
+        raise InputError("--gradescope writes one submission's results.json; got a batch of "
+                         f"{len(subs)} submissions")
+    _check_outputs(args, subs)
     if len(subs) == 1:
         student, path = subs[0]
         result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student,
@@ -55,9 +107,6 @@ def run_check(args: argparse.Namespace) -> int:
         if args.gradescope is not None:
             print(f"wrote {write_json(args.gradescope, gradescope(result))}", file=sys.stderr)
         return 0 if result.score == result.max_score else 1
-    if args.gradescope is not None:
-        raise InputError("--gradescope writes one submission's results.json; got a batch of "
-                         f"{len(subs)} submissions")
     results = check_batch(args.assignment, [p for _, p in subs], jobs=args.jobs, quick=args.quick,
                           timeout=args.timeout, items=args.item)
     for res in results:

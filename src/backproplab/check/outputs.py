@@ -4,15 +4,19 @@ and a batch's ``gradebook.csv``."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from backproplab.check.result import SubmissionResult
-from backproplab.files import atomic_write_text
+from backproplab.errors import InputError
+from backproplab.files import atomic_write_text, check_writable_dir
 
 
 def first_line(text: str, width: int) -> str:
@@ -81,16 +85,94 @@ def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
     return buf.getvalue()
 
 
-def write_batch(out_dir: Path, results: Sequence[SubmissionResult]) -> list[Path]:
-    """``gradebook.csv`` and ``records/<student>.json`` under ``out_dir``; returns the paths."""
+BATCH_MANIFEST = ".backproplab-check.json"
+"""In a batch's ``--out``: the SHA-256 of each file the last batch wrote, to tell ours from a user's."""
+BATCH_FILES = ("gradebook.csv", BATCH_MANIFEST)
+"""What a batch writes at the top of its ``--out`` (besides ``records/``)."""
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        return None
+
+
+def _written_before(out_dir: Path) -> dict[str, list[str]]:
+    """``relative path -> SHA-256s`` a batch wrote into ``out_dir`` (two while a batch was writing:
+    the old and the new); empty when unknown (none, damaged, or over 64 MiB)."""
+    manifest = out_dir / BATCH_MANIFEST
+    try:
+        if manifest.stat().st_size > 64 * 2**20:
+            return {}
+        files = json.loads(manifest.read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, RecursionError, AttributeError):
+        return {}
+    if not isinstance(files, dict):
+        return {}
+    shas = {rel: [sha] if isinstance(sha, str) else sha for rel, sha in files.items()}
+    return {rel: sha for rel, sha in shas.items()
+            if isinstance(rel, str) and isinstance(sha, list) and all(isinstance(h, str) for h in sha)}
+
+
+def _write_manifest(out_dir: Path, files: dict[str, list[str]]) -> None:
+    atomic_write_text(out_dir / BATCH_MANIFEST, json.dumps({"written_by": "backproplab check", "files": files},
+                                                           indent=1) + "\n")
+
+
+def _keep_aside(path: Path) -> Path:
+    """Rename ``path`` to the first free ``<name>.kept-N`` beside it; returns the new path."""
+    n = 1
+    while os.path.lexists(path.with_name(f"{path.name}.kept-{n}")):
+        n += 1
+    kept = path.with_name(f"{path.name}.kept-{n}")
+    os.rename(path, kept)
+    return kept
+
+
+def check_batch_out(out_dir: Path) -> Path:
+    """Refuse (:class:`InputError` naming ``--out``), before any grading, a batch folder that cannot be
+    written or whose ``records`` is a link (the records would be written wherever it points) or a file."""
+    out_dir = check_writable_dir(out_dir, "out")
+    records = out_dir / "records"
+    if records.is_symlink() or (records.exists() and not records.is_dir()):
+        what = f"a link to {os.readlink(records)!r}" if records.is_symlink() else "not a folder"
+        raise InputError(f"out: {str(records)!r} is {what}; the records are written only into a real folder "
+                         "inside --out: move it away or choose another --out")
+    return out_dir
+
+
+def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
+                note: Callable[[str], None] | None = None) -> list[Path]:
+    """``gradebook.csv`` and ``records/<student>.json`` under ``out_dir``; returns the paths.
+
+    A file there that the last batch did not write as it is now (a gradebook with marks added by
+    hand, someone else's file) is never overwritten: it is renamed to ``<name>.kept-N`` first and
+    ``note`` (default: a line on stderr) says so. Records an earlier batch wrote for students not in
+    this one are removed (unless edited since: kept), so ``records/`` holds this batch only.
+    """
+    note = note or (lambda line: print(line, file=sys.stderr))
     out_dir = Path(out_dir)
+    check_batch_out(out_dir)
+    before = _written_before(out_dir)
     (out_dir / "records").mkdir(parents=True, exist_ok=True)
-    paths = [atomic_write_text(out_dir / "gradebook.csv", gradebook_csv(results))]
+    texts = {"gradebook.csv": gradebook_csv(results)}
     used: set[str] = set()
     for res in results:
         name = safe_name(res.student)
         while name in used:
             name += "_"
         used.add(name)
-        paths.append(write_json(out_dir / "records" / f"{name}.json", res.to_dict()))
+        texts[f"records/{name}.json"] = json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n"
+    for rel in sorted(set(before) - set(texts)):
+        if rel.startswith("records/") and "/" not in rel[8:] and _sha256(out_dir / rel) in before[rel]:
+            (out_dir / rel).unlink()
+    for rel in texts:
+        target = out_dir / rel
+        if os.path.lexists(target) and not target.is_dir() and _sha256(target) not in before.get(rel, []):
+            note(f"kept {target} (not written by the last batch as it is now) as {_keep_aside(target)}")
+    new = {rel: [hashlib.sha256(text.encode()).hexdigest()] for rel, text in texts.items()}
+    _write_manifest(out_dir, {rel: before.get(rel, []) + new.get(rel, []) for rel in sorted({*before, *new})})
+    paths = [atomic_write_text(out_dir / rel, text) for rel, text in texts.items()]  # a stop here: both listed
+    _write_manifest(out_dir, new)
     return paths

@@ -138,7 +138,18 @@ def read_file_bytes(path: str | os.PathLike, max_bytes: int | None = None) -> by
         size = path.stat().st_size
         if max_bytes is not None and size > max_bytes:
             raise ChecksumError(f"{path}: expected at most {max_bytes} bytes, got a file of {size}")
-        return path.read_bytes()
+        if max_bytes is None:
+            return path.read_bytes()
+        with path.open("rb") as handle:  # one byte past the bound: /proc and /sys files say 0 bytes
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ChecksumError(f"{path}: expected at most {max_bytes} bytes, got more (its size said {size})")
+        return data
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes + max_bytes // 100 + 2**20:
+        # gzip never grows content by more than about 0.03 % plus headers: read nothing of a larger file
+        raise ChecksumError(f"{path}: expected a gzip file of at most about {max_bytes} bytes (its content may "
+                            f"have at most {max_bytes}), got {size} bytes; refusing to read it")
     raw = path.read_bytes()
     try:
         return _gunzip(raw, path, max_bytes)

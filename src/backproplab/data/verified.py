@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.data.idx import parse_idx_header, read_file_bytes
-from backproplab.errors import ChecksumError
+from backproplab.errors import ChecksumError, InputError
 from backproplab.files import atomic_open, atomic_write_text
 
 __all__ = ["cache_dir", "warn", "load_verified", "stamp_paths"]
@@ -83,8 +83,9 @@ def write_stamped(name: str, path: Path, stat: os.stat_result, expected: str, ar
                 "sha256": expected, "npy_bytes": npy.stat().st_size, "shape": list(array.shape),
                 "array_sha256": hashlib.sha256(np.ascontiguousarray(array)).hexdigest()}
         atomic_write_text(stamp, json.dumps(meta, indent=1))
-    except OSError:
-        # An unwritable cache only costs speed: the next load re-hashes.
+    except (OSError, InputError):
+        # An unwritable cache (or a device or pipe where a cache file goes) only costs speed: the next
+        # load re-hashes.
         return
 
 

@@ -45,6 +45,7 @@ backproplab backprop my_net.yaml. List the bundled examples: backproplab backpro
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 from importlib import resources
 from pathlib import Path
@@ -52,7 +53,7 @@ from typing import Any
 
 from backproplab import tracer
 from backproplab.errors import InputError
-from backproplab.files import atomic_write_text
+from backproplab.files import atomic_write_text, safe_stem
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.tracer import *  # noqa: F403 -- the tracer's public names, re-exported (see __all__)
 from backproplab.tracer import (
@@ -155,7 +156,10 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ne
     tables = {"trace": [{"quantity": st.symbol, "formula": st.formula, "substituted": st.substituted,
                          "value": st.value, "torch": st.torch} for st in tr.steps]}
     text = {"print_trace": format_text(tr), "backprop_trace": format_markdown(tr)}
-    figures = {f"backprop_{slug(net.name)}": figure(tr)}  # never the raw name: it is the user's text
+    figure_name = f"backprop_{slug(net.name)}"  # never the raw name: it is the user's text
+    if out is not None and network is not None:
+        _refuse_overwriting_input(Path(network), Path(out), figure_name)
+    figures = {figure_name: figure(tr)}
     if network is None and example is None:  # also check every other bundled example
         tables["examples"] = _other_examples(net.name, notation, claims, text)
     if out is not None:
@@ -191,6 +195,19 @@ def _other_examples(done: str, notation: str, claims: list[Claim], text: dict[st
                         "loss": other.network.loss, "L": other.loss, "max_abs_diff_torch": worst})
         text[f"backprop_trace_{name}"] = format_markdown(other)
     return summary
+
+
+def _refuse_overwriting_input(network: Path, out: Path, figure_name: str) -> None:
+    """Refuse an ``out`` where a file this lesson writes is the network file itself (``backprop
+    backprop_trace.md --out .`` replaced the user's network with its trace)."""
+    for written in (out / "backprop_trace.md", out / f"{safe_stem(figure_name)}.png"):
+        try:
+            same = os.path.samefile(written, network)
+        except OSError:
+            continue
+        if same:
+            raise InputError(f"out: writing {str(written)!r} would overwrite the network file {str(network)!r}; "
+                             "choose another --out or rename the network file")
 
 
 def _check_out(out: Path) -> None:

@@ -31,6 +31,7 @@ claimed, so the command exits 0 unless the input was invalid.
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,7 +42,7 @@ import numpy as np
 from backproplab.checks import check_seed, int_from_to
 from backproplab.errors import InputError
 from backproplab.expr import Expression, finite_difference_gradient, parse_expression
-from backproplab.files import atomic_write_text
+from backproplab.files import atomic_write_text, check_writable_dir
 from backproplab.lessons import _gd_findings as words
 from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT, find_minimum
 from backproplab.lessons._gd_plots import plot_paths, plot_values
@@ -355,6 +356,8 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
         Your own run: start point (default (3, 2)), η₀, d and number of steps.
     """
     seed = check_seed(seed)
+    if out is not None:
+        check_writable_dir(out, "out")  # before the work, not after it (the CLI checks too)
     f, is_course, start, f0 = _check_run_inputs(expr, start, eta, decay, steps)
     eta, decay, steps = _check_schedule(eta, decay, steps)
     claims: list[Claim] = []
@@ -405,10 +408,18 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
 
 def _write_out(out: Path, page_text: str, user_rows: list[dict[str, Any]]) -> None:
     """``gradient_descent.md`` (the page and your run's table: a long run's first and last steps) and
-    ``gradient_descent_path.csv`` (every step of your run)."""
-    atomic_write_text(out / "gradient_descent.md",
-                      f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
-    atomic_write_text(out / words.PATH_CSV, words.path_csv(user_rows))
+    ``gradient_descent_path.csv`` (every step of your run). A file that cannot be written there (a
+    folder in its way) is an :class:`InputError` naming ``out``."""
+    try:
+        atomic_write_text(out / "gradient_descent.md",
+                          f"# {TITLE}\n\n{page_text}\n## Your run\n\n{words.path_markdown(user_rows)}")
+        atomic_write_text(out / words.PATH_CSV, words.path_csv(user_rows))
+    except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise
+        where = err.filename if err.filename is not None else out
+        raise InputError(f"out: could not write {str(where)!r} ({err.strerror or err}); move it away or "
+                         "choose another --out") from None
 
 
 def _course_grid_claims(f: Expression, rows: list[dict[str, Any]], reached: list[dict[str, Any]],

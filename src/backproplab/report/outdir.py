@@ -41,6 +41,22 @@ REPORT_FILES = ("index.html", "summary.md", "results.json")
 _FIGURE = re.compile(FIGURE_PATTERN)
 _PART = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.part$")  # atomic_open's temporaries: .<name>.<8 random characters>.part
 _SCAN_LIMIT = 10_000
+MAX_READ_BYTES = 64 * 2**20
+"""The largest ``results.json`` or marker read back (a full report's results.json is about 150 kB): a
+larger one, crafted or damaged, is not a report of ours, and reading it whole could exhaust memory."""
+
+
+MAX_FIGURE_BYTES = 32 * 2**20
+"""The largest figure read back from an earlier report (ours are 20 to 500 kB): the HTML inlines each
+one whole, so a crafted 3 GB one ran the machine out of memory after every lesson had run."""
+
+
+def _small_text(path: Path) -> str:
+    """``path``'s UTF-8 text, or ``ValueError`` when it is over :data:`MAX_READ_BYTES`."""
+    size = path.stat().st_size
+    if size > MAX_READ_BYTES:
+        raise ValueError(f"it is {size} bytes, more than the {MAX_READ_BYTES} a report's file may have")
+    return path.read_text(encoding="utf-8")
 
 
 @dataclass
@@ -120,7 +136,7 @@ def read_previous(out: Path) -> tuple[dict | None, str | None]:
     if path.is_symlink() or not path.is_file():
         return None, f"{str(path)!r} is not a regular file"
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(_small_text(path))
     except (OSError, ValueError, RecursionError) as err:
         return None, f"cannot read {str(path)!r} ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -133,7 +149,7 @@ def read_previous(out: Path) -> tuple[dict | None, str | None]:
 
 def _manifest(marker: Path, out: Path, previous: dict | None) -> set[str]:
     try:
-        listed = json.loads(marker.read_text(encoding="utf-8")).get("files")
+        listed = json.loads(_small_text(marker)).get("files")
     except (OSError, ValueError, RecursionError, AttributeError):
         listed = None
     if isinstance(listed, list) and all(isinstance(f, str) for f in listed):
@@ -174,13 +190,14 @@ def safe_figure(out: Path, rel: Any, ours: set[str] | None = None) -> Path | Non
     """``out/rel`` when ``rel`` names a figure this module wrote, else None.
 
     ``rel`` must be ``figures/<lesson>/<figure>.png`` (our naming), be listed in ``ours`` (when
-    given), be a regular file, resolve inside ``out/figures`` and have no symbolic link on the way.
+    given), be a regular file of at most :data:`MAX_FIGURE_BYTES`, resolve inside ``out/figures`` and
+    have no symbolic link on the way.
     """
     if not isinstance(rel, str) or not _FIGURE.fullmatch(rel) or (ours is not None and rel not in ours):
         return None
     path = out / rel
     steps = [out / "figures", path.parent, path]
-    if any(p.is_symlink() for p in steps) or not path.is_file():
+    if any(p.is_symlink() for p in steps) or not path.is_file() or path.stat().st_size > MAX_FIGURE_BYTES:
         return None
     try:
         path.resolve(strict=True).relative_to((out / "figures").resolve(strict=True))

@@ -115,6 +115,10 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, optimizer: torch.
     return path
 
 
+MAX_INFLATION = 8
+"""A zip member may hold at most this many times its bytes in the file (torch.save's hold exactly 1)."""
+
+
 def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read, verify and validate a checkpoint file without applying it; returns its state dict.
 
@@ -152,14 +156,32 @@ def _torch_load(source: Path | io.BytesIO, path: Path, map_location: str | torch
 
 def _check_zip_crc(path: Path) -> None:
     """Refuse a zip whose members fail their CRC-32 (``torch.load`` does not check them)."""
+    errors = (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except errors:
+        return  # not a readable zip at all: torch.load's own error names the problem
+    _refuse_inflation(members, path)  # before testzip, which would inflate every member
     try:
         with zipfile.ZipFile(path) as archive:
             bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError):
-        return  # not a readable zip at all: torch.load's own error names the problem
+    except errors:
+        return
     if bad is not None:
         raise CheckpointError(f"checkpoint {path} is corrupt: its member {bad!r} fails the zip CRC-32 check "
                               "(bytes changed after it was written); restore it from a copy or retrain")
+
+
+def _refuse_inflation(members: list[zipfile.ZipInfo], path: Path) -> None:
+    """Refuse a member that inflates far beyond its bytes in the file: ``torch.save`` stores members
+    uncompressed, so one that does is crafted, and ``torch.load`` would allocate all of it at once (a
+    14 MB file declaring 3 GiB was read whole, and testing its CRC took seconds)."""
+    for info in members:
+        if info.file_size > max(MAX_INFLATION * info.compress_size, 2**20):
+            raise CheckpointError(f"checkpoint {path} is not one torch.save writes: its member {info.filename!r:.80} "
+                                  f"inflates from {info.compress_size} to {info.file_size} bytes; refusing to "
+                                  "read it (restore the checkpoint from a copy or retrain)")
 
 
 def _check_format(payload: Any, path: Path) -> None:

@@ -7,7 +7,10 @@ refusal is an :class:`~backproplab.errors.InputError` naming the argument and wh
 
 from __future__ import annotations
 
+import os
+import zipfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,10 +21,11 @@ from torch.utils.data import DataLoader
 
 from backproplab.checks import check_seed, positive_int
 from backproplab.errors import InputError
+from backproplab.files import check_writable_dir, refuse_special
 from backproplab.torchnn.probes import PausedProbes, Probe
 
 __all__ = ["LossFn", "loss_function", "as_tensor", "check_pair", "check_values", "positive_int",
-           "check_options", "to_device_checked"]
+           "check_checkpoint_path", "check_options", "to_device_checked"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -122,9 +126,30 @@ def check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any
         raise InputError(f"lr_schedule must be a callable(epoch) -> float or None, got {lr_schedule!r:.60}")
     if resume and checkpoint is None:
         raise InputError("resume=True needs a checkpoint path (checkpoint=None given)")
+    check_checkpoint_path(checkpoint, resume)
     for p in probes:
         if not isinstance(p, Probe):
             raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
+
+
+def check_checkpoint_path(checkpoint: Any, resume: bool = False) -> None:
+    """Refuse, before the first epoch, a ``checkpoint`` that cannot be written or would overwrite a file
+    that is not a checkpoint: not a path, a directory, a device or pipe, an existing file that is not
+    a zip (what ``torch.save`` writes; with ``resume`` the reading names what is wrong with it), or a
+    folder that cannot be written. ``None`` passes."""
+    if checkpoint is None:
+        return
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise InputError(f"checkpoint must be a file path or None, got {type(checkpoint).__name__}")
+    path = Path(checkpoint)
+    if path.is_dir():
+        raise InputError(f"checkpoint must be a file path, got the directory {str(path)!r}; "
+                         f"name a file, e.g. {str(path / 'checkpoint.pt')!r}")
+    refuse_special(path)
+    if not resume and path.exists() and not zipfile.is_zipfile(path):
+        raise InputError(f"checkpoint {str(path)!r} exists and is not a checkpoint (torch.save writes a zip "
+                         "file); fit would overwrite it after the first epoch: choose another path or remove it")
+    check_writable_dir(path.parent, "checkpoint")
 
 
 def to_device_checked(module: nn.Module, X: torch.Tensor, y: torch.Tensor, dev: torch.device,

@@ -167,8 +167,17 @@ def load_network(path: str | Path) -> Network:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise InputError(f"network file {str(path)!r} is {size} bytes; at most {MAX_FILE_BYTES} are read")
+    try:  # at most one byte past the bound: a file whose size says 0 (/proc, /sys) can hold far more
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as err:  # e.g. EINVAL from read() on /proc/self/pagemap: 'a file: Invalid argument'
+        raise InputError(f"network file {str(path)!r} cannot be read ({err.strerror or err}); expected a "
+                         "YAML or JSON text file") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"network file {str(path)!r} holds more than {MAX_FILE_BYTES} bytes; at most "
+                         f"{MAX_FILE_BYTES} are read")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"network file {str(path)!r} is not UTF-8 text: {err}") from None
     data = _parse(text, path.suffix.lower() == ".json", f"network file {str(path)!r}")

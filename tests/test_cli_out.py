@@ -1,0 +1,21 @@
+"""A lesson's --out: a file it cannot write is one line naming --out, after the claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from backproplab.cli import main
+
+
+def test_a_folder_where_a_figure_goes_is_one_line_naming_out(tmp_path: Path, capsys) -> None:
+    """It was 'backproplab: error: out/conv_by_hand.png: Is a directory', naming no option."""
+    out = tmp_path / "out"
+    (out / "conv_by_hand.png").mkdir(parents=True)
+    (out / "conv_by_hand.png" / "mine.txt").write_text("kept")
+    assert main(["conv", "--quick", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "[PASS]" in captured.out
+    assert captured.err.startswith(f"backproplab: error: out: could not write '{out / 'conv_by_hand.png'}' "
+                                   "(Is a directory); the claims above hold")
+    assert len(captured.err.strip().splitlines()) == 1
+    assert (out / "conv_by_hand.png" / "mine.txt").read_text() == "kept"
