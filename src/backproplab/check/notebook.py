@@ -130,15 +130,20 @@ def _statement(stmt: ast.stmt, text: str) -> str:
         first = min(d.lineno for d in stmt.decorator_list)
         segment = "\n".join(text.splitlines()[first - 1:stmt.end_lineno])
     if isinstance(stmt, ast.Import | ast.ImportFrom):  # a package the grader lacks, or the lab itself (refused)
-        return (f"try:\n    {segment}\nexcept ImportError as __backproplab_error:\n"
-                f"    __backproplab_failed__.update(dict.fromkeys({defines(stmt)!r}, {_first_import(segment)!r} + "
-                "': ' + str(__backproplab_error)[:200]))")
+        return _recorded(_indented(segment), defines(stmt), f"`{_first_line(stmt, text)}`", "ImportError")
     return segment
 
 
-def _first_import(segment: str) -> str:
-    line = segment.strip().splitlines()[0] if segment.strip() else "import"
-    return f"`{line if len(line) <= 60 else line[:59] + '…'}`"
+def _indented(source: str) -> str:
+    return "\n".join("    " + line if line.strip() else line for line in source.splitlines())
+
+
+def _recorded(body: str, names: list[str], where: str, catch: str = "Exception") -> str:
+    """``body`` (indented) in a ``try`` whose failure leaves ``names`` undefined, with the reason (``where``,
+    the error's type and message) kept in ``__backproplab_failed__``, instead of failing the whole module."""
+    return (f"try:\n{body}\nexcept {catch} as __backproplab_error:\n"
+            f"    __backproplab_failed__.update(dict.fromkeys({names!r}, {where!r} + ': ' + "
+            "type(__backproplab_error).__name__ + ': ' + str(__backproplab_error)[:200]))")
 
 
 def _is_future(stmt: ast.stmt) -> bool:
@@ -164,10 +169,7 @@ def _guarded(stmt: ast.stmt, label: str) -> str:
     """A kept assignment whose value is not a literal (``sigmoid = torch.sigmoid``, a lambda), wrapped so
     that its failure (a package the grader lacks) leaves its names undefined, with the reason kept in
     ``__backproplab_failed__``, instead of failing the whole module."""
-    body = "\n".join("    " + line for line in ast.unparse(stmt).splitlines())
-    return (f"try:\n{body}\nexcept Exception as __backproplab_error:\n"
-            f"    __backproplab_failed__.update(dict.fromkeys({defines(stmt)!r}, {label!r} + ': ' + "
-            "type(__backproplab_error).__name__ + ': ' + str(__backproplab_error)[:200]))")
+    return _recorded(_indented(ast.unparse(stmt)), defines(stmt), label)
 
 
 def _guarded_definition(stmt: ast.stmt, text: str, label: str) -> str:
@@ -175,10 +177,8 @@ def _guarded_definition(stmt: ast.stmt, text: str, label: str) -> str:
     wrapped so that its failure leaves only its name undefined, with the reason kept in
     ``__backproplab_failed__``, instead of failing the whole module. The source is indented as it is, unless
     that would change it (a string over several lines); then the statement is written out by :mod:`ast`."""
-    body = "\n".join("    " + line if line.strip() else line for line in _statement(stmt, text).splitlines())
-    made = (f"try:\n{body}\nexcept Exception as __backproplab_error:\n"
-            f"    __backproplab_failed__.update(dict.fromkeys({defines(stmt)!r}, {label!r} + ': ' + "
-            "type(__backproplab_error).__name__ + ': ' + str(__backproplab_error)[:200]))")
+    body = _indented(_statement(stmt, text))
+    made = _recorded(body, defines(stmt), label)
     try:
         wrapper = ast.parse(made).body[0]
     except SyntaxError:
