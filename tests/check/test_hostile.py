@@ -278,7 +278,9 @@ def test_inputs_whose_answers_the_feedback_shows_are_drawn_for_each_submission(n
     from backproplab.check.assignment import _submission_inputs
 
     assignment = parts(name)[0]
-    first, second = _submission_inputs(assignment), _submission_inputs(assignment)
+    first, second = _submission_inputs(assignment, 1), _submission_inputs(assignment, 2)
+    again = _submission_inputs(assignment, 1)  # the same file is graded on the same inputs every time
+    assert all(np.array_equal(first[k], again[k]) for k in first)
     fresh = assignment.fresh_inputs(np.random.default_rng(0), dict(assignment.inputs))
     drawn = [k for k in fresh if k.startswith(("X", "ce.pred"))]  # real numbers (a one-hot row may repeat)
     assert drawn and all(not np.array_equal(first[k], second[k]) for k in drawn)

@@ -9,6 +9,7 @@ inputs, in this process.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import tempfile
 import threading
@@ -213,11 +214,12 @@ def fashion_split(run: FashionRun) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return files, tlabels[:run.n_test].astype(np.int64)
 
 
-def shuffled_test(files: dict[str, np.ndarray], labels: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """The test images in an order drawn for this submission, and their labels in that order: in the
-    test set's own order a string of its public labels, carried in the source, was a perfect
-    ``predict`` (an accuracy is the same in any order)."""
-    order = np.random.default_rng().permutation(len(labels))
+def shuffled_test(files: dict[str, np.ndarray], labels: np.ndarray,
+                  seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The test images in an order drawn for this submission (``seed``: :func:`submission_seed`), and
+    their labels in that order: in the test set's own order a string of its public labels, carried in
+    the source, was a perfect ``predict`` (an accuracy is the same in any order)."""
+    order = np.random.default_rng(seed).permutation(len(labels))
     return dict(files, fm_test_x=files["fm_test_x"][order]), labels[order]
 
 
@@ -266,13 +268,14 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
     """Grade one file: run every item's probe (or those in ``only``) in a child process, then judge
     each output here. ``others``: the batch's other submissions, which the child may not read."""
     start = time.perf_counter()
-    ctx = Context(assignment, quick, _submission_inputs(assignment))
+    seed = submission_seed(Path(source))
+    ctx = Context(assignment, quick, _submission_inputs(assignment, seed))
     inputs = dict(ctx.inputs)
     files: dict[str, np.ndarray] = {}
     items = [i for i in assignment.items if only is None or i.id in only]
     if any(i.training for i in items):
         try:
-            files, ctx.test_labels = shuffled_test(*fashion_split(ctx.run))
+            files, ctx.test_labels = shuffled_test(*fashion_split(ctx.run), seed)
             ctx.val_labels = files["fm_val_y"]
             inputs.update(ctx.run.inputs())
         except (OSError, ValueError) as err:
@@ -298,12 +301,18 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
                             manual=[m.result(Path(source), cells) for m in assignment.manual])
 
 
-def _submission_inputs(assignment: Assignment) -> dict[str, np.ndarray]:
-    """The assignment's inputs with its fresh ones drawn for this submission (unseeded)."""
+def submission_seed(source: Path) -> int:
+    """The seed of a submission's own draws, from its file's bytes: a changed file gets new inputs (an
+    answer read off one run's feedback does not answer the next), the same file the same grade every time."""
+    return int.from_bytes(hashlib.sha256(source.read_bytes()).digest()[:8], "little")
+
+
+def _submission_inputs(assignment: Assignment, seed: int) -> dict[str, np.ndarray]:
+    """The assignment's inputs with its fresh ones drawn for this submission (``seed``)."""
     inputs = dict(assignment.inputs)
     if assignment.fresh_inputs is not None:
         with _JUDGING:  # the references seed the global generators
-            inputs.update(assignment.fresh_inputs(np.random.default_rng(), inputs))
+            inputs.update(assignment.fresh_inputs(np.random.default_rng(seed), inputs))
     return inputs
 
 
