@@ -447,3 +447,23 @@ def test_a_folder_where_the_page_goes_is_one_line_naming_out(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == (f"backproplab: error: out: could not write '{tmp_path / 'gradient_descent.md'}' (Is a directory); "
                    "move it away or choose another --out\n")
+
+
+def test_a_run_whose_decayed_steps_are_spent_is_not_told_more_steps_help():
+    # eta_t = 0.1·0.5^t: every step still to come after step n sums to 0.1·0.5^n/(1 − 0.5) = 0.2·0.5^n,
+    # so 1000 steps end (almost) where 10 do, far from any stationary point (|∇f| ≈ 8.3).
+    f = gd.parse_expression("x^2 + y^2 + x*(y + 2) + cos(3*x)")
+    ends = {}
+    for steps in (10, 1000):
+        rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+                for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 0.5, steps))]
+        ends[steps] = rows[-1]
+        (text,) = run_findings(f, rows, 0.1, 0.5)
+        assert "More steps (`--steps`) or a larger step size would go further" not in text, text
+        assert f"0.1·0.5^{steps}/(1 − 0.5) = {0.2 * 0.5 ** steps:.3g}" in text, text
+        assert "a larger `--eta` or a `--decay` closer to 1" in text, text
+    assert abs(ends[1000]["x"] - ends[10]["x"]) < 2e-3 and ends[1000]["f"] > 5.6  # more steps did not help
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 1.0, 10))]
+    (text,) = run_findings(f, rows, 0.1, 1.0)  # a constant step: more steps do go further
+    assert "More steps (`--steps`) or a larger step size would go further" in text
