@@ -89,3 +89,24 @@ def test_cli_learning_rate_past_float32_is_one_line_not_a_traceback(capsys):
     assert main(["activations", "--quick", "--big-lr", "1e39"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "big_lr must be > 0 and <= 1e+30, got 1e+39" in err
+
+
+def test_sigmoid_chain_bound_is_about_the_derivative_factors_not_the_whole_gradient(result):
+    # The old claim "10 sigmoid layers shrink a gradient by at least (1/4)^10" compared 0.25**10 with
+    # itself. A gradient through a chain a_l = σ(w_l·a_{l−1} + b_l) is Π w_l·σ'(s_l): only the σ'
+    # factors are bounded by (1/4)^10; the weights multiply in too.
+    names = [c.name for c in result.claims]
+    assert "10 sigmoid layers shrink a gradient by at least (1/4)^10" not in names
+    factors = result.claim("10 sigmoid layers: the product of their sigmoid' factors is at most (1/4)^10")
+    assert 0 < factors.value <= 0.25 ** 10 and factors.passed
+    weighted = result.claim("... but the gradient through them also multiplies each weight: "
+                            "with w = 4 and s = 0 in every layer it is (4·1/4)^10")
+    assert weighted.value == pytest.approx(1.0, abs=1e-12) and weighted.passed
+    # by hand, the same chain with torch: d a_10 / d a_0 = (4·σ'(0))^10 = 1
+    import torch
+    a0 = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    a = a0
+    for _ in range(10):
+        a = torch.sigmoid(4.0 * a - 4.0 * a.detach())  # b_l = −4·a_{l−1}: s_l = 0
+    a.backward()
+    assert float(a0.grad) == pytest.approx(1.0, abs=1e-12)
