@@ -22,7 +22,7 @@ import numpy as np
 from backproplab.errors import InputError
 
 __all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "output_size_formula", "params_formula",
-           "int_pair"]
+           "coverage_note", "int_pair"]
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
@@ -132,6 +132,35 @@ def output_size_formula(n: int, kernel: int, padding: int = 0, stride: int = 1, 
     out = conv_output_size(n, kernel, padding, stride, dilation)
     span = str(kernel) if dilation == 1 else f"({dilation}·({kernel} − 1) + 1)"
     return f"⌊({n} + 2·{padding} − {span})/{stride}⌋ + 1 = {out}"
+
+
+def coverage_note(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
+    """What the output-size formula hides along one axis, in words ('' when nothing is hidden).
+
+    The floor in :func:`conv_output_size` silently drops the input positions past the last window
+    when the stride does not divide ``n + 2*padding - span``, and a dilated kernel with a stride can
+    skip positions between windows too: those inputs are never read by any tap (their gradient is
+    always 0). With a padding of at least the kernel's span, windows at the edges read only zeros, so
+    their output is just the bias. Positions are 0-based indices into the unpadded input.
+    """
+    out = conv_output_size(n, kernel, padding, stride, dilation)
+    taps = (np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation) - padding
+    inside = (taps >= 0) & (taps < n)
+    unread = np.setdiff1d(np.arange(n), taps[inside])
+    notes = []
+    if unread.size:
+        shown = ", ".join(str(int(i)) for i in unread[:8]) + (", …" if unread.size > 8 else "")
+        span = dilation * (kernel - 1) + 1
+        rest = (n + 2 * padding - span) % stride
+        why = (f"the stride {stride} leaves (n + 2·padding − span) mod stride = {rest} at the end, which the floor "
+               "drops" if rest else "") + ("; " if rest and dilation > 1 else "") + \
+            ("the dilated taps skip positions between windows" if dilation > 1 and stride > 1 else "")
+        notes.append(f"{unread.size} of the {n} input positions (0-based: {shown}) are never read by the kernel"
+                     + (f" ({why})" if why else ""))
+    empty = int((~inside.any(axis=1)).sum())
+    if empty:
+        notes.append(f"{empty} of the {out} output positions see only zero padding (their output is the bias)")
+    return "; ".join(notes)
 
 
 def params_formula(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> str:
