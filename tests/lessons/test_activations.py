@@ -110,3 +110,33 @@ def test_sigmoid_chain_bound_is_about_the_derivative_factors_not_the_whole_gradi
         a = torch.sigmoid(4.0 * a - 4.0 * a.detach())  # b_l = −4·a_{l−1}: s_l = 0
     a.backward()
     assert float(a0.grad) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_dead_unit_beyond_the_first_layer_can_come_back():
+    # Only a first-layer unit (inputs = the fixed data) stays dead for good. Here h = relu(a·x) feeds
+    # u1 = relu(h − 1) (dead: h <= 1 on every x) and u2 = relu(h); y = u1 + u2. u1's own weights get
+    # zero gradient, but the path through u2 raises a, so h passes 1 and u1 revives.
+    import torch
+
+    x = torch.tensor([[0.5], [1.0]], dtype=torch.float64)
+    target = torch.tensor([[5.0], [10.0]], dtype=torch.float64)
+    a = torch.tensor(0.8, dtype=torch.float64, requires_grad=True)
+    v = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    d = torch.tensor([-1.0, 0.0], dtype=torch.float64, requires_grad=True)
+
+    def hidden():
+        return torch.relu(torch.relu(a * x) * v + d)  # [2 examples, units u1 and u2]
+
+    assert bool((hidden()[:, 0] == 0).all())  # u1 dead on every example
+    for step in range(20):
+        loss = ((hidden().sum(1, keepdim=True) - target) ** 2).mean()
+        loss.backward()
+        if step == 0:
+            assert v.grad[0] == 0 and d.grad[0] == 0  # the dead unit's own weights get no gradient
+        with torch.no_grad():
+            for p in (a, v, d):
+                p -= 0.01 * p.grad
+                p.grad = None
+    assert bool((hidden()[:, 0] > 0).any())  # u1 is alive again
+    assert "can never move it back" not in act.__doc__
+    assert "a deeper unit's inputs change" in act.__doc__

@@ -8,8 +8,9 @@ inputs.
 
 A ReLU unit ``relu(w·x + b)`` is *dead* on a data set when ``w·x + b ≤ 0`` for every input ``x``
 seen: it outputs 0 for all of them, so the gradient reaching ``w`` and ``b`` is 0 for all of them,
-and gradient descent can never move it back. The lesson trains a small network on two moons, then
-kills units twice — with a too-large learning rate, and by shifting the first layer's biases down —
+and gradient descent never moves its own ``w`` and ``b``. In the first layer, whose inputs are the
+fixed data, that keeps it dead for good; a deeper unit's inputs change as the layers below it train,
+so it can come back. The lesson trains a small network on two moons, then kills units twice — with a too-large learning rate, and by shifting the first layer's biases down —
 and counts the dead units before and after with :class:`backproplab.torchnn.probes.DeadUnits`.
 """
 
