@@ -514,3 +514,27 @@ def test_the_tracer_package_and_the_lesson_export_the_same_names():
         if name != "figure":
             assert getattr(bp, name) is getattr(tracer, name), name
     assert bp.NAME == "backprop" and callable(bp.run)
+
+
+
+def test_a_relu_exactly_at_its_kink_is_named_when_finite_differences_disagree(tmp_path, capsys):
+    # b3 = −1.4 puts s3 = 0.5·2 + (−0.4)·(−1) − 1.4 = 0 on ReLU's kink, where ∂L/∂w31 is not defined:
+    # autograd (and the trace) take relu'(0) = 0, central differences average the two one-sided slopes.
+    assert main(["backprop", "--print-example", "course"]) == 0
+    net = yaml.safe_load(capsys.readouterr().out)
+    net["layers"][0]["biases"][0] = -1.4
+    net.pop("ask", None)
+    path = tmp_path / "kink.yaml"
+    path.write_text(yaml.safe_dump(net))
+    res = bp.run(network=path)
+    try:
+        fd = res.claim("weight gradients match central finite differences")
+        assert not fd.passed  # they do disagree: the derivative does not exist there
+        assert "s₃ = 0 lies on relu's kink" in fd.evidence and "relu'(0) = 0" in fd.evidence
+    finally:
+        res.close_figures()
+    res = bp.run()
+    try:
+        assert "kink" not in res.claim("weight gradients match central finite differences").evidence
+    finally:
+        res.close_figures()
