@@ -467,3 +467,25 @@ def test_a_run_whose_decayed_steps_are_spent_is_not_told_more_steps_help():
             for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 1.0, 10))]
     (text,) = run_findings(f, rows, 0.1, 1.0)  # a constant step: more steps do go further
     assert "More steps (`--steps`) or a larger step size would go further" in text
+
+
+@pytest.mark.parametrize("expr, start, words", [
+    # ∇(x² − y²) = (2x, −2y) = 0 at the start, so every step is 0: the run stays on a saddle
+    ("x^2 - y^2", (0.0, 0.0), ["a saddle point, not a minimum", "eigenvalues (-2, 2)", "started exactly"]),
+    # ∇(−x² − y²) = 0 at the start: gradient descent sits on a maximum
+    ("-x^2 - y^2", (0.0, 0.0), ["a strict maximum, not a minimum", "eigenvalues (-2, -2)", "started exactly"]),
+])
+def test_a_run_that_stops_on_a_saddle_or_maximum_is_not_left_to_look_like_a_minimum(expr, start, words):
+    f = gd.parse_expression(expr)
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, start, 0.1, 1.0, 10))]
+    assert rows[-1]["x"] == 0.0 and rows[-1]["y"] == 0.0
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert text.startswith("Your run reached a stationary point")
+    for word in words:
+        assert word in text, text
+    f = gd.parse_expression("x^2 + y^2")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (0.0, 0.0), 0.1, 1.0, 10))]
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert "not a minimum" not in text and "a strict minimum" in text
