@@ -489,3 +489,14 @@ def test_a_run_that_stops_on_a_saddle_or_maximum_is_not_left_to_look_like_a_mini
             for t, p in enumerate(gd.gradient_descent(f, (0.0, 0.0), 0.1, 1.0, 10))]
     (text,) = run_findings(f, rows, 0.1, 1.0)
     assert "not a minimum" not in text and "a strict minimum" in text
+
+
+def test_a_decayed_schedule_with_steps_left_to_spend_keeps_the_more_steps_advice():
+    # f = x + y: ∇f = (1, 1) everywhere. η₀ = 1, d = 0.8, 10 steps: the steps to come sum to
+    # 0.8^10/0.2 = 0.537, about 0.76 more at |∇f| = √2, against √2·(1 − 0.8^10)/0.2 = 6.31 travelled (12%).
+    f = gd.parse_expression("x + y")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (0.0, 0.0), 1.0, 0.8, 10))]
+    assert rows[-1]["x"] == pytest.approx(-(1 - 0.8 ** 10) / 0.2, abs=1e-12)
+    (text,) = run_findings(f, rows, 1.0, 0.8)
+    assert "More steps (`--steps`) or a larger step size would go further" in text, text

@@ -43,7 +43,9 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
     if math.isfinite(grad) and grad <= 1e-6 * max(1.0, abs(last["f"])):
         return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}." + _what_point(f, last)]
     text = f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} steps. "
-    return [text + _further(eta, decay, steps, grad)]
+    travelled = float(sum(math.hypot(b["x"] - a["x"], b["y"] - a["y"])
+                          for a, b in zip(rows[:-1], rows[1:], strict=True)))
+    return [text + _further(eta, decay, steps, grad, travelled)]
 
 
 def _what_point(f: Expression, last: dict[str, Any]) -> str:
@@ -65,15 +67,16 @@ def _what_point(f: Expression, last: dict[str, Any]) -> str:
     return ""
 
 
-def _further(eta: float, decay: float, steps: int, grad: float) -> str:
+def _further(eta: float, decay: float, steps: int, grad: float, travelled: float) -> str:
     """What would go further: more steps, unless a decaying schedule has already spent its steps.
 
-    With η_t = η₀·dᵗ (d < 1) every step still to come after ``steps`` sums to η₀·dⁿ/(1 − d), so once
-    dⁿ < 1% more steps barely move the point whatever ``--steps`` says; only η₀ or d can help.
+    With η_t = η₀·dᵗ (d < 1) every step still to come after ``steps`` sums to η₀·dⁿ/(1 − d); at the
+    present slope they move the point about that times |∇f|. When that is under 1% of the distance
+    ``travelled`` so far, more steps barely move it whatever ``--steps`` says; only η₀ or d can help.
     """
-    if decay >= 1.0 or decay ** steps >= 0.01:
+    left = eta * decay ** steps / (1.0 - decay) if decay < 1.0 else math.inf
+    if not left * grad < 0.01 * travelled:
         return "More steps (`--steps`) or a larger step size would go further."
-    left = eta * decay ** steps / (1.0 - decay)
     return (f"More steps would hardly move it: with the decay every step still to come sums to "
             f"η₀·dⁿ/(1 − d) = {eta:g}·{decay:g}^{steps}/(1 − {decay:g}) = {left:.3g}, about {left * grad:.3g} "
             "further at the present slope. The schedule spent its steps; a larger `--eta` or a `--decay` "
