@@ -538,3 +538,20 @@ def test_a_relu_exactly_at_its_kink_is_named_when_finite_differences_disagree(tm
         assert "kink" not in res.claim("weight gradients match central finite differences").evidence
     finally:
         res.close_figures()
+
+
+def test_layer_notation_warns_that_the_description_keeps_global_numbers(capsys, tmp_path):
+    # The course example's description says '∂L/∂w32 = δ3·x2 = −0.147' in the global numbering (w32 =
+    # from input 2 into hidden unit 3). Read in layer numbering, w⁽¹⁾₃₂ is the weight from input 2 into
+    # the third hidden unit, whose gradient is −0.252: the text must say which numbering it uses.
+    assert main(["backprop", "--notation", "layer"]) == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂w⁽¹⁾₃₂ = δ⁽¹⁾₃·x₂ = 0.252·(−1) = −0.252" in out
+    (line,) = [ln for ln in out.splitlines() if "The exercise asks for ∂L/∂w32" in ln]
+    assert "global numbering" in line and "not renumbered" in line
+    assert main(["backprop"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "The exercise asks for ∂L/∂w32" in ln]
+    assert "not renumbered" not in line
+    assert main(["backprop", "--notation", "layer", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "backprop_trace.md").read_text(encoding="utf-8")
+    assert "not renumbered" in md
