@@ -148,19 +148,32 @@ def coverage_note(n: int, kernel: int, padding: int = 0, stride: int = 1, dilati
     inside = (taps >= 0) & (taps < n)
     unread = np.setdiff1d(np.arange(n), taps[inside])
     notes = []
+    if not inside.any():
+        return (f"no tap of any window lands on one of the {n} input positions (the dilated kernel steps over "
+                f"them into the padding): all {out} outputs are just the bias")
     if unread.size:
         shown = ", ".join(str(int(i)) for i in unread[:8]) + (", …" if unread.size > 8 else "")
-        span = dilation * (kernel - 1) + 1
-        rest = (n + 2 * padding - span) % stride
-        why = (f"the stride {stride} leaves (n + 2·padding − span) mod stride = {rest} at the end, which the floor "
-               "drops" if rest else "") + ("; " if rest and dilation > 1 else "") + \
-            ("the dilated taps skip positions between windows" if dilation > 1 and stride > 1 else "")
-        notes.append(f"{unread.size} of the {n} input positions (0-based: {shown}) are never read by the kernel"
-                     + (f" ({why})" if why else ""))
+        last = int(taps[inside].max())
+        between, after = unread[unread < last], unread[unread > last]
+        why = []
+        if between.size:
+            why.append(f"{_list(between)} fall between windows or between the taps of a window (stride "
+                       f"{stride}, dilation {dilation})")
+        if after.size:
+            rest = (n + 2 * padding - (dilation * (kernel - 1) + 1)) % stride
+            why.append(f"{_list(after)} after the last window: the stride {stride} leaves "
+                       f"(n + 2·padding − span) mod stride = {rest} at the end, which the floor drops")
+        notes.append(f"{unread.size} of the {n} input positions (0-based: {shown}) are never read by the kernel "
+                     f"({'; '.join(why)})")
     empty = int((~inside.any(axis=1)).sum())
     if empty:
         notes.append(f"{empty} of the {out} output positions see only zero padding (their output is the bias)")
     return "; ".join(notes)
+
+
+def _list(indices: np.ndarray) -> str:
+    """Up to 6 indices, 'a, b, …' beyond."""
+    return ", ".join(str(int(i)) for i in indices[:6]) + (", …" if indices.size > 6 else "")
 
 
 def params_formula(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> str:

@@ -250,3 +250,18 @@ def test_own_layer_that_drops_input_says_so():
     (own,) = [c for c in res.claims if c.name.startswith("your layer")]
     assert own.passed and own.value == 3
     assert "1 of the 8 input positions (0-based: 7) are never read" in own.evidence
+
+
+def test_a_stride_larger_than_the_kernel_skips_inputs_between_windows():
+    # n = 10, kernel 2, stride 3: windows read 0-1, 3-4, 6-7; 2 and 5 fall between windows and 8, 9
+    # after the last one (the floor drops (10 − 2) mod 3 = 2 positions).
+    assert _unread_by_torch(10, 2, 0, 3, 1) == [2, 5, 8, 9]
+    note = ca.coverage_note(10, 2, stride=3)
+    assert "4 of the 10 input positions (0-based: 2, 5, 8, 9)" in note
+    assert "2, 5 fall between windows" in note and "8, 9 after the last window" in note
+
+
+def test_a_dilated_kernel_can_miss_the_input_altogether():
+    # n = 1, kernel 2, dilation 3 (span 4), padding 2: taps at −2, 1 and −1, 2; none is position 0.
+    assert _unread_by_torch(1, 2, 2, 1, 3) == [0]
+    assert "all 2 outputs are just the bias" in ca.coverage_note(1, 2, padding=2, dilation=3)
