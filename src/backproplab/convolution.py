@@ -22,7 +22,7 @@ import numpy as np
 from backproplab.errors import InputError
 
 __all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "output_size_formula", "params_formula",
-           "int_pair"]
+           "coverage_note", "int_pair"]
 
 
 def _int(value: Any, name: str, minimum: int) -> int:
@@ -132,6 +132,48 @@ def output_size_formula(n: int, kernel: int, padding: int = 0, stride: int = 1, 
     out = conv_output_size(n, kernel, padding, stride, dilation)
     span = str(kernel) if dilation == 1 else f"({dilation}·({kernel} − 1) + 1)"
     return f"⌊({n} + 2·{padding} − {span})/{stride}⌋ + 1 = {out}"
+
+
+def coverage_note(n: int, kernel: int, padding: int = 0, stride: int = 1, dilation: int = 1) -> str:
+    """What the output-size formula hides along one axis, in words ('' when nothing is hidden).
+
+    The floor in :func:`conv_output_size` silently drops the input positions past the last window
+    when the stride does not divide ``n + 2*padding - span``, and a dilated kernel with a stride can
+    skip positions between windows too: those inputs are never read by any tap (their gradient is
+    always 0). With a padding of at least the kernel's span, windows at the edges read only zeros, so
+    their output is just the bias. Positions are 0-based indices into the unpadded input.
+    """
+    out = conv_output_size(n, kernel, padding, stride, dilation)
+    taps = (np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation) - padding
+    inside = (taps >= 0) & (taps < n)
+    unread = np.setdiff1d(np.arange(n), taps[inside])
+    notes = []
+    if not inside.any():
+        return (f"no tap of any window lands on one of the {n} input positions (the dilated kernel steps over "
+                f"them into the padding): all {out} outputs are just the bias")
+    if unread.size:
+        shown = ", ".join(str(int(i)) for i in unread[:8]) + (", …" if unread.size > 8 else "")
+        last = int(taps[inside].max())
+        between, after = unread[unread < last], unread[unread > last]
+        why = []
+        if between.size:
+            why.append(f"{_list(between)} fall between windows or between the taps of a window (stride "
+                       f"{stride}, dilation {dilation})")
+        if after.size:
+            rest = (n + 2 * padding - (dilation * (kernel - 1) + 1)) % stride
+            why.append(f"{_list(after)} after the last window: the stride {stride} leaves "
+                       f"(n + 2·padding − span) mod stride = {rest} at the end, which the floor drops")
+        notes.append(f"{unread.size} of the {n} input positions (0-based: {shown}) are never read by the kernel "
+                     f"({'; '.join(why)})")
+    empty = int((~inside.any(axis=1)).sum())
+    if empty:
+        notes.append(f"{empty} of the {out} output positions see only zero padding (their output is the bias)")
+    return "; ".join(notes)
+
+
+def _list(indices: np.ndarray) -> str:
+    """Up to 6 indices, 'a, b, …' beyond."""
+    return ", ".join(str(int(i)) for i in indices[:6]) + (", …" if indices.size > 6 else "")
 
 
 def params_formula(in_channels: int, out_channels: int, kernel: int | tuple[int, int], bias: bool = True) -> str:

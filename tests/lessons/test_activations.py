@@ -89,3 +89,54 @@ def test_cli_learning_rate_past_float32_is_one_line_not_a_traceback(capsys):
     assert main(["activations", "--quick", "--big-lr", "1e39"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "big_lr must be > 0 and <= 1e+30, got 1e+39" in err
+
+
+def test_sigmoid_chain_bound_is_about_the_derivative_factors_not_the_whole_gradient(result):
+    # The old claim "10 sigmoid layers shrink a gradient by at least (1/4)^10" compared 0.25**10 with
+    # itself. A gradient through a chain a_l = σ(w_l·a_{l−1} + b_l) is Π w_l·σ'(s_l): only the σ'
+    # factors are bounded by (1/4)^10; the weights multiply in too.
+    names = [c.name for c in result.claims]
+    assert "10 sigmoid layers shrink a gradient by at least (1/4)^10" not in names
+    factors = result.claim("10 sigmoid layers: the product of their sigmoid' factors is at most (1/4)^10")
+    assert 0 < factors.value <= 0.25 ** 10 and factors.passed
+    weighted = result.claim("... but the gradient through them also multiplies each weight: "
+                            "with w = 4 and s = 0 in every layer it is (4·1/4)^10")
+    assert weighted.value == pytest.approx(1.0, abs=1e-12) and weighted.passed
+    # by hand, the same chain with torch: d a_10 / d a_0 = (4·σ'(0))^10 = 1
+    import torch
+    a0 = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    a = a0
+    for _ in range(10):
+        a = torch.sigmoid(4.0 * a - 4.0 * a.detach())  # b_l = −4·a_{l−1}: s_l = 0
+    a.backward()
+    assert float(a0.grad) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_a_dead_unit_beyond_the_first_layer_can_come_back():
+    # Only a first-layer unit (inputs = the fixed data) stays dead for good. Here h = relu(a·x) feeds
+    # u1 = relu(h − 1) (dead: h <= 1 on every x) and u2 = relu(h); y = u1 + u2. u1's own weights get
+    # zero gradient, but the path through u2 raises a, so h passes 1 and u1 revives.
+    import torch
+
+    x = torch.tensor([[0.5], [1.0]], dtype=torch.float64)
+    target = torch.tensor([[5.0], [10.0]], dtype=torch.float64)
+    a = torch.tensor(0.8, dtype=torch.float64, requires_grad=True)
+    v = torch.tensor([1.0, 1.0], dtype=torch.float64, requires_grad=True)
+    d = torch.tensor([-1.0, 0.0], dtype=torch.float64, requires_grad=True)
+
+    def hidden():
+        return torch.relu(torch.relu(a * x) * v + d)  # [2 examples, units u1 and u2]
+
+    assert bool((hidden()[:, 0] == 0).all())  # u1 dead on every example
+    for step in range(20):
+        loss = ((hidden().sum(1, keepdim=True) - target) ** 2).mean()
+        loss.backward()
+        if step == 0:
+            assert v.grad[0] == 0 and d.grad[0] == 0  # the dead unit's own weights get no gradient
+        with torch.no_grad():
+            for p in (a, v, d):
+                p -= 0.01 * p.grad
+                p.grad = None
+    assert bool((hidden()[:, 0] > 0).any())  # u1 is alive again
+    assert "can never move it back" not in act.__doc__
+    assert "a deeper unit's inputs change" in act.__doc__

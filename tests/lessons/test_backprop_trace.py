@@ -514,3 +514,44 @@ def test_the_tracer_package_and_the_lesson_export_the_same_names():
         if name != "figure":
             assert getattr(bp, name) is getattr(tracer, name), name
     assert bp.NAME == "backprop" and callable(bp.run)
+
+
+
+def test_a_relu_exactly_at_its_kink_is_named_when_finite_differences_disagree(tmp_path, capsys):
+    # b3 = −1.4 puts s3 = 0.5·2 + (−0.4)·(−1) − 1.4 = 0 on ReLU's kink, where ∂L/∂w31 is not defined:
+    # autograd (and the trace) take relu'(0) = 0, central differences average the two one-sided slopes.
+    assert main(["backprop", "--print-example", "course"]) == 0
+    net = yaml.safe_load(capsys.readouterr().out)
+    net["layers"][0]["biases"][0] = -1.4
+    net.pop("ask", None)
+    path = tmp_path / "kink.yaml"
+    path.write_text(yaml.safe_dump(net))
+    res = bp.run(network=path)
+    try:
+        fd = res.claim("weight gradients match central finite differences")
+        assert not fd.passed  # they do disagree: the derivative does not exist there
+        assert "s₃ = 0 lies on relu's kink" in fd.evidence and "relu'(0) = 0" in fd.evidence
+    finally:
+        res.close_figures()
+    res = bp.run()
+    try:
+        assert "kink" not in res.claim("weight gradients match central finite differences").evidence
+    finally:
+        res.close_figures()
+
+
+def test_layer_notation_warns_that_the_description_keeps_global_numbers(capsys, tmp_path):
+    # The course example's description says '∂L/∂w32 = δ3·x2 = −0.147' in the global numbering (w32 =
+    # from input 2 into hidden unit 3). Read in layer numbering, w⁽¹⁾₃₂ is the weight from input 2 into
+    # the third hidden unit, whose gradient is −0.252: the text must say which numbering it uses.
+    assert main(["backprop", "--notation", "layer"]) == 0
+    out = capsys.readouterr().out
+    assert "∂L/∂w⁽¹⁾₃₂ = δ⁽¹⁾₃·x₂ = 0.252·(−1) = −0.252" in out
+    (line,) = [ln for ln in out.splitlines() if "The exercise asks for ∂L/∂w32" in ln]
+    assert "global numbering" in line and "not renumbered" in line
+    assert main(["backprop"]) == 0
+    (line,) = [ln for ln in capsys.readouterr().out.splitlines() if "The exercise asks for ∂L/∂w32" in ln]
+    assert "not renumbered" not in line
+    assert main(["backprop", "--notation", "layer", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "backprop_trace.md").read_text(encoding="utf-8")
+    assert "not renumbered" in md

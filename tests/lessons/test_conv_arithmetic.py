@@ -207,3 +207,61 @@ def test_a_real_networks_wide_layer_is_counted(capsys):
     counts it on the meta device: 512·1024·9 + 1024."""
     assert main(["conv", "--quick", "--kernel", "3", "--in-channels", "512", "--out-channels", "1024"]) == 0
     assert f"{512 * 1024 * 9 + 1024}" in capsys.readouterr().out.replace(",", "")
+
+
+def _unread_by_torch(n, kernel, padding, stride, dilation):
+    """Input positions whose gradient is zero for every weight = 1: the positions no tap reads."""
+    x = torch.ones(1, 1, 1, n, dtype=torch.float64, requires_grad=True)
+    conv = torch.nn.Conv2d(1, 1, (1, kernel), stride=(1, stride), padding=(0, padding), dilation=(1, dilation),
+                           bias=False).double()
+    torch.nn.init.ones_(conv.weight)
+    conv(x).sum().backward()
+    return [i for i in range(n) if x.grad[0, 0, 0, i] == 0]
+
+
+@pytest.mark.parametrize("n, kernel, padding, stride, dilation, unread", [
+    (8, 3, 0, 2, 1, [7]),            # (8 − 3)/2 = 2.5: the floor drops the last position
+    (7, 3, 0, 2, 1, []),             # (7 − 3)/2 = 2: every position read
+    (10, 2, 0, 3, 2, [1, 4, 7, 9]),  # taps +0, +2 from starts 0, 3, 6: gaps inside, and the end
+    (28, 2, 0, 2, 1, []),
+    (7, 2, 0, 2, 1, [6]),            # the 7×7 max-pool: the last row and column dropped
+])
+def test_unread_input_positions_match_torch(n, kernel, padding, stride, dilation, unread):
+    assert _unread_by_torch(n, kernel, padding, stride, dilation) == unread
+    note = ca.coverage_note(n, kernel, padding, stride, dilation)
+    if unread:
+        assert f"{len(unread)} of the {n} input positions" in note and str(unread[-1]) in note
+    else:
+        assert "never read" not in note
+
+
+def test_windows_of_padding_only_are_named():
+    # n = 5, kernel 3, padding 3: 9 outputs; windows start at padded 0..8, the input is padded 3..7:
+    # windows starting at 0 (reads 0..2) and at 8 (reads 8..10) see only zeros: their output is the bias.
+    assert ca.conv_output_size(5, 3, padding=3) == 9
+    note = ca.coverage_note(5, 3, padding=3)
+    assert "2 of the 9 output positions see only zero padding" in note
+    assert ca.coverage_note(5, 3, padding=1) == ""
+
+
+def test_own_layer_that_drops_input_says_so():
+    res = ca.run(quick=True, size=8, kernel=3, stride=2)
+    res.close_figures()
+    (own,) = [c for c in res.claims if c.name.startswith("your layer")]
+    assert own.passed and own.value == 3
+    assert "1 of the 8 input positions (0-based: 7) are never read" in own.evidence
+
+
+def test_a_stride_larger_than_the_kernel_skips_inputs_between_windows():
+    # n = 10, kernel 2, stride 3: windows read 0-1, 3-4, 6-7; 2 and 5 fall between windows and 8, 9
+    # after the last one (the floor drops (10 − 2) mod 3 = 2 positions).
+    assert _unread_by_torch(10, 2, 0, 3, 1) == [2, 5, 8, 9]
+    note = ca.coverage_note(10, 2, stride=3)
+    assert "4 of the 10 input positions (0-based: 2, 5, 8, 9)" in note
+    assert "2, 5 fall between windows" in note and "8, 9 after the last window" in note
+
+
+def test_a_dilated_kernel_can_miss_the_input_altogether():
+    # n = 1, kernel 2, dilation 3 (span 4), padding 2: taps at −2, 1 and −1, 2; none is position 0.
+    assert _unread_by_torch(1, 2, 2, 1, 3) == [0]
+    assert "all 2 outputs are just the bias" in ca.coverage_note(1, 2, padding=2, dilation=3)

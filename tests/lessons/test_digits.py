@@ -111,3 +111,23 @@ def test_max_unit_difference():
 def test_bad_seed_is_rejected():
     with pytest.raises(ValueError, match="seed"):
         digits.run(quick=True, seed="x")
+
+
+def test_all_zero_init_stalls_because_w2_is_zero_not_because_of_relu_prime_at_zero(result):
+    # With W1 = b1 = 0 and W2 = 0: the hidden outputs are relu(0) = 0, so dL/dW2 = δ_out·a = 0 and W2
+    # stays 0; the delta reaching the hidden layer is (W2ᵀ·δ_out)·relu'(s) = 0 whatever relu'(0) is.
+    from backproplab.scratch.network import Network
+
+    X = np.random.default_rng(0).normal(size=(20, 64))
+    y = (np.arange(20) % 3 == 0).astype(float)[:, None]  # 7 of 20 positive: Σ δ_out ≠ 0
+    net = Network.from_sizes([64, digits.HIDDEN, 1], ["relu", "sigmoid"], ["zeros", "zeros"], seed=0)
+    net.loss_and_gradients(X, y, loss="bce")
+    hidden, out = net.layers
+    assert np.abs(out.W).max() == 0 and np.abs(out.dW).max() == 0  # W2 = 0 and gets no gradient
+    assert np.abs(out.db).max() > 0  # only the output bias learns: the network guesses one class
+    delta_out = out.db  # db = Σ δ_out over the batch; any δ_out gives the same zero below
+    assert np.abs(np.outer(delta_out, out.W[:, 0]) * 1.0).max() == 0  # relu'(0) taken as 1: still 0
+    claim = result.claim("zero init: with all weights 0 the ReLU layer never moves, the network guesses "
+                         "(val accuracy)")
+    assert "relu'(0) = 0, so no gradient reaches it" not in claim.evidence
+    assert "whatever relu'(0) is" in claim.evidence

@@ -447,3 +447,56 @@ def test_a_folder_where_the_page_goes_is_one_line_naming_out(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err == (f"backproplab: error: out: could not write '{tmp_path / 'gradient_descent.md'}' (Is a directory); "
                    "move it away or choose another --out\n")
+
+
+def test_a_run_whose_decayed_steps_are_spent_is_not_told_more_steps_help():
+    # eta_t = 0.1·0.5^t: every step still to come after step n sums to 0.1·0.5^n/(1 − 0.5) = 0.2·0.5^n,
+    # so 1000 steps end (almost) where 10 do, far from any stationary point (|∇f| ≈ 8.3).
+    f = gd.parse_expression("x^2 + y^2 + x*(y + 2) + cos(3*x)")
+    ends = {}
+    for steps in (10, 1000):
+        rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+                for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 0.5, steps))]
+        ends[steps] = rows[-1]
+        (text,) = run_findings(f, rows, 0.1, 0.5)
+        assert "More steps (`--steps`) or a larger step size would go further" not in text, text
+        assert f"0.1·0.5^{steps}/(1 − 0.5) = {0.2 * 0.5 ** steps:.3g}" in text, text
+        assert "a larger `--eta` or a `--decay` closer to 1" in text, text
+    assert abs(ends[1000]["x"] - ends[10]["x"]) < 2e-3 and ends[1000]["f"] > 5.6  # more steps did not help
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), 0.1, 1.0, 10))]
+    (text,) = run_findings(f, rows, 0.1, 1.0)  # a constant step: more steps do go further
+    assert "More steps (`--steps`) or a larger step size would go further" in text
+
+
+@pytest.mark.parametrize("expr, start, words", [
+    # ∇(x² − y²) = (2x, −2y) = 0 at the start, so every step is 0: the run stays on a saddle
+    ("x^2 - y^2", (0.0, 0.0), ["a saddle point, not a minimum", "eigenvalues (-2, 2)", "started exactly"]),
+    # ∇(−x² − y²) = 0 at the start: gradient descent sits on a maximum
+    ("-x^2 - y^2", (0.0, 0.0), ["a strict maximum, not a minimum", "eigenvalues (-2, -2)", "started exactly"]),
+])
+def test_a_run_that_stops_on_a_saddle_or_maximum_is_not_left_to_look_like_a_minimum(expr, start, words):
+    f = gd.parse_expression(expr)
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, start, 0.1, 1.0, 10))]
+    assert rows[-1]["x"] == 0.0 and rows[-1]["y"] == 0.0
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert text.startswith("Your run reached a stationary point")
+    for word in words:
+        assert word in text, text
+    f = gd.parse_expression("x^2 + y^2")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (0.0, 0.0), 0.1, 1.0, 10))]
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert "not a minimum" not in text and "a strict minimum" in text
+
+
+def test_a_decayed_schedule_with_steps_left_to_spend_keeps_the_more_steps_advice():
+    # f = x + y: ∇f = (1, 1) everywhere. η₀ = 1, d = 0.8, 10 steps: the steps to come sum to
+    # 0.8^10/0.2 = 0.537, about 0.76 more at |∇f| = √2, against √2·(1 − 0.8^10)/0.2 = 6.31 travelled (12%).
+    f = gd.parse_expression("x + y")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (0.0, 0.0), 1.0, 0.8, 10))]
+    assert rows[-1]["x"] == pytest.approx(-(1 - 0.8 ** 10) / 0.2, abs=1e-12)
+    (text,) = run_findings(f, rows, 1.0, 0.8)
+    assert "More steps (`--steps`) or a larger step size would go further" in text, text

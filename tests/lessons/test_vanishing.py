@@ -74,3 +74,19 @@ def test_trains_through_the_course_functions(monkeypatch):
     assert name == "ANN_sigmoid" and hyper == {"lr": 0.01, "momentum": 0.5, "epochs": 1}
     assert isinstance(loader, jku.TensorLoader) and loader.batch_size == 64 and loader.shuffle
     assert [len(g) for g in res.grads] == [3, 3, 3] and acc == res.test_acc[-1]
+
+
+def test_statement_c_evidence_bounds_the_derivative_factors_not_the_gradient():
+    # d L/d a_1 through three sigmoid layers is Π W_l·σ'(s_l): only the σ' factors are at most 0.25^3.
+    layers = ["fc1", "fc2", "fc3"]
+    m = {"layers": layers, "first": "fc1", "n_train": 12000, "expected_records": 188,
+         "mean_grad": {"sigmoid": {"fc1": 2e-5, "fc2": 3e-5, "fc3": 3e-4}, "relu": {"fc1": 7e-4, "fc2": 7e-4,
+                                                                                     "fc3": 6e-4}},
+         "ratio": {"sigmoid": 0.06, "relu": 1.1}, "acc_sig": 0.1, "acc_relu": 0.68, "sig_min": 2e-9,
+         "sig_max": 0.25, "sig_net_max": 0.2499, "others": {"relu": (0.0, 1.0)}, "min_of_others": 0.0,
+         "relu_zero_frac": 0.4, "relu_above_one": 0.0, "records": [188] * 6}
+    claims, verdict = vanishing._claims(m)
+    (c,) = [claim for claim in claims if claim.name.startswith("(c)")]
+    assert verdict["c"] and c.passed
+    assert "the factor is at most 0.25^3" not in c.evidence
+    assert "σ' factors multiply to at most 0.25^3 = 0.0156" in c.evidence and "weights multiply in too" in c.evidence

@@ -16,6 +16,7 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT
+from backproplab.lessons._gd_stationary import classify
 
 
 def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: float,
@@ -40,9 +41,46 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
     _, gx, gy = f.value_and_grad(last["x"], last["y"])
     grad = float(np.hypot(gx, gy))
     if math.isfinite(grad) and grad <= 1e-6 * max(1.0, abs(last["f"])):
-        return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}."]
-    return [f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} "
-            "steps. More steps (`--steps`) or a larger step size would go further."]
+        return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}." + _what_point(f, last)]
+    text = f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} steps. "
+    travelled = float(sum(math.hypot(b["x"] - a["x"], b["y"] - a["y"])
+                          for a, b in zip(rows[:-1], rows[1:], strict=True)))
+    return [text + _further(eta, decay, steps, grad, travelled)]
+
+
+def _what_point(f: Expression, last: dict[str, Any]) -> str:
+    """What kind of stationary point a run stopped on, where the Hessian can tell ('' where it cannot).
+
+    Gradient descent halts wherever ∇f = 0, on a saddle or a maximum as well as a minimum (a start
+    exactly there never moves), so stopping alone says nothing about being a minimum.
+    """
+    point = classify(f, last["x"], last["y"])
+    kind, eig = point["kind"], point["eigenvalues"]
+    if kind == "strict minimum":
+        return f" It is a strict minimum (Hessian eigenvalues ({_eig(eig)}), all positive), perhaps a local one."
+    if kind in ("saddle", "strict maximum"):
+        signs = "both signs" if kind == "saddle" else "all negative"
+        return (f" But it is {'a saddle point' if kind == 'saddle' else 'a strict maximum'}, not a minimum: the "
+                f"Hessian's eigenvalues ({_eig(eig)}) have {signs}. ∇f = 0 there, so every step is 0: gradient "
+                "descent stops on it when it started exactly there (or reached it along a line that leads in); "
+                "a start nudged off it goes downhill.")
+    return ""
+
+
+def _further(eta: float, decay: float, steps: int, grad: float, travelled: float) -> str:
+    """What would go further: more steps, unless a decaying schedule has already spent its steps.
+
+    With η_t = η₀·dᵗ (d < 1) every step still to come after ``steps`` sums to η₀·dⁿ/(1 − d); at the
+    present slope they move the point about that times |∇f|. When that is under 1% of the distance
+    ``travelled`` so far, more steps barely move it whatever ``--steps`` says; only η₀ or d can help.
+    """
+    left = eta * decay ** steps / (1.0 - decay) if decay < 1.0 else math.inf
+    if not left * grad < 0.01 * travelled:
+        return "More steps (`--steps`) or a larger step size would go further."
+    return (f"More steps would hardly move it: with the decay every step still to come sums to "
+            f"η₀·dⁿ/(1 − d) = {eta:g}·{decay:g}^{steps}/(1 − {decay:g}) = {left:.3g}, about {left * grad:.3g} "
+            "further at the present slope. The schedule spent its steps; a larger `--eta` or a `--decay` "
+            "closer to 1 would go further.")
 
 
 def _eig(eig: Any) -> str:

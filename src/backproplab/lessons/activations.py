@@ -8,8 +8,9 @@ inputs.
 
 A ReLU unit ``relu(w·x + b)`` is *dead* on a data set when ``w·x + b ≤ 0`` for every input ``x``
 seen: it outputs 0 for all of them, so the gradient reaching ``w`` and ``b`` is 0 for all of them,
-and gradient descent can never move it back. The lesson trains a small network on two moons, then
-kills units twice — with a too-large learning rate, and by shifting the first layer's biases down —
+and gradient descent never moves its own ``w`` and ``b``. In the first layer, whose inputs are the
+fixed data, that keeps it dead for good; a deeper unit's inputs change as the layers below it train,
+so it can come back. The lesson trains a small network on two moons, then kills units twice — with a too-large learning rate, and by shifting the first layer's biases down —
 and counts the dead units before and after with :class:`backproplab.torchnn.probes.DeadUnits`.
 """
 
@@ -222,9 +223,7 @@ def _facts(claims: list[Claim], z: np.ndarray, table: dict[str, dict[str, np.nda
     s = table["sigmoid"]["f"]
     claims.append(Claim.at_most("sigmoid'(z) = sigmoid(z)(1 - sigmoid(z)): max |difference|",
                                 float(np.abs(sg - s * (1 - s)).max()), 1e-15))
-    claims.append(Claim.close_to("10 sigmoid layers shrink a gradient by at least (1/4)^10",
-                                 float(np.prod(np.full(10, sg.max()))), 0.25 ** 10, 1e-20,
-                                 evidence="the vanishing-gradient bound"))
+    _sigmoid_chain(claims)
     tg, tgt = table["tanh"]["grad"], table["tanh"]["grad_torch"]
     claims.append(Claim.close_to("tanh' peaks at 1", tg.max(), 1.0, 0.0, evidence=f"autograd's peak {tgt.max()}"))
     claims.append(Claim.holds("tanh' peaks at z = 0", z[tg.argmax()] == 0.0 and z[tgt.argmax()] == 0.0,
@@ -250,6 +249,41 @@ def _facts(claims: list[Claim], z: np.ndarray, table: dict[str, dict[str, np.nda
     claims.append(Claim.close_to("ELU' for z < 0 stays positive: smallest value on [-6, 0) is alpha*e^-6",
                                  float(min(eg[z < 0].min(), egt[z < 0].min())), ELU_ALPHA * math.exp(-6),
                                  1e-15))
+
+
+def _sigmoid_chain(claims: list[Claim], layers: int = 10, chains: int = 1000) -> None:
+    """The vanishing-gradient bound, measured on chains a_l = σ(w_l·a_{l−1} + b_l) with torch autograd.
+
+    d a_L / d a_0 = Π w_l·σ'(s_l): the σ' factors alone are at most (1/4)^L, whatever the weights;
+    the gradient itself also carries every weight, and with w = 4, s = 0 it is (4·1/4)^L = 1.
+    """
+    import torch
+
+    gen = torch.Generator().manual_seed(0)
+    w = torch.empty(chains, layers, dtype=torch.float64).uniform_(-3, 3, generator=gen)
+    b = torch.empty(chains, layers, dtype=torch.float64).uniform_(-1, 1, generator=gen)
+    a = torch.zeros(chains, dtype=torch.float64, requires_grad=True)
+    h, s_all = a, []
+    for layer in range(layers):
+        s = w[:, layer] * h + b[:, layer]
+        s.retain_grad()
+        s_all.append(s)
+        h = torch.sigmoid(s)
+    h.sum().backward()
+    factors = torch.stack([torch.sigmoid(s) * (1 - torch.sigmoid(s)) for s in s_all]).prod(0).detach()
+    claims.append(Claim.at_most(f"{layers} sigmoid layers: the product of their sigmoid' factors is at most "
+                                f"(1/4)^{layers}", float(factors.max()), 0.25 ** layers,
+                                evidence=f"largest over {chains} random chains (w in [-3, 3]); their gradients "
+                                f"d a_{layers}/d a_0 = Π w·σ'(s) reach {float(a.grad.abs().max()):.3g}"))
+    a0 = torch.tensor(0.3, dtype=torch.float64, requires_grad=True)
+    h = a0
+    for _ in range(layers):
+        h = torch.sigmoid(4.0 * h - 4.0 * h.detach())  # b_l = −4·a_{l−1}, so s_l = 0 and σ'(s_l) = 1/4
+    h.backward()
+    claims.append(Claim.close_to(f"... but the gradient through them also multiplies each weight: with w = 4 and "
+                                 f"s = 0 in every layer it is (4·1/4)^{layers}", float(a0.grad), 1.0, 1e-12,
+                                 evidence="torch autograd; vanishing needs |w·σ'(s)| < 1, which small weights "
+                                 "and saturated units give"))
 
 
 def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) -> dict[str, Any]:

@@ -101,6 +101,23 @@ def load_example(name: str) -> Network:
     return load_network(known[name])
 
 
+def _kink_note(tr: Trace, near: float = 1e-5) -> str:
+    """Why finite differences may disagree: the ReLU / leaky-ReLU units whose s sits on the kink at 0.
+
+    There ∂L/∂w is not defined; the trace and autograd take f'(0) from the s < 0 side (relu'(0) = 0,
+    leaky'(0) = 0.01), while a central difference with step h straddles the kink (|s| < ``near``) and
+    averages the two one-sided slopes, so the two checks cannot agree. '' when no unit is there.
+    """
+    on_kink = [f"{tr.notation.s(layer, j + 1)[0]} = {s:.3g}" for layer, (spec, values) in
+               enumerate(zip(tr.network.layers, tr.s, strict=True), start=1)
+               if spec.activation in ("relu", "leaky_relu") for j, s in enumerate(values) if abs(s) < near]
+    if not on_kink:
+        return ""
+    return (f"; {', '.join(on_kink)} lies on relu's kink, where ∂L/∂w is not defined: the trace and autograd "
+            "take relu'(0) = 0 (leaky: 0.01), central differences average the slopes on its two sides, so "
+            "the weights feeding it (and those below) cannot agree there")
+
+
 def _claims_for(tr: Trace, checks: dict[str, tuple[float, int]], prefix: str, fd: bool) -> list[Claim]:
     words = {"s": "pre-activations s", "a": "activations a", "loss": "loss L", "delta": "deltas δ = ∂L/∂s",
              "grad_w": "weight gradients ∂L/∂w", "grad_b": "bias gradients ∂L/∂b"}
@@ -110,7 +127,7 @@ def _claims_for(tr: Trace, checks: dict[str, tuple[float, int]], prefix: str, fd
         num = finite_difference_weights(tr.network)
         diff, count = max_abs_diff(tr.grad_w, num)
         claims.append(Claim.at_most(f"{prefix}weight gradients match central finite differences", diff, 1e-6,
-                                    f"{count} numbers, h = 1e-6"))
+                                    f"{count} numbers, h = 1e-6" + _kink_note(tr)))
     for ask in tr.network.asks:
         value, symbol = asked_value(tr, ask), ask.symbol(tr.notation)
         if ask.expected is not None:

@@ -31,6 +31,7 @@ from backproplab.convolution import (
     conv2d,
     conv_output_size,
     conv_params,
+    coverage_note,
     int_pair,
     output_size_formula,
     params_formula,
@@ -48,7 +49,7 @@ TITLE = "Convolution arithmetic: output sizes, parameter counts, a convolution b
 ORDER = 50
 
 __all__ = ["conv_output_size", "conv_params", "conv2d", "shape_walk", "output_size_formula", "params_formula",
-           "run"]
+           "coverage_note", "run"]
 
 
 def _size_pair(size: Any) -> tuple[int, int] | None:
@@ -386,10 +387,13 @@ def _own_size_claim(size: tuple[int, int], own: tuple[int, ...], kernel: int, pa
     theirs = _torch_size_hw(size[0], size[1], kernel, padding, stride, dilation)
     setting = f"kernel={kernel}, padding={padding}, stride={stride}, dilation={dilation}"
     if size[0] == size[1]:
+        note = coverage_note(size[0], kernel, padding, stride, dilation)
+        worked = output_size_formula(size[0], kernel, padding, stride, dilation)
         return Claim.close_to(f"your layer: n={size[0]}, {setting} -> output size (torch: {theirs[1]})",
-                              own[1], theirs[1], 0, evidence=output_size_formula(size[0], kernel, padding, stride,
-                                                                                 dilation))
+                              own[1], theirs[1], 0,
+                              evidence=worked + (f"; along each axis (rows and columns): {note}" if note else ""))
     worked = "; ".join(f"{axis}: {output_size_formula(n, kernel, padding, stride, dilation)}"
+                       + (f" ({note})" if (note := coverage_note(n, kernel, padding, stride, dilation)) else "")
                        for axis, n in zip(("height", "width"), size, strict=True))
     return Claim(f"your layer: {size[0]}×{size[1]} input (height × width), {setting} -> output height × width "
                  f"(torch: {theirs[0]}×{theirs[1]})", f"{own[0]}×{own[1]}", f"= torch's {theirs[0]}×{theirs[1]}",

@@ -371,8 +371,9 @@ def symmetric_init(data, seed: int, sweep_epochs: int) -> Step:
     step.claims.append(Claim.at_most(
         "zero init: with all weights 0 the ReLU layer never moves, the network guesses (val accuracy)",
         zero["val_acc"], ZERO_INIT_ACC,
-        f"max |W1| after training {zero['trained_max_abs_W1']:.3g} (relu'(0) = 0, so no gradient reaches it); "
-        f"He init reaches {rand['val_acc']:.4f}"))
+        f"max |W1| after training {zero['trained_max_abs_W1']:.3g}: every hidden output is relu(0) = 0, so "
+        "dL/dW2 = δ·a = 0 and W2 stays 0, and the delta reaching W1, (W2ᵀδ)·relu'(s), is 0 whatever relu'(0) is; "
+        f"only the output bias learns. He init reaches {rand['val_acc']:.4f}"))
     step.figures["digits_initialisation"] = _plot_init(nets)
     step.data["constant"] = const
     return step

@@ -240,7 +240,8 @@ def _claims(m: dict) -> tuple[list[Claim], dict[str, bool]]:
             max(m["sig_max"], m["sig_net_max"]), 0.25,
             f"statement (c) {_tf(verdict['c'])}: max sigmoid'(z) = {m['sig_max']:.6f} on [-20, 20] (autograd), "
             f"{m['sig_net_max']:.6f} on the trained network's hidden pre-activations; through three sigmoid "
-            f"layers the factor is at most 0.25^3 = {0.25 ** 3:.4f}"),
+            f"layers the σ' factors multiply to at most 0.25^3 = {0.25 ** 3:.4f} (the weights multiply in too, "
+            "so this alone does not bound the gradient)"),
         Claim.at_least(
             "(d) the ReLU network does much better after one epoch (test accuracy gain over sigmoid)",
             acc_relu - acc_sig, MUCH_BETTER,

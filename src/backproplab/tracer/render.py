@@ -31,6 +31,18 @@ def _titles(nt: Notation) -> dict[str, str]:
             "dw": f"Gradients: ∂L/∂w_{i}{j} = δ_{i}·a_{j}, ∂L/∂b_{i} = δ_{i}"}
 
 
+def _description_note(nt: Notation) -> str:
+    """A warning before a file's description under ``--notation layer``: its words are not renumbered.
+
+    The description is free text; the bundled examples write unit numbers globally (w32 = from unit 2
+    into unit 3), which under the layer numbering name other weights (w⁽¹⁾₃₂ is into the third hidden unit).
+    """
+    if nt.kind == "global":
+        return ""
+    return ("(The file's description, not renumbered: the bundled examples write it in the global numbering, "
+            "inputs 1, 2, … then the hidden and output units in order, w_ij from unit j into unit i.) ")
+
+
 def format_text(tr: Trace, ref_checked: bool = True) -> str:
     """The trace for a terminal: one line per quantity, with torch's value beside it."""
     net, nt = tr.network, tr.notation
@@ -38,7 +50,7 @@ def format_text(tr: Trace, ref_checked: bool = True) -> str:
     lines = [f"Network {net.name!r}: {sizes}; loss {loss_words}",
              f"  x = {net.x.tolist()}, y = {net.y.tolist()}", f"  Notation: {nt.describe()}"]
     if net.description:
-        lines.append(f"  {net.description}")
+        lines.append(f"  {_description_note(nt)}{net.description}")
     titles = _titles(nt)
     shown = set()
     for step in tr.steps:
@@ -69,7 +81,7 @@ def format_markdown(tr: Trace) -> str:
              f"$x = ({', '.join(f'{v:g}' for v in net.x)})$, $y = ({', '.join(f'{v:g}' for v in net.y)})$. "
              f"Notation: {nt.describe()}.", ""]
     if net.description:
-        lines += [net.description.replace("$", r"\$"), ""]  # the user's text, not maths
+        lines += [_description_note(nt) + net.description.replace("$", r"\$"), ""]  # the user's text, not maths
     i, j = ("i", "j") if nt.kind == "global" else ("j", "k")
     titles = {"s": rf"### Forward pass: $s_{i} = \sum_{j} w_{{{i}{j}}} a_{j} + b_{i}$, $a_{i} = f(s_{i})$",
               "loss": "### Loss",
