@@ -266,7 +266,6 @@ def _sigmoid_chain(claims: list[Claim], layers: int = 10, chains: int = 1000) ->
     h, s_all = a, []
     for layer in range(layers):
         s = w[:, layer] * h + b[:, layer]
-        s.retain_grad()
         s_all.append(s)
         h = torch.sigmoid(s)
     h.sum().backward()
