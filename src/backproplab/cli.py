@@ -47,22 +47,13 @@ def _seed(text: str) -> int:
 CLI_ONLY = ("command", "lesson", "threads")
 """Parsed options a lesson subcommand handles itself; of the others, ``run`` gets those it declares."""
 
-
-
 MAX_BENCH_ROUNDS = 10
 """The most ``bench --rounds``: each round repeats every workload (about 3 minutes on 2 CPU cores)."""
 _ROUNDS_WHY = "each round takes about 3 minutes on 2 CPU cores; more would run for hours"
 
 
-def _threads(text: str) -> int:
-    """argparse type of ``--threads``: an int in [1, MAX_THREADS]."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= MAX_THREADS:
-        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_THREADS}, got {text[:40]!r}")
-    return value
+_threads = int_from_to(1, MAX_THREADS, "more is a typo, not a machine")
+"""argparse type of every ``--threads``."""
 
 
 def _add_threads(parser: argparse.ArgumentParser) -> None:
