@@ -320,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("backproplab: interrupted", file=sys.stderr)
         return 130
     args, extra = parser.parse_known_args(argv)
+    if args.command == "check" and args.assignment and extra and not any(e.startswith("-") for e in extra):
+        # argparse hands out positionals in one go, so in `check purdue --quick alice/` the PATH after an
+        # option is left over: it is one more PATH, as in every other order
+        args.paths, extra = [*args.paths, *extra], []
     if extra:  # name the subcommand whose --help lists what it takes, not the top level's
         _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:  # a usage error, as argparse's for a missing required argument

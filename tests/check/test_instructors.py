@@ -40,6 +40,25 @@ def test_init_writes_the_handouts(tmp_path, capsys):
     assert main(["check", "jku-a7", str(tmp_path / "handout"), "--solution"]) == 2  # --solution without --init
 
 
+def test_a_path_after_an_option_is_a_path_too(tmp_path, capsys):
+    """`check purdue-numpy-ann --item 1.2 alice/` worked but `check purdue-numpy-ann alice/ --item 1.2 bob/`
+    and `check purdue-numpy-ann --quick alice/` after the assignment said "unrecognized arguments: alice/"
+    (argparse hands out the positionals in one go): a plain word after an option is one more PATH."""
+    for who in ("alice", "bob"):
+        assert main(["check", "--init", "purdue-numpy-ann", str(tmp_path / who), "--solution"]) == 0
+    capsys.readouterr()
+    assert main(["check", "purdue-numpy-ann", "--item", "1.2", str(tmp_path / "alice")]) == 0
+    assert "1 / 1" in capsys.readouterr().out
+    out = tmp_path / "results"
+    assert main(["check", "purdue-numpy-ann", str(tmp_path / "alice"), "--item", "1.2", str(tmp_path / "bob"),
+                 "--out", str(out)]) == 0
+    with open(out / "gradebook.csv", newline="") as f:
+        assert sorted(row["student"] for row in csv.DictReader(f)) == ["alice", "bob"]
+    with pytest.raises(SystemExit) as info:  # an unknown option is still refused, named
+        main(["check", "purdue-numpy-ann", str(tmp_path / "alice"), "--item", "1.2", "--bogus"])
+    assert info.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_every_solution_gets_full_marks(tmp_path, capsys):
     for name in ALL:
