@@ -176,7 +176,7 @@ def _add_check(sub) -> None:
     chk.add_argument("--gradescope", type=Path, default=None, metavar="FILE",
                      help="write Gradescope's results.json (one submission)")
     chk.add_argument("--quick", action="store_true", help="accuracy items on a documented subset and bound")
-    chk.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel")
+    chk.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel (1 to 64)")
     chk.add_argument("--timeout", type=float, default=None, metavar="S",
                      help="wall-clock seconds per item (default: each item's own)")
     chk.add_argument("--item", action="append", default=None, metavar="ID",

@@ -58,3 +58,13 @@ def test_ratio_finds_a_single_factor_only():
     assert ratio(64 * e, e) == pytest.approx(64)
     assert ratio(e + [0, 0, 1], e) is None
     assert ratio(np.array([np.nan, 1, 1]), e) is None
+
+
+@pytest.mark.parametrize("jobs", [0, 65, True, 2.0])
+def test_batch_jobs_are_an_integer_from_1_to_max_jobs(jobs, tmp_path):
+    """``check_batch(jobs=100000)`` would start a child with torch per submission at once."""
+    from backproplab.check import check_batch
+    from backproplab.check.api import MAX_JOBS
+
+    with pytest.raises(InputError, match=f"jobs must be an integer from 1 to {MAX_JOBS}"):
+        check_batch("purdue-numpy-ann", [_student(tmp_path / "alice")], jobs=jobs)

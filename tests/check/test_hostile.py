@@ -70,6 +70,12 @@ def test_a_hung_item_does_not_stop_the_items_after_it():
     assert result.lost() == ["1.9"] and result.item("1.2").passed and result.item("1.8").passed
 
 
+def test_a_limit_under_a_second_is_said_as_given():
+    """``--timeout 0.5`` said "did not finish within 0 s"."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_endless_loop"), items=["1.9"], timeout=0.5)
+    assert "did not finish within 0.5 s of wall clock" in result.item("1.9").failures()[0]
+
+
 @pytest.mark.parametrize("name, lost, message", [
     ("hostile_endless_loop", ["1.9"], "did not finish within 2 s"),
     ("hostile_os_exit", ["1.9"], "exited with status 7"),

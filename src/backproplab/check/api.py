@@ -19,6 +19,7 @@ from backproplab.check.assignment import Assignment, grade
 from backproplab.check.locate import Found
 from backproplab.check.result import ItemResult, SubmissionResult
 from backproplab.check.runner import Limits
+from backproplab.checks import short_repr
 from backproplab.errors import InputError
 
 COMPOSITE = {"purdue": ("purdue-numpy-ann", "purdue-pytorch-ann", "purdue-pytorch-cnn")}
@@ -195,6 +196,12 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
                             quick=quick, seconds=time.perf_counter() - start, messages=messages)
 
 
+#: The most submissions graded at once: each job is its own child processes with torch loaded and an
+#: assignment's memory limit (up to 16 GiB for the CNN), so more is a typo that would exhaust the machine.
+MAX_JOBS = 64
+JOBS_WHY = "each job is its own processes with torch; more would exhaust memory"
+
+
 def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, quick: bool = False,
                 timeout: float | None = None, limits: Limits | None = None, items: Sequence[str] | None = None,
                 progress: bool = True, on_result: Callable[[SubmissionResult], None] | None = None,
@@ -204,8 +211,8 @@ def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, 
     A submission that breaks the checker's own handling (an unreadable file) is reported in its
     record and never stops the batch.
     """
-    if not isinstance(jobs, int) or jobs < 1:
-        raise InputError(f"jobs must be a positive integer, got {jobs!r}")
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or not 1 <= jobs <= MAX_JOBS:
+        raise InputError(f"jobs must be an integer from 1 to {MAX_JOBS} ({JOBS_WHY}), got {short_repr(jobs)}")
     subs = submissions(assignment, paths)
     parts(assignment)[0].inputs  # build the inputs once, before threads share them  # noqa: B018
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from backproplab.check.api import check, check_batch, describe, names, parts, submissions
+from backproplab.check.api import JOBS_WHY, MAX_JOBS, check, check_batch, describe, names, parts, submissions
 from backproplab.check.outputs import (
     BATCH_FILES,
     check_batch_out,
@@ -30,8 +30,8 @@ def _validate(args: argparse.Namespace) -> None:
     parts(args.assignment)
     if not args.paths:
         raise InputError(f"check {args.assignment} needs a PATH: the file, or a folder holding it")
-    if args.jobs < 1:
-        raise InputError(f"--jobs must be at least 1, got {args.jobs}")
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise InputError(f"--jobs must be from 1 to {MAX_JOBS} ({JOBS_WHY}), got {args.jobs}")
     if args.timeout is not None and not 0 < args.timeout <= MAX_TIMEOUT:
         raise InputError(f"--timeout must be a positive number of seconds, at most {MAX_TIMEOUT:g} (a day), "
                          f"got {args.timeout}")

@@ -284,9 +284,15 @@ def _serve(child: SpawnedChild | ForkedChild, work: Path, remaining: list[str], 
         if ev == Events.EOF:
             results[item] = ProbeOutput(failure=child.describe_end(cpu_seconds))
         elif ev == Events.TIMEOUT:
-            results[item] = ProbeOutput(failure=f"did not finish within {limit:.0f} s of wall clock "
+            results[item] = ProbeOutput(failure=f"did not finish within {_seconds(limit)} of wall clock "
                                                 f"(an endless loop?) and was stopped")
         else:
             results[item] = ProbeOutput(failure="the child's progress reports were garbled")
         return remaining[k + 1:]
     return []
+
+
+def _seconds(limit: float) -> str:
+    """A time limit in words: whole seconds, or its significant digits below one (``--timeout 0.001``
+    had said "within 0 s")."""
+    return f"{limit:.0f} s" if limit >= 1 else f"{limit:.2g} s"
