@@ -82,3 +82,23 @@ def test_a_dangling_link_is_named_as_one_not_as_a_file(tmp_path):
         with pytest.raises(InputError, match=r"^out must be a directory, but '.*dangling' is a link to "
                                              r"'.*nowhere/x', which does not exist; choose another --out"):
             check_writable_dir(target, "out")
+
+
+def test_read_regular_refuses_a_pipe_without_waiting_and_a_link_when_asked(tmp_path):
+    """A plain open() of a pipe waits for a writer for ever: a graded child that planted one where the
+    checker reads its results stopped the whole batch."""
+    from backproplab.files import read_regular
+
+    pipe = tmp_path / "result.json"
+    os.mkfifo(pipe)
+    with pytest.raises(OSError, match="not a regular file"):
+        read_regular(pipe, 100)
+    target = tmp_path / "target.txt"
+    target.write_text("x" * 50)
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    assert read_regular(link, 100) == b"x" * 50
+    with pytest.raises(OSError):
+        read_regular(link, 100, follow_links=False)
+    assert read_regular(target, 10) == b"x" * 11  # one byte past the bound shows the file is over it
+    assert len(read_regular("/proc/self/status", 10)) == 11  # its size says 0

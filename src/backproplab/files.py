@@ -7,6 +7,7 @@ the destination directory that is renamed into place only once complete.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -74,6 +75,39 @@ def refuse_special(path: Path, name: str | None = None) -> None:
     who = f"--{name} " if name else ""
     raise InputError(f"{who}{str(path)!r} is {kind}; expected a path to a regular file (backproplab writes "
                      f"a new file and renames it into place, which would replace {str(path)!r} itself)")
+
+
+def open_regular(path: str | os.PathLike, *, follow_links: bool = True) -> int:
+    """A read-only descriptor of the regular file ``path``.
+
+    A pipe or a device is refused without blocking (opened non-blocking, then checked: a plain
+    ``open`` of a pipe waits for a writer for ever), and so is a symbolic link when ``follow_links``
+    is False (a file that another process controls may be swapped for a link to anything). Raises
+    :class:`OSError` naming the path; the caller closes the descriptor.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow_links else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file (a pipe, a device or a folder)", str(path))
+    return fd
+
+
+def read_regular(path: str | os.PathLike, max_bytes: int, *, follow_links: bool = True) -> bytes:
+    """At most ``max_bytes + 1`` bytes of the regular file ``path`` (see :func:`open_regular`): one byte
+    past the bound tells the caller the file is over it, even a file whose size says 0 (/proc's)."""
+    fd = open_regular(path, follow_links=follow_links)
+    try:
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:

@@ -396,6 +396,21 @@ if __name__ == "__main__":
         os._exit(1)
 """),
         ]),
+        "hostile_pipes_where_the_checker_reads": (
+            'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        for name in ["_stderr.txt", "out/1.9.json", *(f"_exit{n}.json" for n in range(10))]:
+            if os.path.lexists(name):
+                os.unlink(name)
+            os.mkfifo(name)  # a plain open() of a pipe waits for a writer for ever
+        os.symlink("/etc/passwd", "out/1.9.npz")
+        os._exit(1)
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

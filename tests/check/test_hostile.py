@@ -3,6 +3,7 @@ finishes, the other items keep their points, and nothing is written outside the 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,8 @@ HOSTILE = {
     "hostile_write_outside": ({"1.9"}, "writing outside the working directory is not allowed"),
     "hostile_sys_exit": ({"1.9"}, "called sys.exit(3)"),
     "hostile_os_exit": ({"1.9"}, "exited with status 7"),
+    # the checker read its result and exit files with plain open(): a pipe there stopped the whole batch
+    "hostile_pipes_where_the_checker_reads": ({"1.9"}, "the process stopped answering"),
     "hostile_prints": (set(), ""),
     "hostile_syntax_error": (set(NON_TRAINING), "SyntaxError: expected ':'"),
     "hostile_import_error": (set(NON_TRAINING), "No module named 'tensorflow_is_not_installed_here'"),
@@ -41,14 +44,24 @@ HOSTILE = {
 ESCAPES = [Path("/tmp/backproplab-check-escape.txt"), Path("/tmp/backproplab-check-escape-sub")]
 
 
+def _ends_within(seconds: float, grade, *args, **kwargs):
+    """``grade(*args, **kwargs)`` in a thread; fails (instead of hanging the suite) when it does not end."""
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(grade(*args, **kwargs)), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert done, f"the checker did not finish within {seconds} s"
+    return done[0]
+
+
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_submission_costs_only_its_items(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for path in ESCAPES:
         path.unlink(missing_ok=True)
     lost, message = HOSTILE[name]
-    result = check("purdue-numpy-ann", fixture("numpy_ann", name), items=NON_TRAINING, timeout=3,
-                   limits=Limits(import_timeout=4, memory_mb=2048))
+    result = _ends_within(120, check, "purdue-numpy-ann", fixture("numpy_ann", name), items=NON_TRAINING,
+                          timeout=3, limits=Limits(import_timeout=4, memory_mb=2048))
     assert set(result.lost()) == lost
     if message:
         assert all(message in result.item(i).failures()[0] for i in lost)
@@ -407,3 +420,36 @@ def test_a_fit_that_rewrites_the_validation_labels_scores_nothing_for_it(tmp_pat
     failures = result.item("1.6").failures()
     assert result.lost() == ["1.6"] and any(f.startswith("fit: validation accuracy ≥ 0.95") for f in failures)
     assert all("fit" in f for f in failures), failures  # the other parts of 1.6 keep their points
+
+
+def test_a_link_to_the_installed_reference_solution_is_not_graded(tmp_path):
+    """A student's numpy_ann.py that was a symbolic link to the lab's own solution (installed beside the
+    checker, its path guessable) scored 18/18: a link is not graded, in a folder, as a PATH or in a batch."""
+    from backproplab.check import check_batch
+    from backproplab.check.templates.purdue import SOLUTIONS
+
+    alice, bob = tmp_path / "class" / "alice", tmp_path / "class" / "bob"
+    alice.mkdir(parents=True)
+    (alice / "numpy_ann.py").symlink_to(SOLUTIONS / "numpy_ann.py")
+    bob.mkdir()
+    (bob / "numpy_ann.py").write_text((SOLUTIONS / "numpy_ann.py").read_text())
+    for path in (alice, alice / "numpy_ann.py"):
+        result = check("purdue-numpy-ann", path, items=["1.2"])
+        assert result.lost() == ["1.2"] and "numpy_ann.py is a symbolic link" in result.item("1.2").failures()[0]
+        assert f"is a symbolic link to {str(SOLUTIONS / 'numpy_ann.py')!r}: not graded" in result.messages[0]
+    graded = {r.student: r.lost() for r in check_batch("purdue-numpy-ann", [tmp_path / "class"], items=["1.2"],
+                                                       progress=False)}
+    assert graded == {"alice": ["1.2"], "bob": []}
+
+
+def test_a_linked_notebook_is_not_graded_whatever_its_name(tmp_path):
+    from backproplab.check.jku import ASSIGNMENT as JKU
+
+    elsewhere = tmp_path / "elsewhere.ipynb"
+    elsewhere.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    for name in ("jku_a7.ipynb", "A7_smith.ipynb"):
+        folder = tmp_path / name.split(".")[0]
+        folder.mkdir()
+        (folder / name).symlink_to(elsewhere)
+        found = JKU.locate(folder)
+        assert found.path is None and found.holds and "is a symbolic link" in found.problem

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backproplab.check.assignment import Assignment, grade
-from backproplab.check.locate import Found
+from backproplab.check.locate import Found, own_file
 from backproplab.check.result import ItemResult, SubmissionResult
 from backproplab.check.runner import Limits
 from backproplab.checks import short_repr
@@ -140,7 +140,7 @@ def _source(a: Assignment, path: Path) -> Found:
     if a.is_notebook and path.suffix.lower() not in (".ipynb", ".py"):
         raise InputError(f"PATH {path}: {a.name} grades a notebook, .ipynb (any name) or its .py export; "
                          f"got a {path.suffix or 'file without a suffix'}")
-    return Found(path, (path,))
+    return own_file(path)
 
 
 def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: float | None = None,

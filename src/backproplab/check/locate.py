@@ -68,11 +68,26 @@ def _files(folder: Path) -> list[Path]:
             and p.is_file()]
 
 
+def own_file(path: Path) -> Found:
+    """``path`` to grade, unless it is a symbolic link: a link can point at any file on the grading machine
+    (the reference solution installed with the lab scored 18/18 that way, or a classmate's file), so it
+    is not graded, and the problem says so."""
+    if not path.is_symlink():
+        return Found(path, (path,))
+    try:
+        target = f" to {str(path.readlink())!r}"
+    except OSError:
+        target = ""
+    return Found(None, (path,), brief=f"not graded: {path.name} is a symbolic link",
+                 problem=f"{path} is a symbolic link{target}: not graded, as a link can point at any file on "
+                         "this machine (a classmate's, the reference solution); grade a copy of the file itself")
+
+
 def find_fixed(folder: Path, names: tuple[str, ...]) -> Found:
     """The first of ``names`` in ``folder`` (a Purdue file's fixed name)."""
     for name in names:
         if (Path(folder) / name).is_file():
-            return Found(Path(folder) / name, (Path(folder) / name,))
+            return own_file(Path(folder) / name)
     return Found(None, problem=f"{' or '.join(names)} not found in {folder}")
 
 
@@ -81,14 +96,14 @@ def find_notebook(folder: Path, canonical: tuple[str, ...], others: tuple[str, .
     assignment's (``others``: ``radboud_a1.ipynb`` when grading ``jku-a7``) is never a candidate."""
     folder = Path(folder)
     fixed = find_fixed(folder, canonical)
-    if fixed.path is not None:
+    if fixed.path is not None or fixed.candidates:
         return fixed
     files = [p for p in _files(folder) if p.name not in others]
     notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
     if not notebooks:
         notebooks = [p for p in files if p.suffix.lower() == ".py" and is_notebook_file(p)]
     if len(notebooks) == 1:
-        return Found(notebooks[0], (notebooks[0],))
+        return own_file(notebooks[0])
     if not notebooks:
         return Found(None, problem=f"no notebook in {folder}: expected {canonical[0]}, or one .ipynb of any "
                                    "name, or its .py export (with # %% or # In[ ]: cell markers)")

@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from backproplab.files import open_regular, read_regular
+
 CHILD_MAIN = Path(__file__).with_name("child") / "main.py"
 ZYGOTE = Path(__file__).with_name("child") / "zygote.py"
 
@@ -214,7 +216,7 @@ class ForkedChild:
         while not self.exit_path.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
         try:
-            return int(json.loads(self.exit_path.read_text()[:1000])["code"])
+            return int(json.loads(read_child_file(self.exit_path, 1000))["code"])
         except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None
 
@@ -252,7 +254,21 @@ def describe_end(code: int | None, stderr_path: Path, cpu_seconds: int) -> str:
 
 def _tail(path: Path, n: int = 400) -> str:
     try:
-        data = path.read_bytes()[-n:]
+        fd = open_regular(path, follow_links=False)
     except OSError:
         return ""
+    try:
+        os.lseek(fd, max(0, os.fstat(fd).st_size - n), os.SEEK_SET)
+        data = os.read(fd, n)
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
     return " ".join(data.decode("utf-8", "replace").split())
+
+
+def read_child_file(path: Path, max_bytes: int) -> bytes:
+    """At most ``max_bytes + 1`` bytes of a file in a child's folder. The child's code may have put a pipe
+    there (a plain read would wait for ever: the whole batch stopped) or a link to a file it may not
+    read: both raise :class:`OSError`, as a missing file does."""
+    return read_regular(path, max_bytes, follow_links=False)

@@ -11,6 +11,7 @@ left. What comes back is JSON and ``.npz`` read with ``allow_pickle=False``: dat
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -23,7 +24,15 @@ from pathlib import Path
 
 import numpy as np
 
-from backproplab.check.processes import Events, ForkedChild, ForkServer, SpawnedChild, fork_server
+from backproplab.check.processes import (
+    Events,
+    ForkedChild,
+    ForkServer,
+    SpawnedChild,
+    fork_server,
+    read_child_file,
+)
+from backproplab.files import read_regular
 
 MAX_SOURCE_BYTES = 2_000_000
 
@@ -88,11 +97,11 @@ def _read_output(out_dir: Path, item: str) -> ProbeOutput:
     """The item's result as the child wrote it; a record not laid out as ``main._save`` writes it (the
     student's code can write the file itself) is a failure of the item, never an error of the checker."""
     try:
-        path = out_dir / f"{item}.json"
-        if path.stat().st_size > MAX_JSON_BYTES:
+        raw = read_child_file(out_dir / f"{item}.json", MAX_JSON_BYTES)
+        if len(raw) > MAX_JSON_BYTES:
             return ProbeOutput(failure=f"the child's result for this item is larger than "
                                        f"{MAX_JSON_BYTES >> 20} MiB and was not read")
-        record = json.loads(path.read_text())
+        record = json.loads(raw)
     except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested past Python's stack
         return ProbeOutput(failure="the child reported this item done but left no readable result")
     error = _error_record(record.get("error")) if isinstance(record, dict) else None
@@ -103,12 +112,14 @@ def _read_output(out_dir: Path, item: str) -> ProbeOutput:
                                    "(did the submission write it?)")
     arrays: dict[str, np.ndarray] = {}
     npz = out_dir / f"{item}.npz"
-    if npz.exists():
+    if npz.exists() or npz.is_symlink():
         try:
-            too_big = _oversized(npz)
+            raw = read_child_file(npz, MAX_RESULT_BYTES)
+            too_big = f"they are larger than {MAX_RESULT_BYTES >> 20} MiB" if len(raw) > MAX_RESULT_BYTES else \
+                _oversized(io.BytesIO(raw))
             if too_big:
                 return ProbeOutput(failure=f"the child's arrays for this item were not read: {too_big}")
-            with np.load(npz, allow_pickle=False) as data:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
         except (OSError, ValueError, zipfile.BadZipFile) as err:
             return ProbeOutput(failure=f"the child's arrays for this item could not be read ({err})")
@@ -117,7 +128,7 @@ def _read_output(out_dir: Path, item: str) -> ProbeOutput:
                        cpu=float(record.get("cpu") or 0.0))
 
 
-def _oversized(npz: Path) -> str:
+def _oversized(npz: io.BytesIO) -> str:
     """Why the ``.npz`` would unpack to more than :data:`MAX_RESULT_BYTES` ('' when it would not): by the
     sizes its zip directory declares (reading stops there) and by each array's header (``np.load``
     allocates the shape the header states before it reads)."""
@@ -149,8 +160,8 @@ def _error_record(error) -> dict | None | bool:
 
 def _import_failure(out_dir: Path, filename: str) -> str:
     try:
-        path = out_dir / "_import.json"
-        record = json.loads(path.read_text()) if path.stat().st_size <= MAX_JSON_BYTES else {}
+        raw = read_child_file(out_dir / "_import.json", MAX_JSON_BYTES)
+        record = json.loads(raw) if len(raw) <= MAX_JSON_BYTES else {}
         err = _error_record(record["error"])
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return f"importing {filename} failed"
@@ -167,10 +178,9 @@ def _import_failure(out_dir: Path, filename: str) -> str:
 
 def _write_inputs(work: Path, source: Path, filename: str, inputs: Mapping[str, np.ndarray],
                   files: Mapping[str, np.ndarray]) -> None:
-    data = source.read_bytes()
+    data = read_regular(source, MAX_SOURCE_BYTES)
     if len(data) > MAX_SOURCE_BYTES:
-        raise ValueError(f"{source} is {len(data):,} bytes; a submission file may have at most "
-                         f"{MAX_SOURCE_BYTES:,}")
+        raise ValueError(f"{source} is over {MAX_SOURCE_BYTES:,} bytes, the most a submission file may have")
     (work / filename).write_bytes(data)
     np.savez(work / "inputs.npz", **inputs)
     for name, array in files.items():
