@@ -102,3 +102,15 @@ def test_read_regular_refuses_a_pipe_without_waiting_and_a_link_when_asked(tmp_p
         read_regular(link, 100, follow_links=False)
     assert read_regular(target, 10) == b"x" * 11  # one byte past the bound shows the file is over it
     assert len(read_regular("/proc/self/status", 10)) == 11  # its size says 0
+
+
+def test_write_new_replaces_a_planted_link_and_leaves_its_target_alone(tmp_path):
+    from backproplab.files import write_new
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    planted = tmp_path / "spec1.json"
+    planted.symlink_to(victim)
+    write_new(planted, "{}")
+    assert victim.read_text() == "precious"
+    assert not planted.is_symlink() and planted.read_text() == "{}" and (planted.stat().st_mode & 0o777) == 0o600

@@ -93,6 +93,21 @@ def open_regular(path: str | os.PathLike, *, follow_links: bool = True) -> int:
     return fd
 
 
+def create_new(path: str | os.PathLike) -> int:
+    """A write-only descriptor of a new, empty file at ``path``, whatever was there before: a file or a
+    symbolic link is removed first (never followed: writing through a link that another process planted
+    would write wherever it points). Mode 0o600; the caller closes the descriptor."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o600)
+
+
+def write_new(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) to a new file at ``path`` made by :func:`create_new`."""
+    with os.fdopen(create_new(path), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def read_regular(path: str | os.PathLike, max_bytes: int, *, follow_links: bool = True) -> bytes:
     """At most ``max_bytes + 1`` bytes of the regular file ``path`` (see :func:`open_regular`): one byte
     past the bound tells the caller the file is over it, even a file whose size says 0 (/proc's)."""

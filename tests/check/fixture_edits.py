@@ -411,6 +411,19 @@ if __name__ == "__main__":
         os._exit(1)
 """),
         ]),
+        "hostile_c_calls_through_ctypes": (
+            'Hostile: links planted through ctypes.pythonapi (no dlopen) where the checker writes, in accuracy', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import ctypes
+        import os
+        for name in ["_stderr.txt", *(f"_exit{n}.json.tmp" for n in range(10)), *(f"spec{n}.json" for n in range(10))]:
+            ctypes.pythonapi.symlink(b"/tmp/backproplab-check-escape.txt", os.fsencode(name))
+        os._exit(1)
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

@@ -25,6 +25,8 @@ HOSTILE = {
     "hostile_os_exit": ({"1.9"}, "exited with status 7"),
     # the checker read its result and exit files with plain open(): a pipe there stopped the whole batch
     "hostile_pipes_where_the_checker_reads": ({"1.9"}, "the process stopped answering"),
+    # past the os.symlink refusal: the zygote then wrote an exit status through the link, outside
+    "hostile_c_calls_through_ctypes": ({"1.9"}, "may not look up a C function (ctypes)"),
     "hostile_prints": (set(), ""),
     "hostile_syntax_error": (set(NON_TRAINING), "SyntaxError: expected ':'"),
     "hostile_import_error": (set(NON_TRAINING), "No module named 'tensorflow_is_not_installed_here'"),

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from backproplab.files import open_regular, read_regular
+from backproplab.files import create_new, open_regular, read_regular, write_new
 
 CHILD_MAIN = Path(__file__).with_name("child") / "main.py"
 ZYGOTE = Path(__file__).with_name("child") / "zygote.py"
@@ -107,9 +107,9 @@ class SpawnedChild:
     def __init__(self, work: Path, spec: dict):
         read_fd, write_fd = os.pipe()
         spec = dict(spec, progress_fd=write_fd)
-        (work / "spec.json").write_text(json.dumps(spec))
+        write_new(work / "spec.json", json.dumps(spec))  # the folder's earlier child may have planted a link
         self.stderr_path = work / "_stderr.txt"
-        with open(self.stderr_path, "wb") as err:
+        with os.fdopen(create_new(self.stderr_path), "wb") as err:
             self.proc = subprocess.Popen(
                 [sys.executable, "-I", str(CHILD_MAIN), "spec.json"], cwd=work, env=scrubbed_env(work),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err, pass_fds=(write_fd,),
@@ -206,7 +206,7 @@ class ForkedChild:
             stale.unlink(missing_ok=True)
         os.mkfifo(work / fifo, 0o600)
         self.read_fd = os.open(work / fifo, os.O_RDWR | os.O_NONBLOCK)  # RDWR: no EOF before the child opens it
-        (work / f"spec{n}.json").write_text(json.dumps(dict(spec, events_path=fifo)))
+        write_new(work / f"spec{n}.json", json.dumps(dict(spec, events_path=fifo)))  # a planted link is replaced
         self.stderr_path = work / "_stderr.txt"
         self.pid = zygote.fork(work, f"spec{n}.json", self.exit_path.name)
         self.events = Events(self.read_fd, alive=lambda: not self.exit_path.exists())

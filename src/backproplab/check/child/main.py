@@ -104,6 +104,11 @@ _DENIED = {"os.fork": "start a process (os.fork)", "os.forkpty": "start a proces
            "subprocess.Popen": "start a process (subprocess)", "os.kill": "send a signal (os.kill)",
            "os.killpg": "send a signal (os.killpg)", "socket.connect": "open a network connection",
            "socket.bind": "open a network socket", "ctypes.dlopen": "load a C library (ctypes)",
+           # the libraries already loaded hold every C function (ctypes.pythonapi.symlink made a link past
+           # the os.symlink refusal), and raw memory access could undo this hook: no C call through ctypes
+           "ctypes.dlsym": "look up a C function (ctypes)", "ctypes.dlsym/handle": "look up a C function (ctypes)",
+           "ctypes.call_function": "call a C function (ctypes)", "ctypes.cdata": "read raw memory (ctypes)",
+           "ctypes.string_at": "read raw memory (ctypes)", "ctypes.wstring_at": "read raw memory (ctypes)",
            "os.symlink": "create a symbolic link", "os.link": "create a hard link",
            "os.setuid": "change the user id",
            "resource.setrlimit": "change the resource limits", "resource.prlimit": "change the resource limits"}

@@ -31,6 +31,16 @@ def _load(path: str, name: str):
     return module
 
 
+def _create(path: str) -> int:
+    """A new file at ``path``, whatever the child left there: a link it planted is removed, never followed
+    (as :func:`backproplab.files.create_new`; this script imports nothing of the lab)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+
+
 def _reap(signum=None, frame=None) -> None:
     while True:
         try:
@@ -43,7 +53,7 @@ def _reap(signum=None, frame=None) -> None:
         if target is not None:
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             try:
-                with open(target + ".tmp", "w") as f:
+                with os.fdopen(_create(target + ".tmp"), "w") as f:
                     json.dump({"code": code}, f)
                 os.replace(target + ".tmp", target)
             except OSError:
@@ -56,7 +66,7 @@ def _child(main, probes, work: str, spec_name: str) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
     os.chdir(work)
     null = os.open(os.devnull, os.O_RDWR)
-    err = os.open("_stderr.txt", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    err = _create("_stderr.txt")
     os.dup2(null, 0)
     os.dup2(null, 1)
     os.dup2(err, 2)
