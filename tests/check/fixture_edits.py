@@ -424,6 +424,27 @@ if __name__ == "__main__":
         os._exit(1)
 """),
         ]),
+        "hostile_switches_off_the_audit_hook": (
+            "Hostile: rewrites the audit hook's closure (reached through a refusal's traceback), then writes "
+            "outside the working directory, in accuracy", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        try:
+            open("/tmp/backproplab-check-escape.txt", "w")
+        except PermissionError as refused:
+            tb = refused.__traceback__
+            while tb is not None:
+                inside = tb.tb_frame.f_locals.get("inside")
+                if inside is not None:
+                    inside.__closure__[0].cell_contents = "/tmp"  # every path under /tmp is 'inside' now
+                tb = tb.tb_next
+        with open("/tmp/backproplab-check-escape.txt", "w") as f:
+            f.write("escaped")
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))

@@ -455,3 +455,29 @@ def test_a_linked_notebook_is_not_graded_whatever_its_name(tmp_path):
         (folder / name).symlink_to(elsewhere)
         found = JKU.locate(folder)
         assert found.path is None and found.holds and "is a symbolic link" in found.problem
+
+
+
+def _landlock() -> int:
+    import importlib.util
+
+    import backproplab.check.child as child
+
+    spec = importlib.util.spec_from_file_location("landlock", Path(child.__file__).with_name("landlock.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.abi_version()
+
+
+@pytest.mark.skipif(not _landlock(), reason="this kernel has no Landlock: the audit hook alone guards writes")
+def test_the_kernel_refuses_a_write_outside_once_the_audit_hook_is_switched_off(tmp_path, monkeypatch):
+    """The audit hook is Python in the student's process: a refusal's traceback leads to its frame, its
+    closure, and a rewritten working folder let the write through. Landlock refuses it in the kernel."""
+    monkeypatch.chdir(tmp_path)
+    ESCAPES[0].unlink(missing_ok=True)
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_switches_off_the_audit_hook"),
+                   items=["1.2", "1.9"], timeout=10)
+    assert result.lost() == ["1.9"]
+    assert "PermissionError: [Errno 13] Permission denied: '/tmp/backproplab-check-escape.txt'" in \
+        result.item("1.9").failures()[0]
+    assert not ESCAPES[0].exists()

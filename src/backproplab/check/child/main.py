@@ -4,8 +4,9 @@ Standalone on purpose (stdlib, plus NumPy/PyTorch that the probes need): it is s
 so nothing of the checker is importable, and it never sees an expected answer. It
 
 1. sets its own resource limits (CPU seconds, address space, file size, processes),
-2. imports the libraries the probes need, then installs an audit hook that refuses writes outside
-   the working directory, new processes, signals, sockets and ``ctypes`` library loading, and any
+2. imports the libraries the probes need, limits its writes to the working directory in the kernel
+   where Linux has Landlock (:mod:`landlock`), then installs an audit hook that refuses writes outside
+   the working directory, new processes, signals, sockets and C calls through ``ctypes``, and any
    import or read of the lab itself (``spec["lab"]``, the ``backproplab`` package, whose references
    would hand a student the answers: ``from backproplab.scratch import NumpyANN`` got full marks),
 3. imports the student's file as a module (``__name__`` is not ``"__main__"``, so its run block
@@ -109,6 +110,12 @@ _DENIED = {"os.fork": "start a process (os.fork)", "os.forkpty": "start a proces
            "ctypes.dlsym": "look up a C function (ctypes)", "ctypes.dlsym/handle": "look up a C function (ctypes)",
            "ctypes.call_function": "call a C function (ctypes)", "ctypes.cdata": "read raw memory (ctypes)",
            "ctypes.string_at": "read raw memory (ctypes)", "ctypes.wstring_at": "read raw memory (ctypes)",
+           # every object the collector tracks includes this hook and what it holds: its closure cells
+           # could be rewritten (gc.get_objects, then cell_contents = "/"); a tracer sees its frames
+           "gc.get_objects": "list the interpreter's objects (gc)", "gc.get_referrers": "walk references (gc)",
+           "gc.get_referents": "walk references (gc)", "sys.settrace": "trace the interpreter (sys.settrace)",
+           "sys.setprofile": "trace the interpreter (sys.setprofile)",
+           "sys._current_frames": "read other threads' frames",
            "os.symlink": "create a symbolic link", "os.link": "create a hard link",
            "os.setuid": "change the user id",
            "resource.setrlimit": "change the resource limits", "resource.prlimit": "change the resource limits"}
@@ -232,6 +239,15 @@ def describe_error(err: BaseException, filename: str) -> dict:
     return info
 
 
+def _sibling(name: str):
+    """A stdlib-only module of this folder, loaded by path as this one is (``-I``: no package to import)."""
+    spec = importlib.util.spec_from_file_location(f"_backproplab_child_{name}",
+                                                  os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _load_probes(path: str):
     spec = importlib.util.spec_from_file_location("_backproplab_probes", path)
     module = importlib.util.module_from_spec(spec)
@@ -304,6 +320,7 @@ def serve(spec: dict, probes) -> int:
     sys.setrecursionlimit(3000)
     sys.dont_write_bytecode = True  # -I ignores PYTHONDONTWRITEBYTECODE
     inputs = probes.load_inputs(spec["inputs"]) if spec.get("inputs") else {}
+    _sibling("landlock").restrict_writes(os.getcwd())  # the kernel's guard of writes, where it has one
     _install_guard(os.getcwd(), spec.get("lab", ""), spec.get("private"))
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
     sys.stdout = sys.stderr = capture
