@@ -425,24 +425,32 @@ if __name__ == "__main__":
 """),
         ]),
         "hostile_switches_off_the_audit_hook": (
-            "Hostile: rewrites the audit hook's closure (reached through a refusal's traceback), then writes "
-            "outside the working directory, in accuracy", [
+            "Hostile: rewrites the audit hook's closures (reached through a refusal's traceback), then reads "
+            "the public test labels and writes outside the working directory, in accuracy", [
             ("""\
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """,
              """\
         try:
             open("/tmp/backproplab-check-escape.txt", "w")
-        except PermissionError as refused:
-            tb = refused.__traceback__
-            while tb is not None:
-                inside = tb.tb_frame.f_locals.get("inside")
-                if inside is not None:
-                    inside.__closure__[0].cell_contents = "/tmp"  # every path under /tmp is 'inside' now
+        except PermissionError as refusal:
+            tb = refusal.__traceback__
+            while tb is not None:  # the hook's frame holds its helpers; their cells hold its folders
+                for helper in (tb.tb_frame.f_locals.get("inside"), tb.tb_frame.f_locals.get("refused_read")):
+                    for cell in (helper.__closure__ or ()) if helper is not None else ():
+                        if isinstance(cell.cell_contents, list):
+                            cell.cell_contents.clear()
+                        elif isinstance(cell.cell_contents, str) and cell.cell_contents.startswith("/"):
+                            cell.cell_contents = ""  # every path is inside now, and nothing private
                 tb = tb.tb_next
-        with open("/tmp/backproplab-check-escape.txt", "w") as f:
-            f.write("escaped")
-        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+        refused = []
+        for attempt in (lambda: open("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", "rb").read(8),
+                        lambda: open("/tmp/backproplab-check-escape.txt", "w").write("escaped")):
+            try:
+                attempt()
+            except PermissionError as err:
+                refused.append(str(err))
+        raise PermissionError(" | ".join(refused) or "nothing was refused")
 """),
         ]),
         "hostile_write_outside": ('Hostile: writes outside the working directory in accuracy', [

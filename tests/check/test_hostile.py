@@ -469,15 +469,21 @@ def _landlock() -> int:
     return module.abi_version()
 
 
-@pytest.mark.skipif(not _landlock(), reason="this kernel has no Landlock: the audit hook alone guards writes")
-def test_the_kernel_refuses_a_write_outside_once_the_audit_hook_is_switched_off(tmp_path, monkeypatch):
-    """The audit hook is Python in the student's process: a refusal's traceback leads to its frame, its
-    closure, and a rewritten working folder let the write through. Landlock refuses it in the kernel."""
+LABELS = Path("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz")
+
+
+@pytest.mark.skipif(not _landlock(), reason="this kernel has no Landlock: the audit hook alone guards")
+@pytest.mark.skipif(not LABELS.exists(), reason="Debian's Fashion-MNIST is not installed")
+def test_the_kernel_refuses_what_the_audit_hook_did_once_the_hook_is_switched_off(tmp_path, monkeypatch):
+    """The audit hook is Python in the student's process: a refusal's traceback leads to its frame and its
+    helpers' closures, and rewritten folders let a read of the test labels and a write outside through.
+    Landlock refuses both in the kernel."""
     monkeypatch.chdir(tmp_path)
     ESCAPES[0].unlink(missing_ok=True)
     result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_switches_off_the_audit_hook"),
                    items=["1.2", "1.9"], timeout=10)
     assert result.lost() == ["1.9"]
-    assert "PermissionError: [Errno 13] Permission denied: '/tmp/backproplab-check-escape.txt'" in \
-        result.item("1.9").failures()[0]
+    failure = result.item("1.9").failures()[0]
+    assert f"[Errno 13] Permission denied: '{LABELS}' | [Errno 13] Permission denied: " \
+           "'/tmp/backproplab-check-escape.txt'" in failure, failure
     assert not ESCAPES[0].exists()

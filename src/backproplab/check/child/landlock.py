@@ -1,13 +1,18 @@
-"""Writes only under the child's working folder, enforced by the Linux kernel (Landlock, Linux 5.13+).
+"""The child's file system, enforced by the Linux kernel (Landlock, Linux 5.13+): it writes only under its
+working folder, and reads anything but the places that would answer an item (the lab's package, the
+Fashion-MNIST files, the checker's other working folders, a batch's other submissions).
 
-The audit hook in :mod:`main` refuses the same writes, but it is Python code in the student's own
-process: code that reaches its closure (through a traceback's frames, say) or the standard-library
-functions it calls can switch it off. A Landlock domain cannot be undone by the process that
-entered it, nor by the processes it starts. Stdlib only, loaded by path like :mod:`main`; it uses
-``ctypes``, so it runs before the audit hook (which refuses C calls through ``ctypes``).
+The audit hook in :mod:`main` refuses the same, but it is Python code in the student's own process:
+code that reaches its closure (through a refusal's traceback, say) or replaces the standard-library
+functions it calls switches it off. A Landlock domain cannot be undone by the process that entered
+it, nor by the processes it starts, and it keeps the process from reading another's memory. Landlock
+only grants, so "all but these" is built by walking down the folders that hold a hidden place and
+granting their other entries whole (:func:`_rules`); such a folder may still be listed. Stdlib only,
+loaded by path like :mod:`main`; it uses ``ctypes``, so it runs before the audit hook (which refuses C
+calls through ``ctypes``).
 
 Where the kernel lacks Landlock (or a container's seccomp profile refuses its system calls)
-:func:`restrict_writes` returns 0 and the audit hook alone stands guard.
+:func:`restrict` returns 0 and the audit hook alone stands guard.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
 
-# Access rights (include/uapi/linux/landlock.h): every right that changes the file system.
-WRITE_FILE, REMOVE_DIR, REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
+# Access rights (include/uapi/linux/landlock.h): reading, and every right that changes the file system.
+WRITE_FILE, READ_FILE, READ_DIR, REMOVE_DIR, REMOVE_FILE = 1 << 1, 1 << 2, 1 << 3, 1 << 4, 1 << 5
 MAKE_CHAR, MAKE_DIR, MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = (1 << k for k in range(6, 13))
 REFER, TRUNCATE = 1 << 13, 1 << 14  # ABI 2 and 3
-_FILE_RIGHTS = WRITE_FILE | TRUNCATE  # the rights a rule on a single file (not a folder) may grant
+_FILE_RIGHTS = WRITE_FILE | TRUNCATE  # the write rights a rule on a single file (not a folder) may grant
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -54,9 +59,49 @@ def _write_rights(abi: int) -> int:
     return rights
 
 
-def restrict_writes(folder: str, files: tuple[str, ...] = (os.devnull,)) -> int:
+def _hidden(full: str, hidden: tuple[str, ...]) -> bool:
+    """Whether the real path ``full`` is one of ``hidden`` (a path, or a name prefix such as
+    ``/tmp/backproplab-``; a trailing separator stands for the folder and everything in it)."""
+    return any(full == h.rstrip(os.sep) or full.startswith(h) for h in hidden)
+
+
+def _above(full: str, paths: tuple[str, ...]) -> bool:
+    """Whether the folder ``full`` holds one of ``paths`` (or a name that starts with one, below it)."""
+    return any(p.startswith(full.rstrip(os.sep) + os.sep) for p in paths)
+
+
+def _rules(folder: str, hidden: tuple[str, ...], keep: tuple[str, ...]) -> list[tuple[str, int]]:
+    """``(path, rights)``: everything readable but ``hidden`` (``keep`` excepted), by walking down only the
+    folders that hold something hidden; those may be listed, their other entries read whole."""
+    read = READ_FILE | READ_DIR
+    rules: list[tuple[str, int]] = []
+
+    def walk(parent: str) -> None:
+        rules.append((parent, READ_DIR))  # names only: listing it shows a hidden entry's name, not its data
+        try:
+            names = sorted(os.listdir(parent))
+        except OSError:
+            return
+        for name in names:
+            entry = os.path.join(parent, name)
+            full = os.path.realpath(entry)
+            if full in keep:
+                rules.append((entry, read))
+            elif _above(full, keep) or (_above(full, hidden) and not _hidden(full, hidden)):
+                if os.path.isdir(full) and not os.path.islink(entry):
+                    walk(full)
+            elif not _hidden(full, hidden):
+                rules.append((entry, read if os.path.isdir(full) else READ_FILE))
+
+    walk(os.sep)
+    return rules
+
+
+def restrict(folder: str, hidden: tuple[str, ...] = (), keep: tuple[str, ...] = ()) -> int:
     """From now on this thread, and every thread and process it starts, may change the file system only
-    under ``folder`` (and write to ``files``). Returns the Landlock ABI version used, 0 when unavailable.
+    under ``folder`` (and write to ``/dev/null``), and read anything but ``hidden`` (real paths or name
+    prefixes, see :func:`_hidden`) apart from ``keep`` (real paths inside them that stay readable).
+    Returns the Landlock ABI version used, 0 when unavailable (nothing is then restricted).
 
     Threads that already run keep their rights: call it before the student's code starts any.
     """
@@ -64,15 +109,21 @@ def restrict_writes(folder: str, files: tuple[str, ...] = (os.devnull,)) -> int:
     abi = abi_version(libc)
     if abi < 1:
         return 0
-    rights = _write_rights(abi)
-    attr = _RulesetAttr(rights)
+    folder = os.path.realpath(folder)
+    writes = _write_rights(abi)
+    rules = [*_rules(folder, tuple(hidden), (folder, *(os.path.realpath(k) for k in keep))),
+             (folder, writes | READ_FILE | READ_DIR), (os.devnull, READ_FILE | (writes & _FILE_RIGHTS))]
+    attr = _RulesetAttr(writes | READ_FILE | READ_DIR)
     ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
                            ctypes.c_uint32(0))
     if ruleset < 0:
         return 0
     try:
-        for path, allowed in [(folder, rights), *((f, rights & _FILE_RIGHTS) for f in files)]:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        for path, allowed in rules:
+            try:
+                fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # gone since it was listed, or a dangling link: nothing to read there
             try:
                 rule = _PathBeneathAttr(allowed, fd)
                 if libc.syscall(_ADD_RULE, ctypes.c_int(ruleset), ctypes.c_int(_RULE_PATH_BENEATH),
