@@ -1,6 +1,7 @@
-"""The child's file system, enforced by the Linux kernel (Landlock, Linux 5.13+): it writes only under its
+"""The child's limits, enforced by the Linux kernel (Landlock, Linux 5.13+): it writes only under its
 working folder, and reads anything but the places that would answer an item (the lab's package, the
-Fashion-MNIST files, the checker's other working folders, a batch's other submissions).
+Fashion-MNIST files, the checker's other working folders, a batch's other submissions); where the
+kernel can (Linux 6.7 and 6.12), it opens no TCP connection and signals no process outside.
 
 The audit hook in :mod:`main` refuses the same, but it is Python code in the student's own process:
 code that reaches its closure (through a refusal's traceback, say) or replaces the standard-library
@@ -33,8 +34,15 @@ REFER, TRUNCATE = 1 << 13, 1 << 14  # ABI 2 and 3
 _FILE_RIGHTS = WRITE_FILE | TRUNCATE  # the write rights a rule on a single file (not a folder) may grant
 
 
+# ABI 4: TCP (bind, connect), handled and never granted; ABI 6: no signal or abstract Unix socket reaches
+# a process outside the domain (the checker, its fork server, other students' children).
+_NET_BIND_TCP, _NET_CONNECT_TCP = 1 << 0, 1 << 1
+_SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
+
+
 class _RulesetAttr(ctypes.Structure):
-    _fields_ = [("handled_access_fs", ctypes.c_uint64)]
+    _fields_ = [("handled_access_fs", ctypes.c_uint64), ("handled_access_net", ctypes.c_uint64),
+                ("scoped", ctypes.c_uint64)]
 
 
 class _PathBeneathAttr(ctypes.Structure):
@@ -113,9 +121,10 @@ def restrict(folder: str, hidden: tuple[str, ...] = (), keep: tuple[str, ...] = 
     writes = _write_rights(abi)
     rules = [*_rules(folder, tuple(hidden), (folder, *(os.path.realpath(k) for k in keep))),
              (folder, writes | READ_FILE | READ_DIR), (os.devnull, READ_FILE | (writes & _FILE_RIGHTS))]
-    attr = _RulesetAttr(writes | READ_FILE | READ_DIR)
-    ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
-                           ctypes.c_uint32(0))
+    attr = _RulesetAttr(writes | READ_FILE | READ_DIR, (_NET_BIND_TCP | _NET_CONNECT_TCP) if abi >= 4 else 0,
+                        (_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL) if abi >= 6 else 0)
+    size = 24 if abi >= 6 else 16 if abi >= 4 else 8  # an older kernel refuses fields it does not know
+    ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         return 0
     try:
