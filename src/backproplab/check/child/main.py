@@ -6,7 +6,7 @@ so nothing of the checker is importable, and it never sees an expected answer. I
 1. sets its own resource limits (CPU seconds, address space, file size, processes),
 2. imports the libraries the probes need, limits in the kernel, where Linux has Landlock
    (:mod:`landlock`), its writes to the working directory and its reads to all but what the hook
-   below refuses to read, then installs an audit hook that refuses writes outside
+   below refuses to read, and refuses itself new processes (:mod:`seccomp`), then installs an audit hook that refuses writes outside
    the working directory, new processes, signals, sockets and C calls through ``ctypes``, and any
    import or read of the lab itself (``spec["lab"]``, the ``backproplab`` package, whose references
    would hand a student the answers: ``from backproplab.scratch import NumpyANN`` got full marks),
@@ -324,6 +324,7 @@ def serve(spec: dict, probes) -> int:
     hidden = [os.path.realpath(spec["lab"]) + os.sep] if spec.get("lab") else []
     hidden += [prefix for prefix, _ in spec.get("private") or []]
     _sibling("landlock").restrict(os.getcwd(), tuple(hidden), keep=(os.path.dirname(os.path.realpath(__file__)),))
+    _sibling("seccomp").forbid_processes()  # the kernel's refusal of new processes, where it has one
     _install_guard(os.getcwd(), spec.get("lab", ""), spec.get("private"))
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
     sys.stdout = sys.stderr = capture

@@ -1,0 +1,74 @@
+"""No new processes and no new programs for the child, enforced by the Linux kernel (a seccomp filter).
+
+The audit hook in :mod:`main` refuses ``fork``, ``subprocess`` and ``exec``, but it is Python code in the
+student's own process (clearing its table of refusals let a fork through), and ``RLIMIT_NPROC`` does
+not bind root, as which autograders often run: one fork bomb would stop a whole batch. The filter
+lets threads be made (``clone`` with ``CLONE_THREAD``) and refuses with ``EPERM`` every other
+``clone``, ``fork``, ``vfork``, ``execve`` and ``execveat``; ``clone3`` answers ``ENOSYS``, as the
+flags it gets sit behind a pointer the filter cannot read, and the C library then makes its threads
+with ``clone``. System calls of another ABI (32-bit, x32) are refused. A filter cannot be removed,
+and the processes and threads of the child inherit it.
+
+x86-64 and AArch64 only; elsewhere, or where seccomp is missing, :func:`forbid_processes` returns
+False and the audit hook alone stands guard. Stdlib only, loaded by path like :mod:`main`; it uses
+``ctypes``, so it runs before the audit hook (which refuses C calls through ``ctypes``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import platform
+
+_PR_SET_NO_NEW_PRIVS, _PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 38, 22, 2
+_RET_ALLOW, _RET_ERRNO = 0x7FFF0000, 0x00050000
+_CLONE_THREAD = 0x00010000
+_X32_SYSCALL_BIT = 0x40000000
+
+# (audit architecture, {name: number}); AArch64 has no fork or vfork system calls.
+_ARCHES = {
+    "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone3": 435}),
+    "aarch64": (0xC00000B7, {"clone": 220, "execve": 221, "execveat": 281, "clone3": 435}),
+}
+
+# classic BPF: opcodes and the offsets of struct seccomp_data's fields
+_LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
+_NR, _ARCH, _ARG0_LOW = 0, 4, 16
+
+
+class _Insn(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _Prog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_Insn))]
+
+
+def _program(arch: int, nr: dict[str, int]) -> list[tuple[int, int, int, int]]:
+    """The filter as ``(code, jt, jf, k)`` instructions; jumps count the instructions they skip."""
+    deny, nosys = _RET_ERRNO | errno.EPERM, _RET_ERRNO | errno.ENOSYS
+    refused = [nr[name] for name in ("fork", "vfork", "execve", "execveat") if name in nr]
+    prog = [(_LD_W_ABS, 0, 0, _ARCH), (_JEQ_K, 1, 0, arch), (_RET_K, 0, 0, deny),
+            (_LD_W_ABS, 0, 0, _NR), (_JGE_K, 0, 1, _X32_SYSCALL_BIT), (_RET_K, 0, 0, deny),
+            (_JEQ_K, 0, 1, nr["clone3"]), (_RET_K, 0, 0, nosys)]
+    for number in refused:
+        prog += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, deny)]
+    prog += [(_JEQ_K, 0, 4, nr["clone"]),  # not clone: on to the last instruction
+             (_LD_W_ABS, 0, 0, _ARG0_LOW), (_JSET_K, 0, 1, _CLONE_THREAD),  # its flags: a thread?
+             (_RET_K, 0, 0, _RET_ALLOW), (_RET_K, 0, 0, deny),
+             (_RET_K, 0, 0, _RET_ALLOW)]
+    return prog
+
+
+def forbid_processes() -> bool:
+    """Install the filter on this thread (and what it starts); False when it cannot be installed here."""
+    found = _ARCHES.get(platform.machine())
+    if found is None:
+        return False
+    instructions = _program(*found)
+    array = (_Insn * len(instructions))(*(_Insn(*i) for i in instructions))
+    prog = _Prog(len(instructions), ctypes.cast(array, ctypes.POINTER(_Insn)))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0:
+        return False
+    return libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) == 0
