@@ -54,6 +54,14 @@ EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
             history["val_loss"].append(self._cross_entropy(probs, y_val))
 """),
         ]),
+        "history_made_up": ('Mistake: the history holds numbers that are not the validation loss', [
+            ("""\
+            history["val_loss"].append(self._cross_entropy(y_val, probs))
+""",
+             """\
+            history["val_loss"].append(0.5)
+"""),
+        ]),
         "forward_stores_nothing": ('Mistake: _forward keeps its values under other names', [
             ("""\
             self.z1, self.a1, self.z2, self.a2 = z1, a1, z2, a2

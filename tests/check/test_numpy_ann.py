@@ -20,6 +20,8 @@ MISTAKES = {
     "init_order": ({"1.1"}, "W1 and W2 were drawn in the wrong order"),
     "accuracy_percent": ({"1.9"}, "accuracy returned a percentage"),
     "forward_stores_nothing": ({"1.5"}, "there is no self.z1"),
+    # any dict with a list of one value per epoch passed as the history
+    "history_made_up": ({"1.7"}, "but not the model's validation loss"),
 }
 
 

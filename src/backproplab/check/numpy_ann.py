@@ -369,11 +369,27 @@ def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     epochs = int(ctx.inputs["train.epochs"])
     hist = out.values.get("history") or {}
     ok = bool(hist.get("per_epoch"))
+    call = f"train(..., epochs={epochs}, batch_size={int(ctx.inputs['train.batch'])})"
     checks.append(Assertion("returns the per-epoch history", ok,
-                            f"train(..., epochs={epochs}, batch_size={int(ctx.inputs['train.batch'])}) returned a "
-                            f"{hist.get('type', '?')}" + ("" if ok else f" with no entry of {epochs} values (one "
-                                                          "per epoch); the contract returns the history")))
+                            f"{call} returned a {hist.get('type', '?')}" + ("" if ok else f" with no entry of {epochs} "
+                                                          "values (one per epoch); the contract returns the history")))
+    if ok:
+        checks.append(_history_holds_validation(call, hist))
     return checks
+
+
+def _history_holds_validation(call: str, hist: dict) -> Assertion:
+    """The history's last epoch holds the trained model's validation loss (a list of the right length made
+    up of anything passed before). The accuracy is not required: a history built with a wrong
+    ``accuracy`` would lose 1.7 as well as 1.9."""
+    ends = [e for e in hist.get("ends") or [] if isinstance(e, int | float)]
+    losses = [v for v in hist.get("val_losses") or [] if isinstance(v, int | float)]
+    found = not losses or any(abs(e - v) <= 1e-6 + 1e-4 * abs(v) for e in ends for v in losses)
+    shown = ", ".join(f"{e:.6g}" for e in ends[:8]) or "no numbers"
+    return Assertion("the history holds the validation loss", found,
+                     "" if found else f"after {call}, the history's last epoch holds {shown}, but not the model's "
+                     f"validation loss {losses[0]:.6g} on X_val (the contract records it after each epoch, with "
+                     "_cross_entropy)")
 
 
 def judge_predict(ctx: Context, out: ProbeOutput) -> list[Assertion]:
