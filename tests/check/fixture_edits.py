@@ -404,6 +404,23 @@ if __name__ == "__main__":
         os._exit(1)
 """),
         ]),
+        "hostile_forges_its_exit_status": ("Hostile: in _relu, writes the exit status the checker waited "
+                                           "for in its folder, then keeps running (and holding memory)", [
+            ("""\
+        return np.maximum(0, x)
+""",
+             """\
+        import glob
+        import time
+
+        for spec in glob.glob("spec*.json"):
+            with open(spec.replace("spec", "_exit"), "w") as f:
+                f.write('{"code": 0}')
+        hold = bytearray(64 << 20)
+        time.sleep(60)
+        return np.maximum(0, x) + 0 * len(hold)
+"""),
+        ]),
         "hostile_pipes_where_the_checker_reads": (
             'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
             ("""\

@@ -25,7 +25,9 @@ HOSTILE = {
     "hostile_sys_exit": ({"1.9"}, "called sys.exit(3)"),
     "hostile_os_exit": ({"1.9"}, "exited with status 7"),
     # the checker read its result and exit files with plain open(): a pipe there stopped the whole batch
-    "hostile_pipes_where_the_checker_reads": ({"1.9"}, "the process stopped answering"),
+    # (the exit status is now out of the child's reach: the child, stuck writing its result into its
+    # own pipe, is seen running and times out)
+    "hostile_pipes_where_the_checker_reads": ({"1.9"}, "did not finish within 3 s"),
     # past the os.symlink refusal: the zygote then wrote an exit status through the link, outside
     "hostile_c_calls_through_ctypes": ({"1.9"}, "may not look up a C function (ctypes)"),
     "hostile_prints": (set(), ""),
@@ -378,6 +380,37 @@ def test_files_planted_for_the_next_child_change_nothing():
     result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_plants_the_next_childs_files"),
                    items=["1.2", "1.3", "1.4"])
     assert result.lost() == ["1.2"] and "exited with status 1" in result.item("1.2").error
+
+
+def _children_of(parent: int) -> list[int]:
+    """The live processes whose parent is ``parent``."""
+    import os
+
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent and fields[0] != "Z":
+            found.append(int(pid))
+    return found
+
+
+def test_an_exit_status_the_child_wrote_itself_does_not_leave_it_running():
+    """The fork server wrote each child's exit status in the child's folder, where the student's code could
+    write it first: the checker took the live child for ended, failed the item with "exited with status 0"
+    and never stopped it (a process left running per item, with its memory, until the checker exited). The
+    status is now out of the child's reach: the item times out and the child is stopped."""
+    from backproplab.check import processes
+    from backproplab.check.api import parts
+
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_forges_its_exit_status"), items=["1.2", "1.3"],
+                   timeout=2)
+    assert result.lost() == ["1.2"] and "did not finish within 2 s" in result.item("1.2").error
+    server = processes._SERVERS[str(parts("purdue-numpy-ann")[0].probes)]
+    assert _children_of(server.proc.pid) == []
 
 
 def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, monkeypatch):

@@ -151,10 +151,10 @@ class ForkServer:
             self.close()
             raise OSError("the checker's fork server did not start")
 
-    def fork(self, work: Path, spec_name: str, exit_name: str) -> int:
-        """Fork a child that serves ``work/spec_name``; its pid."""
+    def fork(self, work: Path, spec_name: str, exit_path: str) -> int:
+        """Fork a child that serves ``work/spec_name``, whose exit status goes to ``exit_path``; its pid."""
         with self.lock:
-            request = {"work": str(work), "spec": spec_name, "exit": exit_name}
+            request = {"work": str(work), "spec": spec_name, "exit": exit_path}
             self.proc.stdin.write((json.dumps(request) + "\n").encode())
             answer = self.lines.next(30.0)
         if not isinstance(answer, dict) or not isinstance(answer.get("pid"), int):
@@ -198,17 +198,22 @@ def close_fork_servers() -> None:
 
 
 class ForkedChild:
-    """A child forked by the zygote; progress over a FIFO, exit status from the file the zygote writes."""
+    """A child forked by the zygote; progress over a FIFO, exit status from the file the zygote writes.
+
+    That file is in the fork server's own folder, which the child can neither write nor read: in the
+    child's folder, a status the student's code wrote itself made a live child look ended, so the
+    checker moved on without stopping it (one process left running per item, each with its memory,
+    until the checker exited)."""
 
     def __init__(self, work: Path, spec: dict, zygote: ForkServer, n: int):
-        fifo, self.exit_path = f"_events{n}", work / f"_exit{n}.json"
-        for stale in (work / fifo, self.exit_path):  # a child that died before may have planted them
+        fifo, self.exit_path = f"_events{n}", zygote.dir / f"{work.name}-exit{n}.json"
+        for stale in (work / fifo, self.exit_path):  # a child that died before may have planted the FIFO
             stale.unlink(missing_ok=True)
         os.mkfifo(work / fifo, 0o600)
         self.read_fd = os.open(work / fifo, os.O_RDWR | os.O_NONBLOCK)  # RDWR: no EOF before the child opens it
         write_new(work / f"spec{n}.json", json.dumps(dict(spec, events_path=fifo)))  # a planted link is replaced
         self.stderr_path = work / "_stderr.txt"
-        self.pid = zygote.fork(work, f"spec{n}.json", self.exit_path.name)
+        self.pid = zygote.fork(work, f"spec{n}.json", str(self.exit_path))
         self.events = Events(self.read_fd, alive=lambda: not self.exit_path.exists())
 
     def exit_code(self, wait: float = 5.0) -> int | None:
@@ -230,6 +235,7 @@ class ForkedChild:
             except (ProcessLookupError, PermissionError):
                 pass
             self.exit_code(wait=5.0)
+        self.exit_path.unlink(missing_ok=True)
         os.close(self.read_fd)
 
 

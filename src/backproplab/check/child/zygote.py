@@ -6,7 +6,8 @@ libraries (NumPy, torch, Matplotlib: seconds) and then waits for requests on std
 session, moves into DIR, points stdin/stdout at ``/dev/null`` and stderr at ``DIR/_stderr.txt`` (so
 it cannot talk to the zygote), and runs :func:`main.serve` with ``DIR/SPEC``: limits, guard, the
 student's import, the items. The zygote answers ``{"pid": PID}`` and, when the child ends, writes
-its exit code (negative: the signal) to ``DIR/EXIT`` (atomically). It holds no expected value and
+its exit code (negative: the signal) to the path ``EXIT`` (atomically), in the zygote's own folder,
+out of the child's reach (a status the child wrote itself made the checker leave it running). It holds no expected value and
 runs no student code itself; when stdin closes (the checker ended, or was killed) it stops the
 children still running and exits.
 """
@@ -20,7 +21,7 @@ import signal
 import sys
 import time
 
-_WORK: dict[int, str] = {}  # child pid -> the file its exit status goes to
+_WORK: dict[int, tuple[str, str]] = {}  # child pid -> (its folder, the file its exit status goes to)
 
 
 def _load(path: str, name: str):
@@ -49,7 +50,7 @@ def _reap(signum=None, frame=None) -> None:
             return
         if pid == 0:
             return
-        target = _WORK.pop(pid, None)
+        _, target = _WORK.pop(pid, ("", None))
         if target is not None:
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
             try:
@@ -57,7 +58,7 @@ def _reap(signum=None, frame=None) -> None:
                     json.dump({"code": code}, f)
                 os.replace(target + ".tmp", target)
             except OSError:
-                pass  # the work folder is gone: the parent no longer waits
+                pass  # the checker is gone: nobody waits
 
 
 def _child(main, probes, work: str, spec_name: str) -> None:
@@ -105,7 +106,7 @@ def run(probes_path: str) -> None:
         pid = os.fork()
         if pid == 0:
             _child(main, probes, work, spec_name)
-        _WORK[pid] = os.path.join(work, exit_name)
+        _WORK[pid] = (work, os.path.abspath(exit_name))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         _reap()
         out.write(json.dumps({"pid": pid}) + "\n")
@@ -118,7 +119,7 @@ def _stop_children() -> None:
     remove what the checker could not (the children's folders, this server's own)."""
     import shutil
 
-    folders = {os.path.dirname(target) for target in _WORK.values()}
+    folders = {work for work, _ in _WORK.values()}
     for pid in list(_WORK):
         try:
             os.killpg(pid, signal.SIGKILL)
