@@ -241,6 +241,22 @@ def test_future_imports_are_hoisted_once_and_a_cell_that_does_not_compile_costs_
     assert len(errors) == 2 and "cell 3 (id c)" in errors[0] and "nonlocal" in errors[1], errors
 
 
+def test_an_expression_nested_too_deeply_for_the_rule_costs_only_its_cell():
+    """Valid Python nested some hundreds deep (``deep = ----…-1``, 1,000 signs: it parses and runs) made the
+    rule's recursion raise RecursionError out of ``extract``: no grade at all (no results.json), for a notebook
+    that runs. The cell is now reported as unreadable and the others are graded."""
+    from backproplab.check.notebook import Cell
+
+    for deep in ("deep = " + "-" * 1000 + "1", "deep = " + "x + " * 1000 + "x",
+                 "def f(q=" + "-" * 1000 + "1):\n    return q"):
+        made = extract([Cell("a", "code", "x = 1"), Cell("b", "code", deep), Cell("c", "code", "def g():\n    return x")])
+        assert made.defined == ["x", "g"], deep[:12]
+        assert any("cell 2 (id b) could not be read" in m and "RecursionError" in m for m in made.messages)
+        namespace: dict = {}
+        exec(compile(made.source, "made", "exec", dont_inherit=True), namespace)
+        assert namespace["g"]() == 1 and "deep" not in namespace
+
+
 KEPT_FORMS = [  # the reviewer's jk_c7_tuple_only, jk_c3_expr_answers, rb_c3_alias_functions, rb_c9_lambda_bce
     ("jku-a7", _replace("jku-answers", "a_ = True\nb_ = False\nc_ = True\nd_ = True\ne_ = False",
                         "a_, b_, c_, d_, e_ = True, False, True, True, False"), ["3.3"]),
@@ -485,6 +501,8 @@ HOSTILE = [
      [], ""),
     ("pages of printing", _replace("rad-activations", "return torch.sigmoid(x)",
                                    "print('x' * 100_000)\n    return torch.sigmoid(x)"), [], ""),
+    ("a valid expression nested 1,000 deep in a cell of its own", lambda cells: cells.append(
+        nbformat.v4.new_code_cell("deep = " + "-" * 1000 + "1")), [], ""),
     ("an endless loop and an exit at the top level of cells", lambda cells: cells.insert(
         2, nbformat.v4.new_code_cell("import os\nwhile True:\n    pass\nos._exit(1)")), [], ""),
 ]

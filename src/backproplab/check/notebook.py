@@ -236,18 +236,18 @@ class _Module:
             self.messages.append(f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it defines "
                                  "could be graded")
             return
+        code = [s for s in kept if not _is_future(s)]
+        parts = [_guarded(s, label) if isinstance(s, ast.Assign | ast.AnnAssign) and not rule.literal(s.value)
+                 else _guarded_definition(s, text, label) if isinstance(s, _DEFINITIONS)
+                 else _statement(s, text) for s in code]  # before any change: a RecursionError leaves all as it was
         self.known, self.dropped = known, {**self.dropped, **dropped}
         self.messages += unkept
         if len(kept) + len(unkept) < len(tree.body):
             self.skipped.append(str(n))
         self.futures |= {a.name for s in kept if _is_future(s) for a in s.names}
-        kept = [s for s in kept if not _is_future(s)]
-        if kept:
-            self.parts.append(f"# --- {label}")
-            self.parts += [_guarded(s, label) if isinstance(s, ast.Assign | ast.AnnAssign) and not rule.literal(s.value)
-                           else _guarded_definition(s, text, label) if isinstance(s, _DEFINITIONS)
-                           else _statement(s, text) for s in kept]
-            self.defined += [name for s in kept if not isinstance(s, ast.Import | ast.ImportFrom)
+        if code:
+            self.parts += [f"# --- {label}", *parts]
+            self.defined += [name for s in code if not isinstance(s, ast.Import | ast.ImportFrom)
                              for name in rule.defines(s)]
 
     def unreadable(self, stmt: ast.stmt, known: set[str], dropped: dict[str, str]) -> str:
@@ -307,8 +307,12 @@ def extract(cells: list[Cell], supplied: tuple[str, ...] = ()) -> Extracted:
     for n, label, text, tree in parsed:
         if isinstance(tree, str):
             made.messages.append(tree)
-        else:
+            continue
+        try:
             made.add(tree, text, n, label)
+        except RecursionError:  # valid Python nested past the rule's reach (`x = ----…-1`, 600 deep): the grade stopped
+            made.messages.append(f"{label} could not be read (an expression nested too deeply, RecursionError); "
+                                 "nothing it defines could be graded")
     messages = made.messages
     if made.skipped:
         messages.append(f"top-level code that defines nothing (data loading, training runs, plots) was not run "
