@@ -421,6 +421,45 @@ if __name__ == "__main__":
         return np.maximum(0, x) + 0 * len(hold)
 """),
         ]),
+        "hostile_memory_outside_its_limit": ("Hostile: in accuracy, 2.5 GiB in memfds, "
+                                             "memory that RLIMIT_AS does not count (the test's limit is 2 GiB)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+
+        held, chunk = [], b"x" * (1 << 20)
+        for k in range(40):
+            fd = os.memfd_create(f"m{k}")
+            for _ in range(63):
+                os.write(fd, chunk)
+            held.append(fd)
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "hostile_fills_pipes": ("Hostile: in accuracy, 600 pipes of 1 MiB each, full: kernel memory that RLIMIT_AS "
+                                "does not count (as root, no per-user cap either)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import fcntl
+        import os
+
+        held, chunk = [], b"x" * (1 << 20)
+        for _ in range(600):
+            r, w = os.pipe()
+            fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 1 << 20)
+            os.set_blocking(w, False)
+            try:
+                os.write(w, chunk)
+            except BlockingIOError:
+                pass
+            held += [r, w]
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_pipes_where_the_checker_reads": (
             'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
             ("""\

@@ -30,6 +30,9 @@ HOSTILE = {
     "hostile_pipes_where_the_checker_reads": ({"1.9"}, "did not finish within 3 s"),
     # past the os.symlink refusal: the zygote then wrote an exit status through the link, outside
     "hostile_c_calls_through_ctypes": ({"1.9"}, "may not look up a C function (ctypes)"),
+    # memory outside the address space: 100 memfds held 6.3 GiB in a child limited to 4 GiB
+    "hostile_memory_outside_its_limit": ({"1.9"}, "PermissionError: [Errno 1] Operation not permitted"),
+    "hostile_fills_pipes": ({"1.9"}, "exited with status 1"),  # out of files: not even its result could be written
     "hostile_prints": (set(), ""),
     "hostile_syntax_error": (set(NON_TRAINING), "SyntaxError: expected ':'"),
     "hostile_import_error": (set(NON_TRAINING), "No module named 'tensorflow_is_not_installed_here'"),

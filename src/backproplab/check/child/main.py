@@ -38,6 +38,10 @@ def _emit(**event) -> None:
     _EVENTS.flush()
 
 
+#: The most files (and pipe ends) the child may hold open at once.
+MAX_OPEN_FILES = 1024
+
+
 def _set_limits(spec: dict) -> None:
     def cap(which, value):
         if value:
@@ -51,6 +55,10 @@ def _set_limits(spec: dict) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu) + 5))
     cap(resource.RLIMIT_AS, spec.get("memory_bytes"))
     cap(resource.RLIMIT_FSIZE, spec.get("file_bytes"))
+    # each pipe may buffer 1 MiB of kernel memory outside RLIMIT_AS (no per-user cap for root): at the
+    # 20,000 files a shell may allow, 10 GiB; the child needs a few dozen files
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    cap(resource.RLIMIT_NOFILE, MAX_OPEN_FILES if hard == resource.RLIM_INFINITY else min(MAX_OPEN_FILES, hard))
     nproc = spec.get("max_processes")
     if nproc and hasattr(resource, "RLIMIT_NPROC"):
         cap(resource.RLIMIT_NPROC, _user_threads() + int(nproc))
@@ -324,7 +332,7 @@ def serve(spec: dict, probes) -> int:
     hidden = [os.path.realpath(spec["lab"]) + os.sep] if spec.get("lab") else []
     hidden += [prefix for prefix, _ in spec.get("private") or []]
     _sibling("landlock").restrict(os.getcwd(), tuple(hidden), keep=(os.path.dirname(os.path.realpath(__file__)),))
-    _sibling("seccomp").forbid_processes()  # the kernel's refusal of new processes, where it has one
+    _sibling("seccomp").forbid_processes()  # the kernel's refusal of new processes and memfds, where it has one
     _install_guard(os.getcwd(), spec.get("lab", ""), spec.get("private"))
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
     sys.stdout = sys.stderr = capture

@@ -1,4 +1,5 @@
-"""No new processes and no new programs for the child, enforced by the Linux kernel (a seccomp filter).
+"""No new processes and no new programs for the child, nor memory outside its address-space limit,
+enforced by the Linux kernel (a seccomp filter).
 
 The audit hook in :mod:`main` refuses ``fork``, ``subprocess`` and ``exec``, but it is Python code in the
 student's own process (clearing its table of refusals let a fork through), and ``RLIMIT_NPROC`` does
@@ -8,6 +9,11 @@ lets threads be made (``clone`` with ``CLONE_THREAD``) and refuses with ``EPERM`
 flags it gets sit behind a pointer the filter cannot read, and the C library then makes its threads
 with ``clone``. System calls of another ABI (32-bit, x32) are refused. A filter cannot be removed,
 and the processes and threads of the child inherit it.
+
+It also refuses ``memfd_create``, ``memfd_secret`` and ``shmget``: memory that is not mapped does not
+count in ``RLIMIT_AS``, so 100 memfds of 63 MiB each (``os.memfd_create``, then ``os.write``) held
+6.3 GiB in a child limited to 4 GiB, and one per open file allowed (20,000 here) would fill any
+machine; a SysV segment even outlives the process. Nothing the probes, NumPy or torch run needs them.
 
 x86-64 and AArch64 only; elsewhere, or where seccomp is missing, :func:`forbid_processes` returns
 False and the audit hook alone stands guard. Stdlib only, loaded by path like :mod:`main`; it uses
@@ -27,9 +33,12 @@ _X32_SYSCALL_BIT = 0x40000000
 
 # (audit architecture, {name: number}); AArch64 has no fork or vfork system calls.
 _ARCHES = {
-    "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone3": 435}),
-    "aarch64": (0xC00000B7, {"clone": 220, "execve": 221, "execveat": 281, "clone3": 435}),
+    "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone3": 435,
+                            "memfd_create": 319, "memfd_secret": 447, "shmget": 29}),
+    "aarch64": (0xC00000B7, {"clone": 220, "execve": 221, "execveat": 281, "clone3": 435,
+                             "memfd_create": 279, "memfd_secret": 447, "shmget": 194}),
 }
+_REFUSED = ("fork", "vfork", "execve", "execveat", "memfd_create", "memfd_secret", "shmget")
 
 # classic BPF: opcodes and the offsets of struct seccomp_data's fields
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
@@ -47,7 +56,7 @@ class _Prog(ctypes.Structure):
 def _program(arch: int, nr: dict[str, int]) -> list[tuple[int, int, int, int]]:
     """The filter as ``(code, jt, jf, k)`` instructions; jumps count the instructions they skip."""
     deny, nosys = _RET_ERRNO | errno.EPERM, _RET_ERRNO | errno.ENOSYS
-    refused = [nr[name] for name in ("fork", "vfork", "execve", "execveat") if name in nr]
+    refused = [nr[name] for name in _REFUSED if name in nr]
     prog = [(_LD_W_ABS, 0, 0, _ARCH), (_JEQ_K, 1, 0, arch), (_RET_K, 0, 0, deny),
             (_LD_W_ABS, 0, 0, _NR), (_JGE_K, 0, 1, _X32_SYSCALL_BIT), (_RET_K, 0, 0, deny),
             (_JEQ_K, 0, 1, nr["clone3"]), (_RET_K, 0, 0, nosys)]
