@@ -460,6 +460,40 @@ if __name__ == "__main__":
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """),
         ]),
+        "hostile_fills_its_folder": ("Hostile: in accuracy, 10 files of 16 MiB in its folder (RLIMIT_FSIZE bounds "
+                                     "each file, not their number), then 5 s more", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import time
+
+        for k in range(10):
+            with open(f"junk{k}.bin", "wb") as f:
+                f.write(b"x" * (16 << 20))
+        time.sleep(5)
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
+        "hostile_fills_removed_files": ("Hostile: in accuracy, 10 files of 16 MiB, removed from its folder but "
+                                        "held open (the space stays taken), then 5 s more", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+        import time
+
+        held = []
+        for k in range(10):
+            held.append(open(f"junk{k}.bin", "wb"))
+            held[-1].write(b"x" * (16 << 20))
+            held[-1].flush()
+            os.unlink(f"junk{k}.bin")
+        time.sleep(5)
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_pipes_where_the_checker_reads": (
             'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
             ("""\

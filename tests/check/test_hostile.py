@@ -416,6 +416,17 @@ def test_an_exit_status_the_child_wrote_itself_does_not_leave_it_running():
     assert _children_of(server.proc.pid) == []
 
 
+@pytest.mark.parametrize("name", ["hostile_fills_its_folder", "hostile_fills_removed_files"])
+def test_a_child_that_fills_its_folder_is_stopped_and_its_files_removed(name):
+    """RLIMIT_FSIZE bounds each file a child writes, not their number: 40 files of 64 MiB filled 2.5 GiB of
+    the checker's disk and scored (and a file removed but held open keeps its space). A child whose folder
+    grows past Limits.disk_mb is stopped; what it wrote is removed before the next child runs."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", name), items=["1.2", "1.9", "1.3"], timeout=30,
+                   limits=Limits(disk_mb=64))
+    assert result.lost() == ["1.9"]
+    assert "wrote more than 64 MiB in its working folder and was stopped" in result.item("1.9").error
+
+
 def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, monkeypatch):
     """Any error of the checker's own on one submission (here a RuntimeError) is that student's 'not
     graded' record; before, only OSError and ValueError were, and anything else ended the batch."""

@@ -15,6 +15,7 @@ import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -117,6 +118,7 @@ class SpawnedChild:
         os.close(write_fd)
         self.events = Events(read_fd)
         self.read_fd = read_fd
+        self.pid = self.proc.pid
 
     def exit_code(self) -> int | None:
         try:
@@ -271,6 +273,41 @@ def _tail(path: Path, n: int = 400) -> str:
     finally:
         os.close(fd)
     return " ".join(data.decode("utf-8", "replace").split())
+
+
+#: The most entries of a child's folder counted each time (beyond them the child is over its limit anyway).
+MAX_ENTRIES = 20_000
+
+
+def disk_used(work: Path, pid: int | None) -> tuple[int, int]:
+    """(bytes on disk, entries) of ``work`` and of the files process ``pid`` holds open that are no longer in
+    any folder (written, then removed: the space stays taken while they are open). Links are not followed;
+    the count stops past :data:`MAX_ENTRIES`."""
+    used, entries, folders = 0, 0, [Path(work)]
+    while folders and entries <= MAX_ENTRIES:
+        try:
+            with os.scandir(folders.pop()) as listing:
+                for entry in listing:
+                    entries += 1
+                    st = entry.stat(follow_symlinks=False)
+                    used += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+        except OSError:
+            continue
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        names = os.listdir(fds) if pid else []
+    except OSError:
+        names = []
+    for name in names[:MAX_ENTRIES]:
+        try:
+            st = os.stat(fds / name)  # the open file itself, even one removed from its folder
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
+            used += st.st_blocks * 512
+    return used, entries
 
 
 def read_child_file(path: Path, max_bytes: int) -> bytes:

@@ -25,10 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from backproplab.check.processes import (
+    MAX_ENTRIES,
     Events,
     ForkedChild,
     ForkServer,
     SpawnedChild,
+    disk_used,
     fork_server,
     read_child_file,
 )
@@ -56,6 +58,8 @@ class Limits:
     max_processes : processes/threads the child may add to the user's count (RLIMIT_NPROC; no
         effect for root)
     output_cap : characters of the student's printed output kept per item
+    disk_mb : MiB a child may add to its folder, with the files it removed but holds open (RLIMIT_FSIZE
+        bounds each file, not their number: 40 files of 64 MiB filled 2.5 GiB of the checker's disk)
     fork_server : fork the children from a process that has imported the libraries once (saves
         torch's import, seconds, per submission); False starts each child from scratch
     """
@@ -66,6 +70,7 @@ class Limits:
     file_mb: int = 64
     max_processes: int = 64
     output_cap: int = 4000
+    disk_mb: int = 1024
     fork_server: bool = True
 
 
@@ -213,8 +218,9 @@ def run_items(source: Path, filename: str, module: str, probes: Path, items: Seq
                 "max_processes": limits.max_processes, "output_cap": limits.output_cap, "lab": LAB_FOLDER,
                 "private": private_paths(private, work)}
         zygote = fork_server(Path(probes), limits.import_timeout) if limits.fork_server else None
-        return _drive(work, spec, dict(items), overall, cpu_seconds, limits.import_timeout, filename, zygote,
-                      dict(after or {}))
+        keep = {filename, "inputs.npz", *(f"{name}.npy" for name in files or {})}
+        return _drive(work, spec, dict(items), overall, cpu_seconds, limits, filename, zygote, dict(after or {}),
+                      keep)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -231,9 +237,8 @@ def private_paths(private: Sequence[tuple[str, str]], work: Path) -> list[list[s
     return pairs
 
 
-def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, cpu_seconds: int,
-           import_timeout: float, filename: str, zygote: ForkServer | None,
-           after: dict[str, str]) -> dict[str, ProbeOutput]:
+def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, cpu_seconds: int, limits: Limits,
+           filename: str, zygote: ForkServer | None, after: dict[str, str], keep: set[str]) -> dict[str, ProbeOutput]:
     results: dict[str, ProbeOutput] = {}
     remaining = list(timeouts)
     deadline, n = time.monotonic() + overall, 0
@@ -246,13 +251,59 @@ def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, c
         n += 1
         child = (ForkedChild(work, dict(spec, items=remaining), zygote, n) if zygote is not None
                  else SpawnedChild(work, dict(spec, items=remaining)))
+        watch = _DiskWatch(work, child.pid, disk_used(work, None)[0] + (limits.disk_mb << 20), limits.disk_mb)
         try:
-            remaining = _serve(child, work, remaining, results, timeouts, deadline, cpu_seconds,
-                               import_timeout, filename)
+            remaining = _serve(child, watch, remaining, results, timeouts, deadline, cpu_seconds,
+                               limits.import_timeout, filename)
         finally:
             child.close()
+        if watch.over():
+            _clear(work, keep)
         remaining = _skip_dependents(remaining, results, after)
     return results
+
+
+@dataclass
+class _DiskWatch:
+    """A child's folder, the bytes it may hold while the child runs (what the checker put there, plus
+    ``Limits.disk_mb``) and the child's pid (its removed but open files count too)."""
+
+    work: Path
+    pid: int
+    quota: int
+    mb: int
+
+    def over(self) -> str:
+        """Why the folder is over its limit ('' when it is not)."""
+        used, entries = disk_used(self.work, self.pid)
+        if entries > MAX_ENTRIES:
+            return f"made more than {MAX_ENTRIES:,} files and folders in its working folder and was stopped"
+        if used > self.quota:
+            return f"wrote more than {self.mb:,} MiB in its working folder and was stopped"
+        return ""
+
+    def wait(self, events: Events, wanted: set[str], limit: float):
+        """``events.wait(wanted, limit)``, looking at the folder every second: the event, or the text of
+        :meth:`over` once the folder is over its limit."""
+        deadline = time.monotonic() + limit
+        while True:
+            ev = events.wait(wanted, min(1.0, max(deadline - time.monotonic(), 0.0)))
+            if ev != Events.TIMEOUT or time.monotonic() >= deadline:
+                return ev
+            why = self.over()
+            if why:
+                return why
+
+
+def _clear(work: Path, keep: set[str]) -> None:
+    """Remove what the children put in ``work`` (all but ``keep``, the checker's inputs) after one filled it."""
+    for entry in work.iterdir():
+        if entry.name not in keep:
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+    (work / "out").mkdir(exist_ok=True)
 
 
 def _skip_dependents(remaining: list[str], results: dict[str, ProbeOutput], after: dict[str, str]) -> list[str]:
@@ -268,18 +319,20 @@ def _skip_dependents(remaining: list[str], results: dict[str, ProbeOutput], afte
     return keep
 
 
-def _serve(child: SpawnedChild | ForkedChild, work: Path, remaining: list[str], results: dict[str, ProbeOutput],
-           timeouts: dict[str, float], deadline: float, cpu_seconds: int, import_timeout: float,
-           filename: str) -> list[str]:
+def _serve(child: SpawnedChild | ForkedChild, watch: _DiskWatch, remaining: list[str],
+           results: dict[str, ProbeOutput], timeouts: dict[str, float], deadline: float, cpu_seconds: int,
+           import_timeout: float, filename: str) -> list[str]:
     """Follow one child through its items; return the items still to run (after a timeout/crash)."""
-    out_dir = work / "out"
-    ev = child.events.wait({"ready", "import_failed"}, min(import_timeout, deadline - time.monotonic()))
-    if ev == Events.TIMEOUT or ev == Events.EOF or ev["event"] == "import_failed":
+    out_dir = watch.work / "out"
+    ev = watch.wait(child.events, {"ready", "import_failed"}, min(import_timeout, deadline - time.monotonic()))
+    if isinstance(ev, str) or ev["event"] == "import_failed":
         if ev == Events.TIMEOUT:
             text = (f"importing {filename} took longer than {import_timeout:.0f} s — code outside functions "
                     "runs on import: put the run under `if __name__ == \"__main__\":`")
         elif ev == Events.EOF:
             text = f"the process ended while importing {filename}: {child.describe_end(cpu_seconds)}"
+        elif isinstance(ev, str):
+            text = f"while importing {filename}, the process {ev}"
         else:
             text = _import_failure(out_dir, filename)
         for item in remaining:
@@ -287,11 +340,13 @@ def _serve(child: SpawnedChild | ForkedChild, work: Path, remaining: list[str], 
         return []
     for k, item in enumerate(remaining):
         limit = min(timeouts[item], deadline - time.monotonic())
-        ev = child.events.wait({"done"}, limit)
+        ev = watch.wait(child.events, {"done"}, limit)
         if isinstance(ev, dict) and ev.get("item") == item:
             results[item] = _read_output(out_dir, item)
             continue
-        if ev == Events.EOF:
+        if ev not in (Events.EOF, Events.TIMEOUT) and isinstance(ev, str):
+            results[item] = ProbeOutput(failure=f"the process {ev}")
+        elif ev == Events.EOF:
             results[item] = ProbeOutput(failure=child.describe_end(cpu_seconds))
         elif ev == Events.TIMEOUT:
             results[item] = ProbeOutput(failure=f"did not finish within {_seconds(limit)} of wall clock "
