@@ -551,7 +551,9 @@ if __name__ == "__main__":
                 ("write", lambda: open("/tmp/backproplab-check-escape.txt", "w").write("escaped")),
                 ("signal", lambda: os.kill(os.getppid(), 0)),
                 ("fork", lambda: os.fork() or os._exit(0)),  # a child that got through ends at once
-                ("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1))]:
+                ("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1)),
+                ("unix", lambda: socket.socket(socket.AF_UNIX).connect("/tmp/backproplab-check-escape.sock")),
+                ("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9)))]:
             try:
                 attempt()
             except PermissionError as err:

@@ -1,5 +1,5 @@
-"""No new processes and no new programs for the child, nor memory outside its address-space limit,
-enforced by the Linux kernel (a seccomp filter).
+"""No new processes and no new programs for the child, no memory outside its address-space limit and
+no sockets, enforced by the Linux kernel (a seccomp filter).
 
 The audit hook in :mod:`main` refuses ``fork``, ``subprocess`` and ``exec``, but it is Python code in the
 student's own process (clearing its table of refusals let a fork through), and ``RLIMIT_NPROC`` does
@@ -13,7 +13,9 @@ and the processes and threads of the child inherit it.
 It also refuses ``memfd_create``, ``memfd_secret`` and ``shmget``: memory that is not mapped does not
 count in ``RLIMIT_AS``, so 100 memfds of 63 MiB each (``os.memfd_create``, then ``os.write``) held
 6.3 GiB in a child limited to 4 GiB, and one per open file allowed (20,000 here) would fill any
-machine; a SysV segment even outlives the process. Nothing the probes, NumPy or torch run needs them.
+machine; a SysV segment even outlives the process. And it refuses ``socket``: Landlock refuses TCP
+only, so with the audit hook switched off a child sent data to a Unix socket at a path outside (a
+service such as Docker's listens on one) and by UDP. Nothing the probes, NumPy or torch run needs these.
 
 x86-64 and AArch64 only; elsewhere, or where seccomp is missing, :func:`forbid_processes` returns
 False and the audit hook alone stands guard. Stdlib only, loaded by path like :mod:`main`; it uses
@@ -34,11 +36,11 @@ _X32_SYSCALL_BIT = 0x40000000
 # (audit architecture, {name: number}); AArch64 has no fork or vfork system calls.
 _ARCHES = {
     "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone3": 435,
-                            "memfd_create": 319, "memfd_secret": 447, "shmget": 29}),
+                            "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "socket": 41}),
     "aarch64": (0xC00000B7, {"clone": 220, "execve": 221, "execveat": 281, "clone3": 435,
-                             "memfd_create": 279, "memfd_secret": 447, "shmget": 194}),
+                             "memfd_create": 279, "memfd_secret": 447, "shmget": 194, "socket": 198}),
 }
-_REFUSED = ("fork", "vfork", "execve", "execveat", "memfd_create", "memfd_secret", "shmget")
+_REFUSED = ("fork", "vfork", "execve", "execveat", "memfd_create", "memfd_secret", "shmget", "socket")
 
 # classic BPF: opcodes and the offsets of struct seccomp_data's fields
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
