@@ -494,6 +494,24 @@ if __name__ == "__main__":
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """),
         ]),
+        "hostile_starts_threads": ("Hostile: in accuracy, 3,000 threads (each a process id; RLIMIT_NPROC does not "
+                                   "bind root), held 2 s", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import threading
+        import time
+
+        threading.stack_size(1 << 16)
+        stop = threading.Event()
+        for _ in range(3000):
+            threading.Thread(target=stop.wait, daemon=True).start()
+        time.sleep(2)
+        stop.set()
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_pipes_where_the_checker_reads": (
             'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
             ("""\

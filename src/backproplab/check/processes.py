@@ -310,6 +310,18 @@ def disk_used(work: Path, pid: int | None) -> tuple[int, int]:
     return used, entries
 
 
+def threads(pid: int) -> int:
+    """The threads process ``pid`` runs now (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Threads:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def read_child_file(path: Path, max_bytes: int) -> bytes:
     """At most ``max_bytes + 1`` bytes of a file in a child's folder. The child's code may have put a pipe
     there (a plain read would wait for ever: the whole batch stopped) or a link to a file it may not

@@ -33,6 +33,7 @@ from backproplab.check.processes import (
     disk_used,
     fork_server,
     read_child_file,
+    threads,
 )
 from backproplab.files import read_regular
 
@@ -60,6 +61,8 @@ class Limits:
     output_cap : characters of the student's printed output kept per item
     disk_mb : MiB a child may add to its folder, with the files it removed but holds open (RLIMIT_FSIZE
         bounds each file, not their number: 40 files of 64 MiB filled 2.5 GiB of the checker's disk)
+    max_threads : threads a child may run (each takes a process id: RLIMIT_NPROC does not bind root, and
+        3,000 threads ran where the whole machine had 32,768 ids)
     fork_server : fork the children from a process that has imported the libraries once (saves
         torch's import, seconds, per submission); False starts each child from scratch
     """
@@ -71,6 +74,7 @@ class Limits:
     max_processes: int = 64
     output_cap: int = 4000
     disk_mb: int = 1024
+    max_threads: int = 512
     fork_server: bool = True
 
 
@@ -251,7 +255,8 @@ def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, c
         n += 1
         child = (ForkedChild(work, dict(spec, items=remaining), zygote, n) if zygote is not None
                  else SpawnedChild(work, dict(spec, items=remaining)))
-        watch = _DiskWatch(work, child.pid, disk_used(work, None)[0] + (limits.disk_mb << 20), limits.disk_mb)
+        watch = _Watch(work, child.pid, disk_used(work, None)[0] + (limits.disk_mb << 20), limits.disk_mb,
+                       limits.max_threads)
         try:
             remaining = _serve(child, watch, remaining, results, timeouts, deadline, cpu_seconds,
                                limits.import_timeout, filename)
@@ -264,17 +269,20 @@ def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, c
 
 
 @dataclass
-class _DiskWatch:
+class _Watch:
     """A child's folder, the bytes it may hold while the child runs (what the checker put there, plus
-    ``Limits.disk_mb``) and the child's pid (its removed but open files count too)."""
+    ``Limits.disk_mb``), the child's pid (its removed but open files count too) and its most threads."""
 
     work: Path
     pid: int
     quota: int
     mb: int
+    max_threads: int
 
     def over(self) -> str:
-        """Why the folder is over its limit ('' when it is not)."""
+        """Why the child is over its limits ('' when it is not)."""
+        if threads(self.pid) > self.max_threads:
+            return f"started more than {self.max_threads} threads and was stopped"
         used, entries = disk_used(self.work, self.pid)
         if entries > MAX_ENTRIES:
             return f"made more than {MAX_ENTRIES:,} files and folders in its working folder and was stopped"
@@ -283,11 +291,11 @@ class _DiskWatch:
         return ""
 
     def wait(self, events: Events, wanted: set[str], limit: float):
-        """``events.wait(wanted, limit)``, looking at the folder every second: the event, or the text of
-        :meth:`over` once the folder is over its limit."""
+        """``events.wait(wanted, limit)``, looking at the child five times a second: the event, or the text
+        of :meth:`over` once the child is over a limit."""
         deadline = time.monotonic() + limit
         while True:
-            ev = events.wait(wanted, min(1.0, max(deadline - time.monotonic(), 0.0)))
+            ev = events.wait(wanted, min(0.2, max(deadline - time.monotonic(), 0.0)))
             if ev != Events.TIMEOUT or time.monotonic() >= deadline:
                 return ev
             why = self.over()
@@ -319,7 +327,7 @@ def _skip_dependents(remaining: list[str], results: dict[str, ProbeOutput], afte
     return keep
 
 
-def _serve(child: SpawnedChild | ForkedChild, watch: _DiskWatch, remaining: list[str],
+def _serve(child: SpawnedChild | ForkedChild, watch: _Watch, remaining: list[str],
            results: dict[str, ProbeOutput], timeouts: dict[str, float], deadline: float, cpu_seconds: int,
            import_timeout: float, filename: str) -> list[str]:
     """Follow one child through its items; return the items still to run (after a timeout/crash)."""
