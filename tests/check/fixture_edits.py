@@ -560,10 +560,17 @@ if __name__ == "__main__":
                             cell.cell_contents = ""  # every path is inside now, and nothing private
                 tb = tb.tb_next
         import os
+        import resource
         import socket
         import sys
         sys.modules["_backproplab_child_main"]._DENIED.clear()  # processes, signals, sockets: allowed now
         refused = []
+
+        def raise_limit():  # root (CAP_SYS_RESOURCE) could raise it to unlimited; any change is refused now
+            try:
+                resource.setrlimit(resource.RLIMIT_AS, resource.getrlimit(resource.RLIMIT_AS))
+            except ValueError as err:  # how Python says EPERM here
+                raise PermissionError(str(err)) from None
         for what, attempt in [
                 ("read", lambda: open("/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz", "rb").read(8)),
                 ("write", lambda: open("/tmp/backproplab-check-escape.txt", "w").write("escaped")),
@@ -571,7 +578,8 @@ if __name__ == "__main__":
                 ("fork", lambda: os.fork() or os._exit(0)),  # a child that got through ends at once
                 ("connect", lambda: socket.create_connection(("127.0.0.1", 9), timeout=1)),
                 ("unix", lambda: socket.socket(socket.AF_UNIX).connect("/tmp/backproplab-check-escape.sock")),
-                ("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9)))]:
+                ("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9))),
+                ("rlimit", raise_limit)]:
             try:
                 attempt()
             except PermissionError as err:

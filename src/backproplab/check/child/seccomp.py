@@ -15,7 +15,9 @@ count in ``RLIMIT_AS``, so 100 memfds of 63 MiB each (``os.memfd_create``, then 
 6.3 GiB in a child limited to 4 GiB, and one per open file allowed (20,000 here) would fill any
 machine; a SysV segment even outlives the process. And it refuses ``socket``: Landlock refuses TCP
 only, so with the audit hook switched off a child sent data to a Unix socket at a path outside (a
-service such as Docker's listens on one) and by UDP. Nothing the probes, NumPy or torch run needs these.
+service such as Docker's listens on one) and by UDP. Nor may it change its resource limits
+(``setrlimit``, ``prlimit64`` with new limits; reading them stays allowed): as root, code past the
+audit hook raised its address-space limit again. Nothing the probes, NumPy or torch run needs these.
 
 x86-64 and AArch64 only; elsewhere, or where seccomp is missing, :func:`forbid_processes` returns
 False and the audit hook alone stands guard. Stdlib only, loaded by path like :mod:`main`; it uses
@@ -36,15 +38,18 @@ _X32_SYSCALL_BIT = 0x40000000
 # (audit architecture, {name: number}); AArch64 has no fork or vfork system calls.
 _ARCHES = {
     "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone3": 435,
-                            "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "socket": 41}),
+                            "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "socket": 41,
+                            "setrlimit": 160, "prlimit64": 302}),
     "aarch64": (0xC00000B7, {"clone": 220, "execve": 221, "execveat": 281, "clone3": 435,
-                             "memfd_create": 279, "memfd_secret": 447, "shmget": 194, "socket": 198}),
+                             "memfd_create": 279, "memfd_secret": 447, "shmget": 194, "socket": 198,
+                             "setrlimit": 164, "prlimit64": 261}),
 }
-_REFUSED = ("fork", "vfork", "execve", "execveat", "memfd_create", "memfd_secret", "shmget", "socket")
+_REFUSED = ("fork", "vfork", "execve", "execveat", "memfd_create", "memfd_secret", "shmget", "socket", "setrlimit")
 
 # classic BPF: opcodes and the offsets of struct seccomp_data's fields
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
 _NR, _ARCH, _ARG0_LOW = 0, 4, 16
+_ARG2_LOW, _ARG2_HIGH = 32, 36  # little-endian, as both architectures are
 
 
 class _Insn(ctypes.Structure):
@@ -64,6 +69,9 @@ def _program(arch: int, nr: dict[str, int]) -> list[tuple[int, int, int, int]]:
             (_JEQ_K, 0, 1, nr["clone3"]), (_RET_K, 0, 0, nosys)]
     for number in refused:
         prog += [(_JEQ_K, 0, 1, number), (_RET_K, 0, 0, deny)]
+    prog += [(_JEQ_K, 0, 6, nr["prlimit64"]),  # prlimit64 only reads the limits when its new ones are NULL
+             (_LD_W_ABS, 0, 0, _ARG2_LOW), (_JEQ_K, 0, 3, 0), (_LD_W_ABS, 0, 0, _ARG2_HIGH), (_JEQ_K, 0, 1, 0),
+             (_RET_K, 0, 0, _RET_ALLOW), (_RET_K, 0, 0, deny)]
     prog += [(_JEQ_K, 0, 4, nr["clone"]),  # not clone: on to the last instruction
              (_LD_W_ABS, 0, 0, _ARG0_LOW), (_JSET_K, 0, 1, _CLONE_THREAD),  # its flags: a thread?
              (_RET_K, 0, 0, _RET_ALLOW), (_RET_K, 0, 0, deny),
