@@ -512,6 +512,16 @@ if __name__ == "__main__":
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """),
         ]),
+        "hostile_terminal_escapes": ("Hostile: in accuracy, prints what clears the instructor's terminal and a "
+                                     "made-up score, sets the clipboard (OSC 52), and raises with a cursor move", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        print("\\x1b[2J\\x1b[3J\\x1b[H\\x1b]52;c;ZWNobyBvd25lZA==\\x07\\x9b2Jpurdue-numpy-ann: 18 / 18")
+        raise RuntimeError("\\x1b[1A\\x1b[2Kok \\u202e81 / 81")
+"""),
+        ]),
         "hostile_pipes_where_the_checker_reads": (
             'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
             ("""\

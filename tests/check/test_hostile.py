@@ -429,6 +429,22 @@ def test_a_child_that_fills_its_folder_is_stopped_and_its_files_removed(name):
     assert "wrote more than 64 MiB in its working folder and was stopped" in result.item("1.9").error
 
 
+def test_what_a_submission_prints_reaches_the_terminal_written_out():
+    """The student's output and error messages went to the instructor's terminal as they were: escape
+    sequences cleared it and showed a made-up 18 / 18 for a submission that lost the item (or set the
+    clipboard, OSC 52). Every character a terminal acts on is now written out."""
+    from backproplab.check import format_table
+    from backproplab.check.outputs import terminal_text
+
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "hostile_terminal_escapes"), items=["1.9"])
+    table = format_table(result)
+    assert result.lost() == ["1.9"]
+    assert not any(c in table for c in "\x1b\x07\x9b\u202e")
+    assert "\\x1b[2J\\x1b[3J\\x1b[H\\x1b]52;c;ZWNobyBvd25lZA==\\x07\\x9b2J" in table
+    assert "raised RuntimeError: \\x1b[1A\\x1b[2Kok \\u202e81 / 81" in table
+    assert terminal_text("tab\tnewline\n — ✓ é") == "tab\tnewline\n — ✓ é"
+
+
 def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, monkeypatch):
     """Any error of the checker's own on one submission (here a RuntimeError) is that student's 'not
     graded' record; before, only OSError and ValueError were, and anything else ended the batch."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from backproplab.check.assignment import Assignment, grade
 from backproplab.check.locate import Found, own_file
+from backproplab.check.outputs import terminal_text
 from backproplab.check.result import ItemResult, SubmissionResult
 from backproplab.check.runner import Limits
 from backproplab.checks import short_repr
@@ -94,9 +95,9 @@ def _in_folder(name: str, folder: Path) -> list[Path]:
             return [folder]
         raise InputError(f"PATH {folder} holds no {_what(name)}, nor folders that do")
     if loose:
-        print(f"{folder}: graded its {len(subs)} student folder(s); not graded, at its top: "
-              f"{', '.join(p.name for p in loose)} (no student's folder; a notebook named "
-              f"{parts(name)[0].filename} there would make {folder} one submission)", file=sys.stderr)
+        print(terminal_text(f"{folder}: graded its {len(subs)} student folder(s); not graded, at its top: "
+                            f"{', '.join(p.name for p in loose)} (no student's folder; a notebook named "
+                            f"{parts(name)[0].filename} there would make {folder} one submission)"), file=sys.stderr)
     return subs
 
 

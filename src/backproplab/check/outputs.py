@@ -18,6 +18,18 @@ from backproplab.check.result import SubmissionResult
 from backproplab.errors import InputError
 from backproplab.files import atomic_write_text, check_writable_dir
 
+#: Characters a terminal acts on instead of showing: C0 and C1 controls but newline and tab (ESC starts the
+#: sequences that clear the screen, move the cursor, set the window title or the clipboard) and the
+#: marks that reorder text (bidirectional overrides and isolates).
+_NOT_SHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_text(text: str) -> str:
+    """``text`` with every character a terminal would act on written out (``\\x1b``, ``\\u202e``): the
+    student's output and messages reach the checker's terminal, where ``\\x1b[2J`` then a made-up
+    table showed 18 / 18 for a submission that scored 0, and OSC 52 can set the clipboard."""
+    return _NOT_SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 def first_line(text: str, width: int) -> str:
     """The first line of ``text``, cut to ``width`` characters (… marks a cut)."""
@@ -41,7 +53,7 @@ def format_table(result: SubmissionResult, width: int = 100) -> str:
         rows += ["", "notes:"] + [f"  {n}" for n in notes]
     if result.manual:
         rows += ["", "for the marker (not in the score above):"] + [m.text() for m in result.manual]
-    return "\n".join(rows)
+    return terminal_text("\n".join(rows))
 
 
 def gradescope(result: SubmissionResult) -> dict[str, Any]:
