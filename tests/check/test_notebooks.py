@@ -478,6 +478,25 @@ def test_an_unreadable_notebook_is_one_clear_error(tmp_path, capsys):
     assert "could not be read as a Jupyter notebook" in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("cell", [{"cell_type": "code", "metadata": {}, "source": 12345, "outputs": []},
+                                  {"metadata": {}, "source": "x = 1"},
+                                  {"cell_type": "markdown", "metadata": {}, "source": {"yaml": 1}}],
+                         ids=["source-a-number", "no-cell-type", "markdown-source-a-dict"])
+def test_a_malformed_cell_is_one_clear_error(made, tmp_path, capsys, cell):
+    """nbformat.read keeps a cell whose source is a number or that has no cell_type: the checker's
+    AttributeError was a traceback and no grade; it is now the notebook's one clear error."""
+    import json
+
+    from backproplab.cli import main
+
+    nb = json.loads((made / "solution" / "jku_a7.ipynb").read_text())
+    nb["cells"].append(dict(cell, id="odd"))
+    (tmp_path / "jku_a7.ipynb").write_text(json.dumps(nb))
+    assert main(["check", "jku-a7", str(tmp_path / "jku_a7.ipynb"), "--item", "3.3"]) == 2
+    err = capsys.readouterr().err
+    assert "has no cell_type or no source text" in err and "Traceback" not in err
+
+
 HOSTILE = [
     ("endless loop in a function", _replace("rad-activations", "return torch.sigmoid(x)", "while True:\n        pass"),
      ["1.3a", "1.4"], "did not finish"),  # model1 calls the looping sigmoid too

@@ -72,7 +72,13 @@ def read_cells(path: Path) -> list[Cell]:
             nb = nbformat.read(str(path), as_version=4)
         except Exception as err:  # noqa: BLE001 - nbformat raises many kinds for a broken file
             raise InputError(f"notebook {path} could not be read as a Jupyter notebook: {err}") from err
-        return [Cell(str(c.get("id", "")), c.cell_type, c.source) for c in nb.cells]
+        cells = []
+        for n, c in enumerate(nb.cells, start=1):  # nbformat.read does not refuse every malformed cell
+            if not isinstance(c.get("cell_type"), str) or not isinstance(c.get("source"), str):
+                raise InputError(f"notebook {path} could not be read as a Jupyter notebook: cell {n} has no "
+                                 "cell_type or no source text")
+            cells.append(Cell(str(c.get("id", "")), c["cell_type"], c["source"]))
+        return cells
     text = path.read_text(encoding="utf-8", errors="replace")
     cells, current = [], []
     for line in text.splitlines():
