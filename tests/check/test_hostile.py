@@ -445,6 +445,41 @@ def test_what_a_submission_prints_reaches_the_terminal_written_out():
     assert terminal_text("tab\tnewline\n — ✓ é") == "tab\tnewline\n — ✓ é"
 
 
+def test_a_file_beside_the_submission_does_not_carry_answers(tmp_path):
+    """1.9's expected accuracies are drawn from the graded file's bytes, so a changed file gets new ones; but
+    a file uploaded beside it (answers.json, read by absolute path: /autograder/submission on Gradescope)
+    could change while the graded file, and so the draws, stayed the same: answers read off one run's
+    feedback scored 1.9 2/2 in the next with no accuracy at all. The child may not read its own folder."""
+    import json
+
+    import numpy as np
+
+    from backproplab.check.api import parts
+    from backproplab.check.assignment import _submission_inputs, submission_seed
+    from backproplab.check.numpy_ann import _known
+
+    folder = tmp_path / "student"
+    folder.mkdir()
+    answers = folder / "answers.json"
+    source = (fixture("numpy_ann", "correct") / "numpy_ann.py").read_text()
+    old = "        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))\n"
+    assert source.count(old) == 1
+    (folder / "numpy_ann.py").write_text(source.replace(old, f"""\
+        import json
+        global _CALLS
+        _CALLS = globals().get("_CALLS", -1) + 1
+        with open({str(answers)!r}) as f:
+            return json.load(f)[_CALLS]
+"""))
+    inp = _submission_inputs(parts("purdue-numpy-ann")[0], submission_seed(folder / "numpy_ann.py"))
+    ref = _known(inp)
+    answers.write_text(json.dumps([float(ref.accuracy(inp["X2"].copy(), inp[k].copy())) for k in ("Y2", "Y2b")]))
+    assert np.isfinite(json.loads(answers.read_text())).all()
+    result = check("purdue-numpy-ann", folder, items=["1.9", "1.2"])
+    assert result.lost() == ["1.9"]
+    assert "may not read the submission's own folder" in result.item("1.9").error
+
+
 def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, monkeypatch):
     """Any error of the checker's own on one submission (here a RuntimeError) is that student's 'not
     graded' record; before, only OSError and ValueError were, and anything else ended the batch."""

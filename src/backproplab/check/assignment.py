@@ -223,19 +223,24 @@ def shuffled_test(files: dict[str, np.ndarray], labels: np.ndarray,
     return dict(files, fm_test_x=files["fm_test_x"][order]), labels[order]
 
 
-def private_places(others: Sequence[Path] = ()) -> list[tuple[str, str]]:
+def private_places(others: Sequence[Path] = (), own: Path | None = None) -> list[tuple[str, str]]:
     """What a submission may not read, with what it is: the places Fashion-MNIST is searched in (its
-    test labels would answer the accuracy items) and ``others``, the batch's other submissions (their
-    code is the answers) — never a folder that holds the Python the child runs on."""
+    test labels would answer the accuracy items), ``others``, the batch's other submissions (their
+    code is the answers), and ``own``, the folder the submission came from (the child has its copy: a
+    file beside it, uploaded with it, carried answers read off an earlier run's feedback while the graded
+    file, and so its draws, stayed the same) — never a folder that holds the Python the child runs on."""
     from backproplab.data.fashion_mnist import search_places
 
     runtime = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, np.__file__)]
     places = [(str(d), "the Fashion-MNIST files (their test labels would answer the accuracy items)")
               for d, _ in search_places() if d is not None]
-    for other in others:
-        full = Path(other).resolve()
+    folders = [(other, "another submission of this batch") for other in others]
+    if own is not None:
+        folders.append((own, "the submission's own folder (the checker grades its copy of the file)"))
+    for folder, what in folders:
+        full = Path(folder).resolve()
         if not any(r == full or full in r.parents for r in runtime):
-            places.append((str(full), "another submission of this batch"))
+            places.append((str(full), what))
     return places
 
 
@@ -287,7 +292,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
         outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
                             required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
                             after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb,
-                            private=private_places(others))
+                            private=private_places(others, own=Path(source).parent))
     results = []
     with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
         for item in items:
