@@ -114,3 +114,27 @@ def test_write_new_replaces_a_planted_link_and_leaves_its_target_alone(tmp_path)
     write_new(planted, "{}")
     assert victim.read_text() == "precious"
     assert not planted.is_symlink() and planted.read_text() == "{}" and (planted.stat().st_mode & 0o777) == 0o600
+
+
+def test_remove_tree_removes_a_tree_too_deep_for_shutil_and_follows_no_link(tmp_path):
+    """shutil.rmtree recursed once a level: on a 3,000-deep tree (paths longer than the system calls take)
+    it raised RecursionError even with ignore_errors. remove_tree walks it with one open folder."""
+    from backproplab.files import remove_tree
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("kept")
+    top = tmp_path / "top"
+    top.mkdir()
+    fd = os.open(top, os.O_RDONLY)
+    for _ in range(3000):
+        os.mkdir("d", dir_fd=fd)
+        os.symlink(str(outside), "link", dir_fd=fd)
+        os.close(os.open("f", os.O_WRONLY | os.O_CREAT, 0o600, dir_fd=fd))
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    remove_tree(top)
+    assert not top.exists() and (outside / "keep.txt").read_text() == "kept"
+    remove_tree(tmp_path / "missing")  # nothing there: nothing to do

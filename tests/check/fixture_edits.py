@@ -522,6 +522,24 @@ if __name__ == "__main__":
         raise RuntimeError("\\x1b[1A\\x1b[2Kok \\u202e81 / 81")
 """),
         ]),
+        "hostile_deep_folder_tree": ("Hostile: in accuracy, a folder tree 1,500 levels deep in its working folder "
+                                     "(shutil.rmtree recursed once a level: RecursionError, no grade)", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import os
+
+        fd = os.open(".", os.O_RDONLY)
+        for _ in range(0 if os.path.isdir("d") else 1500):  # accuracy is called twice
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.close(fd)
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_pipes_where_the_checker_reads": (
             'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
             ("""\

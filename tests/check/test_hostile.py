@@ -35,6 +35,8 @@ HOSTILE = {
     # each thread is a process id: 3,000 ran where the machine had 32,768, and root has no RLIMIT_NPROC
     "hostile_starts_threads": ({"1.9"}, "started more than 512 threads and was stopped"),
     "hostile_fills_pipes": ({"1.9"}, "exited with status 1"),  # out of files: not even its result could be written
+    # removing its working folder raised RecursionError in the checker: no grade at all, the folder left
+    "hostile_deep_folder_tree": (set(), ""),
     "hostile_prints": (set(), ""),
     "hostile_syntax_error": (set(NON_TRAINING), "SyntaxError: expected ':'"),
     "hostile_import_error": (set(NON_TRAINING), "No module named 'tensorflow_is_not_installed_here'"),

@@ -279,27 +279,73 @@ def _tail(path: Path, n: int = 400) -> str:
 MAX_ENTRIES = 20_000
 
 
+_FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+
+
+def _scan(fd: int, tally: list[int]) -> list[str]:
+    """Add the bytes and the count of the entries of the open folder ``fd`` to ``tally``; its folders' names."""
+    folders = []
+    with os.scandir(fd) as listing:
+        for entry in listing:
+            tally[1] += 1
+            if tally[1] > MAX_ENTRIES:
+                break
+            try:
+                tally[0] += entry.stat(follow_symlinks=False).st_blocks * 512
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.name)
+            except OSError:
+                continue
+    return folders
+
+
 def disk_used(work: Path, pid: int | None) -> tuple[int, int]:
     """(bytes on disk, entries) of ``work`` and of the files process ``pid`` holds open that are no longer in
     any folder (written, then removed: the space stays taken while they are open). Links are not followed;
-    the count stops past :data:`MAX_ENTRIES`."""
-    used, entries, folders = 0, 0, [Path(work)]
-    while folders and entries <= MAX_ENTRIES:
-        try:
-            with os.scandir(folders.pop()) as listing:
-                for entry in listing:
-                    entries += 1
-                    st = entry.stat(follow_symlinks=False)
-                    used += st.st_blocks * 512
-                    if entry.is_dir(follow_symlinks=False):
-                        folders.append(Path(entry.path))
-        except OSError:
+    the count stops past :data:`MAX_ENTRIES`. One open folder at a time, down by name and up by ``..``:
+    a child's tree may be thousands of levels deep, past what a path can name (and a walk by paths
+    took seconds a look at that depth)."""
+    tally = [0, 0]
+    try:
+        fd = os.open(work, _FOLDER)
+    except OSError:
+        return 0, 0
+    levels = [(os.fstat(fd), _scan(fd, tally))]  # each open level: its identity, its folders still to see
+    while levels and tally[1] <= MAX_ENTRIES:
+        here, todo = levels[-1]
+        if todo:
+            try:
+                inner = os.open(todo.pop(), _FOLDER, dir_fd=fd)
+            except OSError:
+                continue
+            os.close(fd)
+            fd = inner
+            levels.append((os.fstat(fd), _scan(fd, tally)))
             continue
+        levels.pop()
+        if not levels:
+            break
+        try:
+            outer = os.open("..", _FOLDER & ~os.O_NOFOLLOW, dir_fd=fd)
+        except OSError:  # removed while counted: what was counted stands
+            break
+        os.close(fd)
+        fd = outer
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (levels[-1][0].st_dev, levels[-1][0].st_ino):
+            break  # moved while counted: what was counted stands
+    os.close(fd)
+    return tally[0] + _removed_but_open(pid), tally[1]
+
+
+def _removed_but_open(pid: int | None) -> int:
+    """Bytes on disk of the regular files process ``pid`` holds open that are in no folder any more."""
     fds = Path(f"/proc/{pid}/fd")
     try:
         names = os.listdir(fds) if pid else []
     except OSError:
-        names = []
+        return 0
+    used = 0
     for name in names[:MAX_ENTRIES]:
         try:
             st = os.stat(fds / name)  # the open file itself, even one removed from its folder
@@ -307,7 +353,7 @@ def disk_used(work: Path, pid: int | None) -> tuple[int, int]:
             continue
         if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
             used += st.st_blocks * 512
-    return used, entries
+    return used
 
 
 def threads(pid: int) -> int:

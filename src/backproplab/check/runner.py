@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import shutil
 import tempfile
 import time
 import zipfile
@@ -35,7 +34,7 @@ from backproplab.check.processes import (
     read_child_file,
     threads,
 )
-from backproplab.files import read_regular
+from backproplab.files import read_regular, remove_tree
 
 MAX_SOURCE_BYTES = 2_000_000
 
@@ -226,7 +225,7 @@ def run_items(source: Path, filename: str, module: str, probes: Path, items: Seq
         return _drive(work, spec, dict(items), overall, cpu_seconds, limits, filename, zygote, dict(after or {}),
                       keep)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        remove_tree(work)
 
 
 def private_paths(private: Sequence[tuple[str, str]], work: Path) -> list[list[str]]:
@@ -262,7 +261,7 @@ def _drive(work: Path, spec: dict, timeouts: dict[str, float], overall: float, c
                                limits.import_timeout, filename)
         finally:
             child.close()
-        if watch.over():
+        if watch.over(every=0.0):
             _clear(work, keep)
         remaining = _skip_dependents(remaining, results, after)
     return results
@@ -278,11 +277,16 @@ class _Watch:
     quota: int
     mb: int
     max_threads: int
+    counted: float = 0.0  # when the folder was last counted (once a second: a full folder takes some ms)
 
-    def over(self) -> str:
-        """Why the child is over its limits ('' when it is not)."""
+    def over(self, every: float = 1.0) -> str:
+        """Why the child is over its limits ('' when it is not); the folder is counted at most once in
+        ``every`` seconds."""
         if threads(self.pid) > self.max_threads:
             return f"started more than {self.max_threads} threads and was stopped"
+        if time.monotonic() - self.counted < every:
+            return ""
+        self.counted = time.monotonic()
         used, entries = disk_used(self.work, self.pid)
         if entries > MAX_ENTRIES:
             return f"made more than {MAX_ENTRIES:,} files and folders in its working folder and was stopped"
@@ -308,7 +312,7 @@ def _clear(work: Path, keep: set[str]) -> None:
     for entry in work.iterdir():
         if entry.name not in keep:
             if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
+                remove_tree(entry)
             else:
                 entry.unlink(missing_ok=True)
     (work / "out").mkdir(exist_ok=True)

@@ -131,7 +131,10 @@ def _stop_children() -> None:
         time.sleep(0.01)
     for folder in folders | {os.getcwd()}:
         if os.path.basename(folder).startswith(("backproplab-check-", "backproplab-zygote-")):
-            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                shutil.rmtree(folder, ignore_errors=True)
+            except RecursionError:  # a tree too deep for it (the checker's own removal handles those)
+                pass
 
 
 if __name__ == "__main__":
