@@ -172,6 +172,52 @@ def test_killing_the_checker_stops_the_graded_children(tmp_path):
     assert not any(os.path.exists(f) for f in folders)
 
 
+def test_a_checker_gone_before_the_fork_servers_answer_leaves_nothing_running(tmp_path):
+    """The fork server wrote each child's pid back to the checker; when the checker had died just before (a
+    kill at that moment), the write raised BrokenPipeError and the server died of it, leaving the child it
+    had just forked running, with its folder. It now stops its children and removes their folders."""
+    import json
+    import os
+    import tempfile
+    import time
+
+    from backproplab.check import processes
+    from backproplab.check.api import parts
+
+    server = processes.ForkServer(parts("purdue-numpy-ann")[0].probes, 60)
+    work = Path(tempfile.mkdtemp(prefix="backproplab-check-"))
+    (work / "numpy_ann.py").write_text("import time\ntime.sleep(600)\n")
+    (work / "out").mkdir()
+    (work / "spec1.json").write_text(json.dumps({"filename": "numpy_ann.py", "module": "numpy_ann", "out": "out",
+                                                 "items": [], "events_path": "_events1"}))
+    os.mkfifo(work / "_events1")
+    keep_open = os.open(work / "_events1", os.O_RDWR | os.O_NONBLOCK)
+    try:
+        os.close(server.proc.stdout.fileno())  # the checker is gone before the answer
+        request = {"work": str(work), "spec": "spec1.json", "exit": str(server.dir / "exit1.json")}
+        server.proc.stdin.write((json.dumps(request) + "\n").encode())
+        deadline = time.monotonic() + 60
+        while server.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.proc.poll() is not None, "the fork server did not stop"
+        time.sleep(0.5)
+
+        def cwd(pid: str) -> str:
+            try:
+                return os.readlink(f"/proc/{pid}/cwd")
+            except OSError:
+                return ""
+
+        assert [p for p in filter(str.isdigit, os.listdir("/proc")) if cwd(p).startswith(str(work))] == []
+        assert not work.exists()
+    finally:
+        os.close(keep_open)
+        server.close()
+        if work.exists():
+            import shutil
+            shutil.rmtree(work)
+
+
 def test_a_notebook_that_imports_the_labs_reference_loses_that_item(tmp_path, needs_fashion):
     """The handed-out cells import the lab's data loaders and the course's train/test (the checker gives
     the module its own); a class taken from the lab is refused, and only its item is lost."""

@@ -109,8 +109,11 @@ def run(probes_path: str) -> None:
         _WORK[pid] = (work, os.path.abspath(exit_name))
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
         _reap()
-        out.write(json.dumps({"pid": pid}) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps({"pid": pid}) + "\n")
+            out.flush()
+        except OSError:  # the checker died before the answer: the zygote had died of the error, leaving the
+            break        # child it had just forked, and every other, running and their folders behind
     _stop_children()
 
 
