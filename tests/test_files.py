@@ -138,3 +138,18 @@ def test_remove_tree_removes_a_tree_too_deep_for_shutil_and_follows_no_link(tmp_
     remove_tree(top)
     assert not top.exists() and (outside / "keep.txt").read_text() == "kept"
     remove_tree(tmp_path / "missing")  # nothing there: nothing to do
+
+
+def test_read_regular_without_links_refuses_a_link_as_the_folder_too(tmp_path):
+    """A graded child made its out folder a link to a classmate's: the checker, reading out/1.2.json with
+    O_NOFOLLOW (the last part only), read the classmate's results as the child's own."""
+    from backproplab.files import read_regular
+
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "1.2.json").write_text("{}")
+    (tmp_path / "out").symlink_to(theirs)
+    assert read_regular(tmp_path / "out" / "1.2.json", 100) == b"{}"  # links followed when allowed
+    with pytest.raises(OSError):
+        read_regular(tmp_path / "out" / "1.2.json", 100, follow_links=False)
+    assert read_regular(theirs / "1.2.json", 100, follow_links=False) == b"{}"

@@ -81,12 +81,22 @@ def open_regular(path: str | os.PathLike, *, follow_links: bool = True) -> int:
     """A read-only descriptor of the regular file ``path``.
 
     A pipe or a device is refused without blocking (opened non-blocking, then checked: a plain
-    ``open`` of a pipe waits for a writer for ever), and so is a symbolic link when ``follow_links``
-    is False (a file that another process controls may be swapped for a link to anything). Raises
-    :class:`OSError` naming the path; the caller closes the descriptor.
+    ``open`` of a pipe waits for a writer for ever), and so is a symbolic link, as the file or as the
+    folder holding it, when ``follow_links`` is False (a file that another process controls may be
+    swapped for a link to anything; a graded child that made its ``out`` folder a link to a classmate's
+    had the checker read their results as its own). Raises :class:`OSError` naming the path; the caller
+    closes the descriptor.
     """
     flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow_links else os.O_NOFOLLOW)
-    fd = os.open(path, flags)
+    if follow_links:
+        fd = os.open(path, flags)
+    else:
+        path = Path(path)
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0))
+        try:
+            fd = os.open(path.name, flags, dir_fd=folder)
+        finally:
+            os.close(folder)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise OSError(errno.EINVAL, "not a regular file (a pipe, a device or a folder)", str(path))

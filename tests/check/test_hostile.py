@@ -528,6 +528,62 @@ def test_a_file_beside_the_submission_does_not_carry_answers(tmp_path):
     assert "may not read the submission's own folder" in result.item("1.9").error
 
 
+MALLORY = '''\
+"""No code: makes its out folder a link to a classmate's, then announces every item done."""
+import glob
+import json
+import os
+import sys
+import time
+
+try:  # switch the audit hook off through a refusal's traceback (os.symlink is refused by it)
+    open("/tmp/backproplab-check-escape.txt", "w")
+except PermissionError as refusal:
+    tb = refusal.__traceback__
+    while tb is not None:
+        for helper in (tb.tb_frame.f_locals.get("inside"), tb.tb_frame.f_locals.get("refused_read")):
+            for cell in (helper.__closure__ or ()) if helper is not None else ():
+                if isinstance(cell.cell_contents, list):
+                    cell.cell_contents.clear()
+                elif isinstance(cell.cell_contents, str) and cell.cell_contents.startswith("/"):
+                    cell.cell_contents = ""
+        tb = tb.tb_next
+main = sys.modules.get("_backproplab_child_main") or sys.modules["__main__"]
+main._DENIED.clear()
+me, deadline, others = os.getcwd(), time.time() + 60, []
+while not others and time.time() < deadline:  # the folders' names can be listed, not read
+    others = [d for d in glob.glob(os.path.join(os.path.dirname(me), "backproplab-check-*")) if d != me]
+    time.sleep(0.05)
+os.rmdir("out")
+os.symlink(os.path.join(max(others, key=os.path.getmtime), "out"), "out")
+while not os.path.exists("out/1.9.json") and time.time() < deadline:  # stat passes where a read does not
+    time.sleep(0.05)
+time.sleep(0.2)
+main._emit(event="ready")
+for item in json.load(open(sorted(glob.glob("spec*.json"))[-1]))["items"]:
+    main._emit(event="start", item=item)
+    main._emit(event="done", item=item)
+time.sleep(5)
+os._exit(0)
+'''
+
+
+def test_a_link_to_a_classmates_results_scores_nothing(tmp_path, needs_fashion):
+    """The checker read a child's out/<item>.json with O_NOFOLLOW on the file only: a submission with no
+    code that made its out folder a link to a classmate's (graded at the same time, --jobs 2) scored their
+    results, 12/18 (all but the items drawn for each submission and 1.10). A link as the folder is refused."""
+    from backproplab.check import check_batch
+
+    for name, text in (("alice", (fixture("numpy_ann", "correct") / "numpy_ann.py").read_text()),
+                       ("mallory", MALLORY)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "numpy_ann.py").write_text(text)
+    results = {r.student: r for r in check_batch("purdue-numpy-ann", [tmp_path], jobs=2, quick=True,
+                                                  progress=False)}
+    assert results["alice"].score == 18
+    assert results["mallory"].score == 0
+
+
 def test_a_submission_that_breaks_the_checker_does_not_stop_the_batch(tmp_path, monkeypatch):
     """Any error of the checker's own on one submission (here a RuntimeError) is that student's 'not
     graded' record; before, only OSError and ValueError were, and anything else ended the batch."""
