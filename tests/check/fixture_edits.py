@@ -540,6 +540,19 @@ if __name__ == "__main__":
         return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """),
         ]),
+        "hostile_malformed_progress_event": ("Hostile: in accuracy, a progress line whose event is a list", [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        import sys
+
+        channel = (sys.modules.get("_backproplab_child_main") or sys.modules["__main__"])._EVENTS
+        channel.write('{"event": ["done"], "item": "1.9"}\\n')
+        channel.flush()
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "hostile_pipes_where_the_checker_reads": (
             'Hostile: pipes and links planted where the checker reads its results, in accuracy', [
             ("""\

@@ -37,6 +37,8 @@ HOSTILE = {
     "hostile_fills_pipes": ({"1.9"}, "exited with status 1"),  # out of files: not even its result could be written
     # removing its working folder raised RecursionError in the checker: no grade at all, the folder left
     "hostile_deep_folder_tree": (set(), ""),
+    # {"event": ["done"]} on the progress channel raised TypeError in the checker: no grade at all
+    "hostile_malformed_progress_event": (set(), ""),
     "hostile_prints": (set(), ""),
     "hostile_syntax_error": (set(NON_TRAINING), "SyntaxError: expected ':'"),
     "hostile_import_error": (set(NON_TRAINING), "No module named 'tensorflow_is_not_installed_here'"),

@@ -98,7 +98,9 @@ class Events:
         deadline = time.monotonic() + timeout
         while True:
             ev = self.next(deadline - time.monotonic())
-            if ev in (self.TIMEOUT, self.EOF) or ev.get("event") in wanted:
+            if ev in (self.TIMEOUT, self.EOF):
+                return ev
+            if isinstance(ev.get("event"), str) and ev["event"] in wanted:  # {"event": ["done"]}: TypeError
                 return ev
 
 
