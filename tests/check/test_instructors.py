@@ -104,3 +104,16 @@ def test_grade_a_folder_and_upload_to_gradescope(tmp_path, capsys):
         assert ("marked by hand" in test["name"]) == (test["visibility"] == "hidden"), test["name"]
         assert test["visibility"] == "hidden" or "Reference:" not in test["output"]
     assert "marked by hand" not in payload["output"]
+
+
+def test_a_machine_without_the_kernels_limits_is_named_once(tmp_path, capsys, monkeypatch):
+    """Without Landlock (an old kernel, a container that refuses its system calls) the graded code is held
+    by the audit hook alone: the instructor is told, on stderr, once per run."""
+    from backproplab.check.child import landlock
+
+    assert main(["check", "--init", "purdue-numpy-ann", str(tmp_path / "alice"), "--solution"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(landlock, "abi_version", lambda libc=None: 0)
+    assert main(["check", "purdue-numpy-ann", str(tmp_path / "alice"), "--item", "1.2"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: this machine lacks Landlock (Linux 5.13+)") == 1 and "container" in err

@@ -80,6 +80,23 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def kernel_limits_note() -> str:
+    """What an instructor should know when this machine cannot hold the graded code in the kernel ('' when
+    it can): without Landlock or the seccomp filter, an audit hook that determined code can switch off is
+    all that keeps it from the test labels, the instructor's files and new processes."""
+    import platform
+
+    from backproplab.check.child import landlock, seccomp
+
+    missing = ([] if landlock.abi_version() else ["Landlock (Linux 5.13+), which limits its reads and writes"]) + (
+        [] if platform.machine() in seccomp.ARCHES else [f"a seccomp filter for {platform.machine()}, which "
+                                                         "refuses it new processes"])
+    if not missing:
+        return ""
+    return (f"note: this machine lacks {' and '.join(missing)}; the graded code is held by an audit hook alone, "
+            "which determined code can switch off: grade untrusted work in a container (docs/checking.md)")
+
+
 def run_check(args: argparse.Namespace) -> int:
     """``backproplab check``: list, grade one submission, or grade a batch into a gradebook."""
     if getattr(args, "init", False):
@@ -93,6 +110,9 @@ def run_check(args: argparse.Namespace) -> int:
         return 0
     _validate(args)
     subs = submissions(args.assignment, args.paths)
+    note = kernel_limits_note()
+    if note:
+        print(note, file=sys.stderr)
     if len(subs) > 1 and args.gradescope is not None:
         raise InputError("--gradescope writes one submission's results.json; got a batch of "
                          f"{len(subs)} submissions")
