@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="device for the torch fit/loop/CNN rows (default auto)")
     bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
-    bench.add_argument("--threads", type=int, default=1, metavar="N",
+    bench.add_argument("--threads", type=_threads, default=1, metavar="N",
                        help=f"BLAS and torch threads for both sides, 1 to {MAX_THREADS} (default 1)")
     bench.add_argument("--rounds", type=int_from_to(1, MAX_BENCH_ROUNDS, _ROUNDS_WHY), default=1, metavar="N",
                        help=f"timings per side, 1 to {MAX_BENCH_ROUNDS} ({_ROUNDS_WHY}); the median is shown "

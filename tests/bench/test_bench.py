@@ -93,8 +93,9 @@ def test_rounds_out_of_range_is_a_usage_error_naming_the_maximum(rounds, capsys)
 
 
 def test_bad_threads_names_the_argument(capsys):
-    assert main(["bench", "--quick", "--device", "cpu", "--threads", "0"]) == 2
-    assert "threads" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["bench", "--quick", "--device", "cpu", "--threads", "0"])
+    assert info.value.code == 2 and "argument --threads: expected an integer from 1 to" in capsys.readouterr().err
 
 
 def test_row_ratio_extrapolation_and_json_without_nan():

@@ -706,3 +706,16 @@ def test_the_kernel_refuses_what_the_audit_hook_did_once_the_hook_is_switched_of
         # nor a new limit (as root with CAP_SYS_RESOURCE, RLIMIT_AS could go back up to unlimited)
         assert " | rlimit: not allowed to raise maximum limit" in failure
     assert not ESCAPES[0].exists()
+
+
+def test_a_file_larger_than_any_submission_is_refused_unread(tmp_path):
+    """A 50 MB numpy_ann.py was read whole (for its seed) before its size was checked: now at most the
+    largest submission's bytes are read, and the file is refused, with the bound named."""
+    from backproplab.check.runner import MAX_SOURCE_BYTES
+
+    folder = tmp_path / "big"
+    folder.mkdir()
+    with open(folder / "numpy_ann.py", "wb") as f:
+        f.write(b"# padding\n" * 5_000_000)
+    with pytest.raises(ValueError, match=f"over {MAX_SOURCE_BYTES:,} bytes, the most a submission file may have"):
+        check("purdue-numpy-ann", folder, items=["1.2"])  # a batch records it as the student's "not graded"

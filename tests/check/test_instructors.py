@@ -104,3 +104,44 @@ def test_grade_a_folder_and_upload_to_gradescope(tmp_path, capsys):
         assert ("marked by hand" in test["name"]) == (test["visibility"] == "hidden"), test["name"]
         assert test["visibility"] == "hidden" or "Reference:" not in test["output"]
     assert "marked by hand" not in payload["output"]
+
+
+def test_a_machine_without_the_kernels_limits_is_named_once(tmp_path, capsys, monkeypatch):
+    """Without Landlock (an old kernel, a container that refuses its system calls) the graded code is held
+    by the audit hook alone: the instructor is told, on stderr, once per run."""
+    from backproplab.check.child import landlock
+
+    assert main(["check", "--init", "purdue-numpy-ann", str(tmp_path / "alice"), "--solution"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(landlock, "abi_version", lambda libc=None: 0)
+    assert main(["check", "purdue-numpy-ann", str(tmp_path / "alice"), "--item", "1.2"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: this machine lacks Landlock (Linux 5.13+)") == 1 and "container" in err
+
+
+def test_the_runs_fork_servers_start_before_the_assignments_are_imported(tmp_path, monkeypatch):
+    """`check` starts the fork servers of the assignment's probes (each imports torch) in the background
+    first, so that they start while this process imports the assignments; nothing starts for a run that
+    ends in a usage error."""
+    import argparse
+    import threading
+
+    from backproplab.check import cli as check_cli
+    from backproplab.check.probes import PROBES
+
+    started = []
+    monkeypatch.setattr(check_cli, "fork_server", lambda probes, timeout: started.append(probes))
+
+    def start(assignment, paths):
+        started.clear()
+        before = set(threading.enumerate())
+        check_cli._start_fork_servers(argparse.Namespace(assignment=assignment, paths=paths))
+        for thread in set(threading.enumerate()) - before:
+            thread.join(10)
+        return sorted(p.name for p in started)
+
+    assert start("purdue", [str(tmp_path)]) == ["numpy_probes.py", "torch_probes.py"]
+    assert start("radboud-a1", [str(tmp_path)]) == [PROBES["radboud-a1"].name]
+    assert start("nonsense", [str(tmp_path)]) == []
+    assert start("jku-a7", [str(tmp_path / "missing")]) == []
+    assert start("jku-a7", []) == []

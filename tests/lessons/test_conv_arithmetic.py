@@ -129,6 +129,7 @@ def test_own_question_becomes_claims():
     assert res.passed
     own = [c for c in res.claims if c.name.startswith("your layer")]
     assert [c.value for c in own] == [16.0, 16.0 * 3 * 25 + 16]
+    assert res.claims[:2] == own  # answered first, not under the lesson's twenty claims
 
 
 def test_cli_kernel_too_large_exits_2_with_one_line(capsys):

@@ -24,8 +24,10 @@ import numpy as np
 
 from backproplab.check.compare import Bad
 from backproplab.check.locate import Found, find_fixed, find_notebook
+from backproplab.check.notebook import MAX_NOTEBOOK_BYTES
 from backproplab.check.result import Assertion, ItemResult, ManualResult, SubmissionResult
-from backproplab.check.runner import Limits, ProbeOutput, run_items
+from backproplab.check.runner import MAX_SOURCE_BYTES, Limits, ProbeOutput, run_items
+from backproplab.files import read_regular
 
 Judge = Callable[["Context", ProbeOutput], list[Assertion]]
 
@@ -308,8 +310,10 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
 
 def submission_seed(source: Path) -> int:
     """The seed of a submission's own draws, from its file's bytes: a changed file gets new inputs (an
-    answer read off one run's feedback does not answer the next), the same file the same grade every time."""
-    return int.from_bytes(hashlib.sha256(source.read_bytes()).digest()[:8], "little")
+    answer read off one run's feedback does not answer the next), the same file the same grade every time.
+    Only as many bytes as any submission may have are read (a larger file is refused when it is prepared)."""
+    head = read_regular(source, max(MAX_SOURCE_BYTES, MAX_NOTEBOOK_BYTES))
+    return int.from_bytes(hashlib.sha256(head).digest()[:8], "little")
 
 
 def _submission_inputs(assignment: Assignment, seed: int) -> dict[str, np.ndarray]:

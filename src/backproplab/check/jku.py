@@ -17,7 +17,8 @@ import numpy as np
 import torch
 
 from backproplab.check.assignment import Assignment, Context, Item, ManualItem
-from backproplab.check.notebook_assignment import PROBES, got, near, part, preparer
+from backproplab.check.notebook_assignment import got, near, part, preparer
+from backproplab.check.probes import PROBES
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
 from backproplab.errors import InputError
@@ -209,7 +210,7 @@ def backprop_for(source: Path, cells: list | None = None) -> tuple[str, list[str
 
 
 ASSIGNMENT = Assignment(
-    name="jku-a7", filename="jku_a7.ipynb", module="jku_a7", cls="", probes=PROBES,
+    name="jku-a7", filename="jku_a7.ipynb", module="jku_a7", cls="", probes=PROBES["jku-a7"],
     items=(
         Item("3.2a", "ANN_sigmoid: four Linear 784→512→1024→512→d_out, sigmoid, seeded outputs", 10,
              judge_ann("ANN_sigmoid")),

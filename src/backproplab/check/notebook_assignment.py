@@ -17,8 +17,6 @@ from backproplab.check.compare import Bad, worst
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
 
-PROBES = Path(__file__).with_name("child") / "notebook_probes.py"
-
 
 def preparer(assignment: str, supplied: tuple[str, ...] = (),
              fixed_cells: bool = True) -> Callable[[Path], tuple[str, list[str], list]]:

@@ -7,13 +7,12 @@ contract's loss, computed here too. The likely causes are the contract's common 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
 from backproplab.check.child.numpy_probes import CACHE
 from backproplab.check.compare import Bad, array, close, guarded, number, ratio, summary
+from backproplab.check.probes import PROBES
 from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
@@ -448,7 +447,7 @@ QUICK_RUN = FashionRun(n_train=5_000, n_val=500, n_test=1_000, epochs=5, batch_s
 
 ASSIGNMENT = Assignment(
     name="purdue-numpy-ann", filename="numpy_ann.py", module="numpy_ann", cls="NumpyANN",
-    probes=Path(__file__).with_name("child") / "numpy_probes.py",
+    probes=PROBES["purdue-numpy-ann"],
     items=(
         Item("1.1", "__init__: attributes, np.random.seed + 0.01·randn, zero biases", points("1.1"), judge_init),
         Item("1.2", "_relu", points("1.2"), judge_relu),

@@ -6,14 +6,13 @@ arguments and known weights, trained by its own ``train`` on the same batch (one
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from backproplab.check import torch_common as tc
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
 from backproplab.check.compare import array, close, guarded
+from backproplab.check.probes import PROBES
 from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
@@ -138,7 +137,7 @@ QUICK_RUN = FashionRun(n_train=5_000, n_val=500, n_test=1_000, epochs=5, batch_s
 
 ASSIGNMENT = Assignment(
     name="purdue-pytorch-ann", filename="pytorch_ann.py", module="pytorch_ann", cls="PyTorchANN",
-    probes=Path(__file__).with_name("child") / "torch_probes.py",
+    probes=PROBES["purdue-pytorch-ann"],
     items=(
         Item("2.1", "__init__: attributes, torch.manual_seed, self.model layout", points("2.1"), judge_init),
         Item("2.2", "forward: logits", points("2.2"), judge_forward,

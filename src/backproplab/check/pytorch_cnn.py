@@ -8,14 +8,13 @@ weights, both models' dropout layers set to p = 0 so that the step has no random
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from backproplab.check import torch_common as tc
 from backproplab.check.assignment import Assignment, Context, FashionRun, Item
 from backproplab.check.child.torch_probes import without_dropout
+from backproplab.check.probes import PROBES
 from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
@@ -66,7 +65,7 @@ QUICK_RUN = FashionRun(n_train=2_000, n_val=300, n_test=500, epochs=2, batch_siz
 
 ASSIGNMENT = Assignment(
     name="purdue-pytorch-cnn", filename="pytorch_cnn.py", module="pytorch_cnn", cls="PyTorchCNN",
-    probes=Path(__file__).with_name("child") / "torch_probes.py",
+    probes=PROBES["purdue-pytorch-cnn"],
     items=(
         Item("3.1", f"__init__ and forward: four conv blocks, {CNN_PARAMETERS:,} parameters, SGD training", points("3.1"), judge_model),
         Item("3.2", f"run on Fashion-MNIST: test accuracy ≥ {target('PyTorchCNN')}", points("3.2"),

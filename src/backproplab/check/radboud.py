@@ -13,7 +13,8 @@ import torch
 
 from backproplab.check.assignment import Assignment, Context, Item, ManualItem
 from backproplab.check.compare import Bad
-from backproplab.check.notebook_assignment import PROBES, got, near, part, preparer
+from backproplab.check.notebook_assignment import got, near, part, preparer
+from backproplab.check.probes import PROBES
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
 from backproplab.courses import radboud as ref
@@ -269,7 +270,7 @@ MANUAL = (
 )
 
 ASSIGNMENT = Assignment(
-    name="radboud-a1", filename="radboud_a1.ipynb", module="radboud_a1", cls="", probes=PROBES,
+    name="radboud-a1", filename="radboud_a1.ipynb", module="radboud_a1", cls="", probes=PROBES["radboud-a1"],
     items=(
         Item("1.1a", "optimize_f: gradient descent, values and histories", 1, judge_optimize_f),
         Item("1.3a", "sigmoid: values, exactly 0/1 at ∓100, finite at ±1000", 1, judge_sigmoid),

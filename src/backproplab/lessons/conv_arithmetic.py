@@ -292,17 +292,19 @@ def _run(quick: bool, seed: int, size: tuple[int, int] | None, kernel: int | Non
     # 4. The shape walk through PyTorchCNN.
     walk, total = _walk_claims(result, seed)
 
-    # 5. The user's own question.
+    # 5. The user's own question, answered first: what they asked should not sit under twenty other lines.
+    own: list[Claim] = []
     if own_size is not None:
-        claims.append(_own_size_claim(size, own_size, kernel, padding, stride, dilation))
+        own.append(_own_size_claim(size, own_size, kernel, padding, stride, dilation))
         result.params.update(size=list(size) if size[0] != size[1] else size[0], kernel=kernel, padding=padding,
                              stride=stride, dilation=dilation)
     if own_params is not None:
         theirs = _torch_params(in_channels, out_channels, kernel)
-        claims.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
-                                     f"(torch: {theirs})", own_params, theirs, 0,
-                                     evidence=params_formula(in_channels, out_channels, kernel)))
+        own.append(Claim.close_to(f"your layer: Conv2d({in_channels}, {out_channels}, {kernel}) parameters "
+                                  f"(torch: {theirs})", own_params, theirs, 0,
+                                  evidence=params_formula(in_channels, out_channels, kernel)))
         result.params.update(in_channels=in_channels, out_channels=out_channels)
+    claims[:0] = own
 
     result.figures.update(_figures(img, sobel, edges, edges_t, walk, total))
     return result

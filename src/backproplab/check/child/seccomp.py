@@ -36,7 +36,7 @@ _CLONE_THREAD = 0x00010000
 _X32_SYSCALL_BIT = 0x40000000
 
 # (audit architecture, {name: number}); AArch64 has no fork or vfork system calls.
-_ARCHES = {
+ARCHES = {
     "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone3": 435,
                             "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "socket": 41,
                             "setrlimit": 160, "prlimit64": 302}),
@@ -81,7 +81,7 @@ def _program(arch: int, nr: dict[str, int]) -> list[tuple[int, int, int, int]]:
 
 def forbid_processes() -> bool:
     """Install the filter on this thread (and what it starts); False when it cannot be installed here."""
-    found = _ARCHES.get(platform.machine())
+    found = ARCHES.get(platform.machine())
     if found is None:
         return False
     instructions = _program(*found)
