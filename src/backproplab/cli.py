@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import errno
 import inspect
+import os
 import re
 import signal
 import sys
@@ -312,6 +313,9 @@ def _missing_command(parser: argparse.ArgumentParser) -> str:
     return "\n".join(lines) + "\n"
 
 
+_COMMANDS = {"data": _cmd_data, "reproduce": _cmd_reproduce, "bench": _cmd_bench, "check": _cmd_check}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backproplab`` console script; returns the exit status."""
     try:  # building the parser imports every lesson (and torch): seconds a Ctrl-C may fall into
@@ -332,18 +336,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        if args.command == "data":
-            return _cmd_data(args)
-        if args.command == "reproduce":
-            return _cmd_reproduce(args)
-        if args.command == "bench":
-            return _cmd_bench(args)
-        if args.command == "check":
-            return _cmd_check(args)
-        return _cmd_lesson(args)
+        status = _COMMANDS.get(args.command, _cmd_lesson)(args)
+        sys.stdout.flush()  # a reader that left shows here, where it is handled, not at the interpreter's exit
+        return status
     except DataNotFoundError as err:
         print(f"backproplab: error: {err}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `backproplab check ... | head`: the reader left; say nothing, as `yes | head` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more reaches the closed pipe
+        return 141  # 128 + SIGPIPE, what a shell reports for a process its reader left
     except (BackproplabError, ValueError, OSError, RecursionError, OverflowError, MemoryError) as err:
         print(f"backproplab: error: {_one_line(err)}", file=sys.stderr)
         return 2
