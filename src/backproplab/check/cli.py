@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import platform
 import sys
 import threading
 from pathlib import Path
@@ -18,6 +19,7 @@ from backproplab.check.api import (
     parts,
     submissions,
 )
+from backproplab.check.child import landlock, seccomp
 from backproplab.check.outputs import (
     BATCH_FILES,
     check_batch_out,
@@ -110,10 +112,6 @@ def kernel_limits_note() -> str:
     """What an instructor should know when this machine cannot hold the graded code in the kernel ('' when
     it can): without Landlock or the seccomp filter, an audit hook that determined code can switch off is
     all that keeps it from the test labels, the instructor's files and new processes."""
-    import platform
-
-    from backproplab.check.child import landlock, seccomp
-
     missing = ([] if landlock.abi_version() else ["Landlock (Linux 5.13+), which limits its reads and writes"]) + (
         [] if platform.machine() in seccomp.ARCHES else [f"a seccomp filter for {platform.machine()}, which "
                                                          "refuses it new processes"])
