@@ -257,6 +257,49 @@ def test_an_expression_nested_too_deeply_for_the_rule_costs_only_its_cell():
         assert namespace["g"]() == 1 and "deep" not in namespace
 
 
+def test_notebooks_read_in_two_threads_at_once_are_both_read():
+    """``check --jobs 2`` reads two notebooks at once in two threads. CPython 3.11 counts the depth of its
+    syntax-tree conversion in one place for all threads: when a garbage collection let the other thread
+    parse mid-conversion, one read failed with "SystemError: AST constructor recursion depth mismatch" and
+    the student got 0 (seen in CI). A collection that yields the interpreter lock is forced here."""
+    import gc
+    import threading
+    import time
+
+    from backproplab.check.notebook import Cell
+
+    cells = [Cell(str(i), "code", f"def f{i}(x):\n    return [(a, b) for a in range({i}) for b in {{'k': x}}]")
+             for i in range(40)]
+    expected = extract(cells).source
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        for _ in range(15):
+            try:
+                assert extract(cells).source == expected
+            except BaseException as err:  # noqa: BLE001 - reported by the main thread
+                failures.append(err)
+                return
+
+    def yield_the_lock(phase: str, info: dict) -> None:
+        if phase == "start":
+            time.sleep(1e-4)
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(yield_the_lock)
+    gc.set_threshold(50)
+    try:
+        threads = [threading.Thread(target=read) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        gc.callbacks.remove(yield_the_lock)
+        gc.set_threshold(*threshold)
+    assert failures == []
+
+
 KEPT_FORMS = [  # the reviewer's jk_c7_tuple_only, jk_c3_expr_answers, rb_c3_alias_functions, rb_c9_lambda_bce
     ("jku-a7", _replace("jku-answers", "a_ = True\nb_ = False\nc_ = True\nd_ = True\ne_ = False",
                         "a_, b_, c_, d_, e_ = True, False, True, True, False"), ["3.3"]),

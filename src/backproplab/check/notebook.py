@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +36,10 @@ MAX_NOTEBOOK_BYTES = 20_000_000
 #: A ``.py`` export's cell marker line (``# %%``, ``# In[3]:``); :mod:`backproplab.check.locate` uses it too.
 EXPORT_MARKER = r"^# (?:%%|In\[[ 0-9]*\]:)"
 _MARKER = re.compile(EXPORT_MARKER)
+#: Held while a notebook is turned into a module. CPython 3.11 keeps the depth counter of its syntax-tree
+#: conversion in one place for all threads, so two threads parsing at once (``check --jobs 2``) can fail
+#: with "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
+_AST_LOCK = threading.Lock()
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 #: Names a module has when it is loaded, besides the builtins.
 _MODULE_NAMES = frozenset({"__file__", "__builtins__", "__cached__", "__backproplab_failed__",
@@ -307,6 +312,11 @@ def extract(cells: list[Cell], supplied: tuple[str, ...] = ()) -> Extracted:
     the notebook's functions read that only a skipped statement assigns (less ``supplied``, the names
     the checker gives the module itself, e.g. Radboud's ``w`` and ``b``). ``from __future__`` imports
     are hoisted to the top of the module (each feature once): they must come first."""
+    with _AST_LOCK:
+        return _extract(cells, supplied)
+
+
+def _extract(cells: list[Cell], supplied: tuple[str, ...]) -> Extracted:
     parsed = _parse(cells)
     made = _Module(lazy=any(_is_future(s) and any(a.name == "annotations" for a in s.names)
                             for _, _, _, tree in parsed if isinstance(tree, ast.Module) for s in tree.body))
