@@ -42,3 +42,34 @@ def test_a_reader_that_leaves_is_not_an_error(monkeypatch, capfd):
     finally:
         os.dup2(saved, sys.stdout.fileno())
         os.close(saved)
+
+
+def test_ctrl_c_while_the_figures_are_saved_leaves_the_earlier_outputs_whole(tmp_path: Path, monkeypatch,
+                                                                             capsys) -> None:
+    """gradient-descent writes its page and CSV in run(), the CLI its figures after: a Ctrl-C between
+    left this run's page beside the earlier run's figures and CSV. Now every file is replaced at the end
+    or none is."""
+    from backproplab.lessons.result import LessonResult
+
+    out = tmp_path / "out"
+    out.mkdir()
+    earlier = {n: f"earlier {n}" for n in ("gradient_descent.md", "gradient_descent_path.csv",
+                                           "gd_contour_paths.png", "gd_values.png", "mine.txt")}
+    for name, text in earlier.items():
+        (out / name).write_text(text)
+    real_save = LessonResult.save_figures
+
+    def save_one_then_ctrl_c(self, where, **kw):
+        self.figures = dict(list(self.figures.items())[:1])
+        real_save(self, where, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LessonResult, "save_figures", save_one_then_ctrl_c)
+    assert main(["gradient-descent", "--quick", "--expr", "x^2 + 2*y^2", "--out", str(out)]) == 130
+    assert {p.name: p.read_bytes().decode("latin-1") for p in out.iterdir()} == earlier  # none replaced, no .part
+    monkeypatch.setattr(LessonResult, "save_figures", real_save)
+    assert main(["gradient-descent", "--quick", "--expr", "x^2 + 2*y^2", "--out", str(out)]) == 0
+    wrote = [line for line in capsys.readouterr().out.splitlines() if line.startswith("wrote ")]
+    assert sorted(wrote) == sorted(f"wrote {out / n}" for n in earlier if n != "mine.txt")  # the page and CSV too
+    assert (out / "mine.txt").read_text() == "earlier mine.txt"
+    assert "{x}^{2} + 2 \\cdot {y}^{2}" in (out / "gradient_descent.md").read_text()

@@ -153,3 +153,57 @@ def test_read_regular_without_links_refuses_a_link_as_the_folder_too(tmp_path):
     with pytest.raises(OSError):
         read_regular(tmp_path / "out" / "1.2.json", 100, follow_links=False)
     assert read_regular(theirs / "1.2.json", 100, follow_links=False) == b"{}"
+
+
+def test_replaced_together_replaces_every_file_at_the_end_or_none(tmp_path):
+    """A lesson's --out held the new page beside the old figures after a Ctrl-C between two writes."""
+    from backproplab.files import atomic_write_text, replaced_together
+
+    for name in ("a.md", "b.png"):
+        (tmp_path / name).write_text("old")
+    with pytest.raises(KeyboardInterrupt), replaced_together(tmp_path):
+        atomic_write_text(tmp_path / "a.md", "new")
+        assert (tmp_path / "a.md").read_text() == "old"  # held back until the block ends
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.md", "b.png"]  # no temporary file left
+    assert {p.read_text() for p in tmp_path.iterdir()} == {"old"}
+    with replaced_together(tmp_path) as written:
+        atomic_write_text(tmp_path / "a.md", "new")
+        atomic_write_text(tmp_path / "b.png", "new")
+        assert written == []
+    assert written == [tmp_path / "a.md", tmp_path / "b.png"]
+    assert {p.read_text() for p in tmp_path.iterdir()} == {"new"}
+    elsewhere = tmp_path / "cache"
+    with replaced_together(tmp_path / "out"):
+        atomic_write_text(elsewhere / "data.npy", "cached")  # outside the folder: renamed at once
+        assert elsewhere.joinpath("data.npy").read_text() == "cached"
+
+
+def test_a_ctrl_c_during_the_renames_comes_after_all_of_them(tmp_path, monkeypatch):
+    import signal
+
+    from backproplab import files
+
+    real_replace, calls = os.replace, []
+
+    def replace_then_interrupt(src, dst):
+        real_replace(src, dst)
+        calls.append(dst)
+        if len(calls) == 1:
+            signal.raise_signal(signal.SIGINT)  # the user's Ctrl-C, between the first and second rename
+
+    monkeypatch.setattr(files.os, "replace", replace_then_interrupt)
+    with pytest.raises(KeyboardInterrupt), files.replaced_together(tmp_path):
+        files.atomic_write_text(tmp_path / "a.md", "new")
+        files.atomic_write_text(tmp_path / "b.png", "new")
+    assert {p.name: p.read_text() for p in tmp_path.iterdir()} == {"a.md": "new", "b.png": "new"}
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_folder_in_the_way_fails_at_the_write_inside_replaced_together(tmp_path):
+    from backproplab.files import atomic_write_text, replaced_together
+
+    (tmp_path / "a.md").mkdir()
+    with pytest.raises(IsADirectoryError) as err, replaced_together(tmp_path):
+        atomic_write_text(tmp_path / "a.md", "new")
+    assert err.value.filename == str(tmp_path / "a.md") and os.listdir(tmp_path) == ["a.md"]

@@ -25,7 +25,7 @@ from backproplab import __version__, lessons
 from backproplab.checks import check_seed, int_from_to
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError, InputError
-from backproplab.files import atomic_write_text, check_writable_dir
+from backproplab.files import atomic_write_text, check_writable_dir, replaced_together
 from backproplab.progress import progress_mode
 from backproplab.threads import MAX_THREADS, run_threads
 
@@ -245,17 +245,21 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
         return 0
     if args.out is not None:
         check_writable_dir(args.out, "out")  # before the lesson runs, not after
-    with run_threads(args.threads), progress_mode("on"):  # a bar on a terminal, one line per epoch in a log
+    # a bar on a terminal, one line per epoch in a log; what --out receives (figures, and the pages some
+    # lessons write themselves) replaces the earlier run's files all at once, or not at all on Ctrl-C
+    with run_threads(args.threads), progress_mode("on"), \
+            replaced_together(args.out) as written:
         result = lesson.run(**lesson_kwargs(lesson.run, args))
-    print(result.format_claims())
-    for key, text in result.text.items():
-        if key.startswith("print"):
-            print(text)
-    if result.timings:
-        print("time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()))
-    if args.out is not None:
-        for path in _save_figures(result, Path(args.out)).values():
-            print(f"wrote {path}")
+        print(result.format_claims())
+        for key, text in result.text.items():
+            if key.startswith("print"):
+                print(text)
+        if result.timings:
+            print("time: " + ", ".join(f"{part} {seconds:.1f} s" for part, seconds in result.timings.items()))
+        if args.out is not None:
+            _save_figures(result, Path(args.out))
+    for path in written:
+        print(f"wrote {path}")
     result.close_figures()
     return 0 if result.passed else 1
 

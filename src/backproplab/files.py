@@ -7,12 +7,15 @@ the destination directory that is renamed into place only once complete.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import errno
 import json
 import os
 import re
+import signal
 import stat
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
@@ -28,6 +31,10 @@ def _file_mode() -> int:
 
 _FILE_MODE = _file_mode()  # what open() would give; mkstemp's own 0600 would hide reports from a web server
 
+_HELD: contextvars.ContextVar[tuple[Path, list[tuple[str, Path]]] | None] = contextvars.ContextVar("_HELD", default=None)
+"""Inside :func:`replaced_together`: its folder, and the renames :func:`atomic_open` holds back for it
+(temporary file, path)."""
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
@@ -35,7 +42,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
 
     On any exception (including KeyboardInterrupt, which a SIGTERM becomes in the CLI) the temporary
     file is removed and ``path`` is left as it was; an ``OSError`` without a file name (a full disk
-    during ``write``) is raised again naming ``path``. A ``path`` that is (or links to) a device, a
+    during ``write``) is raised again naming ``path``. Inside :func:`replaced_together` a rename into
+    its folder waits for the end of that block, with the other files written there. A ``path`` that is (or links to) a device, a
     pipe or a socket is refused (:class:`InputError`) before anything is written: the rename would
     replace the node itself, and as root ``--json /dev/null`` would turn ``/dev/null`` into a file.
     """
@@ -51,13 +59,71 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _FILE_MODE)
-        os.replace(tmp, path)
+        held = _HELD.get()
+        if held is None or not path.parent.resolve().is_relative_to(held[0]):
+            os.replace(tmp, path)
+        elif path.is_dir() and not path.is_symlink():  # the rename would fail later, far from this write
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+        else:
+            held[1].append((tmp, path))
     except BaseException as err:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         if isinstance(err, OSError) and err.filename in (None, tmp):  # e.g. ENOSPC in write(): name the file
             raise OSError(err.errno, err.strerror or str(err), str(path)) from err
         raise
+
+
+@contextlib.contextmanager
+def replaced_together(folder: str | os.PathLike | None) -> Iterator[list[Path]]:
+    """Every file :func:`atomic_open` writes into ``folder`` (or below it) inside the block replaces its
+    path only when the block ends without an exception, all of them at once, with Ctrl-C and SIGTERM
+    held off for those renames (a signal that comes then is delivered after them); an exception or a
+    Ctrl-C before that removes the new files and leaves every path as it was. So a lesson's ``--out``
+    (its figures, its page and its CSV) holds the earlier run's files or this run's, never some of each.
+    Files written elsewhere (a data cache) are renamed at once, as always; ``folder=None`` holds nothing.
+
+    Yields a list that holds, after the block, the paths written into ``folder``, in order. Inside
+    another such block the files join that one (and the list stays empty).
+    """
+    written: list[Path] = []
+    if folder is None or _HELD.get() is not None:
+        yield written
+        return
+    held: list[tuple[str, Path]] = []
+    token = _HELD.set((Path(folder).resolve(), held))
+    try:
+        yield written
+        with _signals_held():
+            while held:
+                tmp, path = held[0]
+                os.replace(tmp, path)
+                written.append(held.pop(0)[1])
+    finally:
+        _HELD.reset(token)
+        for tmp, _ in held:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM recorded, not acted on, inside the block; each is raised again after it (so
+    the handlers in place, e.g. the CLI's, see it then). Only the main thread handles signals; in
+    another thread (or for a handler installed outside Python) the block does nothing special."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: caught.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(sig) is not None}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(caught):
+            signal.raise_signal(sig)
 
 
 def refuse_special(path: Path, name: str | None = None) -> None:
