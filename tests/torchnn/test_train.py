@@ -208,3 +208,36 @@ def test_fit_takes_numpy_arrays_and_a_dataloader_as_it_takes_tensors():
         runs[kind] = model.layers[0].weight.detach().clone()
     torch.testing.assert_close(runs["numpy"], runs["tensor"], rtol=0, atol=0)
     torch.testing.assert_close(runs["loader"], runs["tensor"], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("X, y, words", [
+    (torch.full((8, 12), float("nan")), torch.zeros(8, dtype=torch.long), "X must be finite, got 96 NaN/inf"),
+    (torch.zeros(8, 12, dtype=torch.float64), torch.zeros(8, dtype=torch.long), "X must have the model's dtype float32"),
+    (torch.zeros(8, 5), torch.zeros(8, dtype=torch.long), "X must have the input shape the model expects"),
+    (torch.zeros(8, 12), torch.full((8,), 3), "y must hold class indices in [0, 2]"),
+    (torch.zeros(8, 12), torch.zeros(8), "y must hold integer class indices (int64)"),
+])
+def test_evaluate_checks_its_data_as_fit_does(X, y, words):
+    """evaluate of NaN images returned (nan, 1.0): every NaN row's argmax is class 0, and so were the
+    labels. The others were torch's RuntimeError or IndexError, naming no argument."""
+    with pytest.raises(InputError) as err:
+        evaluate(_model(), X, y)
+    assert str(err.value).startswith("evaluate data ") and words in str(err.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int16, torch.uint8])
+def test_labels_of_any_integer_dtype_train_and_evaluate_as_int64(dtype):
+    """int32 labels (NumPy's default on Windows) stopped fit at its first batch with torch's 'expected
+    target dtype to be Long or Byte, but got Int'."""
+    X, y = blobs()
+    hist = fit(_model(), (X, y.to(dtype)), (X, y.to(dtype)), epochs=1, batch_size=32, progress=False, device="cpu",
+               seed=3)
+    ref = fit(_model(), (X, y), (X, y), epochs=1, batch_size=32, progress=False, device="cpu", seed=3)
+    assert hist.train_loss == ref.train_loss and hist.val_acc == ref.val_acc
+    assert evaluate(_model(), X, y.to(dtype)) == evaluate(_model(), X, y)
+
+
+def test_a_bad_eval_batch_size_is_refused_before_the_first_epoch():
+    X, y = blobs()
+    with pytest.raises(InputError, match="eval_batch_size must be a positive integer, got 0"):
+        fit(_model(), (X, y), (X, y), epochs=1, batch_size=32, eval_batch_size=0, progress=False, device="cpu")

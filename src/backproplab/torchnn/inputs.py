@@ -24,7 +24,7 @@ from backproplab.errors import InputError
 from backproplab.files import check_writable_dir, refuse_special
 from backproplab.torchnn.probes import PausedProbes, Probe
 
-__all__ = ["LossFn", "loss_function", "as_tensor", "check_pair", "check_values", "positive_int",
+__all__ = ["LossFn", "loss_function", "as_tensor", "check_pair", "check_values", "class_indices", "positive_int",
            "check_checkpoint_path", "check_options", "to_device_checked"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -86,9 +86,10 @@ def check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str,
         raise InputError(f"{name} y must hold integer class indices (int64) for loss {loss!r}, got dtype {y.dtype}")
     was_training = module.training
     nn.Module.train(module, False)  # eval mode: no dropout draw, no batch-norm update
+    first = next(module.parameters(), None)
     try:
         with torch.no_grad():
-            out = module(X[:1])
+            out = module(X[:1] if first is None else X[:1].to(first.device))  # evaluate moves batches later
     except RuntimeError as exc:
         wanted = _param_dtype(module)
         if wanted is not None and X.dtype != wanted:
@@ -108,6 +109,13 @@ def check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str,
     if lo < 0 or hi >= classes:
         raise InputError(f"{name} y must hold class indices in [0, {classes - 1}] for a model with {classes} "
                          f"outputs, got values from {lo} to {hi}")
+
+
+def class_indices(y: torch.Tensor, loss: str | LossFn) -> torch.Tensor:
+    """``y`` as int64 for a named loss, whose torch functions take no other integer type (int32 labels,
+    NumPy's default on Windows, stopped ``fit`` at its first batch with torch's 'expected target dtype
+    to be Long'); for a callable loss ``y`` as it is. Call it after :func:`check_values`."""
+    return y if callable(loss) or y.dtype == torch.int64 else y.to(torch.int64)
 
 
 def _param_dtype(module: nn.Module) -> torch.dtype | None:
@@ -157,5 +165,5 @@ def to_device_checked(module: nn.Module, X: torch.Tensor, y: torch.Tensor, dev: 
     X, y = X.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
     with PausedProbes(probes):  # probes attached before the call must not record the shape check
         check_values(module, X, y, name, loss)
-    return X, y
+    return X, class_indices(y, loss)
 

@@ -54,6 +54,8 @@ from backproplab.torchnn.inputs import (
     LossFn,
     check_options,
     check_pair,
+    check_values,
+    class_indices,
     loss_function,
     positive_int,
     to_device_checked,
@@ -128,13 +130,14 @@ def make_optimizer(optimizer: Any, params: Sequence[nn.Parameter] | Any, *, lr: 
 
 
 # -- evaluation ------------------------------------------------------------------------------------
-@torch.no_grad()
 def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 2048,
              loss: str | LossFn = "cross_entropy", device: str | torch.device | None = None) -> tuple[float, float]:
     """Mean loss and accuracy of ``model`` on ``(X [N, ...], y [N])`` in eval mode.
 
     The model's training/eval mode is restored afterwards; values accumulate on the device and are
-    read once. ``device`` defaults to the model's.
+    read once. ``device`` defaults to the model's. ``X`` and ``y`` are checked as ``fit`` checks them
+    (finite ``X`` of the model's input shape and dtype; for a named loss integer labels in ``[0, C)``,
+    any integer dtype): NaN in ``X`` gave ``(nan, 1.0)``, every NaN row's argmax being class 0.
 
     Returns
     -------
@@ -142,10 +145,17 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int
     """
     X, y = check_pair((X, y), "evaluate data")
     batch_size = positive_int("batch_size", batch_size)
-    loss_fn = loss_function(loss)
     module = unwrap_model(model)
     first = next(module.parameters(), None)
     dev = resolve_device(device) if device is not None else (first.device if first is not None else torch.device("cpu"))
+    check_values(module, X, y, "evaluate data", loss)
+    return _evaluate(module, X, class_indices(y, loss), batch_size, loss_function(loss), dev)
+
+
+@torch.no_grad()
+def _evaluate(module: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int, loss_fn: LossFn,
+              dev: torch.device) -> tuple[float, float]:
+    """:func:`evaluate` of data already checked (``fit``'s validation set, every epoch)."""
     was_training = module.training
     nn.Module.train(module, False)
     try:
@@ -225,8 +235,9 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     replay, see :mod:`~backproplab.torchnn.replay`); a ``checkpoint`` is written with that state.
     """
     (X, y), val = check_pair(train, "train"), check_pair(val, "val") if val is not None else None
-    epochs, batch_size, checkpoint_every = (positive_int(name, value) for name, value in (
-        ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)))
+    epochs, batch_size, checkpoint_every, eval_batch_size = (positive_int(name, value) for name, value in (
+        ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every),
+        ("eval_batch_size", eval_batch_size)))
     check_options(seed, resume, checkpoint, probes, lr_schedule)
     run = _Run.place(model, optimizer, loss, device, seed, lr=lr, momentum=momentum, weight_decay=weight_decay)
     X, y, val = run.to_device(X, y, val, probes, loss)
@@ -336,7 +347,7 @@ def _train_epochs(run: _Run, data: tuple[torch.Tensor, torch.Tensor, Any], hist:
         except Diverged as div:
             raise addons.rollback.fail(div, epoch + 1, hist) from None
         with addons.probes.paused():  # validation is not training: the probes do not record it
-            val_scores = evaluate(run.module, *val, batch_size=eval_batch_size, loss=run.loss_fn) if val else None
+            val_scores = _evaluate(run.module, *val, eval_batch_size, run.loss_fn, run.dev) if val else None
         hist.append_epoch(train=train_scores, val=val_scores, lr=lr, epoch_time=time.perf_counter() - t0)
         addons.probes.flush_into(hist)
         report_epoch(report, hist)
