@@ -159,6 +159,25 @@ def test_2_4_predict_gives_integer_labels():
     np.testing.assert_array_equal(pred, m(X).argmax(dim=1).numpy())
 
 
+@pytest.mark.parametrize(("model", "X", "words"), [
+    (lambda: PyTorchANN(784, 8, 10, seed=0), np.full((5, 784), np.nan, np.float32), "X must be finite, got 3920"),
+    (lambda: PyTorchCNN(10, seed=0), np.full((2, 1, 28, 28), np.inf, np.float32), "X must be finite, got 1568"),
+    (lambda: PyTorchANN(784, 8, 10, seed=0), np.zeros((0, 784)), "X must be a batch [N, ...] of N >= 1 samples, got"),
+    (lambda: PyTorchANN(784, 8, 10, seed=0), np.zeros(784), "X must be a batch [N, ...] of N >= 1 samples, got"),
+    (lambda: PyTorchANN(784, 8, 10, seed=0), np.zeros((2, 700)), "X must have the input shape the model expects, got "
+                                                                 "samples of shape (700,)"),
+    (lambda: PyTorchCNN(10, seed=0), np.zeros((2, 28, 28)), "X must have the input shape the model expects, got "
+                                                            "samples of shape (28, 28)"),
+])
+def test_2_4_predict_and_accuracy_check_X(model, X, words):
+    """NaN images were all predicted class 0, so accuracy against labels 0 was 1.0; an empty X was
+    NumPy's 'attempt to get argmax of an empty sequence', a wrong shape torch's RuntimeError or ValueError."""
+    for call in (lambda m: m.predict(X), lambda m: m.accuracy(X, np.zeros(len(X), dtype=np.int64))):
+        with pytest.raises(InputError) as err:
+            call(model())
+        assert str(err.value).startswith(words)
+
+
 def test_2_5_plot_has_two_panels_and_saves(tmp_path):
     X, y = _blobs()
     m = PyTorchANN(6, 5, 3, seed=0)

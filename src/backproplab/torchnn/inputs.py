@@ -24,8 +24,8 @@ from backproplab.errors import InputError
 from backproplab.files import check_writable_dir, refuse_special
 from backproplab.torchnn.probes import PausedProbes, Probe
 
-__all__ = ["LossFn", "loss_function", "as_tensor", "check_pair", "check_values", "class_indices", "positive_int",
-           "check_checkpoint_path", "check_options", "to_device_checked"]
+__all__ = ["LossFn", "loss_function", "as_tensor", "check_pair", "check_values", "check_inputs", "class_indices",
+           "positive_int", "check_checkpoint_path", "check_options", "to_device_checked"]
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -78,30 +78,10 @@ def check_pair(pair: Any, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 
 def check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str, loss: str | LossFn) -> None:
     """Once per call: X finite and of the model's input shape; for a named loss, y labels in [0, C)."""
-    # min and max propagate NaN and show inf: one reduction, no N x D mask
-    if X.is_floating_point() and X.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
-        bad = int((~torch.isfinite(X)).sum())
-        raise InputError(f"{name} X must be finite, got {bad} NaN/inf value(s)")
+    _check_finite(X, f"{name} X")
     if not callable(loss) and (y.is_floating_point() or y.is_complex() or y.dtype == torch.bool):
         raise InputError(f"{name} y must hold integer class indices (int64) for loss {loss!r}, got dtype {y.dtype}")
-    was_training = module.training
-    nn.Module.train(module, False)  # eval mode: no dropout draw, no batch-norm update
-    first = next(module.parameters(), None)
-    try:
-        with torch.no_grad():
-            out = module(X[:1] if first is None else X[:1].to(first.device))  # evaluate moves batches later
-    except RuntimeError as exc:
-        wanted = _param_dtype(module)
-        if wanted is not None and X.dtype != wanted:
-            # the same RuntimeError for a dtype mismatch used to be blamed on the shape
-            raise InputError(f"{name} X must have the model's dtype {_dtype_name(wanted)}, got dtype "
-                             f"{_dtype_name(X.dtype)}, samples of shape {tuple(X.shape[1:])} (convert it first, e.g. "
-                             f"X.to(torch.{_dtype_name(wanted)}))") from exc
-        detail = " ".join(str(exc).split())[:300]
-        raise InputError(f"{name} X must have the input shape the model expects, got samples of shape "
-                         f"{tuple(X.shape[1:])} ({detail})") from exc
-    finally:
-        nn.Module.train(module, was_training)
+    out = _one_sample(module, X, f"{name} X")
     if callable(loss) or out.ndim != 2:
         return
     classes = out.shape[1]
@@ -109,6 +89,42 @@ def check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str,
     if lo < 0 or hi >= classes:
         raise InputError(f"{name} y must hold class indices in [0, {classes - 1}] for a model with {classes} "
                          f"outputs, got values from {lo} to {hi}")
+
+
+def check_inputs(module: nn.Module, X: torch.Tensor, what: str) -> torch.Tensor:
+    """``X`` finite and of the model's input shape and dtype (one sample goes through ``module`` in eval
+    mode, on the module's device); returns that sample's output. ``what`` names ``X`` in the message."""
+    _check_finite(X, what)
+    return _one_sample(module, X, what)
+
+
+def _one_sample(module: nn.Module, X: torch.Tensor, what: str) -> torch.Tensor:
+    """``module``'s output for ``X[:1]``; a dtype or shape it does not take is an InputError naming ``what``."""
+    was_training = module.training
+    nn.Module.train(module, False)  # eval mode: no dropout draw, no batch-norm update
+    first = next(module.parameters(), None)
+    try:
+        with torch.no_grad():
+            return module(X[:1] if first is None else X[:1].to(first.device))  # evaluate moves batches later
+    except (RuntimeError, ValueError) as exc:  # torch's words for a wrong shape (BatchNorm's: ValueError)
+        wanted = _param_dtype(module)
+        if wanted is not None and X.dtype != wanted:
+            # the same RuntimeError for a dtype mismatch used to be blamed on the shape
+            raise InputError(f"{what} must have the model's dtype {_dtype_name(wanted)}, got dtype "
+                             f"{_dtype_name(X.dtype)}, samples of shape {tuple(X.shape[1:])} (convert it first, e.g. "
+                             f"X.to(torch.{_dtype_name(wanted)}))") from exc
+        detail = " ".join(str(exc).split())[:300]
+        raise InputError(f"{what} must have the input shape the model expects, got samples of shape "
+                         f"{tuple(X.shape[1:])} ({detail})") from exc
+    finally:
+        nn.Module.train(module, was_training)
+
+
+def _check_finite(X: torch.Tensor, what: str) -> None:
+    # min and max propagate NaN and show inf: one reduction, no N x D mask
+    if X.is_floating_point() and X.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
+        bad = int((~torch.isfinite(X)).sum())
+        raise InputError(f"{what} must be finite, got {bad} NaN/inf value(s)")
 
 
 def class_indices(y: torch.Tensor, loss: str | LossFn) -> torch.Tensor:

@@ -27,6 +27,7 @@ from torch import nn
 
 from backproplab.checks import positive_int
 from backproplab.errors import InputError
+from backproplab.torchnn.inputs import check_inputs
 
 __all__ = ["ANN_sigmoid", "ANN_relu", "PyTorchANN", "PyTorchCNN", "MLP", "ACTIVATIONS", "seeded_init"]
 
@@ -249,17 +250,23 @@ class _CourseEstimator:
 
     @torch.no_grad()
     def predict_proba(self, X: Any, batch_size: int = 4096) -> np.ndarray:
-        """Class probabilities ``[N, C]`` (softmax of the logits), as a NumPy array."""
+        """Class probabilities ``[N, C]`` (softmax of the logits), as a NumPy array.
+
+        ``X`` (N >= 1 samples) is checked as ``train`` checks it: finite, of the model's input shape.
+        """
+        Xt = self._input(X)
+        if Xt.ndim < 2 or len(Xt) == 0:
+            raise InputError(f"X must be a batch [N, ...] of N >= 1 samples, got shape {tuple(Xt.shape)}")
+        check_inputs(self, Xt, "X")  # NaN images were all class 0: accuracy 1.0 where the labels were 0
         was_training = self.training
         nn.Module.train(self, False)
         try:
             device = next(self.parameters()).device
-            Xt = self._input(X)
             out = [torch.softmax(self(Xt[i:i + batch_size].to(device)), dim=1).cpu()
                    for i in range(0, len(Xt), batch_size)]
         finally:
             nn.Module.train(self, was_training)
-        return torch.cat(out).numpy() if out else np.zeros((0, 0), dtype=np.float32)
+        return torch.cat(out).numpy()
 
     def predict(self, X: Any, batch_size: int = 4096) -> np.ndarray:
         """Integer labels ``[N]`` (int64 NumPy array): the argmax of ``forward(X)`` over classes."""
