@@ -500,3 +500,31 @@ def test_a_decayed_schedule_with_steps_left_to_spend_keeps_the_more_steps_advice
     assert rows[-1]["x"] == pytest.approx(-(1 - 0.8 ** 10) / 0.2, abs=1e-12)
     (text,) = run_findings(f, rows, 1.0, 0.8)
     assert "More steps (`--steps`) or a larger step size would go further" in text, text
+
+
+def _rows(expr: str, start: tuple[float, float], eta: float, steps: int = 10) -> list[dict]:
+    f = gd.parse_expression(expr)
+    return [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, start, eta, 1.0, steps))]
+
+
+def test_a_run_that_bounces_across_the_valley_is_not_told_a_larger_step_helps():
+    """x² + y² at η = 1 jumps (3, 2) → (−3, −2) → (3, 2) with f = 13 throughout; the finding said
+    'More steps (--steps) or a larger step size would go further', and a larger step diverges."""
+    rows = _rows("x^2 + y^2", (3.0, 2.0), 1.0)
+    assert [(r["x"], r["y"], r["f"]) for r in rows[:3]] == [(3, 2, 13), (-3, -2, 13), (3, 2, 13)]
+    (text,) = run_findings(gd.parse_expression("x^2 + y^2"), rows, 1.0, 1.0)
+    assert "larger step size would go further" not in text, text
+    assert "f did not go down at 10 of its 10 steps (the first at step 1: f = 13 → 13)" in text, text
+    assert "A smaller `--eta`, or a `--decay` below 1, lets it settle" in text
+
+
+def test_a_zig_zag_that_still_goes_down_is_told_more_steps_not_a_larger_step():
+    # x² + y² at η = 0.9: p_t = (1 − 2·0.9)^t·p_0 = (−0.8)^t·(3, 2): f falls by 0.64 a step, the sign flips
+    rows = _rows("x^2 + y^2", (3.0, 2.0), 0.9)
+    assert rows[-1]["x"] == pytest.approx(3 * 0.8 ** 10, rel=1e-12)
+    (text,) = run_findings(gd.parse_expression("x^2 + y^2"), rows, 0.9, 1.0)
+    assert "More steps (`--steps`) would go further, but not a larger step: 9 of its 10 steps went back" in text
+    # η = 0.4: p_t = 0.2^t·p_0, never reversing: a larger step does go further (0.5 lands on 0)
+    (text,) = run_findings(gd.parse_expression("x^2 + y^2"), _rows("x^2 + y^2", (3.0, 2.0), 0.4, 3), 0.4, 1.0)
+    assert "More steps (`--steps`) or a larger step size would go further" in text, text

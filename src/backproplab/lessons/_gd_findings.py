@@ -43,9 +43,37 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
     if math.isfinite(grad) and grad <= 1e-6 * max(1.0, abs(last["f"])):
         return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}." + _what_point(f, last)]
     text = f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} steps. "
+    bounce = _bounces(rows)
+    if bounce:
+        return [text + bounce]
     travelled = float(sum(math.hypot(b["x"] - a["x"], b["y"] - a["y"])
                           for a, b in zip(rows[:-1], rows[1:], strict=True)))
-    return [text + _further(eta, decay, steps, grad, travelled)]
+    return [text + _further(eta, decay, steps, grad, travelled, _reversals(rows))]
+
+
+def _bounces(rows: list[dict[str, Any]]) -> str:
+    """What to say when f failed to go down at some steps that moved the point ('' when f fell at each).
+
+    Such a step jumped across the valley, past the point where f is lowest along the gradient: the
+    step is too large there, so a larger one (the advice for a run that goes down all the way) would
+    overshoot further; x² + y² at η = 1 jumps from (3, 2) to (−3, −2) and back with f = 13 for ever.
+    """
+    level = [(a, b) for a, b in zip(rows[:-1], rows[1:], strict=True)
+             if b["f"] >= a["f"] and (b["x"], b["y"]) != (a["x"], a["y"])]
+    if not level:
+        return ""
+    a, b = level[0]
+    return (f"But f did not go down at {len(level)} of its {len(rows) - 1} steps (the first at step {b['t']}: "
+            f"f = {a['f']:.6g} → {b['f']:.6g}): the step jumps across the valley instead of down into it, so a "
+            "larger step would overshoot further. A smaller `--eta`, or a `--decay` below 1, lets it settle.")
+
+
+def _reversals(rows: list[dict[str, Any]]) -> int:
+    """How many steps went against the one before (a negative dot product of the two moves): the
+    earlier step had passed the lowest point along its line, so a larger one would have passed it
+    further. Gradient descent on x² + y² at η = 0.9 flips the sign of x and y at every step."""
+    moves = [(b["x"] - a["x"], b["y"] - a["y"]) for a, b in zip(rows[:-1], rows[1:], strict=True)]
+    return sum(u[0] * v[0] + u[1] * v[1] < 0 for u, v in zip(moves[:-1], moves[1:], strict=True))
 
 
 def _what_point(f: Expression, last: dict[str, Any]) -> str:
@@ -67,8 +95,9 @@ def _what_point(f: Expression, last: dict[str, Any]) -> str:
     return ""
 
 
-def _further(eta: float, decay: float, steps: int, grad: float, travelled: float) -> str:
-    """What would go further: more steps, unless a decaying schedule has already spent its steps.
+def _further(eta: float, decay: float, steps: int, grad: float, travelled: float, reversals: int = 0) -> str:
+    """What would go further: more steps, unless a decaying schedule has already spent its steps; a
+    larger step too, unless the run zig-zags (``reversals`` steps went back against the one before).
 
     With η_t = η₀·dᵗ (d < 1) every step still to come after ``steps`` sums to η₀·dⁿ/(1 − d); at the
     present slope they move the point about that times |∇f|. When that is under 1% of the distance
@@ -76,6 +105,10 @@ def _further(eta: float, decay: float, steps: int, grad: float, travelled: float
     """
     left = eta * decay ** steps / (1.0 - decay) if decay < 1.0 else math.inf
     if not left * grad < 0.01 * travelled:
+        if reversals:
+            return (f"More steps (`--steps`) would go further, but not a larger step: {reversals} of its {steps} "
+                    "steps went back against the step before, across the valley, and a larger step jumps "
+                    "further across it. A smaller `--eta`, or a `--decay` below 1, damps the zig-zag.")
         return "More steps (`--steps`) or a larger step size would go further."
     return (f"More steps would hardly move it: with the decay every step still to come sums to "
             f"η₀·dⁿ/(1 − d) = {eta:g}·{decay:g}^{steps}/(1 − {decay:g}) = {left:.3g}, about {left * grad:.3g} "
