@@ -91,3 +91,26 @@ def test_a_missing_command_is_a_usage_error_listing_the_commands(capsys):
     assert exit_.value.code == 0
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out.startswith("usage: backproplab ") and "gradient-descent" in captured.out
+
+
+def test_a_value_that_starts_with_a_minus_is_a_value_when_it_cannot_be_an_option():
+    """`--expr "-x^2"` and `--start -1e-3 2` were 'expected one argument' / 'expected 2 arguments':
+    argparse takes a word starting with '-' for an option unless it reads like -1 or -.5."""
+    args = build_parser().parse_args(["gradient-descent", "--expr", "-x^2", "--start", "-1e-3", "-inf",
+                                      "--eta", "-2E+1"])
+    assert (args.expr, args.start, args.eta) == ("-x^2", [-0.001, float("-inf")], -20.0)
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["xor", "-q"], "backproplab xor: error: unrecognized arguments: -q"),  # could be an option: still refused
+    (["gradient-descent", "--expr", "-x"], "backproplab gradient-descent: error: argument --expr: expected one "
+                                           "argument; a value that starts with '-' is written --expr=-..."),
+])
+def test_a_word_that_could_be_an_option_is_still_one(argv, words, capsys):
+    from backproplab.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(words) and len(err.splitlines()) == 1, err

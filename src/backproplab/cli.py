@@ -71,11 +71,40 @@ def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None)
     _add_threads(parser)
 
 
+_OPTION_LIKE = re.compile(r"-[A-Za-z0-9_-]*")
+"""What an unknown option could be spelled as; a word with any other character is a value."""
+
+
+def _a_value(arg: str) -> bool:
+    """Whether ``arg``, which starts with one ``-`` and names no option, is surely a value: a number
+    (``-1e-3``, ``-inf``: argparse takes only ``-1`` and ``-.5`` for numbers) or an expression (``-x^2``)."""
+    try:
+        float(arg)
+        return True
+    except ValueError:
+        return not _OPTION_LIKE.fullmatch(arg)
+
+
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr (status 2), like the other errors."""
+    """An ArgumentParser whose usage errors are one line on stderr (status 2), like the other errors.
+
+    A value that starts with ``-`` is taken as a value when it cannot be an option (see
+    :func:`_a_value`): ``--expr "-x^2"`` and ``--start -1e-3 2`` were 'expected one argument'.
+    """
 
     def error(self, message: str):
+        short = re.match(r"argument (--[\w-]+): expected one argument$", message)
+        if short:  # e.g. --expr -x: a word like an option is not taken as a value
+            message += f"; a value that starts with '-' is written {short[1]}=-..."
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())} (see '{self.prog} --help')\n")
+
+    def _parse_optional(self, arg_string: str):
+        found = super()._parse_optional(arg_string)
+        # argparse's answer for an option it does not know: (None, arg, None) (a list of such from 3.12)
+        unknown = found is not None and all(t[0] is None for t in (found if isinstance(found, list) else [found]))
+        if unknown and not arg_string.startswith("--") and _a_value(arg_string):
+            return None
+        return found
 
 
 _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
