@@ -555,3 +555,26 @@ def test_layer_notation_warns_that_the_description_keeps_global_numbers(capsys, 
     assert main(["backprop", "--notation", "layer", "--out", str(tmp_path)]) == 0
     md = (tmp_path / "backprop_trace.md").read_text(encoding="utf-8")
     assert "not renumbered" in md
+
+
+def test_a_network_whose_sums_overflow_says_why_its_checks_fail_and_warns_nothing(tmp_path):
+    """w = 1e308 on x = (1, 2) gives s3 = 1e308 + 2e308 = inf: the s check's inf − inf is NaN. The run
+    printed three NumPy RuntimeWarnings (finite differences, the check, the figure) and a NaN FAIL with
+    no word on why."""
+    net = course_dict() | {"input": [1.0, 2.0], "target": [1.0], "ask": [],
+                           "layers": [{"activation": "sigmoid", "weights": [[1e308, 1e308]], "biases": [0.0]}]}
+    path = tmp_path / "overflow.yaml"
+    path.write_text(yaml.safe_dump(net))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = bp.run(network=path, out=tmp_path)
+        res.save_figures(tmp_path)  # the edges' widths scale with |∂L/∂w|: inf and NaN among them
+    try:
+        failed = [c for c in res.claims if not c.passed]
+        assert [c.name for c in failed] == ["pre-activations s match torch autograd (max abs difference)"]
+        assert "s₃ = inf is past float64's range" in failed[0].evidence
+        assert all("float64" not in c.evidence for c in res.claims if c.passed)
+    finally:
+        res.close_figures()

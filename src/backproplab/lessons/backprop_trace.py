@@ -51,6 +51,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from backproplab import tracer
 from backproplab.errors import InputError
 from backproplab.files import atomic_write_text, safe_stem
@@ -118,16 +120,35 @@ def _kink_note(tr: Trace, near: float = 1e-5) -> str:
             "the weights feeding it (and those below) cannot agree there")
 
 
+def _overflow_note(tr: Trace) -> str:
+    """Why a check's difference is NaN: the first step of the trace that is not a finite number ('' if none).
+
+    A network whose sums pass float64's largest number (about 1.8e308) computes s = inf, and inf − inf
+    (or anything − NaN) is NaN: the checks fail because the numbers overflowed, not because a rule is wrong.
+    """
+    bad = next((st for st in tr.steps if not np.isfinite(st.value)), None)
+    if bad is None:
+        return ""
+    return (f"; {bad.symbol} = {bad.value} is past float64's range (about ±1.8e308), and a difference of "
+            "infinities is NaN: choose smaller weights or inputs")
+
+
 def _claims_for(tr: Trace, checks: dict[str, tuple[float, int]], prefix: str, fd: bool) -> list[Claim]:
     words = {"s": "pre-activations s", "a": "activations a", "loss": "loss L", "delta": "deltas δ = ∂L/∂s",
              "grad_w": "weight gradients ∂L/∂w", "grad_b": "bias gradients ∂L/∂b"}
+    overflow = _overflow_note(tr)
+
+    def note(diff: float) -> str:
+        return overflow if not np.isfinite(diff) else ""
+
     claims = [Claim.at_most(f"{prefix}{words[key]} match torch autograd (max abs difference)", diff, 1e-10,
-                            f"{count} number{'s' if count > 1 else ''}") for key, (diff, count) in checks.items()]
+                            f"{count} number{'s' if count > 1 else ''}{note(diff)}")
+              for key, (diff, count) in checks.items()]
     if fd:
         num = finite_difference_weights(tr.network)
         diff, count = max_abs_diff(tr.grad_w, num)
         claims.append(Claim.at_most(f"{prefix}weight gradients match central finite differences", diff, 1e-6,
-                                    f"{count} numbers, h = 1e-6" + _kink_note(tr)))
+                                    f"{count} numbers, h = 1e-6" + _kink_note(tr) + note(diff)))
     for ask in tr.network.asks:
         value, symbol = asked_value(tr, ask), ask.symbol(tr.notation)
         if ask.expected is not None:

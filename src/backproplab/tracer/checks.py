@@ -54,6 +54,11 @@ def finite_difference_weights(net: Network, h: float = 1e-6) -> list[np.ndarray]
     For each layer, every copy of the network with one weight moved by ±h runs forward as one
     batch (row r of the batch: weight r moved), so a large network takes a fraction of a second.
     """
+    with np.errstate(all="ignore"):  # a network whose sums overflow gives inf/nan here, as in the trace
+        return _finite_differences(net, h)
+
+
+def _finite_differences(net: Network, h: float) -> list[np.ndarray]:
     grads = []
     a_below = net.x  # the input to the layer being perturbed (unchanged by its own weights)
     for li, layer in enumerate(net.layers):
@@ -75,7 +80,10 @@ def finite_difference_weights(net: Network, h: float = 1e-6) -> list[np.ndarray]
 
 
 def max_abs_diff(ours: list[np.ndarray], ref: list[np.ndarray]) -> tuple[float, int]:
-    diffs = [np.max(np.abs(o - r)) for o, r in zip(ours, ref, strict=True)]
+    """The largest |ours − ref| over all arrays (NaN where an operand is NaN or both are one infinity:
+    such a check fails, it does not warn) and how many numbers were compared."""
+    with np.errstate(invalid="ignore"):
+        diffs = [np.max(np.abs(o - r)) for o, r in zip(ours, ref, strict=True)]
     return float(max(diffs)), int(sum(o.size for o in ours))
 
 

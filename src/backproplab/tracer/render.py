@@ -123,14 +123,15 @@ def figure(tr: Trace) -> Any:
     ax = fig.add_subplot()
     ax.axis("off")
     pos = {(li, j): (li, (n - 1) / 2 - j) for li, n in enumerate(sizes) for j in range(n)}
-    gmax = max(float(np.max(np.abs(g))) for g in tr.grad_w) or 1.0
+    finite = [np.abs(g[np.isfinite(g)]) for g in tr.grad_w]  # an overflowing network has inf/nan gradients
+    gmax = max((float(a.max()) for a in finite if a.size), default=0.0) or 1.0
     segments, colors, widths = [], [], []
     for li, g in enumerate(tr.grad_w, start=1):
         for (k, j), value in np.ndenumerate(g):  # g[k, j]: from unit k below into unit j
             (x0, y0), (x1, y1) = pos[(li - 1, k)], pos[(li, j)]
             segments.append([(x0, y0), (x1, y1)])
             colors.append("tab:red" if value > 0 else ("tab:blue" if value < 0 else "0.8"))
-            widths.append(0.5 + 3 * abs(value) / gmax)
+            widths.append(0.5 + 3 * abs(value) / gmax if np.isfinite(value) else 3.5)
             if labelled:
                 frac = 0.22 + 0.45 * j / max(1, g.shape[1] - 1)  # stagger labels of crossing edges
                 ax.text(x0 + frac * (x1 - x0), y0 + frac * (y1 - y0), f"{value:.3g}", fontsize=7,
