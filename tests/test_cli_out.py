@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from backproplab.cli import main
 
 
@@ -73,3 +75,14 @@ def test_ctrl_c_while_the_figures_are_saved_leaves_the_earlier_outputs_whole(tmp
     assert sorted(wrote) == sorted(f"wrote {out / n}" for n in earlier if n != "mine.txt")  # the page and CSV too
     assert (out / "mine.txt").read_text() == "earlier mine.txt"
     assert "{x}^{2} + 2 \\cdot {y}^{2}" in (out / "gradient_descent.md").read_text()
+
+
+@pytest.mark.parametrize("argv", [["conv", "--out", ""], ["reproduce", "--quick", "--out", ""], ["data", "--root", ""]])
+def test_an_empty_folder_path_is_refused_not_read_as_the_current_folder(argv, tmp_path, monkeypatch, capsys):
+    """`conv --out ""` (say `--out "$FIGS"` with FIGS unset) wrote its figures into the current folder."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and list(tmp_path.iterdir()) == []
+    err = capsys.readouterr().err
+    assert f"error: argument {argv[-2]}: expected a folder path, got ''" in err and len(err.splitlines()) == 1

@@ -45,6 +45,14 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
+def _folder(text: str) -> Path:
+    """argparse type of ``--out`` and ``--root``: a path; an empty one (``--out "$UNSET"``) is refused, where
+    ``Path("")`` would be the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected a folder path, got {text!r}")
+    return Path(text)
+
+
 CLI_ONLY = ("command", "lesson", "threads")
 """Parsed options a lesson subcommand handles itself; of the others, ``run`` gets those it declares."""
 
@@ -66,7 +74,7 @@ def _add_threads(parser: argparse.ArgumentParser) -> None:
 def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="smaller runs, same claims")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
-    parser.add_argument("--out", type=Path, default=out_default,
+    parser.add_argument("--out", type=_folder, default=out_default,
                         help="directory for figures and text (default: do not write)")
     _add_threads(parser)
 
@@ -141,13 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     data = sub.add_parser("data", help="where Fashion-MNIST was found, and whether it verified")
-    data.add_argument("--root", type=Path, default=None, help="look here first")
+    data.add_argument("--root", type=_folder, default=None, help="look here first")
     data.add_argument("--no-download", dest="download", action="store_false",
                       help="never download; exit 1 if the data is missing")
 
     rep = sub.add_parser("reproduce", help="run every lesson and write the report")
     rep.add_argument("--quick", action="store_true", help="subsets and fewer epochs, the same claims (about a minute on 2 CPU cores)")
-    rep.add_argument("--out", type=Path, default=Path("backproplab-report"),
+    rep.add_argument("--out", type=_folder, default=Path("backproplab-report"),
                      help="report directory (default ./backproplab-report)")
     rep.add_argument("--only", action="append", default=None, metavar="NAME",
                      help="run only this lesson (repeatable)")
