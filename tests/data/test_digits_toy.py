@@ -7,6 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from backproplab.data import circles, load_digits_binary, moons, spirals, xor
+from backproplab.errors import InputError
 
 pytestmark = pytest.mark.data
 
@@ -116,3 +117,11 @@ def test_noise_free_geometry():
 def test_toy_bad_arguments(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, True, 1.0, "0"])
+def test_digits_seed_is_checked_by_its_own_name(seed):
+    """seed=-1 was scikit-learn's InvalidParameterError about train_test_split's 'random_state'."""
+    with pytest.raises(InputError, match=r"^seed must be an integer >= 0 and < 2\*\*32"):
+        load_digits_binary(seed=seed)
+    assert load_digits_binary(seed=np.uint32(2**32 - 1))[0].shape == (898, 64)

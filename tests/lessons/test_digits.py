@@ -131,3 +131,22 @@ def test_all_zero_init_stalls_because_w2_is_zero_not_because_of_relu_prime_at_ze
                          "(val accuracy)")
     assert "relu'(0) = 0, so no gradient reaches it" not in claim.evidence
     assert "whatever relu'(0) is" in claim.evidence
+
+
+def test_the_largest_seed_is_valid_and_its_next_seeds_wrap_to_0(monkeypatch):
+    """`digits --seed 4294967295` (the CLI allows 0 <= seed < 2**32) ended 'seed must be ... < 2**32,
+    got 4294967296': the lesson's five seeds are seed, seed + 1, ..."""
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def record(seeds):
+        seen.extend(seeds)
+        raise Stop
+
+    monkeypatch.setattr(digits, "five_seeds", record)
+    with pytest.raises(Stop):
+        digits.run(quick=True, seed=2**32 - 1)
+    assert seen == [2**32 - 1, 0, 1, 2, 3]
+    assert all(digits._data(s)[0].shape == (898, 64) for s in seen)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backproplab.checks import check_seed
 from backproplab.errors import InputError
 
 #: The allowed values of ``positive``: which digits get label 1.
@@ -22,8 +23,8 @@ def load_digits_binary(seed: int = 0, positive: str = "0-4", train_fraction: flo
     Parameters
     ----------
     seed : int
-        Seed of the stratified split (stratified on the ten digits, so both classes and every
-        digit keep their proportions).
+        Seed of the stratified split, in [0, 2**32) (stratified on the ten digits, so both classes
+        and every digit keep their proportions).
     positive : {"0-4", "5-9"}
         Which digits are labelled 1. ``"0-4"`` is what the course's code does (the default);
         ``"5-9"`` is what its text says.
@@ -45,8 +46,7 @@ def load_digits_binary(seed: int = 0, positive: str = "0-4", train_fraction: flo
     if isinstance(train_fraction, bool) or not isinstance(train_fraction, (int, float)) \
             or not 0.0 < float(train_fraction) < 1.0:
         raise InputError(f"train_fraction must be a number strictly between 0 and 1, got {train_fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InputError(f"seed must be an integer, got {seed!r}")
+    seed = check_seed(seed)  # -1 was scikit-learn's InvalidParameterError about 'random_state'
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
 
@@ -56,7 +56,7 @@ def load_digits_binary(seed: int = 0, positive: str = "0-4", train_fraction: flo
     y = (digit < 5) if positive == "0-4" else (digit >= 5)
     y = y.astype(np.int64)
     X_train, X_val, y_train, y_val = train_test_split(
-        X, y, train_size=float(train_fraction), stratify=digit, random_state=int(seed))
+        X, y, train_size=float(train_fraction), stratify=digit, random_state=seed)
     mean = X_train.mean(axis=0)
     std = X_train.std(axis=0)
     std[std == 0] = 1.0
