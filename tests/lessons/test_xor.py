@@ -163,3 +163,17 @@ def test_failures_mostly_have_a_dead_unit(result):
     assert failed == sum(r["runs"] - r["successes"] for r in rows) > 0
     claim = [c for c in result.claims if c.name.startswith("failed runs that ended with a dead hidden unit")][0]
     assert claim.value == pytest.approx(dead / failed) and claim.value >= xor.DEAD_FRACTION
+
+
+@pytest.mark.parametrize("seed", [60, 69, 72])
+def test_the_width_claims_hold_for_seeds_that_20_inits_failed(seed):
+    """`xor --quick --seed 60` printed '3 of 15 claims FAIL' (width 2 succeeded 0.55 of 20 times, and
+    the rates [0.55, 0.35, 0.55, 0.95] fell with width); 69 and 72 failed too. Twenty inits per width
+    measure a rate to about ±0.1, and the claims' margins are about that."""
+    X, y = _xor_points()
+    step = xor.training_by_width(X, y, n_seeds=xor.INITS_PER_WIDTH, steps=500, lr=0.5, seed=seed, check_steps=20)
+    try:
+        assert step.passed, [str(c) for c in step.claims if not c.passed]
+        assert all(r["runs"] == 200 for r in step.tables["success_by_width"])
+    finally:
+        step.close_figures()

@@ -241,6 +241,13 @@ DEAD_FRACTION = 0.5  # share of failed runs that ended with a dead hidden unit, 
 FIGURES = ("xor_spaces", "xor_success_by_width", "xor_perceptron")
 
 
+INITS_PER_WIDTH = 200
+"""Random initialisations trained per hidden width. The success rates are about 0.25, 0.53, 0.70 and 0.96
+for widths 2, 3, 4 and 8 (2,000 inits); with 20 a width's rate moved by about ±0.1 from seed to seed, and
+about one --seed in twelve failed a claim (--seed 60, 69, 72: widths 3 and 4 swapped, width 2 over 0.5).
+With 200 none of 63 seeds did (quick runs; the narrowest margin 0.09), for half a second more."""
+
+
 def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
     """Run the XOR lesson: :func:`linear_models`, :func:`course_network`, :func:`training_by_width`.
 
@@ -250,11 +257,11 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
         500 training steps instead of 1000 (the success rates are the same for seeds 0-9), fewer
         perceptron epochs and 200 steps in the torch cross-check; the same claims.
     seed : int
-        Seed of the random initialisations (20 per hidden width).
+        Seed of the random initialisations (:data:`INITS_PER_WIDTH` per hidden width).
     """
     seed = check_seed(seed)
     X, y = _xor_data()
-    n_seeds, steps, lr = 20, (500 if quick else 1000), 0.5
+    n_seeds, steps, lr = INITS_PER_WIDTH, (500 if quick else 1000), 0.5
     epochs = 50 if quick else 200
     result = LessonResult(NAME, TITLE, params={"quick": quick, "seed": seed, "seeds_per_width": n_seeds,
                                                "steps": steps, "lr": lr, "perceptron_epochs": epochs})
