@@ -8,7 +8,7 @@ minibatch SGD.
 The lesson measures everything it says:
 
 * the network reaches validation accuracy >= 0.95 for five seeds (each seed its own split and
-  initialisation), median >= 0.965;
+  initialisation), median >= 0.96;
 * sweeps over the learning rate, the batch size and the hidden width, with curves;
 * one layer (logistic regression), a stack of three *linear* layers (multiplied out into one
   linear layer, the outputs agree to rounding), and four layers;
@@ -169,7 +169,10 @@ def run(*, quick: bool = False, seed: int = 0) -> LessonResult:
 
 #: Bounds of the lesson's claims (tests import them rather than restating them).
 WORST_SEED_ACC = 0.95  # 64-32-1 validation accuracy, worst of five seeds, at least
-MEDIAN_SEED_ACC = 0.965  # ... and the median, at least
+MEDIAN_SEED_ACC = 0.96
+"""... and the median, at least. One seed's accuracy is 0.969 ± 0.005 (seeds 0-69, lowest 0.960); the median
+of five was held against 0.965, which --seed 99 (0.962) and 2 more of 66 starting seeds missed: a claim the
+network keeps failed on the luck of the split. None of the 66 has a median under 0.96."""
 SMALL_LR_GAP = 0.05  # the smallest rate lags the best by at least this (val accuracy)
 LARGE_LR_LOSS_RATIO = 10.0  # the largest rate ends with at least this times the best rate's loss
 BATCH_GAIN = 0.03  # batch 32 beats full batch by at least this, same epochs
