@@ -14,6 +14,8 @@ import argparse
 import numbers
 from collections.abc import Callable
 
+import numpy as np
+
 from backproplab.errors import InputError
 
 SEED_LIMIT = 2**32
@@ -25,6 +27,12 @@ def check_seed(seed: object) -> int:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
         raise InputError(f"seed must be an integer >= 0 and < 2**32 ({SEED_LIMIT}), got {short_repr(seed)}")
     return int(seed)
+
+
+def is_real(value: object) -> bool:
+    """Whether ``value`` is a real number as every argument takes one: an int, a float or a NumPy integer
+    or floating scalar (``np.float32(0.1)`` was refused as a step size), never a ``bool``."""
+    return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
 def positive_int(name: str, value: object) -> int:

@@ -125,3 +125,12 @@ def test_digits_seed_is_checked_by_its_own_name(seed):
     with pytest.raises(InputError, match=r"^seed must be an integer >= 0 and < 2\*\*32"):
         load_digits_binary(seed=seed)
     assert load_digits_binary(seed=np.uint32(2**32 - 1))[0].shape == (898, 64)
+
+
+def test_numpy_floats_are_numbers_for_noise_factor_and_train_fraction():
+    """moons(noise=np.float32(0.1)) was 'noise must be a number >= 0, got np.float32(0.1)'."""
+    np.testing.assert_array_equal(moons(50, noise=np.float32(0.25), seed=1)[1], moons(50, noise=0.25, seed=1)[1])
+    assert circles(40, factor=np.float32(0.5), seed=1)[0].shape == (40, 2)
+    assert load_digits_binary(train_fraction=np.float32(0.5))[0].shape == (898, 64)
+    with pytest.raises(InputError, match="noise must be a number >= 0, got np.True_"):
+        moons(50, noise=np.bool_(True))

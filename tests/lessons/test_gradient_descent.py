@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from backproplab.cli import main
+from backproplab.errors import InputError
 from backproplab.lessons import _gd_findings as words
 from backproplab.lessons import _gd_stationary as st
 from backproplab.lessons import gradient_descent as gd
@@ -528,3 +529,15 @@ def test_a_zig_zag_that_still_goes_down_is_told_more_steps_not_a_larger_step():
     # η = 0.4: p_t = 0.2^t·p_0, never reversing: a larger step does go further (0.5 lands on 0)
     (text,) = run_findings(gd.parse_expression("x^2 + y^2"), _rows("x^2 + y^2", (3.0, 2.0), 0.4, 3), 0.4, 1.0)
     assert "More steps (`--steps`) or a larger step size would go further" in text, text
+
+
+def test_numpy_scalars_are_numbers_and_a_string_start_is_not():
+    """eta=np.float32(0.1) was refused as 'not a positive finite step size'; start="12" ran from (1, 2)."""
+    path = gd.gradient_descent("x^2 + y^2", (np.float32(1.0), np.int64(2)), np.float32(0.25), np.float64(1.0),
+                               np.int64(1))
+    np.testing.assert_allclose(path[-1], [0.5, 1.0])  # p - 0.25·2p = p/2
+    for start in ("12", (True, 2.0), ("1", "2")):
+        with pytest.raises(InputError, match="start must be two numbers"):
+            gd.run(quick=True, expr="x^2 + y^2", start=start)
+    with pytest.raises(InputError, match="eta must be a positive finite step size, got np.True_"):
+        gd.step_sizes(np.bool_(True), 1.0, 3)

@@ -241,3 +241,13 @@ def test_a_bad_eval_batch_size_is_refused_before_the_first_epoch():
     X, y = blobs()
     with pytest.raises(InputError, match="eval_batch_size must be a positive integer, got 0"):
         fit(_model(), (X, y), (X, y), epochs=1, batch_size=32, eval_batch_size=0, progress=False, device="cpu")
+
+
+def test_numpy_floats_are_learning_rates():
+    """fit(lr=np.float32(0.05)) was 'lr must be a positive finite number, got np.float32(0.05)'."""
+    X, y = blobs()
+    a = fit(_model(), (X, y), epochs=1, batch_size=32, lr=np.float32(0.5), momentum=np.float64(0.5), progress=False,
+            device="cpu")
+    b = fit(_model(), (X, y), epochs=1, batch_size=32, lr=float(np.float32(0.5)), momentum=0.5, progress=False,
+            device="cpu")
+    assert a.train_loss == b.train_loss and a.params["lr"] == 0.5

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from backproplab.checks import check_seed
+from backproplab.checks import check_seed, is_real
 from backproplab.errors import InputError
 
 #: The allowed values of ``positive``: which digits get label 1.
@@ -43,8 +43,7 @@ def load_digits_binary(seed: int = 0, positive: str = "0-4", train_fraction: flo
     """
     if positive not in POSITIVE_CHOICES:
         raise InputError(f"positive must be one of {', '.join(map(repr, POSITIVE_CHOICES))}; got {positive!r}")
-    if isinstance(train_fraction, bool) or not isinstance(train_fraction, (int, float)) \
-            or not 0.0 < float(train_fraction) < 1.0:
+    if not is_real(train_fraction) or not 0.0 < float(train_fraction) < 1.0:
         raise InputError(f"train_fraction must be a number strictly between 0 and 1, got {train_fraction!r}")
     seed = check_seed(seed)  # -1 was scikit-learn's InvalidParameterError about 'random_state'
     from sklearn.datasets import load_digits

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from backproplab.checks import is_real
 from backproplab.errors import InputError
 
 
@@ -23,7 +24,7 @@ def _rng(seed) -> np.random.Generator:
 def _check(n, noise, min_n: int = 1) -> None:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < min_n:
         raise InputError(f"n must be an integer >= {min_n}, got {n!r}")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0:
+    if not is_real(noise) or not noise >= 0:
         raise InputError(f"noise must be a number >= 0, got {noise!r}")
 
 
@@ -82,7 +83,7 @@ def circles(n: int = 200, noise: float = 0.05, factor: float = 0.5, seed=0) -> t
     y : numpy.ndarray, int64, shape [n]; 0 outer, 1 inner
     """
     _check(n, noise)
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0.0 < factor < 1.0:
+    if not is_real(factor) or not 0.0 < factor < 1.0:
         raise InputError(f"factor must be a number strictly between 0 and 1, got {factor!r}")
     rng = _rng(seed)
     n0, n1 = _split(n, 2)

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import check_seed, int_from_to
+from backproplab.checks import check_seed, int_from_to, is_real
 from backproplab.errors import InputError
 from backproplab.expr import Expression, finite_difference_gradient, parse_expression
 from backproplab.files import atomic_write_text, check_writable_dir
@@ -88,9 +88,11 @@ def _as_expression(f: Expression | str) -> Expression:
 
 
 def _check_start(start: Sequence[float]) -> tuple[float, float]:
-    try:
+    try:  # each a number: start="12" was read as (1, 2), and (True, 2) as (1, 2)
+        if isinstance(start, (str, bytes)) or not all(is_real(v) for v in start):
+            raise TypeError
         values = [float(v) for v in start]
-    except (TypeError, ValueError):
+    except TypeError:
         raise InputError(f"start must be two numbers (x, y), got {start!r}") from None
     if len(values) != 2 or not all(math.isfinite(v) for v in values):
         raise InputError(f"start must be two finite numbers (x, y), got {start!r}")
@@ -101,9 +103,9 @@ def _check_start(start: Sequence[float]) -> tuple[float, float]:
 
 
 def _check_schedule(eta: float, decay: float, steps: int) -> tuple[float, float, int]:
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not (0 < eta < math.inf):
+    if not is_real(eta) or not (0 < eta < math.inf):
         raise InputError(f"eta must be a positive finite step size, got {eta!r}")
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not (0 < decay <= 1):
+    if not is_real(decay) or not (0 < decay <= 1):
         raise InputError(f"decay must lie in (0, 1] (1 = constant step), got {decay!r}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
         raise InputError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")

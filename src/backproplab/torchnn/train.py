@@ -44,6 +44,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from backproplab.checks import is_real
 from backproplab.divergence import Diverged, EpochRollback
 from backproplab.errors import InputError
 from backproplab.history import History, plot_history, report_epoch
@@ -97,11 +98,12 @@ def make_optimizer(optimizer: Any, params: Sequence[nn.Parameter] | Any, *, lr: 
     """
     if isinstance(optimizer, torch.optim.Optimizer):
         return optimizer
-    if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
+    if not (is_real(lr) and lr > 0 and math.isfinite(lr)):
         raise InputError(f"lr must be a positive finite number, got {lr!r}")
     for arg, value in (("momentum", momentum), ("weight_decay", weight_decay)):
-        if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+        if not (is_real(value) and value >= 0 and math.isfinite(value)):
             raise InputError(f"{arg} must be a finite number >= 0, got {value!r}")
+    lr, momentum, weight_decay = float(lr), float(momentum), float(weight_decay)
     params = list(params)
     if optimizer is None or isinstance(optimizer, str):
         name = (optimizer or "sgd").lower()
