@@ -66,10 +66,13 @@ SETTINGS: dict[str, dict[str, Any]] = {
 #: epoch of a full run trains on 55,000 images, so more than this is a typo that would run for hours.
 MAX_EPOCHS = 100
 #: --quick: stratified subsets and two or three epochs, and a quick-run ``bound`` below the course's
-#: target (still far above chance, 0.10); the claims say so in their names.
+#: target (still far above chance, 0.10); the claims say so in their names. The bounds sit under what
+#: every seed measured: NumpyANN 0.664-0.804 over seeds 0-39, PyTorchANN 0.727-0.825 over 0-23 (three
+#: epochs at step size 0.1 end wherever the last one lands, ±0.04), PyTorchCNN 0.817-0.843 over 0-4.
+#: They were 0.72 and 0.75, which one --seed in four (NumpyANN) and one in eight (PyTorchANN) failed.
 QUICK_SETTINGS: dict[str, dict[str, Any]] = {
-    "numpy": {"train": 10000, "epochs": 3, "batch_size": 64, "optimizer": "SGD", "lr": 0.1, "bound": 0.72},
-    "ann": {"train": 6000, "epochs": 3, "batch_size": 64, "optimizer": "SGD", "lr": 0.1, "bound": 0.75},
+    "numpy": {"train": 10000, "epochs": 3, "batch_size": 64, "optimizer": "SGD", "lr": 0.1, "bound": 0.62},
+    "ann": {"train": 6000, "epochs": 3, "batch_size": 64, "optimizer": "SGD", "lr": 0.1, "bound": 0.7},
     "cnn": {"train": 3000, "epochs": 3, "batch_size": 64, "optimizer": "adam", "lr": 1e-3, "bound": 0.75},
 }
 #: The bound when ``--epochs`` is below the lesson's: twice chance, and the claim's name says so.
