@@ -174,3 +174,22 @@ def test_blas_threads_limits_the_pool_inside_the_block_only():
     with blas_threads(1):
         assert all(n == 1 for n in counts())
     assert counts() == before
+
+
+def test_bce_on_a_network_without_a_sigmoid_output_is_refused_not_clipped() -> None:
+    """fit(loss="bce") on an identity output layer clipped its outputs (−0.58 … 1.55) into (0, 1) and
+    reported an epoch's loss of 16.6 without a word; bce_with_logits on the same outputs gives 0.74."""
+    from backproplab.errors import InputError
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 4)), np.arange(20) % 2
+    net = Network.from_sizes([4, 5, 1], ["relu", "identity"], seed=0)
+    for call in (lambda: fit(net, X, y, 1, 4, SGD(0.1), loss="bce", progress=False),
+                 lambda: evaluate(net, X, y, loss="bce")):
+        with pytest.raises(InputError, match="loss 'bce' takes probabilities from a sigmoid last layer, but this "
+                                             "network's last activation is 'identity': use loss='bce_with_logits'"):
+            call()
+    hist = fit(net, X, y, 1, 4, SGD(0.1), loss="bce_with_logits", progress=False)
+    assert hist.train_loss[0] == pytest.approx(0.7436, abs=1e-4)
+    sig = Network.from_sizes([4, 5, 1], ["relu", "sigmoid"], seed=0)
+    assert np.isfinite(fit(sig, X, y, 1, 4, SGD(0.1), loss="bce", progress=False).train_loss[0])

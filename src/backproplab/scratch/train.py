@@ -66,8 +66,21 @@ def count_correct(loss: str, out: np.ndarray, t: np.ndarray, last_activation: st
     return float(np.count_nonzero((out[:, 0] > threshold) == (t[:, 0] > 0.5)))
 
 
+def check_loss_output(network: Network, loss: str) -> None:
+    """Refuse ``"bce"`` on a network whose last layer is not a sigmoid: the loss takes probabilities
+    (:func:`~backproplab.scratch.functional.bce` refuses others), and ``fit`` on an identity layer's
+    outputs (−0.58 … 1.55) clipped them into (0, 1) and reported an epoch's loss of 16.6 without a word,
+    where ``"bce_with_logits"``, the loss for logits, gives 0.74."""
+    last = network.layers[-1].activation
+    if loss == "bce" and last != "sigmoid":
+        raise InputError(f"loss 'bce' takes probabilities from a sigmoid last layer, but this network's last "
+                         f"activation is {last!r}: use loss='bce_with_logits' on its outputs (logits), or end the "
+                         "network with a 'sigmoid' layer")
+
+
 def evaluate(network: Network, X, y, loss: str = "softmax_cross_entropy", batch_size: int = 4096):
     """``(mean loss, accuracy)`` of ``network`` on ``(X, y)``, in batches, without touching gradients."""
+    check_loss_output(network, loss)
     X = as_float_array(X, "X", ndim=2, dtype=network.dtype)
     t = prepare_targets(y, loss, X.shape[0], network.d_out, network.dtype)
     return _evaluate(network, X, t, loss, batch_size)
@@ -90,6 +103,7 @@ def _evaluate(network: Network, X: np.ndarray, t: np.ndarray, loss: str, batch_s
 def _check_fit_data(network: Network, X, y, X_val, y_val, loss: str):
     """``(X, targets, (X_val, val_targets) or None)`` in the network's dtype, checked against its sizes."""
     dtype = network.dtype
+    check_loss_output(network, loss)
     X = np.ascontiguousarray(as_float_array(X, "X", ndim=2, dtype=dtype))
     if X.shape[1] != network.d_in:
         raise InputError(f"X must have shape (N, {network.d_in}) for this network, got {X.shape}")
