@@ -251,3 +251,19 @@ def test_numpy_floats_are_learning_rates():
     b = fit(_model(), (X, y), epochs=1, batch_size=32, lr=float(np.float32(0.5)), momentum=0.5, progress=False,
             device="cpu")
     assert a.train_loss == b.train_loss and a.params["lr"] == 0.5
+
+
+def test_nll_takes_log_probabilities_and_says_so_on_logits():
+    """fit(MLP, loss="nll") trained on −logit[y], a loss with no minimum, without a word."""
+    X, y = blobs()
+    for call in (lambda: fit(_model(), (X, y), epochs=1, batch_size=32, loss="nll", progress=False, device="cpu"),
+                 lambda: evaluate(_model(), X, y, loss="nll")):
+        with pytest.raises(InputError, match=r"loss 'nll' takes log-probabilities \(a model ending in "
+                                             r"nn.LogSoftmax\(dim=1\)\), but this model's outputs are not"):
+            call()
+    torch.manual_seed(0)
+    log_model = torch.nn.Sequential(_model(), torch.nn.LogSoftmax(dim=1))
+    nll = fit(log_model, (X, y), epochs=1, batch_size=32, loss="nll", progress=False, device="cpu", seed=5)
+    torch.manual_seed(0)
+    ce = fit(_model(), (X, y), epochs=1, batch_size=32, loss="cross_entropy", progress=False, device="cpu", seed=5)
+    assert nll.train_loss == pytest.approx(ce.train_loss, rel=1e-5)

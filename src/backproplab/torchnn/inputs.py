@@ -89,6 +89,20 @@ def check_values(module: nn.Module, X: torch.Tensor, y: torch.Tensor, name: str,
     if lo < 0 or hi >= classes:
         raise InputError(f"{name} y must hold class indices in [0, {classes - 1}] for a model with {classes} "
                          f"outputs, got values from {lo} to {hi}")
+    _check_log_probabilities(out, loss)
+
+
+def _check_log_probabilities(out: torch.Tensor, loss: str) -> None:
+    """``"nll"`` takes log-probabilities: on logits it is −logit[y], which has no minimum, and training
+    pushes the logits up until they overflow. A sample whose outputs' exponentials do not sum to 1 shows
+    the model has no ``LogSoftmax`` at its end."""
+    if loss != "nll" or not out.is_floating_point():
+        return
+    total = float(out[:1].double().exp().sum())
+    if not abs(total - 1.0) < 0.05:  # loose enough for bfloat16 log-probabilities
+        raise InputError(f"loss 'nll' takes log-probabilities (a model ending in nn.LogSoftmax(dim=1)), but this "
+                         f"model's outputs are not: their exponentials sum to {total:.4g}, not 1, on the first "
+                         "sample; use loss='cross_entropy' on logits")
 
 
 def check_inputs(module: nn.Module, X: torch.Tensor, what: str) -> torch.Tensor:
