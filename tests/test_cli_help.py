@@ -114,3 +114,10 @@ def test_a_word_that_could_be_an_option_is_still_one(argv, words, capsys):
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(words) and len(err.splitlines()) == 1, err
+
+
+def test_a_paragraph_after_an_indented_example_keeps_its_blank_line():
+    """`xor --help` ran the example's last line into the next paragraph: '... w2 = [1, -2]' then
+    'reproduces XOR exactly' on the very next line."""
+    text = plain_help("Intro:\n\n    h = relu(W1 x + b)\n\nreproduces XOR exactly.\n")
+    assert text.splitlines() == ["Intro:", "", "    h = relu(W1 x + b)", "", "reproduces XOR exactly."]

@@ -127,7 +127,7 @@ def plain_help(doc: str | None, width: int = 88) -> str:
     out: list[str] = []
     for block in re.split(r"\n\s*\n", text):
         if all(line.startswith("    ") for line in block.splitlines()):
-            out.append(block)
+            out += [block, ""]  # the paragraph after it starts after a blank line, as in the docstring
             continue
         for item in re.split(r"\n(?=[*-] )", block):
             words = " ".join(item.split())
