@@ -121,3 +121,11 @@ def test_a_paragraph_after_an_indented_example_keeps_its_blank_line():
     'reproduces XOR exactly' on the very next line."""
     text = plain_help("Intro:\n\n    h = relu(W1 x + b)\n\nreproduces XOR exactly.\n")
     assert text.splitlines() == ["Intro:", "", "    h = relu(W1 x + b)", "", "reproduces XOR exactly."]
+
+
+def test_numbered_items_stay_on_their_own_lines():
+    """`mistakes --help` ran its eight numbered mistakes into one paragraph ('... (Radboud 1.1g,h); 2.' then
+    'the variance ...' on the next line)."""
+    text = plain_help("The mistakes:\n\n1. a compounding decay;\n2. the variance 2/d1 where He needs the std;\n")
+    assert text.splitlines() == ["The mistakes:", "", "  1. a compounding decay;",
+                                 "  2. the variance 2/d1 where He needs the std;"]

@@ -119,7 +119,8 @@ _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
 
 
 def plain_help(doc: str | None, width: int = 88) -> str:
-    """A docstring as terminal text: reST roles and ``literals`` unmarked, paragraphs wrapped, bullets kept.
+    """A docstring as terminal text: reST roles and ``literals`` unmarked, paragraphs wrapped, bullets and
+    numbered items kept one to a line.
 
     Indented blocks (examples) are kept line for line.
     """
@@ -129,10 +130,13 @@ def plain_help(doc: str | None, width: int = 88) -> str:
         if all(line.startswith("    ") for line in block.splitlines()):
             out += [block, ""]  # the paragraph after it starts after a blank line, as in the docstring
             continue
-        for item in re.split(r"\n(?=[*-] )", block):
+        for item in re.split(r"\n(?=[*-] |\d+\. )", block):
             words = " ".join(item.split())
-            if re.match(r"[*-] ", item):
-                out.append(textwrap.fill(words[2:], width, initial_indent="  • ", subsequent_indent="    "))
+            bullet = re.match(r"([*-]|\d+\.) ", item)
+            if bullet:  # '* x' and '- x' become '  • x'; a numbered item keeps its number
+                mark = "•" if bullet[1] in "*-" else bullet[1]
+                out.append(textwrap.fill(words[len(bullet[0]):], width, initial_indent=f"  {mark} ",
+                                         subsequent_indent=" " * (len(mark) + 3)))
             else:
                 out.append(textwrap.fill(words, width))
         out.append("")
