@@ -275,7 +275,15 @@ def _save_figures(result, out: Path) -> dict[str, Path]:
 
 
 def _one_line(err: BaseException) -> str:
-    """The one stderr line for an error that reached the door (no traceback)."""
+    """The one stderr line for an error that reached the door (no traceback), with the characters a terminal
+    would act on written out: the error may name a student's file (``check jku-a7 alice/`` with a notebook
+    named ``\\x1b]2;…\\x07\\x1b[2J….ipynb`` set the window's title and cleared the screen)."""
+    from backproplab.check.outputs import terminal_text  # lazy: the checker's package loads its assignments
+
+    return terminal_text(_reason(err), one_line=True)
+
+
+def _reason(err: BaseException) -> str:
     if isinstance(err, OSError) and not isinstance(err, BackproplabError):
         where = err.filename if err.filename is not None else "a file"
         if err.errno == errno.ENOSPC:

@@ -123,3 +123,80 @@ def test_a_broken_notebook_says_so_briefly(tmp_path):
         with pytest.raises(InputError, match=f"notebook .*{name} could not be read as a Jupyter notebook") as err:
             read_cells(tmp_path / name)
         assert len(str(err.value)) < 400 + len(str(tmp_path)), name
+
+
+NASTY = ["=HYPERLINK(\"http://evil.example\",\"grades\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
+         "bob", "a" * 250, "Alice", "alice", "CON", "../../etc/passwd", "caf\udce9", "张三", "李四", "x\x1b[2Jred"]
+
+
+def _results(students: list[str]):
+    from backproplab.check.result import ItemResult, SubmissionResult
+
+    return [SubmissionResult("jku-a7", s, f"/subs/{s}", [ItemResult("3.3", "answers", 10, error="not graded: x")])
+            for s in students]
+
+
+def test_the_gradebook_holds_no_formula_and_is_always_written(tmp_path):
+    """A student folder named ``=HYPERLINK(…)`` (or ``+cmd…``, ``-2+3``, ``@SUM(…)``) was a live formula once
+    the gradebook was opened in a spreadsheet; one not in UTF-8 (``caf\\xe9``, as a zip made on Windows unpacks)
+    stopped the batch at the gradebook ('utf-8' codec can't encode '\\udce9'): nothing was written."""
+    import csv
+
+    from backproplab.check.outputs import write_batch
+
+    write_batch(tmp_path / "out", _results(NASTY))
+    rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
+    students = [row["student"] for row in rows]
+    assert students[:6] == ["'=HYPERLINK(\"http://evil.example\",\"grades\")", "'+cmd|' /C calc'!A0", "'-2+3",
+                            "'@SUM(A1:A9)", "'\\tTAB", "'\\rCR"]
+    assert students[6:] == ["bob", "a" * 250, "Alice", "alice", "CON", "../../etc/passwd", "caf\\udce9", "张三", "李四",
+                            "x\\x1b[2Jred"]
+    assert [row["path"] for row in rows][:2] == ["/subs/=HYPERLINK(\"http://evil.example\",\"grades\")",
+                                                 "/subs/+cmd|' /C calc'!A0"]
+    assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())
+
+
+def test_every_student_has_a_record_of_their_own(tmp_path):
+    """A 250-character folder name made a record name the file system refused (File name too long) after the
+    whole batch was graded: the later records were never written. ``Alice`` and ``alice`` are one file where
+    case does not count (macOS, Windows); ``CON`` is a device there. Students whose names have no letter in A-Z
+    got ``student``, ``student_``, ``student__``, …"""
+    from backproplab.check.outputs import MAX_RECORD_NAME, record_names, write_batch
+
+    paths = write_batch(tmp_path / "out", _results(NASTY))
+    records = [p for p in paths if p.parent.name == "records"]
+    assert len(records) == len(NASTY) and all(p.parent == tmp_path / "out" / "records" for p in records)
+    names = [p.stem for p in records]
+    assert len({n.casefold() for n in names}) == len(NASTY)
+    assert all(len(n) <= MAX_RECORD_NAME for n in names)
+    assert names[7].startswith("a" * 80) and names[8:11] == ["Alice", "alice-2", "CON_"]
+    assert names[13:15] == ["student", "student-2"] and names[11] == "etc_passwd"
+    assert [json.loads(p.read_text())["student"] for p in records] == NASTY
+    assert record_names(["x"] * 300)[-1] == "x-300"
+
+
+def test_what_the_terminal_shows_of_a_student_stays_on_their_line(tmp_path, capsys, monkeypatch):
+    """The batch summary and an error line printed student folder and file names as they were: a newline in
+    a name made a line of its own (``eve   50 ∕ 50   lost: -``), a name not in UTF-8 stopped the batch before
+    its gradebook where the terminal's encoding is strict, and ``check jku-a7 alice/`` with a notebook named
+    ``\\x1b]2;…\\x07\\x1b[2J….ipynb`` set the window's title and cleared the screen on its error line."""
+    import os
+
+    from backproplab.check import cli as check_cli
+    from backproplab.cli import main
+
+    names = ["eve\n                           50 ∕ 50   lost: -", "caf\udce9", "x\x1b[2Jy"]  # no "/" in a name
+    for name in names:
+        os.makedirs(os.fsencode(tmp_path / "batch" / name))
+        (tmp_path / "batch" / name / "a.ipynb").write_text("{}")
+    monkeypatch.setattr(check_cli, "check_batch", lambda assignment, paths, **kw: _results([p.name for p in paths]))
+    assert main(["check", "jku-a7", str(tmp_path / "batch"), "--out", str(tmp_path / "out")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 6 and lines[0].startswith("caf\\udce9 ") and lines[2].startswith("eve\\n      ")
+    assert lines[4].startswith("x\\x1b[2Jy ") and not any("\x1b" in line or "\udce9" in line for line in lines)
+
+    (tmp_path / "one").mkdir()
+    (tmp_path / "one" / "x\x1b]2;TITLE\x07\x1b[2J\n.ipynb").write_text("{not json")
+    assert main(["check", "jku-a7", str(tmp_path / "one")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "\x1b" not in err and "x\\x1b]2;TITLE\\x07\\x1b[2J .ipynb could not be read" in err
