@@ -125,6 +125,19 @@ def test_a_broken_notebook_says_so_briefly(tmp_path):
         assert len(str(err.value)) < 400 + len(str(tmp_path)), name
 
 
+def test_what_the_compiler_warns_about_a_cell_stays_out_of_the_checkers_terminal():
+    """``x is 1`` or ``assert (x, "why")`` in a student's function made the checker's compile print
+    '<cell>:3: SyntaxWarning: "is" with a literal' on the instructor's terminal, one line for each, for each
+    student of a batch, naming no one. They are the student's, and are left out; other warnings still show."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        made = extract([Cell("a", "code", "def f(x):\n    assert (x, 'why')\n    return x is 1\n" * 3)])
+        warnings.warn_explicit("another", SyntaxWarning, "elsewhere.py", 1)
+    assert made.defined == ["f"] * 3
+    assert [str(w.message) for w in seen] == ["another"]
+
+
 NASTY = ["=HYPERLINK(\"http://evil.example\",\"grades\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTAB", "\rCR",
          "bob", "a" * 250, "Alice", "alice", "CON", "../../etc/passwd", "caf\udce9", "张三", "李四", "x\x1b[2Jred"]
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import ast
 import re
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,13 @@ MAX_STATEMENTS = 20_000
 #: Most notes on single cells (a syntax error, a definition not kept) listed; the others are counted.
 MAX_CELL_NOTES = 20
 _CELL_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: The file name the checker parses and compiles a student's cells under. What the compiler warns about them
+#: (``x is 1``: 'SyntaxWarning: "is" with a literal') is the student's business, not the instructor's: it
+#: went to the checker's terminal, a line for each (up to one per statement, for each student of a batch),
+#: naming no student. A filter on this name (the warnings' module) keeps them out, and only them; it is put
+#: back in place whenever a notebook is read (``warnings.catch_warnings`` and pytest restore the filters).
+CELL_FILE = "<backproplab notebook cell>"
+_QUIET = ("ignore", None, Warning, re.compile(re.escape(CELL_FILE)), 0)
 #: A ``.py`` export's cell marker line (``# %%``, ``# In[3]:``); :mod:`backproplab.check.locate` uses it too.
 EXPORT_MARKER = r"^# (?:%%|In\[[ 0-9]*\]:)"
 _MARKER = re.compile(EXPORT_MARKER)
@@ -246,7 +254,7 @@ def _compile_error(kept: list[ast.stmt], futures: set[str]) -> SyntaxError | Non
     features = sorted(futures | {a.name for s in kept if _is_future(s) for a in s.names})
     head = ast.parse(f"from __future__ import {', '.join(features)}").body if features else []
     try:
-        compile(ast.Module(head + [s for s in kept if not _is_future(s)], []), "<cell>", "exec", dont_inherit=True)
+        compile(ast.Module(head + [s for s in kept if not _is_future(s)], []), CELL_FILE, "exec", dont_inherit=True)
     except SyntaxError as err:
         return err
     except (ValueError, RecursionError, MemoryError) as err:
@@ -269,9 +277,9 @@ def _guarded_definition(stmt: ast.stmt, text: _Text, label: str) -> str:
     body = _indented(_statement(stmt, text))
     made = _recorded(body, defines(stmt), label)
     try:
-        wrapper = ast.parse(made).body[0]
+        wrapper = ast.parse(made, CELL_FILE).body[0]
     except SyntaxError:
-        wrapper = ast.parse(made.replace(body, "    pass", 1)).body[0]
+        wrapper = ast.parse(made.replace(body, "    pass", 1), CELL_FILE).body[0]
     if ast.dump(wrapper.body[0]) == ast.dump(stmt):
         return made
     wrapper.body = [stmt]
@@ -283,7 +291,7 @@ def _read_globally(source: str) -> set[str]:
     import symtable
 
     try:
-        tables = symtable.symtable(source, "made", "exec").get_children()
+        tables = symtable.symtable(source, CELL_FILE, "exec").get_children()
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     names: set[str] = set()
@@ -381,7 +389,7 @@ def _parse(cells: list[Cell]) -> list[tuple[int, str, _Text, ast.Module | str]]:
         label = f"cell {n}" + (f" (id {cell.id})" if cell.id else "")
         text = _Text(_clean(cell.source))
         try:
-            parsed.append((n, label, text, ast.parse(text.text)))
+            parsed.append((n, label, text, ast.parse(text.text, CELL_FILE)))
         except SyntaxError as err:
             parsed.append((n, label, text, f"{label} has a syntax error (line {err.lineno}: {err.msg}); nothing it "
                                            "defines could be graded"))
@@ -407,6 +415,8 @@ def extract(cells: list[Cell], supplied: tuple[str, ...] = ()) -> Extracted:
     the checker gives the module itself, e.g. Radboud's ``w`` and ``b``). ``from __future__`` imports
     are hoisted to the top of the module (each feature once): they must come first."""
     with _AST_LOCK:
+        if _QUIET not in warnings.filters:
+            warnings.filterwarnings("ignore", module=re.escape(CELL_FILE))
         return _extract(cells, supplied)
 
 
