@@ -27,6 +27,7 @@ from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError, InputError
 from backproplab.files import atomic_write_text, check_writable_dir
 from backproplab.progress import progress_mode
+from backproplab.terminal import terminal_text
 from backproplab.threads import MAX_THREADS, run_threads
 
 # Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
@@ -278,8 +279,6 @@ def _one_line(err: BaseException) -> str:
     """The one stderr line for an error that reached the door (no traceback), with the characters a terminal
     would act on written out: the error may name a student's file (``check jku-a7 alice/`` with a notebook
     named ``\\x1b]2;…\\x07\\x1b[2J….ipynb`` set the window's title and cleared the screen)."""
-    from backproplab.check.outputs import terminal_text  # lazy: the checker's package loads its assignments
-
     return terminal_text(_reason(err), one_line=True)
 
 
