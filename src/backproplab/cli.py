@@ -27,6 +27,7 @@ from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError, InputError
 from backproplab.files import atomic_write_text, check_writable_dir, replaced_together
 from backproplab.progress import progress_mode
+from backproplab.terminal import terminal_text
 from backproplab.threads import MAX_THREADS, run_threads
 
 # Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
@@ -320,7 +321,13 @@ def _save_figures(result, out: Path) -> dict[str, Path]:
 
 
 def _one_line(err: BaseException) -> str:
-    """The one stderr line for an error that reached the door (no traceback)."""
+    """The one stderr line for an error that reached the door (no traceback), with the characters a terminal
+    would act on written out: the error may name a student's file (``check jku-a7 alice/`` with a notebook
+    named ``\\x1b]2;…\\x07\\x1b[2J….ipynb`` set the window's title and cleared the screen)."""
+    return terminal_text(_reason(err), one_line=True)
+
+
+def _reason(err: BaseException) -> str:
     if isinstance(err, OSError) and not isinstance(err, BackproplabError):
         where = err.filename if err.filename is not None else "a file"
         if err.errno == errno.ENOSPC:

@@ -95,9 +95,10 @@ def _in_folder(name: str, folder: Path) -> list[Path]:
             return [folder]
         raise InputError(f"PATH {folder} holds no {_what(name)}, nor folders that do")
     if loose:
-        print(terminal_text(f"{folder}: graded its {len(subs)} student folder(s); not graded, at its top: "
-                            f"{', '.join(p.name for p in loose)} (no student's folder; a notebook named "
-                            f"{parts(name)[0].filename} there would make {folder} one submission)"), file=sys.stderr)
+        names = ", ".join(terminal_text(p.name, one_line=True) for p in loose)
+        print(terminal_text(f"{folder}: graded its {len(subs)} student folder(s); not graded, at its top: {names} (no "
+                            f"student's folder; a notebook named {parts(name)[0].filename} there would make {folder} "
+                            "one submission)"), file=sys.stderr)
     return subs
 
 

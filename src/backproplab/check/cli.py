@@ -156,10 +156,10 @@ def run_check(args: argparse.Namespace) -> int:
                           timeout=args.timeout, items=args.item)
     for res in results:
         lost = ", ".join(res.lost()) or "-"
-        print(terminal_text(f"{res.student:<24} {res.score:>6g} / {res.max_score:<4g} lost: {lost}"))
+        print(f"{terminal_text(res.student, one_line=True):<24} {res.score:>6g} / {res.max_score:<4g} lost: {lost}")
         reasons = {it.error for it in res.items}
         if len(reasons) == 1 and all(it.error for it in res.items):  # every item failed alike: say why once
-            print(terminal_text(f"{'':<24} {first_line(reasons.pop(), 100)}"))
+            print(f"{'':<24} {terminal_text(first_line(reasons.pop(), 100), one_line=True)}")
     paths = write_batch(args.out, results)
     print(f"wrote {paths[0]} and {len(paths) - 1} records in {paths[0].parent / 'records'}", file=sys.stderr)
     if args.json is not None:

@@ -36,6 +36,8 @@ BUILTINS = frozenset(dir(builtins))
 NO_CALLS = ", and no call at the top level of a cell is run (a call may load data or train a network)"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp,
            ast.DictComp, ast.GeneratorExp)
+#: The most unknown names :func:`why_dropped` lists.
+_NAMED = 5
 _BLOCKS = {ast.For: "for", ast.AsyncFor: "async for", ast.While: "while", ast.If: "if", ast.With: "with",
            ast.AsyncWith: "async with", ast.Try: "try", ast.Match: "match"}
 
@@ -223,9 +225,11 @@ def why_dropped(stmt: ast.stmt, known: set[str]) -> str:
     call = next((n for n in nodes if isinstance(n, ast.Call)), None)
     if call is not None:
         return f"its value calls {_short(call.func)}(…){NO_CALLS}"
-    unknown = [n.id for n in nodes if isinstance(n, ast.Name) and n.id not in known and n.id not in BUILTINS]
-    if unknown:
-        return f"its value uses {', '.join(dict.fromkeys(unknown))}, which no statement kept before it defines"
+    unknown = list(dict.fromkeys(n.id for n in nodes if isinstance(n, ast.Name) and n.id not in known
+                                 and n.id not in BUILTINS))
+    if unknown:  # a few named: the reason is kept for each name the statement binds (5,000 each way made 170 MB)
+        more = f" and {len(unknown) - _NAMED} more" if len(unknown) > _NAMED else ""
+        return f"its value uses {', '.join(unknown[:_NAMED])}{more}, which no statement kept before it defines"
     return ("its value is not one the rule keeps (literals; names and attributes; lambdas; displays and "
             "operators of those)")
 

@@ -17,18 +17,7 @@ from typing import Any
 from backproplab.check.result import SubmissionResult
 from backproplab.errors import InputError
 from backproplab.files import atomic_write_text, check_writable_dir
-
-#: Characters a terminal acts on instead of showing: C0 and C1 controls but newline and tab (ESC starts the
-#: sequences that clear the screen, move the cursor, set the window title or the clipboard) and the
-#: marks that reorder text (bidirectional overrides and isolates).
-_NOT_SHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def terminal_text(text: str) -> str:
-    """``text`` with every character a terminal would act on written out (``\\x1b``, ``\\u202e``): the
-    student's output and messages reach the checker's terminal, where ``\\x1b[2J`` then a made-up
-    table showed 18 / 18 for a submission that scored 0, and OSC 52 can set the clipboard."""
-    return _NOT_SHOWN.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+from backproplab.terminal import terminal_text
 
 
 def first_line(text: str, width: int) -> str:
@@ -39,7 +28,8 @@ def first_line(text: str, width: int) -> str:
 
 def format_table(result: SubmissionResult, width: int = 100) -> str:
     """Item, points, and what failed — then each lost item's full feedback."""
-    head = f"{result.assignment} — {result.student or result.path}: {result.score:g} / {result.max_score:g}"
+    who = terminal_text(result.student or result.path, one_line=True)
+    head = f"{result.assignment} — {who}: {result.score:g} / {result.max_score:g}"
     rows = [head, f"{'item':<6} {'points':>9}  what failed"]
     for it in result.items:
         what = first_line(it.headline(), width - 18)
@@ -79,21 +69,66 @@ def write_json(path: Path, payload: Any) -> Path:
     return atomic_write_text(Path(path), json.dumps(payload, indent=2, allow_nan=False) + "\n")
 
 
+#: Longest record name kept from a student's name; a longer one is cut and ends in a hash of the whole name,
+#: so that the record, its temporary file (``.<name>.xxxxxxxx.part``) and a kept copy fit in 255 bytes.
+MAX_RECORD_NAME = 100
+#: Names Windows keeps for devices, with any extension (``records/CON.json`` cannot be copied there).
+_DEVICE_NAME = re.compile(r"(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?", re.IGNORECASE)
+
+
 def safe_name(student: str) -> str:
-    """A file name for a student's record (letters, digits, ``.-_``)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._") or "student"
+    """A file name for a student's record: letters, digits, ``.-_``, at most :data:`MAX_RECORD_NAME`
+    characters (a longer name is cut and ends in 8 hex digits of its SHA-256: a 250-character folder name
+    made a record name the file system refused, after the whole batch was graded), never a device name."""
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", student).strip("._") or "student"
+    if len(name) > MAX_RECORD_NAME:
+        digest = hashlib.sha256(student.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        name = f"{name[:MAX_RECORD_NAME - 9].rstrip('._')}-{digest}"
+    return f"{name}_" if _DEVICE_NAME.fullmatch(name) else name
+
+
+def record_names(students: Sequence[str]) -> list[str]:
+    """Each student's record name (:func:`safe_name`), unique without regard to case: ``Alice`` and ``alice``
+    are one file on macOS's and Windows' file systems, where the second record replaced the first; a
+    repeated name gets ``-2``, ``-3``, … (it got one more ``_`` each time, past the file system's limit
+    for a class of students whose names have no letter in A-Z)."""
+    used: set[str] = set()
+    names = []
+    for student in students:
+        base = name = safe_name(student)
+        n = 1
+        while name.casefold() in used:
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name.casefold())
+        names.append(name)
+    return names
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """``text`` as a gradebook cell that a spreadsheet shows as text: a leading ``'`` when it starts with
+    ``= + - @``, a tab or a carriage return (a student folder named ``=HYPERLINK("http://…","grades")`` was a
+    live formula once the gradebook was opened), on one line, with what :func:`terminal_text` writes out
+    written out (the gradebook is read in terminals too), among it the halves of a character that a file
+    name not in UTF-8 leaves (``caf\\udce9``: they stopped the gradebook from being written at all)."""
+    shown = terminal_text(text, one_line=True)
+    return f"'{shown}" if text.startswith(_FORMULA_START) else shown
 
 
 def gradebook_csv(results: Sequence[SubmissionResult]) -> str:
-    """One row per student, one column per item (``1.6 (3)``), then total and maximum."""
+    """One row per student, one column per item (``1.6 (3)``), then total and maximum; the student and the
+    path as :func:`spreadsheet_cell` writes them."""
     items = [(it.id, it.points) for it in results[0].items] if results else []
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(["student", "path"] + [f"{i} ({p:g})" for i, p in items] + ["total", "max"])
     for res in results:
         scores = {it.id: it.score for it in res.items}
-        writer.writerow([res.student, res.path] + [f"{scores.get(i, 0):g}" for i, _ in items]
-                        + [f"{res.score:g}", f"{res.max_score:g}"])
+        writer.writerow([spreadsheet_cell(res.student), spreadsheet_cell(res.path)]
+                        + [f"{scores.get(i, 0):g}" for i, _ in items] + [f"{res.score:g}", f"{res.max_score:g}"])
     return buf.getvalue()
 
 
@@ -169,12 +204,7 @@ def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
     before = _written_before(out_dir)
     (out_dir / "records").mkdir(parents=True, exist_ok=True)
     texts = {"gradebook.csv": gradebook_csv(results)}
-    used: set[str] = set()
-    for res in results:
-        name = safe_name(res.student)
-        while name in used:
-            name += "_"
-        used.add(name)
+    for res, name in zip(results, record_names([r.student for r in results]), strict=True):
         texts[f"records/{name}.json"] = json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n"
     for rel in sorted(set(before) - set(texts)):
         if rel.startswith("records/") and "/" not in rel[8:] and _sha256(out_dir / rel) in before[rel]:
