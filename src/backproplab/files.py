@@ -273,6 +273,8 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out", flag: str | N
     ``--<name>``) when ``path`` is a file, lies below a file, or cannot be written; returns ``Path(path)``.
     """
     flag = flag or f"--{name}"
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"{name} must be a folder path, got {type(path).__name__}")
     path = Path(path)
     probe = path
     while not probe.exists() and not probe.is_symlink():
