@@ -207,3 +207,13 @@ def test_a_folder_in_the_way_fails_at_the_write_inside_replaced_together(tmp_pat
     with pytest.raises(IsADirectoryError) as err, replaced_together(tmp_path):
         atomic_write_text(tmp_path / "a.md", "new")
     assert err.value.filename == str(tmp_path / "a.md") and os.listdir(tmp_path) == ["a.md"]
+
+
+def test_an_out_that_is_not_a_path_is_named():
+    """gradient_descent.run(out=5) was 'TypeError: expected str, bytes or os.PathLike object, not int'."""
+    from backproplab.lessons import gradient_descent
+
+    with pytest.raises(InputError, match="^out must be a folder path, got int$"):
+        check_writable_dir(5, "out")
+    with pytest.raises(InputError, match="^out must be a folder path, got list$"):
+        gradient_descent.run(quick=True, out=["figs"])

@@ -31,7 +31,8 @@ def _file_mode() -> int:
 
 _FILE_MODE = _file_mode()  # what open() would give; mkstemp's own 0600 would hide reports from a web server
 
-_HELD: contextvars.ContextVar[tuple[Path, list[tuple[str, Path]]] | None] = contextvars.ContextVar("_HELD", default=None)
+_Held = tuple[Path, list[tuple[str, Path]]]
+_HELD: contextvars.ContextVar[_Held | None] = contextvars.ContextVar("_HELD", default=None)
 """Inside :func:`replaced_together`: its folder, and the renames :func:`atomic_open` holds back for it
 (temporary file, path)."""
 
@@ -43,9 +44,10 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     On any exception (including KeyboardInterrupt, which a SIGTERM becomes in the CLI) the temporary
     file is removed and ``path`` is left as it was; an ``OSError`` without a file name (a full disk
     during ``write``) is raised again naming ``path``. Inside :func:`replaced_together` a rename into
-    its folder waits for the end of that block, with the other files written there. A ``path`` that is (or links to) a device, a
-    pipe or a socket is refused (:class:`InputError`) before anything is written: the rename would
-    replace the node itself, and as root ``--json /dev/null`` would turn ``/dev/null`` into a file.
+    its folder waits for the end of that block, with the other files written there. A ``path`` that
+    is (or links to) a device, a pipe or a socket is refused (:class:`InputError`) before anything is
+    written: the rename would replace the node itself, and as root ``--json /dev/null`` would turn
+    ``/dev/null`` into a file.
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}")
@@ -273,6 +275,8 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out", flag: str | N
     ``--<name>``) when ``path`` is a file, lies below a file, or cannot be written; returns ``Path(path)``.
     """
     flag = flag or f"--{name}"
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"{name} must be a folder path, got {type(path).__name__}")
     path = Path(path)
     probe = path
     while not probe.exists() and not probe.is_symlink():

@@ -308,3 +308,12 @@ def test_a_gzip_bomb_in_root_is_refused_at_the_published_size(isolated, fake, tm
     (root / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(bytes(20_000_000)))  # 20 kB -> 20 MB
     with pytest.raises(ChecksumError, match=r"t10k-labels-idx1-ubyte\.gz: expected at most 10008 bytes of content"):
         load_fashion_mnist("test", root=root, download=False, checksums=fake.checksums)
+
+
+@pytest.mark.parametrize("root", [3, 2.5, ["data"]])
+def test_a_root_that_is_not_a_path_is_named(root):
+    """load_fashion_mnist("test", root=3) was 'TypeError: expected str, bytes or os.PathLike object, not int'."""
+    from backproplab.errors import InputError
+
+    with pytest.raises(InputError, match=f"^root must be a folder path or None, got {type(root).__name__}$"):
+        fm.load_fashion_mnist("test", root=root, download=False)

@@ -331,3 +331,9 @@ def test_windows_line_ends_still_read(tmp_path: Path) -> None:
     net = tmp_path / "net.yaml"
     net.write_bytes(yaml.safe_dump(course_dict()).replace("\n", "\r\n").encode())
     assert bp.load_network(net).name == "course"
+
+
+def test_a_network_that_is_not_a_path_is_named() -> None:
+    """run(network=5) was 'TypeError: expected str, bytes or os.PathLike object, not int'."""
+    with pytest.raises(InputError, match="^network must be a path to a YAML or JSON file, got int$"):
+        bp.run(network=5)

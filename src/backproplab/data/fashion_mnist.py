@@ -143,6 +143,8 @@ def check_explicit_places(root: str | os.PathLike | None, download: bool) -> Non
     DataNotFoundError
         ``download=False`` and ``root`` or ``$BACKPROPLAB_DATA`` names no directory.
     """
+    if root is not None and not isinstance(root, (str, os.PathLike)):
+        raise InputError(f"root must be a folder path or None, got {type(root).__name__}")
     env = os.environ.get(ENV_VAR)
     for value, label in ((root, "root"), (env or None, f"${ENV_VAR}")):
         if value is None or Path(value).is_dir():

@@ -177,6 +177,10 @@ def _evaluate(module: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: i
 
 
 # -- training ---------------------------------------------------------------------------------------
+_COUNTS = ("epochs", "batch_size", "checkpoint_every", "eval_batch_size")
+"""``fit``'s arguments that are positive integers, checked at the door."""
+
+
 def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         val: tuple[torch.Tensor, torch.Tensor] | None = None, *, epochs: int, batch_size: int,
         optimizer: Any = None, lr: float = 0.01, momentum: float = 0.0, weight_decay: float = 0.0,
@@ -237,9 +241,8 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     replay, see :mod:`~backproplab.torchnn.replay`); a ``checkpoint`` is written with that state.
     """
     (X, y), val = check_pair(train, "train"), check_pair(val, "val") if val is not None else None
-    epochs, batch_size, checkpoint_every, eval_batch_size = (positive_int(name, value) for name, value in (
-        ("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every),
-        ("eval_batch_size", eval_batch_size)))
+    epochs, batch_size, checkpoint_every, eval_batch_size = (positive_int(name, value) for name, value in zip(
+        _COUNTS, (epochs, batch_size, checkpoint_every, eval_batch_size), strict=True))
     check_options(seed, resume, checkpoint, probes, lr_schedule)
     run = _Run.place(model, optimizer, loss, device, seed, lr=lr, momentum=momentum, weight_decay=weight_decay)
     X, y, val = run.to_device(X, y, val, probes, loss)

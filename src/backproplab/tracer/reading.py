@@ -8,6 +8,7 @@ YAML 1.1 rules alone would read the first three as text).
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -161,6 +162,8 @@ def load_network(path: str | Path) -> Network:
     """Read and validate a network file: ``.json`` with ``json.loads``, anything else with a YAML safe
     loader that refuses anchors, aliases and merge keys; no key twice in one mapping; at most
     ``MAX_FILE_BYTES`` bytes."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputError(f"network must be a path to a YAML or JSON file, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise InputError(f"network file {str(path)!r} does not exist or is not a file")
