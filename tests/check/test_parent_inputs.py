@@ -50,7 +50,8 @@ def test_a_cell_id_cannot_add_top_level_code_to_the_module(tmp_path):
     """nbformat only logs a cell ID outside its rule; one holding a newline was written as it is into the
     comment over the cell's code in the module the child imports, so the line after the newline was top-level
     code that ran when the module was loaded, past the keep rule (a training run, a download)."""
-    path = _notebook(tmp_path / "a.ipynb", [{"id": "x\nINJECTED = 'ran at import'\n", "source": "def f():\n    return 1"},
+    path = _notebook(tmp_path / "a.ipynb", [{"id": "x\nINJECTED = 'ran at import'\n",
+                                             "source": "def f():\n    return 1"},
                                             {"id": "fine-id_2", "source": "y = 2"}])
     cells = read_cells(path)
     assert [c.id for c in cells] == [repr("x\nINJECTED = 'ran at import'\n"), "fine-id_2"]
@@ -186,8 +187,8 @@ def test_the_gradebook_holds_no_formula_and_is_always_written(tmp_path):
     students = [row["student"] for row in rows]
     assert students[:6] == ["'=HYPERLINK(\"http://evil.example\",\"grades\")", "'+cmd|' /C calc'!A0", "'-2+3",
                             "'@SUM(A1:A9)", "'\\tTAB", "'\\rCR"]
-    assert students[6:] == ["bob", "a" * 250, "Alice", "alice", "CON", "../../etc/passwd", "caf\\udce9", "张三", "李四",
-                            "x\\x1b[2Jred"]
+    assert students[6:] == ["bob", "a" * 250, "Alice", "alice", "CON", "../../etc/passwd", "caf\\udce9", "张三",
+                            "李四", "x\\x1b[2Jred"]
     assert [row["path"] for row in rows][:2] == ["/subs/=HYPERLINK(\"http://evil.example\",\"grades\")",
                                                  "/subs/+cmd|' /C calc'!A0"]
     assert all(not cell.startswith(("=", "+", "-", "@", "\t", "\r")) for row in rows for cell in row.values())

@@ -463,7 +463,8 @@ def _extract(cells: list[Cell], supplied: tuple[str, ...]) -> Extracted:
         for name in unset:
             groups.setdefault(dropped[name], []).append(name)
         messages.append("not defined when grading, yet read by the notebook's functions: "
-                        + "; ".join(f"{', '.join(_listed(names, 10))}, as {why}" for why, names in list(groups.items())[:4])
+                        + "; ".join(f"{', '.join(_listed(names, 10))}, as {why}"
+                                    for why, names in list(groups.items())[:4])
                         + ("; …" if len(groups) > 4 else "") + ". A graded function must not use them: define "
                         "them at the top level of a cell without calls, or pass them as arguments")
     return Extracted(source, messages, made.defined)
