@@ -72,6 +72,11 @@ def test_too_many_cells_are_refused_before_nbformat_reads_them(tmp_path, monkeyp
     path = _notebook(tmp_path / "many.ipynb", [{"source": ""} for _ in range(11)])
     with pytest.raises(InputError, match=r"many.ipynb has 11 cells; the checker reads at most 10 "):
         read_cells(path)
+    (tmp_path / "many.py").write_text("# %%\n#\n" * 10)  # a .py export: 10 cells, read
+    assert len(read_cells(tmp_path / "many.py")) == 10
+    (tmp_path / "many.py").write_text("# %%\n#\n" * 11)
+    with pytest.raises(InputError, match=r"many.py has over 10 cells; the checker reads at most 10 "):
+        read_cells(tmp_path / "many.py")
 
 
 def test_outputs_and_metadata_are_not_handed_to_nbformat(tmp_path, monkeypatch):
