@@ -140,6 +140,9 @@ def test_notes_on_many_cells_are_counted_not_listed(tmp_path, monkeypatch):
     assert "10 more notes like these on other cells were left out" in made.messages
     assert any(m.endswith("was not run in cells 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31, 33, 35, "
                           "37, 39, 10 more") for m in made.messages), made.messages
+    wide = extract([Cell("a", "code", "def f(" + ", ".join(f"a{i}=u{i}" for i in range(1000)) + "): pass")])
+    assert "define `u0`, `u1`, `u2`, `u3`, `u4`, 995 more in a cell" in wide.messages[0]
+    assert max(len(m) for m in wide.messages) < 1000
     found = notebook.structure_messages([Cell(f"new{k}", "code", "") for k in range(30)], ["a", "b"], False)
     assert "(IDs new0, new1," in found[1] and "new19, 10 more)" in found[1] and "new29" not in found[1]
 

@@ -377,7 +377,7 @@ class _Module:
         said = [f"{part} reads `{name}`, which " + (f"the checker did not keep ({dropped[name].replace(rule.NO_CALLS, '')})" if name in dropped
                                                      else "no statement kept before it defines")
                 for name, part in list(unset.items())[:3]]
-        names, it = ", ".join(f"`{name}`" for name in unset), "it" if len(unset) == 1 else "them"
+        names, it = ", ".join(_listed([f"`{name}`" for name in unset], 5)), "it" if len(unset) == 1 else "them"
         argument = f", or pass {it} as an argument instead of a default value" \
             if "a default value" in unset.values() else ""
         return (f"{'; '.join(said)}. Defining it would fail when the notebook is loaded: define {names} in a cell "
