@@ -97,14 +97,16 @@ def shown_id(cell_id: object) -> str:
 
 def _notebook(path: Path) -> dict:
     """The notebook's JSON as nbformat reads it (version 4), after its cells were counted (nbformat's
-    checks took 27 s and 560 MB for 180,000 cells); :class:`InputError` naming what is wrong."""
+    checks took 27 s and 560 MB for 180,000 cells) and without what the checker never reads (outputs,
+    metadata: 330,000 empty outputs in one cell took 12 s and 670 MB, a million metadata keys 6 s and
+    820 MB); :class:`InputError` naming what is wrong."""
     import json
 
     import nbformat
 
     data = read_regular(path, MAX_NOTEBOOK_BYTES)
     try:
-        raw = json.loads(data)
+        raw = json.loads(data.decode("utf-8"))
     except (ValueError, RecursionError) as err:  # invalid UTF-8 is a ValueError too
         raise InputError(f"notebook {path} could not be read as a Jupyter notebook: {type(err).__name__}: "
                          f"{str(err)[:200]}") from err
@@ -115,9 +117,21 @@ def _notebook(path: Path) -> dict:
         raise InputError(f"notebook {path} has {count:,} cells; the checker reads at most {MAX_CELLS:,} "
                          "(the handed-out notebook has under 50)")
     try:
-        return nbformat.reads(data.decode("utf-8"), as_version=4)
+        return nbformat.reads(json.dumps(_unread_left_out(raw)), as_version=4)
     except Exception as err:  # noqa: BLE001 - nbformat raises many kinds for a broken file
         raise InputError(f"notebook {path} could not be read as a Jupyter notebook: {str(err)[:200]}") from err
+
+
+_UNREAD = {"outputs": [], "metadata": {}, "attachments": {}}
+
+
+def _unread_left_out(raw: object) -> object:
+    """A version 4 notebook's JSON with its outputs, metadata and attachments emptied (valid, and never read
+    by the checker); any other JSON as it is."""
+    if not isinstance(raw, dict) or raw.get("nbformat") != 4 or not isinstance(raw.get("cells"), list):
+        return raw
+    cells = [{k: _UNREAD.get(k, v) for k, v in c.items()} if isinstance(c, dict) else c for c in raw["cells"]]
+    return {**raw, "metadata": {}, "cells": cells}
 
 
 def read_cells(path: Path) -> list[Cell]:
@@ -141,6 +155,9 @@ def read_cells(path: Path) -> list[Cell]:
             if any(s.strip() for s in current):
                 cells.append(Cell("", "code", "\n".join(current)))
             current = []
+            if len(cells) >= MAX_CELLS:  # 2,500,000 cells of a comment each took 12.5 s and 740 MB to refuse
+                raise InputError(f"notebook {path} has over {MAX_CELLS:,} cells; the checker reads at most "
+                                 f"{MAX_CELLS:,} (the handed-out notebook has under 50)")
         else:
             current.append(line)
     if any(s.strip() for s in current):
@@ -360,7 +377,7 @@ class _Module:
         said = [f"{part} reads `{name}`, which " + (f"the checker did not keep ({dropped[name].replace(rule.NO_CALLS, '')})" if name in dropped
                                                      else "no statement kept before it defines")
                 for name, part in list(unset.items())[:3]]
-        names, it = ", ".join(f"`{name}`" for name in unset), "it" if len(unset) == 1 else "them"
+        names, it = ", ".join(_listed([f"`{name}`" for name in unset], 5)), "it" if len(unset) == 1 else "them"
         argument = f", or pass {it} as an argument instead of a default value" \
             if "a default value" in unset.values() else ""
         return (f"{'; '.join(said)}. Defining it would fail when the notebook is loaded: define {names} in a cell "
@@ -449,7 +466,8 @@ def _extract(cells: list[Cell], supplied: tuple[str, ...]) -> Extracted:
         for name in unset:
             groups.setdefault(dropped[name], []).append(name)
         messages.append("not defined when grading, yet read by the notebook's functions: "
-                        + "; ".join(f"{', '.join(_listed(names, 10))}, as {why}" for why, names in list(groups.items())[:4])
+                        + "; ".join(f"{', '.join(_listed(names, 10))}, as {why}"
+                                    for why, names in list(groups.items())[:4])
                         + ("; …" if len(groups) > 4 else "") + ". A graded function must not use them: define "
                         "them at the top level of a cell without calls, or pass them as arguments")
     return Extracted(source, messages, made.defined)
