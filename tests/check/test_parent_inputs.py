@@ -246,3 +246,25 @@ def test_what_the_terminal_shows_of_a_student_stays_on_their_line(tmp_path, caps
     assert main(["check", "jku-a7", str(tmp_path / "one")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "\x1b" not in err and "x\\x1b]2;TITLE\\x07\\x1b[2J .ipynb could not be read" in err
+
+
+def test_a_submission_refused_whole_still_gets_a_gradescope_results_json(tmp_path, monkeypatch, capsys):
+    """A notebook past a bound was one error line and exit 2 without results.json: Gradescope then shows the
+    student only "the autograder failed". The results.json now scores every item 0 and says why."""
+    from backproplab.check.api import parts
+    from backproplab.cli import main
+
+    monkeypatch.setattr(notebook, "MAX_CELLS", 10)
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    _notebook(sub / "radboud_a1.ipynb", [{"source": ""} for _ in range(11)])
+    results = tmp_path / "results" / "results.json"
+    results.parent.mkdir()
+    assert main(["check", "radboud-a1", str(sub), "--gradescope", str(results)]) == 2
+    assert "radboud_a1.ipynb has 11 cells; the checker reads at most 10" in capsys.readouterr().err
+    doc = json.loads(results.read_text(encoding="utf-8"))
+    items = [it for a in parts("radboud-a1") for it in a.items]
+    assert doc["score"] == 0 and doc["max_score"] == sum(it.points for it in items) > 0
+    assert [t["number"] for t in doc["tests"]] == [it.id for it in items]
+    assert all(t["score"] == 0 and "has 11 cells" in t["output"] for t in doc["tests"])
+    assert doc["output"].startswith("not graded: ") and "has 11 cells" in doc["output"]

@@ -198,6 +198,16 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
                             quick=quick, seconds=time.perf_counter() - start, messages=messages)
 
 
+def not_graded(assignment: str, student: str, path: str | Path, why: str, *, items: Sequence[str] | None = None,
+               quick: bool = False) -> SubmissionResult:
+    """The result of a submission the checker could not grade at all (a notebook over a limit, a file it
+    cannot read): every item (of ``items``, when given) scores 0 with ``why`` as its error, and ``why`` is
+    the result's message, so a gradebook row or a Gradescope ``results.json`` says it to the student."""
+    failed = [ItemResult(it.id, it.title, it.points, error=why)
+              for a in parts(assignment) for it in a.items if items is None or it.id in items]
+    return SubmissionResult(assignment, student, str(path), failed, quick=quick, messages=[why])
+
+
 #: The most submissions graded at once: each job is its own child processes with torch loaded and an
 #: assignment's memory limit (up to 16 GiB for the CNN), so more is a typo that would exhaust the machine.
 MAX_JOBS = 64
@@ -227,9 +237,7 @@ def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, 
             why = f"not graded: {err}"
         except Exception as err:  # noqa: BLE001 - one submission that breaks the checker never stops the batch
             why = f"not graded: the checker failed on this submission ({type(err).__name__}: {err})"
-        failed = [ItemResult(it.id, it.title, it.points, error=why)
-                  for a in parts(assignment) for it in a.items if items is None or it.id in items]
-        return SubmissionResult(assignment, student, str(path), failed, quick=quick)
+        return not_graded(assignment, student, path, why, items=items, quick=quick)
 
     from tqdm.auto import tqdm
 

@@ -16,6 +16,7 @@ from backproplab.check.api import (
     check_batch,
     describe,
     names,
+    not_graded,
     parts,
     submissions,
 )
@@ -144,8 +145,16 @@ def run_check(args: argparse.Namespace) -> int:
     _check_outputs(args, subs)
     if len(subs) == 1:
         student, path = subs[0]
-        result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student,
-                       items=args.item)
+        try:
+            result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student,
+                           items=args.item)
+        except (OSError, ValueError) as err:
+            if args.gradescope is None:
+                raise
+            # Gradescope shows a student no autograder output without results.json: say why there
+            write_json(args.gradescope, gradescope(not_graded(args.assignment, student, path, f"not graded: {err}",
+                                                              items=args.item, quick=args.quick)))
+            raise
         print(format_table(result))
         if args.json is not None:
             print(f"wrote {write_json(args.json, result.to_dict())}", file=sys.stderr)
