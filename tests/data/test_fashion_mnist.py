@@ -75,6 +75,29 @@ def test_a_named_place_that_does_not_exist_is_a_warning_then_the_search_goes_on(
     assert capsys.readouterr().err == "", "said once per process, not at every load"
 
 
+@pytest.mark.parametrize("how", ["root", "env"])
+def test_a_named_folder_without_the_files_is_said_once_per_file(isolated, fake, tmp_path, monkeypatch, capsys, how):
+    """A named folder that exists but lacks the files (put in the wrong folder, or misnamed) was passed over
+    without a word, and the Debian copy was used: the user learned nothing of why their files were not read."""
+    debian = fake.write(tmp_path / "debian")
+    monkeypatch.setattr(fm, "DEBIAN_DIR", debian)
+    named = tmp_path / "mine"
+    named.mkdir()
+    (named / "t10k-images.gz").write_bytes((debian / "t10k-images-idx3-ubyte.gz").read_bytes())  # misnamed
+    kwargs = {"root": named} if how == "root" else {}
+    if how == "env":
+        monkeypatch.setenv("BACKPROPLAB_DATA", str(named))
+    images, _ = load_fashion_mnist("test", checksums=fake.checksums, progress=False, mirrors=[], **kwargs)
+    np.testing.assert_array_equal(images, fake.arrays["t10k-images-idx3-ubyte"])
+    label = "root argument" if how == "root" else "$BACKPROPLAB_DATA"
+    assert capsys.readouterr().err.splitlines() == [
+        f"backproplab: warning: Fashion-MNIST: {label} {str(named)!r} holds no {name} (or {name}.gz); using "
+        f"{debian / (name + '.gz')} [Debian package dataset-fashion-mnist]"
+        for name in ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")]
+    load_fashion_mnist("test", checksums=fake.checksums, progress=False, mirrors=[], **kwargs)
+    assert capsys.readouterr().err == "", "said once per process, not at every load"
+
+
 @pytest.mark.parametrize("how", ["root", "env", "root-is-a-file"])
 def test_a_named_place_that_does_not_exist_is_an_error_without_download(
         isolated, fake, tmp_path, monkeypatch, capsys, how):

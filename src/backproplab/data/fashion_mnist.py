@@ -160,7 +160,7 @@ def check_explicit_places(root: str | os.PathLike | None, download: bool) -> Non
             warn(f"Fashion-MNIST: {label} {str(value)!r} {why}; searching the other places instead")
 
 
-_WARNED_PLACES: set[tuple[str, str]] = set()
+_WARNED_PLACES: set[tuple[str, ...]] = set()
 
 
 def _find(name: str, places: Sequence[tuple[Path | None, str]]) -> tuple[Path, str] | None:
@@ -281,10 +281,24 @@ def _check_split(split: str) -> None:
         raise InputError(f"split must be one of {', '.join(map(repr, SPLITS))}; got {split!r}")
 
 
+def _say_named_places_passed(name: str, places, found_in: str, where: str) -> None:
+    """Warn (once per process, place and file) that a folder the user named (``root``,
+    ``$BACKPROPLAB_DATA``) exists but lacks ``name``, which came from ``where`` instead: files put in
+    the wrong folder, or misnamed, were passed over without a word."""
+    for directory, label in places:
+        if label == found_in or label not in ("root argument", f"${ENV_VAR}"):
+            break
+        if directory is None or not directory.is_dir() or (label, str(directory), name) in _WARNED_PLACES:
+            continue
+        _WARNED_PLACES.add((label, str(directory), name))
+        warn(f"Fashion-MNIST: {label} {str(directory)!r} holds no {name} (or {name}.gz); using {where}")
+
+
 def _locate(name: str, root, download: bool, mirrors, checksums, limits: Limits, progress) -> tuple[Path, str]:
     places = search_places(root)
     found = _find(name, places)
     if found is not None:
+        _say_named_places_passed(name, places, found[1], f"{found[0]} [{found[1]}]")
         return found
     if not download:
         raise _not_found(name, places, False, None)
@@ -296,6 +310,7 @@ def _locate(name: str, root, download: bool, mirrors, checksums, limits: Limits,
     path, failures = try_mirrors(name, target, mirrors, _expected(name, checksums), limits, progress)
     if path is None:
         raise _not_found(name, places, True, failures)
+    _say_named_places_passed(name, places, "downloaded", f"a download into {path.parent}")
     return path, "downloaded"
 
 
