@@ -9,6 +9,8 @@ Where the files are looked for, in order (the first directory holding a file win
 
 A ``root`` or ``$BACKPROPLAB_DATA`` that names no directory is not skipped silently: it is a
 one-line warning on stderr (the search goes on), or an error when downloading is off.
+One that is a directory but lacks a file is said too (once per file, naming where the file came from
+instead): a misnamed or misplaced copy is not passed over in silence.
 
 Each file may be gzip-compressed (``name.gz``) or not (``name``). The first time a file is used
 its header is checked (:mod:`backproplab.data.idx`) and the SHA-256 of its decompressed content is
