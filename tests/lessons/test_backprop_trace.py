@@ -410,8 +410,8 @@ def test_cross_entropy_stays_finite_where_a_softmax_output_underflows():
 
 @pytest.mark.parametrize(("changes", "words"), [
     ({"loss": "half_squared_error"}, ["cross_entropy and a softmax output layer go together", "'softmax'"]),
-    ({"target": [0.0, 1.0, 1.0]}, ["target", "probabilities that sum to 1", "[0.0, 1.0, 1.0]"]),
-    ({"target": [-0.5, 1.5, 0.0]}, ["target", "probabilities"]),
+    ({"target": [0.0, 1.0, 1.0]}, ["target", "probabilities that sum to 1", "[0.0, 1.0, 1.0], which sums to 2"]),
+    ({"target": [-0.5, 1.5, 0.0]}, ["target", "[-0.5, 1.5, 0.0], which has a negative entry"]),  # sums to 1
     ({"layers__0__activation": "softmax"}, ["layers[0].activation", "only for the output layer"]),
     ({"layers__1__activation": "sigmoid"}, ["cross_entropy", "softmax", "'sigmoid'"]),
 ])

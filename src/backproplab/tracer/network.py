@@ -268,8 +268,9 @@ def _check_loss(loss: str, layers: list[Layer], y: np.ndarray, source: str) -> N
         raise InputError(f"{_where(source)}loss cross_entropy and a softmax output layer go together, "
                          f"got loss {loss!r} with activation {out!r} in {last}")
     if loss == "cross_entropy" and (np.any(y < 0) or abs(float(np.sum(y)) - 1.0) > 1e-9):
+        why = "has a negative entry" if np.any(y < 0) else f"sums to {float(np.sum(y)):g}"
         raise InputError(f"{_where(source)}target: cross_entropy needs probabilities that sum to 1 "
-                         f"(one-hot for a class), got {y.tolist()}")
+                         f"(one-hot for a class), got {y.tolist()}, which {why}")
 
 
 def _ask(raw: Any, where: str, sizes: list[int], source: str) -> Ask:
