@@ -12,6 +12,22 @@ from __future__ import annotations
 # kind -> fixture name -> (description, [(old, new), ...])
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
+        "epochs_plus_one": ('Mistake: train runs one epoch more than asked (range(epochs + 1))', [
+            ("""\
+        for _ in range(epochs):
+""",
+             """\
+        for _ in range(epochs + 1):
+"""),
+        ]),
+        "train_arguments_swapped": ('Mistake: train takes batch_size before epochs', [
+            ("""\
+    def train(self, X_train, y_train, X_val, y_val, epochs, batch_size):
+""",
+             """\
+    def train(self, X_train, y_train, X_val, y_val, batch_size, epochs):
+"""),
+        ]),
         "softmax_over_columns": ('Mistake: the softmax normalises each column, not each row', [
             ("""\
         e = np.exp(z - np.max(z, axis=1, keepdims=True))
@@ -759,6 +775,30 @@ if __name__ == "__main__":
         torch.manual_seed(seed)
 """,
              """\
+"""),
+        ]),
+        "sum_reduction": ('Mistake: the loss summed over the batch, not averaged', [
+            ("""\
+        loss_fn = nn.CrossEntropyLoss()
+""",
+             """\
+        loss_fn = nn.CrossEntropyLoss(reduction="sum")
+"""),
+        ]),
+        "epochs_plus_one": ('Mistake: train runs one epoch more than asked (range(epochs + 1))', [
+            ("""\
+        for _ in range(epochs):
+""",
+             """\
+        for _ in range(epochs + 1):
+"""),
+        ]),
+        "train_arguments_swapped": ('Mistake: train takes learning_rate before batch_size', [
+            ("""\
+    def train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate):
+""",
+             """\
+    def train(self, X_train, y_train, X_val, y_val, epochs, learning_rate, batch_size):
 """),
         ]),
         "no_zero_grad": ('Mistake: no optimizer.zero_grad()', [
