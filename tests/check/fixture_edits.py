@@ -834,6 +834,14 @@ if __name__ == "__main__":
             layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
 """),
         ]),
+        "form_pool_pair": ('Correct: MaxPool2d((2, 2)), MaxPool2d(2) written with a pair', [
+            ("""\
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+""",
+             """\
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d((2, 2)),
+"""),
+        ]),
         "form_loss_attribute_and_net": ('Correct: the Sequential called self.net, the loss kept as an attribute', [
             ("""\
         self.model = nn.Sequential(*layers)

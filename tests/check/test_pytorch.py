@@ -109,6 +109,7 @@ def test_a_training_run_that_hangs_costs_2_6_and_is_not_rerun_for_2_7():
 
 @pytest.mark.parametrize(("kind", "name", "items"), [
     ("pytorch_cnn", "form_same_padding", ["3.1"]),
+    ("pytorch_cnn", "form_pool_pair", ["3.1"]),  # A3 3.1 "MaxPool2d(2)": (2, 2) is the same layer
     ("pytorch_cnn", "form_loss_attribute_and_net", ["3.1"]),
     ("pytorch_ann", "form_loss_attribute_plot_closed", ["2.1", "2.3", "2.5"]),
 ])
