@@ -84,6 +84,9 @@ MISTAKES = [
     ("radboud-a1", _replace("rad-bce", "torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat)"
                             ".clamp(min=tiny))", "y * torch.log(y_hat) + (1 - y) * torch.log(1 - y_hat)"),
      ["1.3f,g"], "0·log 0"),
+    # CONTRACTS.md C 1.3a: "`sigmoid(x)` | 1 | tensor in, tensor out"
+    ("radboud-a1", _replace("rad-activations", "return torch.sigmoid(x)", "return torch.sigmoid(x).numpy()"),
+     ["1.3a"], "tensor in, tensor out"),
     ("radboud-a1", _replace("rad-network", "return z.squeeze(-1) if z.shape[-1] == 1 else z", "return z"),
      ["1.5a"], "squeeze"),
     ("radboud-a1", _replace("rad-training", EPOCH_RETURN, "return float(loss.detach()), correct / len(x_train)"),

@@ -75,7 +75,10 @@ def judge_sigmoid(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     x = ctx.inputs["rad.x34"]
     at100, at1000 = got(out, "at100", "sigmoid"), got(out, "at1000", "sigmoid")
     warned = out.values.get("warnings") or []
-    return [near("values", "sigmoid(x [3, 4])", got(out, "values", "sigmoid"), ref.sigmoid(_t(x)).numpy(), 1e-6),
+    return [Assertion("a tensor", bool(out.values.get("is_tensor")), "sigmoid(x [3, 4] float64 tensor) returned "
+                      + ("a tensor" if out.values.get("is_tensor") else "something that is not a torch.Tensor"),
+                      "the contract's sigmoid is tensor in, tensor out: keep torch operations, no .numpy() or floats"),
+            near("values", "sigmoid(x [3, 4])", got(out, "values", "sigmoid"), ref.sigmoid(_t(x)).numpy(), 1e-6),
             near("sigmoid(0)", "sigmoid(tensor([0.]))", got(out, "at0", "sigmoid"), [0.5], 1e-7),
             Assertion("exactly 0 and 1 at ∓100 (float32)", at100.tolist() == [0.0, 1.0],
                       f"sigmoid(tensor([-100., 100.])) gave {at100.tolist()}; expected exactly [0.0, 1.0]"),
