@@ -84,6 +84,8 @@ MISTAKES = [
     ("radboud-a1", _replace("rad-bce", "torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat)"
                             ".clamp(min=tiny))", "y * torch.log(y_hat) + (1 - y) * torch.log(1 - y_hat)"),
      ["1.3f,g"], "0·log 0"),
+    # CONTRACTS.md C 1.3e: "`bce_loss(y, y_hat)` | 1 | truth first; mean over samples of ..."
+    ("radboud-a1", _replace("rad-bce", ".mean() + 0.0", ".sum() + 0.0"), ["1.3e"], "summed over the 8 samples"),
     # CONTRACTS.md C 1.3a: "`sigmoid(x)` | 1 | tensor in, tensor out"
     ("radboud-a1", _replace("rad-activations", "return torch.sigmoid(x)", "return torch.sigmoid(x).numpy()"),
      ["1.3a"], "tensor in, tensor out"),

@@ -99,8 +99,13 @@ def judge_bce(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     want = float(ref.bce_loss(y, y_hat))
     swapped = float(ref.bce_loss(y_hat, y))
     value = got(out, "value", "bce_loss")
-    hint = "the truth comes first: bce_loss(y, y_hat)" if value.size == 1 and abs(float(value) - swapped) < 1e-6 else \
-        "the mean over samples of −(y log ŷ + (1 − y) log(1 − ŷ))"
+    n = y.numel()
+    if value.size == 1 and abs(float(value) - swapped) < 1e-6:
+        hint = "the truth comes first: bce_loss(y, y_hat)"
+    elif value.size == 1 and abs(float(value) - n * want) < 1e-6 * n:
+        hint = f"the loss is summed over the {n} samples: the contract takes the mean (.mean(), not .sum())"
+    else:
+        hint = "the mean over samples of −(y log ŷ + (1 − y) log(1 − ŷ))"
     return [near("value", "bce_loss(y, y_hat) on 8 samples", value, want, 1e-6, hint),
             Assertion("a 0-d tensor", out.values.get("ndim") == 0 and bool(out.values.get("is_tensor")),
                       f"bce_loss returned a {'tensor' if out.values.get('is_tensor') else 'non-tensor'} of "
