@@ -75,6 +75,9 @@ MISTAKES = [
     ("jku-a7", _replace("jku-ann-sigmoid", "self.fc2 = nn.Linear(512, 1024)\n        self.fc3 = nn.Linear(1024, 512)",
                         "self.fc3 = nn.Linear(1024, 512)\n        self.fc2 = nn.Linear(512, 1024)"), ["3.2a"],
      "seeded outputs"),
+    # CONTRACTS.md B 3.2b: "`ANN_relu(d_in, d_out)` | 10 | the same with ReLU" (sigmoid/ReLU after the first three only)
+    ("jku-a7", _replace("jku-ann-relu", "return self.fc4(x)", "return torch.softmax(self.fc4(x), dim=1)"), ["3.2b"],
+     "the outputs are a softmax of the contract's: no activation after the fourth Linear"),
     ("jku-a7", _replace("jku-train-and-test", ', momentum=hyperparameters["momentum"]', ""), ["3.2c"], "momentum"),
     ("jku-a7", _replace("jku-train-and-test", "        test(model, test_loader)\n", ""), ["3.2c"], "test"),
     ("jku-a7", _replace("jku-answers", "b_ = False", 'b_ = "False"'), ["3.3"], "bool"),
