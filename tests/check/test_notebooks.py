@@ -89,6 +89,9 @@ MISTAKES = [
      ["1.3f,g"], "0·log 0"),
     # CONTRACTS.md C 1.3e: "`bce_loss(y, y_hat)` | 1 | truth first; mean over samples of ..."
     ("radboud-a1", _replace("rad-bce", ".mean() + 0.0", ".sum() + 0.0"), ["1.3e"], "summed over the 8 samples"),
+    # CONTRACTS.md C 1.4: "`model1(x)` | 2 | σ(x·w + b), a 0-d output"
+    ("radboud-a1", _replace("rad-model1", "return sigmoid(x @ w + b)", "return x @ w + b"), ["1.4"],
+     "model1 returned x·w + b: apply the sigmoid"),
     # CONTRACTS.md C 1.3a: "`sigmoid(x)` | 1 | tensor in, tensor out"
     ("radboud-a1", _replace("rad-activations", "return torch.sigmoid(x)", "return torch.sigmoid(x).numpy()"),
      ["1.3a"], "tensor in, tensor out"),

@@ -126,8 +126,11 @@ def judge_bce_perfect(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 def judge_model1(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     i = ctx.inputs
     want = ref.model1(_t(i["rad.m1_x"]), _t(i["rad.m1_w"]), _t(i["rad.m1_b"]))
-    return [near("σ(x·w + b)", "model1(x) with the notebook's w [4] and b", got(out, "value", "model1"),
-                 want.numpy(), 1e-6),
+    value = got(out, "value", "model1")
+    logit = float(_t(i["rad.m1_x"]) @ _t(i["rad.m1_w"]) + _t(i["rad.m1_b"]))
+    hint = ("model1 returned x·w + b: apply the sigmoid, σ(x·w + b)" if value.size == 1
+            and abs(float(value.reshape(-1)[0]) - logit) < 1e-6 else "")
+    return [near("σ(x·w + b)", "model1(x) with the notebook's w [4] and b", value, want.numpy(), 1e-6, hint),
             Assertion("a 0-d output", out.values.get("ndim") == 0, f"model1(x) has {out.values.get('ndim')} "
                                                                    "dimensions; expected 0")]
 
