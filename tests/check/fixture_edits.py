@@ -12,6 +12,22 @@ from __future__ import annotations
 # kind -> fixture name -> (description, [(old, new), ...])
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
+        "epochs_plus_one": ('Mistake: train runs one epoch more than asked (range(epochs + 1))', [
+            ("""\
+        for _ in range(epochs):
+""",
+             """\
+        for _ in range(epochs + 1):
+"""),
+        ]),
+        "train_arguments_swapped": ('Mistake: train takes batch_size before epochs', [
+            ("""\
+    def train(self, X_train, y_train, X_val, y_val, epochs, batch_size):
+""",
+             """\
+    def train(self, X_train, y_train, X_val, y_val, batch_size, epochs):
+"""),
+        ]),
         "softmax_over_columns": ('Mistake: the softmax normalises each column, not each row', [
             ("""\
         e = np.exp(z - np.max(z, axis=1, keepdims=True))
@@ -761,6 +777,30 @@ if __name__ == "__main__":
              """\
 """),
         ]),
+        "sum_reduction": ('Mistake: the loss summed over the batch, not averaged', [
+            ("""\
+        loss_fn = nn.CrossEntropyLoss()
+""",
+             """\
+        loss_fn = nn.CrossEntropyLoss(reduction="sum")
+"""),
+        ]),
+        "epochs_plus_one": ('Mistake: train runs one epoch more than asked (range(epochs + 1))', [
+            ("""\
+        for _ in range(epochs):
+""",
+             """\
+        for _ in range(epochs + 1):
+"""),
+        ]),
+        "train_arguments_swapped": ('Mistake: train takes learning_rate before batch_size', [
+            ("""\
+    def train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate):
+""",
+             """\
+    def train(self, X_train, y_train, X_val, y_val, epochs, learning_rate, batch_size):
+"""),
+        ]),
         "no_zero_grad": ('Mistake: no optimizer.zero_grad()', [
             ("""\
                 optimizer.zero_grad()
@@ -792,6 +832,14 @@ if __name__ == "__main__":
 """,
              """\
             layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+"""),
+        ]),
+        "form_pool_pair": ('Correct: MaxPool2d((2, 2)), MaxPool2d(2) written with a pair', [
+            ("""\
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+""",
+             """\
+            layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d((2, 2)),
 """),
         ]),
         "form_loss_attribute_and_net": ('Correct: the Sequential called self.net, the loss kept as an attribute', [

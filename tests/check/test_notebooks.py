@@ -75,6 +75,9 @@ MISTAKES = [
     ("jku-a7", _replace("jku-ann-sigmoid", "self.fc2 = nn.Linear(512, 1024)\n        self.fc3 = nn.Linear(1024, 512)",
                         "self.fc3 = nn.Linear(1024, 512)\n        self.fc2 = nn.Linear(512, 1024)"), ["3.2a"],
      "seeded outputs"),
+    # CONTRACTS.md B 3.2b: "`ANN_relu(d_in, d_out)` | 10 | the same with ReLU" (sigmoid/ReLU after the first three only)
+    ("jku-a7", _replace("jku-ann-relu", "return self.fc4(x)", "return torch.softmax(self.fc4(x), dim=1)"), ["3.2b"],
+     "the outputs are a softmax of the contract's: no activation after the fourth Linear"),
     ("jku-a7", _replace("jku-train-and-test", ', momentum=hyperparameters["momentum"]', ""), ["3.2c"], "momentum"),
     ("jku-a7", _replace("jku-train-and-test", "        test(model, test_loader)\n", ""), ["3.2c"], "test"),
     ("jku-a7", _replace("jku-answers", "b_ = False", 'b_ = "False"'), ["3.3"], "bool"),
@@ -84,6 +87,14 @@ MISTAKES = [
     ("radboud-a1", _replace("rad-bce", "torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat)"
                             ".clamp(min=tiny))", "y * torch.log(y_hat) + (1 - y) * torch.log(1 - y_hat)"),
      ["1.3f,g"], "0·log 0"),
+    # CONTRACTS.md C 1.3e: "`bce_loss(y, y_hat)` | 1 | truth first; mean over samples of ..."
+    ("radboud-a1", _replace("rad-bce", ".mean() + 0.0", ".sum() + 0.0"), ["1.3e"], "summed over the 8 samples"),
+    # CONTRACTS.md C 1.4: "`model1(x)` | 2 | σ(x·w + b), a 0-d output"
+    ("radboud-a1", _replace("rad-model1", "return sigmoid(x @ w + b)", "return x @ w + b"), ["1.4"],
+     "model1 returned x·w + b: apply the sigmoid"),
+    # CONTRACTS.md C 1.3a: "`sigmoid(x)` | 1 | tensor in, tensor out"
+    ("radboud-a1", _replace("rad-activations", "return torch.sigmoid(x)", "return torch.sigmoid(x).numpy()"),
+     ["1.3a"], "tensor in, tensor out"),
     ("radboud-a1", _replace("rad-network", "return z.squeeze(-1) if z.shape[-1] == 1 else z", "return z"),
      ["1.5a"], "squeeze"),
     ("radboud-a1", _replace("rad-training", EPOCH_RETURN, "return float(loss.detach()), correct / len(x_train)"),

@@ -23,6 +23,16 @@ MISTAKES = {
     # any dict with a list of one value per epoch passed as the history
     "history_made_up": ({"1.7"}, "but not the model's validation loss"),
 }
+# CONTRACTS.md A1: "1.7 `train(self, X_train, y_train, X_val, y_val, epochs, batch_size)` | 2 | per epoch: ...";
+# "1.4 `_cross_entropy(self, y_true, y_pred)` | 1 | argument order: truth first": graded on items 1.4/1.7
+# only (no Fashion-MNIST run), each names its mistake
+UNTRAINED_MISTAKES = {
+    "epochs_plus_one": ({"1.7"}, "train ran 2 epochs for epochs=1: loop for _ in range(epochs)"),
+    "train_arguments_swapped": ({"1.7"}, "NumpyANN.train takes (X_train, y_train, X_val, y_val, batch_size, epochs), "
+                                         "the contract's parameters in another order"),
+    "cross_entropy_swapped": ({"1.4"}, "NumpyANN._cross_entropy takes (y_pred, y_true), the contract's parameters "
+                                       "in another order"),
+}
 
 
 def test_correct_submission_gets_full_marks():
@@ -47,6 +57,25 @@ def test_mistake_loses_exactly_its_items(name):
     assert set(result.lost()) == lost
     texts = "\n".join(line for item_id in lost for line in result.item(item_id).failures())
     assert message in texts
+
+
+@pytest.mark.parametrize("name", sorted(UNTRAINED_MISTAKES))
+def test_an_untrained_mistake_loses_its_item_and_is_named(name):
+    lost, message = UNTRAINED_MISTAKES[name]
+    result = check("purdue-numpy-ann", fixture("numpy_ann", name), items=["1.1", "1.4", "1.7", "1.9"])
+    assert set(result.lost()) == lost
+    texts = "\n".join(line for item_id in lost for line in result.item(item_id).failures())
+    assert message in texts
+
+
+def test_the_argument_order_is_read_from_the_source_and_only_a_permutation_counts():
+    from backproplab.check.signatures import misordered
+
+    src = ("class NumpyANN:\n    def __init__(self, input_size, hidden_size, output_size, seed, lr): pass\n"
+           "    def train(self, a, b, c, d, e, f): pass\n    def _forward(self, X, training): pass\n")
+    found = misordered(src, "NumpyANN")
+    assert list(found) == ["__init__"] and "(input_size, hidden_size, output_size, lr, seed)" in found["__init__"]
+    assert misordered("def (", "NumpyANN") == {}
 
 
 def test_a_failed_assertion_says_call_expected_got():

@@ -19,6 +19,13 @@ ANN_MISTAKES = {
     "no_zero_grad": ({"2.3"}, "call optimizer.zero_grad() before each backward"),
     "predict_logits": ({"2.4"}, "predict returned scores of shape (12, 10)"),
     "plot_made_up_lines": ({"2.5"}, "no line is the recorded train_loss"),
+    # CONTRACTS.md A2 2.3: "`nn.CrossEntropyLoss`, `torch.optim.SGD(self.model.parameters(), lr=learning_rate)`"
+    "sum_reduction": ({"2.3"}, "the step is that of the loss summed over the batch (24× the mean's"),
+    # the plot (2.5) calls train too: it draws 4 points for epochs=3, and says it calls the code of 2.3
+    "epochs_plus_one": ({"2.3", "2.5"}, "train ran 2 epochs for epochs=1: loop for _ in range(epochs)"),
+    # 2.3 `train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate)`
+    "train_arguments_swapped": ({"2.3", "2.5"}, "PyTorchANN.train takes (X_train, y_train, X_val, y_val, epochs, "
+                                         "learning_rate, batch_size), the contract's parameters in another order"),
 }
 CNN_MISTAKES = {
     "no_dropout": "no Dropout layer: the contract's layout has one",
@@ -102,6 +109,7 @@ def test_a_training_run_that_hangs_costs_2_6_and_is_not_rerun_for_2_7():
 
 @pytest.mark.parametrize(("kind", "name", "items"), [
     ("pytorch_cnn", "form_same_padding", ["3.1"]),
+    ("pytorch_cnn", "form_pool_pair", ["3.1"]),  # A3 3.1 "MaxPool2d(2)": (2, 2) is the same layer
     ("pytorch_cnn", "form_loss_attribute_and_net", ["3.1"]),
     ("pytorch_ann", "form_loss_attribute_plot_closed", ["2.1", "2.3", "2.5"]),
 ])

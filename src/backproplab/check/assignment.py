@@ -301,6 +301,8 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
             out = outputs.get(item.id) or ProbeOutput(failure=ctx.data_error or "not run")
             results.append(_item_result(item, ctx, out, assignment.filename))
     _note_used_items(items, results)
+    if assignment.prepare is None and assignment.cls:
+        _name_misordered(results, Path(source), assignment.cls)
     if quick and any(i.training for i in items):
         messages.append(f"quick run of {assignment.name}: {ctx.run.describe()}")
     return SubmissionResult(assignment.name, student or Path(source).parent.name, str(source), results,
@@ -323,6 +325,18 @@ def _submission_inputs(assignment: Assignment, seed: int) -> dict[str, np.ndarra
         with _JUDGING:  # the references seed the global generators
             inputs.update(assignment.fresh_inputs(np.random.default_rng(seed), inputs))
     return inputs
+
+
+def _name_misordered(results: list[ItemResult], source: Path, cls: str) -> None:
+    """Items that lost points and call a method whose parameters are the contract's in another order say
+    so (:mod:`backproplab.check.signatures`; the file is parsed, not run)."""
+    from backproplab.check.signatures import name_misordered
+
+    try:
+        text = read_regular(source, MAX_SOURCE_BYTES).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return
+    name_misordered(results, text, cls)
 
 
 def _note_used_items(items: list[Item], results: list[ItemResult]) -> None:

@@ -72,6 +72,24 @@ UNFLATTENED = [(r"mat1 and mat2 shapes cannot be multiplied \(\d+x28 and 784x",
 """The error of a forward that does not flatten the images, and what to do about it."""
 
 
+def _seeded(cls: str, value: np.ndarray, images: np.ndarray) -> Assertion:
+    """The seeded outputs against the reference's; the hint names an activation after the last layer
+    (the contract's output is the fourth Linear's, no activation: the loss takes the logits)."""
+    want = _reference(cls, SEED, 10, images)
+    act = "sigmoid" if cls == "ANN_sigmoid" else "ReLU"
+    logits = torch.from_numpy(want)
+    after = {"a softmax": torch.softmax(logits, 1), "a log-softmax": torch.log_softmax(logits, 1),
+             "a sigmoid": torch.sigmoid(logits), "a ReLU": torch.relu(logits)}
+    last = next((name for name, t in after.items() if value.shape == want.shape
+                 and np.allclose(value, t.numpy(), atol=1e-4, rtol=0)), None)
+    hint = (f"the outputs are {last} of the contract's: no activation after the fourth Linear, return its "
+            "output (the loss applies the softmax)" if last else
+            f"the layers must be created in the contract's order with PyTorch's default init, {act} after the "
+            "first three, and the input flattened")
+    return near("seeded outputs", f"torch.manual_seed({SEED}); {cls}(784, 10) on the first two normalised "
+                "training images", value, want, 1e-4, hint)
+
+
 def judge_ann(cls: str):
     def judge(ctx: Context, out: ProbeOutput) -> list[Assertion]:
         images = ctx.inputs["jku.images"]
@@ -81,12 +99,8 @@ def judge_ann(cls: str):
             "architecture", bool(out.values.get("is_module")) and linears == LINEARS,
             f"{cls}(784, 10) is {'an nn.Module' if out.values.get('is_module') else 'not an nn.Module'} with "
             f"Linear layers {linears}; the contract: exactly four, created in the order {LINEARS}"), UNFLATTENED)
-        act = "sigmoid" if cls == "ANN_sigmoid" else "ReLU"
-        checks += part(out, "seeded", "seeded outputs", lambda: near(
-            "seeded outputs", f"torch.manual_seed({SEED}); {cls}(784, 10) on the first two normalised training "
-            "images", got(out, "seeded", cls), _reference(cls, SEED, 10, images), 1e-4,
-            f"the layers must be created in the contract's order with PyTorch's default init, {act} after the "
-            "first three, and the input flattened"), UNFLATTENED)
+        checks += part(out, "seeded", "seeded outputs", lambda: _seeded(cls, got(out, "seeded", cls), images),
+                       UNFLATTENED)
         checks += part(out, "d_out5", "d_out honoured", lambda: Assertion(
             "d_out honoured", got(out, "d_out5", cls).shape == (2, 5),
             f"{cls}(784, 5) on a [2, 1, 28, 28] batch gave shape {got(out, 'd_out5', cls).shape}; expected (2, 5)"),

@@ -321,8 +321,23 @@ def step_hints(name: str, before: np.ndarray, m: int, lr: float, expected_after:
     ]
 
 
-def compare_step(ctx: Context, out: ProbeOutput, X: np.ndarray, Y: np.ndarray, call: str) -> list[Assertion]:
-    """The student's parameters after ``call`` against one reference SGD step on (X, Y), plus FD."""
+def _extra_epoch_hints(ctx: Context, X: np.ndarray, Y: np.ndarray) -> dict[str, list]:
+    """Per parameter, the hint for ``train(..., epochs=1, ...)`` on one batch that ran a second epoch
+    (``range(epochs + 1)``): its parameters are those of two reference steps on the batch."""
+    ref = _known(ctx.inputs)
+    for _ in range(2):
+        ref._forward(X.copy(), True)
+        ref._backward(X.copy(), Y.copy())
+    text = "train ran 2 epochs for epochs=1: loop for _ in range(epochs), one epoch more is an off-by-one"
+    after = {name: np.asarray(getattr(ref, name), dtype=float).copy() for name in PARAMS}
+    return {name: [(lambda g, e, two=after[name]: np.allclose(g, two, rtol=1e-6, atol=1e-10), text)]
+            for name in PARAMS}
+
+
+def compare_step(ctx: Context, out: ProbeOutput, X: np.ndarray, Y: np.ndarray, call: str,
+                 extra_hints: dict[str, list] | None = None) -> list[Assertion]:
+    """The student's parameters after ``call`` against one reference SGD step on (X, Y), plus FD;
+    ``extra_hints``: more likely causes per parameter name, tried after the step's own."""
     ref = _known(ctx.inputs)
     before = {n: ctx.inputs[f"known.{n}"] for n in PARAMS}
     ref._forward(X.copy(), True)
@@ -335,7 +350,8 @@ def compare_step(ctx: Context, out: ProbeOutput, X: np.ndarray, Y: np.ndarray, c
         def one(name=name, exp=exp):
             got[name] = array(out, name, f"self.{name} after {call}")
             return close(f"{name} after the step", f"self.{name} after {call}", got[name], exp, rtol=1e-6,
-                         atol=1e-10, hints=step_hints(name, before[name], X.shape[0], LR, exp))
+                         atol=1e-10, hints=step_hints(name, before[name], X.shape[0], LR, exp)
+                         + (extra_hints or {}).get(name, []))
 
         checks += guarded(f"{name} after the step", one)
     if len(got) == len(PARAMS) and all(got[n].shape == before[n].shape for n in PARAMS):
@@ -364,7 +380,7 @@ def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     X, Y = ctx.inputs["train.X"], ctx.inputs["train.Y"]
     n = X.shape[0]
     checks = compare_step(ctx, out, X, Y, f"train(X_train, y_train, X_val, y_val, epochs=1, batch_size={n}) on "
-                                          f"{n} rows (one batch)")
+                                          f"{n} rows (one batch)", _extra_epoch_hints(ctx, X, Y))
     epochs = int(ctx.inputs["train.epochs"])
     hist = out.values.get("history") or {}
     ok = bool(hist.get("per_epoch"))

@@ -75,7 +75,10 @@ def judge_sigmoid(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     x = ctx.inputs["rad.x34"]
     at100, at1000 = got(out, "at100", "sigmoid"), got(out, "at1000", "sigmoid")
     warned = out.values.get("warnings") or []
-    return [near("values", "sigmoid(x [3, 4])", got(out, "values", "sigmoid"), ref.sigmoid(_t(x)).numpy(), 1e-6),
+    return [Assertion("a tensor", bool(out.values.get("is_tensor")), "sigmoid(x [3, 4] float64 tensor) returned "
+                      + ("a tensor" if out.values.get("is_tensor") else "something that is not a torch.Tensor"),
+                      "the contract's sigmoid is tensor in, tensor out: keep torch operations, no .numpy() or floats"),
+            near("values", "sigmoid(x [3, 4])", got(out, "values", "sigmoid"), ref.sigmoid(_t(x)).numpy(), 1e-6),
             near("sigmoid(0)", "sigmoid(tensor([0.]))", got(out, "at0", "sigmoid"), [0.5], 1e-7),
             Assertion("exactly 0 and 1 at ∓100 (float32)", at100.tolist() == [0.0, 1.0],
                       f"sigmoid(tensor([-100., 100.])) gave {at100.tolist()}; expected exactly [0.0, 1.0]"),
@@ -96,8 +99,13 @@ def judge_bce(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     want = float(ref.bce_loss(y, y_hat))
     swapped = float(ref.bce_loss(y_hat, y))
     value = got(out, "value", "bce_loss")
-    hint = "the truth comes first: bce_loss(y, y_hat)" if value.size == 1 and abs(float(value) - swapped) < 1e-6 else \
-        "the mean over samples of −(y log ŷ + (1 − y) log(1 − ŷ))"
+    n = y.numel()
+    if value.size == 1 and abs(float(value) - swapped) < 1e-6:
+        hint = "the truth comes first: bce_loss(y, y_hat)"
+    elif value.size == 1 and abs(float(value) - n * want) < 1e-6 * n:
+        hint = f"the loss is summed over the {n} samples: the contract takes the mean (.mean(), not .sum())"
+    else:
+        hint = "the mean over samples of −(y log ŷ + (1 − y) log(1 − ŷ))"
     return [near("value", "bce_loss(y, y_hat) on 8 samples", value, want, 1e-6, hint),
             Assertion("a 0-d tensor", out.values.get("ndim") == 0 and bool(out.values.get("is_tensor")),
                       f"bce_loss returned a {'tensor' if out.values.get('is_tensor') else 'non-tensor'} of "
@@ -118,8 +126,11 @@ def judge_bce_perfect(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 def judge_model1(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     i = ctx.inputs
     want = ref.model1(_t(i["rad.m1_x"]), _t(i["rad.m1_w"]), _t(i["rad.m1_b"]))
-    return [near("σ(x·w + b)", "model1(x) with the notebook's w [4] and b", got(out, "value", "model1"),
-                 want.numpy(), 1e-6),
+    value = got(out, "value", "model1")
+    logit = float(_t(i["rad.m1_x"]) @ _t(i["rad.m1_w"]) + _t(i["rad.m1_b"]))
+    hint = ("model1 returned x·w + b: apply the sigmoid, σ(x·w + b)" if value.size == 1
+            and abs(float(value.reshape(-1)[0]) - logit) < 1e-6 else "")
+    return [near("σ(x·w + b)", "model1(x) with the notebook's w [4] and b", value, want.numpy(), 1e-6, hint),
             Assertion("a 0-d output", out.values.get("ndim") == 0, f"model1(x) has {out.values.get('ndim')} "
                                                                    "dimensions; expected 0")]
 

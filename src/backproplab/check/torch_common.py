@@ -117,18 +117,19 @@ def _flat(arrays: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([a.reshape(-1).astype(np.float64) for a in arrays])
 
 
-def _two_wrong_steps(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr: float, *,
-                     accumulate: bool = False, eval_mode: bool = False) -> np.ndarray:
-    """The weights after two one-batch epochs done wrongly, for the hints: the second step's gradient
-    added to the first's (no ``zero_grad``), or the second step taken in evaluation mode."""
+def _wrong_steps(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr: float, epochs: int = 2, *,
+                 accumulate: bool = False, eval_mode: bool = False, reduction: str = "mean") -> np.ndarray:
+    """The weights after ``epochs`` one-batch epochs done wrongly, for the hints: a later step's gradient
+    added to the earlier ones' (no ``zero_grad``), the second step taken in evaluation mode, or the loss
+    summed over the batch (``reduction="sum"``) instead of nn.CrossEntropyLoss's default mean."""
     ref = make_reference()
     X, y = torch.from_numpy(ctx.inputs["one.X"]), torch.from_numpy(ctx.inputs["one.y"])
     optimizer = torch.optim.SGD(ref.model.parameters(), lr=lr)
-    for epoch in (1, 2):
+    for epoch in range(1, epochs + 1):
         torch.nn.Module.train(ref, not (eval_mode and epoch == 2))
         if epoch == 1 or not accumulate:
             optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(ref.forward(X), y).backward()
+        torch.nn.functional.cross_entropy(ref.forward(X), y, reduction=reduction).backward()
         optimizer.step()
     return _flat([p.detach().numpy() for p in ref.parameters()])
 
@@ -149,12 +150,21 @@ def _sgd_step(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch
         return ratio(before - g, g_ref)
 
     def second_step_like(**wrong) -> Callable[[np.ndarray, np.ndarray], bool]:
-        return lambda g, e: one_ok is True and np.allclose(g, _two_wrong_steps(ctx, make_reference, lr, **wrong),
+        return lambda g, e: one_ok is True and np.allclose(g, _wrong_steps(ctx, make_reference, lr, **wrong),
                                                            rtol=1e-4, atol=1e-6)
+
+    def like(weights: Callable[[], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], bool]:
+        return lambda g, e: np.allclose(g, weights(), rtol=1e-4, atol=1e-6)
 
     hints = [(lambda g, e: np.array_equal(g, before), "train did not change the weights"),
              (lambda g, e: factor(g, e) is not None and np.isclose(factor(g, e), -1, rtol=1e-3),
               "the update went uphill: loss.backward() then optimizer.step() with SGD descends"),
+             (like(lambda: _flat(_trained(ctx, make_reference, lr, epochs + 1))),
+              f"train ran {epochs + 1} epochs for epochs={epochs}: loop for _ in range(epochs), one epoch more "
+              "is an off-by-one"),
+             (like(lambda: _wrong_steps(ctx, make_reference, lr, epochs, reduction="sum")),
+              f"the step is that of the loss summed over the batch ({n}× the mean's on the first step): the "
+              "contract's nn.CrossEntropyLoss() takes the mean (its default reduction), not reduction='sum'"),
              (second_step_like(accumulate=True), "the first step is right, the second is not: call "
               "optimizer.zero_grad() before each backward (gradients accumulate)"),
              (second_step_like(eval_mode=True), "the first step is right, the second ran in evaluation mode "

@@ -52,6 +52,11 @@ def _padding(conv: nn.Conv2d) -> list[int] | str:
     return conv.padding
 
 
+def _pair(value) -> list:
+    """A pooling size as [height, width], whether it was given as one int or a pair."""
+    return list(value) if isinstance(value, tuple | list) else [value, value]
+
+
 def layout(module: nn.Module) -> list[dict]:
     """The leaf modules in registration order, with the settings the contract names (a loss module
     kept as an attribute, such as ``self.loss_fn = nn.CrossEntropyLoss()``, is not a layer)."""
@@ -65,8 +70,8 @@ def layout(module: nn.Module) -> list[dict]:
         elif isinstance(m, nn.Conv2d):
             row.update(in_channels=m.in_channels, out_channels=m.out_channels, kernel_size=list(m.kernel_size),
                        stride=list(m.stride), padding=_padding(m))
-        elif isinstance(m, nn.MaxPool2d):
-            row.update(kernel_size=m.kernel_size, stride=m.stride)
+        elif isinstance(m, nn.MaxPool2d):  # MaxPool2d(2) and MaxPool2d((2, 2)) are one layer
+            row.update(kernel_size=_pair(m.kernel_size), stride=_pair(m.stride))
         elif isinstance(m, nn.BatchNorm2d):
             row.update(num_features=m.num_features)
         elif isinstance(m, nn.Dropout):

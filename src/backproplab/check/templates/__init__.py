@@ -68,17 +68,19 @@ def _docstring(obj, dropped: list[str] = ()) -> str:
     return f'"""{doc}\n"""' if "\n" in doc else f'"""{doc}"""'
 
 
-def stub_function(fn: Callable, params: list[str] | None = None, name: str | None = None, indent: str = "") -> str:
+def stub_function(fn: Callable, params: list[str] | None = None, name: str | None = None, indent: str = "",
+                  defaults: bool = True) -> str:
     """``def name(params):`` with the reference's docstring and a ``NotImplementedError`` body.
 
     ``params``: the parameter names the course's signature has (default: the reference's positional
-    ones, with their defaults); keyword-only extras of the reference are left out.
+    ones, with their defaults); keyword-only extras of the reference are left out. ``defaults=False``:
+    the reference's defaults are left out too, where the course's signature has none.
     """
     sig = inspect.signature(fn)
     kept = []
     for p in sig.parameters.values():
         if (params is None and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)) or (params and p.name in params):
-            kept.append(p.replace(annotation=p.empty))
+            kept.append(p.replace(annotation=p.empty, **({} if defaults else {"default": p.empty})))
     header = f"def {name or fn.__name__}({', '.join(str(p) for p in kept)}):"
     dropped = [n for n in sig.parameters if n not in {p.name for p in kept}]
     doc = _docstring(fn, dropped)
@@ -86,12 +88,14 @@ def stub_function(fn: Callable, params: list[str] | None = None, name: str | Non
     return _indent(header + "\n" + body, indent) if indent else header + "\n" + body
 
 
-def stub_class(cls: type, bases: str, methods: dict[str, list[str] | None], doc_from: type | None = None) -> str:
-    """``class Name(bases):`` with the reference's docstring and one stub per method in ``methods``."""
+def stub_class(cls: type, bases: str, methods: dict[str, list[str] | None], doc_from: type | None = None,
+               defaults: bool = True) -> str:
+    """``class Name(bases):`` with the reference's docstring and one stub per method in ``methods``
+    (``defaults``: as :func:`stub_function`'s)."""
     parts = [f"class {cls.__name__}({bases}):", _indent(_docstring(doc_from or cls))]
     for method, params in methods.items():
         parts.append("")
-        parts.append(stub_function(getattr(cls, method), params, indent="    "))
+        parts.append(stub_function(getattr(cls, method), params, indent="    ", defaults=defaults))
     return "\n".join(parts)
 
 

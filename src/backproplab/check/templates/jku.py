@@ -88,7 +88,9 @@ def _ann_stub(name: str) -> str:
     from backproplab.courses import jku
 
     cls = getattr(jku, name)
-    return stub_class(cls, "nn.Module", {"__init__": ["self", "d_in", "d_out"], "forward": ["self", "x"]})
+    # CONTRACTS.md B 3.2a: `ANN_sigmoid(d_in, d_out)`, no defaults (the reference's 784 and 10 are its own)
+    return stub_class(cls, "nn.Module", {"__init__": ["self", "d_in", "d_out"], "forward": ["self", "x"]},
+                      defaults=False)
 
 
 def _train_and_test_stub() -> str:
