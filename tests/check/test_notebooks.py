@@ -269,7 +269,7 @@ def test_an_expression_nested_too_deeply_for_the_rule_costs_only_its_cell():
 
 
 def test_notebooks_read_in_two_threads_at_once_are_both_read():
-    """``check --jobs 2`` reads two notebooks at once in two threads. CPython 3.11 counts the depth of its
+    """``check --jobs 2`` reads two notebooks (or Purdue files) at once in two threads. CPython 3.11 counts the depth of its
     syntax-tree conversion in one place for all threads: when a garbage collection let the other thread
     parse mid-conversion, one read failed with "SystemError: AST constructor recursion depth mismatch" and
     the student got 0 (seen in CI). A collection that yields the interpreter lock is forced here."""
@@ -278,16 +278,20 @@ def test_notebooks_read_in_two_threads_at_once_are_both_read():
     import time
 
     from backproplab.check.notebook import Cell
+    from backproplab.check.signatures import misordered
 
     cells = [Cell(str(i), "code", f"def f{i}(x):\n    return [(a, b) for a in range({i}) for b in {{'k': x}}]")
              for i in range(40)]
     expected = extract(cells).source
+    purdue = "class NumpyANN:\n    def accuracy(self, y_true, X):\n        pass\n" + "\n".join(
+        cell.source for cell in cells)  # the Purdue files' signatures are read in the same process
     failures: list[BaseException] = []
 
     def read() -> None:
         for _ in range(15):
             try:
                 assert extract(cells).source == expected
+                assert list(misordered(purdue, "NumpyANN")) == ["accuracy"]
             except BaseException as err:  # noqa: BLE001 - reported by the main thread
                 failures.append(err)
                 return

@@ -55,10 +55,11 @@ _QUIET = ("ignore", None, Warning, re.compile(re.escape(CELL_FILE)), 0)
 #: A ``.py`` export's cell marker line (``# %%``, ``# In[3]:``); :mod:`backproplab.check.locate` uses it too.
 EXPORT_MARKER = r"^# (?:%%|In\[[ 0-9]*\]:)"
 _MARKER = re.compile(EXPORT_MARKER)
-#: Held while a notebook is turned into a module. CPython 3.11 keeps the depth counter of its syntax-tree
-#: conversion in one place for all threads, so two threads parsing at once (``check --jobs 2``) can fail
-#: with "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
-_AST_LOCK = threading.Lock()
+#: Held while the checker's own process parses a submission (a notebook turned into a module, a Purdue
+#: file's method signatures: :mod:`backproplab.check.signatures`). CPython 3.11 keeps the depth counter
+#: of its syntax-tree conversion in one place for all threads, so two threads parsing at once (``check
+#: --jobs 2``) can fail with "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905).
+AST_LOCK = threading.Lock()
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 #: Names a module has when it is loaded, besides the builtins.
 _MODULE_NAMES = frozenset({"__file__", "__builtins__", "__cached__", "__backproplab_failed__",
@@ -431,7 +432,7 @@ def extract(cells: list[Cell], supplied: tuple[str, ...] = ()) -> Extracted:
     the notebook's functions read that only a skipped statement assigns (less ``supplied``, the names
     the checker gives the module itself, e.g. Radboud's ``w`` and ``b``). ``from __future__`` imports
     are hoisted to the top of the module (each feature once): they must come first."""
-    with _AST_LOCK:
+    with AST_LOCK:
         if _QUIET not in warnings.filters:
             warnings.filterwarnings("ignore", module=re.escape(CELL_FILE))
         return _extract(cells, supplied)

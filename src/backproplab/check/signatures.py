@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Sequence
 
+from backproplab.check.notebook import AST_LOCK
 from backproplab.check.result import ItemResult
 
 _TRAIN = ("X_train", "y_train", "X_val", "y_val", "epochs", "batch_size")
@@ -41,8 +42,9 @@ def misordered(source: str, cls: str) -> dict[str, str]:
     """Per method of ``cls`` in ``source`` whose parameters are the contract's in another order, what
     to tell the student; ``{}`` when the source does not parse or every order is the contract's."""
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+        with AST_LOCK:  # batches grade in threads; see AST_LOCK
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # absurd nesting too: then say nothing
         return {}
     contract = CONTRACT.get(cls, {})
     found: dict[str, str] = {}
