@@ -69,3 +69,17 @@ def test_cross_entropy_order():
     assert mistakes.cross_entropy(y, p) == pytest.approx(math.log(10) / 10)
     assert mistakes.cross_entropy(p, y) == pytest.approx(-0.9 * math.log(1e-12) / 10)
     assert math.isnan(float(mistakes.naive_bce(torch.tensor([0.0]), torch.tensor([0.0]))))
+
+
+@pytest.mark.parametrize("seed", [853011, 1497631716])
+def test_the_descent_claim_holds_for_seeds_whose_one_run_stalled(seed):
+    """`mistakes --seed 853011` failed 'add_gradients(params, −learning_rate) descends' (training loss 1.03 of its
+    start after 3 epochs, against 0.5; 1497631716: 0.97): one start in about 70 stalls. The median of five holds."""
+    from backproplab.torchnn.models import seeded_init
+
+    with seeded_init(seed):
+        claims, _, _ = mistakes._ascent(seed)
+    assert all(c.passed for c in claims), [str(c) for c in claims if not c.passed]
+    descent = claims[1]
+    assert descent.name.endswith("median of 5 seeds") and descent.value <= 0.5
+    assert f"{seed}: 0.97" in descent.evidence or f"{seed}: 1.03" in descent.evidence  # the first run alone stalls

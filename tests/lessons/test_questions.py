@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from backproplab.lessons import questions
@@ -70,3 +71,19 @@ def test_minibatch_tradeoff_table(result):
     errors = [r["gradient error |g_batch − g| / |g| (mean)"] for r in rows]
     assert errors == sorted(errors, reverse=True) and errors[-1] < 1e-5
     assert rows[0]["validation accuracy after 2 epochs"] > rows[-1]["validation accuracy after 2 epochs"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [4294967295, 1791054713])
+def test_the_digits_answers_hold_for_seeds_whose_one_run_fell_under_0_95(seed):
+    """`questions --seed 4294967295` measured 0.9488 on one run and answered "are zero initial biases fine?"
+    with "no" (1791054713: 0.9444): one split's 899 validation digits measure the accuracy to about ±0.007.
+    The median of five seeds (wrapping past 2**32 - 1 to 0) is held against the course's 0.95."""
+    claims, digits = questions._digits_network(seed)
+    assert all(c.passed for c in claims), [str(c) for c in claims if not c.passed]
+    assert len(digits["seeds"]) == questions.DIGITS_SEEDS == 5 and digits["seeds"][0] == seed
+    assert digits["val_accs"][0] < 0.95 <= digits["val_acc"] == pytest.approx(float(np.median(digits["val_accs"])))
+    if seed == 4294967295:
+        assert digits["seeds"][1:] == [0, 1, 2, 3]
+    bias = [c for c in claims if c.name == "Radboud 1.7: are zero initial biases fine?"]
+    assert [c.value for c in bias] == ["yes"]

@@ -208,29 +208,44 @@ def _bce() -> tuple[list[Claim], list[dict]]:
 
 
 # -- 7. add_gradients with the wrong sign -------------------------------------------------------------------
-def _ascent(seed: int, epochs: int = 3) -> tuple[list[Claim], list[dict], dict]:
+DESCENT_STARTS = 5
+"""Seeds the right call trains from (the lesson's seed and the next ones; the first also draws the figure). One
+descent ends at a training loss 0.002-0.39 of its start for 197 of 200 seeds, but at 0.59, 0.97 and 1.03 for
+--seed 3926619800, 1497631716 and 853011 (3 epochs, lr 0.2 from the course's wide init): one start in about 70
+stalls, so the claim holds the median of five."""
+
+
+def _train_losses(seed: int, sign: float, epochs: int) -> list[float]:
+    """Training losses (start, then after each epoch) of the course's 64-32-1 digits network trained by
+    ``add_gradients(params, sign * learning_rate)``, from ``seed``'s split, initialisation and batch order."""
     import torch
 
     from backproplab.courses import radboud as r
 
     x, y = r.digits_tensors(seed=seed)
-    curves = {}
-    for name, sign in (("wrong: add_gradients(params, learning_rate)", 1.0),
-                       ("right: add_gradients(params, −learning_rate)", -1.0)):
-        gen = torch.Generator().manual_seed(seed)
-        params = r.enable_gradients([r.make_layer(64, 32, r.relu, generator=gen),
-                                     r.make_layer(32, 1, r.sigmoid, generator=gen)])
-        losses = [r.evaluate(params, x["train"], y["train"])[0]]
-        for _ in range(epochs):
-            order = torch.randperm(len(x["train"]), generator=gen)
-            for start in range(0, len(order), r.BATCH_SIZE):
-                idx = order[start:start + r.BATCH_SIZE]
-                r.bce_loss(y["train"][idx], r.network(x["train"][idx], params)).backward()
-                r.add_gradients(params, sign * r.LEARNING_RATE)
-                r.clear_gradients(params)
-            losses.append(r.evaluate(params, x["train"], y["train"])[0])
-        curves[name] = losses
+    gen = torch.Generator().manual_seed(seed)
+    params = r.enable_gradients([r.make_layer(64, 32, r.relu, generator=gen),
+                                 r.make_layer(32, 1, r.sigmoid, generator=gen)])
+    losses = [r.evaluate(params, x["train"], y["train"])[0]]
+    for _ in range(epochs):
+        order = torch.randperm(len(x["train"]), generator=gen)
+        for start in range(0, len(order), r.BATCH_SIZE):
+            idx = order[start:start + r.BATCH_SIZE]
+            r.bce_loss(y["train"][idx], r.network(x["train"][idx], params)).backward()
+            r.add_gradients(params, sign * r.LEARNING_RATE)
+            r.clear_gradients(params)
+        losses.append(r.evaluate(params, x["train"], y["train"])[0])
+    return losses
+
+
+def _ascent(seed: int, epochs: int = 3) -> tuple[list[Claim], list[dict], dict]:
+    from backproplab.checks import SEED_LIMIT
+
+    curves = {"wrong: add_gradients(params, learning_rate)": _train_losses(seed, 1.0, epochs),
+              "right: add_gradients(params, −learning_rate)": _train_losses(seed, -1.0, epochs)}
     (wrong_name, wrong), (right_name, right) = curves.items()
+    seeds = [(seed + k) % SEED_LIMIT for k in range(DESCENT_STARTS)]
+    ratios = [right[-1] / right[0]] + [(lambda v: v[-1] / v[0])(_train_losses(s, -1.0, epochs)) for s in seeds[1:]]
     rows = _two({"call": wrong_name.split(": ")[1], "training loss at start": wrong[0],
                  f"after {epochs} epochs": wrong[-1]},
                 {"call": right_name.split(": ")[1], "training loss at start": right[0],
@@ -240,7 +255,9 @@ def _ascent(seed: int, epochs: int = 3) -> tuple[list[Claim], list[dict], dict]:
                              "relative to its start", wrong[-1] / wrong[0], 2.0,
                              f"{wrong[0]:.4f} → {wrong[-1]:.4f}; {why}"),
               Claim.at_most(f"add_gradients(params, −learning_rate) descends: training loss after {epochs} epochs "
-                            "relative to its start", right[-1] / right[0], 0.5, f"{right[0]:.4f} → {right[-1]:.4f}")]
+                            f"relative to its start, median of {len(seeds)} seeds", float(np.median(ratios)), 0.5,
+                            f"seed {seed}: {right[0]:.4f} → {right[-1]:.4f}; per seed "
+                            + ", ".join(f"{s}: {q:.3g}" for s, q in zip(seeds, ratios, strict=True)))]
     return claims, rows, curves
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import check_seed
+from backproplab.checks import SEED_LIMIT, check_seed
 from backproplab.data import xor
 from backproplab.lessons.conv_arithmetic import output_size_formula, params_formula
 from backproplab.lessons.result import Claim, LessonResult
@@ -100,8 +100,16 @@ def _distinct_neurons(w) -> tuple[int, float]:
     return distinct, float(dist.min())
 
 
-def _digits_network(seed: int) -> tuple[list[Claim], dict[str, Any]]:
-    """Purdue Q1(3) and Radboud 1.6/1.7 from one trained 64-32-1 network and one with zero weights."""
+DIGITS_SEEDS = 5
+"""Seeds (each its own split and initialisation) the Radboud 1.6 network is trained on; the claim holds their
+median. One run's validation accuracy is 0.963 ± 0.007 over 140 seeds, the binomial spread of 899 validation
+digits (√(0.96·0.04/899) = 0.0065), so one run fell under the course's 0.95 for about one seed in twelve
+(--seed 4294967295: 0.9488; 1791054713: 0.9444) and the lesson then answered "are zero biases fine?" with
+"no". The median of five is 0.964 ± 0.003, lowest 0.956 over 117 starting seeds."""
+
+
+def _train_digits(seed: int):
+    """The course's 64-32-1 network trained 25 epochs on ``seed``'s split: (params, history, x, y, generator)."""
     import torch
 
     from backproplab.courses import radboud as r
@@ -110,28 +118,44 @@ def _digits_network(seed: int) -> tuple[list[Claim], dict[str, Any]]:
     gen = torch.Generator().manual_seed(seed)
     params = [r.make_layer(64, 32, r.relu, generator=gen), r.make_layer(32, 1, r.sigmoid, generator=gen)]
     hist = r.fit(params, x, y, r.LEARNING_RATE, r.BATCH_SIZE, epochs=25, generator=gen)
+    return params, hist, x, y, gen
+
+
+def _digits_network(seed: int) -> tuple[list[Claim], dict[str, Any]]:
+    """Purdue Q1(3) and Radboud 1.6/1.7 from the trained 64-32-1 networks (:data:`DIGITS_SEEDS` seeds from
+    ``seed``) and one with zero weights."""
+    import torch
+
+    from backproplab.courses import radboud as r
+
+    seeds = [(seed + k) % SEED_LIMIT for k in range(DIGITS_SEEDS)]  # --seed 2**32 - 1: the next ones wrap to 0
+    params, hist, x, y, gen = _train_digits(seeds[0])
     distinct, gap = _distinct_neurons(params[0][0])
     zero = [(torch.zeros(64, 32), torch.zeros(32), r.relu), (torch.zeros(32, 1), torch.zeros(1), r.sigmoid)]
     zero_hist = r.fit(zero, x, y, r.LEARNING_RATE, r.BATCH_SIZE, epochs=5, generator=gen)
     zero_distinct, _ = _distinct_neurons(zero[0][0])
-    acc = hist["val_acc"][-1]
+    accs = [hist["val_acc"][-1]] + [_train_digits(s)[1]["val_acc"][-1] for s in seeds[1:]]
+    acc = float(np.median(accs))
+    listing = ", ".join(f"{s}: {a:.4f}" for s, a in zip(seeds, accs, strict=True))
     setting = f"lr {r.LEARNING_RATE}, batch {r.BATCH_SIZE}, 25 epochs, 898 training / 899 validation digits"
     claims = [
         answer_claim(
             "Purdue Q1(3): do all neurons of a fully connected layer share one weight set?", distinct == 1, False,
             f"after training, the 32 hidden neurons of the digits network have {distinct} distinct weight vectors "
             f"(smallest distance between two: {gap:.3g})"),
-        Claim.at_least("Radboud 1.6: a 64-32-1 ReLU/sigmoid network's validation accuracy on digits", acc, 0.95,
-                       f"{setting}; biases start at zero, weights ~ N(0, 2/d1)"),
+        Claim.at_least(f"Radboud 1.6: a 64-32-1 ReLU/sigmoid network's validation accuracy on digits (median of "
+                       f"{len(seeds)} seeds)", acc, 0.95,
+                       f"{setting}; biases start at zero, weights ~ N(0, 2/d1); each seed its own split and "
+                       f"initialisation: {listing}"),
         answer_claim("Radboud 1.7: are zero initial biases fine?", acc >= 0.95, True,
-                     f"the network above starts from zero biases and reaches {acc:.4f} >= 0.95"),
+                     f"the {len(seeds)} networks above start from zero biases and reach a median of {acc:.4f} >= 0.95"),
         answer_claim(
             "Radboud 1.7: do zero initial weights keep every hidden unit identical?", zero_distinct == 1, True,
             f"started from all-zero weights, after 5 epochs the 32 hidden neurons have {zero_distinct} distinct "
             f"weight vector(s); validation accuracy {zero_hist['val_acc'][-1]:.4f}"),
     ]
-    return claims, {"val_acc": acc, "distinct": distinct, "zero_val_acc": zero_hist["val_acc"][-1],
-                    "zero_distinct": zero_distinct}
+    return claims, {"seeds": seeds, "val_accs": accs, "val_acc": acc, "distinct": distinct,
+                    "zero_val_acc": zero_hist["val_acc"][-1], "zero_distinct": zero_distinct}
 
 
 # -- Purdue A4 Q2 ---------------------------------------------------------------------------------
