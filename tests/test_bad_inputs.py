@@ -553,3 +553,13 @@ def test_torch_fit_names_the_first_layer_whose_activation_overflows() -> None:
         torch_fit(model, (X.sign() * 3e38, y), epochs=1, batch_size=32, device="cpu", progress=False)
     for k, v in model.state_dict().items():
         assert torch.equal(v, before[k]), k
+
+
+def test_the_seeds_after_the_largest_seed_wrap_to_zero():
+    """The lessons that take a median over several runs (digits, questions, mistakes, activations) draw them
+    from one helper: ``--seed 2**32 - 1`` is valid, and the seeds after it must be too."""
+    from backproplab.checks import SEED_LIMIT, check_seed, following_seeds
+
+    assert following_seeds(7, 3) == [7, 8, 9]
+    assert following_seeds(SEED_LIMIT - 2, 4) == [SEED_LIMIT - 2, SEED_LIMIT - 1, 0, 1]
+    assert all(check_seed(s) == s for s in following_seeds(SEED_LIMIT - 1, 5))

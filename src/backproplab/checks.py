@@ -29,6 +29,12 @@ def check_seed(seed: object) -> int:
     return int(seed)
 
 
+def following_seeds(seed: int, n: int) -> list[int]:
+    """``seed`` and the ``n - 1`` seeds after it, for a median over several runs; past ``2**32 - 1`` (a
+    valid ``--seed``) they wrap to 0."""
+    return [(seed + k) % SEED_LIMIT for k in range(n)]
+
+
 def is_real(value: object) -> bool:
     """Whether ``value`` is a real number as every argument takes one: an int, a float or a NumPy integer
     or floating scalar (``np.float32(0.1)`` was refused as a step size), never a ``bool``."""

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import SEED_LIMIT, check_seed
+from backproplab.checks import check_seed, following_seeds
 from backproplab.data.toy import moons
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult
@@ -397,8 +397,7 @@ def _runs_from_starts(X: Any, y: Any, sizes: list[int], lr: float, epochs: int, 
     from backproplab.torchnn import MLP, seeded_init
 
     runs = []
-    for k in range(first, BIG_LR_STARTS):
-        start = (seed + k) % SEED_LIMIT
+    for start in following_seeds(seed, BIG_LR_STARTS)[first:]:
         with seeded_init(start):
             net = MLP(sizes, "relu")
         hist = _fit(net, X, y, lr, epochs, start)

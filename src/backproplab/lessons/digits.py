@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import SEED_LIMIT, check_seed
+from backproplab.checks import check_seed, following_seeds
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult, Step
 from backproplab.scratch.network import Network, forward
@@ -186,7 +186,7 @@ ZERO_INIT_ACC = 0.6  # all-zero init: validation accuracy at most (a guess)
 def _run(quick: bool, seed: int) -> LessonResult:
     """The lesson's four steps in order: :func:`five_seeds`, :func:`knob_sweeps`, :func:`depth_comparison`,
     :func:`symmetric_init`."""
-    seeds = [(seed + k) % SEED_LIMIT for k in range(5)]  # --seed 2**32 - 1 is valid: its next seeds wrap to 0
+    seeds = following_seeds(seed, 5)
     sweep_epochs = 10 if quick else 30
     lr_values = QUICK_LR if quick else SWEEP_LR
     batch_values = QUICK_BATCH if quick else SWEEP_BATCH

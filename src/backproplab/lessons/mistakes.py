@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import check_seed
+from backproplab.checks import check_seed, following_seeds
 from backproplab.lessons.gradient_descent import step_sizes
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch import NumpyANN
@@ -239,12 +239,10 @@ def _train_losses(seed: int, sign: float, epochs: int) -> list[float]:
 
 
 def _ascent(seed: int, epochs: int = 3) -> tuple[list[Claim], list[dict], dict]:
-    from backproplab.checks import SEED_LIMIT
-
     curves = {"wrong: add_gradients(params, learning_rate)": _train_losses(seed, 1.0, epochs),
               "right: add_gradients(params, −learning_rate)": _train_losses(seed, -1.0, epochs)}
     (wrong_name, wrong), (right_name, right) = curves.items()
-    seeds = [(seed + k) % SEED_LIMIT for k in range(DESCENT_STARTS)]
+    seeds = following_seeds(seed, DESCENT_STARTS)
     ratios = [right[-1] / right[0]] + [(lambda v: v[-1] / v[0])(_train_losses(s, -1.0, epochs)) for s in seeds[1:]]
     rows = _two({"call": wrong_name.split(": ")[1], "training loss at start": wrong[0],
                  f"after {epochs} epochs": wrong[-1]},

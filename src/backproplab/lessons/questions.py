@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import SEED_LIMIT, check_seed
+from backproplab.checks import check_seed, following_seeds
 from backproplab.data import xor
 from backproplab.lessons.conv_arithmetic import output_size_formula, params_formula
 from backproplab.lessons.result import Claim, LessonResult
@@ -128,7 +128,7 @@ def _digits_network(seed: int) -> tuple[list[Claim], dict[str, Any]]:
 
     from backproplab.courses import radboud as r
 
-    seeds = [(seed + k) % SEED_LIMIT for k in range(DIGITS_SEEDS)]  # --seed 2**32 - 1: the next ones wrap to 0
+    seeds = following_seeds(seed, DIGITS_SEEDS)
     params, hist, x, y, gen = _train_digits(seeds[0])
     distinct, gap = _distinct_neurons(params[0][0])
     zero = [(torch.zeros(64, 32), torch.zeros(32), r.relu), (torch.zeros(32, 1), torch.zeros(1), r.sigmoid)]
