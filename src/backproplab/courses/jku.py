@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from backproplab.checks import is_real
 from backproplab.errors import InputError
 from backproplab.progress import LoopProgress
 from backproplab.torchnn.models import ANN_relu, ANN_sigmoid
@@ -219,9 +220,9 @@ def _hyperparameters(hyperparameters: Any) -> tuple[float, float, int]:
         raise InputError(f"hyperparameters must be a dict with keys 'lr', 'momentum' and 'epochs', got "
                          f"{hyperparameters!r}")
     lr, momentum, epochs = (hyperparameters[k] for k in ("lr", "momentum", "epochs"))
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf:
+    if not is_real(lr) or not 0 < lr < math.inf:
         raise InputError(f"hyperparameters['lr'] must be a positive number, got {lr!r}")
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum < 1:
+    if not is_real(momentum) or not 0 <= momentum < 1:
         raise InputError(f"hyperparameters['momentum'] must be a number in [0, 1), got {momentum!r}")
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 1:
         raise InputError(f"hyperparameters['epochs'] must be a positive integer, got {epochs!r}")

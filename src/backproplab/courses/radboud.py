@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from backproplab.checks import is_real
 from backproplab.data import load_digits_binary
 from backproplab.errors import InputError
 from backproplab.expr import parse_expression
@@ -74,7 +75,7 @@ def grad_f(x: float, y: float) -> tuple[float, float]:
 def _number(value: Any, name: str) -> float:
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not is_real(value) or not math.isfinite(value):
         raise InputError(f"{name} must be a finite number, got {value!r}")
     return float(value)
 

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 
-from backproplab.checks import check_seed, following_seeds
+from backproplab.checks import check_seed, following_seeds, is_real
 from backproplab.data.toy import moons
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult
@@ -157,7 +156,7 @@ MAX_SETTING = 1e30
 
 
 def _check_number(value: Any, name: str, minimum: float, strict: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+    if not is_real(value) or not math.isfinite(value):
         raise InputError(f"{name} must be a finite number, got {value!r}")
     if value < minimum or (strict and value == minimum) or value > MAX_SETTING:
         raise InputError(f"{name} must be {'>' if strict else '>='} {minimum:g} and <= {MAX_SETTING:g}, got {value!r}")

@@ -10,6 +10,7 @@ import numbers
 
 import numpy as np
 
+from backproplab.checks import is_real
 from backproplab.errors import InputError
 
 
@@ -46,7 +47,7 @@ def as_float_array(x, name: str, *, ndim: int | tuple[int, ...] | None = None, d
 
 def check_positive(value, name: str, *, integer: bool = False, minimum: float | None = None):
     """Check that a scalar is finite and > 0 (or >= ``minimum`` when given); return it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         kind = "an integer" if integer else "a number"
         raise InputError(f"{name} must be {kind}, got {value!r}")
     if integer and not isinstance(value, numbers.Integral):
