@@ -9,6 +9,7 @@ same way.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 
@@ -22,6 +23,9 @@ MEAN, STD = 0.1307, 0.3081
 
 def setup() -> None:
     torch.set_num_threads(1)
+    # torch's optimizers import torch._dynamo on their first construction (1.5 s): once here, before
+    # the fork, not once in every graded child.
+    importlib.import_module("torch._dynamo")
     import matplotlib
 
     matplotlib.use("Agg")
