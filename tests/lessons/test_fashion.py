@@ -123,6 +123,13 @@ def test_bad_arguments():
         fashion.run(quick=True, epochs=0)
 
 
+@pytest.mark.parametrize("epochs", [10**6, fashion.MAX_EPOCHS + 1, True, 2.0, "3"])
+def test_epochs_from_python_are_bounded_as_on_the_command_line(epochs):
+    """fashion.run(epochs=10**6) started a run of days: Python gets the CLI's bound, with its reason."""
+    with pytest.raises(ValueError, match=r"^epochs must be (a positive integer|at most 100 \(the course trains)"):
+        fashion.run(quick=True, epochs=epochs)
+
+
 def test_the_hardest_class_is_said_to_be_taken_for_another_class_not_itself():
     """When the hardest class still gets most of its images right, the confusion named is its largest
     off-diagonal entry (a reviewer saw "Shirt ... most often taken for Shirt (49 of 200)")."""
