@@ -190,3 +190,22 @@ def test_curves_are_checked_against_the_trained_models_validation_accuracy():
         assert ("are not those of the training graded here" in agree.message) is not real, recorded
         if not real:
             assert not agree.passed and "labels 80.0% of the 100 validation images right" in agree.message
+
+
+def test_the_fork_server_has_imported_what_the_first_optimizer_imports():
+    """torch's optimizers import torch._dynamo when the first one is made (1.5 s): the fork server's setup
+    imports it before it forks, or every graded child pays it again (a check took 2.2 s, not 0.6 s)."""
+    import subprocess
+    import sys
+
+    from backproplab.check.processes import ZYGOTE
+
+    probes = ZYGOTE.with_name("torch_probes.py")
+    code = ("import importlib.util, sys\n"
+            f"spec = importlib.util.spec_from_file_location('probes', {str(probes)!r})\n"
+            "probes = importlib.util.module_from_spec(spec); spec.loader.exec_module(probes)\n"
+            "before = 'torch._dynamo' in sys.modules\n"
+            "probes.setup()\n"
+            "print(before, 'torch._dynamo' in sys.modules)")
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", "True"], done.stderr[-2000:]
