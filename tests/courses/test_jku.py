@@ -134,4 +134,7 @@ def test_one_epoch_on_fashion_mnist_as_the_course_reports(needs_fashion):
     relu = jku.train_and_test(_model(jku.ANN_relu), hyper, train_loader=train_loader, test_loader=test_loader,
                               verbose=False)
     assert [len(g) for g in sig.grads] == [938] * 3
-    assert sig.test_acc[0] <= 0.2 and 0.70 <= relu.test_acc[0] <= 0.86
+    # CONTRACTS.md 3.2c: the sigmoid net near chance (≈ 10 %), the ReLU net ≈ 74-82 %. Measured (seed: sigmoid,
+    # ReLU): 66: 0.100, 0.816; 2, 3, 4: 0.100 and 0.814, 0.823, 0.772; seeds 0 and 1 left the sigmoid net at
+    # 0.26 and 0.19, so the seed stays 66; one point above 82 % for the "≈" (seed 3 reached 82.3 %).
+    assert sig.test_acc[0] <= 0.15 and 0.74 <= relu.test_acc[0] <= 0.83
