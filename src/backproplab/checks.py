@@ -5,7 +5,7 @@ Every seed (the CLI's ``--seed``, each lesson's ``run``, ``reproduce``, ``torchn
 torch side through :func:`positive_int`, so they accept the same values (Python and NumPy
 integers, never ``bool``) and refuse the rest with the same words, naming the argument. A CLI
 count whose size sets the run time (epochs, steps, rounds) is bounded at the door by
-:func:`int_from_to`, so one typo cannot start a run of hours.
+:func:`int_from_to`, and from Python by :func:`count_up_to`, so one typo cannot start a run of hours.
 """
 
 from __future__ import annotations
@@ -45,6 +45,15 @@ def positive_int(name: str, value: object) -> int:
     """``value`` as an ``int`` >= 1 (NumPy integers accepted, ``bool`` refused); InputError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {short_repr(value)}")
+    return int(value)
+
+
+def count_up_to(name: str, value: object, high: int, why: str) -> int:
+    """``value`` as an ``int`` from 1 to ``high`` (NumPy integers accepted, ``bool`` refused): a count whose
+    size sets the run time, bounded from Python as :func:`int_from_to` bounds it on the command line;
+    InputError naming ``name``, the bound and ``why`` (where the maximum comes from)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= high:
+        raise InputError(f"{name} must be an integer from 1 to {high} ({why}), got {short_repr(value)}")
     return int(value)
 
 

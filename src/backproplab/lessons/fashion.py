@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import check_seed, int_from_to, positive_int
+from backproplab.checks import check_seed, count_up_to, int_from_to
 from backproplab.data import (
     FASHION_CLASSES,
     fashion_mnist_flat,
@@ -248,9 +248,7 @@ def run(*, quick: bool = False, seed: int = 0, device: str = "auto",
     if model not in (*MODELS, "all"):
         raise InputError(f"model must be one of {[*MODELS, 'all']}, got {model!r}")
     if epochs is not None:
-        epochs = positive_int("epochs", epochs)
-        if epochs > MAX_EPOCHS:  # as the CLI's --epochs: a typo must not start a run of days
-            raise InputError(f"epochs must be at most {MAX_EPOCHS} ({_EPOCHS_WHY}), got {epochs}")
+        epochs = count_up_to("epochs", epochs, MAX_EPOCHS, _EPOCHS_WHY)
     seed = check_seed(seed)
     kinds = list(MODELS) if model == "all" else [model]
     y_all, rest, val_idx, y_test, test_idx = _split(bool(quick), seed)

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from backproplab.checks import check_seed, int_from_to, is_real
+from backproplab.checks import check_seed, count_up_to, int_from_to, is_real
 from backproplab.errors import InputError
 from backproplab.expr import Expression, finite_difference_gradient, parse_expression
 from backproplab.files import atomic_write_text, check_writable_dir
@@ -66,6 +66,7 @@ COURSE_STEPS = 10
 MAX_STEPS = 100_000
 """The most steps of your own run (``--steps``): the grid and the pictures do not depend on it, and
 a run of 100,000 steps took 43 s on a shared 2-core machine (the default 10: 4 s)."""
+_STEPS_WHY = "more is a typo: the course takes 10 and the lesson's grid at most 100"
 COURSE_VALUE_AFTER_10 = 1.29676
 """f after 10 steps of size 0.1 from (3, 2), as the course states it."""
 COURSE_MINIMUM = (-1.088, 0.544, -2.2807)
@@ -107,9 +108,7 @@ def _check_schedule(eta: float, decay: float, steps: int) -> tuple[float, float,
         raise InputError(f"eta must be a positive finite step size, got {eta!r}")
     if not is_real(decay) or not (0 < decay <= 1):
         raise InputError(f"decay must lie in (0, 1] (1 = constant step), got {decay!r}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not 1 <= steps <= MAX_STEPS:
-        raise InputError(f"steps must be an integer from 1 to {MAX_STEPS}, got {steps!r}")
-    return float(eta), float(decay), int(steps)
+    return float(eta), float(decay), count_up_to("steps", steps, MAX_STEPS, _STEPS_WHY)
 
 
 def step_sizes(eta0: float, decay: float, steps: int) -> np.ndarray:
@@ -464,9 +463,6 @@ def _point_row(point: dict[str, Any]) -> dict[str, Any]:
     eig = point["eigenvalues"]
     return {"x": point["x"], "y": point["y"], "f": point["f"], "grad_norm": point["grad_norm"],
             "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]), "kind": _kind(point)}
-
-
-_STEPS_WHY = "more is a typo: the course takes 10 and the lesson's grid at most 100"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
