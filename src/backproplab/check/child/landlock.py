@@ -67,15 +67,23 @@ def _write_rights(abi: int) -> int:
     return rights
 
 
-def _hidden(full: str, hidden: tuple[str, ...]) -> bool:
-    """Whether the real path ``full`` is one of ``hidden`` (a path, or a name prefix such as
-    ``/tmp/backproplab-``; a trailing separator stands for the folder and everything in it)."""
-    return any(full == h.rstrip(os.sep) or full.startswith(h) for h in hidden)
+class _Places:
+    """Paths or name prefixes (``/tmp/backproplab-``; a trailing separator stands for the folder and
+    everything in it), indexed so that each test costs a few set lookups, not one string test per place:
+    a batch hides each of its other submissions, and :func:`_rules` tests every entry of their folder."""
 
+    def __init__(self, places: tuple[str, ...]) -> None:
+        self.exact = {p.rstrip(os.sep) for p in places}
+        self.starts, self.lengths = set(places), sorted({len(p) for p in places})
+        self.folders_above = {p[:i + 1] for p in places for i, c in enumerate(p) if c == os.sep}
 
-def _above(full: str, paths: tuple[str, ...]) -> bool:
-    """Whether the folder ``full`` holds one of ``paths`` (or a name that starts with one, below it)."""
-    return any(p.startswith(full.rstrip(os.sep) + os.sep) for p in paths)
+    def hold(self, full: str) -> bool:
+        """Whether the real path ``full`` is one of the places (equal to one, or starting with one)."""
+        return full in self.exact or any(full[:n] in self.starts for n in self.lengths if n <= len(full))
+
+    def below(self, full: str) -> bool:
+        """Whether one of the places (or a name that starts with one) lies below the folder ``full``."""
+        return full.rstrip(os.sep) + os.sep in self.folders_above
 
 
 def _rules(folder: str, hidden: tuple[str, ...], keep: tuple[str, ...]) -> list[tuple[str, int]]:
@@ -83,6 +91,7 @@ def _rules(folder: str, hidden: tuple[str, ...], keep: tuple[str, ...]) -> list[
     folders that hold something hidden; those may be listed, their other entries read whole."""
     read = READ_FILE | READ_DIR
     rules: list[tuple[str, int]] = []
+    hidden_places, kept = _Places(hidden), _Places(keep)
 
     def walk(parent: str) -> None:
         rules.append((parent, READ_DIR))  # names only: listing it shows a hidden entry's name, not its data
@@ -95,10 +104,10 @@ def _rules(folder: str, hidden: tuple[str, ...], keep: tuple[str, ...]) -> list[
             full = os.path.realpath(entry)
             if full in keep:
                 rules.append((entry, read))
-            elif _above(full, keep) or (_above(full, hidden) and not _hidden(full, hidden)):
+            elif kept.below(full) or (hidden_places.below(full) and not hidden_places.hold(full)):
                 if os.path.isdir(full) and not os.path.islink(entry):
                     walk(full)
-            elif not _hidden(full, hidden):
+            elif not hidden_places.hold(full):
                 rules.append((entry, read if os.path.isdir(full) else READ_FILE))
 
     walk(os.sep)
