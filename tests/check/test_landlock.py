@@ -1,6 +1,7 @@
-"""The Landlock rules of a graded child (``check/child/landlock.py``): "everything but the hidden places"
-is built from an index of those places, which must answer exactly as the plain string tests it replaced
-(a batch of 1,000 students spent 0.6 s a child on those tests; the index, 0.05 s)."""
+"""What a graded child may not read: the places the parent lists (``check.assignment.private_places``) and
+the Landlock rules the child builds from them (``check/child/landlock.py``). "Everything but the hidden
+places" is built from an index of those places, which must answer exactly as the plain string tests it
+replaced (a batch of 1,000 students spent 0.6 s a child on those tests; the index, 0.05 s)."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ def test_rules_hide_every_other_submission_of_a_large_batch_and_nothing_else(tmp
     assert str(folders[0].resolve()) in granted and str((batch / "gradebook.csv").resolve()) in granted
     assert not granted & set(hidden)
     assert rules[str(batch.resolve())] == landlock.READ_DIR  # listed, its hidden entries not read
+
+
+def test_private_places_are_real_paths_and_never_hold_the_python_the_child_runs_on(tmp_path):
+    import sys
+    from pathlib import Path
+
+    from backproplab.check.assignment import private_places
+
+    real = tmp_path / "alice"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    places = dict(private_places([tmp_path / "link", Path(sys.prefix), Path(sys.prefix).parent, Path("/")],
+                                 own=tmp_path / "bob"))
+    assert places[str(real.resolve())] == "another submission of this batch"
+    assert places[str((tmp_path / "bob").resolve())].startswith("the submission's own folder")
+    assert not {p for p in places if os.path.realpath(sys.prefix).startswith(p.rstrip(os.sep) + os.sep)
+                or p == os.path.realpath(sys.prefix)}

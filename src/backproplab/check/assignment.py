@@ -10,6 +10,7 @@ inputs, in this process.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 import tempfile
 import threading
@@ -233,16 +234,16 @@ def private_places(others: Sequence[Path] = (), own: Path | None = None) -> list
     file, and so its draws, stayed the same) — never a folder that holds the Python the child runs on."""
     from backproplab.data.fashion_mnist import search_places
 
-    runtime = [Path(p).resolve() for p in (sys.prefix, sys.base_prefix, np.__file__)]
+    runtime = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, np.__file__)]
     places = [(str(d), "the Fashion-MNIST files (their test labels would answer the accuracy items)")
               for d, _ in search_places() if d is not None]
     folders = [(other, "another submission of this batch") for other in others]
     if own is not None:
         folders.append((own, "the submission's own folder (the checker grades its copy of the file)"))
-    for folder, what in folders:
-        full = Path(folder).resolve()
-        if not any(r == full or full in r.parents for r in runtime):
-            places.append((str(full), what))
+    for folder, what in folders:  # string tests: a batch of 1,000 asks 1,000 times for each submission
+        full = os.path.realpath(folder)
+        if not any(r == full or r.startswith(full.rstrip(os.sep) + os.sep) for r in runtime):
+            places.append((full, what))
     return places
 
 
