@@ -25,6 +25,7 @@ import numpy as np
 from backproplab.checks import check_seed, following_seeds, is_real
 from backproplab.data.toy import moons
 from backproplab.errors import InputError
+from backproplab.lessons._activations_plots import activation_figure, dead_figure
 from backproplab.lessons.result import Claim, LessonResult
 from backproplab.scratch import functional as fn
 
@@ -223,8 +224,9 @@ def run(*, quick: bool = False, seed: int = 0, big_lr: float = 5.0,
     claims.extend(dead["claims"])
 
     # ---- figures -----------------------------------------------------------------------------
-    result.figures["activations"] = _activation_figure(matplotlib.figure.Figure(figsize=(12, 6)), z, table)
-    result.figures["dead_relus"] = _dead_figure(matplotlib.figure.Figure(figsize=(12, 4)), dead)
+    result.figures["activations"] = activation_figure(matplotlib.figure.Figure(figsize=(12, 6)), z, table,
+                                                      LEAKY_ALPHA, ELU_ALPHA)
+    result.figures["dead_relus"] = dead_figure(matplotlib.figure.Figure(figsize=(12, 4)), dead)
     return result
 
 
@@ -464,56 +466,3 @@ def _shift_biases(model: Any, shifted: Any, X: Any, y: Any, bias_shift: float, s
             "acc": shift_acc, "after_dead": after_dead, "after_acc": after_acc, "dead_grad": dead_grad,
             "alive_grad": alive_grad, "moved": moved, "hist": shift_hist, "pre_before": pre_before,
             "pre_after": pre_after}
-
-
-def _activation_figure(fig, z: np.ndarray, table: dict[str, dict[str, np.ndarray]]):
-    names = list(table)
-    axes = fig.subplots(2, len(names), sharex=True)
-    for k, name in enumerate(names):
-        t = table[name]
-        axes[0, k].plot(z, t["f"], color="tab:blue")
-        title = {"leaky_relu": f"leaky_relu (alpha {LEAKY_ALPHA})", "elu": f"elu (alpha {ELU_ALPHA:g})"}
-        axes[0, k].set_title(title.get(name, name), fontsize=10)
-        axes[1, k].plot(z, t["grad"], color="tab:red", label="scratch")
-        axes[1, k].plot(z[::60], t["grad_torch"][::60], "k.", ms=3, label="torch autograd")
-        for ax in axes[:, k]:
-            ax.axhline(0, color="0.8", lw=0.8)
-            ax.axvline(0, color="0.8", lw=0.8)
-        axes[1, k].set_xlabel("z")
-    axes[0, 0].set_ylabel("f(z)")
-    axes[1, 0].set_ylabel("f'(z)")
-    axes[1, 0].legend(fontsize=7)
-    fig.suptitle("Activations (top) and derivatives (bottom); sigmoid' <= 1/4, tanh' <= 1, ReLU' in {0, 1}")
-    fig.tight_layout()
-    return fig
-
-
-def _dead_figure(fig, dead: dict[str, Any]):
-    ax1, ax2, ax3 = fig.subplots(1, 3)
-    epochs = range(0, len(dead["healthy_hist"]) + 1)
-    ax1.plot(epochs, [dead["init_dead"]] + dead["healthy_hist"], "o-", label=f"lr {dead['small_lr']}")
-    ax1.plot(epochs, [dead["init_dead"]] + dead["big_hist"], "s-", label=f"lr {dead['big_lr']:g}")
-    ax1.set_ylim(0, 1)
-    ax1.set_xlabel("epoch")
-    ax1.set_ylabel("dead fraction (DeadUnits probe)")
-    ax1.set_title("a too-large step kills units", fontsize=10)
-    ax1.legend()
-    bins = np.linspace(min(dead["pre_after"].min(), dead["pre_before"].min()),
-                       max(dead["pre_after"].max(), dead["pre_before"].max()), 30)
-    ax2.hist(dead["pre_before"], bins=bins, alpha=0.6, label="trained")
-    ax2.hist(dead["pre_after"], bins=bins, alpha=0.6, label=f"biases - {dead['bias_shift']:g}")
-    ax2.axvline(0, color="k", lw=1)
-    ax2.set_xlabel("max over the data of w.x + b (first layer)")
-    ax2.set_ylabel("units")
-    ax2.set_title("dead: left of 0 (w.x + b <= 0 for every x)", fontsize=10)
-    ax2.legend()
-    rows = dead["rows"]
-    labels = ["init", f"lr {dead['small_lr']}", f"lr {dead['big_lr']:g}", "shifted", "shifted\n+ training"]
-    ax3.bar(labels, [r["dead (all ReLUs)"] for r in rows], color=["0.6", "tab:blue", "tab:orange", "tab:red",
-                                                                   "tab:purple"])
-    ax3.set_ylim(0, 1)
-    ax3.set_ylabel("dead fraction (all ReLUs)")
-    ax3.set_title("before and after", fontsize=10)
-    ax3.tick_params(axis="x", labelsize=8)
-    fig.tight_layout()
-    return fig
