@@ -167,19 +167,19 @@ def _lab_copy(full: str) -> bool:
     return parts[-1].startswith(_LAB + "-") and parts[-1].endswith((".whl", ".zip", ".tar.gz", ".egg"))
 
 
-def _install_guard(root: str, lab: str = "", private: list | None = None, places=None) -> None:
+def _install_guard(root: str, places, lab: str = "", private: list | None = None) -> None:
     """The audit hook: writes only inside ``root``; nothing read or imported from the lab (its package
     folder ``lab`` or any copy of it; its ``check/child`` probes, which hold no answer, excepted), and
     nothing read under the ``private`` ``[prefix, what]`` pairs (the Fashion-MNIST files, the checker's
     other working folders, a batch's other submissions), ``root`` itself excepted, nor another
     process's ``/proc/PID`` entries (the checker's memory, its command line). ``places``: the index
     class of :mod:`landlock` (``_Places``), so that an open is tested against a batch's 1,000 private
-    places in a few set lookups; without it, one string test a place."""
+    places in a few set lookups."""
     root = os.path.realpath(root)
     lab = os.path.realpath(lab) if lab else ""
     own = os.path.dirname(os.path.realpath(__file__))
     private = [(str(prefix), str(what)) for prefix, what in private or []]
-    private_index = places(tuple(prefix for prefix, _ in private)) if places is not None else None
+    private_index = places(tuple(prefix for prefix, _ in private))
     me = str(os.getpid())
 
     def inside(path) -> bool:
@@ -199,7 +199,7 @@ def _install_guard(root: str, lab: str = "", private: list | None = None, places
         if parts[1:2] == ["proc"] and len(parts) > 2 and parts[2].isdigit() and parts[2] != me:
             return (f"backproplab check: a submission may not read another process's memory or files "
                     f"({path!r}: the checker's memory holds the test labels and, in a batch, the answers)")
-        if private_index is not None and not private_index.hold(full):
+        if not private_index.hold(full):
             return ""
         for prefix, what in private:  # which place it is, for the message
             if full == prefix.rstrip(os.sep) or full.startswith(prefix):
@@ -339,7 +339,7 @@ def serve(spec: dict, probes) -> int:
     landlock = _sibling("landlock")
     landlock.restrict(os.getcwd(), tuple(hidden), keep=(os.path.dirname(os.path.realpath(__file__)),))
     _sibling("seccomp").forbid_processes()  # the kernel's refusal of new processes and memfds, where it has one
-    _install_guard(os.getcwd(), spec.get("lab", ""), spec.get("private"), places=landlock._Places)
+    _install_guard(os.getcwd(), landlock._Places, spec.get("lab", ""), spec.get("private"))
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
     sys.stdout = sys.stderr = capture
     try:
