@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from backproplab import __version__, lessons
+from backproplab.bench import limits as bench_limits
 from backproplab.checks import check_seed, int_from_to
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError, InputError
@@ -30,7 +31,7 @@ from backproplab.progress import progress_mode
 from backproplab.terminal import terminal_text
 from backproplab.threads import MAX_THREADS, run_threads
 
-# Lazy imports, on purpose: backproplab.bench loads torch and backproplab.report.reproduce the report's
+# Lazy imports, on purpose: backproplab.bench's runner loads torch and backproplab.report.reproduce the report's
 # renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
 
 
@@ -56,10 +57,6 @@ def _folder(text: str) -> Path:
 
 CLI_ONLY = ("command", "lesson", "threads")
 """Parsed options a lesson subcommand handles itself; of the others, ``run`` gets those it declares."""
-
-MAX_BENCH_ROUNDS = 10
-"""The most ``bench --rounds``: each round repeats every workload (about 3 minutes on 2 CPU cores)."""
-_ROUNDS_WHY = "each round takes about 3 minutes on 2 CPU cores; more would run for hours"
 
 
 _threads = int_from_to(1, MAX_THREADS, "more is a typo, not a machine")
@@ -185,8 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
     bench.add_argument("--threads", type=_threads, default=1, metavar="N",
                        help=f"BLAS and torch threads for both sides, 1 to {MAX_THREADS} (default 1)")
-    bench.add_argument("--rounds", type=int_from_to(1, MAX_BENCH_ROUNDS, _ROUNDS_WHY), default=1, metavar="N",
-                       help=f"timings per side, 1 to {MAX_BENCH_ROUNDS} ({_ROUNDS_WHY}); the median is shown "
+    bench.add_argument("--rounds", type=int_from_to(1, bench_limits.MAX_ROUNDS, bench_limits.ROUNDS_WHY), default=1, metavar="N",
+                       help=f"timings per side, 1 to {bench_limits.MAX_ROUNDS} ({bench_limits.ROUNDS_WHY}); the median is shown "
                             "(default 1)")
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
@@ -370,7 +367,7 @@ _COMMANDS = {"data": _cmd_data, "reproduce": _cmd_reproduce, "bench": _cmd_bench
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``backproplab`` console script; returns the exit status."""
-    try:  # building the parser imports every lesson (and torch): seconds a Ctrl-C may fall into
+    try:  # building the parser imports every lesson: a second a Ctrl-C may fall into
         parser = build_parser()
     except KeyboardInterrupt:
         print("backproplab: interrupted", file=sys.stderr)

@@ -11,7 +11,9 @@ import torch
 
 from backproplab.bench import Row, to_json, to_markdown
 from backproplab.bench import workloads as W
-from backproplab.cli import MAX_BENCH_ROUNDS, main
+from backproplab.bench.limits import MAX_ROUNDS as MAX_BENCH_ROUNDS
+from backproplab.cli import main
+from backproplab.errors import InputError
 
 pytestmark = pytest.mark.bench
 
@@ -91,6 +93,16 @@ def test_rounds_out_of_range_is_a_usage_error_naming_the_maximum(rounds, capsys)
         main(["bench", "--help"])
     assert f"--rounds N timings per side, 1 to {MAX_BENCH_ROUNDS} (" in " ".join(capsys.readouterr().out.split())
 
+
+
+@pytest.mark.parametrize("rounds", [MAX_BENCH_ROUNDS + 1, 10**6, 0, True, 2.0])
+def test_rounds_out_of_range_from_python_is_refused_before_any_work(rounds, monkeypatch):
+    """``run_bench(rounds=10**6)`` from Python had no upper bound (a run of years); it has the CLI's."""
+    from backproplab.bench import runner
+
+    monkeypatch.setattr(runner, "_load_data", lambda *_: pytest.fail("data loaded before rounds was checked"))
+    with pytest.raises(InputError, match=rf"rounds must be an integer from 1 to {MAX_BENCH_ROUNDS} \(each round"):
+        runner.run_bench("cpu", quick=True, rounds=rounds)
 
 def test_bad_threads_names_the_argument(capsys):
     with pytest.raises(SystemExit) as info:

@@ -174,8 +174,40 @@ def test_killing_the_checker_stops_the_graded_children(tmp_path):
     while left() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(map(running, children))
-    assert not any(os.path.exists(f) for f in folders)
+    assert not [f for f in folders if os.path.exists(f)], (folders, [os.listdir(f) for f in folders if os.path.exists(f)])
 
+
+
+def test_a_child_stopped_before_it_made_its_session_is_stopped_too(tmp_path):
+    """A child forked a moment before the checker died has not yet called setsid: no process group of its pid
+    exists, so killing the group alone left it running. The fork server kills the child itself, then the
+    group. A ``sleep`` in the server's own group stands for such a child (in a process of its own: the
+    server reaps every child of the process it runs in)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from backproplab.check import processes
+
+    script = f"""
+import importlib.util, os, subprocess, sys
+spec = importlib.util.spec_from_file_location("zygote", {str(processes.ZYGOTE)!r})
+zygote = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(zygote)
+child = subprocess.Popen(["sleep", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # as before setsid
+os.makedirs("backproplab-check-x")
+zygote._WORK[child.pid] = (os.path.abspath("backproplab-check-x"), None)
+zygote._stop_children()
+print(child.pid, os.path.exists("/proc/%d" % child.pid), os.path.exists("backproplab-check-x"))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    pid, running, folder_left = done.stdout.split()
+    if running == "True":
+        os.kill(int(pid), signal.SIGKILL)
+    assert running == "False", "the child that had not called setsid was left running"
+    assert folder_left == "False"
 
 def test_a_checker_gone_before_the_fork_servers_answer_leaves_nothing_running(tmp_path):
     """The fork server wrote each child's pid back to the checker; when the checker had died just before (a

@@ -16,8 +16,9 @@ import numpy as np
 import torch
 
 from backproplab.bench import workloads as W
+from backproplab.bench.limits import MAX_ROUNDS, ROUNDS_WHY
 from backproplab.bench.table import Row
-from backproplab.errors import InputError
+from backproplab.checks import count_up_to
 from backproplab.threads import check_threads
 
 __all__ = ["BenchSizes", "FULL", "QUICK", "run_bench"]
@@ -92,7 +93,8 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     threads : int or None
         BLAS and torch intra-op threads for both sides (None: leave the libraries' defaults).
     rounds : int
-        Timings per side, alternating ours/reference; the table shows the median.
+        Timings per side, alternating ours/reference, 1 to :data:`~backproplab.bench.limits.MAX_ROUNDS`;
+        the table shows the median.
     seed : int
         Seed of the engine rows' weights and batch orders.
     sizes : BenchSizes, optional
@@ -114,8 +116,7 @@ def run_bench(device: str | torch.device = "cpu", *, quick: bool = False, thread
     from backproplab.torchnn import resolve_device
 
     dev = resolve_device(device)
-    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
-        raise InputError(f"rounds must be a positive integer, got {rounds!r}")
+    rounds = count_up_to("rounds", rounds, MAX_ROUNDS, ROUNDS_WHY)
     check_threads(threads)
     sz = sizes or (QUICK if quick else FULL)
     t_start = time.perf_counter()

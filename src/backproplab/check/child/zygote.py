@@ -122,12 +122,16 @@ def _stop_children() -> None:
     remove what the checker could not (the children's folders, this server's own)."""
     import shutil
 
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # reaped below only: no exit file lands in a folder being removed
     folders = {work for work, _ in _WORK.values()}
     for pid in list(_WORK):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        # the child itself first: one forked a moment ago may not have called setsid yet, and then no group
+        # of its pid exists; then the session a child made (and every process in it)
+        for kill in (os.kill, os.killpg):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
     deadline = time.monotonic() + 5
     while _WORK and time.monotonic() < deadline:
         _reap()
