@@ -24,7 +24,7 @@ SEED_LIMIT = 2**32
 
 def check_seed(seed: object) -> int:
     """``seed`` as an ``int`` in ``[0, 2**32)`` (NumPy integers accepted); InputError naming ``seed`` otherwise."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < SEED_LIMIT:
+    if not _is_int(seed) or not 0 <= seed < SEED_LIMIT:
         raise InputError(f"seed must be an integer >= 0 and < 2**32 ({SEED_LIMIT}), got {short_repr(seed)}")
     return int(seed)
 
@@ -41,9 +41,14 @@ def is_real(value: object) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 
 
+def _is_int(value: object) -> bool:
+    """An integer of Python's or NumPy's; not a ``bool`` (``True`` as a count is a slip, not a 1)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def positive_int(name: str, value: object) -> int:
     """``value`` as an ``int`` >= 1 (NumPy integers accepted, ``bool`` refused); InputError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    if not _is_int(value) or value < 1:
         raise InputError(f"{name} must be a positive integer, got {short_repr(value)}")
     return int(value)
 
@@ -52,7 +57,7 @@ def count_up_to(name: str, value: object, high: int, why: str) -> int:
     """``value`` as an ``int`` from 1 to ``high`` (NumPy integers accepted, ``bool`` refused): a count whose
     size sets the run time, bounded from Python as :func:`int_from_to` bounds it on the command line;
     InputError naming ``name``, the bound and ``why`` (where the maximum comes from)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 1 <= value <= high:
+    if not _is_int(value) or not 1 <= value <= high:
         raise InputError(f"{name} must be an integer from 1 to {high} ({why}), got {short_repr(value)}")
     return int(value)
 
