@@ -16,6 +16,7 @@ from backproplab.check.probes import PROBES
 from backproplab.check.references import points, target
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
+from backproplab.scratch import functional as F
 
 PARAMS = ("W1", "b1", "W2", "b2")
 SMALL = (30, 16, 10)  # input, hidden, output of the known-weights network
@@ -34,11 +35,6 @@ def _onehot(labels: np.ndarray, k: int) -> np.ndarray:
     out = np.zeros((len(labels), k))
     out[np.arange(len(labels)), labels] = 1.0
     return out
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def make_inputs() -> dict[str, np.ndarray]:
@@ -61,9 +57,9 @@ def make_inputs() -> dict[str, np.ndarray]:
     inp["ce.rows"] = np.array(3)
     for r in range(3):
         inp[f"ce.true{r}"] = _onehot(rng.integers(0, o, 1), o)
-        inp[f"ce.pred{r}"] = _softmax(rng.standard_normal((1, o)))
+        inp[f"ce.pred{r}"] = F.softmax(rng.standard_normal((1, o)))
     inp["ce.batch_true"] = _onehot(rng.integers(0, o, 4), o)
-    inp["ce.batch_pred"] = _softmax(rng.standard_normal((4, o)))
+    inp["ce.batch_pred"] = F.softmax(rng.standard_normal((4, o)))
     inp["train.X"], inp["train.Y"] = rng.standard_normal((16, i)), _onehot(rng.integers(0, o, 16), o)
     inp["train.X3"], inp["train.Y3"] = rng.standard_normal((48, i)), _onehot(rng.integers(0, o, 48), o)
     inp["train.epochs"], inp["train.batch"] = np.array(2), np.array(16)
@@ -101,7 +97,7 @@ def fresh_inputs(rng: np.random.Generator, inp: dict) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     for r in range(int(inp["ce.rows"])):
         out[f"ce.true{r}"] = _onehot(rng.integers(0, o, 1), o)
-        out[f"ce.pred{r}"] = _softmax(rng.standard_normal((1, o)))
+        out[f"ce.pred{r}"] = F.softmax(rng.standard_normal((1, o)))
     n = 40
     out["X2"] = X = rng.standard_normal((n, i))
     ref = _known(inp)
@@ -265,11 +261,8 @@ def judge_forward(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 
 def _loss(params: dict[str, np.ndarray], X: np.ndarray, Y: np.ndarray) -> float:
     """The loss whose gradient the contract's backward pass computes: mean over rows of −Σ y log a2."""
-    a1 = np.maximum(X @ params["W1"] + params["b1"], 0)
-    z2 = a1 @ params["W2"] + params["b2"]
-    logp = z2 - z2.max(axis=1, keepdims=True)
-    logp -= np.log(np.exp(logp).sum(axis=1, keepdims=True))
-    return float(-(Y * logp).sum(axis=1).mean())
+    a1 = F.relu(X @ params["W1"] + params["b1"])
+    return F.raw_softmax_cross_entropy(a1 @ params["W2"] + params["b2"], Y)
 
 
 def _fd_check(before: dict, got: dict, X: np.ndarray, Y: np.ndarray, lr: float, call: str) -> Assertion:

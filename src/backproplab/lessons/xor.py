@@ -20,6 +20,7 @@ import numpy as np
 from backproplab.checks import check_seed
 from backproplab.errors import InputError
 from backproplab.lessons.result import Claim, LessonResult, Step
+from backproplab.scratch import functional as F
 
 NAME = "xor"
 TITLE = "XOR: no linear model fits it, two ReLU layers do, and width makes training reliable"
@@ -120,7 +121,7 @@ def course_solution(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     and the outputs computed by a ``torch.nn.Sequential`` with the same weights (float64)."""
     import torch
 
-    H = np.maximum(X @ W1.T + B1, 0.0)
+    H = F.relu(X @ W1.T + B1)
     out = H @ W2
     net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1, bias=False)).double()
     with torch.no_grad():
@@ -141,7 +142,7 @@ def _init(width: int, n_seeds: int, seed: int) -> dict[str, np.ndarray]:
 
 def _forward(p: dict[str, np.ndarray], X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     z = np.einsum("shi,ni->snh", p["W1"], X) + p["b1"][:, None, :]  # [S, N, H]
-    a = np.maximum(z, 0.0)
+    a = F.relu(z)
     logit = np.einsum("snh,sh->sn", a, p["w2"]) + p["b2"][:, None]  # [S, N]
     return z, a, logit
 
@@ -177,9 +178,8 @@ def _descend(p: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, steps: int,
     n = len(X)
     for _ in range(steps):
         z, a, logit = _forward(p, X)
-        prob = 0.5 * (1.0 + np.tanh(0.5 * logit))  # sigmoid without overflow
-        g = (prob - y) / n  # d(mean BCE)/d logit, [S, N]
-        gz = g[:, :, None] * p["w2"][:, None, :] * (z > 0)  # back through relu, [S, N, H]
+        g = (F.sigmoid(logit) - y) / n  # d(mean BCE)/d logit, [S, N]
+        gz = g[:, :, None] * p["w2"][:, None, :] * F.relu_grad(z)  # back through relu, [S, N, H]
         p["w2"] -= lr * np.einsum("sn,snh->sh", g, a)
         p["b2"] -= lr * g.sum(axis=1)
         p["W1"] -= lr * np.einsum("snh,ni->shi", gz, X)
@@ -422,7 +422,7 @@ def _spaces_figure(fig, X: np.ndarray, y: np.ndarray, H: np.ndarray):
     g = np.linspace(-0.5, 1.5, 201)
     gx, gy = np.meshgrid(g, g)
     grid = np.c_[gx.ravel(), gy.ravel()]
-    out = (np.maximum(grid @ W1.T + B1, 0.0) @ W2).reshape(gx.shape)
+    out = (F.relu(grid @ W1.T + B1) @ W2).reshape(gx.shape)
     ax1.contourf(gx, gy, out > 0.5, levels=[-0.5, 0.5, 1.5], colors=["#dde8f7", "#f7dddd"])
     ax1.contour(gx, gy, out, levels=[0.5], colors="k", linewidths=1)
     ax1.scatter(X[:, 0], X[:, 1], c=colors, s=120, edgecolors="k", zorder=3)
