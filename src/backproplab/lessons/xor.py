@@ -167,7 +167,7 @@ def train_xor_batch(width: int, n_seeds: int = 20, steps: int = 1000, lr: float 
     init = {k: v.copy() for k, v in p.items()}
     _descend(p, X, y, steps, lr)
     z, a, logit = _forward(p, X)
-    loss = np.mean(np.logaddexp(0.0, logit) - y * logit, axis=1)
+    loss = np.array([F.raw_bce_with_logits(row, y) for row in logit])  # each seed's mean BCE
     success = ((logit > 0) == (y > 0.5)).all(axis=1)
     dead = (z <= 0).all(axis=1).sum(axis=1)
     return {"success": success, "loss": loss, "dead": dead, "init": init, "final": p}
