@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from backproplab import __version__, lessons
-from backproplab.bench import limits as bench_limits
+from backproplab.bench.limits import MAX_ROUNDS, ROUNDS_WHY
 from backproplab.checks import check_seed, int_from_to
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError, InputError
@@ -31,8 +31,8 @@ from backproplab.progress import progress_mode
 from backproplab.terminal import terminal_text
 from backproplab.threads import MAX_THREADS, run_threads
 
-# Lazy imports, on purpose: backproplab.bench's runner loads torch and backproplab.report.reproduce the report's
-# renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
+# Lazy imports, on purpose: backproplab.bench's runner loads torch and backproplab.report.reproduce the
+# report's renderers (markdown-it); only `backproplab bench` and `backproplab reproduce` pay for them.
 
 
 def _seed(text: str) -> int:
@@ -182,9 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
     bench.add_argument("--threads", type=_threads, default=1, metavar="N",
                        help=f"BLAS and torch threads for both sides, 1 to {MAX_THREADS} (default 1)")
-    bench.add_argument("--rounds", type=int_from_to(1, bench_limits.MAX_ROUNDS, bench_limits.ROUNDS_WHY), default=1, metavar="N",
-                       help=f"timings per side, 1 to {bench_limits.MAX_ROUNDS} ({bench_limits.ROUNDS_WHY}); the median is shown "
-                            "(default 1)")
+    bench.add_argument("--rounds", type=int_from_to(1, MAX_ROUNDS, ROUNDS_WHY), default=1, metavar="N",
+                       help=f"timings per side, 1 to {MAX_ROUNDS} ({ROUNDS_WHY}); the median is shown (default 1)")
     bench.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
 
     _add_check(sub)

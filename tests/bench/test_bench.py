@@ -11,7 +11,7 @@ import torch
 
 from backproplab.bench import Row, to_json, to_markdown
 from backproplab.bench import workloads as W
-from backproplab.bench.limits import MAX_ROUNDS as MAX_BENCH_ROUNDS
+from backproplab.bench.limits import MAX_ROUNDS
 from backproplab.cli import main
 from backproplab.errors import InputError
 
@@ -88,20 +88,20 @@ def test_rounds_out_of_range_is_a_usage_error_naming_the_maximum(rounds, capsys)
     assert info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
-    assert f"argument --rounds: expected an integer from 1 to {MAX_BENCH_ROUNDS} (each round" in err
+    assert f"argument --rounds: expected an integer from 1 to {MAX_ROUNDS} (each round" in err
     with pytest.raises(SystemExit):
         main(["bench", "--help"])
-    assert f"--rounds N timings per side, 1 to {MAX_BENCH_ROUNDS} (" in " ".join(capsys.readouterr().out.split())
+    assert f"--rounds N timings per side, 1 to {MAX_ROUNDS} (" in " ".join(capsys.readouterr().out.split())
 
 
 
-@pytest.mark.parametrize("rounds", [MAX_BENCH_ROUNDS + 1, 10**6, 0, True, 2.0])
+@pytest.mark.parametrize("rounds", [MAX_ROUNDS + 1, 10**6, 0, True, 2.0])
 def test_rounds_out_of_range_from_python_is_refused_before_any_work(rounds, monkeypatch):
     """``run_bench(rounds=10**6)`` from Python had no upper bound (a run of years); it has the CLI's."""
     from backproplab.bench import runner
 
     monkeypatch.setattr(runner, "_load_data", lambda *_: pytest.fail("data loaded before rounds was checked"))
-    with pytest.raises(InputError, match=rf"rounds must be an integer from 1 to {MAX_BENCH_ROUNDS} \(each round"):
+    with pytest.raises(InputError, match=rf"rounds must be an integer from 1 to {MAX_ROUNDS} \(each round"):
         runner.run_bench("cpu", quick=True, rounds=rounds)
 
 def test_bad_threads_names_the_argument(capsys):

@@ -174,7 +174,8 @@ def test_killing_the_checker_stops_the_graded_children(tmp_path):
     while left() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(map(running, children))
-    assert not [f for f in folders if os.path.exists(f)], (folders, [os.listdir(f) for f in folders if os.path.exists(f)])
+    left_behind = [f for f in folders if os.path.exists(f)]
+    assert not left_behind, {f: os.listdir(f) for f in left_behind}
 
 
 
