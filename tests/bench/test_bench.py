@@ -94,7 +94,6 @@ def test_rounds_out_of_range_is_a_usage_error_naming_the_maximum(rounds, capsys)
     assert f"--rounds N timings per side, 1 to {MAX_ROUNDS} (" in " ".join(capsys.readouterr().out.split())
 
 
-
 @pytest.mark.parametrize("rounds", [MAX_ROUNDS + 1, 10**6, 0, True, 2.0])
 def test_rounds_out_of_range_from_python_is_refused_before_any_work(rounds, monkeypatch):
     """``run_bench(rounds=10**6)`` from Python had no upper bound (a run of years); it has the CLI's."""
@@ -103,6 +102,7 @@ def test_rounds_out_of_range_from_python_is_refused_before_any_work(rounds, monk
     monkeypatch.setattr(runner, "_load_data", lambda *_: pytest.fail("data loaded before rounds was checked"))
     with pytest.raises(InputError, match=rf"rounds must be an integer from 1 to {MAX_ROUNDS} \(each round"):
         runner.run_bench("cpu", quick=True, rounds=rounds)
+
 
 def test_bad_threads_names_the_argument(capsys):
     with pytest.raises(SystemExit) as info:

@@ -178,7 +178,6 @@ def test_killing_the_checker_stops_the_graded_children(tmp_path):
     assert not left_behind, {f: os.listdir(f) for f in left_behind}
 
 
-
 def test_a_child_stopped_before_it_made_its_session_is_stopped_too(tmp_path):
     """A child forked a moment before the checker died has not yet called setsid: no process group of its pid
     exists, so killing the group alone left it running. The fork server kills the child itself, then the
@@ -209,6 +208,7 @@ print(child.pid, os.path.exists("/proc/%d" % child.pid), os.path.exists("backpro
         os.kill(int(pid), signal.SIGKILL)
     assert running == "False", "the child that had not called setsid was left running"
     assert folder_left == "False"
+
 
 def test_a_checker_gone_before_the_fork_servers_answer_leaves_nothing_running(tmp_path):
     """The fork server wrote each child's pid back to the checker; when the checker had died just before (a
