@@ -527,20 +527,22 @@ def test_the_rule_keeps_definitions_and_skips_runs():
                for m in made.messages), made.messages
 
 
-def test_an_unreadable_notebook_is_one_clear_error(tmp_path, capsys):
+def test_an_unreadable_notebook_scores_0_with_one_clear_reason(tmp_path, capsys):
+    """The student's file, not the command, is wrong: a grade of 0 that says why (exit 1), as in a batch."""
     from backproplab.cli import main
 
     (tmp_path / "jku_a7.ipynb").write_text("{not json")
-    assert main(["check", "jku-a7", str(tmp_path / "jku_a7.ipynb")]) == 2
-    err = capsys.readouterr().err
-    assert "could not be read as a Jupyter notebook" in err and "Traceback" not in err
+    assert main(["check", "jku-a7", str(tmp_path / "jku_a7.ipynb")]) == 1
+    captured = capsys.readouterr()
+    assert ": 0 / 50" in captured.out and "could not be read as a Jupyter notebook" in captured.out
+    assert captured.out.count("could not be read") == 1 and "Traceback" not in captured.err  # said once
 
 
 @pytest.mark.parametrize("cell", [{"cell_type": "code", "metadata": {}, "source": 12345, "outputs": []},
                                   {"metadata": {}, "source": "x = 1"},
                                   {"cell_type": "markdown", "metadata": {}, "source": {"yaml": 1}}],
                          ids=["source-a-number", "no-cell-type", "markdown-source-a-dict"])
-def test_a_malformed_cell_is_one_clear_error(made, tmp_path, capsys, cell):
+def test_a_malformed_cell_is_one_clear_reason(made, tmp_path, capsys, cell):
     """nbformat.read keeps a cell whose source is a number or that has no cell_type: the checker's
     AttributeError was a traceback and no grade; it is now the notebook's one clear error."""
     import json
@@ -550,9 +552,9 @@ def test_a_malformed_cell_is_one_clear_error(made, tmp_path, capsys, cell):
     nb = json.loads((made / "solution" / "jku_a7.ipynb").read_text())
     nb["cells"].append(dict(cell, id="odd"))
     (tmp_path / "jku_a7.ipynb").write_text(json.dumps(nb))
-    assert main(["check", "jku-a7", str(tmp_path / "jku_a7.ipynb"), "--item", "3.3"]) == 2
-    err = capsys.readouterr().err
-    assert "has no cell_type or no source text" in err and "Traceback" not in err
+    assert main(["check", "jku-a7", str(tmp_path / "jku_a7.ipynb"), "--item", "3.3"]) == 1
+    captured = capsys.readouterr()
+    assert "has no cell_type or no source text" in captured.out and "Traceback" not in captured.err
 
 
 HOSTILE = [

@@ -243,14 +243,15 @@ def test_what_the_terminal_shows_of_a_student_stays_on_their_line(tmp_path, caps
 
     (tmp_path / "one").mkdir()
     (tmp_path / "one" / "x\x1b]2;TITLE\x07\x1b[2J\n.ipynb").write_text("{not json")
-    assert main(["check", "jku-a7", str(tmp_path / "one")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "\x1b" not in err and "x\\x1b]2;TITLE\\x07\\x1b[2J .ipynb could not be read" in err
+    assert main(["check", "jku-a7", str(tmp_path / "one")]) == 1  # graded 0, with why
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "x\\x1b]2;TITLE\\x07\\x1b[2J\\n.ipynb could not be read" in out
 
 
 def test_a_submission_refused_whole_still_gets_a_gradescope_results_json(tmp_path, monkeypatch, capsys):
     """A notebook past a bound was one error line and exit 2 without results.json: Gradescope then shows the
-    student only "the autograder failed". The results.json now scores every item 0 and says why."""
+    student only "the autograder failed". The results.json now scores every item 0 and says why, and the
+    terminal shows the same grade (exit 1, as for any submission short of full marks)."""
     from backproplab.check.api import parts
     from backproplab.cli import main
 
@@ -260,11 +261,47 @@ def test_a_submission_refused_whole_still_gets_a_gradescope_results_json(tmp_pat
     _notebook(sub / "radboud_a1.ipynb", [{"source": ""} for _ in range(11)])
     results = tmp_path / "results" / "results.json"
     results.parent.mkdir()
-    assert main(["check", "radboud-a1", str(sub), "--gradescope", str(results)]) == 2
-    assert "radboud_a1.ipynb has 11 cells; the checker reads at most 10" in capsys.readouterr().err
+    assert main(["check", "radboud-a1", str(sub), "--gradescope", str(results)]) == 1
+    assert "radboud_a1.ipynb has 11 cells; the checker reads at most 10" in capsys.readouterr().out
     doc = json.loads(results.read_text(encoding="utf-8"))
     items = [it for a in parts("radboud-a1") for it in a.items]
     assert doc["score"] == 0 and doc["max_score"] == sum(it.points for it in items) > 0
     assert [t["number"] for t in doc["tests"]] == [it.id for it in items]
     assert all(t["score"] == 0 and "has 11 cells" in t["output"] for t in doc["tests"])
     assert doc["output"].startswith("not graded: ") and "has 11 cells" in doc["output"]
+
+
+@pytest.mark.parametrize("make", ["symbolic link", "over the size bound"])
+def test_a_submission_graded_alone_or_in_a_batch_is_refused_alike(tmp_path, monkeypatch, capsys, make):
+    """A symbolic link scored 0 / 18 (exit 1) and repeated its reason under every item; a file over the
+    size bound was one error line and exit 2, as if the command were wrong. Both now score 0 with the
+    reason said once, alone as in a batch; an unknown --item is the command's mistake (exit 2)."""
+    from backproplab.check import runner
+    from backproplab.cli import main
+
+    monkeypatch.setattr(runner, "MAX_SOURCE_BYTES", 100)
+    for student in ("alice", "bob"):
+        (tmp_path / student).mkdir()
+    (tmp_path / "elsewhere.py").write_text("x = 1\n")
+    if make == "symbolic link":
+        (tmp_path / "alice" / "numpy_ann.py").symlink_to(tmp_path / "elsewhere.py")
+    else:
+        (tmp_path / "alice" / "numpy_ann.py").write_text("x = 1\n" * 40)
+    (tmp_path / "bob" / "numpy_ann.py").write_text("x = 1\n")
+    reason = "is a symbolic link" if make == "symbolic link" else "is over 100 bytes"
+
+    assert main(["check", "purdue-numpy-ann", str(tmp_path / "alice"), "--json", str(tmp_path / "a.json")]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("purdue-numpy-ann — alice: 0 / 18\n") and "[1.1]" not in out  # no block per item
+    rows = out.splitlines()[2:]
+    assert len(rows) == 11 and all("not graded" in row for row in rows[:10]) and reason in rows[10]
+    record = json.loads((tmp_path / "a.json").read_text())
+    assert record["score"] == 0 and all(reason in it["error"] for it in record["items"])
+
+    assert main(["check", "purdue-numpy-ann", str(tmp_path / "alice"), str(tmp_path / "bob"),
+                 "--out", str(tmp_path / "batch")]) == 1
+    alice = capsys.readouterr().out.splitlines()[:2]
+    assert alice[0].startswith("alice ") and "0 / 18" in alice[0] and "not graded: " in alice[1]
+
+    assert main(["check", "purdue-numpy-ann", str(tmp_path / "alice"), str(tmp_path / "bob"), "--item", "9"]) == 2
+    assert "unknown ['9']" in capsys.readouterr().err

@@ -137,12 +137,30 @@ def _missing(assignment: Assignment, problem: str) -> list[ItemResult]:
 
 def _source(a: Assignment, path: Path) -> Found:
     """The file to grade for ``a`` at ``path`` (a file given directly, or found in a folder)."""
-    if path.is_dir():
-        return _locate(a, path)
-    if a.is_notebook and path.suffix.lower() not in (".ipynb", ".py"):
-        raise InputError(f"PATH {path}: {a.name} grades a notebook, .ipynb (any name) or its .py export; "
-                         f"got a {path.suffix or 'file without a suffix'}")
-    return own_file(path)
+    return _locate(a, path) if path.is_dir() else own_file(path)
+
+
+def check_arguments(assignment: str, path: str | Path, *, timeout: float | None = None,
+                    items: Sequence[str] | None = None) -> frozenset[str] | None:
+    """Refuse with an :class:`InputError` what is wrong with a check's arguments rather than with the
+    submission (a missing path, a file a notebook assignment cannot grade, a timeout that is not
+    positive, an unknown item id), before anything is read; returns the item ids to grade (None: all)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"path {path} does not exist")
+    if timeout is not None and not timeout > 0:
+        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    for a in parts(assignment):
+        if not path.is_dir() and a.is_notebook and path.suffix.lower() not in (".ipynb", ".py"):
+            raise InputError(f"PATH {path}: {a.name} grades a notebook, .ipynb (any name) or its .py export; "
+                             f"got a {path.suffix or 'file without a suffix'}")
+    if items is None:
+        return None
+    only = frozenset(str(i) for i in items)
+    unknown = only - {it.id for a in parts(assignment) for it in a.items}
+    if unknown:
+        raise InputError(f"items must be item ids of {assignment}; got unknown {sorted(unknown)}")
+    return only
 
 
 def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: float | None = None,
@@ -167,17 +185,15 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     Returns
     -------
     SubmissionResult with one :class:`ItemResult` per contract item (score, assertions, feedback).
+
+    Raises
+    ------
+    InputError for the arguments (:func:`check_arguments`); OSError or ValueError for a submission that
+    cannot be read or prepared at all (over a size bound, not a notebook), which :func:`check_batch` and
+    ``backproplab check`` grade as :func:`not_graded`.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"path {path} does not exist")
-    if timeout is not None and not timeout > 0:
-        raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    only = None if items is None else frozenset(str(i) for i in items)
-    if only is not None:
-        unknown = only - {it.id for a in parts(assignment) for it in a.items}
-        if unknown:
-            raise InputError(f"items must be item ids of {assignment}; got unknown {sorted(unknown)}")
+    only = check_arguments(assignment, path, timeout=timeout, items=items)
     start = time.perf_counter()
     results: list[SubmissionResult] = []
     for a in parts(assignment):

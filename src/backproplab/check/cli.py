@@ -13,6 +13,7 @@ from backproplab.check.api import (
     JOBS_WHY,
     MAX_JOBS,
     check,
+    check_arguments,
     check_batch,
     describe,
     names,
@@ -143,18 +144,16 @@ def run_check(args: argparse.Namespace) -> int:
         raise InputError("--gradescope writes one submission's results.json; got a batch of "
                          f"{len(subs)} submissions")
     _check_outputs(args, subs)
+    for _, path in subs:  # what is wrong with the command is a usage error (exit 2), before any grading
+        check_arguments(args.assignment, path, timeout=args.timeout, items=args.item)
     if len(subs) == 1:
         student, path = subs[0]
         try:
             result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student,
                            items=args.item)
-        except (OSError, ValueError) as err:
-            if args.gradescope is None:
-                raise
-            # Gradescope shows a student no autograder output without results.json: say why there
-            write_json(args.gradescope, gradescope(not_graded(args.assignment, student, path, f"not graded: {err}",
-                                                              items=args.item, quick=args.quick)))
-            raise
+        except (OSError, ValueError) as err:  # the submission cannot be graded at all: 0 and why, as in a batch
+            result = not_graded(args.assignment, student, path, f"not graded: {err}", items=args.item,
+                                quick=args.quick)
         print(format_table(result))
         if args.json is not None:
             print(f"wrote {write_json(args.json, result.to_dict())}", file=sys.stderr)

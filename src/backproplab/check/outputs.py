@@ -27,15 +27,16 @@ def first_line(text: str, width: int) -> str:
 
 
 def format_table(result: SubmissionResult, width: int = 100) -> str:
-    """Item, points, and what failed — then each lost item's full feedback."""
+    """Item, points, and what failed — then the full feedback of each lost item whose row and the
+    result's messages do not already say all of it."""
     who = terminal_text(result.student or result.path, one_line=True)
     head = f"{result.assignment} — {who}: {result.score:g} / {result.max_score:g}"
     rows = [head, f"{'item':<6} {'points':>9}  what failed"]
-    for it in result.items:
-        what = first_line(it.headline(), width - 18)
-        rows.append(f"{it.id:<6} {it.score:>4g} / {it.points:<3g} {what}")
-    rows += [f"({m})" for m in result.messages]
-    lost = [it for it in result.items if not it.passed]
+    shown = [first_line(it.headline(), width - 18) for it in result.items]
+    rows += [f"{it.id:<6} {it.score:>4g} / {it.points:<3g} {what}" for it, what in zip(result.items, shown, strict=True)]
+    rows += [f"({terminal_text(m, one_line=True)})" for m in result.messages]  # a file name may hold a newline
+    said = {*result.messages, *shown}
+    lost = [it for it in result.items if not it.passed and it.feedback() not in said]  # more than its row says
     for it in lost:
         rows += ["", f"[{it.id}] {it.title} — {it.score:g} / {it.points:g}", it.feedback()]
     notes = [n for it in result.items if it.passed for n in it.notes()]
