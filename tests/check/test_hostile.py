@@ -210,6 +210,34 @@ print(child.pid, os.path.exists("/proc/%d" % child.pid), os.path.exists("backpro
     assert folder_left == "False"
 
 
+def test_a_child_the_checker_gives_up_on_is_stopped_by_its_server_even_before_its_session(tmp_path):
+    """The checker stopped a child it gave up on (a timeout, Ctrl-C) by killing its group alone, which missed
+    one that had not called setsid yet; killing by pid from the checker could hit a reused pid. It now asks
+    the fork server (the parent, which knows the pid is still its child's) to kill the child, then its
+    session. ``sleep`` processes in the server's own group stand for such children; one that is not the
+    server's child is left alone."""
+    import subprocess
+    import sys
+
+    from backproplab.check import processes
+
+    script = f"""
+import importlib.util, os, subprocess, sys
+spec = importlib.util.spec_from_file_location("zygote", {str(processes.ZYGOTE)!r})
+zygote = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(zygote)
+mine, other = (subprocess.Popen(["sleep", "600"]) for _ in range(2))
+zygote._WORK[mine.pid] = ("unused", None)
+zygote._stop(mine.pid)
+zygote._stop(other.pid)
+print(mine.wait(timeout=10), other.poll())
+other.kill()
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["-9", "None"]
+
+
 def test_a_checker_gone_before_the_fork_servers_answer_leaves_nothing_running(tmp_path):
     """The fork server wrote each child's pid back to the checker; when the checker had died just before (a
     kill at that moment), the write raised BrokenPipeError and the server died of it, leaving the child it

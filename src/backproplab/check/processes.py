@@ -165,6 +165,15 @@ class ForkServer:
             raise OSError("the checker's fork server did not answer")
         return answer["pid"]
 
+    def stop(self, pid: int) -> None:
+        """Ask the server to kill its child ``pid`` and that child's session (no answer comes): the server
+        is the parent, so it knows the pid is still that child's, which the checker cannot."""
+        with self.lock:
+            try:
+                self.proc.stdin.write((json.dumps({"kill": pid}) + "\n").encode())
+            except OSError:  # the server is gone, and with it the children it could stop
+                pass
+
     def close(self) -> None:
         try:
             self.proc.stdin.close()
@@ -217,7 +226,7 @@ class ForkedChild:
         self.read_fd = os.open(work / fifo, os.O_RDWR | os.O_NONBLOCK)  # RDWR: no EOF before the child opens it
         write_new(work / f"spec{n}.json", json.dumps(dict(spec, events_path=fifo)))  # a planted link is replaced
         self.stderr_path = work / "_stderr.txt"
-        self.pid = zygote.fork(work, f"spec{n}.json", str(self.exit_path))
+        self.pid, self.zygote = zygote.fork(work, f"spec{n}.json", str(self.exit_path)), zygote
         self.events = Events(self.read_fd, alive=lambda: not self.exit_path.exists())
 
     def exit_code(self, wait: float = 5.0) -> int | None:
@@ -234,6 +243,7 @@ class ForkedChild:
 
     def close(self) -> None:
         if not self.exit_path.exists():
+            self.zygote.stop(self.pid)  # the child too, in case it has not made its session yet
             try:
                 os.killpg(self.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):

@@ -2,7 +2,7 @@
 
 Started once per probe file by the checker (never by a student), it imports the probe module's
 libraries (NumPy, torch, Matplotlib: seconds) and then waits for requests on stdin, one JSON line
-``{"work": DIR, "spec": SPEC, "exit": EXIT}`` each. For each it forks a child that starts its own
+``{"work": DIR, "spec": SPEC, "exit": EXIT}`` each (or ``{"kill": PID}``: stop that child, unanswered). For each it forks a child that starts its own
 session, moves into DIR, points stdin/stdout at ``/dev/null`` and stderr at ``DIR/_stderr.txt`` (so
 it cannot talk to the zygote), and runs :func:`main.serve` with ``DIR/SPEC``: limits, guard, the
 student's import, the items. The zygote answers ``{"pid": PID}`` and, when the child ends, writes
@@ -99,8 +99,11 @@ def run(probes_path: str) -> None:
     for line in sys.stdin:
         try:
             request = json.loads(line)
+            if type(request.get("kill")) is int:
+                _stop(request["kill"])
+                continue
             work, spec_name, exit_name = request["work"], request["spec"], request["exit"]
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})  # record the pid before reaping it
         pid = os.fork()
@@ -117,6 +120,27 @@ def run(probes_path: str) -> None:
     _stop_children()
 
 
+def _kill(pid: int) -> None:
+    """SIGKILL to the child ``pid`` itself, then to its session: one forked a moment ago may not have called
+    setsid yet, and then no group of its pid exists (killing the group alone left it running)."""
+    for kill in (os.kill, os.killpg):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _stop(pid: int) -> None:
+    """The checker gave up on child ``pid`` (a timeout, Ctrl-C): kill it if it is still this server's, not
+    reaped. SIGCHLD is held meanwhile, so the pid cannot have been reaped and given to another process."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCHLD})
+    try:
+        if pid in _WORK:
+            _kill(pid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+
+
 def _stop_children() -> None:
     """The checker is gone (stdin closed): stop every child still running, with its session, and
     remove what the checker could not (the children's folders, this server's own)."""
@@ -125,13 +149,7 @@ def _stop_children() -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # reaped below only: no exit file lands in a folder being removed
     folders = {work for work, _ in _WORK.values()}
     for pid in list(_WORK):
-        # the child itself first: one forked a moment ago may not have called setsid yet, and then no group
-        # of its pid exists; then the session a child made (and every process in it)
-        for kill in (os.kill, os.killpg):
-            try:
-                kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        _kill(pid)
     deadline = time.monotonic() + 5
     while _WORK and time.monotonic() < deadline:
         _reap()
