@@ -2,14 +2,15 @@
 
 Started once per probe file by the checker (never by a student), it imports the probe module's
 libraries (NumPy, torch, Matplotlib: seconds) and then waits for requests on stdin, one JSON line
-``{"work": DIR, "spec": SPEC, "exit": EXIT}`` each (or ``{"kill": PID}``: stop that child, unanswered). For each it forks a child that starts its own
-session, moves into DIR, points stdin/stdout at ``/dev/null`` and stderr at ``DIR/_stderr.txt`` (so
-it cannot talk to the zygote), and runs :func:`main.serve` with ``DIR/SPEC``: limits, guard, the
-student's import, the items. The zygote answers ``{"pid": PID}`` and, when the child ends, writes
-its exit code (negative: the signal) to the path ``EXIT`` (atomically), in the zygote's own folder,
-out of the child's reach (a status the child wrote itself made the checker leave it running). It holds no expected value and
-runs no student code itself; when stdin closes (the checker ended, or was killed) it stops the
-children still running and exits.
+each. ``{"kill": PID}`` stops that child of its own (no answer). For ``{"work": DIR, "spec": SPEC,
+"exit": EXIT}`` it forks a child that starts its own session, moves into DIR, points stdin/stdout
+at ``/dev/null`` and stderr at ``DIR/_stderr.txt`` (so it cannot talk to the zygote), and runs
+:func:`main.serve` with ``DIR/SPEC``: limits, guard, the student's import, the items. The zygote
+answers ``{"pid": PID}`` and, when the child ends, writes its exit code (negative: the signal) to
+the path ``EXIT`` (atomically), in the zygote's own folder, out of the child's reach (a status the
+child wrote itself made the checker leave it running). It holds no expected value and runs no
+student code itself; when stdin closes (the checker ended, or was killed) it stops the children
+still running and exits.
 """
 
 from __future__ import annotations
