@@ -160,3 +160,41 @@ def test_torch_fit_whose_loss_raises_in_the_replay_still_restores_and_raises_non
     one_epoch, _ = model_after(1, torch.nn.functional.cross_entropy)
     for got, want in zip(model.parameters(), one_epoch.parameters(), strict=True):
         torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+def _one_huge_step(engine: str, epochs: int):
+    """A 2 → 2 identity network on inputs of 1e5 whose first step (the epoch's last) sends the weights to
+    inf with finite losses: (the error or None, the initial weights, the weights after the call)."""
+    X, y = np.full((4, 2), 1e5, dtype=np.float32), np.array([0, 1, 0, 1])
+    if engine == "scratch":
+        net = scratch.Network.from_sizes([2, 2], "identity", seed=0, dtype=np.float32)
+        params = net.parameters
+        call = lambda: scratch.fit(net, X, y, epochs, 4, scratch.SGD(1e37), progress=False)  # noqa: E731
+    else:
+        torch.manual_seed(0)
+        model = torch.nn.Linear(2, 2)
+        params = lambda: [p.detach().numpy() for p in model.parameters()]  # noqa: E731
+        call = lambda: torchnn.fit(model, (X, y), epochs=epochs, batch_size=4, lr=1e37, progress=False,  # noqa: E731
+                                   device="cpu")
+    before = [p.copy() for p in params()]
+    try:
+        call()
+        err = None
+    except NonFiniteError as exc:
+        err = exc
+    return err, before, [p.copy() for p in params()]
+
+
+@pytest.mark.parametrize("engine", ["scratch", "torchnn"])
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_an_update_that_makes_the_weights_inf_after_the_last_batch_is_caught_in_its_epoch(engine, epochs) -> None:
+    """Only each batch's loss was checked, before its step: the last batch's update sent the weights to inf
+    unseen. One epoch returned them as the trained result; with two, epoch 1 was kept as good and the
+    error of epoch 2 "restored" its inf weights. Both engines now check the parameters after an epoch."""
+    err, before, after = _one_huge_step(engine, epochs)
+    assert isinstance(err, NonFiniteError) and err.epoch == 1 and (err.batch, err.n_batches) == (1, 1)
+    assert str(err).startswith("the parameters became non-finite in the update of epoch 1, batch 1 of 1; "
+                               "first non-finite: ")
+    assert err.layer in ("layers[0].W", "parameter weight") and len(err.history) == 0
+    for got, want in zip(after, before, strict=True):
+        np.testing.assert_array_equal(got, want)

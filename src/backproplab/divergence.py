@@ -40,11 +40,13 @@ class Diverged(Exception):
     """Raised inside a training loop: the loss went non-finite at ``batch`` (1-based) of ``n_batches``.
 
     ``value`` is the non-finite loss when the loop saw it (None when only an epoch's sum was read).
+    ``parameters``: the losses were finite, but the step of the epoch's last batch made the parameters
+    non-finite (no loss of this epoch shows it, so the loop checks the parameters once at its end).
     """
 
-    def __init__(self, batch: int, n_batches: int, value: float | None = None):
+    def __init__(self, batch: int, n_batches: int, value: float | None = None, *, parameters: bool = False):
         super().__init__(batch, n_batches, value)
-        self.batch, self.n_batches, self.value = batch, n_batches, value
+        self.batch, self.n_batches, self.value, self.parameters = batch, n_batches, value, parameters
 
 
 @dataclass
@@ -98,11 +100,14 @@ class EpochRollback:
 
 
 def nonfinite_error(div: Diverged, epoch: int, where: str, note: str = "", history: Any = None) -> NonFiniteError:
-    """The error both engines raise, in the same words, for a loss that went NaN/inf in ``epoch`` (1-based)."""
+    """The error both engines raise, in the same words, for a loss (or an update: ``div.parameters``) that
+    went NaN/inf in ``epoch`` (1-based)."""
     value = "" if div.value is None else f" ({div.value})"
+    at = f"epoch {epoch}, batch {div.batch} of {div.n_batches}"
+    what = f"the parameters became non-finite in the update of {at}" if div.parameters else \
+        f"training loss became non-finite{value} at {at}"
     err = NonFiniteError(
-        f"training loss became non-finite{value} at epoch {epoch}, batch {div.batch} of {div.n_batches}; "
-        f"first non-finite: {where}; the parameters and optimizer state are restored to the start of "
+        f"{what}; first non-finite: {where}; the parameters and optimizer state are restored to the start of "
         f"epoch {epoch}, the last good state{note}; try a smaller learning rate")
     err.epoch, err.batch, err.n_batches, err.layer, err.history = epoch, div.batch, div.n_batches, where, history
     return err

@@ -380,7 +380,7 @@ class NumpyANN:
             rows += xb.shape[0]
             report.step(1, total / rows)
         if not all(np.isfinite(getattr(self, p)).all() for p in PARAMS):
-            raise Diverged(n_batches, n_batches)  # the last update made the weights non-finite
+            raise Diverged(n_batches, n_batches, parameters=True)  # the last update made the weights non-finite
         return total, correct
 
     def _rollback(self) -> EpochRollback:

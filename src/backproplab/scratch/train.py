@@ -235,7 +235,9 @@ def _train_epoch(network: Network, optimizer: Any, loss: str, batches: _Batches,
     """One pass over ``order`` in minibatches: (summed loss, number correct) over the epoch's samples.
 
     Raises :class:`~backproplab.divergence.Diverged` at the first batch whose loss is not finite, before
-    that batch's step (one ``isfinite`` on the scalar loss per batch).
+    that batch's step (one ``isfinite`` on the scalar loss per batch), or after the last batch when its
+    step made the parameters non-finite (no later loss would show it: the epoch was recorded as good and
+    its weights, inf, kept as the last good state).
     """
     params, grads = network.parameters(), network.gradients()
     last_act = network.layers[-1].activation
@@ -251,4 +253,6 @@ def _train_epoch(network: Network, optimizer: Any, loss: str, batches: _Batches,
         network.backward(grad)
         optimizer.step(params, grads)
         report.step(1, total / seen)
+    if not all(np.isfinite(p).all() for p in params):
+        raise Diverged(len(batches.sizes), len(batches.sizes), parameters=True)
     return total, correct

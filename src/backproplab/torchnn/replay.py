@@ -36,6 +36,9 @@ def epoch_rollback(run: Any, X: torch.Tensor, y: torch.Tensor, batch_size: int, 
         restore_state(run.module, run.opt, run.generator, snapshot)
 
     def locate(snapshot: dict[str, Any], div: Diverged) -> str:
+        if div.parameters:  # the last step's update: the parameters hold it still, no replay needed
+            return next((f"parameter {name}" for name, p in run.module.named_parameters()
+                         if not torch.isfinite(p).all()), "a parameter")
         with probes.paused():
             return locate_nonfinite(run, X, y, batch_size, snapshot, div.batch)
 

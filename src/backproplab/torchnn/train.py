@@ -364,7 +364,7 @@ def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
     """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used.
 
     Raises :class:`~backproplab.divergence.Diverged` (with the first bad batch) when the epoch's loss
-    sum, read once at the end, is not finite.
+    sum, read once at the end, is not finite, or when the last batch's step made a parameter non-finite.
     """
     net, opt, loss_fn, dev, world = run.net, run.opt, run.loss_fn, run.dev, run.world
     nn.Module.train(net, True)
@@ -400,5 +400,7 @@ def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
     total_loss, total_correct, total_seen = ddp.all_reduce_sum(totals).tolist()
     if not math.isfinite(total_loss):
         raise Diverged(int(finite_batches.item()) + 1, n_batches)
+    if not bool(torch.stack([torch.isfinite(p).all() for p in net.parameters()]).all()):  # the last step's
+        raise Diverged(n_batches, n_batches, parameters=True)  # update, which no loss of this epoch shows
     return total_loss / total_seen, total_correct / total_seen
 
