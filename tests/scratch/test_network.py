@@ -7,11 +7,15 @@ import numpy as np
 import pytest
 import torch
 
+from backproplab.errors import InputError
 from backproplab.scratch import (
     Dense,
     Network,
+    bce,
+    bce_grad,
     check_gradients,
     compare_with_torch,
+    evaluate,
     forward,
     numerical_gradients,
     relative_error,
@@ -218,3 +222,31 @@ def test_dead_units_counts_relu_units_that_never_fire() -> None:
 def test_bad_input(call, argument: str) -> None:
     with pytest.raises(ValueError, match=rf"^{argument}"):
         call()
+
+
+def _net_and_data():
+    net = Network.from_sizes([2, 4, 1], ["relu", "sigmoid"], seed=0)
+    X = np.random.default_rng(0).standard_normal((8, 2))
+    return net, X, (X[:, 0] > 0).astype(float)
+
+
+@pytest.mark.parametrize("call, words", [
+    # range(0, N, -1) is empty: evaluate gave (0.0, 0.0) and dead_units called every ReLU unit dead
+    (lambda net, X, y: evaluate(net, X, y, loss="bce", batch_size=-1), "batch_size must be >= 1, got -1"),
+    (lambda net, X, y: net.dead_units(X, batch_size=0), "batch_size must be >= 1, got 0"),
+    (lambda net, X, y: evaluate(net, X[:, :1], y, loss="bce"), r"X must have shape \(N, 2\) for this network"),
+    (lambda net, X, y: bce_grad([1.5], [1.0]), r"p must hold probabilities in \[0, 1\]"),  # bce refused it
+    # a (1,) b was broadcast over the three units without a word
+    (lambda net, X, y: forward([[1.0, 1.0]], [(np.ones((2, 3)), [5.0], "identity")]),
+     r"params\[0\] b must have shape \(3,\) or \(1, 3\) for a W of shape \(2, 3\), got \(1,\)"),
+], ids=["evaluate batch_size", "dead_units batch_size", "evaluate X", "bce_grad p", "forward b"])
+def test_bad_input_at_the_doors_is_named_not_answered(call, words) -> None:
+    with pytest.raises(InputError, match=words):
+        call(*_net_and_data())
+
+
+def test_bce_in_float16_never_takes_log_0() -> None:
+    """In float16, 1 - 1e-7 is 1: p = 1 with target 0 took log(0) (inf loss, divide-by-zero warnings)."""
+    with np.errstate(all="raise"):
+        loss, grad = bce(np.float16([1.0]), [0.0]), bce_grad(np.float16([1.0]), [0.0])
+    assert np.isfinite(loss) and np.isfinite(grad).all() and loss > 6

@@ -197,8 +197,10 @@ def get_activation(name: str) -> tuple[Callable[[Array], Array], Callable[[Array
 
 
 def bce_eps(dtype) -> float:
-    """The clip of :func:`raw_bce`: ``p`` is kept in ``[eps, 1 - eps]``, 1e-12 in float64, 1e-7 else."""
-    return 1e-12 if np.dtype(dtype) == np.float64 else 1e-7
+    """The clip of :func:`raw_bce`: ``p`` is kept in ``[eps, 1 - eps]``, 1e-12 in float64, 1e-7 in
+    float32, the type's machine epsilon in a coarser one (in float16, ``1 - 1e-7`` is 1 and log(0) came back)."""
+    dtype = np.dtype(dtype)
+    return {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-7}.get(dtype, float(np.finfo(dtype).eps))
 
 
 def raw_bce(p: Array, t: Array, eps: float | None = None) -> float:
@@ -351,8 +353,9 @@ def bce(p, y, eps: float | None = None) -> float:
 
 
 def bce_grad(p, y, eps: float | None = None) -> Array:
-    """Gradient of :func:`bce` w.r.t. ``p``: :func:`raw_bce_grad`, checked (finite at 0 and 1)."""
-    return raw_bce_grad(*_prob_targets(p, y, "p"), eps)
+    """Gradient of :func:`bce` w.r.t. ``p``: :func:`raw_bce_grad`, checked as :func:`bce` is (``p`` in [0, 1];
+    finite at 0 and 1)."""
+    return raw_bce_grad(*_probabilities(p, y), eps)
 
 
 def bce_with_logits(z, y) -> float:

@@ -156,6 +156,7 @@ class Network:
         X = as_float_array(X, "X", ndim=2, dtype=self.dtype)
         if X.shape[1] != self.d_in:
             raise InputError(f"X must have shape (N, {self.d_in}), got {X.shape}")
+        batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
         alive = [np.zeros(layer.d_out, dtype=bool) for layer in self.layers]
         for start in range(0, X.shape[0], batch_size):
             a = X[start : start + batch_size]
@@ -234,6 +235,10 @@ def forward(x, params: Sequence[tuple[np.ndarray, np.ndarray, str | Callable]]) 
         W = np.asarray(W)
         if W.ndim != 2 or W.shape[0] != a.shape[-1]:
             raise InputError(f"params[{i}] W must have shape ({a.shape[-1]}, d_out), got {np.shape(W)}")
+        b = np.asarray(b)
+        if b.shape not in ((W.shape[1],), (1, W.shape[1])):  # a (1,) b broadcast over every unit, unsaid
+            raise InputError(f"params[{i}] b must have shape ({W.shape[1]},) or (1, {W.shape[1]}) for a W of "
+                             f"shape {W.shape}, got {b.shape}")
         f = act if callable(act) else get_activation(act)[0]
-        a = f(a @ W + np.asarray(b).reshape(-1))
+        a = f(a @ W + b.reshape(-1))
     return a

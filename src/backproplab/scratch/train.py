@@ -82,8 +82,10 @@ def evaluate(network: Network, X, y, loss: str = "softmax_cross_entropy", batch_
     """``(mean loss, accuracy)`` of ``network`` on ``(X, y)``, in batches, without touching gradients."""
     check_loss_output(network, loss)
     X = as_float_array(X, "X", ndim=2, dtype=network.dtype)
+    if X.shape[1] != network.d_in:
+        raise InputError(f"X must have shape (N, {network.d_in}) for this network, got {X.shape}")
     t = prepare_targets(y, loss, X.shape[0], network.d_out, network.dtype)
-    return _evaluate(network, X, t, loss, batch_size)
+    return _evaluate(network, X, t, loss, check_positive(batch_size, "batch_size", integer=True, minimum=1))
 
 
 def _evaluate(network: Network, X: np.ndarray, t: np.ndarray, loss: str, batch_size: int = 4096):
