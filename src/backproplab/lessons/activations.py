@@ -418,8 +418,8 @@ def _big_lr_claims(runs: list[dict[str, Any]], big_lr: float) -> list[Claim]:
         Claim.at_least(f"a too-large learning rate ({big_lr:g}) from the healthy run's start and {len(runs) - 1} "
                        f"others: dead fraction, median of {len(runs)} runs (an overflowed run counts as 0)",
                        float(np.median(counted)), KILLED_DEAD, evidence=listing),
-        Claim.at_least(f"with learning rate {big_lr:g} the units die, nothing overflows: runs whose weights all stay "
-                       f"finite (of {len(runs)})", finite, BIG_LR_FINITE,
+        Claim.at_least(f"with learning rate {big_lr:g} the units mostly die rather than overflow: runs whose "
+                       f"weights all stay finite (of {len(runs)})", finite, BIG_LR_FINITE,
                        evidence="an overflowed run diverged (its steps grew the weights without bound) instead of "
                                 "leaving units dead; at lr 5 about one run in thirty does, within three epochs"),
     ]
