@@ -231,3 +231,21 @@ def test_seeded_init_restores_the_caller_stream():
     with seeded_init(1):
         torch.rand(100)
     assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_column_of_class_indices_is_refused_not_arg_maxed_into_zeros():
+    """y of shape [N, 1] was taken for one-hot rows and arg-maxed: every label 0, and a history of 0.99
+    validation accuracy for a model whose accuracy on the real labels was 0.30."""
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 6)).astype(np.float32)
+    y = (X[:, 0] * 3).astype(np.int64)
+    model = PyTorchANN(6, 8, 3, seed=0)
+    with pytest.raises(InputError, match=r"y_train must be class indices \[N\] or one-hot rows \[N, 3\], got shape "
+                                         r"\(60, 1\) \(a column of indices: pass y_train.reshape\(-1\)\)"):
+        model.train(X, y.reshape(-1, 1), X, y, epochs=1, batch_size=20, learning_rate=0.1)
+    model.train(X, y, X, np.eye(3)[y], epochs=1, batch_size=20, learning_rate=0.1)  # one-hot rows still read
+    assert model.accuracy(X, np.eye(3)[y]) == model.accuracy(X, y)
+    with pytest.raises(InputError, match=r"y must be class indices"):
+        model.accuracy(X, y.reshape(-1, 1))
+    with pytest.raises(InputError, match=r"y must have one label per row of X \(60\), got 1"):
+        model.accuracy(X, y[:1])  # broadcast against every prediction before

@@ -267,3 +267,38 @@ def test_nll_takes_log_probabilities_and_says_so_on_logits():
     torch.manual_seed(0)
     ce = fit(_model(), (X, y), epochs=1, batch_size=32, loss="cross_entropy", progress=False, device="cpu", seed=5)
     assert nll.train_loss == pytest.approx(ce.train_loss, rel=1e-5)
+
+
+def test_a_model_with_one_output_has_no_accuracy_and_no_verdict():
+    """The accuracy was out.argmax(dim=1) == y, always 0 for one output: the share of label 0 (0.52) stood in
+    the history of a model that classified every row right, and diagnose called it a verdict."""
+    from backproplab.torchnn import diagnose
+
+    torch.manual_seed(0)
+    X = torch.randn(64, 3)
+    y = (X.sum(1) > 0).float()
+    model = torch.nn.Linear(3, 1)
+
+    def loss(out, target):
+        return F.binary_cross_entropy_with_logits(out.squeeze(1), target)
+
+    hist = fit(model, (X, y), (X, y), epochs=3, batch_size=16, lr=0.5, loss=loss, progress=False, device="cpu")
+    assert np.isnan(hist.train_acc).all() and np.isnan(hist.val_acc).all() and np.isfinite(hist.train_loss).all()
+    assert np.isnan(evaluate(model, X, y, loss=loss)[1])
+    with pytest.raises(InputError, match="diagnose reads accuracies, and this history's are NaN"):
+        diagnose(hist)
+
+
+def test_a_history_continued_with_validation_it_did_not_have_is_refused():
+    """Two epochs without validation then two with it left val_loss two long against four epochs: plotted at
+    epochs 1-2 and left out of the verdict without a word."""
+    torch.manual_seed(0)
+    X = torch.randn(100, 4)
+    y = (X[:, 0] > 0).long()
+    model = torch.nn.Linear(4, 2)
+    hist = fit(model, (X, y), None, epochs=2, batch_size=20, progress=False, device="cpu")
+    with pytest.raises(InputError, match="history has validation for 0 of its 2 epochs and this run validates"):
+        fit(model, (X, y), (X, y), epochs=2, batch_size=20, progress=False, device="cpu", history=hist)
+    assert len(fit(model, (X, y), None, epochs=2, batch_size=20, progress=False, device="cpu", history=hist)) == 4
+    with pytest.raises(InputError, match="history must be a backproplab History"):
+        fit(model, (X, y), None, epochs=1, batch_size=20, progress=False, device="cpu", history={"train_loss": []})

@@ -111,12 +111,19 @@ def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10,
     Returns
     -------
     Verdict
+
+    Raises
+    ------
+    InputError when the lists disagree in length or the accuracies are NaN (a model without classes).
     """
     tl, ta = _series(history, "train_loss"), _series(history, "train_acc")
     vl, va = _series(history, "val_loss"), _series(history, "val_acc")
     if not tl or len(ta) != len(tl):
         raise InputError(f"history must have train_loss and train_acc with one value per epoch, got "
                          f"{len(tl)} losses and {len(ta)} accuracies")
+    if any(math.isnan(a) for a in ta + va):  # "generalizing well: train accuracy nan" said nothing true
+        raise InputError("diagnose reads accuracies, and this history's are NaN: its model has no classes to "
+                         "pick (one output, or a loss such as half_mse); judge it by its losses instead")
     has_val = bool(vl) and len(vl) == len(tl) and len(va) == len(tl)
     T = len(tl)
     ev: dict[str, Any] = {"epochs": T, "train_loss": tl[-1], "train_acc": ta[-1]}

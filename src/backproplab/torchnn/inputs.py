@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 from backproplab.checks import check_seed, positive_int
 from backproplab.errors import InputError
 from backproplab.files import check_writable_dir, refuse_special
+from backproplab.history import History
 from backproplab.torchnn.probes import PausedProbes, Probe
 
 __all__ = ["LossFn", "loss_function", "as_tensor", "check_pair", "check_values", "check_inputs", "class_indices",
@@ -168,6 +169,22 @@ def check_options(seed: Any, resume: bool, checkpoint: Any, probes: Sequence[Any
     for p in probes:
         if not isinstance(p, Probe):
             raise InputError(f"probes must be Probe instances (GradientMagnitudes, ...), got {type(p).__name__}")
+
+
+def check_history(history: Any, validating: bool) -> None:
+    """A ``history`` to continue: a :class:`~backproplab.history.History` whose epochs were all validated
+    when this run validates, or none of them when it does not. Otherwise its ``val_*`` lists would stop
+    matching its epochs (plotted at the wrong epochs, and left out of the verdict without a word)."""
+    if history is None:
+        return
+    if not isinstance(history, History):
+        raise InputError(f"history must be a backproplab History (what fit returns) or None, got "
+                         f"{type(history).__name__}")
+    if history.epochs and bool(history.val_loss) != validating:
+        has = f"validation for {len(history.val_loss)} of its {history.epochs} epochs"
+        raise InputError(f"history has {has} and this run {'validates' if validating else 'does not validate'} "
+                         "(val): its val_loss/val_acc would no longer have one value per epoch; continue it "
+                         f"{'without' if not history.val_loss else 'with'} val, or start a new history")
 
 
 def check_checkpoint_path(checkpoint: Any, resume: bool = False) -> None:

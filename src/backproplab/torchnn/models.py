@@ -146,13 +146,16 @@ def _as_tensor(X: Any, dtype: torch.dtype, name: str) -> torch.Tensor:
         raise InputError(f"{name} must be an array or tensor, got {type(X).__name__}") from exc
 
 
-def _as_labels(y: Any, name: str) -> torch.Tensor:
-    """Class indices ``[N]`` from indices or one-hot/probability rows ``[N, C]``."""
+def _as_labels(y: Any, name: str, classes: int) -> torch.Tensor:
+    """Class indices ``[N]`` from indices or one-hot/probability rows ``[N, classes]``. Another 2-D shape is
+    refused: a column of indices ``[N, 1]`` was arg-maxed into all zeros (a history of 0.99 accuracy)."""
     t = y if isinstance(y, torch.Tensor) else torch.as_tensor(np.asarray(y))
-    if t.ndim == 2:
+    if t.ndim == 2 and t.shape[1] == classes:
         t = t.argmax(dim=1)
     if t.ndim != 1:
-        raise InputError(f"{name} must be class indices [N] or one-hot rows [N, C], got shape {tuple(t.shape)}")
+        raise InputError(f"{name} must be class indices [N] or one-hot rows [N, {classes}], got shape "
+                         f"{tuple(t.shape)}" + (f" (a column of indices: pass {name}.reshape(-1))"
+                                                if t.ndim == 2 and t.shape[1] == 1 else ""))
     if t.is_floating_point():
         if not torch.equal(t, t.round()):
             raise InputError(f"{name} must hold integer class indices, got non-integer values")
@@ -175,8 +178,8 @@ class _CourseEstimator:
         return _as_tensor(X, torch.float32, "X")
 
     def _labels(self, y: Any, name: str) -> torch.Tensor:
-        t = _as_labels(y, name)
         classes = self._n_classes
+        t = _as_labels(y, name, classes)
         if len(t) and (int(t.min()) < 0 or int(t.max()) >= classes):
             raise InputError(f"{name} must hold class indices in [0, {classes - 1}], got values from "
                              f"{int(t.min())} to {int(t.max())}")
@@ -273,9 +276,12 @@ class _CourseEstimator:
         return self.predict_proba(X, batch_size).argmax(axis=1).astype(np.int64)
 
     def accuracy(self, X: Any, y: Any) -> float:
-        """Fraction of ``X`` whose predicted class equals ``y``."""
-        labels = _as_labels(y, "y").numpy()
-        return float((self.predict(X) == labels).mean())
+        """Fraction of ``X`` whose predicted class equals ``y`` (class indices ``[N]`` or one-hot rows)."""
+        labels = self._labels(y, "y").numpy()
+        predicted = self.predict(X)
+        if len(labels) != len(predicted):
+            raise InputError(f"y must have one label per row of X ({len(predicted)}), got {len(labels)}")
+        return float((predicted == labels).mean())
 
     def _require_history(self):
         if self.history is None:

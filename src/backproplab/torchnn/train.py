@@ -53,6 +53,7 @@ from backproplab.torchnn import distributed as ddp
 from backproplab.torchnn.checkpoint import EpochCheckpoints
 from backproplab.torchnn.inputs import (
     LossFn,
+    check_history,
     check_options,
     check_pair,
     check_values,
@@ -143,7 +144,7 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int
 
     Returns
     -------
-    (loss, accuracy) : tuple of float
+    (loss, accuracy) : tuple of float; the accuracy is NaN for a model with one output (no classes to pick)
     """
     X, y = check_pair((X, y), "evaluate data")
     batch_size = positive_int("batch_size", batch_size)
@@ -152,6 +153,14 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int
     dev = resolve_device(device) if device is not None else (first.device if first is not None else torch.device("cpu"))
     check_values(module, X, y, "evaluate data", loss)
     return _evaluate(module, X, class_indices(y, loss), batch_size, loss_function(loss), dev)
+
+
+def _correct(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+    """How many rows' arg-max is their label; None for an output without classes to pick from (``[N, 1]``:
+    its arg-max is always 0, which made the share of label 0 look like an accuracy)."""
+    if out.ndim != 2 or out.shape[1] < 2:
+        return None
+    return (out.argmax(dim=1) == y).sum()
 
 
 @torch.no_grad()
@@ -163,16 +172,20 @@ def _evaluate(module: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: i
     try:
         total = torch.zeros((), dtype=torch.float64, device=dev)
         correct = torch.zeros((), dtype=torch.int64, device=dev)
+        classes = True
         for start in range(0, len(X), batch_size):
             xb = X[start:start + batch_size].to(dev, non_blocking=True)
             yb = y[start:start + batch_size].to(dev, non_blocking=True)
             out = module(xb)
             total += loss_fn(out, yb).double() * len(yb)
-            correct += (out.argmax(dim=1) == yb).sum()
+            hits = _correct(out, yb)
+            classes = hits is not None
+            if classes:
+                correct += hits
         total_f, correct_f = torch.stack([total, correct.double()]).tolist()
     finally:
         nn.Module.train(module, was_training)
-    return total_f / len(X), correct_f / len(X)
+    return total_f / len(X), correct_f / len(X) if classes else float("nan")
 
 
 
@@ -244,6 +257,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
     epochs, batch_size, checkpoint_every, eval_batch_size = (positive_int(name, value) for name, value in zip(
         _COUNTS, (epochs, batch_size, checkpoint_every, eval_batch_size), strict=True))
     check_options(seed, resume, checkpoint, probes, lr_schedule)
+    check_history(history, val is not None)
     run = _Run.place(model, optimizer, loss, device, seed, lr=lr, momentum=momentum, weight_decay=weight_decay)
     X, y, val = run.to_device(X, y, val, probes, loss)
     hist = history if history is not None else History()
@@ -374,7 +388,7 @@ def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
     loss_sum = torch.zeros((), dtype=torch.float32, device=dev)
     correct = torch.zeros((), dtype=torch.int64, device=dev)
     finite_batches = torch.zeros((), dtype=torch.int64, device=dev)  # batches before the loss went NaN/inf
-    seen = 0
+    seen, classes = 0, True
     n_batches = math.ceil(n / global_batch)
 
     def running_loss() -> float:  # read only when the bar draws (a device sync every REFRESH_S)
@@ -391,7 +405,10 @@ def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
         with torch.no_grad():
             detached = batch_loss.detach()
             loss_sum += detached * len(idx)
-            correct += (out.argmax(dim=1) == yb).sum()
+            hits = _correct(out, yb)
+            classes = hits is not None
+            if classes:
+                correct += hits
             finite_batches += torch.isfinite(loss_sum)
         seen += len(idx)
         report.step(1, running_loss)
@@ -402,5 +419,5 @@ def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
         raise Diverged(int(finite_batches.item()) + 1, n_batches)
     if not bool(torch.stack([torch.isfinite(p).all() for p in net.parameters()]).all()):  # the last step's
         raise Diverged(n_batches, n_batches, parameters=True)  # update, which no loss of this epoch shows
-    return total_loss / total_seen, total_correct / total_seen
+    return total_loss / total_seen, total_correct / total_seen if classes else float("nan")
 
