@@ -1,4 +1,5 @@
-"""fit under torchrun: two CPU processes over gloo end with the single-process weights (batch 2b)."""
+"""fit under torchrun: two CPU processes over gloo end with the single-process weights (batch 2b), and
+with its probes' records (gradients averaged over the ranks, activations of all the ranks' samples)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import textwrap
 import pytest
 import torch
 
-from backproplab.torchnn import MLP, fit
+from backproplab.torchnn import MLP, ActivationStats, DeadUnits, GradientMagnitudes, fit
 from backproplab.torchnn.distributed import shard_bounds
 
 pytestmark = pytest.mark.torchnn
@@ -18,20 +19,23 @@ pytestmark = pytest.mark.torchnn
 WORKER = textwrap.dedent("""
     import sys
     import torch
-    from backproplab.torchnn import MLP, fit
+    from backproplab.torchnn import MLP, ActivationStats, DeadUnits, GradientMagnitudes, fit
     from backproplab.torchnn import distributed as ddp
 
     out, b = sys.argv[1], int(sys.argv[2])
     g = torch.Generator().manual_seed(0)
-    X, y = torch.randn(200, 10, generator=g), torch.randint(0, 4, (200,), generator=g)
+    X, y = torch.randn(N, 10, generator=g), torch.randint(0, 4, (N,), generator=g)
     torch.manual_seed(3)
-    model = MLP([10, 16, 4], "tanh")
-    hist = fit(model, (X, y), (X, y), epochs=2, batch_size=b, lr=0.1, momentum=0.5, seed=5,
-               device="cpu", progress=False, checkpoint=out + ".ckpt")
+    model = MLP([10, 16, 4], "relu")
+    hist = fit(model, (X, y), (X, y), epochs=2, batch_size=b, lr=0.1, momentum=0.5, seed=5, device="cpu",
+               progress=False, checkpoint=out + ".ckpt", probes=[GradientMagnitudes(), ActivationStats(), DeadUnits()])
     assert ddp.world_size() == 2, ddp.world_size()
-    torch.save({"state": model.state_dict(), "train_loss": hist.train_loss, "val_acc": hist.val_acc},
-               f"{out}.rank{ddp.rank()}")
+    torch.save({"state": model.state_dict(), "train_loss": hist.train_loss, "val_acc": hist.val_acc,
+                "probes": hist.probes}, f"{out}.rank{ddp.rank()}")
 """)
+#: 6 global batches of 32 (b = 16 a rank) and a ragged 1: rank 1's shard of it is empty, and the rank takes
+#: part in the step with a stand-in sample of loss scale 0 (that batch was skipped on every rank before)
+N = 193
 
 
 def test_shard_bounds_cover_a_batch_once():
@@ -46,9 +50,9 @@ def test_shard_bounds_cover_a_batch_once():
 
 def test_ddp_two_processes_equal_single_process_with_double_batch(tmp_path):
     script = tmp_path / "worker.py"
-    script.write_text(WORKER)
+    script.write_text(f"N = {N}\n" + WORKER)
     out = str(tmp_path / "ddp")
-    b = 16  # 200 = 6 global batches of 32 and a ragged 8 (4 per rank): the scaling keeps it exact
+    b = 16
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            str(script), out, str(b)], capture_output=True, text=True, timeout=240, env=env)
@@ -56,15 +60,21 @@ def test_ddp_two_processes_equal_single_process_with_double_batch(tmp_path):
     r0, r1 = (torch.load(f"{out}.rank{r}", weights_only=True) for r in (0, 1))
 
     g = torch.Generator().manual_seed(0)
-    X, y = torch.randn(200, 10, generator=g), torch.randint(0, 4, (200,), generator=g)
+    X, y = torch.randn(N, 10, generator=g), torch.randint(0, 4, (N,), generator=g)
     torch.manual_seed(3)
-    single = MLP([10, 16, 4], "tanh")
-    hist = fit(single, (X, y), (X, y), epochs=2, batch_size=2 * b, lr=0.1, momentum=0.5, seed=5,
-               device="cpu", progress=False)
+    single = MLP([10, 16, 4], "relu")
+    hist = fit(single, (X, y), (X, y), epochs=2, batch_size=2 * b, lr=0.1, momentum=0.5, seed=5, device="cpu",
+               progress=False, probes=[GradientMagnitudes(), ActivationStats(), DeadUnits()])
     for k, v in single.state_dict().items():
         torch.testing.assert_close(r0["state"][k], v, atol=1e-5, rtol=0)
         torch.testing.assert_close(r1["state"][k], r0["state"][k], atol=0, rtol=0)  # ranks agree exactly
     assert r0["train_loss"] == pytest.approx(hist.train_loss, rel=1e-5)
     assert r0["val_acc"] == pytest.approx(hist.val_acc)
+    # each rank recorded its own shard's gradient (the hook fires before DDP averages), and activations of
+    # its own samples: now every rank holds what the single process recorded
+    assert r0["probes"] == r1["probes"] and r0["probes"].keys() == hist.probes.keys()
+    for name, records in hist.probes.items():
+        for key, values in records.items():
+            assert r0["probes"][name][key] == pytest.approx(values, rel=1e-5, abs=1e-7), (name, key)
     # only rank 0 writes the checkpoint, and it holds the same weights
     assert sorted(p.name for p in tmp_path.iterdir() if "ckpt" in p.name) == ["ddp.ckpt"]

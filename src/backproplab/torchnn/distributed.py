@@ -113,21 +113,27 @@ def shard_bounds(n: int, world: int, r: int) -> tuple[int, int]:
 
 
 def epoch_batches(perm: torch.Tensor, n: int, global_batch: int, world: int, rank: int):
-    """``(indices, loss scale)`` of each of this rank's batches of one epoch."""
+    """``(indices, loss scale)`` of each of this rank's batches of one epoch.
+
+    A ragged remainder of fewer samples than ranks leaves some shards empty; such a rank still takes
+    part in the step (DDP's gradient average needs every rank) with one sample of the batch and a
+    scale of 0: it adds nothing to the gradient or the metrics (the loop counts no sample of a batch
+    whose scale is 0). It used to be skipped on every rank, which single-process training does not do.
+    """
     for start in range(0, n, global_batch):
         stop = min(start + global_batch, n)
         if world > 1:
             g = stop - start
-            if g < world:  # a shard would be empty: every rank skips this ragged remainder
-                break
             lo, hi = shard_bounds(g, world, rank)
-            yield perm[start + lo:start + hi], (hi - lo) * world / g
+            if hi == lo:
+                yield perm[start:start + 1], 0.0
+            else:
+                yield perm[start + lo:start + hi], (hi - lo) * world / g
         else:
             yield perm[start:stop], 1.0
 
 
 def count_batches(n: int, batch_size: int, world: int) -> int:
-    """Batches per epoch on each rank (a ragged remainder smaller than ``world`` is skipped)."""
-    full, rest = divmod(n, batch_size * world)
-    return full + (1 if rest >= world else 0)
+    """Batches per epoch on each rank: the global batches, a ragged last one included."""
+    return -(-n // (batch_size * world))
 

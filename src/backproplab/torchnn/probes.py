@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from backproplab.errors import InputError
+from backproplab.torchnn.distributed import all_reduce_sum
 
 __all__ = ["Probe", "GradientMagnitudes", "ActivationStats", "DeadUnits", "unwrap_model"]
 
@@ -63,6 +64,8 @@ class Probe(abc.ABC):
     def __init__(self) -> None:
         self._handles: list[Any] = []
         self._active = True
+        #: Set by ``fit`` under DDP (:class:`ProbeSet`): records are of all ranks together, the same on each.
+        self.over_ranks = False
         self._records: dict[str, list[float]] = {}
         self.model: nn.Module | None = None
 
@@ -114,6 +117,10 @@ class Probe(abc.ABC):
         self.flush()
         return {k: list(v) for k, v in self._records.items()}
 
+    def after_backward(self) -> None:  # noqa: B027 - a hook a probe may fill in, not one it must
+        """Called by a training loop after each backward pass, once the gradients are final (averaged over
+        the ranks under DDP); a probe that reads gradients then reads them here. Nothing by default."""
+
     def load_records(self, records: dict[str, list[float]]) -> None:
         """Replace the recorded values (used when ``fit`` resumes from a checkpoint)."""
         self._records = {k: list(v) for k, v in records.items()}
@@ -161,7 +168,10 @@ class GradientMagnitudes(Probe):
 
     The record for a backward pass is ``weight.grad.abs().mean()`` read after the gradient has been
     accumulated, exactly what the course's ``layer.weight.grad.abs().mean().item()`` reads, but kept
-    as a device tensor until :meth:`flush`.
+    as a device tensor until :meth:`flush`. Under DDP the gradient accumulated is the rank's own, before
+    the average over ranks: with ``over_ranks`` (what ``fit`` sets under DDP) the hook records nothing
+    and :meth:`after_backward`, called once backward has returned, reads the averaged gradient, the one
+    the step uses, the same on every rank.
     """
 
     name = "grad_magnitudes"
@@ -170,6 +180,7 @@ class GradientMagnitudes(Probe):
         super().__init__()
         self.layers = layers
         self._pending: dict[str, list[torch.Tensor]] = {}
+        self._weights: list[tuple[torch.Tensor, Any]] = []  # each selected weight and its recorder
         self.layer_names: list[str] = []
 
     def _install(self, model: nn.Module) -> list[Any]:
@@ -182,8 +193,20 @@ class GradientMagnitudes(Probe):
             if not isinstance(weight, torch.Tensor) or not weight.requires_grad:
                 raise InputError(f"layer {name!r} has no trainable weight to record")
             pending = self._pending.setdefault(name, [])
-            handles.append(weight.register_post_accumulate_grad_hook(self._hook(pending)))
+            recorder = self._hook(pending)
+            self._weights.append((weight, recorder))
+            handles.append(weight.register_post_accumulate_grad_hook(
+                lambda param, record=recorder: None if self.over_ranks else record(param)))
         return handles
+
+    def remove(self) -> None:
+        super().remove()
+        self._weights = []
+
+    def after_backward(self) -> None:
+        if self.over_ranks:
+            for weight, record in self._weights:
+                record(weight)
 
     def _hook(self, pending: list[torch.Tensor]):
         scratch: list[torch.Tensor] = []
@@ -278,8 +301,8 @@ class ActivationStats(_ForwardProbe):
     def _collect(self) -> dict[str, list[float]]:
         out: dict[str, list[float]] = {}
         for name, st in self._state.items():
-            s, sq, n, z, sat = torch.stack([st["sum"], st["sumsq"], st["count"], st["zeros"],
-                                            st["saturated"]]).tolist()
+            sums = torch.stack([st["sum"], st["sumsq"], st["count"], st["zeros"], st["saturated"]])
+            s, sq, n, z, sat = (all_reduce_sum(sums) if self.over_ranks else sums).tolist()
             if n > 0:
                 mean = s / n
                 out[f"{name}.mean"] = [mean]
@@ -317,6 +340,8 @@ class DeadUnits(_ForwardProbe):
             return {}
         names = list(self._state)
         alive = [self._state[n]["alive"] for n in names]
+        if self.over_ranks:  # alive on any rank's samples is alive
+            alive = [all_reduce_sum(a.to(torch.int32)) > 0 for a in alive]
         dead = torch.stack([(~a).sum() for a in alive] + [torch.tensor(a.numel(), device=a.device)
                                                           for a in alive]).tolist()
         k = len(names)
@@ -350,19 +375,28 @@ class ProbeSet:
     :meth:`flush_into` moves each probe's records of the epoch into ``history.probes[probe.name]``.
     """
 
-    def __init__(self, probes: Sequence[Probe], module: nn.Module):
-        self.probes, self.module = list(probes), module
+    def __init__(self, probes: Sequence[Probe], module: nn.Module, *, distributed: bool = False):
+        self.probes, self.module, self.distributed = list(probes), module, distributed
         self._attached: list[Probe] = []
 
     def __enter__(self) -> ProbeSet:
         self._attached = [p for p in self.probes if not p.attached]
         for p in self._attached:
             p.attach(self.module)
+        for p in self.probes:  # under DDP: what all ranks saw, the same history on each (flushed on all)
+            p.over_ranks = self.distributed
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        for p in self.probes:
+            p.over_ranks = False
         for p in self._attached:
             p.remove()
+
+    def after_backward(self) -> None:
+        """Each probe's :meth:`Probe.after_backward` (the training loop calls it after each backward)."""
+        for p in self.probes:
+            p.after_backward()
 
     def paused(self) -> PausedProbes:
         return PausedProbes(self.probes)

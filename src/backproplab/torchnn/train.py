@@ -33,6 +33,7 @@ learning-rate schedule in :mod:`~backproplab.torchnn.schedule`; the probes (``Pr
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -267,7 +268,7 @@ def fit(model: nn.Module, train: tuple[torch.Tensor, torch.Tensor],
         start_epoch, hist = run.resume(checkpoint if resume else None, epochs, hist, run_params, probes)
         checkpoints = EpochCheckpoints(checkpoint if run.rank == 0 else None, checkpoint_every, epochs,
                                        run.module, run.opt, run.rng_state)
-        with ProbeSet(probes, run.module) as probe_set, run.progress(progress, epochs, start_epoch, len(X),
+        with ProbeSet(probes, run.module, distributed=run.world > 1) as probe_set, run.progress(progress, epochs, start_epoch, len(X),
                                                                      batch_size) as report:
             addons = _AddOns(LrSchedule(run.opt, lr_schedule), probe_set, checkpoints,
                              epoch_rollback(run, X, y, batch_size, probe_set, checkpoints.after_restore))
@@ -362,7 +363,7 @@ def _train_epochs(run: _Run, data: tuple[torch.Tensor, torch.Tensor, Any], hist:
         lr = addons.schedule.start_epoch(epoch)
         addons.rollback.start_epoch()  # once per epoch (nothing per batch): what a NaN/inf loss goes back to
         try:
-            train_scores = _train_epoch(run, X, y, batch_size, report)
+            train_scores = _train_epoch(run, X, y, batch_size, report, addons.probes)
         except Diverged as div:
             raise addons.rollback.fail(div, epoch + 1, hist) from None
         with addons.probes.paused():  # validation is not training: the probes do not record it
@@ -373,9 +374,10 @@ def _train_epochs(run: _Run, data: tuple[torch.Tensor, torch.Tensor, Any], hist:
         addons.checkpoints.end_epoch(epoch + 1, hist)
 
 
-def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
-                 report: LoopProgress) -> tuple[float, float]:
+def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int, report: LoopProgress,
+                 probes: ProbeSet) -> tuple[float, float]:
     """One pass over a fresh seeded permutation; returns (mean loss, accuracy) over the samples used.
+    The probes' ``after_backward`` runs after each backward pass, before the step.
 
     Raises :class:`~backproplab.divergence.Diverged` (with the first bad batch) when the epoch's loss
     sum, read once at the end, is not finite, or when the last batch's step made a parameter non-finite.
@@ -397,11 +399,17 @@ def _train_epoch(run: _Run, X: torch.Tensor, y: torch.Tensor, batch_size: int,
     for idx, scale in ddp.epoch_batches(perm, n, global_batch, world, run.rank):
         xb = X.index_select(0, idx)
         yb = y.index_select(0, idx)
-        out = net(xb)
+        with probes.paused() if scale == 0.0 else contextlib.nullcontext():  # a stand-in sample: not seen
+            out = net(xb)
         batch_loss = loss_fn(out, yb)
         opt.zero_grad(set_to_none=True)
         (batch_loss * scale if scale != 1.0 else batch_loss).backward()
+        probes.after_backward()
         opt.step()
+        if scale == 0.0:  # a stand-in sample on a rank whose shard of a ragged last batch is empty
+            finite_batches += torch.isfinite(loss_sum)
+            report.step(1, running_loss)
+            continue
         with torch.no_grad():
             detached = batch_loss.detach()
             loss_sum += detached * len(idx)
