@@ -170,8 +170,8 @@ def _check_own_layer_cost(size: tuple[int, int] | None, kernel: int | None, padd
             raise InputError(f"kernel: {short_repr(kernel)} over a {oh}x{ow} output is {_big(work)} "
                              f"multiply-adds; expected output_size^2 * kernel^2 <= {MAX_OWN_WORK}")
     if own_params is not None and own_params > MAX_OWN_PARAMS:
-        raise InputError(f"--in-channels/--out-channels: this Conv2d would hold {_big(own_params)} parameters; "
-                         f"expected at most {_big(MAX_OWN_PARAMS)}")
+        raise InputError(f"--in-channels, --out-channels and --kernel: this Conv2d would hold {_big(own_params)} "
+                         f"parameters (in * out * kernel^2 + out); expected at most {_big(MAX_OWN_PARAMS)}")
 
 
 def _big(n: int) -> str:
@@ -219,8 +219,18 @@ def run(*, quick: bool = False, seed: int = 0,
     if kernel is not None and size is None and in_channels is None:
         raise InputError("kernel needs size (for an output size) or in_channels and out_channels "
                          "(for a parameter count)")
+    shaping = {"padding": padding, "stride": stride, "dilation": dilation}
+    if size is None and shaping != {"padding": 0, "stride": 1, "dilation": 1}:  # were ignored without a word
+        given = ", ".join(f"{k}={short_repr(v)}" for k, v in shaping.items() if v != (0 if k == "padding" else 1))
+        raise InputError(f"{given}: padding, stride and dilation only shape an output size, and none is asked; "
+                         "give size and kernel with them (e.g. --size 28 --kernel 3)")
+
     size = _size_pair(size)
     own_size = tuple(conv_output_size(n, kernel, padding, stride, dilation) for n in size) if size else None
+    for name in ("stride", "dilation"):  # checked integers by now; torch cannot take 2**63 and beyond
+        if size and shaping[name] > MAX_OWN_ELEMENTS:
+            raise InputError(f"{name} must be at most {MAX_OWN_ELEMENTS} (no input the lesson checks is larger), "
+                             f"got {short_repr(shaping[name])}")
     own_params = conv_params(in_channels, out_channels, kernel) if in_channels is not None else None
     _check_own_layer_cost(size, kernel, padding, own_size, own_params)
     from backproplab.torchnn.threads import one_torch_thread  # imports torch: only once the input is valid
