@@ -93,6 +93,9 @@ def test_cli_list(capsys):
     (["check", "nope", "x"], "assignment must be one of"),
     (["check", "purdue-numpy-ann", "/no/such/file.py"], "does not exist"),
     (["check", "purdue-numpy-ann", str(fixture("numpy_ann", "correct")), "--jobs", "0"], "--jobs must be"),
+    # one file was graded as all three parts: 18 / 42, the other two "define no PyTorchANN"
+    (["check", "purdue", str(fixture("numpy_ann", "correct") / "numpy_ann.py")],
+     "purdue grades a folder holding its 3 files"),
     # 100000 jobs would have started a child with torch (and up to 16 GiB) per submission at once
     (["check", "purdue-numpy-ann", str(fixture("numpy_ann", "correct")), "--jobs", "100000"],
      "--jobs must be from 1 to 64 (each job is its own processes"),

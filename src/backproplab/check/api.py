@@ -150,6 +150,9 @@ def check_arguments(assignment: str, path: str | Path, *, timeout: float | None 
         raise InputError(f"path {path} does not exist")
     if timeout is not None and not timeout > 0:
         raise InputError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    if assignment in COMPOSITE and not path.is_dir():  # one file was graded as all three parts: 18 / 42
+        raise InputError(f"PATH {path}: {assignment} grades a folder holding its {len(COMPOSITE[assignment])} files; "
+                         f"for one file name its part ({', '.join(COMPOSITE[assignment])})")
     for a in parts(assignment):
         if not path.is_dir() and a.is_notebook and path.suffix.lower() not in (".ipynb", ".py"):
             raise InputError(f"PATH {path}: {a.name} grades a notebook, .ipynb (any name) or its .py export; "
