@@ -783,3 +783,30 @@ def test_a_file_larger_than_any_submission_is_refused_unread(tmp_path):
         f.write(b"# padding\n" * 5_000_000)
     with pytest.raises(ValueError, match=f"over {MAX_SOURCE_BYTES:,} bytes, the most a submission file may have"):
         check("purdue-numpy-ann", folder, items=["1.2"])  # a batch records it as the student's "not graded"
+
+
+def test_a_ctrl_c_while_the_checker_closes_its_fork_servers_is_no_traceback(monkeypatch):
+    """A Ctrl-C while a batch exited (in close_fork_servers, at exit) printed a KeyboardInterrupt traceback
+    "ignored in atexit callback". It now ends the waiting only: every server's stdin is still closed, on
+    which each stops its children by itself."""
+    from types import SimpleNamespace
+
+    from backproplab.check import processes
+
+    closed = []
+
+    class Stdin:
+        def __init__(self, name):
+            self.name = name
+
+        def close(self):
+            closed.append(self.name)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    servers = {name: SimpleNamespace(proc=SimpleNamespace(stdin=Stdin(name)), close=interrupted)
+               for name in ("numpy", "torch")}
+    monkeypatch.setattr(processes, "_SERVERS", servers)
+    processes.close_fork_servers()
+    assert closed == ["numpy", "torch"] and servers == {}

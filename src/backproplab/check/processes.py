@@ -203,10 +203,19 @@ def fork_server(probes: Path, start_timeout: float) -> ForkServer | None:
 
 @atexit.register
 def close_fork_servers() -> None:
-    """Stop every fork server this process started."""
+    """Stop every fork server this process started. A Ctrl-C meanwhile (the checker is exiting) ends the
+    waiting, not the stopping: each server's stdin is closed, on which it stops its children and removes
+    their folders by itself (the KeyboardInterrupt was a traceback "ignored in atexit callback")."""
     with _SERVERS_LOCK:
-        for z in _SERVERS.values():
-            z.close()
+        try:
+            for z in _SERVERS.values():
+                z.close()
+        except KeyboardInterrupt:
+            for z in _SERVERS.values():
+                try:
+                    z.proc.stdin.close()
+                except OSError:
+                    pass
         _SERVERS.clear()
 
 
