@@ -255,7 +255,7 @@ def _gradient_claims(f: Expression, points: np.ndarray, is_course: bool) -> list
         Claim.at_most("forward-mode gradient equals torch autograd (max relative difference)", checks["torch"],
                       1e-10, f"{checks['points']} points"),
         Claim.at_most("autodiff gradient matches central finite differences (max relative difference)",
-                      checks["fd"], 1e-6, f"{checks['points']} points, h = 1e-6")]
+                      checks["fd"], 1e-6, f"{checks['points']} points, h = 1e-6 · max(1, |x|)")]
     if is_course:
         _, gx, gy = f.value_and_grad(points[:, 0], points[:, 1])
         cx, cy = course_gradient(points[:, 0], points[:, 1])
