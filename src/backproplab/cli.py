@@ -220,8 +220,9 @@ def _add_check(sub) -> None:
                      help="wall-clock seconds per item (default: each item's own)")
     chk.add_argument("--item", action="append", default=None, metavar="ID",
                      help="grade only this contract item, e.g. 1.6 (repeatable)")
-    chk.add_argument("--out", type=Path, default=Path("check-results"), metavar="DIR",
-                     help="batch: where gradebook.csv and records/ go (default ./check-results)")
+    chk.add_argument("--out", type=Path, default=None, metavar="DIR",
+                     help="where gradebook.csv and records/ go: a batch's (default ./check-results), or one "
+                          "submission's when given")
 
 
 def _cmd_check(args: argparse.Namespace) -> int:

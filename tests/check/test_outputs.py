@@ -163,3 +163,16 @@ def test_the_docs_state_the_quick_runs_the_modules_declare():
     assert (f"uses {ann.n_train:,} training images and {ann.n_test:,} test images for the two ANNs "
             f"(bound {ann.bound:.2f} / {torch_ann.bound:.2f}) and {cnn.n_train:,} and {cnn.n_test:,} for the CNN "
             f"(bound {cnn.bound:.2f})") in text
+
+
+def test_one_submission_with_out_gets_a_gradebook_of_one(tmp_path, capsys):
+    """--out was ignored for one submission, even when it named a file (exit 0, nothing written): a folder of
+    student folders that holds one student gave no gradebook. It is written now, and checked first."""
+    sub = fixture("numpy_ann", "correct") / "numpy_ann.py"
+    (tmp_path / "afile").write_text("mine\n")
+    assert main(["check", "purdue-numpy-ann", str(sub), "--item", "1.2", "--out", str(tmp_path / "afile")]) == 2
+    assert "out must be a directory" in capsys.readouterr().err and (tmp_path / "afile").read_text() == "mine\n"
+    assert main(["check", "purdue-numpy-ann", str(sub), "--item", "1.2", "--out", str(tmp_path / "one")]) == 0
+    rows = (tmp_path / "one" / "gradebook.csv").read_text().splitlines()
+    assert rows[0] == "student,path,1.2 (1),total,max" and len(rows) == 2 and rows[1].endswith(",1,1,1")
+    assert [p.suffix for p in (tmp_path / "one" / "records").iterdir()] == [".json"]

@@ -78,7 +78,9 @@ def _check_outputs(args: argparse.Namespace, subs: list[tuple[str, Path]]) -> No
         if args.json is not None and Path(args.json).resolve() == Path(args.gradescope).resolve():
             raise InputError(f"--json and --gradescope name the same file {str(args.json)!r}; the second would "
                              "overwrite the first: give each its own file")
-    if len(subs) > 1:
+    if len(subs) > 1 and args.out is None:
+        args.out = Path("check-results")
+    if args.out is not None:
         out = check_batch_out(args.out).resolve()
         if args.json is not None:
             target = Path(args.json).resolve()
@@ -123,6 +125,10 @@ def kernel_limits_note() -> str:
             "which determined code can switch off: grade untrusted work in a container (docs/checking.md)")
 
 
+def _wrote(paths: list[Path]) -> None:
+    print(f"wrote {paths[0]} and {len(paths) - 1} records in {paths[0].parent / 'records'}", file=sys.stderr)
+
+
 def run_check(args: argparse.Namespace) -> int:
     """``backproplab check``: list, grade one submission, or grade a batch into a gradebook."""
     if getattr(args, "init", False):
@@ -159,6 +165,8 @@ def run_check(args: argparse.Namespace) -> int:
             print(f"wrote {write_json(args.json, result.to_dict())}", file=sys.stderr)
         if args.gradescope is not None:
             print(f"wrote {write_json(args.gradescope, gradescope(result))}", file=sys.stderr)
+        if args.out is not None:  # a gradebook of one (a folder of student folders that holds one)
+            _wrote(write_batch(args.out, [result]))
         return 0 if result.score == result.max_score else 1
     results = check_batch(args.assignment, [p for _, p in subs], jobs=args.jobs, quick=args.quick,
                           timeout=args.timeout, items=args.item)
@@ -168,8 +176,7 @@ def run_check(args: argparse.Namespace) -> int:
         reasons = {it.error for it in res.items}
         if len(reasons) == 1 and all(it.error for it in res.items):  # every item failed alike: say why once
             print(f"{'':<24} {terminal_text(first_line(reasons.pop(), 100), one_line=True)}")
-    paths = write_batch(args.out, results)
-    print(f"wrote {paths[0]} and {len(paths) - 1} records in {paths[0].parent / 'records'}", file=sys.stderr)
+    _wrote(write_batch(args.out, results))
     if args.json is not None:
         print(f"wrote {write_json(args.json, [r.to_dict() for r in results])}", file=sys.stderr)
     return 0 if all(r.score == r.max_score for r in results) else 1
