@@ -18,7 +18,7 @@ from backproplab.data import (
     load_fashion_mnist,
 )
 from backproplab.data import fashion_mnist as fm
-from backproplab.errors import ChecksumError, DataNotFoundError
+from backproplab.errors import ChecksumError, DataNotFoundError, InputError
 
 pytestmark = pytest.mark.data
 
@@ -108,12 +108,14 @@ def test_a_named_place_that_does_not_exist_is_an_error_without_download(
     if how == "env":
         monkeypatch.setenv("BACKPROPLAB_DATA", str(missing))
     kwargs = {} if how == "env" else {"root": missing}
-    with pytest.raises(DataNotFoundError) as info:
+    # a file named as the folder is the command's mistake (InputError, exit 2), a missing folder missing data
+    error = InputError if how == "root-is-a-file" else DataNotFoundError
+    with pytest.raises(error) as info:
         load_fashion_mnist("test", download=False, checksums=fake.checksums, **kwargs)
     message = str(info.value)
     why = "is not a directory" if how == "root-is-a-file" else "does not exist"
     assert f"{str(missing)!r} {why}" in message and "--no-download" in message and "\n" not in message
-    with pytest.raises(DataNotFoundError, match=why):
+    with pytest.raises(error, match=why):
         describe_files(download=False, checksums=fake.checksums, **kwargs)
     assert capsys.readouterr().err == ""
 

@@ -143,7 +143,9 @@ def check_explicit_places(root: str | os.PathLike | None, download: bool) -> Non
     Raises
     ------
     DataNotFoundError
-        ``download=False`` and ``root`` or ``$BACKPROPLAB_DATA`` names no directory.
+        ``download=False`` and ``root`` or ``$BACKPROPLAB_DATA`` names nothing that exists.
+    InputError
+        ``download=False`` and it names a file or a device, not a directory.
     """
     if root is not None and not isinstance(root, (str, os.PathLike)):
         raise InputError(f"root must be a folder path or None, got {type(root).__name__}")
@@ -153,7 +155,8 @@ def check_explicit_places(root: str | os.PathLike | None, download: bool) -> Non
             continue
         why = "is not a directory" if Path(value).exists() else "does not exist"
         if not download:
-            raise DataNotFoundError(
+            # a file or a device named as the folder is a mistake in the command (exit 2), not missing data
+            raise (InputError if Path(value).exists() else DataNotFoundError)(
                 f"Fashion-MNIST: {label} {str(value)!r} {why}; expected a directory holding the four "
                 "Fashion-MNIST files (with --no-download / download=False a named place that is missing "
                 "is an error, not skipped)")
