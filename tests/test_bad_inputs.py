@@ -333,6 +333,13 @@ CLI_CASES = [
                  ["stride must be at most 4194304", "99999999999999999999"], id="conv-stride-huge"),
     pytest.param(["conv", "--quick", "--size", "5", "--kernel", "1", "--dilation", "99999999999999999999"],
                  ["dilation must be at most 4194304"], id="conv-dilation-huge"),
+    # an empty path was the current folder: "got the directory '.'", "network file '.' does not exist"
+    pytest.param(["bench", "--quick", "--json", ""], ["--json", "expected a file path, got ''"], id="bench-json-empty"),
+    pytest.param(["backprop", ""], ["network", "expected a network file path, got ''"], id="backprop-empty"),
+    pytest.param(["bench", "--quick", "--json", "{tmp}/afile/x.json"],
+                 ["the folder of --json must be a directory", "afile' is a file"], id="bench-json-below-a-file"),
+    pytest.param(["conv", "--quick", "--out", "/dev/null"], ["'/dev/null' is a device, pipe or socket"],
+                 id="conv-out-device"),
     # without --size they were ignored, exit 0
     pytest.param(["conv", "--quick", "--stride", "3"], ["stride=3", "only shape an output size", "--size"],
                  id="conv-stride-without-size"),

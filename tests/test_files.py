@@ -23,7 +23,7 @@ def test_a_folder_that_refuses_files_is_refused_before_any_work_even_as_root():
     """root passes os.access in /proc; a reviewer's `fashion --out /proc/nope` trained 30 s and then failed."""
     with pytest.raises(InputError, match=r"^out: cannot write into '/proc/nope'"):
         check_writable_dir("/proc/nope", "out")
-    with pytest.raises(InputError, match=r"^json: cannot write into '/proc/nope'"):
+    with pytest.raises(InputError, match=r"^the folder of --json: cannot write into '/proc/nope'"):
         check_json_path("/proc/nope/bench.json")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import numbers
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -80,6 +81,18 @@ def int_from_to(low: int, high: int, why: str) -> Callable[[str], int]:
         return value
 
     parse.__name__ = f"integer from {low} to {high}"  # argparse's words for a failed conversion
+    return parse
+
+
+def path_arg(what: str) -> Callable[[str], Path]:
+    """An argparse ``type``: the option's text as a Path, an empty one refused (``--json "$UNSET"``:
+    ``Path("")`` is the current folder, and the error then spoke of the directory '.')."""
+    def parse(text: str) -> Path:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"expected a {what} path, got {text!r}")
+        return Path(text)
+
+    parse.__name__ = f"{what} path"
     return parse
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from backproplab import __version__, lessons
 from backproplab.bench.limits import MAX_ROUNDS, ROUNDS_WHY
-from backproplab.checks import check_seed, int_from_to
+from backproplab.checks import check_seed, int_from_to, path_arg
 from backproplab.data.fashion_mnist import describe_files
 from backproplab.errors import BackproplabError, DataNotFoundError, InputError
 from backproplab.files import atomic_write_text, check_writable_dir, replaced_together
@@ -47,12 +47,10 @@ def _seed(text: str) -> int:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def _folder(text: str) -> Path:
-    """argparse type of ``--out`` and ``--root``: a path; an empty one (``--out "$UNSET"``) is refused, where
-    ``Path("")`` would be the current folder."""
-    if not text.strip():
-        raise argparse.ArgumentTypeError(f"expected a folder path, got {text!r}")
-    return Path(text)
+_folder = path_arg("folder")
+"""argparse type of ``--out`` and ``--root``."""
+_file = path_arg("file")
+"""argparse type of ``--json`` and ``--gradescope``."""
 
 
 CLI_ONLY = ("command", "lesson", "threads")
@@ -178,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "Markdown table on stdout, progress on stderr. About 3 minutes on 2 CPU cores.")
     bench.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
                        help="device for the torch fit/loop/CNN rows (default auto)")
-    bench.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the table as JSON")
+    bench.add_argument("--json", type=_file, default=None, metavar="PATH", help="also write the table as JSON")
     bench.add_argument("--quick", action="store_true", help="tiny subsets: checks the table, not the speed")
     bench.add_argument("--threads", type=_threads, default=1, metavar="N",
                        help=f"BLAS and torch threads for both sides, 1 to {MAX_THREADS} (default 1)")
@@ -211,8 +209,8 @@ def _add_check(sub) -> None:
     chk.add_argument("--init", action="store_true", help="write the starter files of ASSIGNMENT into the folder "
                      "PATH (what an instructor hands out)")
     chk.add_argument("--solution", action="store_true", help="with --init: write the reference solution instead")
-    chk.add_argument("--json", type=Path, default=None, metavar="FILE", help="write our full record as JSON")
-    chk.add_argument("--gradescope", type=Path, default=None, metavar="FILE",
+    chk.add_argument("--json", type=_file, default=None, metavar="FILE", help="write our full record as JSON")
+    chk.add_argument("--gradescope", type=_file, default=None, metavar="FILE",
                      help="write Gradescope's results.json (one submission)")
     chk.add_argument("--quick", action="store_true", help="accuracy items on a documented subset and bound")
     chk.add_argument("--jobs", type=int, default=1, metavar="N", help="grade N submissions in parallel (1 to 64)")

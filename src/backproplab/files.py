@@ -287,7 +287,9 @@ def check_writable_dir(path: str | os.PathLike, name: str = "out", flag: str | N
         if probe.is_symlink() and not probe.exists():
             where = f"{str(probe)!r} is a link to {os.readlink(probe)!r}, which does not exist"
         else:
-            where = f"{str(path)!r} is a file" if probe == path else f"{str(path)!r} lies below the file {str(probe)!r}"
+            kind = "file" if probe.is_file() else "device, pipe or socket"  # /dev/null was 'a file'
+            where = f"{str(path)!r} is a {kind}" if probe == path else \
+                f"{str(path)!r} lies below the {kind} {str(probe)!r}"
         raise InputError(f"{name} must be a directory, but {where}; choose another {flag}")
     what = "it" if probe == path else f"its parent {str(probe)!r}"
     if not os.access(probe, os.W_OK | os.X_OK):
@@ -341,12 +343,14 @@ def check_output_file(path: str | os.PathLike, name: str,
     (the top-level keys the option writes: a user's ``package.json`` is never replaced). Returns
     ``Path(path)``.
     """
+    if isinstance(path, str) and not path.strip():  # Path("") is the current folder: 'got the directory .'
+        raise InputError(f"--{name} must be a file path, got an empty one")
     path = Path(path)
     if path.is_dir():
         raise InputError(f"--{name} must be a file path, got the directory {str(path)!r}; "
                          f"name a file, e.g. {str(path / (name + '.json'))!r}")
     refuse_special(path, name)
-    check_writable_dir(path.parent, name)
+    check_writable_dir(path.parent, f"the folder of --{name}", flag=f"--{name}")
     if not path.exists():
         return path
     for other, what in protect:

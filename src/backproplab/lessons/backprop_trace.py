@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from backproplab import tracer
+from backproplab.checks import path_arg
 from backproplab.errors import InputError
 from backproplab.files import atomic_write_text, safe_stem
 from backproplab.lessons.result import Claim, LessonResult
@@ -309,7 +310,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """CLI: ``backproplab backprop [NETWORK] [--example NAME|list] [--print-example NAME] [--notation]``."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter  # keep the docstring's layout
     names = list(examples())
-    parser.add_argument("network", nargs="?", default=None, type=Path,
+    parser.add_argument("network", nargs="?", default=None, type=path_arg("network file"),
                         help="a YAML or JSON network file (default: the bundled course example)")
     parser.add_argument("--example", default=None, choices=names + ["list"],
                         metavar="NAME", help=f"trace a bundled example instead ({', '.join(names)}); "
