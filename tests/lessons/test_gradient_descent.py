@@ -396,7 +396,7 @@ def test_classify_against_closed_forms(expr, point, kind, ring):
 
 def test_newton_finds_maxima_and_saddles_of_cos_x_plus_cos_y():
     # ∇f = (−sin x, −sin y) = 0 at (kπ, mπ): maxima where k, m both even, minima both odd, else saddles
-    found = st.find_stationary_points(gd.parse_expression("cos(x) + cos(y)"), gd.BOX, grid=21)
+    found = st.find_stationary_points(gd.parse_expression("cos(x) + cos(y)"), st.BOX, grid=21)
     kinds = {(round(p["x"] / math.pi), round(p["y"] / math.pi)): p["kind"] for p in found["points"]}
     assert set(kinds) == {(k, m) for k in (-1, 0, 1) for m in (-1, 0, 1)}
     for (k, m), kind in kinds.items():
@@ -541,3 +541,16 @@ def test_numpy_scalars_are_numbers_and_a_string_start_is_not():
             gd.run(quick=True, expr="x^2 + y^2", start=start)
     with pytest.raises(InputError, match="eta must be a positive finite step size, got np.True_"):
         gd.step_sizes(np.bool_(True), 1.0, 3)
+
+
+@pytest.mark.parametrize("expr, start, lowest", [("sqrt(x - 10) + y^2", (11.0, 0.0), (10.0, 0.0)),
+                                                 ("x^(1/3) + y^2", (3.0, 2.0), (0.0, 0.0))])
+def test_a_function_the_default_box_cannot_hold_still_gets_its_run(expr, start, lowest):
+    """sqrt(x - 10) is finite nowhere on [-5, 5]^2 and x^(1/3) has an infinite gradient at its lowest point
+    (L-BFGS-B left every start): both were refused (exit 2) for a box no option moves. The box is now
+    centred on the start where f is finite nowhere on the default one, and the grid's lowest point
+    stands where L-BFGS-B fails."""
+    result = gd.run(quick=True, expr=expr, start=start)
+    low = result.tables["minimum"][0]
+    assert (low["x"], low["y"]) == pytest.approx(lowest, abs=0.2) and low["f"] == pytest.approx(0.0, abs=0.5)
+    assert result.tables["your_run"]

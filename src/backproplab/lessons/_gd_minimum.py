@@ -37,6 +37,17 @@ def hessian(f: Expression, x: float, y: float) -> np.ndarray:
     return torch.autograd.functional.hessian(scalar, point).numpy()
 
 
+def search_box(f: Expression, start: tuple[float, float]) -> tuple[tuple[float, float], tuple[float, float]]:
+    """:data:`BOX`, unless f is finite nowhere on it (``sqrt(x - 10)``): then the box of the same size
+    centred on the start, where f is finite (a valid function was refused for a box no option moves)."""
+    xs = np.linspace(BOX[0][0], BOX[0][1], 61)
+    with np.errstate(all="ignore"):
+        if np.isfinite(f(*np.meshgrid(xs, np.linspace(BOX[1][0], BOX[1][1], 61), indexing="ij"))).any():
+            return BOX
+    half = [(hi - lo) / 2 for lo, hi in BOX]
+    return tuple((c - h, c + h) for c, h in zip(start, half, strict=True))
+
+
 def find_minimum(f: Expression | str, box: tuple[tuple[float, float], tuple[float, float]] = BOX,
                  grid: int = 81, starts: int = 8) -> dict[str, Any]:
     """The lowest point of f in ``box``, found numerically.
@@ -92,8 +103,9 @@ def find_minimum(f: Expression | str, box: tuple[tuple[float, float], tuple[floa
                        bounds=[(xlo, xhi), (ylo, yhi)], options={"ftol": 1e-15, "gtol": 1e-12})
         if np.isfinite(res.fun):
             found.append((float(res.fun), edge(res.x), res.x))
-    if not found:
-        raise InputError(f"f = {f.text!r}: no finite minimum found on the search box {box}")
+    if not found:  # L-BFGS-B left every start (x^(1/3) at 0: an infinite gradient): the grid's lowest stands
+        i, j = candidates[order[0]]
+        found.append((float(Z[i, j]), edge(np.array([xs[i], ys[j]])), np.array([xs[i], ys[j]])))
     low = min(v for v, _, _ in found)
     # among equally low points (f = e^x y^2 is 0 on the whole line y = 0) prefer one inside the box,
     # away from its edge along every axis (f = x² is 0 on the whole line x = 0)

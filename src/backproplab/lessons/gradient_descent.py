@@ -44,7 +44,7 @@ from backproplab.errors import InputError
 from backproplab.expr import Expression, finite_difference_gradient, parse_expression
 from backproplab.files import atomic_write_text, check_writable_dir
 from backproplab.lessons import _gd_findings as words
-from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT, find_minimum
+from backproplab.lessons._gd_minimum import DIVERGED, DIVERGED_TEXT, find_minimum, search_box
 from backproplab.lessons._gd_plots import plot_paths, plot_values
 from backproplab.lessons._gd_stationary import classify, downhill, find_stationary_points
 from backproplab.lessons.result import Claim, LessonResult
@@ -367,7 +367,8 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
         claims, tables["course_path"] = _course_claims(f)
     points = np.vstack([np.array(start), np.random.default_rng(seed).uniform(-3, 3, size=(24, 2))])
     claims += _gradient_claims(f, points, is_course)
-    minimum = find_minimum(f, BOX, grid=61 if quick else 121, starts=6 if quick else 12)
+    box = search_box(f, start)
+    minimum = find_minimum(f, box, grid=61 if quick else 121, starts=6 if quick else 12)
     if is_course:
         claims += _minimum_claims(minimum)
     etas, decays, step_list = _grid_settings(quick)
@@ -383,10 +384,10 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
     user_rows = _user_run(f, start, eta, decay, steps)
     trouble = not math.isfinite(user_rows[-1]["f"]) or user_rows[-1]["f"] > f0
     safer = safer_step(f, start, eta, decay, steps) if trouble else None
-    point, stationary = classify(f, minimum["x"], minimum["y"]), find_stationary_points(f, BOX, 21 if quick else 31)
+    point, stationary = classify(f, minimum["x"], minimum["y"]), find_stationary_points(f, box, 21 if quick else 31)
     findings = words.run_findings(f, user_rows, eta, decay, safer) + \
-        words.minimum_findings(minimum, point, BOX, downhill(f, minimum["x"], minimum["y"])) + \
-        words.stationary_findings(stationary, BOX) + \
+        words.minimum_findings(minimum, point, box, downhill(f, minimum["x"], minimum["y"])) + \
+        words.stationary_findings(stationary, box) + \
         words.grid_findings(rows, reached, best, minimum, target_words)
     if not (is_course and user_rows == _user_run(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)):
         tables["your_run"] = user_rows
