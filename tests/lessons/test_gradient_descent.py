@@ -419,6 +419,12 @@ def test_divergence_message_states_the_rule():
             for t, p in enumerate(gd.gradient_descent(g, (0.05, 0.0), 1.0, 1.0, 1))]
     (text,) = run_findings(g, rows, 1.0, 1.0)
     assert "diverged at step 1" in text and "jumped to (-19.95, 0), where f is not finite" in text
+    # sqrt(x) at x = 0: an infinite gradient, so no step size helps ("try --eta 1e-10" was the advice)
+    h = gd.parse_expression("sqrt(x) + y^2")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(h(*p)) if np.isfinite(p).all() else math.nan}
+            for t, p in enumerate(gd.gradient_descent(h, (0.0, 0.0), 1e-9, 1.0, 1))]
+    (text,) = run_findings(h, rows, 1e-9, 1.0)
+    assert "∇f = (inf, 0) at (0, 0) is not finite, so no step size can take a step" in text and "--eta" not in text
 
 
 def test_start_beyond_the_divergence_bound_is_refused(capsys):

@@ -32,6 +32,12 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         f"try `--eta {safer:g}`, the largest of η/10, η/100, … that goes down without diverging here"
     if bad is not None:
         eta_t = eta * decay ** (bad["t"] - 1)
+        before = rows[bad["t"] - 1]
+        _, gx, gy = f.value_and_grad(before["x"], before["y"])
+        if not (math.isfinite(gx) and math.isfinite(gy)):  # sqrt(x) at x = 0: "try --eta 1e-10" could not help
+            return [f"**Your run stopped at step {bad['t']}**: ∇f = ({float(gx):.3g}, {float(gy):.3g}) at "
+                    f"({before['x']:.6g}, {before['y']:.6g}) is not finite, so no step size can take a step from "
+                    "there; start where f is differentiable (`--start`)."]
         return [f"**Your run diverged at step {bad['t']}** (step size η = {eta_t:.3g}): "
                 f"{_why_diverged(f, rows[bad['t'] - 1], eta_t)}. The step is too large where f is steep; {advice}."]
     where = f"({last['x']:.6g}, {last['y']:.6g}), f = {last['f']:.6g}"
