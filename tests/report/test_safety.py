@@ -205,6 +205,25 @@ def test_only_into_an_unreadable_earlier_report_is_refused(fake_lessons, behavio
     assert behaviour["calls"] == []
 
 
+@pytest.mark.parametrize("edit, words", [
+    # an error status with no error: the HTML page read error["type"] of None, a traceback after the lessons
+    (lambda doc: doc["lessons"]["alpha"].update(status="error"), r"status 'error' with error None"),
+    # NaN, which json.dump writes and json.loads reads: the write-back failed after the lessons had run
+    (lambda doc: doc["lessons"]["alpha"]["claims"][0].update(value=float("nan")), r"NaN is not a JSON number"),
+], ids=["error-status-without-error", "nan"])
+def test_an_earlier_report_that_cannot_be_written_back_is_refused_before_any_lesson(fake_lessons, behaviour,
+                                                                                   tmp_path, edit, words):
+    out = tmp_path / "r"
+    run(fake_lessons, out)
+    doc = json.loads((out / "results.json").read_text())
+    edit(doc)
+    (out / "results.json").write_text(json.dumps(doc))
+    behaviour["calls"].clear()
+    with pytest.raises(InputError, match=rf"only: cannot continue the earlier report: .*{words}"):
+        run(fake_lessons, out, only=["beta"])
+    assert behaviour["calls"] == []
+
+
 def test_a_huge_results_json_is_refused_by_its_size_without_reading_it(fake_lessons, behaviour, tmp_path,
                                                                         monkeypatch):
     """A 3 GB (sparse) results.json was read whole: under `ulimit -v 2000000` the run ended with

@@ -127,6 +127,12 @@ def _refuse_foreign(state: OutDir, force: bool, names: Iterable[str]) -> None:
                          f"but backproplab did not write; move it away or choose another --out")
 
 
+def _no_constant(name: str) -> float:
+    """``json.loads``' hook for NaN and Infinity, which JSON has not (the report writes none): refused here,
+    not after the lessons ran, when writing the document back failed ('Out of range float values')."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def read_previous(out: Path) -> tuple[dict | None, str | None]:
     """The earlier ``out/results.json`` if it is a valid report document: ``(doc, None)``, else
     ``(None, why)``; ``(None, None)`` when there is none."""
@@ -136,7 +142,7 @@ def read_previous(out: Path) -> tuple[dict | None, str | None]:
     if path.is_symlink() or not path.is_file():
         return None, f"{str(path)!r} is not a regular file"
     try:
-        doc = json.loads(_small_text(path))
+        doc = json.loads(_small_text(path), parse_constant=_no_constant)
     except (OSError, ValueError, RecursionError) as err:
         return None, f"cannot read {str(path)!r} ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:

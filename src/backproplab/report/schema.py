@@ -178,6 +178,12 @@ def schema_errors(doc: Any, schema: dict[str, Any] | None = None, where: str = "
     """
     errors: list[str] = []
     _check(doc, RESULTS_SCHEMA if schema is None else schema, where, errors, limit)
+    if schema is None and not errors:  # what the keywords cannot say: an error exactly when status is "error"
+        for name, entry in doc["lessons"].items():
+            if (entry["status"] == "error") != isinstance(entry["error"], dict):
+                errors.append(f"{where}[\"lessons\"][{name!r}]: status {entry['status']!r} with error "
+                              f"{_short(entry['error'])}; a lesson holds an error exactly when its status is "
+                              "'error'")  # the HTML page read error["type"] of None: a traceback
     return errors[:limit]
 
 
