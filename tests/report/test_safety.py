@@ -193,6 +193,22 @@ def test_only_into_an_earlier_report_adds_and_says_which_run_made_what(fake_less
     assert "full run, seed 0" not in (out / "summary.md").read_text().splitlines()[2][:20]
 
 
+def test_only_keeps_a_lesson_whose_figure_was_removed_and_its_other_figures(fake_lessons, tmp_path, capsys):
+    """One figure of a lesson --only did not run removed by hand: the lesson was dropped from the report and
+    its other figures deleted, without a word. It is kept now, without that figure, and the run says so."""
+    out = tmp_path / "r"
+    full = run(fake_lessons, out).results
+    (out / "figures" / "beta" / "weights.png").unlink()
+    kept = (out / "figures" / "beta" / "loss-curve.png").read_bytes()
+    capsys.readouterr()
+    merged = run(fake_lessons, out, only=["alpha"], progress=True).results
+    assert list(merged["lessons"]) == ["alpha", "beta", "gamma"]
+    assert merged["lessons"]["beta"]["figures"] == {"loss curve": "figures/beta/loss-curve.png"}
+    assert merged["lessons"]["beta"]["claims"] == full["lessons"]["beta"]["claims"]
+    assert (out / "figures" / "beta" / "loss-curve.png").read_bytes() == kept
+    assert "beta: kept from the earlier report without its figure(s) weights" in capsys.readouterr().err
+
+
 def test_only_into_an_unreadable_earlier_report_is_refused(fake_lessons, behaviour, tmp_path):
     out = tmp_path / "r"
     run(fake_lessons, out)
@@ -260,7 +276,8 @@ def test_a_huge_figure_of_an_earlier_report_is_never_read_back(fake_lessons, tmp
 
     monkeypatch.setattr(Path, "read_bytes", small_only)
     merged = run(fake_lessons, out, only=["alpha"]).results
-    assert "beta" not in merged["lessons"] and "gamma" in merged["lessons"]  # beta's figures are not safe ones
+    # beta is kept without its huge figure, which is not a safe one of ours (and is left on disk as it is)
+    assert merged["lessons"]["beta"]["figures"] == {"weights": "figures/beta/weights.png"} and "gamma" in merged["lessons"]
     assert beta.stat().st_size == 3 * 2**30, "kept: not ours as it is now"
     assert (out / "index.html").stat().st_size < 2**24
 

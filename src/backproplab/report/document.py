@@ -79,14 +79,15 @@ class RunDocument:
         self.timings: dict[str, Any] = {"total_s": 0.0, "lessons": {}, "parts": {}}
         self.origin: dict[str, dict] = {}
         self.kept_at_stop: list[str] = []
+        self.figures_left_out: dict[str, list[str]] = {}  # kept lessons' figures that could not be brought back
         self._ran: set[str] = set()
         self._previous, self._ours = state.previous, state.ours
         for name, entry in (state.previous or {}).get("lessons", {}).items():
             if name in selected:
                 if resume and entry["status"] == "done" and self._same(self._made_by(name)):
                     self._keep(name, entry, this_run=True)  # resumed: it counts as this run's
-            elif merge:
-                self._keep(name, entry, this_run=False)
+            elif merge:  # its figures that cannot be brought back (removed by hand) are left out, not the lesson
+                self._keep(name, entry, this_run=False, partial=True)
         lessons = self.doc["lessons"]
         order = [n for n in registry if n in lessons] + [n for n in lessons if n not in registry]
         self.doc["lessons"] = {name: lessons[name] for name in order}
@@ -103,9 +104,16 @@ class RunDocument:
     def _same(self, settings: Mapping[str, Any]) -> bool:
         return all(settings[k] == self.settings[k] for k in self._KEYS)
 
-    def _keep(self, name: str, entry: dict, *, this_run: bool) -> bool:
-        """Take the earlier report's entry for ``name`` (and its figures, only safe ones of ours)."""
-        if not self._adopt(entry["figures"].values(), self._ours):
+    def _keep(self, name: str, entry: dict, *, this_run: bool, partial: bool = False) -> bool:
+        """Take the earlier report's entry for ``name`` (and its figures, only safe ones of ours): all of
+        them, or (``partial``: a lesson ``--only`` does not run) those that can be, the entry listing only
+        those; ``--only backprop`` dropped a lesson, and deleted its other figures, for one missing figure."""
+        if partial:
+            figures = {key: rel for key, rel in entry["figures"].items() if self._adopt([rel], self._ours)}
+            if len(figures) < len(entry["figures"]):
+                self.figures_left_out[name] = sorted(set(entry["figures"]) - set(figures))
+                entry = {**entry, "figures": figures}
+        elif not self._adopt(entry["figures"].values(), self._ours):
             return False
         self.doc["lessons"][name] = entry
         if this_run:

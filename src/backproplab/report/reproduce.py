@@ -130,6 +130,9 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     hint = resume_command(settings, out, with_only=list(selected) != list(lessons))
     with Stage(out) as stage, Interrupts(log) as interrupts, run_threads(threads), progress_mode(progress):
         run = RunDocument(settings, selected, lessons, state, stage, resume=resume, merge=only is not None)
+        for name, missing in run.figures_left_out.items():
+            log.line(f"{name}: kept from the earlier report without its figure(s) {', '.join(missing)}, which are "
+                     "missing from it or not ours (run --only " + name + " to make them again)")
         stopped_by = _run_lessons(run, log, interrupts, quick=quick, seed=seed, device=resolved)
         with interrupts.held():  # no signal stops the run half-way through moving the report in
             complete = stopped_by is None and run.all_ran()
