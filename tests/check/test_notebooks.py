@@ -84,6 +84,11 @@ MISTAKES = [
     ("radboud-a1", _replace("rad-network", "math.sqrt(2.0 / d1)", "(2.0 / d1)"), ["1.5b"], "variance"),
     ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
                             "add_gradients(params, learning_rate)"), ["1.6"], "-learning_rate"),
+    # the returns of an epoch that climbed were blamed on the averaging ("not the mean over the epoch's samples")
+    ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
+                            "add_gradients(params, learning_rate)"), ["1.6"],
+     "the epoch trained differently from the reference (its parameters after the epoch differ, above), so its "
+     "losses differ too: mend the training step first"),
     ("radboud-a1", _replace("rad-bce", "torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, (1 - y_hat)"
                             ".clamp(min=tiny))", "y * torch.log(y_hat) + (1 - y) * torch.log(1 - y_hat)"),
      ["1.3f,g"], "0·log 0"),

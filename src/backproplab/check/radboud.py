@@ -179,10 +179,12 @@ def _reference_epoch(inp) -> tuple[list, tuple[float, float], tuple[float, float
 
 
 def _epoch_returns(value: np.ndarray, during: tuple[float, float], after: tuple[float, float],
-                   call: str) -> list[Assertion]:
+                   call: str, trained_right: bool = True) -> list[Assertion]:
     """train_epoch's (loss, accuracy) against both readings of the contract's "returns mean loss and
     accuracy": the mean over the epoch's batches as they were trained (the course's), or the loss and
-    accuracy on the training set after the epoch; the second passes with a note that says so."""
+    accuracy on the training set after the epoch; the second passes with a note that says so. When the
+    epoch itself trained wrong (``trained_right`` False), the values follow from that, and the hint says
+    so instead of blaming the averaging (no shuffle, no clear_gradients, a climb all drew that hint)."""
     name = "train_epoch: (mean loss, accuracy)"
     mean = near(name, call, value, list(during), 1e-6)
     if mean.passed:
@@ -201,7 +203,9 @@ def _epoch_returns(value: np.ndarray, during: tuple[float, float], after: tuple[
                                    f"{fmt(after)}",
                       "not the mean over the epoch's samples: sum loss·batch size and the number correct over "
                       "the batches, then divide by the number of samples (or return evaluate(params, x_train, "
-                      "y_train) after the last batch)")]
+                      "y_train) after the last batch)" if trained_right else
+                      "the epoch trained differently from the reference (its parameters after the epoch differ, "
+                      "above), so its losses differ too: mend the training step first")]
 
 
 def _helpers(inp, out: ProbeOutput) -> list[Assertion]:
@@ -229,13 +233,15 @@ def judge_training(ctx: Context, out: ProbeOutput) -> list[Assertion]:
         list(want_eval), 1e-6))
     after, first, evaluated, losses = _reference_epoch(inp)
     call = f"torch.manual_seed({EPOCH_SEED}); train_epoch(params, x [64, 64], y [64], {LR}, 16)"
-    checks += part(out, "epoch", "train_epoch", lambda: [
-        near("train_epoch: the parameters after one seeded epoch", call, np.concatenate(
+    def epoch() -> list[Assertion]:
+        params = near("train_epoch: the parameters after one seeded epoch", call, np.concatenate(
             [got(out, f"epoch{i}.{n}", "train_epoch").reshape(-1) for i in range(2) for n in "wb"]),
             np.concatenate([a.reshape(-1) for a in after]), 1e-6,
-            "shuffle with torch.randperm, one add_gradients(params, -learning_rate) per batch, then clear_gradients"),
-        *_epoch_returns(got(out, "epoch_returns", "train_epoch"), first, evaluated, call),
-        _falls(got(out, "epoch_losses", "train_epoch"), losses)])
+            "shuffle with torch.randperm, one add_gradients(params, -learning_rate) per batch, then clear_gradients")
+        returns = _epoch_returns(got(out, "epoch_returns", "train_epoch"), first, evaluated, call, params.passed)
+        return [params, *returns, _falls(got(out, "epoch_losses", "train_epoch"), losses)]
+
+    checks += part(out, "epoch", "train_epoch", epoch)
     checks += part(out, "fit", "fit", lambda: _fit_accuracy(got(out, "fit_val_pred", "fit"), inp["rad.dig_yval"]))
     return checks
 
