@@ -84,6 +84,9 @@ MISTAKES = [
     ("radboud-a1", _replace("rad-network", "math.sqrt(2.0 / d1)", "(2.0 / d1)"), ["1.5b"], "variance"),
     ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
                             "add_gradients(params, learning_rate)"), ["1.6"], "-learning_rate"),
+    # dx and dy swapped: histories of the right lengths drew "the histories hold steps + 1 = 11 entries each"
+    ("radboud-a1", _replace("rad-optimize-f", "x, y = x - step_size * dx, y - step_size * dy",
+                            "x, y = x - step_size * dy, y - step_size * dx"), ["1.1a"], "(shape (22,)) within 1e-06"),
     # the returns of an epoch that climbed were blamed on the averaging ("not the mean over the epoch's samples")
     ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
                             "add_gradients(params, learning_rate)"), ["1.6"],
@@ -116,6 +119,8 @@ def test_common_mistake_loses_exactly_its_items(made, tmp_path, assignment, edit
     assert result.lost() == lost
     text = "\n".join(f for it in result.items for f in it.failures())
     assert words in text, text
+    if lost == ["1.1a"]:
+        assert "entries each" not in text, text  # the lengths were right: no hint about them
 
 
 SEQUENTIAL = '''class ANN_relu(nn.Module):
