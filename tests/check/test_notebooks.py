@@ -655,3 +655,13 @@ def test_a_new_optimizer_each_epoch_is_named():
     first = judge_train_and_test(ctx, out)[0]
     assert not first.passed and first.message.endswith("passed train a SGD, a new one for each epoch")
     assert "create the optimizer once, before the epoch loop" in first.hint
+
+
+def test_a_wrong_sigmoid_costs_model1_too_and_its_feedback_says_why(made, tmp_path):
+    """model1 calls the student's sigmoid (CONTRACTS.md C 1.4): a wrong 1.3a costs 1.4 as well, whose feedback
+    said nothing of the sigmoid; it now names 1.3a's code (docs/checking.md said "costs that item only")."""
+    edit = _replace("rad-activations", "return torch.sigmoid(x)", "return torch.sigmoid(2 * x)")
+    result = check("radboud-a1", _variant(made, tmp_path, "radboud-a1", edit))
+    assert result.lost() == ["1.3a", "1.4"]
+    model1 = next(it for it in result.items if it.id == "1.4")
+    assert "this item calls the code of 1.3a" in model1.feedback()

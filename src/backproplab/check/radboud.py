@@ -296,7 +296,7 @@ ASSIGNMENT = Assignment(
         Item("1.3b", "relu", 1, judge_relu),
         Item("1.3e", "bce_loss(y, y_hat): value, 0-d, symmetric", 1, judge_bce),
         Item("1.3f,g", "bce_loss: 0 on perfect predictions, finite on wrong ones", 2, judge_bce_perfect),
-        Item("1.4", "model1(x) = σ(x·w + b), 0-d", 2, judge_model1),
+        Item("1.4", "model1(x) = σ(x·w + b), 0-d", 2, judge_model1, uses=("1.3a",)),  # the student's sigmoid
         Item("1.5a", "network(x, params): layers in order, last dimension squeezed", 2, judge_network),
         Item("1.5b", "make_layer(d0, d1, activation): std √(2/d1), zero bias", 3, judge_make_layer),
         Item("1.6", "training on digits: gradient helpers, evaluate, train_epoch, fit ≥ 0.95", 17, judge_training),
