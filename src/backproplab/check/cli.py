@@ -78,8 +78,6 @@ def _check_outputs(args: argparse.Namespace, subs: list[tuple[str, Path]]) -> No
         if args.json is not None and Path(args.json).resolve() == Path(args.gradescope).resolve():
             raise InputError(f"--json and --gradescope name the same file {str(args.json)!r}; the second would "
                              "overwrite the first: give each its own file")
-    if len(subs) > 1 and args.out is None:
-        args.out = Path("check-results")
     if args.out is not None:
         out = check_batch_out(args.out).resolve()
         if args.json is not None:
@@ -149,6 +147,8 @@ def run_check(args: argparse.Namespace) -> int:
     if len(subs) > 1 and args.gradescope is not None:
         raise InputError("--gradescope writes one submission's results.json; got a batch of "
                          f"{len(subs)} submissions")
+    if len(subs) > 1 and args.out is None:
+        args.out = Path("check-results")  # a batch always writes its gradebook; one submission when asked
     _check_outputs(args, subs)
     for _, path in subs:  # what is wrong with the command is a usage error (exit 2), before any grading
         check_arguments(args.assignment, path, timeout=args.timeout, items=args.item)
