@@ -224,7 +224,6 @@ def run(*, quick: bool = False, seed: int = 0,
         given = ", ".join(f"{k}={short_repr(v)}" for k, v in shaping.items() if v != (0 if k == "padding" else 1))
         raise InputError(f"{given}: padding, stride and dilation only shape an output size, and none is asked; "
                          "give size and kernel with them (e.g. --size 28 --kernel 3)")
-
     size = _size_pair(size)
     own_size = tuple(conv_output_size(n, kernel, padding, stride, dilation) for n in size) if size else None
     for name in ("stride", "dilation"):  # checked integers by now; torch cannot take 2**63 and beyond
