@@ -410,6 +410,24 @@ def test_a_stopped_run_keeps_the_earlier_results_of_the_lessons_it_did_not_reach
     assert {k: v for k, v in resumed.items() if k != "timings"} == {k: v for k, v in whole.items() if k != "timings"}
 
 
+def test_only_into_a_stopped_report_says_it_is_incomplete_and_how_to_finish_it(fakes, behaviour, tmp_path, capsys):
+    """A run stopped at beta leaves beta and gamma pending; '--only alpha' into that report printed "N of N
+    claims pass" (exit 1 all the same) and a hint, '--resume ... --only alpha', that could never finish it."""
+    out = tmp_path / "r"
+    behaviour["raise"] = {"beta": KeyboardInterrupt()}
+    run(fakes.make_lessons(behaviour), out)
+    behaviour["raise"] = {}
+    capsys.readouterr()
+    outcome = run(fakes.make_lessons(behaviour), out, only=["alpha"], progress=True)
+    printed = capsys.readouterr().out
+    assert not outcome.complete and "INCOMPLETE (interrupted): 1 of 3 lessons done" in printed
+    hint = "backproplab reproduce --resume --out " + str(out) + " --seed 0 --device cpu"
+    assert f"continue with: {hint}\n" in printed and hint + "`" in (out / "summary.md").read_text()
+    behaviour["calls"].clear()
+    assert run(fakes.make_lessons(behaviour), out, resume=True).complete  # what the hint runs
+    assert behaviour["calls"] == ["beta", "gamma"]
+
+
 def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(fake_lessons, behaviour, tmp_path):
     import fcntl
 

@@ -130,20 +130,31 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     hint = resume_command(settings, out, with_only=list(selected) != list(lessons))
     with Stage(out) as stage, Interrupts(log) as interrupts, run_threads(threads), progress_mode(progress):
         run = RunDocument(settings, selected, lessons, state, stage, resume=resume, merge=only is not None)
-        for name, missing in run.figures_left_out.items():
-            log.line(f"{name}: kept from the earlier report without its figure(s) {', '.join(missing)}, which are "
-                     "missing from it or not ours (run --only " + name + " to make them again)")
         stopped_by = _run_lessons(run, log, interrupts, quick=quick, seed=seed, device=resolved)
         with interrupts.held():  # no signal stops the run half-way through moving the report in
             complete = stopped_by is None and run.all_ran()
-            done = len(selected) - len(run.pending())
+            done = (len(selected) - len(run.pending()), len(selected))
             if not complete:
                 run.keep_earlier_for_pending()
-            final = write_report(stage.path, run.document(), run.timings, hint)
+            document = run.document()
+            if complete and (unfinished := _unreached(document, settings, out)):  # --only into a stopped report
+                complete, (hint, done) = False, unfinished
+            final = write_report(stage.path, document, run.timings, hint)
             stage.commit(state.ours)
     result = make_outcome(out, final, complete=complete)
-    log.verdict(result, stopped_by, hint, done=(done, len(selected)), kept=run.kept_at_stop)
+    log.verdict(result, stopped_by, hint, done=done, kept=run.kept_at_stop)
     return result
+
+
+def _unreached(document: dict, settings: dict, out: Path) -> tuple[str, tuple[int, int]] | None:
+    """The lessons an earlier, stopped run never reached, kept by ``--only`` as pending: None when there are
+    none, else the command that runs them (``--resume`` over all lessons: the hint repeated ``--only`` and
+    could not finish the report) and (lessons done, lessons). The run said "N of N claims pass" for it."""
+    unreached = [name for name, entry in document["lessons"].items() if entry["status"] == "pending"]
+    if not unreached:
+        return None
+    total = len(document["lessons"])
+    return resume_command(settings, out, with_only=False), (total - len(unreached), total)
 
 
 def _check_arguments(quick: Any, seed: Any, device: Any, threads: Any) -> int:
@@ -176,6 +187,9 @@ def _check_previous(state: OutDir, settings: dict, *, resume: bool, merge: bool)
 
 def _run_lessons(run: RunDocument, log: Log, interrupts: Interrupts, **kwargs: Any) -> str | None:
     """Run the lessons still pending; return what stopped the run early (a signal's name), or None."""
+    for name, missing in run.figures_left_out.items():
+        log.line(f"{name}: kept from the earlier report without its figure(s) {', '.join(missing)}, which are "
+                 "missing from it or not ours (run --only " + name + " to make them again)")
     todo = run.pending()
     reused = len(run.selected) - len(todo)
     if reused:
