@@ -80,6 +80,10 @@ MISTAKES = [
      "the outputs are a softmax of the contract's: no activation after the fourth Linear"),
     ("jku-a7", _replace("jku-train-and-test", ', momentum=hyperparameters["momentum"]', ""), ["3.2c"], "momentum"),
     ("jku-a7", _replace("jku-train-and-test", "        test(model, test_loader)\n", ""), ["3.2c"], "test"),
+    # was 0 / 20 with only "TypeError: 'SGD' object is not iterable", raised in the checker's stand-in train
+    ("jku-a7", _replace("jku-train-and-test", "train(model, train_loader, optimizer, epoch)",
+                        "train(model, optimizer, train_loader, epoch)"), ["3.2c"],
+     "train_loader and optimizer are swapped: the course's train takes (model, train_loader, optimizer, epoch)"),
     ("jku-a7", _replace("jku-answers", "b_ = False", 'b_ = "False"'), ["3.3"], "bool"),
     ("radboud-a1", _replace("rad-network", "math.sqrt(2.0 / d1)", "(2.0 / d1)"), ["1.5b"], "variance"),
     ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
@@ -121,6 +125,8 @@ def test_common_mistake_loses_exactly_its_items(made, tmp_path, assignment, edit
     assert words in text, text
     if lost == ["1.1a"]:
         assert "entries each" not in text, text  # the lengths were right: no hint about them
+    if "swapped" in words:  # one check of the item's six, not the whole item
+        assert next(it for it in result.items if it.id == "3.2c").score > 0
 
 
 SEQUENTIAL = '''class ANN_relu(nn.Module):

@@ -131,7 +131,9 @@ def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     n_train, n_test = len(v.get("train_epochs") or []), v.get("test_calls", 0)
     checks.append(Assertion("train once per epoch", n_train == epochs and bool(v.get("train_args_ok")),
                             f"{call} called train {n_train} times (epochs {v.get('train_epochs')}); expected "
-                            f"{int(epochs)}, each as train(model, train_loader, optimizer, epoch)"))
+                            f"{int(epochs)}, each as train(model, train_loader, optimizer, epoch)",
+                            "train_loader and optimizer are swapped: the course's train takes (model, train_loader, "
+                            "optimizer, epoch)" if v.get("train_swapped") else ""))
     checks.append(Assertion("test once per epoch", n_test == epochs and bool(v.get("test_args_ok")),
                             f"{call} called test(model, test_loader) {n_test} times"
                             + (f" (and test on another loader {v['other_test_calls']} times)"

@@ -156,7 +156,13 @@ class _Recorder:
                 standin("test", inp["jku.test_signature"], self.test))
 
     def train(self, model, train_loader, optimizer, epoch, verbose=False, **_):
-        self.train_calls.append({"model": model, "loader": train_loader, "optimizer": optimizer, "epoch": epoch})
+        # train(model, optimizer, train_loader, epoch): 'SGD' object is not iterable cost the whole item; the
+        # call is recorded as swapped (it costs its own check) and trained in the contract's order
+        swapped = isinstance(train_loader, torch.optim.Optimizer) and not isinstance(optimizer, torch.optim.Optimizer)
+        if swapped:
+            train_loader, optimizer = optimizer, train_loader
+        self.train_calls.append({"model": model, "loader": train_loader, "optimizer": optimizer, "epoch": epoch,
+                                 "swapped": swapped})
         named = [(n, m) for n, m in model.named_modules() if n and isinstance(m, _WEIGHTED)][:3]
         grads, loss_sum, correct, seen = [[] for _ in named], 0.0, 0, 0
         model.train()
@@ -223,7 +229,9 @@ def probe_train_and_test(mod, inp) -> dict:
             "same_optimizer": len({id(o) for o in opts}) <= 1,
             "optimizes_model": bool(group) and {id(p) for p in group.get("params", [])} == own,
             "train_epochs": [repr(c["epoch"]) for c in rec.train_calls],
-            "train_args_ok": all(c["model"] is model and c["loader"] is mod.train_loader for c in rec.train_calls),
+            "train_args_ok": all(c["model"] is model and c["loader"] is mod.train_loader and not c["swapped"]
+                                 for c in rec.train_calls),
+            "train_swapped": any(c["swapped"] for c in rec.train_calls),
             "test_calls": sum(c["loader"] is mod.test_loader for c in rec.test_calls),  # other loaders may be tested too
             "other_test_calls": sum(c["loader"] is not mod.test_loader for c in rec.test_calls),
             "test_args_ok": all(c["model"] is model for c in rec.test_calls),
