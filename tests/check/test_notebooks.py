@@ -85,6 +85,9 @@ MISTAKES = [
                         "train(model, optimizer, train_loader, epoch)"), ["3.2c"],
      "train_loader and optimizer are swapped: the course's train takes (model, train_loader, optimizer, epoch)"),
     ("jku-a7", _replace("jku-answers", "b_ = False", 'b_ = "False"'), ["3.3"], "bool"),
+    # no flatten: the four right Linears scored 0 on "architecture" too (a wrong layer order scores 3.33)
+    ("jku-a7", _replace("jku-ann-relu", "        x = x.reshape(x.shape[0], -1)\n", ""), ["3.2b"],
+     "flatten them to [N, 784] first"),
     ("radboud-a1", _replace("rad-network", "math.sqrt(2.0 / d1)", "(2.0 / d1)"), ["1.5b"], "variance"),
     ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
                             "add_gradients(params, learning_rate)"), ["1.6"], "-learning_rate"),
@@ -127,6 +130,9 @@ def test_common_mistake_loses_exactly_its_items(made, tmp_path, assignment, edit
         assert "entries each" not in text, text  # the lengths were right: no hint about them
     if "swapped" in words:  # one check of the item's six, not the whole item
         assert next(it for it in result.items if it.id == "3.2c").score > 0
+    if "flatten them" in words:  # the architecture it has still counts
+        item = next(it for it in result.items if it.id == "3.2b")
+        assert item.score > 0 and not any("architecture" in f for f in item.failures()), item.failures()
 
 
 SEQUENTIAL = '''class ANN_relu(nn.Module):
