@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from backproplab.errors import InputError
-from backproplab.scratch._checks import as_float_array, check_positive
+from backproplab.scratch._checks import check_positive
 from backproplab.scratch.functional import loss_and_grad
 from backproplab.scratch.network import Network
 from backproplab.scratch.train import prepare_targets
@@ -129,9 +129,7 @@ def _prepare(network: Network, X, y, loss: str) -> tuple[Network, np.ndarray, np
     # a float64 network is checked as it is (its parameters are restored exactly after each
     # perturbation; its dW/db are overwritten); a float32 one through a float64 copy
     net64 = network if network.dtype == np.float64 else network.astype(np.float64)
-    X = as_float_array(X, "X", ndim=2, dtype=np.float64)
-    if X.shape[1] != network.d_in:
-        raise InputError(f"X must have shape (N, {network.d_in}), got {X.shape}")
+    X = network.check_inputs(X, dtype=np.float64)
     t = prepare_targets(y, loss, X.shape[0], network.d_out, np.float64)
     return net64, X, t
 

@@ -133,11 +133,17 @@ class Network:
             g = self.layers[i].backward(g, need_input_grad=need_input_grad or i > 0)
         return g
 
+    def check_inputs(self, X, name: str = "X", dtype=None) -> np.ndarray:
+        """``X`` as a float array (N, d_in) in ``dtype`` (default the network's); an :class:`InputError`
+        naming ``name`` otherwise. The one check of every door that takes a batch of inputs."""
+        X = as_float_array(X, name, ndim=2, dtype=self.dtype if dtype is None else dtype)
+        if X.shape[1] != self.d_in:
+            raise InputError(f"{name} must have shape (N, {self.d_in}) for this network, got {X.shape}")
+        return X
+
     def predict(self, X, batch_size: int = 4096) -> np.ndarray:
         """The network's output (N, d_out) for ``X`` (N, d_in), computed in batches."""
-        X = as_float_array(X, "X", ndim=2, dtype=self.dtype)
-        if X.shape[1] != self.d_in:
-            raise InputError(f"X must have shape (N, {self.d_in}), got {X.shape}")
+        X = self.check_inputs(X)
         batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
         out = np.empty((X.shape[0], self.d_out), dtype=self.dtype)
         for start in range(0, X.shape[0], batch_size):
@@ -153,9 +159,7 @@ class Network:
     def dead_units(self, X, batch_size: int = 4096) -> list[int | None]:
         """Per layer, how many ReLU units output 0 for every row of ``X`` (``w . x + b <= 0`` on all
         inputs seen): such a unit passes no gradient and cannot recover. None for non-ReLU layers."""
-        X = as_float_array(X, "X", ndim=2, dtype=self.dtype)
-        if X.shape[1] != self.d_in:
-            raise InputError(f"X must have shape (N, {self.d_in}), got {X.shape}")
+        X = self.check_inputs(X)
         batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
         alive = [np.zeros(layer.d_out, dtype=bool) for layer in self.layers]
         for start in range(0, X.shape[0], batch_size):

@@ -81,9 +81,7 @@ def check_loss_output(network: Network, loss: str) -> None:
 def evaluate(network: Network, X, y, loss: str = "softmax_cross_entropy", batch_size: int = 4096):
     """``(mean loss, accuracy)`` of ``network`` on ``(X, y)``, in batches, without touching gradients."""
     check_loss_output(network, loss)
-    X = as_float_array(X, "X", ndim=2, dtype=network.dtype)
-    if X.shape[1] != network.d_in:
-        raise InputError(f"X must have shape (N, {network.d_in}) for this network, got {X.shape}")
+    X = network.check_inputs(X)
     t = prepare_targets(y, loss, X.shape[0], network.d_out, network.dtype)
     return _evaluate(network, X, t, loss, check_positive(batch_size, "batch_size", integer=True, minimum=1))
 
@@ -106,17 +104,13 @@ def _check_fit_data(network: Network, X, y, X_val, y_val, loss: str):
     """``(X, targets, (X_val, val_targets) or None)`` in the network's dtype, checked against its sizes."""
     dtype = network.dtype
     check_loss_output(network, loss)
-    X = np.ascontiguousarray(as_float_array(X, "X", ndim=2, dtype=dtype))
-    if X.shape[1] != network.d_in:
-        raise InputError(f"X must have shape (N, {network.d_in}) for this network, got {X.shape}")
+    X = np.ascontiguousarray(network.check_inputs(X))
     t = np.ascontiguousarray(prepare_targets(y, loss, X.shape[0], network.d_out, dtype, "y"))
     if (X_val is None) != (y_val is None):
         raise InputError("X_val and y_val must be given together, got only one of them")
     if X_val is None:
         return X, t, None
-    X_val = as_float_array(X_val, "X_val", ndim=2, dtype=dtype)
-    if X_val.shape[1] != network.d_in:
-        raise InputError(f"X_val must have shape (M, {network.d_in}), got {X_val.shape}")
+    X_val = network.check_inputs(X_val, "X_val")
     return X, t, (X_val, prepare_targets(y_val, loss, X_val.shape[0], network.d_out, dtype, "y_val"))
 
 
