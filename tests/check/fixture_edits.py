@@ -12,6 +12,30 @@ from __future__ import annotations
 # kind -> fixture name -> (description, [(old, new), ...])
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
+        "one_step_per_epoch": ('Mistake: train takes one step on the whole training set per epoch (batch_size '
+                               'ignored)', [
+            ("""\
+            for start in range(0, X_train.shape[0], batch_size):
+                xb = X_train[start:start + batch_size]
+                yb = y_train[start:start + batch_size]
+                self._forward(xb, True)
+                self._backward(xb, yb)
+""",
+             """\
+            self._forward(X_train, True)
+            self._backward(X_train, y_train)
+"""),
+        ]),
+        "whole_set_per_step": ('Mistake: each step of train\'s batch loop is taken on the whole training set', [
+            ("""\
+                self._forward(xb, True)
+                self._backward(xb, yb)
+""",
+             """\
+                self._forward(X_train, True)
+                self._backward(X_train, y_train)
+"""),
+        ]),
         "epochs_plus_one": ('Mistake: train runs one epoch more than asked (range(epochs + 1))', [
             ("""\
         for _ in range(epochs):
@@ -708,6 +732,26 @@ if __name__ == "__main__":
         ]),
     },
     "pytorch_ann": {
+        "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch, before the batch loop', [
+            ("""\
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+                optimizer.zero_grad()
+""",
+             """\
+            optimizer.zero_grad()
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+"""),
+        ]),
+        "whole_set_per_step": ('Mistake: each step of train\'s batch loop is taken on the whole training set', [
+            ("""\
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+""",
+             """\
+                xb, yb = X_train, y_train
+"""),
+        ]),
         "form_loss_attribute_plot_closed": ('Correct: the loss kept as an attribute; the plot closed after saving', [
             ("""\
                                    nn.Linear(hidden_size, output_size))
@@ -826,6 +870,18 @@ if __name__ == "__main__":
         ]),
     },
     "pytorch_cnn": {
+        "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch in the CNN\'s train', [
+            ("""\
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+                optimizer.zero_grad()
+""",
+             """\
+            optimizer.zero_grad()
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+"""),
+        ]),
         "form_same_padding": ('Correct: padding="same" (k = 3, stride 1: one pixel a side)', [
             ("""\
             layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d(2),

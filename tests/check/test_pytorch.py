@@ -23,6 +23,9 @@ ANN_MISTAKES = {
     "sum_reduction": ({"2.3"}, "the step is that of the loss summed over the batch (24× the mean's"),
     # the plot (2.5) calls train too: it draws 4 points for epochs=3, and says it calls the code of 2.3
     "epochs_plus_one": ({"2.3", "2.5"}, "train ran 2 epochs for epochs=1: loop for _ in range(epochs)"),
+    # 2.3 "per minibatch: `zero_grad`, forward, loss, `backward`, `step`": one epoch of three batches
+    "zero_grad_per_epoch": ({"2.3"}, "optimizer.zero_grad() ran once per epoch, so each batch's gradient added"),
+    "whole_set_per_step": ({"2.3"}, "saw batches of 24, 24, 24 rows, not 3 of 8"),
     # 2.3 `train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate)`
     "train_arguments_swapped": ({"2.3", "2.5"}, "PyTorchANN.train takes (X_train, y_train, X_val, y_val, epochs, "
                                          "learning_rate, batch_size), the contract's parameters in another order"),
@@ -32,6 +35,7 @@ CNN_MISTAKES = {
     "softmax_at_end": "the model ends with Softmax",
     "no_zero_grad": "call optimizer.zero_grad() before each backward",
     "eval_after_validating": "the second ran in evaluation mode",
+    "zero_grad_per_epoch": "optimizer.zero_grad() ran once per epoch",
 }
 
 

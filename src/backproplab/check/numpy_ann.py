@@ -22,6 +22,8 @@ PARAMS = ("W1", "b1", "W2", "b2")
 SMALL = (30, 16, 10)  # input, hidden, output of the known-weights network
 LR = 0.1
 INIT = {"init0": ((784, 32, 10), 0.1, 0), "init1": ((5, 4, 3), 0.05, 7)}
+#: Batches in the epoch of 1.7's batches check (their rows alike, so shuffling stays accepted).
+BATCHES = 3
 
 
 def reference_class():
@@ -63,6 +65,9 @@ def make_inputs() -> dict[str, np.ndarray]:
     inp["train.X"], inp["train.Y"] = rng.standard_normal((16, i)), _onehot(rng.integers(0, o, 16), o)
     inp["train.X3"], inp["train.Y3"] = rng.standard_normal((48, i)), _onehot(rng.integers(0, o, 48), o)
     inp["train.epochs"], inp["train.batch"] = np.array(2), np.array(16)
+    # one epoch of BATCHES batches of one row repeated: any row order makes the same batches
+    inp["batches.X"] = np.repeat(inp["train.X"][:1], BATCHES * 4, axis=0)
+    inp["batches.Y"], inp["batches.batch"] = np.repeat(inp["train.Y"][:1], BATCHES * 4, axis=0), np.array(4)
     # accuracy labels: the reference's own argmax for 25 rows, random for the rest (a value near 0.6)
     ref = _known(inp)
     labels = ref._forward(inp["X2"], False).argmax(axis=1)
@@ -383,7 +388,51 @@ def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
                                                           "values (one per epoch); the contract returns the history")))
     if ok:
         checks.append(_history_holds_validation(call, hist))
-    return checks
+    return checks + guarded("one step per batch", lambda: _batches(ctx, out))
+
+
+def _steps_on_one_batch(ctx: Context, steps: int) -> np.ndarray:
+    """The reference's parameters after ``steps`` SGD steps on one of the batches (all alike)."""
+    ref = _known(ctx.inputs)
+    b = int(ctx.inputs["batches.batch"])
+    X, Y = ctx.inputs["batches.X"][:b], ctx.inputs["batches.Y"][:b]
+    for _ in range(steps):
+        ref._forward(X.copy(), True)
+        ref._backward(X.copy(), Y.copy())
+    return np.concatenate([np.ravel(getattr(ref, name)) for name in PARAMS])
+
+
+def _batches(ctx: Context, out: ProbeOutput) -> Assertion:
+    """``train`` for one epoch of ``BATCHES`` batches: one ``_forward``/``_backward`` step per batch."""
+    X, Y, b = ctx.inputs["batches.X"], ctx.inputs["batches.Y"], int(ctx.inputs["batches.batch"])
+    call = (f"train(X_train, y_train, X_val, y_val, epochs=1, batch_size={b}) on {X.shape[0]} rows ({BATCHES} "
+            "batches; the rows are alike, so any order makes the same batches) from known weights")
+    if "batches!" in out.values:
+        raise Bad(f"{call} raised {out.values['batches!']}")
+    ref = _known(ctx.inputs)
+    ref.train(X.copy(), Y.copy(), ctx.inputs["X"].copy(), ctx.inputs["Y"].copy(), 1, b)
+    want = np.concatenate([np.ravel(getattr(ref, name)) for name in PARAMS])
+    got = [array(out, f"batches.{name}", f"self.{name} after train") for name in PARAMS]
+    if any(g.size != np.size(getattr(ref, name)) for g, name in zip(got, PARAMS, strict=True)):
+        raise Bad(f"the parameters after {call} do not have the contract's shapes")
+
+    def like(steps: int):
+        return lambda g, e: np.allclose(g, _steps_on_one_batch(ctx, steps), rtol=1e-6, atol=1e-10)
+
+    hints = [(like(1), f"train took one step in an epoch of {BATCHES} batches (the whole set at once, or only one "
+                       "batch): loop over the minibatches of batch_size rows, _forward(batch, True) then "
+                       "_backward(batch, y_batch) for each")]
+    hints += [(like(k), f"train took {k} steps in an epoch of {BATCHES} batches: one per minibatch of batch_size "
+                        "rows") for k in (BATCHES - 1, BATCHES + 1, 2 * BATCHES)]
+    result = close("one step per batch", call, np.concatenate([g.ravel() for g in got]), want, rtol=1e-6,
+                   atol=1e-10, hints=hints)
+    rows = out.values.get("batches.rows")
+    if result.passed and isinstance(rows, list) and rows and rows.count(b) < BATCHES:
+        return Assertion("one step per batch", False, f"{call}: the weights match, but _backward was handed "
+                         f"batches of {', '.join(map(str, rows))} rows, not {BATCHES} of {b}",
+                         "each step's _forward and _backward take that minibatch's rows (X_train[i:i + batch_size])"
+                         ", not the whole training set")
+    return result
 
 
 def _history_holds_validation(call: str, hist: dict) -> Assertion:

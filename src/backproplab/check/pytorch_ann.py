@@ -40,6 +40,7 @@ def make_inputs() -> dict[str, np.ndarray]:
     for key, n in (("one.y", 24), ("val.y", 10), ("plot.y", 48)):
         inp[key] = rng.integers(0, k, n).astype(np.int64)
     inp["plot.epochs"], inp["plot.batch"] = np.array(3), np.array(16)
+    inp.update(tc.batch_inputs(inp, 8))
     return inp
 
 
@@ -65,7 +66,7 @@ def judge_forward(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 
 
 def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
-    return tc.judge_sgd_steps(ctx, out, lambda: _known(ctx), LR)
+    return tc.judge_sgd_steps(ctx, out, lambda: _known(ctx), LR) + tc.judge_batches(ctx, out, lambda: _known(ctx), LR)
 
 
 def judge_predict(ctx: Context, out: ProbeOutput) -> list[Assertion]:

@@ -42,6 +42,7 @@ def make_inputs() -> dict[str, np.ndarray]:
         inp[key] = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
     for key, n in (("one.y", 16), ("val.y", 8)):
         inp[key] = rng.integers(0, 10, n).astype(np.int64)
+    inp.update(tc.batch_inputs(inp, 4))
     return inp
 
 
@@ -53,8 +54,11 @@ def judge_model(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     with torch.no_grad():
         expected = ref.forward(torch.from_numpy(X)).double().numpy()
     checks += tc.judge_logits(ctx, out, expected, f"forward(X) in eval mode with known weights, X {X.shape}")
-    checks += tc.judge_sgd_steps(ctx, out, lambda: without_dropout(tc.load_known(reference(*SMALL), ctx.inputs)),
-                                 LR, setting=", dropout off (p = 0)")
+    def known() -> torch.nn.Module:
+        return without_dropout(tc.load_known(reference(*SMALL), ctx.inputs))
+
+    checks += tc.judge_sgd_steps(ctx, out, known, LR, setting=", dropout off (p = 0)")
+    checks += tc.judge_batches(ctx, out, known, LR, setting=", dropout off (p = 0)")
     return checks
 
 

@@ -189,6 +189,82 @@ def judge_sgd_steps(ctx: Context, out: ProbeOutput, make_reference: Callable[[],
     return one + two
 
 
+#: The batches of the epoch that ``judge_batches`` trains: its rows are one row repeated, so every row
+#: order makes the same batches (shuffling stays accepted) while one step per epoch, or one
+#: ``zero_grad`` per epoch, gives other weights than one step per batch.
+BATCHES = 3
+
+
+def batch_inputs(inputs: dict[str, np.ndarray], batch: int) -> dict[str, np.ndarray]:
+    """``batches.X``/``batches.y``: the first row and label of ``one.`` repeated ``BATCHES × batch`` times."""
+    n = BATCHES * batch
+    return {"batches.X": np.repeat(inputs["one.X"][:1], n, axis=0), "batches.y": np.repeat(inputs["one.y"][:1], n),
+            "batches.batch": np.array(batch)}
+
+
+def _batch_steps(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr: float, steps: int, *,
+                 accumulate: bool = False) -> np.ndarray:
+    """The weights after ``steps`` SGD steps on one of the batches (all alike), each after a
+    ``zero_grad`` (``accumulate``: one ``zero_grad`` first, the gradients adding up after it)."""
+    ref = make_reference()
+    b = int(ctx.inputs["batches.batch"])
+    X, y = torch.from_numpy(ctx.inputs["batches.X"][:b]), torch.from_numpy(ctx.inputs["batches.y"][:b])
+    optimizer = torch.optim.SGD(ref.model.parameters(), lr=lr)
+    torch.nn.Module.train(ref, True)
+    for step in range(steps):
+        if step == 0 or not accumulate:
+            optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(ref.forward(X), y).backward()
+        optimizer.step()
+    return _flat([p.detach().numpy() for p in ref.parameters()])
+
+
+def judge_batches(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch.nn.Module], lr: float,
+                  setting: str = "") -> list[Assertion]:
+    """``train`` for one epoch of ``BATCHES`` batches from known weights (the probe's ``batches.``
+    parameters) against ``make_reference()`` trained alike: one step per batch, a ``zero_grad`` each."""
+    b = int(ctx.inputs["batches.batch"])
+    n = ctx.inputs["batches.X"].shape[0]
+    call = (f"train(X_train, y_train, X_val, y_val, epochs=1, batch_size={b}, learning_rate={lr}) on {n} rows "
+            f"({BATCHES} batches; the rows are alike, so any order makes the same batches) from known "
+            f"weights{setting}")
+
+    def check() -> Assertion:
+        if "batches!" in out.values:
+            raise Bad(f"{call} raised {out.values['batches!']}")
+        ref = make_reference()
+        X, y = torch.from_numpy(ctx.inputs["batches.X"]), torch.from_numpy(ctx.inputs["batches.y"])
+        Xv, yv = torch.from_numpy(ctx.inputs["val.X"]), torch.from_numpy(ctx.inputs["val.y"])
+        ref.train(X, y, Xv, yv, 1, b, lr)
+        want = [p.detach().numpy().astype(np.float64) for p in ref.parameters()]
+        got = [array(out, f"batches.p{i}", f"parameter {i} after train") for i in range(len(want))]
+        if any(g.shape != w.shape for g, w in zip(got, want, strict=True)):
+            raise Bad("the parameters after train do not have the contract's shapes")
+
+        def like(steps: int, accumulate: bool = False) -> Callable[[np.ndarray, np.ndarray], bool]:
+            return lambda g, e: np.allclose(g, _batch_steps(ctx, make_reference, lr, steps, accumulate=accumulate),
+                                            rtol=1e-4, atol=1e-6)
+
+        hints = [(like(1), f"train took one SGD step in an epoch of {BATCHES} batches (the whole set at once, or "
+                           "only one batch): loop over the minibatches of batch_size rows, with zero_grad, forward, "
+                           "loss, backward and step for each"),
+                 (like(BATCHES, accumulate=True), "optimizer.zero_grad() ran once per epoch, so each batch's "
+                  "gradient added to the earlier ones': call it before every batch's backward")]
+        hints += [(like(k), f"train took {k} SGD steps in an epoch of {BATCHES} batches: one per minibatch of "
+                            "batch_size rows") for k in (BATCHES - 1, BATCHES + 1, 2 * BATCHES)]
+        result = close("one step per batch", call, _flat(got), _flat(want), rtol=1e-4, atol=1e-6, hints=hints)
+        rows = out.values.get("batches.rows")
+        if result.passed and isinstance(rows, list) and rows.count(b) < BATCHES:
+            seen = ", ".join(map(str, rows)) or "none"
+            return Assertion("one step per batch", False, f"{call}: the weights match, but the forward passes "
+                             f"that trained saw batches of {seen} rows, not {BATCHES} of {b}",
+                             "each step's forward, loss and backward take that minibatch's rows "
+                             "(X_train[i:i + batch_size]), not the whole training set")
+        return result
+
+    return guarded("one step per batch", check)
+
+
 def judge_fashion(ctx: Context, out: ProbeOutput, cls: str) -> list[Assertion]:
     run = ctx.run
     args = f"784, {run.hidden}, 10, {run.seed}" if cls == "PyTorchANN" else f"10, {run.seed}"

@@ -152,18 +152,52 @@ def without_dropout(net: nn.Module) -> nn.Module:
 
 
 def probe_train(mod, inp, cls: str, *, dropout: bool = True):
-    """The parameters after ``train`` for 1 and 2 epochs of one batch each, from known weights
-    (``dropout=False``: with the dropout layers switched off first)."""
+    """The parameters after ``train`` for 1 and 2 epochs of one batch each, and for one epoch of several
+    batches (``batches.``; its error's text under ``batches!``), from known weights (``dropout=False``:
+    with the dropout layers switched off first)."""
     out = {}
     n = inp["one.X"].shape[0]
-    for tag, epochs in (("one.", 1), ("two.", 2)):
+    runs = (("one.", "one", 1, n), ("two.", "one", 2, n), ("batches.", "batches", 1, int(inp["batches.batch"])))
+    for tag, key, epochs, batch in runs:
         net = _make(mod, inp, cls)
         set_params(net, inp)
         if not dropout:
             without_dropout(net)
-        _train(net, inp, "one", epochs, n)
+        if key == "one":
+            _train(net, inp, key, epochs, batch)
+        else:  # graded as a check of its own: an error here does not cost the steps above
+            try:
+                with _rows_seen(net) as rows:
+                    _train(net, inp, key, epochs, batch)
+            except Exception as err:  # noqa: BLE001 - the student's train may raise anything
+                out["batches!"] = f"{type(err).__name__}: {err}"[:300]
+                continue
+            out["batches.rows"] = rows
         out.update(params(net, tag))
     return out
+
+
+@contextlib.contextmanager
+def _rows_seen(net: nn.Module):
+    """The row counts of the batches of alike rows (the training set of ``batches.``) that reached the
+    model's first layer with gradients on: what each step trained on, whichever way train called it."""
+    rows: list[int] = []
+    first = next((m for m in net.modules() if not any(True for _ in m.children())
+                  and any(True for _ in m.parameters(recurse=False))), None)
+
+    def seen(module, args) -> None:
+        x = args[0] if args else None
+        if isinstance(x, torch.Tensor) and torch.is_grad_enabled() and x.dim() >= 1 and x.shape[0] > 0:
+            flat = x.detach().reshape(x.shape[0], -1)
+            if bool((flat == flat[:1]).all()):
+                rows.append(int(x.shape[0]))
+
+    handle = first.register_forward_pre_hook(seen) if first is not None else None
+    try:
+        yield rows
+    finally:
+        if handle is not None:
+            handle.remove()
 
 
 def probe_predict(mod, inp, cls: str):
