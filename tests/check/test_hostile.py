@@ -411,10 +411,11 @@ def test_json_nested_past_the_stack_or_endless_lines_cost_their_items():
     assert "exited with status 0" in result.item("1.3").error
 
 
-@pytest.mark.parametrize("name", ["purdue-numpy-ann", "purdue-pytorch-ann"])
+@pytest.mark.parametrize("name", ["purdue-numpy-ann", "purdue-pytorch-ann", "radboud-a1"])
 def test_inputs_whose_answers_the_feedback_shows_are_drawn_for_each_submission(name):
-    """A number the feedback showed as expected (1.9's accuracy, 1.4's losses, 2.4's twelve labels) is
-    of that run's inputs only; 1.9's two accuracies differ, so no constant answers both."""
+    """A number the feedback showed as expected (1.9's accuracy, 1.4's losses, 2.4's twelve labels;
+    Radboud's bce_loss, model1 and evaluate values, 3/3 and 17/17 when hard-coded) is of that run's
+    inputs only; 1.9's two accuracies differ, so no constant answers both."""
     import numpy as np
 
     from backproplab.check.api import parts
@@ -425,7 +426,8 @@ def test_inputs_whose_answers_the_feedback_shows_are_drawn_for_each_submission(n
     again = _submission_inputs(assignment, 1)  # the same file is graded on the same inputs every time
     assert all(np.array_equal(first[k], again[k]) for k in first)
     fresh = assignment.fresh_inputs(np.random.default_rng(0), dict(assignment.inputs))
-    drawn = [k for k in fresh if k.startswith(("X", "ce.pred"))]  # real numbers (a one-hot row may repeat)
+    # real numbers (a one-hot row, or eight 0/1 labels, may repeat)
+    drawn = [k for k in fresh if k.startswith(("X", "ce.pred", "rad.")) and k != "rad.bce_y"]
     assert drawn and all(not np.array_equal(first[k], second[k]) for k in drawn)
     assert all(first[k].shape == assignment.inputs[k].shape for k in fresh)
     if name == "purdue-numpy-ann":

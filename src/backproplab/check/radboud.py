@@ -44,6 +44,21 @@ def make_inputs() -> dict[str, np.ndarray]:
     return inp
 
 
+def fresh_inputs(rng: np.random.Generator, inp: dict) -> dict[str, np.ndarray]:
+    """Drawn anew for each submission: the inputs of the values the feedback shows whole (optimize_f's
+    second call, bce_loss's and model1's one number, and evaluate's loss and accuracy, which the training
+    weights give), so an answer read off one run's feedback does not answer the next. The course's own
+    call optimize_f(3, 2, 0.1, 10) stays."""
+    start = np.round(rng.uniform(-1.5, 1.5, 2), 2)
+    out = {"rad.opt_calls": np.array([OPT_CALLS[0], (start[0], start[1], 0.05, int(rng.integers(5, 11)))]),
+           "rad.bce_y": rng.integers(0, 2, 8).astype(np.float64), "rad.bce_yhat": rng.uniform(0.05, 0.95, 8),
+           "rad.m1_x": rng.standard_normal(4), "rad.m1_w": rng.standard_normal(4), "rad.m1_b": rng.standard_normal(())}
+    for i, (a, b) in enumerate(((64, 8), (8, 1))):
+        out[f"rad.tr_w{i}"] = rng.standard_normal((a, b)) * np.sqrt(2 / b)
+        out[f"rad.tr_b{i}"] = rng.standard_normal(b) * 0.1
+    return out
+
+
 def _t(a) -> torch.Tensor:
     return torch.from_numpy(np.array(a, dtype=np.float64))
 
@@ -54,7 +69,8 @@ def _layers(inp, tag: str, acts) -> list:
 
 def judge_optimize_f(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     checks = []
-    for k, (x, y, step, steps) in enumerate(OPT_CALLS):
+    for k, (x, y, step, steps) in enumerate(ctx.inputs["rad.opt_calls"].tolist()):
+        steps = int(steps)
         call = f"optimize_f({x}, {y}, {step}, {steps})"
         want = ref.optimize_f(x, y, step, steps)
         if out.values.get(f"opt{k}.n") != 5:
@@ -301,7 +317,8 @@ ASSIGNMENT = Assignment(
         Item("1.5b", "make_layer(d0, d1, activation): std √(2/d1), zero bias", 3, judge_make_layer),
         Item("1.6", "training on digits: gradient helpers, evaluate, train_epoch, fit ≥ 0.95", 17, judge_training),
     ),
-    make_inputs=make_inputs, item_timeout=120.0, prepare=preparer("radboud-a1", ("w", "b"), fixed_cells=False),
+    make_inputs=make_inputs, fresh_inputs=fresh_inputs, item_timeout=120.0,
+    prepare=preparer("radboud-a1", ("w", "b"), fixed_cells=False),
     manual=MANUAL,
     alt_filenames=("radboud_a1.py",),
 )
