@@ -85,6 +85,11 @@ MISTAKES = [
                         "train(model, optimizer, train_loader, epoch)"), ["3.2c"],
      "train_loader and optimizer are swapped: the course's train takes (model, train_loader, optimizer, epoch)"),
     ("jku-a7", _replace("jku-answers", "b_ = False", 'b_ = "False"'), ["3.3"], "bool"),
+    # 3.2c "then plots the gradient magnitudes per layer over the batches": made-up lines, or the last epoch's
+    ("jku-a7", _replace("jku-train-and-test", "ax.plot(grads[k],", "ax.plot([1, 2, 3],"), ["3.2c"],
+     "no line holds the 8 values train returned for hidden layer(s) 1, 2, 3 over the 2 epochs"),
+    ("jku-a7", _replace("jku-train-and-test", "grads[k] += list(epoch_grads[k])", "grads[k] = list(epoch_grads[k])"),
+     ["3.2c"], "extend one list per layer with them"),
     # no flatten: the four right Linears scored 0 on "architecture" too (a wrong layer order scores 3.33)
     ("jku-a7", _replace("jku-ann-relu", "        x = x.reshape(x.shape[0], -1)\n", ""), ["3.2b"],
      "flatten them to [N, 784] first"),
@@ -159,6 +164,8 @@ ACCEPTED = [
     ("jku-a7", _set("jku-ann-relu", SEQUENTIAL)),
     ("jku-a7", _replace("jku-train-and-test", 'range(1, hyperparameters["epochs"] + 1)',
                         'range(hyperparameters["epochs"])')),
+    ("jku-a7", _replace("jku-train-and-test", 'for k in range(3):\n        ax.plot(grads[k], label=f"layer {k + 1}")',
+                        "ax.plot(torch.tensor(grads).T)")),  # three lines from one call
     ("radboud-a1", _replace("rad-bce", "return -(torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, "
                             "(1 - y_hat).clamp(min=tiny))).mean() + 0.0",
                             "y_hat = y_hat.clamp(1e-7, 1 - 1e-7)\n    return -(y * torch.log(y_hat) + (1 - y) * "

@@ -142,12 +142,34 @@ def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
                             f"{call} called test(model, test_loader) {n_test} times"
                             + (f" (and test on another loader {v['other_test_calls']} times)"
                                if v.get("other_test_calls") else "") + f"; expected {int(epochs)}, once per epoch"))
-    counts = v.get("line_counts") or []
-    three = any(c >= 3 for fig in counts for c in fig) or any(sum(fig) >= 3 for fig in counts)
-    checks.append(Assertion("a plot of the three layers' gradient magnitudes", bool(three),
-                            f"{call} left {len(counts)} figure(s) with lines per axes {counts}; expected a figure "
-                            "with three lines (one per hidden layer)", "plot the three lists train returned"))
+    checks.append(_gradient_plot(call, v))
     return checks
+
+
+def _draws(lines: list, series: list[float]) -> bool:
+    return any(len(y) == len(series) and np.allclose(y, series, rtol=1e-6, atol=1e-12) for y in lines)
+
+
+def _gradient_plot(call: str, v: dict) -> Assertion:
+    """The figure draws, for each of the three hidden layers, the mean |gradient| train returned over all
+    the batches: as one line over the epochs, or one line per epoch (made-up lines of any length passed)."""
+    name = "a plot of the three layers' gradient magnitudes"
+    counts, drawn = v.get("line_counts") or [], v.get("drawn") or []
+    epochs = [e for e in v.get("epoch_grads") or [] if len(e) == 3]
+    three = any(c >= 3 for fig in counts for c in fig) or any(sum(fig) >= 3 for fig in counts)
+    if not three or not epochs:
+        return Assertion(name, bool(three) and not epochs, f"{call} left {len(counts)} figure(s) with lines per "
+                         f"axes {counts}; expected a figure with three lines (one per hidden layer)",
+                         "plot the three lists train returned")
+    missing = [k + 1 for k in range(3) if not _draws(drawn, [g for e in epochs for g in e[k]])
+               and not all(_draws(drawn, e[k]) for e in epochs)]
+    n = sum(len(e[0]) for e in epochs)
+    return Assertion(name, not missing, f"{call}: " + ("each hidden layer's line is the mean |gradient| train "
+                     f"returned over the {n} batches" if not missing else f"no line holds the {n} values train "
+                     f"returned for hidden layer(s) {', '.join(map(str, missing))} over the {len(epochs)} epochs "
+                     f"(lines of {[len(y) for y in drawn]} points)"),
+                     "" if not missing else "keep the lists train returns in every epoch, extend one list per layer "
+                     "with them, and plot those three lists")
 
 
 def judge_answers(ctx: Context, out: ProbeOutput) -> list[Assertion]:

@@ -177,6 +177,7 @@ class _Recorder:
             loss_sum += float(loss) * len(target)
             correct += int((output.detach().argmax(1) == target).sum())
             seen += len(target)
+        self.train_calls[-1]["grads"] = [list(g) for g in grads]
         out = GradientLists(grads, [n for n, _ in named], loss_sum / max(seen, 1), correct / max(seen, 1))
         if verbose:
             print(f"Train epoch {epoch}: loss {out.loss:.4f}, accuracy {out.accuracy:.4f} ({seen} samples)")
@@ -237,7 +238,14 @@ def probe_train_and_test(mod, inp) -> dict:
             "test_args_ok": all(c["model"] is model for c in rec.test_calls),
             "n_batches": len(mod.train_loader),
             "line_counts": [[len(ax["lines"]) for ax in f["axes"]] for f in figs],
-            "line_lengths": [[len(line["y"]) for ax in f["axes"] for line in ax["lines"]] for f in figs]}
+            "line_lengths": [[len(line["y"]) for ax in f["axes"] for line in ax["lines"]] for f in figs],
+            # what train returned each epoch, and every line drawn (a few hundred numbers at most)
+            "epoch_grads": [c.get("grads", []) for c in rec.train_calls][:MAX_EPOCHS_RECORDED],
+            "drawn": [line["y"][:MAX_POINTS_RECORDED] for f in figs for ax in f["axes"] for line in ax["lines"]][:30]}
+
+
+#: 3.2c's bounds on what the probe sends back of the plot (the run has 2 epochs of 4 batches).
+MAX_EPOCHS_RECORDED, MAX_POINTS_RECORDED = 10, 1000
 
 
 def probe_answers(mod, inp) -> dict:
