@@ -12,6 +12,17 @@ from __future__ import annotations
 # kind -> fixture name -> (description, [(old, new), ...])
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
+        "relu_in_place": ('Mistake: _relu clips its argument in place', [
+            ("""\
+    def _relu(self, x):
+        return np.maximum(0, x)
+""",
+             """\
+    def _relu(self, x):
+        x[x < 0] = 0
+        return x
+"""),
+        ]),
         "one_step_per_epoch": ('Mistake: train takes one step on the whole training set per epoch (batch_size '
                                'ignored)', [
             ("""\

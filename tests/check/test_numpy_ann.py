@@ -48,6 +48,14 @@ def test_correct_submission_gets_full_marks():
     assert notes and "mean over rows" in notes[0]
 
 
+def test_a_relu_that_clips_its_argument_in_place_is_named_in_1_2():
+    """1.2 "elementwise max(0, x)": clipped in place, _forward's stored z1 became a1 and cost 1.5 with no
+    cause named, while 1.2 passed; 1.5 calls 1.2's code, so both lose points."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "relu_in_place"), items=["1.2", "1.5"])
+    assert result.lost() == ["1.2", "1.5"] and result.item("1.2").score == 0.5
+    assert "_relu changed its argument (x[x < 0] = 0)" in "\n".join(result.item("1.2").failures())
+
+
 def test_the_file_itself_is_accepted_as_path():
     result = check("purdue-numpy-ann", fixture("numpy_ann", "correct") / "numpy_ann.py", items=["1.2", "1.3"])
     assert [it.id for it in result.items] == ["1.2", "1.3"] and result.score == 2

@@ -179,9 +179,13 @@ def judge_relu(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     expected = reference_class()(*SMALL, LR, 3)._relu(x.copy())
     hints = [(lambda g, e: np.array_equal(g, (x > 0).astype(float)), "_relu returned the derivative (x > 0), "
               "not max(0, x)")]
-    return guarded("_relu", lambda: close("_relu", f"_relu(x) with x of shape {x.shape} (negatives, zeros, "
-                                          "±1e-300)", array(out, "relu", "_relu(x)"), expected, rtol=0, atol=0,
-                                          hints=hints, shape_hint="_relu must keep the shape of x"))
+    checks = guarded("_relu", lambda: close("_relu", f"_relu(x) with x of shape {x.shape} (negatives, zeros, "
+                                            "±1e-300)", array(out, "relu", "_relu(x)"), expected, rtol=0, atol=0,
+                                            hints=hints, shape_hint="_relu must keep the shape of x"))
+    changed = bool(out.values.get("changed_input"))
+    return checks + [Assertion("leaves x unchanged", not changed, "_relu(x) " + (
+        "changed x in place" if changed else "left x as it was"), "_relu changed its argument (x[x < 0] = 0): "
+        "_forward's stored z1 then equals a1; return a new array, np.maximum(0, x)" if changed else "")]
 
 
 def judge_relu_grad(ctx: Context, out: ProbeOutput) -> list[Assertion]:

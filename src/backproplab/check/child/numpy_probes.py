@@ -65,7 +65,10 @@ def probe_init(mod, inp):
 
 def probe_relu(mod, inp):
     net = _make(mod, inp)
-    return {"relu": np.asarray(net._relu(inp["relu.x"].copy()))}
+    x = inp["relu.x"].copy()
+    out = {"relu": np.array(net._relu(x))}
+    out["changed_input"] = not np.array_equal(x, inp["relu.x"])
+    return out
 
 
 def probe_relu_grad(mod, inp):
