@@ -91,6 +91,14 @@ EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
         return 100 * np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
 """),
         ]),
+        "accuracy_count": ('Mistake: accuracy returns the number of right labels', [
+            ("""\
+        return np.mean(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+""",
+             """\
+        return np.sum(np.argmax(self.predict(X), axis=1) == np.argmax(y_true, axis=1))
+"""),
+        ]),
         "cross_entropy_swapped": ('Mistake: _cross_entropy takes (y_pred, y_true)', [
             ("""\
     def _cross_entropy(self, y_true, y_pred):

@@ -32,6 +32,8 @@ UNTRAINED_MISTAKES = {
                                          "the contract's parameters in another order"),
     "cross_entropy_swapped": ({"1.4"}, "NumpyANN._cross_entropy takes (y_pred, y_true), the contract's parameters "
                                        "in another order"),
+    # 1.9 "mean of argmax(predict(X)) == argmax(y_true)"
+    "accuracy_count": ({"1.9"}, "accuracy returned the number of right labels: divide it by the number of samples"),
     # "per epoch: minibatches of `batch_size` rows ... `_forward(batch, True)` then `_backward(batch, y_batch)`"
     "one_step_per_epoch": ({"1.7"}, "train took one step in an epoch of 3 batches"),
     "whole_set_per_step": ({"1.7"}, "_backward was handed batches of 12, 12, 12 rows, not 3 of 4"),

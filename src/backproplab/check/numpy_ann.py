@@ -472,7 +472,9 @@ def judge_accuracy(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     """``accuracy`` on the same rows with two label sets (their accuracies differ)."""
     X = ctx.inputs["X2"]
     hints = [(lambda g, e: np.isclose(g, 100 * e), "accuracy returned a percentage; the contract returns a "
-              "fraction in [0, 1]")]
+              "fraction in [0, 1]"),
+             (lambda g, e: np.isclose(g, X.shape[0] * e), f"accuracy returned the number of right labels: divide "
+              f"it by the number of samples ({X.shape[0]} here)")]
     checks: list[Assertion] = []
     for key, labels in (("acc", "Y2"), ("acc_b", "Y2b")):
         Y = ctx.inputs[labels]
