@@ -769,6 +769,9 @@ def test_the_kernel_refuses_what_the_audit_hook_did_once_the_hook_is_switched_of
         # nor a socket: Landlock refuses TCP only; a Unix socket at a path outside and UDP had got through
         assert " | connect: [Errno 1] Operation not permitted | unix: [Errno 1] Operation not permitted | " \
                "udp: [Errno 1] Operation not permitted" in failure
+        # then a socketpair's sendto to a Unix socket outside, and io_uring's sockets, got through
+        assert " | socketpair: [Errno 1] Operation not permitted | io_uring: [Errno 1] Operation not permitted" \
+            in failure
         # nor a new limit (as root with CAP_SYS_RESOURCE, RLIMIT_AS could go back up to unlimited)
         assert " | rlimit: not allowed to raise maximum limit" in failure
     assert not ESCAPES[0].exists()

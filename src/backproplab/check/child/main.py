@@ -113,7 +113,8 @@ _DENIED = {"os.fork": "start a process (os.fork)", "os.forkpty": "start a proces
            "os.posix_spawn": "start a process (os.posix_spawn)", "os.spawn": "start a process (os.spawn*)",
            "subprocess.Popen": "start a process (subprocess)", "os.kill": "send a signal (os.kill)",
            "os.killpg": "send a signal (os.killpg)", "socket.connect": "open a network connection",
-           "socket.bind": "open a network socket", "ctypes.dlopen": "load a C library (ctypes)",
+           "socket.bind": "open a network socket", "socket.__new__": "open a socket",
+           "socket.sendto": "send to a socket address", "socket.sendmsg": "send to a socket address", "ctypes.dlopen": "load a C library (ctypes)",
            # the libraries already loaded hold every C function (ctypes.pythonapi.symlink made a link past
            # the os.symlink refusal), and raw memory access could undo this hook: no C call through ctypes
            "ctypes.dlsym": "look up a C function (ctypes)", "ctypes.dlsym/handle": "look up a C function (ctypes)",

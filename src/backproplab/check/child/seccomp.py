@@ -17,7 +17,13 @@ machine; a SysV segment even outlives the process. And it refuses ``socket``: La
 only, so with the audit hook switched off a child sent data to a Unix socket at a path outside (a
 service such as Docker's listens on one) and by UDP. Nor may it change its resource limits
 (``setrlimit``, ``prlimit64`` with new limits; reading them stays allowed): as root, code past the
-audit hook raised its address-space limit again. Nothing the probes, NumPy or torch run needs these.
+audit hook raised its address-space limit again. ``socketpair`` and io_uring (``io_uring_setup``, whose
+ring makes sockets and connects them with no system call the filter sees) are refused too: past the
+hook, a child sent a file's bytes to a Unix socket outside with a socketpair's ``sendto``, and opened
+stream and UDP connections through io_uring. So are the calls that reach into another process or the
+kernel and that no child needs: ``ptrace``, ``process_vm_readv``/``writev``, ``pidfd_getfd``, ``bpf``,
+``perf_event_open``, ``userfaultfd``, the key calls, ``unshare``, ``setns``, ``mount``, ``umount2``,
+``pivot_root`` and ``chroot``. Nothing the probes, NumPy or torch run needs these.
 
 x86-64 and AArch64 only; elsewhere, or where seccomp is missing, :func:`forbid_processes` returns
 False and the audit hook alone stands guard. Stdlib only, loaded by path like :mod:`main`; it uses
@@ -36,15 +42,27 @@ _CLONE_THREAD = 0x00010000
 _X32_SYSCALL_BIT = 0x40000000
 
 # (audit architecture, {name: number}); AArch64 has no fork or vfork system calls.
+# The numbers both architectures share (io_uring and the pidfd calls came after their tables were unified).
+_COMMON = {"clone3": 435, "memfd_secret": 447, "io_uring_setup": 425, "io_uring_enter": 426,
+           "io_uring_register": 427, "pidfd_getfd": 438}
 ARCHES = {
-    "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone3": 435,
-                            "memfd_create": 319, "memfd_secret": 447, "shmget": 29, "socket": 41,
-                            "setrlimit": 160, "prlimit64": 302}),
-    "aarch64": (0xC00000B7, {"clone": 220, "execve": 221, "execveat": 281, "clone3": 435,
-                             "memfd_create": 279, "memfd_secret": 447, "shmget": 194, "socket": 198,
-                             "setrlimit": 164, "prlimit64": 261}),
+    "x86_64": (0xC000003E, {"clone": 56, "fork": 57, "vfork": 58, "execve": 59, "execveat": 322,
+                            "memfd_create": 319, "shmget": 29, "socket": 41, "socketpair": 53,
+                            "setrlimit": 160, "prlimit64": 302, "ptrace": 101, "process_vm_readv": 310,
+                            "process_vm_writev": 311, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
+                            "keyctl": 250, "add_key": 248, "request_key": 249, "unshare": 272, "setns": 308,
+                            "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, **_COMMON}),
+    "aarch64": (0xC00000B7, {"clone": 220, "execve": 221, "execveat": 281,
+                             "memfd_create": 279, "shmget": 194, "socket": 198, "socketpair": 199,
+                             "setrlimit": 164, "prlimit64": 261, "ptrace": 117, "process_vm_readv": 270,
+                             "process_vm_writev": 271, "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
+                             "keyctl": 219, "add_key": 217, "request_key": 218, "unshare": 97, "setns": 268,
+                             "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, **_COMMON}),
 }
-_REFUSED = ("fork", "vfork", "execve", "execveat", "memfd_create", "memfd_secret", "shmget", "socket", "setrlimit")
+_REFUSED = ("fork", "vfork", "execve", "execveat", "memfd_create", "memfd_secret", "shmget", "socket", "socketpair",
+            "setrlimit", "io_uring_setup", "io_uring_enter", "io_uring_register", "ptrace", "process_vm_readv",
+            "process_vm_writev", "pidfd_getfd", "bpf", "perf_event_open", "userfaultfd", "keyctl", "add_key",
+            "request_key", "unshare", "setns", "mount", "umount2", "pivot_root", "chroot")
 
 # classic BPF: opcodes and the offsets of struct seccomp_data's fields
 _LD_W_ABS, _JEQ_K, _JGE_K, _JSET_K, _RET_K = 0x20, 0x15, 0x35, 0x45, 0x06
