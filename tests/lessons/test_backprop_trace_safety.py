@@ -218,6 +218,8 @@ COURSE_WEIGHT_LINE = "- [0.5, -0.4]  "
 @pytest.mark.parametrize("spelling, value", [
     ("1e3", 1000.0), ("1.0e3", 1000.0), ("2E2", 200.0), ("1e-3", 0.001), (".5", 0.5), ("1.0e+3", 1000.0),
     ("-1e3", -1000.0), ("+2.5E-2", 0.025), ("5.", 5.0), ("3", 3.0),
+    # YAML 1.1 read 010 as octal 8 (a silent wrong trace); 1.2 has decimal, 0o and 0x integers
+    ("010", 10.0), ("-007", -7.0), ("0o10", 8.0), ("0x10", 16.0),
 ])
 def test_yaml_reads_yaml12_numbers(tmp_path: Path, spelling: str, value: float) -> None:
     """PyYAML alone (YAML 1.1) reads 1e3, 1.0e3 and 2E2 as text; the tracer reads them as numbers."""
@@ -227,6 +229,17 @@ def test_yaml_reads_yaml12_numbers(tmp_path: Path, spelling: str, value: float) 
     path.write_text(text.replace(COURSE_WEIGHT_LINE, f"- [{spelling}, -0.4]  "))
     assert bp.load_network(path).layers[0].W[0, 0] == value
     assert bp.network_from_text(path.read_text()).layers[0].W[0, 0] == value
+
+
+@pytest.mark.parametrize("spelling", ["2:30", "1_000", "1_0.5", "0b10"])
+def test_yaml11_only_numbers_are_text(tmp_path: Path, spelling: str) -> None:
+    """YAML 1.1's sexagesimal (2:30 was 150), underscored (1_000 was 1000) and binary numbers are text in YAML
+    1.2: a clear error, not a silent wrong trace."""
+    text = bp.examples()["course"].read_text(encoding="utf-8")
+    path = tmp_path / "net.yaml"
+    path.write_text(text.replace(COURSE_WEIGHT_LINE, f"- [{spelling}, -0.4]  "))
+    with pytest.raises(InputError, match=rf"expected a number, got '{spelling}'"):
+        bp.load_network(path)
 
 
 def test_yaml12_numbers_leave_pyyaml_itself_unchanged() -> None:

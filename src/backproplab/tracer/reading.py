@@ -2,7 +2,8 @@
 aliases and merge keys; bounded in size and nesting, so no file can hang the reader or end in a
 traceback. Both refuse a key written twice in one mapping (the last one would silently win), and
 YAML reads numbers as YAML 1.2 does (``1e3``, ``2E2``, ``1.0e3`` and ``.5`` are numbers; PyYAML's
-YAML 1.1 rules alone would read the first three as text).
+YAML 1.1 rules alone would read the first three as text, and ``010`` as 8, ``2:30`` as 150 and
+``1_000`` as 1000, where YAML 1.2 reads 10 and two words).
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ MAX_FILE_BYTES = 256 * 1024  # the largest network (8 layers of 32 x 32) is abou
 MAX_NESTING = 16  # a network file nests 5 levels (top, layers, layer, weights, row)
 
 #: A YAML 1.2 (core schema) float, which PyYAML's YAML 1.1 pattern misses when the number has no dot
-#: (``1e3``) or an unsigned exponent (``1.0e3``). Integers are left to PyYAML's int resolver.
-YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+#: (``1e3``) or an unsigned exponent (``1.0e3``); with ``.inf`` and ``.nan``.
+YAML12_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"
+                          r"|^[-+]?\.(?:inf|Inf|INF)$|^\.(?:nan|NaN|NAN)$")
+#: A YAML 1.2 (core schema) integer: decimal (leading zeros and all), ``0o`` octal, ``0x`` hexadecimal.
+YAML12_INT = re.compile(r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
 
 
 @cache
@@ -51,7 +56,19 @@ def _safe_loader() -> type:
                                            f"{first.line + 1}); write each key once", key_node.start_mark)
             return super().construct_mapping(node, deep=deep)
 
-    NetworkLoader.add_implicit_resolver("tag:yaml.org,2002:float", YAML12_FLOAT, list("-+.0123456789"))
+        def construct_yaml12_int(self, node: Any) -> int:
+            text = self.construct_scalar(node)
+            if text.startswith(("0o", "0x")):
+                return int(text[2:], 8 if text[1] == "o" else 16)
+            return int(text, 10)
+
+    # YAML 1.1's numbers out (its octal 010, sexagesimal 2:30, 1_000), YAML 1.2's in, integers first
+    NetworkLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    NetworkLoader.add_implicit_resolver(_INT, YAML12_INT, list("-+0123456789"))
+    NetworkLoader.add_implicit_resolver(_FLOAT, YAML12_FLOAT, list("-+.0123456789"))
+    NetworkLoader.add_constructor(_INT, NetworkLoader.construct_yaml12_int)
     return NetworkLoader
 
 
