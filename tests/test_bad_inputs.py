@@ -336,6 +336,8 @@ CLI_CASES = [
     # an empty path was the current folder: "got the directory '.'", "network file '.' does not exist"
     pytest.param(["bench", "--quick", "--json", ""], ["--json", "expected a file path, got ''"], id="bench-json-empty"),
     pytest.param(["backprop", ""], ["network", "expected a network file path, got ''"], id="backprop-empty"),
+    # Path() drops a trailing slash: --json out/ wrote a file named out
+    pytest.param(["bench", "--quick", "--json", "{tmp}/out/"], ["--json", "which names a folder"], id="bench-json-slash"),
     pytest.param(["bench", "--quick", "--json", "{tmp}/afile/x.json"],
                  ["the folder of --json must be a directory", "afile' is a file"], id="bench-json-below-a-file"),
     pytest.param(["conv", "--quick", "--out", "/dev/null"], ["'/dev/null' is a device, pipe or socket"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import numbers
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def path_arg(what: str) -> Callable[[str], Path]:
     def parse(text: str) -> Path:
         if not text.strip():
             raise argparse.ArgumentTypeError(f"expected a {what} path, got {text!r}")
+        if "folder" not in what and text.endswith(("/", os.sep)):  # Path() drops the slash: a file named so
+            raise argparse.ArgumentTypeError(f"expected a {what} path, got {text!r}, which names a folder")
         return Path(text)
 
     parse.__name__ = f"{what} path"
