@@ -370,8 +370,9 @@ def _figures(img: np.ndarray, sobel: np.ndarray, edges: np.ndarray, edges_t: np.
 
     fig = matplotlib.figure.Figure(figsize=(11, 3.2))
     axes = fig.subplots(1, 4)
+    diff = edges - edges_t
     panels = [(img, "input 28x28"), (sobel, "kernel (Sobel x)"), (edges, "loop conv2d, padding 1"),
-              (edges - edges_t, "loop - torch")]
+              (diff, f"loop - torch (max |diff| {np.max(np.abs(diff)):.1e})")]
     for ax, (data, label) in zip(axes, panels, strict=True):
         im = ax.imshow(data, cmap="gray" if data is img else "RdBu_r")
         ax.set_title(label, fontsize=9)
@@ -386,7 +387,7 @@ def _figures(img: np.ndarray, sobel: np.ndarray, edges: np.ndarray, edges_t: np.
     ax.barh([f"{r['layer']} ({r['type']})" for r in owning][::-1], [r["params"] for r in owning][::-1])
     ax.set_xscale("log")
     ax.set_xlabel("learnable parameters (log scale)")
-    ax.set_title(f"PyTorchCNN: {total:,} parameters; output shapes "
+    ax.set_title(f"PyTorchCNN: {total:,} parameters; image side after each block's pooling "
                  + " -> ".join(str(r["output_shape"][-1]) for r in walk if r["type"] == "MaxPool2d"), fontsize=9)
     fig2.tight_layout()
     return {"conv_by_hand": fig, "pytorchcnn_params": fig2}
