@@ -12,6 +12,24 @@ from __future__ import annotations
 # kind -> fixture name -> (description, [(old, new), ...])
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
+        "w2_updated_first": ('Mistake: _backward updates W2 before computing dz1 from it', [
+            ("""\
+        db2 = np.sum(dz2, axis=0, keepdims=True) / m
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)
+""",
+             """\
+        db2 = np.sum(dz2, axis=0, keepdims=True) / m
+        self.W2 -= self.lr * dW2
+        dz1 = (dz2 @ self.W2.T) * self._relu_grad(self.z1)
+"""),
+            ("""\
+        self.b1 -= self.lr * db1
+        self.W2 -= self.lr * dW2
+""",
+             """\
+        self.b1 -= self.lr * db1
+"""),
+        ]),
         "relu_in_place": ('Mistake: _relu clips its argument in place', [
             ("""\
     def _relu(self, x):

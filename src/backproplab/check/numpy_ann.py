@@ -336,6 +336,21 @@ def _extra_epoch_hints(ctx: Context, X: np.ndarray, Y: np.ndarray) -> dict[str, 
             for name in PARAMS}
 
 
+def _w2_updated_first_hints(ctx: Context, X: np.ndarray, Y: np.ndarray) -> dict[str, list]:
+    """For W1 and b1, the hint for a ``_backward`` that updated W2 before computing dz1 from it: their step
+    then follows dz1 = (dz2·W2_newᵀ) ⊙ relu′(z1) (W2 and b2 themselves come out right)."""
+    ref = _known(ctx.inputs)
+    ref._forward(X.copy(), True)
+    m, W1, b1, W2 = X.shape[0], ref.W1, ref.b1, ref.W2
+    dz2 = ref.a2 - Y
+    w2_new = W2 - LR * (ref.a1.T @ dz2 / m)
+    dz1 = (dz2 @ w2_new.T) * (ref.z1 > 0)
+    wrong = {"W1": W1 - LR * (X.T @ dz1 / m), "b1": b1 - LR * dz1.sum(axis=0, keepdims=True) / m}
+    text = ("dz1 was computed with W2 already updated: compute every gradient (dW2, db2, dz1, dW1, db1) from the "
+            "stored values first, then update the parameters")
+    return {name: [(lambda g, e, w=w: np.allclose(g, w, rtol=1e-6, atol=1e-10), text)] for name, w in wrong.items()}
+
+
 def compare_step(ctx: Context, out: ProbeOutput, X: np.ndarray, Y: np.ndarray, call: str,
                  extra_hints: dict[str, list] | None = None) -> list[Assertion]:
     """The student's parameters after ``call`` against one reference SGD step on (X, Y), plus FD;
@@ -344,6 +359,8 @@ def compare_step(ctx: Context, out: ProbeOutput, X: np.ndarray, Y: np.ndarray, c
     before = {n: ctx.inputs[f"known.{n}"] for n in PARAMS}
     ref._forward(X.copy(), True)
     ref._backward(X.copy(), Y.copy())
+    order = _w2_updated_first_hints(ctx, X, Y)
+    extra_hints = {n: (extra_hints or {}).get(n, []) + order.get(n, []) for n in PARAMS}
     checks: list[Assertion] = []
     got: dict[str, np.ndarray] = {}
     for name in PARAMS:
