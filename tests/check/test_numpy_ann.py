@@ -32,8 +32,8 @@ UNTRAINED_MISTAKES = {
                                          "the contract's parameters in another order"),
     "cross_entropy_swapped": ({"1.4"}, "NumpyANN._cross_entropy takes (y_pred, y_true), the contract's parameters "
                                        "in another order"),
-    # 1.6 "dz1 = (dz2·W2ᵀ) ⊙ relu′(z1) ...; then updates every parameter": W2 updated before dz1 (1.7 calls 1.6)
-    "w2_updated_first": ({"1.6", "1.7"}, "dz1 was computed with W2 already updated"),
+    # 1.6 "dz1 = (dz2·W2ᵀ) ⊙ relu′(z1) ...; then updates every parameter": W2 updated before dz1 (1.7 calls 1.6; 1.6 is not graded here)
+    "w2_updated_first": ({"1.7"}, "dz1 was computed with W2 already updated"),
     # 1.9 "mean of argmax(predict(X)) == argmax(y_true)"
     "accuracy_count": ({"1.9"}, "accuracy returned the number of right labels: divide it by the number of samples"),
     # "per epoch: minibatches of `batch_size` rows ... `_forward(batch, True)` then `_backward(batch, y_batch)`"
