@@ -134,13 +134,18 @@ def trace(net: Network, notation: str = "global") -> Trace:
 
 
 def _forward(net: Network, nt: Notation) -> tuple[list[np.ndarray], list[np.ndarray], list[Step]]:
-    """s and a of every layer, and their steps: s_j = Σ_k w_jk a_k + b_j, a_j = f(s_j)."""
+    """s and a of every layer, and their steps: s_j = Σ_k w_jk a_k + b_j, a_j = f(s_j).
+
+    Unit by unit (s₃, a₃, s₄, a₄, …), except a softmax layer: each of its a's is written with every s of
+    the layer, so all its s's come first (s₅, s₆, s₇, then a₅, a₆, a₇).
+    """
     steps: list[Step] = []
     s_all, a_all = [], []
     a_prev = net.x
     for li, layer in enumerate(net.layers, start=1):
         s = a_prev @ layer.W + layer.b
         a, _ = _activate(layer.activation, s)
+        a_steps = []
         for j in range(1, len(s) + 1):
             terms, subs = [], []
             for k in range(1, len(a_prev) + 1):
@@ -156,7 +161,10 @@ def _forward(net: Network, nt: Notation) -> tuple[list[np.ndarray], list[np.ndar
                               index=(li, j)))
             A, TA = nt.a(li, j)
             ft, fs, tft, tfs = _act_strings(layer.activation, nt, li, j, s)
-            steps.append(Step("a", A, ft, fs, float(a[j - 1]), TA, tft, tfs, index=(li, j)))
+            a_steps.append(Step("a", A, ft, fs, float(a[j - 1]), TA, tft, tfs, index=(li, j)))
+            if layer.activation != "softmax":
+                steps.append(a_steps.pop())
+        steps += a_steps  # a softmax layer's a's, after all its s's
         s_all.append(s)
         a_all.append(a)
         a_prev = a

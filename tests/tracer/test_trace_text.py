@@ -1,0 +1,28 @@
+"""The trace's lines read in the order and form a student writes them by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from backproplab.lessons import backprop_trace as bp
+
+pytestmark = pytest.mark.lessons
+
+
+def _lines(example: str) -> list[str]:
+    return [line.strip() for line in bp.format_text(bp.trace(bp.load_example(example))).splitlines()]
+
+
+def _first(lines: list[str], start: str) -> int:
+    return next(i for i, line in enumerate(lines) if line.startswith(start))
+
+
+def test_a_softmax_layer_prints_all_its_s_before_its_a():
+    """a₅ = e^s₅/(e^s₅ + e^s₆ + e^s₇) substitutes s₆ and s₇: they must already be on the page."""
+    lines = _lines("softmax-cross-entropy")
+    last_s = max(_first(lines, f"s{n} =") for n in "₅₆₇")
+    assert last_s < min(_first(lines, f"a{n} =") for n in "₅₆₇")
+    # the hidden tanh layer keeps the unit-by-unit order: s₃, a₃, s₄, a₄
+    assert [_first(lines, f"{q} =") for q in ("s₃", "a₃", "s₄", "a₄")] == sorted(
+        _first(lines, f"{q} =") for q in ("s₃", "a₃", "s₄", "a₄"))
+
