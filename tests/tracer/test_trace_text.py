@@ -26,3 +26,11 @@ def test_a_softmax_layer_prints_all_its_s_before_its_a():
     assert [_first(lines, f"{q} =") for q in ("s₃", "a₃", "s₄", "a₄")] == sorted(
         _first(lines, f"{q} =") for q in ("s₃", "a₃", "s₄", "a₄"))
 
+
+def test_an_identity_unit_is_written_once_with_its_value():
+    """a₉ = s₉ = (−0.295347) = −0.295347 repeated the number in parentheses."""
+    tr = bp.trace(bp.load_example("tanh-two-hidden"))
+    a9 = next(st for st in tr.steps if st.kind == "a" and st.symbol == "a₉")
+    assert a9.text() == "a₉ = s₉ = −0.295347"
+    assert a9.tex() == "a_{9} = s_{9} = -0.295347"
+

@@ -171,8 +171,8 @@ def _act_strings(name: str, nt: Notation, layer: int, j: int, s: np.ndarray) -> 
     """(text formula, text substituted, tex formula, tex substituted) of a = f(s) for unit j."""
     S, TS = nt.s(layer, j)
     v = float(s[j - 1])
-    if name == "identity":
-        return S, _num(v), TS, _tnum(v)
+    if name == "identity":  # a = s: nothing to substitute, the value follows (a₉ = s₉ = −0.295347)
+        return S, "", TS, ""
     if name == "relu":
         return f"max(0, {S})", f"max(0, {_bare(v)})", rf"\max(0, {TS})", rf"\max(0, {_tnum(v).strip('()')})"
     if name == "sigmoid":
