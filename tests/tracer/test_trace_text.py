@@ -34,3 +34,12 @@ def test_an_identity_unit_is_written_once_with_its_value():
     assert a9.text() == "a₉ = s₉ = −0.295347"
     assert a9.tex() == "a_{9} = s_{9} = -0.295347"
 
+
+def test_leaky_relu_example_says_the_delta_is_1_percent_of_the_signal_from_above():
+    """A leaky unit with s < 0 does not 'pass 1% of its delta back': its own δ is 0.01·Σ w·δ."""
+    net = bp.load_example("leaky-relu")
+    assert "of its delta" not in net.description and "of its delta" not in bp.describe_examples()
+    assert "δ4 = 0.01·w64·δ6" in net.description
+    tr = bp.trace(net)
+    w64, delta6 = net.layers[1].W[1, 0], tr.delta[1][0]  # W[k-1, j-1] is w_jk
+    assert tr.s[0][1] < 0 and tr.delta[0][1] == pytest.approx(0.01 * w64 * delta6, rel=1e-15)
