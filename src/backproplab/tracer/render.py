@@ -131,7 +131,8 @@ def figure(tr: Trace) -> Any:
             (x0, y0), (x1, y1) = pos[(li - 1, k)], pos[(li, j)]
             segments.append([(x0, y0), (x1, y1)])
             colors.append("tab:red" if value > 0 else ("tab:blue" if value < 0 else "0.8"))
-            widths.append(0.5 + 3 * abs(value) / gmax if np.isfinite(value) else 3.5)
+            # |value|/gmax first: at most 1 for a finite value, where 3·|value| overflowed near 1e308
+            widths.append(0.5 + 3 * (abs(value) / gmax) if np.isfinite(value) else 3.5)
             if labelled:
                 frac = 0.22 + 0.45 * j / max(1, g.shape[1] - 1)  # stagger labels of crossing edges
                 ax.text(x0 + frac * (x1 - x0), y0 + frac * (y1 - y0), f"{value:.3g}", fontsize=7,
