@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -105,13 +106,19 @@ def format_markdown(tr: Trace) -> str:
 
 
 MAX_LABELLED_UNITS = 12  # a network taller than this is drawn without numbers (they would overlap)
+FONT_PT = 7.0  # the numbers in the figure
+LINE_PT = 1.2 * 1.25 * FONT_PT  # one line of a unit's label: Matplotlib's line spacing 1.2 of a line's height
+LABEL_PAD_PT = 2.0  # around an edge's number: its white box
 
 
 def figure(tr: Trace) -> Any:
     """The network drawn with a, δ per unit and ∂L/∂w per edge (colour: sign, width ∝ |gradient|).
 
     Edges are one LineCollection and units one scatter, so a large network draws in a second; the
-    numbers are written only where they fit (at most ``MAX_LABELLED_UNITS`` units in a layer).
+    numbers are written only where they fit (at most ``MAX_LABELLED_UNITS`` units in a layer). The
+    circles are as large as the longest unit label needs, and each edge's number sits on its edge, in a
+    white box, about a third of the way from its source unit (see :func:`_place_edge_labels`), clear of
+    the circles: half-way, where edges cross, and beside the units, the numbers fell on each other.
     """
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
@@ -119,37 +126,122 @@ def figure(tr: Trace) -> Any:
     net = tr.network
     sizes = [len(net.x)] + [layer.units for layer in net.layers]
     labelled = max(sizes) <= MAX_LABELLED_UNITS
-    fig = Figure(figsize=(min(2.6 * len(sizes) + 1, 16.0), min(1.0 + 1.1 * max(sizes), 14.0)))
+    pos = {(li, j): (li, (n - 1) / 2 - j) for li, n in enumerate(sizes) for j in range(n)}
+    labels = {key: _unit_label(tr, *key) for key in pos} if labelled else {}
+    radius = max((_circle_radius(text) for text in labels.values()), default=4.0)  # points
+    height = max(1.0 + 1.1 * max(sizes), (2 * radius + 16) * (max(sizes) + 0.4) / (72 * 0.77))
+    fig = Figure(figsize=(min(2.6 * len(sizes) + 1, 24.0), min(height, 16.0)))  # 8 layers: 2.6 in a column
     ax = fig.add_subplot()
     ax.axis("off")
-    pos = {(li, j): (li, (n - 1) / 2 - j) for li, n in enumerate(sizes) for j in range(n)}
+    ax.set_xlim(-0.5, len(sizes) - 0.5)
+    ax.set_ylim(-max(sizes) / 2 - 0.2, max(sizes) / 2 + 0.2)
     finite = [np.abs(g[np.isfinite(g)]) for g in tr.grad_w]  # an overflowing network has inf/nan gradients
     gmax = max((float(a.max()) for a in finite if a.size), default=0.0) or 1.0
-    segments, colors, widths = [], [], []
+    segments, colors, widths, edge_labels = [], [], [], []
     for li, g in enumerate(tr.grad_w, start=1):
         for (k, j), value in np.ndenumerate(g):  # g[k, j]: from unit k below into unit j
-            (x0, y0), (x1, y1) = pos[(li - 1, k)], pos[(li, j)]
-            segments.append([(x0, y0), (x1, y1)])
+            segments.append([pos[(li - 1, k)], pos[(li, j)]])
             colors.append("tab:red" if value > 0 else ("tab:blue" if value < 0 else "0.8"))
             # |value|/gmax first: at most 1 for a finite value, where 3·|value| overflowed near 1e308
             widths.append(0.5 + 3 * (abs(value) / gmax) if np.isfinite(value) else 3.5)
-            if labelled:
-                frac = 0.22 + 0.45 * j / max(1, g.shape[1] - 1)  # stagger labels of crossing edges
-                ax.text(x0 + frac * (x1 - x0), y0 + frac * (y1 - y0), f"{value:.3g}", fontsize=7,
-                        color=colors[-1], ha="center", va="center",
-                        bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+            edge_labels.append(f"{value:.3g}")
     ax.add_collection(LineCollection(segments, colors=colors, linewidths=widths, zorder=1))
     xy = np.array(list(pos.values()))
-    ax.scatter(xy[:, 0], xy[:, 1], s=1500 if labelled else 60, color="white", edgecolors="k", zorder=2)
+    ax.scatter(xy[:, 0], xy[:, 1], s=(2 * radius) ** 2 if labelled else 60, color="white", edgecolors="k",
+               zorder=2)
     if labelled:
-        for (li, j), (x, y) in pos.items():
-            ax.text(x, y, _unit_label(tr, li, j), ha="center", va="center", fontsize=7, zorder=3)
+        for key, (x, y) in pos.items():
+            ax.text(x, y, labels[key], ha="center", va="center", fontsize=FONT_PT, zorder=3, gid="unit")
+        places = _place_edge_labels(_points_per_unit(fig, ax), segments, edge_labels, radius, list(pos.values()))
+        for (x, y), text, color in zip(places, edge_labels, colors, strict=True):
+            ax.text(x, y, text, fontsize=FONT_PT, color=color, ha="center", va="center", zorder=3, gid="edge",
+                    bbox={"boxstyle": f"square,pad={LABEL_PAD_PT / FONT_PT:.3f}", "fc": "white", "ec": "none"})
     name = net.name if len(net.name) <= 40 else net.name[:39] + "…"
     ax.set_title(f"{name}: L = {tr.loss:.6g}; edges: ∂L/∂w (red > 0, blue < 0)", fontsize=9,
                  parse_math=False)  # a $ in the user's name is text, not mathtext
-    ax.set_xlim(-0.5, len(sizes) - 0.5)
-    ax.set_ylim(-max(sizes) / 2 - 0.2, max(sizes) / 2 + 0.2)
     return fig
+
+
+def _text_size(text: str) -> tuple[float, float]:
+    """(width, height) in points of ``text`` at ``FONT_PT``, one line or several: the sum of its
+    characters' widths (DejaVu Sans's digits are all one width), and a point more for kerning."""
+    lines = text.split("\n")
+    return max(sum(_char_width(ch) for ch in line) for line in lines) + 1.0, LINE_PT * len(lines)
+
+
+@functools.lru_cache(maxsize=256)
+def _char_width(ch: str) -> float:
+    """The width in points of one character at ``FONT_PT``."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import text_to_path
+
+    return float(text_to_path.get_text_width_height_descent(f"{ch}", FontProperties(size=FONT_PT), ismath=False)[0])
+
+
+def _circle_radius(text: str) -> float:
+    """The radius in points of a circle that holds ``text`` (centred) with a margin."""
+    width, height = _text_size(text)
+    return max(float(np.hypot(width / 2, height / 2)) + 2.0, 12.0)
+
+
+def _points_per_unit(fig: Any, ax: Any) -> tuple[float, float]:
+    """How many points one data unit is across and up, for the axes' limits and place in the figure."""
+    box = ax.get_position()
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    width, height = fig.get_size_inches()
+    return 72 * width * box.width / (x1 - x0), 72 * height * box.height / (y1 - y0)
+
+
+# Where along an edge its number may go, as a fraction of the edge from its source, best first: about a
+# third of the way (edges leaving one unit have fanned out, and they cross further on, half-way).
+EDGE_FRACTIONS = (0.35, 0.3, 0.4, 0.25, 0.45, 0.2, 0.5, 0.55, 0.15, 0.6, 0.65, 0.7, 0.75, 0.8)
+LABEL_GAP_PT = 3.0  # the least room between two edges' numbers
+
+
+def _place_edge_labels(scale: tuple[float, float], segments: list, texts: list[str], radius: float,
+                       centres: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Where each edge's number goes (data coordinates): on its edge, at the first fraction of
+    ``EDGE_FRACTIONS`` where its box is clear of every circle (``radius`` points round ``centres``), of
+    the numbers placed before it and of the other edges; else where it meets the fewest (a circle counts
+    most, then a number, then an edge)."""
+    pts = np.array(segments, dtype=float).reshape(-1, 4) * np.tile(scale, 2)  # x0, y0, x1, y1 in points
+    circles = np.array(centres, dtype=float) * scale
+    fracs = np.array(EDGE_FRACTIONS)[:, None]
+    places = np.zeros((len(texts), 2))
+    boxes = np.zeros((0, 4))  # this gap's numbers so far: centre x, y, half width, half height
+    for i, text in enumerate(texts):
+        if i == 0 or pts[i, 0] != pts[i - 1, 0]:  # a new gap between layers: new numbers and edges
+            boxes, gap = np.zeros((0, 4)), pts[:, 0] == pts[i, 0]
+        width, height = _text_size(text)
+        half = np.array([width / 2 + LABEL_PAD_PT + 0.5, height / 2 + LABEL_PAD_PT])
+        at = pts[i, :2] + fracs * (pts[i, 2:] - pts[i, :2])  # [fractions, 2]: the candidate centres
+        lo, hi = at - half, at + half
+        near = np.hypot(*(np.clip(circles[None], lo[:, None], hi[:, None]) - circles[None]).transpose(2, 0, 1))
+        apart = np.abs(at[:, None] - boxes[None, :, :2]) >= half + boxes[None, :, 2:] + LABEL_GAP_PT
+        others = pts[gap & (np.arange(len(pts)) != i)]
+        cost = (100 * np.sum(near < radius + 1, axis=1) + 10 * np.sum(~apart.any(axis=2), axis=1)
+                + np.sum(_crosses(others, lo, hi), axis=1))
+        places[i] = at[int(np.argmin(cost))]  # the first of the cheapest
+        boxes = np.vstack([boxes, [*places[i], *half]])
+    return [(x / scale[0], y / scale[1]) for x, y in places]
+
+
+def _crosses(segments: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """[boxes, segments]: which of ``segments`` [n, (x0, y0, x1, y1)] pass through which box (lower
+    left corners ``lo``, upper right ``hi``, [boxes, 2]): Liang–Barsky clipping, the part of a segment
+    inside a box is t in [t0, t1]."""
+    x0, y0 = segments[None, :, 0], segments[None, :, 1]
+    dx, dy = x0 - segments[None, :, 2], y0 - segments[None, :, 3]  # minus the direction: p of the sides
+    shape = (len(lo), len(segments))
+    t0, t1, inside = np.zeros(shape), np.ones(shape), np.ones(shape, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a side parallel to the segment: p = 0
+        for p, q in ((dx, x0 - lo[:, :1]), (-dx, hi[:, :1] - x0), (dy, y0 - lo[:, 1:]), (-dy, hi[:, 1:] - y0)):
+            p = np.broadcast_to(p, shape)
+            inside &= ~((p == 0) & (q < 0))
+            r = q / p
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    return inside & (t0 <= t1)
 
 
 def _unit_label(tr: Trace, layer: int, j: int) -> str:
