@@ -560,3 +560,29 @@ def test_a_function_the_default_box_cannot_hold_still_gets_its_run(expr, start, 
     low = result.tables["minimum"][0]
     assert (low["x"], low["y"]) == pytest.approx(lowest, abs=0.2) and low["f"] == pytest.approx(0.0, abs=0.5)
     assert result.tables["your_run"]
+
+
+def test_a_run_that_leaves_the_domain_of_log_is_never_the_good_one(user_runs):
+    """log(x) + y²: the constant step 10^-0.25 = 0.562 jumps from x = 0.27 to x = −4.73 at step 10, where
+    log is nan, and its gradient 1/x is finite there, so the run went on; np.argmin took the nan for the
+    lowest end and drew it as "good (η₀ = 0.562)". 10^-0.5 = 0.316 leaves too (x = 0.318 → −0.677 at
+    step 16, back to x > 0 by step 20): the good one is 10^-0.75 = 0.178, x = 3 → 1.42 in 20 steps."""
+    f = gd.parse_expression("log(x) + y^2")
+    x = 3.0
+    for _ in range(10):
+        x -= 10 ** -0.25 / x  # ∂f/∂x = 1/x
+    assert x == pytest.approx(-4.72925, abs=1e-5)
+    runs = gd._three_paths(f, (3.0, 2.0), None, False)
+    assert list(runs) == ["too small (η₀ = 0.0178)", "good (η₀ = 0.178)", "too large (η₀ = 0.316)"]
+    good, large = runs["good (η₀ = 0.178)"][0], runs["too large (η₀ = 0.316)"][0]
+    assert good[-1] == pytest.approx([1.420195, 3.04360e-04], abs=1e-6) and f(*good[-1]) == pytest.approx(0.350795, abs=1e-6)
+    assert large[15, 0] == pytest.approx(0.31798, abs=1e-5) and np.isnan(large[16:]).all()  # drawn up to step 15
+    res = user_runs("log(x) + y^2")
+    for line in res.figures["gd_contour_paths"].axes[0].get_lines():
+        if line.get_label().startswith(("too", "good")):  # every point drawn is one where f is defined
+            xs, ys = line.get_xdata(), line.get_ydata()
+            assert np.isfinite(f(xs[np.isfinite(xs)], ys[np.isfinite(ys)])).all()
+    text = res.text["gradient_descent"]
+    assert ('**The run "too large (η₀ = 0.316)" in the pictures left f\'s domain at step 16**: it jumped to '
+            "(-0.676528, 2.21814e-07), where f is not finite (f = nan). Its path is drawn up to step 15; that step "
+            "size leaves the function's domain") in text

@@ -272,6 +272,24 @@ def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], bes
     return lines
 
 
+def picture_findings(f: Expression, runs: dict[str, tuple[np.ndarray, float, float]]) -> list[str]:
+    """One line for each run in the pictures that stops early (``runs``: label → (path [n, 2], η₀, d),
+    nan from the step that diverged or left f's domain): where and why it stops, and how far it is drawn."""
+    lines = []
+    for label, (path, eta, decay) in runs.items():
+        stopped = np.flatnonzero(~np.isfinite(path).all(axis=1))
+        if not stopped.size:
+            continue
+        t = int(stopped[0])
+        before = {"x": float(path[t - 1, 0]), "y": float(path[t - 1, 1])}
+        why = _why_diverged(f, before, eta * decay ** (t - 1))
+        what, after = ("left f's domain", "; that step size leaves the function's domain, so it is never taken "
+                       "as the good one.") if "where f is not finite" in why else ("diverged", ".")
+        lines.append(f"**The run \"{label}\" in the pictures {what} at step {t}**: {why}. Its path is drawn up to "
+                     f"step {t - 1}{after}")
+    return lines
+
+
 def steps_to_target(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per η₀, one column per d: the fewest steps of the grid that reach the target (— if none)."""
     table: dict[float, dict[str, Any]] = {}

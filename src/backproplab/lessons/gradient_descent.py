@@ -139,7 +139,8 @@ def descend_many(f: Expression | str, start: Sequence[float], etas: Sequence[flo
     -------
     ndarray, shape [steps + 1, N, 2]
         Positions; row 0 is the start. A run whose position leaves |x|, |y| < 1e12 or becomes
-        non-finite is frozen at nan from then on (diverged).
+        non-finite is frozen at nan from then on (diverged), and so is one that reaches a point where f
+        is not finite (it left f's domain: log(x) at x < 0, where the gradient 1/x is still finite).
     """
     f = _as_expression(f)
     x0, y0 = _check_start(start)
@@ -157,13 +158,23 @@ def descend_many(f: Expression | str, start: Sequence[float], etas: Sequence[flo
     path[0, :, 0], path[0, :, 1] = x, y
     with np.errstate(all="ignore"):
         for t in range(steps):
-            _, gx, gy = f.value_and_grad(x, y)
+            value, gx, gy = f.value_and_grad(x, y)
+            _freeze_outside_domain(path[t], x, y, value)
             lr = schedule(t)
             x, y = x - lr * gx, y - lr * gy
             bad = ~(np.isfinite(x) & np.isfinite(y)) | (np.abs(x) > DIVERGED) | (np.abs(y) > DIVERGED)
             x[bad], y[bad] = np.nan, np.nan
             path[t + 1, :, 0], path[t + 1, :, 1] = x, y
+        _freeze_outside_domain(path[steps], x, y, f(x, y))
     return path
+
+
+def _freeze_outside_domain(row: np.ndarray, x: np.ndarray, y: np.ndarray, value: Any) -> None:
+    """Set to nan, in place, the runs whose f ``value`` [N] at (x, y) [N] is not finite: ``row`` [N, 2]
+    (the positions just recorded) and x, y (so every later step is nan too)."""
+    outside = ~np.broadcast_to(np.isfinite(value), x.shape)
+    row[outside] = np.nan
+    x[outside], y[outside] = np.nan, np.nan
 
 
 def gradient_descent(f: Expression | str, start: Sequence[float] = COURSE_START, eta: float = COURSE_ETA,
@@ -297,11 +308,17 @@ def _grid_settings(quick: bool) -> tuple[list[float], list[float], list[int]]:
 
 
 def _three_paths(f: Expression, start: tuple[float, float], fastest: dict[str, Any] | None,
-                 is_course: bool) -> dict[str, np.ndarray]:
+                 is_course: bool) -> dict[str, tuple[np.ndarray, float, float]]:
     """A too-small, a good and a too-large step for the pictures, 20 steps each.
 
     For the course: η₀ = 0.01, the grid's fastest setting, and 0.5. For your f: the constant step
     from 10⁻⁴ … 1 that ends lowest, a tenth of it, and the next larger one that ends higher or diverges.
+    A run that diverges or leaves f's domain is nan from there on (:func:`descend_many`), so it is
+    never the good one and its path is drawn only as far as f is finite.
+
+    Returns
+    -------
+    dict label → (path [21, 2], η₀, d)
     """
     if is_course:
         good = (fastest["eta0"], fastest["decay"]) if fastest else (COURSE_ETA, 1.0)
@@ -310,13 +327,14 @@ def _three_paths(f: Expression, start: tuple[float, float], fastest: dict[str, A
         etas = 10.0 ** np.arange(-4, 0.01, 0.25)
         ends = descend_many(f, start, etas, np.ones_like(etas), 20)[-1]
         with np.errstate(all="ignore"):
-            final = np.where(np.isfinite(ends).all(axis=1), f(ends[:, 0], ends[:, 1]), np.inf)
+            final = f(ends[:, 0], ends[:, 1])
+        final = np.where(np.isfinite(final), final, np.inf)  # np.argmin takes nan for the lowest
         k = int(np.argmin(final)) if np.isfinite(final).any() else 0
         worse = [i for i in range(k + 1, len(etas)) if not final[i] <= final[k] + 1e-12 * abs(final[k])]
         large = float(etas[worse[0]]) if worse else 4 * float(etas[k])
         settings = {"too small": (float(etas[k]) / 10, 1.0), "good": (float(etas[k]), 1.0),
                     "too large": (large, 1.0)}
-    return {f"{k} (η₀ = {e:.3g}" + (f", d = {d:g})" if d != 1 else ")"): gradient_descent(f, start, e, d, 20)
+    return {f"{k} (η₀ = {e:.3g}" + (f", d = {d:g})" if d != 1 else ")"): (gradient_descent(f, start, e, d, 20), e, d)
             for k, (e, d) in settings.items()}
 
 
@@ -378,7 +396,8 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
     reached = sorted((r for r in rows if r["reached"]), key=lambda r: (r["steps"], r["f"]))
     best = _best(rows)
     target_words = f"f < {TARGET:g}" if is_course else "90% of the way down to the lowest point found"
-    paths = _three_paths(f, grid_start, reached[0] if reached else best, is_course)
+    runs = _three_paths(f, grid_start, reached[0] if reached else best, is_course)
+    paths = {label: path for label, (path, _, _) in runs.items()}
     if is_course:
         claims += _course_grid_claims(f, rows, reached, best, minimum, paths)
     user_rows = _user_run(f, start, eta, decay, steps)
@@ -388,7 +407,7 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
     findings = words.run_findings(f, user_rows, eta, decay, safer) + \
         words.minimum_findings(minimum, point, box, downhill(f, minimum["x"], minimum["y"])) + \
         words.stationary_findings(stationary, box) + \
-        words.grid_findings(rows, reached, best, minimum, target_words)
+        words.grid_findings(rows, reached, best, minimum, target_words) + words.picture_findings(f, runs)
     if not (is_course and user_rows == _user_run(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)):
         tables["your_run"] = user_rows
     tables.update(steps_to_target=words.steps_to_target(rows), grid=rows, reaching_target=reached,
