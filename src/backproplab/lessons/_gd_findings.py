@@ -18,6 +18,8 @@ from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT
 from backproplab.lessons._gd_stationary import classify
 
+NOT_DIFFERENTIABLE = "a point where f is not differentiable (∇f undefined there)"
+
 
 def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: float,
                  safer: float | None = None) -> list[str]:
@@ -47,7 +49,11 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
     _, gx, gy = f.value_and_grad(last["x"], last["y"])
     grad = float(np.hypot(gx, gy))
     if math.isfinite(grad) and grad <= 1e-6 * max(1.0, abs(last["f"])):
-        return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}." + _what_point(f, last)]
+        point = classify(f, last["x"], last["y"])
+        if point["kind"] == "not differentiable":
+            return [f"Your run stopped at {where}, {NOT_DIFFERENTIABLE}: autodiff reports ∇f = 0 there by "
+                    f"convention, so every step is 0. {_ring_words(point['ring'])}"]
+        return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}." + _what_point(point)]
     text = f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} steps. "
     bounce = _bounces(rows)
     if bounce:
@@ -82,13 +88,13 @@ def _reversals(rows: list[dict[str, Any]]) -> int:
     return sum(u[0] * v[0] + u[1] * v[1] < 0 for u, v in zip(moves[:-1], moves[1:], strict=True))
 
 
-def _what_point(f: Expression, last: dict[str, Any]) -> str:
-    """What kind of stationary point a run stopped on, where the Hessian can tell ('' where it cannot).
+def _what_point(point: dict[str, Any]) -> str:
+    """What kind of stationary point (a ``classify`` result) a run stopped on, where the Hessian can tell
+    ('' where it cannot).
 
     Gradient descent halts wherever ∇f = 0, on a saddle or a maximum as well as a minimum (a start
     exactly there never moves), so stopping alone says nothing about being a minimum.
     """
-    point = classify(f, last["x"], last["y"])
     kind, eig = point["kind"], point["eigenvalues"]
     if kind == "strict minimum":
         return f" It is a strict minimum (Hessian eigenvalues ({_eig(eig)}), all positive), perhaps a local one."
@@ -157,12 +163,14 @@ def verdict(point: dict[str, Any]) -> str:
         return f"A strict maximum: the Hessian's eigenvalues ({_eig(eig)}) are all negative."
     if kind == "saddle":
         return f"**A saddle point**, not a minimum: the Hessian's eigenvalues ({_eig(eig)}) have both signs."
-    if not np.isfinite(eig).all():
+    if kind == "not differentiable":
+        head = (f"**f is not differentiable** at {at}: its one-sided slopes there fit no gradient (as |x| at 0: −1 on "
+                "one side, 1 on the other), so ∇f is undefined there (autodiff's value is a convention) and it is "
+                "not a stationary point; neither the gradient nor the second-derivative test can tell what kind "
+                "of point it is.")
+    elif not np.isfinite(eig).all():
         head = (f"**Hessian undefined** at {at}: f is not twice differentiable there, so the second-derivative "
                 "test cannot tell what kind of point it is.")
-    elif point["kink"]:
-        head = (f"**f has a kink** at {at} (its slopes on either side differ), so the Hessian autodiff reports "
-                f"there ({_eig(eig)}) is not its curvature: the second-derivative test cannot tell.")
     else:
         head = (f"**Hessian singular** there (eigenvalues {_eig(eig)}): with a zero eigenvalue the "
                 "second-derivative test is inconclusive: a strict minimum (x⁴ + y⁴), a line of minima (x²) and a "
@@ -200,9 +208,9 @@ def minimum_findings(minimum: dict[str, Any], point: dict[str, Any], box: tuple 
         return [f"**No minimum inside** the box {box_words}: the lowest value there, f = {minimum['f']:.6g}, "
                 f"lies on its edge at {at}, where f still falls outward (|∇f| = {grad:.3g}). f may be unbounded "
                 "below, or its minimum lies outside the box."]
-    lines = [f"Lowest point found in the box {box_words}: f = {minimum['f']:.6g} at {at}"
-             + (f", |∇f| = {grad:.2g}." if math.isfinite(grad) else
-                ", where the gradient is undefined (a kink or a cusp)."), verdict(point)]
+    tail = f", {NOT_DIFFERENTIABLE}." if point["kind"] == "not differentiable" else \
+        f", |∇f| = {grad:.2g}." if math.isfinite(grad) else ", where the gradient is undefined (a kink or a cusp)."
+    lines = [f"Lowest point found in the box {box_words}: f = {minimum['f']:.6g} at {at}{tail}", verdict(point)]
     if point["kind"] == "not stationary" and down is not None:
         lines[-1] += (f" Along −∇f, f is lower a distance {down['distance']:.3g} away: f = {down['f']:.6g} at "
                       f"({down['x']:.6g}, {down['y']:.6g})")
@@ -232,8 +240,14 @@ def stationary_findings(found: dict[str, Any], box: tuple = BOX) -> list[str]:
     """The stationary points Newton's method found in ``box`` (``_gd_stationary.find_stationary_points``)."""
     how = (f"Newton's method on ∇f = 0 from a {found['grid']} × {found['grid']} grid of starts in the box "
            f"[{box[0][0]:g}, {box[0][1]:g}] × [{box[1][0]:g}, {box[1][1]:g}]")
+    kinks = found.get("kinks", [])
+    stopped = "" if not kinks else (
+        f" It stopped at {len(kinks)} {'point' if len(kinks) == 1 else 'points'} where f is not differentiable "
+        "(∇f undefined there; autodiff's 0 is a convention, not a slope): "
+        + ", ".join(f"({_near(p['x']):.4g}, {_near(p['y']):.4g}) f = {_near(p['f']):.6g}" for p in kinks[:3])
+        + (", …." if len(kinks) > 3 else "."))
     if not found["points"]:
-        return [f"**No stationary point found** by {how}."]
+        return [f"**No stationary point found** by {how}.{stopped}"]
     groups: dict[str, list[dict[str, Any]]] = {}
     for p in found["points"]:
         groups.setdefault(p["ring"]["verdict"] if p["kind"] == "inconclusive" else p["kind"], []).append(p)
@@ -245,7 +259,7 @@ def stationary_findings(found: dict[str, Any], box: tuple = BOX) -> list[str]:
             (_SINGULAR.get(label, label) if n == 1 else label)
         parts.append(f"{n} {label}: {shown}" + (", …" if n > 3 else ""))
     more = f" (more than {found['limit']}: the {found['limit']} with the lowest f)" if found["more"] else ""
-    return [f"Stationary points found by {how}{more}: " + "; ".join(parts) + "."]
+    return [f"Stationary points found by {how}{more}: " + "; ".join(parts) + "." + stopped]
 
 
 def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], best: dict[str, Any] | None,

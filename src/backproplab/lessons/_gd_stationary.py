@@ -61,23 +61,33 @@ def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str
     return {**base, "verdict": verdict, "lowest": lowest, "equal": int((~lower & ~higher).sum())}
 
 
-def _kink(f: Expression, x: float, y: float) -> bool:
-    """True when a one-sided slope of f along x or y jumps at the point (a kink, as |x| at 0).
+_DIRECTIONS = np.array([[1.0, 0.0], [0.0, 1.0], [math.sqrt(0.5), math.sqrt(0.5)], [math.sqrt(0.5), -math.sqrt(0.5)]])
+"""Unit vectors u [4, 2] along which :func:`_kink` compares slopes: the axes and the diagonals."""
 
-    A smooth f's jump between the slopes on either side shrinks with the step h; a kink's does not.
+
+def _kink(f: Expression, x: float, y: float) -> bool:
+    """True when f is continuous but not differentiable at (x, y), as |x| + |y| and √(x² + y²) at 0.
+
+    Along each u of :data:`_DIRECTIONS` the one-sided slopes (f(p + hu) − f(p))/h and
+    (f(p) − f(p − hu))/h are compared with each other and with ∇f·u (autodiff's gradient, whose 0 at
+    a kink is a convention), at h = 1e-4 and 1e-5. A differentiable f's gaps shrink in proportion to
+    h; a kink's do not (|x|: 2 at every h), and a cusp's grow (√|x|: 2/√h). A pole within h of the
+    point (1/x at x = −5e-6) is no kink: there f itself changes more at the smaller h, not less.
     """
     with np.errstate(all="ignore"):
-        f0 = float(f(x, y))
-        for ex, ey in ((1.0, 0.0), (0.0, 1.0)):
-            jumps = []
-            for h in (1e-4, 1e-5):
-                up = (float(f(x + h * ex, y + h * ey)) - f0) / h
-                down = (f0 - float(f(x - h * ex, y - h * ey))) / h
-                jumps.append((abs(up - down), max(1.0, abs(up), abs(down))))
-            (big, _), (small, scale) = jumps
-            if math.isfinite(small) and small > 1e-3 * scale and small > 0.5 * big:
-                return True
-    return False
+        f0, gx, gy = (float(v) for v in f.value_and_grad(x, y))
+        slope = _DIRECTIONS @ np.array([gx, gy])  # [4], nan where autodiff's gradient is not finite
+        gaps, moves, scales = [], [], []
+        for h in (1e-4, 1e-5):
+            ahead = np.asarray(f(x + h * _DIRECTIONS[:, 0], y + h * _DIRECTIONS[:, 1]), dtype=float) - f0
+            behind = f0 - np.asarray(f(x - h * _DIRECTIONS[:, 0], y - h * _DIRECTIONS[:, 1]), dtype=float)
+            up, down = ahead / h, behind / h
+            ref = np.where(np.isfinite(slope), slope, up)
+            gaps.append(np.maximum.reduce([np.abs(up - down), np.abs(up - ref), np.abs(down - ref)]))
+            moves.append(np.maximum(np.abs(ahead), np.abs(behind)))
+            scales.append(np.maximum.reduce([np.ones(4), np.abs(up), np.abs(down)]))
+    (big, small), (far, near) = gaps, moves
+    return bool(((small > 1e-3 * scales[1]) & (small > 0.5 * big) & (near < 0.5 * far)).any())
 
 
 def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
@@ -86,9 +96,11 @@ def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
     Returns
     -------
     dict with x, y, f, grad_norm, eigenvalues (the full 2x2 Hessian's, ascending, shape [2]; nan where
-    undefined), kink (bool) and kind: "not stationary", "strict minimum", "strict maximum", "saddle"
-    or "inconclusive" (singular, near-singular or undefined Hessian, or a kink); for "inconclusive"
-    also ring (see ``_ring``: what f does on small rings around the point).
+    undefined), kink (bool: f is not differentiable there, see :func:`_kink`) and kind: "not
+    differentiable" (a kink: ∇f is undefined, whatever autodiff reports), "not stationary", "strict
+    minimum", "strict maximum", "saddle" or "inconclusive" (singular, near-singular or undefined
+    Hessian); for "not differentiable" and "inconclusive" also ring (see ``_ring``: what f does on
+    small rings around the point).
     """
     with np.errstate(all="ignore"):
         value, gx, gy = (float(v) for v in f.value_and_grad(x, y))
@@ -98,10 +110,12 @@ def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
     eig, vec = np.linalg.eigh(0.5 * (h + h.T)) if finite else (np.full(2, math.nan), np.eye(2))
     kink = _kink(f, x, y)
     out = {"x": float(x), "y": float(y), "f": value, "grad_norm": grad, "eigenvalues": eig, "kink": kink}
+    if kink:
+        return {**out, "kind": "not differentiable", "ring": _ring(f, x, y, vec.T)}
     if math.isfinite(grad) and not is_stationary(grad, value):
         return {**out, "kind": "not stationary"}
     small = np.abs(eig) <= SINGULAR_TOL * max(1.0, float(np.max(np.abs(eig)))) if finite else None
-    if not finite or kink or small.any():
+    if not finite or small.any():
         return {**out, "kind": "inconclusive", "ring": _ring(f, x, y, vec.T)}
     kind = "strict minimum" if eig[0] > 0 else "strict maximum" if eig[-1] < 0 else "saddle"
     return {**out, "kind": kind}
@@ -138,8 +152,9 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
     Returns
     -------
     dict with starts (number of starts), grid, points (list of :func:`classify` results, distinct,
-    sorted by f, at most ``limit``), more (True when more than ``limit`` distinct points were found)
-    and limit.
+    sorted by f, at most ``limit``), kinks (the points among them where f is not differentiable:
+    autodiff's ∇f = 0 there is a convention, so they are not in points), more (True when more than
+    ``limit`` distinct points were found) and limit.
     """
     (xlo, xhi), (ylo, yhi) = box
     X, Y = np.meshgrid(np.linspace(xlo, xhi, grid), np.linspace(ylo, yhi, grid), indexing="ij")
@@ -156,7 +171,9 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
         if all(np.max(np.abs(p[i] - q)) > 1e-4 * span for q in distinct):
             distinct.append(p[i])
     points = [classify(f, float(q[0]), float(q[1])) for q in distinct[:limit]]
-    return {"starts": grid * grid, "grid": grid, "points": points, "more": len(distinct) > limit, "limit": limit}
+    return {"starts": grid * grid, "grid": grid, "points": [p for p in points if p["kind"] != "not differentiable"],
+            "kinks": [p for p in points if p["kind"] == "not differentiable"], "more": len(distinct) > limit,
+            "limit": limit}
 
 
 def downhill(f: Expression, x: float, y: float, reach: float = 0.5) -> dict[str, Any] | None:

@@ -475,8 +475,8 @@ def _minimum_row(minimum: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kind(point: dict[str, Any]) -> str:
-    """A classification in one word: strict minimum, saddle, …, or "inconclusive: <ring verdict>"."""
-    return f"inconclusive: {point['ring']['verdict']}" if point["kind"] == "inconclusive" else point["kind"]
+    """A classification in one word: strict minimum, saddle, …, or "<kind>: <ring verdict>"."""
+    return f"{point['kind']}: {point['ring']['verdict']}" if "ring" in point else point["kind"]
 
 
 def _point_row(point: dict[str, Any]) -> dict[str, Any]:
