@@ -618,3 +618,24 @@ def test_a_run_that_stops_on_a_kink_is_not_told_it_reached_a_stationary_point():
     assert text.startswith("Your run stopped at (0, 0), f = 0, a point where f is not differentiable (∇f undefined "
                            "there): autodiff reports ∇f = 0 there by convention, so every step is 0."), text
     assert "stationary" not in text and "f is higher than at the point at every sample" in text
+
+
+def test_a_bounce_across_a_kink_is_told_to_shrink_the_step_not_to_take_more_steps():
+    """|x| + |y| at η = 0.3 from (3, 2): x falls by 0.3 a step to 3e-16, y by 0.3 to 0.2 at step 6 and
+    then bounces 0.2 → −0.1 → 0.2 (|y|'s slope is ±1 however near 0). The finding said "More steps
+    (--steps) or a larger step size would go further": the dot product of the whole moves,
+    (−0.3, 0.3)·(−0.3, −0.3) = 0, never saw y reverse, and 1000 steps end where 10 do."""
+    f = gd.parse_expression("abs(x) + abs(y)")
+    rows = _rows("abs(x) + abs(y)", (3.0, 2.0), 0.3)
+    assert [r["y"] for r in rows[6:]] == pytest.approx([0.2, -0.1, 0.2, -0.1, 0.2], abs=1e-15)
+    assert rows[-1]["x"] == pytest.approx(0.0, abs=1e-15)
+    long = _rows("abs(x) + abs(y)", (3.0, 2.0), 0.3, 1000)
+    assert (long[-1]["x"], long[-1]["y"]) == (rows[-1]["x"], rows[-1]["y"])
+    assert words._reversals(rows) == 3  # steps 8, 9 and 10 flip the sign of y's move
+    (text,) = run_findings(f, rows, 0.3, 1.0)
+    assert "would go further" not in text, text
+    assert ("But y bounces between -0.1 and 0.2 (3 of its 10 steps went back against the step before): each step "
+            "jumps 0.3 across the bottom and the next jumps back, so more steps (`--steps`) repeat the bounce") in text
+    assert "A smaller `--eta` makes the bounce smaller; a `--decay` below 1 shrinks it step by step" in text
+    (text,) = run_findings(f, long, 0.3, 1.0)  # once x bounces too, f rises at some steps: the same advice
+    assert "would go further" not in text and "A smaller `--eta`, or a `--decay` below 1, lets it settle" in text

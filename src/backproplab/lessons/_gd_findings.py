@@ -55,7 +55,7 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
                     f"convention, so every step is 0. {_ring_words(point['ring'])}"]
         return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}." + _what_point(point)]
     text = f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} steps. "
-    bounce = _bounces(rows)
+    bounce = _bounces(rows) or _cycle(rows, _reversals(rows))
     if bounce:
         return [text + bounce]
     travelled = float(sum(math.hypot(b["x"] - a["x"], b["y"] - a["y"])
@@ -81,11 +81,41 @@ def _bounces(rows: list[dict[str, Any]]) -> str:
 
 
 def _reversals(rows: list[dict[str, Any]]) -> int:
-    """How many steps went against the one before (a negative dot product of the two moves): the
-    earlier step had passed the lowest point along its line, so a larger one would have passed it
-    further. Gradient descent on x² + y² at η = 0.9 flips the sign of x and y at every step."""
+    """How many steps went back against the one before: the two moves point apart (a negative dot
+    product), or x or y zig-zags (its move changes sign at this step and at the one before or after).
+    The earlier step had passed the lowest point along that line, so a larger one would have passed it
+    further. x² + y² at η = 0.9 flips the sign of x and y at every step; |x| + |y| at η = 0.3 from
+    (3, 2) flips y between 0.2 and −0.1 while x still falls, and the dot product of the whole moves,
+    (−0.3, 0.3)·(−0.3, −0.3) = 0, missed it. One change of sign alone is a path that turns (the
+    course's run turns once in y), not a zig-zag.
+    """
     moves = [(b["x"] - a["x"], b["y"] - a["y"]) for a, b in zip(rows[:-1], rows[1:], strict=True)]
-    return sum(u[0] * v[0] + u[1] * v[1] < 0 for u, v in zip(moves[:-1], moves[1:], strict=True))
+    pairs = list(zip(moves[:-1], moves[1:], strict=True))
+    flips = [(False, False)] + [(u[0] * v[0] < 0, u[1] * v[1] < 0) for u, v in pairs] + [(False, False)]
+    return sum(u[0] * v[0] + u[1] * v[1] < 0 or
+               any(flips[k][i] and (flips[k - 1][i] or flips[k + 1][i]) for i in (0, 1))
+               for k, (u, v) in enumerate(pairs, start=1))
+
+
+def _cycle(rows: list[dict[str, Any]], reversals: int) -> str:
+    """What to say when x or y is back, to rounding, where it was two steps before ('' when neither is).
+
+    Its last two moves cancel: the coordinate jumps across the bottom and back by the same amount,
+    so more steps repeat the bounce (|x| + |y| at η = 0.3 from (3, 2): y = 0.2, −0.1, 0.2, … for
+    ever, where |y|'s slope is ±1 however near 0) and a larger step bounces further.
+    """
+    if len(rows) < 3:
+        return ""
+    a, b, c = rows[-3:]
+    for name in ("x", "y"):
+        jump = abs(c[name] - b[name])
+        if jump > 0 and abs(c[name] - a[name]) <= 1e-9 * jump:
+            return (f"But {name} bounces between {_num(b[name])} and {_num(c[name])} ({reversals} of its "
+                    f"{len(rows) - 1} steps went back against the step before): each step jumps {jump:.3g} across "
+                    "the bottom and the next jumps back, so more steps (`--steps`) repeat the bounce instead of "
+                    "going further, and a larger step bounces further. A smaller `--eta` makes the bounce "
+                    "smaller; a `--decay` below 1 shrinks it step by step, so the run settles.")
+    return ""
 
 
 def _what_point(point: dict[str, Any]) -> str:
@@ -126,6 +156,11 @@ def _further(eta: float, decay: float, steps: int, grad: float, travelled: float
             f"η₀·dⁿ/(1 − d) = {eta:g}·{decay:g}^{steps}/(1 − {decay:g}) = {left:.3g}, about {left * grad:.3g} "
             "further at the present slope. The schedule spent its steps; a larger `--eta` or a `--decay` "
             "closer to 1 would go further.")
+
+
+def _num(value: float) -> str:
+    """A number to 6 significant digits, with 0.19999999999999984 as 0.2."""
+    return f"{value:.6g}"
 
 
 def _eig(eig: Any) -> str:
