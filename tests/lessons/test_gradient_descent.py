@@ -639,3 +639,20 @@ def test_a_bounce_across_a_kink_is_told_to_shrink_the_step_not_to_take_more_step
     assert "A smaller `--eta` makes the bounce smaller; a `--decay` below 1 shrinks it step by step" in text
     (text,) = run_findings(f, long, 0.3, 1.0)  # once x bounces too, f rises at some steps: the same advice
     assert "would go further" not in text and "A smaller `--eta`, or a `--decay` below 1, lets it settle" in text
+
+
+def test_a_maximum_reads_are_all_negative_and_zero_prints_as_0():
+    """−x² − y² from (0, 0): f(0, 0) = −0.0 was printed "f = -0", and the Hessian's eigenvalues
+    "(-2, -2) have all negative"."""
+    f = gd.parse_expression("-x^2 - y^2")
+    rows = _rows("-x^2 - y^2", (0.0, 0.0), 0.1)
+    assert rows[-1]["f"] == 0.0 and math.copysign(1.0, rows[-1]["f"]) == -1.0  # a negative zero
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert text.startswith("Your run reached a stationary point: (0, 0), f = 0, |∇f| = 0. But it is a strict "
+                           "maximum, not a minimum: the Hessian's eigenvalues (-2, -2) are all negative."), text
+    summary = words.summary(f, (0.0, 0.0), 0.1, 1.0, 10, rows, [text])
+    assert "-> (0, 0), f = 0\n" in summary and "= -0" not in summary
+    table = words.path_markdown([{**r, "eta_t": None} for r in rows])
+    assert table.endswith("| 10 |  | 0.000000 | 0.000000 | 0.000000 |\n") and "-0.0" not in table
+    (saddle,) = run_findings(gd.parse_expression("x^2 - y^2"), _rows("x^2 - y^2", (0.0, 0.0), 0.1), 0.1, 1.0)
+    assert "the Hessian's eigenvalues (-2, 2) have both signs." in saddle

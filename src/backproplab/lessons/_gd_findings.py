@@ -37,14 +37,14 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         before = rows[bad["t"] - 1]
         _, gx, gy = f.value_and_grad(before["x"], before["y"])
         if not (math.isfinite(gx) and math.isfinite(gy)):  # sqrt(x) at x = 0: "try --eta 1e-10" could not help
-            return [f"**Your run stopped at step {bad['t']}**: ∇f = ({float(gx):.3g}, {float(gy):.3g}) at "
-                    f"({before['x']:.6g}, {before['y']:.6g}) is not finite, so no step size can take a step from "
+            return [f"**Your run stopped at step {bad['t']}**: ∇f = ({_num(float(gx), 3)}, {_num(float(gy), 3)}) at "
+                    f"({_num(before['x'])}, {_num(before['y'])}) is not finite, so no step size can take a step from "
                     "there; start where f is differentiable (`--start`)."]
-        return [f"**Your run diverged at step {bad['t']}** (step size η = {eta_t:.3g}): "
+        return [f"**Your run diverged at step {bad['t']}** (step size η = {_num(eta_t, 3)}): "
                 f"{_why_diverged(f, rows[bad['t'] - 1], eta_t)}. The step is too large where f is steep; {advice}."]
-    where = f"({last['x']:.6g}, {last['y']:.6g}), f = {last['f']:.6g}"
+    where = f"({_num(last['x'])}, {_num(last['y'])}), f = {_num(last['f'])}"
     if last["f"] > f0:
-        return [f"**Your run went uphill**: f rose from {f0:.6g} to {last['f']:.6g} (ended at {where}). "
+        return [f"**Your run went uphill**: f rose from {_num(f0)} to {_num(last['f'])} (ended at {where}). "
                 f"The step overshoots; {advice}."]
     _, gx, gy = f.value_and_grad(last["x"], last["y"])
     grad = float(np.hypot(gx, gy))
@@ -53,8 +53,8 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         if point["kind"] == "not differentiable":
             return [f"Your run stopped at {where}, {NOT_DIFFERENTIABLE}: autodiff reports ∇f = 0 there by "
                     f"convention, so every step is 0. {_ring_words(point['ring'])}"]
-        return [f"Your run reached a stationary point: {where}, |∇f| = {grad:.2g}." + _what_point(point)]
-    text = f"Your run ended at {where} with |∇f| = {grad:.3g}: not yet a stationary point after {steps} steps. "
+        return [f"Your run reached a stationary point: {where}, |∇f| = {_num(grad, 2)}." + _what_point(point)]
+    text = f"Your run ended at {where} with |∇f| = {_num(grad, 3)}: not yet a stationary point after {steps} steps. "
     bounce = _bounces(rows) or _cycle(rows, _reversals(rows))
     if bounce:
         return [text + bounce]
@@ -76,7 +76,7 @@ def _bounces(rows: list[dict[str, Any]]) -> str:
         return ""
     a, b = level[0]
     return (f"But f did not go down at {len(level)} of its {len(rows) - 1} steps (the first at step {b['t']}: "
-            f"f = {a['f']:.6g} → {b['f']:.6g}): the step jumps across the valley instead of down into it, so a "
+            f"f = {_num(a['f'])} → {_num(b['f'])}): the step jumps across the valley instead of down into it, so a "
             "larger step would overshoot further. A smaller `--eta`, or a `--decay` below 1, lets it settle.")
 
 
@@ -111,7 +111,7 @@ def _cycle(rows: list[dict[str, Any]], reversals: int) -> str:
         jump = abs(c[name] - b[name])
         if jump > 0 and abs(c[name] - a[name]) <= 1e-9 * jump:
             return (f"But {name} bounces between {_num(b[name])} and {_num(c[name])} ({reversals} of its "
-                    f"{len(rows) - 1} steps went back against the step before): each step jumps {jump:.3g} across "
+                    f"{len(rows) - 1} steps went back against the step before): each step jumps {_num(jump, 3)} across "
                     "the bottom and the next jumps back, so more steps (`--steps`) repeat the bounce instead of "
                     "going further, and a larger step bounces further. A smaller `--eta` makes the bounce "
                     "smaller; a `--decay` below 1 shrinks it step by step, so the run settles.")
@@ -129,9 +129,9 @@ def _what_point(point: dict[str, Any]) -> str:
     if kind == "strict minimum":
         return f" It is a strict minimum (Hessian eigenvalues ({_eig(eig)}), all positive), perhaps a local one."
     if kind in ("saddle", "strict maximum"):
-        signs = "both signs" if kind == "saddle" else "all negative"
+        signs = "have both signs" if kind == "saddle" else "are all negative"
         return (f" But it is {'a saddle point' if kind == 'saddle' else 'a strict maximum'}, not a minimum: the "
-                f"Hessian's eigenvalues ({_eig(eig)}) have {signs}. ∇f = 0 there, so every step is 0: gradient "
+                f"Hessian's eigenvalues ({_eig(eig)}) {signs}. ∇f = 0 there, so every step is 0: gradient "
                 "descent stops on it when it started exactly there (or reached it along a line that leads in); "
                 "a start nudged off it goes downhill.")
     return ""
@@ -153,18 +153,19 @@ def _further(eta: float, decay: float, steps: int, grad: float, travelled: float
                     "further across it. A smaller `--eta`, or a `--decay` below 1, damps the zig-zag.")
         return "More steps (`--steps`) or a larger step size would go further."
     return (f"More steps would hardly move it: with the decay every step still to come sums to "
-            f"η₀·dⁿ/(1 − d) = {eta:g}·{decay:g}^{steps}/(1 − {decay:g}) = {left:.3g}, about {left * grad:.3g} "
+            f"η₀·dⁿ/(1 − d) = {eta:g}·{decay:g}^{steps}/(1 − {decay:g}) = {_num(left, 3)}, about {_num(left * grad, 3)} "
             "further at the present slope. The schedule spent its steps; a larger `--eta` or a `--decay` "
             "closer to 1 would go further.")
 
 
-def _num(value: float) -> str:
-    """A number to 6 significant digits, with 0.19999999999999984 as 0.2."""
-    return f"{value:.6g}"
+def _num(value: float, digits: int = 6) -> str:
+    """A number to ``digits`` significant digits, 0.19999999999999984 as 0.2 and −0.0 as 0 (−x² − y² at
+    (0, 0) printed "f = -0")."""
+    return f"{value + 0.0:.{digits}g}"
 
 
 def _eig(eig: Any) -> str:
-    return ", ".join(f"{v:.4g}" for v in np.asarray(eig, dtype=float))
+    return ", ".join(_num(v, 4) for v in np.asarray(eig, dtype=float))
 
 
 def _ring_words(ring: dict[str, Any]) -> str:
@@ -172,14 +173,14 @@ def _ring_words(ring: dict[str, Any]) -> str:
     where = f"Sampling f at {ring['samples']} points on rings of radius {' and '.join(f'{r:g}' for r in ring['radii'])}" \
         " around it"
     low = ring.get("lowest")
-    at = f"({low['x']:.6g}, {low['y']:.6g})" if low else ""
+    at = f"({_num(low['x'])}, {_num(low['y'])})" if low else ""
     return where + {
         "higher": ": f is higher than at the point at every sample, as at a strict minimum (samples cannot "
                   "rule out a thin curved valley between them).",
         "equal": f": f is never lower, and equal to its value there (to rounding) at {ring.get('equal')} samples, "
                  f"e.g. at {at}: what a valley of equally low points shows (a minimum, not a strict one).",
         "lower": ": f is lower than at the point at every sample, as at a strict maximum.",
-        "mixed": f": f is lower at some samples (f = {low['f']:.6g} at {at}) and higher at others, so the point "
+        "mixed": f": f is lower at some samples (f = {_num(low['f'])} at {at}) and higher at others, so the point "
                  "is neither a minimum nor a maximum (a degenerate saddle)." if low else "",
         "undefined": ": f is not finite at some samples, so they cannot tell either.",
     }[ring["verdict"]]
@@ -187,10 +188,10 @@ def _ring_words(ring: dict[str, Any]) -> str:
 
 def verdict(point: dict[str, Any]) -> str:
     """What kind of point a ``_gd_stationary.classify`` result is, in words: only what was measured."""
-    at, eig = f"({point['x']:.6g}, {point['y']:.6g})", point["eigenvalues"]
+    at, eig = f"({_num(point['x'])}, {_num(point['y'])})", point["eigenvalues"]
     kind = point["kind"]
     if kind == "not stationary":
-        return (f"**Not a stationary point**: |∇f| = {point['grad_norm']:.3g} at {at}, so f still falls along −∇f "
+        return (f"**Not a stationary point**: |∇f| = {_num(point['grad_norm'], 3)} at {at}, so f still falls along −∇f "
                 "and this is no minimum; the second-derivative test applies only where ∇f = 0.")
     if kind == "strict minimum":
         return f"A strict minimum: the Hessian's eigenvalues ({_eig(eig)}) are all positive."
@@ -222,10 +223,10 @@ def _why_diverged(f: Expression, before: dict[str, Any], eta_t: float) -> str:
     if not (math.isfinite(x) and math.isfinite(y)):
         return "x or y stopped being a finite number (the gradient overflowed or is undefined there)"
     if max(abs(x), abs(y)) > DIVERGED:
-        return (f"it jumped to ({x:.3g}, {y:.3g}), and the lesson counts a run as diverged once |x| or |y| "
+        return (f"it jumped to ({_num(x, 3)}, {_num(y, 3)}), and the lesson counts a run as diverged once |x| or |y| "
                 f"exceeds {DIVERGED_TEXT}")
     if not math.isfinite(value):
-        return f"it jumped to ({x:.6g}, {y:.6g}), where f is not finite (f = {value})"
+        return f"it jumped to ({_num(x)}, {_num(y)}), where f is not finite (f = {value})"
     return "x, y or f stopped being finite"
 
 
@@ -236,20 +237,20 @@ def minimum_findings(minimum: dict[str, Any], point: dict[str, Any], box: tuple 
     ``point`` is ``_gd_stationary.classify`` at the lowest point; ``down`` is ``_gd_stationary.downhill``
     there (f sampled along −∇f), used where the point is not stationary.
     """
-    at = f"({minimum['x']:.6g}, {minimum['y']:.6g})"
+    at = f"({_num(minimum['x'])}, {_num(minimum['y'])})"
     grad = minimum["grad_norm"]
     box_words = f"[{box[0][0]:g}, {box[0][1]:g}] × [{box[1][0]:g}, {box[1][1]:g}]"
     if minimum["on_boundary"] and point["kind"] == "not stationary":
-        return [f"**No minimum inside** the box {box_words}: the lowest value there, f = {minimum['f']:.6g}, "
-                f"lies on its edge at {at}, where f still falls outward (|∇f| = {grad:.3g}). f may be unbounded "
+        return [f"**No minimum inside** the box {box_words}: the lowest value there, f = {_num(minimum['f'])}, "
+                f"lies on its edge at {at}, where f still falls outward (|∇f| = {_num(grad, 3)}). f may be unbounded "
                 "below, or its minimum lies outside the box."]
     tail = f", {NOT_DIFFERENTIABLE}." if point["kind"] == "not differentiable" else \
-        f", |∇f| = {grad:.2g}." if math.isfinite(grad) else ", where the gradient is undefined (a kink or a cusp)."
-    lines = [f"Lowest point found in the box {box_words}: f = {minimum['f']:.6g} at {at}{tail}", verdict(point)]
+        f", |∇f| = {_num(grad, 2)}." if math.isfinite(grad) else ", where the gradient is undefined (a kink or a cusp)."
+    lines = [f"Lowest point found in the box {box_words}: f = {_num(minimum['f'])} at {at}{tail}", verdict(point)]
     if point["kind"] == "not stationary" and down is not None:
-        lines[-1] += (f" Along −∇f, f is lower a distance {down['distance']:.3g} away: f = {down['f']:.6g} at "
-                      f"({down['x']:.6g}, {down['y']:.6g})")
-        lines[-1] += (f", and not finite {down['undefined_at']:.3g} away (a pole or the edge of f's domain: the "
+        lines[-1] += (f" Along −∇f, f is lower a distance {_num(down['distance'], 3)} away: f = {_num(down['f'])} at "
+                      f"({_num(down['x'])}, {_num(down['y'])})")
+        lines[-1] += (f", and not finite {_num(down['undefined_at'], 3)} away (a pole or the edge of f's domain: the "
                       "search cannot pass it)." if down["undefined_at"] is not None else ".")
     return lines
 
@@ -312,11 +313,11 @@ def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], bes
     if reached:
         first = reached[0]
         lines.append(f"Fewest steps: η₀ = {first['eta0']:g}, d = {first['decay']:g}, {first['steps']} steps → "
-                     f"f = {first['f']:.6g}.")
+                     f"f = {_num(first['f'])}.")
     if best is not None:
         lower = " — lower than anything in the box: f keeps decreasing outside it" \
             if best["f"] < minimum["f"] - 1e-9 * (1 + abs(minimum["f"])) else ""
-        lines.append(f"Lowest f reached: {best['f']:.6g} (η₀ = {best['eta0']:g}, d = {best['decay']:g}, "
+        lines.append(f"Lowest f reached: {_num(best['f'])} (η₀ = {best['eta0']:g}, d = {best['decay']:g}, "
                      f"{best['steps']} steps){lower}.")
     return lines
 
@@ -369,7 +370,7 @@ def summary(f: Expression, start: tuple[float, float], eta: float, decay: float,
     last = user_rows[-1]
     lines = [f"f(x, y) = {f.text}",
              f"your run: start ({start[0]:g}, {start[1]:g}), eta_t = {eta:g}·{decay:g}^t, {steps} steps "
-             f"-> ({last['x']:.6g}, {last['y']:.6g}), f = {last['f']:.6g}", "findings:"]
+             f"-> ({_num(last['x'])}, {_num(last['y'])}), f = {_num(last['f'])}", "findings:"]
     lines += ["  - " + text.replace("**", "").replace("`", "") for text in findings]
     return "\n".join(lines)
 
@@ -409,8 +410,8 @@ def path_markdown(user_rows: list[dict[str, Any]]) -> str:
             lines.append(f"| … | {left:,} steps left out (t = {PATH_HEAD:,} to {len(user_rows) - PATH_TAIL - 1:,}); "
                          f"every step is in {PATH_CSV} | | | |")
             continue
-        eta_t = "" if r["eta_t"] is None else f"{r['eta_t']:.4g}"
-        lines.append(f"| {r['t']} | {eta_t} | {r['x']:.6f} | {r['y']:.6f} | {r['f']:.6f} |")
+        eta_t = "" if r["eta_t"] is None else _num(r["eta_t"], 4)
+        lines.append(f"| {r['t']} | {eta_t} | {r['x'] + 0.0:.6f} | {r['y'] + 0.0:.6f} | {r['f'] + 0.0:.6f} |")
     return "\n".join(lines) + "\n"
 
 
