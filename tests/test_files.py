@@ -217,3 +217,37 @@ def test_an_out_that_is_not_a_path_is_named():
         check_writable_dir(5, "out")
     with pytest.raises(InputError, match="^out must be a folder path, got list$"):
         gradient_descent.run(quick=True, out=["figs"])
+
+
+_LOCKED_TREE = """
+import os, sys
+from pathlib import Path
+from backproplab.files import remove_tree
+from backproplab.check.processes import disk_used
+work = Path(sys.argv[1])
+(work / "locked" / "deeper").mkdir(parents=True)
+(work / "locked" / "deeper" / "big.bin").write_bytes(b"x" * 200_000)
+(work / "readonly").mkdir()
+(work / "readonly" / "kept.txt").write_text("x")
+os.chmod(work / "locked" / "deeper", 0o300)  # a graded child's os.mkdir("d", 0o300): no reading it
+os.chmod(work / "locked", 0o100)
+os.chmod(work / "readonly", 0o500)  # no removing what it holds
+print(disk_used(work, None)[0] >= 200_000)
+remove_tree(work)
+print(work.exists())
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_folders_that_shut_their_owner_out_are_counted_and_removed(tmp_path):
+    """A graded child ran as the checker's user made a folder of mode 0o300 and wrote 1.9 GB into it: the
+    disk count could not open it (no quota stop) and the removal left it behind. The owner gets rwx back."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", _LOCKED_TREE, str(tmp_path / "work")]
+    if os.geteuid() == 0:  # as root the permission bits bind nobody: drop the overrides, as a plain user has none
+        command = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False"]

@@ -206,6 +206,34 @@ def read_regular(path: str | os.PathLike, max_bytes: int, *, follow_links: bool 
 _FOLDER = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 
 
+def open_folder(name: str, dir_fd: int) -> int:
+    """``os.open`` of the folder ``name`` in the open folder ``dir_fd``, never following a link. A folder
+    whose mode shuts its owner out (a graded child's ``os.mkdir("d", 0o300)``: its gigabytes were neither
+    counted nor removed) is given its owner's rwx back first, when the caller owns it."""
+    try:
+        return os.open(name, _FOLDER, dir_fd=dir_fd)
+    except PermissionError:
+        handle = os.open(name, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=dir_fd)
+        try:
+            os.chmod(f"/proc/self/fd/{handle}", 0o700)  # the folder itself: handle names no link
+        finally:
+            os.close(handle)
+        return os.open(name, _FOLDER, dir_fd=dir_fd)
+
+
+def _unlink(name: str, fd: int) -> None:
+    """Remove the entry ``name`` of the open folder ``fd``; a folder that refuses its owner that is given
+    rwx back first. What cannot be removed is left."""
+    try:
+        os.unlink(name, dir_fd=fd)
+    except PermissionError:
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, 0o700)
+            os.unlink(name, dir_fd=fd)
+    except OSError:
+        pass
+
+
 def remove_tree(path: str | os.PathLike) -> None:
     """Remove the folder ``path`` and what it holds, however deep, never following a link; what cannot be
     removed is left. One open folder at a time, no recursion: ``shutil.rmtree`` recurses once a level and
@@ -223,13 +251,12 @@ def remove_tree(path: str | os.PathLike) -> None:
         with os.scandir(fd) as listing:
             for entry in listing:
                 if not entry.is_dir(follow_symlinks=False):
-                    with contextlib.suppress(OSError):
-                        os.unlink(entry.name, dir_fd=fd)
+                    _unlink(entry.name, fd)
                 elif down is None and (entry.stat(follow_symlinks=False).st_dev, entry.inode()) not in stuck:
                     down = entry
         if down is not None:
             try:
-                inner = os.open(down.name, _FOLDER, dir_fd=fd)
+                inner = open_folder(down.name, fd)
             except OSError:
                 stuck.add((down.stat(follow_symlinks=False).st_dev, down.inode()))
                 continue
@@ -243,8 +270,15 @@ def remove_tree(path: str | os.PathLike) -> None:
         outer = os.open("..", _FOLDER & ~os.O_NOFOLLOW, dir_fd=fd)
         os.close(fd)
         fd = outer
+        name = names.pop()
         try:
-            os.rmdir(names.pop(), dir_fd=fd)
+            os.rmdir(name, dir_fd=fd)
+        except PermissionError:  # the folder holding it shuts its owner out: rwx back, then once more
+            try:
+                os.fchmod(fd, 0o700)
+                os.rmdir(name, dir_fd=fd)
+            except OSError:
+                stuck.add((here.st_dev, here.st_ino))
         except OSError:
             stuck.add((here.st_dev, here.st_ino))
     os.close(fd)

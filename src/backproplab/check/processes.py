@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from backproplab.files import create_new, open_regular, read_regular, write_new
+from backproplab.files import create_new, open_folder, open_regular, read_regular, write_new
 
 CHILD_MAIN = Path(__file__).with_name("child") / "main.py"
 ZYGOTE = Path(__file__).with_name("child") / "zygote.py"
@@ -336,7 +336,7 @@ def disk_used(work: Path, pid: int | None) -> tuple[int, int]:
         here, todo = levels[-1]
         if todo:
             try:
-                inner = os.open(todo.pop(), _FOLDER, dir_fd=fd)
+                inner = open_folder(todo.pop(), fd)
             except OSError:
                 continue
             os.close(fd)
