@@ -114,8 +114,8 @@ def test_bad_seed_is_rejected():
 
 
 def test_all_zero_init_stalls_because_w2_is_zero_not_because_of_relu_prime_at_zero(result):
-    # With W1 = b1 = 0 and W2 = 0: the hidden outputs are relu(0) = 0, so dL/dW2 = δ_out·a = 0 and W2
-    # stays 0; the delta reaching the hidden layer is (W2ᵀ·δ_out)·relu'(s) = 0 whatever relu'(0) is.
+    # With W1 = b1 = 0 and W2 = 0: the hidden outputs are relu(0) = 0, so dL/dW2 = aᵀ·δ_out = 0 and W2
+    # stays 0; the delta reaching the hidden layer is (δ_out·W2ᵀ) ⊙ relu'(s) = 0 whatever relu'(0) is.
     from backproplab.scratch.network import Network
 
     X = np.random.default_rng(0).normal(size=(20, 64))
@@ -161,3 +161,28 @@ def test_the_median_claim_holds_for_a_seed_whose_median_was_0_962():
         assert claim.value == pytest.approx(0.9622, abs=1e-4) and claim.passed
     finally:
         step.close_figures()
+
+
+def test_the_lesson_writes_its_products_in_its_own_row_convention(result):
+    """The lesson writes x·W with W [in, out] ("W1·W2·W3", b = (b1·W2 + b2)·W3 + b3), yet its zero-init
+    claim wrote the delta reaching W1 as (W2ᵀδ)·relu'(s), the column convention of the XOR and backprop
+    lessons. In the row convention it is (δ·W2ᵀ) ⊙ relu'(s), and dL/dW2 = aᵀ·δ: the engine computes
+    exactly these."""
+    from backproplab.scratch.network import Network
+
+    X = np.random.default_rng(0).normal(size=(20, 64))
+    y = (np.arange(20) % 3 == 0).astype(float)[:, None]
+    net = Network.from_sizes([64, digits.HIDDEN, 1], ["relu", "sigmoid"], ["he", "xavier"], seed=0)
+    net.loss_and_gradients(X, y, loss="bce")
+    hidden, out = net.layers
+    s = X @ hidden.W + hidden.b
+    a = np.maximum(s, 0.0)
+    delta = (1 / (1 + np.exp(-(a @ out.W + out.b))) - y) / len(X)  # sigmoid + mean BCE: (p - y) / N
+    np.testing.assert_allclose(out.dW, a.T @ delta, rtol=0, atol=1e-14)  # dL/dW2 = aᵀ·δ
+    np.testing.assert_allclose(hidden.dW, X.T @ ((delta @ out.W.T) * (s > 0)), rtol=0, atol=1e-14)
+    claim = result.claim("zero init: with all weights 0 the ReLU layer never moves, the network guesses "
+                         "(val accuracy)")
+    assert "(δ·W2ᵀ) ⊙ relu'(s)" in claim.evidence and "W2ᵀδ" not in claim.evidence
+    assert "aᵀ·δ" in claim.evidence and "δ·a" not in claim.evidence
+    # the convention is stated once, in the lesson's help (its docstring)
+    assert "x·W + b" in digits.__doc__ and "[in, out]" in digits.__doc__

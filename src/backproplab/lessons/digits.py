@@ -17,6 +17,13 @@ The lesson measures everything it says:
 
 Each of the course's closing questions (learning rate, batch size, depth, zero initialisation) gets
 a claim whose verdict follows from these measurements.
+
+Notation (the row convention, as the NumPy engine stores its weights): a batch is a matrix with one
+example per row and a layer computes ``x·W + b`` with ``W`` of shape [in, out]. (The XOR and backprop
+lessons write ``W x`` with ``W`` [out, in], the column convention: the same computation, transposed.)
+So three linear layers multiply out to ``W1·W2·W3``, the gradient of ``W2`` is
+``aᵀ·δ`` (``a`` the hidden outputs, ``δ`` the output delta) and the delta reaching ``W1`` is
+``(δ·W2ᵀ) ⊙ relu'(s)``.
 """
 
 from __future__ import annotations
@@ -111,8 +118,9 @@ def train_digits(data, sizes=(64, HIDDEN, 1), activations=None, init=None, lr: f
 def collapse_linear(network) -> tuple[np.ndarray, np.ndarray]:
     """Multiply out the identity-activation layers before a network's last layer.
 
-    For ``a = x W1 + b1``, ``a2 = a W2 + b2``, ..., the composition is ``x W + b`` with
-    ``W = W1 W2 ... Wk`` and ``b = (...((b1 W2 + b2) W3 + b3)...)``. The last layer's
+    In the row convention (``x`` a row, ``W`` [in, out]): for ``a = x·W1 + b1``, ``a2 = a·W2 + b2``,
+    ..., the composition is ``x·W + b`` with ``W = W1·W2·...·Wk`` and
+    ``b = (...((b1·W2 + b2)·W3 + b3)...)``. The last layer's
     weights are included (its activation, e.g. the sigmoid, is applied afterwards).
 
     Returns
@@ -375,7 +383,8 @@ def symmetric_init(data, seed: int, sweep_epochs: int) -> Step:
         "zero init: with all weights 0 the ReLU layer never moves, the network guesses (val accuracy)",
         zero["val_acc"], ZERO_INIT_ACC,
         f"max |W1| after training {zero['trained_max_abs_W1']:.3g}: every hidden output is relu(0) = 0, so "
-        "dL/dW2 = δ·a = 0 and W2 stays 0, and the delta reaching W1, (W2ᵀδ)·relu'(s), is 0 whatever relu'(0) is; "
+        "dL/dW2 = aᵀ·δ = 0 and W2 stays 0, and the delta reaching W1, (δ·W2ᵀ) ⊙ relu'(s), is 0 whatever "
+        "relu'(0) is; "
         f"only the output bias learns. He init reaches {rand['val_acc']:.4f}"))
     step.figures["digits_initialisation"] = _plot_init(nets)
     step.data["constant"] = const
