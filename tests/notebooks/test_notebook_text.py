@@ -34,3 +34,11 @@ def test_digits_states_its_row_convention_where_it_first_multiplies():
     text = _markdown("digits.ipynb", "## Depth")
     assert text.index("[in, out]") < text.index("W = W_1 W_2 W_3")
 
+
+def test_activations_dead_relus_says_only_first_layer_units_stay_dead():
+    """The cell said a dead unit is never brought back by gradient descent; the lesson's figure shows the
+    dead fraction over all ReLUs falling (0.61 shifted, 0.50 after training on): deeper units revive."""
+    text = _markdown("activations.ipynb", "## Dead ReLUs")
+    assert "gradient descent never brings it back" not in text
+    assert "a dead first-layer unit never comes back" in text.lower()
+    assert "deeper" in text and "fixed data" in text
