@@ -87,3 +87,30 @@ def test_the_digits_answers_hold_for_seeds_whose_one_run_fell_under_0_95(seed):
         assert digits["seeds"][1:] == [0, 1, 2, 3]
     bias = [c for c in claims if c.name == "Radboud 1.7: are zero initial biases fine?"]
     assert [c.value for c in bias] == ["yes"]
+
+
+def test_q3_2b_panel_plots_what_an_sgd_step_changes_weights_included(result):
+    """The Q3.2(b) panel drew learned-parameter counts (10, 10, 10 for stride, padding and input size alike),
+    coloured by the answer, and left the weights out. It plots what separates them: the largest change one
+    SGD step makes to each quantity, weights included, coloured by that measurement."""
+    ax = result.figures["questions"].axes[1]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["stride", "padding", "filter size", "input size", "weights"]
+    heights = dict(zip(ticks, (bar.get_height() for bar in ax.patches), strict=True))
+    rows = {r["quantity"]: r for r in result.tables["conv_hyperparameters"]}
+    assert heights["weights"] == rows["weights"]["change from one SGD step"] > 0
+    assert all(heights[q] == 0 for q in ("stride", "padding", "filter size", "input size"))
+    blue = [t for t, bar in zip(ticks, ax.patches, strict=True) if bar.get_facecolor()[2] > 0.6]
+    assert blue == ["weights"]
+    assert "SGD step" in ax.get_title() and "changed: weights; unchanged: stride" in ax.get_title()
+
+
+def test_q3_2b_panel_colours_follow_the_measurement_not_the_answer():
+    from matplotlib.figure import Figure
+
+    rows = [{"quantity": q, "change from one SGD step": c, "changed by an SGD step": "yes" if c else "no"}
+            for q, c in (("stride", 1.0), ("weights", 0.0))]  # a made-up measurement against the key
+    ax = Figure().subplots()
+    questions._plot_sgd_step(ax, rows)
+    assert [bar.get_facecolor()[2] > 0.6 for bar in ax.patches] == [True, False]
+    assert "changed: stride; unchanged: weights" in ax.get_title()

@@ -241,6 +241,10 @@ def _conv_sizes_and_counts() -> list[Claim]:
     ]
 
 
+#: The learning rate of the one SGD step Q3.2(b) takes on a conv layer.
+SGD_STEP_LR = 0.1
+
+
 def _conv_hyperparameters(seed: int) -> tuple[list[Claim], list[dict[str, Any]]]:
     """Vary each conv quantity, count learned parameters, and see what one SGD step changes."""
     import torch
@@ -251,25 +255,41 @@ def _conv_hyperparameters(seed: int) -> tuple[list[Claim], list[dict[str, Any]]]
               "filter size": [nn.Conv2d(1, 1, k) for k in (3, 5, 7)]}
     values = {"stride": "1, 2, 3", "padding": "0, 1, 2", "filter size": "3, 5, 7", "input size": "28, 32, 64"}
     layer = nn.Conv2d(1, 1, 3, padding=1)
-    with torch.no_grad():
-        shapes = [tuple(layer(torch.zeros(1, 1, n, n)).shape[-2:]) for n in (28, 32, 64)]
+    sizes = (28, 32, 64)
+
+    def output_shapes() -> list[tuple[int, ...]]:
+        with torch.no_grad():
+            return [tuple(layer(torch.zeros(1, 1, n, n)).shape[-2:]) for n in sizes]
+
+    def settings() -> dict[str, Any]:
+        """What one SGD step could change, read off the layer (the input size: the output shape for each)."""
+        return {"stride": layer.stride, "padding": layer.padding, "filter size": layer.kernel_size,
+                "input size": output_shapes(), "weights": layer.weight.detach().clone()}
+
+    shapes = output_shapes()
     gen = torch.Generator().manual_seed(seed)
-    before = (layer.stride, layer.padding, layer.kernel_size, layer.weight.detach().clone())
-    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    before = settings()
+    opt = torch.optim.SGD(layer.parameters(), lr=SGD_STEP_LR)
     layer(torch.randn(1, 1, 8, 8, generator=gen)).pow(2).mean().backward()
     opt.step()
-    weight_moved = float((layer.weight.detach() - before[3]).abs().max())
-    settings_kept = (layer.stride, layer.padding, layer.kernel_size) == before[:3]
+    after = settings()
+    # the largest |after − before| of each quantity over one SGD step
+    change = {q: float(np.max(np.abs(np.asarray(after[q], dtype=float) - np.asarray(before[q], dtype=float))))
+              for q in before}
+    weight_moved = change["weights"]
     rows = [{"quantity": q, "values tried": values[q], "learned parameters": [_n_params(m) for m in ms],
-             "set when the layer is built": "yes", "changed by an SGD step": yes_no(not settings_kept),
-             "hyperparameter": yes_no(settings_kept)} for q, ms in varied.items()]
+             "set when the layer is built": "yes", "change from one SGD step": change[q],
+             "changed by an SGD step": yes_no(change[q] > 0), "hyperparameter": yes_no(change[q] == 0)}
+            for q, ms in varied.items()]
     size_is_data = len(set(shapes)) == 3  # one layer, three input sizes, three output sizes
     rows.append({"quantity": "input size", "values tried": values["input size"],
                  "learned parameters": [_n_params(layer)] * 3, "set when the layer is built": yes_no(not size_is_data),
-                 "changed by an SGD step": "no", "hyperparameter": yes_no(not size_is_data)})
+                 "change from one SGD step": change["input size"],
+                 "changed by an SGD step": yes_no(change["input size"] > 0),
+                 "hyperparameter": yes_no(not size_is_data)})
     rows.append({"quantity": "weights", "values tried": "one SGD step", "learned parameters": [_n_params(layer)],
-                 "set when the layer is built": "no (drawn)", "changed by an SGD step": yes_no(weight_moved > 0),
-                 "hyperparameter": yes_no(weight_moved == 0)})
+                 "set when the layer is built": "no (drawn)", "change from one SGD step": weight_moved,
+                 "changed by an SGD step": yes_no(weight_moved > 0), "hyperparameter": yes_no(weight_moved == 0)})
     keys = {"stride": True, "padding": True, "filter size": True, "input size": False, "weights": False}
     why = {"input size": f"one layer ran on 28, 32 and 64 pixel inputs (outputs {shapes}): the size is the data's",
            "weights": f"one SGD step moved them by up to {weight_moved:.3g}: they are learned"}
@@ -418,6 +438,28 @@ def _xor_by_hand() -> list[Claim]:
 
 
 # -- the lesson ------------------------------------------------------------------------------------------
+def _plot_sgd_step(ax, rows: list[dict[str, Any]]) -> None:
+    """Q3.2(b): one bar per quantity, the largest change one SGD step made to it (blue: it changed).
+
+    What separates a hyperparameter from a learned parameter is whether training changes it; the
+    learned-parameter counts do not (stride, padding and input size all leave 10).
+    """
+    quantities = [r["quantity"] for r in rows]
+    changes = [r["change from one SGD step"] for r in rows]
+    moved = [r["changed by an SGD step"] == "yes" for r in rows]
+    top = max(changes) or 1.0
+    ax.bar(range(len(rows)), changes, color=["#4c72b0" if m else "#999999" for m in moved])
+    for i, (c, m) in enumerate(zip(changes, moved, strict=True)):
+        ax.text(i, c + 0.02 * top, f"{c:.3g}" if m else "0: unchanged", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(rows)), quantities)
+    changed = [q for q, m in zip(quantities, moved, strict=True) if m]
+    kept = [q for q, m in zip(quantities, moved, strict=True) if not m]
+    ax.set(ylabel="largest |after − before|", ylim=(0, 1.2 * top),
+           title=f"Q3.2(b): what one SGD step (lr {SGD_STEP_LR:g}) changes in a conv layer\n"
+                 f"changed: {', '.join(changed) or 'nothing'}; unchanged: {', '.join(kept) or 'nothing'}")
+    ax.title.set_fontsize(10)
+
+
 def _plot(rows: list[dict[str, Any]]) -> Any:
     import torch
     from matplotlib.figure import Figure
@@ -431,15 +473,7 @@ def _plot(rows: list[dict[str, Any]]) -> Any:
     ax1.set(xlabel="z", ylabel="derivative (autograd)", title="Q1(2): sigmoid′ stays below tanh′ near 0")
     ax1.legend(fontsize=8)
     ax1.grid(alpha=0.3)
-    varied = [r for r in rows if r["quantity"] != "weights"]
-    for i, row in enumerate(varied):
-        counts = row["learned parameters"]
-        ax2.bar([i + (j - 1) * 0.25 for j in range(len(counts))], counts, width=0.22,
-                color="#4c72b0" if row["hyperparameter"] == "yes" else "#999999")
-        ax2.text(i, max(counts) + 1, row["values tried"], ha="center", fontsize=8)
-    ax2.set_xticks(range(len(varied)), [r["quantity"] for r in varied])
-    ax2.set(ylabel="learned parameters of the layer",
-            title="Q3.2(b): vary each quantity (blue: a hyperparameter)", ylim=(0, 60))
+    _plot_sgd_step(ax2, rows)
     fig.tight_layout()
     return fig
 
