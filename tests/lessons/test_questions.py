@@ -114,3 +114,12 @@ def test_q3_2b_panel_colours_follow_the_measurement_not_the_answer():
     questions._plot_sgd_step(ax, rows)
     assert [bar.get_facecolor()[2] > 0.6 for bar in ax.patches] == [True, False]
     assert "changed: stride; unchanged: weights" in ax.get_title()
+
+
+def test_the_step_size_answer_sits_under_radboud_1_1b_f(result):
+    """"Radboud 1.7: does too small a step crawl …" was measured on 1.1's f(x, y) with optimize_f; CONTRACTS.md
+    part C lists the local minimum, the global one and the step sizes under 1.1b–f (5 points)."""
+    names = [c.name for c in result.claims]
+    assert "Radboud 1.1b–f: does too small a step crawl and too large a step diverge?" in names
+    assert "Radboud 1.1b–f: is the minimum found from (3, 2) the global one?" in names
+    assert not [n for n in names if n.startswith("Radboud 1.7") and "step" in n]

@@ -10,7 +10,7 @@ measurement agrees with the key. Nothing is answered from a stored string.
   epoch moves it by exactly 0; leaky ReLU and ELU units move).
 * Purdue A4 Q3: output sizes (10×12 → 5×6; the filter for "same" output), which conv quantities are
   hyperparameters (vary each, count learned parameters, see what an SGD step changes), parameter counts.
-* Radboud 1.1 (local vs global minimum, step sizes), 1.2 the autograd demo against the closed form,
+* Radboud 1.1b–f (local vs global minimum, step sizes), 1.2 the autograd demo against the closed form,
   1.3 sigmoid's asserts and which activation suits probabilities (ranges measured), 1.6/1.7 the digits
   network (zero biases train, zero weights keep the hidden units identical, the minibatch trade-off:
   gradient error against updates per epoch).
@@ -313,13 +313,13 @@ def _radboud_descent() -> list[Claim]:
     small, good, large = (float(r.optimize_f(3, 2, eta, 10)[2]) for eta in (0.001, 0.1, 1.0))
     where = f"({float(local[0]):.3f}, {float(local[1]):.3f})"
     return [
-        Claim.close_to("Radboud 1.1: from (3, 2) gradient descent settles in the local minimum f = 1.24273",
+        Claim.close_to("Radboud 1.1b–f: from (3, 2) gradient descent settles in the local minimum f = 1.24273",
                        float(local[2]), 1.24273, 1e-5, f"500 steps of 0.1 end at {where}"),
-        answer_claim("Radboud 1.1: is the minimum found from (3, 2) the global one?",
+        answer_claim("Radboud 1.1b–f: is the minimum found from (3, 2) the global one?",
                      float(local[2]) <= float(best[2]) + 1e-9, False,
                      f"from (−1, 0.5) the same descent reaches f = {float(best[2]):.7f} at "
                      f"({float(best[0]):.6f}, {float(best[1]):.6f}) < {float(local[2]):.5f}"),
-        answer_claim("Radboud 1.7: does too small a step crawl and too large a step diverge?",
+        answer_claim("Radboud 1.1b–f: does too small a step crawl and too large a step diverge?",
                      abs(small - f0) < 0.1 * abs(good - f0) and large > 1e6 * f0, True,
                      f"f from {f0:.4f} after 10 steps: step 0.001 → {small:.4f}, 0.1 → {good:.4f}, 1.0 → {large:.4g}"),
     ]
