@@ -6,6 +6,7 @@ import argparse
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from backproplab.cli import main
 from backproplab.courses.purdue import TARGETS
@@ -157,3 +158,50 @@ def test_quick_bounds_hold_for_seeds_that_failed_them(fashion_available, kind, s
     assert accuracy == pytest.approx(measured, abs=0.002)
     claim = fashion.accuracy_claim(kind, accuracy, settings[kind]["epochs"], settings[kind]["train"], quick=True)
     assert claim.passed and claim.name.startswith(f"quick run: {fashion.LABELS[kind]} test accuracy")
+
+
+def _fake_results():
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(0)
+    results = {}
+    for kind, scale in (("numpy", 0.1), ("ann", 1.0), ("cnn", 1.0)):
+        history = {"train_loss": list(scale * np.array([1.3, 0.7, 0.6])),
+                   "val_loss": list(scale * np.array([0.9, 0.8, 0.7])),
+                   "train_acc": [0.5, 0.7, 0.8], "val_acc": [0.6, 0.7, 0.75]}
+        per_class = rng.uniform(0.2, 1.0, 10)
+        per_class[-1] = 1.0  # Ankle boot: a full bar, under where the legend sat
+        results[kind] = {"history": history, "judgement": "underfitting",
+                         "verdict": SimpleNamespace(label="not converged"), "per_class": per_class, "test_acc": 0.8}
+    return results
+
+
+def test_numpy_loss_panel_names_its_loss_and_shows_the_pytorch_scale():
+    """fashion_curves.png labelled the NumpyANN loss "loss (_cross_entropy: CE / 10)", a private method's name,
+    and left its 0.06-0.13 beside PyTorch's 0.5-0.9 unexplained."""
+    fig = fashion._plot_curves(_fake_results(), 10)
+    numpy_loss = fig.axes[0]
+    assert "_cross_entropy" not in numpy_loss.get_ylabel() + numpy_loss.get_title()
+    assert numpy_loss.get_ylabel() == "cross-entropy ÷ 10 classes (the course's NumpyANN)"
+    assert "10× smaller than the PyTorch" in numpy_loss.get_title()
+    (right,) = [a for a in numpy_loss.child_axes if "as PyTorch" in a.get_ylabel()]
+    FigureCanvasAgg(fig).draw()
+    lo, hi = numpy_loss.get_ylim()
+    assert right.get_ylim() == pytest.approx((10 * lo, 10 * hi))  # the PyTorch rows' scale
+    import pickle
+
+    pickle.loads(pickle.dumps(fig))  # the lesson's result, figures included, is pickled
+
+
+def test_per_class_legend_covers_no_bar():
+    """fashion_per_class.png's legend sat in the lower right, over the Ankle-boot bars."""
+    from matplotlib.transforms import Bbox
+
+    fig = fashion._plot_per_class(_fake_results(), list(FASHION_CLASSES))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    (ax,) = fig.axes
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [bar.get_window_extent(renderer) for bar in ax.patches]
+    assert len(bars) == 30
+    assert not [b for b in bars if Bbox.intersection(legend, b) is not None]

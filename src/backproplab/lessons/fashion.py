@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -264,7 +265,7 @@ def run(*, quick: bool = False, seed: int = 0, device: str = "auto",
     best = max(results, key=lambda k: results[k]["test_acc"])
     figures = {
         "fashion_samples": _plot_samples(classes),
-        "fashion_curves": _plot_curves(results),
+        "fashion_curves": _plot_curves(results, len(classes)),
         "fashion_per_class": _plot_per_class(results, classes),
         "fashion_confusion": _plot_confusions(results, classes),
         "fashion_misclassified": _plot_misclassified(results[best], y_true, _test_images(test_idx), classes,
@@ -389,7 +390,13 @@ def _plot_samples(classes):
     return fig
 
 
-def _plot_curves(results):
+def _plot_curves(results, n_classes: int):
+    """Loss and accuracy per epoch, one row per model.
+
+    The NumpyANN's loss is the course's ``_cross_entropy``: cross-entropy divided by the number of
+    classes, so it reads ``n_classes`` times smaller than the PyTorch models' plain cross-entropy; its
+    panel says so and carries a right-hand axis on the PyTorch rows' scale (× ``n_classes``).
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(11, 3.2 * len(results)))
@@ -397,14 +404,26 @@ def _plot_curves(results):
     for row, (kind, r) in enumerate(results.items()):
         h = r["history"]
         epochs = np.arange(1, len(h["train_loss"]) + 1)
-        loss_label = "loss (_cross_entropy: CE / 10)" if kind == "numpy" else "loss (cross-entropy)"
+        loss_label = (f"cross-entropy ÷ {n_classes} classes (the course's NumpyANN)" if kind == "numpy"
+                      else "loss (cross-entropy)")
         for ax, key, label in ((axes[row, 0], "loss", loss_label), (axes[row, 1], "acc", "accuracy")):
-            ax.plot(epochs, h[f"train_{key}"], "o-", label=f"train {label}")
+            short = "loss" if key == "loss" else label  # the axis label says which loss
+            ax.plot(epochs, h[f"train_{key}"], "o-", label=f"train {short}")
             if h[f"val_{key}"]:
-                ax.plot(epochs, h[f"val_{key}"], "s-", label=f"validation {label}")
+                ax.plot(epochs, h[f"val_{key}"], "s-", label=f"validation {short}")
             ax.set(xlabel="epoch", ylabel=label, title=f"{LABELS[kind]}: {label}")
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
+        if kind == "numpy":
+            ax = axes[row, 0]
+            ax.set_title(f"{LABELS[kind]}: loss, the course's cross-entropy ÷ {n_classes}\n"
+                         f"{n_classes}× smaller than the PyTorch rows' (right axis: × {n_classes}, their scale)",
+                         fontsize=9)
+            ax.set_ylabel(loss_label, fontsize=8)
+            # partial, not lambdas: the figure is pickled with the lesson's result
+            right = ax.secondary_yaxis("right", functions=(partial(np.multiply, n_classes),
+                                                           partial(np.multiply, 1 / n_classes)))
+            right.set_ylabel(f"cross-entropy (× {n_classes}, as PyTorch)", fontsize=8)
         axes[row, 1].text(0.02, 0.04, f"judgement: {r['judgement']} ({r['verdict'].label})",
                           transform=axes[row, 1].transAxes,
                           fontsize=8)
@@ -424,7 +443,8 @@ def _plot_per_class(results, classes):
                label=f"{LABELS[kind]} ({r['test_acc']:.3f})")
     ax.set_xticks(x, classes, rotation=20, fontsize=8)
     ax.set(ylabel="test accuracy", ylim=(0, 1), title="test accuracy per class")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="model (test accuracy)",
+              title_fontsize=8)  # outside the axes: inside it covered the last class's bars
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
