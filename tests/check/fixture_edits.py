@@ -690,6 +690,19 @@ if __name__ == "__main__":
             except ValueError as err:  # how Python says EPERM here
                 raise PermissionError(str(err)) from None
 
+        def fallocate():  # 10 GB reserved between two counts of the folder
+            fd = os.open("reserved.bin", os.O_CREAT | os.O_WRONLY, 0o600)
+            try:
+                os.posix_fallocate(fd, 0, 1 << 20)
+            finally:
+                os.close(fd)
+
+        def capabilities():  # as root, CAP_LINUX_IMMUTABLE made files the checker could not remove
+            with open("/proc/self/status") as status:
+                held = next(line for line in status if line.startswith("CapEff:")).split()[1]
+            if int(held, 16) == 0:
+                raise PermissionError("none held")
+
         def io_uring():  # its ring opens and connects sockets with no system call a filter sees
             import ctypes
             libc = ctypes.CDLL(None, use_errno=True)
@@ -708,7 +721,8 @@ if __name__ == "__main__":
                 ("udp", lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("127.0.0.1", 9))),
                 ("socketpair", lambda: socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)[0].sendto(
                     b"x", "/tmp/backproplab-check-escape.sock")),
-                ("io_uring", io_uring), ("rlimit", raise_limit)]:
+                ("io_uring", io_uring), ("fallocate", fallocate), ("capabilities", capabilities),
+                ("rlimit", raise_limit)]:
             try:
                 attempt()
             except PermissionError as err:

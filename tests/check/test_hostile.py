@@ -772,6 +772,8 @@ def test_the_kernel_refuses_what_the_audit_hook_did_once_the_hook_is_switched_of
         # then a socketpair's sendto to a Unix socket outside, and io_uring's sockets, got through
         assert " | socketpair: [Errno 1] Operation not permitted | io_uring: [Errno 1] Operation not permitted" \
             in failure
+        # nor fallocate (10 GB between two counts), nor any capability (root made its files immutable)
+        assert " | fallocate: [Errno 1] Operation not permitted | capabilities: none held | " in failure
         # nor a new limit (as root with CAP_SYS_RESOURCE, RLIMIT_AS could go back up to unlimited)
         assert " | rlimit: not allowed to raise maximum limit" in failure
     assert not ESCAPES[0].exists()

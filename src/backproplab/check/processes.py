@@ -360,21 +360,23 @@ def disk_used(work: Path, pid: int | None) -> tuple[int, int]:
 
 
 def _removed_but_open(pid: int | None) -> int:
-    """Bytes on disk of the regular files process ``pid`` holds open that are in no folder any more."""
-    fds = Path(f"/proc/{pid}/fd")
-    try:
-        names = os.listdir(fds) if pid else []
-    except OSError:
-        return 0
-    used = 0
-    for name in names[:MAX_ENTRIES]:
+    """Bytes on disk of the regular files process ``pid`` holds open or mapped that are in no folder any
+    more (40 files of 60 MiB mapped, closed and removed held 2.4 GB past a 1 GiB count), each file once."""
+    seen: dict[tuple[int, int], int] = {}
+    for holder in ("fd", "map_files"):
+        folder = Path(f"/proc/{pid}/{holder}")
         try:
-            st = os.stat(fds / name)  # the open file itself, even one removed from its folder
+            names = os.listdir(folder) if pid else []
         except OSError:
             continue
-        if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
-            used += st.st_blocks * 512
-    return used
+        for name in names[:MAX_ENTRIES]:
+            try:
+                st = os.stat(folder / name)  # the open or mapped file itself, even one removed from its folder
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
+                seen[(st.st_dev, st.st_ino)] = st.st_blocks * 512
+    return sum(seen.values())
 
 
 def threads(pid: int) -> int:

@@ -339,7 +339,9 @@ def serve(spec: dict, probes) -> int:
     hidden += [prefix for prefix, _ in spec.get("private") or []]
     landlock = _sibling("landlock")
     landlock.restrict(os.getcwd(), tuple(hidden), keep=(os.path.dirname(os.path.realpath(__file__)),))
-    _sibling("seccomp").forbid_processes()  # the kernel's refusal of new processes and memfds, where it has one
+    seccomp = _sibling("seccomp")
+    seccomp.drop_capabilities()  # as root, no immutable files and no bypassing of the kernel's checks
+    seccomp.forbid_processes()  # the kernel's refusal of new processes and memfds, where it has one
     _install_guard(os.getcwd(), landlock._Places, spec.get("lab", ""), spec.get("private"))
     capture = CappedWriter(int(spec.get("output_cap", 20000)))
     sys.stdout = sys.stderr = capture
