@@ -817,3 +817,29 @@ def test_a_ctrl_c_while_the_checker_closes_its_fork_servers_is_no_traceback(monk
     monkeypatch.setattr(processes, "_SERVERS", servers)
     processes.close_fork_servers()
     assert closed == ["numpy", "torch"] and servers == {}
+
+
+def test_the_checkers_own_results_are_not_the_submissions_to_read(tmp_path):
+    """An earlier run's records in --out hold the expected values (same file, same draws): a submission that
+    read its own record there scored an item it got wrong the run before. The --out folder, and --json's and
+    --gradescope's files, are private to the checker like the classmates' folders."""
+    import subprocess
+    import sys
+
+    from ._helpers import SOLUTIONS
+
+    out = tmp_path / "results"
+    (out / "records").mkdir(parents=True)
+    record = out / "records" / "eve.json"
+    record.write_text('{"expected": 0.25}')
+    eve = tmp_path / "batch" / "eve"
+    eve.mkdir(parents=True)
+    solution = (SOLUTIONS / "numpy_ann.py").read_text()
+    reading = f"        open({str(record)!r}).read()\n        return np.maximum(0, x)\n"
+    (eve / "numpy_ann.py").write_text(solution.replace("        return np.maximum(0, x)\n", reading, 1))
+    assert check("purdue-numpy-ann", eve, items=["1.2"]).lost() == []  # readable when not named as an output
+    result = check("purdue-numpy-ann", eve, items=["1.2"], outputs=[out])
+    assert result.lost() == ["1.2"] and "may not read the checker's results" in result.item("1.2").failures()[0]
+    done = subprocess.run([sys.executable, "-m", "backproplab", "check", "purdue-numpy-ann", str(eve), "--item", "1.2",
+                           "--out", str(out)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "0 / 1" in done.stdout, done.stdout + done.stderr

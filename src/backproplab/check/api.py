@@ -168,7 +168,7 @@ def check_arguments(assignment: str, path: str | Path, *, timeout: float | None 
 
 def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: float | None = None,
           limits: Limits | None = None, student: str = "", items: Sequence[str] | None = None,
-          others: Sequence[str | Path] = ()) -> SubmissionResult:
+          others: Sequence[str | Path] = (), outputs: Sequence[str | Path] = ()) -> SubmissionResult:
     """Grade one submission.
 
     Parameters
@@ -184,6 +184,8 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     items : grade only these item ids (e.g. ``["1.6"]``); default all
     others : other submissions (files or folders) the student's code may not read: in a batch, the
         classmates' (:func:`check_batch` passes them)
+    outputs : the checker's own outputs (a gradebook folder, ``--json`` and ``--gradescope`` files), which
+        the student's code may not read either: an earlier run's records there hold the expected values
 
     Returns
     -------
@@ -209,7 +211,7 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
                                             messages=[found.problem]))
             continue
         results.append(grade(a, found.path, quick=quick, timeout=timeout, limits=limits, student=student,
-                             only=only, others=[Path(o) for o in others]))
+                             only=only, others=[Path(o) for o in others], outputs=[Path(o) for o in outputs]))
     if len(results) == 1:
         return results[0]
     messages = [m for r in results for m in r.messages]
@@ -236,8 +238,9 @@ JOBS_WHY = "each job is its own processes with torch; more would exhaust memory"
 def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, quick: bool = False,
                 timeout: float | None = None, limits: Limits | None = None, items: Sequence[str] | None = None,
                 progress: bool = True, on_result: Callable[[SubmissionResult], None] | None = None,
-                ) -> list[SubmissionResult]:
-    """Grade many submissions, ``jobs`` at a time (each in its own child processes), in order.
+                outputs: Sequence[str | Path] = ()) -> list[SubmissionResult]:
+    """Grade many submissions, ``jobs`` at a time (each in its own child processes), in order; ``outputs``
+    as in :func:`check`.
 
     A submission that breaks the checker's own handling (an unreadable file) is reported in its
     record and never stops the batch.
@@ -251,7 +254,7 @@ def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, 
         student, path = sub
         try:
             return check(assignment, path, quick=quick, timeout=timeout, limits=limits, student=student, items=items,
-                         others=[p for _, p in subs if p != path])
+                         others=[p for _, p in subs if p != path], outputs=outputs)
         except (OSError, ValueError) as err:
             why = f"not graded: {err}"
         except Exception as err:  # noqa: BLE001 - one submission that breaks the checker never stops the batch

@@ -226,12 +226,15 @@ def shuffled_test(files: dict[str, np.ndarray], labels: np.ndarray,
     return dict(files, fm_test_x=files["fm_test_x"][order]), labels[order]
 
 
-def private_places(others: Sequence[Path] = (), own: Path | None = None) -> list[tuple[str, str]]:
+def private_places(others: Sequence[Path] = (), own: Path | None = None,
+                   outputs: Sequence[Path] = ()) -> list[tuple[str, str]]:
     """What a submission may not read, with what it is: the places Fashion-MNIST is searched in (its
     test labels would answer the accuracy items), ``others``, the batch's other submissions (their
     code is the answers), and ``own``, the folder the submission came from (the child has its copy: a
     file beside it, uploaded with it, carried answers read off an earlier run's feedback while the graded
-    file, and so its draws, stayed the same) — never a folder that holds the Python the child runs on."""
+    file, and so its draws, stayed the same), and ``outputs``, the checker's own output folder and files (a
+    submission read its expected values from the records of the run before) — never a folder that holds
+    the Python the child runs on."""
     from backproplab.data.fashion_mnist import search_places
 
     runtime = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, np.__file__)]
@@ -240,6 +243,7 @@ def private_places(others: Sequence[Path] = (), own: Path | None = None) -> list
     folders = [(other, "another submission of this batch") for other in others]
     if own is not None:
         folders.append((own, "the submission's own folder (the checker grades its copy of the file)"))
+    folders += [(out, "the checker's results (earlier runs' records hold the expected values)") for out in outputs]
     for folder, what in folders:  # string tests: a batch of 1,000 asks 1,000 times for each submission
         full = os.path.realpath(folder)
         if not any(r == full or r.startswith(full.rstrip(os.sep) + os.sep) for r in runtime):
@@ -272,9 +276,10 @@ def _item_result(item: Item, ctx: Context, out: ProbeOutput, filename: str) -> I
 
 def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout: float | None = None,
           limits: Limits | None = None, student: str = "", only: frozenset[str] | None = None,
-          others: Sequence[Path] = ()) -> SubmissionResult:
+          others: Sequence[Path] = (), outputs: Sequence[Path] = ()) -> SubmissionResult:
     """Grade one file: run every item's probe (or those in ``only``) in a child process, then judge
-    each output here. ``others``: the batch's other submissions, which the child may not read."""
+    each output here. ``others``: the batch's other submissions, ``outputs`` the checker's own output
+    folder and files, which the child may not read."""
     start = time.perf_counter()
     seed = submission_seed(Path(source))
     ctx = Context(assignment, quick, _submission_inputs(assignment, seed))
@@ -295,7 +300,7 @@ def grade(assignment: Assignment, source: Path, *, quick: bool = False, timeout:
         outputs = run_items(module_file, filename, assignment.module, assignment.probes, planned, inputs, files,
                             required=(assignment.cls,) if assignment.cls else (), limits=limits or Limits(),
                             after={i.id: i.after for i in items if i.after}, memory_mb=assignment.memory_mb,
-                            private=private_places(others, own=Path(source).parent))
+                            private=private_places(others, own=Path(source).parent, outputs=outputs))
     results = []
     with _JUDGING:  # the references seed global generators (np.random.seed, torch.manual_seed)
         for item in items:

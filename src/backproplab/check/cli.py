@@ -152,11 +152,13 @@ def run_check(args: argparse.Namespace) -> int:
     _check_outputs(args, subs)
     for _, path in subs:  # what is wrong with the command is a usage error (exit 2), before any grading
         check_arguments(args.assignment, path, timeout=args.timeout, items=args.item)
+    # earlier results there hold the expected values: the student's code may not read them
+    outputs = [p for p in (args.out, args.json, args.gradescope) if p is not None]
     if len(subs) == 1:
         student, path = subs[0]
         try:
             result = check(args.assignment, path, quick=args.quick, timeout=args.timeout, student=student,
-                           items=args.item)
+                           items=args.item, outputs=outputs)
         except (OSError, ValueError) as err:  # the submission cannot be graded at all: 0 and why, as in a batch
             result = not_graded(args.assignment, student, path, f"not graded: {err}", items=args.item,
                                 quick=args.quick)
@@ -169,7 +171,7 @@ def run_check(args: argparse.Namespace) -> int:
             _wrote(write_batch(args.out, [result]))
         return 0 if result.score == result.max_score else 1
     results = check_batch(args.assignment, [p for _, p in subs], jobs=args.jobs, quick=args.quick,
-                          timeout=args.timeout, items=args.item)
+                          timeout=args.timeout, items=args.item, outputs=outputs)
     for res in results:
         lost = ", ".join(res.lost()) or "-"
         print(f"{terminal_text(res.student, one_line=True):<24} {res.score:>6g} / {res.max_score:<4g} lost: {lost}")
