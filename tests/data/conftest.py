@@ -72,7 +72,9 @@ class Server:
 
     Answers: ``("ok", body)``, ``("status", code)``, ``("short", body, n)`` (announces
     ``len(body)`` bytes, sends ``n``, closes), ``("hang",)`` (never answers), ``("drip", body, s)``
-    (announces ``len(body)`` bytes, then sends one byte every ``s`` seconds until closed).
+    (announces ``len(body)`` bytes, then sends one byte every ``s`` seconds until closed),
+    ``("endless", head, block, length)`` (sends ``head``, then ``block`` again and again until the
+    client closes; ``length`` is the Content-Length header to send, or None for none).
     """
 
     def __init__(self) -> None:
@@ -93,6 +95,9 @@ class Server:
                     self.send_error(answer[1])
                     return
                 body = answer[1]
+                if kind == "endless":
+                    self.endless(body, *answer[2:])
+                    return
                 if kind == "drip":
                     self.drip(body, answer[2])
                     return
@@ -100,8 +105,11 @@ class Server:
                 self.send_header("Content-Type", "application/gzip")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body if kind == "ok" else body[: answer[2]])
-                self.wfile.flush()
+                try:
+                    self.wfile.write(body if kind == "ok" else body[: answer[2]])
+                    self.wfile.flush()
+                except OSError:  # the client refused the body and closed the connection
+                    return
                 self.close_connection = True
 
             def drip(self, body: bytes, seconds: float) -> None:
@@ -115,6 +123,19 @@ class Server:
                         self.wfile.flush()
                         if server.release.wait(seconds):
                             return
+                except OSError:  # the client gave up and closed the connection
+                    return
+
+            def endless(self, head: bytes, block: bytes, length: str | None) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/gzip")
+                if length is not None:
+                    self.send_header("Content-Length", length)
+                self.end_headers()
+                try:
+                    self.wfile.write(head)
+                    while not server.release.is_set():
+                        self.wfile.write(block)
                 except OSError:  # the client gave up and closed the connection
                     return
 

@@ -9,6 +9,7 @@ import gzip
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -295,3 +296,58 @@ def test_part_files_of_dead_processes_are_swept_by_the_next_download(isolated, f
     finally:
         living.kill()
         living.wait()
+
+
+# -- a mirror that sends more than the file can be: the body is bounded by the file's known size ----
+
+LABELS = "t10k-labels-idx1-ubyte"  # 10,008 bytes of content: a gzip of it has at most 1,058,684 bytes
+BOUND = 10008 + 10008 // 100 + 2**20
+GZIP_HEAD = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime
+FULL_BLOCK = b"\x00" + struct.pack("<HH", 0xFFFF, 0) + bytes(0xFFFF)  # a stored block: 64 kB of content
+EMPTY_BLOCKS = b"\x00\x00\x00\xff\xff" * 13107  # stored blocks of no content: input that never inflates
+
+
+def refused_then_next_mirror_serves(isolated, fake, server, words):
+    """The ``bad`` mirror alone: a clear error, nothing in the cache; then ``bad, good``: good's file."""
+    with pytest.raises(DataNotFoundError) as info:
+        ends_within(20, lambda: download_file(LABELS, mirrors=[server.url("bad")], expected=fake.checksums[LABELS],
+                                              progress=False, timeout=5))
+    assert f"{server.url('bad')}{LABELS}.gz: " in str(info.value) and words in str(info.value), str(info.value)
+    assert list(isolated.iterdir()) == []
+    server.serve("good", {LABELS: fake.gz[LABELS]})
+    path = ends_within(20, lambda: download_file(LABELS, mirrors=[server.url("bad"), server.url("good")],
+                                                 expected=fake.checksums[LABELS], progress=False, timeout=5))
+    assert path.read_bytes() == fake.gz[LABELS]
+    assert leftovers(isolated) == [f"{LABELS}.gz"] and list(isolated.glob(".*.part")) == []
+
+
+@pytest.mark.parametrize(("block", "length", "words"), [
+    # the reviewer's case: 1.56 GB written in 8 s, and the disk filled at the default deadline
+    (FULL_BLOCK, None, "too large: the gzip stream inflates to more than this file's 10008 bytes"),
+    (EMPTY_BLOCKS, None, f"too large: sent more than {BOUND} bytes (stopped there)"),
+    (EMPTY_BLOCKS, "many", f"too large: sent more than {BOUND} bytes"),  # a Content-Length urllib ignores
+    (EMPTY_BLOCKS, "38", "truncated gzip stream after 38 bytes"),  # urllib stops at the announced length
+], ids=["stored-blocks", "empty-stored-blocks", "invalid-length", "length-too-small"])
+def test_an_endless_gzip_body_is_stopped_and_the_next_mirror_serves(isolated, fake, server, block, length, words):
+    server.serve("bad", {LABELS: GZIP_HEAD}, "endless", block, length)
+    refused_then_next_mirror_serves(isolated, fake, server, words)
+
+
+@pytest.mark.parametrize("junk", [12 * 2**20, BOUND + 1 - 38], ids=["12-MiB", "one-past-the-bound"])
+def test_an_honest_content_length_past_the_bound_is_refused_before_the_body(isolated, fake, server, junk):
+    server.serve("bad", {LABELS: fake.gz[LABELS] + bytes(junk)})
+    refused_then_next_mirror_serves(
+        isolated, fake, server, f"too large: Content-Length announces {38 + junk} bytes, but a gzip file of "
+                                f"this file's 10008 bytes of content has at most {BOUND}")
+
+
+@pytest.mark.parametrize("kind", ["ok", "drip", "endless"])
+def test_data_after_a_valid_gzip_stream_is_refused(isolated, fake, server, kind):
+    # once accepted as verified, such a file was refused by every load and never downloaded again
+    good = fake.gz[LABELS]
+    assert len(good) == 38
+    if kind == "endless":  # no Content-Length: junk until the client closes
+        server.serve("bad", {LABELS: good}, "endless", os.urandom(2**16), None)
+    else:  # announced, sent at once or one byte every 10 ms
+        server.serve("bad", {LABELS: good + b"junk" * 4}, kind, *([0.01] if kind == "drip" else []))
+    refused_then_next_mirror_serves(isolated, fake, server, "data after the end of the gzip stream at byte 38")

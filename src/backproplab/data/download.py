@@ -11,6 +11,11 @@ Three limits stop a mirror that answers badly, and the next mirror is tried:
 Limits are checked after each read, and a read waits at most ``timeout``, so a file ends at most
 ``timeout`` seconds after its deadline.
 
+Size is bounded too, by the file's known content size ``max_bytes``: a body announced or sent past
+``gzip_size_bound(max_bytes)`` (the largest gzip file the loader reads), a gzip stream that inflates
+past ``max_bytes``, and any byte after the end of the gzip stream are refused on arrival, before they
+are written, and the next mirror is tried. A mirror (the first one is plain http) cannot fill the disk.
+
 The body is streamed into ``.<name>.<pid>-<random>.part`` beside the destination and renamed into
 place only after the SHA-256 of its decompressed content matched. The part file is removed on every
 way out: an error, Ctrl-C (KeyboardInterrupt) and SIGTERM (caught while downloading when nothing
@@ -41,7 +46,7 @@ from typing import IO
 from tqdm import tqdm
 
 from backproplab import __version__
-from backproplab.data.idx import GZIP_MAGIC
+from backproplab.data.idx import GZIP_MAGIC, gzip_size_bound
 from backproplab.errors import ChecksumError, InputError
 
 #: Seconds a download waits for a connection or for the next bytes before giving up on a mirror.
@@ -57,6 +62,10 @@ _CHUNK = 1 << 16
 
 class TooSlow(Exception):
     """A mirror missed the deadline or the minimum rate; the message says which and by how much."""
+
+
+class TooLarge(Exception):
+    """A mirror announced or sent more than the file can be; the message says how much."""
 
 
 class _Terminated(BaseException):
@@ -92,7 +101,7 @@ def reason(err: BaseException, timeout: float) -> str:
         return f"cannot connect: {inner}"
     if isinstance(err, TimeoutError):
         return f"no answer within {timeout:g} s"
-    if isinstance(err, TooSlow):
+    if isinstance(err, (TooSlow, TooLarge)):
         return str(err)
     return f"{type(err).__name__}: {err}"
 
@@ -110,8 +119,10 @@ def ensure_writable(directory: Path, hint: str) -> str | None:
 
 
 def try_mirrors(name: str, directory: Path, mirrors: Sequence[str], expected: str, limits: Limits,
-                progress: bool) -> tuple[Path | None, list[tuple[str, str]]]:
+                progress: bool, *, max_bytes: int) -> tuple[Path | None, list[tuple[str, str]]]:
     """Download ``<name>.gz`` into ``directory`` from the first mirror that gives the right content.
+
+    ``max_bytes`` is the most the decompressed content may be (its known size); it bounds the body.
 
     Returns
     -------
@@ -125,7 +136,7 @@ def try_mirrors(name: str, directory: Path, mirrors: Sequence[str], expected: st
         for base in mirrors:
             url = f"{base if base.endswith('/') else base + '/'}{name}.gz"
             try:
-                fetch(url, dest, name, expected, limits, progress)
+                fetch(url, dest, name, expected, limits, progress, max_bytes)
             except Exception as err:  # noqa: BLE001 - any failure moves on to the next mirror
                 failures.append((url, reason(err, limits.timeout)))
                 continue
@@ -133,31 +144,28 @@ def try_mirrors(name: str, directory: Path, mirrors: Sequence[str], expected: st
     return None, failures
 
 
-def fetch(url: str, dest: Path, name: str, expected: str, limits: Limits, progress: bool) -> None:
-    """Stream ``url`` (a gzip file) into ``dest`` via a part file, checking as it goes."""
+def fetch(url: str, dest: Path, name: str, expected: str, limits: Limits, progress: bool, max_bytes: int) -> None:
+    """Stream ``url`` (a gzip file of at most ``max_bytes`` decompressed) into ``dest`` via a part file,
+    checking as it goes."""
     start = time.monotonic()
     request = urllib.request.Request(url, headers={"User-Agent": f"backproplab/{__version__}"})
     with urllib.request.urlopen(request, timeout=min(limits.timeout, limits.deadline)) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
-        inflate = zlib.decompressobj(wbits=31)
-        digest = hashlib.sha256()
-        received = 0
+        body = _Body(url, max_bytes)
+        body.check_announced(total)
         with part_file(dest) as out, tqdm(
                 total=total, unit="B", unit_scale=True, unit_divisor=1024, desc=f"{name}.gz",
                 disable=not progress, leave=False) as bar:
             while True:
-                _check_pace(url, received, time.monotonic() - start, limits)
+                _check_pace(url, body.received, time.monotonic() - start, limits)
                 chunk = response.read1(_CHUNK)  # what has arrived, not a full 64 kB: limits stay live
                 if not chunk:
                     break
-                if received == 0 and chunk[:2] != GZIP_MAGIC[: len(chunk)]:
-                    raise ChecksumError(f"{url}: expected a gzip file, got bytes starting {chunk[:4].hex(' ')}")
-                received += len(chunk)
+                body.take(chunk)  # checked before it is written
                 out.write(chunk)
-                digest.update(inflate.decompress(chunk))
                 bar.update(len(chunk))
-            _check_complete(url, received, total, inflate, digest, expected)
+            body.finish(total, expected)
 
 
 def _check_pace(url: str, received: int, elapsed: float, limits: Limits) -> None:
@@ -169,16 +177,63 @@ def _check_pace(url: str, received: int, elapsed: float, limits: Limits) -> None
                       f"{limits.min_rate:g} bytes/s")
 
 
-def _check_complete(url: str, received: int, total: int | None, inflate, digest, expected: str) -> None:
-    if total is not None and received != total:
-        raise ChecksumError(f"{url}: truncated body: expected {total} bytes, got {received}")
-    digest.update(inflate.flush())
-    if not inflate.eof:
-        raise ChecksumError(f"{url}: truncated gzip stream after {received} bytes")
-    actual = digest.hexdigest()
-    if actual != expected:
-        raise ChecksumError(
-            f"{url}: SHA-256 of the decompressed content does not match: expected {expected}, got {actual}")
+class _Body:
+    """One gzip body as it arrives: its size, decompressed size and SHA-256, checked chunk by chunk.
+
+    The body may have at most ``gzip_size_bound(max_bytes)`` bytes, its content at most ``max_bytes``,
+    and nothing may follow the end of the gzip stream (the loader would refuse such a file for ever).
+    """
+
+    def __init__(self, url: str, max_bytes: int) -> None:
+        self.url, self.max_bytes = url, max_bytes
+        self.received = 0  # bytes of the body
+        self.produced = 0  # bytes of content decompressed from them
+        self.inflate = zlib.decompressobj(wbits=31)
+        self.digest = hashlib.sha256()
+
+    @property
+    def bound(self) -> int:
+        return gzip_size_bound(self.max_bytes)
+
+    def _too_large(self, what: str) -> TooLarge:
+        return TooLarge(f"too large: {what}, but a gzip file of this file's {self.max_bytes} bytes of content "
+                        f"has at most {self.bound}")
+
+    def check_announced(self, total: int | None) -> None:
+        if total is not None and total > self.bound:
+            raise self._too_large(f"Content-Length announces {total} bytes")
+
+    def take(self, chunk: bytes) -> None:
+        if self.received == 0 and chunk[:2] != GZIP_MAGIC[: len(chunk)]:
+            raise ChecksumError(f"{self.url}: expected a gzip file, got bytes starting {chunk[:4].hex(' ')}")
+        if self.inflate.eof:
+            raise self._trailing(self.received)
+        if self.received + len(chunk) > self.bound:
+            raise self._too_large(f"sent more than {self.bound} bytes (stopped there)")
+        content = self.inflate.decompress(chunk, self.max_bytes + 1 - self.produced)  # never a byte more
+        self.produced += len(content)
+        if self.produced > self.max_bytes:
+            raise TooLarge(f"too large: the gzip stream inflates to more than this file's {self.max_bytes} "
+                           f"bytes of content after {self.received + len(chunk)} bytes received (stopped there)")
+        if self.inflate.unused_data:
+            raise self._trailing(self.received + len(chunk) - len(self.inflate.unused_data))
+        self.received += len(chunk)
+        self.digest.update(content)
+
+    def _trailing(self, end: int) -> ChecksumError:
+        return ChecksumError(f"{self.url}: data after the end of the gzip stream at byte {end}; "
+                             f"expected the file to end there")
+
+    def finish(self, total: int | None, expected: str) -> None:
+        if total is not None and self.received != total:
+            raise ChecksumError(f"{self.url}: truncated body: expected {total} bytes, got {self.received}")
+        self.digest.update(self.inflate.flush())  # nothing left over: take() consumed all input
+        if not self.inflate.eof:
+            raise ChecksumError(f"{self.url}: truncated gzip stream after {self.received} bytes")
+        actual = self.digest.hexdigest()
+        if actual != expected:
+            raise ChecksumError(
+                f"{self.url}: SHA-256 of the decompressed content does not match: expected {expected}, got {actual}")
 
 
 @contextlib.contextmanager

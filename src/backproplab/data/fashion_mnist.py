@@ -271,7 +271,7 @@ def download_file(name: str, directory: str | os.PathLike | None = None, *,
     problem = ensure_writable(directory, _WRITABLE_HINT)
     if problem is not None:
         raise _not_found(name, places, True, None, note=f"impossible: {problem}")
-    path, failures = try_mirrors(name, directory, mirrors, expected, limits, progress)
+    path, failures = try_mirrors(name, directory, mirrors, expected, limits, progress, max_bytes=SIZES[name])
     if path is None:
         raise _not_found(name, places, True, failures)
     return path
@@ -312,7 +312,8 @@ def _locate(name: str, root, download: bool, mirrors, checksums, limits: Limits,
     if problem is not None:
         raise _not_found(name, places, True, None, note=f"impossible: {problem}")
     mirrors = tuple(MIRRORS if mirrors is None else mirrors)
-    path, failures = try_mirrors(name, target, mirrors, _expected(name, checksums), limits, progress)
+    path, failures = try_mirrors(name, target, mirrors, _expected(name, checksums), limits, progress,
+                                  max_bytes=SIZES[name])
     if path is None:
         raise _not_found(name, places, True, failures)
     _say_named_places_passed(name, places, "downloaded", f"a download into {path.parent}")

@@ -115,6 +115,15 @@ def read_idx(data: bytes | bytearray, name: str = "<bytes>") -> np.ndarray:
     return array.astype(dtype.newbyteorder("="), copy=True)
 
 
+def gzip_size_bound(max_bytes: int) -> int:
+    """The largest gzip file accepted for content of at most ``max_bytes`` bytes.
+
+    gzip never grows content by more than about 0.03 % plus headers, so 1 % plus 1 MiB is generous;
+    the loader refuses a larger file unread and the downloader stops a body at this many bytes.
+    """
+    return max_bytes + max_bytes // 100 + 2**20
+
+
 def read_file_bytes(path: str | os.PathLike, max_bytes: int | None = None) -> bytes:
     """Return a file's content, decompressed when it is gzip (by magic number, not by name).
 
@@ -146,8 +155,7 @@ def read_file_bytes(path: str | os.PathLike, max_bytes: int | None = None) -> by
             raise ChecksumError(f"{path}: expected at most {max_bytes} bytes, got more (its size said {size})")
         return data
     size = path.stat().st_size
-    if max_bytes is not None and size > max_bytes + max_bytes // 100 + 2**20:
-        # gzip never grows content by more than about 0.03 % plus headers: read nothing of a larger file
+    if max_bytes is not None and size > gzip_size_bound(max_bytes):
         raise ChecksumError(f"{path}: expected a gzip file of at most about {max_bytes} bytes (its content may "
                             f"have at most {max_bytes}), got {size} bytes; refusing to read it")
     raw = path.read_bytes()
