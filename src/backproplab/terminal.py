@@ -13,8 +13,9 @@ __all__ = ["terminal_text"]
 #: sequences that clear the screen, move the cursor, set the window title or the clipboard) and the
 #: marks that reorder text (bidirectional overrides and isolates).
 _NOT_SHOWN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-#: The same and the line breaks, for what must stay on one line (a student's name, a file name).
-_NOT_ON_ONE_LINE = re.compile(f"{_NOT_SHOWN.pattern[:-1]}\n\t]")
+#: The same and the line breaks, for what must stay on one line (a student's name, a file name): newline,
+#: tab and the Unicode line and paragraph separators (``str.splitlines`` breaks there, as some terminals do).
+_NOT_ON_ONE_LINE = re.compile(f"{_NOT_SHOWN.pattern[:-1]}\n\t\u2028\u2029]")
 
 
 def terminal_text(text: str, one_line: bool = False) -> str:

@@ -561,6 +561,8 @@ def test_what_a_submission_prints_reaches_the_terminal_written_out():
     assert "\\x1b[2J\\x1b[3J\\x1b[H\\x1b]52;c;ZWNobyBvd25lZA==\\x07\\x9b2J" in table
     assert "raised RuntimeError: \\x1b[1A\\x1b[2Kok \\u202e81 / 81" in table
     assert terminal_text("tab\tnewline\n — ✓ é") == "tab\tnewline\n — ✓ é"
+    # on one line, the Unicode line and paragraph separators too (str.splitlines broke a name there)
+    assert terminal_text("eve\u2028alice 50 / 50\u2029", one_line=True) == "eve\\u2028alice 50 / 50\\u2029"
 
 
 def test_a_file_beside_the_submission_does_not_carry_answers(tmp_path):
