@@ -62,3 +62,32 @@ def test_notebooks_are_read_one_at_a_time_across_jobs(monkeypatch, tmp_path):
     with grading._prepared(radboud, tmp_path / "radboud_a1.ipynb", []) as (module_file, _, cells):
         assert module_file.read_text().strip() and cells
     assert held == [True]
+
+
+def test_a_student_folder_that_is_a_link_is_not_graded_nor_followed(tmp_path, capsys):
+    """In a batch, ``mallory -> <the lab>/check/templates/solutions`` scored 6/6 from the lab's own reference
+    solution and ``eve -> alice`` was graded on alice's file, with a gradebook that showed no link: a
+    student's folder that is a link scores 0 with the reason once, and a file in it is never graded."""
+    from backproplab.check import check
+    from backproplab.check.templates.purdue import SOLUTIONS
+
+    batch = tmp_path / "class"
+    (batch / "alice").mkdir(parents=True)
+    shutil.copy(SOLUTIONS / "numpy_ann.py", batch / "alice" / "numpy_ann.py")
+    (batch / "mallory").symlink_to(SOLUTIONS, target_is_directory=True)
+    (batch / "eve").symlink_to("alice", target_is_directory=True)
+    out = tmp_path / "grades"
+    assert main(["check", "purdue-numpy-ann", str(batch), "--out", str(out), "--item", "1.2"]) == 1
+    printed = capsys.readouterr().out.splitlines()
+    rows = {r["student"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert {s: r["total"] for s, r in rows.items()} == {"alice": "1", "eve": "0", "mallory": "0"}
+    assert rows["mallory"]["path"] == str(batch / "mallory")
+    for student in ("eve", "mallory"):
+        said = printed[printed.index(next(p for p in printed if p.startswith(student))) + 1]
+        assert said.strip() == f"not graded: {student} is a symbolic link"
+        record = json.loads((out / "records" / f"{student}.json").read_text())
+        assert len(record["messages"]) == 1 and "is a symbolic link to" in record["messages"][0]
+    for path in (batch / "eve", batch / "eve" / "numpy_ann.py"):  # as a PATH of its own, alike
+        result = check("purdue-numpy-ann", path, items=["1.2"])
+        assert result.lost() == ["1.2"] and result.item("1.2").error == "not graded: eve is a symbolic link"
+        assert f"{batch / 'eve'}" in result.messages[0] and "is a symbolic link to 'alice'" in result.messages[0]

@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backproplab.check.assignment import Assignment, grade
-from backproplab.check.locate import Found, own_file
+from backproplab.check.locate import Found, linked, own_file
 from backproplab.check.outputs import terminal_text
 from backproplab.check.result import ItemResult, SubmissionResult
 from backproplab.check.runner import Limits
@@ -103,7 +103,8 @@ def _in_folder(name: str, folder: Path) -> list[Path]:
 
 
 def _student_folders(folder: Path) -> list[Path]:
-    """The folders in ``folder``, without hidden ones (``.ipynb_checkpoints``) and macOS's ``__MACOSX``."""
+    """The folders in ``folder``, without hidden ones (``.ipynb_checkpoints``) and macOS's ``__MACOSX``; a
+    link to a folder is among them (a student's, not graded: :func:`check` never grades what it holds)."""
     return sorted(d for d in folder.iterdir() if d.is_dir() and not d.name.startswith((".", "__MACOSX")))
 
 
@@ -200,6 +201,11 @@ def check(assignment: str, path: str | Path, *, quick: bool = False, timeout: fl
     path = Path(path)
     only = check_arguments(assignment, path, timeout=timeout, items=items)
     start = time.perf_counter()
+    if path.is_symlink():  # a student's folder linked to the reference solution, or to a classmate's folder
+        found = linked(path)
+        missing = [r for a in parts(assignment) for r in _missing(a, found.item_error) if only is None or r.id in only]
+        return SubmissionResult(assignment, student or path.name, str(path), missing, quick=quick,
+                                messages=[found.problem])
     results: list[SubmissionResult] = []
     for a in parts(assignment):
         if only is not None and not only & {it.id for it in a.items}:

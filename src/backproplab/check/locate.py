@@ -12,6 +12,7 @@ assignment's file (``radboud_a1.ipynb`` when grading ``jku-a7``) are never candi
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,18 +70,33 @@ def _files(folder: Path) -> list[Path]:
 
 
 def own_file(path: Path) -> Found:
-    """``path`` to grade, unless it is a symbolic link: a link can point at any file on the grading machine
-    (the reference solution installed with the lab scored 18/18 that way, or a classmate's file), so it
-    is not graded, and the problem says so."""
-    if not path.is_symlink():
-        return Found(path, (path,))
+    """``path`` to grade, unless it is a symbolic link or lies in a folder that is one: a link can point at
+    any file on the grading machine (the reference solution installed with the lab scored 18/18 that way,
+    or a classmate's file), so it is not graded, and the problem says so."""
+    if path.is_symlink():
+        return linked(path)
+    folder = Path(os.path.abspath(path)).parent
     try:
-        target = f" to {str(path.readlink())!r}"
+        followed = path.resolve().parent != folder.parent.resolve() / folder.name
+    except (OSError, RuntimeError):  # a loop of links: nothing of its own to grade either
+        followed = True
+    shown = path.parent if path.parent.name not in ("", "..") else folder
+    return linked(shown, graded=path) if followed else Found(path, (path,))
+
+
+def linked(link: Path, graded: Path | None = None) -> Found:
+    """Not graded: ``link`` (the submission itself, or the folder ``graded`` lies in) is a symbolic link,
+    which is never followed; :attr:`Found.brief` says so once per item, :attr:`Found.problem` with where
+    it points."""
+    try:
+        target = f" to {str(link.readlink())!r}"
     except OSError:
         target = ""
-    return Found(None, (path,), brief=f"not graded: {path.name} is a symbolic link",
-                 problem=f"{path} is a symbolic link{target}: not graded, as a link can point at any file on "
-                         "this machine (a classmate's, the reference solution); grade a copy of the file itself")
+    what = "folder" if link.is_dir() else "file"
+    where = f"{graded} lies in {link}, which" if graded is not None else str(link)
+    return Found(None, (graded or link,), brief=f"not graded: {link.name} is a symbolic link",
+                 problem=f"{where} is a symbolic link{target}: not graded, as a link can point at any file on "
+                         f"this machine (a classmate's, the reference solution); grade a copy of the {what} itself")
 
 
 def find_fixed(folder: Path, names: tuple[str, ...]) -> Found:
