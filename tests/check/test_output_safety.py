@@ -230,3 +230,40 @@ def test_init_into_a_place_that_cannot_be_a_folder_names_dir(tmp_path, capsys):
     assert err == (f"backproplab: error: DIR must be a directory, but '{tmp_path / 'afile' / 'x'}' lies below the "
                    f"file '{tmp_path / 'afile'}'; choose another DIR for --init\n")
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+@pytest.mark.parametrize("inside, what", [("gradebook.csv", "its gradebook"), ("records/bob.json", "bob's record"),
+                                          (".backproplab-check.json", "its list of the files it wrote")])
+def test_a_folder_where_the_batch_writes_a_file_is_refused_before_grading(tmp_path, capsys, no_grading, inside,
+                                                                           what):
+    """A folder named gradebook.csv, or records/bob.json, was found only once the whole batch was graded:
+    'Is a directory' (exit 2), the records after it unwritten and listed in the manifest all the same."""
+    out = tmp_path / "grades"
+    (out / inside).mkdir(parents=True)
+    err = _refused([str(_batch(tmp_path / "batch", "alice", "bob", "carol")), "--out", str(out)], capsys)
+    assert f"out: '{out / inside}' is a folder, where the batch writes {what}; move it away" in err
+    assert [p for p in out.rglob("*") if not p.is_dir()] == []  # nothing written
+
+
+def test_a_write_that_fails_part_way_leaves_a_manifest_of_the_files_written(tmp_path, capsys, monkeypatch):
+    """The manifest listed every file the batch meant to write, also those a failed write left unwritten
+    (a full disk at bob's record): it names only the files there, as the batch wrote them."""
+    import errno
+
+    from backproplab.check import outputs
+
+    write = outputs.atomic_write_text
+
+    def full_at_bob(path, text):
+        if Path(path).name == "bob.json":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return write(path, text)
+
+    monkeypatch.setattr(outputs, "atomic_write_text", full_at_bob)
+    out = tmp_path / "grades"
+    assert main(["check", "purdue-numpy-ann", str(_batch(tmp_path / "batch", "alice", "bob", "carol")), "--item",
+                 "1.2", "--out", str(out)]) == 2
+    assert "bob.json: no space left on device" in capsys.readouterr().err
+    listed = json.loads((out / outputs.BATCH_MANIFEST).read_text())["files"]
+    assert sorted(listed) == ["gradebook.csv", "records/alice.json"]
+    assert all(listed[rel] == [outputs._sha256(out / rel)] for rel in listed)

@@ -79,7 +79,7 @@ def _check_outputs(args: argparse.Namespace, subs: list[tuple[str, Path]]) -> No
             raise InputError(f"--json and --gradescope name the same file {str(args.json)!r}; the second would "
                              "overwrite the first: give each its own file")
     if args.out is not None:
-        out = check_batch_out(args.out).resolve()
+        out = check_batch_out(args.out, [student for student, _ in subs]).resolve()
         if args.json is not None:
             target = Path(args.json).resolve()
             if target.parent == out / "records" or target.parent == out and target.name in BATCH_FILES:

@@ -3,6 +3,7 @@ and a batch's ``gradebook.csv``."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -178,16 +179,36 @@ def _keep_aside(path: Path) -> Path:
     return kept
 
 
-def check_batch_out(out_dir: Path) -> Path:
+def check_batch_out(out_dir: Path, students: Sequence[str] | None = None) -> Path:
     """Refuse (:class:`InputError` naming ``--out``), before any grading, a batch folder that cannot be
-    written or whose ``records`` is a link (the records would be written wherever it points) or a file."""
+    written or whose ``records`` is a link (the records would be written wherever it points) or a file,
+    or where a folder stands in the place of ``gradebook.csv``, of the manifest or of the record of one
+    of ``students`` (found only once the whole batch was graded, with the records after it unwritten)."""
     out_dir = check_writable_dir(out_dir, "out")
     records = out_dir / "records"
     if records.is_symlink() or (records.exists() and not records.is_dir()):
         what = f"a link to {os.readlink(records)!r}" if records.is_symlink() else "not a folder"
         raise InputError(f"out: {str(records)!r} is {what}; the records are written only into a real folder "
                          "inside --out: move it away or choose another --out")
+    targets = {name: "its gradebook" if name == "gradebook.csv" else "its list of the files it wrote"
+               for name in BATCH_FILES}
+    students = list(students or [])
+    targets |= {f"records/{name}.json": f"{student}'s record"
+                for student, name in zip(students, record_names(students), strict=True)}
+    for rel, what in targets.items():
+        target = out_dir / rel
+        if target.is_dir() and not target.is_symlink():
+            raise InputError(terminal_text(f"out: {str(target)!r} is a folder, where the batch writes {what}; move "
+                                           "it away or choose another --out", one_line=True))
     return out_dir
+
+
+def _as_written(out_dir: Path, listed: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Of ``listed`` (a file's SHA-256s a batch may have left there), the files that are there as one of
+    them, each with its SHA-256 now: the manifest after a batch stopped part-way names no file it did
+    not write."""
+    now = {rel: _sha256(out_dir / rel) for rel in listed}
+    return {rel: [sha] for rel, sha in now.items() if sha is not None and sha in listed[rel]}
 
 
 def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
@@ -201,21 +222,27 @@ def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
     """
     note = note or (lambda line: print(line, file=sys.stderr))
     out_dir = Path(out_dir)
-    check_batch_out(out_dir)
+    check_batch_out(out_dir, [r.student for r in results])
     before = _written_before(out_dir)
     (out_dir / "records").mkdir(parents=True, exist_ok=True)
     texts = {"gradebook.csv": gradebook_csv(results)}
     for res, name in zip(results, record_names([r.student for r in results]), strict=True):
         texts[f"records/{name}.json"] = json.dumps(res.to_dict(), indent=2, allow_nan=False) + "\n"
-    for rel in sorted(set(before) - set(texts)):
-        if rel.startswith("records/") and "/" not in rel[8:] and _sha256(out_dir / rel) in before[rel]:
-            (out_dir / rel).unlink()
-    for rel in texts:
-        target = out_dir / rel
-        if os.path.lexists(target) and not target.is_dir() and _sha256(target) not in before.get(rel, []):
-            note(f"kept {target} (not written by the last batch as it is now) as {_keep_aside(target)}")
     new = {rel: [hashlib.sha256(text.encode()).hexdigest()] for rel, text in texts.items()}
-    _write_manifest(out_dir, {rel: before.get(rel, []) + new.get(rel, []) for rel in sorted({*before, *new})})
-    paths = [atomic_write_text(out_dir / rel, text) for rel, text in texts.items()]  # a stop here: both listed
+    listed = {rel: before.get(rel, []) + new.get(rel, []) for rel in sorted({*before, *new})}
+    _write_manifest(out_dir, listed)  # a stop from here on (Ctrl-C): each file is ours, old or new
+    try:
+        for rel in sorted(set(before) - set(texts)):
+            if rel.startswith("records/") and "/" not in rel[8:] and _sha256(out_dir / rel) in before[rel]:
+                (out_dir / rel).unlink()
+        for rel in texts:
+            target = out_dir / rel
+            if os.path.lexists(target) and not target.is_dir() and _sha256(target) not in before.get(rel, []):
+                note(f"kept {target} (not written by the last batch as it is now) as {_keep_aside(target)}")
+        paths = [atomic_write_text(out_dir / rel, text) for rel, text in texts.items()]
+    except BaseException:  # a write refused part-way (a full disk), or a stop: list what is there, as it is
+        with contextlib.suppress(OSError):  # else the list above stays, and the first error is the one told
+            _write_manifest(out_dir, _as_written(out_dir, listed))
+        raise
     _write_manifest(out_dir, new)
     return paths
