@@ -34,6 +34,8 @@ import numpy as np
 
 from backproplab.checks import check_seed, following_seeds
 from backproplab.errors import InputError
+from backproplab.lessons._digits_plots import accuracy_floor as _accuracy_floor  # noqa: F401 - tests read it here
+from backproplab.lessons._digits_plots import plot_depth, plot_init, plot_seeds, plot_sweeps
 from backproplab.lessons.result import Claim, LessonResult, Step
 from backproplab.scratch.network import Network, forward
 from backproplab.scratch.threads import blas_threads
@@ -236,7 +238,7 @@ def five_seeds(seeds: list[int]) -> Step:
                                       WORST_SEED_ACC, f"after {EPOCHS} epochs, per seed: {listing}"))
     step.claims.append(Claim.at_least(f"64-32-1 validation accuracy, median of {len(seeds)} seeds",
                                       float(np.median(finals)), MEDIAN_SEED_ACC, f"per seed: {listing}"))
-    step.figures["digits_seeds"] = _plot_seeds(seed_runs)
+    step.figures["digits_seeds"] = plot_seeds(seed_runs)
     step.data["finals"] = finals
     return step
 
@@ -267,7 +269,7 @@ def knob_sweeps(data, seed: int, sweep_epochs: int, lr_values, batch_values, wid
                          "train_loss": h["train_loss"][-1], "val_acc": h["val_acc"][-1],
                          "best_val_acc": max(h["val_acc"])})
     step.tables["sweeps"] = rows
-    step.figures["digits_sweeps"] = _plot_sweeps(sweeps, sweep_epochs)
+    step.figures["digits_sweeps"] = plot_sweeps(sweeps, sweep_epochs)
     step.data["best_lr"] = _sweep_claims(step.claims, sweeps, n_train, sweep_epochs)
     return step
 
@@ -336,7 +338,7 @@ def depth_comparison(data, seed: int, sweep_epochs: int) -> Step:
         FOUR_LAYER_GAIN,
         f"four layers: {acc[four]:.4f} ({_count_params(depth_runs[four][0])} parameters), two layers: "
         f"{acc[two]:.4f} ({_count_params(depth_runs[two][0])} parameters)"))
-    step.figures["digits_depth"] = _plot_depth(depth_runs)
+    step.figures["digits_depth"] = plot_depth(depth_runs)
     step.data["acc"] = acc
     return step
 
@@ -386,7 +388,7 @@ def symmetric_init(data, seed: int, sweep_epochs: int) -> Step:
         "dL/dW2 = aᵀ·δ = 0 and W2 stays 0, and the delta reaching W1, (δ·W2ᵀ) ⊙ relu'(s), is 0 whatever "
         "relu'(0) is; "
         f"only the output bias learns. He init reaches {rand['val_acc']:.4f}"))
-    step.figures["digits_initialisation"] = _plot_init(nets)
+    step.figures["digits_initialisation"] = plot_init(nets)
     step.data["constant"] = const
     return step
 
@@ -415,95 +417,6 @@ def _init_runs(data, seed: int, sweep_epochs: int) -> tuple[list[dict[str, Any]]
                      "trained_unit_weight_spread": max_unit_difference(W1, b1),
                      "trained_max_abs_W1": float(np.max(np.abs(W1))), "val_acc": h["val_acc"][-1]})
     return rows, nets
-
-
-# ------------------------------------------------------------------------------------------------
-# figures (object API only)
-
-
-def _new_figure(width: float, height: float):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height))
-
-
-def _accuracy_floor(values, margin: float = 0.02, step: float = 0.05) -> float:
-    """A lower axis limit for accuracies: ``margin`` under the smallest value, rounded down to ``step``.
-
-    From the data, so no curve or bar is cut off (a fixed floor cut the three-linear-layer curve at 0.70
-    and seed 0's dip at 0.85).
-    """
-    lowest = float(np.nanmin(np.concatenate([np.ravel(v) for v in values])))
-    return max(0.0, float(np.floor(round((lowest - margin) / step, 9)) * step))
-
-
-def _plot_seeds(seed_runs):
-    fig = _new_figure(10, 3.6)
-    ax1, ax2 = fig.subplots(1, 2)
-    for s, h in seed_runs:
-        epochs = np.arange(1, len(h["train_loss"]) + 1)
-        ax1.plot(epochs, h["train_loss"], label=f"seed {s}")
-        ax2.plot(epochs, h["val_acc"], label=f"seed {s}")
-    ax1.set(xlabel="epoch", ylabel="training loss (BCE)", yscale="log", title="64-32-1: training loss")
-    ax2.axhline(0.95, color="k", ls="--", lw=0.8)
-    ax2.set(xlabel="epoch", ylabel="validation accuracy", title="64-32-1: validation accuracy",
-            ylim=(_accuracy_floor([h["val_acc"] for _, h in seed_runs] + [[0.95]]), 1.0))
-    ax2.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def _plot_sweeps(sweeps, epochs):
-    fig = _new_figure(13, 7)
-    axes = fig.subplots(2, 3)
-    floor = _accuracy_floor([h["val_acc"] for runs in sweeps.values() for _, h in runs])  # one for all six
-    for col, (knob, runs) in enumerate(sweeps.items()):
-        top, bottom = axes[0, col], axes[1, col]
-        for value, h in runs:
-            top.plot(np.arange(1, len(h["val_acc"]) + 1), h["val_acc"], label=f"{value:g}")
-        top.set(xlabel="epoch", ylabel="validation accuracy", title=f"{knob}", ylim=(floor, 1.0))
-        top.legend(fontsize=7, title=knob, title_fontsize=7)
-        values = [v for v, _ in runs]
-        bottom.plot(values, [h["val_acc"][-1] for _, h in runs], "o-")
-        bottom.set(xscale="log", xlabel=knob, ylabel=f"val accuracy after {epochs} epochs",
-                   ylim=(floor, 1.0))
-        bottom.grid(alpha=0.3)
-    fig.suptitle("Digits 64-h-1: sweeps (one knob at a time, the others at lr=0.3, batch 32, width 32)")
-    fig.tight_layout()
-    return fig
-
-
-def _plot_depth(depth_runs):
-    fig = _new_figure(12, 3.8)
-    ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.3, 1]})
-    for label, (_, h) in depth_runs.items():
-        ax1.plot(np.arange(1, len(h["val_acc"]) + 1), h["val_acc"], label=label)
-    ax1.set(xlabel="epoch", ylabel="validation accuracy", title="depth",
-            ylim=(_accuracy_floor([h["val_acc"] for _, h in depth_runs.values()]), 1.0))
-    ax1.legend(fontsize=7)
-    labels = list(depth_runs)
-    accs = [depth_runs[k][1]["val_acc"][-1] for k in labels]
-    ax2.barh(range(len(labels)), accs, color="#4c72b0")
-    ax2.set_yticks(range(len(labels)), [k.split(" (")[0] if len(k) > 30 else k for k in labels], fontsize=7)
-    ax2.set(xlim=(_accuracy_floor([accs]), 1.0), xlabel="final validation accuracy")
-    for i, a in enumerate(accs):
-        ax2.text(a, i, f" {a:.3f}", va="center", fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def _plot_init(init_nets):
-    fig = _new_figure(12, 3.4)
-    axes = fig.subplots(1, len(init_nets))
-    for ax, (label, net) in zip(axes, init_nets.items(), strict=True):
-        W1 = net.layers[0].W
-        lim = float(np.max(np.abs(W1))) or 1.0
-        image = ax.imshow(W1, aspect="auto", cmap="coolwarm", vmin=-lim, vmax=lim)
-        ax.set(title=f"{label}: W1 after training", xlabel="hidden unit", ylabel="input pixel")
-        fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.suptitle("Each column is one hidden unit's incoming weights: identical columns = one unit copied 32 times")
-    fig.tight_layout()
-    return fig
 
 
 def _summary(finals, best_lr, acc, const) -> str:
