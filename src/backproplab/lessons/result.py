@@ -94,6 +94,10 @@ class Claim:
         mark = "PASS" if self.passed else "FAIL"
         value = f"{self.value:.6g}" if isinstance(self.value, float) else str(self.value)
         tail = f"  ({self.evidence})" if self.evidence else ""
+        if self.bound == "true":  # a yes/no claim: its verdict in words, a measured number beside it
+            # ("weights cycle: 1 (bound true)" read as if 1 were the verdict, "revived: 0" as false)
+            measured = "" if isinstance(self.value, bool) else f" (measured: {value})"
+            return f"[{mark}] {self.name}: {'holds' if self.passed else 'does not hold'}{measured}{tail}"
         return f"[{mark}] {self.name}: {value} (bound {self.bound}){tail}"
 
 
