@@ -201,7 +201,8 @@ def _add_check(sub) -> None:
         "check", help="grade a student's file against the course contract (autograder)",
         description="Grade a student's file (or a folder of student folders) against the course contract: one "
                     "check per contract item with its points, the code run in a child process with limits. "
-                    "ASSIGNMENTs: see --list. Exit status 0 when every submission got full marks, else 1.")
+                    "ASSIGNMENTs: see --list. Exit status 0 when every submission got full marks, 1 when one "
+                    "lost points, 2 for a mistake in the command.")
     chk.add_argument("assignment", nargs="?", metavar="ASSIGNMENT", help="e.g. purdue-numpy-ann, or purdue")
     chk.add_argument("paths", nargs="*", metavar="PATH", help="the file, a folder holding it, or a folder "
                      "of student folders (several PATHs or student folders make a batch)")

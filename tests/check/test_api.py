@@ -22,7 +22,8 @@ def test_a_path_is_one_submission_or_a_batch(tmp_path):
     (tmp_path / "class" / "notes").mkdir()
     assert submissions("purdue-numpy-ann", [alice]) == [("alice", alice)]
     assert submissions("purdue-numpy-ann", [alice / "numpy_ann.py"]) == [("alice", alice / "numpy_ann.py")]
-    assert submissions("purdue-numpy-ann", [tmp_path / "class"]) == [("alice", alice), ("bob", bob)]
+    notes = tmp_path / "class" / "notes"  # a student folder with nothing to grade: graded 0, with why
+    assert submissions("purdue-numpy-ann", [tmp_path / "class"]) == [("alice", alice), ("bob", bob), ("notes", notes)]
     assert submissions("purdue-numpy-ann", [alice, bob]) == [("alice", alice), ("bob", bob)]
     with pytest.raises(InputError, match="holds no numpy_ann.py, nor folders that do"):
         submissions("purdue-numpy-ann", [tmp_path / "class" / "notes"])

@@ -91,3 +91,22 @@ def test_a_student_folder_that_is_a_link_is_not_graded_nor_followed(tmp_path, ca
         result = check("purdue-numpy-ann", path, items=["1.2"])
         assert result.lost() == ["1.2"] and result.item("1.2").error == "not graded: eve is a symbolic link"
         assert f"{batch / 'eve'}" in result.messages[0] and "is a symbolic link to 'alice'" in result.messages[0]
+
+
+def test_a_student_folder_with_nothing_to_grade_is_in_the_gradebook(tmp_path, capsys):
+    """erin's folder held only notes.txt (ben's file was misnamed): the batch left them out of the gradebook
+    without a word, and with one student left it became a single submission with no gradebook at all.
+    They get 0 and the reason; an earlier run's --out folder (it holds the manifest) is no student."""
+    batch = tmp_path / "batch"
+    for student in ("ann", "ben", "erin"):
+        (batch / student).mkdir(parents=True)
+    shutil.copy(fixture("numpy_ann", "correct") / "numpy_ann.py", batch / "ann" / "numpy_ann.py")
+    shutil.copy(fixture("numpy_ann", "correct") / "numpy_ann.py", batch / "ben" / "numpy_ann (1).py")
+    (batch / "erin" / "notes.txt").write_text("see you")
+    (batch / "results").mkdir()
+    (batch / "results" / ".backproplab-check.json").write_text("{}")
+    out = tmp_path / "out"
+    assert main(["check", "purdue-numpy-ann", str(batch), "--item", "1.2", "--out", str(out)]) == 1
+    rows = list(csv.DictReader((out / "gradebook.csv").open()))
+    assert [(r["student"], r["total"]) for r in rows] == [("ann", "1"), ("ben", "0"), ("erin", "0")]
+    assert "numpy_ann.py not found in" in capsys.readouterr().out

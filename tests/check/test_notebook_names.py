@@ -73,7 +73,9 @@ def test_what_a_path_means_with_any_names(tmp_path):
     _write(root / ".ipynb_checkpoints", {"x-checkpoint.ipynb": NOTEBOOK})
     _write(root / "__MACOSX" / "alice", {"._A7.ipynb": NOTEBOOK, "A7.ipynb": NOTEBOOK})
     _write(root / "notes", {"todo.txt": ""})
-    assert submissions("jku-a7", [root]) == [("Zoë Müller", zoe), ("bob smith", bob), ("carol", carol)]
+    # a folder with nothing to grade is a student too (0, and why): it was left out of the gradebook silently
+    assert submissions("jku-a7", [root]) == [("Zoë Müller", zoe), ("bob smith", bob), ("carol", carol),
+                                             ("notes", root / "notes")]
     assert submissions("jku-a7", [zoe]) == [("Zoë Müller", zoe)]  # a folder holding a notebook is one student
     flat = _write(tmp_path / "downloads", {"smith_A7.ipynb": NOTEBOOK, "jones_A7.ipynb": NOTEBOOK})
     files = sorted(flat.iterdir())
@@ -84,6 +86,9 @@ def test_what_a_path_means_with_any_names(tmp_path):
     (tmp_path / "A7.pdf").write_text("%PDF")
     with pytest.raises(InputError, match="grades a notebook, .ipynb \\(any name\\) or its .py export; got a .pdf"):
         check("jku-a7", tmp_path / "A7.pdf")
+    (tmp_path / "subs.zip").write_bytes(b"PK\x03\x04\x00")  # was read as Python: 18 rows of null-byte errors
+    with pytest.raises(InputError, match=r"grades a Python file \(numpy_ann.py\); got a .zip \(unpack an archive"):
+        check("purdue-numpy-ann", tmp_path / "subs.zip")
 
 
 @pytest.mark.slow

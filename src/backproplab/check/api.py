@@ -17,7 +17,7 @@ from pathlib import Path
 
 from backproplab.check.assignment import Assignment, grade
 from backproplab.check.locate import Found, linked, own_file
-from backproplab.check.outputs import terminal_text
+from backproplab.check.outputs import BATCH_MANIFEST, terminal_text
 from backproplab.check.result import ItemResult, SubmissionResult
 from backproplab.check.runner import Limits
 from backproplab.checks import short_repr
@@ -89,11 +89,15 @@ def _in_folder(name: str, folder: Path) -> list[Path]:
     loose = _loose(folder, name) if held else []
     if held and not loose:
         return [folder]
-    subs = [d for d in _student_folders(folder) if _holds(d, name)]
+    folders = _student_folders(folder)
+    subs = [d for d in folders if _holds(d, name)]
     if not subs:
         if held:
             return [folder]
         raise InputError(f"PATH {folder} holds no {_what(name)}, nor folders that do")
+    # a student folder with nothing to grade is a student all the same: 0 and the reason in the gradebook
+    # (it was left out without a word; an earlier run's --out folder, with its manifest, is no student)
+    subs = [d for d in folders if d in subs or not (d / BATCH_MANIFEST).exists()]
     if loose:
         names = ", ".join(terminal_text(p.name, one_line=True) for p in loose)
         print(terminal_text(f"{folder}: graded its {len(subs)} student folder(s); not graded, at its top: {names} (no "
@@ -158,6 +162,9 @@ def check_arguments(assignment: str, path: str | Path, *, timeout: float | None 
         if not path.is_dir() and a.is_notebook and path.suffix.lower() not in (".ipynb", ".py"):
             raise InputError(f"PATH {path}: {a.name} grades a notebook, .ipynb (any name) or its .py export; "
                              f"got a {path.suffix or 'file without a suffix'}")
+        if not path.is_dir() and not a.is_notebook and path.suffix.lower() != ".py":  # a .zip was read as Python
+            raise InputError(f"PATH {path}: {a.name} grades a Python file ({a.filename}); got a "
+                             f"{path.suffix or 'file without a suffix'} (unpack an archive first)")
     if items is None:
         return None
     only = frozenset(str(i) for i in items)
