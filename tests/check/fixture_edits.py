@@ -794,6 +794,18 @@ if __name__ == "__main__":
         ]),
     },
     "pytorch_ann": {
+        "form_forward_calls_layer_forward": ('Correct: forward calls each layer\'s forward itself (no module hooks run)', [
+            ("""\
+    def forward(self, X):
+        return self.model(X)
+""",
+             """\
+    def forward(self, X):
+        for layer in self.model:
+            X = layer.forward(X)
+        return X
+"""),
+        ]),
         "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch, before the batch loop', [
             ("""\
             for start in range(0, X_train.shape[0], batch_size):

@@ -267,3 +267,21 @@ def test_a_write_that_fails_part_way_leaves_a_manifest_of_the_files_written(tmp_
     listed = json.loads((out / outputs.BATCH_MANIFEST).read_text())["files"]
     assert sorted(listed) == ["gradebook.csv", "records/alice.json"]
     assert all(listed[rel] == [outputs._sha256(out / rel)] for rel in listed)
+
+
+def test_records_an_earlier_batch_left_are_removed_with_a_line_naming_them(tmp_path):
+    """One student graded into the class's --out replaced the 12-row gradebook and removed the other records
+    without a word: the removal is said, with the students' names."""
+    from backproplab.check.api import not_graded
+    from backproplab.check.outputs import write_batch
+
+    def results(*students):
+        return [not_graded("purdue-numpy-ann", s, tmp_path / s, "not graded: test", items=["1.2"]) for s in students]
+
+    out, said = tmp_path / "out", []
+    write_batch(out, results("ann", "ben", "cat"), note=said.append)
+    assert said == []
+    write_batch(out, results("ann"), note=said.append)
+    assert sorted(p.name for p in (out / "records").iterdir()) == ["ann.json"]
+    assert said == [f"removed 2 record(s) of the last batch in {out}, of students not in this one: ben, cat (the "
+                    "gradebook now lists this batch only; grade into another --out to keep both)"]

@@ -41,3 +41,17 @@ def test_a_removed_file_the_child_keeps_only_mapped_counts(tmp_path):
     finally:
         child.kill()
         child.wait()
+
+
+def test_shared_anonymous_memory_is_not_disk(tmp_path):
+    """mmap.mmap(-1, n) is shared anonymous memory, shown in /proc/PID/map_files as "/dev/zero (deleted)", a
+    removed regular file: 300 MiB of it counted as disk would have stopped a child that wrote nothing."""
+    code = "import mmap, time\nm = mmap.mmap(-1, 64 << 20)\nm.write(b'x' * (64 << 20))\nprint('ready', flush=True)\n" \
+           "time.sleep(60)\n"
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=tmp_path, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        assert disk_used(tmp_path, child.pid) == (0, 0)
+    finally:
+        child.kill()
+        child.wait()

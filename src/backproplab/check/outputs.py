@@ -232,9 +232,16 @@ def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
     listed = {rel: before.get(rel, []) + new.get(rel, []) for rel in sorted({*before, *new})}
     _write_manifest(out_dir, listed)  # a stop from here on (Ctrl-C): each file is ours, old or new
     try:
+        removed = []
         for rel in sorted(set(before) - set(texts)):
             if rel.startswith("records/") and "/" not in rel[8:] and _sha256(out_dir / rel) in before[rel]:
                 (out_dir / rel).unlink()
+                removed.append(rel[8:-5] if rel.endswith(".json") else rel[8:])
+        if removed:  # one student graded into the class's --out: the class's records went without a word
+            shown = ", ".join(terminal_text(n, one_line=True) for n in removed[:10])
+            more = f" and {len(removed) - 10} more" if len(removed) > 10 else ""
+            note(f"removed {len(removed)} record(s) of the last batch in {out_dir}, of students not in this one: "
+                 f"{shown}{more} (the gradebook now lists this batch only; grade into another --out to keep both)")
         for rel in texts:
             target = out_dir / rel
             if os.path.lexists(target) and not target.is_dir() and _sha256(target) not in before.get(rel, []):

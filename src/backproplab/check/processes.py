@@ -359,6 +359,10 @@ def disk_used(work: Path, pid: int | None) -> tuple[int, int]:
     return tally[0] + _removed_but_open(pid), tally[1]
 
 
+#: How /proc/PID/map_files names shared memory that is no file on a disk (shared anonymous maps, SysV).
+_SHARED_MEMORY = ("/dev/zero", "/SYSV")
+
+
 def _removed_but_open(pid: int | None) -> int:
     """Bytes on disk of the regular files process ``pid`` holds open or mapped that are in no folder any
     more (40 files of 60 MiB mapped, closed and removed held 2.4 GB past a 1 GiB count), each file once."""
@@ -372,6 +376,8 @@ def _removed_but_open(pid: int | None) -> int:
         for name in names[:MAX_ENTRIES]:
             try:
                 st = os.stat(folder / name)  # the open or mapped file itself, even one removed from its folder
+                if holder == "map_files" and os.readlink(folder / name).startswith(_SHARED_MEMORY):
+                    continue  # memory (mmap(-1, n)), not a file on a disk: RLIMIT_AS counts it
             except OSError:
                 continue
             if stat.S_ISREG(st.st_mode) and st.st_nlink == 0:
