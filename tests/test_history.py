@@ -93,3 +93,5 @@ def test_plot_reads_either_engine_and_the_plain_dict() -> None:
         fig = plot_history(h, title="t")
         ax_loss, ax_acc = fig.axes
         assert len(ax_loss.lines) == 2 and list(ax_acc.lines[0].get_xdata()) == [1, 2]
+        ticks = [t for t in ax_loss.get_xticks() if 1 <= t <= 2]  # whole epochs only (1.25 was a tick)
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

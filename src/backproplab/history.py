@@ -172,6 +172,7 @@ def plot_history(history: History | dict[str, Any], title: str | None = None):
     ``history`` is a :class:`History` or its ``to_dict()``; a figure (object API, no pyplot state).
     """
     from matplotlib.figure import Figure  # lazy: importing the engines does not load Matplotlib
+    from matplotlib.ticker import MaxNLocator
 
     if isinstance(history, dict):
         history = History.from_dict(history)
@@ -184,6 +185,7 @@ def plot_history(history: History | dict[str, Any], title: str | None = None):
         if val:
             ax.plot(epochs[:len(val)], val, marker="s", label=f"validation {label}")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs: no tick at epoch 1.25
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()

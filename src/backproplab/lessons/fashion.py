@@ -398,6 +398,7 @@ def _plot_curves(results, n_classes: int):
     panel says so and carries a right-hand axis on the PyTorch rows' scale (× ``n_classes``).
     """
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(11, 3.2 * len(results)))
     axes = np.atleast_2d(fig.subplots(len(results), 2, squeeze=False))
@@ -412,6 +413,7 @@ def _plot_curves(results, n_classes: int):
             if h[f"val_{key}"]:
                 ax.plot(epochs, h[f"val_{key}"], "s-", label=f"validation {short}")
             ax.set(xlabel="epoch", ylabel=label, title=f"{LABELS[kind]}: {label}")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole epochs: no tick at epoch 1.25
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         if kind == "numpy":
