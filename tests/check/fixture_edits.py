@@ -10,6 +10,20 @@ result, with the description in its docstring, as a student's whole file: the wa
 from __future__ import annotations
 
 # kind -> fixture name -> (description, [(old, new), ...])
+#: The two PyTorch solutions' train loops are written alike: one edit moves zero_grad out of both.
+ZERO_GRAD_PER_EPOCH = [
+    ("""\
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+                optimizer.zero_grad()
+""",
+     """\
+            optimizer.zero_grad()
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+"""),
+]
+
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
         "w2_updated_first": ('Mistake: _backward updates W2 before computing dz1 from it', [
@@ -806,18 +820,8 @@ if __name__ == "__main__":
         return X
 """),
         ]),
-        "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch, before the batch loop', [
-            ("""\
-            for start in range(0, X_train.shape[0], batch_size):
-                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
-                optimizer.zero_grad()
-""",
-             """\
-            optimizer.zero_grad()
-            for start in range(0, X_train.shape[0], batch_size):
-                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
-"""),
-        ]),
+        "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch, before the batch loop',
+                                ZERO_GRAD_PER_EPOCH),
         "whole_set_per_step": ('Mistake: each step of train\'s batch loop is taken on the whole training set', [
             ("""\
                 xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
@@ -944,18 +948,8 @@ if __name__ == "__main__":
         ]),
     },
     "pytorch_cnn": {
-        "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch in the CNN\'s train', [
-            ("""\
-            for start in range(0, X_train.shape[0], batch_size):
-                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
-                optimizer.zero_grad()
-""",
-             """\
-            optimizer.zero_grad()
-            for start in range(0, X_train.shape[0], batch_size):
-                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
-"""),
-        ]),
+        "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch in the CNN\'s train',
+                                ZERO_GRAD_PER_EPOCH),
         "form_same_padding": ('Correct: padding="same" (k = 3, stride 1: one pixel a side)', [
             ("""\
             layers += [nn.Conv2d(c_in, c_out, kernel_size=3, stride=1, padding=1), nn.ReLU(), nn.MaxPool2d(2),
