@@ -233,13 +233,19 @@ def step_hints(name: str, before: np.ndarray, m: int, lr: float, expected_after:
     ]
 
 
+def _reference_steps(ctx: Context, X: np.ndarray, Y: np.ndarray, steps: int):
+    """The reference network from the known weights after ``steps`` SGD steps on the batch (X, Y)."""
+    ref = _known(ctx.inputs)
+    for _ in range(steps):
+        ref._forward(X.copy(), True)
+        ref._backward(X.copy(), Y.copy())
+    return ref
+
+
 def _extra_epoch_hints(ctx: Context, X: np.ndarray, Y: np.ndarray) -> dict[str, list]:
     """Per parameter, the hint for ``train(..., epochs=1, ...)`` on one batch that ran a second epoch
     (``range(epochs + 1)``): its parameters are those of two reference steps on the batch."""
-    ref = _known(ctx.inputs)
-    for _ in range(2):
-        ref._forward(X.copy(), True)
-        ref._backward(X.copy(), Y.copy())
+    ref = _reference_steps(ctx, X, Y, 2)
     text = "train ran 2 epochs for epochs=1: loop for _ in range(epochs), one epoch more is an off-by-one"
     after = {name: np.asarray(getattr(ref, name), dtype=float).copy() for name in PARAMS}
     return {name: [(lambda g, e, two=after[name]: np.allclose(g, two, rtol=1e-6, atol=1e-10), text)]
@@ -324,12 +330,8 @@ def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 
 def _steps_on_one_batch(ctx: Context, steps: int) -> np.ndarray:
     """The reference's parameters after ``steps`` SGD steps on one of the batches (all alike)."""
-    ref = _known(ctx.inputs)
     b = int(ctx.inputs["batches.batch"])
-    X, Y = ctx.inputs["batches.X"][:b], ctx.inputs["batches.Y"][:b]
-    for _ in range(steps):
-        ref._forward(X.copy(), True)
-        ref._backward(X.copy(), Y.copy())
+    ref = _reference_steps(ctx, ctx.inputs["batches.X"][:b], ctx.inputs["batches.Y"][:b], steps)
     return np.concatenate([np.ravel(getattr(ref, name)) for name in PARAMS])
 
 

@@ -118,12 +118,15 @@ def _flat(arrays: list[np.ndarray]) -> np.ndarray:
 
 
 def _wrong_steps(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr: float, epochs: int = 2, *,
-                 accumulate: bool = False, eval_mode: bool = False, reduction: str = "mean") -> np.ndarray:
-    """The weights after ``epochs`` one-batch epochs done wrongly, for the hints: a later step's gradient
+                 accumulate: bool = False, eval_mode: bool = False, reduction: str = "mean",
+                 key: str = "one") -> np.ndarray:
+    """The weights after ``epochs`` steps on one batch done wrongly, for the hints: a later step's gradient
     added to the earlier ones' (no ``zero_grad``), the second step taken in evaluation mode, or the loss
-    summed over the batch (``reduction="sum"``) instead of nn.CrossEntropyLoss's default mean."""
+    summed over the batch (``reduction="sum"``) instead of nn.CrossEntropyLoss's default mean. The batch is
+    ``one.``'s, or (``key="batches"``) one of the ``batches.`` run's batches, all alike."""
     ref = make_reference()
-    X, y = torch.from_numpy(ctx.inputs["one.X"]), torch.from_numpy(ctx.inputs["one.y"])
+    rows = int(ctx.inputs["batches.batch"]) if key == "batches" else None
+    X, y = torch.from_numpy(ctx.inputs[f"{key}.X"][:rows]), torch.from_numpy(ctx.inputs[f"{key}.y"][:rows])
     optimizer = torch.optim.SGD(ref.model.parameters(), lr=lr)
     for epoch in range(1, epochs + 1):
         torch.nn.Module.train(ref, not (eval_mode and epoch == 2))
@@ -202,23 +205,6 @@ def batch_inputs(inputs: dict[str, np.ndarray], batch: int) -> dict[str, np.ndar
             "batches.batch": np.array(batch)}
 
 
-def _batch_steps(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr: float, steps: int, *,
-                 accumulate: bool = False) -> np.ndarray:
-    """The weights after ``steps`` SGD steps on one of the batches (all alike), each after a
-    ``zero_grad`` (``accumulate``: one ``zero_grad`` first, the gradients adding up after it)."""
-    ref = make_reference()
-    b = int(ctx.inputs["batches.batch"])
-    X, y = torch.from_numpy(ctx.inputs["batches.X"][:b]), torch.from_numpy(ctx.inputs["batches.y"][:b])
-    optimizer = torch.optim.SGD(ref.model.parameters(), lr=lr)
-    torch.nn.Module.train(ref, True)
-    for step in range(steps):
-        if step == 0 or not accumulate:
-            optimizer.zero_grad()
-        torch.nn.functional.cross_entropy(ref.forward(X), y).backward()
-        optimizer.step()
-    return _flat([p.detach().numpy() for p in ref.parameters()])
-
-
 def judge_batches(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch.nn.Module], lr: float,
                   setting: str = "") -> list[Assertion]:
     """``train`` for one epoch of ``BATCHES`` batches from known weights (the probe's ``batches.``
@@ -242,8 +228,8 @@ def judge_batches(ctx: Context, out: ProbeOutput, make_reference: Callable[[], t
             raise Bad("the parameters after train do not have the contract's shapes")
 
         def like(steps: int, accumulate: bool = False) -> Callable[[np.ndarray, np.ndarray], bool]:
-            return lambda g, e: np.allclose(g, _batch_steps(ctx, make_reference, lr, steps, accumulate=accumulate),
-                                            rtol=1e-4, atol=1e-6)
+            return lambda g, e: np.allclose(g, _wrong_steps(ctx, make_reference, lr, steps, accumulate=accumulate,
+                                                             key="batches"), rtol=1e-4, atol=1e-6)
 
         hints = [(like(1), f"train took one SGD step in an epoch of {BATCHES} batches (the whole set at once, or "
                            "only one batch): loop over the minibatches of batch_size rows, with zero_grad, forward, "
