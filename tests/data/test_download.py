@@ -341,6 +341,28 @@ def test_an_honest_content_length_past_the_bound_is_refused_before_the_body(isol
                                 f"this file's 10008 bytes of content has at most {BOUND}")
 
 
+@pytest.mark.parametrize("kind", ["ok", "drip"])
+def test_a_gzip_file_of_several_members_is_downloaded_and_read(isolated, fake, server, kind):
+    """gzip (and the loader) read every member of a file; the download refused the second as trailing data."""
+    from backproplab.data.idx import read_idx_file
+
+    raw = fake.raw[LABELS]
+    members = gzip.compress(raw[:5000], mtime=0) + gzip.compress(raw[5000:9000], mtime=0) + gzip.compress(
+        raw[9000:], mtime=0)
+    assert gzip.decompress(members) == raw
+    server.serve("multi", {LABELS: members}, kind, *([0.001] if kind == "drip" else []))
+    path = ends_within(60, lambda: download_file(LABELS, mirrors=[server.url("multi")], expected=fake.checksums[LABELS],
+                                                 progress=False, timeout=5))
+    assert path.read_bytes() == members
+    np.testing.assert_array_equal(read_idx_file(path), fake.arrays[LABELS])
+
+
+@pytest.mark.parametrize("tail", [b"\x00" * 8, b"\x1f\x8b" + b"junk" * 4], ids=["zeros", "a-broken-member"])
+def test_bytes_after_a_member_that_are_no_gzip_member_are_refused(isolated, fake, server, tail):
+    server.serve("bad", {LABELS: fake.gz[LABELS] + tail})
+    refused_then_next_mirror_serves(isolated, fake, server, "data after the end of the gzip stream at byte 38")
+
+
 @pytest.mark.parametrize("kind", ["ok", "drip", "endless"])
 def test_data_after_a_valid_gzip_stream_is_refused(isolated, fake, server, kind):
     # once accepted as verified, such a file was refused by every load and never downloaded again

@@ -13,8 +13,9 @@ Limits are checked after each read, and a read waits at most ``timeout``, so a f
 
 Size is bounded too, by the file's known content size ``max_bytes``: a body announced or sent past
 ``gzip_size_bound(max_bytes)`` (the largest gzip file the loader reads), a gzip stream that inflates
-past ``max_bytes``, and any byte after the end of the gzip stream are refused on arrival, before they
-are written, and the next mirror is tried. A mirror (the first one is plain http) cannot fill the disk.
+past ``max_bytes``, and any byte after the end of the gzip stream that does not start another gzip member
+(the loader reads every member of a file, as ``gzip`` does) are refused on arrival, before they are
+written, and the next mirror is tried. A mirror (the first one is plain http) cannot fill the disk.
 
 The body is streamed into ``.<name>.<pid>-<random>.part`` beside the destination and renamed into
 place only after the SHA-256 of its decompressed content matched. The part file is removed on every
@@ -181,7 +182,8 @@ class _Body:
     """One gzip body as it arrives: its size, decompressed size and SHA-256, checked chunk by chunk.
 
     The body may have at most ``gzip_size_bound(max_bytes)`` bytes, its content at most ``max_bytes``,
-    and nothing may follow the end of the gzip stream (the loader would refuse such a file for ever).
+    and what follows the end of a gzip member must be another member (the loader reads a file of several,
+    as ``gzip`` does, but would refuse other trailing bytes for ever).
     """
 
     def __init__(self, url: str, max_bytes: int) -> None:
@@ -189,6 +191,7 @@ class _Body:
         self.received = 0  # bytes of the body
         self.produced = 0  # bytes of content decompressed from them
         self.inflate = zlib.decompressobj(wbits=31)
+        self.member_start = 0  # where the member being inflated starts in the body
         self.digest = hashlib.sha256()
 
     @property
@@ -206,23 +209,30 @@ class _Body:
     def take(self, chunk: bytes) -> None:
         if self.received == 0 and chunk[:2] != GZIP_MAGIC[: len(chunk)]:
             raise ChecksumError(f"{self.url}: expected a gzip file, got bytes starting {chunk[:4].hex(' ')}")
-        if self.inflate.eof:
-            raise self._trailing(self.received)
         if self.received + len(chunk) > self.bound:
             raise self._too_large(f"sent more than {self.bound} bytes (stopped there)")
-        content = self.inflate.decompress(chunk, self.max_bytes + 1 - self.produced)  # never a byte more
-        self.produced += len(content)
-        if self.produced > self.max_bytes:
-            raise TooLarge(f"too large: the gzip stream inflates to more than this file's {self.max_bytes} "
-                           f"bytes of content after {self.received + len(chunk)} bytes received (stopped there)")
-        if self.inflate.unused_data:
-            raise self._trailing(self.received + len(chunk) - len(self.inflate.unused_data))
+        data, offset = chunk, self.received  # offset: where ``data`` starts in the body
+        while data:
+            if self.inflate.eof:  # a member ended: what follows must be the next one
+                self.inflate, self.member_start = zlib.decompressobj(wbits=31), offset
+            try:
+                content = self.inflate.decompress(data, self.max_bytes + 1 - self.produced)  # never a byte more
+            except zlib.error as err:
+                if self.member_start:
+                    raise self._trailing(self.member_start) from err
+                raise
+            self.produced += len(content)
+            if self.produced > self.max_bytes:
+                raise TooLarge(f"too large: the gzip stream inflates to more than this file's {self.max_bytes} "
+                               f"bytes of content after {self.received + len(chunk)} bytes received (stopped there)")
+            self.digest.update(content)
+            offset += len(data) - len(self.inflate.unused_data)
+            data = self.inflate.unused_data
         self.received += len(chunk)
-        self.digest.update(content)
 
     def _trailing(self, end: int) -> ChecksumError:
         return ChecksumError(f"{self.url}: data after the end of the gzip stream at byte {end}; "
-                             f"expected the file to end there")
+                             f"expected the file to end there or another gzip member to start")
 
     def finish(self, total: int | None, expected: str) -> None:
         if total is not None and self.received != total:
