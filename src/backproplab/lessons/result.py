@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,10 @@ from typing import Any
 import numpy as np
 
 from backproplab.files import atomic_open, atomic_write_bytes, safe_stem
+
+#: The bound of a yes/no claim (:meth:`Claim.holds`): the statement is true, or it is not.
+#: ``results.json`` keeps it as it is; people read such a claim through :func:`yes_no_reading`.
+YES_NO_BOUND = "true"
 
 # Lazy import, on purpose: matplotlib.pyplot (heavy, and it picks a GUI backend) only to close figures.
 
@@ -84,7 +89,7 @@ class Claim:
 
     @classmethod
     def holds(cls, name: str, passed: bool, value: Any = None, evidence: str = "") -> Claim:
-        return cls(name, bool(passed) if value is None else value, "true", bool(passed), evidence)
+        return cls(name, bool(passed) if value is None else value, YES_NO_BOUND, bool(passed), evidence)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "value": self.value, "bound": self.bound, "passed": self.passed,
@@ -92,13 +97,29 @@ class Claim:
 
     def __str__(self) -> str:
         mark = "PASS" if self.passed else "FAIL"
-        value = f"{self.value:.6g}" if isinstance(self.value, float) else str(self.value)
         tail = f"  ({self.evidence})" if self.evidence else ""
-        if self.bound == "true":  # a yes/no claim: its verdict in words, a measured number beside it
-            # ("weights cycle: 1 (bound true)" read as if 1 were the verdict, "revived: 0" as false)
-            measured = "" if isinstance(self.value, bool) else f" (measured: {value})"
-            return f"[{mark}] {self.name}: {'holds' if self.passed else 'does not hold'}{measured}{tail}"
-        return f"[{mark}] {self.name}: {value} (bound {self.bound}){tail}"
+        reading = yes_no_reading(self.value, self.bound, self.passed, _terminal_value)
+        if reading is not None:
+            return f"[{mark}] {self.name}: {reading}{tail}"
+        return f"[{mark}] {self.name}: {_terminal_value(self.value)} (bound {self.bound}){tail}"
+
+
+def _terminal_value(value: Any) -> str:
+    return f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+def yes_no_reading(value: Any, bound: str, passed: bool, show: Callable[[Any], str]) -> str | None:
+    """How a yes/no claim (one made by :meth:`Claim.holds`) reads; ``None`` for any other claim.
+
+    Its verdict in words, ``"holds"`` or ``"does not hold"``, with the measured value beside it as
+    ``" (measured: …)"`` (written by ``show``) unless that value is the verdict itself (a bool):
+    "weights cycle: 1 (bound true)" read as if 1 were the verdict, and "revived: 0" as false.
+    The terminal (:meth:`Claim.__str__`) and the HTML report both write yes/no claims with it.
+    """
+    if bound != YES_NO_BOUND:
+        return None
+    verdict = "holds" if passed else "does not hold"
+    return verdict if isinstance(value, bool) else f"{verdict} (measured: {show(value)})"
 
 
 class _ClaimsAndFigures:
