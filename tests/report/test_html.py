@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from backproplab.lessons.result import Claim
 from backproplab.report import format_value, markdown_to_html, render_html, render_summary
 from backproplab.report.html import tex_to_html
 
@@ -100,6 +101,34 @@ def test_page_from_a_document(tmp_path):
     assert ("<details class=\"terminal\"><summary>The terminal's x (as the command prints it)</summary>"
             "<pre>raw &lt;text&gt;") in html
     assert "torch None" not in html
+
+
+def test_yes_no_claims_read_as_on_the_terminal_wherever_the_page_shows_claims(tmp_path):
+    """"weights cycle: 1 (bound true)" read as if 1 were the verdict, and "revived: 0" as false."""
+    claims = [Claim.holds("no dead unit revived", False, value=0, evidence="2 of 8"),
+              Claim.holds("success rate never falls as width grows", True, value=[0.1, 0.5, 0.9]),
+              Claim.holds("sigmoid is bounded", True), Claim.at_most("x < 1", 0.5, 1.0)]
+    doc = _doc(passed=False)
+    doc["lessons"]["a"].update(passed=False, claims=[c.to_dict() for c in claims])
+    doc["summary"].update(claims=4, claims_passed=3, claims_failed=1)
+    html = render_html(doc, tmp_path)
+    shown = ["does not hold (measured: 0)", "holds (measured: [0.1, 0.5, 0.9])", "holds"]
+    for claim, text in zip(claims, shown, strict=False):
+        assert str(claim).split(": ", 1)[1].split("  (")[0] == text  # the terminal's words
+        # the claims table: the reading as the value, "must hold" as the bound
+        assert (f'<td class="claim">{claim.name}</td><td class="value mono">{text}</td>'
+                f'<td class="bound mono">must hold</td>') in html
+        # the lesson's claim list: the reading alone, no "(bound true)"
+        assert f'{claim.name}: <span class="val mono">{text}</span><span class="evidence">' in html or \
+            f'{claim.name}: <span class="val mono">{text}</span></li>' in html
+    # the failed-claims banner at the top
+    banner = html[html.index('id="failed-claims"'):html.index("</div>", html.index('id="failed-claims"'))]
+    assert 'no dead unit revived: <span class="val mono">does not hold (measured: 0)</span> · 2 of 8' in banner
+    assert "true" not in html.split('id="claims-table"')[1].split("</table>")[0]
+    assert "(bound true)" not in html and "bound true" not in html
+    # a claim held against a number keeps its value and bound
+    assert '<td class="value mono">0.5</td><td class="bound mono">&lt;= 1</td>' in html
+    assert '<span class="val mono">0.5</span> <span class="muted">(bound <span class="mono">&lt;= 1</span>)' in html
 
 
 def test_summary_of_an_incomplete_document():

@@ -132,6 +132,27 @@ def test_html_is_self_contained_and_puts_claims_first(fake_lessons, tmp_path):
     assert "<strong>mean squared error</strong>" in html and "<pre><code>w &lt;- w - lr * grad" in html
 
 
+def test_a_yes_no_claim_reads_as_holds_on_the_page_and_keeps_its_number_in_results_json(fake_lessons, tmp_path):
+    """alpha's "its weights cycle" holds with 1 measured: the page said "1 (bound true)", as if 1 were the
+    verdict; it now says what the terminal says. results.json, read by other tools, is unchanged."""
+    out = tmp_path / "r"
+    run(fake_lessons, out, only=["alpha", "gamma"])
+    cycle, finishes = load(out / "results.json")["lessons"]["alpha"]["claims"][1], \
+        load(out / "results.json")["lessons"]["gamma"]["claims"][0]
+    assert (cycle["value"], cycle["bound"], cycle["passed"]) == (1, "true", True)
+    assert (finishes["value"], finishes["bound"], finishes["passed"]) == (True, "true", True)
+    html = (out / "index.html").read_text(encoding="utf-8")
+    table = html[html.index('id="claims-table"'):html.index("</table>", html.index('id="claims-table"'))]
+    assert ('<td class="claim">its weights cycle</td><td class="value mono">holds (measured: 1)</td>'
+            '<td class="bound mono">must hold</td>') in table
+    assert ('<td class="claim">the run finishes</td><td class="value mono">holds</td>'
+            '<td class="bound mono">must hold</td>') in table
+    assert ('<li class="pass">its weights cycle: <span class="val mono">holds (measured: 1)</span>'
+            '<span class="evidence">epoch 1 starts as epoch 0 did</span></li>') in html
+    assert '<li class="pass">the run finishes: <span class="val mono">holds</span><span' in html
+    assert "true" not in table and "(bound true)" not in html
+
+
 def test_summary_lists_failed_claims(fake_lessons, tmp_path):
     out = tmp_path / "r"
     run(fake_lessons, out)

@@ -31,6 +31,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from backproplab.lessons.result import yes_no_reading
 from backproplab.report.markdown import format_value, headline, run_mode, settings_line
 from backproplab.report.markup import markdown_to_html, tex_to_html
 from backproplab.report.outdir import safe_figure
@@ -40,6 +41,7 @@ __all__ = ["render_html", "markdown_to_html", "tex_to_html", "humanise"]
 MAX_TABLE_ROWS = 60
 OPEN_TABLE_ROWS = 12  # a table with more rows than this is folded (<details>) under its title
 PROSE_CHARS = 60  # a table column holding text longer than this is shown as a sentence under its row
+MUST_HOLD = "must hold"  # the claims table's bound for a yes/no claim
 OPEN_CLAIMS = 8  # a lesson's claim list longer than this is folded unless one of them fails
 CAPTION_PREFIX = "caption:"
 MIN_FIGURE_SCALE = 0.62  # a wide figure is never shrunk below this; its box scrolls sideways instead
@@ -198,6 +200,26 @@ def _hero(doc: Mapping[str, Any]) -> str:
             f'<p class="sub">{_e(" · ".join(bits))}</p></div></header>')
 
 
+def _claim_shown(claim: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A claim's value and bound as the page writes them (``results.json`` keeps the numbers).
+
+    A yes/no claim reads as the terminal writes it, ``"holds (measured: 1)"``, and has no bound of its
+    own (``None``): "1 (bound true)" read as if 1 were the verdict.
+    """
+    reading = yes_no_reading(claim["value"], claim["bound"], claim["passed"], format_value)
+    return (format_value(claim["value"]), claim["bound"]) if reading is None else (reading, None)
+
+
+def _claim_inline(claim: Mapping[str, Any], bound_class: str | None = None) -> str:
+    """``value (bound b)`` for a line of text (the bound in a span of ``bound_class`` if given); a
+    yes/no claim's reading alone, ``holds (measured: 1)``."""
+    value, bound = _claim_shown(claim)
+    tail = "" if bound is None else f'(bound <span class="mono">{_e(bound)}</span>)'
+    if tail and bound_class:
+        tail = f'<span class="{bound_class}">{tail}</span>'
+    return f'<span class="val mono">{_e(value)}</span>' + (f" {tail}" if tail else "")
+
+
 def _banners(doc: Mapping[str, Any], resume_hint: str | None) -> str:
     html = []
     if not doc["complete"]:
@@ -210,8 +232,7 @@ def _banners(doc: Mapping[str, Any], resume_hint: str | None) -> str:
               for c in e["claims"] if not c["passed"]]
     if failed:
         items = "".join(f'<li><a href="#{_anchor(n)}">{_e(_short_title(doc["lessons"][n]["title"]))}</a>: '
-                        f'{_e(c["name"])}: <span class="mono">'
-                        f'{_e(format_value(c["value"]))}</span> (bound <span class="mono">{_e(c["bound"])}</span>)'
+                        f'{_e(c["name"])}: {_claim_inline(c)}'
                         f'{" · " + _e(c["evidence"]) if c.get("evidence") else ""}</li>' for n, c in failed)
         html.append(f'<div class="banner fail" id="failed-claims"><strong>{len(failed)} claim'
                     f'{"s" if len(failed) != 1 else ""} failed:</strong><ul>{items}</ul></div>')
@@ -249,12 +270,13 @@ def _claims_table(doc: Mapping[str, Any]) -> str:
     for name, e in doc["lessons"].items():
         for k, c in enumerate(e["claims"]):
             verdict = "pass" if c["passed"] else "fail"
+            value, bound = _claim_shown(c)
             lesson = (f'<td class="lesson" rowspan="{len(e["claims"])}"><a href="#{_anchor(name)}">{_e(name)}</a></td>'
                       if k == 0 else "")
             rows.append(
                 f'<tr class="{verdict}{" first" if k == 0 else ""}">{lesson}'
-                f'<td class="claim">{_e(c["name"])}</td><td class="value mono">{_e(format_value(c["value"]))}</td>'
-                f'<td class="bound mono">{_e(c["bound"])}</td>'
+                f'<td class="claim">{_e(c["name"])}</td><td class="value mono">{_e(value)}</td>'
+                f'<td class="bound mono">{_e(MUST_HOLD if bound is None else bound)}</td>'
                 f'<td><span class="pill {verdict}">{verdict.upper()}</span></td>'
                 f'<td class="evidence">{_e(c.get("evidence", ""))}</td></tr>')
     if not rows:
@@ -355,9 +377,7 @@ def _claim_list(entry: Mapping[str, Any]) -> str:
     for c in entry["claims"]:
         verdict = "pass" if c["passed"] else "fail"
         ev = f'<span class="evidence">{_e(c["evidence"])}</span>' if c.get("evidence") else ""
-        items.append(f'<li class="{verdict}">{_e(c["name"])}: <span class="val mono">'
-                     f'{_e(format_value(c["value"]))}</span> <span class="muted">(bound '
-                     f'{_e(c["bound"])})</span>{ev}</li>')
+        items.append(f'<li class="{verdict}">{_e(c["name"])}: {_claim_inline(c, "muted")}{ev}</li>')
     n_ok = sum(c["passed"] for c in entry["claims"])
     opened = " open" if n_ok < len(entry["claims"]) or len(entry["claims"]) <= OPEN_CLAIMS else ""
     return (f'<h3>Claims</h3><details class="claims-detail"{opened}><summary>{n_ok} of {len(entry["claims"])} '
