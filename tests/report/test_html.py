@@ -131,6 +131,28 @@ def test_yes_no_claims_read_as_on_the_terminal_wherever_the_page_shows_claims(tm
     assert '<span class="val mono">0.5</span> <span class="muted">(bound <span class="mono">&lt;= 1</span>)' in html
 
 
+def test_a_failed_yes_no_claim_reads_as_on_the_terminal_in_summary_md_and_the_fail_line(capsys):
+    """summary.md's failed-claims table and reproduce's FAIL lines wrote "0 (bound true)" too."""
+    from types import SimpleNamespace
+
+    from backproplab.report.signals import Log
+
+    revived = Claim.holds("no dead unit revived", False, value=0, evidence="2 of 8").to_dict()
+    number = Claim.at_most("x < 1", 1.5, 1.0).to_dict()
+    doc = _doc(passed=False)
+    doc["lessons"]["a"].update(passed=False, claims=[revived, number])
+    doc["summary"].update(claims=2, claims_passed=0, claims_failed=2)
+    text = render_summary(doc)
+    assert "| a | no dead unit revived | does not hold (measured: 0) | must hold | 2 of 8 |" in text
+    assert "| a | x < 1 | 1.5 | <= 1 |  |" in text and "true" not in text
+    outcome = SimpleNamespace(results=doc, complete=True, html_path="r/index.html",
+                              failed_claims=[{"lesson": "a", **revived}, {"lesson": "a", **number}])
+    Log(True).verdict(outcome, None, "")
+    printed = capsys.readouterr().out
+    assert "  FAIL a: no dead unit revived: does not hold (measured: 0)\n" in printed
+    assert "  FAIL a: x < 1: 1.5 (bound <= 1)\n" in printed
+
+
 def test_summary_of_an_incomplete_document():
     doc = _doc(complete=False, passed=False)
     doc["lessons"]["a"]["status"] = "pending"

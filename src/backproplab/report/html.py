@@ -31,8 +31,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from backproplab.lessons.result import yes_no_reading
-from backproplab.report.markdown import format_value, headline, run_mode, settings_line
+from backproplab.report.markdown import (
+    MUST_HOLD,
+    claim_shown,
+    format_value,
+    headline,
+    run_mode,
+    settings_line,
+)
 from backproplab.report.markup import markdown_to_html, tex_to_html
 from backproplab.report.outdir import safe_figure
 
@@ -41,7 +47,6 @@ __all__ = ["render_html", "markdown_to_html", "tex_to_html", "humanise"]
 MAX_TABLE_ROWS = 60
 OPEN_TABLE_ROWS = 12  # a table with more rows than this is folded (<details>) under its title
 PROSE_CHARS = 60  # a table column holding text longer than this is shown as a sentence under its row
-MUST_HOLD = "must hold"  # the claims table's bound for a yes/no claim
 OPEN_CLAIMS = 8  # a lesson's claim list longer than this is folded unless one of them fails
 CAPTION_PREFIX = "caption:"
 MIN_FIGURE_SCALE = 0.62  # a wide figure is never shrunk below this; its box scrolls sideways instead
@@ -200,20 +205,10 @@ def _hero(doc: Mapping[str, Any]) -> str:
             f'<p class="sub">{_e(" · ".join(bits))}</p></div></header>')
 
 
-def _claim_shown(claim: Mapping[str, Any]) -> tuple[str, str | None]:
-    """A claim's value and bound as the page writes them (``results.json`` keeps the numbers).
-
-    A yes/no claim reads as the terminal writes it, ``"holds (measured: 1)"``, and has no bound of its
-    own (``None``): "1 (bound true)" read as if 1 were the verdict.
-    """
-    reading = yes_no_reading(claim["value"], claim["bound"], claim["passed"], format_value)
-    return (format_value(claim["value"]), claim["bound"]) if reading is None else (reading, None)
-
-
 def _claim_inline(claim: Mapping[str, Any], bound_class: str | None = None) -> str:
     """``value (bound b)`` for a line of text (the bound in a span of ``bound_class`` if given); a
     yes/no claim's reading alone, ``holds (measured: 1)``."""
-    value, bound = _claim_shown(claim)
+    value, bound = claim_shown(claim)
     tail = "" if bound is None else f'(bound <span class="mono">{_e(bound)}</span>)'
     if tail and bound_class:
         tail = f'<span class="{bound_class}">{tail}</span>'
@@ -270,7 +265,7 @@ def _claims_table(doc: Mapping[str, Any]) -> str:
     for name, e in doc["lessons"].items():
         for k, c in enumerate(e["claims"]):
             verdict = "pass" if c["passed"] else "fail"
-            value, bound = _claim_shown(c)
+            value, bound = claim_shown(c)
             lesson = (f'<td class="lesson" rowspan="{len(e["claims"])}"><a href="#{_anchor(name)}">{_e(name)}</a></td>'
                       if k == 0 else "")
             rows.append(

@@ -10,6 +10,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from backproplab.lessons.result import yes_no_reading
+
 
 def format_value(value: Any, max_items: int = 6, max_chars: int = 160) -> str:
     """A short human form of a plain JSON value: floats to 4 significant digits, lists cut short."""
@@ -61,6 +63,19 @@ def settings_line(doc: Mapping[str, Any]) -> str:
     return f"{run_mode(doc)} · {libs}"
 
 
+MUST_HOLD = "must hold"  # the bound a claims table writes for a yes/no claim
+
+
+def claim_shown(claim: Mapping[str, Any]) -> tuple[str, str | None]:
+    """A claim of ``results.json`` as a report writes it: (value, bound); the document keeps the numbers.
+
+    A yes/no claim reads as the terminal writes it, ``"holds (measured: 1)"``, and has no bound of its
+    own (``None``): "1 (bound true)" read as if 1 were the verdict.
+    """
+    reading = yes_no_reading(claim["value"], claim["bound"], claim["passed"], format_value)
+    return (format_value(claim["value"]), claim["bound"]) if reading is None else (reading, None)
+
+
 def _cell(text: Any) -> str:
     return format_value(text).replace("|", "\\|").replace("\n", " ")
 
@@ -77,8 +92,10 @@ def render_summary(doc: Mapping[str, Any], resume_hint: str | None = None) -> st
     lines += ["## Failed claims", ""]
     if failed:
         lines += ["| lesson | claim | value | bound | evidence |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {lesson} | {_cell(c['name'])} | {_cell(c['value'])} | {_cell(c['bound'])} "
-                  f"| {_cell(c.get('evidence', ''))} |" for lesson, c in failed]
+        for lesson, c in failed:
+            value, bound = claim_shown(c)
+            lines.append(f"| {lesson} | {_cell(c['name'])} | {_cell(value)} | {_cell(bound or MUST_HOLD)} "
+                         f"| {_cell(c.get('evidence', ''))} |")
     elif s["claims"]:
         lines.append("None: every claim that was checked passed.")
     else:

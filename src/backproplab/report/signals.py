@@ -15,6 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from backproplab.lessons.result import yes_no_reading
 from backproplab.progress import resolve
 
 if TYPE_CHECKING:
@@ -75,7 +76,9 @@ class Log:
                     f"lessons done, {head} so far")
         lines = [f"backproplab reproduce: {head}"]
         for c in outcome.failed_claims:
-            lines.append(f"  FAIL {c['lesson']}: {c['name']}: {fmt(c['value'])} (bound {c['bound']})")
+            reading = yes_no_reading(c["value"], c["bound"], c["passed"], fmt)
+            lines.append(f"  FAIL {c['lesson']}: {c['name']}: "
+                         + (reading or f"{fmt(c['value'])} (bound {c['bound']})"))
         kept = list(kept)
         if kept:
             lines.append(f"not reached, so the report keeps their earlier results: {', '.join(kept)}")
