@@ -146,7 +146,8 @@ def test_a_failed_yes_no_claim_reads_as_on_the_terminal_in_summary_md_and_the_fa
     assert "| a | no dead unit revived | does not hold (measured: 0) | must hold | 2 of 8 |" in text
     assert "| a | x < 1 | 1.5 | <= 1 |  |" in text and "true" not in text
     outcome = SimpleNamespace(results=doc, complete=True, html_path="r/index.html",
-                              failed_claims=[{"lesson": "a", **revived}, {"lesson": "a", **number}])
+                              failed_claims=[{"lesson": "a", **{k: c[k] for k in ("name", "value", "bound", "evidence")}}
+                                             for c in (revived, number)])  # as reproduce lists them
     Log(True).verdict(outcome, None, "")
     printed = capsys.readouterr().out
     assert "  FAIL a: no dead unit revived: does not hold (measured: 0)\n" in printed

@@ -76,7 +76,7 @@ class Log:
                     f"lessons done, {head} so far")
         lines = [f"backproplab reproduce: {head}"]
         for c in outcome.failed_claims:
-            reading = yes_no_reading(c["value"], c["bound"], c["passed"], fmt)
+            reading = yes_no_reading(c["value"], c["bound"], False, fmt)  # failed_claims: all failed
             lines.append(f"  FAIL {c['lesson']}: {c['name']}: "
                          + (reading or f"{fmt(c['value'])} (bound {c['bound']})"))
         kept = list(kept)
