@@ -285,3 +285,33 @@ def test_records_an_earlier_batch_left_are_removed_with_a_line_naming_them(tmp_p
     assert sorted(p.name for p in (out / "records").iterdir()) == ["ann.json"]
     assert said == [f"removed 2 record(s) of the last batch in {out}, of students not in this one: ben, cat (the "
                     "gradebook now lists this batch only; grade into another --out to keep both)"]
+
+
+@pytest.mark.parametrize("rel", ["gradebook.csv", "records/ann.json"])
+@pytest.mark.parametrize("points_to", ["folder", "file", "nothing"])
+def test_a_link_where_the_batch_writes_a_file_is_kept_aside_itself_never_followed(tmp_path, rel, points_to):
+    """A gradebook.csv or record that was a link to a folder was replaced by the new file without a word (the
+    folder stayed, the user's link was lost); a link is the user's, whatever it points to: kept as .kept-N."""
+    from backproplab.check.api import not_graded
+    from backproplab.check.outputs import write_batch
+
+    elsewhere = tmp_path / "elsewhere"
+    if points_to == "folder":
+        (elsewhere / "inside").mkdir(parents=True)
+    elif points_to == "file":
+        elsewhere.write_text("mine\n")
+    out, said = tmp_path / "out", []
+    (out / "records").mkdir(parents=True)
+    (out / rel).symlink_to(elsewhere)
+    write_batch(out, [not_graded("purdue-numpy-ann", "ann", tmp_path / "ann", "not graded: test", items=["1.2"])],
+                note=said.append)
+    kept = out / f"{rel}.kept-1"
+    assert said == [f"kept {out / rel} (not written by the last batch as it is now) as {kept}"]
+    assert kept.is_symlink() and os.readlink(kept) == str(elsewhere)
+    assert (out / rel).is_file() and not (out / rel).is_symlink() and (out / rel).read_text()
+    if points_to == "folder":
+        assert [p.name for p in elsewhere.iterdir()] == ["inside"]
+    elif points_to == "file":
+        assert elsewhere.read_text() == "mine\n"
+    else:
+        assert not elsewhere.exists()

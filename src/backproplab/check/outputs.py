@@ -216,9 +216,10 @@ def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
     """``gradebook.csv`` and ``records/<student>.json`` under ``out_dir``; returns the paths.
 
     A file there that the last batch did not write as it is now (a gradebook with marks added by
-    hand, someone else's file) is never overwritten: it is renamed to ``<name>.kept-N`` first and
-    ``note`` (default: a line on stderr) says so. Records an earlier batch wrote for students not in
-    this one are removed (unless edited since: kept), so ``records/`` holds this batch only.
+    hand, someone else's file, a symbolic link to anything) is never overwritten: it is renamed (a
+    link itself, never followed) to ``<name>.kept-N`` first and ``note`` (default: a line on stderr)
+    says so. Records an earlier batch wrote for students not in this one are removed (unless edited
+    since: kept), so ``records/`` holds this batch only.
     """
     note = note or (lambda line: print(line, file=sys.stderr))
     out_dir = Path(out_dir)
@@ -244,7 +245,10 @@ def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
                  f"{shown}{more} (the gradebook now lists this batch only; grade into another --out to keep both)")
         for rel in texts:
             target = out_dir / rel
-            if os.path.lexists(target) and not target.is_dir() and _sha256(target) not in before.get(rel, []):
+            # a link is the user's whatever it points to (a link to a folder was replaced without a word):
+            # the link itself is kept aside, never followed (_sha256 reads no link)
+            in_the_way = target.is_symlink() or (target.exists() and not target.is_dir())
+            if in_the_way and _sha256(target) not in before.get(rel, []):
                 note(f"kept {target} (not written by the last batch as it is now) as {_keep_aside(target)}")
         paths = [atomic_write_text(out_dir / rel, text) for rel, text in texts.items()]
     except BaseException:  # a write refused part-way (a full disk), or a stop: list what is there, as it is
