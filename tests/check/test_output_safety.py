@@ -315,3 +315,30 @@ def test_a_link_where_the_batch_writes_a_file_is_kept_aside_itself_never_followe
         assert elsewhere.read_text() == "mine\n"
     else:
         assert not elsewhere.exists()
+
+
+def test_a_manifest_that_is_a_link_is_kept_aside_not_read(tmp_path):
+    """.backproplab-check.json as a link was read through (a file outside --out) and then replaced: a link to a
+    list naming the user's gradebook as the batch's own made the gradebook with the marks go without a word."""
+    import hashlib
+
+    from backproplab.check.api import not_graded
+    from backproplab.check.outputs import BATCH_MANIFEST, write_batch
+
+    out, said = tmp_path / "out", []
+    out.mkdir()
+    (out / "gradebook.csv").write_text("ann,my mark 3\n")
+    elsewhere = tmp_path / "elsewhere.json"
+    sha = hashlib.sha256(b"ann,my mark 3\n").hexdigest()
+    elsewhere.write_text(json.dumps({"written_by": "backproplab check", "files": {"gradebook.csv": [sha]}}))
+    listed = elsewhere.read_text()
+    (out / BATCH_MANIFEST).symlink_to(elsewhere)
+    write_batch(out, [not_graded("purdue-numpy-ann", "ann", tmp_path / "ann", "not graded: test", items=["1.2"])],
+                note=said.append)
+    assert said == [f"kept {out / BATCH_MANIFEST} (a symbolic link, not written by a batch) as "
+                    f"{out / (BATCH_MANIFEST + '.kept-1')}",
+                    f"kept {out / 'gradebook.csv'} (not written by the last batch as it is now) as "
+                    f"{out / 'gradebook.csv.kept-1'}"]
+    assert (out / "gradebook.csv.kept-1").read_text() == "ann,my mark 3\n" and elsewhere.read_text() == listed
+    assert os.readlink(out / (BATCH_MANIFEST + ".kept-1")) == str(elsewhere)
+    assert not (out / BATCH_MANIFEST).is_symlink() and "records/ann.json" in (out / BATCH_MANIFEST).read_text()

@@ -149,10 +149,10 @@ def _sha256(path: Path) -> str | None:
 
 def _written_before(out_dir: Path) -> dict[str, list[str]]:
     """``relative path -> SHA-256s`` a batch wrote into ``out_dir`` (two while a batch was writing:
-    the old and the new); empty when unknown (none, damaged, or over 64 MiB)."""
+    the old and the new); empty when unknown (none, damaged, over 64 MiB, or a link: never read through)."""
     manifest = out_dir / BATCH_MANIFEST
     try:
-        if manifest.stat().st_size > 64 * 2**20:
+        if manifest.is_symlink() or manifest.stat().st_size > 64 * 2**20:
             return {}
         files = json.loads(manifest.read_text(encoding="utf-8")).get("files")
     except (OSError, ValueError, RecursionError, AttributeError):
@@ -224,6 +224,9 @@ def write_batch(out_dir: Path, results: Sequence[SubmissionResult],
     note = note or (lambda line: print(line, file=sys.stderr))
     out_dir = Path(out_dir)
     check_batch_out(out_dir, [r.student for r in results])
+    manifest = out_dir / BATCH_MANIFEST
+    if manifest.is_symlink():  # read through, a list outside --out could claim a user's gradebook as ours
+        note(f"kept {manifest} (a symbolic link, not written by a batch) as {_keep_aside(manifest)}")
     before = _written_before(out_dir)
     (out_dir / "records").mkdir(parents=True, exist_ok=True)
     texts = {"gradebook.csv": gradebook_csv(results)}
