@@ -142,6 +142,8 @@ def test_finding_an_export_and_splitting_it_use_one_marker(tmp_path, marker, is_
 
 def test_a_stray_notebook_at_the_top_of_a_batch_does_not_hide_the_students(tmp_path, capsys):
     """The template left next to the student folders used to make the batch folder one submission."""
+    from backproplab.check.api import passed_over
+
     batch = tmp_path / "batch"
     alice = _write(batch / "alice", {"A7_alice.ipynb": NOTEBOOK})
     bob = _write(batch / "bob", {"A7_bob.ipynb": NOTEBOOK})
@@ -149,10 +151,41 @@ def test_a_stray_notebook_at_the_top_of_a_batch_does_not_hide_the_students(tmp_p
     assert capsys.readouterr().err == ""
     _write(batch, {"jku_a7_template.ipynb": NOTEBOOK, "notes.ipynb": NOTEBOOK})
     assert submissions("jku-a7", [batch]) == [("alice", alice), ("bob", bob)]
-    err = capsys.readouterr().err
-    assert "graded its 2 student folder(s); not graded, at its top: jku_a7_template.ipynb, notes.ipynb" in err
+    assert capsys.readouterr().err == ""  # said by whoever grades them (passed_over), not on finding them
+    assert passed_over("jku-a7", [batch]) == (
+        f"{batch}: grading its 2 student folder(s); not graded, at its top: jku_a7_template.ipynb, notes.ipynb "
+        f"(no student's folder; a notebook named jku_a7.ipynb there would make {batch} one submission)")
+    assert passed_over("jku-a7", [alice]) == passed_over("jku-a7", [alice, bob]) == ""
     # the handed-out name at the top: the folder is one submission (its subfolders are the student's own)
     _write(batch, {"jku_a7.ipynb": NOTEBOOK})
     assert submissions("jku-a7", [batch]) == [("batch", batch)]
     # one student's folder with a notebook of any name and no notebooks below stays one submission
     assert submissions("jku-a7", [alice]) == [("alice", alice)] and capsys.readouterr().err == ""
+
+
+def test_the_loose_notebook_line_is_said_only_when_the_batch_is_graded(tmp_path, capsys, monkeypatch):
+    """'batch: graded its 2 student folder(s); not graded, at its top: …' came before the outputs were checked,
+    also when the run was then refused (nothing graded at all); now it comes once nothing can refuse it."""
+    from backproplab.check import cli as check_cli
+    from backproplab.check.api import not_graded
+    from backproplab.cli import main
+
+    batch = tmp_path / "batch"
+    for student in ("alice", "bob"):
+        _write(batch / student, {f"A7_{student}.ipynb": NOTEBOOK})
+    _write(batch, {"template.ipynb": NOTEBOOK})
+    graded = []
+
+    def fake_batch(assignment, paths, **kwargs):
+        graded.extend(paths)
+        return [not_graded(assignment, p.name, p, "not graded: test", items=kwargs["items"]) for p in paths]
+
+    monkeypatch.setattr(check_cli, "check_batch", fake_batch)
+    (tmp_path / "afile").write_text("x")
+    assert main(["check", "jku-a7", str(batch), "--item", "3.2a", "--out", str(tmp_path / "afile")]) == 2
+    err = capsys.readouterr().err
+    assert "out must be a directory" in err and "student folder(s)" not in err and graded == []
+    assert main(["check", "jku-a7", str(batch), "--item", "3.2a", "--out", str(tmp_path / "grades")]) == 1
+    err = capsys.readouterr().err
+    assert f"{batch}: grading its 2 student folder(s); not graded, at its top: template.ipynb" in err
+    assert graded == [batch / "alice", batch / "bob"]

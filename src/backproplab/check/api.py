@@ -82,28 +82,40 @@ def _loose(folder: Path, name: str) -> list[Path]:
     return sorted(set(loose))
 
 
-def _in_folder(name: str, folder: Path) -> list[Path]:
-    """``[folder]`` when it is one submission, else its student folders (the rule: :func:`submissions`);
-    loose top-level notebooks passed over for the student folders are named on stderr."""
+def _in_folder(name: str, folder: Path) -> tuple[list[Path], list[Path]]:
+    """``[folder]`` when it is one submission, else its student folders (the rule: :func:`submissions`),
+    with the loose top-level notebooks passed over for the student folders ([] when none)."""
     held = _holds(folder, name)
     loose = _loose(folder, name) if held else []
     if held and not loose:
-        return [folder]
+        return [folder], []
     folders = _student_folders(folder)
     subs = [d for d in folders if _holds(d, name)]
     if not subs:
         if held:
-            return [folder]
+            return [folder], []
         raise InputError(f"PATH {folder} holds no {_what(name)}, nor folders that do")
     # a student folder with nothing to grade is a student all the same: 0 and the reason in the gradebook
     # (it was left out without a word; an earlier run's --out folder, with its manifest, is no student)
-    subs = [d for d in folders if d in subs or not (d / BATCH_MANIFEST).exists()]
-    if loose:
-        names = ", ".join(terminal_text(p.name, one_line=True) for p in loose)
-        print(terminal_text(f"{folder}: graded its {len(subs)} student folder(s); not graded, at its top: {names} (no "
-                            f"student's folder; a notebook named {parts(name)[0].filename} there would make {folder} "
-                            "one submission)"), file=sys.stderr)
-    return subs
+    return [d for d in folders if d in subs or not (d / BATCH_MANIFEST).exists()], loose
+
+
+def passed_over(name: str, paths: Sequence[str | Path]) -> str:
+    """The line that names the notebooks at the top of a folder of student folders that grading ``paths``
+    passes over (:func:`submissions`: a template left beside the student folders), '' when none. The
+    caller says it once the grading starts: :func:`submissions` printed it, before the outputs were
+    checked, also when the run was then refused."""
+    paths = [Path(p) for p in paths]
+    if len(paths) != 1 or not paths[0].is_dir():
+        return ""
+    folder = paths[0]
+    subs, loose = _in_folder(name, folder)
+    if not loose:
+        return ""
+    names = ", ".join(terminal_text(p.name, one_line=True) for p in loose)
+    return terminal_text(f"{folder}: grading its {len(subs)} student folder(s); not graded, at its top: {names} "
+                         f"(no student's folder; a notebook named {parts(name)[0].filename} there would make "
+                         f"{folder} one submission)")
 
 
 def _student_folders(folder: Path) -> list[Path]:
@@ -123,14 +135,14 @@ def submissions(name: str, paths: Sequence[str | Path]) -> list[tuple[str, Path]
     make a batch; one file, or one folder holding the assignment's file, is one submission (for a
     notebook assignment: a folder holding any notebook, unless that notebook lacks the handed-out
     name and the folder's folders hold notebooks: then those are the students, and the loose
-    notebook is named on stderr as not graded). A student is named by the folder, or by the file's
-    name when several PATHs are files in one folder."""
+    notebook is not graded: :func:`passed_over` names it). A student is named by the folder, or by the
+    file's name when several PATHs are files in one folder."""
     paths = [Path(p) for p in paths]
     for p in paths:
         if not p.exists():
             raise InputError(f"PATH {p} does not exist")
     if len(paths) == 1 and paths[0].is_dir():
-        paths = _in_folder(name, paths[0])
+        paths = _in_folder(name, paths[0])[0]
     shared = Counter(p.parent.resolve() for p in paths if not p.is_dir())
     return [(p.name if p.is_dir() else p.stem if shared[p.parent.resolve()] > 1 else p.parent.name or p.stem, p)
             for p in paths]
@@ -262,6 +274,9 @@ def check_batch(assignment: str, paths: Sequence[str | Path], *, jobs: int = 1, 
         raise InputError(f"jobs must be an integer from 1 to {MAX_JOBS} ({JOBS_WHY}), got {short_repr(jobs)}")
     subs = submissions(assignment, paths)
     parts(assignment)[0].inputs  # build the inputs once, before threads share them  # noqa: B018
+    loose = passed_over(assignment, paths)
+    if loose:
+        print(loose, file=sys.stderr)
 
     def one(sub: tuple[str, Path]) -> SubmissionResult:
         student, path = sub
