@@ -47,7 +47,8 @@ def test_the_canonical_name_wins_and_copies_are_not_candidates(tmp_path):
     _write(copies / ".ipynb_checkpoints", {"A7-checkpoint.ipynb": NOTEBOOK})
     assert JKU.locate(copies).path == copies / "A7.ipynb"
     handout = _write(tmp_path / "d", {"radboud_a1.ipynb": NOTEBOOK, "numpy_ann.py": "x = 1\n"})
-    assert "no notebook in" in check("jku-a7", handout).messages[0]  # another assignment's file is not ours
+    assert check("jku-a7", handout).messages[0].startswith(  # another assignment's file is not ours
+        f"{handout} holds numpy_ann.py and radboud_a1.ipynb, not jku_a7.ipynb (the jku-a7 notebook): not graded")
     assert RADBOUD.locate(_write(handout, {"A1.ipynb": NOTEBOOK})).path == handout / "radboud_a1.ipynb"
 
 
@@ -89,6 +90,33 @@ def test_what_a_path_means_with_any_names(tmp_path):
     (tmp_path / "subs.zip").write_bytes(b"PK\x03\x04\x00")  # was read as Python: 18 rows of null-byte errors
     with pytest.raises(InputError, match=r"grades a Python file \(numpy_ann.py\); got a .zip \(unpack an archive"):
         check("purdue-numpy-ann", tmp_path / "subs.zip")
+
+
+def test_a_folder_of_another_assignments_notebook_says_what_it_holds(tmp_path):
+    """A student folder holding jku_a7.ipynb, graded as radboud-a1, was said to hold no notebook: it holds one,
+    of another assignment, and the feedback names it and the notebook expected."""
+    batch = tmp_path / "batch"
+    alice = _write(batch / "alice", {"A1_alice.ipynb": NOTEBOOK})
+    bob = _write(batch / "bob", {"jku_a7.ipynb": NOTEBOOK, "notes.txt": ""})
+    assert submissions("radboud-a1", [batch]) == [("alice", alice), ("bob", bob)]
+    held = "holds jku_a7.ipynb, not radboud_a1.ipynb (the radboud-a1 notebook)"
+    result = check("radboud-a1", bob)  # no child process is started for it
+    assert result.score == 0 and result.messages == [
+        f"{bob} {held}: not graded, as another assignment's file is never graded as this one's; check it as its "
+        "own assignment"]
+    assert {it.error for it in result.items} == {f"not graded: the folder {held}"}
+    with pytest.raises(InputError) as one:
+        submissions("radboud-a1", [bob])
+    assert str(one.value) == (f"PATH {bob} has nothing to grade as radboud-a1: it {held} (another assignment's "
+                              "file is never graded as this one's: check it as its own assignment)")
+    shutil.rmtree(alice)
+    _write(batch / "carol", {"jku_a7.py": EXPORT})
+    with pytest.raises(InputError) as every:  # the whole class handed in jku-a7: the batch was 'holds no notebook'
+        submissions("radboud-a1", [batch])
+    assert str(every.value) == (
+        f"PATH {batch} has nothing to grade as radboud-a1: bob {held}; carol holds jku_a7.py, not radboud_a1.ipynb "
+        "(the radboud-a1 notebook) (another assignment's file is never graded as this one's: check it as its own "
+        "assignment)")
 
 
 @pytest.mark.slow

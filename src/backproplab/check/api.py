@@ -94,10 +94,23 @@ def _in_folder(name: str, folder: Path) -> tuple[list[Path], list[Path]]:
     if not subs:
         if held:
             return [folder], []
-        raise InputError(f"PATH {folder} holds no {_what(name)}, nor folders that do")
+        raise _nothing_to_grade(name, folder, folders)
     # a student folder with nothing to grade is a student all the same: 0 and the reason in the gradebook
     # (it was left out without a word; an earlier run's --out folder, with its manifest, is no student)
     return [d for d in folders if d in subs or not (d / BATCH_MANIFEST).exists()], loose
+
+
+def _nothing_to_grade(name: str, folder: Path, folders: list[Path]) -> InputError:
+    """The error for a PATH that holds nothing to grade as ``name``, itself or in its folders: what another
+    assignment's file there is, when there is one ("holds no notebook" was said of a folder of jku_a7.ipynb
+    files graded as radboud-a1)."""
+    wrong = [(d, f) for d in (folder, *folders) for a in parts(name) if (f := _locate(a, d).foreign)]
+    if not wrong:
+        return InputError(f"PATH {folder} holds no {_what(name)}, nor folders that do")
+    said = "; ".join(f"{'it' if d == folder else terminal_text(d.name, one_line=True)} {f}" for d, f in wrong[:3])
+    more = f"; and {len(wrong) - 3} more folder(s) alike" if len(wrong) > 3 else ""
+    return InputError(f"PATH {folder} has nothing to grade as {name}: {said}{more} (another assignment's file is "
+                      "never graded as this one's: check it as its own assignment)")
 
 
 def passed_over(name: str, paths: Sequence[str | Path]) -> str:

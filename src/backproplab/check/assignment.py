@@ -181,7 +181,7 @@ class Assignment:
         notebook, else the one notebook there whatever its name, never one named ``others`` (another
         assignment's file names) (:mod:`backproplab.check.locate`)."""
         names = (self.filename, *self.alt_filenames)
-        return find_notebook(folder, names, others) if self.is_notebook else find_fixed(folder, names)
+        return find_notebook(folder, names, others, self.name) if self.is_notebook else find_fixed(folder, names)
 
     @property
     def points(self) -> float:

@@ -27,12 +27,15 @@ EXPORT_PROBE_BYTES = 65_536
 @dataclass(frozen=True)
 class Found:
     """What a folder holds for an assignment: the file to grade (None when none can be chosen), the
-    candidates seen (several when the choice is ambiguous), and why none was chosen."""
+    candidates seen (several when the choice is ambiguous), and why none was chosen; ``foreign`` says
+    what it holds instead when that is another assignment's file ("holds jku_a7.ipynb, not
+    radboud_a1.ipynb (the radboud-a1 notebook)"), '' otherwise."""
 
     path: Path | None
     candidates: tuple[Path, ...] = ()
     problem: str = ""
     brief: str = ""
+    foreign: str = ""
 
     @property
     def item_error(self) -> str:
@@ -107,19 +110,36 @@ def find_fixed(folder: Path, names: tuple[str, ...]) -> Found:
     return Found(None, problem=f"{' or '.join(names)} not found in {folder}")
 
 
-def find_notebook(folder: Path, canonical: tuple[str, ...], others: tuple[str, ...] = ()) -> Found:
+def _another_assignments(folder: Path, theirs: list[Path], canonical: str, assignment: str) -> Found:
+    """Not graded: ``folder`` holds only another assignment's files (``theirs``), which it says, rather than
+    that it holds no notebook (it holds one: jku_a7.ipynb, graded as radboud-a1)."""
+    names = [p.name for p in theirs]
+    shown = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    held = f"holds {shown}, not {canonical} (the {assignment or 'handed-out'} notebook)"
+    return Found(None, foreign=held, brief=f"not graded: the folder {held}", problem=(
+        f"{folder} {held}: not graded, as another assignment's file is never graded as this one's; "
+        "check it as its own assignment"))
+
+
+def find_notebook(folder: Path, canonical: tuple[str, ...], others: tuple[str, ...] = (),
+                  assignment: str = "") -> Found:
     """The notebook to grade in ``folder`` (see the module docstring); a file named as another
-    assignment's (``others``: ``radboud_a1.ipynb`` when grading ``jku-a7``) is never a candidate."""
+    assignment's (``others``: ``radboud_a1.ipynb`` when grading ``jku-a7``) is never a candidate, and
+    when it is all the folder holds, the problem names it and ``assignment``'s notebook."""
     folder = Path(folder)
     fixed = find_fixed(folder, canonical)
     if fixed.path is not None or fixed.candidates:
         return fixed
-    files = [p for p in _files(folder) if p.name not in others]
+    every = _files(folder)
+    files = [p for p in every if p.name not in others]
     notebooks = [p for p in files if p.suffix.lower() == ".ipynb"]
     if not notebooks:
         notebooks = [p for p in files if p.suffix.lower() == ".py" and is_notebook_file(p)]
     if len(notebooks) == 1:
         return own_file(notebooks[0])
+    theirs = [p for p in every if p.name in others]
+    if not notebooks and theirs:
+        return _another_assignments(folder, theirs, canonical[0], assignment)
     if not notebooks:
         return Found(None, problem=f"no notebook in {folder}: expected {canonical[0]}, or one .ipynb of any "
                                    "name, or its .py export (with # %% or # In[ ]: cell markers)")
