@@ -44,6 +44,39 @@ EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
         self.b1 -= self.lr * db1
 """),
         ]),
+        "sep_shuffle": ('Mistake: train shuffles X and y with two different permutations (rows and labels no '
+                        'longer match)', [
+            ("""\
+        for _ in range(epochs):
+            for start in range(0, X_train.shape[0], batch_size):
+                xb = X_train[start:start + batch_size]
+                yb = y_train[start:start + batch_size]
+""",
+             """\
+        for _ in range(epochs):
+            X_shuffled = X_train[np.random.permutation(X_train.shape[0])]
+            y_shuffled = y_train[np.random.permutation(y_train.shape[0])]
+            for start in range(0, X_train.shape[0], batch_size):
+                xb = X_shuffled[start:start + batch_size]
+                yb = y_shuffled[start:start + batch_size]
+"""),
+        ]),
+        "form_shuffled": ('Correct: train shuffles X and y each epoch with one permutation', [
+            ("""\
+        for _ in range(epochs):
+            for start in range(0, X_train.shape[0], batch_size):
+                xb = X_train[start:start + batch_size]
+                yb = y_train[start:start + batch_size]
+""",
+             """\
+        for _ in range(epochs):
+            order = np.random.permutation(X_train.shape[0])
+            X_shuffled, y_shuffled = X_train[order], y_train[order]
+            for start in range(0, X_train.shape[0], batch_size):
+                xb = X_shuffled[start:start + batch_size]
+                yb = y_shuffled[start:start + batch_size]
+"""),
+        ]),
         "relu_in_place": ('Mistake: _relu clips its argument in place', [
             ("""\
     def _relu(self, x):

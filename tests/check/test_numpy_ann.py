@@ -39,6 +39,9 @@ UNTRAINED_MISTAKES = {
     # "per epoch: minibatches of `batch_size` rows ... `_forward(batch, True)` then `_backward(batch, y_batch)`"
     "one_step_per_epoch": ({"1.7"}, "train took one step in an epoch of 3 batches"),
     "whole_set_per_step": ({"1.7"}, "_backward was handed batches of 12, 12, 12 rows, not 3 of 4"),
+    # "shuffling is accepted": X[perm1] with y[perm2] hands _backward rows with other rows' labels
+    "sep_shuffle": ({"1.7"}, "likely cause: X and y were shuffled with different orders: shuffle one index array "
+                             "and index both with it"),
 }
 
 
@@ -103,6 +106,26 @@ def test_a_failed_assertion_says_call_expected_got():
 def test_a_history_array_with_one_row_per_epoch_is_the_history():
     result = check("purdue-numpy-ann", fixture("numpy_ann", "form_history_array"), items=["1.7"])
     assert result.lost() == [], result.item("1.7").failures()
+
+
+def test_a_train_that_shuffles_x_and_y_with_one_order_gets_full_marks():
+    """1.7 "shuffling is accepted": one permutation indexing both X and y, a new one each epoch, on 1.7's
+    steps and on the Fashion-MNIST run (1.10) that trains with it."""
+    result = check("purdue-numpy-ann", fixture("numpy_ann", "form_shuffled"), quick=True, items=["1.7", "1.10"])
+    assert result.lost() == [], [f for i in ("1.7", "1.10") for f in result.item(i).failures()]
+
+
+def test_rows_and_labels_put_in_two_orders_are_told_from_one_order():
+    from backproplab.check.compare import labels_moved
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 3)), np.array([0, 1, 2, 0, 1, 2])
+    same, other = rng.permutation(6), rng.permutation(6)
+    assert labels_moved(X, y, X[same], y[other]) and labels_moved(X, y, X[same], y)
+    assert not labels_moved(X, y, X[same], y[same]) and not labels_moved(X, y, X, y)
+    # cannot tell: nothing seen, rows that are not the training set's, labels that are not its labels
+    assert not labels_moved(X, y, None, None) and not labels_moved(X, y, 2 * X, y[other])
+    assert not labels_moved(X, y, X[same], np.zeros(6)) and not labels_moved(X, y, X[:3], y[:3])
 
 
 @pytest.mark.parametrize("hist", [

@@ -125,3 +125,33 @@ def ratio(got: np.ndarray, expected: np.ndarray) -> float | None:
         return None
     r = float(g @ e) / denom
     return r if np.allclose(g, r * e, rtol=1e-5, atol=1e-12 * max(1.0, abs(r))) else None
+
+
+SHUFFLED_APART = "X and y were shuffled with different orders: shuffle one index array and index both with it"
+"""The likely cause of a training step on rows that came with other rows' labels (:func:`labels_moved`)."""
+
+
+def _rows(a: Any) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    return a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+
+
+def labels_moved(X: np.ndarray, y: np.ndarray, X_seen: Any, y_seen: Any) -> bool:
+    """Whether a training step was handed the training set's rows ``X_seen`` (each row of ``X`` once, in
+    any order) and its labels ``y_seen`` (each label of ``y`` once), but some row with another row's label:
+    X and y put in two orders. False when it cannot tell (nothing seen, other rows or labels)."""
+    if X_seen is None or y_seen is None:
+        return False
+    try:
+        X, y, X_seen, y_seen = _rows(X), _rows(y), _rows(X_seen), _rows(y_seen)
+    except (TypeError, ValueError):
+        return False
+    if X_seen.shape != X.shape or y_seen.shape != y.shape:
+        return False
+    index = {row.tobytes(): i for i, row in enumerate(X)}
+    found = [index.get(row.tobytes()) for row in X_seen]
+    if len(index) != len(X) or None in found or sorted(found) != list(range(len(X))):
+        return False
+    if sorted(row.tobytes() for row in y_seen) != sorted(row.tobytes() for row in y):
+        return False
+    return any(not np.array_equal(y_seen[k], y[i]) for k, i in enumerate(found))
