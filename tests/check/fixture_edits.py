@@ -24,6 +24,37 @@ ZERO_GRAD_PER_EPOCH = [
 """),
 ]
 
+#: X and y shuffled with two permutations, in either PyTorch solution's train loop (their rows and labels
+#: no longer match); and the correct form, one permutation indexing both.
+SEP_SHUFFLE = [
+    ("""\
+        for _ in range(epochs):
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+""",
+     """\
+        for _ in range(epochs):
+            X_shuffled = X_train[torch.randperm(X_train.shape[0])]
+            y_shuffled = y_train[torch.randperm(y_train.shape[0])]
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_shuffled[start:start + batch_size], y_shuffled[start:start + batch_size]
+"""),
+]
+FORM_SHUFFLED = [
+    ("""\
+        for _ in range(epochs):
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
+""",
+     """\
+        for _ in range(epochs):
+            order = torch.randperm(X_train.shape[0])
+            X_shuffled, y_shuffled = X_train[order], y_train[order]
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_shuffled[start:start + batch_size], y_shuffled[start:start + batch_size]
+"""),
+]
+
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
         "w2_updated_first": ('Mistake: _backward updates W2 before computing dz1 from it', [
@@ -855,6 +886,9 @@ if __name__ == "__main__":
         ]),
         "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch, before the batch loop',
                                 ZERO_GRAD_PER_EPOCH),
+        "sep_shuffle": ('Mistake: train shuffles X and y with two different permutations (rows and labels no '
+                        'longer match)', SEP_SHUFFLE),
+        "form_shuffled": ('Correct: train shuffles X and y each epoch with one permutation', FORM_SHUFFLED),
         "whole_set_per_step": ('Mistake: each step of train\'s batch loop is taken on the whole training set', [
             ("""\
                 xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
@@ -981,6 +1015,10 @@ if __name__ == "__main__":
         ]),
     },
     "pytorch_cnn": {
+        "sep_shuffle": ('Mistake: the CNN\'s train shuffles X and y with two different permutations',
+                        SEP_SHUFFLE),
+        "form_shuffled": ('Correct: the CNN\'s train shuffles X and y each epoch with one permutation',
+                          FORM_SHUFFLED),
         "zero_grad_per_epoch": ('Mistake: optimizer.zero_grad() once per epoch in the CNN\'s train',
                                 ZERO_GRAD_PER_EPOCH),
         "form_same_padding": ('Correct: padding="same" (k = 3, stride 1: one pixel a side)', [

@@ -26,6 +26,9 @@ ANN_MISTAKES = {
     # 2.3 "per minibatch: `zero_grad`, forward, loss, `backward`, `step`": one epoch of three batches
     "zero_grad_per_epoch": ({"2.3"}, "optimizer.zero_grad() ran once per epoch, so each batch's gradient added"),
     "whole_set_per_step": ({"2.3"}, "saw batches of 24, 24, 24 rows, not 3 of 8"),
+    # X[torch.randperm(n)] with y[torch.randperm(n)]: the loss got rows with other rows' labels
+    "sep_shuffle": ({"2.3"}, "likely cause: X and y were shuffled with different orders: shuffle one index array "
+                             "and index both with it"),
     # 2.3 `train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate)`
     "train_arguments_swapped": ({"2.3", "2.5"}, "PyTorchANN.train takes (X_train, y_train, X_val, y_val, epochs, "
                                          "learning_rate, batch_size), the contract's parameters in another order"),
@@ -36,6 +39,7 @@ CNN_MISTAKES = {
     "no_zero_grad": "call optimizer.zero_grad() before each backward",
     "eval_after_validating": "the second ran in evaluation mode",
     "zero_grad_per_epoch": "optimizer.zero_grad() ran once per epoch",
+    "sep_shuffle": "likely cause: X and y were shuffled with different orders",
 }
 
 
@@ -118,6 +122,9 @@ def test_a_training_run_that_hangs_costs_2_6_and_is_not_rerun_for_2_7():
     ("pytorch_ann", "form_loss_attribute_plot_closed", ["2.1", "2.3", "2.5"]),
     # layer.forward(X) runs no module hook: the rows of 2.3's batches run go unseen, which is no mistake
     ("pytorch_ann", "form_forward_calls_layer_forward", ["2.3"]),
+    # A2 2.3 "per minibatch": shuffling with one permutation for X and y is accepted (2.5 trains too)
+    ("pytorch_ann", "form_shuffled", ["2.3", "2.5"]),
+    ("pytorch_cnn", "form_shuffled", ["3.1"]),
 ])
 def test_other_correct_forms_get_full_marks(kind, name, items):
     """Forms a reviewer wrote that the contract allows, which lost points before: padding="same", a loss

@@ -14,7 +14,7 @@ import torch
 
 from backproplab.check.assignment import Context
 from backproplab.check.child.torch_probes import layout
-from backproplab.check.compare import Bad, array, close, guarded, ratio, summary
+from backproplab.check.compare import SHUFFLED_APART, Bad, array, close, guarded, labels_moved, ratio, summary
 from backproplab.check.numpy_ann import judge_accuracy_run
 from backproplab.check.result import Assertion
 from backproplab.check.runner import ProbeOutput
@@ -173,6 +173,8 @@ def _sgd_step(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch
              (second_step_like(eval_mode=True), "the first step is right, the second ran in evaluation mode "
               "(BatchNorm on its running statistics): after validating, switch back with nn.Module.train(self, "
               "True) (self.train is the course's method)"),
+             (lambda g, e: labels_moved(ctx.inputs["one.X"], ctx.inputs["one.y"], out.arrays.get(f"{tag}pairs.X"),
+                                        out.arrays.get(f"{tag}pairs.y")), SHUFFLED_APART),
              (lambda g, e: one_ok is True, "the first step is right, the second is not: each epoch repeats the "
               "first one's step (optimizer.zero_grad() before each backward, the model in training mode)"),
              (lambda g, e: True, "not what torch.optim.SGD(self.model.parameters(), lr=learning_rate) on "
