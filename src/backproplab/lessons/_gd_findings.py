@@ -298,6 +298,26 @@ def stationary_findings(found: dict[str, Any], box: tuple = BOX) -> list[str]:
     return [f"Stationary points found by {how}{more}: " + "; ".join(parts) + "." + stopped]
 
 
+def _kind(point: dict[str, Any]) -> str:
+    """A classification in one word: strict minimum, saddle, …, or "<kind>: <ring verdict>"."""
+    return f"{point['kind']}: {point['ring']['verdict']}" if "ring" in point else point["kind"]
+
+
+def minimum_row(minimum: dict[str, Any], point: dict[str, Any]) -> dict[str, Any]:
+    """The lowest point found (``_gd_minimum.find_minimum``) as a table row, with its ``classify`` kind."""
+    eig = minimum["hessian_eigenvalues"]
+    return {"x": minimum["x"], "y": minimum["y"], "f": minimum["f"], "grad_norm": minimum["grad_norm"],
+            "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]),
+            "on_boundary": minimum["on_boundary"], "kind": _kind(point)}
+
+
+def point_row(point: dict[str, Any]) -> dict[str, Any]:
+    """A stationary point (a ``classify`` result) as a table row."""
+    eig = point["eigenvalues"]
+    return {"x": point["x"], "y": point["y"], "f": point["f"], "grad_norm": point["grad_norm"],
+            "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]), "kind": _kind(point)}
+
+
 def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], best: dict[str, Any] | None,
                   minimum: dict[str, Any], target_words: str) -> list[str]:
     """The sweep over (η₀, d, steps) in words: how many settings got there, how many diverged, the best."""

@@ -411,8 +411,8 @@ def run(*, quick: bool = False, seed: int = 0, out: str | Path | None = None, ex
     if not (is_course and user_rows == _user_run(f, COURSE_START, COURSE_ETA, 1.0, COURSE_STEPS)):
         tables["your_run"] = user_rows
     tables.update(steps_to_target=words.steps_to_target(rows), grid=rows, reaching_target=reached,
-                  minimum=[{**_minimum_row(minimum), "kind": _kind(point)}],
-                  stationary_points=[_point_row(p) for p in stationary["points"]])
+                  minimum=[words.minimum_row(minimum, point)],
+                  stationary_points=[words.point_row(p) for p in stationary["points"]])
     page_text = words.markdown(f, start, eta, decay, steps, findings)
     if out is not None:
         _write_out(Path(out), page_text, user_rows)
@@ -465,24 +465,6 @@ def _user_run(f: Expression, start: tuple[float, float], eta: float, decay: floa
     with np.errstate(all="ignore"):
         return [{"t": t, "eta_t": (eta * decay ** t) if t < steps else None, "x": float(p[0]), "y": float(p[1]),
                  "f": float(f(*p)) if np.isfinite(p).all() else math.nan} for t, p in enumerate(path)]
-
-
-def _minimum_row(minimum: dict[str, Any]) -> dict[str, Any]:
-    eig = minimum["hessian_eigenvalues"]
-    return {"x": minimum["x"], "y": minimum["y"], "f": minimum["f"], "grad_norm": minimum["grad_norm"],
-            "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]),
-            "on_boundary": minimum["on_boundary"]}
-
-
-def _kind(point: dict[str, Any]) -> str:
-    """A classification in one word: strict minimum, saddle, …, or "<kind>: <ring verdict>"."""
-    return f"{point['kind']}: {point['ring']['verdict']}" if "ring" in point else point["kind"]
-
-
-def _point_row(point: dict[str, Any]) -> dict[str, Any]:
-    eig = point["eigenvalues"]
-    return {"x": point["x"], "y": point["y"], "f": point["f"], "grad_norm": point["grad_norm"],
-            "hessian_min_eig": float(eig[0]), "hessian_max_eig": float(eig[-1]), "kind": _kind(point)}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
