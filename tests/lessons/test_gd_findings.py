@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from backproplab.lessons import _gd_findings as words
+from backproplab.lessons import _gd_partials as pt
 from backproplab.lessons import _gd_stationary as st
 from backproplab.lessons import gradient_descent as gd
 from backproplab.lessons._gd_findings import run_findings, stationary_findings, verdict
@@ -344,3 +345,66 @@ def test_a_maximum_reads_are_all_negative_and_zero_prints_as_0():
     assert table.endswith("| 10 |  | 0.000000 | 0.000000 | 0.000000 |\n") and "-0.0" not in table
     (saddle,) = run_findings(gd.parse_expression("x^2 - y^2"), _rows("x^2 - y^2", (0.0, 0.0), 0.1), 0.1, 1.0)
     assert "the Hessian's eigenvalues (-2, 2) have both signs." in saddle
+
+
+# --- a partial derivative that does not exist: a line of cusps or kinks --------------------------------
+
+
+def test_a_run_on_the_cusp_line_of_sqrt_abs_x_is_given_no_gradient_norm():
+    """√|x| + y² from (0, 1) at η = 0.1: ∂f/∂x does not exist anywhere on x = 0 (f(h, y) − f(0, y) = √|h|,
+    slopes ∓1/√h on either side), but autodiff's chain rule gives sign(0)·∞ = 0 there, so x stays 0 and
+    y_t = 0.8^t·1 ends at 0.107374. The finding said "with |∇f| = 0.215" (|∂f/∂y| alone), a gradient f
+    does not have there."""
+    f = gd.parse_expression("sqrt(abs(x)) + y^2")
+    rows = _rows("sqrt(abs(x)) + y^2", (0.0, 1.0), 0.1)
+    assert all(r["x"] == 0.0 for r in rows) and rows[-1]["y"] == pytest.approx(0.8 ** 10, rel=1e-12)
+    assert [float(v) for v in f.value_and_grad(0.0, rows[-1]["y"])][1:] == pytest.approx([0.0, 2 * 0.8 ** 10])
+    h = 1e-5
+    assert (f(h, 0.5) - f(0.0, 0.5)) / h == pytest.approx(h ** -0.5) == pytest.approx(316.228, abs=1e-3)
+    parts = pt.partials(f, 0.0, rows[-1]["y"])
+    assert (parts["x"]["status"], parts["x"]["cusp"], parts["y"]["status"]) == ("undefined", True, "defined")
+    assert parts["x"]["left"] == pytest.approx(-(h ** -0.5)) and parts["x"]["right"] == pytest.approx(h ** -0.5)
+    assert pt.on_line(f, 0.0, rows[-1]["y"], "x") and not pt.on_line(gd.parse_expression("abs(x - y)"), 1.0, 1.0, "x")
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert text.startswith("Your run ended at (0, 0.107374), f = 0.0115292, where f has no gradient, so there is "
+                           "no |∇f| to report. ∂f/∂x is undefined there, as at every point checked on the line x = 0 "
+                           "near it (y ± 0.01, ± 0.1): f's one-sided slopes along x are -316 from the left and 316 "
+                           "from the right at h = 1e-5, steeper as h shrinks (a cusp). The lab's autodiff gives "
+                           "∂f/∂x = 0 there, a convention"), text
+    assert "not a slope of f, so no step moves x: x = 0 since step 0. f rises on both sides along x" in text
+    assert "Along y, ∂f/∂y = 0.215: not yet at the bottom along y after 10 steps. More steps" in text
+    assert "|∇f| = " not in text and "stationary" not in text
+    res = gd.run(quick=True, expr="sqrt(abs(x)) + y^2", start=(0.0, 1.0))  # the CLI's words, end to end
+    try:
+        summary = res.text["print_summary"]
+        assert "- Your run ended at (0, 0.107374), f = 0.0115292, where f has no gradient" in summary
+        assert "with |∇f| = 0.215" not in summary
+    finally:
+        res.close_figures()
+
+
+@pytest.mark.parametrize("expr, slopes, what", [
+    ("abs(x) + y^2", "-1 from the left and 1 from the right at h = 1e-5 (a kink)",
+     "f rises on both sides along x, so along x the run already sits at the bottom."),
+    # a ridge along x = 0: the convention's 0 keeps the run on it, though f falls either way
+    ("-abs(x) + y^2", "1 from the left and -1 from the right at h = 1e-5 (a kink)",
+     "f falls on both sides along x (a ridge): the run stays on it, where a start nudged off x = 0 would go downhill."),
+])
+def test_a_run_on_a_line_of_kinks_names_the_partial_and_what_f_does_there(expr, slopes, what):
+    (text,) = run_findings(gd.parse_expression(expr), _rows(expr, (0.0, 1.0), 0.1), 0.1, 1.0)
+    assert f"∂f/∂x is undefined there, as at every point checked on the line x = 0 near it (y ± 0.01, ± 0.1): " \
+           f"f's one-sided slopes along x are {slopes}." in text, text
+    assert what in text and "|∇f| = " not in text
+
+
+def test_a_smooth_run_still_reports_its_gradient_norm():
+    rows = _rows("x^2 + y^2", (0.0, 1.0), 0.1)
+    assert pt.undefined_partials(gd.parse_expression("x^2 + y^2"), rows) is None
+    (text,) = run_findings(gd.parse_expression("x^2 + y^2"), rows, 0.1, 1.0)
+    assert text.startswith("Your run ended at (0, 0.107374), f = 0.0115292 with |∇f| = 0.215: not yet a stationary")
+    # 1e12 + x² + y²: f(p ± h) − f(p) is a few ulps of 1e12 (1.2e-4 each), so the one-sided slopes at h = 1e-5
+    # are rounding noise (0 or ±12): not a kink
+    f = gd.parse_expression("1e12 + x^2 + y^2")
+    assert {p["status"] for p in pt.partials(f, 0.3, 0.2).values()} == {"defined"}
+    assert pt.undefined_partials(f, _rows("1e12 + x^2 + y^2", (3.0, 2.0), 0.1)) is None
+

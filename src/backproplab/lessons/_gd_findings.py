@@ -16,6 +16,8 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT
+from backproplab.lessons._gd_partials import num as _num
+from backproplab.lessons._gd_partials import undefined_partials
 from backproplab.lessons._gd_stationary import classify
 
 NOT_DIFFERENTIABLE = "a point where f is not differentiable (∇f undefined there)"
@@ -54,7 +56,13 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
             return [f"Your run stopped at {where}, {NOT_DIFFERENTIABLE}: autodiff reports ∇f = 0 there by "
                     f"convention, so every step is 0. {_ring_words(point['ring'])}"]
         return [f"Your run reached a stationary point: {where}, |∇f| = {_num(grad, 2)}." + _what_point(point)]
-    text = f"Your run ended at {where} with |∇f| = {_num(grad, 3)}: not yet a stationary point after {steps} steps. "
+    undefined = undefined_partials(f, rows)
+    if undefined is not None:
+        text, grad = undefined[0] + " ", undefined[1]
+        if not grad > 1e-6 * max(1.0, abs(last["f"])):  # no partial left that would carry it further
+            return [undefined[0]]
+    else:
+        text = f"Your run ended at {where} with |∇f| = {_num(grad, 3)}: not yet a stationary point after {steps} steps. "
     bounce = _bounces(rows) or _cycle(rows, _reversals(rows))
     if bounce:
         return [text + bounce]
@@ -156,12 +164,6 @@ def _further(eta: float, decay: float, steps: int, grad: float, travelled: float
             f"η₀·dⁿ/(1 − d) = {eta:g}·{decay:g}^{steps}/(1 − {decay:g}) = {_num(left, 3)}, about {_num(left * grad, 3)} "
             "further at the present slope. The schedule spent its steps; a larger `--eta` or a `--decay` "
             "closer to 1 would go further.")
-
-
-def _num(value: float, digits: int = 6) -> str:
-    """A number to ``digits`` significant digits, 0.19999999999999984 as 0.2 and −0.0 as 0 (−x² − y² at
-    (0, 0) printed "f = -0")."""
-    return f"{value + 0.0:.{digits}g}"
 
 
 def _eig(eig: Any) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, hessian
+from backproplab.lessons._gd_partials import kinked
 
 STATIONARY_TOL = 1e-6
 """|∇f| ≤ STATIONARY_TOL · max(1, |f|) counts as a stationary point."""
@@ -66,28 +67,9 @@ _DIRECTIONS = np.array([[1.0, 0.0], [0.0, 1.0], [math.sqrt(0.5), math.sqrt(0.5)]
 
 
 def _kink(f: Expression, x: float, y: float) -> bool:
-    """True when f is continuous but not differentiable at (x, y), as |x| + |y| and √(x² + y²) at 0.
-
-    Along each u of :data:`_DIRECTIONS` the one-sided slopes (f(p + hu) − f(p))/h and
-    (f(p) − f(p − hu))/h are compared with each other and with ∇f·u (autodiff's gradient, whose 0 at
-    a kink is a convention), at h = 1e-4 and 1e-5. A differentiable f's gaps shrink in proportion to
-    h; a kink's do not (|x|: 2 at every h), and a cusp's grow (√|x|: 2/√h). A pole within h of the
-    point (1/x at x = −5e-6) is no kink: there f itself changes more at the smaller h, not less.
-    """
-    with np.errstate(all="ignore"):
-        f0, gx, gy = (float(v) for v in f.value_and_grad(x, y))
-        slope = _DIRECTIONS @ np.array([gx, gy])  # [4], nan where autodiff's gradient is not finite
-        gaps, moves, scales = [], [], []
-        for h in (1e-4, 1e-5):
-            ahead = np.asarray(f(x + h * _DIRECTIONS[:, 0], y + h * _DIRECTIONS[:, 1]), dtype=float) - f0
-            behind = f0 - np.asarray(f(x - h * _DIRECTIONS[:, 0], y - h * _DIRECTIONS[:, 1]), dtype=float)
-            up, down = ahead / h, behind / h
-            ref = np.where(np.isfinite(slope), slope, up)
-            gaps.append(np.maximum.reduce([np.abs(up - down), np.abs(up - ref), np.abs(down - ref)]))
-            moves.append(np.maximum(np.abs(ahead), np.abs(behind)))
-            scales.append(np.maximum.reduce([np.ones(4), np.abs(up), np.abs(down)]))
-    (big, small), (far, near) = gaps, moves
-    return bool(((small > 1e-3 * scales[1]) & (small > 0.5 * big) & (near < 0.5 * far)).any())
+    """True when f is continuous but not differentiable at (x, y), as |x| + |y| and √(x² + y²) at 0: its
+    one-sided slopes along an axis or a diagonal fit no derivative (``_gd_partials.kinked``)."""
+    return bool(kinked(f, x, y, _DIRECTIONS).any())
 
 
 def classify(f: Expression, x: float, y: float) -> dict[str, Any]:

@@ -22,9 +22,11 @@ about the course's function; for your own function the lesson reports *findings*
 nothing is known in advance about it: where your run diverged (|x| or |y| past 1e12, or x, y or f
 no longer finite; and the largest of η/10, η/100, … that does not), whether the lowest point found
 is stationary or f falls past the box's edge, and, only where ∇f = 0, what the Hessian says (strict
-minimum, strict maximum, saddle). Where the Hessian is singular or undefined (a kink) the
-second-derivative test cannot tell; f is then sampled on small rings around the point and the lesson
-says what the samples show. Starts must have |x|, |y| ≤ 1e12. Only the lab's own gradients are
+minimum, strict maximum, saddle). Where the Hessian is singular or undefined the second-derivative
+test cannot tell; f is then sampled on small rings around the point and the lesson says what the
+samples show. Where ∂f/∂x or ∂f/∂y does not exist (a kink or a cusp, as √|x| all along x = 0) no
+|∇f| is printed: the lesson names that partial, f's one-sided slopes there, and what autodiff's
+value there (a convention, not a derivative) does to the steps. Starts must have |x|, |y| ≤ 1e12. Only the lab's own gradients are
 claimed, so the command exits 0 unless the input was invalid.
 """
 

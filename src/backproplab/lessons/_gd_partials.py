@@ -1,0 +1,170 @@
+"""Which partial derivatives of f exist at a point, from f's one-sided slopes along x and y.
+
+Autodiff always answers with a number: along x = 0, √|x|'s chain rule gives ∂f/∂x = sign(0)·∞ = 0
+(``abs``'s derivative is sign, 0 at 0, and the chain rule takes 0·∞ as 0). That is no derivative
+of f: √|x| rises on both sides of x = 0 ever more steeply (one-sided slopes ∓1/√h: a cusp).
+:func:`partials` finds such a kink or cusp axis by axis, so the lesson names the partial that does not
+exist instead of printing |∇f| as if f were differentiable there. The words for it are here too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from backproplab.expr import Expression
+
+SLOPE_STEPS = (1e-4, 1e-5)
+"""h at which one-sided slopes (f(p ± hu) − f(p))/h are compared: a derivative's gap shrinks with h."""
+ROUNDING = 1e3 * float(np.finfo(float).eps)
+"""A one-sided slope's rounding error is taken to be at most ROUNDING·|f|/h (a thousand ulps of f)."""
+AXES = {"x": np.array([1.0, 0.0]), "y": np.array([0.0, 1.0])}
+
+
+def num(value: float, digits: int = 6) -> str:
+    """A number to ``digits`` significant digits, 0.19999999999999984 as 0.2 and −0.0 as 0 (−x² − y² at
+    (0, 0) printed "f = -0")."""
+    return f"{value + 0.0:.{digits}g}"
+
+
+def kinked(f: Expression, x: float, y: float, directions: np.ndarray) -> np.ndarray:
+    """For each unit vector u of ``directions`` [k, 2]: True where f is continuous but has no derivative
+    along u at (x, y) (shape [k]).
+
+    The one-sided slopes (f(p + hu) − f(p))/h and (f(p) − f(p − hu))/h are compared with each other
+    and with ∇f·u (autodiff's gradient, whose 0 at a kink is a convention), at each h of
+    :data:`SLOPE_STEPS`. A differentiable f's gaps shrink in proportion to h; a kink's do not (|x|: 2
+    at every h), and a cusp's grow (√|x|: 2/√h). A pole within h of the point (1/x at x = −5e-6) is no
+    kink: there f itself changes more at the smaller h, not less. Nor is a gap within rounding: where
+    |f| is large (1e12 + x² + y²) f(p ± hu) − f(p) is a few ulps of f, and the slopes noise.
+    """
+    k = len(directions)
+    with np.errstate(all="ignore"):
+        f0, gx, gy = (float(v) for v in f.value_and_grad(x, y))
+        slope = directions @ np.array([gx, gy])  # [k], nan where autodiff's gradient is not finite
+        gaps, moves, scales = [], [], []
+        for h in SLOPE_STEPS:
+            there, back = (np.asarray(f(x + s * h * directions[:, 0], y + s * h * directions[:, 1]), dtype=float)
+                           for s in (1.0, -1.0))
+            ahead, behind = there - f0, f0 - back
+            up, down = ahead / h, behind / h
+            ref = np.where(np.isfinite(slope), slope, up)
+            gaps.append(np.maximum.reduce([np.abs(up - down), np.abs(up - ref), np.abs(down - ref)]))
+            moves.append(np.maximum(np.abs(ahead), np.abs(behind)))
+            scales.append(np.maximum.reduce([np.ones(k), np.abs(up), np.abs(down)]))
+        noise = ROUNDING * np.maximum.reduce([np.full(k, abs(f0)), np.abs(there), np.abs(back)]) / h
+    (big, small), (far, near) = gaps, moves
+    return (small > 1e-3 * scales[1]) & (small > noise) & (small > 0.5 * big) & (near < 0.5 * far)
+
+
+def partials(f: Expression, x: float, y: float) -> dict[str, dict[str, Any]]:
+    """Whether ∂f/∂x and ∂f/∂y exist at (x, y), and what f's one-sided slopes there are.
+
+    Returns
+    -------
+    dict "x", "y" → dict with status ("defined"; "undefined": a kink or a cusp along that axis, see
+    :func:`kinked`), at (the point's coordinate on that axis), autodiff (the lab's forward-mode
+    partial there), right and left (the one-sided slopes (f(p + h e) − f(p))/h and
+    (f(p) − f(p − h e))/h at h = 1e-5, nan where f is not finite) and cusp (for "undefined": the gap
+    between them grows as h shrinks).
+    """
+    with np.errstate(all="ignore"):
+        _, gx, gy = (float(v) for v in f.value_and_grad(x, y))
+        f0 = float(f(x, y))
+    undefined = kinked(f, x, y, np.array([AXES["x"], AXES["y"]]))
+    out = {}
+    for i, (name, u) in enumerate(AXES.items()):
+        slopes = []
+        for h in SLOPE_STEPS:
+            with np.errstate(all="ignore"):
+                slopes.append(((float(f(x + h * u[0], y + h * u[1])) - f0) / h,
+                               (f0 - float(f(x - h * u[0], y - h * u[1]))) / h))
+        (right_far, left_far), (right, left) = slopes
+        status = "undefined" if undefined[i] else "defined"
+        out[name] = {"status": status, "at": float(x if name == "x" else y), "autodiff": gx if name == "x" else gy,
+                     "right": right, "left": left,
+                     "cusp": bool(abs(right - left) > 2 * abs(right_far - left_far))}
+    return out
+
+
+def on_line(f: Expression, x: float, y: float, axis: str) -> bool:
+    """True when the partial along ``axis`` is undefined also at the points 0.01 and 0.1 either side of
+    (x, y) across it (on the line x = x₀ for axis "x"): a line of kinks, not one point."""
+    other = AXES["y" if axis == "x" else "x"]
+    return all(partials(f, x + d * other[0], y + d * other[1])[axis]["status"] == "undefined"
+               for d in (-0.1, -0.01, 0.01, 0.1))
+
+
+# --- in words ----------------------------------------------------------------------------------------
+
+_CONVENTION = "a convention (|x|' = sign(x) is 0 at 0, and the chain rule takes 0·∞ as 0), not a slope of f"
+
+
+def _what_f_does(axis: str, p: dict[str, Any]) -> str:
+    """What f's one-sided slopes along ``axis`` say about moving that way."""
+    right, left = p["right"], p["left"]
+    if not (math.isfinite(right) and math.isfinite(left)):
+        return ""
+    if right > 0 > left:
+        return f" f rises on both sides along {axis}, so along {axis} the run already sits at the bottom."
+    if right < 0 < left:
+        return (f" f falls on both sides along {axis} (a ridge): the run stays on it, where a start nudged off "
+                f"{axis} = {num(p['at'])} would go downhill.")
+    return f" f falls towards {'smaller' if right > 0 else 'larger'} {axis} on both sides."
+
+
+def _held(axis: str, rows: list[dict[str, Any]]) -> str:
+    """Since which step ``axis`` has had its last value (rows: the run's table)."""
+    last, k = rows[-1][axis], len(rows) - 1
+    while k > 0 and rows[k - 1][axis] == last:
+        k -= 1
+    return f"{axis} = {num(last)} since step {k}"
+
+
+def _step_words(axis: str, p: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """What autodiff's value for a partial that does not exist does to the steps."""
+    g = p["autodiff"]
+    said = f"The lab's autodiff gives ∂f/∂{axis} = {num(g, 3)} there"
+    if not math.isfinite(g):
+        return f"{said}, so no step can be taken from there."
+    move = f"so no step moves {axis}: {_held(axis, rows)}." if g == 0 else \
+        f"so the steps along {axis} follow that value, not a derivative of f."
+    return f"{said}, {_CONVENTION}, {move}"
+
+
+def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, float] | None:
+    """What to say where a run ended on a point where ∂f/∂x or ∂f/∂y does not exist (a kink or cusp
+    along an axis), in place of |∇f|; None where both exist.
+
+    Returns
+    -------
+    (text, the length of the partials that do exist: what is left of the gradient there)
+    """
+    last = rows[-1]
+    x, y = last["x"], last["y"]
+    parts = partials(f, x, y)
+    if all(p["status"] == "defined" for p in parts.values()):
+        return None
+    text = [f"Your run ended at ({num(x)}, {num(y)}), f = {num(last['f'])}, where f has no gradient, so there is no "
+            "|∇f| to report."]
+    rest = []
+    for axis, p in parts.items():
+        if p["status"] == "undefined":
+            across = "y" if axis == "x" else "x"
+            line = f", as at every point checked on the line {axis} = {num(p['at'])} near it ({across} ± 0.01, ± 0.1)" \
+                if on_line(f, x, y, axis) else ""
+            kind = ", steeper as h shrinks (a cusp)" if p["cusp"] else " (a kink)"
+            text.append(f"∂f/∂{axis} is undefined there{line}: f's one-sided slopes along {axis} are "
+                        f"{num(p['left'], 3)} from the left and {num(p['right'], 3)} from the right at h = 1e-5"
+                        f"{kind}. " + _step_words(axis, p, rows) + _what_f_does(axis, p))
+        else:
+            rest.append((axis, p["autodiff"]))
+    grad = math.hypot(*(g for _, g in rest)) if rest else 0.0
+    for axis, g in rest:
+        text.append(f"Along {axis}, ∂f/∂{axis} = {num(g, 3)}: " + (
+            f"not yet at the bottom along {axis} after {len(rows) - 1} steps." if abs(g) > 1e-6 * max(1.0, abs(
+                last["f"])) else f"along {axis} the run is at rest."))
+    return " ".join(text), grad
+
