@@ -347,7 +347,7 @@ def test_a_maximum_reads_are_all_negative_and_zero_prints_as_0():
     assert "the Hessian's eigenvalues (-2, 2) have both signs." in saddle
 
 
-# --- a partial derivative that does not exist: a line of cusps or kinks --------------------------------
+# --- a partial derivative that does not exist: a line of cusps or kinks, the edge of f's domain ------------
 
 
 def test_a_run_on_the_cusp_line_of_sqrt_abs_x_is_given_no_gradient_norm():
@@ -408,3 +408,54 @@ def test_a_smooth_run_still_reports_its_gradient_norm():
     assert {p["status"] for p in pt.partials(f, 0.3, 0.2).values()} == {"defined"}
     assert pt.undefined_partials(f, _rows("1e12 + x^2 + y^2", (3.0, 2.0), 0.1)) is None
 
+
+def test_a_run_that_lands_on_the_edge_of_sqrt_x_is_told_it_reached_the_domain_edge():
+    """√x + y² from (0.25, 1) at η = 0.25: x₁ = 0.25 − 0.25·1/(2·√0.25) = 0, y₁ = 1 − 0.25·2 = 0.5, where
+    ∂f/∂x = 1/(2√0) = inf. It was told to "start where f is differentiable" though it started inside;
+    the lowest point (0, 0) was "where the gradient is undefined (a kink or a cusp)" and "Hessian
+    undefined", though √x has neither a kink nor a cusp there: its domain x ≥ 0 ends there."""
+    f = gd.parse_expression("sqrt(x) + y^2")
+    rows = _rows("sqrt(x) + y^2", (0.25, 1.0), 0.25)
+    assert (rows[1]["x"], rows[1]["y"]) == (0.0, 0.5) and math.isnan(rows[2]["x"])
+    (text,) = run_findings(f, rows, 0.25, 1.0)
+    assert text == ("**Your run reached the edge of f's domain at step 1** and stopped at step 2: ∇f = (inf, 1) at "
+                    "(0, 0.5) is not finite, so no step size can take a step from there. There, with y held at 0.5, f "
+                    "is finite for x ≥ 0 but not below it (at x − h for h = 1e-4, 1e-6 and 1e-9): autodiff's ∇f is at "
+                    "most a slope from inside the domain, not a gradient."), text
+    (text,) = run_findings(f, _rows("sqrt(x) + y^2", (0.0, 1.0), 0.1), 0.1, 1.0)
+    assert text.startswith("**Your run started on the edge of f's domain** and stopped at step 1") and \
+        text.endswith("Start inside the domain (`--start`).")
+    point = st.classify(f, 0.0, 0.0)
+    assert (point["kind"], point["ring"]["verdict"], point["ring"]["inside"]) == ("domain edge", "undefined", "higher")
+    assert point["partials"]["x"]["inside"] == "+" and point["partials"]["y"]["status"] == "defined"
+    assert st.classify(gd.parse_expression("sqrt(1 - x)"), 1.0, 0.0)["partials"]["x"]["inside"] == "-"
+    assert st.classify(f, 1e-3, 0.0)["kind"] == "not stationary"  # inside the domain: an ordinary point
+    found = {"grid": 21, "points": [], "kinks": [], "edges": [point], "more": False, "limit": 64}  # as Newton's
+    assert stationary_findings(found)[0].endswith(
+        ". It stopped at 1 point on the edge of f's domain (∇f there is a slope from one side only): (0, 0) f = 0.")
+    res = gd.run(quick=True, expr="sqrt(x) + y^2")
+    try:
+        assert res.tables["minimum"][0]["kind"] == "domain edge: undefined"
+        text = res.text["gradient_descent"]
+        assert "Lowest point found in the box [-5, 5] × [-5, 5]: f = 0 at (0, 0), on the edge of f's domain." in text
+        assert ("**On the edge of f's domain** at (0, 0): with y held at 0, f is finite for x ≥ 0 but not below it "
+                "(at x − h for h = 1e-4, 1e-6 and 1e-9).") in text
+        assert "lie outside f's domain (f not finite there); at the other" in text
+        assert "f is higher than at the point, as at a minimum on the edge of the domain." in text
+        assert "Hessian undefined" not in text and "a kink or a cusp" not in text
+    finally:
+        res.close_figures()
+
+
+def test_a_run_along_the_edge_of_x_to_the_1_5_names_the_edge_not_a_gradient():
+    """x^1.5 + y² from (0, 1): ∂f/∂x = 1.5·√0 = 0 on x = 0, where f(x, y) is not finite for x < 0 (NumPy's
+    power), so x stays 0 while y descends; at η = 0.5, y reaches 0 in one step and the run rests at (0, 0)."""
+    f = gd.parse_expression("x^1.5 + y^2")
+    (text,) = run_findings(f, _rows("x^1.5 + y^2", (0.0, 1.0), 0.1), 0.1, 1.0)
+    assert ("where f has no gradient, so there is no |∇f| to report. It lies on the edge of f's domain: with y held at "
+            "0.107374, f is finite for x ≥ 0 but not below it") in text, text
+    assert "from inside, f's slope along x is 0.00316 at h = 1e-5" in text and "|∇f| = " not in text
+    assert "∂f/∂x = 0 there, its formula's value at the edge (at most the slope from inside), so no step moves x" in text
+    (text,) = run_findings(f, _rows("x^1.5 + y^2", (0.0, 1.0), 0.5), 0.5, 1.0)
+    assert text.startswith("Your run stopped at (0, 0), f = 0, on the edge of f's domain: with y held at 0"), text
+    assert "stationary point" not in text and "as at a minimum on the edge of the domain" in text

@@ -16,8 +16,8 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT
+from backproplab.lessons._gd_partials import edge_ring_words, edge_stop, edge_words, undefined_partials
 from backproplab.lessons._gd_partials import num as _num
-from backproplab.lessons._gd_partials import undefined_partials
 from backproplab.lessons._gd_stationary import classify
 
 NOT_DIFFERENTIABLE = "a point where f is not differentiable (∇f undefined there)"
@@ -39,7 +39,8 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         before = rows[bad["t"] - 1]
         _, gx, gy = f.value_and_grad(before["x"], before["y"])
         if not (math.isfinite(gx) and math.isfinite(gy)):  # sqrt(x) at x = 0: "try --eta 1e-10" could not help
-            return [f"**Your run stopped at step {bad['t']}**: ∇f = ({_num(float(gx), 3)}, {_num(float(gy), 3)}) at "
+            return [edge_stop(f, rows, bad["t"]) or
+                    f"**Your run stopped at step {bad['t']}**: ∇f = ({_num(float(gx), 3)}, {_num(float(gy), 3)}) at "
                     f"({_num(before['x'])}, {_num(before['y'])}) is not finite, so no step size can take a step from "
                     "there; start where f is differentiable (`--start`)."]
         return [f"**Your run diverged at step {bad['t']}** (step size η = {_num(eta_t, 3)}): "
@@ -55,6 +56,11 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         if point["kind"] == "not differentiable":
             return [f"Your run stopped at {where}, {NOT_DIFFERENTIABLE}: autodiff reports ∇f = 0 there by "
                     f"convention, so every step is 0. {_ring_words(point['ring'])}"]
+        if point["kind"] == "domain edge":
+            return [f"Your run stopped at {where}, on the edge of f's domain: "
+                    f"{edge_words(point['partials'], last['x'], last['y'])}. ∇f needs f on every side, so it does not "
+                    "exist there; autodiff's ∇f = 0 is at most the slope from inside, and with it every step is 0. "
+                    + (edge_ring_words(point["ring"]) or _ring_words(point["ring"]))]
         return [f"Your run reached a stationary point: {where}, |∇f| = {_num(grad, 2)}." + _what_point(point)]
     undefined = undefined_partials(f, rows)
     if undefined is not None:
@@ -201,6 +207,11 @@ def verdict(point: dict[str, Any]) -> str:
         return f"A strict maximum: the Hessian's eigenvalues ({_eig(eig)}) are all negative."
     if kind == "saddle":
         return f"**A saddle point**, not a minimum: the Hessian's eigenvalues ({_eig(eig)}) have both signs."
+    if kind == "domain edge":
+        return (f"**On the edge of f's domain** at {at}: {edge_words(point['partials'], point['x'], point['y'])}. "
+                "∇f, which needs f on every side, does not exist there (autodiff's value is at most a slope from "
+                "inside), so neither the gradient nor the second-derivative test can tell what kind of point it is. "
+                + (edge_ring_words(point["ring"]) or _ring_words(point["ring"])))
     if kind == "not differentiable":
         head = (f"**f is not differentiable** at {at}: its one-sided slopes there fit no gradient (as |x| at 0: −1 on "
                 "one side, 1 on the other), so ∇f is undefined there (autodiff's value is a convention) and it is "
@@ -247,6 +258,7 @@ def minimum_findings(minimum: dict[str, Any], point: dict[str, Any], box: tuple 
                 f"lies on its edge at {at}, where f still falls outward (|∇f| = {_num(grad, 3)}). f may be unbounded "
                 "below, or its minimum lies outside the box."]
     tail = f", {NOT_DIFFERENTIABLE}." if point["kind"] == "not differentiable" else \
+        ", on the edge of f's domain." if point["kind"] == "domain edge" else \
         f", |∇f| = {_num(grad, 2)}." if math.isfinite(grad) else ", where the gradient is undefined (a kink or a cusp)."
     lines = [f"Lowest point found in the box {box_words}: f = {_num(minimum['f'])} at {at}{tail}", verdict(point)]
     if point["kind"] == "not stationary" and down is not None:
@@ -284,6 +296,12 @@ def stationary_findings(found: dict[str, Any], box: tuple = BOX) -> list[str]:
         "(∇f undefined there; autodiff's 0 is a convention, not a slope): "
         + ", ".join(f"({_near(p['x']):.4g}, {_near(p['y']):.4g}) f = {_near(p['f']):.6g}" for p in kinks[:3])
         + (", …." if len(kinks) > 3 else "."))
+    edges = found.get("edges", [])
+    stopped += "" if not edges else (
+        f" It stopped at {len(edges)} {'point' if len(edges) == 1 else 'points'} on the edge of f's domain (∇f "
+        "there is a slope from one side only): "
+        + ", ".join(f"({_near(p['x']):.4g}, {_near(p['y']):.4g}) f = {_near(p['f']):.6g}" for p in edges[:3])
+        + (", …." if len(edges) > 3 else "."))
     if not found["points"]:
         return [f"**No stationary point found** by {how}.{stopped}"]
     groups: dict[str, list[dict[str, Any]]] = {}

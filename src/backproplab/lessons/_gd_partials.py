@@ -1,9 +1,10 @@
 """Which partial derivatives of f exist at a point, from f's one-sided slopes along x and y.
 
 Autodiff always answers with a number: along x = 0, √|x|'s chain rule gives ∂f/∂x = sign(0)·∞ = 0
-(``abs``'s derivative is sign, 0 at 0, and the chain rule takes 0·∞ as 0). That is no derivative
-of f: √|x| rises on both sides of x = 0 ever more steeply (one-sided slopes ∓1/√h: a cusp).
-:func:`partials` finds such a kink or cusp axis by axis, so the lesson names the partial that does not
+(``abs``'s derivative is sign, 0 at 0, and the chain rule takes 0·∞ as 0), and √x's gives
+1/(2√0) = inf. Neither is a derivative of f: √|x| rises on both sides of x = 0 ever more steeply
+(one-sided slopes ∓1/√h: a cusp), and √x is not defined for x < 0 (the edge of its domain).
+:func:`partials` tells these apart axis by axis, so the lesson names the partial that does not
 exist instead of printing |∇f| as if f were differentiable there. The words for it are here too.
 """
 
@@ -18,6 +19,9 @@ from backproplab.expr import Expression
 
 SLOPE_STEPS = (1e-4, 1e-5)
 """h at which one-sided slopes (f(p ± hu) − f(p))/h are compared: a derivative's gap shrinks with h."""
+EDGE_STEPS = (1e-4, 1e-6, 1e-9)
+"""h at which f must be finite on one side only for the point to be on the edge of f's domain."""
+EDGE_STEPS_TEXT = "1e-4, 1e-6 and 1e-9"
 ROUNDING = 1e3 * float(np.finfo(float).eps)
 """A one-sided slope's rounding error is taken to be at most ROUNDING·|f|/h (a thousand ulps of f)."""
 AXES = {"x": np.array([1.0, 0.0]), "y": np.array([0.0, 1.0])}
@@ -59,16 +63,33 @@ def kinked(f: Expression, x: float, y: float, directions: np.ndarray) -> np.ndar
     return (small > 1e-3 * scales[1]) & (small > noise) & (small > 0.5 * big) & (near < 0.5 * far)
 
 
+def _edge(f: Expression, x: float, y: float, u: np.ndarray) -> str:
+    """"+" where f is finite at (x, y) and ahead along u but not behind, at every h of
+    :data:`EDGE_STEPS` (the edge of f's domain, the domain on the + side), "-" the other way round,
+    "" otherwise."""
+    with np.errstate(all="ignore"):
+        if not math.isfinite(float(f(x, y))):
+            return ""
+        ahead = [math.isfinite(float(f(x + h * u[0], y + h * u[1]))) for h in EDGE_STEPS]
+        behind = [math.isfinite(float(f(x - h * u[0], y - h * u[1]))) for h in EDGE_STEPS]
+    if all(ahead) and not any(behind):
+        return "+"
+    if all(behind) and not any(ahead):
+        return "-"
+    return ""
+
+
 def partials(f: Expression, x: float, y: float) -> dict[str, dict[str, Any]]:
     """Whether ∂f/∂x and ∂f/∂y exist at (x, y), and what f's one-sided slopes there are.
 
     Returns
     -------
     dict "x", "y" → dict with status ("defined"; "undefined": a kink or a cusp along that axis, see
-    :func:`kinked`), at (the point's coordinate on that axis), autodiff (the lab's forward-mode
-    partial there), right and left (the one-sided slopes (f(p + h e) − f(p))/h and
-    (f(p) − f(p − h e))/h at h = 1e-5, nan where f is not finite) and cusp (for "undefined": the gap
-    between them grows as h shrinks).
+    :func:`kinked`; "edge": f is finite on one side only, see :data:`EDGE_STEPS`), at (the point's
+    coordinate on that axis), autodiff (the lab's forward-mode partial there), right and left (the
+    one-sided slopes (f(p + h e) − f(p))/h and (f(p) − f(p − h e))/h at h = 1e-5, nan where f is not
+    finite), cusp (for "undefined": the gap between them grows as h shrinks) and inside ("+" or "-":
+    for "edge", the side on which f is defined).
     """
     with np.errstate(all="ignore"):
         _, gx, gy = (float(v) for v in f.value_and_grad(x, y))
@@ -82,9 +103,10 @@ def partials(f: Expression, x: float, y: float) -> dict[str, dict[str, Any]]:
                 slopes.append(((float(f(x + h * u[0], y + h * u[1])) - f0) / h,
                                (f0 - float(f(x - h * u[0], y - h * u[1]))) / h))
         (right_far, left_far), (right, left) = slopes
-        status = "undefined" if undefined[i] else "defined"
+        inside = _edge(f, x, y, u)
+        status = "edge" if inside else "undefined" if undefined[i] else "defined"
         out[name] = {"status": status, "at": float(x if name == "x" else y), "autodiff": gx if name == "x" else gy,
-                     "right": right, "left": left,
+                     "right": right, "left": left, "inside": inside,
                      "cusp": bool(abs(right - left) > 2 * abs(right_far - left_far))}
     return out
 
@@ -100,6 +122,37 @@ def on_line(f: Expression, x: float, y: float, axis: str) -> bool:
 # --- in words ----------------------------------------------------------------------------------------
 
 _CONVENTION = "a convention (|x|' = sign(x) is 0 at 0, and the chain rule takes 0·∞ as 0), not a slope of f"
+
+
+def _other(axis: str, x: float, y: float) -> str:
+    return f"with y held at {num(y)}" if axis == "x" else f"with x held at {num(x)}"
+
+
+def edge_words(parts: dict[str, dict[str, Any]], x: float, y: float) -> str:
+    """Where f's domain ends at (x, y), axis by axis ("" where it does not): "with y held at 0.5, f is
+    finite for x ≥ 0 but not below it (…)"."""
+    clauses = []
+    for axis, p in parts.items():
+        if p["status"] == "edge":
+            sign, side = ("≥", "below") if p["inside"] == "+" else ("≤", "above")
+            clauses.append(f"{_other(axis, x, y)}, f is finite for {axis} {sign} {num(p['at'])} but not {side} it "
+                           f"(at {axis} {'−' if side == 'below' else '+'} h for h = {EDGE_STEPS_TEXT})")
+    return "; ".join(clauses)
+
+
+def edge_ring_words(ring: dict[str, Any]) -> str:
+    """What f did on the rings (``_gd_stationary._ring``) around a point on the edge of its domain,
+    outside it and inside it ("" where no sample is outside, or none inside)."""
+    if ring["verdict"] != "undefined" or ring.get("inside") is None:
+        return ""
+    inside = {"higher": "higher than at the point, as at a minimum on the edge of the domain",
+              "lower": "lower than at the point, as at a maximum on the edge of the domain",
+              "equal": "never lower than at the point, and equal to it at some samples",
+              "mixed": "lower at some samples and higher at others"}[ring["inside"]]
+    radii = " and ".join(f"{r:g}" for r in ring["radii"])
+    return (f"Sampling f at {ring['samples']} points on rings of radius {radii} around it: {ring['outside']} lie "
+            f"outside f's domain (f not finite there); at the other {ring['samples'] - ring['outside']}, f is "
+            f"{inside}.")
 
 
 def _what_f_does(axis: str, p: dict[str, Any]) -> str:
@@ -129,14 +182,15 @@ def _step_words(axis: str, p: dict[str, Any], rows: list[dict[str, Any]]) -> str
     said = f"The lab's autodiff gives ∂f/∂{axis} = {num(g, 3)} there"
     if not math.isfinite(g):
         return f"{said}, so no step can be taken from there."
+    why = _CONVENTION if p["status"] == "undefined" else "its formula's value at the edge (at most the slope from inside)"
     move = f"so no step moves {axis}: {_held(axis, rows)}." if g == 0 else \
         f"so the steps along {axis} follow that value, not a derivative of f."
-    return f"{said}, {_CONVENTION}, {move}"
+    return f"{said}, {why}, {move}"
 
 
 def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, float] | None:
     """What to say where a run ended on a point where ∂f/∂x or ∂f/∂y does not exist (a kink or cusp
-    along an axis), in place of |∇f|; None where both exist.
+    along an axis, or the edge of f's domain), in place of |∇f|; None where both exist.
 
     Returns
     -------
@@ -159,6 +213,11 @@ def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, 
             text.append(f"∂f/∂{axis} is undefined there{line}: f's one-sided slopes along {axis} are "
                         f"{num(p['left'], 3)} from the left and {num(p['right'], 3)} from the right at h = 1e-5"
                         f"{kind}. " + _step_words(axis, p, rows) + _what_f_does(axis, p))
+        elif p["status"] == "edge":
+            slope = p["right"] if p["inside"] == "+" else p["left"]
+            text.append(f"It lies on the edge of f's domain: {edge_words({axis: p}, x, y)}, so ∂f/∂{axis} has no "
+                        f"two-sided value there; from inside, f's slope along {axis} is {num(slope, 3)} at h = 1e-5. "
+                        + _step_words(axis, p, rows))
         else:
             rest.append((axis, p["autodiff"]))
     grad = math.hypot(*(g for _, g in rest)) if rest else 0.0
@@ -168,3 +227,20 @@ def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, 
                 last["f"])) else f"along {axis} the run is at rest."))
     return " ".join(text), grad
 
+
+def edge_stop(f: Expression, rows: list[dict[str, Any]], stopped: int) -> str:
+    """Why a run could take no step ``stopped`` (``rows``: its table), where the gradient at the row
+    before is not finite because that point is on the edge of f's domain ("" where it is not)."""
+    before = rows[stopped - 1]
+    x, y = before["x"], before["y"]
+    where = edge_words(partials(f, x, y), x, y)
+    if not where:
+        return ""
+    with np.errstate(all="ignore"):
+        _, gx, gy = (float(v) for v in f.value_and_grad(x, y))
+    head = "started on the edge of f's domain" if stopped == 1 else \
+        f"reached the edge of f's domain at step {stopped - 1}"
+    return (f"**Your run {head}** and stopped at step {stopped}: ∇f = ({num(gx, 3)}, {num(gy, 3)}) at ({num(x)}, "
+            f"{num(y)}) is not finite, so no step size can take a step from there. There, {where}: autodiff's ∇f is "
+            "at most a slope from inside the domain, not a gradient."
+            + (" Start inside the domain (`--start`)." if stopped == 1 else ""))

@@ -19,7 +19,7 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, hessian
-from backproplab.lessons._gd_partials import kinked
+from backproplab.lessons._gd_partials import kinked, partials
 
 STATIONARY_TOL = 1e-6
 """|∇f| ≤ STATIONARY_TOL · max(1, |f|) counts as a stationary point."""
@@ -39,7 +39,8 @@ def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str
 
     ``directions`` [k, 2] are unit vectors sampled besides the evenly spaced angles.
     verdict: "higher" (every sample higher), "lower" (every one lower), "equal" (none lower, some equal
-    to rounding), "mixed" (some lower, some higher) or "undefined" (f not finite at some sample).
+    to rounding), "mixed" (some lower, some higher) or "undefined" (f not finite at some sample; then
+    also outside, how many, and inside, the verdict on the samples where f is finite, None if none is).
     """
     angles = 2 * np.pi * np.arange(RING_ANGLES) / RING_ANGLES
     unit = np.vstack([np.column_stack([np.cos(angles), np.sin(angles)]), directions, -directions])
@@ -48,8 +49,16 @@ def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str
     with np.errstate(all="ignore"):
         f0, values = float(f(x, y)), np.asarray(f(px, py), dtype=float)
     base = {"radii": RING_RADII, "samples": int(values.size)}
-    if not (math.isfinite(f0) and np.isfinite(values).all()):
-        return {**base, "verdict": "undefined"}
+    finite = np.isfinite(values)
+    if not (math.isfinite(f0) and finite.all()):
+        inside = _ring_verdict(f0, px[finite], py[finite], values[finite])["verdict"] \
+            if math.isfinite(f0) and finite.any() else None
+        return {**base, "verdict": "undefined", "outside": int((~finite).sum()), "inside": inside}
+    return {**base, **_ring_verdict(f0, px, py, values)}
+
+
+def _ring_verdict(f0: float, px: np.ndarray, py: np.ndarray, values: np.ndarray) -> dict[str, Any]:
+    """verdict, lowest and equal of :func:`_ring` for finite samples ``values`` [n] at (px, py) [n]."""
     diff = values - f0
     tol = 8 * np.finfo(float).eps * max(abs(f0), float(np.max(np.abs(values))))
     lower, higher = diff < -tol, diff > tol
@@ -59,7 +68,7 @@ def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str
         verdict = "mixed" if higher.any() else "lower"
     else:
         verdict = "higher" if higher.all() else "equal"
-    return {**base, "verdict": verdict, "lowest": lowest, "equal": int((~lower & ~higher).sum())}
+    return {"verdict": verdict, "lowest": lowest, "equal": int((~lower & ~higher).sum())}
 
 
 _DIRECTIONS = np.array([[1.0, 0.0], [0.0, 1.0], [math.sqrt(0.5), math.sqrt(0.5)], [math.sqrt(0.5), -math.sqrt(0.5)]])
@@ -78,11 +87,13 @@ def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
     Returns
     -------
     dict with x, y, f, grad_norm, eigenvalues (the full 2x2 Hessian's, ascending, shape [2]; nan where
-    undefined), kink (bool: f is not differentiable there, see :func:`_kink`) and kind: "not
-    differentiable" (a kink: ∇f is undefined, whatever autodiff reports), "not stationary", "strict
-    minimum", "strict maximum", "saddle" or "inconclusive" (singular, near-singular or undefined
-    Hessian); for "not differentiable" and "inconclusive" also ring (see ``_ring``: what f does on
-    small rings around the point).
+    undefined), kink (bool: f is not differentiable there, see :func:`_kink`) and kind: "domain edge"
+    (f is finite on one side only along x or y, as √x at x = 0: ∇f does not exist there; also
+    partials, see ``_gd_partials.partials``), "not differentiable" (a kink: ∇f is undefined, whatever
+    autodiff reports), "not stationary", "strict minimum", "strict maximum", "saddle" or
+    "inconclusive" (singular, near-singular or undefined Hessian); for "domain edge", "not
+    differentiable" and "inconclusive" also ring (see ``_ring``: what f does on small rings around
+    the point).
     """
     with np.errstate(all="ignore"):
         value, gx, gy = (float(v) for v in f.value_and_grad(x, y))
@@ -92,6 +103,9 @@ def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
     eig, vec = np.linalg.eigh(0.5 * (h + h.T)) if finite else (np.full(2, math.nan), np.eye(2))
     kink = _kink(f, x, y)
     out = {"x": float(x), "y": float(y), "f": value, "grad_norm": grad, "eigenvalues": eig, "kink": kink}
+    parts = partials(f, x, y)
+    if any(p["status"] == "edge" for p in parts.values()):
+        return {**out, "kind": "domain edge", "partials": parts, "ring": _ring(f, x, y, vec.T)}
     if kink:
         return {**out, "kind": "not differentiable", "ring": _ring(f, x, y, vec.T)}
     if math.isfinite(grad) and not is_stationary(grad, value):
@@ -135,8 +149,9 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
     -------
     dict with starts (number of starts), grid, points (list of :func:`classify` results, distinct,
     sorted by f, at most ``limit``), kinks (the points among them where f is not differentiable:
-    autodiff's ∇f = 0 there is a convention, so they are not in points), more (True when more than
-    ``limit`` distinct points were found) and limit.
+    autodiff's ∇f = 0 there is a convention, so they are not in points), edges (those on the edge of
+    f's domain, where ∇f = 0 is a slope from one side only, not in points either), more (True when
+    more than ``limit`` distinct points were found) and limit.
     """
     (xlo, xhi), (ylo, yhi) = box
     X, Y = np.meshgrid(np.linspace(xlo, xhi, grid), np.linspace(ylo, yhi, grid), indexing="ij")
@@ -153,9 +168,10 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
         if all(np.max(np.abs(p[i] - q)) > 1e-4 * span for q in distinct):
             distinct.append(p[i])
     points = [classify(f, float(q[0]), float(q[1])) for q in distinct[:limit]]
-    return {"starts": grid * grid, "grid": grid, "points": [p for p in points if p["kind"] != "not differentiable"],
-            "kinks": [p for p in points if p["kind"] == "not differentiable"], "more": len(distinct) > limit,
-            "limit": limit}
+    apart = ("not differentiable", "domain edge")
+    return {"starts": grid * grid, "grid": grid, "points": [p for p in points if p["kind"] not in apart],
+            "kinks": [p for p in points if p["kind"] == "not differentiable"],
+            "edges": [p for p in points if p["kind"] == "domain edge"], "more": len(distinct) > limit, "limit": limit}
 
 
 def downhill(f: Expression, x: float, y: float, reach: float = 0.5) -> dict[str, Any] | None:

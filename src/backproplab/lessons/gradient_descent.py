@@ -24,9 +24,10 @@ no longer finite; and the largest of η/10, η/100, … that does not), whether 
 is stationary or f falls past the box's edge, and, only where ∇f = 0, what the Hessian says (strict
 minimum, strict maximum, saddle). Where the Hessian is singular or undefined the second-derivative
 test cannot tell; f is then sampled on small rings around the point and the lesson says what the
-samples show. Where ∂f/∂x or ∂f/∂y does not exist (a kink or a cusp, as √|x| all along x = 0) no
-|∇f| is printed: the lesson names that partial, f's one-sided slopes there, and what autodiff's
-value there (a convention, not a derivative) does to the steps. Starts must have |x|, |y| ≤ 1e12. Only the lab's own gradients are
+samples show. Where ∂f/∂x or ∂f/∂y does not exist (a kink or a cusp, as √|x| all along x = 0, or the
+edge of f's domain, as √x at x = 0) no |∇f| is printed: the lesson names that partial, f's one-sided
+slopes there, and what autodiff's value there (a convention or a slope from one side, not a
+derivative) does to the steps. Starts must have |x|, |y| ≤ 1e12. Only the lab's own gradients are
 claimed, so the command exits 0 unless the input was invalid.
 """
 
