@@ -128,6 +128,25 @@ def test_rows_and_labels_put_in_two_orders_are_told_from_one_order():
     assert not labels_moved(X, y, X[same], np.zeros(6)) and not labels_moved(X, y, X[:3], y[:3])
 
 
+def test_what_a_child_sent_back_is_sized_up_before_it_is_copied():
+    """labels_moved turned the child's arrays into float64 before comparing shapes: 64 MiB of booleans from
+    a child (which may send 256 MiB) took 512 MiB in the checker's own process."""
+    import tracemalloc
+
+    from backproplab.check.compare import labels_moved
+
+    X, y = np.arange(12.0).reshape(6, 2), np.arange(6)
+    big = np.zeros(2**26, bool)
+    tracemalloc.start()
+    try:
+        assert not labels_moved(X, y, big, y) and not labels_moved(X, y, X, big)
+        assert not labels_moved(X, y, X.astype(object), y) and not labels_moved(X, y, X.astype("U3"), y)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, peak
+
+
 @pytest.mark.parametrize("hist", [
     [{"epoch": 1, "val_loss": 0.5, "val_acc": 0.8}, {"epoch": 2, "val_loss": 0.4, "val_acc": 0.9},
      {"epoch": 3, "val_loss": 0.3, "val_acc": 0.9}],

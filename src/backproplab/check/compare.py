@@ -136,16 +136,21 @@ def _rows(a: Any) -> np.ndarray:
     return a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
 
 
+def _like(seen: Any, ours: np.ndarray) -> bool:
+    """Whether ``seen`` (from the child) is an array of numbers with as many rows and values as ``ours``:
+    checked before any copy, as a child may send back up to MAX_RESULT_BYTES of anything."""
+    return (isinstance(seen, np.ndarray) and seen.dtype.kind in "biuf" and seen.ndim >= 1
+            and seen.size == ours.size and seen.shape[0] == ours.shape[0])
+
+
 def labels_moved(X: np.ndarray, y: np.ndarray, X_seen: Any, y_seen: Any) -> bool:
     """Whether a training step was handed the training set's rows ``X_seen`` (each row of ``X`` once, in
     any order) and its labels ``y_seen`` (each label of ``y`` once), but some row with another row's label:
     X and y put in two orders. False when it cannot tell (nothing seen, other rows or labels)."""
-    if X_seen is None or y_seen is None:
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim == 0 or y.ndim == 0 or not (_like(X_seen, X) and _like(y_seen, y)):
         return False
-    try:
-        X, y, X_seen, y_seen = _rows(X), _rows(y), _rows(X_seen), _rows(y_seen)
-    except (TypeError, ValueError):
-        return False
+    X, y, X_seen, y_seen = _rows(X), _rows(y), _rows(X_seen), _rows(y_seen)
     if X_seen.shape != X.shape or y_seen.shape != y.shape:
         return False
     index = {row.tobytes(): i for i, row in enumerate(X)}
