@@ -889,6 +889,24 @@ if __name__ == "__main__":
         "sep_shuffle": ('Mistake: train shuffles X and y with two different permutations (rows and labels no '
                         'longer match)', SEP_SHUFFLE),
         "form_shuffled": ('Correct: train shuffles X and y each epoch with one permutation', FORM_SHUFFLED),
+        # a reviewer's: one permutation, but a second forward with gradients on (a training accuracy) between
+        # the batch's forward and its loss, and a step size doubled: the step is wrong, the pairs are not
+        "shuffled_extra_forward_double_lr": ('Mistake: twice the step size; train shuffles X and y with one '
+                                             'permutation and computes a training accuracy before the loss', [
+            *FORM_SHUFFLED,
+            ("""\
+                optimizer.zero_grad()
+                loss = loss_fn(self.forward(xb), yb)
+""",
+             """\
+                optimizer.zero_grad()
+                for group in optimizer.param_groups:
+                    group["lr"] = 2 * learning_rate
+                out_b = self.forward(xb)
+                accuracy = (self.forward(X_train).argmax(1) == y_train).float().mean()
+                loss = loss_fn(out_b, yb)
+"""),
+        ]),
         "whole_set_per_step": ('Mistake: each step of train\'s batch loop is taken on the whole training set', [
             ("""\
                 xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]

@@ -43,6 +43,17 @@ CNN_MISTAKES = {
 }
 
 
+def test_a_wrong_step_after_a_second_forward_is_not_told_it_shuffled_apart():
+    """The rows recorded were the last batch into the first layer (a training accuracy on the whole set),
+    not those whose output reached the loss: a one-permutation train with a doubled step was told that X
+    and y were shuffled apart. Several batches before one loss: nothing is told of the pairs."""
+    result = check("purdue-pytorch-ann", fixture("pytorch_ann", "shuffled_extra_forward_double_lr"), items=["2.3"])
+    assert result.lost() == ["2.3"]
+    failures = "\n".join(result.item("2.3").failures())
+    assert "not what torch.optim.SGD(self.model.parameters(), lr=learning_rate)" in failures
+    assert "shuffled with different orders" not in failures
+
+
 def test_correct_ann_gets_full_marks():
     result = check("purdue-pytorch-ann", fixture("pytorch_ann", "correct"), quick=True)
     assert result.lost() == [] and result.score == 14

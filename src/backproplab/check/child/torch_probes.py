@@ -191,23 +191,26 @@ def _first_layer(net: nn.Module) -> nn.Module | None:
 @contextlib.contextmanager
 def _pairs_seen(net: nn.Module):
     """The rows and labels of the first training step, as ``pairs.X`` and ``pairs.y`` in the dict yielded
-    (filled in by that step): the rows of the last batch that reached the model's first layer with
-    gradients on, and the labels handed with its output to the cross-entropy (``nn.CrossEntropyLoss``
-    and ``F.cross_entropy`` both call ``nn.functional.cross_entropy``): which label went with which row."""
+    (filled in by that step): the rows of the one batch that reached the model's first layer with
+    gradients on since the last loss, and the labels handed with the output to the cross-entropy
+    (``nn.CrossEntropyLoss`` and ``F.cross_entropy`` both call ``nn.functional.cross_entropy``): which
+    label went with which row. Nothing when several batches of that size went in before the loss (a
+    second forward, e.g. for a training accuracy): which one the loss's output came from is not known."""
     seen: dict = {}
-    last: list[torch.Tensor] = []
+    since_loss: list[torch.Tensor] = []
     first, real = _first_layer(net), nn.functional.cross_entropy
 
     def rows(module, args) -> None:
-        if args and isinstance(args[0], torch.Tensor) and torch.is_grad_enabled():
-            last[:] = [args[0]]
+        if not seen and args and isinstance(args[0], torch.Tensor) and args[0].dim() >= 1 and torch.is_grad_enabled():
+            since_loss.append(args[0])
 
     def cross_entropy(input, target, *args, **kwargs):
-        if (not seen and last and torch.is_grad_enabled() and isinstance(input, torch.Tensor)
-                and isinstance(target, torch.Tensor) and target.dim() == 1 and last[0].dim() >= 1
-                and input.shape[:1] == target.shape == last[0].shape[:1]):
-            seen["pairs.X"] = to_numpy(last[0]).reshape(target.shape[0], -1).astype(np.float64)
+        fed = [x for x in since_loss if isinstance(target, torch.Tensor) and x.shape[:1] == target.shape]
+        if (not seen and len(fed) == 1 and torch.is_grad_enabled() and isinstance(input, torch.Tensor)
+                and target.dim() == 1 and input.shape[:1] == target.shape):
+            seen["pairs.X"] = to_numpy(fed[0]).reshape(target.shape[0], -1).astype(np.float64)
             seen["pairs.y"] = to_numpy(target).copy()
+        since_loss.clear()
         return real(input, target, *args, **kwargs)
 
     handle = first.register_forward_pre_hook(rows) if first is not None else None
