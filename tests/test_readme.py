@@ -113,6 +113,9 @@ def test_the_refreshed_lesson_gives_what_it_gave_in_the_quick_report(usage):
     assert REFRESH in _usage_lines()
     assert again["settings"] == {**first["settings"], "lessons": ["xor"]}
     assert again["complete"] and set(again["lessons"]) == set(first["lessons"])
+    refresh = next(proc for line, proc in usage["done"] if line == REFRESH)
+    ran = re.findall(r"^(\S+): \d+ of \d+ claims pass", refresh.stderr, flags=re.M)
+    assert ran == ["xor"], refresh.stderr[-2000:]  # xor ran again, in this process, and no other lesson
     _same_entries(first, again, ["xor"])
 
 
