@@ -13,6 +13,8 @@ import pytest
 from backproplab.cli import main
 from backproplab.errors import InputError
 from backproplab.lessons import _gd_findings as words
+from backproplab.lessons import _gd_partials as pt
+from backproplab.lessons import _gd_stationary as st
 from backproplab.lessons import gradient_descent as gd
 from backproplab.lessons._gd_findings import run_findings
 
@@ -330,3 +332,53 @@ def test_a_function_the_default_box_cannot_hold_still_gets_its_run(expr, start, 
     low = result.tables["minimum"][0]
     assert (low["x"], low["y"]) == pytest.approx(lowest, abs=0.2) and low["f"] == pytest.approx(0.0, abs=0.5)
     assert result.tables["your_run"]
+
+
+# --- which partials exist at a run's end: no kink far from the origin or near a kink ---------------------
+
+
+def _ends(expr: str, start: tuple[float, float], eta: float, steps: int) -> tuple[list[dict], str]:
+    f = gd.parse_expression(expr)
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, start, eta, 1.0, steps))]
+    (text,) = run_findings(f, rows, eta, 1.0)
+    return rows, text
+
+
+def test_smooth_functions_far_from_the_origin_have_both_partials():
+    """At x = 1e11, x + 1e-5 is x + 1.526e-5 (x's ulp): one-sided slopes divided by the nominal h were
+    off by 53%, so sin(x)·cos(y) there had "slopes -0.27 from the left and -0.27 from the right (a
+    kink)" and no |∇f|. This sweep over scales 1e-8..1e11 found a partial "undefined" at 20 of its 240
+    points, and classify a kink at 24."""
+    _, text = _ends("sin(x)*cos(y)", (1e11, 1e11), 0.1, 10)
+    assert text.startswith("Your run ended at (1e+11, 1e+11), f = -0.454001 with |∇f| = 0.833: not yet"), text
+    rng = np.random.default_rng(1)
+    for expr in ("sin(x)*cos(y)", "sin(10*x)+sin(10*y)", "x^2 + y^2 + x*(y + 2) + cos(3*x)",
+                 "(1 - x)^2 + 100*(y - x^2)^2"):
+        f = gd.parse_expression(expr)
+        for _ in range(60):
+            x, y = (float(v) for v in rng.uniform(-1, 1, 2) * 10.0 ** rng.uniform(-8, 11, 2))
+            parts = pt.partials(f, x, y)
+            assert [p["status"] for p in parts.values()] == ["defined", "defined"], (expr, x, y, parts)
+            assert not st._kink(f, x, y), (expr, x, y)
+
+
+def test_a_point_near_a_kink_is_not_the_kink():
+    """|x| + y² from (0.300003, 0) at η = 0.1 ends at x = 3e-6 after 3 steps, where ∂f/∂x = 1: at h = 1e-5
+    the left slope (3e-6 − 7e-6)/1e-5 = −0.4 straddles the kink at 0, and the run was told ∂f/∂x is
+    undefined, that it "already sits at the bottom" (f(0) < f(3e-6)) and autodiff's 1 was "a convention
+    (|x|' = sign(x) is 0 at 0 …)"."""
+    rows, text = _ends("abs(x)+y^2", (0.300003, 0.0), 0.1, 3)
+    assert rows[-1]["x"] == pytest.approx(3e-6) and rows[-1]["y"] == 0.0
+    assert text.startswith("Your run ended at (3e-06, 0), f = 3e-06 with |∇f| = 1: not yet a stationary"), text
+    assert "undefined" not in text and "bottom" not in text and "convention" not in text
+    f = gd.parse_expression("abs(x) + y^2")
+    for d in (1e-3, 1e-5, 3e-6, 1e-7, 1e-8):
+        assert pt.partials(f, d, 0.0)["x"]["status"] == "defined", d
+    assert pt.partials(f, 0.0, 0.0)["x"]["status"] == "undefined"
+    # |x| + x on x = 0: autodiff gives sign(0) + 1 = 1, which is no "|x|' = sign(x) is 0 at 0" convention
+    rows, text = _ends("abs(x)+x+y^2", (0.1, 1.0), 0.05, 1)
+    assert (rows[-1]["x"], rows[-1]["y"]) == (0.0, 0.9)
+    assert ("0 from the left and 2 from the right at h = 1e-5 (a kink). The lab's autodiff gives ∂f/∂x = 1 there, "
+            "what the formula's derivative rules give at a point where f has no derivative along x, so") in text, text
+    assert "convention" not in text

@@ -18,12 +18,17 @@ import numpy as np
 from backproplab.expr import Expression
 
 SLOPE_STEPS = (1e-4, 1e-5)
-"""h at which one-sided slopes (f(p ± hu) − f(p))/h are compared: a derivative's gap shrinks with h."""
+"""h at which the one-sided slopes that are printed are taken (the last) and a cusp is told (both)."""
+KINK_STEPS = (1e-4, 1e-5, 1e-7, 1e-9)
+"""h at which :func:`kinked` compares one-sided slopes: a kink at a distance d from the point makes them
+disagree only while h > d, so the steps go well below 1e-5 (|x| at x = 3e-6 is no kink at x = 3e-6)."""
 EDGE_STEPS = (1e-4, 1e-6, 1e-9)
 """h at which f must be finite on one side only for the point to be on the edge of f's domain."""
 EDGE_STEPS_TEXT = "1e-4, 1e-6 and 1e-9"
 ROUNDING = 1e3 * float(np.finfo(float).eps)
 """A one-sided slope's rounding error is taken to be at most ROUNDING·|f|/h (a thousand ulps of f)."""
+COORD_ROUNDING = 16 * float(np.finfo(float).eps)
+"""... plus COORD_ROUNDING·|x|·(|∂f/∂x| + |slope|)/h, f's arguments rounded to ulps of x (sin(10x) at 1e11)."""
 AXES = {"x": np.array([1.0, 0.0]), "y": np.array([0.0, 1.0])}
 
 
@@ -33,34 +38,68 @@ def num(value: float, digits: int = 6) -> str:
     return f"{value + 0.0:.{digits}g}"
 
 
+def one_sided(f: Expression, x: float, y: float, directions: np.ndarray, h: float) -> dict[str, np.ndarray]:
+    """f's one-sided slopes along each unit vector u of ``directions`` [k, 2] at (x, y), by the step
+    actually taken: (p + hu) − p is not hu where h is below x's ulps (at x = 1e11, x + 1e-5 is
+    x + 1.526e-5), and dividing by the nominal h made sin(x)·cos(y) there look like a kink.
+
+    Returns dict of [k] arrays: up, down (the slopes ahead and behind), step (the step taken ahead),
+    there, back (f at p + hu and p − hu), ahead, behind (f's changes).
+    """
+    with np.errstate(all="ignore"):
+        f0 = float(f(x, y))
+        out: dict[str, np.ndarray] = {}
+        for name, s in (("there", 1.0), ("back", -1.0)):
+            px, py = x + s * h * directions[:, 0], y + s * h * directions[:, 1]
+            out[name] = np.asarray(f(px, py), dtype=float) * np.ones(len(directions))
+            out["step" if s > 0 else "step_back"] = s * ((px - x) * directions[:, 0] + (py - y) * directions[:, 1])
+        out["ahead"], out["behind"] = out["there"] - f0, f0 - out["back"]
+        out["up"], out["down"] = out["ahead"] / out["step"], out["behind"] / out["step_back"]
+    return out
+
+
 def kinked(f: Expression, x: float, y: float, directions: np.ndarray) -> np.ndarray:
     """For each unit vector u of ``directions`` [k, 2]: True where f is continuous but has no derivative
     along u at (x, y) (shape [k]).
 
-    The one-sided slopes (f(p + hu) − f(p))/h and (f(p) − f(p − hu))/h are compared with each other
-    and with ∇f·u (autodiff's gradient, whose 0 at a kink is a convention), at each h of
-    :data:`SLOPE_STEPS`. A differentiable f's gaps shrink in proportion to h; a kink's do not (|x|: 2
-    at every h), and a cusp's grow (√|x|: 2/√h). A pole within h of the point (1/x at x = −5e-6) is no
-    kink: there f itself changes more at the smaller h, not less. Nor is a gap within rounding: where
-    |f| is large (1e12 + x² + y²) f(p ± hu) − f(p) is a few ulps of f, and the slopes noise.
+    The one-sided slopes (f(p + hu) − f(p))/h and (f(p) − f(p − hu))/h (h: the step taken, see
+    :func:`one_sided`) are compared with each other and with ∇f·u (autodiff's gradient, whose 0 at a
+    kink is a convention), at each h of :data:`KINK_STEPS`. A differentiable f's gaps shrink in
+    proportion to h; a kink's do not (|x|: 2 at every h), and a cusp's grow (√|x|: 2/√h); a kink at a
+    distance d from the point shows only while h > d. A pole within h of the point (1/x at x = −5e-6)
+    is no kink: there f itself changes more at the smaller h, not less. Nor is a gap within rounding:
+    where |f| is large (1e12 + x² + y²) f(p ± hu) − f(p) is a few ulps of f, and where |x| is large
+    (sin(10x) at 1e11) f's arguments are rounded; such an h and the smaller ones cannot tell, and
+    fewer than two h that can is no kink.
     """
     k = len(directions)
     with np.errstate(all="ignore"):
         f0, gx, gy = (float(v) for v in f.value_and_grad(x, y))
         slope = directions @ np.array([gx, gy])  # [k], nan where autodiff's gradient is not finite
-        gaps, moves, scales = [], [], []
-        for h in SLOPE_STEPS:
-            there, back = (np.asarray(f(x + s * h * directions[:, 0], y + s * h * directions[:, 1]), dtype=float)
-                           for s in (1.0, -1.0))
-            ahead, behind = there - f0, f0 - back
-            up, down = ahead / h, behind / h
+        # where u moves x (y), f's arguments round to ulps of x (y): |x|·|∂f/∂x| of f's rounding, with
+        # ∂f/∂x autodiff's and at least the slopes along u (along a diagonal, ∂f/∂x = 10 = −∂f/∂y for
+        # sin(10x) + sin(10y) at (−1.7e8, 2.6e-6) where the slope along u is about 0)
+        moved = (directions != 0) * np.abs([x, y]) * np.where(np.isfinite([gx, gy]), np.abs([gx, gy]), 0.0)
+        verdict, usable, used = np.ones(k, dtype=bool), np.ones(k, dtype=bool), np.zeros(k, dtype=int)
+        last_gap = last_move = None
+        for h in KINK_STEPS:
+            s = one_sided(f, x, y, directions, h)
+            up, down = s["up"], s["down"]
             ref = np.where(np.isfinite(slope), slope, up)
-            gaps.append(np.maximum.reduce([np.abs(up - down), np.abs(up - ref), np.abs(down - ref)]))
-            moves.append(np.maximum(np.abs(ahead), np.abs(behind)))
-            scales.append(np.maximum.reduce([np.ones(k), np.abs(up), np.abs(down)]))
-        noise = ROUNDING * np.maximum.reduce([np.full(k, abs(f0)), np.abs(there), np.abs(back)]) / h
-    (big, small), (far, near) = gaps, moves
-    return (small > 1e-3 * scales[1]) & (small > noise) & (small > 0.5 * big) & (near < 0.5 * far)
+            gap = np.maximum.reduce([np.abs(up - down), np.abs(up - ref), np.abs(down - ref)])
+            move = np.maximum(np.abs(s["ahead"]), np.abs(s["behind"]))
+            scale = np.maximum.reduce([np.ones(k), np.abs(up), np.abs(down)])
+            coord = (moved + (directions != 0) * np.abs([x, y]) * scale[:, None]).sum(axis=1)
+            noise = (ROUNDING * np.maximum.reduce([np.full(k, abs(f0)), np.abs(s["there"]), np.abs(s["back"])])
+                     + COORD_ROUNDING * coord) / np.minimum(s["step"], s["step_back"])
+            usable &= ~(noise > 1e-3 * scale)  # nan (f not finite) stays usable, and then fails below
+            ok = gap > 1e-3 * scale
+            if last_gap is not None:
+                ok &= (gap > 0.5 * last_gap) & (move < 0.5 * last_move)
+            verdict &= ok | ~usable
+            used += usable
+            last_gap, last_move = gap, move
+    return verdict & (used >= 2)
 
 
 def _edge(f: Expression, x: float, y: float, u: np.ndarray) -> str:
@@ -85,29 +124,28 @@ def partials(f: Expression, x: float, y: float) -> dict[str, dict[str, Any]]:
     Returns
     -------
     dict "x", "y" → dict with status ("defined"; "undefined": a kink or a cusp along that axis, see
-    :func:`kinked`; "edge": f is finite on one side only, see :data:`EDGE_STEPS`), at (the point's
-    coordinate on that axis), autodiff (the lab's forward-mode partial there), right and left (the
-    one-sided slopes (f(p + h e) − f(p))/h and (f(p) − f(p − h e))/h at h = 1e-5, nan where f is not
-    finite), cusp (for "undefined": the gap between them grows as h shrinks) and inside ("+" or "-":
-    for "edge", the side on which f is defined).
+    :func:`kinked`, with one-sided slopes that differ; "edge": f is finite on one side only, see
+    :data:`EDGE_STEPS`), at (the point's coordinate on that axis), autodiff (the lab's forward-mode
+    partial there), right and left (the one-sided slopes (f(p + h e) − f(p))/h and (f(p) − f(p − h e))/h
+    at h = 1e-5, h the step taken, see :func:`one_sided`; nan where f is not finite), cusp (for
+    "undefined": the gap between them grows as h shrinks) and inside ("+" or "-": for "edge", the side
+    on which f is defined).
     """
     with np.errstate(all="ignore"):
         _, gx, gy = (float(v) for v in f.value_and_grad(x, y))
-        f0 = float(f(x, y))
-    undefined = kinked(f, x, y, np.array([AXES["x"], AXES["y"]]))
+    axes = np.array([AXES["x"], AXES["y"]])
+    undefined = kinked(f, x, y, axes)
+    (far, near) = (one_sided(f, x, y, axes, h) for h in SLOPE_STEPS)
     out = {}
     for i, (name, u) in enumerate(AXES.items()):
-        slopes = []
-        for h in SLOPE_STEPS:
-            with np.errstate(all="ignore"):
-                slopes.append(((float(f(x + h * u[0], y + h * u[1])) - f0) / h,
-                               (f0 - float(f(x - h * u[0], y - h * u[1]))) / h))
-        (right_far, left_far), (right, left) = slopes
+        right, left = float(near["up"][i]), float(near["down"][i])
         inside = _edge(f, x, y, u)
-        status = "edge" if inside else "undefined" if undefined[i] else "defined"
+        # equal one-sided slopes are a derivative, whatever autodiff says: never "a kink"
+        apart = not abs(right - left) <= 1e-3 * max(1.0, abs(right), abs(left))
+        status = "edge" if inside else "undefined" if undefined[i] and apart else "defined"
         out[name] = {"status": status, "at": float(x if name == "x" else y), "autodiff": gx if name == "x" else gy,
                      "right": right, "left": left, "inside": inside,
-                     "cusp": bool(abs(right - left) > 2 * abs(right_far - left_far))}
+                     "cusp": bool(abs(right - left) > 2 * abs(far["up"][i] - far["down"][i]))}
     return out
 
 
@@ -122,6 +160,8 @@ def on_line(f: Expression, x: float, y: float, axis: str) -> bool:
 # --- in words ----------------------------------------------------------------------------------------
 
 _CONVENTION = "a convention (|x|' = sign(x) is 0 at 0, and the chain rule takes 0·∞ as 0), not a slope of f"
+"""Why autodiff gives 0 where a partial does not exist; said only where it gave 0 (abs(x) + x at 0: 1)."""
+_RULES = "what the formula's derivative rules give at a point where f has no derivative along {axis}"
 
 
 def _other(axis: str, x: float, y: float) -> str:
@@ -182,7 +222,8 @@ def _step_words(axis: str, p: dict[str, Any], rows: list[dict[str, Any]]) -> str
     said = f"The lab's autodiff gives ∂f/∂{axis} = {num(g, 3)} there"
     if not math.isfinite(g):
         return f"{said}, so no step can be taken from there."
-    why = _CONVENTION if p["status"] == "undefined" else "its formula's value at the edge (at most the slope from inside)"
+    why = (_CONVENTION if g == 0 else _RULES.format(axis=axis)) if p["status"] == "undefined" else \
+        "its formula's value at the edge (at most the slope from inside)"
     move = f"so no step moves {axis}: {_held(axis, rows)}." if g == 0 else \
         f"so the steps along {axis} follow that value, not a derivative of f."
     return f"{said}, {why}, {move}"
