@@ -334,7 +334,7 @@ def test_a_function_the_default_box_cannot_hold_still_gets_its_run(expr, start, 
     assert result.tables["your_run"]
 
 
-# --- which partials exist at a run's end: no kink far from the origin or near a kink ---------------------
+# --- which partials exist at a run's end: no kink far from the origin, near a kink, or near f's edge ------
 
 
 def _ends(expr: str, start: tuple[float, float], eta: float, steps: int) -> tuple[list[dict], str]:
@@ -382,3 +382,21 @@ def test_a_point_near_a_kink_is_not_the_kink():
     assert ("0 from the left and 2 from the right at h = 1e-5 (a kink). The lab's autodiff gives ∂f/∂x = 1 there, "
             "what the formula's derivative rules give at a point where f has no derivative along x, so") in text, text
     assert "convention" not in text
+
+
+@pytest.mark.parametrize("expr", ["sqrt(x)+y^2", "log(x)+y^2"])
+def test_a_point_inside_the_domain_near_its_edge_is_not_the_edge(expr):
+    """√x + y² at (1e-10, 1) is inside f's domain (f(1e-10 − h) is finite for h < 1e-10), but f was
+    checked at x − h for absolute h = 1e-4, 1e-6 and 1e-9, so the run "lies on the edge of f's domain"
+    and autodiff's ∂f/∂x = 5e4 was "its formula's value at the edge". The steps are now relative to |x|."""
+    f = gd.parse_expression(expr)
+    assert pt.partials(f, 1e-10, 1.0)["x"]["status"] == "defined"
+    assert st.classify(f, 1e-10, 1.0)["kind"] == "not stationary"
+    assert pt.partials(gd.parse_expression("sqrt(x)+y^2"), 0.0, 1.0)["x"]["status"] == "edge"  # absolute h at 0
+    _, text = _ends("sqrt(x)+y^2", (1e-10, 1.0), 1e-20, 3)
+    assert text.startswith("Your run ended at (9.99985e-11, 1), f = 1.00001 with |∇f| = 5e+04: not yet"), text
+    assert "edge" not in text
+    # an edge away from 0 is still found, at steps relative to |x|, and says so
+    _, text = _ends("sqrt(x - 3) + y^2", (3.0, 1.0), 0.1, 1)
+    assert "f is finite for x ≥ 3 but not below it (at x − h for h = 1e-4, 1e-6 and 1e-9 times |x|)" in text, text
+

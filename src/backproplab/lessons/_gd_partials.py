@@ -23,7 +23,8 @@ KINK_STEPS = (1e-4, 1e-5, 1e-7, 1e-9)
 """h at which :func:`kinked` compares one-sided slopes: a kink at a distance d from the point makes them
 disagree only while h > d, so the steps go well below 1e-5 (|x| at x = 3e-6 is no kink at x = 3e-6)."""
 EDGE_STEPS = (1e-4, 1e-6, 1e-9)
-"""h at which f must be finite on one side only for the point to be on the edge of f's domain."""
+"""h, relative to |x| (absolute only where x = 0), at which f must be finite on one side only for the point
+to be on the edge of f's domain: √x at x = 1e-10 is inside it, being finite at 1e-10 − 1e-19."""
 EDGE_STEPS_TEXT = "1e-4, 1e-6 and 1e-9"
 ROUNDING = 1e3 * float(np.finfo(float).eps)
 """A one-sided slope's rounding error is taken to be at most ROUNDING·|f|/h (a thousand ulps of f)."""
@@ -102,15 +103,22 @@ def kinked(f: Expression, x: float, y: float, directions: np.ndarray) -> np.ndar
     return verdict & (used >= 2)
 
 
+def edge_steps(at: float) -> list[float]:
+    """The h of :data:`EDGE_STEPS` for a point whose coordinate along the axis is ``at``: relative to |at|,
+    absolute only at 0."""
+    return [h * abs(at) if at != 0 else h for h in EDGE_STEPS]
+
+
 def _edge(f: Expression, x: float, y: float, u: np.ndarray) -> str:
     """"+" where f is finite at (x, y) and ahead along u but not behind, at every h of
-    :data:`EDGE_STEPS` (the edge of f's domain, the domain on the + side), "-" the other way round,
+    :func:`edge_steps` (the edge of f's domain, the domain on the + side), "-" the other way round,
     "" otherwise."""
     with np.errstate(all="ignore"):
         if not math.isfinite(float(f(x, y))):
             return ""
-        ahead = [math.isfinite(float(f(x + h * u[0], y + h * u[1]))) for h in EDGE_STEPS]
-        behind = [math.isfinite(float(f(x - h * u[0], y - h * u[1]))) for h in EDGE_STEPS]
+        steps = edge_steps(float(x * u[0] + y * u[1]))
+        ahead = [math.isfinite(float(f(x + h * u[0], y + h * u[1]))) for h in steps]
+        behind = [math.isfinite(float(f(x - h * u[0], y - h * u[1]))) for h in steps]
     if all(ahead) and not any(behind):
         return "+"
     if all(behind) and not any(ahead):
@@ -125,7 +133,7 @@ def partials(f: Expression, x: float, y: float) -> dict[str, dict[str, Any]]:
     -------
     dict "x", "y" → dict with status ("defined"; "undefined": a kink or a cusp along that axis, see
     :func:`kinked`, with one-sided slopes that differ; "edge": f is finite on one side only, see
-    :data:`EDGE_STEPS`), at (the point's coordinate on that axis), autodiff (the lab's forward-mode
+    :func:`edge_steps`), at (the point's coordinate on that axis), autodiff (the lab's forward-mode
     partial there), right and left (the one-sided slopes (f(p + h e) − f(p))/h and (f(p) − f(p − h e))/h
     at h = 1e-5, h the step taken, see :func:`one_sided`; nan where f is not finite), cusp (for
     "undefined": the gap between them grows as h shrinks) and inside ("+" or "-": for "edge", the side
@@ -176,7 +184,8 @@ def edge_words(parts: dict[str, dict[str, Any]], x: float, y: float) -> str:
         if p["status"] == "edge":
             sign, side = ("≥", "below") if p["inside"] == "+" else ("≤", "above")
             clauses.append(f"{_other(axis, x, y)}, f is finite for {axis} {sign} {num(p['at'])} but not {side} it "
-                           f"(at {axis} {'−' if side == 'below' else '+'} h for h = {EDGE_STEPS_TEXT})")
+                           f"(at {axis} {'−' if side == 'below' else '+'} h for h = {EDGE_STEPS_TEXT}"
+                           f"{'' if p['at'] == 0 else f' times |{axis}|'})")
     return "; ".join(clauses)
 
 
