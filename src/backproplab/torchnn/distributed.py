@@ -15,6 +15,7 @@ summation order), including a ragged last batch.
 
 from __future__ import annotations
 
+import atexit
 import os
 from datetime import timedelta
 
@@ -73,7 +74,16 @@ def init_from_env(backend: str | None = None, timeout_s: float = 300.0) -> bool:
     if backend == "nccl" and "LOCAL_RANK" in os.environ:
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     dist.init_process_group(backend=backend, timeout=timedelta(seconds=timeout_s))
+    atexit.register(_destroy_at_exit)
     return dist.get_world_size() > 1
+
+
+def _destroy_at_exit() -> None:
+    """Destroy the process group :func:`init_from_env` made, while the interpreter is whole: left to the
+    interpreter's teardown, gloo's threads aborted the process now and then ("terminate called without an
+    active exception", exit -6, and torchrun reported the run failed). A no-op once destroyed."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def local_device(device: torch.device) -> torch.device:
