@@ -26,34 +26,23 @@ ZERO_GRAD_PER_EPOCH = [
 
 #: X and y shuffled with two permutations, in either PyTorch solution's train loop (their rows and labels
 #: no longer match); and the correct form, one permutation indexing both.
-SEP_SHUFFLE = [
-    ("""\
+_EPOCH_LOOP = """\
         for _ in range(epochs):
             for start in range(0, X_train.shape[0], batch_size):
                 xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
-""",
-     """\
+"""
+_SHUFFLED_LOOP = """\
         for _ in range(epochs):
+{shuffle}
+            for start in range(0, X_train.shape[0], batch_size):
+                xb, yb = X_shuffled[start:start + batch_size], y_shuffled[start:start + batch_size]
+"""
+SEP_SHUFFLE = [(_EPOCH_LOOP, _SHUFFLED_LOOP.format(shuffle="""\
             X_shuffled = X_train[torch.randperm(X_train.shape[0])]
-            y_shuffled = y_train[torch.randperm(y_train.shape[0])]
-            for start in range(0, X_train.shape[0], batch_size):
-                xb, yb = X_shuffled[start:start + batch_size], y_shuffled[start:start + batch_size]
-"""),
-]
-FORM_SHUFFLED = [
-    ("""\
-        for _ in range(epochs):
-            for start in range(0, X_train.shape[0], batch_size):
-                xb, yb = X_train[start:start + batch_size], y_train[start:start + batch_size]
-""",
-     """\
-        for _ in range(epochs):
+            y_shuffled = y_train[torch.randperm(y_train.shape[0])]"""))]
+FORM_SHUFFLED = [(_EPOCH_LOOP, _SHUFFLED_LOOP.format(shuffle="""\
             order = torch.randperm(X_train.shape[0])
-            X_shuffled, y_shuffled = X_train[order], y_train[order]
-            for start in range(0, X_train.shape[0], batch_size):
-                xb, yb = X_shuffled[start:start + batch_size], y_shuffled[start:start + batch_size]
-"""),
-]
+            X_shuffled, y_shuffled = X_train[order], y_train[order]"""))]
 
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
