@@ -16,7 +16,13 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT
-from backproplab.lessons._gd_partials import edge_ring_words, edge_stop, edge_words, undefined_partials
+from backproplab.lessons._gd_partials import (
+    at_rest,
+    edge_ring_words,
+    edge_stop,
+    edge_words,
+    undefined_partials,
+)
 from backproplab.lessons._gd_partials import num as _num
 from backproplab.lessons._gd_stationary import classify
 
@@ -51,7 +57,7 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
                 f"The step overshoots; {advice}."]
     _, gx, gy = f.value_and_grad(last["x"], last["y"])
     grad = float(np.hypot(gx, gy))
-    if math.isfinite(grad) and grad <= 1e-6 * max(1.0, abs(last["f"])):
+    if math.isfinite(grad) and at_rest(grad, last["f"]):
         point = classify(f, last["x"], last["y"])
         if point["kind"] == "not differentiable":
             return [f"Your run stopped at {where}, {NOT_DIFFERENTIABLE}: autodiff reports ∇f = 0 there by "
@@ -65,7 +71,7 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
     undefined = undefined_partials(f, rows)
     if undefined is not None:
         text, grad = undefined[0] + " ", undefined[1]
-        if not grad > 1e-6 * max(1.0, abs(last["f"])):  # no partial left that would carry it further
+        if at_rest(grad, last["f"]):  # no partial left that would carry it further
             return [undefined[0]]
     else:
         text = f"Your run ended at {where} with |∇f| = {_num(grad, 3)}: not yet a stationary point after {steps} steps. "

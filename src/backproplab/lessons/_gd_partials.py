@@ -39,6 +39,12 @@ def num(value: float, digits: int = 6) -> str:
     return f"{value + 0.0:.{digits}g}"
 
 
+def at_rest(grad: float, f_value: float) -> bool:
+    """Whether a gradient (or a partial) of length ``grad`` is zero for a run that ended at f = ``f_value``:
+    not above 1e-6 of max(1, |f|) (nan too: nothing there carries the run further)."""
+    return not grad > 1e-6 * max(1.0, abs(f_value))
+
+
 def one_sided(f: Expression, x: float, y: float, directions: np.ndarray, h: float) -> dict[str, np.ndarray]:
     """f's one-sided slopes along each unit vector u of ``directions`` [k, 2] at (x, y), by the step
     actually taken: (p + hu) − p is not hu where h is below x's ulps (at x = 1e11, x + 1e-5 is
@@ -273,8 +279,8 @@ def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, 
     grad = math.hypot(*(g for _, g in rest)) if rest else 0.0
     for axis, g in rest:
         text.append(f"Along {axis}, ∂f/∂{axis} = {num(g, 3)}: " + (
-            f"not yet at the bottom along {axis} after {len(rows) - 1} steps." if abs(g) > 1e-6 * max(1.0, abs(
-                last["f"])) else f"along {axis} the run is at rest."))
+            f"along {axis} the run is at rest." if at_rest(abs(g), last["f"]) else
+            f"not yet at the bottom along {axis} after {len(rows) - 1} steps."))
     return " ".join(text), grad
 
 
