@@ -35,6 +35,7 @@ from backproplab.expr import (
     Num,
     Var,
     finite_difference_gradient,
+    finite_difference_rounding,
     parse_expression,
 )
 
@@ -228,6 +229,19 @@ def test_finite_differences_far_from_the_origin_keep_their_digits():
     _, ny = finite_difference_gradient(f, 0.0, [2.0, 1e6, -3.0])
     np.testing.assert_allclose(nx, [2e9, -2e11, 1.0], rtol=1e-9)
     np.testing.assert_allclose(ny, [12.0, 3e12, 27.0], rtol=1e-9)
+
+
+def test_finite_difference_rounding_is_set_by_the_size_of_f_not_its_slope():
+    """4·eps·(|f(x+h)| + |f(x−h)|)/(2h): 1e6 + x² at x = 0.5 rounds to about 8.9e-4 (its slope is 1), and
+    the quotient's error there is within it; x² alone rounds to 1e-9 there."""
+    eps = np.finfo(float).eps
+    rx, ry = finite_difference_rounding(parse_expression("1e6 + x^2"), 0.5, 2.0)
+    assert float(rx) == pytest.approx(4 * eps * 2e6 / 2e-6, rel=1e-6)
+    assert float(ry) == pytest.approx(4 * eps * 2e6 / 4e-6, rel=1e-6)  # h_y = 1e-6 · |y|
+    nx, _ = finite_difference_gradient(parse_expression("1e6 + x^2"), 0.5, 2.0)
+    assert abs(float(nx) - 1.0) <= float(rx) and abs(float(nx) - 1.0) > 1e-6  # off by more than 1e-6, within rx
+    small, _ = finite_difference_rounding(parse_expression("x^2"), 0.5, 2.0)
+    assert float(small) == pytest.approx(4 * eps * 0.5 / 2e-6, rel=1e-5)
 
 
 def test_finite_difference_step_is_validated():

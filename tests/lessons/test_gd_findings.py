@@ -459,3 +459,71 @@ def test_a_run_along_the_edge_of_x_to_the_1_5_names_the_edge_not_a_gradient():
     (text,) = run_findings(f, _rows("x^1.5 + y^2", (0.0, 1.0), 0.5), 0.5, 1.0)
     assert text.startswith("Your run stopped at (0, 0), f = 0, on the edge of f's domain: with y held at 0"), text
     assert "stationary point" not in text and "as at a minimum on the edge of the domain" in text
+
+
+# --- "∇f is zero here" is measured against f's own steepness, not against |f| --------------------------
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (1.0, 1e6), (1e-8, 0.0), (1e8, 0.0), (1e-8, 1e6)])
+@pytest.mark.parametrize("eta, steps, stationary", [(0.1, 10, False), (0.4, 60, True)])
+def test_scaling_or_shifting_f_keeps_the_runs_verdict(scale, offset, eta, steps, stationary):
+    """a·(x² + y²) + c with step η/a takes the steps of x² + y² with step η, ending where it does; so is
+    the verdict. |∇f| ≤ 1e-6·max(1, |f|) called 1e6 + x² + y² at |∇f| = 0.77 and 1e-8·(x² + y²) at its
+    start (3, 2) stationary points, and 1e8·(x² + y²) 6e-10 from its minimum not yet one."""
+    f = gd.parse_expression(f"{scale!r}*(x^2 + y^2) + {offset!r}")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (3.0, 2.0), eta / scale, 1.0, steps))]
+    (text,) = run_findings(f, rows, eta / scale, 1.0)
+    assert text.startswith("Your run reached a stationary point") == stationary, text
+    if not stationary:
+        assert "not yet a stationary point after 10 steps" in text, text
+
+
+@pytest.mark.parametrize("scale", [1e-8, 1.0, 1e8])
+def test_a_strict_minimum_is_strict_whatever_the_scale_of_f(scale):
+    """1e-8·(x² + y²) at (0, 0): eigenvalues (2e-8, 2e-8), a strict minimum; "singular" was decided
+    against max(1, max |λ|), which no eigenvalue of so flat a bowl can pass. x⁴ + y⁴, whose Hessian is
+    zero at (0, 0), stays inconclusive."""
+    point = st.classify(gd.parse_expression(f"{scale!r}*(x^2 + y^2)"), 0.0, 0.0)
+    assert point["kind"] == "strict minimum"
+    assert st.classify(gd.parse_expression(f"{scale!r}*(x^4 + y^4)"), 0.0, 0.0)["kind"] == "inconclusive"
+
+
+def test_a_corner_of_the_box_where_f_still_falls_is_not_taken_for_a_stationary_point():
+    """exp(−(x² + y²)) is lowest at the box's corners, where |∇f| = 2.7e-21 is tiny only because f is: it
+    falls outward there, and the lesson said "Lowest point found … |∇f| = 2.7e-21", Hessian "singular"."""
+    res = gd.run(quick=True, expr="exp(-(x^2 + y^2))")
+    try:
+        text = res.text["print_summary"]
+        assert "No minimum inside the box" in text and "where f still falls outward" in text, text
+        assert "Hessian singular" not in text and "Lowest point found" not in text
+    finally:
+        res.close_figures()
+
+
+def test_the_yardstick_is_f_s_own_steepness_near_the_point():
+    f = gd.parse_expression("x^2 + y^2")
+    assert float(pt.yardstick(f, 0.0, 0.0)) == pytest.approx(0.2)  # |∇f| = 2r on the ring r = 0.1
+    shifted = gd.parse_expression("1e6 + 1e-3*(x^2 + y^2)")
+    assert float(pt.yardstick(shifted, 0.0, 0.0)) == pytest.approx(2e-4)
+    # √|x| is as steep as you like next to x = 0: the median passes over it (the y-slope there is 0.2)
+    assert float(pt.yardstick(gd.parse_expression("sqrt(abs(x)) + y^2"), 0.0, 0.1)) < 3
+    assert float(pt.yardstick(gd.parse_expression("5 + 0*x"), 1.0, 1.0)) == 0.0  # flat: only 0 is at rest
+    assert float(pt.yardstick(gd.parse_expression("sqrt(x - 10)"), 0.0, 0.0)) == 1.0  # no gradient on the ring
+    assert pt.yardstick(f, np.zeros((3, 2)), np.ones((3, 2))).shape == (3, 2)
+
+
+def test_a_sweep_that_starts_at_the_lowest_point_found_is_not_said_to_miss_the_way_down():
+    """Himmelblau's function is 0 at (3, 2), the lesson's default start: the sweep said "0 of 240 settings
+    reach 90% of the way down to the lowest point found", of a way down that is zero long."""
+    res = gd.run(quick=True, expr="(x^2+y-11)^2 + (x+y^2-7)^2")
+    try:
+        text = res.text["print_summary"]
+        assert "The sweep's start is already at the lowest point found in the box (f = 0)" in text, text
+        assert "reach 90% of the way down" not in text and "Fewest steps" not in text
+    finally:
+        res.close_figures()
+    rows = [{"eta0": 0.5, "decay": 1.0, "steps": 10, "f": -210.0, "reached": True}]
+    lines = words.grid_findings(rows, rows, rows[0], {"f": -10.0}, "90% of the way down", start_f=-200.0)
+    assert lines[0].startswith("The sweep's start is already below (f = -200) the lowest point found in the box")
+    assert not any(line.startswith("Fewest steps") for line in lines)

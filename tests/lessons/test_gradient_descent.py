@@ -400,3 +400,34 @@ def test_a_point_inside_the_domain_near_its_edge_is_not_the_edge(expr):
     _, text = _ends("sqrt(x - 3) + y^2", (3.0, 1.0), 0.1, 1)
     assert "f is finite for x ≥ 3 but not below it (at x − h for h = 1e-4, 1e-6 and 1e-9 times |x|)" in text, text
 
+
+
+@pytest.mark.parametrize("offset", [1e6, 1e12])
+def test_a_large_constant_in_f_is_no_failed_gradient_check(offset):
+    """1e6 + x² + y²: central differences round to eps·|f|/h, 2e-3 of the slope near the minimum, and the
+    claim "autodiff gradient matches central finite differences" failed (2.2e-5 > 1e-6) on a gradient that is
+    exact. Such points are left out and the lesson says why; a wrong gradient still fails (below)."""
+    res = gd.run(quick=True, expr=f"{offset!r} + x^2 + y^2")
+    try:
+        assert res.passed, [str(c) for c in res.claims]
+        assert [c.name for c in res.claims] == ["forward-mode gradient equals torch autograd (max relative difference)"]
+        text = res.text["print_summary"]
+        assert "Central differences could not check the gradient at any of the 25 points" in text, text
+    finally:
+        res.close_figures()
+
+
+def test_points_within_rounding_are_counted_apart_and_a_wrong_gradient_still_fails(monkeypatch):
+    from backproplab.lessons import _gd_checks
+
+    # f is 1e6 near x = 0 only; at (0, 1) its slope is (0, 2), which central differences cannot resolve to
+    # 1e-6 there, at (0.01, 2) it is (−2e4, 4), which they can
+    f = gd.parse_expression("1e6*exp(-x^2) + y^2")
+    points = np.array([[0.0, 1.0], [0.01, 2.0], [6.0, 1.0], [7.0, -2.0]])
+    claims, notes = _gd_checks.gradient_claims(f, points)
+    fd = claims[1]
+    assert fd.passed and not notes and fd.evidence.startswith("3 points") and "; 1 left out" in fd.evidence
+    value_and_grad = f.value_and_grad
+    monkeypatch.setattr(f, "value_and_grad", lambda x, y: (lambda v, gx, gy: (v, gx * 1.01, gy))(*value_and_grad(x, y)))
+    claims, _ = _gd_checks.gradient_claims(f, points)
+    assert not claims[1].passed  # 1% off: beyond any rounding, at the points near x = 0 too

@@ -14,7 +14,7 @@ flows through them:
 - :mod:`~backproplab.expr.derivative`: its gradient by forward-mode autodiff in NumPy;
 - :mod:`~backproplab.expr.render`: the tree as canonical text and as LaTeX;
 - :mod:`~backproplab.expr.expression`: :func:`parse_expression`, :class:`Expression` (all of the
-  above behind one object) and :func:`finite_difference_gradient`.
+  above behind one object), :func:`finite_difference_gradient` and :func:`finite_difference_rounding`.
 
 Limits keep every input cheap: at most :data:`MAX_LENGTH` characters, nesting at most
 :data:`MAX_DEPTH` levels, literal exponents at most :data:`MAX_EXPONENT` in absolute value, and all
@@ -32,7 +32,12 @@ Examples
 (2.0, 0.0)
 """
 
-from backproplab.expr.expression import Expression, finite_difference_gradient, parse_expression
+from backproplab.expr.expression import (
+    Expression,
+    finite_difference_gradient,
+    finite_difference_rounding,
+    parse_expression,
+)
 from backproplab.expr.nodes import BinOp, Call, Neg, Node, Num, Var
 from backproplab.expr.vocabulary import CONSTANTS, FUNCTIONS, MAX_DEPTH, MAX_EXPONENT, MAX_LENGTH, VARIABLES
 
@@ -40,4 +45,5 @@ __all__ = [
     "MAX_LENGTH", "MAX_DEPTH", "MAX_EXPONENT", "FUNCTIONS", "CONSTANTS", "VARIABLES",
     "Num", "Var", "Neg", "BinOp", "Call", "Node", "Expression", "parse_expression",
     "finite_difference_gradient",
+    "finite_difference_rounding",
 ]

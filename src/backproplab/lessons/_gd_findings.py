@@ -22,6 +22,7 @@ from backproplab.lessons._gd_partials import (
     edge_stop,
     edge_words,
     undefined_partials,
+    yardstick,
 )
 from backproplab.lessons._gd_partials import num as _num
 from backproplab.lessons._gd_stationary import classify
@@ -56,8 +57,8 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         return [f"**Your run went uphill**: f rose from {_num(f0)} to {_num(last['f'])} (ended at {where}). "
                 f"The step overshoots; {advice}."]
     _, gx, gy = f.value_and_grad(last["x"], last["y"])
-    grad = float(np.hypot(gx, gy))
-    if math.isfinite(grad) and at_rest(grad, last["f"]):
+    grad, yard = float(np.hypot(gx, gy)), float(yardstick(f, last["x"], last["y"]))
+    if math.isfinite(grad) and at_rest(grad, yard):
         point = classify(f, last["x"], last["y"])
         if point["kind"] == "not differentiable":
             return [f"Your run stopped at {where}, {NOT_DIFFERENTIABLE}: autodiff reports ∇f = 0 there by "
@@ -71,7 +72,7 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
     undefined = undefined_partials(f, rows)
     if undefined is not None:
         text, grad = undefined[0] + " ", undefined[1]
-        if at_rest(grad, last["f"]):  # no partial left that would carry it further
+        if at_rest(grad, yard):  # no partial left that would carry it further
             return [undefined[0]]
     else:
         text = f"Your run ended at {where} with |∇f| = {_num(grad, 3)}: not yet a stationary point after {steps} steps. "
@@ -345,10 +346,18 @@ def point_row(point: dict[str, Any]) -> dict[str, Any]:
 
 
 def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], best: dict[str, Any] | None,
-                  minimum: dict[str, Any], target_words: str) -> list[str]:
-    """The sweep over (η₀, d, steps) in words: how many settings got there, how many diverged, the best."""
+                  minimum: dict[str, Any], target_words: str, start_f: float | None = None) -> list[str]:
+    """The sweep over (η₀, d, steps) in words: how many settings got there, how many diverged, the best.
+    ``start_f``: f at the sweep's start, when the target is a way down from it to the lowest point found;
+    a start already there (Himmelblau's (3, 2)) or below it has no way down, and "0 of 240 settings
+    reach 90% of the way down" said nothing true."""
     diverged = [r for r in rows if not math.isfinite(r["f"])]
     text = f"{len(reached)} of {len(rows)} settings of (η₀, d, steps) reach {target_words}"
+    no_way_down = start_f is not None and not start_f > minimum["f"]
+    if no_way_down:
+        where = "already at" if start_f == minimum["f"] else f"already below (f = {_num(start_f)})"
+        text = (f"The sweep's start is {where} the lowest point found in the box (f = {_num(minimum['f'])}), so its "
+                f"{len(rows)} settings of (η₀, d, steps) have no way down to it to measure")
     if len(diverged) == len(rows):
         text += f"; every one diverged, even η₀ = {min(r['eta0'] for r in rows):g}: f is too steep at the start " \
                 "for these steps (your own `--eta` can go smaller)"
@@ -356,7 +365,7 @@ def grid_findings(rows: list[dict[str, Any]], reached: list[dict[str, Any]], bes
         smallest = min(r["eta0"] for r in diverged)
         text += f"; {len(diverged)} diverged (the smallest η₀ that diverged: {smallest:g})"
     lines = [text + "."]
-    if reached:
+    if reached and not no_way_down:
         first = reached[0]
         lines.append(f"Fewest steps: η₀ = {first['eta0']:g}, d = {first['decay']:g}, {first['steps']} steps → "
                      f"f = {_num(first['f'])}.")

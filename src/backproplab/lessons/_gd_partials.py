@@ -11,6 +11,7 @@ exist instead of printing |∇f| as if f were differentiable there. The words fo
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -39,10 +40,40 @@ def num(value: float, digits: int = 6) -> str:
     return f"{value + 0.0:.{digits}g}"
 
 
-def at_rest(grad: float, f_value: float) -> bool:
-    """Whether a gradient (or a partial) of length ``grad`` is zero for a run that ended at f = ``f_value``:
-    not above 1e-6 of max(1, |f|) (nan too: nothing there carries the run further)."""
-    return not grad > 1e-6 * max(1.0, abs(f_value))
+REST_TOL = 1e-6
+"""|∇f| (or a partial) at most REST_TOL of f's yardstick there (:func:`yardstick`) counts as zero."""
+YARD_RADIUS = 0.1
+"""The yardstick's ring: radius YARD_RADIUS · max(1, |x|, |y|) around the point."""
+YARD_POINTS = 8
+
+
+def yardstick(f: Expression, x: Any, y: Any) -> np.ndarray:
+    """How steep f is just around (x, y): the median of the finite |∇f| at YARD_POINTS points on a ring of
+    radius ``YARD_RADIUS · max(1, |x|, |y|)`` around it; 1 where no point of the ring has a finite one.
+    The points lie off the axes through (x, y), and the median passes over one or two steep ones: √|x|
+    is as steep as you like next to x = 0, and the largest |∇f| made its y-slope of 0.2 look like zero.
+
+    The yardstick for "∇f is zero here". It is f's own: a constant added to f leaves it as it is and
+    a factor scales it with ∇f, so 1e6 + x² + y² at (0.32, 0.21), |∇f| = 0.77, is not at rest, nor
+    is 1e-8·(x² + y²) at (3, 2), |∇f| = 7e-8; a bound of 1e-6 · max(1, |f|) called both stationary.
+    x, y: floats or arrays of one shape S; returns an array of shape S (0-d for floats).
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    angles = 2 * np.pi * (np.arange(YARD_POINTS) + 0.5) / YARD_POINTS
+    radius = YARD_RADIUS * np.maximum(1.0, np.maximum(np.abs(x), np.abs(y)))[..., None]
+    with np.errstate(all="ignore"):
+        _, gx, gy = f.value_and_grad(x[..., None] + radius * np.cos(angles), y[..., None] + radius * np.sin(angles))
+        norms = np.hypot(gx, gy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": no finite |∇f| on that ring
+        middle = np.nanmedian(np.where(np.isfinite(norms), norms, np.nan), axis=-1)
+    return np.where(np.isnan(middle), 1.0, middle)
+
+
+def at_rest(grad: float, yard: float) -> bool:
+    """Whether a gradient (or a partial) of length ``grad`` is zero at a point where f's :func:`yardstick`
+    is ``yard``: not above REST_TOL of it (nan too: nothing there carries the run further)."""
+    return not grad > REST_TOL * float(yard)
 
 
 def one_sided(f: Expression, x: float, y: float, directions: np.ndarray, h: float) -> dict[str, np.ndarray]:
@@ -279,7 +310,7 @@ def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, 
     grad = math.hypot(*(g for _, g in rest)) if rest else 0.0
     for axis, g in rest:
         text.append(f"Along {axis}, ∂f/∂{axis} = {num(g, 3)}: " + (
-            f"along {axis} the run is at rest." if at_rest(abs(g), last["f"]) else
+            f"along {axis} the run is at rest." if at_rest(abs(g), yardstick(f, x, y)) else
             f"not yet at the bottom along {axis} after {len(rows) - 1} steps."))
     return " ".join(text), grad
 

@@ -19,19 +19,20 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, hessian
-from backproplab.lessons._gd_partials import kinked, partials
+from backproplab.lessons._gd_partials import YARD_RADIUS, at_rest, kinked, partials, yardstick
 
-STATIONARY_TOL = 1e-6
-"""|∇f| ≤ STATIONARY_TOL · max(1, |f|) counts as a stationary point."""
 SINGULAR_TOL = 1e-6
-"""An eigenvalue with |λ| ≤ SINGULAR_TOL · max(1, max |λ|) counts as zero: the test cannot tell."""
+"""An eigenvalue with |λ| ≤ SINGULAR_TOL · max(max |λ|, f's curvature around the point) counts as zero:
+the test cannot tell. That curvature is f's :func:`yardstick` over the ring's radius, so 1e-8·(x² + y²),
+eigenvalues (2e-8, 2e-8), is curved and x⁴ + y⁴ at (0, 0) is flat."""
 RING_RADII = (1e-2, 1e-1)
 RING_ANGLES = 360
 
 
-def is_stationary(grad_norm: float, value: float) -> bool:
-    """True when the gradient norm is numerically zero at a point where f = ``value``."""
-    return math.isfinite(grad_norm) and grad_norm <= STATIONARY_TOL * max(1.0, abs(value))
+def is_stationary(grad_norm: float, yard: float) -> bool:
+    """True when the gradient norm is finite and numerically zero at a point where f's
+    :func:`yardstick` is ``yard`` (:func:`at_rest`)."""
+    return math.isfinite(grad_norm) and at_rest(grad_norm, yard)
 
 
 def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str, Any]:
@@ -108,9 +109,11 @@ def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
         return {**out, "kind": "domain edge", "partials": parts, "ring": _ring(f, x, y, vec.T)}
     if kink:
         return {**out, "kind": "not differentiable", "ring": _ring(f, x, y, vec.T)}
-    if math.isfinite(grad) and not is_stationary(grad, value):
+    yard = float(yardstick(f, x, y))
+    if math.isfinite(grad) and not is_stationary(grad, yard):
         return {**out, "kind": "not stationary"}
-    small = np.abs(eig) <= SINGULAR_TOL * max(1.0, float(np.max(np.abs(eig)))) if finite else None
+    curvature = yard / (YARD_RADIUS * max(1.0, abs(x), abs(y)))
+    small = np.abs(eig) <= SINGULAR_TOL * max(curvature, float(np.max(np.abs(eig)))) if finite else None
     if not finite or small.any():
         return {**out, "kind": "inconclusive", "ring": _ring(f, x, y, vec.T)}
     kind = "strict minimum" if eig[0] > 0 else "strict maximum" if eig[-1] < 0 else "saddle"
@@ -161,7 +164,8 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
     p = p[inside]
     with np.errstate(all="ignore"):
         value, gx, gy = f.value_and_grad(p[:, 0], p[:, 1])
-    keep = [i for i in range(len(p)) if is_stationary(float(np.hypot(gx[i], gy[i])), float(value[i]))]
+    yard = yardstick(f, p[:, 0], p[:, 1])
+    keep = [i for i in range(len(p)) if is_stationary(float(np.hypot(gx[i], gy[i])), float(yard[i]))]
     distinct: list[np.ndarray] = []
     span = max(xhi - xlo, yhi - ylo)
     for i in sorted(keep, key=lambda i: float(value[i])):
