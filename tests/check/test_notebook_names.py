@@ -119,6 +119,29 @@ def test_a_folder_of_another_assignments_notebook_says_what_it_holds(tmp_path):
         "assignment)")
 
 
+def test_a_file_given_by_its_path_under_another_assignments_name_is_not_graded(tmp_path):
+    """``check radboud-a1 jku_a7.ipynb`` graded the JKU notebook item by item ("defines no make_layer", 0/30),
+    though a folder holding it was refused: the file alone is refused alike, naming the command to use."""
+    jku = _write(tmp_path / "bob", {"jku_a7.ipynb": NOTEBOOK}) / "jku_a7.ipynb"
+    said = (f"{jku}: jku_a7.ipynb is jku-a7's file name, not radboud-a1's (radboud_a1.ipynb); not graded, as "
+            f"another assignment's file is never graded as this one's: check it as jku-a7 (backproplab check jku-a7 "
+            f"{jku})")
+    with pytest.raises(InputError) as one:
+        submissions("radboud-a1", [jku])
+    assert str(one.value) == f"PATH {said}"
+    result = check("radboud-a1", jku)  # the API grades nothing of it either
+    assert result.score == 0 and result.messages == [said]
+    assert {it.error for it in result.items} == {"not graded: jku_a7.ipynb is jku-a7's file name, not radboud-a1's "
+                                                 "(radboud_a1.ipynb)"}
+    mine = _write(tmp_path / "alice", {"A1.ipynb": NOTEBOOK}) / "A1.ipynb"
+    assert submissions("radboud-a1", [jku, mine]) == [("bob", jku), ("alice", mine)]  # a batch grades it 0
+    purdue = _write(tmp_path / "carol", {"pytorch_ann.py": "x = 1\n"}) / "pytorch_ann.py"
+    with pytest.raises(InputError, match=r"pytorch_ann.py is purdue-pytorch-ann's file name, not "
+                                         r"purdue-numpy-ann's \(numpy_ann.py\)"):
+        submissions("purdue-numpy-ann", [purdue])
+    assert submissions("jku-a7", [jku]) == [("bob", jku)]  # its own assignment takes it
+
+
 @pytest.mark.slow
 def test_a_batch_with_odd_names_and_a_folder_of_two_notebooks(tmp_path, capsys):
     """Grades radboud-a1's sigmoid and relu items (1.3a, 1.3b) of five students with --jobs 2."""

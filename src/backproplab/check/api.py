@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from backproplab.check.assignment import Assignment, grade
-from backproplab.check.locate import Found, linked, own_file
+from backproplab.check.locate import Found, linked, named_as_another, own_file
 from backproplab.check.outputs import BATCH_MANIFEST, terminal_text
 from backproplab.check.result import ItemResult, SubmissionResult
 from backproplab.check.runner import Limits
@@ -66,6 +66,12 @@ def _locate(a: Assignment, folder: Path) -> Found:
     return a.locate(folder, others)
 
 
+def _owner(a: Assignment, filename: str) -> str:
+    """The other assignment whose file ``filename`` is by name ('' when none is)."""
+    return next((b.name for b in assignments().values() if b is not a and filename in (b.filename, *b.alt_filenames)),
+                "")
+
+
 def _holds(folder: Path, name: str) -> bool:
     return any(_locate(a, folder).holds for a in parts(name))
 
@@ -113,6 +119,21 @@ def _nothing_to_grade(name: str, folder: Path, folders: list[Path]) -> InputErro
                       "never graded as this one's: check it as its own assignment)")
 
 
+def _refuse_if_all_foreign(name: str, files: list[Path]) -> None:
+    """Refuse files that all bear other assignments' names: there is nothing to grade as ``name`` (a batch
+    with other files grades each such file 0, its reason in the gradebook, as it does such a folder)."""
+    if len(parts(name)) > 1:
+        return  # purdue grades a folder of its three files: check_arguments says so
+    said = []
+    for path in files:
+        found = None if path.is_symlink() else _source(parts(name)[0], path)
+        if found is None or not found.foreign:
+            return
+        said.append(found.problem)
+    more = f"; and {len(said) - 1} more file(s) alike" if len(said) > 1 else ""
+    raise InputError(f"PATH {said[0]}{more}")
+
+
 def passed_over(name: str, paths: Sequence[str | Path]) -> str:
     """The line that names the notebooks at the top of a folder of student folders that grading ``paths``
     passes over (:func:`submissions`: a template left beside the student folders), '' when none. The
@@ -156,6 +177,8 @@ def submissions(name: str, paths: Sequence[str | Path]) -> list[tuple[str, Path]
             raise InputError(f"PATH {p} does not exist")
     if len(paths) == 1 and paths[0].is_dir():
         paths = _in_folder(name, paths[0])[0]
+    elif not any(p.is_dir() for p in paths):
+        _refuse_if_all_foreign(name, paths)
     shared = Counter(p.parent.resolve() for p in paths if not p.is_dir())
     return [(p.name if p.is_dir() else p.stem if shared[p.parent.resolve()] > 1 else p.parent.name or p.stem, p)
             for p in paths]
@@ -167,7 +190,10 @@ def _missing(assignment: Assignment, problem: str) -> list[ItemResult]:
 
 def _source(a: Assignment, path: Path) -> Found:
     """The file to grade for ``a`` at ``path`` (a file given directly, or found in a folder)."""
-    return _locate(a, path) if path.is_dir() else own_file(path)
+    if path.is_dir():
+        return _locate(a, path)
+    owner = "" if path.is_symlink() else _owner(a, path.name)
+    return named_as_another(path, owner, a.name, a.filename) if owner else own_file(path)
 
 
 def check_arguments(assignment: str, path: str | Path, *, timeout: float | None = None,

@@ -121,6 +121,15 @@ def _another_assignments(folder: Path, theirs: list[Path], canonical: str, assig
         "check it as its own assignment"))
 
 
+def named_as_another(path: Path, owner: str, assignment: str, canonical: str) -> Found:
+    """Not graded: the file ``path``, given by itself, bears another assignment's file name (``owner``'s):
+    ``check radboud-a1 jku_a7.ipynb`` graded the JKU notebook item by item as "defines no make_layer"."""
+    held = f"{path.name} is {owner}'s file name, not {assignment}'s ({canonical})"
+    return Found(None, (path,), foreign=held, brief=f"not graded: {held}", problem=(
+        f"{path}: {held}; not graded, as another assignment's file is never graded as this one's: check it as "
+        f"{owner} (backproplab check {owner} {path})"))
+
+
 def find_notebook(folder: Path, canonical: tuple[str, ...], others: tuple[str, ...] = (),
                   assignment: str = "") -> Found:
     """The notebook to grade in ``folder`` (see the module docstring); a file named as another
