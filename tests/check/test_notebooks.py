@@ -184,6 +184,30 @@ def test_other_correct_forms_get_full_marks(made, tmp_path, assignment, edit):
     assert result.lost() == [], [f for it in result.items for f in it.failures()]
 
 
+SHUFFLE_APART = [_replace("rad-training", "    perm = torch.randperm(len(x_train))\n",
+                          "    perm = torch.randperm(len(x_train))\n    perm_y = torch.randperm(len(y_train))\n"),
+                 _replace("rad-training", "        loss = bce_loss(y_train[idx], y_hat)",
+                          "        loss = bce_loss(y_train[perm_y[start:start + batch_size]], y_hat)")]
+
+
+@pytest.mark.parametrize("edits, told", [
+    (SHUFFLE_APART, True),
+    # one order for both and a wrong step: the parameters differ as much, and the cause is the step
+    ([_replace("rad-training", "add_gradients(params, -learning_rate)", "add_gradients(params, learning_rate)")],
+     False),
+])
+def test_x_and_y_shuffled_apart_in_train_epoch_are_named(made, tmp_path, edits, told):
+    """Radboud 1.6 as Purdue 1.7 and JKU: x_train and y_train indexed with two permutations were told only
+    "shuffle with torch.randperm, one add_gradients(...) per batch"; the batches the network and bce_loss
+    were handed show the pairs moved."""
+    result = check("radboud-a1", _variant(made, tmp_path, "radboud-a1", lambda cells: [e(cells) for e in edits]),
+                   items=["1.6"])
+    assert result.lost() == ["1.6"]
+    text = "\n".join(f for it in result.items for f in it.failures())
+    assert ("x_train and y_train were shuffled with different orders: shuffle one index array and index both "
+            "with it" in text) == told, text
+
+
 def test_train_epoch_may_return_the_metrics_after_the_epoch(made, tmp_path):
     """CONTRACTS.md's "returns mean loss and accuracy" also reads as the loss and accuracy on the training set
     after the epoch (a reviewer's variant lost 2.12 points for it): full marks, with a note naming the reading."""

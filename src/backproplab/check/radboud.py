@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from backproplab.check.assignment import Assignment, Context, Item, ManualItem
-from backproplab.check.compare import Bad
+from backproplab.check.compare import SHUFFLED_APART, Bad, labels_moved
 from backproplab.check.notebook_assignment import got, near, part, preparer
 from backproplab.check.probes import PROBES
 from backproplab.check.result import Assertion
@@ -252,9 +252,11 @@ def judge_training(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     after, first, evaluated, losses = _reference_epoch(inp)
     call = f"torch.manual_seed({EPOCH_SEED}); train_epoch(params, x [64, 64], y [64], {LR}, 16)"
     def epoch() -> list[Assertion]:
+        apart = labels_moved(x.numpy(), y.numpy(), out.arrays.get("pairs.X"), out.arrays.get("pairs.y"))
         params = near("train_epoch: the parameters after one seeded epoch", call, np.concatenate(
             [got(out, f"epoch{i}.{n}", "train_epoch").reshape(-1) for i in range(2) for n in "wb"]),
-            np.concatenate([a.reshape(-1) for a in after]), 1e-6,
+            np.concatenate([a.reshape(-1) for a in after]), 1e-6, SHUFFLED_APART.replace("X and y", "x_train and "
+            "y_train") if apart else
             "shuffle with torch.randperm, one add_gradients(params, -learning_rate) per batch, then clear_gradients")
         returns = _epoch_returns(got(out, "epoch_returns", "train_epoch"), first, evaluated, call, params.passed)
         return [params, *returns, _falls(got(out, "epoch_losses", "train_epoch"), losses)]
