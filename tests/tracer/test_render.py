@@ -73,3 +73,35 @@ def test_every_number_is_inside_its_circle_or_on_its_edge_clear_of_the_others(ex
     for i, a in enumerate(boxes):
         assert not any(a.overlaps(b) for b in boxes[i + 1:]), (example, edges[i].get_text(), "on another number")
     fig.clear()
+
+
+def test_a_dense_network_draws_the_numbers_that_fit_largest_first_and_none_on_another():
+    """6 → 10 → 8 → 4: 172 edges, whose numbers were all drawn, on each other (unreadable). Now a number
+    that would lie on a circle or on another number is left off, the largest |∂L/∂w| of each gap placed
+    first, and the title says how many are shown."""
+    rng = np.random.default_rng(0)
+    sizes, acts = [6, 10, 8, 4], ["tanh", "relu", "softmax"]
+    net = bp.network_from_dict({
+        "name": "dense", "input": rng.normal(size=6).round(2).tolist(), "target": [0, 1, 0, 0],
+        "loss": "cross_entropy",
+        "layers": [{"activation": act, "weights": rng.normal(0, 0.5, (n_out, n_in)).round(2).tolist(),
+                    "biases": [0.1] * n_out} for n_in, n_out, act in zip(sizes[:-1], sizes[1:], acts, strict=True)]})
+    tr = bp.trace(net)
+    fig, renderer, centres, radius = _drawn(tr)
+    ax = fig.axes[0]
+    edges = [t for t in ax.texts if t.get_gid() == "edge"]
+    assert 0 < len(edges) < 172 and f"numbers on the {len(edges)} of 172 edges where they fit" in ax.get_title()
+    boxes = [text.get_bbox_patch().get_window_extent(renderer) for text in edges]
+    for i, a in enumerate(boxes):
+        assert not any(a.overlaps(b) for b in boxes[i + 1:]), edges[i].get_text()
+        nearest = np.hypot(np.clip(centres[:, 0], a.x0, a.x1) - centres[:, 0], np.clip(centres[:, 1], a.y0, a.y1)
+                           - centres[:, 1])
+        assert nearest.min() > radius, edges[i].get_text()
+    shown = {t.get_text() for t in edges}
+    for g in tr.grad_w:  # each gap's largest |∂L/∂w| has its number
+        assert f"{g.reshape(-1)[np.argmax(np.abs(g))]:.3g}" in shown
+    fig.clear()
+    for example in bp.examples():  # the bundled examples keep every number, and their titles one line
+        small = figure(bp.trace(bp.load_example(example)))
+        assert "\n" not in small.axes[0].get_title()
+        small.clear()
