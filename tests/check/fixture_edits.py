@@ -878,6 +878,11 @@ if __name__ == "__main__":
         "sep_shuffle": ('Mistake: train shuffles X and y with two different permutations (rows and labels no '
                         'longer match)', SEP_SHUFFLE),
         "form_shuffled": ('Correct: train shuffles X and y each epoch with one permutation', FORM_SHUFFLED),
+        "sep_shuffle_loss_by_name": ('Mistake: train shuffles X and y with two different permutations, its loss '
+                                     'cross_entropy imported by name', [
+            *SEP_SHUFFLE,
+            ("from torch import nn\n", "from torch import nn\nfrom torch.nn.functional import cross_entropy\n"),
+            ("loss = loss_fn(self.forward(xb), yb)", "loss = cross_entropy(self.forward(xb), yb)")]),
         # a reviewer's: one permutation, but a second forward with gradients on (a training accuracy) between
         # the batch's forward and its loss, and a step size doubled: the step is wrong, the pairs are not
         "shuffled_extra_forward_double_lr": ('Mistake: twice the step size; train shuffles X and y with one '

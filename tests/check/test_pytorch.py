@@ -29,6 +29,8 @@ ANN_MISTAKES = {
     # X[torch.randperm(n)] with y[torch.randperm(n)]: the loss got rows with other rows' labels
     "sep_shuffle": ({"2.3"}, "likely cause: X and y were shuffled with different orders: shuffle one index array "
                              "and index both with it"),
+    # the same with `from torch.nn.functional import cross_entropy`: a name bound before the probe's wrapper
+    "sep_shuffle_loss_by_name": ({"2.3"}, "likely cause: X and y were shuffled with different orders"),
     # 2.3 `train(self, X_train, y_train, X_val, y_val, epochs, batch_size, learning_rate)`
     "train_arguments_swapped": ({"2.3", "2.5"}, "PyTorchANN.train takes (X_train, y_train, X_val, y_val, epochs, "
                                          "learning_rate, batch_size), the contract's parameters in another order"),

@@ -166,7 +166,7 @@ def probe_train(mod, inp, cls: str, *, dropout: bool = True):
     n = inp["one.X"].shape[0]
     for tag, epochs in (("one.", 1), ("two.", 2)):
         net = _known_net(mod, inp, cls, dropout)
-        with _pairs_seen(net) as pairs:
+        with _pairs_seen(net, mod) as pairs:
             _train(net, inp, "one", epochs, n)
         out.update(params(net, tag))
         out.update({tag + key: value for key, value in pairs.items()})
@@ -189,13 +189,15 @@ def _first_layer(net: nn.Module) -> nn.Module | None:
 
 
 @contextlib.contextmanager
-def _pairs_seen(net: nn.Module):
+def _pairs_seen(net: nn.Module, mod=None):
     """The rows and labels of the first training step, as ``pairs.X`` and ``pairs.y`` in the dict yielded
     (filled in by that step): the rows of the one batch that reached the model's first layer with
     gradients on since the last loss, and the labels handed with the output to the cross-entropy
-    (``nn.CrossEntropyLoss`` and ``F.cross_entropy`` both call ``nn.functional.cross_entropy``): which
-    label went with which row. Nothing when several batches of that size went in before the loss (a
-    second forward, e.g. for a training accuracy): which one the loss's output came from is not known."""
+    (``nn.CrossEntropyLoss`` and ``F.cross_entropy`` both call ``nn.functional.cross_entropy``, and a
+    name in the student's module ``mod`` bound to it, ``from torch.nn.functional import cross_entropy``,
+    is rebound for the step): which label went with which row. Nothing when several batches of that size
+    went in before the loss (a second forward, e.g. for a training accuracy): which one the loss's
+    output came from is not known."""
     seen: dict = {}
     since_loss: list[torch.Tensor] = []
     first, real = _first_layer(net), nn.functional.cross_entropy
@@ -214,11 +216,16 @@ def _pairs_seen(net: nn.Module):
         return real(input, target, *args, **kwargs)
 
     handle = first.register_forward_pre_hook(rows) if first is not None else None
+    aliases = [name for name, value in vars(mod).items() if value is real] if mod is not None else []
     nn.functional.cross_entropy = cross_entropy
+    for name in aliases:
+        setattr(mod, name, cross_entropy)
     try:
         yield seen
     finally:
         nn.functional.cross_entropy = real
+        for name in aliases:
+            setattr(mod, name, real)
         if handle is not None:
             handle.remove()
 
