@@ -105,3 +105,12 @@ def test_a_dense_network_draws_the_numbers_that_fit_largest_first_and_none_on_an
         small = figure(bp.trace(bp.load_example(example)))
         assert "\n" not in small.axes[0].get_title()
         small.clear()
+    for seed in range(8):  # 4 → 4 places every number edge by edge; largest first left one off in 7 of 8
+        rng = np.random.default_rng(seed)
+        net = bp.network_from_dict({"name": "four", "input": rng.normal(size=4).round(2).tolist(), "target": [0.0] * 4,
+                                    "loss": "half_squared_error", "layers": [{
+                                        "activation": "identity", "weights": rng.normal(0, 0.5, (4, 4)).round(2).tolist(),
+                                        "biases": [0.1] * 4}]})
+        small = figure(bp.trace(net, "layer"))
+        assert sum(t.get_gid() == "edge" for t in small.axes[0].texts) == 16, seed
+        small.clear()

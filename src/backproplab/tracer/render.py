@@ -209,30 +209,53 @@ def _place_edge_labels(scale: tuple[float, float], segments: list, texts: list[s
                        centres: list[tuple[float, float]], weights: list[float]) -> list[tuple[float, float] | None]:
     """Where each edge's number goes (data coordinates), None for a number left off: on its edge, at the
     first fraction of ``EDGE_FRACTIONS`` where its box is clear of every circle (``radius`` points round
-    ``centres``), of the numbers placed before it and of the other edges; else where it crosses the fewest
-    edges. Between two layers the numbers are placed largest ``weights`` first, and one that would lie
-    on a circle or on a number placed before it is left off: 60 edges from 6 inputs into 10 units drew
-    their numbers on each other, none readable."""
+    ``centres``), of the numbers placed before it and of the other edges; else where it meets the fewest
+    (a circle counts most, then a number, then an edge).
+
+    Every number is placed so, edge by edge, unless one would then lie on a circle or on another number
+    (60 edges from 6 inputs into 10 units drew their numbers on each other, none readable): then the
+    numbers between two layers are placed again largest ``weights`` first, and one with no place clear of
+    the circles and the numbers before it is left off.
+    """
     pts = np.array(segments, dtype=float).reshape(-1, 4) * np.tile(scale, 2)  # x0, y0, x1, y1 in points
     circles = np.array(centres, dtype=float) * scale
+    places = _place_in_order(pts, texts, radius, circles, range(len(texts)), drop=False)
+    if any(place is None for place in places):
+        order = sorted(range(len(texts)), key=lambda i: (pts[i, 0], -weights[i], i))
+        places = _place_in_order(pts, texts, radius, circles, order, drop=True)
+    return [None if place is None else (place[0] / scale[0], place[1] / scale[1]) for place in places]
+
+
+def _place_in_order(pts: np.ndarray, texts: list[str], radius: float, circles: np.ndarray, order, *,
+                    drop: bool) -> list:
+    """:func:`_place_edge_labels`'s places, in points, for the numbers in ``order``. ``drop``: a number
+    with no place clear of the circles and the numbers before it (with a gap) is None; else each goes
+    where it meets the fewest, and all are None if one of them then lies on a circle or covers a number."""
     fracs = np.array(EDGE_FRACTIONS)[:, None]
-    places: list[tuple[float, float] | None] = [None] * len(texts)
+    places: list = [None] * len(texts)
     boxes: dict[float, np.ndarray] = {}  # per gap between layers: its numbers' centre x, y, half width, half height
-    for i in sorted(range(len(texts)), key=lambda i: (pts[i, 0], -weights[i], i)):
-        gap = pts[:, 0] == pts[i, 0]
+    for i in order:
         placed = boxes.setdefault(float(pts[i, 0]), np.zeros((0, 4)))
         width, height = _text_size(texts[i])
         half = np.array([width / 2 + LABEL_PAD_PT + 0.5, height / 2 + LABEL_PAD_PT])
         at = pts[i, :2] + fracs * (pts[i, 2:] - pts[i, :2])  # [fractions, 2]: the candidate centres
         lo, hi = at - half, at + half
         near = np.hypot(*(np.clip(circles[None], lo[:, None], hi[:, None]) - circles[None]).transpose(2, 0, 1))
-        apart = np.abs(at[:, None] - placed[None, :, :2]) >= half + placed[None, :, 2:] + LABEL_GAP_PT
-        blocked = np.any(near < radius + 1, axis=1) | np.any(~apart.any(axis=2), axis=1)
-        if blocked.all():
-            continue
-        crossings = np.sum(_crosses(pts[gap & (np.arange(len(pts)) != i)], lo, hi), axis=1)
-        best = int(np.argmin(np.where(blocked, np.inf, crossings)))  # the first of the clear and least crossed
-        places[i] = (at[best, 0] / scale[0], at[best, 1] / scale[1])
+        gaps = np.abs(at[:, None] - placed[None, :, :2]) - (half + placed[None, :, 2:])  # [fractions, numbers, 2]
+        on_circle, on_number = np.sum(near < radius + 1, axis=1), np.sum((gaps < LABEL_GAP_PT).all(axis=2), axis=1)
+        crossings = np.sum(_crosses(pts[(pts[:, 0] == pts[i, 0]) & (np.arange(len(pts)) != i)], lo, hi), axis=1)
+        if drop:
+            blocked = (on_circle > 0) | (on_number > 0)
+            if blocked.all():
+                continue
+            best = int(np.argmin(np.where(blocked, np.inf, crossings)))
+        else:
+            best = int(np.argmin(100 * on_circle + 10 * on_number + crossings))  # the first of the cheapest
+            # on a circle, or a number's white box on another's digits (the sizes are estimates: a point of
+            # slack): place them again, dropping some
+            if np.any(near[best] < radius) or np.any((gaps[best] < -(LABEL_PAD_PT + 1)).all(axis=1)):
+                return [None] * len(texts)
+        places[i] = tuple(at[best])
         boxes[float(pts[i, 0])] = np.vstack([placed, [*at[best], *half]])
     return places
 
