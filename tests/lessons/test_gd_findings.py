@@ -501,16 +501,59 @@ def test_a_corner_of_the_box_where_f_still_falls_is_not_taken_for_a_stationary_p
         res.close_figures()
 
 
-def test_the_yardstick_is_f_s_own_steepness_near_the_point():
+def test_the_yardstick_is_f_s_own_steepness_near_the_point_along_each_axis():
     f = gd.parse_expression("x^2 + y^2")
-    assert float(pt.yardstick(f, 0.0, 0.0)) == pytest.approx(0.2)  # |∇f| = 2r on the ring r = 0.1
-    shifted = gd.parse_expression("1e6 + 1e-3*(x^2 + y^2)")
-    assert float(pt.yardstick(shifted, 0.0, 0.0)) == pytest.approx(2e-4)
-    # √|x| is as steep as you like next to x = 0: the median passes over it (the y-slope there is 0.2)
-    assert float(pt.yardstick(gd.parse_expression("sqrt(abs(x)) + y^2"), 0.0, 0.1)) < 3
-    assert float(pt.yardstick(gd.parse_expression("5 + 0*x"), 1.0, 1.0)) == 0.0  # flat: only 0 is at rest
-    assert float(pt.yardstick(gd.parse_expression("sqrt(x - 10)"), 0.0, 0.0)) == 1.0  # no gradient on the ring
-    assert pt.yardstick(f, np.zeros((3, 2)), np.ones((3, 2))).shape == (3, 2)
+    # ∂f/∂x = 2x at x = ±0.1, ±0.01 (0.2, 0.2, 0.02, 0.02) and 0 at y = ±0.1, ±0.01: the median is 0.01
+    yx, yy = pt.yardstick(f, 0.0, 0.0)
+    assert float(yx) == pytest.approx(0.01) and float(yy) == pytest.approx(0.01)
+    assert float(pt.yardstick(gd.parse_expression("1e6 + 1e-3*(x^2 + y^2)"), 0.0, 0.0)[0]) == pytest.approx(1e-5)
+    yx, yy = pt.yardstick(gd.parse_expression("x^2 + 1e6*y^2"), 0.05, 0.0)  # each partial its own size
+    assert float(yx) == pytest.approx(0.1) and float(yy) == pytest.approx(1e4)
+    # ∂(xy)/∂x = y is 0 all along y = 0: the samples across the axis give it its size
+    assert float(pt.yardstick(gd.parse_expression("x*y"), 0.0, 0.0)[0]) == pytest.approx(0.005)
+    assert float(pt.yardstick(gd.parse_expression("5 + 0*x"), 1.0, 1.0)[0]) == 0.0  # flat: only 0 is at rest
+    assert float(pt.yardstick(gd.parse_expression("sqrt(x - 10)"), 0.0, 0.0)[0]) == 1.0  # no gradient near
+    small = gd.parse_expression("1e-9*sqrt(0.001 - x^2 - y^2)")  # a domain narrower than 0.1: r = 1e-3
+    assert 0 < float(pt.yardstick(small, 0.02, 0.0)[0]) < 1e-8
+    assert pt.yardstick(f, np.zeros((3, 2)), np.ones((3, 2)))[1].shape == (3, 2)
+
+
+def test_the_saddles_of_sin_x_cos_y_are_found():
+    """∂f/∂x = cos x cos y is 0 all along y = 3π/2: measured along x alone, its size there was 0, and the
+    12 saddles Newton finds in the box were dropped as not stationary."""
+    found = st.find_stationary_points(gd.parse_expression("sin(x)*cos(y)"), st.BOX, 21)
+    kinds = [p["kind"] for p in found["points"]]
+    assert kinds.count("saddle") == 12 and kinds.count("strict minimum") == 6 and kinds.count("strict maximum") == 6
+
+
+@pytest.mark.parametrize("expr, start, eta, steps", [
+    ("x^2 + (y - 1e11)^2", (1000.0, 1e11), 1e-4, 10),  # a huge y made the ring huge in x: "stationary" at x = 998
+    ("x^2 + 1e6*y^2", (0.05, 0.0), 1e-3, 100),  # steep in y, shallow in x: |∇f| = 0.082 at x = 0.04 was "at rest"
+    ("x^2 + 1e8*y^2", (3.0, 0.0), 1e-12, 1),  # |∇f| = 6
+])
+def test_a_slope_along_one_axis_is_not_measured_against_the_other_or_far_away(expr, start, eta, steps):
+    f = gd.parse_expression(expr)
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, start, eta, 1.0, steps))]
+    (text,) = run_findings(f, rows, eta, 1.0)
+    assert "not yet a stationary point" in text, text
+
+
+def test_a_cusp_across_the_point_does_not_hide_the_other_partial():
+    """1e6·√|x| + y² from (0, 0.3): ∂f/∂y = 0.307 where the run ended, y still falling; the ring's median
+    steepness (1e6 beside the cusp) had it read as "∇f = 0 there by convention, so every step is 0"."""
+    f = gd.parse_expression("1e6*sqrt(abs(x)) + y^2")
+    rows = [{"t": t, "x": float(p[0]), "y": float(p[1]), "f": float(f(*p))}
+            for t, p in enumerate(gd.gradient_descent(f, (0.0, 0.3), 0.1, 1.0, 3))]
+    (text,) = run_findings(f, rows, 0.1, 1.0)
+    assert "every step is 0" not in text and "not yet at the bottom along y" in text, text
+
+
+def test_a_wall_beside_the_point_does_not_make_its_slope_zero():
+    """A ramp of slope 1000 from x = 0.03: half of a ring of radius 0.1 around (1e-4, 0) lay on it."""
+    f = gd.parse_expression("x^2 + y^2 + 1000*(abs(x - 0.03) + (x - 0.03))/2")
+    assert st.classify(f, 1e-4, 0.0)["kind"] == "not stationary"
+    assert st.classify(f, 0.0, 0.0)["kind"] == "strict minimum"
 
 
 def test_a_sweep_that_starts_at_the_lowest_point_found_is_not_said_to_miss_the_way_down():

@@ -17,12 +17,11 @@ import numpy as np
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, DIVERGED, DIVERGED_TEXT
 from backproplab.lessons._gd_partials import (
-    at_rest,
+    both_at_rest,
     edge_ring_words,
     edge_stop,
     edge_words,
     undefined_partials,
-    yardstick,
 )
 from backproplab.lessons._gd_partials import num as _num
 from backproplab.lessons._gd_stationary import classify
@@ -57,8 +56,8 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
         return [f"**Your run went uphill**: f rose from {_num(f0)} to {_num(last['f'])} (ended at {where}). "
                 f"The step overshoots; {advice}."]
     _, gx, gy = f.value_and_grad(last["x"], last["y"])
-    grad, yard = float(np.hypot(gx, gy)), float(yardstick(f, last["x"], last["y"]))
-    if math.isfinite(grad) and at_rest(grad, yard):
+    grad = float(np.hypot(gx, gy))
+    if both_at_rest(float(gx), float(gy), f, last["x"], last["y"]):
         point = classify(f, last["x"], last["y"])
         if point["kind"] == "not differentiable":
             return [f"Your run stopped at {where}, {NOT_DIFFERENTIABLE}: autodiff reports ∇f = 0 there by "
@@ -72,7 +71,7 @@ def run_findings(f: Expression, rows: list[dict[str, Any]], eta: float, decay: f
     undefined = undefined_partials(f, rows)
     if undefined is not None:
         text, grad = undefined[0] + " ", undefined[1]
-        if at_rest(grad, yard):  # no partial left that would carry it further
+        if undefined[2]:  # no partial left that would carry it further
             return [undefined[0]]
     else:
         text = f"Your run ended at {where} with |∇f| = {_num(grad, 3)}: not yet a stationary point after {steps} steps. "

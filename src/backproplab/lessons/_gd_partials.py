@@ -41,39 +41,83 @@ def num(value: float, digits: int = 6) -> str:
 
 
 REST_TOL = 1e-6
-"""|∇f| (or a partial) at most REST_TOL of f's yardstick there (:func:`yardstick`) counts as zero."""
-YARD_RADIUS = 0.1
-"""The yardstick's ring: radius YARD_RADIUS · max(1, |x|, |y|) around the point."""
-YARD_POINTS = 8
+"""A partial derivative at most REST_TOL of f's yardstick along its axis (:func:`yardstick`) counts as zero."""
+YARD_RADII = (0.1, 0.01)
+"""The yardstick's samples: p ± r·max(1, |x|) along x and p ± r·max(1, |y|) along y, r in YARD_RADII."""
+YARD_FALLBACK_RADIUS = 1e-3
+"""... and where f has no finite partial at any of them (a small domain), at this r."""
 
 
-def yardstick(f: Expression, x: Any, y: Any) -> np.ndarray:
-    """How steep f is just around (x, y): the median of the finite |∇f| at YARD_POINTS points on a ring of
-    radius ``YARD_RADIUS · max(1, |x|, |y|)`` around it; 1 where no point of the ring has a finite one.
-    The points lie off the axes through (x, y), and the median passes over one or two steep ones: √|x|
-    is as steep as you like next to x = 0, and the largest |∇f| made its y-slope of 0.2 look like zero.
+def _axis_slopes(f: Expression, x: np.ndarray, y: np.ndarray, axis: int, radii: tuple[float, ...]
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """|∂f/∂axis| at p ± r·max(1, |coordinate|)·e_axis for each r of ``radii`` (inf where not finite), and
+    the distances: two arrays of shape S + (2·len(radii),)."""
+    c = x if axis == 0 else y
+    step = np.maximum(1.0, np.abs(c))[..., None] * np.array([s * r for r in radii for s in (1.0, -1.0)])
+    px, py = np.broadcast_arrays(x[..., None] + (step if axis == 0 else 0.0), y[..., None] + (step if axis else 0.0))
+    with np.errstate(all="ignore"):
+        partial = np.abs(f.value_and_grad(px, py)[1 + axis])
+    return np.where(np.isfinite(partial), partial, np.inf), np.abs(step)
 
-    The yardstick for "∇f is zero here". It is f's own: a constant added to f leaves it as it is and
-    a factor scales it with ∇f, so 1e6 + x² + y² at (0.32, 0.21), |∇f| = 0.77, is not at rest, nor
-    is 1e-8·(x² + y²) at (3, 2), |∇f| = 7e-8; a bound of 1e-6 · max(1, |f|) called both stationary.
-    x, y: floats or arrays of one shape S; returns an array of shape S (0-d for floats).
+
+def _partials_around(f: Expression, x: np.ndarray, y: np.ndarray, radius_list: tuple[float, ...]
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """|∂f/∂x| and |∂f/∂y| (nan where not finite) at the points p ± r·max(1, |x|)·e_x and
+    p ± r·max(1, |y|)·e_y, r in ``radius_list``: two arrays of shape S + (4·len(radius_list),)."""
+    offsets = np.array([s * r for r in radius_list for s in (1.0, -1.0)])
+    dx = np.maximum(1.0, np.abs(x))[..., None] * offsets
+    dy = np.maximum(1.0, np.abs(y))[..., None] * offsets
+    zero = np.zeros_like(dx)
+    px = x[..., None] + np.concatenate([dx, zero], axis=-1)
+    py = y[..., None] + np.concatenate([zero, dy], axis=-1)
+    with np.errstate(all="ignore"):
+        _, gx, gy = f.value_and_grad(*np.broadcast_arrays(px, py))
+    return tuple(np.where(np.isfinite(g), np.abs(g), np.nan) for g in (gx, gy))
+
+
+def yardstick(f: Expression, x: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """How large ∂f/∂x, and ∂f/∂y, are just around (x, y): the median of each's finite sizes at the eight
+    points p ± r·max(1, |x|) along x and p ± r·max(1, |y|) along y, r in YARD_RADII (at r =
+    YARD_FALLBACK_RADIUS where none is finite; 1 where none is there either).
+
+    The yardstick for "this partial is zero here". It is f's own: a constant added to f leaves it as it
+    is and a factor scales it with ∇f, so 1e6 + x² + y² at (0.32, 0.21), |∇f| = 0.77, is not at rest,
+    nor is 1e-8·(x² + y²) at (3, 2); a bound of 1e-6 · max(1, |f|) called both stationary. Each partial
+    is measured against its own size, near the point, and the median passes over a few steep samples:
+    a steep y (x² + 1e6·y²), a cusp across the point (1e6·√|x| + y², along y) or a wall on one side do not
+    make a slope along the other axis look like 0. The samples go both ways because a partial can be 0
+    all along its own axis (∂(xy)/∂x = y on y = 0, sin(x)·cos(y) at its saddles).
+    x, y: floats or arrays of one shape S; returns two arrays of shape S (0-d for floats).
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    angles = 2 * np.pi * (np.arange(YARD_POINTS) + 0.5) / YARD_POINTS
-    radius = YARD_RADIUS * np.maximum(1.0, np.maximum(np.abs(x), np.abs(y)))[..., None]
-    with np.errstate(all="ignore"):
-        _, gx, gy = f.value_and_grad(x[..., None] + radius * np.cos(angles), y[..., None] + radius * np.sin(angles))
-        norms = np.hypot(gx, gy)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": no finite |∇f| on that ring
-        middle = np.nanmedian(np.where(np.isfinite(norms), norms, np.nan), axis=-1)
-    return np.where(np.isnan(middle), 1.0, middle)
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": no finite partial there
+        near = [np.nanmedian(g, axis=-1) for g in _partials_around(f, x, y, YARD_RADII)]
+        nearer = [np.nanmedian(g, axis=-1) for g in _partials_around(f, x, y, (YARD_FALLBACK_RADIUS,))]
+    return tuple(np.where(np.isnan(a), np.where(np.isnan(b), 1.0, b), a) for a, b in zip(near, nearer, strict=True))
+
+
+def curvature_scale(f: Expression, x: float, y: float) -> float:
+    """How curved f is around (x, y), to tell a Hessian eigenvalue that is zero from one that is small:
+    the larger over the two axes of the smaller of |∂f/∂axis(p ± r e)| / r, r = YARD_RADII[0]·max(1, |c|)
+    (x⁴ + y⁴ at (0, 0): 0.04, so its difference-quotient eigenvalues 4e-10 are zero; 1e-8·(x² + y²):
+    2e-8, its own eigenvalues). 0 where none of it is finite."""
+    x_, y_ = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    scales = [(lambda s, d: np.min(s / d))(*_axis_slopes(f, x_, y_, axis, YARD_RADII[:1])) for axis in (0, 1)]
+    finite = [float(v) for v in scales if np.isfinite(v)]
+    return max(finite, default=0.0)
 
 
 def at_rest(grad: float, yard: float) -> bool:
-    """Whether a gradient (or a partial) of length ``grad`` is zero at a point where f's :func:`yardstick`
-    is ``yard``: not above REST_TOL of it (nan too: nothing there carries the run further)."""
+    """Whether a partial derivative of size ``grad`` is zero where f's :func:`yardstick` along its axis is
+    ``yard``: not above REST_TOL of it (nan too: nothing there carries the run further)."""
     return not grad > REST_TOL * float(yard)
+
+
+def both_at_rest(gx: float, gy: float, f: Expression, x: float, y: float) -> bool:
+    """Whether ∇f = (gx, gy) at (x, y) is zero: both partials finite and at rest (:func:`at_rest`)."""
+    yx, yy = yardstick(f, x, y)
+    return bool(math.isfinite(gx) and math.isfinite(gy) and at_rest(abs(gx), yx) and at_rest(abs(gy), yy))
 
 
 def one_sided(f: Expression, x: float, y: float, directions: np.ndarray, h: float) -> dict[str, np.ndarray]:
@@ -275,13 +319,14 @@ def _step_words(axis: str, p: dict[str, Any], rows: list[dict[str, Any]]) -> str
     return f"{said}, {why}, {move}"
 
 
-def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, float] | None:
+def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, float, bool] | None:
     """What to say where a run ended on a point where ∂f/∂x or ∂f/∂y does not exist (a kink or cusp
     along an axis, or the edge of f's domain), in place of |∇f|; None where both exist.
 
     Returns
     -------
-    (text, the length of the partials that do exist: what is left of the gradient there)
+    (text, the length of the partials that do exist: what is left of the gradient there, and whether
+    each of them is at rest)
     """
     last = rows[-1]
     x, y = last["x"], last["y"]
@@ -308,11 +353,14 @@ def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, 
         else:
             rest.append((axis, p["autodiff"]))
     grad = math.hypot(*(g for _, g in rest)) if rest else 0.0
+    yards = dict(zip("xy", yardstick(f, x, y), strict=True))
+    resting = True
     for axis, g in rest:
+        resting &= at_rest(abs(g), yards[axis])
         text.append(f"Along {axis}, ∂f/∂{axis} = {num(g, 3)}: " + (
-            f"along {axis} the run is at rest." if at_rest(abs(g), yardstick(f, x, y)) else
+            f"along {axis} the run is at rest." if at_rest(abs(g), yards[axis]) else
             f"not yet at the bottom along {axis} after {len(rows) - 1} steps."))
-    return " ".join(text), grad
+    return " ".join(text), grad, resting
 
 
 def edge_stop(f: Expression, rows: list[dict[str, Any]], stopped: int) -> str:

@@ -19,20 +19,26 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, hessian
-from backproplab.lessons._gd_partials import YARD_RADIUS, at_rest, kinked, partials, yardstick
+from backproplab.lessons._gd_partials import (
+    REST_TOL,
+    both_at_rest,
+    curvature_scale,
+    kinked,
+    partials,
+    yardstick,
+)
 
 SINGULAR_TOL = 1e-6
 """An eigenvalue with |λ| ≤ SINGULAR_TOL · max(max |λ|, f's curvature around the point) counts as zero:
-the test cannot tell. That curvature is f's :func:`yardstick` over the ring's radius, so 1e-8·(x² + y²),
-eigenvalues (2e-8, 2e-8), is curved and x⁴ + y⁴ at (0, 0) is flat."""
+the test cannot tell (``_gd_partials.curvature_scale``: 1e-8·(x² + y²), eigenvalues (2e-8, 2e-8), is
+curved; x⁴ + y⁴ at (0, 0) is flat)."""
 RING_RADII = (1e-2, 1e-1)
 RING_ANGLES = 360
 
 
-def is_stationary(grad_norm: float, yard: float) -> bool:
-    """True when the gradient norm is finite and numerically zero at a point where f's
-    :func:`yardstick` is ``yard`` (:func:`at_rest`)."""
-    return math.isfinite(grad_norm) and at_rest(grad_norm, yard)
+def is_stationary(gx: float, gy: float, f: Expression, x: float, y: float) -> bool:
+    """True when ∇f = (gx, gy) at (x, y) is finite and numerically zero (``_gd_partials.both_at_rest``)."""
+    return both_at_rest(gx, gy, f, x, y)
 
 
 def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str, Any]:
@@ -109,11 +115,10 @@ def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
         return {**out, "kind": "domain edge", "partials": parts, "ring": _ring(f, x, y, vec.T)}
     if kink:
         return {**out, "kind": "not differentiable", "ring": _ring(f, x, y, vec.T)}
-    yard = float(yardstick(f, x, y))
-    if math.isfinite(grad) and not is_stationary(grad, yard):
+    if math.isfinite(grad) and not is_stationary(gx, gy, f, x, y):
         return {**out, "kind": "not stationary"}
-    curvature = yard / (YARD_RADIUS * max(1.0, abs(x), abs(y)))
-    small = np.abs(eig) <= SINGULAR_TOL * max(curvature, float(np.max(np.abs(eig)))) if finite else None
+    small = np.abs(eig) <= SINGULAR_TOL * max(curvature_scale(f, x, y), float(np.max(np.abs(eig)))) \
+        if finite else None
     if not finite or small.any():
         return {**out, "kind": "inconclusive", "ring": _ring(f, x, y, vec.T)}
     kind = "strict minimum" if eig[0] > 0 else "strict maximum" if eig[-1] < 0 else "saddle"
@@ -164,8 +169,9 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
     p = p[inside]
     with np.errstate(all="ignore"):
         value, gx, gy = f.value_and_grad(p[:, 0], p[:, 1])
-    yard = yardstick(f, p[:, 0], p[:, 1])
-    keep = [i for i in range(len(p)) if is_stationary(float(np.hypot(gx[i], gy[i])), float(yard[i]))]
+    yx, yy = yardstick(f, p[:, 0], p[:, 1])
+    keep = np.flatnonzero(np.isfinite(gx) & np.isfinite(gy) & (np.abs(gx) <= REST_TOL * yx)
+                          & (np.abs(gy) <= REST_TOL * yy)).tolist()
     distinct: list[np.ndarray] = []
     span = max(xhi - xlo, yhi - ylo)
     for i in sorted(keep, key=lambda i: float(value[i])):

@@ -22,8 +22,8 @@ about the course's function; for your own function the lesson reports *findings*
 nothing is known in advance about it: where your run diverged (|x| or |y| past 1e12, or x, y or f
 no longer finite; and the largest of η/10, η/100, … that does not), whether the lowest point found
 is stationary or f falls past the box's edge, and, only where ∇f = 0, what the Hessian says (strict
-minimum, strict maximum, saddle). "∇f = 0" means |∇f| within 1e-6 of f's own steepness around the point
-(``_gd_partials.yardstick``), so adding a constant to f or scaling it changes no verdict. Where the Hessian is singular or undefined the second-derivative
+minimum, strict maximum, saddle). "∇f = 0" means each partial within 1e-6 of its own typical size just
+around the point, not of |f|, so adding a constant to f or scaling it does not make a slope look like 0. Where the Hessian is singular or undefined the second-derivative
 test cannot tell; f is then sampled on small rings around the point and the lesson says what the
 samples show. Where ∂f/∂x or ∂f/∂y does not exist (a kink or a cusp, as √|x| all along x = 0, or the
 edge of f's domain, as √x at x = 0) no |∇f| is printed: the lesson names that partial, f's one-sided
