@@ -195,6 +195,11 @@ SHUFFLE_APART = [_replace("rad-training", "    perm = torch.randperm(len(x_train
     # one order for both and a wrong step: the parameters differ as much, and the cause is the step
     ([_replace("rad-training", "add_gradients(params, -learning_rate)", "add_gradients(params, learning_rate)")],
      False),
+    # ... and a second bce_loss per batch, for a log: a loss paired with no batch of its own pairs nothing
+    ([_replace("rad-training", "add_gradients(params, -learning_rate)", "add_gradients(params, learning_rate)"),
+      _replace("rad-training", "        loss.backward()\n",
+               "        loss.backward()\n        logged = bce_loss(y_train[perm[:len(idx)]], y_hat.detach())\n")],
+     False),
 ])
 def test_x_and_y_shuffled_apart_in_train_epoch_are_named(made, tmp_path, edits, told):
     """Radboud 1.6 as Purdue 1.7 and JKU: x_train and y_train indexed with two permutations were told only

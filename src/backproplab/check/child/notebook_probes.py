@@ -401,27 +401,31 @@ def _course_bce(y, y_hat):
 
 class _Pairs:
     """The rows the student's train_epoch hands the network and the labels it hands bce_loss, batch by
-    batch, in the seeded epoch (while ``on``): the checker tells X and y shuffled apart from them. No
-    more than ``rows`` rows are kept, whatever the student's loop does."""
+    batch, in the seeded epoch (while ``on``): the checker tells x and y shuffled apart from them. As
+    Purdue's probe does (``torch_probes._pairs_seen``): a loss is paired with the one batch that went
+    through the network with gradients on since the loss before; several (an accuracy computed with
+    gradients on) or none (a second bce_loss, for a log) pair nothing. At most ``rows`` rows are kept."""
 
     def __init__(self, rows: int):
-        self.rows, self.on, self.x, self.y = rows, False, [], []
-
-    def _keep(self, into: list, value) -> None:
-        if self.on and sum(len(a) for a in into) < self.rows and torch.is_tensor(value) and value.ndim:
-            into.append(_np(value.detach()))
+        self.rows, self.on, self.x, self.y, self._since = rows, False, [], [], []
 
     def network(self, x, params):
-        self._keep(self.x, x)
+        if self.on and torch.is_grad_enabled() and torch.is_tensor(x) and x.ndim:
+            self._since.append(x)
         return _course_network(x, params)
 
     def bce(self, y, y_hat):
-        self._keep(self.y, y)
+        if self.on and torch.is_tensor(y) and y.ndim:
+            fed = [x for x in self._since if x.shape[:1] == y.shape[:1]]
+            if len(fed) == 1 and torch.is_grad_enabled() and sum(len(a) for a in self.x) < self.rows:
+                self.x.append(_np(fed[0].detach()))
+                self.y.append(_np(y.detach()))
+            self._since.clear()
         return _course_bce(y, y_hat)
 
     def arrays(self) -> dict:
-        """``pairs.X`` [n, ...] and ``pairs.y`` [n] as the batches came, or {} when they cannot be paired."""
-        if not self.x or len(self.x) != len(self.y):
+        """``pairs.X`` [n, ...] and ``pairs.y`` [n] as the batches came, or {} when none was paired."""
+        if not self.x:
             return {}
         try:
             return {"pairs.X": np.concatenate(self.x), "pairs.y": np.concatenate([a.reshape(-1) for a in self.y])}
