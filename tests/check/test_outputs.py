@@ -153,6 +153,24 @@ def test_cli_gradescope_refuses_a_batch(tmp_path, capsys):
     assert "one submission's results.json" in capsys.readouterr().err
 
 
+def test_cli_gradescope_gives_an_upload_with_nothing_to_grade_its_results_json(tmp_path, capsys):
+    """An empty upload, or another assignment's notebook, was a usage error (exit 2, no results.json):
+    Gradescope then says only "the autograder failed". Now the student reads why, every item 0, status 1;
+    a PATH that does not exist (the autograder's own setup) stays a usage error."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "wrong").mkdir()
+    (tmp_path / "wrong" / "jku_a7.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    for folder, why in (("empty", "holds no notebook"), ("wrong", "it holds jku_a7.ipynb, not radboud_a1.ipynb")):
+        out = tmp_path / f"{folder}.json"
+        assert main(["check", "radboud-a1", str(tmp_path / folder), "--gradescope", str(out)]) == 1
+        payload = json.loads(out.read_text())
+        jsonschema.validate(payload, GRADESCOPE_SCHEMA)
+        assert payload["score"] == 0 and why in payload["output"] and all(why in t["output"] for t in payload["tests"])
+    capsys.readouterr()
+    assert main(["check", "radboud-a1", str(tmp_path / "absent"), "--gradescope", str(tmp_path / "a.json")]) == 2
+    assert not (tmp_path / "a.json").exists()
+
+
 def test_the_docs_state_the_quick_runs_the_modules_declare():
     """docs/checking.md's --quick sentence gives each assignment's subset and bound as its QUICK_RUN has them."""
     from backproplab.check import numpy_ann, pytorch_ann, pytorch_cnn

@@ -128,6 +128,21 @@ def _wrote(paths: list[Path]) -> None:
     print(f"wrote {paths[0]} and {len(paths) - 1} records in {paths[0].parent / 'records'}", file=sys.stderr)
 
 
+def _refused_for_gradescope(args: argparse.Namespace, path: Path, err: InputError) -> int:
+    """``--gradescope`` on a submission that holds nothing to grade (an empty upload, another assignment's
+    notebook): the student's results.json says why, every item 0, as for a submission refused whole, and
+    the status is 1; a usage error (exit 2) left Gradescope saying only "the autograder failed"."""
+    subs = [(path.name, path)]
+    _check_outputs(args, subs)
+    check_arguments(args.assignment, path, timeout=args.timeout, items=args.item)  # a usage error stays one
+    result = not_graded(args.assignment, path.name, path, f"not graded: {err}", items=args.item, quick=args.quick)
+    print(format_table(result))
+    if args.json is not None:
+        print(f"wrote {write_json(args.json, result.to_dict())}", file=sys.stderr)
+    print(f"wrote {write_json(args.gradescope, gradescope(result))}", file=sys.stderr)
+    return 1
+
+
 def run_check(args: argparse.Namespace) -> int:
     """``backproplab check``: list, grade one submission, or grade a batch into a gradebook."""
     if getattr(args, "init", False):
@@ -141,7 +156,12 @@ def run_check(args: argparse.Namespace) -> int:
         return 0
     _start_fork_servers(args)
     _validate(args)
-    subs = submissions(args.assignment, args.paths)
+    try:
+        subs = submissions(args.assignment, args.paths)
+    except InputError as err:
+        if args.gradescope is None or len(args.paths) != 1 or not Path(args.paths[0]).exists():
+            raise
+        return _refused_for_gradescope(args, Path(args.paths[0]), err)
     note = kernel_limits_note()
     if note:
         print(note, file=sys.stderr)
