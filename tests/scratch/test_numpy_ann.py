@@ -279,8 +279,26 @@ def test_diverging_training_stops_at_the_start_of_the_failing_epoch(lr: float, s
         (lambda: NumpyANN(4, 3, 2).predict(np.zeros((2, 5))), "X"),
         (lambda: NumpyANN(4, 3, 2).accuracy(np.zeros((2, 4)), np.array([0, 5])), "y_true"),
         (lambda: NumpyANN(4, 3, 2)._backward(np.zeros((2, 4)), np.zeros(2, int)), "X"),
+        (lambda: NumpyANN(4, 3, 2).predict(np.zeros((2, 4)), batch_size=0), "batch_size"),
+        (lambda: NumpyANN(4, 3, 2).predict(np.zeros((2, 4)), batch_size=-1), "batch_size"),
+        (lambda: NumpyANN(4, 3, 2).predict(np.zeros((2, 4)), batch_size=2.5), "batch_size"),
+        (lambda: NumpyANN(4, 3, 2)._forward(np.zeros((2, 3))), "x"),
+        (lambda: NumpyANN(4, 3, 2)._forward(np.zeros((2, 4, 4)), training=True), "x"),
     ],
 )
 def test_bad_input(call, argument: str) -> None:
     with pytest.raises(InputError, match=rf"^{argument}\b"):
         call()
+
+
+def test_predict_batch_size_only_bounds_memory_and_forward_names_a_wrong_width() -> None:
+    # predict(X, batch_size=0) raised "range() arg 3 must not be zero", -1 "need at least one array to
+    # concatenate" and 2.5 a TypeError; _forward on a wrong width gave matmul's gufunc traceback
+    m, X, _, _ = _small()
+    whole = m.predict(X)
+    for size in (1, 3, 7, 100):
+        np.testing.assert_array_equal(m.predict(X, batch_size=size), whole)
+    np.testing.assert_array_equal(m._forward(X[0]), whole[:1])  # one sample (input_size,) still works
+    with pytest.raises(InputError, match=r"^x must have shape \(N, 6\).*got \(7, 5\)"):
+        m._forward(X[:, :5], training=True)
+    assert m.a2 is None  # nothing stored from the refused call

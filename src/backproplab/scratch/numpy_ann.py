@@ -226,6 +226,9 @@ class NumpyANN:
         :meth:`_backward`; with ``training=False`` it stores nothing.
         """
         x = np.asarray(x, dtype=self.dtype)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:  # one cheap look: no matmul traceback
+            raise InputError(f"x must have shape (N, {self.input_size}) (or ({self.input_size},) for one "
+                             f"sample), got {x.shape}")
         z1 = x @ self.W1 + self.b1
         a1 = self._relu(z1)
         z2 = a1 @ self.W2 + self.b2
@@ -407,8 +410,12 @@ class NumpyANN:
 
     # ------------------------------------------------------------------------------------------
     def predict(self, X, batch_size: int = 8192) -> np.ndarray:
-        """``_forward(X, training=False)``: probabilities (N, output_size), rows summing to 1."""
+        """``_forward(X, training=False)``: probabilities (N, output_size), rows summing to 1.
+
+        ``batch_size`` (an int >= 1) only bounds the memory of one forward pass; the result is the same.
+        """
         X = self._check_X(X, "X")
+        batch_size = check_positive(batch_size, "batch_size", integer=True, minimum=1)
         return np.concatenate([self._forward(X[s:s + batch_size], training=False)
                                for s in range(0, X.shape[0], batch_size)])
 
