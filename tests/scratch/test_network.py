@@ -217,6 +217,10 @@ def test_dead_units_counts_relu_units_that_never_fire() -> None:
         (lambda: Dense(3, 2).backward(np.ones((1, 2))), "backward"),
         (lambda: forward(np.ones((2, 3)), [(np.ones((4, 2)), np.zeros(2), "relu")]), r"params\[0\]"),
         (lambda: relative_error(np.ones(2), np.ones(3)), "b"),
+        (lambda: relative_error(np.ones(2), np.ones(2), floor=-1.0), "floor"),
+        (lambda: relative_error(np.ones(2), np.ones(2), floor=float("nan")), "floor"),
+        (lambda: check_gradients(*_net_and_data(), loss="bce", floor=-1e-8), "floor"),
+        (lambda: compare_with_torch(*_net_and_data(), loss="bce", floor=float("nan")), "floor"),
     ],
 )
 def test_bad_input(call, argument: str) -> None:
@@ -250,3 +254,18 @@ def test_bce_in_float16_never_takes_log_0() -> None:
     with np.errstate(all="raise"):
         loss, grad = bce(np.float16([1.0]), [0.0]), bce_grad(np.float16([1.0]), [0.0])
     assert np.isfinite(loss) and np.isfinite(grad).all() and loss > 6
+
+
+def test_a_pure_relative_error_floor_0_passes_exact_zeros() -> None:
+    # floor=0 (a pure relative error) made two exact zeros 0/0 = NaN: a dead ReLU unit's gradient,
+    # 0 both ways, was reported "FAILED ... analytic 0, numeric 0, relative error nan", with a warning
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(relative_error(np.array([0.0, 2.0]), np.array([0.0, 2.0]), floor=0.0), 0.0)
+        assert relative_error(np.array([0.0, 1.0]), np.array([0.0, 1.5]), floor=0.0) == pytest.approx(1 / 3)
+    net = Network.from_sizes([4, 6, 3], "relu", seed=0)
+    X = np.random.default_rng(0).standard_normal((10, 4)) - 5.0  # most hidden units dead: zero gradients
+    y = np.arange(10) % 3
+    assert (analytic_gradients(net, X, y)[0] == 0.0).sum() >= 4  # the dead units' exact zeros
+    report = check_gradients(net, X, y, floor=0.0)
+    assert report.passed, str(report)
+    assert np.isnan(relative_error(np.array([np.nan]), np.array([1.0])))  # NaN stays a failure

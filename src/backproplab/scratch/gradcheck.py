@@ -28,11 +28,22 @@ from backproplab.scratch.train import prepare_targets
 FLOOR = 1e-8
 
 
+def _check_floor(floor) -> float:
+    return check_positive(floor, "floor", minimum=0.0)
+
+
 def relative_errors(a, b, floor: float = FLOOR) -> np.ndarray:
-    """Element-wise ``|a - b| / max(|a|, |b|, floor)``, shape of the (broadcast) inputs."""
+    """Element-wise ``|a - b| / max(|a|, |b|, floor)``, shape of the (broadcast) inputs.
+
+    Equal entries have error 0 whatever ``floor`` (``floor=0``, a pure relative error, gave 0/0 = NaN,
+    a failure, for two exact zeros); a NaN in either input gives NaN (a failure).
+    """
+    floor = _check_floor(floor)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    return np.abs(a - b) / np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
+    diff = np.abs(a - b)
+    denom = np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
+    return np.divide(diff, denom, out=np.zeros(diff.shape), where=diff != 0)
 
 
 def relative_error(a, b, floor: float = FLOOR) -> float:
@@ -255,6 +266,7 @@ def check_gradients(
         raise InputError(f"order must be 2 or 4, got {order!r}")
     eps = check_positive((1e-4 if order == 4 else 1e-6) if eps is None else eps, "eps")
     tol = check_positive(tol, "tol")
+    floor = _check_floor(floor)
     net64, X, t = _prepare(network, X, y, loss)
     analytic = _analytic(net64, X, t, loss)
     numeric = _numerical(net64, X, t, loss, eps, order)
@@ -316,6 +328,7 @@ def compare_with_torch(
     too (a ``"loss"`` entry).
     """
     tol = check_positive(tol, "tol")
+    floor = _check_floor(floor)
     net64, X64, t = _prepare(network, X, y, loss)
     ours_value = loss_and_grad(loss, net64._forward(X64), t)[0]
     analytic = _analytic(net64, X64, t, loss)
