@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from backproplab.errors import InputError
 from backproplab.scratch import SGD, constant, exponential, inverse_time, step_decay
 
 pytestmark = pytest.mark.scratch
@@ -90,8 +91,25 @@ def test_sgd_keeps_float32() -> None:
         (lambda: inverse_time(0.1, -1.0), "k"),
         (lambda: exponential(0.1, 0.5)(-1), "t"),
         (lambda: SGD(0.1).step([np.zeros(2)], []), "grads"),
+        (lambda: SGD(0.1).step([np.zeros(2)], [np.zeros(3)]), r"grads\[0\] must"),
     ],
 )
 def test_bad_arguments(call, argument: str) -> None:
     with pytest.raises(ValueError, match=rf"^{argument}\b"):
         call()
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_gradient_of_another_shape_is_refused_not_broadcast(momentum: float) -> None:
+    # a (4,) or (1, 4) gradient for a (3, 4) weight was broadcast by NumPy: every row took the same
+    # step, no error; a (1, 4) gradient for a (4,) bias gave "non-broadcastable output operand"
+    W, b = np.zeros((3, 4)), np.zeros(4)
+    opt = SGD(0.1, momentum=momentum)
+    for grads, i, got in (([np.ones(4), np.ones(4)], 0, r"\(4,\)"), ([np.ones((3, 4)), np.ones((1, 4))], 1, r"\(1, 4\)")):
+        with pytest.raises(InputError, match=rf"^grads\[{i}\] must have the shape of params\[{i}\] .*got {got}"):
+            opt.step([W, b], grads)
+    np.testing.assert_array_equal(W, 0.0)  # nothing was updated by the refused steps
+    np.testing.assert_array_equal(b, 0.0)
+    opt.step([W, b], [np.ones((3, 4)), [1.0, 2.0, 3.0, 4.0]])  # a list of the right shape is fine
+    np.testing.assert_allclose(b, [-0.1, -0.2, -0.3, -0.4])
+    np.testing.assert_allclose(W, -0.1)

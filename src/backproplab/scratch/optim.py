@@ -171,6 +171,10 @@ class SGD:
         """Update ``params`` in place from ``grads`` (aligned lists of arrays)."""
         if len(params) != len(grads):
             raise InputError(f"grads must align with params ({len(params)} arrays), got {len(grads)}")
+        for i, (p, g) in enumerate(zip(params, grads, strict=True)):
+            # NumPy would broadcast a (d,) or (1, d) gradient over a (k, d) parameter without a word
+            if np.shape(g) != np.shape(p):
+                raise InputError(f"grads[{i}] must have the shape of params[{i}] {np.shape(p)}, got {np.shape(g)}")
         eta = self.lr
         mu = self.momentum
         if mu == 0:
