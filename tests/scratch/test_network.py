@@ -210,6 +210,8 @@ def test_dead_units_counts_relu_units_that_never_fire() -> None:
         (lambda: Dense(3, 4, dtype="float16"), "dtype"),
         (lambda: Network.from_sizes([3]), "sizes"),
         (lambda: Network.from_sizes([3, 4, 2], ["relu"]), "activations"),
+        (lambda: Network.from_sizes([3, 4, 2], None), "activations must be one name or a list of 2"),
+        (lambda: Network.from_sizes([3, 4, 2], init=None), "init must be one name or a list of 2"),
         (lambda: Network.from_sizes([3, 4, 2]).forward(np.ones((2, 5))), "x"),
         (lambda: Network.from_sizes([3, 4, 2]).forward(np.ones(3)), "x"),
         (lambda: Network.from_sizes([3, 4, 2]).forward(np.full((2, 3), np.nan)), "x"),

@@ -80,6 +80,9 @@ class Network:
             activations = [activations] * (n - 1) + ["identity"]
         if isinstance(init, str) or callable(init):
             init = [init] * n
+        for name, value in (("activations", activations), ("init", init)):
+            if not hasattr(value, "__len__"):  # len(None) was a bare TypeError
+                raise InputError(f"{name} must be one name or a list of {n} (one per layer), got {value!r}")
         if len(activations) != n:
             raise InputError(f"activations must name {n} activations (one per layer), got {len(activations)}")
         if len(init) != n:
