@@ -140,8 +140,11 @@ def coverage_note(n: int, kernel: int, padding: int = 0, stride: int = 1, dilati
     The floor in :func:`conv_output_size` silently drops the input positions past the last window
     when the stride does not divide ``n + 2*padding - span``, and a dilated kernel with a stride can
     skip positions between windows too: those inputs are never read by any tap (their gradient is
-    always 0). With a padding of at least the kernel's span, windows at the edges read only zeros, so
-    their output is just the bias. Positions are 0-based indices into the unpadded input.
+    always 0). An unread position is named "after the last window" only when it lies past the last
+    window's last tap (the floor's remainder, ``(n + 2*padding - span) mod stride``, is larger than the
+    right padding); one before it, even when that window's taps there land in the padding, lies
+    "between windows". With a padding of at least the kernel's span, windows at the edges read only
+    zeros, so their output is just the bias. Positions are 0-based indices into the unpadded input.
     """
     out = conv_output_size(n, kernel, padding, stride, dilation)
     taps = (np.arange(out)[:, None] * stride + np.arange(kernel)[None, :] * dilation) - padding
@@ -153,7 +156,9 @@ def coverage_note(n: int, kernel: int, padding: int = 0, stride: int = 1, dilati
                 f"them into the padding): all {out} outputs are just the bias")
     if unread.size:
         shown = ", ".join(str(int(i)) for i in unread[:8]) + (", …" if unread.size > 8 else "")
-        last = int(taps[inside].max())
+        # the last window's last tap, wherever it lands (in the input or in the right padding): only the
+        # positions past it are dropped by the floor; the others lie between windows or between taps
+        last = int(taps.max())
         between, after = unread[unread < last], unread[unread > last]
         why = []
         if between.size:

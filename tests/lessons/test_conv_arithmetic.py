@@ -3,6 +3,8 @@ against torch.nn.functional.conv2d, and the lesson's claims and values."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
@@ -266,3 +268,30 @@ def test_a_dilated_kernel_can_miss_the_input_altogether():
     # n = 1, kernel 2, dilation 3 (span 4), padding 2: taps at −2, 1 and −1, 2; none is position 0.
     assert _unread_by_torch(1, 2, 2, 1, 3) == [0]
     assert "all 2 outputs are just the bias" in ca.coverage_note(1, 2, padding=2, dilation=3)
+
+
+def test_a_last_window_in_the_padding_drops_nothing_after_it():
+    # n = 5, kernel 1, padding 1, stride 3: the padded input is 7 wide, windows at padded 0, 3, 6, that is at
+    # input −1, 2 and 5 (the right padding). (7 − 1) mod 3 = 0: the floor drops nothing; 0, 1 and 3, 4 lie
+    # between windows. The note said "3, 4 after the last window ... mod stride = 0 at the end, which the floor
+    # drops": it took the last tap *inside the input* (2) for the last window.
+    assert _unread_by_torch(5, 1, 1, 3, 1) == [0, 1, 3, 4]
+    note = ca.coverage_note(5, 1, padding=1, stride=3)
+    assert "0, 1, 3, 4 fall between windows" in note
+    assert "after the last window" not in note and "floor drops" not in note
+    # a dilated kernel whose last tap lands in the padding: taps at −2, 1 and 2, 5; 3 is between 2 and 5
+    assert _unread_by_torch(4, 2, 2, 4, 3) == [0, 3]
+    note = ca.coverage_note(4, 2, padding=2, stride=4, dilation=3)
+    assert "0, 3 fall between windows" in note and "after the last window" not in note
+
+
+def test_after_the_last_window_only_when_the_floor_drops_input():
+    """Input positions lie past the last window exactly when the floor's remainder exceeds the right padding."""
+    for n, kernel, padding, stride, dilation in itertools.product(range(1, 10), (1, 2, 3), (0, 1, 2), (1, 2, 3, 4),
+                                                                  (1, 2, 3)):
+        if dilation * (kernel - 1) + 1 > n + 2 * padding:
+            continue
+        note = ca.coverage_note(n, kernel, padding, stride, dilation)
+        rest = (n + 2 * padding - (dilation * (kernel - 1) + 1)) % stride
+        if not note.startswith("no tap"):
+            assert ("after the last window" in note) == (rest > padding), (n, kernel, padding, stride, dilation)
