@@ -295,3 +295,14 @@ def test_after_the_last_window_only_when_the_floor_drops_input():
         rest = (n + 2 * padding - (dilation * (kernel - 1) + 1)) % stride
         if not note.startswith("no tap"):
             assert ("after the last window" in note) == (rest > padding), (n, kernel, padding, stride, dilation)
+
+
+def test_a_count_just_over_its_bound_does_not_read_as_the_bound(capsys):
+    # Conv2d(1, 1, 1048576) holds 2^40 + 1 parameters, one over MAX_OWN_PARAMS = 2^40; both printed as
+    # "1.1e+12": "would hold 1.1e+12 parameters ...; expected at most 1.1e+12".
+    assert main(["conv", "--quick", "--in-channels", "1", "--out-channels", "1", "--kernel", str(2**20)]) == 2
+    err = capsys.readouterr().err
+    assert "would hold 1,099,511,627,777 parameters" in err and "expected at most 1,099,511,627,776" in err
+    # (n + 2*padding)^2 = 2049^2 = 4,198,401 values against 4,194,304
+    assert main(["conv", "--quick", "--size", "2047", "--kernel", "1", "--padding", "1"]) == 2
+    assert "makes an input of 4,198,401 values" in capsys.readouterr().err

@@ -175,7 +175,10 @@ def _check_own_layer_cost(size: tuple[int, int] | None, kernel: int | None, padd
 
 
 def _big(n: int) -> str:
-    """A large count in few characters: ``1.23e+18``, or ``about 2^N`` beyond float range."""
+    """A count as exact digits up to 10^15 (``1,099,511,627,777``: a refused count just over its bound must
+    not read the same as the bound), ``1.23e+18`` beyond, ``about 2^N`` beyond float range."""
+    if n < 10**15:
+        return f"{n:,}"
     return f"{float(n):.3g}" if n.bit_length() < 1000 else f"about 2^{n.bit_length()}"
 
 
