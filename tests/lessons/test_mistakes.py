@@ -83,3 +83,12 @@ def test_the_descent_claim_holds_for_seeds_whose_one_run_stalled(seed):
     descent = claims[1]
     assert descent.name.endswith("median of 5 seeds") and descent.value <= 0.5
     assert f"{seed}: 0.97" in descent.evidence or f"{seed}: 1.03" in descent.evidence  # the first run alone stalls
+
+
+def test_fan_in_evidence_says_what_differs_by_how_much(result):
+    # d0 = 100000, d1 = 2: the fans differ 50,000-fold and the stds √(2/d0), √(2/d1) √50000 ≈ 224-fold;
+    # the evidence said "the two fans differ 224-fold".
+    (claim,) = [c for c in result.claims if c.name.startswith("fan-in where")]
+    assert "the two fans differ 50,000-fold" in claim.evidence
+    assert f"√(2/d0) and √(2/d1) {math.sqrt(50000):.0f}-fold" in claim.evidence and "224-fold" in claim.evidence
+    assert claim.value == pytest.approx(math.sqrt(2 / 100000), rel=0.02)

@@ -125,7 +125,8 @@ def _he_init(seed: int) -> tuple[list[Claim], list[dict], list[dict], dict]:
         Claim.close_to("fan-in where the course's assert needs fan-out: make_layer(100000, 2) std = √(2/100000)",
                        fan_in_std, math.sqrt(2 / 100000), 1e-4,
                        f"{fan_in_std:.5f} fails `abs(std − 1) < 0.01`; the course scales by the output width d1, "
-                       f"and at d0 = 100000, d1 = 2 the two fans differ {math.sqrt(100000 / 2):.0f}-fold"),
+                       f"and at d0 = 100000, d1 = 2 the two fans differ {100000 // 2:,}-fold, the two stds "
+                       f"√(2/d0) and √(2/d1) {math.sqrt(100000 / 2):.0f}-fold"),
     ]
     return claims, variance_rows, fan_rows, stds
 
