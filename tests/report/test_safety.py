@@ -428,6 +428,25 @@ def test_only_into_a_stopped_report_says_it_is_incomplete_and_how_to_finish_it(f
     assert behaviour["calls"] == ["beta", "gamma"]
 
 
+def test_the_hint_that_finishes_a_stopped_subset_runs_only_its_lessons(fakes, behaviour, tmp_path, capsys):
+    """A stopped '--only alpha --only beta', then '--only beta' into it: the hint was '--resume' with no
+    --only, which ran gamma too, a lesson the report never held."""
+    out = tmp_path / "r"
+    behaviour["raise"] = {"alpha": KeyboardInterrupt()}
+    run(fakes.make_lessons(behaviour), out, only=["alpha", "beta"])
+    behaviour["raise"] = {}
+    capsys.readouterr()
+    outcome = run(fakes.make_lessons(behaviour), out, only=["beta"], progress=True)
+    assert not outcome.complete
+    hint = f"backproplab reproduce --resume --out {out} --seed 0 --device cpu --only alpha --only beta"
+    assert f"continue with: {hint}\n" in capsys.readouterr().out
+    assert hint + "`" in (out / "summary.md").read_text()
+    behaviour["calls"].clear()
+    finished = run(fakes.make_lessons(behaviour), out, resume=True, only=["alpha", "beta"])  # what the hint runs
+    assert finished.complete and behaviour["calls"] == ["alpha"]
+    assert list(finished.results["lessons"]) == ["alpha", "beta"]
+
+
 def test_a_second_run_into_the_same_folder_is_refused_while_the_first_writes(fake_lessons, behaviour, tmp_path):
     import fcntl
 

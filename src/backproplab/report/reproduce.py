@@ -137,7 +137,7 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
             if not complete:
                 run.keep_earlier_for_pending()
             document = run.document()
-            if complete and (unfinished := _unreached(document, settings, out)):  # --only into a stopped report
+            if complete and (unfinished := _unreached(document, settings, out, lessons)):  # --only into a stopped report
                 complete, (hint, done) = False, unfinished
             final = write_report(stage.path, document, run.timings, hint)
             stage.commit(state.ours)
@@ -146,15 +146,20 @@ def reproduce(quick: bool = False, out: str | os.PathLike = "backproplab-report"
     return result
 
 
-def _unreached(document: dict, settings: dict, out: Path) -> tuple[str, tuple[int, int]] | None:
+def _unreached(document: dict, settings: dict, out: Path,
+               registry: Mapping[str, ModuleType]) -> tuple[str, tuple[int, int]] | None:
     """The lessons an earlier, stopped run never reached, kept by ``--only`` as pending: None when there are
-    none, else the command that runs them (``--resume`` over all lessons: the hint repeated ``--only`` and
-    could not finish the report) and (lessons done, lessons). The run said "N of N claims pass" for it."""
+    none, else the command that runs them and (lessons done, lessons). The run said "N of N claims pass"
+    for it. The command is ``--resume`` over the report's lessons: the hint repeated this run's ``--only``
+    and could not finish the report; without ``--only`` it ran every lesson of the registry, also those
+    the report never held (``--only xor --only conv`` stopped, then ``--only conv``: ``--resume`` ran ten)."""
     unreached = [name for name, entry in document["lessons"].items() if entry["status"] == "pending"]
     if not unreached:
         return None
     total = len(document["lessons"])
-    return resume_command(settings, out, with_only=False), (total - len(unreached), total)
+    held = [name for name in registry if name in document["lessons"]]
+    hint = resume_command({**settings, "lessons": held}, out, with_only=held != list(registry))
+    return hint, (total - len(unreached), total)
 
 
 def _check_arguments(quick: Any, seed: Any, device: Any, threads: Any) -> int:
