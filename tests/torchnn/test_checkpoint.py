@@ -334,3 +334,53 @@ def test_fit_writes_over_an_earlier_checkpoint(tmp_path):
     for epochs in (1, 2):
         fit(_net(0), (X, y), epochs=epochs, batch_size=16, progress=False, device="cpu", checkpoint=ckpt)
         assert read_checkpoint(ckpt)["epoch"] == epochs
+
+
+def _first_epoch(path, model_seed=0, **kw):
+    X, y = blobs(n=64)
+    torch.manual_seed(model_seed)
+    model = MLP([12, 8, 3])
+    args = dict(epochs=1, batch_size=8, progress=False, device="cpu", checkpoint=path, seed=0)
+    fit(model, (X, y), (X[:16], y[:16]), **{**args, **kw})
+    return X, y
+
+
+def test_resume_with_a_smaller_learning_rate_trains_at_it(tmp_path):
+    # the divergence policy's advice: resume=True with a smaller lr; load_state_dict put the old lr back
+    # (History.lr [0.01, 0.01] beside params lr 0.5, and the run diverged again at the old rate)
+    X, y = _first_epoch(tmp_path / "c.pt", lr=0.01, momentum=0.9)
+    torch.manual_seed(0)
+    h = fit(MLP([12, 8, 3]), (X, y), (X[:16], y[:16]), epochs=2, batch_size=8, lr=0.002, momentum=0.9,
+            progress=False, device="cpu", checkpoint=tmp_path / "c.pt", resume=True, seed=0)
+    assert h.lr == [0.01, 0.002] and h.params["lr"] == 0.002
+    state = read_checkpoint(tmp_path / "c.pt")
+    assert state["optimizer"]["param_groups"][0]["lr"] == 0.002 and state["optimizer"]["state"], "momentum kept"
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"seed": 5}, "seed=0 there, 5 here"),
+    ({"optimizer": "adam"}, "optimizer='SGD' there, 'Adam' here"),  # was KeyError: 'betas' mid-epoch
+    ({"val": None}, "validation every epoch there, none here"),  # val_loss one row short, uncommented
+])
+def test_resuming_another_runs_checkpoint_is_refused_and_changes_nothing(tmp_path, change, words):
+    X, y = _first_epoch(tmp_path / "c.pt")
+    torch.manual_seed(1)
+    model = MLP([12, 8, 3])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    val = change.pop("val", (X[:16], y[:16]))
+    args = dict(epochs=2, batch_size=8, progress=False, device="cpu", checkpoint=tmp_path / "c.pt", resume=True,
+                seed=0)
+    with pytest.raises(CheckpointError, match=f"c.pt was written by another run \\({words}\\)"):
+        fit(model, (X, y), val, **{**args, **change})
+    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
+
+
+def test_resuming_a_checkpoint_of_another_model_class_with_the_same_shapes_is_refused(tmp_path):
+    from backproplab.torchnn import ANN_relu, ANN_sigmoid
+
+    X, y = torch.randn(8, 784), torch.arange(8) % 10
+    torch.manual_seed(0)
+    fit(ANN_relu(784, 10), (X, y), epochs=1, batch_size=8, progress=False, device="cpu", checkpoint=tmp_path / "r.pt")
+    with pytest.raises(CheckpointError, match="another run \\(model ANN_relu there, ANN_sigmoid here\\)"):
+        fit(ANN_sigmoid(784, 10), (X, y), epochs=2, batch_size=8, progress=False, device="cpu",
+            checkpoint=tmp_path / "r.pt", resume=True)

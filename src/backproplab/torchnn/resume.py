@@ -23,11 +23,16 @@ __all__ = ["resume_from", "resumed_history", "snapshot_rng"]
 
 
 def resume_from(checkpoint: str | os.PathLike, module: nn.Module, opt: torch.optim.Optimizer, epochs: int,
-            generator: torch.Generator, cuda_devices: list[int]) -> dict[str, Any]:
+            generator: torch.Generator, cuda_devices: list[int], run_params: dict[str, Any]) -> dict[str, Any]:
     """Check a checkpoint against this run, then load its model, optimizer and RNG states.
 
-    Nothing is changed when the checkpoint is refused (corrupt, of another model, or further along
-    than ``epochs``). Returns the checkpoint's state (``epoch`` an int >= 0, ``history`` a dict or None).
+    Nothing is changed when the checkpoint is refused (corrupt, of another model class, optimizer or
+    seed, with validation where this run has none or the reverse, or further along than ``epochs``).
+    The optimizer's state (momentum, step counts) comes from the checkpoint, its hyperparameters
+    (``lr``, ``momentum``, ...) stay this run's: ``torch``'s ``load_state_dict`` put the old ones back,
+    so resuming a diverged run "with a smaller learning rate" trained at the old one, and ``History``
+    recorded the new ``lr`` in ``params`` beside the old one in ``lr``.
+    Returns the checkpoint's state (``epoch`` an int >= 0, ``history`` a dict or None).
     """
     state = read_checkpoint(checkpoint)
     start_epoch = state["epoch"]  # an int >= 0, as many as the history's rows (read_checkpoint checks)
@@ -36,7 +41,13 @@ def resume_from(checkpoint: str | os.PathLike, module: nn.Module, opt: torch.opt
             f"checkpoint {checkpoint} has {start_epoch} completed epochs, more than epochs={epochs}: "
             f"expected at most {epochs}; pass epochs >= {start_epoch} to continue it, or another "
             "checkpoint path to start afresh")
+    _check_same_run(state, module, run_params, checkpoint)
+    hyper = [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
     apply_checkpoint(state, checkpoint, module, opt)
+    for group, own in zip(opt.param_groups, hyper, strict=True):  # apply_checkpoint checked the group count
+        params = group["params"]
+        group.clear()
+        group.update(own, params=params)
     rng = state.get("rng") or {}
     try:
         if "generator" in rng:
@@ -48,6 +59,31 @@ def resume_from(checkpoint: str | os.PathLike, module: nn.Module, opt: torch.opt
     except (RuntimeError, TypeError, KeyError, IndexError) as exc:
         raise CheckpointError(f"checkpoint {checkpoint}: unusable RNG state ({exc})") from exc
     return state
+
+
+def _check_same_run(state: dict[str, Any], module: nn.Module, run_params: dict[str, Any],
+                    checkpoint: str | os.PathLike) -> None:
+    """Refuse a checkpoint of another run: its model class, optimizer or seed differ from this run's (the
+    weights, the optimizer state or the batch order would belong to another run while ``History.params``
+    named this one), or it validated where this run does not or the reverse (``val_*`` would stop having
+    one value per epoch). What the checkpoint does not record is not compared."""
+    problems = []
+    saved_class, own_class = state.get("model_class"), type(module).__name__
+    if isinstance(saved_class, str) and saved_class != own_class:
+        problems.append(f"model {saved_class} there, {own_class} here")
+    history = state.get("history") or {}
+    saved = history.get("params") or {}
+    for key in ("optimizer", "seed"):
+        if key in saved and key in run_params and saved[key] != run_params[key]:
+            problems.append(f"{key}={saved[key]!r} there, {run_params[key]!r} here")
+    validating = bool(run_params.get("n_val"))
+    if history.get("train_loss") and bool(history.get("val_loss")) != validating:
+        problems.append(f"validation {'none' if validating else 'every epoch'} there, "
+                        f"{'every epoch' if validating else 'none'} here")
+    if problems:
+        raise CheckpointError(f"checkpoint {checkpoint} was written by another run ({'; '.join(problems)}): "
+                              "resuming it would mix two runs in one history; pass the same to continue it, or "
+                              "another checkpoint path to start afresh")
 
 
 def resumed_history(state: dict[str, Any], hist: History, run_params: dict[str, Any],

@@ -324,7 +324,8 @@ class _Run:
         """``(first epoch to train, history)``: from ``checkpoint`` when one is given and exists, else (0, hist)."""
         if checkpoint is None or not Path(checkpoint).exists():
             return 0, hist
-        state = resume_from(checkpoint, self.module, self.opt, epochs, self.generator, self.cuda_devices)
+        state = resume_from(checkpoint, self.module, self.opt, epochs, self.generator, self.cuda_devices,
+                            run_params)
         return state["epoch"], resumed_history(state, hist, run_params, probes)
 
     def rng_state(self) -> dict[str, Any]:
