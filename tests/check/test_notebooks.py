@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from backproplab.check import check
@@ -93,6 +94,22 @@ MISTAKES = [
     # no flatten: the four right Linears scored 0 on "architecture" too (a wrong layer order scores 3.33)
     ("jku-a7", _replace("jku-ann-relu", "        x = x.reshape(x.shape[0], -1)\n", ""), ["3.2b"],
      "flatten them to [N, 784] first"),
+    # ReLU where the sigmoid belongs: the hint named order, init, activation and flattening all at once
+    ("jku-a7", _replace("jku-ann-sigmoid", "x = torch.sigmoid(", "x = torch.relu("), ["3.2a"],
+     "the outputs are ANN_relu's: ANN_sigmoid applies ReLU where the contract has sigmoid"),
+    # torch.flatten(x) makes the batch one row of 1568: no hint at all
+    ("jku-a7", _replace("jku-ann-relu", "x = x.reshape(x.shape[0], -1)", "x = torch.flatten(x)"), ["3.2b"],
+     "the whole batch was flattened into one row"),
+    ("jku-a7", _replace("jku-ann-relu", "        super().__init__()\n", ""), ["3.2b"],
+     "call super().__init__() at the start of __init__"),
+    # Adam: "the optimizer's momentum is -1.0" (the probe's stand-in for a setting the optimizer lacks)
+    ("jku-a7", _replace("jku-train-and-test", 'optim.SGD(model.parameters(), lr=hyperparameters["lr"], '
+                        'momentum=hyperparameters["momentum"])', 'optim.Adam(model.parameters(), '
+                        'lr=hyperparameters["lr"])'), ["3.2c"], "the Adam optimizer has no momentum setting; expected"),
+    # numpy's bool is named "bool" too: a right np.True_ was told "see the contract's reasoning for this statement"
+    ("jku-a7", _replace("jku-answers", "a_ = True", "a_ = np.True_"), ["3.3"],
+     "(numpy.bool_); each answer is a Python bool" if np.__version__ < "2" else
+     "a_ is np.True_ (numpy.bool); each answer is a Python bool"),
     ("radboud-a1", _replace("rad-network", "math.sqrt(2.0 / d1)", "(2.0 / d1)"), ["1.5b"], "variance"),
     ("radboud-a1", _replace("rad-training", "add_gradients(params, -learning_rate)",
                             "add_gradients(params, learning_rate)"), ["1.6"], "-learning_rate"),
@@ -166,6 +183,12 @@ ACCEPTED = [
                         'range(hyperparameters["epochs"])')),
     ("jku-a7", _replace("jku-train-and-test", 'for k in range(3):\n        ax.plot(grads[k], label=f"layer {k + 1}")',
                         "ax.plot(torch.tensor(grads).T)")),  # three lines from one call
+    # one figure per layer, and the log of the magnitudes drawn by hand: each lost 3.33 of 20 ("expected a
+    # figure with three lines"; "keep the lists train returns in every epoch, extend one list ...")
+    ("jku-a7", _replace("jku-train-and-test", 'fig, ax = plt.subplots(figsize=(7, 4))\n    for k in range(3):\n'
+                        '        ax.plot(grads[k], label=f"layer {k + 1}")',
+                        'for k in range(3):\n        fig, ax = plt.subplots()\n        ax.plot(grads[k])')),
+    ("jku-a7", _replace("jku-train-and-test", "ax.plot(grads[k],", "ax.plot(np.log10(grads[k]),")),
     ("radboud-a1", _replace("rad-bce", "return -(torch.xlogy(y, y_hat.clamp(min=tiny)) + torch.xlogy(1 - y, "
                             "(1 - y_hat).clamp(min=tiny))).mean() + 0.0",
                             "y_hat = y_hat.clamp(1e-7, 1 - 1e-7)\n    return -(y * torch.log(y_hat) + (1 - y) * "

@@ -68,15 +68,28 @@ def _reference(cls: str, seed: int, d_out: int, images: np.ndarray) -> np.ndarra
 
 UNFLATTENED = [(r"mat1 and mat2 shapes cannot be multiplied \(\d+x28 and 784x",
                 "the images reach the first Linear as [N, 1, 28, 28]: flatten them to [N, 784] first "
-                "(x.view(x.size(0), -1) in forward, or nn.Flatten())")]
-"""The error of a forward that does not flatten the images, and what to do about it."""
+                "(x.view(x.size(0), -1) in forward, or nn.Flatten())"),
+               # torch.flatten(x) or x.view(-1): the two images became one row of 1568
+               (r"mat1 and mat2 shapes cannot be multiplied \(1x\d+ and 784x",
+                "the whole batch was flattened into one row: keep the batch dimension and flatten each image "
+                "(torch.flatten(x, 1) or x.view(x.size(0), -1))")]
+"""The errors of a forward that does not flatten the images one by one, and what to do about them."""
+
+BUILD_ERRORS = UNFLATTENED + [(r"cannot assign module before Module.__init__\(\) call",
+                               "call super().__init__() at the start of __init__, before creating the layers")]
+""":data:`UNFLATTENED` and the error of an ``__init__`` that does not call ``nn.Module.__init__``."""
 
 
 def _seeded(cls: str, value: np.ndarray, images: np.ndarray) -> Assertion:
     """The seeded outputs against the reference's; the hint names an activation after the last layer
     (the contract's output is the fourth Linear's, no activation: the loss takes the logits)."""
     want = _reference(cls, SEED, 10, images)
-    act = "sigmoid" if cls == "ANN_sigmoid" else "ReLU"
+    act, other_act = ("sigmoid", "ReLU") if cls == "ANN_sigmoid" else ("ReLU", "sigmoid")
+    other = "ANN_relu" if cls == "ANN_sigmoid" else "ANN_sigmoid"
+    if value.shape == want.shape and np.allclose(value, _reference(other, SEED, 10, images), atol=1e-4, rtol=0):
+        return near("seeded outputs", f"torch.manual_seed({SEED}); {cls}(784, 10) on the first two normalised "
+                    "training images", value, want, 1e-4, f"the outputs are {other}'s: {cls} applies {other_act} "
+                    f"where the contract has {act}, after each of the first three Linears")
     logits = torch.from_numpy(want)
     after = {"a softmax": torch.softmax(logits, 1), "a log-softmax": torch.log_softmax(logits, 1),
              "a sigmoid": torch.sigmoid(logits), "a ReLU": torch.relu(logits)}
@@ -102,13 +115,13 @@ def judge_ann(cls: str):
         # the layers are read before the forward runs: a forward that fails (no flatten) costs the outputs, not
         # the architecture it has (four right Linears scored 0 / 10, a wrong order 3.33)
         checks = [architecture()] if "layout" in out.values else part(out, "seeded", "architecture", architecture,
-                                                                      UNFLATTENED)
+                                                                      BUILD_ERRORS)
         checks += part(out, "seeded", "seeded outputs", lambda: _seeded(cls, got(out, "seeded", cls), images),
-                       UNFLATTENED)
+                       BUILD_ERRORS)
         checks += part(out, "d_out5", "d_out honoured", lambda: Assertion(
             "d_out honoured", got(out, "d_out5", cls).shape == (2, 5),
             f"{cls}(784, 5) on a [2, 1, 28, 28] batch gave shape {got(out, 'd_out5', cls).shape}; expected (2, 5)"),
-            UNFLATTENED)
+            BUILD_ERRORS)
         return checks
 
     return judge
@@ -120,17 +133,22 @@ def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     call = f"train_and_test(model, {{'lr': {lr}, 'momentum': {momentum}, 'epochs': {int(epochs)}}})"
     sgd = v.get("optimizer") == "SGD" and v.get("same_optimizer") and v.get("optimizes_model")
     fresh = v.get("optimizer") == "SGD" and not v.get("same_optimizer")
+    # another optimizer (Adam has no "momentum"; the probe sends -1 for a setting the optimizer lacks)
+    other = v.get("optimizer") not in ("SGD", "", None)
     checks = [Assertion("optim.SGD over model.parameters()", bool(sgd),
                         f"{call} passed train a {v.get('optimizer') or 'no optimizer'}"
                         + ("" if v.get("optimizes_model") else " not over exactly model.parameters()")
                         + (", a new one for each epoch" if fresh else ""),
                         "create the optimizer once, before the epoch loop: a new one each epoch starts its "
-                        "momentum from zero again" if fresh else ""),
+                        "momentum from zero again" if fresh else
+                        "the contract builds optim.SGD(model.parameters(), lr, momentum)" if other else ""),
               Assertion("the dictionary's lr", abs(v.get("lr", -1) - lr) < 1e-12,
                         f"{call}: the optimizer's lr is {v.get('lr')}; expected {lr}",
                         "read the learning rate from hyperparameters['lr']"),
               Assertion("the dictionary's momentum", abs(v.get("momentum", -1) - momentum) < 1e-12,
-                        f"{call}: the optimizer's momentum is {v.get('momentum')}; expected {momentum}",
+                        f"{call}: " + (f"the {v['optimizer']} optimizer has no momentum setting"
+                                       if other and v.get("momentum", -1) == -1 else
+                                       f"the optimizer's momentum is {v.get('momentum')}") + f"; expected {momentum}",
                         "pass momentum=hyperparameters['momentum'] to optim.SGD")]
     n_train, n_test = len(v.get("train_epochs") or []), v.get("test_calls", 0)
     checks.append(Assertion("train once per epoch", n_train == epochs and bool(v.get("train_args_ok")),
@@ -147,19 +165,23 @@ def judge_train_and_test(ctx: Context, out: ProbeOutput) -> list[Assertion]:
 
 
 def _draws(lines: list, series: list[float]) -> bool:
-    return any(len(y) == len(series) and np.allclose(y, series, rtol=1e-6, atol=1e-12) for y in lines)
+    """Some line is ``series``, or its natural or base-10 log (the magnitudes on a log axis drawn by hand)."""
+    s = np.asarray(series, dtype=np.float64)
+    forms = [s] + ([np.log(s), np.log10(s)] if s.size and np.all(s > 0) else [])
+    return any(len(y) == len(s) and np.allclose(y, f, rtol=1e-6, atol=1e-12) for y in lines for f in forms)
 
 
 def _gradient_plot(call: str, v: dict) -> Assertion:
     """The figure draws, for each of the three hidden layers, the mean |gradient| train returned over all
-    the batches: as one line over the epochs, or one line per epoch (made-up lines of any length passed)."""
+    the batches: as one line over the epochs, or one line per epoch, in one figure or one per layer (made-up
+    lines of any length passed)."""
     name = "a plot of the three layers' gradient magnitudes"
     counts, drawn = v.get("line_counts") or [], v.get("drawn") or []
     epochs = [e for e in v.get("epoch_grads") or [] if len(e) == 3]
-    three = any(c >= 3 for fig in counts for c in fig) or any(sum(fig) >= 3 for fig in counts)
+    three = sum(c for fig in counts for c in fig) >= 3  # three figures of one line each plot the layers too
     if not three or not epochs:
         return Assertion(name, bool(three) and not epochs, f"{call} left {len(counts)} figure(s) with lines per "
-                         f"axes {counts}; expected a figure with three lines (one per hidden layer)",
+                         f"axes {counts}; expected three lines (one per hidden layer), in one figure or several",
                          "plot the three lists train returned")
     missing = [k + 1 for k in range(3) if not _draws(drawn, [g for e in epochs for g in e[k]])
                and not all(_draws(drawn, e[k]) for e in epochs)]

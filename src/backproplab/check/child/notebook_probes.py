@@ -254,7 +254,9 @@ def probe_answers(mod, inp) -> dict:
     for name in ("a_", "b_", "c_", "d_", "e_"):
         value = getattr(mod, name, None)
         why = "" if hasattr(mod, name) else missing(mod, name)
-        out[f"{name}.type"] = ("dropped" if why else "undefined") if not hasattr(mod, name) else type(value).__name__
+        kind = type(value)  # numpy's bool is named "bool" too (numpy 2): name its module, so it is not taken for one
+        out[f"{name}.type"] = (("dropped" if why else "undefined") if not hasattr(mod, name) else kind.__name__
+                               if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}")
         out[f"{name}.value"] = why[:400] or repr(value)[:100]
     return out
 
