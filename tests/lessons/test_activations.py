@@ -164,3 +164,18 @@ def test_the_dead_relu_claims_hold_for_seeds_one_run_failed(quick, seed):
     shifted = names["first-layer biases shifted down by 1.5"]
     assert shifted.value >= act.KILLED_DEAD
     assert act.DEFAULT_BIAS_SHIFT == 1.5
+
+
+def test_a_shift_that_kills_every_first_layer_unit_reports_no_live_unit_not_a_zero_gradient():
+    """`activations --bias-shift 1e30` killed all 64 first-layer units, and the zero-gradient claim's evidence
+    then read "live units: max |dL/dw| = 0", as if live units had got no gradient: there were none."""
+    dead = act._dead_relu_demo(True, 0, 5.0, 1e30)
+    names = {c.name.split(":")[0]: c for c in dead["claims"]}
+    assert names["first-layer biases shifted down by 1e+30"].value == 1.0
+    zero = names["a dead unit receives exactly zero gradient"]
+    assert zero.passed and zero.value == 0
+    assert zero.evidence == "no first-layer unit is left alive to compare"
+    # with the default shift some units live, and their gradient is a real, non-zero number
+    default = {c.name.split(":")[0]: c for c in act._dead_relu_demo(True, 0, 5.0, 1.5)["claims"]}
+    live = float(default["a dead unit receives exactly zero gradient"].evidence.split("= ")[1])
+    assert live > 0.01

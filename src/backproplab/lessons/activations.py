@@ -362,7 +362,8 @@ def _dead_relu_demo(quick: bool, seed: int, big_lr: float, bias_shift: float) ->
                                  evidence=f"was {healthy['layers.1']:.0%}; accuracy {healthy_acc:.0%} -> "
                                           f"{shift_acc:.0%}"))
     claims.append(Claim.at_most("a dead unit receives exactly zero gradient: max |dL/dw|, |dL/db| of dead units",
-                                dead_grad, 0.0, evidence=f"live units: max |dL/dw| = {alive_grad:.3g}"))
+                                dead_grad, 0.0, evidence="no first-layer unit is left alive to compare"
+                                if alive_grad is None else f"live units: max |dL/dw| = {alive_grad:.3g}"))
     claims.append(Claim.at_most(f"dead first-layer units stay dead: how far their weights moved in {epochs} more "
                                 f"epochs of training", moved, 0.0,
                                 evidence=f"{int(cond_mask.sum())} dead before, {int(cond_after.sum())} after"))
@@ -452,7 +453,8 @@ def _shift_biases(model: Any, shifted: Any, X: Any, y: Any, bias_shift: float, s
     g = shifted.layers[0]
     dead_grad = float(max(g.weight.grad[cond_mask].abs().max(), g.bias.grad[cond_mask].abs().max())) \
         if cond_mask.any() else 0.0
-    alive_grad = float(g.weight.grad[~cond_mask].abs().max()) if (~cond_mask).any() else 0.0
+    # None when the shift killed every first-layer unit: there is no live unit to measure
+    alive_grad = float(g.weight.grad[~cond_mask].abs().max()) if (~cond_mask).any() else None
     w_dead_before = g.weight.detach()[cond_mask].clone()
     b_dead_before = g.bias.detach()[cond_mask].clone()
     shift_hist = _fit(shifted, X, y, small_lr, epochs, seed + 1)
