@@ -177,3 +177,9 @@ def test_the_width_claims_hold_for_seeds_that_20_inits_failed(seed):
         assert all(r["runs"] == 200 for r in step.tables["success_by_width"])
     finally:
         step.close_figures()
+
+
+def test_the_affine_fit_evidence_shows_no_negative_zero(result):
+    """lstsq leaves w1 at about -1e-17; rounded to 12 digits it printed as "w = [-0.0, 0.0]"."""
+    evidence = result.claim("best least-squares affine fit of XOR: mean squared error").evidence
+    assert evidence == "w = [0.0, 0.0], c = 0.5: predicts 1/2 everywhere"
