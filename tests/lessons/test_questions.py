@@ -71,6 +71,10 @@ def test_minibatch_tradeoff_table(result):
     errors = [r["gradient error |g_batch − g| / |g| (mean)"] for r in rows]
     assert errors == sorted(errors, reverse=True) and errors[-1] < 1e-5
     assert rows[0]["validation accuracy after 2 epochs"] > rows[-1]["validation accuracy after 2 epochs"]
+    evidence = result.claim("Radboud 1.7: minibatch size: does a larger batch give a more accurate gradient but "
+                            "fewer updates per epoch?").evidence
+    assert "batch 8: error" in evidence and ", 113 updates;" in evidence
+    assert "batch 898: error 0.000, 1 update;" in evidence  # it read "1 updates"
 
 
 @pytest.mark.slow

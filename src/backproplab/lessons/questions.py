@@ -295,8 +295,8 @@ def _minibatch_tradeoff(seed: int) -> tuple[Claim, list[dict[str, Any]]]:
     claim = answer_claim(
         "Radboud 1.7: minibatch size: does a larger batch give a more accurate gradient but fewer updates per epoch?",
         tradeoff, True,
-        "; ".join(f"batch {row['batch size']}: error {e:.3f}, {u} updates" for row, e, u in zip(rows, err, ups,
-                                                                                              strict=True))
+        "; ".join(f"batch {row['batch size']}: error {e:.3f}, {u} update{'' if u == 1 else 's'}"
+                  for row, e, u in zip(rows, err, ups, strict=True))
         + f"; after 2 epochs batch 8 reaches {rows[0]['validation accuracy after 2 epochs']:.3f}, the full batch "
           f"{rows[-1]['validation accuracy after 2 epochs']:.3f}")
     return claim, rows
