@@ -129,3 +129,14 @@ def test_numbered_items_stay_on_their_own_lines():
     text = plain_help("The mistakes:\n\n1. a compounding decay;\n2. the variance 2/d1 where He needs the std;\n")
     assert text.splitlines() == ["The mistakes:", "", "  1. a compounding decay;",
                                  "  2. the variance 2/d1 where He needs the std;"]
+
+
+@pytest.mark.parametrize("name", list(registry()))
+def test_out_help_names_text_only_for_a_lesson_that_writes_its_own(name, capsys):
+    import inspect
+    with pytest.raises(SystemExit):
+        build_parser().parse_args([name, "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    writes_text = "out" in inspect.signature(registry()[name].run).parameters
+    expected = "figures and text" if writes_text else "figures (default: do not write)"
+    assert f"--out OUT directory for {expected}" in out

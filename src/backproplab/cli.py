@@ -67,11 +67,12 @@ def _add_threads(parser: argparse.ArgumentParser) -> None:
                              "threads sleep instead of spinning, which measured best on a shared machine)")
 
 
-def _add_common(parser: argparse.ArgumentParser, out_default: str | None = None) -> None:
+def _add_common(parser: argparse.ArgumentParser, writes_text: bool = False) -> None:
+    """A lesson's shared options; ``writes_text``: its ``run`` takes ``out`` and writes pages of its own."""
     parser.add_argument("--quick", action="store_true", help="smaller runs, same claims")
     parser.add_argument("--seed", type=_seed, default=0, help="random seed, 0 <= seed < 2**32 (default 0)")
-    parser.add_argument("--out", type=_folder, default=out_default,
-                        help="directory for figures and text (default: do not write)")
+    what = "figures and text" if writes_text else "figures"
+    parser.add_argument("--out", type=_folder, default=None, help=f"directory for {what} (default: do not write)")
     _add_threads(parser)
 
 
@@ -189,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, lesson in lessons.registry().items():  # looked up now: tests swap the registry
         lp = sub.add_parser(name, help=lesson.TITLE, description=plain_help(lesson.__doc__),
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-        _add_common(lp)
+        _add_common(lp, writes_text="out" in inspect.signature(lesson.run).parameters)
         if hasattr(lesson, "add_arguments"):
             lesson.add_arguments(lp)
         lp.set_defaults(lesson=lesson)
