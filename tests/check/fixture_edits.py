@@ -859,6 +859,20 @@ if __name__ == "__main__":
         return (x >= 0).astype(float)
 """),
         ]),
+        "lr_written_in": ("Mistake: _backward steps with lr 0.1 written into the code, not self.lr", [
+            ("""\
+        self.W1 -= self.lr * dW1
+        self.b1 -= self.lr * db1
+        self.W2 -= self.lr * dW2
+        self.b2 -= self.lr * db2
+""",
+             """\
+        self.W1 -= 0.1 * dW1
+        self.b1 -= 0.1 * db1
+        self.W2 -= 0.1 * dW2
+        self.b2 -= 0.1 * db2
+"""),
+        ]),
     },
     "pytorch_ann": {
         "form_forward_calls_layer_forward": ('Correct: forward calls each layer\'s forward itself (no module hooks run)', [

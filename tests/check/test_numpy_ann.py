@@ -40,6 +40,9 @@ UNTRAINED_MISTAKES = {
     "one_step_per_epoch": ({"1.7"}, "train took one step in an epoch of 3 batches"),
     "whole_set_per_step": ({"1.7"}, "_backward was handed batches of 12, 12, 12 rows, not 3 of 4"),
     # "shuffling is accepted": X[perm1] with y[perm2] hands _backward rows with other rows' labels
+    # 1.6 "θ ← θ − lr · dθ" with 1.1's self.lr: 0.1 written in passed 1.6 and 1.7 while their probes used lr 0.1
+    # (the course's full run's too), so only a quick run's 1.10 lost points, with no cause named
+    "lr_written_in": ({"1.7"}, "the step used lr = 0.1, not self.lr = 0.07: a learning rate written into the code"),
     "sep_shuffle": ({"1.7"}, "likely cause: X and y were shuffled with different orders: shuffle one index array "
                              "and index both with it"),
 }

@@ -220,6 +220,10 @@ def _fd_check(before: dict, got: dict, X: np.ndarray, Y: np.ndarray, lr: float, 
                      + ("" if ok else f"; at {where}"))
 
 
+#: Learning rates a student may write into _backward in place of self.lr (1.0 is the hint above it).
+WRITTEN_RATES = (0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.001)
+
+
 def step_hints(name: str, before: np.ndarray, m: int, lr: float, expected_after: np.ndarray) -> list:
     """Likely causes for a wrong update of one parameter, read from the implied gradient."""
     g_ref = (before - expected_after) / lr
@@ -240,6 +244,9 @@ def step_hints(name: str, before: np.ndarray, m: int, lr: float, expected_after:
         (lambda g, e: near(factor(g, e), -1), "the update went uphill: θ ← θ − lr·dθ, not θ + lr·dθ"),
         (lambda g, e: near(factor(g, e), 1 / lr), f"the step ignores the learning rate: θ ← θ − lr·dθ with lr = "
                                                   f"self.lr = {lr}"),
+        *[(lambda g, e, r=r: near(factor(g, e), r / lr), f"the step used lr = {r:g}, not self.lr = {lr}: a learning "
+                                                         "rate written into the code; use self.lr")
+          for r in WRITTEN_RATES],
     ]
 
 
