@@ -859,6 +859,24 @@ if __name__ == "__main__":
         return (x >= 0).astype(float)
 """),
         ]),
+        "init_he": ("Mistake: W1, W2 drawn with He initialisation, randn · √(2/fan_in), not 0.01 · randn", [
+            ("""\
+        self.W1 = 0.01 * np.random.randn(input_size, hidden_size)
+        self.W2 = 0.01 * np.random.randn(hidden_size, output_size)
+""",
+             """\
+        self.W1 = np.random.randn(input_size, hidden_size) * np.sqrt(2 / input_size)
+        self.W2 = np.random.randn(hidden_size, output_size) * np.sqrt(2 / hidden_size)
+"""),
+        ]),
+        "dz2_sign": ("Mistake: _backward takes dz2 = y_true − a2 (the update line is right)", [
+            ("""\
+        dz2 = self.a2 - y_true
+""",
+             """\
+        dz2 = y_true - self.a2
+"""),
+        ]),
         "lr_written_in": ("Mistake: _backward steps with lr 0.1 written into the code, not self.lr", [
             ("""\
         self.W1 -= self.lr * dW1

@@ -43,6 +43,11 @@ UNTRAINED_MISTAKES = {
     # 1.6 "θ ← θ − lr · dθ" with 1.1's self.lr: 0.1 written in passed 1.6 and 1.7 while their probes used lr 0.1
     # (the course's full run's too), so only a quick run's 1.10 lost points, with no cause named
     "lr_written_in": ({"1.7"}, "the step used lr = 0.1, not self.lr = 0.07: a learning rate written into the code"),
+    # 1.1 "W1 = 0.01 * np.random.randn(...)": He initialisation lost 1.1's point with no cause named
+    "init_he": ({"1.1"}, "W1 is randn × 0.0505 (= √(2/fan_in), He initialisation, fan_in = 784): the contract "
+                         "multiplies randn by 0.01"),
+    # 1.6 "dz2 = a2 − y_true": the cause named was only "not θ + lr·dθ", a line the student wrote right
+    "dz2_sign": ({"1.7"}, "with dz2 = a2 − y_true, not y_true − a2"),
     "sep_shuffle": ({"1.7"}, "likely cause: X and y were shuffled with different orders: shuffle one index array "
                              "and index both with it"),
 }

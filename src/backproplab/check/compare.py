@@ -71,7 +71,7 @@ def worst(got: np.ndarray, expected: np.ndarray) -> str:
             f"(expected {expected[idx]:.8g}, got {got[idx]:.8g})")
 
 
-Hint = tuple[Callable[[np.ndarray, np.ndarray], bool], str]
+Hint = tuple[Callable[[np.ndarray, np.ndarray], bool], str | Callable[[np.ndarray, np.ndarray], str]]
 
 
 def close(name: str, called: str, got: Any, expected: np.ndarray, *, rtol: float = 1e-6,
@@ -79,7 +79,8 @@ def close(name: str, called: str, got: Any, expected: np.ndarray, *, rtol: float
     """An :class:`Assertion` that ``got`` equals ``expected`` within tolerances (shape first).
 
     ``hints`` are ``(predicate(got, expected), likely cause)`` pairs; the first that holds on a
-    failure becomes the assertion's hint.
+    failure becomes the assertion's hint (a likely cause may itself be a function of them, for a text that
+    quotes what was found).
     """
     expected = np.asarray(expected, dtype=float)
     got_arr = np.asarray(got)
@@ -99,7 +100,7 @@ def close(name: str, called: str, got: Any, expected: np.ndarray, *, rtol: float
         try:
             with np.errstate(all="ignore"):
                 if predicate(got_arr, expected):
-                    hint = text
+                    hint = text(got_arr, expected) if callable(text) else text
                     break
         except (ValueError, TypeError, FloatingPointError):
             continue

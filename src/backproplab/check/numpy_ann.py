@@ -42,8 +42,20 @@ from backproplab.scratch import functional as F
 # ------------------------------------------------------------------------------------------------
 # 1.1 __init__
 # ------------------------------------------------------------------------------------------------
+def _scale_name(got: np.ndarray, want: np.ndarray, fan_in: int) -> str | None:
+    """For W = 0.01·randn scaled by another factor (the right draws, the wrong scale): the known
+    initialisation it is, as ' (= √(2/fan_in), He initialisation)', or '' if none; None if not a scale."""
+    r = ratio(got, want) if got.shape == want.shape else None
+    if r is None or r <= 0 or np.isclose(r, 1) or np.isclose(r, 100):
+        return None
+    known = {"√(2/fan_in), He initialisation": np.sqrt(2 / fan_in),
+             "√(1/fan_in), Xavier/LeCun initialisation": np.sqrt(1 / fan_in)}
+    return next((f" (= {k}, fan_in = {fan_in})" for k, v in known.items() if np.isclose(0.01 * r, v, rtol=1e-4)), "")
+
+
 def _init_hints(name: str, sizes, seed: int) -> list:
     rs = np.random.RandomState(seed)
+    fan_in = sizes[0] if name == "W1" else sizes[1]
     w2_first = 0.01 * rs.randn(sizes[1], sizes[2])
     w1_second = 0.01 * rs.randn(sizes[0], sizes[1])
     swapped = w1_second if name == "W1" else w2_first
@@ -51,6 +63,9 @@ def _init_hints(name: str, sizes, seed: int) -> list:
         (lambda g, e: g.shape == swapped.shape and np.allclose(g, swapped),
          "W1 and W2 were drawn in the wrong order: the contract draws W1 first, then W2"),
         (lambda g, e: np.allclose(g, 100 * e), f"{name} is 100× the expected one: multiply randn by 0.01"),
+        (lambda g, e: _scale_name(g, e, fan_in) is not None,
+         lambda g, e: f"{name} is randn × {0.01 * ratio(g, e):.3g}{_scale_name(g, e, fan_in)}: the contract "
+                      "multiplies randn by 0.01"),
         (lambda g, e: abs(g.std() / e.std() - 1) < 0.3,
          f"{name} was not drawn with np.random.seed + 0.01·randn (another generator such as "
          "np.random.default_rng, or draws made before it)"),
@@ -241,7 +256,8 @@ def step_hints(name: str, before: np.ndarray, m: int, lr: float, expected_after:
                                              f"samples (m = {m})"),
         (lambda g, e: near(factor(g, e), 1 / m), f"your d{name} is 1/{m} of the expected one: divided by the "
                                                  "number of samples twice"),
-        (lambda g, e: near(factor(g, e), -1), "the update went uphill: θ ← θ − lr·dθ, not θ + lr·dθ"),
+        (lambda g, e: near(factor(g, e), -1), "the update went uphill: θ ← θ − lr·dθ, not θ + lr·dθ, with "
+                                              "dz2 = a2 − y_true, not y_true − a2"),
         (lambda g, e: near(factor(g, e), 1 / lr), f"the step ignores the learning rate: θ ← θ − lr·dθ with lr = "
                                                   f"self.lr = {lr}"),
         *[(lambda g, e, r=r: near(factor(g, e), r / lr), f"the step used lr = {r:g}, not self.lr = {lr}: a learning "
