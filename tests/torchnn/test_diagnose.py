@@ -93,3 +93,18 @@ def test_report_my_judgement_returns_the_string_and_prints_the_reasons(capsys):
     assert capsys.readouterr().out.strip() == f"generalizing ({verdict})"
     assert str(verdict).startswith("generalizing well: ")
     assert model.report_my_judgement(verbose=False) == "generalizing" and capsys.readouterr().out == ""
+
+
+def test_a_loss_that_rose_is_printed_with_its_sign():
+    """A training loss that rose in the last epoch printed as "loss --157.1%" (a minus sign before a
+    negative drop); it reads "+157.1%" now, and a fall "-2.5%". Which verdict a rise deserves is left
+    as it was: the checker's judgement items grade students against it."""
+    rose = diagnose({"train_loss": [0.30, 0.35, 0.90], "train_acc": [0.95, 0.95, 0.95],
+                     "val_loss": [0.3, 0.3, 0.3], "val_acc": [0.94, 0.945, 0.945]})
+    assert "--" not in rose.explanation and "training loss +157.1%" in rose.explanation, rose.explanation
+    fell = diagnose({"train_loss": [1.0, 0.5, 0.4875], "train_acc": [0.5, 0.94, 0.95],
+                     "val_loss": [1.0, 0.5, 0.49], "val_acc": [0.5, 0.943, 0.945]})
+    assert "training loss -2.5%" in fell.explanation, fell.explanation
+    rose_early = diagnose({"train_loss": [1.0, 0.5, 0.6], "train_acc": [0.5, 0.9, 0.95],
+                           "val_loss": [1.0, 0.5, 0.5], "val_acc": [0.5, 0.90, 0.94]})
+    assert "0.5000 → 0.6000 (+20.0%, limit 5%)" in rose_early.explanation, rose_early.explanation
