@@ -113,3 +113,6 @@ def test_a_gradient_of_another_shape_is_refused_not_broadcast(momentum: float) -
     opt.step([W, b], [np.ones((3, 4)), [1.0, 2.0, 3.0, 4.0]])  # a list of the right shape is fine
     np.testing.assert_allclose(b, [-0.1, -0.2, -0.3, -0.4])
     np.testing.assert_allclose(W, -0.1)
+    one = np.array([1.0])
+    opt.step([one], [0.5])  # one value for a one-value parameter: the same update (a review found it refused)
+    np.testing.assert_allclose(one, [0.95])

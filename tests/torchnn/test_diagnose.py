@@ -108,3 +108,9 @@ def test_a_loss_that_rose_is_printed_with_its_sign():
     rose_early = diagnose({"train_loss": [1.0, 0.5, 0.6], "train_acc": [0.5, 0.9, 0.95],
                            "val_loss": [1.0, 0.5, 0.5], "val_acc": [0.5, 0.90, 0.94]})
     assert "0.5000 → 0.6000 (+20.0%, limit 5%)" in rose_early.explanation, rose_early.explanation
+
+
+def test_an_unchanged_loss_is_printed_as_no_change():
+    flat = diagnose({"train_loss": [1.0, 0.5, 0.5], "train_acc": [0.5, 0.95, 0.95],
+                     "val_loss": [1.0, 0.5, 0.5], "val_acc": [0.5, 0.945, 0.945]})
+    assert "training loss +0.0%" in flat.explanation, flat.explanation  # "-0.0%" read as a fall

@@ -172,8 +172,9 @@ class SGD:
         if len(params) != len(grads):
             raise InputError(f"grads must align with params ({len(params)} arrays), got {len(grads)}")
         for i, (p, g) in enumerate(zip(params, grads, strict=True)):
-            # NumPy would broadcast a (d,) or (1, d) gradient over a (k, d) parameter without a word
-            if np.shape(g) != np.shape(p):
+            # NumPy would broadcast a (d,) or (1, d) gradient over a (k, d) parameter without a word; one
+            # value for a one-value parameter (a float for a (1,) array) is the same update
+            if np.shape(g) != np.shape(p) and not np.size(g) == np.size(p) == 1:
                 raise InputError(f"grads[{i}] must have the shape of params[{i}] {np.shape(p)}, got {np.shape(g)}")
         eta = self.lr
         mu = self.momentum

@@ -148,7 +148,7 @@ def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10,
     if acc_gain > acc_tol or loss_drop > loss_tol:
         return Verdict("not converged", f"still improving in the last epoch: {which} accuracy "
                        f"{monitored[-2]:.3f} → {monitored[-1]:.3f} ({acc_gain:+.3f}, limit {acc_tol}), training "
-                       f"loss {tl[-2]:.4f} → {tl[-1]:.4f} ({-loss_drop:+.1%}, limit {loss_tol:.0%})", ev)
+                       f"loss {tl[-2]:.4f} → {tl[-1]:.4f} ({0.0 - loss_drop:+.1%}, limit {loss_tol:.0%})", ev)
 
     # 4. underfitting
     if ta[-1] < min_train_acc:
@@ -158,7 +158,7 @@ def diagnose(history: Any, *, gap_tol: float = 0.05, val_rise_tol: float = 0.10,
     # 5. generalizing well
     tail = f", validation {va[-1]:.3f} (gap {ta[-1] - va[-1]:.3f} ≤ {gap_tol:.2f})" if has_val else ""
     return Verdict("generalizing well", f"train accuracy {ta[-1]:.3f}{tail}, curves flat in the last epoch "
-                   f"({which} accuracy {acc_gain:+.3f}, training loss {-loss_drop:+.1%})", ev)
+                   f"({which} accuracy {acc_gain:+.3f}, training loss {0.0 - loss_drop:+.1%})", ev)
 
 
 def judgement(verdict_or_history: Verdict | Any) -> str:

@@ -63,19 +63,21 @@ def resume_from(checkpoint: str | os.PathLike, module: nn.Module, opt: torch.opt
 
 def _check_same_run(state: dict[str, Any], module: nn.Module, run_params: dict[str, Any],
                     checkpoint: str | os.PathLike) -> None:
-    """Refuse a checkpoint of another run: its model class, optimizer or seed differ from this run's (the
-    weights, the optimizer state or the batch order would belong to another run while ``History.params``
-    named this one), or it validated where this run does not or the reverse (``val_*`` would stop having
-    one value per epoch). What the checkpoint does not record is not compared."""
+    """Refuse a checkpoint of another run: its model class or optimizer differ from this run's (the weights
+    or the optimizer state would belong to another run while ``History.params`` named this one), or it
+    validated where this run does not or the reverse (``val_*`` would stop having one value per epoch).
+    What the checkpoint does not record is not compared. The seed is not: the random states come from the
+    checkpoint, so a run resumed with another seed continues the saved one exactly (``PyTorchANN.train``
+    seeds fit with the model's seed, and a model rebuilt with another one was refused), and its history
+    keeps the checkpoint's seed (:func:`resumed_history`)."""
     problems = []
     saved_class, own_class = state.get("model_class"), type(module).__name__
     if isinstance(saved_class, str) and saved_class != own_class:
         problems.append(f"model {saved_class} there, {own_class} here")
     history = state.get("history") or {}
     saved = history.get("params") or {}
-    for key in ("optimizer", "seed"):
-        if key in saved and key in run_params and saved[key] != run_params[key]:
-            problems.append(f"{key}={saved[key]!r} there, {run_params[key]!r} here")
+    if "optimizer" in saved and "optimizer" in run_params and saved["optimizer"] != run_params["optimizer"]:
+        problems.append(f"optimizer={saved['optimizer']!r} there, {run_params['optimizer']!r} here")
     validating = bool(run_params.get("n_val"))
     if history.get("train_loss") and bool(history.get("val_loss")) != validating:
         problems.append(f"validation {'none' if validating else 'every epoch'} there, "
@@ -88,10 +90,14 @@ def _check_same_run(state: dict[str, Any], module: nn.Module, run_params: dict[s
 
 def resumed_history(state: dict[str, Any], hist: History, run_params: dict[str, Any],
                      probes: Sequence[Probe]) -> History:
-    """The checkpoint's history (this run's params on top), or ``hist``; the probes get their records back."""
+    """The checkpoint's history (this run's params on top, but the seed, whose random states the run
+    continues, the checkpoint's), or ``hist``; the probes get their records back."""
     if state.get("history"):
         hist = History.from_dict(state["history"])
+        seed = hist.params.get("seed")
         hist.params.update(run_params)
+        if "seed" in state["history"].get("params", {}):
+            hist.params["seed"] = seed
     for p in probes:
         p.load_records(hist.probes.get(p.name, {}))
     return hist
