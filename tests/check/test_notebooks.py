@@ -753,3 +753,15 @@ def test_a_wrong_sigmoid_costs_model1_too_and_its_feedback_says_why(made, tmp_pa
     assert result.lost() == ["1.3a", "1.4"]
     model1 = next(it for it in result.items if it.id == "1.4")
     assert "this item calls the code of 1.3a" in model1.feedback()
+
+
+def test_lines_over_several_figures_count_only_when_train_ran():
+    """Three one-line figures pass 3.2c when their lines are what train returned; with no train to check
+    them against (made-up lines) they do not, as three lines in one figure never needed (a review's find)."""
+    from backproplab.check.jku import _gradient_plot
+
+    made_up = {"line_counts": [[1], [1], [1]], "drawn": [[1, 2, 3], [4, 5], [6]], "epoch_grads": []}
+    assert not _gradient_plot("train_and_test(...)", made_up).passed
+    grads = [[[0.3, 0.2], [0.2, 0.1], [0.1, 0.05]]]  # one epoch, three layers, two batches
+    real = {"line_counts": [[1], [1], [1]], "drawn": [layer for layer in grads[0]], "epoch_grads": grads}
+    assert _gradient_plot("train_and_test(...)", real).passed
