@@ -1003,6 +1003,18 @@ if __name__ == "__main__":
         tl, vl = self.history["train_loss"], self.history["val_loss"]
 """),
         ]),
+        "lr_typed": ('Mistake: the optimizer\'s rate typed in (lr=0.01), learning_rate ignored', [
+            ("lr=learning_rate)", "lr=0.01)"),
+        ]),
+        "adam": ('Mistake: torch.optim.Adam instead of SGD', [
+            ("optimizer = torch.optim.SGD(", "optimizer = torch.optim.Adam("),
+        ]),
+        "momentum": ('Mistake: SGD with momentum=0.9', [
+            ("lr=learning_rate)", "lr=learning_rate, momentum=0.9)"),
+        ]),
+        "dropout_in_model": ('Mistake: a Dropout layer after the ReLU in self.model', [
+            ("nn.Linear(input_size, hidden_size), nn.ReLU(),", "nn.Linear(input_size, hidden_size), nn.ReLU(), nn.Dropout(0.2),"),
+        ]),
         "no_seed": ('Mistake: no torch.manual_seed', [
             ("""\
         torch.manual_seed(seed)

@@ -20,6 +20,12 @@ ANN_MISTAKES = {
     "predict_logits": ({"2.4"}, "predict returned scores of shape (12, 10)"),
     "plot_made_up_lines": ({"2.5"}, "no line is the recorded train_loss"),
     # CONTRACTS.md A2 2.3: "`nn.CrossEntropyLoss`, `torch.optim.SGD(self.model.parameters(), lr=learning_rate)`"
+    "lr_typed": ({"2.3"}, "the step is 0.1× the contract's, a rate of 0.01 for learning_rate=0.1"),
+    "adam": ({"2.3"}, "each weight moved by learning_rate against its gradient's sign: Adam's first step"),
+    # not "each epoch repeats the first one's step (optimizer.zero_grad() ...)": it calls zero_grad
+    "momentum": ({"2.3"}, "the second adds 0.9× the first: SGD with momentum=0.9"),
+    # an architecture mistake (2.1), not a training one: 2.3's steps are taken with its dropout off
+    "dropout_in_model": ({"2.1"}, "a Dropout layer the contract's layout does not have"),
     "sum_reduction": ({"2.3"}, "the step is that of the loss summed over the batch (24× the mean's"),
     # the plot (2.5) calls train too: it draws 4 points for epochs=3, and says it calls the code of 2.3
     "epochs_plus_one": ({"2.3", "2.5"}, "train ran 2 epochs for epochs=1: loop for _ in range(epochs)"),

@@ -52,6 +52,9 @@ def layout_hint(got: list[dict], want: list[dict]) -> str:
     missing = sorted({r["type"] for r in want} - set(kinds))
     if missing:
         return f"no {', '.join(missing)} layer: the contract's layout has one"
+    extra = sorted(set(kinds) - {r["type"] for r in want})
+    if extra:
+        return f"a {', '.join(extra)} layer the contract's layout does not have: leave it out"
     return "the layers are not in the contract's order"
 
 
@@ -137,6 +140,14 @@ def _wrong_steps(ctx: Context, make_reference: Callable[[], torch.nn.Module], lr
     return _flat([p.detach().numpy() for p in ref.parameters()])
 
 
+def _step_ratio(got: np.ndarray, expected: np.ndarray) -> float | None:
+    """The factor ``got ≈ r · expected`` of two weight changes, to the float32 weights' rounding (``ratio``'s
+    1e-6 fit is for float64 values)."""
+    denom = float(expected @ expected)
+    r = float(got @ expected) / denom if denom else 0.0
+    return r if denom and np.allclose(got, r * expected, rtol=1e-3, atol=1e-6) else None
+
+
 def _sgd_step(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch.nn.Module], lr: float,
               tag: str, epochs: int, one_ok: bool | None, setting: str) -> Assertion:
     want = _trained(ctx, make_reference, lr, epochs)
@@ -159,6 +170,11 @@ def _sgd_step(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch
     def like(weights: Callable[[], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], bool]:
         return lambda g, e: np.allclose(g, weights(), rtol=1e-4, atol=1e-6)
 
+    def momentum(g) -> float | None:
+        """β when the second step added β × the first (SGD with momentum β: the weights end β × step 1 short)."""
+        beta = _step_ratio(_flat(want) - g, before - _flat(_trained(ctx, make_reference, lr, 1)))
+        return beta if beta is not None and 0 < beta < 1 else None
+
     hints = [(lambda g, e: np.array_equal(g, before), "train did not change the weights"),
              (lambda g, e: factor(g, e) is not None and np.isclose(factor(g, e), -1, rtol=1e-3),
               "the update went uphill: loss.backward() then optimizer.step() with SGD descends"),
@@ -175,6 +191,17 @@ def _sgd_step(ctx: Context, out: ProbeOutput, make_reference: Callable[[], torch
               "True) (self.train is the course's method)"),
              (lambda g, e: labels_moved(ctx.inputs["one.X"], ctx.inputs["one.y"], out.arrays.get(f"{tag}pairs.X"),
                                         out.arrays.get(f"{tag}pairs.y")), SHUFFLED_APART),
+             (lambda g, e: one_ok is True and momentum(g) is not None, lambda g, e: f"the first step is right, the "
+              f"second adds {momentum(g):.3g}× the first: SGD with momentum={momentum(g):.3g}; the contract's "
+              "torch.optim.SGD(self.model.parameters(), lr=learning_rate) has none"),
+             (lambda g, e: one_ok is None and (_step_ratio(before - g, g_ref) or 0) > 0, lambda g, e: f"the step is "
+              f"{_step_ratio(before - g, g_ref):.3g}× the contract's, a rate of {_step_ratio(before - g, g_ref) * lr:.3g}"
+              f" for learning_rate={lr}, or a loss scaled: pass lr=learning_rate to torch.optim.SGD, not a rate "
+              "of your own, and use nn.CrossEntropyLoss() as it is"),
+             (lambda g, e: one_ok is None and np.allclose(before - g, lr * g_ref / (np.abs(g_ref) + 1e-8 * lr),
+                                                          rtol=1e-3, atol=1e-6),
+              "each weight moved by learning_rate against its gradient's sign: Adam's first step; the contract "
+              "uses torch.optim.SGD(self.model.parameters(), lr=learning_rate)"),
              (lambda g, e: one_ok is True, "the first step is right, the second is not: each epoch repeats the "
               "first one's step (optimizer.zero_grad() before each backward, the model in training mode)"),
              (lambda g, e: True, "not what torch.optim.SGD(self.model.parameters(), lr=learning_rate) on "

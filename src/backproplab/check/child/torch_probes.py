@@ -456,7 +456,7 @@ def _for(cls: str, fn):
 
 PROBES = {
     "2.1": _for("PyTorchANN", probe_init), "2.2": _for("PyTorchANN", probe_forward),
-    "2.3": _for("PyTorchANN", probe_train), "2.4": _for("PyTorchANN", probe_predict),
+    "2.3": lambda mod, inp: probe_train(mod, inp, "PyTorchANN", dropout=False), "2.4": _for("PyTorchANN", probe_predict),
     "2.5": _for("PyTorchANN", probe_plot), "2.6": _for("PyTorchANN", probe_fashion),
     "2.7": _for("PyTorchANN", probe_judgement),
     "3.2": _for("PyTorchCNN", probe_fashion), "3.3": _for("PyTorchCNN", probe_judgement),
