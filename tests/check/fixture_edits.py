@@ -1015,6 +1015,9 @@ if __name__ == "__main__":
         "dropout_in_model": ('Mistake: a Dropout layer after the ReLU in self.model', [
             ("nn.Linear(input_size, hidden_size), nn.ReLU(),", "nn.Linear(input_size, hidden_size), nn.ReLU(), nn.Dropout(0.2),"),
         ]),
+        "validation_on_train": ('Mistake: the validation curves are computed on the training rows', [
+            ("vl, va = self._evaluate(X_val, y_val, loss_fn)", "vl, va = self._evaluate(X_train, y_train, loss_fn)"),
+        ]),
         "no_seed": ('Mistake: no torch.manual_seed', [
             ("""\
         torch.manual_seed(seed)

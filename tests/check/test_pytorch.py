@@ -26,6 +26,8 @@ ANN_MISTAKES = {
     "momentum": ({"2.3"}, "the second adds 0.9× the first: SGD with momentum=0.9"),
     # an architecture mistake (2.1), not a training one: 2.3's steps are taken with its dropout off
     "dropout_in_model": ({"2.1"}, "a Dropout layer the contract's layout does not have"),
+    # 2.3 "records per-epoch train/validation loss": curves of X_train for both passed 2.3, 2.5 and 2.7
+    "validation_on_train": ({"2.3"}, "the validation loss recorded is the training rows'"),
     "sum_reduction": ({"2.3"}, "the step is that of the loss summed over the batch (24× the mean's"),
     # the plot (2.5) calls train too: it draws 4 points for epochs=3, and says it calls the code of 2.3
     "epochs_plus_one": ({"2.3", "2.5"}, "train ran 2 epochs for epochs=1: loop for _ in range(epochs)"),

@@ -65,8 +65,32 @@ def judge_forward(ctx: Context, out: ProbeOutput) -> list[Assertion]:
     return tc.judge_logits(ctx, out, expected, f"forward(X) with known weights, X {X.shape} float32")
 
 
+def _validation_recorded(ctx: Context, out: ProbeOutput) -> list[Assertion]:
+    """A2 2.3 "records per-epoch train/validation loss": the validation loss recorded after one epoch from
+    known weights is not the training rows' loss (validation curves drawn from X_train passed 2.3, 2.5 and
+    2.7, the two curves alike). No check when the curves cannot be read, or the value is neither loss."""
+    recorded = (out.values.get("one.recorded") or {}).get("val_loss")
+    if not isinstance(recorded, list) or len(recorded) != 1:
+        return []
+    X, y, Xv, yv = (torch.from_numpy(ctx.inputs[key]) for key in ("one.X", "one.y", "val.X", "val.y"))
+    model = _known(ctx)
+    model.train(X, y, Xv, yv, 1, X.shape[0], LR)
+    with torch.no_grad():
+        train_loss, val_loss = (float(torch.nn.functional.cross_entropy(model.forward(a), b)) for a, b in
+                                ((X, y), (Xv, yv)))
+    got = float(recorded[0])
+    on_train = bool(np.isclose(got, train_loss, rtol=1e-4) and not np.isclose(got, val_loss, rtol=1e-4))
+    call = ("train(X_train, y_train, X_val, y_val, epochs=1, ...) from known weights, its recorded validation "
+            "loss")
+    return [Assertion("validation curves from X_val", not on_train, f"{call}: {got:.6g}; the trained model's loss "
+                      f"is {val_loss:.6g} on X_val, {train_loss:.6g} on X_train",
+                      "the validation loss recorded is the training rows': compute the validation curves on "
+                      "X_val, y_val" if on_train else "")]
+
+
 def judge_train(ctx: Context, out: ProbeOutput) -> list[Assertion]:
-    return tc.judge_sgd_steps(ctx, out, lambda: _known(ctx), LR) + tc.judge_batches(ctx, out, lambda: _known(ctx), LR)
+    return (tc.judge_sgd_steps(ctx, out, lambda: _known(ctx), LR) + tc.judge_batches(ctx, out, lambda: _known(ctx), LR)
+            + _validation_recorded(ctx, out))
 
 
 def judge_predict(ctx: Context, out: ProbeOutput) -> list[Assertion]:

@@ -170,6 +170,7 @@ def probe_train(mod, inp, cls: str, *, dropout: bool = True):
             _train(net, inp, "one", epochs, n)
         out.update(params(net, tag))
         out.update({tag + key: value for key, value in pairs.items()})
+        out[tag + "recorded"] = curves_from_attributes(net, epochs)
     net = _known_net(mod, inp, cls, dropout)
     try:  # graded as a check of its own: an error here does not cost the steps above
         with _rows_seen(net) as rows:
