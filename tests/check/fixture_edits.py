@@ -1126,6 +1126,9 @@ if __name__ == "__main__":
         return result
 """),
         ]),
+        "flatten_size_wrong": ('Mistake: the first Linear takes 256 * 2 * 2 features (the flattened size misjudged)', [
+            ("nn.Flatten(), nn.Linear(256, 128)", "nn.Flatten(), nn.Linear(256 * 2 * 2, 128)"),
+        ]),
         "no_zero_grad": ('Mistake: no optimizer.zero_grad() in the CNN\'s train', [
             ("""\
                 optimizer.zero_grad()
