@@ -78,12 +78,27 @@ def init_from_env(backend: str | None = None, timeout_s: float = 300.0) -> bool:
     return dist.get_world_size() > 1
 
 
+#: How long a rank waits at exit for the others to reach their own exit before it leaves anyway.
+EXIT_BARRIER_S = 60.0
+
+
 def _destroy_at_exit() -> None:
     """Destroy the process group :func:`init_from_env` made, while the interpreter is whole: left to the
     interpreter's teardown, gloo's threads aborted the process now and then ("terminate called without an
-    active exception", exit -6, and torchrun reported the run failed). A no-op once destroyed."""
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    active exception", exit -6, and torchrun reported the run failed). The ranks first meet at a barrier:
+    a rank that tore its connections down while another's gloo threads still used them aborted that one
+    too, under load (one full suite run in four). A rank whose peers are gone leaves after
+    ``EXIT_BARRIER_S``. A no-op once destroyed."""
+    if not dist.is_initialized():
+        return
+    try:
+        if dist.get_backend() == "gloo":
+            dist.monitored_barrier(timeout=timedelta(seconds=EXIT_BARRIER_S))
+        else:
+            dist.barrier()
+    except Exception:  # noqa: BLE001 - a peer already gone: nothing left to wait for
+        pass
+    dist.destroy_process_group()
 
 
 def local_device(device: torch.device) -> torch.device:
