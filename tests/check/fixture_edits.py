@@ -44,6 +44,21 @@ FORM_SHUFFLED = [(_EPOCH_LOOP, _SHUFFLED_LOOP.format(shuffle="""\
             order = torch.randperm(X_train.shape[0])
             X_shuffled, y_shuffled = X_train[order], y_train[order]"""))]
 
+#: The same for the NumPy solution's train loop (its batch split over two lines).
+_NP_EPOCH_LOOP = """\
+        for _ in range(epochs):
+            for start in range(0, X_train.shape[0], batch_size):
+                xb = X_train[start:start + batch_size]
+                yb = y_train[start:start + batch_size]
+"""
+_NP_SHUFFLED_LOOP = """\
+        for _ in range(epochs):
+{shuffle}
+            for start in range(0, X_train.shape[0], batch_size):
+                xb = X_shuffled[start:start + batch_size]
+                yb = y_shuffled[start:start + batch_size]
+"""
+
 EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
     "numpy_ann": {
         "w2_updated_first": ('Mistake: _backward updates W2 before computing dz1 from it', [
@@ -66,36 +81,14 @@ EDITS: dict[str, dict[str, tuple[str, list[tuple[str, str]]]]] = {
         ]),
         "sep_shuffle": ('Mistake: train shuffles X and y with two different permutations (rows and labels no '
                         'longer match)', [
-            ("""\
-        for _ in range(epochs):
-            for start in range(0, X_train.shape[0], batch_size):
-                xb = X_train[start:start + batch_size]
-                yb = y_train[start:start + batch_size]
-""",
-             """\
-        for _ in range(epochs):
+            (_NP_EPOCH_LOOP, _NP_SHUFFLED_LOOP.format(shuffle="""\
             X_shuffled = X_train[np.random.permutation(X_train.shape[0])]
-            y_shuffled = y_train[np.random.permutation(y_train.shape[0])]
-            for start in range(0, X_train.shape[0], batch_size):
-                xb = X_shuffled[start:start + batch_size]
-                yb = y_shuffled[start:start + batch_size]
-"""),
+            y_shuffled = y_train[np.random.permutation(y_train.shape[0])]""")),
         ]),
         "form_shuffled": ('Correct: train shuffles X and y each epoch with one permutation', [
-            ("""\
-        for _ in range(epochs):
-            for start in range(0, X_train.shape[0], batch_size):
-                xb = X_train[start:start + batch_size]
-                yb = y_train[start:start + batch_size]
-""",
-             """\
-        for _ in range(epochs):
+            (_NP_EPOCH_LOOP, _NP_SHUFFLED_LOOP.format(shuffle="""\
             order = np.random.permutation(X_train.shape[0])
-            X_shuffled, y_shuffled = X_train[order], y_train[order]
-            for start in range(0, X_train.shape[0], batch_size):
-                xb = X_shuffled[start:start + batch_size]
-                yb = y_shuffled[start:start + batch_size]
-"""),
+            X_shuffled, y_shuffled = X_train[order], y_train[order]""")),
         ]),
         "relu_in_place": ('Mistake: _relu clips its argument in place', [
             ("""\
