@@ -48,18 +48,6 @@ YARD_FALLBACK_RADIUS = 1e-3
 """... and where f has no finite partial at any of them (a small domain), at this r."""
 
 
-def _axis_slopes(f: Expression, x: np.ndarray, y: np.ndarray, axis: int, radii: tuple[float, ...]
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """|∂f/∂axis| at p ± r·max(1, |coordinate|)·e_axis for each r of ``radii`` (inf where not finite), and
-    the distances: two arrays of shape S + (2·len(radii),)."""
-    c = x if axis == 0 else y
-    step = np.maximum(1.0, np.abs(c))[..., None] * np.array([s * r for r in radii for s in (1.0, -1.0)])
-    px, py = np.broadcast_arrays(x[..., None] + (step if axis == 0 else 0.0), y[..., None] + (step if axis else 0.0))
-    with np.errstate(all="ignore"):
-        partial = np.abs(f.value_and_grad(px, py)[1 + axis])
-    return np.where(np.isfinite(partial), partial, np.inf), np.abs(step)
-
-
 def _partials_around(f: Expression, x: np.ndarray, y: np.ndarray, radius_list: tuple[float, ...]
                      ) -> tuple[np.ndarray, np.ndarray]:
     """|∂f/∂x| and |∂f/∂y| (nan where not finite) at the points p ± r·max(1, |x|)·e_x and
@@ -103,9 +91,14 @@ def curvature_scale(f: Expression, x: float, y: float) -> float:
     (x⁴ + y⁴ at (0, 0): 0.04, so its difference-quotient eigenvalues 4e-10 are zero; 1e-8·(x² + y²):
     2e-8, its own eigenvalues). 0 where none of it is finite."""
     x_, y_ = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    scales = [(lambda s, d: np.min(s / d))(*_axis_slopes(f, x_, y_, axis, YARD_RADII[:1])) for axis in (0, 1)]
-    finite = [float(v) for v in scales if np.isfinite(v)]
-    return max(finite, default=0.0)
+    gx, gy = _partials_around(f, x_, y_, YARD_RADII[:1])  # [x+r, x-r, y+r, y-r] for each partial
+    own = np.concatenate([gx[:2] / (YARD_RADII[0] * max(1.0, abs(float(x)))),
+                          gy[2:] / (YARD_RADII[0] * max(1.0, abs(float(y))))]).reshape(2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # "All-NaN slice": no finite slope along that axis
+        scales = np.nanmin(own, axis=1)
+    finite = scales[np.isfinite(scales)]
+    return float(finite.max()) if finite.size else 0.0
 
 
 def at_rest(grad: float, yard: float) -> bool:
@@ -114,10 +107,13 @@ def at_rest(grad: float, yard: float) -> bool:
     return not grad > REST_TOL * float(yard)
 
 
-def both_at_rest(gx: float, gy: float, f: Expression, x: float, y: float) -> bool:
-    """Whether ∇f = (gx, gy) at (x, y) is zero: both partials finite and at rest (:func:`at_rest`)."""
+def both_at_rest(gx: Any, gy: Any, f: Expression, x: Any, y: Any) -> Any:
+    """Whether ∇f = (gx, gy) at (x, y) is zero: both partials finite and each at most REST_TOL of f's
+    :func:`yardstick` along its axis. Floats give a bool, arrays of one shape S a bool array of shape S."""
     yx, yy = yardstick(f, x, y)
-    return bool(math.isfinite(gx) and math.isfinite(gy) and at_rest(abs(gx), yx) and at_rest(abs(gy), yy))
+    gx, gy = np.asarray(gx, dtype=float), np.asarray(gy, dtype=float)
+    rest = np.isfinite(gx) & np.isfinite(gy) & (np.abs(gx) <= REST_TOL * yx) & (np.abs(gy) <= REST_TOL * yy)
+    return bool(rest) if rest.ndim == 0 else rest
 
 
 def one_sided(f: Expression, x: float, y: float, directions: np.ndarray, h: float) -> dict[str, np.ndarray]:
@@ -354,13 +350,12 @@ def undefined_partials(f: Expression, rows: list[dict[str, Any]]) -> tuple[str, 
             rest.append((axis, p["autodiff"]))
     grad = math.hypot(*(g for _, g in rest)) if rest else 0.0
     yards = dict(zip("xy", yardstick(f, x, y), strict=True))
-    resting = True
+    still = {axis: at_rest(abs(g), yards[axis]) for axis, g in rest}
     for axis, g in rest:
-        resting &= at_rest(abs(g), yards[axis])
         text.append(f"Along {axis}, ∂f/∂{axis} = {num(g, 3)}: " + (
-            f"along {axis} the run is at rest." if at_rest(abs(g), yards[axis]) else
+            f"along {axis} the run is at rest." if still[axis] else
             f"not yet at the bottom along {axis} after {len(rows) - 1} steps."))
-    return " ".join(text), grad, resting
+    return " ".join(text), grad, all(still.values())
 
 
 def edge_stop(f: Expression, rows: list[dict[str, Any]], stopped: int) -> str:

@@ -19,14 +19,7 @@ import numpy as np
 
 from backproplab.expr import Expression
 from backproplab.lessons._gd_minimum import BOX, hessian
-from backproplab.lessons._gd_partials import (
-    REST_TOL,
-    both_at_rest,
-    curvature_scale,
-    kinked,
-    partials,
-    yardstick,
-)
+from backproplab.lessons._gd_partials import both_at_rest, curvature_scale, kinked, partials
 
 SINGULAR_TOL = 1e-6
 """An eigenvalue with |λ| ≤ SINGULAR_TOL · max(max |λ|, f's curvature around the point) counts as zero:
@@ -34,11 +27,6 @@ the test cannot tell (``_gd_partials.curvature_scale``: 1e-8·(x² + y²), eigen
 curved; x⁴ + y⁴ at (0, 0) is flat)."""
 RING_RADII = (1e-2, 1e-1)
 RING_ANGLES = 360
-
-
-def is_stationary(gx: float, gy: float, f: Expression, x: float, y: float) -> bool:
-    """True when ∇f = (gx, gy) at (x, y) is finite and numerically zero (``_gd_partials.both_at_rest``)."""
-    return both_at_rest(gx, gy, f, x, y)
 
 
 def _ring(f: Expression, x: float, y: float, directions: np.ndarray) -> dict[str, Any]:
@@ -115,7 +103,7 @@ def classify(f: Expression, x: float, y: float) -> dict[str, Any]:
         return {**out, "kind": "domain edge", "partials": parts, "ring": _ring(f, x, y, vec.T)}
     if kink:
         return {**out, "kind": "not differentiable", "ring": _ring(f, x, y, vec.T)}
-    if math.isfinite(grad) and not is_stationary(gx, gy, f, x, y):
+    if math.isfinite(grad) and not both_at_rest(gx, gy, f, x, y):
         return {**out, "kind": "not stationary"}
     small = np.abs(eig) <= SINGULAR_TOL * max(curvature_scale(f, x, y), float(np.max(np.abs(eig)))) \
         if finite else None
@@ -169,9 +157,7 @@ def find_stationary_points(f: Expression, box: tuple = BOX, grid: int = 21,
     p = p[inside]
     with np.errstate(all="ignore"):
         value, gx, gy = f.value_and_grad(p[:, 0], p[:, 1])
-    yx, yy = yardstick(f, p[:, 0], p[:, 1])
-    keep = np.flatnonzero(np.isfinite(gx) & np.isfinite(gy) & (np.abs(gx) <= REST_TOL * yx)
-                          & (np.abs(gy) <= REST_TOL * yy)).tolist()
+    keep = np.flatnonzero(both_at_rest(gx, gy, f, p[:, 0], p[:, 1])).tolist()
     distinct: list[np.ndarray] = []
     span = max(xhi - xlo, yhi - ylo)
     for i in sorted(keep, key=lambda i: float(value[i])):
